@@ -1,0 +1,195 @@
+//! Diagnostics: every problem found in a stack, with a stable code, the span it points at
+//! and a help line. Rendered by miette in the binary, or as JSON for editors and CI.
+
+use serde::Serialize;
+
+use crate::span::{SourceFile, Span};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// A labelled span; the first label of a diagnostic is the primary one.
+#[derive(Debug, Clone)]
+pub struct Label {
+    pub span: Span,
+    pub text: Option<String>,
+}
+
+/// One problem in a stack file.
+#[derive(Debug, Clone)]
+pub struct Diag {
+    /// Stable code, e.g. `iac::reference::unknown_resource`; documented in docs/.
+    pub code: &'static str,
+    pub severity: Severity,
+    /// What is wrong, naming the values in backticks, no trailing period.
+    pub message: String,
+    /// The file the labels point into (a stack or a var file); `None` for problems that
+    /// have no place in a file (e.g. a `--var` on the command line).
+    pub source: Option<SourceFile>,
+    pub labels: Vec<Label>,
+    /// What to do about it.
+    pub help: Option<String>,
+}
+
+impl Diag {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        Diag {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            source: None,
+            labels: vec![],
+            help: None,
+        }
+    }
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Diag {
+            severity: Severity::Warning,
+            ..Diag::error(code, message)
+        }
+    }
+    pub fn in_file(mut self, source: &SourceFile) -> Self {
+        self.source = Some(source.clone());
+        self
+    }
+    pub fn label(mut self, span: Span, text: impl Into<String>) -> Self {
+        self.labels.push(Label {
+            span,
+            text: Some(text.into()),
+        });
+        self
+    }
+    pub fn span(mut self, span: Span) -> Self {
+        self.labels.push(Label { span, text: None });
+        self
+    }
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// The machine-readable form used by `iac validate --format json`.
+    pub fn to_json(&self) -> JsonDiag {
+        let (line, column) = match (&self.source, self.labels.first()) {
+            (Some(src), Some(l)) => {
+                let (line, col) = src.line_col(l.span.start);
+                (Some(line), Some(col))
+            }
+            _ => (None, None),
+        };
+        JsonDiag {
+            code: self.code,
+            severity: self.severity,
+            file: self.source.as_ref().map(|s| s.name.clone()),
+            line,
+            column,
+            message: self.message.clone(),
+            help: self.help.clone(),
+        }
+    }
+}
+
+/// A diagnostic as JSON: `{code, severity, file, line, column, message, help}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct JsonDiag {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl std::fmt::Display for Diag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Diag {}
+
+impl miette::Diagnostic for Diag {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        if self.source.is_none() || self.labels.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.labels.iter().enumerate().map(|(i, l)| {
+            if i == 0 {
+                miette::LabeledSpan::new_primary_with_span(l.text.clone(), l.span)
+            } else {
+                miette::LabeledSpan::new_with_span(l.text.clone(), l.span)
+            }
+        })))
+    }
+}
+
+/// Every diagnostic of one load, errors and warnings, in the order found.
+#[derive(Debug, Clone, Default)]
+pub struct Diagnostics(pub Vec<Diag>);
+
+/// After this many errors the loader stops collecting: the rest is likely noise.
+pub const MAX_ERRORS: usize = 50;
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diag) {
+        self.0.push(d);
+    }
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Diag::is_error)
+    }
+    pub fn error_count(&self) -> usize {
+        self.0.iter().filter(|d| d.is_error()).count()
+    }
+    pub fn warning_count(&self) -> usize {
+        self.0.len() - self.error_count()
+    }
+    pub fn is_full(&self) -> bool {
+        self.error_count() >= MAX_ERRORS
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Diag> {
+        self.0.iter()
+    }
+    pub fn extend(&mut self, other: impl IntoIterator<Item = Diag>) {
+        self.0.extend(other)
+    }
+}
+
+/// Render a diagnostic the way the binary shows it: miette's graphical report, with colour
+/// or without (snapshots and non-TTY output use plain).
+pub fn render(diag: &Diag, color: bool) -> String {
+    let theme = if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100);
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = handler.render_report(&mut out, diag);
+    out
+}

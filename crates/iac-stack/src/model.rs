@@ -1,0 +1,166 @@
+//! The checked stack: what the loader produces and everything downstream consumes.
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+
+use crate::schema::TypeSchema;
+use crate::span::{SourceFile, Span};
+use crate::value::{Reference, Value};
+
+/// A stack file after parsing, var substitution and checking against the schema.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    /// The stack file, for diagnostics that point into it.
+    pub source: SourceFile,
+    /// `stack:` with vars substituted.
+    pub name: String,
+    /// `region:`, or the override given on the command line.
+    pub region: Option<String>,
+    /// `state:` (e.g. `s3://bucket/key.json`); `None` means local state under `.iac/`.
+    pub state: Option<String>,
+    /// Final var values after defaults, var files and `--var` (last wins).
+    pub vars: IndexMap<String, Value>,
+    /// Resources in file order.
+    pub resources: IndexMap<String, Resource>,
+    pub outputs: IndexMap<String, Output>,
+    /// Spans of top-level keys and values, by key (`stack`, `region`, ...).
+    pub spans: HashMap<String, Span>,
+}
+
+/// One entry of `resources:`.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub name: String,
+    pub schema: &'static TypeSchema,
+    /// Properties as written, plus defaults for omitted ones, in schema order.
+    /// Tags are the user's `tags:` only; the engine adds the `iac:*` and `Name` tags.
+    pub props: IndexMap<String, Value>,
+    pub depends_on: Vec<String>,
+    pub protect: bool,
+    /// Property paths (`health_check.path`, `containers`) whose drift is not planned.
+    pub ignore_changes: Vec<String>,
+    /// A read-only lookup of something that already exists.
+    pub existing: bool,
+    pub spans: ResourceSpans,
+}
+
+/// Where each part of a resource was written, for diagnostics.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceSpans {
+    /// The resource's key in `resources:`.
+    pub name: Span,
+    /// The `type:` value.
+    pub rtype: Span,
+    /// The whole resource body.
+    pub body: Span,
+    /// Property value spans by path: `cidr`, `health_check.path`, `containers[0].port`,
+    /// `ingress[1]`. Keys of maps are addressed with a dot as well (`tags.team`).
+    pub props: HashMap<String, Span>,
+    /// Property key spans by the same paths (the `cidr:` key itself).
+    pub keys: HashMap<String, Span>,
+    /// One span per `depends_on` entry.
+    pub depends_on: Vec<Span>,
+    /// Every `${NAME.ATTR}` in the resource, with its span and the property path it sits in.
+    pub refs: Vec<RefSite>,
+}
+
+/// One written reference.
+#[derive(Debug, Clone)]
+pub struct RefSite {
+    pub reference: Reference,
+    pub span: Span,
+    pub path: String,
+}
+
+/// One entry of `outputs:`.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub value: Value,
+    pub span: Span,
+    pub refs: Vec<RefSite>,
+}
+
+impl Resource {
+    pub fn prop(&self, name: &str) -> Option<&Value> {
+        self.props.get(name)
+    }
+
+    /// The value at a dotted path with list indices, e.g. `containers[0].port`.
+    pub fn at_path(&self, path: &str) -> Option<&Value> {
+        let mut segs = split_path(path).into_iter();
+        let first = segs.next()?;
+        let mut cur = self.props.get(first.key?)?;
+        for seg in segs {
+            cur = match seg {
+                PathSeg { key: Some(k), .. } => cur.get(k)?,
+                PathSeg { index: Some(i), .. } => cur.as_list()?.get(i)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    /// The span of the value at `path`, or of the closest enclosing path that has one,
+    /// falling back to the resource name.
+    pub fn span_of(&self, path: &str) -> Span {
+        let mut p = path.to_string();
+        loop {
+            if let Some(s) = self.spans.props.get(&p) {
+                return *s;
+            }
+            match p.rfind(['.', '[']) {
+                Some(i) => p.truncate(i),
+                None => return self.spans.name,
+            }
+        }
+    }
+
+    /// Names of the resources this one depends on (references and `depends_on`), deduplicated
+    /// in order of appearance.
+    pub fn dependencies(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for r in &self.spans.refs {
+            if !out.contains(&r.reference.resource.as_str()) {
+                out.push(&r.reference.resource);
+            }
+        }
+        for d in &self.depends_on {
+            if !out.contains(&d.as_str()) {
+                out.push(d);
+            }
+        }
+        out
+    }
+}
+
+struct PathSeg<'a> {
+    key: Option<&'a str>,
+    index: Option<usize>,
+}
+
+fn split_path(path: &str) -> Vec<PathSeg<'_>> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            out.push(PathSeg {
+                key: Some(key),
+                index: None,
+            });
+        }
+        while let Some(close) = rest.find(']') {
+            if let Ok(i) = rest[1..close].parse() {
+                out.push(PathSeg {
+                    key: None,
+                    index: Some(i),
+                });
+            }
+            rest = &rest[close + 1..];
+        }
+    }
+    out
+}

@@ -1,0 +1,171 @@
+//! The per-type schema of the stack format, defined once as data.
+//!
+//! The loader checks stack files against it, the engine diffs with it (defaults, which
+//! properties force replacement), `iac schema` turns it into JSON Schema and
+//! docs/stack-reference.md is generated from it. The table itself is in `types.rs`.
+
+mod types;
+
+pub use types::TYPES;
+
+/// One resource type, e.g. `aws.vpc`.
+#[derive(Debug)]
+pub struct TypeSchema {
+    /// The `type:` value, e.g. `aws.vpc`.
+    pub name: &'static str,
+    /// One sentence for docs and editor hovers.
+    pub doc: &'static str,
+    pub props: &'static [Prop],
+    /// What `${NAME.ATTR}` may read from a resource of this type.
+    pub attrs: &'static [Attr],
+    /// Gets the `iac:stack`, `iac:name` (and `Name`) tags and accepts a `tags:` map.
+    pub taggable: bool,
+    /// AWS requires a name for this resource: where it comes from and how long it may be.
+    pub aws_name: Option<AwsName>,
+}
+
+/// A property of a resource type (or a field of an object-valued property).
+#[derive(Debug)]
+pub struct Prop {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub required: bool,
+    pub default: Option<DefaultValue>,
+    /// A change forces a new resource (destroy and create) instead of an in-place update.
+    pub replace: bool,
+    pub doc: &'static str,
+}
+
+/// The shape a property value must have. References (`${NAME.ATTR}`) are accepted wherever
+/// their target attribute's kind fits; their value is checked at apply time.
+#[derive(Debug)]
+pub enum Kind {
+    Str,
+    Int,
+    Bool,
+    /// An IPv4 (or IPv6) CIDR block, e.g. `10.0.0.0/16`.
+    Cidr,
+    /// A TCP/UDP port, 0-65535.
+    Port,
+    /// One of a fixed set of strings (or integers written as strings, e.g. status codes).
+    Enum(&'static [&'static str]),
+    /// The id/arn of another resource, normally written as a reference `${NAME.ATTR}`.
+    /// `rtype` names the expected resource type (a hint for rules and docs, not enforced
+    /// for literal strings).
+    Id {
+        rtype: &'static str,
+        attr: &'static str,
+    },
+    ListOf(&'static Kind),
+    /// A map from free-form string keys to values of one kind (tags, environment).
+    MapOf(&'static Kind),
+    /// A nested object with named fields.
+    Object(&'static [Prop]),
+    /// Any YAML value; no check.
+    Any,
+}
+
+/// A default applied when a property is omitted.
+#[derive(Debug, Clone, Copy)]
+pub enum DefaultValue {
+    Bool(bool),
+    Int(i64),
+    Str(&'static str),
+    /// `<stack>-<NAME>`, shortened deterministically to the service limit in [`AwsName`].
+    AwsName,
+    /// A pattern with `{stack}` and `{name}` placeholders, e.g. `/iac/{stack}/{name}`.
+    Pattern(&'static str),
+}
+
+/// An attribute readable with `${NAME.ATTR}`.
+#[derive(Debug)]
+pub struct Attr {
+    pub name: &'static str,
+    pub kind: AttrKind,
+    pub doc: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttrKind {
+    Str,
+    Int,
+    List,
+}
+
+/// How AWS names a resource of this type.
+#[derive(Debug, Clone, Copy)]
+pub struct AwsName {
+    /// The property that holds the name, if the user may set it (e.g. `family`, `name`);
+    /// `None` when it is always derived from the stack and resource names.
+    pub prop: Option<&'static str>,
+    /// The service's length limit.
+    pub max_len: usize,
+}
+
+/// Look a type up by its `type:` value.
+pub fn lookup(name: &str) -> Option<&'static TypeSchema> {
+    TYPES.iter().find(|t| t.name == name)
+}
+
+impl TypeSchema {
+    pub fn prop(&self, name: &str) -> Option<&'static Prop> {
+        self.props.iter().find(|p| p.name == name)
+    }
+    pub fn attr(&self, name: &str) -> Option<&'static Attr> {
+        self.attrs.iter().find(|a| a.name == name)
+    }
+}
+
+/// Meta keys allowed on every resource, besides the type's properties.
+pub const META_KEYS: &[&str] = &[
+    "type",
+    "depends_on",
+    "protect",
+    "ignore_changes",
+    "existing",
+];
+
+/// Keys allowed at the top level of a stack file.
+pub const TOP_LEVEL_KEYS: &[&str] = &["stack", "region", "state", "vars", "resources", "outputs"];
+
+/// `<stack>-<NAME>` shortened to `max_len` deterministically: when too long, the tail is
+/// replaced by a short hash of the full name so two long names stay distinct.
+pub fn aws_name(stack: &str, name: &str, max_len: usize) -> String {
+    let full = format!("{stack}-{}", name.replace('_', "-"));
+    if full.len() <= max_len {
+        return full;
+    }
+    // FNV-1a: stable across Rust versions and platforms, unlike DefaultHasher.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in full.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    let suffix = format!("-{:07x}", h & 0x0fff_ffff);
+    let keep = max_len.saturating_sub(suffix.len());
+    let head = full[..keep].trim_end_matches('-');
+    format!("{head}{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_names_stay() {
+        assert_eq!(aws_name("lemon-mart", "alb", 32), "lemon-mart-alb");
+        assert_eq!(aws_name("lemon-mart", "web_tg", 32), "lemon-mart-web-tg");
+    }
+
+    #[test]
+    fn long_names_shorten_deterministically_and_distinctly() {
+        let a = aws_name("a-very-long-stack-name-for-tests", "target_group_one", 32);
+        let b = aws_name("a-very-long-stack-name-for-tests", "target_group_two", 32);
+        assert!(a.len() <= 32 && b.len() <= 32, "{a} {b}");
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            aws_name("a-very-long-stack-name-for-tests", "target_group_one", 32)
+        );
+    }
+}
