@@ -1,0 +1,203 @@
+//! Every command-line argument of `iac`, in one place.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "iac", version, about = "Declarative infrastructure as code for containerised web apps on AWS")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a stack file and report every problem found
+    Validate(ValidateArgs),
+    /// Print the dependency graph of a stack (Graphviz DOT or Mermaid)
+    Graph(GraphArgs),
+    /// Print the JSON Schema of the stack format
+    Schema,
+    /// Print shell completions
+    Completions(CompletionsArgs),
+    /// Show what would change to make AWS match the stack
+    Plan(PlanArgs),
+    /// Make AWS match the stack (or carry out a saved plan)
+    Apply(ApplyArgs),
+    /// Delete everything the stack created, in reverse dependency order
+    Destroy(DestroyArgs),
+    /// Print the stack's outputs from the state
+    Output(OutputArgs),
+    /// Inspect the state
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Remove a stale lock left by a crashed run
+    ForceUnlock(ForceUnlockArgs),
+}
+
+/// Arguments shared by every command that reads a stack file.
+#[derive(Debug, Args, Clone)]
+pub struct StackArgs {
+    /// The stack file
+    pub stack: PathBuf,
+    /// A YAML file of var values (repeatable; later files win)
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+    /// A var value, `name=value` (repeatable; wins over var files)
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// The AWS region, overriding the stack's `region:`
+    #[arg(long, env = "AWS_REGION")]
+    pub region: Option<String>,
+    /// Treat warnings as errors
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+/// Arguments of every command that talks to AWS.
+#[derive(Debug, Args, Clone)]
+pub struct AwsArgs {
+    /// Send every AWS request to this endpoint (e.g. a local emulator)
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// The AWS profile to use
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum DiagFormat {
+    /// miette's report, with the source lines
+    #[default]
+    Human,
+    /// One JSON document with every diagnostic
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Output format of the diagnostics
+    #[arg(long, value_enum, default_value_t)]
+    pub format: DiagFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum GraphFormat {
+    #[default]
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Print the plan as JSON (see docs/plans-and-state.md)
+    #[arg(long)]
+    pub json: bool,
+    /// Save the plan to FILE for `iac apply FILE`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 with no changes, 2 with changes, 1 on error
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Only this resource and what depends on it (repeatable)
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A stack file, or a plan saved with `iac plan --out`
+    pub stack: PathBuf,
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    #[arg(long, env = "AWS_REGION")]
+    pub region: Option<String>,
+    #[arg(long)]
+    pub deny_warnings: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Apply without asking
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How many operations may run at once
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+    /// Only this resource and what depends on it (repeatable)
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Destroy without asking
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+    /// Only this resource and what depends on it (repeatable)
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// One output only
+    pub name: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the resources in the state
+    List(StateListArgs),
+    /// Show one resource of the state
+    Show(StateShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StateListArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StateShowArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+}
