@@ -4,8 +4,12 @@
 //! properties force replacement), `iac schema` turns it into JSON Schema and
 //! docs/stack-reference.md is generated from it. The table itself is in `types.rs`.
 
+mod docs;
+mod json;
 mod types;
 
+pub use docs::reference_markdown;
+pub use json::json_schema;
 pub use types::TYPES;
 
 /// One resource type, e.g. `aws.vpc`.
@@ -48,6 +52,11 @@ pub enum Kind {
     /// A TCP/UDP port, 0-65535.
     Port,
     /// One of a fixed set of strings (or integers written as strings, e.g. status codes).
+    ///
+    /// Integer enums (redirect `status: 301|302`) list their variants as digit strings. When
+    /// every variant is made of ASCII digits, an integer literal is accepted as well and means
+    /// the same variant: `status: 301` and `status: "301"` mean the same redirect, and
+    /// consumers must compare them as equal. The JSON Schema lists both forms.
     Enum(&'static [&'static str]),
     /// The id/arn of another resource, normally written as a reference `${NAME.ATTR}`.
     /// `rtype` names the expected resource type (a hint for rules and docs, not enforced

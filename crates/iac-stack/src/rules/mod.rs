@@ -1,0 +1,203 @@
+//! Checks that need the whole stack: the AWS rules that the API would only reject at apply
+//! time, network consistency, and warnings about unsafe stacks.
+//!
+//! Every rule reads values that are known before apply: literals, and references that resolve
+//! to another resource's literal property (`${vpc.cidr}` when the VPC's `cidr` is written out,
+//! the `az` of a subnet that `${subnet.id}` points at). Where a value is only known after
+//! apply, the rule is skipped: a false error would block a correct stack, which is worse than
+//! letting AWS reject a wrong one. Each rule has a stable code documented in docs/rules.md.
+//!
+//! One file per area; each exposes `check(&Ctx, &mut Diagnostics)`.
+
+mod dns;
+mod ecs;
+mod elb;
+mod logs;
+mod naming;
+mod network;
+mod references;
+mod security;
+
+#[cfg(test)]
+mod testkit;
+
+use crate::diag::Diag;
+use crate::model::Resource;
+use crate::value::Value;
+use crate::{Diagnostics, Span, Stack, StackGraph};
+
+/// Run every rule, pushing errors and warnings into `diags`.
+///
+/// Called only when the loader and the graph found no errors, so every reference names an
+/// existing resource and attribute and there is no cycle. The graph itself is not needed: the
+/// one rule about ordering (a service after its listener) walks `Resource::dependencies`.
+pub fn check(stack: &Stack, _graph: &StackGraph, diags: &mut Diagnostics) {
+    let cx = Ctx { stack };
+    references::check(&cx, diags);
+    network::check(&cx, diags);
+    security::check(&cx, diags);
+    elb::check(&cx, diags);
+    ecs::check(&cx, diags);
+    logs::check(&cx, diags);
+    dns::check(&cx, diags);
+    naming::check(&cx, diags);
+}
+
+/// How deep a chain of references (`${a.x}` whose `x` is `${b.y}`...) is followed. Chains in
+/// real stacks are one or two long; the limit only guards against surprises.
+const MAX_REF_DEPTH: usize = 8;
+
+/// What every rule needs: the stack, and the ways to read values through references.
+pub(crate) struct Ctx<'a> {
+    pub stack: &'a Stack,
+}
+
+impl<'a> Ctx<'a> {
+    /// Resources of one type (e.g. `aws.listener`), in file order.
+    pub fn of_type(&self, rtype: &'static str) -> impl Iterator<Item = &'a Resource> + 'a {
+        self.stack
+            .resources
+            .values()
+            .filter(move |r| r.schema.name == rtype)
+    }
+
+    /// The resource a whole-value reference points at, when it is of type `rtype`
+    /// (`${web_tg.arn}` -> the `web_tg` resource for `aws.target_group`).
+    pub fn target(&self, v: &Value, rtype: &str) -> Option<&'a Resource> {
+        match v {
+            Value::Ref(r) => self
+                .stack
+                .resources
+                .get(&r.resource)
+                .filter(|t| t.schema.name == rtype),
+            _ => None,
+        }
+    }
+
+    /// A value known before apply: the value itself when it holds no reference, or, for a
+    /// whole-value reference `${NAME.ATTR}`, NAME's property called ATTR when that is known
+    /// (the `az` attribute of a subnet is its `az` property). `None` when only apply knows.
+    pub fn known(&self, v: &'a Value) -> Option<&'a Value> {
+        let mut cur = v;
+        for _ in 0..MAX_REF_DEPTH {
+            match cur {
+                Value::Ref(r) => {
+                    let target = self.stack.resources.get(&r.resource)?;
+                    cur = target.prop(&r.attr)?;
+                }
+                other if other.is_known() => return Some(other),
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// A known string (see [`Ctx::known`]).
+    pub fn known_str(&self, v: &'a Value) -> Option<&'a str> {
+        self.known(v).and_then(Value::as_str)
+    }
+
+    /// A known integer; numbers written as strings (`cpu: "256"`) count too, as AWS reads
+    /// them the same way.
+    pub fn known_int(&self, v: &'a Value) -> Option<i64> {
+        match self.known(v)? {
+            Value::Int(i) => Some(*i),
+            Value::Float(f) if f.fract() == 0.0 => Some(*f as i64),
+            Value::Str(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// An error located in the stack file.
+    pub fn error(&self, code: &'static str, message: impl Into<String>) -> Diag {
+        Diag::error(code, message).in_file(&self.stack.source)
+    }
+
+    /// A warning located in the stack file.
+    pub fn warning(&self, code: &'static str, message: impl Into<String>) -> Diag {
+        Diag::warning(code, message).in_file(&self.stack.source)
+    }
+}
+
+/// The value at `path` unless it is absent or `null`: "is this property set".
+pub(crate) fn set<'a>(r: &'a Resource, path: &str) -> Option<&'a Value> {
+    r.at_path(path).filter(|v| !matches!(v, Value::Null))
+}
+
+/// True when the user wrote the key at `path` (a default filled in by the loader does not
+/// count). Falls back to "set" when the loader kept no key span for the path.
+pub(crate) fn written(r: &Resource, path: &str) -> bool {
+    r.spans.keys.contains_key(path) || (set(r, path).is_some() && !has_default(r, path))
+}
+
+/// Whether the schema gives the property at `path` a default (`deployment.max_percent`,
+/// `containers[0].essential`), so the loader may have filled it in.
+fn has_default(r: &Resource, path: &str) -> bool {
+    use crate::schema::{Kind, Prop};
+    let mut props: &[Prop] = r.schema.props;
+    let mut found: Option<&Prop> = None;
+    for seg in path.split('.') {
+        let key = seg.split('[').next().unwrap_or(seg);
+        let Some(p) = props.iter().find(|p| p.name == key) else {
+            return false;
+        };
+        found = Some(p);
+        props = match &p.kind {
+            Kind::Object(fields) => fields,
+            Kind::ListOf(Kind::Object(fields)) => fields,
+            _ => &[],
+        };
+    }
+    found.is_some_and(|p| p.default.is_some())
+}
+
+/// The span of the key at `path` (`certificate:`), else of its value.
+pub(crate) fn key_span(r: &Resource, path: &str) -> Span {
+    r.spans
+        .keys
+        .get(path)
+        .copied()
+        .unwrap_or_else(|| r.span_of(path))
+}
+
+/// The elements of a list property with their paths (`subnets[0]`, `subnets[1]`...).
+pub(crate) fn items<'a>(r: &'a Resource, path: &str) -> Vec<(String, &'a Value)> {
+    set(r, path)
+        .and_then(Value::as_list)
+        .map(|l| {
+            l.iter()
+                .enumerate()
+                .map(|(i, v)| (format!("{path}[{i}]"), v))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The closest candidate to `name` for a "did you mean", if one is close enough.
+pub(crate) fn did_you_mean<'s>(name: &str, candidates: &[&'s str]) -> Option<&'s str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(name, c), *c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// `a`, `b` and `c` for messages.
+pub(crate) fn list_words<T: std::fmt::Display>(items: &[T]) -> String {
+    join_words(items, "and")
+}
+
+/// `a`, `b` or `c` for help lines offering a choice.
+pub(crate) fn list_or<T: std::fmt::Display>(items: &[T]) -> String {
+    join_words(items, "or")
+}
+
+fn join_words<T: std::fmt::Display>(items: &[T], conj: &str) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+    match quoted.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} {conj} {last}", init.join(", ")),
+    }
+}

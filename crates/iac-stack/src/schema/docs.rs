@@ -1,0 +1,522 @@
+//! docs/stack-reference.md, generated from [`TYPES`] so the page cannot drift from what the
+//! loader accepts. The output is stable (no dates, table order) so the committed copy can be
+//! compared with a fresh one in a test.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use super::{DefaultValue, Kind, Prop, TypeSchema, TYPES};
+
+/// The whole reference page, Markdown with a trailing newline.
+pub fn reference_markdown() -> String {
+    let mut out = String::new();
+    out.push_str(HEADER);
+    out.push_str("\n## Types\n\n");
+    for t in TYPES {
+        let _ = writeln!(out, "- [`{}`](#{}): {}", t.name, anchor(t.name), t.doc);
+    }
+    for t in TYPES {
+        type_section(&mut out, t);
+    }
+    out
+}
+
+/// Everything before the per-type sections: the file's shape, meta keys, references, naming.
+const HEADER: &str = r#"# Stack file reference
+
+<!-- Generated from crates/iac-stack/src/schema/types.rs; do not edit by hand.
+     Regenerate with `IAC_BLESS=1 cargo test -p iac-stack --test schema`. -->
+
+A stack file is YAML describing one stack: the resources of an application on AWS. The
+JSON Schema in [stack.schema.json](stack.schema.json) has the same content for editors; start
+a stack file with
+
+```yaml
+# yaml-language-server: $schema=../docs/stack.schema.json
+```
+
+to get completion, hovers and errors while typing. [stacks/lemon-mart.yaml](../stacks/lemon-mart.yaml)
+is a complete example.
+
+## Top level
+
+| key | required | meaning |
+|---|---|---|
+| `stack` | yes | Name of the stack: `[a-z0-9-]{1,32}`, may use `${var.*}`. Prefixes AWS names and tags |
+| `region` | unless `--region` or `AWS_REGION` gives it | AWS region, e.g. `us-east-1`; `--region` overrides it |
+| `state` | no | Where state is kept, e.g. `s3://my-bucket/iac/lemon-mart.json`; default: a local file under `.iac/` |
+| `vars` | no | Inputs, read with `${var.NAME}`: each a default value, `{default, description}` or `{required: true, description}` |
+| `resources` | yes | Map of NAME (`[a-z][a-z0-9_]*`) to resource |
+| `outputs` | no | Map of NAME to a string with `${...}`, printed after apply |
+
+## Vars
+
+```yaml
+vars:
+  domain: lemonmart.example.com          # a default
+  tasks:
+    default: 2
+    description: Number of tasks of the web service
+  api_key_arn:
+    required: true                       # loading fails unless a value is given
+```
+
+Values are overridden, last wins, by `--var-file FILE.yaml` (a map of var to value, e.g.
+`stacks/env/staging.yaml`) and then by `--var name=value`. A required var without a value is an
+error naming the var.
+
+## References
+
+| written | means |
+|---|---|
+| `${NAME.ATTR}` | Attribute ATTR of resource NAME (attributes are listed per type below). Orders NAME before the resource that reads it. Shown as `(known after apply)` in a plan until NAME exists |
+| `${var.NAME}` | The value of a var |
+| `${region}`, `${stack}` | The stack's region and name |
+
+A value that is one whole reference keeps the referenced type: `desired_count: ${var.tasks}`
+is a number and `subnets: ${other.subnets}` a list. A reference inside a longer string is
+interpolated as text: `https://${var.domain}`. An unknown resource, attribute or var is an error
+pointing at the reference, with a "did you mean" when a near name exists.
+
+## Meta keys
+
+Allowed on every resource besides the type's properties; any other key is an error.
+
+| key | meaning |
+|---|---|
+| `type` | Required: one of the types below |
+| `depends_on` | List of resource NAMEs this one comes after although no reference says so |
+| `protect` | `true`: a plan that would destroy or replace this resource is refused |
+| `ignore_changes` | List of property paths (`desired_count`, `health_check.path`) whose live drift is not planned as an update |
+| `existing` | `true`: a read-only lookup of something that already exists, found by its identifying properties (a hosted zone by `name`); never created, updated or destroyed |
+
+## Names and tags
+
+Every taggable resource gets the tags `iac:stack=<stack>` and `iac:name=<NAME>`, plus
+`Name=<stack>-<NAME>` where the service shows names, plus your `tags:` map. Names AWS requires
+(load balancer, target group, cluster, service, task family, role, log group, repository)
+default to `<stack>-<NAME>` with `_` written as `-`; a name longer than the service allows is
+cut and ends in a short hash of the full name, so it stays the same on every run and two long
+names stay distinct.
+
+## Reading the property tables
+
+- **kind**: `string`, `integer`, `boolean`, `CIDR` (e.g. `10.0.0.0/16`), `port` (0-65535), one
+  of a set of values, a reference to another resource's attribute (written `${NAME.ATTR}`; a
+  literal id or ARN is accepted too), a list, a map of string keys, or an object whose fields
+  follow in rows named `object.field` (`list[].field` for lists of objects).
+- **replace**: changing the property creates a new resource and destroys the old one; other
+  properties are updated in place.
+- Status codes of redirects may be written as numbers or strings: `301` and `"301"` are the same.
+- "Addition:" marks a property the v1 format contract does not list.
+"#;
+
+/// GitHub's heading anchor of a type section: `aws.vpc` -> `awsvpc`.
+fn anchor(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect()
+}
+
+fn type_section(out: &mut String, t: &TypeSchema) {
+    let _ = write!(out, "\n## {}\n\n{}.\n\n", t.name, t.doc);
+    out.push_str("| property | kind | required | default | replace | description |\n");
+    out.push_str("|---|---|---|---|---|---|\n");
+    prop_rows(out, "", t.props);
+    out.push_str("\nAttributes, read with `${NAME.ATTR}`:\n\n");
+    out.push_str("| attribute | kind | description |\n|---|---|---|\n");
+    for a in t.attrs {
+        let kind = match a.kind {
+            super::AttrKind::Str => "string",
+            super::AttrKind::Int => "integer",
+            super::AttrKind::List => "list",
+        };
+        let _ = writeln!(out, "| `{}` | {kind} | {} |", a.name, cell(a.doc));
+    }
+    out.push('\n');
+    if t.taggable {
+        out.push_str("Taggable: gets the `iac:stack` and `iac:name` tags and accepts `tags`.\n\n");
+    } else {
+        out.push_str("Not taggable.\n\n");
+    }
+    match t.aws_name {
+        Some(n) => {
+            let source = match n.prop {
+                Some(p) => format!("`{p}`; when omitted, "),
+                None => String::new(),
+            };
+            let default = t
+                .props
+                .iter()
+                .find(|p| Some(p.name) == n.prop)
+                .and_then(|p| p.default)
+                .map_or("`<stack>-<NAME>`".to_string(), default_text);
+            let _ = writeln!(
+                out,
+                "AWS name: {source}{default}, at most {} characters.\n",
+                n.max_len
+            );
+        }
+        None => out.push_str("AWS name: none (AWS identifies it by id).\n\n"),
+    }
+    let _ = writeln!(out, "```yaml\n{}```", example(t.name));
+}
+
+/// One table row per property, then rows for the fields of object-valued properties.
+fn prop_rows(out: &mut String, prefix: &str, props: &[Prop]) {
+    for p in props {
+        let path = format!("{prefix}{}", p.name);
+        let _ = writeln!(
+            out,
+            "| `{path}` | {} | {} | {} | {} | {} |",
+            kind_label(&p.kind),
+            if p.required { "yes" } else { "" },
+            p.default.map(default_text).unwrap_or_default(),
+            if p.replace { "yes" } else { "" },
+            cell(p.doc),
+        );
+        match &p.kind {
+            Kind::Object(fields) => prop_rows(out, &format!("{path}."), fields),
+            Kind::ListOf(Kind::Object(fields)) => prop_rows(out, &format!("{path}[]."), fields),
+            _ => {}
+        }
+    }
+}
+
+/// Text safe inside a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// How a kind reads in the reference's tables.
+fn kind_label(kind: &Kind) -> String {
+    match kind {
+        Kind::Str => "string".into(),
+        Kind::Int => "integer".into(),
+        Kind::Bool => "boolean".into(),
+        Kind::Cidr => "CIDR".into(),
+        Kind::Port => "port".into(),
+        Kind::Enum(vs) => vs
+            .iter()
+            .map(|v| format!("`{v}`"))
+            .collect::<Vec<_>>()
+            .join(" \\| "),
+        Kind::Id { rtype, attr } => format!("`{attr}` of `{rtype}`"),
+        Kind::ListOf(Kind::Object(_)) => "list of objects".into(),
+        Kind::ListOf(item) => format!("list of {}", kind_label(item)),
+        Kind::MapOf(item) => format!("map of {}", kind_label(item)),
+        Kind::Object(_) => "object".into(),
+        Kind::Any => "any".into(),
+    }
+}
+
+/// A default as the docs and the JSON Schema descriptions show it.
+pub(super) fn default_text(d: DefaultValue) -> String {
+    match d {
+        DefaultValue::Bool(b) => format!("`{b}`"),
+        DefaultValue::Int(i) => format!("`{i}`"),
+        DefaultValue::Str(s) => format!("`{s}`"),
+        DefaultValue::AwsName => "`<stack>-<NAME>`".into(),
+        DefaultValue::Pattern(p) => format!(
+            "`{}`",
+            p.replace("{stack}", "<stack>").replace("{name}", "<NAME>")
+        ),
+    }
+}
+
+/// A default that is the same for every stack, as a JSON value; computed names are not.
+pub(super) fn literal_default(d: DefaultValue) -> Option<Value> {
+    match d {
+        DefaultValue::Bool(b) => Some(Value::Bool(b)),
+        DefaultValue::Int(i) => Some(Value::from(i)),
+        DefaultValue::Str(s) => Some(Value::from(s)),
+        DefaultValue::AwsName | DefaultValue::Pattern(_) => None,
+    }
+}
+
+/// The type and attribute a property (or its list items) refers to.
+pub(super) fn id_target(kind: &Kind) -> Option<(&'static str, &'static str)> {
+    match kind {
+        Kind::Id { rtype, attr } => Some((rtype, attr)),
+        Kind::ListOf(Kind::Id { rtype, attr }) => Some((rtype, attr)),
+        _ => None,
+    }
+}
+
+/// A short example of each type: entries of `resources:`, as a reviewer would like to read
+/// them. The unit test below checks every one against the JSON Schema.
+fn example(rtype: &str) -> &'static str {
+    match rtype {
+        "aws.vpc" => {
+            "\
+vpc:
+  type: aws.vpc
+  cidr: 10.0.0.0/16
+"
+        }
+        "aws.subnet" => {
+            "\
+public_a:
+  type: aws.subnet
+  vpc: ${vpc.id}
+  cidr: 10.0.1.0/24
+  az: ${region}a
+  public: true
+"
+        }
+        "aws.internet_gateway" => {
+            "\
+igw:
+  type: aws.internet_gateway
+  vpc: ${vpc.id}
+"
+        }
+        "aws.eip" => {
+            "\
+nat_ip:
+  type: aws.eip
+"
+        }
+        "aws.nat_gateway" => {
+            "\
+nat:
+  type: aws.nat_gateway
+  subnet: ${public_a.id}   # a NAT gateway lives in a public subnet
+  eip: ${nat_ip.id}
+"
+        }
+        "aws.route_table" => {
+            "\
+public_routes:
+  type: aws.route_table
+  vpc: ${vpc.id}
+  routes:
+    - destination: 0.0.0.0/0
+      gateway: ${igw.id}
+  subnets:
+    - ${public_a.id}
+    - ${public_b.id}
+"
+        }
+        "aws.security_group" => {
+            "\
+alb_sg:
+  type: aws.security_group
+  vpc: ${vpc.id}
+  description: Load balancer, open to the internet on 80 and 443
+  ingress:
+    - { protocol: tcp, port: 80, cidr: 0.0.0.0/0 }
+    - { protocol: tcp, port: 443, cidr: 0.0.0.0/0 }
+app_sg:
+  type: aws.security_group
+  vpc: ${vpc.id}
+  description: Tasks, reachable only from the load balancer
+  ingress:
+    - protocol: tcp
+      port: 3000
+      source: ${alb_sg.id}
+      description: from the load balancer only
+"
+        }
+        "aws.hosted_zone" => {
+            "\
+zone:
+  type: aws.hosted_zone
+  existing: true           # look up the zone you already own
+  name: example.com
+"
+        }
+        "aws.certificate" => {
+            "\
+cert:
+  type: aws.certificate
+  domain: ${var.domain}
+  validation_zone: ${zone.id}
+"
+        }
+        "aws.load_balancer" => {
+            "\
+alb:
+  type: aws.load_balancer
+  subnets:
+    - ${public_a.id}
+    - ${public_b.id}
+  security_groups:
+    - ${alb_sg.id}
+"
+        }
+        "aws.target_group" => {
+            "\
+web_tg:
+  type: aws.target_group
+  vpc: ${vpc.id}
+  port: 3000
+  protocol: HTTP
+  target_type: ip          # Fargate tasks register by IP
+  health_check:
+    path: /healthCheck     # served on HTTP, never redirected
+    matcher: \"200\"
+  deregistration_delay: 30
+"
+        }
+        "aws.listener" => {
+            "\
+https:
+  type: aws.listener
+  load_balancer: ${alb.arn}
+  port: 443
+  protocol: HTTPS
+  certificate: ${cert.arn}
+  forward: ${web_tg.arn}
+http:
+  type: aws.listener
+  load_balancer: ${alb.arn}
+  port: 80
+  protocol: HTTP
+  redirect:
+    protocol: HTTPS
+    port: 443
+    status: 301
+"
+        }
+        "aws.ecs_cluster" => {
+            "\
+cluster:
+  type: aws.ecs_cluster
+"
+        }
+        "aws.log_group" => {
+            "\
+logs:
+  type: aws.log_group
+  retention_days: 30
+"
+        }
+        "aws.iam_role" => {
+            "\
+execution_role:
+  type: aws.iam_role
+  assumed_by: ecs-tasks.amazonaws.com
+  managed_policies:
+    - arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy
+"
+        }
+        "aws.ecr_repository" => {
+            "\
+repo:
+  type: aws.ecr_repository
+  immutable_tags: true
+"
+        }
+        "aws.task_definition" => {
+            "\
+task:
+  type: aws.task_definition
+  cpu: 256                 # 0.25 vCPU
+  memory: 512              # MiB
+  execution_role: ${execution_role.arn}
+  containers:
+    - name: web
+      image: ${repo.url}:${var.image_tag}
+      port: 3000
+      environment:
+        NODE_ENV: production
+      secrets:
+        DATABASE_URL: arn:aws:ssm:us-east-1:123456789012:parameter/lemon-mart/database-url
+      log_group: ${logs.name}
+"
+        }
+        "aws.ecs_service" => {
+            "\
+web:
+  type: aws.ecs_service
+  cluster: ${cluster.arn}
+  task_definition: ${task.arn}
+  desired_count: ${var.tasks}
+  subnets:
+    - ${public_a.id}
+    - ${public_b.id}
+  security_groups:
+    - ${app_sg.id}
+  assign_public_ip: true   # public subnets without a NAT gateway
+  load_balancer:
+    target_group: ${web_tg.arn}
+    container: web
+    port: 3000
+  deployment:
+    min_healthy_percent: 100
+    max_percent: 200
+    circuit_breaker: rollback
+"
+        }
+        "aws.dns_record" => {
+            "\
+site:
+  type: aws.dns_record
+  zone: ${zone.id}
+  name: ${var.domain}
+  record_type: A
+  alias:
+    dns_name: ${alb.dns_name}
+    zone_id: ${alb.zone_id}
+verification:
+  type: aws.dns_record
+  zone: ${zone.id}
+  name: _verify.${var.domain}
+  record_type: TXT
+  ttl: 300
+  values:
+    - \"\\\"site-verification=abc123\\\"\"
+"
+        }
+        other => unreachable!("no example for `{other}`: add one to schema::docs::example"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every example is a valid stack fragment: wrapped in a stack, it passes the JSON Schema,
+    /// and each resource in it has the type of its section.
+    #[test]
+    fn examples_validate_against_the_json_schema() {
+        let schema = super::super::json_schema();
+        let validator = jsonschema::validator_for(&schema).expect("the JSON Schema compiles");
+        for t in TYPES {
+            let body: String = example(t.name)
+                .lines()
+                .map(|l| format!("  {l}\n"))
+                .collect();
+            let text = format!("stack: example\nregion: us-east-1\nresources:\n{body}");
+            let doc: Value = serde_yaml_ng::from_str(&text)
+                .unwrap_or_else(|e| panic!("example of `{}` is not YAML: {e}\n{text}", t.name));
+            let errors: Vec<String> = validator
+                .iter_errors(&doc)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "example of `{}` fails the schema:\n{}",
+                t.name,
+                errors.join("\n")
+            );
+            let resources = doc["resources"].as_object().expect("resources map");
+            assert!(!resources.is_empty());
+            for (name, r) in resources {
+                assert_eq!(r["type"], t.name, "`{name}` in the example of `{}`", t.name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_type_has_a_section_and_an_anchor() {
+        let md = reference_markdown();
+        for t in TYPES {
+            assert!(md.contains(&format!("\n## {}\n", t.name)), "{}", t.name);
+            assert!(md.contains(&format!("(#{})", anchor(t.name))), "{}", t.name);
+        }
+        assert!(md.ends_with('\n') && !md.ends_with("\n\n"));
+    }
+}
