@@ -1,1 +1,38 @@
-//! The engine.
+//! The engine of iac: plan, apply and destroy a [`iac_stack::Stack`] against a
+//! [`Provider`], keeping a crash-safe [`State`].
+//!
+//! Architecture invariant: this crate names no AWS SDK type and never touches the
+//! terminal. Clouds come in through [`Provider`], progress goes out through [`Reporter`],
+//! and state is stored through [`StateBackend`]. [`fake::FakeProvider`] is an in-memory
+//! cloud for tests here and in the binary.
+//!
+//! The flow the binary drives:
+//! 1. `backend.lock(op)`, `backend.load()` (or [`State::new`]);
+//! 2. [`plan()`] (or [`plan_destroy`]) -> [`Plan`]; show it with [`render_plan`] or
+//!    [`Plan::to_json`]; save it with [`Plan::to_json`] and read it back with
+//!    [`Plan::from_json`];
+//! 3. [`apply()`] -> [`ApplyReport`] (the state is saved after every operation).
+
+pub mod apply;
+pub mod fake;
+pub mod plan;
+pub mod provider;
+pub mod render;
+pub mod report;
+pub mod state;
+mod util;
+
+pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, CancelToken, OpRecord, RetryPolicy};
+pub use plan::{
+    plan, plan_destroy, stack_hash, Action, Change, Drift, Plan, PlanError, PlanKind, PlanOptions,
+    ReplaceStrategy, Replacement, StalePlan, Summary, PLAN_FORMAT_VERSION,
+};
+pub use provider::{
+    Created, ErrorKind, Found, Live, OpContext, Provider, ProviderError, ReadRequest, ReadResult,
+};
+pub use render::{render_plan, KNOWN_AFTER_APPLY};
+pub use report::{Event, NullReporter, OpKind, Outcome, RecordingReporter, Reporter};
+pub use state::{
+    Deposed, LocalBackend, LockInfo, ResourceState, State, StateBackend, StateError, StateLock,
+    STATE_VERSION,
+};

@@ -1,0 +1,624 @@
+//! An in-memory cloud for tests of the engine and the binary: records every call with its
+//! start and finish instants (tokio's clock, so tests with a paused clock are exact), takes
+//! per-method overrides, and injects latency and faults.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use iac_stack::schema::{AttrKind, TypeSchema};
+use serde_json::{json, Map, Value as Json};
+use tokio::time::Instant;
+
+use crate::provider::{
+    Created, ErrorKind, Found, Live, OpContext, Provider, ProviderError, ReadRequest, ReadResult,
+};
+
+/// A provider method, for faults and call records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Read,
+    Create,
+    Update,
+    Delete,
+    Lookup,
+}
+
+/// One recorded call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub method: Method,
+    pub rtype: String,
+    /// The resource name (for a batched read: the names, comma-separated).
+    pub name: String,
+    pub started: Instant,
+    /// `None` while in flight (or when the call was abandoned).
+    pub finished: Option<Instant>,
+    /// `None` when it succeeded.
+    pub error: Option<ErrorKind>,
+}
+
+/// An object of the fake world.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeObject {
+    pub rtype: String,
+    /// The stack name it was created for.
+    pub name: String,
+    pub inputs: Json,
+    pub attrs: Json,
+}
+
+type CreateFn = dyn Fn(&str, &str, &Json) -> Option<Result<Created, ProviderError>> + Send + Sync;
+type UpdateFn = dyn Fn(&str, &str, &Json) -> Option<Result<Json, ProviderError>> + Send + Sync;
+type DeleteFn = dyn Fn(&str, &str, &str) -> Option<Result<(), ProviderError>> + Send + Sync;
+type ReadFn =
+    dyn Fn(&str, &[ReadRequest]) -> Option<Result<Vec<ReadResult>, ProviderError>> + Send + Sync;
+
+#[derive(Debug, Clone)]
+enum Fault {
+    /// Fail the `n`th call (1-based) of `method` on `rtype`.
+    FailNth {
+        method: Method,
+        rtype: String,
+        n: usize,
+        kind: ErrorKind,
+    },
+    /// Throttle the next `remaining` calls of `method` on `rtype`.
+    Throttle {
+        method: Method,
+        rtype: String,
+        remaining: usize,
+    },
+    /// Calls of `method` on `rtype` take `extra` longer (past a timeout, say).
+    Hang {
+        method: Method,
+        rtype: String,
+        extra: Duration,
+    },
+}
+
+#[derive(Default)]
+struct World {
+    objects: BTreeMap<String, FakeObject>,
+    counters: HashMap<String, u32>,
+    calls: Vec<Call>,
+    latency: Duration,
+    type_latency: HashMap<String, Duration>,
+    faults: Vec<Fault>,
+    counts: HashMap<(Method, String), usize>,
+    schemas: Vec<&'static TypeSchema>,
+    reusable: HashSet<String>,
+    /// Attributes an update gives new values, by type.
+    update_changes: HashMap<String, Vec<String>>,
+    on_create: Option<Arc<CreateFn>>,
+    on_update: Option<Arc<UpdateFn>>,
+    on_delete: Option<Arc<DeleteFn>>,
+    on_read: Option<Arc<ReadFn>>,
+}
+
+/// The in-memory provider. Clones share one world.
+#[derive(Clone, Default)]
+pub struct FakeProvider {
+    world: Arc<Mutex<World>>,
+}
+
+impl std::fmt::Debug for FakeProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeProvider").finish_non_exhaustive()
+    }
+}
+
+impl FakeProvider {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn w(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every call takes `d` (on tokio's clock).
+    pub fn with_latency(self, d: Duration) -> Self {
+        self.w().latency = d;
+        self
+    }
+    /// Calls on `rtype` take `d` instead.
+    pub fn with_type_latency(self, rtype: &str, d: Duration) -> Self {
+        self.w().type_latency.insert(rtype.into(), d);
+        self
+    }
+    /// Schemas to synthesise attributes from, besides `iac_stack::schema::TYPES`.
+    pub fn with_schemas(self, schemas: &[&'static TypeSchema]) -> Self {
+        self.w().schemas.extend_from_slice(schemas);
+        self
+    }
+    /// Let two objects of `rtype` share an AWS name ([`Provider::names_reusable`]).
+    pub fn with_reusable_names(self, rtype: &str) -> Self {
+        self.w().reusable.insert(rtype.into());
+        self
+    }
+    /// Updates of `rtype` give `attrs` new values (as a task definition's `arn` gets a new
+    /// revision); see [`Provider::attrs_changed_by_update`].
+    pub fn with_update_changing(self, rtype: &str, attrs: &[&str]) -> Self {
+        self.w()
+            .update_changes
+            .insert(rtype.into(), attrs.iter().map(|a| a.to_string()).collect());
+        self
+    }
+    /// Fail the `n`th call (1-based, counted from now on) of `method` on `rtype`.
+    pub fn fail_nth(&self, method: Method, rtype: &str, n: usize, kind: ErrorKind) {
+        let already = self
+            .w()
+            .counts
+            .get(&(method, rtype.to_string()))
+            .copied()
+            .unwrap_or(0);
+        self.w().faults.push(Fault::FailNth {
+            method,
+            rtype: rtype.into(),
+            n: already + n,
+            kind,
+        });
+    }
+    /// Answer the next `k` calls of `method` on `rtype` with a throttling error.
+    pub fn throttle(&self, method: Method, rtype: &str, k: usize) {
+        self.w().faults.push(Fault::Throttle {
+            method,
+            rtype: rtype.into(),
+            remaining: k,
+        });
+    }
+    /// Make calls of `method` on `rtype` take `extra` longer.
+    pub fn hang(&self, method: Method, rtype: &str, extra: Duration) {
+        self.w().faults.push(Fault::Hang {
+            method,
+            rtype: rtype.into(),
+            extra,
+        });
+    }
+    /// Remove every fault.
+    pub fn clear_faults(&self) {
+        self.w().faults.clear();
+    }
+    /// Answer creates with `f` where it returns `Some` (after latency and faults).
+    pub fn on_create(
+        &self,
+        f: impl Fn(&str, &str, &Json) -> Option<Result<Created, ProviderError>> + Send + Sync + 'static,
+    ) {
+        self.w().on_create = Some(Arc::new(f));
+    }
+    /// Answer updates (`rtype`, `physical_id`, new inputs) with `f` where it returns `Some`.
+    pub fn on_update(
+        &self,
+        f: impl Fn(&str, &str, &Json) -> Option<Result<Json, ProviderError>> + Send + Sync + 'static,
+    ) {
+        self.w().on_update = Some(Arc::new(f));
+    }
+    /// Answer deletes (`rtype`, `name`, `physical_id`) with `f` where it returns `Some`.
+    pub fn on_delete(
+        &self,
+        f: impl Fn(&str, &str, &str) -> Option<Result<(), ProviderError>> + Send + Sync + 'static,
+    ) {
+        self.w().on_delete = Some(Arc::new(f));
+    }
+    /// Answer reads with `f` where it returns `Some`.
+    pub fn on_read(
+        &self,
+        f: impl Fn(&str, &[ReadRequest]) -> Option<Result<Vec<ReadResult>, ProviderError>>
+            + Send
+            + Sync
+            + 'static,
+    ) {
+        self.w().on_read = Some(Arc::new(f));
+    }
+
+    /// Every call so far, in the order they started.
+    pub fn calls(&self) -> Vec<Call> {
+        self.w().calls.clone()
+    }
+    /// Calls of one method.
+    pub fn calls_of(&self, method: Method) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == method)
+            .collect()
+    }
+    /// Forget recorded calls (the world stays).
+    pub fn clear_calls(&self) {
+        self.w().calls.clear();
+    }
+    /// Every live object by physical id.
+    pub fn objects(&self) -> BTreeMap<String, FakeObject> {
+        self.w().objects.clone()
+    }
+    /// Live objects created for stack name `name`, with their ids.
+    pub fn objects_named(&self, name: &str) -> Vec<(String, FakeObject)> {
+        self.w()
+            .objects
+            .iter()
+            .filter(|(_, o)| o.name == name)
+            .map(|(k, o)| (k.clone(), o.clone()))
+            .collect()
+    }
+    /// Put an object into the world (something that exists already); returns its id.
+    pub fn seed(&self, rtype: &str, name: &str, inputs: Json) -> String {
+        let mut w = self.w();
+        let (id, attrs) = synthesise(&mut w, rtype, name, &inputs);
+        w.objects.insert(
+            id.clone(),
+            FakeObject {
+                rtype: rtype.into(),
+                name: name.into(),
+                inputs,
+                attrs,
+            },
+        );
+        id
+    }
+    /// Change an object behind iac's back (drift).
+    pub fn mutate(&self, physical_id: &str, f: impl FnOnce(&mut FakeObject)) {
+        if let Some(o) = self.w().objects.get_mut(physical_id) {
+            f(o);
+        }
+    }
+    /// Delete an object behind iac's back.
+    pub fn remove(&self, physical_id: &str) -> Option<FakeObject> {
+        self.w().objects.remove(physical_id)
+    }
+
+    /// Record the start of a call, apply faults; returns the call index, the latency to
+    /// wait and a fault to answer with.
+    fn begin(
+        &self,
+        method: Method,
+        rtype: &str,
+        name: &str,
+    ) -> (usize, Duration, Option<ErrorKind>) {
+        let mut w = self.w();
+        let n = {
+            let c = w.counts.entry((method, rtype.to_string())).or_insert(0);
+            *c += 1;
+            *c
+        };
+        let mut latency = w.type_latency.get(rtype).copied().unwrap_or(w.latency);
+        let mut fault = None;
+        for f in &mut w.faults {
+            match f {
+                Fault::FailNth {
+                    method: m,
+                    rtype: t,
+                    n: k,
+                    kind,
+                } if *m == method && t == rtype && *k == n => {
+                    fault = Some(*kind);
+                }
+                Fault::Throttle {
+                    method: m,
+                    rtype: t,
+                    remaining,
+                } if *m == method && t == rtype && *remaining > 0 => {
+                    *remaining -= 1;
+                    fault.get_or_insert(ErrorKind::Throttled);
+                }
+                Fault::Hang {
+                    method: m,
+                    rtype: t,
+                    extra,
+                } if *m == method && t == rtype => {
+                    latency += *extra;
+                }
+                _ => {}
+            }
+        }
+        w.calls.push(Call {
+            method,
+            rtype: rtype.into(),
+            name: name.into(),
+            started: Instant::now(),
+            finished: None,
+            error: None,
+        });
+        (w.calls.len() - 1, latency, fault)
+    }
+
+    fn end<T>(&self, idx: usize, res: Result<T, ProviderError>) -> Result<T, ProviderError> {
+        let mut w = self.w();
+        if let Some(c) = w.calls.get_mut(idx) {
+            c.finished = Some(Instant::now());
+            c.error = res.as_ref().err().map(|e| e.kind);
+        }
+        res
+    }
+
+    async fn enter(
+        &self,
+        method: Method,
+        rtype: &str,
+        name: &str,
+    ) -> (usize, Option<ProviderError>) {
+        let (idx, latency, fault) = self.begin(method, rtype, name);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let err = fault.map(|k| {
+            ProviderError::new(
+                k,
+                format!("injected {k:?} fault on {method:?} `{rtype}` `{name}`"),
+            )
+        });
+        (idx, err)
+    }
+}
+
+/// Short id prefixes as AWS spells them, so test output reads like the real thing.
+fn id_prefix(rtype: &str) -> String {
+    let short = rtype.rsplit('.').next().unwrap_or(rtype);
+    match short {
+        "vpc" => "vpc",
+        "subnet" => "subnet",
+        "internet_gateway" => "igw",
+        "eip" => "eipalloc",
+        "nat_gateway" => "nat",
+        "route_table" => "rtb",
+        "security_group" => "sg",
+        "hosted_zone" => "Z",
+        other => return other.replace('_', "-"),
+    }
+    .to_string()
+}
+
+/// Attributes for a new object from the type's schema: ids like `vpc-0001`, ARNs, names,
+/// and attributes that mirror an input of the same name (`cidr`, `az`).
+fn synthesise(w: &mut World, rtype: &str, name: &str, inputs: &Json) -> (String, Json) {
+    let prefix = id_prefix(rtype);
+    let n = {
+        let c = w.counters.entry(prefix.clone()).or_insert(0);
+        *c += 1;
+        *c
+    };
+    let id = format!("{prefix}-{n:04}");
+    let arn = format!("arn:aws:fake:{rtype}/{name}/{n:04}");
+    let schema = w
+        .schemas
+        .iter()
+        .copied()
+        .find(|s| s.name == rtype)
+        .or_else(|| iac_stack::schema::lookup(rtype));
+    let mut attrs = Map::new();
+    let aws_name = inputs
+        .get("name")
+        .or_else(|| inputs.get("family"))
+        .and_then(Json::as_str)
+        .map(str::to_string)
+        .or_else(|| {
+            inputs
+                .pointer("/tags/Name")
+                .and_then(Json::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| name.to_string());
+    let physical = match schema {
+        Some(s) if s.attr("id").is_none() && s.attr("arn").is_some() => arn.clone(),
+        _ => id.clone(),
+    };
+    if let Some(s) = schema {
+        for a in s.attrs {
+            let v = match (a.name, a.kind) {
+                ("id", _) => json!(id),
+                ("arn", _) => json!(arn),
+                ("name", _) | ("family", _) => json!(aws_name),
+                ("dns_name", _) => json!(format!("{aws_name}-{n:04}.fake.elb.amazonaws.com")),
+                ("url", _) => json!(format!(
+                    "000000000000.dkr.ecr.fake.amazonaws.com/{aws_name}"
+                )),
+                (other, kind) => match inputs.get(other) {
+                    Some(v) => v.clone(),
+                    None => match kind {
+                        AttrKind::Str => json!(format!("{other}-{n:04}")),
+                        AttrKind::Int => json!(n),
+                        AttrKind::List => json!([]),
+                    },
+                },
+            };
+            attrs.insert(a.name.into(), v);
+        }
+    } else {
+        attrs.insert("id".into(), json!(id));
+        attrs.insert("arn".into(), json!(arn));
+    }
+    (physical, Json::Object(attrs))
+}
+
+#[async_trait]
+impl Provider for FakeProvider {
+    async fn read(
+        &self,
+        rtype: &str,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<ReadResult>, ProviderError> {
+        let names: Vec<&str> = requests.iter().map(|r| r.name.as_str()).collect();
+        let (idx, fault) = self.enter(Method::Read, rtype, &names.join(",")).await;
+        if let Some(e) = fault {
+            return self.end(idx, Err(e));
+        }
+        let hook = self.w().on_read.clone();
+        if let Some(r) = hook.and_then(|f| f(rtype, requests)) {
+            return self.end(idx, r);
+        }
+        let res = {
+            let w = self.w();
+            requests
+                .iter()
+                .map(|r| ReadResult {
+                    name: r.name.clone(),
+                    live: w.objects.get(&r.physical_id).map(|o| Live {
+                        inputs: o.inputs.clone(),
+                        attrs: o.attrs.clone(),
+                    }),
+                })
+                .collect()
+        };
+        self.end(idx, Ok(res))
+    }
+
+    async fn create(
+        &self,
+        _ctx: &OpContext,
+        rtype: &str,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Created, ProviderError> {
+        let (idx, fault) = self.enter(Method::Create, rtype, name).await;
+        if let Some(e) = fault {
+            return self.end(idx, Err(e));
+        }
+        let hook = self.w().on_create.clone();
+        if let Some(r) = hook.and_then(|f| f(rtype, name, inputs)) {
+            return self.end(idx, r);
+        }
+        let res = {
+            let mut w = self.w();
+            let (id, attrs) = synthesise(&mut w, rtype, name, inputs);
+            w.objects.insert(
+                id.clone(),
+                FakeObject {
+                    rtype: rtype.into(),
+                    name: name.into(),
+                    inputs: inputs.clone(),
+                    attrs: attrs.clone(),
+                },
+            );
+            Created {
+                physical_id: id,
+                attrs,
+            }
+        };
+        self.end(idx, Ok(res))
+    }
+
+    async fn update(
+        &self,
+        _ctx: &OpContext,
+        rtype: &str,
+        name: &str,
+        physical_id: &str,
+        _old: &Json,
+        new: &Json,
+        _changed: &[String],
+    ) -> Result<Json, ProviderError> {
+        let (idx, fault) = self.enter(Method::Update, rtype, name).await;
+        if let Some(e) = fault {
+            return self.end(idx, Err(e));
+        }
+        let hook = self.w().on_update.clone();
+        if let Some(r) = hook.and_then(|f| f(rtype, physical_id, new)) {
+            return self.end(idx, r);
+        }
+        let res = {
+            let mut w = self.w();
+            match w.objects.get_mut(physical_id) {
+                Some(o) => {
+                    o.inputs = new.clone();
+                    // A new revision: attributes the type renews on update get a new value.
+                    let renewed = w.update_changes.get(rtype).cloned().unwrap_or_default();
+                    let o = w.objects.get_mut(physical_id).expect("checked above");
+                    for a in renewed {
+                        if let Some(Json::String(s)) = o.attrs.get_mut(&a) {
+                            let (base, rev) = match s.rsplit_once(':') {
+                                Some((b, r)) if r.parse::<u32>().is_ok() => {
+                                    (b.to_string(), r.parse::<u32>().unwrap_or(1))
+                                }
+                                _ => (s.clone(), 1),
+                            };
+                            *s = format!("{base}:{}", rev + 1);
+                        }
+                    }
+                    // Attributes that mirror inputs follow them.
+                    if let (Some(attrs), Some(ins)) = (o.attrs.as_object_mut(), new.as_object()) {
+                        for (k, v) in attrs.iter_mut() {
+                            if let Some(nv) = ins.get(k) {
+                                *v = nv.clone();
+                            }
+                        }
+                    }
+                    Ok(o.attrs.clone())
+                }
+                None => Err(ProviderError::new(
+                    ErrorKind::NotFound,
+                    format!("`{physical_id}` does not exist"),
+                )),
+            }
+        };
+        self.end(idx, res)
+    }
+
+    async fn delete(
+        &self,
+        _ctx: &OpContext,
+        rtype: &str,
+        name: &str,
+        physical_id: &str,
+        _inputs: &Json,
+    ) -> Result<(), ProviderError> {
+        let (idx, fault) = self.enter(Method::Delete, rtype, name).await;
+        if let Some(e) = fault {
+            return self.end(idx, Err(e));
+        }
+        let hook = self.w().on_delete.clone();
+        if let Some(r) = hook.and_then(|f| f(rtype, name, physical_id)) {
+            return self.end(idx, r);
+        }
+        let res = match self.w().objects.remove(physical_id) {
+            Some(_) => Ok(()),
+            None => Err(ProviderError::new(
+                ErrorKind::NotFound,
+                format!("`{physical_id}` does not exist"),
+            )),
+        };
+        self.end(idx, res)
+    }
+
+    async fn lookup(
+        &self,
+        rtype: &str,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Found>, ProviderError> {
+        let (idx, fault) = self.enter(Method::Lookup, rtype, name).await;
+        if let Some(e) = fault {
+            return self.end(idx, Err(e));
+        }
+        // Matches on every given input but tags (which the engine adds).
+        let res = {
+            let w = self.w();
+            w.objects
+                .iter()
+                .find(|(_, o)| {
+                    o.rtype == rtype
+                        && inputs.as_object().is_some_and(|want| {
+                            want.iter()
+                                .filter(|(k, _)| k.as_str() != "tags")
+                                .all(|(k, v)| v.is_null() || o.inputs.get(k) == Some(v))
+                        })
+                })
+                .map(|(id, o)| Found {
+                    physical_id: id.clone(),
+                    attrs: o.attrs.clone(),
+                })
+        };
+        self.end(idx, Ok(res))
+    }
+
+    fn names_reusable(&self, rtype: &str) -> bool {
+        self.w().reusable.contains(rtype)
+    }
+
+    fn attrs_changed_by_update(&self, rtype: &str, _changed: &[String]) -> Vec<String> {
+        self.w()
+            .update_changes
+            .get(rtype)
+            .cloned()
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,924 @@
+//! Planning: refresh what the state knows, diff it against the stack, and produce a
+//! [`Plan`] that can be shown, saved as JSON and applied later.
+//!
+//! A plan is self-contained: it carries the desired inputs (references kept where their
+//! value is only known after apply), the dependencies and the outputs, so applying a saved
+//! plan needs neither the stack file nor a second diff.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use iac_stack::schema::{DefaultValue, TypeSchema};
+use iac_stack::{Reference, Resource, Stack, Value};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::provider::{Found, Live, Provider, ProviderError, ReadRequest};
+use crate::state::State;
+use crate::util;
+
+/// The plan JSON format version (`format_version`), documented in docs/plans-and-state.md.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// What a plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanKind {
+    /// Make the cloud match the stack.
+    Apply,
+    /// Delete everything in the state.
+    Destroy,
+}
+
+/// Everything `iac apply` will do, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// [`PLAN_FORMAT_VERSION`].
+    pub format_version: u32,
+    pub kind: PlanKind,
+    pub stack: String,
+    pub region: Option<String>,
+    /// The lineage of the state the plan was made against.
+    pub state_lineage: String,
+    /// The serial of the state the plan was made against: applying refuses if it moved on.
+    pub state_serial: u64,
+    /// A hash of the checked stack (resources, properties, meta keys, outputs).
+    pub stack_hash: String,
+    /// One entry per resource of the stack (no-ops included) and per resource to delete,
+    /// in dependency order.
+    pub changes: Vec<Change>,
+    /// Resources whose live configuration differs from what iac last applied.
+    pub drift: Vec<Drift>,
+    /// The stack's outputs, references unresolved; computed after apply.
+    pub outputs: IndexMap<String, Value>,
+    pub summary: Summary,
+}
+
+/// The counts of the summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub replace: usize,
+    pub destroy: usize,
+}
+
+impl Summary {
+    pub fn is_empty(&self) -> bool {
+        self.add + self.change + self.replace + self.destroy == 0
+    }
+}
+
+/// What happens to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    NoOp,
+    Create,
+    /// In place; `changed_paths` says what.
+    Update,
+    /// A new resource replaces the old; `replace` says why and in which order.
+    Replace,
+    Delete,
+    /// Look up an `existing: true` resource.
+    Read,
+}
+
+/// The change to one resource. See docs/plans-and-state.md for which fields each action
+/// fills.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    pub action: Action,
+    /// The live object's id (absent for create and read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+    /// Names this resource depends on in the stack (create/update order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
+    /// Names the existing object depended on when applied (delete order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prior_dependencies: Vec<String>,
+    /// The live inputs (the last applied ones when there is no read-back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Json>,
+    /// The desired inputs: plain JSON, with `{"$ref": "NAME.ATTR"}` / `{"$template": ..}`
+    /// where a value is known only after apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Value>,
+    /// Property paths that differ between `before` and `after` (update, replace).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_paths: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replace: Option<Replacement>,
+    /// Why, in words, when not obvious (`gone from the stack`, `deleted outside iac`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A delete of an old object left by an interrupted replacement.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deposed: bool,
+    /// An `existing: true` lookup: a delete only forgets it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub existing: bool,
+}
+
+/// Why and how a resource is replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replacement {
+    /// The changed paths under replace-marked properties.
+    pub forced_by: Vec<String>,
+    pub strategy: ReplaceStrategy,
+    /// Why destroy-before-create, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub because: Option<String>,
+}
+
+/// The order of a replacement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplaceStrategy {
+    /// Create the new object, move dependents to it, then delete the old one: no gap.
+    CreateBeforeDestroy,
+    /// Delete the old object first: its AWS name must be unique, and stays the same.
+    DestroyBeforeCreate,
+}
+
+/// A resource changed outside iac.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// Paths where live differs from last applied.
+    pub paths: Vec<String>,
+    /// Of those, the ones under `ignore_changes` (not planned).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
+    /// The resource is gone live.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// What iac last applied.
+    pub applied: Json,
+    /// What is live (absent when deleted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<Json>,
+}
+
+/// Choices for a plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// `--target NAME`: only these resources and what depends on them.
+    pub targets: Vec<String>,
+}
+
+/// Why no plan could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{}", protected_message(.0))]
+    Protected(Vec<(String, Action)>),
+    #[error("the state is of stack `{state}`, not `{stack}`")]
+    WrongStack { state: String, stack: String },
+    #[error("cannot read `{rtype}` resources: {source}")]
+    Read {
+        rtype: String,
+        source: ProviderError,
+    },
+    #[error("`{name}` is `existing: true` but no `{rtype}` matches it")]
+    ExistingNotFound { name: String, rtype: String },
+    #[error("cannot look up `{name}`: {source}")]
+    Lookup { name: String, source: ProviderError },
+    #[error("`--target {0}` names no resource of the stack or the state")]
+    UnknownTarget(String),
+    #[error(
+        "unsupported plan format version `{0}` (this iac reads version {PLAN_FORMAT_VERSION})"
+    )]
+    Version(u32),
+    #[error("not a plan file: {0}")]
+    Corrupt(String),
+}
+
+fn protected_message(list: &[(String, Action)]) -> String {
+    let names: Vec<String> = list
+        .iter()
+        .map(|(n, a)| {
+            let verb = if *a == Action::Replace {
+                "replace"
+            } else {
+                "destroy"
+            };
+            format!("`{n}` ({verb})")
+        })
+        .collect();
+    format!(
+        "the plan would destroy protected resources: {}; remove `protect: true` from them first, or change the stack so they are kept",
+        names.join(", ")
+    )
+}
+
+/// Why a saved plan cannot be applied to the current state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StalePlan {
+    #[error("the plan was made for the state of another stack or environment (lineage `{plan}`, state has `{state}`); make a new plan")]
+    Lineage { plan: String, state: String },
+    #[error("the state changed since the plan was made (serial {plan} then, {state} now); make a new plan")]
+    Serial { plan: u64, state: u64 },
+    #[error("the stack changed since the plan was made; make a new plan")]
+    Stack,
+}
+
+impl Plan {
+    /// True when applying would change something (`--detailed-exitcode`: 2, else 0).
+    pub fn has_changes(&self) -> bool {
+        !self.summary.is_empty()
+            || self
+                .changes
+                .iter()
+                .any(|c| c.action == Action::Delete && c.existing)
+    }
+
+    /// Refuse a plan made against another state than `state`.
+    pub fn check_fresh(&self, state: &State) -> Result<(), StalePlan> {
+        let untouched = state.serial == 0 && state.resources.is_empty() && self.state_serial == 0;
+        if state.lineage != self.state_lineage && !untouched {
+            return Err(StalePlan::Lineage {
+                plan: self.state_lineage.clone(),
+                state: state.lineage.clone(),
+            });
+        }
+        if state.serial != self.state_serial {
+            return Err(StalePlan::Serial {
+                plan: self.state_serial,
+                state: state.serial,
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuse a plan made from another version of the stack (when the stack is at hand).
+    pub fn check_stack(&self, stack: &Stack) -> Result<(), StalePlan> {
+        if stack_hash(stack) == self.stack_hash {
+            Ok(())
+        } else {
+            Err(StalePlan::Stack)
+        }
+    }
+
+    /// The saved-plan / `--json` form.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// Read a saved plan, refusing other format versions.
+    pub fn from_json(text: &str) -> Result<Plan, PlanError> {
+        let raw: Json =
+            serde_json::from_str(text).map_err(|e| PlanError::Corrupt(e.to_string()))?;
+        let v = raw
+            .get("format_version")
+            .and_then(Json::as_u64)
+            .unwrap_or(0);
+        if v != u64::from(PLAN_FORMAT_VERSION) {
+            return Err(PlanError::Version(u32::try_from(v).unwrap_or(u32::MAX)));
+        }
+        serde_json::from_value(raw).map_err(|e| PlanError::Corrupt(e.to_string()))
+    }
+
+    /// The change of a resource (not of a deposed object).
+    pub fn change(&self, name: &str) -> Option<&Change> {
+        self.changes.iter().find(|c| c.name == name && !c.deposed)
+    }
+}
+
+/// A hash of everything in the stack that a plan depends on.
+pub fn stack_hash(stack: &Stack) -> String {
+    let resources: IndexMap<&str, Json> = stack
+        .resources
+        .iter()
+        .map(|(n, r)| {
+            (
+                n.as_str(),
+                serde_json::json!({
+                    "type": r.schema.name,
+                    "props": r.props,
+                    "depends_on": r.depends_on,
+                    "protect": r.protect,
+                    "ignore_changes": r.ignore_changes,
+                    "existing": r.existing,
+                }),
+            )
+        })
+        .collect();
+    let outputs: IndexMap<&str, &Value> = stack
+        .outputs
+        .iter()
+        .map(|(n, o)| (n.as_str(), &o.value))
+        .collect();
+    let doc = serde_json::json!({
+        "stack": stack.name,
+        "region": stack.region,
+        "resources": resources,
+        "outputs": outputs,
+    });
+    format!("{:016x}", util::fnv64(doc.to_string().as_bytes()))
+}
+
+/// Every resource a resource depends on: references anywhere in its properties plus
+/// `depends_on` (not only the loader's recorded reference sites, so stacks built in code
+/// work too).
+pub fn dependencies_of(r: &Resource) -> Vec<String> {
+    let mut out: Vec<String> = r.dependencies().into_iter().map(str::to_string).collect();
+    for v in r.props.values() {
+        for rf in v.references() {
+            if !out.contains(&rf.resource) {
+                out.push(rf.resource.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The inputs the engine hands the provider for a resource, before references resolve:
+/// the properties with defaults, plus the engine's tags on taggable types.
+pub fn desired_inputs(stack: &Stack, r: &Resource) -> Value {
+    let schema: &TypeSchema = r.schema;
+    let mut props: IndexMap<String, Value> = IndexMap::new();
+    for p in schema.props {
+        let v = match r.props.get(p.name) {
+            Some(v) => v.clone(),
+            None => match p.default {
+                Some(DefaultValue::Bool(b)) => Value::Bool(b),
+                Some(DefaultValue::Int(i)) => Value::Int(i),
+                Some(DefaultValue::Str(s)) => Value::Str(s.into()),
+                Some(DefaultValue::AwsName) => Value::Str(iac_stack::schema::aws_name(
+                    &stack.name,
+                    &r.name,
+                    schema.aws_name.map_or(255, |a| a.max_len),
+                )),
+                Some(DefaultValue::Pattern(pat)) => Value::Str(
+                    pat.replace("{stack}", &stack.name)
+                        .replace("{name}", &r.name),
+                ),
+                None => continue,
+            },
+        };
+        props.insert(p.name.to_string(), v);
+    }
+    // Properties the schema does not list (a newer loader) still reach the provider.
+    for (k, v) in &r.props {
+        if !props.contains_key(k) {
+            props.insert(k.clone(), v.clone());
+        }
+    }
+    if schema.taggable {
+        let mut tags: IndexMap<String, Value> = IndexMap::new();
+        tags.insert(
+            "Name".into(),
+            Value::Str(format!("{}-{}", stack.name, r.name)),
+        );
+        if let Some(Value::Map(user)) = r.props.get("tags") {
+            for (k, v) in user {
+                tags.insert(k.clone(), v.clone());
+            }
+        }
+        tags.insert("iac:stack".into(), Value::Str(stack.name.clone()));
+        tags.insert("iac:name".into(), Value::Str(r.name.clone()));
+        props.insert("tags".into(), Value::Map(tags));
+    }
+    Value::Map(props)
+}
+
+/// Resources of the stack in dependency order (file order among independent ones).
+fn topo_order(stack: &Stack) -> Vec<&Resource> {
+    let mut done: HashSet<&str> = HashSet::new();
+    let mut out = Vec::new();
+    fn visit<'s>(
+        stack: &'s Stack,
+        r: &'s Resource,
+        done: &mut HashSet<&'s str>,
+        on_path: &mut HashSet<&'s str>,
+        out: &mut Vec<&'s Resource>,
+    ) {
+        if done.contains(r.name.as_str()) || !on_path.insert(r.name.as_str()) {
+            return;
+        }
+        for d in dependencies_of(r) {
+            if let Some((_, dep)) = stack.resources.get_key_value(d.as_str()) {
+                visit(stack, dep, done, on_path, out);
+            }
+        }
+        on_path.remove(r.name.as_str());
+        done.insert(r.name.as_str());
+        out.push(r);
+    }
+    let mut on_path = HashSet::new();
+    for r in stack.resources.values() {
+        visit(stack, r, &mut done, &mut on_path, &mut out);
+    }
+    out
+}
+
+/// Read live state for everything the state knows, batched per type, types in parallel.
+async fn refresh(
+    state: &State,
+    provider: &Arc<dyn Provider>,
+) -> Result<HashMap<String, Option<Live>>, PlanError> {
+    let mut by_type: BTreeMap<String, Vec<ReadRequest>> = BTreeMap::new();
+    for (name, r) in &state.resources {
+        if r.existing {
+            continue;
+        }
+        by_type
+            .entry(r.rtype.clone())
+            .or_default()
+            .push(ReadRequest {
+                name: name.clone(),
+                physical_id: r.physical_id.clone(),
+                last_inputs: r.inputs.clone(),
+                last_attrs: r.attrs.clone(),
+            });
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for (rtype, reqs) in by_type {
+        let p = provider.clone();
+        set.spawn(async move {
+            let res = p.read(&rtype, &reqs).await;
+            let names: Vec<String> = reqs.into_iter().map(|r| r.name).collect();
+            (rtype, names, res)
+        });
+    }
+    let mut out = HashMap::new();
+    while let Some(joined) = set.join_next().await {
+        let (rtype, names, res) = joined.map_err(|e| PlanError::Read {
+            rtype: "?".into(),
+            source: ProviderError::new(crate::ErrorKind::Fatal, e.to_string()),
+        })?;
+        let results = res.map_err(|source| PlanError::Read {
+            rtype: rtype.clone(),
+            source,
+        })?;
+        for r in results {
+            out.insert(r.name, r.live);
+        }
+        // A provider that forgets a resource must not make the plan recreate it.
+        if let Some(missing) = names.iter().find(|n| !out.contains_key(*n)) {
+            return Err(PlanError::Read {
+                rtype,
+                source: ProviderError::new(
+                    crate::ErrorKind::Fatal,
+                    format!("the provider returned nothing for `{missing}`"),
+                ),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Look up every `existing: true` resource, in parallel. Their identifying inputs must
+/// be known before apply (references between lookups resolve in order).
+async fn lookups(
+    stack: &Stack,
+    provider: &Arc<dyn Provider>,
+) -> Result<HashMap<String, Found>, PlanError> {
+    let mut set = tokio::task::JoinSet::new();
+    for r in stack.resources.values().filter(|r| r.existing) {
+        let inputs = desired_inputs(stack, r).to_json().unwrap_or(Json::Null);
+        let p = provider.clone();
+        let (name, rtype) = (r.name.clone(), r.schema.name.to_string());
+        set.spawn(async move {
+            let res = p.lookup(&rtype, &name, &inputs).await;
+            (name, rtype, res)
+        });
+    }
+    let mut out = HashMap::new();
+    while let Some(joined) = set.join_next().await {
+        let Ok((name, rtype, res)) = joined else {
+            continue;
+        };
+        match res {
+            Ok(Some(found)) => {
+                out.insert(name, found);
+            }
+            Ok(None) => return Err(PlanError::ExistingNotFound { name, rtype }),
+            Err(source) => return Err(PlanError::Lookup { name, source }),
+        }
+    }
+    Ok(out)
+}
+
+/// Make the plan that brings the cloud to `stack`.
+pub async fn plan(
+    stack: &Stack,
+    state: &State,
+    provider: Arc<dyn Provider>,
+    opts: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    check_stack_name(stack, state)?;
+    let live = refresh(state, &provider).await?;
+    let found = lookups(stack, &provider).await?;
+
+    let mut changes = Vec::new();
+    let mut drift = Vec::new();
+    // Resources whose attributes are unknown until apply (created or replaced).
+    let mut unknown: HashSet<String> = HashSet::new();
+    // Attributes known now, for resolving references.
+    let mut attrs: HashMap<String, Json> = HashMap::new();
+    let mut dbc: HashSet<String> = HashSet::new();
+    // Attributes an update will change (per the provider), as (resource, attr).
+    let mut unknown_attrs: HashSet<(String, String)> = HashSet::new();
+
+    for r in topo_order(stack) {
+        let deps = dependencies_of(r);
+        let resolver = |rf: &Reference| -> Option<Json> {
+            if unknown.contains(&rf.resource)
+                || unknown_attrs.contains(&(rf.resource.clone(), rf.attr.clone()))
+            {
+                return None;
+            }
+            attrs.get(&rf.resource)?.get(&rf.attr).cloned()
+        };
+        let desired = desired_inputs(stack, r).resolve(&resolver);
+        let prior = state.resources.get(&r.name);
+        let mut change = Change {
+            name: r.name.clone(),
+            rtype: r.schema.name.to_string(),
+            action: Action::NoOp,
+            physical_id: prior.map(|p| p.physical_id.clone()),
+            dependencies: deps.clone(),
+            prior_dependencies: prior.map(|p| p.dependencies.clone()).unwrap_or_default(),
+            before: None,
+            after: Some(desired.clone()),
+            changed_paths: Vec::new(),
+            replace: None,
+            reason: None,
+            deposed: false,
+            existing: r.existing,
+        };
+
+        if r.existing {
+            let f = &found[&r.name];
+            attrs.insert(r.name.clone(), f.attrs.clone());
+            change.action = Action::Read;
+            change.physical_id = Some(f.physical_id.clone());
+            changes.push(change);
+            continue;
+        }
+
+        // The same name with another type: delete the old object, then create the new
+        // (the walker orders the two).
+        if let Some(p) = prior.filter(|p| !p.existing && p.rtype != r.schema.name) {
+            changes.push(delete_change(
+                &r.name,
+                p,
+                Some(&format!("its type changed to `{}`", r.schema.name)),
+            ));
+            change.action = Action::Create;
+            change.physical_id = None;
+            change.prior_dependencies = Vec::new();
+            unknown.insert(r.name.clone());
+            changes.push(change);
+            continue;
+        }
+
+        let Some(prior) = prior.filter(|p| !p.existing) else {
+            change.action = Action::Create;
+            change.physical_id = None;
+            unknown.insert(r.name.clone());
+            changes.push(change);
+            continue;
+        };
+
+        let Some(now) = live.get(&r.name).cloned().flatten() else {
+            drift.push(Drift {
+                name: r.name.clone(),
+                rtype: prior.rtype.clone(),
+                paths: Vec::new(),
+                ignored: Vec::new(),
+                deleted: true,
+                applied: prior.inputs.clone(),
+                live: None,
+            });
+            change.action = Action::Create;
+            change.physical_id = None;
+            change.reason = Some("deleted outside iac".into());
+            unknown.insert(r.name.clone());
+            changes.push(change);
+            continue;
+        };
+
+        let applied = Value::from(prior.inputs.clone());
+        let current = Value::from(now.inputs.clone());
+        let ignored = |p: &str| r.ignore_changes.iter().any(|i| util::path_within(p, i));
+
+        let mut drifted = Vec::new();
+        util::diff_paths(&current, &applied, "", &mut drifted);
+        if !drifted.is_empty() {
+            let (ign, _): (Vec<String>, Vec<String>) =
+                drifted.iter().cloned().partition(|p| ignored(p));
+            drift.push(Drift {
+                name: r.name.clone(),
+                rtype: prior.rtype.clone(),
+                paths: drifted,
+                ignored: ign,
+                deleted: false,
+                applied: prior.inputs.clone(),
+                live: Some(now.inputs.clone()),
+            });
+        }
+
+        let mut changed = Vec::new();
+        util::diff_paths(&desired, &current, "", &mut changed);
+        // Under `ignore_changes`, only a change the user made in the stack is planned, not
+        // drift.
+        changed.retain(|p| !(ignored(p) && util::same_at(&desired, &applied, p)));
+        let forced: Vec<String> = changed
+            .iter()
+            .filter(|p| util::forcing_prop(r.schema, p))
+            .cloned()
+            .collect();
+
+        change.before = Some(now.inputs.clone());
+        change.changed_paths = changed.clone();
+        if !forced.is_empty() {
+            let (strategy, because) =
+                replace_strategy(r, prior.inputs.clone(), &desired, &provider, &deps, &dbc);
+            if strategy == ReplaceStrategy::DestroyBeforeCreate {
+                dbc.insert(r.name.clone());
+            }
+            change.action = Action::Replace;
+            change.replace = Some(Replacement {
+                forced_by: forced,
+                strategy,
+                because,
+            });
+            unknown.insert(r.name.clone());
+        } else if !changed.is_empty() {
+            change.action = Action::Update;
+            for a in provider.attrs_changed_by_update(r.schema.name, &changed) {
+                unknown_attrs.insert((r.name.clone(), a));
+            }
+            attrs.insert(r.name.clone(), now.attrs.clone());
+        } else {
+            attrs.insert(r.name.clone(), now.attrs.clone());
+        }
+        changes.push(change);
+    }
+
+    // In the state, gone from the stack: deleted, dependents first.
+    let gone: Vec<&String> = state
+        .resources
+        .keys()
+        .filter(|n| !stack.resources.contains_key(*n))
+        .collect();
+    for name in reverse_dependency_order(state, &gone) {
+        changes.push(delete_change(
+            name,
+            &state.resources[name],
+            Some("gone from the stack"),
+        ));
+    }
+    push_deposed(state, &mut changes);
+
+    let mut plan = Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        kind: PlanKind::Apply,
+        stack: stack.name.clone(),
+        region: stack.region.clone(),
+        state_lineage: state.lineage.clone(),
+        state_serial: state.serial,
+        stack_hash: stack_hash(stack),
+        changes,
+        drift,
+        outputs: stack
+            .outputs
+            .iter()
+            .map(|(n, o)| (n.clone(), o.value.clone()))
+            .collect(),
+        summary: Summary::default(),
+    };
+    restrict_to_targets(&mut plan, &opts.targets)?;
+    check_protect(stack, &plan)?;
+    plan.summary = summarise(&plan.changes);
+    Ok(plan)
+}
+
+/// Make the plan that deletes everything in the state (`iac destroy`). No refresh: a
+/// resource already gone counts as deleted.
+pub fn plan_destroy(stack: &Stack, state: &State, opts: &PlanOptions) -> Result<Plan, PlanError> {
+    check_stack_name(stack, state)?;
+    let all: Vec<&String> = state.resources.keys().collect();
+    let mut changes: Vec<Change> = reverse_dependency_order(state, &all)
+        .into_iter()
+        .map(|name| delete_change(name, &state.resources[name], None))
+        .collect();
+    push_deposed(state, &mut changes);
+    let mut plan = Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        kind: PlanKind::Destroy,
+        stack: stack.name.clone(),
+        region: stack.region.clone(),
+        state_lineage: state.lineage.clone(),
+        state_serial: state.serial,
+        stack_hash: stack_hash(stack),
+        changes,
+        drift: Vec::new(),
+        outputs: IndexMap::new(),
+        summary: Summary::default(),
+    };
+    restrict_to_targets(&mut plan, &opts.targets)?;
+    check_protect(stack, &plan)?;
+    plan.summary = summarise(&plan.changes);
+    Ok(plan)
+}
+
+/// `names` ordered so that whatever depended on a resource (per the state) comes before it.
+fn reverse_dependency_order<'s>(state: &'s State, names: &[&'s String]) -> Vec<&'s String> {
+    fn visit<'s>(
+        n: &'s String,
+        state: &'s State,
+        names: &[&'s String],
+        seen: &mut HashSet<&'s String>,
+        out: &mut Vec<&'s String>,
+    ) {
+        if !seen.insert(n) {
+            return;
+        }
+        for m in names {
+            if state.resources[*m].dependencies.contains(n) {
+                visit(m, state, names, seen, out);
+            }
+        }
+        out.push(n);
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for n in names {
+        visit(n, state, names, &mut seen, &mut out);
+    }
+    out
+}
+
+fn check_stack_name(stack: &Stack, state: &State) -> Result<(), PlanError> {
+    if state.stack != stack.name && !state.resources.is_empty() {
+        return Err(PlanError::WrongStack {
+            state: state.stack.clone(),
+            stack: stack.name.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// A delete of a state resource; `why` is shown after it (`None` on destroy, where it is
+/// obvious).
+fn delete_change(name: &str, rs: &crate::state::ResourceState, why: Option<&str>) -> Change {
+    Change {
+        name: name.to_string(),
+        rtype: rs.rtype.clone(),
+        action: Action::Delete,
+        physical_id: Some(rs.physical_id.clone()),
+        dependencies: Vec::new(),
+        prior_dependencies: rs.dependencies.clone(),
+        before: Some(rs.inputs.clone()),
+        after: None,
+        changed_paths: Vec::new(),
+        replace: None,
+        reason: if rs.existing {
+            Some("existing: forgotten, not deleted".to_string())
+        } else {
+            why.map(str::to_string)
+        },
+        deposed: false,
+        existing: rs.existing,
+    }
+}
+
+fn push_deposed(state: &State, changes: &mut Vec<Change>) {
+    {
+        for d in &state.deposed {
+            changes.push(Change {
+                name: d.name.clone(),
+                rtype: d.rtype.clone(),
+                action: Action::Delete,
+                physical_id: Some(d.physical_id.clone()),
+                dependencies: Vec::new(),
+                prior_dependencies: d.dependencies.clone(),
+                before: Some(d.inputs.clone()),
+                after: None,
+                changed_paths: Vec::new(),
+                replace: None,
+                reason: Some("old object of an interrupted replacement".into()),
+                deposed: true,
+                existing: false,
+            });
+        }
+    }
+}
+
+/// Create-before-destroy unless the new object would need the AWS name the old one holds.
+fn replace_strategy(
+    r: &Resource,
+    old: Json,
+    new: &Value,
+    provider: &Arc<dyn Provider>,
+    deps: &[String],
+    dbc: &HashSet<String>,
+) -> (ReplaceStrategy, Option<String>) {
+    if let Some(d) = deps.iter().find(|d| dbc.contains(*d)) {
+        return (
+            ReplaceStrategy::DestroyBeforeCreate,
+            Some(format!("`{d}` is replaced destroy-before-create")),
+        );
+    }
+    let Some(an) = r.schema.aws_name else {
+        return (ReplaceStrategy::CreateBeforeDestroy, None);
+    };
+    if provider.names_reusable(r.schema.name) {
+        return (ReplaceStrategy::CreateBeforeDestroy, None);
+    }
+    let old = Value::from(old);
+    let (old_name, new_name) = match an.prop {
+        Some(p) => (old.get(p).cloned(), new.get(p).cloned()),
+        None => (None, None),
+    };
+    match (old_name, new_name) {
+        (Some(o), Some(n)) if n.is_known() && o != n => {
+            (ReplaceStrategy::CreateBeforeDestroy, None)
+        }
+        (Some(Value::Str(o)), _) => (
+            ReplaceStrategy::DestroyBeforeCreate,
+            Some(format!(
+                "the AWS name `{o}` cannot be held by two resources"
+            )),
+        ),
+        _ => (
+            ReplaceStrategy::DestroyBeforeCreate,
+            Some("its AWS name cannot be held by two resources".into()),
+        ),
+    }
+}
+
+/// `--target`: keep the named resources and everything that depends on them, transitively.
+fn restrict_to_targets(plan: &mut Plan, targets: &[String]) -> Result<(), PlanError> {
+    if targets.is_empty() {
+        return Ok(());
+    }
+    for t in targets {
+        if !plan.changes.iter().any(|c| &c.name == t) {
+            return Err(PlanError::UnknownTarget(t.clone()));
+        }
+    }
+    let mut keep: BTreeSet<String> = targets.iter().cloned().collect();
+    loop {
+        let before = keep.len();
+        for c in &plan.changes {
+            let depends = c
+                .dependencies
+                .iter()
+                .chain(&c.prior_dependencies)
+                .any(|d| keep.contains(d));
+            if depends {
+                keep.insert(c.name.clone());
+            }
+        }
+        if keep.len() == before {
+            break;
+        }
+    }
+    plan.changes.retain(|c| keep.contains(&c.name));
+    plan.drift.retain(|d| keep.contains(&d.name));
+    Ok(())
+}
+
+fn check_protect(stack: &Stack, plan: &Plan) -> Result<(), PlanError> {
+    let bad: Vec<(String, Action)> = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            matches!(c.action, Action::Delete | Action::Replace) && !c.deposed && !c.existing
+        })
+        .filter(|c| stack.resources.get(&c.name).is_some_and(|r| r.protect))
+        .map(|c| (c.name.clone(), c.action))
+        .collect();
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(PlanError::Protected(bad))
+    }
+}
+
+fn summarise(changes: &[Change]) -> Summary {
+    let mut s = Summary::default();
+    for c in changes {
+        match c.action {
+            Action::Create => s.add += 1,
+            Action::Update => s.change += 1,
+            Action::Replace => s.replace += 1,
+            Action::Delete if !c.existing => s.destroy += 1,
+            _ => {}
+        }
+    }
+    s
+}

@@ -1,0 +1,209 @@
+//! The seam between the engine and a cloud: the [`Provider`] trait and its typed requests.
+//!
+//! Everything crossing this seam is plain JSON (`serde_json::Value`) in the stack format's
+//! property shape, fully resolved: references are replaced by the attributes of the resources
+//! they point at and the engine's tags are added. So a provider never sees the stack model or
+//! the plan, and the engine never sees an SDK type.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+use tokio::time::Instant;
+
+use crate::report::Reporter;
+
+/// What kind of failure a provider call ran into; decides whether the walker retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// A transient failure (timeout, 5xx): retried with backoff.
+    Retryable,
+    /// The API asked us to slow down: retried with backoff.
+    Throttled,
+    /// The resource does not exist (a delete of it counts as done).
+    NotFound,
+    /// The request conflicts with the live state (name taken, wrong state).
+    Conflict,
+    /// Another resource still depends on this one, or one it needs is missing.
+    Dependency,
+    /// Anything else: not retried.
+    Fatal,
+}
+
+/// A failed provider call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl ProviderError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ProviderError {
+            kind,
+            message: message.into(),
+        }
+    }
+    /// True for the kinds the walker retries with backoff.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind, ErrorKind::Retryable | ErrorKind::Throttled)
+    }
+}
+
+/// One resource of a type that the state knows, to be looked up live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadRequest {
+    pub name: String,
+    pub physical_id: String,
+    /// The inputs iac last applied (what the provider may copy for properties it cannot
+    /// read back, e.g. secrets).
+    pub last_inputs: Json,
+    pub last_attrs: Json,
+}
+
+/// What one [`ReadRequest`] found live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadResult {
+    pub name: String,
+    /// `None`: the resource no longer exists (deleted outside iac).
+    pub live: Option<Live>,
+}
+
+/// A resource as it exists live, in the stack format's property shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Live {
+    /// The live value of every property iac manages. Properties the API cannot return must
+    /// be copied from `last_inputs`, so they never show as drift.
+    pub inputs: Json,
+    /// The attributes `${NAME.ATTR}` may read.
+    pub attrs: Json,
+}
+
+/// What a create returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Created {
+    pub physical_id: String,
+    pub attrs: Json,
+}
+
+/// What a lookup of an `existing: true` resource found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub physical_id: String,
+    pub attrs: Json,
+}
+
+/// The handle a provider gets for one operation, to report progress while it works (e.g.
+/// while waiting for a certificate to be issued or a service to become stable).
+#[derive(Clone)]
+pub struct OpContext {
+    name: String,
+    reporter: Arc<dyn Reporter>,
+    started: Instant,
+}
+
+impl OpContext {
+    pub fn new(name: impl Into<String>, reporter: Arc<dyn Reporter>) -> Self {
+        OpContext {
+            name: name.into(),
+            reporter,
+            started: Instant::now(),
+        }
+    }
+    /// The resource (stack name) this operation is for.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// A free-form progress message, e.g. `"registering task definition"`.
+    pub fn progress(&self, message: &str) {
+        self.reporter.progress(&self.name, message);
+    }
+    /// The operation is waiting for `what` (e.g. `"service to become stable"`).
+    pub fn waiting(&self, what: &str) {
+        self.reporter
+            .waiting(&self.name, what, self.started.elapsed());
+    }
+    /// Time since the operation started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+/// A cloud the engine can drive. Implementations: `iac_aws::AwsProvider`, and
+/// [`crate::fake::FakeProvider`] for tests.
+///
+/// Waiting until a resource is ready (certificate issued, service stable) belongs inside
+/// `create`/`update`: they return once the resource is usable by its dependents, reporting
+/// the wait through [`OpContext::waiting`]. The walker bounds every call with a timeout and
+/// retries [`ErrorKind::Retryable`]/[`ErrorKind::Throttled`] errors itself, so providers
+/// should not retry those on their own.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// Look up, live, resources of one type that the state knows: as few API calls as the
+    /// API allows (one `Describe*` with many ids). One result per request, same order.
+    async fn read(
+        &self,
+        rtype: &str,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<ReadResult>, ProviderError>;
+
+    /// Create a resource from fully resolved inputs and wait until it is ready.
+    async fn create(
+        &self,
+        ctx: &OpContext,
+        rtype: &str,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Created, ProviderError>;
+
+    /// Change a resource in place; `changed` lists the property paths that differ
+    /// (`health_check.path`, `tags.team`). Returns the attributes after the update.
+    #[allow(clippy::too_many_arguments)]
+    async fn update(
+        &self,
+        ctx: &OpContext,
+        rtype: &str,
+        name: &str,
+        physical_id: &str,
+        old_inputs: &Json,
+        new_inputs: &Json,
+        changed: &[String],
+    ) -> Result<Json, ProviderError>;
+
+    /// Delete a resource and wait until it is gone. A [`ErrorKind::NotFound`] error counts
+    /// as success for the engine.
+    async fn delete(
+        &self,
+        ctx: &OpContext,
+        rtype: &str,
+        name: &str,
+        physical_id: &str,
+        inputs: &Json,
+    ) -> Result<(), ProviderError>;
+
+    /// Find an `existing: true` resource by its identifying inputs (e.g. a hosted zone by
+    /// `name`). `Ok(None)` when nothing matches.
+    async fn lookup(
+        &self,
+        rtype: &str,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Found>, ProviderError>;
+
+    /// True when two live resources of this type may share one AWS name (task definition
+    /// revisions of one family). Decides whether a replacement of a named resource can
+    /// create the new one before destroying the old.
+    fn names_reusable(&self, _rtype: &str) -> bool {
+        false
+    }
+
+    /// The attributes that an in-place update of the `changed` property paths gives new
+    /// values (a task definition's `arn`: every change registers a new revision). The plan
+    /// shows references to them as unknown, so dependents (the service) are updated too.
+    fn attrs_changed_by_update(&self, _rtype: &str, _changed: &[String]) -> Vec<String> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,196 @@
+//! Small helpers shared by plan, apply and the fake provider.
+
+use iac_stack::schema::{Kind, Prop, TypeSchema};
+use iac_stack::Value;
+
+/// FNV-1a, 64 bit: stable across Rust versions and platforms (unlike `DefaultHasher`), for
+/// hashes written to files (stack hash, lineage).
+pub(crate) fn fnv64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// `parent.key` (or `key` at the top).
+pub(crate) fn child_path(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+/// One step of a property path: a map key or a list index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// `containers[0].image` -> `Key(containers), Index(0), Key(image)`.
+pub(crate) fn segments(path: &str) -> Vec<Seg<'_>> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            out.push(Seg::Key(key));
+        }
+        while let Some(close) = rest.find(']') {
+            if let Ok(i) = rest[1..close].parse() {
+                out.push(Seg::Index(i));
+            }
+            rest = &rest[close + 1..];
+        }
+    }
+    out
+}
+
+/// The value at `path` inside a map-shaped value.
+pub(crate) fn value_at<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
+    let mut cur = v;
+    for seg in segments(path) {
+        cur = match seg {
+            Seg::Key(k) => cur.get(k)?,
+            Seg::Index(i) => cur.as_list()?.get(i)?,
+        };
+    }
+    Some(cur)
+}
+
+/// True when `path` is `prefix` or inside it (`health_check` covers `health_check.path`,
+/// `containers` covers `containers[0].image`).
+pub(crate) fn path_within(path: &str, prefix: &str) -> bool {
+    path == prefix
+        || (path.starts_with(prefix)
+            && matches!(path.as_bytes().get(prefix.len()), Some(b'.') | Some(b'[')))
+}
+
+/// Values equal for diffing: a missing key and `null` are the same.
+fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
+    match (a, b) {
+        (None | Some(Value::Null), None | Some(Value::Null)) => true,
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// The paths at which `desired` and `current` differ: maps recurse by key, lists of equal
+/// length by index, anything else compares whole. A value not known before apply always
+/// counts as a difference.
+pub(crate) fn diff_paths(desired: &Value, current: &Value, prefix: &str, out: &mut Vec<String>) {
+    match (desired, current) {
+        (Value::Map(a), Value::Map(b)) => {
+            for (k, av) in a {
+                let p = child_path(prefix, k);
+                match b.get(k) {
+                    Some(bv) => diff_paths(av, bv, &p, out),
+                    None if matches!(av, Value::Null) => {}
+                    None => out.push(p),
+                }
+            }
+            for (k, bv) in b {
+                if !a.contains_key(k) && !matches!(bv, Value::Null) {
+                    out.push(child_path(prefix, k));
+                }
+            }
+        }
+        (Value::List(a), Value::List(b)) if a.len() == b.len() && !a.is_empty() => {
+            for (i, (av, bv)) in a.iter().zip(b).enumerate() {
+                diff_paths(av, bv, &format!("{prefix}[{i}]"), out);
+            }
+        }
+        _ => {
+            if !desired.is_known() || !same(Some(desired), Some(current)) {
+                out.push(prefix.to_string());
+            }
+        }
+    }
+}
+
+/// Whether `a` and `b` agree at `path` (missing and null agree).
+pub(crate) fn same_at(a: &Value, b: &Value, path: &str) -> bool {
+    same(value_at(a, path), value_at(b, path))
+}
+
+/// The replace-marked property that a change at `path` runs into, if any: a change inside
+/// a replace-marked object forces replacement too.
+pub(crate) fn forcing_prop(schema: &TypeSchema, path: &str) -> bool {
+    let keys: Vec<&str> = segments(path)
+        .into_iter()
+        .filter_map(|s| match s {
+            Seg::Key(k) => Some(k),
+            Seg::Index(_) => None,
+        })
+        .collect();
+    forces(schema.props, &keys)
+}
+
+fn forces(props: &[Prop], keys: &[&str]) -> bool {
+    let Some((first, rest)) = keys.split_first() else {
+        return false;
+    };
+    let Some(p) = props.iter().find(|p| p.name == *first) else {
+        return false;
+    };
+    if p.replace {
+        return true;
+    }
+    match fields_of(&p.kind) {
+        Some(fields) => forces(fields, rest),
+        None => false,
+    }
+}
+
+fn fields_of(kind: &Kind) -> Option<&'static [Prop]> {
+    match kind {
+        Kind::Object(f) => Some(f),
+        Kind::ListOf(k) => fields_of(k),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(j: serde_json::Value) -> Value {
+        Value::from(j)
+    }
+
+    #[test]
+    fn diff_recurses_maps_and_equal_lists() {
+        let a = v(serde_json::json!({"x": 1, "h": {"p": "/a", "i": 5}, "l": [1, 2], "m": [1]}));
+        let b = v(
+            serde_json::json!({"x": 1, "h": {"p": "/b", "i": 5}, "l": [1, 3], "m": [1, 2], "gone": 1}),
+        );
+        let mut out = Vec::new();
+        diff_paths(&a, &b, "", &mut out);
+        assert_eq!(out, ["h.p", "l[1]", "m", "gone"]);
+    }
+
+    #[test]
+    fn missing_and_null_agree() {
+        let a = v(serde_json::json!({"x": null}));
+        let b = v(serde_json::json!({}));
+        let mut out = Vec::new();
+        diff_paths(&a, &b, "", &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn paths_nest() {
+        assert!(path_within("health_check.path", "health_check"));
+        assert!(path_within("containers[0].image", "containers"));
+        assert!(!path_within("containers_x", "containers"));
+        assert_eq!(
+            segments("containers[0].image"),
+            [Seg::Key("containers"), Seg::Index(0), Seg::Key("image")]
+        );
+    }
+}

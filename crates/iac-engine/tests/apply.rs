@@ -1,0 +1,706 @@
+//! The apply walker on the fake provider: order, parallelism, faults, locking, saved plans
+//! and crash safety. Tests run on tokio's paused clock, so the fake's latency is exact
+//! virtual time and the assertions are on recorded instants, not wall-clock thresholds.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use common::*;
+use iac_engine::fake::{Call, FakeProvider, Method};
+use iac_engine::{
+    apply, plan_destroy, Action, ApplyError, ApplyOptions, CancelToken, ErrorKind, Event,
+    LocalBackend, LockInfo, NullReporter, OpKind, Outcome, Plan, PlanOptions, RecordingReporter,
+    StalePlan, State, StateBackend, StateError, StateLock,
+};
+use serde_json::json;
+use tokio::time::Instant;
+
+const MS100: Duration = Duration::from_millis(100);
+
+/// name -> (started, finished) of the calls of one method.
+fn spans(calls: &[Call], method: Method) -> HashMap<String, (Instant, Instant)> {
+    calls
+        .iter()
+        .filter(|c| c.method == method && c.error.is_none())
+        .map(|c| (c.name.clone(), (c.started, c.finished.expect("finished"))))
+        .collect()
+}
+
+/// The network plus a second chain (zone -> record) and a task depending on the target
+/// group: 8 resources, longest chain 3 (vpc -> web_tg -> task).
+fn wide_stack() -> iac_stack::Stack {
+    let mut r = network();
+    r.push(res("zone", &ZONE, json!({"name": "example.com"})));
+    r.push(res(
+        "www",
+        &RECORD,
+        json!({"zone": "${zone.id}", "name": "www.example.com", "values": ["1.2.3.4"]}),
+    ));
+    r.push(res("task", &TASK, json!({"cpu": 256, "containers": []})).depends_on(&["web_tg"]));
+    stack(r)
+}
+
+async fn destroy(
+    stack: &iac_stack::Stack,
+    dir: &Path,
+    fake: &FakeProvider,
+) -> (Plan, iac_engine::ApplyReport, State) {
+    let backend = LocalBackend::new(dir, &stack.name);
+    let _lock = backend.lock("destroy").await.unwrap();
+    let mut state = backend.load().await.unwrap().unwrap();
+    let plan = plan_destroy(stack, &state, &PlanOptions::default()).unwrap();
+    let report = apply(
+        &plan,
+        &mut state,
+        &backend,
+        Arc::new(fake.clone()),
+        Arc::new(NullReporter),
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap();
+    (plan, report, state)
+}
+
+#[tokio::test(start_paused = true)]
+async fn nothing_starts_before_its_dependencies_and_destroy_runs_in_reverse() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake().with_latency(MS100);
+    let stack = wide_stack();
+    let (plan, report, _) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
+    assert!(report.success(), "{report:?}");
+    let created = spans(&fake.calls(), Method::Create);
+    assert_eq!(created.len(), 8);
+    for c in &plan.changes {
+        for d in &c.dependencies {
+            assert!(
+                created[&c.name].0 >= created[d].1,
+                "`{}` started before its dependency `{d}` finished",
+                c.name
+            );
+        }
+    }
+
+    let (dplan, report, state) = destroy(&stack, dir.path(), &fake).await;
+    assert!(report.success(), "{report:?}");
+    assert_eq!(dplan.summary.destroy, 8);
+    assert!(state.resources.is_empty());
+    assert!(fake.objects().is_empty());
+    let deleted = spans(&fake.calls(), Method::Delete);
+    for c in &plan.changes {
+        for d in &c.dependencies {
+            assert!(
+                deleted[d].0 >= deleted[&c.name].1,
+                "`{d}` was deleted before its dependent `{}`",
+                c.name
+            );
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn independent_chains_overlap_so_time_follows_the_longest_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake().with_latency(MS100);
+    let (_, report, _) = converge(&wide_stack(), dir.path(), &fake, &ApplyOptions::default()).await;
+    assert!(report.success());
+    let calls = fake.calls_of(Method::Create);
+    let first = calls.iter().map(|c| c.started).min().unwrap();
+    let last = calls.iter().filter_map(|c| c.finished).max().unwrap();
+    // 8 resources, longest chain 3: 3 x 100 ms, not 8 x 100 ms.
+    assert_eq!(last - first, 3 * MS100);
+    // vpc and zone start together; the four vpc dependents run at the same time.
+    let s = spans(&calls, Method::Create);
+    assert_eq!(s["vpc"].0, s["zone"].0);
+    let a = s["subnet_a"];
+    for n in ["subnet_b", "web_sg", "web_tg", "www"] {
+        assert!(
+            s[n].0 < a.1 && a.0 < s[n].1,
+            "`{n}` did not overlap `subnet_a`"
+        );
+    }
+    // The task starts when the target group finishes, not when the whole level does.
+    assert_eq!(s["task"].0, s["web_tg"].1);
+
+    // With one slot, everything is sequential.
+    let dir = tempfile::tempdir().unwrap();
+    let fake = common::fake().with_latency(MS100);
+    let opts = ApplyOptions {
+        parallelism: 1,
+        ..ApplyOptions::default()
+    };
+    converge(&wide_stack(), dir.path(), &fake, &opts).await;
+    let calls = fake.calls_of(Method::Create);
+    let first = calls.iter().map(|c| c.started).min().unwrap();
+    let last = calls.iter().filter_map(|c| c.finished).max().unwrap();
+    assert_eq!(last - first, 8 * MS100);
+}
+
+/// The state on disk names exactly the objects that exist in the fake world.
+fn assert_state_matches_world(state: &State, fake: &FakeProvider) {
+    let mut in_state: Vec<(String, String)> = state
+        .resources
+        .iter()
+        .map(|(n, r)| (n.clone(), r.physical_id.clone()))
+        .chain(
+            state
+                .deposed
+                .iter()
+                .map(|d| (d.name.clone(), d.physical_id.clone())),
+        )
+        .collect();
+    let mut in_world: Vec<(String, String)> = fake
+        .objects()
+        .into_iter()
+        .map(|(id, o)| (o.name, id))
+        .collect();
+    in_state.sort();
+    in_world.sort();
+    assert_eq!(in_state, in_world);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_midway_keeps_exact_state_and_a_second_apply_converges() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake().with_latency(MS100);
+    let mut r = network();
+    r.push(
+        res(
+            "db_sg",
+            &SG,
+            json!({"vpc": "${vpc.id}", "description": "db"}),
+        )
+        .depends_on(&["subnet_b"]),
+    );
+    let stack = stack(r);
+    // subnet_a is the first subnet create, subnet_b the second.
+    fake.fail_nth(Method::Create, "aws.subnet", 2, ErrorKind::Fatal);
+    let (_, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
+    assert!(!report.success());
+    assert_eq!(report.failures().len(), 1);
+    assert_eq!(report.failures()[0].0, "subnet_b");
+    assert_eq!(
+        report.skipped,
+        [("db_sg".to_string(), "`subnet_b` failed".to_string())]
+    );
+    // Independent work carried on.
+    let on_disk = LocalBackend::new(dir.path(), "demo")
+        .load()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(on_disk, state);
+    let names: Vec<&str> = on_disk.resources.keys().map(String::as_str).collect();
+    assert_eq!(names, ["subnet_a", "vpc", "web_sg", "web_tg"]);
+    assert_state_matches_world(&on_disk, &fake);
+
+    let (plan, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
+    assert!(report.success(), "{report:?}");
+    assert_eq!(plan.summary.add, 2);
+    assert_eq!(
+        plan.summary.change + plan.summary.replace + plan.summary.destroy,
+        0
+    );
+    assert_state_matches_world(&state, &fake);
+    for name in stack.resources.keys() {
+        assert_eq!(fake.objects_named(name).len(), 1, "`{name}` duplicated");
+    }
+    let again = plan_with(&stack, &state, &fake).await;
+    assert!(!again.has_changes());
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_is_retried_with_growing_backoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    fake.throttle(Method::Create, "aws.vpc", 3);
+    let backend = LocalBackend::new(dir.path(), "demo");
+    let stack = stack(network());
+    let mut state = State::new("demo");
+    let plan = plan_with(&stack, &state, &fake).await;
+    let rec = Arc::new(RecordingReporter::default());
+    let report = apply(
+        &plan,
+        &mut state,
+        &backend,
+        Arc::new(fake.clone()),
+        rec.clone(),
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(report.success(), "{report:?}");
+    let vpc: Vec<Call> = fake
+        .calls_of(Method::Create)
+        .into_iter()
+        .filter(|c| c.name == "vpc")
+        .collect();
+    assert_eq!(vpc.len(), 4);
+    assert!(vpc[..3]
+        .iter()
+        .all(|c| c.error == Some(ErrorKind::Throttled)));
+    assert_eq!(vpc[3].error, None);
+    let gaps: Vec<Duration> = vpc
+        .windows(2)
+        .map(|w| w[1].started - w[0].finished.unwrap())
+        .collect();
+    // Base 500 ms, doubled each time, jittered within the upper half.
+    assert!(
+        gaps[0] >= Duration::from_millis(250) && gaps[0] <= Duration::from_millis(500),
+        "{gaps:?}"
+    );
+    assert!(gaps[1] >= gaps[0] && gaps[2] >= gaps[1], "{gaps:?}");
+    let retries = rec
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, Event::Progress(n, m) if n == "vpc" && m.contains("retry")))
+        .count();
+    assert_eq!(retries, 3);
+    assert_eq!(fake.objects_named("vpc").len(), 1);
+
+    // Bounded: a throttle that never ends fails the resource.
+    let dir = tempfile::tempdir().unwrap();
+    let fake = common::fake();
+    fake.throttle(Method::Create, "aws.vpc", 100);
+    let (_, report, _) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
+    let failures = report.failures();
+    assert_eq!(failures.len(), 1);
+    assert!(
+        failures[0].1.contains("gave up after 8 attempts"),
+        "{failures:?}"
+    );
+    assert_eq!(report.skipped.len(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_operation_hanging_past_the_timeout_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    fake.hang(
+        Method::Create,
+        "aws.target_group",
+        Duration::from_secs(7200),
+    );
+    let opts = ApplyOptions {
+        op_timeout: Duration::from_secs(600),
+        ..ApplyOptions::default()
+    };
+    let (_, report, state) = converge(&stack(network()), dir.path(), &fake, &opts).await;
+    let failures = report.failures();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].0, "web_tg");
+    assert!(
+        failures[0].1.contains("did not finish within 600s"),
+        "{failures:?}"
+    );
+    assert!(!state.resources.contains_key("web_tg"));
+    assert_eq!(state.resources.len(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_applies_on_one_stack_cannot_run_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake().with_latency(MS100);
+    let stack = stack(network());
+    let opts = ApplyOptions::default();
+    let (a, b) = tokio::join!(try_converge(&stack, dir.path(), &fake, &opts), async {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        try_converge(&stack, dir.path(), &fake, &opts).await
+    });
+    let (_, report, _) = a.expect("the first apply holds the lock");
+    assert!(report.success());
+    match b {
+        Err(StateError::Locked { holder, stack }) => {
+            assert_eq!(stack, "demo");
+            assert_eq!(holder.pid, std::process::id());
+            assert_eq!(holder.operation, "apply");
+        }
+        other => panic!("expected the lock error, got {:?}", other.map(|_| ())),
+    }
+    // Once the first is done, the lock is free again.
+    let (plan, _, _) = converge(&stack, dir.path(), &fake, &opts).await;
+    assert!(!plan.has_changes());
+}
+
+#[tokio::test]
+async fn a_saved_plan_is_refused_once_the_state_moved_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    let backend = LocalBackend::new(dir.path(), "demo");
+    let stack = stack(network());
+    let state = State::new("demo");
+    // Saved before the first apply: applies fine to a fresh state (after a round trip).
+    let saved = Plan::from_json(&plan_with(&stack, &state, &fake).await.to_json()).unwrap();
+    let mut fresh = State::new("demo");
+    let report = apply(
+        &saved,
+        &mut fresh,
+        &backend,
+        Arc::new(fake.clone()),
+        Arc::new(NullReporter),
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(report.success());
+    assert_eq!(fresh.lineage, saved.state_lineage);
+
+    // The same plan again: the state's serial moved on.
+    let err = apply(
+        &saved,
+        &mut fresh,
+        &backend,
+        Arc::new(fake.clone()),
+        Arc::new(NullReporter),
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, ApplyError::Stale(StalePlan::Serial { plan: 0, .. })),
+        "{err}"
+    );
+    assert!(err.to_string().contains("make a new plan"));
+
+    // A plan made against another state of the same name.
+    let mut elsewhere = State::new("demo");
+    elsewhere.serial = fresh.serial;
+    let other = plan_with(&stack, &elsewhere, &fake).await;
+    let err = apply(
+        &other,
+        &mut fresh,
+        &backend,
+        Arc::new(fake.clone()),
+        Arc::new(NullReporter),
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, ApplyError::Stale(StalePlan::Lineage { .. })),
+        "{err}"
+    );
+
+    // And one made from another version of the stack.
+    let plan = plan_with(&stack, &fresh, &fake).await;
+    let mut changed = network();
+    changed.pop();
+    assert_eq!(plan.check_stack(&stack), Ok(()));
+    assert_eq!(
+        plan.check_stack(&common::stack(changed)),
+        Err(StalePlan::Stack)
+    );
+}
+
+/// Checks the file on disk after every save: valid JSON, serial one up, backup one behind.
+struct CheckingBackend {
+    inner: LocalBackend,
+    seen: Mutex<Vec<State>>,
+}
+
+#[async_trait]
+impl StateBackend for CheckingBackend {
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    async fn load(&self) -> Result<Option<State>, StateError> {
+        self.inner.load().await
+    }
+    async fn save(&self, state: &State) -> Result<(), StateError> {
+        self.inner.save(state).await?;
+        let on_disk =
+            State::from_json(&std::fs::read_to_string(self.inner.path()).unwrap()).unwrap();
+        assert_eq!(&on_disk, state);
+        let mut seen = self.seen.lock().unwrap();
+        if let Some(prev) = seen.last() {
+            let backup =
+                State::from_json(&std::fs::read_to_string(self.inner.backup_path()).unwrap())
+                    .unwrap();
+            assert_eq!(&backup, prev);
+            assert_eq!(on_disk.serial, prev.serial + 1);
+        }
+        seen.push(on_disk);
+        Ok(())
+    }
+    async fn lock(&self, operation: &str) -> Result<StateLock, StateError> {
+        self.inner.lock(operation).await
+    }
+    async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
+        self.inner.force_unlock().await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_state_is_saved_valid_after_every_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake().with_latency(MS100);
+    let backend = CheckingBackend {
+        inner: LocalBackend::new(dir.path(), "demo"),
+        seen: Mutex::new(Vec::new()),
+    };
+    let stack = stack_with_outputs(
+        network(),
+        &[("vpc_id", "${vpc.id}"), ("tg", "arn=${web_tg.arn}")],
+    );
+    let mut state = State::new("demo");
+    let plan = plan_with(&stack, &state, &fake).await;
+    let report = apply(
+        &plan,
+        &mut state,
+        &backend,
+        Arc::new(fake.clone()),
+        Arc::new(NullReporter),
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(report.success());
+    let seen = backend.seen.lock().unwrap().clone();
+    // One save per create (each adding exactly one resource), then one for the outputs.
+    assert_eq!(seen.len(), 6);
+    for (i, s) in seen.iter().take(5).enumerate() {
+        assert_eq!(s.resources.len(), i + 1);
+    }
+    assert_eq!(seen[5].outputs["vpc_id"], json!("vpc-0001"));
+    assert_eq!(
+        report.outputs["tg"],
+        json!("arn=arn:aws:fake:aws.target_group/web_tg/0001")
+    );
+    assert_eq!(state.outputs, report.outputs);
+}
+
+#[tokio::test(start_paused = true)]
+async fn replacement_orders_create_and_delete_by_strategy() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake().with_latency(MS100);
+    converge(
+        &stack(network()),
+        dir.path(),
+        &fake,
+        &ApplyOptions::default(),
+    )
+    .await;
+    fake.clear_calls();
+    let mut r = network();
+    r[0].props
+        .insert("cidr".into(), value(json!("10.1.0.0/16")));
+    let stack = stack(r);
+    let (plan, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
+    assert!(report.success(), "{report:?}");
+    assert_eq!(plan.summary.replace, 5);
+    assert_eq!(report.done.replace, 5);
+    let calls = fake.calls();
+    let created = spans(&calls, Method::Create);
+    let deleted = spans(&calls, Method::Delete);
+    // Create before destroy: the new VPC and subnets exist before the old ones go, and
+    // the old VPC goes only after everything that used it moved or went.
+    assert!(created["vpc"].1 <= created["subnet_a"].0);
+    assert!(created["subnet_a"].1 <= deleted["subnet_a"].0);
+    for n in ["subnet_a", "subnet_b", "web_sg", "web_tg"] {
+        assert!(
+            deleted[n].1 <= deleted["vpc"].0,
+            "old `{n}` outlived the old vpc"
+        );
+        assert!(
+            created[n].1 <= deleted["vpc"].0,
+            "new `{n}` came after the old vpc went"
+        );
+    }
+    // Destroy before create for the named target group.
+    assert!(deleted["web_tg"].1 <= created["web_tg"].0);
+    assert!(state.deposed.is_empty());
+    assert_state_matches_world(&state, &fake);
+    assert_eq!(fake.objects().len(), 5);
+    assert!(!plan_with(&stack, &state, &fake).await.has_changes());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_replacement_leaves_a_deposed_object_the_next_apply_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    converge(
+        &stack(vec![network().remove(0)]),
+        dir.path(),
+        &fake,
+        &ApplyOptions::default(),
+    )
+    .await;
+    let mut vpc = network().remove(0);
+    vpc.props.insert("cidr".into(), value(json!("10.1.0.0/16")));
+    let stack = stack(vec![vpc]);
+    fake.fail_nth(Method::Delete, "aws.vpc", 1, ErrorKind::Dependency);
+    let (_, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
+    assert_eq!(report.failures().len(), 1);
+    assert_eq!(state.deposed.len(), 1);
+    assert_eq!(fake.objects().len(), 2);
+    assert_state_matches_world(&state, &fake);
+
+    let (plan, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
+    let deposed: Vec<_> = plan.changes.iter().filter(|c| c.deposed).collect();
+    assert_eq!(deposed.len(), 1);
+    assert_eq!(deposed[0].action, Action::Delete);
+    assert!(report.success(), "{report:?}");
+    assert!(state.deposed.is_empty());
+    assert_eq!(fake.objects().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_lets_operations_in_flight_finish_and_starts_nothing_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake().with_latency(MS100);
+    let stack = wide_stack();
+    let cancel = CancelToken::new();
+    let opts = ApplyOptions {
+        cancel: cancel.clone(),
+        ..ApplyOptions::default()
+    };
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        trigger.cancel();
+    });
+    let (_, report, state) = converge(&stack, dir.path(), &fake, &opts).await;
+    assert!(report.cancelled);
+    // vpc and zone finished at 100 ms; the five started then finished at 200 ms; the task
+    // (ready at 200 ms) never started.
+    assert_eq!(state.resources.len(), 7);
+    assert_eq!(
+        report.skipped,
+        [("task".to_string(), "cancelled".to_string())]
+    );
+    let on_disk = LocalBackend::new(dir.path(), "demo")
+        .load()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_state_matches_world(&on_disk, &fake);
+}
+
+#[tokio::test(start_paused = true)]
+async fn abort_abandons_operations_in_flight_and_saves_what_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake().with_latency(MS100);
+    let cancel = CancelToken::new();
+    let opts = ApplyOptions {
+        cancel: cancel.clone(),
+        ..ApplyOptions::default()
+    };
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        trigger.abort();
+    });
+    let (_, report, state) = converge(&wide_stack(), dir.path(), &fake, &opts).await;
+    assert!(report.cancelled);
+    let interrupted = report
+        .ops
+        .iter()
+        .filter(|o| o.outcome == Outcome::Interrupted)
+        .count();
+    assert_eq!(interrupted, 5);
+    let names: Vec<&str> = state.resources.keys().map(String::as_str).collect();
+    assert_eq!(names, ["vpc", "zone"]);
+    let on_disk = LocalBackend::new(dir.path(), "demo")
+        .load()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(on_disk.resources.len(), 2);
+}
+
+#[tokio::test]
+async fn existing_resources_are_recorded_and_only_forgotten_on_destroy() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    let zone_id = fake.seed("aws.hosted_zone", "zone", json!({"name": "example.com"}));
+    let stack = stack(vec![
+        res("zone", &ZONE, json!({"name": "example.com"})).existing(),
+        res(
+            "www",
+            &RECORD,
+            json!({"zone": "${zone.id}", "name": "www.example.com", "values": ["1.2.3.4"]}),
+        ),
+    ]);
+    let (_, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
+    assert!(report.success(), "{report:?}");
+    assert!(state.resources["zone"].existing);
+    assert_eq!(state.resources["www"].inputs["zone"], json!(zone_id));
+    let (plan, report, state) = destroy(&stack, dir.path(), &fake).await;
+    assert_eq!(plan.summary.destroy, 1);
+    assert!(report.success());
+    assert!(state.resources.is_empty());
+    assert!(
+        fake.objects().contains_key(&zone_id),
+        "an existing zone was deleted"
+    );
+    assert_eq!(fake.objects().len(), 1);
+}
+
+#[tokio::test]
+async fn reporter_hears_every_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    fake.fail_nth(Method::Create, "aws.vpc", 1, ErrorKind::Conflict);
+    let backend = LocalBackend::new(dir.path(), "demo");
+    let stack = stack(network());
+    let mut state = State::new("demo");
+    let plan = plan_with(&stack, &state, &fake).await;
+    let rec = Arc::new(RecordingReporter::default());
+    let report = apply(
+        &plan,
+        &mut state,
+        &backend,
+        Arc::new(fake.clone()),
+        rec.clone(),
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap();
+    let events = rec.events();
+    assert_eq!(events[0], Event::Started("vpc".into(), OpKind::Create));
+    assert!(
+        matches!(&events[1], Event::Finished(n, OpKind::Create, Outcome::Failed { error }) if n == "vpc" && error.contains("Conflict"))
+    );
+    let skipped: Vec<&Event> = events
+        .iter()
+        .filter(|e| matches!(e, Event::Skipped(..)))
+        .collect();
+    assert_eq!(skipped.len(), 4);
+    assert_eq!(report.skipped.len(), 4);
+}
+
+#[tokio::test]
+async fn a_type_change_deletes_the_old_object_before_creating_the_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    converge(
+        &stack(vec![res("thing", &VPC, json!({"cidr": "10.0.0.0/16"}))]),
+        dir.path(),
+        &fake,
+        &ApplyOptions::default(),
+    )
+    .await;
+    let stack = stack(vec![res("thing", &ZONE, json!({"name": "example.com"}))]);
+    let (plan, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
+    assert!(report.success(), "{report:?}");
+    let actions: Vec<Action> = plan.changes.iter().map(|c| c.action).collect();
+    assert_eq!(actions, [Action::Delete, Action::Create]);
+    let calls = fake.calls();
+    let ops: Vec<(Method, &str)> = calls.iter().map(|c| (c.method, c.rtype.as_str())).collect();
+    assert_eq!(
+        ops,
+        [
+            (Method::Create, "aws.vpc"),
+            (Method::Read, "aws.vpc"),
+            (Method::Delete, "aws.vpc"),
+            (Method::Create, "aws.hosted_zone")
+        ]
+    );
+    assert_eq!(state.resources["thing"].rtype, "aws.hosted_zone");
+    assert_state_matches_world(&state, &fake);
+}

@@ -1,0 +1,396 @@
+//! Test stacks built in code: a few resource types shaped like the real ones (replace
+//! marks, an AWS-named type, nested objects), and builders for `Stack` and `Resource`.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use iac_engine::fake::FakeProvider;
+use iac_engine::{Plan, PlanOptions, Provider, State};
+use iac_stack::schema::{Attr, AttrKind, AwsName, DefaultValue, Kind, Prop, TypeSchema};
+use iac_stack::{Part, Reference, Resource, SourceFile, Stack, Value};
+use indexmap::IndexMap;
+
+const fn prop(name: &'static str, kind: Kind, replace: bool) -> Prop {
+    Prop {
+        name,
+        kind,
+        required: false,
+        default: None,
+        replace,
+        doc: "",
+    }
+}
+
+const fn attr(name: &'static str, kind: AttrKind) -> Attr {
+    Attr {
+        name,
+        kind,
+        doc: "",
+    }
+}
+
+const TAGS: Prop = prop("tags", Kind::MapOf(&Kind::Str), false);
+
+pub static VPC: TypeSchema = TypeSchema {
+    name: "aws.vpc",
+    doc: "",
+    props: &[
+        prop("cidr", Kind::Cidr, true),
+        Prop {
+            default: Some(DefaultValue::Bool(true)),
+            ..prop("dns_hostnames", Kind::Bool, false)
+        },
+        TAGS,
+    ],
+    attrs: &[attr("id", AttrKind::Str), attr("cidr", AttrKind::Str)],
+    taggable: true,
+    aws_name: None,
+};
+
+pub static SUBNET: TypeSchema = TypeSchema {
+    name: "aws.subnet",
+    doc: "",
+    props: &[
+        prop(
+            "vpc",
+            Kind::Id {
+                rtype: "aws.vpc",
+                attr: "id",
+            },
+            true,
+        ),
+        prop("cidr", Kind::Cidr, true),
+        prop("az", Kind::Str, true),
+        Prop {
+            default: Some(DefaultValue::Bool(false)),
+            ..prop("public", Kind::Bool, false)
+        },
+        TAGS,
+    ],
+    attrs: &[
+        attr("id", AttrKind::Str),
+        attr("az", AttrKind::Str),
+        attr("cidr", AttrKind::Str),
+    ],
+    taggable: true,
+    aws_name: None,
+};
+
+static RULE: &[Prop] = &[
+    prop("protocol", Kind::Str, false),
+    prop("port", Kind::Port, false),
+    prop("cidr", Kind::Cidr, false),
+];
+
+pub static SG: TypeSchema = TypeSchema {
+    name: "aws.security_group",
+    doc: "",
+    props: &[
+        prop(
+            "vpc",
+            Kind::Id {
+                rtype: "aws.vpc",
+                attr: "id",
+            },
+            true,
+        ),
+        prop("description", Kind::Str, true),
+        prop("ingress", Kind::ListOf(&Kind::Object(RULE)), false),
+        TAGS,
+    ],
+    attrs: &[attr("id", AttrKind::Str)],
+    taggable: true,
+    aws_name: None,
+};
+
+static HEALTH: &[Prop] = &[
+    prop("path", Kind::Str, false),
+    prop("interval", Kind::Int, false),
+];
+
+pub static TG: TypeSchema = TypeSchema {
+    name: "aws.target_group",
+    doc: "",
+    props: &[
+        Prop {
+            default: Some(DefaultValue::AwsName),
+            ..prop("name", Kind::Str, true)
+        },
+        prop(
+            "vpc",
+            Kind::Id {
+                rtype: "aws.vpc",
+                attr: "id",
+            },
+            true,
+        ),
+        prop("port", Kind::Port, true),
+        prop("health_check", Kind::Object(HEALTH), false),
+        TAGS,
+    ],
+    attrs: &[attr("arn", AttrKind::Str)],
+    taggable: true,
+    aws_name: Some(AwsName {
+        prop: Some("name"),
+        max_len: 32,
+    }),
+};
+
+static CONTAINER: &[Prop] = &[
+    prop("name", Kind::Str, false),
+    prop("image", Kind::Str, false),
+    prop("port", Kind::Port, false),
+    prop("environment", Kind::MapOf(&Kind::Str), false),
+];
+
+pub static TASK: TypeSchema = TypeSchema {
+    name: "aws.task_definition",
+    doc: "",
+    props: &[
+        Prop {
+            default: Some(DefaultValue::AwsName),
+            ..prop("family", Kind::Str, false)
+        },
+        prop("cpu", Kind::Int, false),
+        prop("containers", Kind::ListOf(&Kind::Object(CONTAINER)), false),
+        TAGS,
+    ],
+    attrs: &[attr("arn", AttrKind::Str), attr("family", AttrKind::Str)],
+    taggable: true,
+    aws_name: Some(AwsName {
+        prop: Some("family"),
+        max_len: 255,
+    }),
+};
+
+pub static ZONE: TypeSchema = TypeSchema {
+    name: "aws.hosted_zone",
+    doc: "",
+    props: &[prop("name", Kind::Str, true), TAGS],
+    attrs: &[attr("id", AttrKind::Str), attr("name", AttrKind::Str)],
+    taggable: true,
+    aws_name: None,
+};
+
+pub static RECORD: TypeSchema = TypeSchema {
+    name: "aws.dns_record",
+    doc: "",
+    props: &[
+        prop(
+            "zone",
+            Kind::Id {
+                rtype: "aws.hosted_zone",
+                attr: "id",
+            },
+            true,
+        ),
+        prop("name", Kind::Str, true),
+        prop("values", Kind::ListOf(&Kind::Str), false),
+    ],
+    attrs: &[attr("fqdn", AttrKind::Str)],
+    taggable: false,
+    aws_name: None,
+};
+
+pub static ALL: &[&TypeSchema] = &[&VPC, &SUBNET, &SG, &TG, &TASK, &ZONE, &RECORD];
+
+/// A fake provider that knows the test types.
+pub fn fake() -> FakeProvider {
+    FakeProvider::new().with_schemas(ALL)
+}
+
+/// JSON with `${NAME.ATTR}` strings turned into references, as the loader would.
+pub fn value(j: serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match j {
+        J::String(s) => parse_refs(&s),
+        J::Array(a) => Value::List(a.into_iter().map(value).collect()),
+        J::Object(o) => Value::Map(o.into_iter().map(|(k, v)| (k, value(v))).collect()),
+        other => Value::from(other),
+    }
+}
+
+fn parse_refs(s: &str) -> Value {
+    let mut parts = Vec::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        if start > 0 {
+            parts.push(Part::Text(rest[..start].into()));
+        }
+        let inner = &rest[start + 2..start + len];
+        let (res, attr) = inner.split_once('.').expect("NAME.ATTR");
+        parts.push(Part::Ref(Reference {
+            resource: res.into(),
+            attr: attr.into(),
+        }));
+        rest = &rest[start + len + 1..];
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Text(rest.into()));
+    }
+    match parts.as_slice() {
+        [] => Value::Str(String::new()),
+        [Part::Text(t)] => Value::Str(t.clone()),
+        [Part::Ref(r)] => Value::Ref(r.clone()),
+        _ => Value::Template(parts),
+    }
+}
+
+/// A resource of `schema` with the given properties (a JSON object).
+pub fn res(name: &str, schema: &'static TypeSchema, props: serde_json::Value) -> Resource {
+    let Value::Map(props) = value(props) else {
+        panic!("props must be an object")
+    };
+    Resource {
+        name: name.into(),
+        schema,
+        props,
+        depends_on: Vec::new(),
+        protect: false,
+        ignore_changes: Vec::new(),
+        existing: false,
+        spans: Default::default(),
+    }
+}
+
+pub trait ResourceExt {
+    fn protect(self) -> Self;
+    fn ignore(self, paths: &[&str]) -> Self;
+    fn existing(self) -> Self;
+    fn depends_on(self, names: &[&str]) -> Self;
+}
+
+impl ResourceExt for Resource {
+    fn protect(mut self) -> Self {
+        self.protect = true;
+        self
+    }
+    fn ignore(mut self, paths: &[&str]) -> Self {
+        self.ignore_changes = paths.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    fn existing(mut self) -> Self {
+        self.existing = true;
+        self
+    }
+    fn depends_on(mut self, names: &[&str]) -> Self {
+        self.depends_on = names.iter().map(|s| s.to_string()).collect();
+        self
+    }
+}
+
+/// A stack named `demo` of these resources, with outputs.
+pub fn stack_with_outputs(resources: Vec<Resource>, outputs: &[(&str, &str)]) -> Stack {
+    let mut out = IndexMap::new();
+    for (k, v) in outputs {
+        out.insert(
+            k.to_string(),
+            iac_stack::Output {
+                value: parse_refs(v),
+                span: Default::default(),
+                refs: Vec::new(),
+            },
+        );
+    }
+    Stack {
+        source: SourceFile::new("demo.yaml", ""),
+        name: "demo".into(),
+        region: Some("eu-west-1".into()),
+        state: None,
+        vars: IndexMap::new(),
+        resources: resources.into_iter().map(|r| (r.name.clone(), r)).collect(),
+        outputs: out,
+        spans: Default::default(),
+    }
+}
+
+pub fn stack(resources: Vec<Resource>) -> Stack {
+    stack_with_outputs(resources, &[])
+}
+
+/// The small network most tests use: a VPC with two subnets, a security group, and a
+/// target group.
+pub fn network() -> Vec<Resource> {
+    vec![
+        res("vpc", &VPC, serde_json::json!({"cidr": "10.0.0.0/16"})),
+        res(
+            "subnet_a",
+            &SUBNET,
+            serde_json::json!({"vpc": "${vpc.id}", "cidr": "10.0.1.0/24", "az": "eu-west-1a"}),
+        ),
+        res(
+            "subnet_b",
+            &SUBNET,
+            serde_json::json!({"vpc": "${vpc.id}", "cidr": "10.0.2.0/24", "az": "eu-west-1b"}),
+        ),
+        res(
+            "web_sg",
+            &SG,
+            serde_json::json!({
+                "vpc": "${vpc.id}",
+                "description": "web",
+                "ingress": [{"protocol": "tcp", "port": 443, "cidr": "0.0.0.0/0"}]
+            }),
+        ),
+        res(
+            "web_tg",
+            &TG,
+            serde_json::json!({
+                "vpc": "${vpc.id}",
+                "port": 8080,
+                "health_check": {"path": "/health", "interval": 30}
+            }),
+        ),
+    ]
+}
+
+/// Plan with the fake.
+pub async fn plan_with(stack: &Stack, state: &State, fake: &FakeProvider) -> Plan {
+    let p: Arc<dyn Provider> = Arc::new(fake.clone());
+    iac_engine::plan(stack, state, p, &PlanOptions::default())
+        .await
+        .expect("plan")
+}
+
+/// Lock, load, plan and apply `stack` with local state in `dir`, as the binary does.
+pub async fn converge(
+    stack: &Stack,
+    dir: &std::path::Path,
+    fake: &FakeProvider,
+    opts: &iac_engine::ApplyOptions,
+) -> (Plan, iac_engine::ApplyReport, State) {
+    try_converge(stack, dir, fake, opts).await.expect("lock")
+}
+
+/// [`converge`], returning a lock failure.
+pub async fn try_converge(
+    stack: &Stack,
+    dir: &std::path::Path,
+    fake: &FakeProvider,
+    opts: &iac_engine::ApplyOptions,
+) -> Result<(Plan, iac_engine::ApplyReport, State), iac_engine::StateError> {
+    use iac_engine::StateBackend;
+    let backend = iac_engine::LocalBackend::new(dir, &stack.name);
+    let _lock = backend.lock("apply").await?;
+    let mut state = backend
+        .load()
+        .await
+        .expect("load")
+        .unwrap_or_else(|| State::new(&stack.name));
+    let plan = plan_with(stack, &state, fake).await;
+    let report = iac_engine::apply(
+        &plan,
+        &mut state,
+        &backend,
+        Arc::new(fake.clone()),
+        Arc::new(iac_engine::NullReporter),
+        opts,
+    )
+    .await
+    .expect("apply");
+    Ok((plan, report, state))
+}

@@ -1,0 +1,146 @@
+//! The project's example stack (stacks/lemon-mart.yaml), loaded by the real loader with the
+//! real schema, through plan, apply, a deploy of a new image, and destroy on the fake.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use iac_engine::fake::{FakeProvider, Method};
+use iac_engine::{
+    apply, plan, plan_destroy, render_plan, Action, ApplyOptions, NullReporter, PlanOptions,
+    Provider, State,
+};
+use iac_stack::{load_file, LoadOptions, Stack};
+use serde_json::json;
+
+fn load(image: &str) -> Stack {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../stacks/lemon-mart.yaml");
+    let opts = LoadOptions {
+        vars: vec![("image".into(), image.into())],
+        ..LoadOptions::default()
+    };
+    match load_file(&path, &opts) {
+        Ok(loaded) => loaded.stack,
+        Err(d) => panic!("the example stack does not load: {d:?}"),
+    }
+}
+
+fn world() -> FakeProvider {
+    let fake = FakeProvider::new()
+        .with_reusable_names("aws.task_definition")
+        .with_update_changing("aws.task_definition", &["arn", "revision"]);
+    fake.seed("aws.hosted_zone", "zone", json!({"name": "example.com"}));
+    fake
+}
+
+async fn converge(
+    stack: &Stack,
+    state: &mut State,
+    fake: &FakeProvider,
+    dir: &std::path::Path,
+) -> iac_engine::Plan {
+    let backend = iac_engine::LocalBackend::new(dir, &stack.name);
+    let p: Arc<dyn Provider> = Arc::new(fake.clone());
+    let plan = plan(stack, state, p.clone(), &PlanOptions::default())
+        .await
+        .expect("plan");
+    let report = apply(
+        &plan,
+        state,
+        &backend,
+        p,
+        Arc::new(NullReporter),
+        &ApplyOptions::default(),
+    )
+    .await
+    .expect("apply");
+    assert!(report.success(), "{report:?}");
+    plan
+}
+
+#[tokio::test]
+async fn the_example_stack_deploys_redeploys_and_is_destroyed() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = world();
+    let stack = load("nginx:1.27");
+    let mut state = State::new(&stack.name);
+
+    let first = converge(&stack, &mut state, &fake, dir.path()).await;
+    let n = stack.resources.len();
+    assert_eq!(
+        first.summary.add,
+        n - 1,
+        "all but the looked-up zone are created"
+    );
+    assert_eq!(first.change("zone").unwrap().action, Action::Read);
+    assert_eq!(state.outputs["url"], json!("https://lemonmart.example.com"));
+    assert!(state.outputs["alb_dns"]
+        .as_str()
+        .unwrap()
+        .ends_with(".fake.elb.amazonaws.com"));
+    // Tags reach the provider.
+    let vpc = &state.resources["vpc"].inputs["tags"];
+    assert_eq!(vpc["iac:stack"], json!("lemon-mart"));
+    assert_eq!(vpc["iac:name"], json!("vpc"));
+    assert_eq!(vpc["Name"], json!("lemon-mart-vpc"));
+
+    // Nothing to do the second time.
+    let p: Arc<dyn Provider> = Arc::new(fake.clone());
+    let again = plan(&stack, &state, p.clone(), &PlanOptions::default())
+        .await
+        .unwrap();
+    assert!(!again.has_changes(), "{}", render_plan(&again, false));
+
+    // A deploy: a new image updates the task definition, whose new revision updates the
+    // service.
+    let deploy = load("nginx:1.28");
+    let plan2 = plan(&deploy, &state, p.clone(), &PlanOptions::default())
+        .await
+        .unwrap();
+    let changed: Vec<(&str, Action)> = plan2
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp && c.action != Action::Read)
+        .map(|c| (c.name.as_str(), c.action))
+        .collect();
+    assert_eq!(changed, [("task", Action::Update), ("web", Action::Update)]);
+    assert_eq!(
+        plan2.change("web").unwrap().changed_paths,
+        ["task_definition"]
+    );
+    let shown = render_plan(&plan2, false);
+    assert!(shown.contains("(known after apply)"), "{shown}");
+    let old_arn = state.resources["task"].attrs["arn"].clone();
+    converge(&deploy, &mut state, &fake, dir.path()).await;
+    let new_arn = state.resources["task"].attrs["arn"].clone();
+    assert_ne!(old_arn, new_arn);
+    assert_eq!(state.resources["web"].inputs["task_definition"], new_arn);
+    let after = plan(&deploy, &state, p.clone(), &PlanOptions::default())
+        .await
+        .unwrap();
+    assert!(!after.has_changes(), "{}", render_plan(&after, false));
+
+    // Destroy: everything but the looked-up zone, dependents first.
+    let backend = iac_engine::LocalBackend::new(dir.path(), &stack.name);
+    let dplan = plan_destroy(&deploy, &state, &PlanOptions::default()).unwrap();
+    assert_eq!(dplan.summary.destroy, n - 1);
+    fake.clear_calls();
+    let report = apply(
+        &dplan,
+        &mut state,
+        &backend,
+        p,
+        Arc::new(NullReporter),
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(report.success(), "{report:?}");
+    assert!(state.resources.is_empty());
+    assert!(state.outputs.is_empty());
+    assert_eq!(fake.objects().len(), 1, "only the seeded zone is left");
+    let deletes = fake.calls_of(Method::Delete);
+    let pos = |n: &str| deletes.iter().position(|c| c.name == n).unwrap();
+    assert!(pos("web") < pos("task"));
+    assert!(pos("https") < pos("cert"));
+    assert!(pos("public_a") < pos("vpc"));
+}
