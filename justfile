@@ -1,0 +1,62 @@
+# Developer and CI tasks of iac. `just` lists them; CI runs `.ci/run`, which uses these.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# The AWS emulator (moto) lives in a virtualenv in the repository, pinned by this file.
+venv := justfile_directory() / ".venv"
+moto_requirements := justfile_directory() / "tests/emulator/requirements.txt"
+moto_server := venv / "bin/moto_server"
+
+# The AWS SDK takes minutes to compile: keep one build of it, shared by every checkout.
+export CARGO_TARGET_DIR := env("CARGO_TARGET_DIR", env("HOME") / ".cache/iac-target")
+
+# List the recipes
+default:
+    @just --list --unsorted
+
+# Create .venv and install the pinned AWS emulator (skipped when already installed)
+emulator-install:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    want="$(sed -n 's/^moto\[server\]==\([^ ]*\).*/\1/p' '{{ moto_requirements }}')"
+    if [ -x '{{ moto_server }}' ] && [ "$('{{ venv }}/bin/python' -c 'import moto; print(moto.__version__)' 2>/dev/null)" = "$want" ]; then
+        echo "moto $want already installed in {{ venv }}"
+        exit 0
+    fi
+    command -v python3 >/dev/null || { echo "python3 is needed for the AWS emulator (moto): install Python 3.9 or newer" >&2; exit 1; }
+    [ -x '{{ venv }}/bin/python' ] || python3 -m venv '{{ venv }}'
+    '{{ venv }}/bin/pip' install --quiet --disable-pip-version-check -r '{{ moto_requirements }}'
+    echo "installed moto $want in {{ venv }}"
+
+# Same as emulator-install: the virtualenv holds only the emulator
+venv: emulator-install
+
+# Run the AWS emulator in the foreground on a free loopback port (Ctrl-C stops it)
+emulator: emulator-install
+    #!/usr/bin/env bash
+    set -euo pipefail
+    port="$('{{ venv }}/bin/python' -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    echo "AWS emulator (moto) on http://127.0.0.1:$port; in another shell:"
+    echo
+    echo "  export AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true"
+    echo
+    export MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ACM_VALIDATION_WAIT=5 MOTO_ECS_SERVICE_RUNNING=2
+    exec '{{ moto_server }}' -H 127.0.0.1 -p "$port"
+
+# Run every test of the workspace, emulator tests included
+test: emulator-install
+    IAC_MOTO_SERVER='{{ moto_server }}' cargo test --workspace --no-fail-fast
+
+# Validate the example stack and print its dependency graph
+demo:
+    cargo run -q -p iac -- validate stacks/lemon-mart.yaml
+    cargo run -q -p iac -- graph stacks/lemon-mart.yaml
+
+# Format every Rust file
+fmt:
+    cargo fmt --all
+
+# Check formatting and clippy lints (warnings are errors)
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
