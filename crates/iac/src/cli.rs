@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "iac", version, about = "Declarative infrastructure as code for containerised web apps on AWS")]
+#[command(
+    name = "iac",
+    version,
+    about = "Declarative infrastructure as code for containerised web apps on AWS"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -1,0 +1,93 @@
+//! All terminal output goes through one [`Printer`], so colour and stream choices are made
+//! once: results on stdout (pipeable), diagnostics and progress on stderr.
+
+use std::io::{IsTerminal, Write};
+
+use iac_stack::{diag::render, Diag};
+
+/// Where and how to print.
+#[derive(Debug, Clone, Copy)]
+pub struct Printer {
+    /// Colour on stderr: only on a terminal, and never when `NO_COLOR` is set
+    /// (<https://no-color.org>: any non-empty value).
+    color: bool,
+}
+
+impl Printer {
+    /// Decide colour from the environment.
+    pub fn from_env() -> Self {
+        Printer {
+            color: use_color(
+                std::env::var_os("NO_COLOR").as_deref(),
+                std::io::stderr().is_terminal(),
+            ),
+        }
+    }
+
+    /// Make miette render any `miette::Report` the way [`Printer::diagnostic`] does. Called
+    /// once, from `main`: miette accepts only one hook per process.
+    pub fn install_miette_hook(&self) {
+        let color = self.color;
+        // Fails only when a hook is already installed, which `main` rules out.
+        let _ = miette::set_hook(Box::new(move |_| {
+            let theme = if color {
+                miette::GraphicalTheme::unicode()
+            } else {
+                miette::GraphicalTheme::unicode_nocolor()
+            };
+            Box::new(miette::GraphicalReportHandler::new_themed(theme).with_width(100))
+        }));
+    }
+
+    /// Print one diagnostic on stderr, with its source lines.
+    pub fn diagnostic(&self, d: &Diag) {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{}", render(d, self.color).trim_end());
+        let _ = writeln!(err);
+    }
+
+    /// Print every diagnostic on stderr, in the order found.
+    pub fn diagnostics<'a>(&self, ds: impl IntoIterator<Item = &'a Diag>) {
+        for d in ds {
+            self.diagnostic(d);
+        }
+    }
+
+    /// A one-line error on stderr: `error: ...`.
+    pub fn error(&self, message: &str) {
+        let prefix = if self.color {
+            "\x1b[1;31merror\x1b[0m"
+        } else {
+            "error"
+        };
+        let _ = writeln!(std::io::stderr().lock(), "{prefix}: {message}");
+    }
+
+    /// The command's result on stdout. A closed pipe (`iac schema | head`) is reported as
+    /// `BrokenPipe` so the caller can stop quietly instead of panicking like `println!`.
+    pub fn out(&self, text: &str) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()
+    }
+}
+
+/// Colour only on a terminal, and not when `NO_COLOR` is set to anything but the empty string.
+fn use_color(no_color: Option<&std::ffi::OsStr>, terminal: bool) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::use_color;
+
+    #[test]
+    fn colour_needs_a_terminal_and_no_no_color() {
+        assert!(use_color(None, true));
+        assert!(use_color(Some(OsStr::new("")), true));
+        assert!(!use_color(Some(OsStr::new("1")), true));
+        assert!(!use_color(None, false));
+    }
+}
