@@ -1,0 +1,152 @@
+//! [`AwsProvider`]: the engine's [`Provider`] for AWS, dispatching each call to the module of
+//! the resource type ([`crate::resources::handler`]).
+
+use async_trait::async_trait;
+use iac_engine::provider::{
+    Created, ErrorKind, Found, OpContext, Provider, ProviderError, ReadRequest, ReadResult,
+};
+use serde_json::Value as Json;
+
+use crate::resources::{handler, Cx, ResourceType};
+use crate::AwsContext;
+
+/// The AWS provider for one stack.
+///
+/// It knows the stack's name because reads and idempotency tokens are scoped to it; the
+/// connection (region, endpoint, credentials, request counter) comes from [`AwsContext`].
+#[derive(Debug, Clone)]
+pub struct AwsProvider {
+    cx: Cx,
+}
+
+impl AwsProvider {
+    /// A provider for `stack` over the connection `aws`.
+    pub fn new(aws: AwsContext, stack: impl Into<String>) -> AwsProvider {
+        AwsProvider {
+            cx: Cx {
+                aws,
+                stack: stack.into(),
+            },
+        }
+    }
+
+    /// The connection, e.g. to read its request counter.
+    pub fn aws(&self) -> &AwsContext {
+        &self.cx.aws
+    }
+
+    /// The stack this provider works for.
+    pub fn stack(&self) -> &str {
+        &self.cx.stack
+    }
+
+    fn handler(rtype: &str) -> Result<&'static dyn ResourceType, ProviderError> {
+        handler(rtype).ok_or_else(|| {
+            ProviderError::new(
+                ErrorKind::Fatal,
+                format!("resource type `{rtype}` is not supported by this build"),
+            )
+        })
+    }
+}
+
+#[async_trait]
+impl Provider for AwsProvider {
+    async fn read(
+        &self,
+        rtype: &str,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<ReadResult>, ProviderError> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = Self::handler(rtype)?.read(&self.cx, requests).await?;
+        if found.len() != requests.len() {
+            return Err(ProviderError::new(
+                ErrorKind::Fatal,
+                format!(
+                    "reading `{rtype}` returned {} results for {} resources",
+                    found.len(),
+                    requests.len()
+                ),
+            ));
+        }
+        Ok(requests
+            .iter()
+            .zip(found)
+            .map(|(req, live)| ReadResult {
+                name: req.name.clone(),
+                live,
+            })
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        ctx: &OpContext,
+        rtype: &str,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Created, ProviderError> {
+        Self::handler(rtype)?
+            .create(&self.cx, ctx, name, inputs)
+            .await
+    }
+
+    async fn update(
+        &self,
+        ctx: &OpContext,
+        rtype: &str,
+        _name: &str,
+        physical_id: &str,
+        old_inputs: &Json,
+        new_inputs: &Json,
+        changed: &[String],
+    ) -> Result<Json, ProviderError> {
+        Self::handler(rtype)?
+            .update(&self.cx, ctx, physical_id, old_inputs, new_inputs, changed)
+            .await
+    }
+
+    async fn delete(
+        &self,
+        ctx: &OpContext,
+        rtype: &str,
+        _name: &str,
+        physical_id: &str,
+        inputs: &Json,
+    ) -> Result<(), ProviderError> {
+        Self::handler(rtype)?
+            .delete(&self.cx, ctx, physical_id, inputs)
+            .await
+    }
+
+    async fn lookup(
+        &self,
+        rtype: &str,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Found>, ProviderError> {
+        Self::handler(rtype)?.lookup(&self.cx, name, inputs).await
+    }
+
+    /// Task definitions are revisions of a family: a new one may be registered before the old
+    /// one is deregistered. A target group whose name is still held by the group it replaces
+    /// is created under a deterministic alternate name (see `elb::target_group`), because
+    /// AWS refuses to delete the old group while a listener forwards to it.
+    fn names_reusable(&self, rtype: &str) -> bool {
+        matches!(rtype, "aws.task_definition" | "aws.target_group")
+    }
+
+    /// A task definition update registers a new revision: its `arn` and `revision` change
+    /// (see `resources::ecs::task_definition`), so the service that reads them is updated
+    /// in the same apply.
+    fn attrs_changed_by_update(&self, rtype: &str, changed: &[String]) -> Vec<String> {
+        match rtype {
+            "aws.task_definition" => {
+                crate::resources::ecs::task_definition::attrs_changed_by_update(changed)
+            }
+            _ => Vec::new(),
+        }
+    }
+}

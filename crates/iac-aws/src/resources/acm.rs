@@ -1,0 +1,596 @@
+//! `aws.certificate`: an ACM certificate validated through DNS records in a Route 53 zone.
+//!
+//! Create requests the certificate, waits until ACM has published the validation CNAMEs,
+//! UPSERTs them into `validation_zone`, and waits until the certificate is `ISSUED`, so a
+//! listener can use it as soon as the create returns. Delete removes the validation records
+//! (unless another certificate for the same domain still needs them: ACM gives every
+//! certificate of a domain in an account the same CNAME) and then the certificate, retrying
+//! while a listener that is being deleted still holds it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_acm::types::{
+    CertificateDetail, CertificateStatus, CertificateSummary, Tag, ValidationMethod,
+};
+use aws_sdk_route53::types::{ChangeAction, ResourceRecord, ResourceRecordSet, RrType};
+use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use serde_json::{json, Map, Value as Json};
+
+use super::common::{
+    aws_code, client_token, input_tags, malformed, poll_until, req_str, retry_dependency, str_list,
+    tags_json, Backoff, TagDiff,
+};
+use super::elb::order_like;
+use super::route53::{
+    build_error, change, change_and_wait, delete_record, find_record, normal_name,
+};
+use super::{Cx, ResourceType};
+use crate::Service;
+
+const RTYPE: &str = "aws.certificate";
+
+/// How long apply waits for ACM to issue a certificate once its records are in the zone.
+/// ACM usually needs a few minutes; when the zone is not the one the domain is delegated
+/// to, it never issues, and the error then says which record to check.
+const ISSUE_TIMEOUT: Duration = Duration::from_secs(45 * 60);
+
+/// TTL of the validation records.
+const VALIDATION_TTL: i64 = 300;
+
+/// Every status, so that a listing shows pending and failed certificates too.
+const ALL_STATUSES: [CertificateStatus; 7] = [
+    CertificateStatus::PendingValidation,
+    CertificateStatus::Issued,
+    CertificateStatus::Inactive,
+    CertificateStatus::Expired,
+    CertificateStatus::ValidationTimedOut,
+    CertificateStatus::Revoked,
+    CertificateStatus::Failed,
+];
+
+/// The `aws.certificate` implementation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Certificate;
+
+/// One DNS validation record: a CNAME ACM looks up to prove control of a domain.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct ValidationRecord {
+    name: String,
+    value: String,
+    /// The domains of the certificate it validates (a wildcard and its base share one).
+    domains: Vec<String>,
+}
+
+impl ValidationRecord {
+    fn describe(&self) -> String {
+        format!("CNAME `{}` -> `{}`", self.name, self.value)
+    }
+
+    fn record_set(&self) -> Result<ResourceRecordSet, ProviderError> {
+        ResourceRecordSet::builder()
+            .name(&self.name)
+            .r#type(RrType::Cname)
+            .ttl(VALIDATION_TTL)
+            .resource_records(
+                ResourceRecord::builder()
+                    .value(&self.value)
+                    .build()
+                    .map_err(|e| build_error("record value", e))?,
+            )
+            .build()
+            .map_err(|e| build_error("record set", e))
+    }
+}
+
+/// The validation records of a certificate, one per distinct name; `None` while ACM has
+/// not published all of them yet (the first seconds after the request).
+fn validation_records(cert: &CertificateDetail) -> Option<Vec<ValidationRecord>> {
+    let mut by_name: BTreeMap<String, ValidationRecord> = BTreeMap::new();
+    for option in cert.domain_validation_options() {
+        let record = option.resource_record()?;
+        let entry = by_name
+            .entry(normal_name(record.name()))
+            .or_insert_with(|| ValidationRecord {
+                name: record.name().to_owned(),
+                value: record.value().to_owned(),
+                domains: Vec::new(),
+            });
+        entry.domains.push(option.domain_name().to_owned());
+    }
+    (!by_name.is_empty()).then(|| by_name.into_values().collect())
+}
+
+async fn describe(cx: &Cx, arn: &str) -> Result<Option<CertificateDetail>, ProviderError> {
+    match cx
+        .aws
+        .clients()
+        .acm
+        .describe_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+        .map_err(cx.err(Service::Acm, "DescribeCertificate"))
+    {
+        Ok(resp) => Ok(resp.certificate().cloned()),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Every certificate of the account and region, all statuses, all pages.
+async fn list_all(cx: &Cx) -> Result<Vec<CertificateSummary>, ProviderError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let resp = cx
+            .aws
+            .clients()
+            .acm
+            .list_certificates()
+            .set_certificate_statuses(Some(ALL_STATUSES.to_vec()))
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(cx.err(Service::Acm, "ListCertificates"))?;
+        out.extend(resp.certificate_summary_list().iter().cloned());
+        match resp.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+async fn read_tags(cx: &Cx, arn: &str) -> Result<Vec<(String, String)>, ProviderError> {
+    let resp = cx
+        .aws
+        .clients()
+        .acm
+        .list_tags_for_certificate()
+        .certificate_arn(arn)
+        .send()
+        .await
+        .map_err(cx.err(Service::Acm, "ListTagsForCertificate"))?;
+    Ok(resp
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().unwrap_or("").to_owned()))
+        .collect())
+}
+
+fn acm_tags(pairs: &[(String, String)]) -> Result<Vec<Tag>, ProviderError> {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            Tag::builder().key(k).value(v).build().map_err(|e| {
+                ProviderError::new(
+                    ErrorKind::Fatal,
+                    format!("cannot build the ACM tag `{k}`: {e}"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// ACM's idempotency token (at most 32 word characters): a retried request within the hour
+/// returns the first certificate instead of a second one.
+fn idempotency_token(cx: &Cx, name: &str, domain: &str, sans: &[String]) -> String {
+    let mut parts: Vec<&str> = vec![domain];
+    parts.extend(sans.iter().map(String::as_str));
+    let token = client_token(cx, name, &parts);
+    let hash = token.rsplit('-').next().unwrap_or_default();
+    format!("iac{hash}")
+}
+
+/// The waiting message and timeout error: which records ACM looks up, and where.
+fn check_hint(records: &[ValidationRecord], zone: &str) -> String {
+    let list: Vec<String> = records.iter().map(ValidationRecord::describe).collect();
+    format!(
+        "{} in hosted zone `{zone}`; if it never issues, check that this record resolves publicly (`dig CNAME {}`), i.e. that `{zone}` is the zone the domain is delegated to",
+        list.join(", "),
+        records.first().map(|r| r.name.as_str()).unwrap_or_default(),
+    )
+}
+
+/// Waits until ACM has published the validation records of `arn`.
+async fn wait_for_records(
+    cx: &Cx,
+    op: &OpContext,
+    arn: &str,
+) -> Result<Vec<ValidationRecord>, ProviderError> {
+    poll_until(
+        op,
+        &format!("ACM to publish the DNS validation records of `{arn}`"),
+        Backoff::SHORT.with_limit(Duration::from_secs(300)),
+        || async {
+            let cert = describe(cx, arn).await?.ok_or_else(|| {
+                ProviderError::new(
+                    ErrorKind::Retryable,
+                    format!("certificate `{arn}` is not visible yet"),
+                )
+            })?;
+            Ok(validation_records(&cert))
+        },
+    )
+    .await
+}
+
+async fn upsert_records(
+    cx: &Cx,
+    op: &OpContext,
+    zone: &str,
+    records: &[ValidationRecord],
+) -> Result<(), ProviderError> {
+    let changes = records
+        .iter()
+        .map(|r| change(ChangeAction::Upsert, r.record_set()?))
+        .collect::<Result<Vec<_>, _>>()?;
+    change_and_wait(cx, op, zone, changes, "iac: ACM DNS validation")
+        .await
+        .map_err(|e| {
+            if aws_code(&e) != Some("InvalidChangeBatch") {
+                return e;
+            }
+            let list: Vec<String> = records.iter().map(ValidationRecord::describe).collect();
+            ProviderError::new(
+                ErrorKind::Fatal,
+                format!(
+                    "cannot put the DNS validation record {} into hosted zone `{zone}`: {}; `validation_zone` must be the zone that holds the certificate's domains",
+                    list.join(", "),
+                    e.message
+                ),
+            )
+        })
+}
+
+/// Removes the validation records from `zone`, except those a certificate other than
+/// `arn` still needs for one of its domains (same domain, same account: same CNAME).
+async fn remove_records(
+    cx: &Cx,
+    op: &OpContext,
+    arn: &str,
+    zone: &str,
+    records: &[ValidationRecord],
+) -> Result<(), ProviderError> {
+    let others: BTreeSet<String> = list_all(cx)
+        .await?
+        .iter()
+        .filter(|c| c.certificate_arn() != Some(arn))
+        .filter(|c| {
+            matches!(
+                c.status(),
+                Some(CertificateStatus::Issued | CertificateStatus::PendingValidation)
+            )
+        })
+        .flat_map(|c| {
+            c.domain_name()
+                .into_iter()
+                .chain(
+                    c.subject_alternative_name_summaries()
+                        .iter()
+                        .map(String::as_str),
+                )
+                .map(normal_name)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for record in records {
+        if let Some(domain) = record
+            .domains
+            .iter()
+            .find(|d| others.contains(&normal_name(d)))
+        {
+            op.progress(&format!(
+                "keeping validation record `{}`: another certificate for `{domain}` uses it",
+                record.name
+            ));
+            continue;
+        }
+        // Only a record that still says what ACM asked for is ours to delete.
+        let ours = find_record(cx, zone, &record.name, "CNAME")
+            .await?
+            .is_some_and(|set| {
+                set.resource_records()
+                    .iter()
+                    .any(|r| normal_name(r.value()) == normal_name(&record.value))
+            });
+        if ours {
+            delete_record(cx, op, zone, &record.name, "CNAME").await?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ResourceType for Certificate {
+    async fn read(
+        &self,
+        cx: &Cx,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Live>>, ProviderError> {
+        let summaries: HashMap<String, CertificateSummary> = list_all(cx)
+            .await?
+            .into_iter()
+            .filter_map(|c| Some((c.certificate_arn()?.to_owned(), c)))
+            .collect();
+        let mut out = Vec::with_capacity(requests.len());
+        for req in requests {
+            let Some(summary) = summaries.get(&req.physical_id) else {
+                out.push(None);
+                continue;
+            };
+            let last = &req.last_inputs;
+            let live_domain = summary.domain_name().unwrap_or_default().to_owned();
+            // The summary lists the names only up to a limit (and the emulator not at all):
+            // describe only when it may be incomplete.
+            let mut sans: Vec<String> = summary.subject_alternative_name_summaries().to_vec();
+            if sans.is_empty() || summary.has_additional_subject_alternative_names() == Some(true) {
+                match describe(cx, &req.physical_id).await? {
+                    Some(detail) => sans = detail.subject_alternative_names().to_vec(),
+                    None => {
+                        out.push(None);
+                        continue;
+                    }
+                }
+            }
+            let mut inputs = Map::new();
+            let domain = match last.get("domain").and_then(Json::as_str) {
+                Some(d) if normal_name(d) == normal_name(&live_domain) => d.to_owned(),
+                _ => live_domain.clone(),
+            };
+            inputs.insert("domain".into(), json!(domain));
+            // ACM lists the domain itself among the alternative names; the stack does not.
+            let alternatives: Vec<String> = sans
+                .into_iter()
+                .filter(|s| normal_name(s) != normal_name(&live_domain))
+                .collect();
+            if !alternatives.is_empty() || last.get("alternative_names").is_some() {
+                inputs.insert(
+                    "alternative_names".into(),
+                    json!(order_like(alternatives, last.get("alternative_names"))),
+                );
+            }
+            // Where the validation records went is not part of the certificate.
+            if let Some(zone) = last.get("validation_zone") {
+                inputs.insert("validation_zone".into(), zone.clone());
+            }
+            inputs.insert(
+                "tags".into(),
+                tags_json(read_tags(cx, &req.physical_id).await?),
+            );
+            let status = summary
+                .status()
+                .map(CertificateStatus::as_str)
+                .unwrap_or_default();
+            out.push(Some(Live {
+                inputs: Json::Object(inputs),
+                attrs: json!({ "arn": req.physical_id, "status": status }),
+            }));
+        }
+        Ok(out)
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Created, ProviderError> {
+        let domain = req_str(inputs, RTYPE, "domain")?;
+        let zone = req_str(inputs, RTYPE, "validation_zone")?;
+        let sans = str_list(inputs, "alternative_names");
+        let tags = acm_tags(&input_tags(inputs))?;
+        let resp = cx
+            .aws
+            .clients()
+            .acm
+            .request_certificate()
+            .domain_name(domain)
+            .validation_method(ValidationMethod::Dns)
+            .set_subject_alternative_names((!sans.is_empty()).then(|| sans.clone()))
+            .idempotency_token(idempotency_token(cx, name, domain, &sans))
+            .set_tags((!tags.is_empty()).then_some(tags))
+            .send()
+            .await
+            .map_err(cx.err(Service::Acm, "RequestCertificate"))?;
+        let arn = resp
+            .certificate_arn()
+            .ok_or_else(|| malformed("RequestCertificate", "CertificateArn"))?
+            .to_owned();
+        op.progress(&format!("requested certificate for `{domain}`"));
+
+        let records = wait_for_records(cx, op, &arn).await?;
+        upsert_records(cx, op, zone, &records).await?;
+        op.progress(&format!(
+            "validation records in zone `{zone}`: {}",
+            records.len()
+        ));
+
+        let hint = check_hint(&records, zone);
+        poll_until(
+            op,
+            &format!("certificate `{arn}` to be issued; ACM checks {hint}"),
+            Backoff::LONG.with_limit(ISSUE_TIMEOUT),
+            || async {
+                let Some(cert) = describe(cx, &arn).await? else {
+                    return Ok(None);
+                };
+                match cert.status() {
+                    Some(CertificateStatus::Issued) => Ok(Some(())),
+                    Some(CertificateStatus::PendingValidation) | None => Ok(None),
+                    Some(other) => Err(ProviderError::new(
+                        ErrorKind::Fatal,
+                        format!(
+                            "certificate `{arn}` for `{domain}` is `{}`{}; ACM checked {hint}",
+                            other.as_str(),
+                            cert.failure_reason()
+                                .map(|r| format!(" (`{}`)", r.as_str()))
+                                .unwrap_or_default()
+                        ),
+                    )),
+                }
+            },
+        )
+        .await?;
+        Ok(Created {
+            physical_id: arn.clone(),
+            attrs: json!({ "arn": arn, "status": "ISSUED" }),
+        })
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        id: &str,
+        old: &Json,
+        new: &Json,
+        changed: &[String],
+    ) -> Result<Json, ProviderError> {
+        if changed.iter().any(|c| c == "validation_zone") {
+            // Move the records: add them to the new zone first, so the certificate can be
+            // renewed all along, then take them out of the old one.
+            let cert = describe(cx, id).await?.ok_or_else(|| {
+                ProviderError::new(
+                    ErrorKind::NotFound,
+                    format!("certificate `{id}` no longer exists"),
+                )
+            })?;
+            let records = validation_records(&cert).unwrap_or_default();
+            upsert_records(cx, op, req_str(new, RTYPE, "validation_zone")?, &records).await?;
+            if let Some(old_zone) = old.get("validation_zone").and_then(Json::as_str) {
+                remove_records(cx, op, id, old_zone, &records).await?;
+            }
+        }
+        let diff = TagDiff::between(old, new);
+        let acm = &cx.aws.clients().acm;
+        if !diff.remove.is_empty() {
+            // A tag without a value removes the key whatever its value.
+            let tags = diff
+                .remove
+                .iter()
+                .map(|k| Tag::builder().key(k).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| {
+                    ProviderError::new(ErrorKind::Fatal, format!("cannot build an ACM tag: {e}"))
+                })?;
+            acm.remove_tags_from_certificate()
+                .certificate_arn(id)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(cx.err(Service::Acm, "RemoveTagsFromCertificate"))?;
+        }
+        if !diff.add.is_empty() {
+            acm.add_tags_to_certificate()
+                .certificate_arn(id)
+                .set_tags(Some(acm_tags(&diff.add)?))
+                .send()
+                .await
+                .map_err(cx.err(Service::Acm, "AddTagsToCertificate"))?;
+        }
+        let status = describe(cx, id)
+            .await?
+            .and_then(|c| c.status().map(|s| s.as_str().to_owned()))
+            .unwrap_or_default();
+        Ok(json!({ "arn": id, "status": status }))
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        id: &str,
+        inputs: &Json,
+    ) -> Result<(), ProviderError> {
+        let Some(cert) = describe(cx, id).await? else {
+            return Ok(());
+        };
+        if let (Some(zone), Some(records)) = (
+            inputs.get("validation_zone").and_then(Json::as_str),
+            validation_records(&cert),
+        ) {
+            remove_records(cx, op, id, zone, &records).await?;
+        }
+        // A load balancer releases a certificate a little after its listener is deleted.
+        retry_dependency(
+            op,
+            &format!("certificate `{id}`"),
+            Backoff::SHORT.with_limit(Duration::from_secs(300)),
+            || async {
+                match cx
+                    .aws
+                    .clients()
+                    .acm
+                    .delete_certificate()
+                    .certificate_arn(id)
+                    .send()
+                    .await
+                    .map_err(cx.err(Service::Acm, "DeleteCertificate"))
+                {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(e),
+                }
+            },
+            || async {
+                describe(cx, id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|c| c.in_use_by().iter().map(|u| format!("`{u}`")).collect())
+                    .unwrap_or_default()
+            },
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_acm::types::{DomainValidation, ResourceRecord as AcmRecord};
+
+    fn option(domain: &str, name: &str) -> DomainValidation {
+        DomainValidation::builder()
+            .domain_name(domain)
+            .resource_record(
+                AcmRecord::builder()
+                    .name(name)
+                    .r#type(aws_sdk_acm::types::RecordType::Cname)
+                    .value("_v.acm-validations.aws.")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_wildcard_and_its_base_share_one_validation_record() {
+        let cert = CertificateDetail::builder()
+            .domain_validation_options(option("example.com", "_x.example.com."))
+            .domain_validation_options(option("*.example.com", "_x.example.com."))
+            .build();
+        let records = validation_records(&cert).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].domains, ["example.com", "*.example.com"]);
+        assert!(check_hint(&records, "Z1")
+            .contains("CNAME `_x.example.com.` -> `_v.acm-validations.aws.`"));
+    }
+
+    #[test]
+    fn records_are_not_ready_until_every_domain_has_one() {
+        let pending = DomainValidation::builder()
+            .domain_name("b.example.com")
+            .build()
+            .unwrap();
+        let cert = CertificateDetail::builder()
+            .domain_validation_options(option("a.example.com", "_a.a.example.com."))
+            .domain_validation_options(pending)
+            .build();
+        assert_eq!(validation_records(&cert), None);
+    }
+}

@@ -1,0 +1,711 @@
+//! Helpers every resource module shares: error conversion, tags, waiting and retrying.
+//!
+//! The engine speaks [`ProviderError`] with a few [`ErrorKind`]s that decide what it does
+//! next (retry, treat as gone, report a dependency); [`provider_error`] maps the connection
+//! layer's [`AwsError`] onto them once, so resource modules only write `.map_err(cx.err(..))`.
+//!
+//! Waiting is always a bounded poll with exponential backoff and jitter ([`poll_until`]),
+//! never a fixed sleep: the emulator answers in milliseconds and AWS in minutes, and both
+//! should be waited for no longer than needed.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use iac_engine::provider::{ErrorKind, OpContext, ProviderError};
+use serde_json::{Map, Value as Json};
+use tokio::time::Instant;
+
+use super::Cx;
+use crate::{AwsError, Service};
+
+// ---------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------
+
+/// AWS codes for "this already exists", which [`AwsError`] files under `Other`.
+fn is_duplicate_code(code: &str) -> bool {
+    code.contains("Duplicate") || code.contains("AlreadyExists") || code.ends_with("Exists")
+}
+
+/// AWS codes for a server-side failure worth retrying.
+fn is_server_code(code: &str) -> bool {
+    matches!(
+        code,
+        "InternalError"
+            | "InternalFailure"
+            | "InternalServerError"
+            | "ServiceUnavailable"
+            | "ServiceUnavailableException"
+            | "Unavailable"
+            | "InsufficientAddressCapacity"
+    ) || code.starts_with("HTTP 5")
+}
+
+/// Codes meaning "something else still uses it", as opposed to other conflicts.
+fn is_dependency_code(code: &str) -> bool {
+    code == "DependencyViolation" || code.contains("InUse") || code == "DeleteConflict"
+}
+
+/// The engine's view of an AWS failure.
+///
+/// The kind decides what the walker does: `Throttled`/`Retryable` are retried with backoff,
+/// `NotFound` makes a delete count as done, `Dependency` names something still in use, and
+/// `Fatal` stops with the message, which carries the `help` of the [`AwsError`] so the user
+/// sees what to do (e.g. how to provide credentials).
+pub fn provider_error(err: AwsError) -> ProviderError {
+    let kind = match &err {
+        AwsError::Throttled { .. } => ErrorKind::Throttled,
+        AwsError::NotFound { .. } => ErrorKind::NotFound,
+        AwsError::Unreachable { .. } => ErrorKind::Retryable,
+        AwsError::Conflict { code, .. } if is_dependency_code(code) => ErrorKind::Dependency,
+        AwsError::Conflict { .. } => ErrorKind::Conflict,
+        AwsError::Other { code, .. } if is_duplicate_code(code) => ErrorKind::Conflict,
+        AwsError::Other { code, .. } if is_server_code(code) => ErrorKind::Retryable,
+        _ => ErrorKind::Fatal,
+    };
+    let message = match err.help() {
+        Some(help) => format!("{err}; {help}"),
+        None => err.to_string(),
+    };
+    ProviderError::new(kind, message)
+}
+
+/// The AWS error code inside a [`ProviderError`] made by [`provider_error`], e.g.
+/// `InvalidPermission.Duplicate`, for the few places that act on one specific code.
+///
+/// [`ProviderError`] carries only a kind and a message, so the code is read back from the
+/// message, where every [`AwsError`] with a code writes it first as `` (`CODE`) ``; the
+/// tests below pin that format.
+pub fn aws_code(err: &ProviderError) -> Option<&str> {
+    let start = err.message.find("(`")? + 2;
+    let len = err.message[start..].find("`)")?;
+    Some(&err.message[start..start + len])
+}
+
+impl Cx {
+    /// A `map_err` adapter: `.map_err(cx.err(Service::Ec2, "CreateVpc"))`.
+    pub fn err<E>(
+        &self,
+        service: Service,
+        operation: &'static str,
+    ) -> impl FnOnce(SdkError<E, HttpResponse>) -> ProviderError + '_
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        move |e| provider_error(self.aws.classify(service, operation, e))
+    }
+}
+
+/// An input the engine should have supplied but did not: a bug in the engine or the schema,
+/// reported rather than panicked on.
+pub fn missing_input(rtype: &str, prop: &str) -> ProviderError {
+    ProviderError::new(
+        ErrorKind::Fatal,
+        format!("`{rtype}` was given no `{prop}`; it is required"),
+    )
+}
+
+/// A required string input.
+pub fn req_str<'a>(inputs: &'a Json, rtype: &str, prop: &str) -> Result<&'a str, ProviderError> {
+    inputs
+        .get(prop)
+        .and_then(Json::as_str)
+        .ok_or_else(|| missing_input(rtype, prop))
+}
+
+/// An optional boolean input with its default.
+pub fn bool_or(inputs: &Json, prop: &str, default: bool) -> bool {
+    inputs.get(prop).and_then(Json::as_bool).unwrap_or(default)
+}
+
+/// A list of strings input (absent: empty).
+pub fn str_list(inputs: &Json, prop: &str) -> Vec<String> {
+    inputs
+        .get(prop)
+        .and_then(Json::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A response that lacks a field AWS always sends.
+pub fn malformed(operation: &str, field: &str) -> ProviderError {
+    ProviderError::new(
+        ErrorKind::Fatal,
+        format!("`{operation}` answered without `{field}`"),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Tags
+// ---------------------------------------------------------------------------------------
+
+/// The tags of the inputs (`tags`, which already holds the engine's `iac:*` and `Name`),
+/// as key/value pairs sorted by key. Non-string values are written as JSON text.
+pub fn input_tags(inputs: &Json) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = inputs
+        .get("tags")
+        .and_then(Json::as_object)
+        .map(|map| {
+            map.iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Json::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    tags.sort();
+    tags
+}
+
+/// Live tags as the `tags` input: AWS's own `aws:*` tags are dropped (nobody can set or
+/// remove them, so they are never drift).
+pub fn tags_json<I, K, V>(tags: I) -> Json
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<String>,
+    V: Into<String>,
+{
+    let mut sorted: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in tags {
+        let k = k.into();
+        if !k.starts_with("aws:") {
+            sorted.insert(k, v.into());
+        }
+    }
+    Json::Object(
+        sorted
+            .into_iter()
+            .map(|(k, v)| (k, Json::String(v)))
+            .collect(),
+    )
+}
+
+/// What an update must do to the tags: set `add` (new keys and changed values), remove
+/// `remove` (keys no longer wanted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagDiff {
+    pub add: Vec<(String, String)>,
+    pub remove: Vec<String>,
+}
+
+impl TagDiff {
+    /// The difference from the `tags` of `old` inputs to those of `new`.
+    pub fn between(old: &Json, new: &Json) -> TagDiff {
+        let old: BTreeMap<String, String> = input_tags(old).into_iter().collect();
+        let new: BTreeMap<String, String> = input_tags(new).into_iter().collect();
+        TagDiff {
+            add: new
+                .iter()
+                .filter(|(k, v)| old.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            remove: old
+                .keys()
+                .filter(|k| !new.contains_key(*k))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.remove.is_empty()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Waiting and retrying
+// ---------------------------------------------------------------------------------------
+
+/// How long and how often to poll: exponential from `first` up to `max_delay`, each delay
+/// jittered by ±25% so that many waiters do not poll in lockstep, for at most `limit` in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub first: Duration,
+    pub max_delay: Duration,
+    pub limit: Duration,
+}
+
+impl Backoff {
+    /// For things EC2 finishes in seconds (a new resource becoming visible).
+    pub const SHORT: Backoff = Backoff {
+        first: Duration::from_millis(100),
+        max_delay: Duration::from_secs(5),
+        limit: Duration::from_secs(120),
+    };
+
+    /// For things that take minutes (a NAT gateway becoming available, ENIs draining).
+    pub const LONG: Backoff = Backoff {
+        first: Duration::from_millis(250),
+        max_delay: Duration::from_secs(15),
+        limit: Duration::from_secs(20 * 60),
+    };
+
+    /// The same backoff with another total bound.
+    pub const fn with_limit(self, limit: Duration) -> Backoff {
+        Backoff { limit, ..self }
+    }
+
+    /// The delay before attempt `attempt + 1` (0-based), with jitter.
+    fn delay(&self, attempt: u32) -> Duration {
+        let base = self
+            .first
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max_delay);
+        // 75%..125% of the base, from the process's random hasher seed: no RNG dependency.
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(attempt);
+        let per_mille = 750 + (hasher.finish() % 501) as u32;
+        base * per_mille / 1000
+    }
+}
+
+/// Polls `check` until it returns `Some`, backing off between attempts, reporting the wait
+/// through `op` as "waiting for `what`", for at most `backoff.limit`.
+///
+/// A retryable error from `check` (throttling, a timeout) is polled through: the wait is
+/// bounded anyway. Any other error ends the wait at once. Running out of time is a `Fatal`
+/// error naming `what`: the caller must not blindly retry a create whose first attempt may
+/// still be finishing.
+pub async fn poll_until<T, F, Fut>(
+    op: &OpContext,
+    what: &str,
+    backoff: Backoff,
+    mut check: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, ProviderError>>,
+{
+    let start = Instant::now();
+    let mut attempt = 0u32;
+    loop {
+        let last_error = match check().await {
+            Ok(Some(done)) => return Ok(done),
+            Ok(None) => None,
+            Err(e) if e.is_retryable() => Some(e),
+            Err(e) => return Err(e),
+        };
+        let delay = backoff.delay(attempt);
+        if start.elapsed() + delay > backoff.limit {
+            let mut message = format!(
+                "gave up waiting for {what} after {}s",
+                start.elapsed().as_secs()
+            );
+            if let Some(e) = last_error {
+                message.push_str(&format!(" (last error: {})", e.message));
+            }
+            return Err(ProviderError::new(ErrorKind::Fatal, message));
+        }
+        if attempt == 0 || attempt % 4 == 0 {
+            op.waiting(what);
+        }
+        tokio::time::sleep(delay).await;
+        attempt += 1;
+    }
+}
+
+/// Runs `attempt` (a delete) again while AWS refuses it with a dependency error (e.g.
+/// `DependencyViolation` while the network interfaces of a deleted load balancer drain),
+/// backing off, for at most `backoff.limit`.
+///
+/// When time runs out, the error is a `Dependency` naming `what`, AWS's last answer and,
+/// from `dependents`, what still uses it (e.g. `eni-0abc (ELB app/web/123)`), so the user
+/// knows what to remove.
+pub async fn retry_dependency<T, F, Fut, D, DFut>(
+    op: &OpContext,
+    what: &str,
+    backoff: Backoff,
+    mut attempt: F,
+    dependents: D,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+    D: FnOnce() -> DFut,
+    DFut: Future<Output = Vec<String>>,
+{
+    let start = Instant::now();
+    let mut n = 0u32;
+    loop {
+        let err = match attempt().await {
+            Ok(done) => return Ok(done),
+            Err(e) if e.kind == ErrorKind::Dependency => e,
+            Err(e) => return Err(e),
+        };
+        let delay = backoff.delay(n);
+        if start.elapsed() + delay > backoff.limit {
+            let users = dependents().await;
+            let mut message = format!(
+                "{what} is still in use after {}s of retrying the delete: {}",
+                start.elapsed().as_secs(),
+                err.message
+            );
+            if !users.is_empty() {
+                message.push_str(&format!("; still depending on it: {}", users.join(", ")));
+            }
+            return Err(ProviderError::new(ErrorKind::Dependency, message));
+        }
+        if n == 0 {
+            op.progress(&format!("{what} is still in use; retrying the delete"));
+        }
+        op.waiting(&format!("dependents of {what} to go away"));
+        tokio::time::sleep(delay).await;
+        n += 1;
+    }
+}
+
+/// A stable idempotency token for a create (`ClientToken`): the same stack, resource and
+/// identifying inputs give the same token, so a create retried after a lost answer returns
+/// the first object instead of making a second. `parts` should include an input that
+/// changes when the object is recreated (e.g. the subnet and EIP of a NAT gateway), because
+/// AWS remembers tokens after the object is deleted.
+pub fn client_token(cx: &Cx, name: &str, parts: &[&str]) -> String {
+    token_for(&cx.stack, name, parts)
+}
+
+/// [`client_token`] without the context.
+fn token_for(stack: &str, name: &str, parts: &[&str]) -> String {
+    // FNV-1a: stable across processes and Rust versions, unlike `DefaultHasher`. A zero byte
+    // ends each part, so `("ab", "c")` and `("a", "bc")` differ.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [stack, name].iter().chain(parts) {
+        for b in part.bytes().chain([0u8]) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    // ClientToken allows 64 ASCII characters: a readable prefix, then the hash.
+    let mut prefix = format!("iac-{stack}-{name}");
+    prefix.truncate(46);
+    format!("{prefix}-{hash:016x}")
+}
+
+/// A JSON object from pairs, keeping their order.
+pub fn object<I: IntoIterator<Item = (&'static str, Json)>>(pairs: I) -> Json {
+    Json::Object(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect::<Map<String, Json>>(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn aws(code: &str) -> AwsError {
+        AwsError::Other {
+            service: "ec2",
+            operation: "Op".to_owned(),
+            code: code.to_owned(),
+            message: "m".to_owned(),
+        }
+    }
+
+    #[test]
+    fn errors_map_to_the_kinds_the_walker_acts_on() {
+        let conflict = |code: &str| AwsError::Conflict {
+            service: "ec2",
+            operation: "DeleteVpc".to_owned(),
+            code: code.to_owned(),
+            message: "in use".to_owned(),
+        };
+        assert_eq!(
+            provider_error(conflict("DependencyViolation")).kind,
+            ErrorKind::Dependency
+        );
+        assert_eq!(
+            provider_error(conflict("ResourceInUse")).kind,
+            ErrorKind::Dependency
+        );
+        assert_eq!(
+            provider_error(conflict("IncorrectState")).kind,
+            ErrorKind::Conflict
+        );
+        assert_eq!(
+            provider_error(aws("InvalidPermission.Duplicate")).kind,
+            ErrorKind::Conflict
+        );
+        assert_eq!(
+            provider_error(aws("InternalError")).kind,
+            ErrorKind::Retryable
+        );
+        assert_eq!(provider_error(aws("Weird")).kind, ErrorKind::Fatal);
+        let throttled = AwsError::Throttled {
+            service: "ec2",
+            operation: "DescribeVpcs".to_owned(),
+            code: "RequestLimitExceeded".to_owned(),
+            message: "slow down".to_owned(),
+        };
+        assert_eq!(provider_error(throttled).kind, ErrorKind::Throttled);
+        let gone = AwsError::NotFound {
+            service: "ec2",
+            operation: "DeleteVpc".to_owned(),
+            code: "InvalidVpcID.NotFound".to_owned(),
+            message: "gone".to_owned(),
+        };
+        let gone = provider_error(gone);
+        assert_eq!(gone.kind, ErrorKind::NotFound);
+        assert_eq!(aws_code(&gone), Some("InvalidVpcID.NotFound"));
+        // The code is found in every variant's message that has one, and only there.
+        assert_eq!(
+            aws_code(&provider_error(conflict("DependencyViolation"))),
+            Some("DependencyViolation")
+        );
+        assert_eq!(
+            aws_code(&provider_error(aws("Gateway.NotAttached"))),
+            Some("Gateway.NotAttached")
+        );
+        let unreachable = AwsError::Unreachable {
+            service: "ec2",
+            operation: "DescribeVpcs".to_owned(),
+            url: "http://127.0.0.1:9".to_owned(),
+            reason: "Connection refused".to_owned(),
+        };
+        let unreachable = provider_error(unreachable);
+        assert_eq!(unreachable.kind, ErrorKind::Retryable);
+        assert!(
+            unreachable.message.contains("--endpoint-url"),
+            "{unreachable}"
+        );
+    }
+
+    #[test]
+    fn missing_credentials_are_fatal_and_say_how_to_fix_them() {
+        let err = provider_error(AwsError::MissingCredentials {
+            reason: "no source".to_owned(),
+        });
+        assert_eq!(err.kind, ErrorKind::Fatal);
+        assert!(err.message.contains("AWS_ACCESS_KEY_ID"), "{err}");
+        assert!(err.message.contains("aws sso login"), "{err}");
+    }
+
+    #[test]
+    fn tag_diff_adds_changed_and_new_keys_and_removes_dropped_ones() {
+        let old = json!({"tags": {"iac:stack": "s", "team": "a", "gone": "x"}});
+        let new = json!({"tags": {"iac:stack": "s", "team": "b", "env": "prod"}});
+        let diff = TagDiff::between(&old, &new);
+        assert_eq!(
+            diff.add,
+            vec![
+                ("env".to_owned(), "prod".to_owned()),
+                ("team".to_owned(), "b".to_owned())
+            ]
+        );
+        assert_eq!(diff.remove, vec!["gone".to_owned()]);
+        assert!(TagDiff::between(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn live_tags_drop_aws_owned_keys_and_sort() {
+        let tags = tags_json([
+            ("b", "2"),
+            ("aws:cloudformation:stack-name", "x"),
+            ("a", "1"),
+        ]);
+        assert_eq!(tags, json!({"a": "1", "b": "2"}));
+        assert_eq!(
+            input_tags(&json!({"tags": {"n": 3, "a": "x"}})),
+            vec![
+                ("a".to_owned(), "x".to_owned()),
+                ("n".to_owned(), "3".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn backoff_grows_is_jittered_and_capped() {
+        let b = Backoff {
+            first: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            limit: Duration::from_secs(10),
+        };
+        for attempt in 0..20 {
+            let d = b.delay(attempt);
+            let base = (100u64 << attempt.min(16)).min(1000);
+            assert!(
+                d >= Duration::from_millis(base * 3 / 4)
+                    && d <= Duration::from_millis(base * 5 / 4),
+                "attempt {attempt}: {d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn client_tokens_are_stable_distinct_and_short() {
+        let a = token_for("shop", "nat_a", &["subnet-1", "eipalloc-1"]);
+        assert_eq!(a, token_for("shop", "nat_a", &["subnet-1", "eipalloc-1"]));
+        assert!(a.starts_with("iac-shop-nat_a-"), "{a}");
+        assert_ne!(a, token_for("shop", "nat_a", &["subnet-1", "eipalloc-2"]));
+        assert_ne!(a, token_for("shop", "nat_b", &["subnet-1", "eipalloc-1"]));
+        assert_ne!(
+            token_for("s", "n", &["ab", "c"]),
+            token_for("s", "n", &["a", "bc"])
+        );
+        let long = token_for(&"x".repeat(32), &"y".repeat(60), &[]);
+        assert!(long.len() <= 64 && long.is_ascii(), "{long}");
+    }
+
+    fn op() -> (
+        OpContext,
+        std::sync::Arc<iac_engine::report::RecordingReporter>,
+    ) {
+        let rec = std::sync::Arc::new(iac_engine::report::RecordingReporter::default());
+        (OpContext::new("thing", rec.clone()), rec)
+    }
+
+    const TEST_BACKOFF: Backoff = Backoff {
+        first: Duration::from_millis(100),
+        max_delay: Duration::from_secs(2),
+        limit: Duration::from_secs(30),
+    };
+
+    #[tokio::test(start_paused = true)]
+    async fn poll_until_waits_through_retryable_errors_and_reports_the_wait() {
+        let (op, rec) = op();
+        let mut calls = 0;
+        let got = poll_until(&op, "the thing to be ready", TEST_BACKOFF, || {
+            calls += 1;
+            let n = calls;
+            async move {
+                match n {
+                    1 => Ok(None),
+                    2 => Err(ProviderError::new(ErrorKind::Throttled, "slow down")),
+                    _ => Ok(Some(n)),
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(got, 3);
+        assert!(rec.events().contains(&iac_engine::report::Event::Waiting(
+            "thing".to_owned(),
+            "the thing to be ready".to_owned()
+        )));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn poll_until_gives_up_after_the_limit_and_stops_on_other_errors() {
+        let (op, _) = op();
+        let start = Instant::now();
+        let err = poll_until(&op, "the thing", TEST_BACKOFF, || async {
+            Ok::<Option<()>, _>(None)
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Fatal);
+        assert!(
+            err.message
+                .starts_with("gave up waiting for the thing after "),
+            "{err}"
+        );
+        assert!(
+            start.elapsed() <= TEST_BACKOFF.limit,
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            start.elapsed() >= TEST_BACKOFF.limit / 2,
+            "{:?}",
+            start.elapsed()
+        );
+
+        let err = poll_until(&op, "the thing", TEST_BACKOFF, || async {
+            Err::<Option<()>, _>(ProviderError::new(ErrorKind::Fatal, "denied"))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.message, "denied");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_dependency_retries_until_the_dependents_are_gone() {
+        let (op, _) = op();
+        let mut calls = 0;
+        retry_dependency(
+            &op,
+            "subnet `subnet-1`",
+            TEST_BACKOFF,
+            || {
+                calls += 1;
+                let n = calls;
+                async move {
+                    if n < 4 {
+                        Err(ProviderError::new(
+                            ErrorKind::Dependency,
+                            "DependencyViolation",
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                }
+            },
+            || async { Vec::new() },
+        )
+        .await
+        .unwrap();
+        assert_eq!(calls, 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_dependency_names_what_still_depends_when_time_runs_out() {
+        let (op, _) = op();
+        let err = retry_dependency(
+            &op,
+            "subnet `subnet-1`",
+            TEST_BACKOFF,
+            || async {
+                Err::<(), _>(ProviderError::new(
+                    ErrorKind::Dependency,
+                    "`ec2:DeleteSubnet` conflicts with existing resources (`DependencyViolation`): has dependencies",
+                ))
+            },
+            || async { vec!["`eni-1` (ELB app/web/1)".to_owned()] },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Dependency);
+        assert!(
+            err.message
+                .starts_with("subnet `subnet-1` is still in use after "),
+            "{err}"
+        );
+        assert!(
+            err.message
+                .ends_with("; still depending on it: `eni-1` (ELB app/web/1)"),
+            "{err}"
+        );
+
+        // Errors other than a dependency are not retried.
+        let mut calls = 0;
+        let err = retry_dependency(
+            &op,
+            "subnet `subnet-1`",
+            TEST_BACKOFF,
+            || {
+                calls += 1;
+                async { Err::<(), _>(ProviderError::new(ErrorKind::Fatal, "denied")) }
+            },
+            || async { Vec::new() },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!((calls, err.kind), (1, ErrorKind::Fatal));
+    }
+}

@@ -1,0 +1,227 @@
+//! What the EC2 network types share: tags in EC2's shape, id filters for batched reads, the
+//! "who still uses it" lookup for deletes, and list alignment for no-drift reads.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType, Tag, TagSpecification};
+use iac_engine::provider::{ErrorKind, OpContext, ProviderError, ReadRequest};
+use serde_json::Value as Json;
+
+use super::common::{input_tags, poll_until, tags_json, Backoff, TagDiff};
+use super::Cx;
+use crate::Service;
+
+/// The `TagSpecification` that tags a new resource in its create call, so it is never
+/// visible untagged (a crash between create and tag would leave an orphan no read finds).
+pub fn tag_spec(rtype: Ec2ResourceType, inputs: &Json) -> TagSpecification {
+    let mut spec = TagSpecification::builder().resource_type(rtype);
+    for (k, v) in input_tags(inputs) {
+        spec = spec.tags(Tag::builder().key(k).value(v).build());
+    }
+    spec.build()
+}
+
+/// Live EC2 tags as the `tags` input.
+pub fn live_tags(tags: &[Tag]) -> Json {
+    tags_json(
+        tags.iter()
+            .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or("").to_owned()))),
+    )
+}
+
+/// Sets and removes exactly the tags that differ between `old` and `new` inputs: one
+/// `CreateTags` and one `DeleteTags` at most, none when nothing changed.
+pub async fn reconcile_tags(
+    cx: &Cx,
+    id: &str,
+    old: &Json,
+    new: &Json,
+) -> Result<(), ProviderError> {
+    let diff = TagDiff::between(old, new);
+    let ec2 = &cx.aws.clients().ec2;
+    if !diff.remove.is_empty() {
+        let mut req = ec2.delete_tags().resources(id);
+        for k in &diff.remove {
+            req = req.tags(Tag::builder().key(k).build());
+        }
+        req.send()
+            .await
+            .map_err(cx.err(Service::Ec2, "DeleteTags"))?;
+    }
+    if !diff.add.is_empty() {
+        let mut req = ec2.create_tags().resources(id);
+        for (k, v) in &diff.add {
+            req = req.tags(Tag::builder().key(k).value(v).build());
+        }
+        req.send()
+            .await
+            .map_err(cx.err(Service::Ec2, "CreateTags"))?;
+    }
+    Ok(())
+}
+
+/// A describe filter on the ids the state knows. Unlike the `*Ids` parameters, a filter
+/// does not fail the whole call when one of them was deleted outside iac.
+pub fn id_filter(name: &str, requests: &[ReadRequest]) -> Filter {
+    let mut ids: Vec<&str> = requests.iter().map(|r| r.physical_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Filter::builder()
+        .name(name)
+        .set_values(Some(ids.into_iter().map(str::to_owned).collect()))
+        .build()
+}
+
+/// Answers the requests, in order, from what one batched describe found by id.
+pub fn answer<T>(requests: &[ReadRequest], mut found: HashMap<String, T>) -> Vec<Option<T>> {
+    requests
+        .iter()
+        .map(|r| found.remove(&r.physical_id))
+        .collect()
+}
+
+/// The network interfaces matching `filter_name=id` (e.g. `vpc-id`), as
+/// `eni-0abc (description)`: what keeps a VPC, subnet or security group from being deleted.
+/// Best effort: it only enriches an error message, so a failure here yields nothing.
+pub async fn interfaces_using(cx: &Cx, filter_name: &str, id: &str) -> Vec<String> {
+    let out = cx
+        .aws
+        .clients()
+        .ec2
+        .describe_network_interfaces()
+        .filters(Filter::builder().name(filter_name).values(id).build())
+        .send()
+        .await;
+    let Ok(out) = out else {
+        return Vec::new();
+    };
+    out.network_interfaces()
+        .iter()
+        .filter_map(|eni| {
+            let eni_id = eni.network_interface_id()?;
+            Some(match eni.description().filter(|d| !d.is_empty()) {
+                Some(d) => format!("`{eni_id}` ({d})"),
+                None => format!("`{eni_id}`"),
+            })
+        })
+        .collect()
+}
+
+/// Waits until a describe by id sees a resource just created.
+///
+/// EC2 is eventually consistent: right after `Create*` returns, `Describe*` may not see the
+/// new id yet. A read in that window would report the resource missing and the next plan
+/// would create a duplicate, so every create returns only once its resource is visible.
+/// `describe` answers `Ok(Some(_))` once it is (a not-found error counts as not yet).
+pub async fn wait_visible<T, F, Fut>(
+    op: &OpContext,
+    what: &str,
+    mut describe: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, ProviderError>>,
+{
+    poll_until(
+        op,
+        &format!("{what} to become visible"),
+        Backoff::SHORT,
+        || {
+            let fut = describe();
+            async move {
+                match fut.await {
+                    Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+                    other => other,
+                }
+            }
+        },
+    )
+    .await
+}
+
+/// Orders a live list like the list last applied, so an unchanged list reads back equal.
+///
+/// AWS returns routes, associations and rules in its own order, while the engine compares
+/// lists element by element. Every live item whose `key` matches an item of `last` takes
+/// that item's place and form (it is the same thing, e.g. `port: 443` for a live
+/// `443-443`); live items iac did not apply follow, sorted by key, and show as drift.
+pub fn align<K: Ord + Clone>(
+    live: Vec<(K, Json)>,
+    last: Option<&Json>,
+    key_of_last: impl Fn(&Json) -> Option<K>,
+) -> Vec<Json> {
+    let mut remaining: BTreeMap<K, Vec<Json>> = BTreeMap::new();
+    for (k, v) in live {
+        remaining.entry(k).or_default().push(v);
+    }
+    let mut out = Vec::new();
+    for item in last.and_then(Json::as_array).into_iter().flatten() {
+        let Some(k) = key_of_last(item) else { continue };
+        if let Some(same) = remaining.get_mut(&k) {
+            if !same.is_empty() {
+                same.remove(0);
+                out.push(item.clone());
+            }
+        }
+    }
+    out.extend(remaining.into_values().flatten());
+    out
+}
+
+/// Puts an optional list property into read-back inputs: an empty live list is left out
+/// when the last applied inputs left the property out too, so "omitted" reads back as
+/// omitted rather than as `[]`.
+pub fn put_list(
+    inputs: &mut serde_json::Map<String, Json>,
+    last: &Json,
+    prop: &str,
+    items: Vec<Json>,
+) {
+    if items.is_empty() && last.get(prop).is_none_or(Json::is_null) {
+        return;
+    }
+    inputs.insert(prop.to_owned(), Json::Array(items));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn align_keeps_the_applied_order_and_form_and_appends_extras_sorted() {
+        let live = vec![
+            ("b".to_owned(), json!({"k": "b", "form": "live"})),
+            ("z".to_owned(), json!({"k": "z", "form": "live"})),
+            ("a".to_owned(), json!({"k": "a", "form": "live"})),
+            ("c".to_owned(), json!({"k": "c", "form": "live"})),
+        ];
+        let last = json!([
+            {"k": "c", "form": "applied"},
+            {"k": "gone", "form": "applied"},
+            {"k": "a", "form": "applied"},
+        ]);
+        let key = |v: &Json| v.get("k").and_then(Json::as_str).map(str::to_owned);
+        let out = align(live, Some(&last), key);
+        assert_eq!(
+            out,
+            vec![
+                json!({"k": "c", "form": "applied"}),
+                json!({"k": "a", "form": "applied"}),
+                json!({"k": "b", "form": "live"}),
+                json!({"k": "z", "form": "live"}),
+            ]
+        );
+    }
+
+    #[test]
+    fn put_list_leaves_out_an_empty_list_that_was_omitted() {
+        let mut m = serde_json::Map::new();
+        put_list(&mut m, &json!({}), "routes", vec![]);
+        assert!(m.is_empty());
+        put_list(&mut m, &json!({"routes": []}), "routes", vec![]);
+        assert_eq!(m.get("routes"), Some(&json!([])));
+        put_list(&mut m, &json!({}), "subnets", vec![json!("subnet-1")]);
+        assert_eq!(m.get("subnets"), Some(&json!(["subnet-1"])));
+    }
+}

@@ -1,0 +1,279 @@
+//! `aws.ecr_repository`: a private container image repository.
+//!
+//! The physical id is the repository name. Scan on push and tag immutability change in
+//! place (`PutImageScanningConfiguration`, `PutImageTagMutability`); tags too. A repository
+//! that still holds images is deleted only with `force_delete: true`.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository, Tag};
+use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use serde_json::{json, Value as Json};
+
+use super::common::{bool_or, input_tags, malformed, req_str, tags_json, TagDiff};
+use super::{Cx, ResourceType};
+use crate::Service;
+
+const RTYPE: &str = "aws.ecr_repository";
+
+/// DescribeRepositories takes at most 100 names per call.
+const DESCRIBE_BATCH: usize = 100;
+
+/// The `aws.ecr_repository` implementation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EcrRepository;
+
+fn attrs_of(r: &Repository) -> Json {
+    json!({
+        "arn": r.repository_arn().unwrap_or_default(),
+        "url": r.repository_uri().unwrap_or_default(),
+        "name": r.repository_name().unwrap_or_default(),
+    })
+}
+
+fn ecr_tags(pairs: Vec<(String, String)>) -> Result<Option<Vec<Tag>>, ProviderError> {
+    let tags = pairs
+        .into_iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| ProviderError::new(ErrorKind::Fatal, format!("tag: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((!tags.is_empty()).then_some(tags))
+}
+
+fn mutability(inputs: &Json) -> ImageTagMutability {
+    if bool_or(inputs, "immutable_tags", false) {
+        ImageTagMutability::Immutable
+    } else {
+        ImageTagMutability::Mutable
+    }
+}
+
+fn scanning(inputs: &Json) -> ImageScanningConfiguration {
+    ImageScanningConfiguration::builder()
+        .scan_on_push(bool_or(inputs, "scan_on_push", true))
+        .build()
+}
+
+/// Describes repositories by name. One unknown name fails the whole call
+/// (`RepositoryNotFoundException`), so a failed batch is redone one name at a time.
+async fn describe(cx: &Cx, names: &[String]) -> Result<HashMap<String, Repository>, ProviderError> {
+    let mut out = HashMap::new();
+    for chunk in names.chunks(DESCRIBE_BATCH) {
+        match describe_batch(cx, chunk).await {
+            Ok(found) => out.extend(found),
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                for name in chunk {
+                    match describe_batch(cx, std::slice::from_ref(name)).await {
+                        Ok(found) => out.extend(found),
+                        Err(e) if e.kind == ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+async fn describe_batch(
+    cx: &Cx,
+    names: &[String],
+) -> Result<HashMap<String, Repository>, ProviderError> {
+    let resp = cx
+        .aws
+        .clients()
+        .ecr
+        .describe_repositories()
+        .set_repository_names(Some(names.to_vec()))
+        .send()
+        .await
+        .map_err(cx.err(Service::Ecr, "DescribeRepositories"))?;
+    Ok(resp
+        .repositories()
+        .iter()
+        .filter_map(|r| Some((r.repository_name()?.to_owned(), r.clone())))
+        .collect())
+}
+
+#[async_trait]
+impl ResourceType for EcrRepository {
+    /// One `DescribeRepositories` per 100 names, then the tags of each repository found
+    /// (the describe does not return them).
+    async fn read(
+        &self,
+        cx: &Cx,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Live>>, ProviderError> {
+        let names: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
+        let found = describe(cx, &names).await?;
+        let mut out = Vec::with_capacity(requests.len());
+        for r in requests {
+            let Some(repo) = found.get(&r.physical_id) else {
+                out.push(None);
+                continue;
+            };
+            let tags = cx
+                .aws
+                .clients()
+                .ecr
+                .list_tags_for_resource()
+                .resource_arn(repo.repository_arn().unwrap_or_default())
+                .send()
+                .await
+                .map_err(cx.err(Service::Ecr, "ListTagsForResource"))?;
+            let scan = repo.image_scanning_configuration().map_or_else(
+                || bool_or(&r.last_inputs, "scan_on_push", true),
+                |c| c.scan_on_push(),
+            );
+            let immutable = match repo.image_tag_mutability() {
+                Some(m) => matches!(
+                    m,
+                    ImageTagMutability::Immutable | ImageTagMutability::ImmutableWithExclusion
+                ),
+                None => bool_or(&r.last_inputs, "immutable_tags", false),
+            };
+            out.push(Some(Live {
+                inputs: json!({
+                    "name": r.physical_id,
+                    "scan_on_push": scan,
+                    "immutable_tags": immutable,
+                    // Not a property of the repository: what destroy will do with images.
+                    "force_delete": bool_or(&r.last_inputs, "force_delete", false),
+                    "tags": tags_json(tags.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned()))),
+                }),
+                attrs: attrs_of(repo),
+            }));
+        }
+        Ok(out)
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        _name: &str,
+        inputs: &Json,
+    ) -> Result<Created, ProviderError> {
+        let name = req_str(inputs, RTYPE, "name")?;
+        let ecr = &cx.aws.clients().ecr;
+        let created = ecr
+            .create_repository()
+            .repository_name(name)
+            .image_scanning_configuration(scanning(inputs))
+            .image_tag_mutability(mutability(inputs))
+            .set_tags(ecr_tags(input_tags(inputs))?)
+            .send()
+            .await
+            .map_err(cx.err(Service::Ecr, "CreateRepository"));
+        let repo = match created {
+            Ok(resp) => resp
+                .repository()
+                .cloned()
+                .ok_or_else(|| malformed("CreateRepository", "repository"))?,
+            // A retry after a lost answer: the first attempt made it.
+            Err(e) if e.message.contains("RepositoryAlreadyExistsException") => {
+                op.progress(&format!("repository `{name}` already exists; adopting it"));
+                describe(cx, &[name.to_owned()])
+                    .await?
+                    .remove(name)
+                    .ok_or_else(|| malformed("DescribeRepositories", "repositories"))?
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(Created {
+            physical_id: name.to_owned(),
+            attrs: attrs_of(&repo),
+        })
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        _op: &OpContext,
+        id: &str,
+        old: &Json,
+        new: &Json,
+        changed: &[String],
+    ) -> Result<Json, ProviderError> {
+        let ecr = &cx.aws.clients().ecr;
+        if changed.iter().any(|p| p == "scan_on_push") {
+            ecr.put_image_scanning_configuration()
+                .repository_name(id)
+                .image_scanning_configuration(scanning(new))
+                .send()
+                .await
+                .map_err(cx.err(Service::Ecr, "PutImageScanningConfiguration"))?;
+        }
+        if changed.iter().any(|p| p == "immutable_tags") {
+            ecr.put_image_tag_mutability()
+                .repository_name(id)
+                .image_tag_mutability(mutability(new))
+                .send()
+                .await
+                .map_err(cx.err(Service::Ecr, "PutImageTagMutability"))?;
+        }
+        let repo = describe(cx, &[id.to_owned()])
+            .await?
+            .remove(id)
+            .ok_or_else(|| {
+                ProviderError::new(ErrorKind::NotFound, format!("repository `{id}` is gone"))
+            })?;
+        let arn = repo.repository_arn().unwrap_or_default();
+        let diff = TagDiff::between(old, new);
+        if !diff.remove.is_empty() {
+            ecr.untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(diff.remove.clone()))
+                .send()
+                .await
+                .map_err(cx.err(Service::Ecr, "UntagResource"))?;
+        }
+        if !diff.add.is_empty() {
+            ecr.tag_resource()
+                .resource_arn(arn)
+                .set_tags(ecr_tags(diff.add.clone())?)
+                .send()
+                .await
+                .map_err(cx.err(Service::Ecr, "TagResource"))?;
+        }
+        Ok(attrs_of(&repo))
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx,
+        _op: &OpContext,
+        id: &str,
+        inputs: &Json,
+    ) -> Result<(), ProviderError> {
+        let force = bool_or(inputs, "force_delete", false);
+        let deleted = cx
+            .aws
+            .clients()
+            .ecr
+            .delete_repository()
+            .repository_name(id)
+            .force(force)
+            .send()
+            .await
+            .map_err(cx.err(Service::Ecr, "DeleteRepository"));
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(e) if e.message.contains("RepositoryNotEmptyException") => Err(ProviderError::new(
+                e.kind,
+                format!(
+                    "{}; repository `{id}` still holds images: delete them, or set `force_delete: true` to delete them with it",
+                    e.message
+                ),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+}

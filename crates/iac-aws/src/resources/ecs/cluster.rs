@@ -1,0 +1,292 @@
+//! `aws.ecs_cluster`: the cluster Fargate services run in.
+//!
+//! The physical id is the cluster ARN. `container_insights` and tags change in place; the
+//! name forces a new cluster (the engine decides that from the schema). A delete is never
+//! sent while the cluster still has active services or running tasks: AWS would refuse
+//! it, and the emulator would accept it and orphan the service.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName};
+use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use serde_json::{json, Value as Json};
+
+use super::{live_tags, sdk_tags, update_tags};
+use crate::resources::common::{bool_or, malformed, retry_dependency, Backoff};
+use crate::resources::{Cx, ResourceType};
+use crate::Service;
+
+/// DescribeClusters takes at most 100 clusters per call.
+const DESCRIBE_BATCH: usize = 100;
+
+/// The `aws.ecs_cluster` implementation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EcsCluster;
+
+/// The cluster name: the `name` input, which the engine fills with `<stack>-<NAME>`.
+fn cluster_name(cx: &Cx, name: &str, inputs: &Json) -> String {
+    inputs
+        .get("name")
+        .and_then(Json::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, 255))
+}
+
+fn insights_setting(enabled: bool) -> ClusterSetting {
+    ClusterSetting::builder()
+        .name(ClusterSettingName::ContainerInsights)
+        .value(if enabled { "enabled" } else { "disabled" })
+        .build()
+}
+
+fn attrs_of(c: &Cluster) -> Json {
+    json!({
+        "arn": c.cluster_arn().unwrap_or_default(),
+        "name": c.cluster_name().unwrap_or_default(),
+    })
+}
+
+/// Describes clusters by ARN with their tags and settings; unknown ARNs are listed under
+/// `failures` by AWS (not an error), so they are simply absent from the answer.
+pub(crate) async fn describe(
+    cx: &Cx,
+    arns: &[String],
+) -> Result<HashMap<String, Cluster>, ProviderError> {
+    let mut out = HashMap::new();
+    for chunk in arns.chunks(DESCRIBE_BATCH) {
+        let resp = cx
+            .aws
+            .clients()
+            .ecs
+            .describe_clusters()
+            .set_clusters(Some(chunk.to_vec()))
+            .include(ClusterField::Tags)
+            .include(ClusterField::Settings)
+            .send()
+            .await
+            .map_err(cx.err(Service::Ecs, "DescribeClusters"))?;
+        for c in resp.clusters() {
+            if let Some(arn) = c.cluster_arn() {
+                out.insert(arn.to_owned(), c.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The live inputs of a cluster. Container insights come from the cluster's settings; an
+/// answer without them (the emulator before any update) keeps the applied value.
+fn live_inputs(c: &Cluster, last: &Json) -> Json {
+    let insights = c
+        .settings()
+        .iter()
+        .find(|s| s.name() == Some(&ClusterSettingName::ContainerInsights))
+        .and_then(|s| s.value())
+        // `enhanced` is Container Insights with more detail: still on.
+        .map(|v| v != "disabled")
+        .unwrap_or_else(|| bool_or(last, "container_insights", false));
+    json!({
+        "name": c.cluster_name().unwrap_or_default(),
+        "container_insights": insights,
+        "tags": live_tags(c.tags()),
+    })
+}
+
+#[async_trait]
+impl ResourceType for EcsCluster {
+    async fn read(
+        &self,
+        cx: &Cx,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Live>>, ProviderError> {
+        let arns: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
+        let found = describe(cx, &arns).await?;
+        Ok(requests
+            .iter()
+            .map(|r| {
+                let c = found.get(&r.physical_id)?;
+                // A deleted cluster stays describable as INACTIVE for a while.
+                if c.status() == Some("INACTIVE") {
+                    return None;
+                }
+                Some(Live {
+                    inputs: live_inputs(c, &r.last_inputs),
+                    attrs: attrs_of(c),
+                })
+            })
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Created, ProviderError> {
+        let cluster = cluster_name(cx, name, inputs);
+        op.progress(&format!("creating cluster `{cluster}`"));
+        // CreateCluster is idempotent by name: a retry after a lost answer returns the
+        // cluster the first attempt made.
+        let resp = cx
+            .aws
+            .clients()
+            .ecs
+            .create_cluster()
+            .cluster_name(&cluster)
+            .settings(insights_setting(bool_or(
+                inputs,
+                "container_insights",
+                false,
+            )))
+            .set_tags(sdk_tags(inputs))
+            .send()
+            .await
+            .map_err(cx.err(Service::Ecs, "CreateCluster"))?;
+        let c = resp
+            .cluster()
+            .ok_or_else(|| malformed("CreateCluster", "cluster"))?;
+        let arn = c
+            .cluster_arn()
+            .ok_or_else(|| malformed("CreateCluster", "clusterArn"))?;
+        Ok(Created {
+            physical_id: arn.to_owned(),
+            attrs: attrs_of(c),
+        })
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        _op: &OpContext,
+        id: &str,
+        old: &Json,
+        new: &Json,
+        changed: &[String],
+    ) -> Result<Json, ProviderError> {
+        let ecs = &cx.aws.clients().ecs;
+        if changed.iter().any(|p| p == "container_insights") {
+            ecs.update_cluster()
+                .cluster(id)
+                .settings(insights_setting(bool_or(new, "container_insights", false)))
+                .send()
+                .await
+                .map_err(cx.err(Service::Ecs, "UpdateCluster"))?;
+        }
+        if changed
+            .iter()
+            .any(|p| p == "tags" || p.starts_with("tags."))
+        {
+            update_tags(cx, id, old, new).await?;
+        }
+        let found = describe(cx, &[id.to_owned()]).await?;
+        let c = found.get(id).ok_or_else(|| {
+            ProviderError::new(ErrorKind::NotFound, format!("cluster `{id}` is gone"))
+        })?;
+        Ok(attrs_of(c))
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        id: &str,
+        _inputs: &Json,
+    ) -> Result<(), ProviderError> {
+        let what = format!("cluster `{id}`");
+        retry_dependency(
+            op,
+            &what,
+            Backoff::LONG.with_limit(std::time::Duration::from_secs(10 * 60)),
+            || delete_when_empty(cx, id),
+            || async {
+                active_services(cx, id)
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect()
+            },
+        )
+        .await
+    }
+}
+
+/// One delete attempt: a `Dependency` error, without calling `DeleteCluster`, while the
+/// cluster still has a service that is not INACTIVE or running/pending tasks.
+///
+/// The services are listed and described rather than taken from the cluster's
+/// `activeServicesCount`: the emulator never updates that count, and a service scaled to 0
+/// but not yet deleted must block the delete too.
+async fn delete_when_empty(cx: &Cx, id: &str) -> Result<(), ProviderError> {
+    let found = describe(cx, &[id.to_owned()]).await?;
+    let Some(c) = found.get(id) else {
+        return Ok(());
+    };
+    if c.status() == Some("INACTIVE") {
+        return Ok(());
+    }
+    let services = active_services(cx, id).await?;
+    let tasks = c.running_tasks_count().max(0) + c.pending_tasks_count().max(0);
+    if !services.is_empty() || tasks > 0 {
+        return Err(ProviderError::new(
+            ErrorKind::Dependency,
+            format!(
+                "cluster `{id}` still has {} active service(s) and {tasks} task(s)",
+                services.len()
+            ),
+        ));
+    }
+    match cx
+        .aws
+        .clients()
+        .ecs
+        .delete_cluster()
+        .cluster(id)
+        .send()
+        .await
+        .map_err(cx.err(Service::Ecs, "DeleteCluster"))
+    {
+        Ok(_) => Ok(()),
+        // Services still draining: wait for them like for any other dependency.
+        Err(e) if matches!(e.kind, ErrorKind::Conflict) => {
+            Err(ProviderError::new(ErrorKind::Dependency, e.message))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The ARNs of every service ECS lists in the cluster, all pages.
+pub(crate) async fn service_arns(cx: &Cx, id: &str) -> Result<Vec<String>, ProviderError> {
+    let ecs = &cx.aws.clients().ecs;
+    let mut arns = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let resp = ecs
+            .list_services()
+            .cluster(id)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(cx.err(Service::Ecs, "ListServices"))?;
+        arns.extend(resp.service_arns().iter().cloned());
+        match resp.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(arns),
+        }
+    }
+}
+
+/// The ARNs of the cluster's services that are ACTIVE or DRAINING.
+async fn active_services(cx: &Cx, id: &str) -> Result<Vec<String>, ProviderError> {
+    let arns = service_arns(cx, id).await?;
+    let described = super::service::describe(cx, id, &arns).await?;
+    let mut active: Vec<String> = described
+        .into_iter()
+        .filter(|(_, s)| s.status() != Some("INACTIVE"))
+        .map(|(arn, _)| arn)
+        .collect();
+    active.sort();
+    Ok(active)
+}

@@ -1,0 +1,166 @@
+//! `aws.eip`: AllocateAddress in the VPC domain; ReleaseAddress once nothing uses it.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{DomainType, Filter, ResourceType as Ec2ResourceType};
+use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use serde_json::{json, Value as Json};
+
+use super::common::{malformed, object, retry_dependency, Backoff};
+use super::ec2::{answer, id_filter, live_tags, reconcile_tags, tag_spec, wait_visible};
+use super::{Cx, ResourceType};
+use crate::Service;
+
+pub struct Eip;
+
+fn attrs(id: &str, public_ip: &str) -> Json {
+    json!({ "id": id, "public_ip": public_ip })
+}
+
+#[async_trait]
+impl ResourceType for Eip {
+    /// `DescribeAddresses` is not paginated: one call answers for every address.
+    async fn read(
+        &self,
+        cx: &Cx,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Live>>, ProviderError> {
+        let out = cx
+            .aws
+            .clients()
+            .ec2
+            .describe_addresses()
+            .filters(id_filter("allocation-id", requests))
+            .send()
+            .await
+            .map_err(cx.err(Service::Ec2, "DescribeAddresses"))?;
+        let mut found = HashMap::new();
+        for addr in out.addresses() {
+            let (Some(id), Some(ip)) = (addr.allocation_id(), addr.public_ip()) else {
+                continue;
+            };
+            found.insert(
+                id.to_owned(),
+                Live {
+                    inputs: object([("tags", live_tags(addr.tags()))]),
+                    attrs: attrs(id, ip),
+                },
+            );
+        }
+        Ok(answer(requests, found))
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        _name: &str,
+        inputs: &Json,
+    ) -> Result<Created, ProviderError> {
+        let ec2 = &cx.aws.clients().ec2;
+        let out = ec2
+            .allocate_address()
+            .domain(DomainType::Vpc)
+            .tag_specifications(tag_spec(Ec2ResourceType::ElasticIp, inputs))
+            .send()
+            .await
+            .map_err(cx.err(Service::Ec2, "AllocateAddress"))?;
+        let id = out
+            .allocation_id()
+            .ok_or_else(|| malformed("AllocateAddress", "AllocationId"))?
+            .to_owned();
+        let ip = out
+            .public_ip()
+            .ok_or_else(|| malformed("AllocateAddress", "PublicIp"))?
+            .to_owned();
+        wait_visible(op, &format!("elastic IP `{id}`"), || async {
+            let out = ec2
+                .describe_addresses()
+                .filters(Filter::builder().name("allocation-id").values(&id).build())
+                .send()
+                .await
+                .map_err(cx.err(Service::Ec2, "DescribeAddresses"))?;
+            Ok((!out.addresses().is_empty()).then_some(()))
+        })
+        .await?;
+        Ok(Created {
+            attrs: attrs(&id, &ip),
+            physical_id: id,
+        })
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        _op: &OpContext,
+        id: &str,
+        old: &Json,
+        new: &Json,
+        _changed: &[String],
+    ) -> Result<Json, ProviderError> {
+        reconcile_tags(cx, id, old, new).await?;
+        let out = cx
+            .aws
+            .clients()
+            .ec2
+            .describe_addresses()
+            .allocation_ids(id)
+            .send()
+            .await
+            .map_err(cx.err(Service::Ec2, "DescribeAddresses"))?;
+        let ip = out
+            .addresses()
+            .iter()
+            .find_map(|a| a.public_ip())
+            .ok_or_else(|| malformed("DescribeAddresses", "PublicIp"))?;
+        Ok(attrs(id, ip))
+    }
+
+    /// Retried while the address is still associated (a NAT gateway that is being deleted
+    /// releases it only at the end).
+    async fn delete(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        id: &str,
+        _inputs: &Json,
+    ) -> Result<(), ProviderError> {
+        let ec2 = &cx.aws.clients().ec2;
+        let result = retry_dependency(
+            op,
+            &format!("elastic IP `{id}`"),
+            Backoff::LONG.with_limit(Duration::from_secs(10 * 60)),
+            || async {
+                ec2.release_address()
+                    .allocation_id(id)
+                    .send()
+                    .await
+                    .map_err(cx.err(Service::Ec2, "ReleaseAddress"))
+            },
+            || async {
+                match ec2.describe_addresses().allocation_ids(id).send().await {
+                    Ok(out) => out
+                        .addresses()
+                        .iter()
+                        .filter_map(|a| {
+                            a.association_id().map(|assoc| {
+                                format!(
+                                    "association `{assoc}` (network interface `{}`)",
+                                    a.network_interface_id().unwrap_or("?")
+                                )
+                            })
+                        })
+                        .collect(),
+                    Err(_) => Vec::new(),
+                }
+            },
+        )
+        .await;
+        match result {
+            Err(e) if e.kind != ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}

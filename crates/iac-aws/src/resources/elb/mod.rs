@@ -1,0 +1,159 @@
+//! Elastic Load Balancing v2: the application load balancer, its target groups and its
+//! listeners, plus what the three share (tag reads in batches, list ordering, names).
+
+pub mod listener;
+pub mod load_balancer;
+pub mod target_group;
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_elasticloadbalancingv2::types::Tag;
+use iac_engine::provider::ProviderError;
+use serde_json::Value as Json;
+
+use super::common::{input_tags, TagDiff};
+use super::Cx;
+use crate::Service;
+
+/// DescribeTags takes at most 20 resource ARNs per call.
+const TAG_BATCH: usize = 20;
+
+/// The tags of every ARN in `arns`, in batches of 20. An ARN missing from the answer has no
+/// entry (it was deleted between the describe and this call).
+pub(crate) async fn read_tags(
+    cx: &Cx,
+    arns: &[String],
+) -> Result<HashMap<String, Vec<(String, String)>>, ProviderError> {
+    let mut out = HashMap::new();
+    for chunk in arns.chunks(TAG_BATCH) {
+        let resp = cx
+            .aws
+            .clients()
+            .elbv2
+            .describe_tags()
+            .set_resource_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(cx.err(Service::Elbv2, "DescribeTags"))?;
+        for desc in resp.tag_descriptions() {
+            let Some(arn) = desc.resource_arn() else {
+                continue;
+            };
+            let tags = desc
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or("").to_owned())))
+                .collect();
+            out.insert(arn.to_owned(), tags);
+        }
+    }
+    Ok(out)
+}
+
+/// The `tags` of the inputs as ELB tags (they already hold the engine's `iac:*` and `Name`).
+pub(crate) fn sdk_tags(inputs: &Json) -> Option<Vec<Tag>> {
+    let tags: Vec<Tag> = input_tags(inputs)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    (!tags.is_empty()).then_some(tags)
+}
+
+/// Applies the tag changes from `old` to `new` inputs to one ELB resource.
+pub(crate) async fn update_tags(
+    cx: &Cx,
+    arn: &str,
+    old: &Json,
+    new: &Json,
+) -> Result<(), ProviderError> {
+    let diff = TagDiff::between(old, new);
+    let elbv2 = &cx.aws.clients().elbv2;
+    if !diff.remove.is_empty() {
+        elbv2
+            .remove_tags()
+            .resource_arns(arn)
+            .set_tag_keys(Some(diff.remove.clone()))
+            .send()
+            .await
+            .map_err(cx.err(Service::Elbv2, "RemoveTags"))?;
+    }
+    if !diff.add.is_empty() {
+        let tags = diff
+            .add
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        elbv2
+            .add_tags()
+            .resource_arns(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(cx.err(Service::Elbv2, "AddTags"))?;
+    }
+    Ok(())
+}
+
+/// `live` in the order `last` (the list iac applied) had it, new entries at the end: AWS
+/// returns subnets and security groups in its own order, which is not drift.
+pub(crate) fn order_like(mut live: Vec<String>, last: Option<&Json>) -> Vec<String> {
+    let position: BTreeMap<&str, usize> = last
+        .and_then(Json::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Json::as_str)
+                .enumerate()
+                .map(|(i, s)| (s, i))
+                .collect()
+        })
+        .unwrap_or_default();
+    live.sort_by_key(|s| {
+        (
+            position.get(s.as_str()).copied().unwrap_or(usize::MAX),
+            s.clone(),
+        )
+    });
+    live
+}
+
+/// An integer input, with its default when omitted.
+pub(crate) fn int_or(inputs: &Json, prop: &str, default: i64) -> i64 {
+    inputs.get(prop).and_then(Json::as_i64).unwrap_or(default)
+}
+
+/// The AWS name of a load balancer or target group: the `name` input, which the engine
+/// fills with `<stack>-<NAME>` (shortened to 32 characters) when the stack leaves it out.
+pub(crate) fn aws_name(cx: &Cx, name: &str, inputs: &Json) -> String {
+    inputs
+        .get("name")
+        .and_then(Json::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, 32))
+}
+
+/// Whether an ELB error is AWS saying that one of the ARNs asked for does not exist; a
+/// batch describe then fails as a whole and is redone one ARN at a time.
+pub(crate) fn is_not_found(err: &ProviderError) -> bool {
+    err.kind == iac_engine::provider::ErrorKind::NotFound
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn live_lists_keep_the_applied_order() {
+        let last = json!(["subnet-b", "subnet-a"]);
+        let live = vec![
+            "subnet-a".to_owned(),
+            "subnet-c".to_owned(),
+            "subnet-b".to_owned(),
+        ];
+        assert_eq!(
+            order_like(live, Some(&last)),
+            ["subnet-b", "subnet-a", "subnet-c"]
+        );
+    }
+}

@@ -1,0 +1,498 @@
+//! `aws.target_group`: where a listener sends requests (Fargate tasks register by IP).
+//!
+//! Health check, deregistration delay and tags change in place. Port, protocol, target type
+//! and VPC force a new group; while a listener still forwards to the old group, AWS refuses
+//! to delete it and refuses a second group with the same name. So a create whose name is
+//! taken by a group with other settings uses a deterministic alternate name (see
+//! [`alternate_name`]): the engine can then create the new group, repoint the listener and
+//! only then delete the old one.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Matcher, ProtocolEnum, TargetGroup as SdkTargetGroup, TargetGroupAttribute, TargetTypeEnum,
+};
+use iac_engine::provider::{Created, Live, OpContext, ProviderError, ReadRequest};
+use serde_json::{json, Map, Value as Json};
+
+use super::{aws_name, int_or, is_not_found, read_tags, sdk_tags, update_tags};
+use crate::resources::common::{
+    aws_code, malformed, req_str, retry_dependency, tags_json, Backoff,
+};
+use crate::resources::{Cx, ResourceType};
+use crate::Service;
+
+const RTYPE: &str = "aws.target_group";
+
+/// The attribute holding the deregistration delay, in seconds.
+const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
+
+/// DescribeTargetGroups: ARNs per call (AWS takes more, but one unknown ARN fails the call,
+/// and a small batch keeps the one-by-one fallback cheap).
+const DESCRIBE_BATCH: usize = 20;
+
+/// The health check fields of the stack format with their defaults, in the stack's order.
+const HEALTH_DEFAULTS: [(&str, HealthDefault); 6] = [
+    ("path", HealthDefault::Str("/")),
+    ("interval", HealthDefault::Int(30)),
+    ("timeout", HealthDefault::Int(5)),
+    ("healthy_threshold", HealthDefault::Int(5)),
+    ("unhealthy_threshold", HealthDefault::Int(2)),
+    ("matcher", HealthDefault::Str("200")),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum HealthDefault {
+    Str(&'static str),
+    Int(i64),
+}
+
+impl HealthDefault {
+    fn json(self) -> Json {
+        match self {
+            HealthDefault::Str(s) => json!(s),
+            HealthDefault::Int(i) => json!(i),
+        }
+    }
+}
+
+/// The `aws.target_group` implementation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TargetGroup;
+
+/// The health check as sent to AWS: every field, the stack's default where omitted, so an
+/// update that drops a field really goes back to the default.
+#[derive(Debug, Clone, PartialEq)]
+struct Health {
+    path: String,
+    interval: i32,
+    timeout: i32,
+    healthy: i32,
+    unhealthy: i32,
+    matcher: String,
+}
+
+impl Health {
+    fn of(inputs: &Json) -> Health {
+        let hc = inputs.get("health_check").cloned().unwrap_or(Json::Null);
+        let s = |k: &str, d: &str| hc.get(k).and_then(Json::as_str).unwrap_or(d).to_owned();
+        let i = |k: &str, d: i64| hc.get(k).and_then(Json::as_i64).unwrap_or(d) as i32;
+        Health {
+            path: s("path", "/"),
+            interval: i("interval", 30),
+            timeout: i("timeout", 5),
+            healthy: i("healthy_threshold", 5),
+            unhealthy: i("unhealthy_threshold", 2),
+            // A matcher written as a number (`matcher: 200`) arrives as one.
+            matcher: match hc.get("matcher") {
+                Some(Json::Number(n)) => n.to_string(),
+                Some(Json::String(s)) => s.clone(),
+                _ => "200".to_owned(),
+            },
+        }
+    }
+}
+
+/// The name to use when `base` is taken by a group with other settings: `base` shortened,
+/// then a hash of the settings that force a replacement. The same settings always give the
+/// same name, so a retried create finds its own group.
+pub(crate) fn alternate_name(base: &str, inputs: &Json) -> String {
+    let settings = format!(
+        "{base}|{}|{}|{}|{}",
+        inputs.get("vpc").and_then(Json::as_str).unwrap_or_default(),
+        inputs.get("port").map(Json::to_string).unwrap_or_default(),
+        inputs
+            .get("protocol")
+            .and_then(Json::as_str)
+            .unwrap_or_default(),
+        inputs
+            .get("target_type")
+            .and_then(Json::as_str)
+            .unwrap_or("ip"),
+    );
+    // FNV-1a, as `iac_stack::schema::aws_name` uses: stable across Rust versions.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in settings.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    let suffix = format!("-{:07x}", h & 0x0fff_ffff);
+    let keep = 32usize.saturating_sub(suffix.len()).min(base.len());
+    format!("{}{suffix}", base[..keep].trim_end_matches('-'))
+}
+
+/// Describes the given groups, all pages; unknown ARNs are left out of the answer.
+pub(crate) async fn describe(
+    cx: &Cx,
+    arns: &[String],
+) -> Result<HashMap<String, SdkTargetGroup>, ProviderError> {
+    let mut out = HashMap::new();
+    for chunk in arns.chunks(DESCRIBE_BATCH) {
+        match describe_pages(cx, chunk).await {
+            Ok(found) => out.extend(found),
+            Err(e) if is_not_found(&e) => {
+                for arn in chunk {
+                    match describe_pages(cx, std::slice::from_ref(arn)).await {
+                        Ok(found) => out.extend(found),
+                        Err(e) if is_not_found(&e) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+async fn describe_pages(
+    cx: &Cx,
+    arns: &[String],
+) -> Result<HashMap<String, SdkTargetGroup>, ProviderError> {
+    let mut out = HashMap::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let resp = cx
+            .aws
+            .clients()
+            .elbv2
+            .describe_target_groups()
+            .set_target_group_arns(Some(arns.to_vec()))
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(cx.err(Service::Elbv2, "DescribeTargetGroups"))?;
+        for tg in resp.target_groups() {
+            if let Some(arn) = tg.target_group_arn() {
+                out.insert(arn.to_owned(), tg.clone());
+            }
+        }
+        match resp.next_marker() {
+            Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+async fn deregistration_delay(cx: &Cx, arn: &str) -> Result<Option<i64>, ProviderError> {
+    let resp = cx
+        .aws
+        .clients()
+        .elbv2
+        .describe_target_group_attributes()
+        .target_group_arn(arn)
+        .send()
+        .await
+        .map_err(cx.err(Service::Elbv2, "DescribeTargetGroupAttributes"))?;
+    Ok(resp
+        .attributes()
+        .iter()
+        .find(|a| a.key() == Some(DEREGISTRATION_DELAY))
+        .and_then(|a| a.value())
+        .and_then(|v| v.parse().ok()))
+}
+
+async fn set_deregistration_delay(cx: &Cx, arn: &str, seconds: i64) -> Result<(), ProviderError> {
+    cx.aws
+        .clients()
+        .elbv2
+        .modify_target_group_attributes()
+        .target_group_arn(arn)
+        .attributes(
+            TargetGroupAttribute::builder()
+                .key(DEREGISTRATION_DELAY)
+                .value(seconds.to_string())
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(cx.err(Service::Elbv2, "ModifyTargetGroupAttributes"))?;
+    Ok(())
+}
+
+/// The live health check in the stack's shape: the fields the stack wrote, plus any field
+/// whose live value is not the default (drift the stack should hear about). `None` when the
+/// stack wrote no health check and AWS has the defaults.
+fn live_health(tg: &SdkTargetGroup, last: Option<&Json>) -> Option<Json> {
+    let live = |key: &str| -> Option<Json> {
+        match key {
+            "path" => tg.health_check_path().map(|v| json!(v)),
+            "interval" => tg.health_check_interval_seconds().map(|v| json!(v)),
+            "timeout" => tg.health_check_timeout_seconds().map(|v| json!(v)),
+            "healthy_threshold" => tg.healthy_threshold_count().map(|v| json!(v)),
+            "unhealthy_threshold" => tg.unhealthy_threshold_count().map(|v| json!(v)),
+            "matcher" => tg.matcher().and_then(|m| m.http_code()).map(|v| json!(v)),
+            _ => None,
+        }
+    };
+    let mut out = Map::new();
+    for (key, default) in HEALTH_DEFAULTS {
+        let value = live(key).unwrap_or_else(|| default.json());
+        let written = last.and_then(|hc| hc.get(key));
+        if let Some(written) = written {
+            // A number written for the matcher (`200`) is the same as AWS's `"200"`.
+            let same = written == &value
+                || (key == "matcher"
+                    && written.as_i64().map(|n| n.to_string()).as_deref() == value.as_str());
+            out.insert(key.to_owned(), if same { written.clone() } else { value });
+        } else if value != default.json() {
+            out.insert(key.to_owned(), value);
+        }
+    }
+    (last.is_some() || !out.is_empty()).then_some(Json::Object(out))
+}
+
+#[async_trait]
+impl ResourceType for TargetGroup {
+    async fn read(
+        &self,
+        cx: &Cx,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Live>>, ProviderError> {
+        let arns: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
+        let found = describe(cx, &arns).await?;
+        let live_arns: Vec<String> = arns
+            .iter()
+            .filter(|a| found.contains_key(*a))
+            .cloned()
+            .collect();
+        let tags = read_tags(cx, &live_arns).await?;
+        let mut out = Vec::with_capacity(requests.len());
+        for req in requests {
+            let Some(tg) = found.get(&req.physical_id) else {
+                out.push(None);
+                continue;
+            };
+            let last = &req.last_inputs;
+            let mut inputs = Map::new();
+            let live_name = tg.target_group_name().unwrap_or_default();
+            // A group made under its alternate name still has the stack's `name`.
+            let name = match last.get("name").and_then(Json::as_str) {
+                Some(n) if n == live_name || alternate_name(n, last) == live_name => n.to_owned(),
+                _ => live_name.to_owned(),
+            };
+            inputs.insert("name".into(), json!(name));
+            inputs.insert("vpc".into(), json!(tg.vpc_id().unwrap_or_default()));
+            inputs.insert("port".into(), json!(tg.port().unwrap_or_default()));
+            inputs.insert(
+                "protocol".into(),
+                json!(tg.protocol().map(|p| p.as_str()).unwrap_or_default()),
+            );
+            inputs.insert(
+                "target_type".into(),
+                json!(tg.target_type().map(|t| t.as_str()).unwrap_or("instance")),
+            );
+            if let Some(hc) = live_health(tg, last.get("health_check")) {
+                inputs.insert("health_check".into(), hc);
+            }
+            let delay = deregistration_delay(cx, &req.physical_id)
+                .await?
+                .unwrap_or(300);
+            inputs.insert("deregistration_delay".into(), json!(delay));
+            let live_tags = tags.get(&req.physical_id).cloned().unwrap_or_default();
+            inputs.insert("tags".into(), tags_json(live_tags));
+            out.push(Some(Live {
+                inputs: Json::Object(inputs),
+                attrs: json!({ "arn": req.physical_id }),
+            }));
+        }
+        Ok(out)
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Created, ProviderError> {
+        let base = aws_name(cx, name, inputs);
+        let arn = match create_group(cx, &base, inputs).await {
+            Ok(arn) => arn,
+            Err(e) if aws_code(&e) == Some("DuplicateTargetGroupName") => {
+                // The old group of a replacement still holds the name (a listener forwards
+                // to it until the engine repoints it).
+                let alt = alternate_name(&base, inputs);
+                op.progress(&format!(
+                    "name `{base}` is taken by the group being replaced; creating `{alt}`"
+                ));
+                create_group(cx, &alt, inputs).await?
+            }
+            Err(e) => return Err(e),
+        };
+        let delay = int_or(inputs, "deregistration_delay", 300);
+        if delay != 300 {
+            set_deregistration_delay(cx, &arn, delay).await?;
+        }
+        Ok(Created {
+            physical_id: arn.clone(),
+            attrs: json!({ "arn": arn }),
+        })
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        _op: &OpContext,
+        id: &str,
+        old: &Json,
+        new: &Json,
+        changed: &[String],
+    ) -> Result<Json, ProviderError> {
+        let touched = |prop: &str| {
+            changed
+                .iter()
+                .any(|c| c == prop || c.starts_with(&format!("{prop}.")))
+        };
+        if touched("health_check") {
+            let hc = Health::of(new);
+            cx.aws
+                .clients()
+                .elbv2
+                .modify_target_group()
+                .target_group_arn(id)
+                .health_check_enabled(true)
+                .health_check_path(hc.path)
+                .health_check_interval_seconds(hc.interval)
+                .health_check_timeout_seconds(hc.timeout)
+                .healthy_threshold_count(hc.healthy)
+                .unhealthy_threshold_count(hc.unhealthy)
+                .matcher(Matcher::builder().http_code(hc.matcher).build())
+                .send()
+                .await
+                .map_err(cx.err(Service::Elbv2, "ModifyTargetGroup"))?;
+        }
+        if touched("deregistration_delay") {
+            set_deregistration_delay(cx, id, int_or(new, "deregistration_delay", 300)).await?;
+        }
+        if touched("tags") {
+            update_tags(cx, id, old, new).await?;
+        }
+        Ok(json!({ "arn": id }))
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        id: &str,
+        _inputs: &Json,
+    ) -> Result<(), ProviderError> {
+        // A listener deleted a moment ago may still hold the group for a few seconds.
+        retry_dependency(
+            op,
+            &format!("target group `{id}`"),
+            Backoff::SHORT.with_limit(Duration::from_secs(180)),
+            || async {
+                cx.aws
+                    .clients()
+                    .elbv2
+                    .delete_target_group()
+                    .target_group_arn(id)
+                    .send()
+                    .await
+                    .map_err(cx.err(Service::Elbv2, "DeleteTargetGroup"))?;
+                Ok(())
+            },
+            || async {
+                describe(cx, &[id.to_owned()])
+                    .await
+                    .ok()
+                    .and_then(|mut found| found.remove(id))
+                    .map(|tg| {
+                        tg.load_balancer_arns()
+                            .iter()
+                            .map(|a| format!("load balancer `{a}`"))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            },
+        )
+        .await
+    }
+}
+
+async fn create_group(cx: &Cx, group_name: &str, inputs: &Json) -> Result<String, ProviderError> {
+    let hc = Health::of(inputs);
+    let port = inputs
+        .get("port")
+        .and_then(Json::as_i64)
+        .ok_or_else(|| crate::resources::common::missing_input(RTYPE, "port"))?;
+    let resp = cx
+        .aws
+        .clients()
+        .elbv2
+        .create_target_group()
+        .name(group_name)
+        .protocol(ProtocolEnum::from(req_str(inputs, RTYPE, "protocol")?))
+        .port(port as i32)
+        .vpc_id(req_str(inputs, RTYPE, "vpc")?)
+        .target_type(TargetTypeEnum::from(
+            inputs
+                .get("target_type")
+                .and_then(Json::as_str)
+                .unwrap_or("ip"),
+        ))
+        .health_check_enabled(true)
+        .health_check_path(hc.path)
+        .health_check_interval_seconds(hc.interval)
+        .health_check_timeout_seconds(hc.timeout)
+        .healthy_threshold_count(hc.healthy)
+        .unhealthy_threshold_count(hc.unhealthy)
+        .matcher(Matcher::builder().http_code(hc.matcher).build())
+        .set_tags(sdk_tags(inputs))
+        .send()
+        .await
+        .map_err(cx.err(Service::Elbv2, "CreateTargetGroup"))?;
+    Ok(resp
+        .target_groups()
+        .first()
+        .and_then(|tg| tg.target_group_arn())
+        .ok_or_else(|| malformed("CreateTargetGroup", "TargetGroupArn"))?
+        .to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alternate_names_are_short_deterministic_and_follow_the_settings() {
+        let a = json!({"vpc": "vpc-1", "port": 80, "protocol": "HTTP"});
+        let b = json!({"vpc": "vpc-1", "port": 8080, "protocol": "HTTP"});
+        let long = "a-very-long-stack-name-for-tests-web";
+        assert_eq!(
+            alternate_name("shop-web-tg", &a),
+            alternate_name("shop-web-tg", &a)
+        );
+        assert_ne!(
+            alternate_name("shop-web-tg", &a),
+            alternate_name("shop-web-tg", &b)
+        );
+        assert!(alternate_name("shop-web-tg", &a).starts_with("shop-web-tg-"));
+        let alt = alternate_name(long, &a);
+        assert!(alt.len() <= 32 && !alt.contains("--"), "{alt}");
+    }
+
+    #[test]
+    fn an_unwritten_health_check_at_the_defaults_is_not_drift() {
+        let at = |path: &str| {
+            SdkTargetGroup::builder()
+                .health_check_path(path)
+                .health_check_interval_seconds(30)
+                .health_check_timeout_seconds(5)
+                .healthy_threshold_count(5)
+                .unhealthy_threshold_count(2)
+                .matcher(Matcher::builder().http_code("200").build())
+                .build()
+        };
+        let tg = at("/");
+        assert_eq!(live_health(&tg, None), None);
+        let written = json!({"path": "/", "matcher": 200});
+        assert_eq!(live_health(&tg, Some(&written)), Some(written.clone()));
+        let drifted = at("/other");
+        assert_eq!(live_health(&drifted, None), Some(json!({"path": "/other"})));
+    }
+}

@@ -1,0 +1,413 @@
+//! `aws.iam_role`: a role a service assumes, e.g. the ECS task execution role.
+//!
+//! The physical id is the role name. The trust policy lets the one service principal of
+//! `assumed_by` assume the role (a change replaces the role); `managed_policies` is exact:
+//! policies are attached and detached to match it. IAM has no batch describe, so a read is
+//! one `GetRole` (which includes the tags) and one `ListAttachedRolePolicies` per role.
+//!
+//! IAM is eventually consistent: a new role may not be assumable for some seconds. The
+//! create waits until `GetRole` sees the role; where the delay still bites (ECS registering
+//! a task definition or creating a service with it), those calls retry on that specific
+//! error (see `ecs::retry_role_propagation`).
+
+use async_trait::async_trait;
+use aws_sdk_iam::types::Tag;
+use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use serde_json::{json, Map, Value as Json};
+
+use super::common::{input_tags, poll_until, req_str, str_list, tags_json, Backoff, TagDiff};
+use super::{Cx, ResourceType};
+use crate::Service;
+
+const RTYPE: &str = "aws.iam_role";
+
+/// The `aws.iam_role` implementation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IamRole;
+
+/// The trust policy letting `principal` (e.g. `ecs-tasks.amazonaws.com`) assume the role.
+pub(crate) fn trust_policy(principal: &str) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": principal},
+            "Action": "sts:AssumeRole"
+        }]
+    })
+    .to_string()
+}
+
+/// Decodes `%XX` escapes: IAM returns policy documents URL-encoded.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                // Two hex digits make one byte: cannot overflow.
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The service principal a trust policy names, when it names exactly one (the shape iac
+/// writes); `None` for anything else, which then shows as drift against `assumed_by`.
+pub(crate) fn principal_of(document: &str) -> Option<String> {
+    let doc: Json = serde_json::from_str(document)
+        .or_else(|_| serde_json::from_str(&percent_decode(document)))
+        .ok()?;
+    let statements = match doc.get("Statement")? {
+        Json::Array(a) => a.clone(),
+        single => vec![single.clone()],
+    };
+    let mut services = Vec::new();
+    for st in &statements {
+        match st.get("Principal").and_then(|p| p.get("Service")) {
+            Some(Json::String(s)) => services.push(s.clone()),
+            Some(Json::Array(a)) => {
+                services.extend(a.iter().filter_map(Json::as_str).map(str::to_owned))
+            }
+            _ => {}
+        }
+    }
+    match services.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
+}
+
+fn sdk_tags(inputs: &Json) -> Result<Option<Vec<Tag>>, ProviderError> {
+    iam_tags(input_tags(inputs))
+}
+
+fn iam_tags(pairs: Vec<(String, String)>) -> Result<Option<Vec<Tag>>, ProviderError> {
+    let tags = pairs
+        .into_iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| ProviderError::new(ErrorKind::Fatal, format!("tag: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((!tags.is_empty()).then_some(tags))
+}
+
+/// The ARNs of the policies attached to the role, all pages.
+async fn attached(cx: &Cx, role: &str) -> Result<Vec<String>, ProviderError> {
+    let mut out = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let resp = cx
+            .aws
+            .clients()
+            .iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(cx.err(Service::Iam, "ListAttachedRolePolicies"))?;
+        out.extend(
+            resp.attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_owned)),
+        );
+        match resp.marker() {
+            Some(m) if resp.is_truncated() => marker = Some(m.to_owned()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// Attaches and detaches policies so that exactly `want` is attached.
+async fn match_policies(
+    cx: &Cx,
+    role: &str,
+    have: &[String],
+    want: &[String],
+) -> Result<(), ProviderError> {
+    let iam = &cx.aws.clients().iam;
+    for arn in want.iter().filter(|a| !have.contains(a)) {
+        iam.attach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(cx.err(Service::Iam, "AttachRolePolicy"))?;
+    }
+    for arn in have.iter().filter(|a| !want.contains(a)) {
+        iam.detach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(cx.err(Service::Iam, "DetachRolePolicy"))?;
+    }
+    Ok(())
+}
+
+/// `live` in the order of `last`, others after, sorted: attachment order means nothing.
+fn order_like(mut live: Vec<String>, last: &[String]) -> Vec<String> {
+    live.sort_by_key(|a| {
+        (
+            last.iter().position(|l| l == a).unwrap_or(usize::MAX),
+            a.clone(),
+        )
+    });
+    live
+}
+
+#[async_trait]
+impl ResourceType for IamRole {
+    async fn read(
+        &self,
+        cx: &Cx,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Live>>, ProviderError> {
+        let mut out = Vec::with_capacity(requests.len());
+        for r in requests {
+            let got = cx
+                .aws
+                .clients()
+                .iam
+                .get_role()
+                .role_name(&r.physical_id)
+                .send()
+                .await
+                .map_err(cx.err(Service::Iam, "GetRole"));
+            let role = match got {
+                Ok(resp) => match resp.role() {
+                    Some(role) => role.clone(),
+                    None => {
+                        out.push(None);
+                        continue;
+                    }
+                },
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    out.push(None);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let last_policies = str_list(&r.last_inputs, "managed_policies");
+            let policies = order_like(attached(cx, &r.physical_id).await?, &last_policies);
+            let mut inputs = Map::new();
+            inputs.insert("name".into(), json!(role.role_name()));
+            let principal = role.assume_role_policy_document().and_then(principal_of);
+            inputs.insert(
+                "assumed_by".into(),
+                principal.map_or(Json::Null, Json::String),
+            );
+            if !policies.is_empty() || r.last_inputs.get("managed_policies").is_some() {
+                inputs.insert("managed_policies".into(), json!(policies));
+            }
+            inputs.insert(
+                "tags".into(),
+                tags_json(
+                    role.tags()
+                        .iter()
+                        .map(|t| (t.key().to_owned(), t.value().to_owned())),
+                ),
+            );
+            out.push(Some(Live {
+                inputs: Json::Object(inputs),
+                attrs: json!({"arn": role.arn(), "name": role.role_name()}),
+            }));
+        }
+        Ok(out)
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        _name: &str,
+        inputs: &Json,
+    ) -> Result<Created, ProviderError> {
+        let name = req_str(inputs, RTYPE, "name")?;
+        let principal = req_str(inputs, RTYPE, "assumed_by")?;
+        let iam = &cx.aws.clients().iam;
+        let created = iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(trust_policy(principal))
+            .description("Managed by iac")
+            .set_tags(sdk_tags(inputs)?)
+            .send()
+            .await
+            .map_err(cx.err(Service::Iam, "CreateRole"));
+        match created {
+            Ok(_) => {}
+            // A retry after a lost answer: the first attempt made it.
+            Err(e) if e.message.contains("EntityAlreadyExists") => {
+                op.progress(&format!("role `{name}` already exists; adopting it"));
+            }
+            Err(e) => return Err(e),
+        }
+        let want = str_list(inputs, "managed_policies");
+        let have = attached(cx, name).await?;
+        match_policies(cx, name, &have, &want).await?;
+        // IAM is eventually consistent: wait until the role reads back before dependents
+        // (task definitions, services) name it.
+        let arn = poll_until(
+            op,
+            &format!("role `{name}` to become visible"),
+            Backoff::SHORT,
+            || async {
+                match iam
+                    .get_role()
+                    .role_name(name)
+                    .send()
+                    .await
+                    .map_err(cx.err(Service::Iam, "GetRole"))
+                {
+                    Ok(resp) => Ok(resp.role().map(|r| r.arn().to_owned())),
+                    Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e),
+                }
+            },
+        )
+        .await?;
+        Ok(Created {
+            physical_id: name.to_owned(),
+            attrs: json!({"arn": arn, "name": name}),
+        })
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        _op: &OpContext,
+        id: &str,
+        old: &Json,
+        new: &Json,
+        changed: &[String],
+    ) -> Result<Json, ProviderError> {
+        let iam = &cx.aws.clients().iam;
+        if changed.iter().any(|p| p.starts_with("managed_policies")) {
+            let have = attached(cx, id).await?;
+            match_policies(cx, id, &have, &str_list(new, "managed_policies")).await?;
+        }
+        let diff = TagDiff::between(old, new);
+        if !diff.remove.is_empty() {
+            iam.untag_role()
+                .role_name(id)
+                .set_tag_keys(Some(diff.remove.clone()))
+                .send()
+                .await
+                .map_err(cx.err(Service::Iam, "UntagRole"))?;
+        }
+        if !diff.add.is_empty() {
+            iam.tag_role()
+                .role_name(id)
+                .set_tags(iam_tags(diff.add.clone())?)
+                .send()
+                .await
+                .map_err(cx.err(Service::Iam, "TagRole"))?;
+        }
+        let resp = iam
+            .get_role()
+            .role_name(id)
+            .send()
+            .await
+            .map_err(cx.err(Service::Iam, "GetRole"))?;
+        let arn = resp.role().map(|r| r.arn().to_owned()).unwrap_or_default();
+        Ok(json!({"arn": arn, "name": id}))
+    }
+
+    /// Detaches the managed policies, deletes inline policies and instance-profile links
+    /// (IAM refuses to delete a role that has any), then the role.
+    async fn delete(
+        &self,
+        cx: &Cx,
+        _op: &OpContext,
+        id: &str,
+        _inputs: &Json,
+    ) -> Result<(), ProviderError> {
+        let iam = &cx.aws.clients().iam;
+        let have = attached(cx, id).await?;
+        match_policies(cx, id, &have, &[]).await?;
+        let inline = iam
+            .list_role_policies()
+            .role_name(id)
+            .send()
+            .await
+            .map_err(cx.err(Service::Iam, "ListRolePolicies"))?;
+        for policy in inline.policy_names() {
+            iam.delete_role_policy()
+                .role_name(id)
+                .policy_name(policy)
+                .send()
+                .await
+                .map_err(cx.err(Service::Iam, "DeleteRolePolicy"))?;
+        }
+        let profiles = iam
+            .list_instance_profiles_for_role()
+            .role_name(id)
+            .send()
+            .await
+            .map_err(cx.err(Service::Iam, "ListInstanceProfilesForRole"))?;
+        for profile in profiles.instance_profiles() {
+            iam.remove_role_from_instance_profile()
+                .role_name(id)
+                .instance_profile_name(profile.instance_profile_name())
+                .send()
+                .await
+                .map_err(cx.err(Service::Iam, "RemoveRoleFromInstanceProfile"))?;
+        }
+        iam.delete_role()
+            .role_name(id)
+            .send()
+            .await
+            .map_err(cx.err(Service::Iam, "DeleteRole"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_principal_reads_back_from_plain_and_url_encoded_documents() {
+        let doc = trust_policy("ecs-tasks.amazonaws.com");
+        assert_eq!(
+            principal_of(&doc).as_deref(),
+            Some("ecs-tasks.amazonaws.com")
+        );
+        let encoded = doc
+            .replace('%', "%25")
+            .replace('{', "%7B")
+            .replace('}', "%7D")
+            .replace('"', "%22")
+            .replace(':', "%3A");
+        assert_eq!(
+            principal_of(&encoded).as_deref(),
+            Some("ecs-tasks.amazonaws.com")
+        );
+        let two =
+            r#"{"Statement":[{"Principal":{"Service":["a.amazonaws.com","b.amazonaws.com"]}}]}"#;
+        assert_eq!(principal_of(two), None);
+        assert_eq!(principal_of("not json"), None);
+    }
+
+    #[test]
+    fn policies_keep_the_applied_order() {
+        let last = vec!["b".to_owned(), "a".to_owned()];
+        assert_eq!(
+            order_like(vec!["a".into(), "c".into(), "b".into()], &last),
+            ["b", "a", "c"]
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! One module per resource type. Each implements [`ResourceType`]; [`handler`] maps a
+//! stack type name (`aws.vpc`) to its implementation.
+//!
+//! Inputs and outputs are the stack format's property shape as JSON, fully resolved by the
+//! engine (references replaced, the `iac:*`/`Name` tags added under `tags`).
+
+use async_trait::async_trait;
+use iac_engine::provider::{Created, Found, Live, OpContext, ProviderError, ReadRequest};
+use serde_json::Value as Json;
+
+use crate::AwsContext;
+
+pub mod acm;
+pub mod common;
+mod ec2;
+pub mod ecr_repository;
+pub mod ecs;
+mod eip;
+pub mod elb;
+pub mod iam_role;
+mod internet_gateway;
+pub mod log_group;
+mod nat_gateway;
+pub mod route53;
+mod route_table;
+mod security_group;
+mod subnet;
+mod vpc;
+
+/// What every resource module gets: the clients and the stack it works for.
+#[derive(Debug, Clone)]
+pub struct Cx {
+    pub aws: AwsContext,
+    /// The stack name, for idempotency tokens and names derived from it (`<stack>-<NAME>`).
+    pub stack: String,
+}
+
+/// The operations of one resource type against AWS.
+#[async_trait]
+pub trait ResourceType: Send + Sync {
+    /// Read every requested resource of this type in as few calls as the API allows
+    /// (one describe per page, filtered by ids or by the `iac:stack` tag). One entry per
+    /// request, same order; `None` when it no longer exists.
+    ///
+    /// The EC2 types filter on the ids the state knows (`vpc-id`, `group-id`, ...) rather
+    /// than on the tag: a filter, unlike the `*Ids` parameters, does not fail the whole call
+    /// for one id deleted outside iac, and a resource whose tags were edited outside iac is
+    /// still found (by tag it would read as deleted, and the next apply would create a
+    /// duplicate), its tag change shown as drift.
+    async fn read(
+        &self,
+        cx: &Cx,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Live>>, ProviderError>;
+
+    /// Create and wait until usable by dependents.
+    async fn create(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Created, ProviderError>;
+
+    /// Update in place exactly what differs (`changed` lists the property paths).
+    async fn update(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        id: &str,
+        old: &Json,
+        new: &Json,
+        changed: &[String],
+    ) -> Result<Json, ProviderError>;
+
+    /// Delete and wait until gone. NotFound counts as done for the engine.
+    async fn delete(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        id: &str,
+        inputs: &Json,
+    ) -> Result<(), ProviderError>;
+
+    /// Find an `existing: true` resource by its identifying inputs.
+    async fn lookup(
+        &self,
+        _cx: &Cx,
+        _name: &str,
+        _inputs: &Json,
+    ) -> Result<Option<Found>, ProviderError> {
+        Ok(None)
+    }
+}
+
+/// The implementation for a stack type name, or `None` if this build does not support it.
+pub fn handler(rtype: &str) -> Option<&'static dyn ResourceType> {
+    match rtype {
+        // Each resource module adds its line here.
+        "aws.vpc" => Some(&vpc::Vpc),
+        "aws.subnet" => Some(&subnet::Subnet),
+        "aws.internet_gateway" => Some(&internet_gateway::InternetGateway),
+        "aws.eip" => Some(&eip::Eip),
+        "aws.nat_gateway" => Some(&nat_gateway::NatGateway),
+        "aws.route_table" => Some(&route_table::RouteTable),
+        "aws.security_group" => Some(&security_group::SecurityGroup),
+        "aws.load_balancer" => Some(&elb::load_balancer::LoadBalancer),
+        "aws.target_group" => Some(&elb::target_group::TargetGroup),
+        "aws.listener" => Some(&elb::listener::Listener),
+        "aws.certificate" => Some(&acm::Certificate),
+        "aws.hosted_zone" => Some(&route53::hosted_zone::HostedZone),
+        "aws.dns_record" => Some(&route53::dns_record::DnsRecord),
+        "aws.ecs_cluster" => Some(&ecs::cluster::EcsCluster),
+        "aws.log_group" => Some(&log_group::LogGroup),
+        "aws.iam_role" => Some(&iam_role::IamRole),
+        "aws.ecr_repository" => Some(&ecr_repository::EcrRepository),
+        "aws.task_definition" => Some(&ecs::task_definition::TaskDefinitionType),
+        "aws.ecs_service" => Some(&ecs::service::EcsService),
+        _ => None,
+    }
+}

@@ -1,0 +1,186 @@
+//! `aws.subnet`: CreateSubnet, then `MapPublicIpOnLaunch`; read back with one DescribeSubnets.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType as Ec2ResourceType, SubnetState};
+use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use serde_json::{json, Value as Json};
+
+use super::common::{bool_or, malformed, object, req_str, retry_dependency, Backoff};
+use super::ec2::{
+    answer, id_filter, interfaces_using, live_tags, reconcile_tags, tag_spec, wait_visible,
+};
+use super::{Cx, ResourceType};
+use crate::Service;
+
+const TYPE: &str = "aws.subnet";
+
+pub struct Subnet;
+
+fn attrs(id: &str, az: &str, cidr: &str) -> Json {
+    json!({ "id": id, "az": az, "cidr": cidr })
+}
+
+async fn set_public(cx: &Cx, id: &str, public: bool) -> Result<(), ProviderError> {
+    cx.aws
+        .clients()
+        .ec2
+        .modify_subnet_attribute()
+        .subnet_id(id)
+        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(public).build())
+        .send()
+        .await
+        .map_err(cx.err(Service::Ec2, "ModifySubnetAttribute"))?;
+    Ok(())
+}
+
+#[async_trait]
+impl ResourceType for Subnet {
+    async fn read(
+        &self,
+        cx: &Cx,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Live>>, ProviderError> {
+        let mut pages = cx
+            .aws
+            .clients()
+            .ec2
+            .describe_subnets()
+            .filters(id_filter("subnet-id", requests))
+            .into_paginator()
+            .send();
+        let mut found = HashMap::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(cx.err(Service::Ec2, "DescribeSubnets"))?;
+            for subnet in page.subnets() {
+                let (Some(id), Some(vpc), Some(cidr), Some(az)) = (
+                    subnet.subnet_id(),
+                    subnet.vpc_id(),
+                    subnet.cidr_block(),
+                    subnet.availability_zone(),
+                ) else {
+                    continue;
+                };
+                let inputs = object([
+                    ("vpc", json!(vpc)),
+                    ("cidr", json!(cidr)),
+                    ("az", json!(az)),
+                    (
+                        "public",
+                        json!(subnet.map_public_ip_on_launch().unwrap_or(false)),
+                    ),
+                    ("tags", live_tags(subnet.tags())),
+                ]);
+                found.insert(
+                    id.to_owned(),
+                    Live {
+                        inputs,
+                        attrs: attrs(id, az, cidr),
+                    },
+                );
+            }
+        }
+        Ok(answer(requests, found))
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        _name: &str,
+        inputs: &Json,
+    ) -> Result<Created, ProviderError> {
+        let vpc = req_str(inputs, TYPE, "vpc")?;
+        let cidr = req_str(inputs, TYPE, "cidr")?;
+        let az = req_str(inputs, TYPE, "az")?;
+        let ec2 = &cx.aws.clients().ec2;
+        let out = ec2
+            .create_subnet()
+            .vpc_id(vpc)
+            .cidr_block(cidr)
+            .availability_zone(az)
+            .tag_specifications(tag_spec(Ec2ResourceType::Subnet, inputs))
+            .send()
+            .await
+            .map_err(cx.err(Service::Ec2, "CreateSubnet"))?;
+        let id = out
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .ok_or_else(|| malformed("CreateSubnet", "SubnetId"))?
+            .to_owned();
+        wait_visible(op, &format!("subnet `{id}`"), || async {
+            let out = ec2
+                .describe_subnets()
+                .subnet_ids(&id)
+                .send()
+                .await
+                .map_err(cx.err(Service::Ec2, "DescribeSubnets"))?;
+            Ok(out
+                .subnets()
+                .iter()
+                .find(|s| s.state() == Some(&SubnetState::Available))
+                .map(|_| ()))
+        })
+        .await?;
+        // New subnets do not map public IPs; only a public one needs the call.
+        if bool_or(inputs, "public", false) {
+            set_public(cx, &id, true).await?;
+        }
+        Ok(Created {
+            attrs: attrs(&id, az, cidr),
+            physical_id: id,
+        })
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        _op: &OpContext,
+        id: &str,
+        old: &Json,
+        new: &Json,
+        changed: &[String],
+    ) -> Result<Json, ProviderError> {
+        if changed.iter().any(|c| c == "public") {
+            set_public(cx, id, bool_or(new, "public", false)).await?;
+        }
+        reconcile_tags(cx, id, old, new).await?;
+        Ok(attrs(
+            id,
+            req_str(new, TYPE, "az")?,
+            req_str(new, TYPE, "cidr")?,
+        ))
+    }
+
+    /// Retried while network interfaces (of load balancers, tasks, NAT gateways) that AWS
+    /// removes asynchronously still live in the subnet.
+    async fn delete(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        id: &str,
+        _inputs: &Json,
+    ) -> Result<(), ProviderError> {
+        let ec2 = &cx.aws.clients().ec2;
+        let result = retry_dependency(
+            op,
+            &format!("subnet `{id}`"),
+            Backoff::LONG.with_limit(Duration::from_secs(10 * 60)),
+            || async {
+                ec2.delete_subnet()
+                    .subnet_id(id)
+                    .send()
+                    .await
+                    .map_err(cx.err(Service::Ec2, "DeleteSubnet"))
+            },
+            || interfaces_using(cx, "subnet-id", id),
+        )
+        .await;
+        match result {
+            Err(e) if e.kind != ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! `aws.vpc`: CreateVpc, then the DNS attributes; read back with one DescribeVpcs.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType as Ec2ResourceType, VpcState};
+use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use serde_json::{json, Value as Json};
+
+use super::common::{bool_or, malformed, object, req_str, retry_dependency, Backoff};
+use super::ec2::{
+    answer, id_filter, interfaces_using, live_tags, reconcile_tags, tag_spec, wait_visible,
+};
+use super::{Cx, ResourceType};
+use crate::Service;
+
+const TYPE: &str = "aws.vpc";
+
+/// AWS's defaults for a new, non-default VPC: DNS resolution on, DNS hostnames off.
+const AWS_DNS_SUPPORT: bool = true;
+const AWS_DNS_HOSTNAMES: bool = false;
+
+pub struct Vpc;
+
+fn attrs(id: &str, cidr: &str) -> Json {
+    json!({ "id": id, "cidr": cidr })
+}
+
+/// Sets one DNS attribute; EC2 takes one attribute per `ModifyVpcAttribute` call.
+async fn set_dns(
+    cx: &Cx,
+    id: &str,
+    hostnames: Option<bool>,
+    support: Option<bool>,
+) -> Result<(), ProviderError> {
+    let ec2 = &cx.aws.clients().ec2;
+    if let Some(on) = support {
+        ec2.modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_support(AttributeBooleanValue::builder().value(on).build())
+            .send()
+            .await
+            .map_err(cx.err(Service::Ec2, "ModifyVpcAttribute"))?;
+    }
+    if let Some(on) = hostnames {
+        ec2.modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_hostnames(AttributeBooleanValue::builder().value(on).build())
+            .send()
+            .await
+            .map_err(cx.err(Service::Ec2, "ModifyVpcAttribute"))?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ResourceType for Vpc {
+    /// One `DescribeVpcs` (per page) for all requested VPCs.
+    ///
+    /// The DNS attributes are not part of `DescribeVpcs` and would cost two
+    /// `DescribeVpcAttribute` calls per VPC; they are taken from the last applied inputs, so
+    /// a change made to them outside iac is not seen as drift (iac sets them on every
+    /// create and update).
+    async fn read(
+        &self,
+        cx: &Cx,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Live>>, ProviderError> {
+        let mut pages = cx
+            .aws
+            .clients()
+            .ec2
+            .describe_vpcs()
+            .filters(id_filter("vpc-id", requests))
+            .into_paginator()
+            .send();
+        let mut found = HashMap::new();
+        let last: HashMap<&str, &Json> = requests
+            .iter()
+            .map(|r| (r.physical_id.as_str(), &r.last_inputs))
+            .collect();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(cx.err(Service::Ec2, "DescribeVpcs"))?;
+            for vpc in page.vpcs() {
+                let (Some(id), Some(cidr)) = (vpc.vpc_id(), vpc.cidr_block()) else {
+                    continue;
+                };
+                let last = last.get(id).copied().unwrap_or(&Json::Null);
+                let inputs = object([
+                    ("cidr", json!(cidr)),
+                    ("dns_hostnames", json!(bool_or(last, "dns_hostnames", true))),
+                    ("dns_support", json!(bool_or(last, "dns_support", true))),
+                    ("tags", live_tags(vpc.tags())),
+                ]);
+                found.insert(
+                    id.to_owned(),
+                    Live {
+                        inputs,
+                        attrs: attrs(id, cidr),
+                    },
+                );
+            }
+        }
+        Ok(answer(requests, found))
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        _name: &str,
+        inputs: &Json,
+    ) -> Result<Created, ProviderError> {
+        let cidr = req_str(inputs, TYPE, "cidr")?;
+        let ec2 = &cx.aws.clients().ec2;
+        let out = ec2
+            .create_vpc()
+            .cidr_block(cidr)
+            .tag_specifications(tag_spec(Ec2ResourceType::Vpc, inputs))
+            .send()
+            .await
+            .map_err(cx.err(Service::Ec2, "CreateVpc"))?;
+        let id = out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .ok_or_else(|| malformed("CreateVpc", "VpcId"))?
+            .to_owned();
+        wait_visible(op, &format!("VPC `{id}`"), || async {
+            let out = ec2
+                .describe_vpcs()
+                .vpc_ids(&id)
+                .send()
+                .await
+                .map_err(cx.err(Service::Ec2, "DescribeVpcs"))?;
+            Ok(out
+                .vpcs()
+                .iter()
+                .find(|v| v.state() == Some(&VpcState::Available))
+                .map(|_| ()))
+        })
+        .await?;
+        let hostnames = bool_or(inputs, "dns_hostnames", true);
+        let support = bool_or(inputs, "dns_support", true);
+        set_dns(
+            cx,
+            &id,
+            (hostnames != AWS_DNS_HOSTNAMES).then_some(hostnames),
+            (support != AWS_DNS_SUPPORT).then_some(support),
+        )
+        .await?;
+        Ok(Created {
+            attrs: attrs(&id, cidr),
+            physical_id: id,
+        })
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        _op: &OpContext,
+        id: &str,
+        old: &Json,
+        new: &Json,
+        changed: &[String],
+    ) -> Result<Json, ProviderError> {
+        let touched = |p: &str| changed.iter().any(|c| c == p);
+        set_dns(
+            cx,
+            id,
+            touched("dns_hostnames").then(|| bool_or(new, "dns_hostnames", true)),
+            touched("dns_support").then(|| bool_or(new, "dns_support", true)),
+        )
+        .await?;
+        reconcile_tags(cx, id, old, new).await?;
+        Ok(attrs(id, req_str(new, TYPE, "cidr")?))
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        id: &str,
+        _inputs: &Json,
+    ) -> Result<(), ProviderError> {
+        let ec2 = &cx.aws.clients().ec2;
+        let result = retry_dependency(
+            op,
+            &format!("VPC `{id}`"),
+            Backoff::LONG.with_limit(std::time::Duration::from_secs(10 * 60)),
+            || async {
+                ec2.delete_vpc()
+                    .vpc_id(id)
+                    .send()
+                    .await
+                    .map_err(cx.err(Service::Ec2, "DeleteVpc"))
+            },
+            || interfaces_using(cx, "vpc-id", id),
+        )
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}

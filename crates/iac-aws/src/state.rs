@@ -1,0 +1,738 @@
+//! The S3 state backend: `state: s3://bucket/key.json` in a stack.
+//!
+//! A team shares one state through S3. The objects, beside the state `KEY`:
+//! - `KEY.backup`: the previous version, copied server-side before every save;
+//! - `KEY.lock`: exists while a run holds the lock and holds its [`LockInfo`];
+//! - `KEY.rejected`: only after a save was refused as a lost update (below), the state that
+//!   run meant to save, so the ids of what it created are not lost.
+//!
+//! S3 has no rename, but a single `PutObject` is atomic: readers see the old or the new
+//! object, never a torn one. Two runs are kept apart by two conditional writes (supported by
+//! S3 since 2024):
+//! - the lock object is created with `If-None-Match: *`, so exactly one run creates it;
+//! - every save is `If-Match: <ETag>` of the version this run loaded or saved last (or
+//!   `If-None-Match: *` when there was none), so a run whose lock was force-unlocked from
+//!   under it cannot overwrite what another run saved meanwhile: a lost update becomes an
+//!   error.
+//!
+//! Everything is written with server-side encryption (`AES256`): the state names every
+//! resource and may hold values from the stack.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex as SyncMutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use iac_engine::{LockInfo, State, StateBackend, StateError, StateLock};
+
+use crate::{AwsContext, AwsError, Service};
+
+/// How often [`S3Backend::lock`] tries again when the lock object vanished between the
+/// refused create and the read of its holder (the holder released it in between).
+const LOCK_ATTEMPTS: u32 = 3;
+
+/// Why a `state:` value is not a usable S3 location.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum S3UrlError {
+    /// Another scheme (`gs://`, `https://`) or a plain path.
+    #[error(
+        "the state location `{url}` is not an S3 URL: write `s3://BUCKET/KEY`, \
+         or leave `state:` out to keep the state in `.iac/state/` beside the stack file"
+    )]
+    NotS3 { url: String },
+    /// `s3://` or `s3:///key`.
+    #[error("the state location `{url}` names no bucket: write `s3://BUCKET/KEY`")]
+    NoBucket { url: String },
+    /// `s3://bucket` or `s3://bucket/`.
+    #[error(
+        "the state location `{url}` names no object key: add one after the bucket, \
+         e.g. `s3://{bucket}/iac/STACK.json`"
+    )]
+    NoKey { url: String, bucket: String },
+    /// `s3://bucket/dir/`: a folder, not an object.
+    #[error(
+        "the state location `{url}` ends with `/`, which names a folder: \
+         name the state object, e.g. `s3://{bucket}/{key}STACK.json`"
+    )]
+    FolderKey {
+        url: String,
+        bucket: String,
+        key: String,
+    },
+    /// A bucket name S3 would refuse.
+    #[error("the state location `{url}` names the bucket `{bucket}`, which is not a valid S3 bucket name: {reason}")]
+    InvalidBucket {
+        url: String,
+        bucket: String,
+        reason: &'static str,
+    },
+}
+
+/// A parsed `s3://bucket/key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Location {
+    pub bucket: String,
+    pub key: String,
+}
+
+impl S3Location {
+    /// Parses `s3://bucket/key`. The key is taken as written (S3 keys are case-sensitive and
+    /// may contain any character); the bucket must follow S3's naming rules, so that a typo
+    /// fails here rather than as a confusing error of the first request.
+    pub fn parse(url: &str) -> Result<S3Location, S3UrlError> {
+        let rest = url.strip_prefix("s3://").ok_or_else(|| S3UrlError::NotS3 {
+            url: url.to_owned(),
+        })?;
+        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(S3UrlError::NoBucket {
+                url: url.to_owned(),
+            });
+        }
+        if let Err(reason) = check_bucket_name(bucket) {
+            return Err(S3UrlError::InvalidBucket {
+                url: url.to_owned(),
+                bucket: bucket.to_owned(),
+                reason,
+            });
+        }
+        if key.is_empty() {
+            return Err(S3UrlError::NoKey {
+                url: url.to_owned(),
+                bucket: bucket.to_owned(),
+            });
+        }
+        if key.ends_with('/') {
+            return Err(S3UrlError::FolderKey {
+                url: url.to_owned(),
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+            });
+        }
+        Ok(S3Location {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        })
+    }
+}
+
+impl std::fmt::Display for S3Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// S3's bucket naming rules (general purpose buckets).
+fn check_bucket_name(bucket: &str) -> Result<(), &'static str> {
+    if !(3..=63).contains(&bucket.len()) {
+        return Err("it must be 3 to 63 characters long");
+    }
+    if !bucket
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return Err("it may contain only lowercase letters, digits, `.` and `-`");
+    }
+    let edge_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !edge_ok(bucket.as_bytes()[0]) || !edge_ok(bucket.as_bytes()[bucket.len() - 1]) {
+        return Err("it must begin and end with a letter or a digit");
+    }
+    if bucket.contains("..") {
+        return Err("it must not contain `..`");
+    }
+    Ok(())
+}
+
+/// What this backend last saw of the state object: the version a save must replace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    /// Neither loaded nor saved yet: a save first asks S3 what is there.
+    Unknown,
+    /// Loaded, and there was no state object.
+    Absent,
+    /// The ETag of the version loaded or saved last.
+    Version(String),
+}
+
+/// The lock this backend holds, shared with the guard that releases it on drop.
+#[derive(Debug)]
+struct HeldLock {
+    /// Tells guards apart, so an old guard dropped late does not release a newer lock.
+    token: u64,
+    /// The lock object's ETag: the release deletes it only if it is still ours.
+    etag: Option<String>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// Held across a whole save, so the saves of one run replace each other in order.
+    seen: tokio::sync::Mutex<Seen>,
+    held: SyncMutex<Option<HeldLock>>,
+    next_token: AtomicU64,
+}
+
+impl Shared {
+    /// Takes the held lock if it is the one `token` names.
+    fn take_held(&self, token: Option<u64>) -> Option<HeldLock> {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        match (&*held, token) {
+            (Some(h), Some(t)) if h.token != t => None,
+            _ => held.take(),
+        }
+    }
+}
+
+/// A stack's state in S3. Construct with [`S3Backend::new`]; sends no request until used.
+///
+/// One value is one run: it remembers the version it loaded, and only replaces that version.
+#[derive(Debug)]
+pub struct S3Backend {
+    ctx: AwsContext,
+    location: S3Location,
+    stack: String,
+    shared: Arc<Shared>,
+}
+
+impl S3Backend {
+    /// The state of `stack` at `url` (`s3://bucket/key`), reached through `ctx`'s S3 client
+    /// (region, credentials and endpoint override as for every other AWS call).
+    pub fn new(ctx: &AwsContext, url: &str, stack: &str) -> Result<S3Backend, S3UrlError> {
+        Ok(S3Backend {
+            ctx: ctx.clone(),
+            location: S3Location::parse(url)?,
+            stack: stack.to_owned(),
+            shared: Arc::new(Shared {
+                seen: tokio::sync::Mutex::new(Seen::Unknown),
+                held: SyncMutex::new(None),
+                next_token: AtomicU64::new(1),
+            }),
+        })
+    }
+
+    /// The bucket named by the URL.
+    pub fn bucket(&self) -> &str {
+        &self.location.bucket
+    }
+    /// The state object's key.
+    pub fn key(&self) -> &str {
+        &self.location.key
+    }
+    /// The previous version's key: `KEY.backup`.
+    pub fn backup_key(&self) -> String {
+        format!("{}.backup", self.location.key)
+    }
+    /// The lock object's key: `KEY.lock`.
+    pub fn lock_key(&self) -> String {
+        format!("{}.lock", self.location.key)
+    }
+
+    /// Where a save refused as a lost update keeps the state it meant to write:
+    /// `KEY.rejected`.
+    pub fn rejected_key(&self) -> String {
+        format!("{}.rejected", self.location.key)
+    }
+
+    fn client(&self) -> &aws_sdk_s3::Client {
+        &self.ctx.clients().s3
+    }
+
+    fn url_of(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.location.bucket)
+    }
+
+    /// A failed request as a state error: the bucket missing is said plainly; anything else
+    /// keeps [`AwsError`]'s message and its help (credentials, endpoint, permissions).
+    fn failure<E>(
+        &self,
+        operation: &str,
+        what: &str,
+        key: &str,
+        err: SdkError<E, HttpResponse>,
+    ) -> StateError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        if err.code() == Some("NoSuchBucket") {
+            let bucket = &self.location.bucket;
+            return StateError::Backend(format!(
+                "the S3 bucket `{bucket}` of the state `{}` does not exist; create it \
+                 (with versioning on, e.g. `aws s3 mb s3://{bucket}`) or fix `state:` in the stack",
+                self.location
+            ));
+        }
+        aws_failure(
+            what,
+            &self.url_of(key),
+            &self.ctx.classify(Service::S3, operation, err),
+        )
+    }
+
+    /// The state object changed since this run read it, and S3 refused to replace it. The
+    /// state this run meant to save is the only record of what it created since, so it is
+    /// kept beside the state as `KEY.rejected` (unconditionally: it overwrites nothing that
+    /// matters) and the error names it.
+    async fn refused(&self, state: &State) -> StateError {
+        let rejected_key = self.rejected_key();
+        let kept = self
+            .client()
+            .put_object()
+            .bucket(&self.location.bucket)
+            .key(&rejected_key)
+            .content_type("application/json")
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .body(ByteStream::from(state.to_json().into_bytes()))
+            .send()
+            .await
+            .is_ok();
+        let kept = if kept {
+            format!(
+                "; this run's version was kept as `{}`",
+                self.url_of(&rejected_key)
+            )
+        } else {
+            String::new()
+        };
+        StateError::Backend(format!(
+            "the state `{}` was changed by another run since this one read it, so it was not \
+             overwritten (S3 refused the conditional write){kept}; was this run's lock \
+             force-unlocked? run `iac plan` to see where things stand",
+            self.location
+        ))
+    }
+
+    /// Reads an object's text and ETag; `None` when it does not exist.
+    async fn get_text(&self, key: &str) -> Result<Option<(String, Option<String>)>, StateError> {
+        let out = match self
+            .client()
+            .get_object()
+            .bucket(&self.location.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(self.failure("GetObject", "read", key, e)),
+        };
+        let etag = out.e_tag().map(str::to_owned);
+        let bytes =
+            out.body.collect().await.map_err(|e| {
+                StateError::Backend(format!("cannot read `{}`: {e}", self.url_of(key)))
+            })?;
+        let text = String::from_utf8(bytes.into_bytes().to_vec()).map_err(|_| {
+            StateError::Corrupt(format!("`{}` is not UTF-8 text", self.url_of(key)))
+        })?;
+        Ok(Some((text, etag)))
+    }
+
+    /// What the state object is now, without reading it: for a save that was not preceded
+    /// by a load.
+    async fn head_state(&self) -> Result<Seen, StateError> {
+        let key = &self.location.key;
+        match self
+            .client()
+            .head_object()
+            .bucket(&self.location.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .e_tag()
+                .map_or(Seen::Unknown, |e| Seen::Version(e.to_owned()))),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(Seen::Absent),
+            Err(e) => Err(self.failure("HeadObject", "read", key, e)),
+        }
+    }
+
+    /// Copies the version this run knows to `KEY.backup`. `CopySourceIfMatch` makes S3
+    /// refuse when the state is no longer that version.
+    async fn backup(&self, etag: &str, state: &State) -> Result<(), StateError> {
+        let backup_key = self.backup_key();
+        let result = self
+            .client()
+            .copy_object()
+            .bucket(&self.location.bucket)
+            .key(&backup_key)
+            .copy_source(copy_source(&self.location.bucket, &self.location.key))
+            .copy_source_if_match(etag)
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) || is_no_such_key(&e) => {
+                Err(self.refused(state).await)
+            }
+            Err(e) => Err(self.failure("CopyObject", "back up", &backup_key, e)),
+        }
+    }
+
+    async fn save_locked(&self, seen: &mut Seen, state: &State) -> Result<(), StateError> {
+        if *seen == Seen::Unknown {
+            *seen = self.head_state().await?;
+        }
+        let key = &self.location.key;
+        let mut put = self
+            .client()
+            .put_object()
+            .bucket(&self.location.bucket)
+            .key(key)
+            .content_type("application/json")
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .body(ByteStream::from(state.to_json().into_bytes()));
+        put = match &*seen {
+            Seen::Version(etag) => {
+                self.backup(etag, state).await?;
+                put.if_match(etag)
+            }
+            Seen::Absent => put.if_none_match("*"),
+            // S3 answered HeadObject without an ETag, which it does not do: nothing to
+            // compare against, so the write is unconditional.
+            Seen::Unknown => put,
+        };
+        match put.send().await {
+            Ok(out) => {
+                *seen = out
+                    .e_tag()
+                    .map_or(Seen::Unknown, |e| Seen::Version(e.to_owned()));
+                Ok(())
+            }
+            // `NoSuchKey` answers `If-Match` when the object was deleted meanwhile.
+            Err(e) if is_condition_failure(&e) || is_no_such_key(&e) => {
+                Err(self.refused(state).await)
+            }
+            Err(e) => Err(self.failure("PutObject", "write", key, e)),
+        }
+    }
+
+    /// Who holds the lock, `None` when there is no lock object. An unreadable lock object
+    /// still means "locked", by someone unknown.
+    async fn read_lock(&self) -> Result<Option<LockInfo>, StateError> {
+        Ok(self
+            .get_text(&self.lock_key())
+            .await?
+            .map(|(text, _)| serde_json::from_str(&text).unwrap_or_else(|_| unknown_holder())))
+    }
+
+    /// Releases the lock this backend holds, now and with errors reported, rather than when
+    /// the [`StateLock`] is dropped. `Ok(false)` when it holds none (released already). The
+    /// lock object is deleted only if it is still the one this run created: after a
+    /// force-unlock another run's lock is left alone.
+    pub async fn unlock(&self) -> Result<bool, StateError> {
+        let Some(held) = self.shared.take_held(None) else {
+            return Ok(false);
+        };
+        delete_lock(
+            self.client().clone(),
+            self.location.bucket.clone(),
+            self.lock_key(),
+            held.etag,
+        )
+        .await
+        .map_err(|e| self.failure("DeleteObject", "delete", &self.lock_key(), e))?;
+        Ok(true)
+    }
+}
+
+/// An [`AwsError`] as a state error, its help kept after the message: the engine's
+/// [`StateError::Backend`] carries text only.
+fn aws_failure(what: &str, url: &str, err: &AwsError) -> StateError {
+    let help = err.help().map(|h| format!("; {h}")).unwrap_or_default();
+    StateError::Backend(format!("cannot {what} `{url}`: {err}{help}"))
+}
+
+/// Who holds a lock whose object cannot be parsed.
+fn unknown_holder() -> LockInfo {
+    LockInfo {
+        who: "unknown".into(),
+        pid: 0,
+        host: "unknown".into(),
+        since: 0,
+        operation: "unknown".into(),
+    }
+}
+
+/// A refused conditional request: `412 PreconditionFailed`, or `409
+/// ConditionalRequestConflict` when S3 is completing another conditional write to the key.
+fn is_condition_failure<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    matches!(
+        err.code(),
+        Some("PreconditionFailed" | "ConditionalRequestConflict")
+    ) || err
+        .raw_response()
+        .is_some_and(|r| r.status().as_u16() == 412)
+}
+
+fn is_no_such_key<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    err.code() == Some("NoSuchKey")
+}
+
+/// `CopySource`: `bucket/key`, the key URL-encoded (all but unreserved characters and `/`).
+fn copy_source(bucket: &str, key: &str) -> String {
+    let mut out = format!("{bucket}/");
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Deletes the lock object, only if it still has `etag` (`If-Match` on `DeleteObject`). A
+/// lock that is gone already is released.
+async fn delete_lock(
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    key: String,
+    etag: Option<String>,
+) -> Result<(), SdkError<aws_sdk_s3::operation::delete_object::DeleteObjectError, HttpResponse>> {
+    let mut delete = client.delete_object().bucket(bucket).key(key);
+    if let Some(etag) = etag {
+        delete = delete.if_match(etag);
+    }
+    match delete.send().await {
+        Ok(_) => Ok(()),
+        // Not ours any more (force-unlocked and taken by another run), or gone.
+        Err(e) if is_condition_failure(&e) || is_no_such_key(&e) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Releases the S3 lock when the [`StateLock`] is dropped.
+struct S3LockGuard {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    key: String,
+    token: u64,
+    shared: Arc<Shared>,
+}
+
+impl Drop for S3LockGuard {
+    fn drop(&mut self) {
+        let Some(held) = self.shared.take_held(Some(self.token)) else {
+            return;
+        };
+        let release = delete_lock(
+            self.client.clone(),
+            self.bucket.clone(),
+            self.key.clone(),
+            held.etag,
+        );
+        // Nobody to tell on drop: a lock left behind names its holder to the next run, and
+        // `iac force-unlock` removes it.
+        run_to_completion(async move {
+            let _ = release.await;
+        });
+    }
+}
+
+/// Runs `fut` to completion from synchronous code (a `Drop`). On a multi-thread runtime the
+/// worker is handed over with `block_in_place`; outside any runtime a small one is built. A
+/// current-thread runtime cannot be blocked without deadlocking itself, so there the work
+/// is spawned and runs if the runtime keeps going; callers on such a runtime should release
+/// with [`S3Backend::unlock`].
+fn run_to_completion(fut: impl Future<Output = ()> + Send + 'static) {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| handle.block_on(fut));
+        }
+        Ok(handle) => {
+            handle.spawn(fut);
+        }
+        Err(_) => {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(fut);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl StateBackend for S3Backend {
+    fn location(&self) -> String {
+        self.location.to_string()
+    }
+
+    async fn load(&self) -> Result<Option<State>, StateError> {
+        let mut seen = self.shared.seen.lock().await;
+        match self.get_text(&self.location.key).await? {
+            None => {
+                *seen = Seen::Absent;
+                Ok(None)
+            }
+            Some((text, etag)) => {
+                let state = State::from_json(&text)?;
+                *seen = etag.map_or(Seen::Unknown, Seen::Version);
+                Ok(Some(state))
+            }
+        }
+    }
+
+    /// Copies the current version to `KEY.backup`, then replaces it with one conditional
+    /// `PutObject`: atomic, and refused if another run saved in between.
+    async fn save(&self, state: &State) -> Result<(), StateError> {
+        let mut seen = self.shared.seen.lock().await;
+        self.save_locked(&mut seen, state).await
+    }
+
+    /// Creates `KEY.lock` with `If-None-Match: *`. Unlike a file lock, nothing releases it
+    /// when the process dies: a crashed run leaves it for `iac force-unlock`.
+    async fn lock(&self, operation: &str) -> Result<StateLock, StateError> {
+        let lock_key = self.lock_key();
+        let info = LockInfo::here(operation);
+        let body = serde_json::to_string_pretty(&info).unwrap_or_default();
+        for attempt in 1..=LOCK_ATTEMPTS {
+            let result = self
+                .client()
+                .put_object()
+                .bucket(&self.location.bucket)
+                .key(&lock_key)
+                .content_type("application/json")
+                .server_side_encryption(ServerSideEncryption::Aes256)
+                .if_none_match("*")
+                .body(ByteStream::from(body.clone().into_bytes()))
+                .send()
+                .await;
+            match result {
+                Ok(out) => {
+                    let token = self.shared.next_token.fetch_add(1, Ordering::Relaxed);
+                    *self.shared.held.lock().unwrap_or_else(|p| p.into_inner()) = Some(HeldLock {
+                        token,
+                        etag: out.e_tag().map(str::to_owned),
+                    });
+                    let guard = S3LockGuard {
+                        client: self.client().clone(),
+                        bucket: self.location.bucket.clone(),
+                        key: lock_key,
+                        token,
+                        shared: Arc::clone(&self.shared),
+                    };
+                    return Ok(StateLock::new(info, Box::new(guard)));
+                }
+                Err(e) if is_condition_failure(&e) => {
+                    if let Some(holder) = self.read_lock().await? {
+                        return Err(StateError::Locked {
+                            stack: self.stack.clone(),
+                            holder,
+                        });
+                    }
+                    // Released between our attempt and the read: try again.
+                    if attempt < LOCK_ATTEMPTS {
+                        tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                    }
+                }
+                Err(e) => return Err(self.failure("PutObject", "create the lock", &lock_key, e)),
+            }
+        }
+        Err(StateError::Locked {
+            stack: self.stack.clone(),
+            holder: unknown_holder(),
+        })
+    }
+
+    /// Deletes `KEY.lock` whoever holds it and returns who did. Only for a lock whose run is
+    /// gone: a run still going would find its saves refused once another run saved.
+    async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
+        let lock_key = self.lock_key();
+        let Some((text, _)) = self.get_text(&lock_key).await? else {
+            return Ok(None);
+        };
+        self.client()
+            .delete_object()
+            .bucket(&self.location.bucket)
+            .key(&lock_key)
+            .send()
+            .await
+            .map_err(|e| self.failure("DeleteObject", "delete", &lock_key, e))?;
+        Ok(serde_json::from_str(&text).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_urls_parse_into_bucket_and_key() {
+        let loc = S3Location::parse("s3://my-bucket/iac/lemon-mart.json").unwrap();
+        assert_eq!(loc.bucket, "my-bucket");
+        assert_eq!(loc.key, "iac/lemon-mart.json");
+        assert_eq!(loc.to_string(), "s3://my-bucket/iac/lemon-mart.json");
+        let loc = S3Location::parse("s3://b.example-1/state.json").unwrap();
+        assert_eq!(
+            (loc.bucket.as_str(), loc.key.as_str()),
+            ("b.example-1", "state.json")
+        );
+    }
+
+    #[test]
+    fn bad_urls_say_what_to_write() {
+        let cases = [
+            (
+                "gs://bucket/key.json",
+                "is not an S3 URL: write `s3://BUCKET/KEY`",
+            ),
+            ("bucket/key.json", "is not an S3 URL"),
+            ("s3:///key.json", "names no bucket"),
+            (
+                "s3://bucket",
+                "names no object key: add one after the bucket, e.g. `s3://bucket/iac/STACK.json`",
+            ),
+            ("s3://bucket/", "names no object key"),
+            (
+                "s3://bucket/iac/",
+                "which names a folder: name the state object, e.g. `s3://bucket/iac/STACK.json`",
+            ),
+            (
+                "s3://My_Bucket/k.json",
+                "may contain only lowercase letters",
+            ),
+            ("s3://ab/k.json", "3 to 63 characters"),
+            (
+                "s3://-bucket/k.json",
+                "begin and end with a letter or a digit",
+            ),
+            ("s3://a..b/k.json", "must not contain `..`"),
+        ];
+        for (url, want) in cases {
+            let err = S3Location::parse(url).unwrap_err().to_string();
+            assert!(err.contains(want), "{url}: {err}");
+            assert!(err.contains(&format!("`{url}`")), "names the URL: {err}");
+            assert!(!err.ends_with('.'), "{err}");
+        }
+    }
+
+    #[test]
+    fn copy_source_encodes_the_key() {
+        assert_eq!(copy_source("b", "iac/demo.json"), "b/iac/demo.json");
+        assert_eq!(copy_source("b", "a b/ü+.json"), "b/a%20b/%C3%BC%2B.json");
+    }
+
+    #[test]
+    fn an_old_guard_does_not_release_a_newer_lock() {
+        let shared = Shared {
+            seen: tokio::sync::Mutex::new(Seen::Unknown),
+            held: SyncMutex::new(Some(HeldLock {
+                token: 2,
+                etag: None,
+            })),
+            next_token: AtomicU64::new(3),
+        };
+        assert!(shared.take_held(Some(1)).is_none());
+        assert_eq!(shared.take_held(Some(2)).map(|h| h.token), Some(2));
+        assert!(shared.take_held(None).is_none());
+    }
+}

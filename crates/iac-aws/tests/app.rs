@@ -1,0 +1,1248 @@
+//! The app types (`aws.ecs_cluster`, `aws.log_group`, `aws.iam_role`, `aws.ecr_repository`,
+//! `aws.task_definition`, `aws.ecs_service`) through [`AwsProvider`] against the local
+//! emulator (moto): create, read back without drift, update (a new image registers the
+//! next revision and the service rolls to it), batched reads, delete, and nothing left.
+//!
+//! The provider is driven the way the engine drives it: resolved inputs in the stack
+//! format's shape, with the engine's tags and top-level defaults filled in. The network the
+//! service runs in (VPC, subnets, security group, target group) is made with the SDK
+//! directly: it is the fixture here, and the network and edge types have their own tests.
+//!
+//! Needs moto: `just emulator-install`. Without it these tests fail; they never skip.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_ecs::types::TaskDefinitionStatus;
+use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
+use iac_aws::{AwsConfig, AwsContext, AwsProvider, ConfigSource};
+use iac_engine::provider::{ErrorKind, OpContext, Provider, ReadRequest};
+use iac_engine::report::{NullReporter, RecordingReporter};
+use iac_testkit::{Emulator, EmulatorOptions};
+use serde_json::{json, Value as Json};
+
+const STACK: &str = "shop";
+const EXEC_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
+const ECR_READ_POLICY: &str = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly";
+
+async fn provider(emulator: &Emulator) -> AwsProvider {
+    let config = AwsConfig {
+        source: ConfigSource::Vars(emulator.aws_env()),
+        ..AwsConfig::default()
+    };
+    let ctx = AwsContext::load(&config).await.expect("config loads");
+    AwsProvider::new(ctx, STACK)
+}
+
+fn op(name: &str) -> OpContext {
+    OpContext::new(name, Arc::new(NullReporter))
+}
+
+/// The network a service needs: two subnets in two zones, a security group and a target
+/// group of type `ip` for the load balancer block.
+struct Network {
+    subnets: Vec<String>,
+    security_group: String,
+    target_group: String,
+}
+
+async fn network(p: &AwsProvider) -> Network {
+    let ec2 = &p.aws().clients().ec2;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .send()
+        .await
+        .expect("CreateVpc")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_owned();
+    let mut subnets = Vec::new();
+    for (cidr, az) in [("10.9.1.0/24", "us-east-1a"), ("10.9.2.0/24", "us-east-1b")] {
+        let subnet = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(cidr)
+            .availability_zone(az)
+            .send()
+            .await
+            .expect("CreateSubnet");
+        subnets.push(
+            subnet
+                .subnet()
+                .and_then(|s| s.subnet_id())
+                .expect("subnet id")
+                .to_owned(),
+        );
+    }
+    let security_group = ec2
+        .create_security_group()
+        .vpc_id(&vpc)
+        .group_name("shop-app")
+        .description("the app's tasks")
+        .send()
+        .await
+        .expect("CreateSecurityGroup")
+        .group_id()
+        .expect("group id")
+        .to_owned();
+    let target_group = p
+        .aws()
+        .clients()
+        .elbv2
+        .create_target_group()
+        .name("shop-app")
+        .vpc_id(&vpc)
+        .port(80)
+        .protocol(ProtocolEnum::Http)
+        .target_type(TargetTypeEnum::Ip)
+        .send()
+        .await
+        .expect("CreateTargetGroup")
+        .target_groups()
+        .first()
+        .and_then(|t| t.target_group_arn())
+        .expect("target group arn")
+        .to_owned();
+    Network {
+        subnets,
+        security_group,
+        target_group,
+    }
+}
+
+/// The engine's tags on top of the user's.
+fn with_tags(name: &str, mut inputs: Json, user: &[(&str, &str)]) -> Json {
+    let mut tags = serde_json::Map::new();
+    tags.insert("Name".to_owned(), json!(format!("{STACK}-{name}")));
+    for (k, v) in user {
+        tags.insert((*k).to_owned(), json!(v));
+    }
+    tags.insert("iac:stack".to_owned(), json!(STACK));
+    tags.insert("iac:name".to_owned(), json!(name));
+    inputs["tags"] = Json::Object(tags);
+    inputs
+}
+
+/// One resource as the test's little engine keeps it.
+#[derive(Debug, Clone)]
+struct Applied {
+    rtype: &'static str,
+    id: String,
+    inputs: Json,
+    attrs: Json,
+}
+
+type Stack = BTreeMap<String, Applied>;
+
+async fn create(p: &AwsProvider, name: &str, rtype: &'static str, inputs: Json, stack: &mut Stack) {
+    let inputs = with_tags(name, inputs, &[]);
+    let created = p
+        .create(&op(name), rtype, name, &inputs)
+        .await
+        .unwrap_or_else(|e| panic!("creating `{name}`: {e}"));
+    stack.insert(
+        name.to_owned(),
+        Applied {
+            rtype,
+            id: created.physical_id,
+            inputs,
+            attrs: created.attrs,
+        },
+    );
+}
+
+fn attr(stack: &Stack, name: &str, attr: &str) -> Json {
+    stack[name].attrs[attr].clone()
+}
+
+/// The app part of the lemon-mart stack, created in dependency order.
+async fn create_app(p: &AwsProvider, net: &Network) -> Stack {
+    let mut stack = Stack::new();
+    create(
+        p,
+        "logs",
+        "aws.log_group",
+        json!({"name": "/iac/shop/logs", "retention_days": 7}),
+        &mut stack,
+    )
+    .await;
+    create(
+        p,
+        "exec_role",
+        "aws.iam_role",
+        json!({"name": "shop-exec_role", "assumed_by": "ecs-tasks.amazonaws.com", "managed_policies": [EXEC_POLICY]}),
+        &mut stack,
+    )
+    .await;
+    create(
+        p,
+        "repo",
+        "aws.ecr_repository",
+        json!({"name": "shop-repo", "scan_on_push": false, "immutable_tags": false, "force_delete": false}),
+        &mut stack,
+    )
+    .await;
+    create(
+        p,
+        "cluster",
+        "aws.ecs_cluster",
+        json!({"name": "shop-cluster", "container_insights": false}),
+        &mut stack,
+    )
+    .await;
+    let image = format!(
+        "{}:v1",
+        attr(&stack, "repo", "url").as_str().expect("repo url")
+    );
+    create(
+        p,
+        "task",
+        "aws.task_definition",
+        json!({
+            "family": "shop-task",
+            "cpu": 256,
+            "memory": 512,
+            "execution_role": attr(&stack, "exec_role", "arn"),
+            "architecture": "X86_64",
+            "containers": [{
+                "name": "web",
+                "image": image,
+                "port": 80,
+                "command": ["nginx", "-g", "daemon off;"],
+                "environment": {"Z_LAST": "z", "A_FIRST": "a", "MODE": "production"},
+                "secrets": {"DB_PASSWORD": "arn:aws:ssm:us-east-1:123456789012:parameter/shop/db"},
+                "log_group": attr(&stack, "logs", "name"),
+            }],
+        }),
+        &mut stack,
+    )
+    .await;
+    create(
+        p,
+        "service",
+        "aws.ecs_service",
+        json!({
+            "name": "shop-service",
+            "cluster": attr(&stack, "cluster", "arn"),
+            "task_definition": attr(&stack, "task", "arn"),
+            "desired_count": 2,
+            "subnets": [net.subnets[1], net.subnets[0]],
+            "security_groups": [net.security_group],
+            "assign_public_ip": false,
+            "load_balancer": {"target_group": net.target_group, "container": "web", "port": 80},
+            "deployment": {"min_healthy_percent": 50, "max_percent": 200, "circuit_breaker": "rollback"},
+            "health_check_grace_period": 30,
+            "enable_execute_command": false,
+            "wait": true,
+            "wait_timeout": 120,
+        }),
+        &mut stack,
+    )
+    .await;
+    stack
+}
+
+/// Reads everything, one call per type, as the engine's refresh does; name -> live
+/// (inputs, attrs).
+async fn read_all(p: &AwsProvider, stack: &Stack) -> BTreeMap<String, Option<(Json, Json)>> {
+    let mut by_type: BTreeMap<&str, Vec<ReadRequest>> = BTreeMap::new();
+    for (name, a) in stack {
+        by_type.entry(a.rtype).or_default().push(ReadRequest {
+            name: name.clone(),
+            physical_id: a.id.clone(),
+            last_inputs: a.inputs.clone(),
+            last_attrs: a.attrs.clone(),
+        });
+    }
+    let mut out = BTreeMap::new();
+    for (rtype, requests) in by_type {
+        let results = p
+            .read(rtype, &requests)
+            .await
+            .unwrap_or_else(|e| panic!("reading `{rtype}`: {e}"));
+        for res in results {
+            out.insert(res.name, res.live.map(|l| (l.inputs, l.attrs)));
+        }
+    }
+    out
+}
+
+/// Live inputs and attributes equal what was applied: the next plan would show nothing.
+fn assert_no_drift(live: &BTreeMap<String, Option<(Json, Json)>>, stack: &Stack) {
+    for (name, a) in stack {
+        let (inputs, attrs) = live[name]
+            .as_ref()
+            .unwrap_or_else(|| panic!("`{name}` is missing live"));
+        assert_eq!(
+            inputs, &a.inputs,
+            "live inputs of `{name}` differ from those applied"
+        );
+        assert_eq!(attrs, &a.attrs, "live attributes of `{name}`");
+    }
+}
+
+async fn update(
+    p: &AwsProvider,
+    stack: &mut Stack,
+    name: &str,
+    new: Json,
+    changed: &[&str],
+) -> Json {
+    let a = stack.get_mut(name).expect("known resource");
+    let changed: Vec<String> = changed.iter().map(|s| (*s).to_owned()).collect();
+    let attrs = p
+        .update(&op(name), a.rtype, name, &a.id, &a.inputs, &new, &changed)
+        .await
+        .unwrap_or_else(|e| panic!("updating `{name}`: {e}"));
+    a.inputs = new;
+    a.attrs = attrs.clone();
+    attrs
+}
+
+async fn td_status(p: &AwsProvider, arn: &str) -> Option<TaskDefinitionStatus> {
+    p.aws()
+        .clients()
+        .ecs
+        .describe_task_definition()
+        .task_definition(arn)
+        .send()
+        .await
+        .ok()
+        .and_then(|r| r.task_definition().and_then(|t| t.status().cloned()))
+}
+
+async fn service_status(p: &AwsProvider, cluster: &str, service: &str) -> Option<String> {
+    let out = p
+        .aws()
+        .clients()
+        .ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(service)
+        .send()
+        .await
+        .expect("DescribeServices");
+    out.services()
+        .first()
+        .and_then(|s| s.status().map(str::to_owned))
+}
+
+async fn cluster_status(p: &AwsProvider, cluster: &str) -> Option<String> {
+    let out = p
+        .aws()
+        .clients()
+        .ecs
+        .describe_clusters()
+        .clusters(cluster)
+        .send()
+        .await
+        .expect("DescribeClusters");
+    out.clusters()
+        .first()
+        .and_then(|c| c.status().map(str::to_owned))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_resources_are_created_read_back_updated_and_deleted() {
+    let emulator = Emulator::start();
+    let p = provider(&emulator).await;
+    let net = network(&p).await;
+    let mut stack = create_app(&p, &net).await;
+
+    // The first revision, the attributes the service and others read.
+    let td1 = attr(&stack, "task", "arn")
+        .as_str()
+        .expect("arn")
+        .to_owned();
+    assert!(td1.ends_with("task-definition/shop-task:1"), "{td1}");
+    assert_eq!(attr(&stack, "task", "revision"), json!(1));
+    // The physical id is the family: it stays the same while revisions come and go.
+    assert_eq!(stack["task"].id, "shop-task");
+    assert!(attr(&stack, "repo", "url")
+        .as_str()
+        .unwrap()
+        .ends_with("/shop-repo"));
+    assert!(attr(&stack, "exec_role", "arn")
+        .as_str()
+        .unwrap()
+        .ends_with(":role/shop-exec_role"));
+
+    // Read back: nothing drifted, in one call per type (and per cluster for services).
+    let requests = p.aws().requests();
+    requests.reset();
+    let live = read_all(&p, &stack).await;
+    assert_no_drift(&live, &stack);
+    for (service, operation) in [
+        ("ecs", "DescribeClusters"),
+        ("ecs", "DescribeServices"),
+        ("ecs", "DescribeTaskDefinition"),
+        ("logs", "DescribeLogGroups"),
+        ("ecr", "DescribeRepositories"),
+        ("iam", "GetRole"),
+        ("iam", "ListAttachedRolePolicies"),
+    ] {
+        assert_eq!(
+            requests.count(service, operation),
+            1,
+            "{service}:{operation}"
+        );
+    }
+    // ECS returns tags with the describes; no per-resource tag calls for them.
+    assert_eq!(requests.count("ecs", "ListTagsForResource"), 0);
+
+    // A new image: the next revision of the family, and the service rolls to it.
+    let mut task = stack["task"].inputs.clone();
+    let image2 = format!("{}:v2", attr(&stack, "repo", "url").as_str().unwrap());
+    task["containers"][0]["image"] = json!(image2);
+    let td_attrs = update(&p, &mut stack, "task", task, &["containers[0].image"]).await;
+    let td2 = td_attrs["arn"].as_str().expect("arn").to_owned();
+    assert!(td2.ends_with("task-definition/shop-task:2"), "{td2}");
+    assert_eq!(td_attrs["revision"], json!(2));
+    assert_eq!(
+        td_status(&p, &td1).await,
+        Some(TaskDefinitionStatus::Active)
+    );
+
+    let mut service = stack["service"].inputs.clone();
+    service["task_definition"] = json!(td2);
+    service["desired_count"] = json!(3);
+    let reporter = Arc::new(RecordingReporter::default());
+    let svc = stack["service"].clone();
+    p.update(
+        &OpContext::new("service", reporter.clone()),
+        svc.rtype,
+        "service",
+        &svc.id,
+        &svc.inputs,
+        &service,
+        &["task_definition".to_owned(), "desired_count".to_owned()],
+    )
+    .await
+    .expect("updating the service");
+    stack.get_mut("service").unwrap().inputs = service;
+    // The service moved off revision 1, so it is deregistered; revision 2 stays.
+    assert_eq!(
+        td_status(&p, &td1).await,
+        Some(TaskDefinitionStatus::Inactive)
+    );
+    assert_eq!(
+        td_status(&p, &td2).await,
+        Some(TaskDefinitionStatus::Active)
+    );
+
+    // Retention, policies, scanning, insights and tags change in place.
+    let mut logs = stack["logs"].inputs.clone();
+    logs["retention_days"] = json!(30);
+    update(&p, &mut stack, "logs", logs, &["retention_days"]).await;
+    let mut role = stack["exec_role"].inputs.clone();
+    role["managed_policies"] = json!([EXEC_POLICY, ECR_READ_POLICY]);
+    role["tags"]["team"] = json!("web");
+    update(
+        &p,
+        &mut stack,
+        "exec_role",
+        role,
+        &["managed_policies[1]", "tags.team"],
+    )
+    .await;
+    let mut repo = stack["repo"].inputs.clone();
+    // From off to on: the SDK leaves `scanOnPush: false` out of the request (it is the
+    // model's default), which moto then ignores, so the other direction is not testable.
+    repo["scan_on_push"] = json!(true);
+    repo["immutable_tags"] = json!(true);
+    update(
+        &p,
+        &mut stack,
+        "repo",
+        repo,
+        &["scan_on_push", "immutable_tags"],
+    )
+    .await;
+    let mut cluster = stack["cluster"].inputs.clone();
+    cluster["container_insights"] = json!(true);
+    cluster["tags"]["team"] = json!("web");
+    update(
+        &p,
+        &mut stack,
+        "cluster",
+        cluster,
+        &["container_insights", "tags.team"],
+    )
+    .await;
+
+    let live = read_all(&p, &stack).await;
+    assert_no_drift(&live, &stack);
+
+    // Retention removed: events are kept forever, and the property reads back omitted.
+    let mut logs = stack["logs"].inputs.clone();
+    logs.as_object_mut().unwrap().remove("retention_days");
+    update(&p, &mut stack, "logs", logs, &["retention_days"]).await;
+    // A policy detached again: the list is exact.
+    let mut role = stack["exec_role"].inputs.clone();
+    role["managed_policies"] = json!([EXEC_POLICY]);
+    role["tags"].as_object_mut().unwrap().remove("team");
+    update(
+        &p,
+        &mut stack,
+        "exec_role",
+        role,
+        &["managed_policies[1]", "tags.team"],
+    )
+    .await;
+    let live = read_all(&p, &stack).await;
+    assert_no_drift(&live, &stack);
+
+    // Delete in the engine's reverse dependency order.
+    let cluster_arn = attr(&stack, "cluster", "arn").as_str().unwrap().to_owned();
+    let service_arn = stack["service"].id.clone();
+    for name in ["service", "task", "cluster", "repo", "exec_role", "logs"] {
+        if name == "cluster" {
+            // The service's delete returned only once it was INACTIVE: the cluster delete
+            // never meets an active service.
+            assert_eq!(
+                service_status(&p, &cluster_arn, &service_arn)
+                    .await
+                    .as_deref(),
+                Some("INACTIVE")
+            );
+        }
+        let a = &stack[name];
+        p.delete(&op(name), a.rtype, name, &a.id, &a.inputs)
+            .await
+            .unwrap_or_else(|e| panic!("deleting `{name}`: {e}"));
+    }
+
+    // Nothing is left: every read misses, and the services' own lists agree.
+    let live = read_all(&p, &stack).await;
+    for (name, found) in &live {
+        assert!(found.is_none(), "`{name}` is still there: {found:?}");
+    }
+    let clients = p.aws().clients();
+    assert_eq!(
+        cluster_status(&p, &cluster_arn).await.as_deref(),
+        Some("INACTIVE")
+    );
+    let active = clients
+        .ecs
+        .list_task_definitions()
+        .family_prefix("shop-task")
+        .status(TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .expect("ListTaskDefinitions");
+    assert!(
+        active.task_definition_arns().is_empty(),
+        "{:?}",
+        active.task_definition_arns()
+    );
+    let groups = clients
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/iac/shop")
+        .send()
+        .await
+        .expect("DescribeLogGroups");
+    assert!(groups.log_groups().is_empty(), "{:?}", groups.log_groups());
+    let roles = clients.iam.list_roles().send().await.expect("ListRoles");
+    assert!(
+        roles
+            .roles()
+            .iter()
+            .all(|r| !r.role_name().starts_with("shop-")),
+        "{:?}",
+        roles.roles()
+    );
+    let repos = clients
+        .ecr
+        .describe_repositories()
+        .send()
+        .await
+        .expect("DescribeRepositories");
+    assert!(
+        repos.repositories().is_empty(),
+        "{:?}",
+        repos.repositories()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_is_not_deleted_while_a_service_in_it_is_active() {
+    let emulator = Emulator::start();
+    let p = provider(&emulator).await;
+    let net = network(&p).await;
+    let mut stack = Stack::new();
+    create(
+        &p,
+        "cluster",
+        "aws.ecs_cluster",
+        json!({"name": "shop-cluster", "container_insights": false}),
+        &mut stack,
+    )
+    .await;
+    create(
+        &p,
+        "task",
+        "aws.task_definition",
+        json!({"family": "shop-task", "cpu": 256, "memory": 512, "containers": [{"name": "web", "image": "nginx:1.27", "port": 80}]}),
+        &mut stack,
+    )
+    .await;
+    create(
+        &p,
+        "service",
+        "aws.ecs_service",
+        json!({
+            "name": "shop-service",
+            "cluster": attr(&stack, "cluster", "arn"),
+            "task_definition": attr(&stack, "task", "arn"),
+            "desired_count": 2,
+            "subnets": net.subnets,
+            // moto fails CreateService without security groups (AWS would use the VPC's
+            // default group), so they are given.
+            "security_groups": [net.security_group],
+            "assign_public_ip": false,
+            "enable_execute_command": false,
+            "wait": true,
+            "wait_timeout": 60,
+        }),
+        &mut stack,
+    )
+    .await;
+    // Omitted optional blocks read back omitted.
+    assert_no_drift(&read_all(&p, &stack).await, &stack);
+
+    // The cluster's delete starts first (the emulator would accept it and orphan the
+    // service; AWS would refuse it). It must wait for the service, not call DeleteCluster.
+    let requests = p.aws().requests().clone();
+    requests.reset();
+    let cluster = stack["cluster"].clone();
+    let deleting = {
+        let p = p.clone();
+        tokio::spawn(async move {
+            p.delete(
+                &op("cluster"),
+                cluster.rtype,
+                "cluster",
+                &cluster.id,
+                &cluster.inputs,
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        requests.count("ecs", "DeleteCluster"),
+        0,
+        "DeleteCluster sent while the service is active"
+    );
+    let cluster_arn = stack["cluster"].id.clone();
+    assert_eq!(
+        cluster_status(&p, &cluster_arn).await.as_deref(),
+        Some("ACTIVE")
+    );
+
+    let service = &stack["service"];
+    p.delete(
+        &op("service"),
+        service.rtype,
+        "service",
+        &service.id,
+        &service.inputs,
+    )
+    .await
+    .expect("deleting the service");
+    tokio::time::timeout(Duration::from_secs(60), deleting)
+        .await
+        .expect("the cluster delete finishes once the service is gone")
+        .expect("the task did not panic")
+        .expect("deleting the cluster");
+    assert_eq!(requests.count("ecs", "DeleteCluster"), 1);
+    assert_eq!(
+        cluster_status(&p, &cluster_arn).await.as_deref(),
+        Some("INACTIVE")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_that_never_becomes_steady_fails_after_wait_timeout_with_its_state() {
+    // moto reports 0 running tasks: the deployment stays IN_PROGRESS.
+    let emulator = Emulator::start_with(EmulatorOptions {
+        ecs_service_running: 0,
+        ..EmulatorOptions::default()
+    });
+    let p = provider(&emulator).await;
+    let net = network(&p).await;
+    let mut stack = Stack::new();
+    create(
+        &p,
+        "cluster",
+        "aws.ecs_cluster",
+        json!({"name": "shop-cluster", "container_insights": false}),
+        &mut stack,
+    )
+    .await;
+    create(
+        &p,
+        "task",
+        "aws.task_definition",
+        json!({"family": "shop-task", "cpu": 256, "memory": 512, "containers": [{"name": "web", "image": "nginx:1.27"}]}),
+        &mut stack,
+    )
+    .await;
+    let inputs = with_tags(
+        "service",
+        json!({
+            "name": "shop-service",
+            "cluster": attr(&stack, "cluster", "arn"),
+            "task_definition": attr(&stack, "task", "arn"),
+            "desired_count": 2,
+            "subnets": net.subnets,
+            "security_groups": [net.security_group],
+            "wait": true,
+            "wait_timeout": 3,
+        }),
+        &[],
+    );
+    let reporter = Arc::new(RecordingReporter::default());
+    let started = std::time::Instant::now();
+    let err = p
+        .create(
+            &OpContext::new("service", reporter.clone()),
+            "aws.ecs_service",
+            "service",
+            &inputs,
+        )
+        .await
+        .expect_err("the service never becomes steady");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(err.kind, ErrorKind::Fatal);
+    assert!(
+        err.message
+            .contains("was not steady after `wait_timeout` (3s)"),
+        "{err}"
+    );
+    assert!(
+        err.message.contains("running 0/2, deployment IN_PROGRESS"),
+        "{err}"
+    );
+    assert!(err.message.contains("last events"), "{err}");
+    // The progress line was reported while waiting.
+    let events = format!("{:?}", reporter.events());
+    assert!(
+        events.contains("running 0/2, deployment IN_PROGRESS"),
+        "{events}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Through the engine: apply, plan clean, deploy a new image, scale, destroy.
+// ---------------------------------------------------------------------------------------
+
+mod engine {
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use aws_sdk_ecs::types::TaskDefinitionStatus;
+    use iac_aws::AwsProvider;
+    use iac_engine::{
+        apply, plan, plan_destroy, render_plan, Action, ApplyOptions, Event, LocalBackend, OpKind,
+        Plan, PlanOptions, Provider, RecordingReporter, State,
+    };
+    use iac_stack::{load_file, LoadOptions, Stack};
+    use iac_testkit::Emulator;
+
+    fn load(vars: &[(&str, &str)]) -> Stack {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/aws/app_stack.yaml");
+        let opts = LoadOptions {
+            vars: vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..LoadOptions::default()
+        };
+        match load_file(&path, &opts) {
+            Ok(loaded) => loaded.stack,
+            Err(d) => panic!("the app fixture does not load: {d:?}"),
+        }
+    }
+
+    async fn make_plan(stack: &Stack, state: &State, provider: &Arc<dyn Provider>) -> Plan {
+        plan(stack, state, provider.clone(), &PlanOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("plan: {e}"))
+    }
+
+    /// Applies `plan` and returns what the walker reported, in order.
+    async fn run(
+        plan: &Plan,
+        state: &mut State,
+        dir: &Path,
+        provider: &Arc<dyn Provider>,
+    ) -> Vec<Event> {
+        let backend = LocalBackend::new(dir, &plan.stack);
+        let reporter = Arc::new(RecordingReporter::default());
+        let report = apply(
+            plan,
+            state,
+            &backend,
+            provider.clone(),
+            reporter.clone(),
+            &ApplyOptions::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+        assert!(report.success(), "{:?}", report.failures());
+        reporter.events()
+    }
+
+    /// `(name, action, changed paths)` of every change that is not a no-op (nor the lookup
+    /// of an `existing` resource, which every plan does).
+    fn changes(plan: &Plan) -> Vec<(String, Action, Vec<String>)> {
+        plan.changes
+            .iter()
+            .filter(|c| !matches!(c.action, Action::NoOp | Action::Read))
+            .map(|c| (c.name.clone(), c.action, c.changed_paths.clone()))
+            .collect()
+    }
+
+    fn assert_clean(plan: &Plan) {
+        assert_eq!(changes(plan), vec![], "{}", render_plan(plan, false));
+        assert!(plan.drift.is_empty(), "{:?}", plan.drift);
+    }
+
+    /// Everything of stack `name` still live, as `kind id` strings, looked up by tag and by
+    /// name across every service the stacks use. Deleted clusters (INACTIVE), deregistered
+    /// revisions and the zone's own NS and SOA records do not count.
+    async fn leftovers(
+        aws: &iac_aws::AwsContext,
+        name: &str,
+        zone_id: Option<&str>,
+    ) -> Vec<String> {
+        let c = aws.clients();
+        let mut left = Vec::new();
+        let tag = || {
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:iac:stack")
+                .values(name)
+                .build()
+        };
+        let vpcs = c
+            .ec2
+            .describe_vpcs()
+            .filters(tag())
+            .send()
+            .await
+            .expect("DescribeVpcs");
+        left.extend(vpcs.vpcs().iter().map(|v| format!("vpc {:?}", v.vpc_id())));
+        let subnets = c
+            .ec2
+            .describe_subnets()
+            .filters(tag())
+            .send()
+            .await
+            .expect("DescribeSubnets");
+        left.extend(
+            subnets
+                .subnets()
+                .iter()
+                .map(|v| format!("subnet {:?}", v.subnet_id())),
+        );
+        let groups = c
+            .ec2
+            .describe_security_groups()
+            .filters(tag())
+            .send()
+            .await
+            .expect("DescribeSecurityGroups");
+        left.extend(
+            groups
+                .security_groups()
+                .iter()
+                .map(|g| format!("security group {:?}", g.group_id())),
+        );
+        let lbs = c
+            .elbv2
+            .describe_load_balancers()
+            .send()
+            .await
+            .expect("DescribeLoadBalancers");
+        left.extend(
+            lbs.load_balancers()
+                .iter()
+                .map(|l| format!("load balancer {:?}", l.load_balancer_name())),
+        );
+        let tgs = c
+            .elbv2
+            .describe_target_groups()
+            .send()
+            .await
+            .expect("DescribeTargetGroups");
+        left.extend(
+            tgs.target_groups()
+                .iter()
+                .map(|t| format!("target group {:?}", t.target_group_name())),
+        );
+        let certs = c
+            .acm
+            .list_certificates()
+            .send()
+            .await
+            .expect("ListCertificates");
+        left.extend(
+            certs
+                .certificate_summary_list()
+                .iter()
+                .map(|s| format!("certificate {:?}", s.domain_name())),
+        );
+        if let Some(zone) = zone_id {
+            let records = c
+                .route53
+                .list_resource_record_sets()
+                .hosted_zone_id(zone)
+                .send()
+                .await
+                .expect("ListResourceRecordSets");
+            left.extend(
+                records
+                    .resource_record_sets()
+                    .iter()
+                    .filter(|r| !matches!(r.r#type().as_str(), "NS" | "SOA"))
+                    .map(|r| format!("record {} {}", r.name(), r.r#type().as_str())),
+            );
+        }
+        let clusters = c.ecs.list_clusters().send().await.expect("ListClusters");
+        let arns: Vec<String> = clusters.cluster_arns().to_vec();
+        if !arns.is_empty() {
+            let described = c
+                .ecs
+                .describe_clusters()
+                .set_clusters(Some(arns))
+                .send()
+                .await
+                .expect("DescribeClusters");
+            left.extend(
+                described
+                    .clusters()
+                    .iter()
+                    .filter(|cl| cl.status() != Some("INACTIVE"))
+                    .map(|cl| format!("cluster {:?}", cl.cluster_name())),
+            );
+        }
+        let tds = c
+            .ecs
+            .list_task_definitions()
+            .family_prefix(name)
+            .status(TaskDefinitionStatus::Active)
+            .send()
+            .await
+            .expect("ListTaskDefinitions");
+        left.extend(
+            tds.task_definition_arns()
+                .iter()
+                .map(|a| format!("task definition {a}")),
+        );
+        let logs = c
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(format!("/iac/{name}/"))
+            .send()
+            .await
+            .expect("DescribeLogGroups");
+        left.extend(
+            logs.log_groups()
+                .iter()
+                .map(|g| format!("log group {:?}", g.log_group_name())),
+        );
+        let roles = c.iam.list_roles().send().await.expect("ListRoles");
+        left.extend(
+            roles
+                .roles()
+                .iter()
+                .filter(|r| r.role_name().starts_with(name))
+                .map(|r| format!("role {}", r.role_name())),
+        );
+        let repos = c
+            .ecr
+            .describe_repositories()
+            .send()
+            .await
+            .expect("DescribeRepositories");
+        left.extend(
+            repos
+                .repositories()
+                .iter()
+                .map(|r| format!("repository {:?}", r.repository_name())),
+        );
+        left
+    }
+
+    async fn clusters_status(ecs: &aws_sdk_ecs::Client, arn: &str) -> Option<String> {
+        let out = ecs
+            .describe_clusters()
+            .clusters(arn)
+            .send()
+            .await
+            .expect("DescribeClusters");
+        out.clusters()
+            .first()
+            .and_then(|c| c.status().map(str::to_owned))
+    }
+
+    fn position(events: &[Event], wanted: &Event) -> usize {
+        events
+            .iter()
+            .position(|e| e == wanted)
+            .unwrap_or_else(|| panic!("no {wanted:?} in {events:?}"))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_app_stack_deploys_a_new_image_scales_and_is_destroyed() {
+        let emulator = Emulator::start();
+        let tmp = tempfile::tempdir().expect("state dir");
+        let dir = tmp.path().to_owned();
+        let aws = super::provider(&emulator).await.aws().clone();
+        let stack = load(&[]);
+        let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
+        let mut state = State::new(&stack.name);
+
+        let first = make_plan(&stack, &state, &provider).await;
+        assert_eq!(first.summary.add, stack.resources.len());
+        run(&first, &mut state, &dir, &provider).await;
+
+        // Nothing changed: no new revision, and every read is one call.
+        aws.requests().reset();
+        assert_clean(&make_plan(&stack, &state, &provider).await);
+        for (op, n) in aws.requests().snapshot() {
+            assert_eq!(n, 1, "{op} was called {n} times");
+        }
+
+        // CI deploys a new image: a new revision of the task definition and the service
+        // moving to it, nothing else.
+        let image2 = [("image", "public.ecr.aws/nginx/nginx:1.28")];
+        let deploy = make_plan(&load(&image2), &state, &provider).await;
+        assert_eq!(
+            changes(&deploy),
+            vec![
+                (
+                    "task".to_owned(),
+                    Action::Update,
+                    vec!["containers[0].image".to_owned()]
+                ),
+                (
+                    "web".to_owned(),
+                    Action::Update,
+                    vec!["task_definition".to_owned()]
+                ),
+            ],
+            "{}",
+            render_plan(&deploy, false)
+        );
+        // The container definition's diff is the image line and nothing else: what AWS
+        // reordered or filled in does not show.
+        let rendered = render_plan(&deploy, false);
+        let diff_lines: Vec<&str> = rendered
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| (l.starts_with("- ") || l.starts_with("+ ")) && l.contains('"'))
+            .collect();
+        assert_eq!(
+            diff_lines,
+            [
+                "-     \"image\": \"public.ecr.aws/nginx/nginx:1.27\",",
+                "+     \"image\": \"public.ecr.aws/nginx/nginx:1.28\","
+            ],
+            "{rendered}"
+        );
+        let rev1 = state.resources["task"].attrs["arn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        run(&deploy, &mut state, &dir, &provider).await;
+        let rev2 = state.resources["task"].attrs["arn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(rev2.ends_with(":2"), "{rev2}");
+        assert_eq!(state.resources["task"].physical_id, "app-engine-task");
+        let ecs = aws.clients().ecs.clone();
+        let service = ecs
+            .describe_services()
+            .cluster(state.resources["cluster"].physical_id.clone())
+            .services(state.resources["web"].physical_id.clone())
+            .send()
+            .await
+            .expect("DescribeServices");
+        assert_eq!(service.services()[0].task_definition(), Some(rev2.as_str()));
+        let old = ecs
+            .describe_task_definition()
+            .task_definition(&rev1)
+            .send()
+            .await
+            .expect("DescribeTaskDefinition");
+        assert_eq!(
+            old.task_definition().and_then(|t| t.status()),
+            Some(&TaskDefinitionStatus::Inactive),
+            "the revision the service moved off is deregistered"
+        );
+        assert_clean(&make_plan(&load(&image2), &state, &provider).await);
+
+        // Scale: only the desired count.
+        let scaled = [("image", "public.ecr.aws/nginx/nginx:1.28"), ("tasks", "3")];
+        let scale = make_plan(&load(&scaled), &state, &provider).await;
+        assert_eq!(
+            changes(&scale),
+            vec![(
+                "web".to_owned(),
+                Action::Update,
+                vec!["desired_count".to_owned()]
+            )]
+        );
+        run(&scale, &mut state, &dir, &provider).await;
+        assert_clean(&make_plan(&load(&scaled), &state, &provider).await);
+
+        // Destroy: the service is gone (INACTIVE) before the cluster delete starts.
+        let destroy =
+            plan_destroy(&load(&scaled), &state, &PlanOptions::default()).expect("plan destroy");
+        assert_eq!(destroy.summary.destroy, stack.resources.len());
+        let cluster_arn = state.resources["cluster"].physical_id.clone();
+        let events = run(&destroy, &mut state, &dir, &provider).await;
+        let service_gone = position(
+            &events,
+            &Event::Finished("web".into(), OpKind::Delete, iac_engine::Outcome::Done),
+        );
+        let cluster_started = position(&events, &Event::Started("cluster".into(), OpKind::Delete));
+        assert!(service_gone < cluster_started, "{events:?}");
+        let role_started = position(
+            &events,
+            &Event::Started("execution_role".into(), OpKind::Delete),
+        );
+        let task_gone = position(
+            &events,
+            &Event::Finished("task".into(), OpKind::Delete, iac_engine::Outcome::Done),
+        );
+        assert!(
+            task_gone < role_started,
+            "the role outlives its task definitions"
+        );
+        assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+
+        // Nothing of the stack is left, by name and by tag.
+        assert_eq!(
+            clusters_status(&ecs, &cluster_arn).await.as_deref(),
+            Some("INACTIVE")
+        );
+        assert_eq!(
+            leftovers(&aws, &stack.name, None).await,
+            Vec::<String>::new()
+        );
+    }
+
+    /// The whole example stack, as `just demo` runs it: apply from nothing, plan clean,
+    /// deploy a new image (a new revision and the service update, nothing else), scale,
+    /// destroy, and nothing of the stack left.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lemon_mart_deploys_a_new_image_and_is_destroyed() {
+        let emulator = Emulator::start();
+        let tmp = tempfile::tempdir().expect("state dir");
+        let dir = tmp.path().to_owned();
+        let aws = super::provider(&emulator).await.aws().clone();
+        // The hosted zone is `existing: true`: it must be there before.
+        let zone = aws
+            .clients()
+            .route53
+            .create_hosted_zone()
+            .name("example.com")
+            .caller_reference("lemon-mart-test")
+            .send()
+            .await
+            .expect("CreateHostedZone");
+        let zone_id = zone.hosted_zone().expect("zone").id().to_owned();
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../stacks/lemon-mart.yaml");
+        let load = |vars: &[(&str, &str)]| -> Stack {
+            let opts = LoadOptions {
+                vars: vars
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+                ..LoadOptions::default()
+            };
+            match load_file(&path, &opts) {
+                Ok(loaded) => loaded.stack,
+                Err(d) => panic!("stacks/lemon-mart.yaml does not load: {d:?}"),
+            }
+        };
+        let stack = load(&[]);
+        let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
+        let mut state = State::new(&stack.name);
+
+        let first = make_plan(&stack, &state, &provider).await;
+        run(&first, &mut state, &dir, &provider).await;
+        assert_clean(&make_plan(&stack, &state, &provider).await);
+
+        let image2 = [("image", "public.ecr.aws/nginx/nginx:1.28")];
+        let deploy = make_plan(&load(&image2), &state, &provider).await;
+        assert_eq!(
+            changes(&deploy),
+            vec![
+                (
+                    "task".to_owned(),
+                    Action::Update,
+                    vec!["containers[0].image".to_owned()]
+                ),
+                (
+                    "web".to_owned(),
+                    Action::Update,
+                    vec!["task_definition".to_owned()]
+                ),
+            ],
+            "{}",
+            render_plan(&deploy, false)
+        );
+        run(&deploy, &mut state, &dir, &provider).await;
+        assert_clean(&make_plan(&load(&image2), &state, &provider).await);
+
+        let scaled = [("image", "public.ecr.aws/nginx/nginx:1.28"), ("tasks", "3")];
+        let scale = make_plan(&load(&scaled), &state, &provider).await;
+        assert_eq!(
+            changes(&scale),
+            vec![(
+                "web".to_owned(),
+                Action::Update,
+                vec!["desired_count".to_owned()]
+            )]
+        );
+        run(&scale, &mut state, &dir, &provider).await;
+        assert_clean(&make_plan(&load(&scaled), &state, &provider).await);
+
+        let destroy =
+            plan_destroy(&load(&scaled), &state, &PlanOptions::default()).expect("plan destroy");
+        let events = run(&destroy, &mut state, &dir, &provider).await;
+        let service_gone = position(
+            &events,
+            &Event::Finished("web".into(), OpKind::Delete, iac_engine::Outcome::Done),
+        );
+        let cluster_started = position(&events, &Event::Started("cluster".into(), OpKind::Delete));
+        assert!(service_gone < cluster_started, "{events:?}");
+        assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+        assert_eq!(
+            leftovers(&aws, &stack.name, Some(&zone_id)).await,
+            Vec::<String>::new()
+        );
+        // The zone was only looked up: it stays.
+        aws.clients()
+            .route53
+            .get_hosted_zone()
+            .id(&zone_id)
+            .send()
+            .await
+            .expect("the existing zone is kept");
+    }
+}

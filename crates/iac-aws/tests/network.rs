@@ -1,0 +1,942 @@
+//! The network types (`aws.vpc` ... `aws.security_group`) through [`AwsProvider`] against
+//! the local emulator (moto): create, read back without drift, update in place, drift
+//! made behind iac's back, batched reads, and delete.
+//!
+//! The provider is driven the way the engine drives it: resolved inputs in the stack
+//! format's shape, with the engine's tags (`Name`, `iac:stack`, `iac:name`) and defaults.
+//!
+//! Needs moto: `just emulator-install`. Without it these tests fail; they never skip.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
+use iac_aws::{AwsConfig, AwsContext, AwsProvider, ConfigSource};
+use iac_engine::provider::{ErrorKind, OpContext, Provider, ReadRequest};
+use iac_engine::report::NullReporter;
+use iac_testkit::Emulator;
+use serde_json::{json, Value as Json};
+
+const STACK: &str = "net";
+
+async fn provider(emulator: &Emulator) -> AwsProvider {
+    let config = AwsConfig {
+        source: ConfigSource::Vars(emulator.aws_env()),
+        ..AwsConfig::default()
+    };
+    let ctx = AwsContext::load(&config).await.expect("config loads");
+    AwsProvider::new(ctx, STACK)
+}
+
+fn op(name: &str) -> OpContext {
+    OpContext::new(name, Arc::new(NullReporter))
+}
+
+/// One resource as the test's little engine keeps it.
+#[derive(Debug, Clone)]
+struct Applied {
+    rtype: &'static str,
+    id: String,
+    inputs: Json,
+    attrs: Json,
+}
+
+/// The stack under test, in dependency order: a name, a type and the properties with the
+/// defaults filled in, as the engine hands them over. `${NAME.ATTR}` strings are resolved
+/// from the attributes of resources created before.
+fn network_stack() -> Vec<(&'static str, &'static str, Json)> {
+    vec![
+        (
+            "vpc",
+            "aws.vpc",
+            json!({"cidr": "10.0.0.0/16", "dns_hostnames": true, "dns_support": true}),
+        ),
+        (
+            "public_a",
+            "aws.subnet",
+            json!({"vpc": "${vpc.id}", "cidr": "10.0.1.0/24", "az": "us-east-1a", "public": true}),
+        ),
+        (
+            "public_b",
+            "aws.subnet",
+            json!({"vpc": "${vpc.id}", "cidr": "10.0.2.0/24", "az": "us-east-1b", "public": true}),
+        ),
+        (
+            "private_a",
+            "aws.subnet",
+            json!({"vpc": "${vpc.id}", "cidr": "10.0.11.0/24", "az": "us-east-1a", "public": false}),
+        ),
+        (
+            "private_b",
+            "aws.subnet",
+            json!({"vpc": "${vpc.id}", "cidr": "10.0.12.0/24", "az": "us-east-1b", "public": false}),
+        ),
+        ("igw", "aws.internet_gateway", json!({"vpc": "${vpc.id}"})),
+        ("nat_ip", "aws.eip", json!({})),
+        (
+            "nat",
+            "aws.nat_gateway",
+            json!({"subnet": "${public_a.id}", "eip": "${nat_ip.id}"}),
+        ),
+        (
+            "public_routes",
+            "aws.route_table",
+            json!({
+                "vpc": "${vpc.id}",
+                "routes": [{"destination": "0.0.0.0/0", "gateway": "${igw.id}"}],
+                "subnets": ["${public_b.id}", "${public_a.id}"],
+            }),
+        ),
+        (
+            "private_routes",
+            "aws.route_table",
+            json!({
+                "vpc": "${vpc.id}",
+                "routes": [{"destination": "0.0.0.0/0", "nat_gateway": "${nat.id}"}],
+                "subnets": ["${private_a.id}", "${private_b.id}"],
+            }),
+        ),
+        (
+            "alb_sg",
+            "aws.security_group",
+            json!({
+                "vpc": "${vpc.id}",
+                "description": "Managed by iac",
+                "ingress": [
+                    {"protocol": "tcp", "port": 443, "cidr": "0.0.0.0/0", "description": "HTTPS"},
+                    {"protocol": "tcp", "port": 80, "cidr": "0.0.0.0/0"},
+                    {"protocol": "tcp", "port": 443, "cidr": "::/0"},
+                ],
+            }),
+        ),
+        (
+            "app_sg",
+            "aws.security_group",
+            json!({
+                "vpc": "${vpc.id}",
+                "description": "The app's tasks",
+                "ingress": [{"protocol": "tcp", "ports": "8000-8099", "source": "${alb_sg.id}"}],
+                "egress": [
+                    {"protocol": "tcp", "port": 443, "cidr": "0.0.0.0/0"},
+                    {"protocol": "udp", "port": 53, "cidr": "10.0.0.0/16", "description": "DNS"},
+                ],
+            }),
+        ),
+    ]
+}
+
+/// The engine's tags on top of the user's.
+fn with_tags(name: &str, mut inputs: Json, user: &[(&str, &str)]) -> Json {
+    let mut tags = serde_json::Map::new();
+    tags.insert("Name".to_owned(), json!(format!("{STACK}-{name}")));
+    for (k, v) in user {
+        tags.insert((*k).to_owned(), json!(v));
+    }
+    tags.insert("iac:stack".to_owned(), json!(STACK));
+    tags.insert("iac:name".to_owned(), json!(name));
+    inputs["tags"] = Json::Object(tags);
+    inputs
+}
+
+fn resolve(value: &Json, applied: &BTreeMap<String, Applied>) -> Json {
+    match value {
+        Json::String(s) if s.starts_with("${") && s.ends_with('}') => {
+            let (name, attr) = s[2..s.len() - 1].split_once('.').expect("NAME.ATTR");
+            applied[name].attrs[attr].clone()
+        }
+        Json::Array(items) => Json::Array(items.iter().map(|v| resolve(v, applied)).collect()),
+        Json::Object(map) => Json::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), resolve(v, applied)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+async fn create_all(provider: &AwsProvider) -> BTreeMap<String, Applied> {
+    let mut applied = BTreeMap::new();
+    for (name, rtype, props) in network_stack() {
+        let inputs = with_tags(name, resolve(&props, &applied), &[]);
+        let created = provider
+            .create(&op(name), rtype, name, &inputs)
+            .await
+            .unwrap_or_else(|e| panic!("creating `{name}`: {e}"));
+        applied.insert(
+            name.to_owned(),
+            Applied {
+                rtype,
+                id: created.physical_id,
+                inputs,
+                attrs: created.attrs,
+            },
+        );
+    }
+    applied
+}
+
+/// Reads everything, one call per type, as the engine's refresh does; name -> live inputs.
+async fn read_all(
+    provider: &AwsProvider,
+    applied: &BTreeMap<String, Applied>,
+) -> BTreeMap<String, Option<Json>> {
+    let mut by_type: BTreeMap<&str, Vec<ReadRequest>> = BTreeMap::new();
+    for (name, a) in applied {
+        by_type.entry(a.rtype).or_default().push(ReadRequest {
+            name: name.clone(),
+            physical_id: a.id.clone(),
+            last_inputs: a.inputs.clone(),
+            last_attrs: a.attrs.clone(),
+        });
+    }
+    let mut out = BTreeMap::new();
+    for (rtype, requests) in by_type {
+        let results = provider
+            .read(rtype, &requests)
+            .await
+            .unwrap_or_else(|e| panic!("reading `{rtype}`: {e}"));
+        assert_eq!(results.len(), requests.len());
+        for (req, res) in requests.iter().zip(results) {
+            assert_eq!(req.name, res.name);
+            if let Some(live) = &res.live {
+                assert_eq!(
+                    live.attrs, applied[&req.name].attrs,
+                    "attributes of `{}`",
+                    req.name
+                );
+            }
+            out.insert(res.name, res.live.map(|l| l.inputs));
+        }
+    }
+    out
+}
+
+fn assert_no_drift(live: &BTreeMap<String, Option<Json>>, applied: &BTreeMap<String, Applied>) {
+    for (name, a) in applied {
+        let got = live[name]
+            .as_ref()
+            .unwrap_or_else(|| panic!("`{name}` is missing live"));
+        assert_eq!(
+            got, &a.inputs,
+            "live inputs of `{name}` differ from those applied"
+        );
+    }
+}
+
+async fn update(
+    provider: &AwsProvider,
+    applied: &mut BTreeMap<String, Applied>,
+    name: &str,
+    new: Json,
+    changed: &[&str],
+) {
+    let a = applied.get_mut(name).expect("known resource");
+    let changed: Vec<String> = changed.iter().map(|s| (*s).to_owned()).collect();
+    let attrs = provider
+        .update(&op(name), a.rtype, name, &a.id, &a.inputs, &new, &changed)
+        .await
+        .unwrap_or_else(|e| panic!("updating `{name}`: {e}"));
+    assert_eq!(attrs, a.attrs, "attributes of `{name}` after the update");
+    a.inputs = new;
+}
+
+/// The ids of a group's live rules, by (egress, protocol, from, to).
+async fn rule_ids(
+    provider: &AwsProvider,
+    group: &str,
+) -> BTreeMap<(bool, String, i32, i32, String), String> {
+    let out = provider
+        .aws()
+        .clients()
+        .ec2
+        .describe_security_group_rules()
+        .filters(Filter::builder().name("group-id").values(group).build())
+        .send()
+        .await
+        .expect("DescribeSecurityGroupRules");
+    out.security_group_rules()
+        .iter()
+        .map(|r| {
+            let peer = r
+                .cidr_ipv4()
+                .or(r.cidr_ipv6())
+                .or(r.referenced_group_info().and_then(|g| g.group_id()))
+                .unwrap_or("?")
+                .to_owned();
+            (
+                (
+                    r.is_egress().unwrap_or(false),
+                    r.ip_protocol().unwrap_or("?").to_owned(),
+                    r.from_port().unwrap_or(-1),
+                    r.to_port().unwrap_or(-1),
+                    peer,
+                ),
+                r.security_group_rule_id().unwrap_or("?").to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn delete_all(provider: &AwsProvider, applied: &BTreeMap<String, Applied>) {
+    let order: Vec<&str> = network_stack().iter().rev().map(|(n, _, _)| *n).collect();
+    for name in order {
+        let a = &applied[name];
+        provider
+            .delete(&op(name), a.rtype, name, &a.id, &a.inputs)
+            .await
+            .unwrap_or_else(|e| panic!("deleting `{name}`: {e}"));
+    }
+}
+
+/// Everything still tagged with the stack, as `type id` strings (deleted NAT gateways,
+/// which AWS keeps showing for an hour, excluded).
+async fn tagged_leftovers(provider: &AwsProvider) -> Vec<String> {
+    let ec2 = &provider.aws().clients().ec2;
+    let by_tag = || {
+        Filter::builder()
+            .name("tag:iac:stack")
+            .values(STACK)
+            .build()
+    };
+    let mut left = Vec::new();
+    let out = ec2
+        .describe_vpcs()
+        .filters(by_tag())
+        .send()
+        .await
+        .expect("DescribeVpcs");
+    left.extend(out.vpcs().iter().map(|v| format!("vpc {:?}", v.vpc_id())));
+    let out = ec2
+        .describe_subnets()
+        .filters(by_tag())
+        .send()
+        .await
+        .expect("DescribeSubnets");
+    left.extend(
+        out.subnets()
+            .iter()
+            .map(|v| format!("subnet {:?}", v.subnet_id())),
+    );
+    let out = ec2
+        .describe_internet_gateways()
+        .filters(by_tag())
+        .send()
+        .await
+        .expect("DescribeInternetGateways");
+    left.extend(
+        out.internet_gateways()
+            .iter()
+            .map(|v| format!("igw {:?}", v.internet_gateway_id())),
+    );
+    let out = ec2
+        .describe_addresses()
+        .filters(by_tag())
+        .send()
+        .await
+        .expect("DescribeAddresses");
+    left.extend(
+        out.addresses()
+            .iter()
+            .map(|v| format!("eip {:?}", v.allocation_id())),
+    );
+    let out = ec2
+        .describe_nat_gateways()
+        .filter(by_tag())
+        .send()
+        .await
+        .expect("DescribeNatGateways");
+    left.extend(
+        out.nat_gateways()
+            .iter()
+            .filter(|n| n.state() != Some(&aws_sdk_ec2::types::NatGatewayState::Deleted))
+            .map(|v| format!("nat {:?} {:?}", v.nat_gateway_id(), v.state())),
+    );
+    let out = ec2
+        .describe_route_tables()
+        .filters(by_tag())
+        .send()
+        .await
+        .expect("DescribeRouteTables");
+    left.extend(
+        out.route_tables()
+            .iter()
+            .map(|v| format!("rtb {:?}", v.route_table_id())),
+    );
+    let out = ec2
+        .describe_security_groups()
+        .filters(by_tag())
+        .send()
+        .await
+        .expect("DescribeSecurityGroups");
+    left.extend(
+        out.security_groups()
+            .iter()
+            .map(|v| format!("sg {:?}", v.group_id())),
+    );
+    left
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_stack_creates_reads_back_clean_updates_in_place_and_deletes() {
+    let emulator = Emulator::start();
+    let provider = provider(&emulator).await;
+    let mut applied = create_all(&provider).await;
+
+    // Read back: exactly what was applied, so a plan right after apply is clean.
+    let live = read_all(&provider, &applied).await;
+    assert_no_drift(&live, &applied);
+
+    // The exact egress list replaced AWS's allow-all default; omitted egress kept it.
+    let app_rules = rule_ids(&provider, &applied["app_sg"].id).await;
+    let egress: Vec<_> = app_rules.keys().filter(|k| k.0).collect();
+    assert_eq!(egress.len(), 2, "{egress:?}");
+    assert!(
+        !app_rules.keys().any(|k| k.0 && k.1 == "-1"),
+        "{app_rules:?}"
+    );
+    let alb_rules = rule_ids(&provider, &applied["alb_sg"].id).await;
+    assert!(alb_rules
+        .keys()
+        .any(|k| k.0 && k.1 == "-1" && k.4 == "0.0.0.0/0"));
+
+    // Attributes the other types read.
+    assert_eq!(applied["public_a"].attrs["az"], "us-east-1a");
+    assert_eq!(applied["vpc"].attrs["cidr"], "10.0.0.0/16");
+    assert!(applied["nat_ip"].attrs["public_ip"]
+        .as_str()
+        .is_some_and(|ip| ip.contains('.')));
+
+    // Update a rule, a route, an association and a tag, each in place.
+    let alb_id = applied["alb_sg"].id.clone();
+    let kept_rule = alb_rules[&(false, "tcp".to_owned(), 443, 443, "0.0.0.0/0".to_owned())].clone();
+    let mut alb = applied["alb_sg"].inputs.clone();
+    alb["ingress"][1] =
+        json!({"protocol": "tcp", "port": 8080, "cidr": "10.0.0.0/8", "description": "admin"});
+    update(
+        &provider,
+        &mut applied,
+        "alb_sg",
+        alb,
+        &[
+            "ingress[1].port",
+            "ingress[1].cidr",
+            "ingress[1].description",
+        ],
+    )
+    .await;
+    let alb_rules = rule_ids(&provider, &alb_id).await;
+    assert_eq!(
+        alb_rules[&(false, "tcp".to_owned(), 443, 443, "0.0.0.0/0".to_owned())],
+        kept_rule,
+        "an unchanged rule keeps its id: rules are reconciled one by one"
+    );
+    assert!(!alb_rules.keys().any(|k| k.2 == 80), "{alb_rules:?}");
+
+    // A new description changes the rule in place, keeping its id.
+    let mut alb = applied["alb_sg"].inputs.clone();
+    alb["ingress"][0]["description"] = json!("HTTPS from anywhere");
+    update(
+        &provider,
+        &mut applied,
+        "alb_sg",
+        alb,
+        &["ingress[0].description"],
+    )
+    .await;
+    let alb_rules = rule_ids(&provider, &alb_id).await;
+    assert_eq!(
+        alb_rules[&(false, "tcp".to_owned(), 443, 443, "0.0.0.0/0".to_owned())],
+        kept_rule
+    );
+
+    let igw = applied["igw"].id.clone();
+    let mut routes = applied["public_routes"].inputs.clone();
+    routes["routes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"destination": "192.168.0.0/16", "gateway": igw}));
+    let private_b = applied["private_b"].id.clone();
+    routes["subnets"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!(private_b));
+    update(
+        &provider,
+        &mut applied,
+        "public_routes",
+        routes,
+        &["routes", "subnets"],
+    )
+    .await;
+    // private_b moved to the public table: the private one no longer has it.
+    let mut private = applied["private_routes"].inputs.clone();
+    private["subnets"] = json!([applied["private_a"].id]);
+    update(
+        &provider,
+        &mut applied,
+        "private_routes",
+        private,
+        &["subnets"],
+    )
+    .await;
+
+    let vpc_new = with_tags(
+        "vpc",
+        json!({"cidr": "10.0.0.0/16", "dns_hostnames": true, "dns_support": true}),
+        &[("team", "net")],
+    );
+    update(&provider, &mut applied, "vpc", vpc_new, &["tags.team"]).await;
+    let mut subnet = applied["public_a"].inputs.clone();
+    subnet["public"] = json!(false);
+    subnet["tags"].as_object_mut().unwrap().remove("Name");
+    update(
+        &provider,
+        &mut applied,
+        "public_a",
+        subnet,
+        &["public", "tags.Name"],
+    )
+    .await;
+
+    let live = read_all(&provider, &applied).await;
+    assert_no_drift(&live, &applied);
+
+    // A route to another target is replaced in place; the gateway moves to another VPC.
+    let mut private = applied["private_routes"].inputs.clone();
+    private["routes"][0] = json!({"destination": "0.0.0.0/0", "gateway": igw});
+    update(
+        &provider,
+        &mut applied,
+        "private_routes",
+        private,
+        &["routes[0].gateway", "routes[0].nat_gateway"],
+    )
+    .await;
+    let other_vpc = provider
+        .create(
+            &op("other"),
+            "aws.vpc",
+            "other",
+            &with_tags("other", json!({"cidr": "10.1.0.0/16"}), &[]),
+        )
+        .await
+        .expect("create the other VPC");
+    let mut moved = applied["igw"].inputs.clone();
+    moved["vpc"] = json!(other_vpc.physical_id);
+    update(&provider, &mut applied, "igw", moved, &["vpc"]).await;
+    let live = read_all(&provider, &applied).await;
+    assert_no_drift(&live, &applied);
+    let mut back = applied["igw"].inputs.clone();
+    back["vpc"] = json!(applied["vpc"].id);
+    update(&provider, &mut applied, "igw", back, &["vpc"]).await;
+    provider
+        .delete(
+            &op("other"),
+            "aws.vpc",
+            "other",
+            &other_vpc.physical_id,
+            &json!({}),
+        )
+        .await
+        .expect("delete the other VPC");
+
+    delete_all(&provider, &applied).await;
+    assert_eq!(tagged_leftovers(&provider).await, Vec::<String>::new());
+    // Deleting again finds nothing and counts as done.
+    let gone = &applied["alb_sg"];
+    provider
+        .delete(&op("alb_sg"), gone.rtype, "alb_sg", &gone.id, &gone.inputs)
+        .await
+        .expect("a second delete is a no-op");
+    let after = read_all(&provider, &applied).await;
+    assert!(after.values().all(Option::is_none), "{after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_of_a_rule_is_read_and_undone_by_the_update() {
+    let emulator = Emulator::start();
+    let provider = provider(&emulator).await;
+    let mut applied = create_all(&provider).await;
+    let ec2 = provider.aws().clients().ec2.clone();
+    let alb_id = applied["alb_sg"].id.clone();
+
+    // Behind iac's back: revoke the HTTP rule, open SSH.
+    let rules = rule_ids(&provider, &alb_id).await;
+    let http = rules[&(false, "tcp".to_owned(), 80, 80, "0.0.0.0/0".to_owned())].clone();
+    ec2.revoke_security_group_ingress()
+        .group_id(&alb_id)
+        .security_group_rule_ids(http)
+        .send()
+        .await
+        .expect("RevokeSecurityGroupIngress");
+    ec2.authorize_security_group_ingress()
+        .group_id(&alb_id)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("AuthorizeSecurityGroupIngress");
+
+    let live = read_all(&provider, &applied).await;
+    let alb_live = live["alb_sg"].clone().expect("alb_sg exists");
+    assert_eq!(
+        alb_live["ingress"],
+        json!([
+            {"protocol": "tcp", "port": 443, "cidr": "0.0.0.0/0", "description": "HTTPS"},
+            {"protocol": "tcp", "port": 443, "cidr": "::/0"},
+            {"protocol": "tcp", "port": 22, "cidr": "0.0.0.0/0"},
+        ]),
+        "the live rules, those applied first in their order, then the foreign one"
+    );
+    for (name, inputs) in &live {
+        if name != "alb_sg" {
+            assert_eq!(
+                inputs.as_ref(),
+                Some(&applied[name].inputs),
+                "`{name}` did not drift"
+            );
+        }
+    }
+
+    // Apply restores the applied rules: the update gets the stack's inputs again.
+    let wanted = applied["alb_sg"].inputs.clone();
+    let a = applied.get_mut("alb_sg").unwrap();
+    a.inputs = alb_live;
+    update(
+        &provider,
+        &mut applied,
+        "alb_sg",
+        wanted,
+        &["ingress[1].port", "ingress[2].port", "ingress[2].cidr"],
+    )
+    .await;
+    let live = read_all(&provider, &applied).await;
+    assert_no_drift(&live, &applied);
+
+    // Omitted egress is "allow all": revoking the default is drift too, and is restored.
+    let rules = rule_ids(&provider, &alb_id).await;
+    let default = rules[&(true, "-1".to_owned(), -1, -1, "0.0.0.0/0".to_owned())].clone();
+    ec2.revoke_security_group_egress()
+        .group_id(&alb_id)
+        .security_group_rule_ids(default)
+        .send()
+        .await
+        .expect("RevokeSecurityGroupEgress");
+    let live = read_all(&provider, &applied).await;
+    let alb_live = live["alb_sg"].clone().expect("alb_sg exists");
+    assert_eq!(alb_live["egress"], json!([]));
+    let wanted = applied["alb_sg"].inputs.clone();
+    applied.get_mut("alb_sg").unwrap().inputs = alb_live;
+    update(&provider, &mut applied, "alb_sg", wanted, &["egress"]).await;
+    assert_no_drift(&read_all(&provider, &applied).await, &applied);
+
+    delete_all(&provider, &applied).await;
+    assert_eq!(tagged_leftovers(&provider).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_of_every_type_makes_one_describe_call_per_type() {
+    let emulator = Emulator::start();
+    let provider = provider(&emulator).await;
+    let applied = create_all(&provider).await;
+
+    let counter = provider.aws().requests().clone();
+    counter.reset();
+    let live = read_all(&provider, &applied).await;
+    assert_no_drift(&live, &applied);
+    let calls: Vec<String> = counter
+        .snapshot()
+        .iter()
+        .map(|(op, n)| format!("{op}={n}"))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "ec2:DescribeAddresses=1",
+            "ec2:DescribeInternetGateways=1",
+            "ec2:DescribeNatGateways=1",
+            "ec2:DescribeRouteTables=1",
+            "ec2:DescribeSecurityGroups=1",
+            "ec2:DescribeSubnets=1",
+            "ec2:DescribeVpcs=1",
+        ],
+        "12 resources of 7 types: one describe per type, nothing else"
+    );
+
+    // A resource deleted outside iac reads as gone, without failing the batch.
+    let ec2 = &provider.aws().clients().ec2;
+    ec2.delete_security_group()
+        .group_id(&applied["app_sg"].id)
+        .send()
+        .await
+        .expect("DeleteSecurityGroup");
+    let live = read_all(&provider, &applied).await;
+    assert_eq!(live["app_sg"], None);
+    assert!(live["alb_sg"].is_some());
+}
+
+#[tokio::test]
+async fn an_unsupported_type_is_a_fatal_error_naming_it() {
+    let emulator = Emulator::start();
+    let provider = provider(&emulator).await;
+    let err = provider
+        .create(&op("x"), "aws.x", "x", &json!({}))
+        .await
+        .expect_err("no such type");
+    assert_eq!(err.kind, ErrorKind::Fatal);
+    assert_eq!(
+        err.message,
+        "resource type `aws.x` is not supported by this build"
+    );
+    assert!(provider.names_reusable("aws.task_definition"));
+    assert!(!provider.names_reusable("aws.vpc"));
+    assert_eq!(provider.stack(), STACK);
+}
+
+// ---------------------------------------------------------------------------------------
+// Through the engine: plan, apply, plan clean, change, drift, destroy.
+// ---------------------------------------------------------------------------------------
+
+mod engine {
+    use std::path::{Path, PathBuf};
+
+    use std::sync::Arc;
+
+    use aws_sdk_ec2::types::Filter;
+    use iac_aws::AwsProvider;
+    use iac_engine::{
+        apply, plan, plan_destroy, render_plan, Action, ApplyOptions, LocalBackend, NullReporter,
+        Plan, PlanOptions, Provider, State,
+    };
+    use iac_stack::{load_file, LoadOptions, Stack};
+    use iac_testkit::Emulator;
+
+    fn load(vars: &[(&str, &str)]) -> Stack {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/aws/network_stack.yaml");
+        let opts = LoadOptions {
+            vars: vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..LoadOptions::default()
+        };
+        match load_file(&path, &opts) {
+            Ok(loaded) => loaded.stack,
+            Err(d) => panic!("the network fixture does not load: {d:?}"),
+        }
+    }
+
+    async fn make_plan(stack: &Stack, state: &State, provider: &Arc<dyn Provider>) -> Plan {
+        plan(stack, state, provider.clone(), &PlanOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("plan: {e}"))
+    }
+
+    async fn run(plan: &Plan, state: &mut State, dir: &Path, provider: &Arc<dyn Provider>) {
+        let backend = LocalBackend::new(dir, &plan.stack);
+        let report = apply(
+            plan,
+            state,
+            &backend,
+            provider.clone(),
+            Arc::new(NullReporter),
+            &ApplyOptions::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("apply: {e}"));
+        assert!(report.success(), "{:?}", report.failures());
+    }
+
+    /// `(name, action, changed paths)` of every change that is not a no-op.
+    fn changes(plan: &Plan) -> Vec<(String, Action, Vec<String>)> {
+        plan.changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp)
+            .map(|c| (c.name.clone(), c.action, c.changed_paths.clone()))
+            .collect()
+    }
+
+    fn assert_clean(plan: &Plan) {
+        assert_eq!(changes(plan), vec![], "{}", render_plan(plan, false));
+        assert!(plan.drift.is_empty(), "{:?}", plan.drift);
+        assert!(
+            render_plan(plan, false).contains("No changes."),
+            "{}",
+            render_plan(plan, false)
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_network_stack_applies_plans_clean_changes_in_place_and_is_destroyed() {
+        let emulator = Emulator::start();
+        let tmp = tempfile::tempdir().expect("state dir");
+        let dir = tmp.path().to_owned();
+        let aws = super::provider(&emulator).await.aws().clone();
+        let stack = load(&[]);
+        let provider = AwsProvider::new(aws.clone(), &stack.name);
+        let dyn_provider: Arc<dyn Provider> = Arc::new(provider.clone());
+        let mut state = State::new(&stack.name);
+
+        let first = make_plan(&stack, &state, &dyn_provider).await;
+        assert_eq!(first.summary.add, stack.resources.len());
+        run(&first, &mut state, &dir, &dyn_provider).await;
+
+        // A no-op plan, reading with one describe per type.
+        aws.requests().reset();
+        let again = make_plan(&stack, &state, &dyn_provider).await;
+        assert_clean(&again);
+        for (op, n) in aws.requests().snapshot() {
+            assert!(
+                op.operation.starts_with("Describe"),
+                "a plan only reads: {op}"
+            );
+            assert_eq!(n, 1, "{op} was called {n} times");
+        }
+        assert_eq!(aws.requests().total(), 7, "{:?}", aws.requests().snapshot());
+
+        // Change a rule, a route and a tag: exactly those three updates.
+        let changed = load(&[
+            ("http_port", "8080"),
+            ("office_cidr", "172.16.0.0/12"),
+            ("team", "platform"),
+        ]);
+        let update = make_plan(&changed, &state, &dyn_provider).await;
+        assert_eq!(
+            changes(&update),
+            vec![
+                (
+                    "vpc".to_owned(),
+                    Action::Update,
+                    vec!["tags.team".to_owned()]
+                ),
+                (
+                    "public_routes".to_owned(),
+                    Action::Update,
+                    vec!["routes[1].destination".to_owned()]
+                ),
+                (
+                    "alb_sg".to_owned(),
+                    Action::Update,
+                    vec!["ingress[1].port".to_owned()]
+                ),
+            ],
+            "{}",
+            render_plan(&update, false)
+        );
+        run(&update, &mut state, &dir, &dyn_provider).await;
+        assert_clean(&make_plan(&changed, &state, &dyn_provider).await);
+
+        // Drift: a rule revoked behind iac's back shows, and apply puts it back.
+        let ec2 = aws.clients().ec2.clone();
+        let alb = state.resources["alb_sg"].physical_id.clone();
+        let rules = ec2
+            .describe_security_group_rules()
+            .filters(Filter::builder().name("group-id").values(&alb).build())
+            .send()
+            .await
+            .expect("DescribeSecurityGroupRules");
+        let http = rules
+            .security_group_rules()
+            .iter()
+            .find(|r| r.from_port() == Some(8080) && r.is_egress() == Some(false))
+            .and_then(|r| r.security_group_rule_id())
+            .expect("the rule on 8080")
+            .to_owned();
+        ec2.revoke_security_group_ingress()
+            .group_id(&alb)
+            .security_group_rule_ids(http)
+            .send()
+            .await
+            .expect("RevokeSecurityGroupIngress");
+        let drifted = make_plan(&changed, &state, &dyn_provider).await;
+        let drift: Vec<(&str, &[String])> = drifted
+            .drift
+            .iter()
+            .map(|d| (d.name.as_str(), d.paths.as_slice()))
+            .collect();
+        assert_eq!(drift, vec![("alb_sg", &["ingress".to_owned()][..])]);
+        assert_eq!(
+            changes(&drifted),
+            vec![(
+                "alb_sg".to_owned(),
+                Action::Update,
+                vec!["ingress".to_owned()]
+            )]
+        );
+        run(&drifted, &mut state, &dir, &dyn_provider).await;
+        assert_clean(&make_plan(&changed, &state, &dyn_provider).await);
+
+        // Destroy: nothing tagged with the stack is left.
+        let destroy =
+            plan_destroy(&changed, &state, &PlanOptions::default()).expect("plan destroy");
+        assert_eq!(destroy.summary.destroy, stack.resources.len());
+        run(&destroy, &mut state, &dir, &dyn_provider).await;
+        assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+        assert_eq!(
+            super::tagged_leftovers(&provider).await,
+            Vec::<String>::new()
+        );
+    }
+
+    /// The network part of stacks/lemon-mart.yaml: everything before its DNS section.
+    fn example_network() -> Stack {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../stacks/lemon-mart.yaml");
+        let text = std::fs::read_to_string(&path).expect("the example stack is readable");
+        let end = text
+            .find("  # --- DNS and TLS")
+            .expect("the example stack has a DNS section after the network");
+        match iac_stack::load_str(
+            "lemon-mart-network.yaml",
+            &text[..end],
+            &LoadOptions::default(),
+        ) {
+            Ok(loaded) => loaded.stack,
+            Err(d) => panic!("the network part of the example does not load: {d:?}"),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_network_part_of_the_example_stack_applies_plans_clean_and_is_destroyed() {
+        let emulator = Emulator::start();
+        let tmp = tempfile::tempdir().expect("state dir");
+        let stack = example_network();
+        for name in [
+            "vpc",
+            "public_a",
+            "public_b",
+            "igw",
+            "public_routes",
+            "alb_sg",
+            "app_sg",
+        ] {
+            assert!(
+                stack.resources.contains_key(name),
+                "`{name}` is in the network part"
+            );
+        }
+        let aws = super::provider(&emulator).await.aws().clone();
+        let provider = AwsProvider::new(aws, &stack.name);
+        let dyn_provider: Arc<dyn Provider> = Arc::new(provider.clone());
+        let mut state = State::new(&stack.name);
+
+        let first = make_plan(&stack, &state, &dyn_provider).await;
+        assert_eq!(first.summary.add, stack.resources.len());
+        run(&first, &mut state, tmp.path(), &dyn_provider).await;
+        assert_clean(&make_plan(&stack, &state, &dyn_provider).await);
+
+        let destroy = plan_destroy(&stack, &state, &PlanOptions::default()).expect("plan destroy");
+        run(&destroy, &mut state, tmp.path(), &dyn_provider).await;
+        assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+        assert_eq!(
+            super::tagged_leftovers(&provider).await,
+            Vec::<String>::new()
+        );
+    }
+}
