@@ -47,10 +47,49 @@ emulator: emulator-install
 test: emulator-install
     IAC_MOTO_SERVER='{{ moto_server }}' cargo test --workspace --no-fail-fast
 
-# Validate the example stack and print its dependency graph
-demo:
-    cargo run -q -p iac -- validate stacks/lemon-mart.yaml
-    cargo run -q -p iac -- graph stacks/lemon-mart.yaml
+# Plan, apply, re-plan and destroy the example stack against a private local AWS emulator
+demo: emulator-install
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build -q -p iac
+    iac="$CARGO_TARGET_DIR/debug/iac"
+    # The stacks are copied to a temporary directory so the demo's state files land there,
+    # never beside the real stacks (whose .iac/state/ may describe real AWS resources).
+    work="$(mktemp -d)"
+    port="$('{{ venv }}/bin/python' -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ACM_VALIDATION_WAIT=5 MOTO_ECS_SERVICE_RUNNING=2 \
+        '{{ moto_server }}' -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+    moto=$!
+    trap 'kill "$moto" 2>/dev/null || true; wait "$moto" 2>/dev/null || true; rm -rf "$work"' EXIT
+    '{{ venv }}/bin/python' - "$port" <<'PY'
+    import sys, time, urllib.request
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/moto-api/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        sys.exit("the AWS emulator did not start")
+    PY
+    # Only the emulator: no profile, no per-service endpoint, no metadata service.
+    for v in $(env | sed -n 's/^\(AWS_ENDPOINT_URL_[A-Z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+    unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN
+    export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=us-east-1 \
+        AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true \
+        AWS_CONFIG_FILE="$work/none" AWS_SHARED_CREDENTIALS_FILE="$work/none"
+    cp -r '{{ justfile_directory() }}/stacks' "$work/"
+    find "$work/stacks" -name .iac -type d -prune -exec rm -rf {} +
+    cd "$work"
+    step() { printf '\n\033[1m$ iac %s\033[0m\n' "$*"; "$iac" "$@"; }
+    echo "AWS emulator (moto) on $AWS_ENDPOINT_URL; working in $work"
+    # The example looks up the hosted zone `example.com`: create it first.
+    step apply --yes stacks/demo/zone.yaml
+    step plan stacks/lemon-mart.yaml
+    step apply --yes stacks/lemon-mart.yaml
+    step plan --detailed-exitcode stacks/lemon-mart.yaml
+    step destroy --yes stacks/lemon-mart.yaml
+    step destroy --yes stacks/demo/zone.yaml
 
 # Format every Rust file
 fmt:

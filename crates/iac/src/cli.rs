@@ -51,8 +51,9 @@ pub struct StackArgs {
     /// A var value, `name=value` (repeatable; wins over var files)
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
-    /// The AWS region, overriding the stack's `region:`
-    #[arg(long, env = "AWS_REGION")]
+    /// The AWS region, overriding the stack's `region:` (`AWS_REGION` is used only when
+    /// the stack names no region)
+    #[arg(long)]
     pub region: Option<String>,
     /// Treat warnings as errors
     #[arg(long)]
@@ -132,12 +133,17 @@ pub struct PlanArgs {
 pub struct ApplyArgs {
     /// A stack file, or a plan saved with `iac plan --out`
     pub stack: PathBuf,
+    /// A YAML file of var values (repeatable; later files win)
     #[arg(long = "var-file", value_name = "FILE")]
     pub var_files: Vec<PathBuf>,
+    /// A var value, `name=value` (repeatable; wins over var files)
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
-    #[arg(long, env = "AWS_REGION")]
+    /// The AWS region, overriding the stack's `region:` (`AWS_REGION` is used only when
+    /// the stack names no region)
+    #[arg(long)]
     pub region: Option<String>,
+    /// Treat warnings as errors
     #[arg(long)]
     pub deny_warnings: bool,
     #[command(flatten)]
@@ -162,6 +168,7 @@ pub struct DestroyArgs {
     /// Destroy without asking
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// How many operations may run at once
     #[arg(long, default_value_t = 10)]
     pub parallelism: usize,
     /// Only this resource and what depends on it (repeatable)
@@ -175,6 +182,9 @@ pub struct OutputArgs {
     pub stack: StackArgs,
     /// One output only
     pub name: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Print JSON: an object of every output, or the one output's value
     #[arg(long)]
     pub json: bool,
 }
@@ -191,17 +201,27 @@ pub enum StateCommand {
 pub struct StateListArgs {
     #[command(flatten)]
     pub stack: StackArgs,
+    /// Only used to reach a state kept in S3
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct StateShowArgs {
     #[command(flatten)]
     pub stack: StackArgs,
+    /// The resource to show
     pub name: String,
+    /// Only used to reach a state kept in S3
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ForceUnlockArgs {
     #[command(flatten)]
     pub stack: StackArgs,
+    /// Only used to reach a state kept in S3
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }

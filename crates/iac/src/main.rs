@@ -15,6 +15,7 @@
 mod cli;
 mod commands;
 mod printer;
+mod reporter;
 
 use std::process::ExitCode;
 

@@ -11,17 +11,42 @@ pub struct Printer {
     /// Colour on stderr: only on a terminal, and never when `NO_COLOR` is set
     /// (<https://no-color.org>: any non-empty value).
     color: bool,
+    /// Colour on stdout (a plan shown by `iac plan`), decided the same way for stdout.
+    out_color: bool,
+    /// Whether stderr is a terminal: progress bars and prompts need one.
+    err_terminal: bool,
 }
 
 impl Printer {
     /// Decide colour from the environment.
     pub fn from_env() -> Self {
+        let no_color = std::env::var_os("NO_COLOR");
+        let err_terminal = std::io::stderr().is_terminal();
         Printer {
-            color: use_color(
-                std::env::var_os("NO_COLOR").as_deref(),
-                std::io::stderr().is_terminal(),
-            ),
+            color: use_color(no_color.as_deref(), err_terminal),
+            out_color: use_color(no_color.as_deref(), std::io::stdout().is_terminal()),
+            err_terminal,
         }
+    }
+
+    /// Whether stdout gets colour (a plan printed by `iac plan` or `iac apply`).
+    pub fn out_color(&self) -> bool {
+        self.out_color
+    }
+
+    /// Whether stderr gets colour (diagnostics, progress).
+    pub fn err_color(&self) -> bool {
+        self.color
+    }
+
+    /// Whether stderr is a terminal (live progress lines instead of one line per event).
+    pub fn err_terminal(&self) -> bool {
+        self.err_terminal
+    }
+
+    /// A line on stderr: notes and progress that are not the command's result.
+    pub fn note(&self, message: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "{message}");
     }
 
     /// Make miette render any `miette::Report` the way [`Printer::diagnostic`] does. Called

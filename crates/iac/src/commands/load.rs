@@ -96,9 +96,42 @@ pub fn display_path(p: &Path) -> PathBuf {
 /// Load and check the stack. `Err` holds every diagnostic, errors and warnings (including
 /// malformed `--var`s). Warnings of a successful load are in [`Loaded::warnings`]; whether
 /// they are denied is the caller's decision (see [`StackRequest::deny_warnings`]).
+///
+/// The region is `--region`, else the stack's `region:`, else `AWS_REGION` (or
+/// `AWS_DEFAULT_REGION`): the environment only fills in a region the stack does not name,
+/// so a shell left pointing at another region cannot move a stack that says where it lives.
 pub fn load(req: &StackRequest<'_>) -> Result<Loaded, Diagnostics> {
     let opts = req.options()?;
-    iac_stack::load_file(&req.display_path(), &opts)
+    let path = req.display_path();
+    match iac_stack::load_file(&path, &opts) {
+        Err(diags) if opts.region.is_none() && misses_region(&diags) => match env_region() {
+            Some(region) => iac_stack::load_file(
+                &path,
+                &LoadOptions {
+                    region: Some(region),
+                    ..opts
+                },
+            ),
+            None => Err(diags),
+        },
+        other => other,
+    }
+}
+
+/// The stack names no `region:` (the loader's `missing_key` diagnostic for it).
+fn misses_region(diags: &Diagnostics) -> bool {
+    diags
+        .iter()
+        .any(|d| d.code == "iac::stack::missing_key" && d.message.contains("`region`"))
+}
+
+/// The region the AWS tools would use from the environment.
+fn env_region() -> Option<String> {
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .map(|v| v.trim().to_string())
+        .find(|v| !v.is_empty())
 }
 
 /// Load for a command that needs a valid stack: warnings and errors are printed on stderr;

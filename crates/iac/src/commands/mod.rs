@@ -3,10 +3,18 @@
 //! Commands that read a stack share [`load`]: `--var` parsing, paths shown relative to the
 //! working directory, diagnostics printed the same way everywhere.
 
+mod apply;
+mod aws;
+mod backend;
 mod completions;
+mod destroy;
+mod force_unlock;
 mod graph;
 pub mod load;
+mod output;
+mod plan;
 mod schema;
+mod state;
 mod validate;
 
 use std::process::ExitCode;
@@ -16,7 +24,6 @@ use crate::printer::Printer;
 
 /// The exit codes of `iac` (see the crate docs for what each means).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // `Changes` and `Interrupted` are for the engine commands.
 pub enum Exit {
     Ok,
     Error,
@@ -43,21 +50,25 @@ pub fn run(cli: Cli, printer: &Printer) -> ExitCode {
         Command::Graph(args) => graph::run(&args, printer),
         Command::Schema => schema::run(printer),
         Command::Completions(args) => completions::run(&args, printer),
-        Command::Plan(_) => not_available("plan", printer),
-        Command::Apply(_) => not_available("apply", printer),
-        Command::Destroy(_) => not_available("destroy", printer),
-        Command::Output(_) => not_available("output", printer),
-        Command::State(_) => not_available("state", printer),
-        Command::ForceUnlock(_) => not_available("force-unlock", printer),
+        Command::Plan(args) => plan::run(&args, printer),
+        Command::Apply(args) => apply::run(&args, printer),
+        Command::Destroy(args) => destroy::run(&args, printer),
+        Command::Output(args) => output::run(&args, printer),
+        Command::State(cmd) => state::run(&cmd, printer),
+        Command::ForceUnlock(args) => force_unlock::run(&args, printer),
     }
 }
 
-/// A command whose engine is not part of this build.
-fn not_available(command: &str, printer: &Printer) -> ExitCode {
-    printer.error(&format!(
-        "`iac {command}` is not available in this build yet"
-    ));
-    Exit::Error.into()
+/// The async runtime of the commands that talk to AWS or a state backend. Built per
+/// command, so `validate` and friends never start threads.
+fn runtime(printer: &Printer) -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            printer.error(&format!("cannot start the async runtime: {e}"));
+            ExitCode::from(Exit::Error)
+        })
 }
 
 /// Write a command's result to stdout; a reader that went away (`| head`) is not an error.

@@ -1,0 +1,224 @@
+//! Where a stack's state lives, and the state errors as diagnostics.
+//!
+//! Local state (the default) is `.iac/state/<stack>.json` beside the stack file;
+//! `state: s3://BUCKET/KEY` in the stack keeps it in S3 (`iac_aws::state::S3Backend`),
+//! reached with the same AWS connection as everything else. A saved
+//! plan records the stack file and the `state:` URL (see [`StateLocation`]) so that
+//! `iac apply PLANFILE` finds the same state without the stack file being loaded again.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use iac_aws::state::S3Backend;
+use iac_aws::AwsContext;
+use iac_engine::{LocalBackend, State, StateBackend, StateError, StateLock};
+use iac_stack::Diag;
+use serde_json::Value as Json;
+
+use super::Exit;
+use crate::printer::Printer;
+
+/// Where the state of a stack is, as a saved plan records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateLocation {
+    /// The stack file as given on the command line (local state is beside it).
+    pub stack_file: PathBuf,
+    /// The stack's `state:` URL, when the state is not local.
+    pub url: Option<String>,
+}
+
+/// The plan JSON keys the binary adds to a saved plan. Readers of the engine's format
+/// ignore unknown keys, so these do not change the plan format version.
+const STACK_FILE_KEY: &str = "stack_file";
+const STATE_KEY: &str = "state";
+
+impl StateLocation {
+    /// Add this location to a plan's JSON.
+    pub fn annotate(&self, plan_json: &str) -> String {
+        let Ok(Json::Object(mut doc)) = serde_json::from_str::<Json>(plan_json) else {
+            return plan_json.to_string();
+        };
+        doc.insert(
+            STACK_FILE_KEY.into(),
+            Json::String(self.stack_file.display().to_string()),
+        );
+        if let Some(url) = &self.url {
+            doc.insert(STATE_KEY.into(), Json::String(url.clone()));
+        }
+        let mut text = serde_json::to_string_pretty(&Json::Object(doc)).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    /// The location recorded in a saved plan's JSON, if any.
+    pub fn from_plan_json(doc: &Json) -> Option<StateLocation> {
+        let stack_file = doc.get(STACK_FILE_KEY)?.as_str()?;
+        Some(StateLocation {
+            stack_file: PathBuf::from(stack_file),
+            url: doc
+                .get(STATE_KEY)
+                .and_then(Json::as_str)
+                .map(str::to_string),
+        })
+    }
+
+    /// The backend that stores this state: the local file, or S3 through `aws` (the
+    /// caller connects first when [`StateLocation::is_remote`]). The error is boxed: a
+    /// [`Diag`] is large and this is the cold path.
+    pub fn backend(
+        &self,
+        stack: &str,
+        aws: Option<&AwsContext>,
+    ) -> Result<Box<dyn StateBackend>, Box<Diag>> {
+        let Some(url) = &self.url else {
+            return Ok(Box::new(LocalBackend::for_stack_file(
+                &self.stack_file,
+                stack,
+            )));
+        };
+        let Some(ctx) = aws else {
+            // Callers connect before opening a remote state; this is a wiring mistake.
+            return Err(Box::new(
+                Diag::error(
+                    "iac::state::unsupported",
+                    format!("the state `{url}` needs an AWS connection, and none was made"),
+                )
+                .help("this is a bug in iac: please report it with the command line"),
+            ));
+        };
+        S3Backend::new(ctx, url, stack)
+            .map(|b| Box::new(b) as Box<dyn StateBackend>)
+            .map_err(|e| {
+                Box::new(Diag::error("iac::state::url", e.to_string()).help(
+                    "write `state: s3://BUCKET/KEY.json`, or remove `state:` for local state",
+                ))
+            })
+    }
+
+    /// The state is not a local file: opening it needs an AWS connection.
+    pub fn is_remote(&self) -> bool {
+        self.url.is_some()
+    }
+}
+
+/// [`StateLocation::backend`], printing the error.
+pub fn open(
+    location: &StateLocation,
+    stack: &str,
+    aws: Option<&AwsContext>,
+    printer: &Printer,
+) -> Result<Box<dyn StateBackend>, ExitCode> {
+    location.backend(stack, aws).map_err(|d| {
+        printer.diagnostic(&d);
+        ExitCode::from(Exit::Error)
+    })
+}
+
+/// Take the lock for `operation`; a held lock is an error naming the holder.
+pub async fn lock(
+    backend: &dyn StateBackend,
+    stack: &str,
+    operation: &str,
+    printer: &Printer,
+) -> Result<StateLock, ExitCode> {
+    backend.lock(operation).await.map_err(|e| {
+        printer.diagnostic(&state_diag(&e, backend, stack));
+        ExitCode::from(Exit::Error)
+    })
+}
+
+/// The stored state, or an empty one for a stack never applied.
+pub async fn load(
+    backend: &dyn StateBackend,
+    stack: &str,
+    printer: &Printer,
+) -> Result<State, ExitCode> {
+    match backend.load().await {
+        Ok(Some(state)) => Ok(state),
+        Ok(None) => Ok(State::new(stack)),
+        Err(e) => {
+            printer.diagnostic(&state_diag(&e, backend, stack));
+            Err(Exit::Error.into())
+        }
+    }
+}
+
+/// The stored state without a default: `None` for a stack never applied.
+pub async fn load_existing(
+    backend: &dyn StateBackend,
+    stack: &str,
+    printer: &Printer,
+) -> Result<Option<State>, ExitCode> {
+    backend.load().await.map_err(|e| {
+        printer.diagnostic(&state_diag(&e, backend, stack));
+        ExitCode::from(Exit::Error)
+    })
+}
+
+/// A state error as a diagnostic, with what to do about it.
+pub fn state_diag(e: &StateError, backend: &dyn StateBackend, stack: &str) -> Diag {
+    let location = backend.location();
+    let (code, help) = match e {
+        StateError::Locked { .. } => (
+            "iac::state::locked",
+            format!(
+                "wait for that run to finish; if it is gone (a crashed machine), remove the lock with `iac force-unlock STACK_FILE` (stack `{stack}`)"
+            ),
+        ),
+        StateError::Version(_) => (
+            "iac::state::version",
+            "use the iac version that wrote this state, or a newer one".to_string(),
+        ),
+        StateError::Corrupt(_) => (
+            "iac::state::corrupt",
+            format!("the previous version is kept beside it as `{location}.backup`: check it and copy it over the damaged file"),
+        ),
+        StateError::Io { .. } => (
+            "iac::state::io",
+            format!("check that the directory of `{location}` exists and is writable"),
+        ),
+        StateError::Backend(_) => (
+            "iac::state::backend",
+            "check access to the state storage and run the command again".to_string(),
+        ),
+    };
+    let message = match e {
+        StateError::Locked { .. } => e.to_string(),
+        _ => format!("state `{location}`: {e}"),
+    };
+    Diag::error(code, message).help(help)
+}
+
+/// The location of the state of a stack loaded from `stack_file`.
+pub fn location_of(stack_file: &Path, state_url: Option<&str>) -> StateLocation {
+    StateLocation {
+        stack_file: stack_file.to_path_buf(),
+        url: state_url.map(str::to_string),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_plan_carries_its_state_location() {
+        let loc = location_of(Path::new("stacks/demo.yaml"), None);
+        let text = loc.annotate("{\"format_version\": 1, \"stack\": \"demo\"}");
+        let doc: Json = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["format_version"], 1);
+        assert_eq!(StateLocation::from_plan_json(&doc), Some(loc));
+    }
+
+    #[test]
+    fn local_state_is_beside_the_stack_and_needs_no_aws() {
+        let loc = location_of(Path::new("stacks/demo.yaml"), None);
+        assert!(!loc.is_remote());
+        let b = loc.backend("demo", None).unwrap();
+        assert_eq!(b.location(), "stacks/.iac/state/demo.json");
+        let remote = location_of(Path::new("demo.yaml"), Some("s3://b/k.json"));
+        assert!(remote.is_remote());
+        let err = remote.backend("demo", None).err().unwrap();
+        assert_eq!(err.code, "iac::state::unsupported");
+    }
+}

@@ -1,0 +1,200 @@
+//! `iac plan STACK`: what would change to make AWS match the stack.
+//!
+//! Also the first half of `iac apply STACK` and `iac destroy STACK`: [`Session::open`] does
+//! what every engine command does first, in an order that keeps mistakes cheap:
+//! 1. load and check the stack locally (a broken stack makes no AWS call, takes no lock);
+//! 2. connect to AWS and prove the connection with one read (credentials, endpoint);
+//! 3. open the state backend, take the lock for the whole run, load the state.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use iac_aws::AwsProvider;
+use iac_engine::{
+    plan, render_plan, Action, Plan, PlanError, PlanOptions, State, StateBackend, StateLock,
+};
+use iac_stack::{Diag, Loaded, Stack};
+
+use super::aws::{connect, Target};
+use super::backend::{self, location_of, StateLocation};
+use super::load::{load_and_report, StackRequest};
+use super::Exit;
+use crate::cli::{AwsArgs, PlanArgs};
+use crate::printer::Printer;
+
+/// A stack loaded, connected to AWS, its state locked and loaded.
+pub struct Session {
+    pub loaded: Loaded,
+    pub location: StateLocation,
+    pub provider: Arc<AwsProvider>,
+    pub backend: Box<dyn StateBackend>,
+    /// Held until the session is dropped: the whole plan (and apply) runs under it.
+    pub _lock: StateLock,
+    pub state: State,
+}
+
+impl Session {
+    /// Steps 1 to 3 of the module docs; every failure is printed, `Err` is the exit code.
+    /// `operation` is recorded in the lock (`plan`, `apply`, `destroy`).
+    pub async fn open(
+        req: &StackRequest<'_>,
+        aws: &AwsArgs,
+        operation: &str,
+        printer: &Printer,
+    ) -> Result<Session, ExitCode> {
+        let loaded = load_and_report(req, printer)?;
+        let stack = &loaded.stack;
+        let target = Target {
+            region: stack.region.as_deref(),
+            aws,
+        };
+        let provider = Arc::new(connect(&target, &stack.name, printer).await?);
+        let location = location_of(req.stack, stack.state.as_deref());
+        let backend = backend::open(&location, &stack.name, Some(provider.aws()), printer)?;
+        let lock = backend::lock(backend.as_ref(), &stack.name, operation, printer).await?;
+        let state = backend::load(backend.as_ref(), &stack.name, printer).await?;
+        Ok(Session {
+            loaded,
+            location,
+            provider,
+            backend,
+            _lock: lock,
+            state,
+        })
+    }
+
+    pub fn stack(&self) -> &Stack {
+        &self.loaded.stack
+    }
+
+    /// Plan the stack against the state; errors are printed as diagnostics.
+    pub async fn plan(&self, targets: &[String], printer: &Printer) -> Result<Plan, ExitCode> {
+        let opts = PlanOptions {
+            targets: targets.to_vec(),
+        };
+        plan(self.stack(), &self.state, self.provider.clone(), &opts)
+            .await
+            .map_err(|e| {
+                printer.diagnostic(&plan_diag(&e, self.stack()));
+                ExitCode::from(Exit::Error)
+            })
+    }
+}
+
+/// A plan error as a diagnostic. A protected resource the plan would destroy or replace is
+/// labelled at its name in the stack file.
+pub fn plan_diag(e: &PlanError, stack: &Stack) -> Diag {
+    match e {
+        PlanError::Protected(list) => {
+            let mut d = Diag::error("iac::plan::protected", e.to_string()).in_file(&stack.source);
+            for (name, action) in list {
+                if let Some(r) = stack.resources.get(name) {
+                    let what = if *action == Action::Replace {
+                        "protected, and this plan must replace it"
+                    } else {
+                        "protected, and this plan would destroy it"
+                    };
+                    d = d.label(r.spans.name, what);
+                }
+            }
+            d.help("remove `protect: true` from it first if destroying it is really intended")
+        }
+        PlanError::UnknownTarget(_) => Diag::error("iac::plan::target", e.to_string())
+            .help("name a resource of the stack (`iac state list` shows those in the state)"),
+        PlanError::WrongStack { .. } => Diag::error("iac::plan::wrong_stack", e.to_string())
+            .help("each stack needs its own state: check `stack:` and `state:` in the stack file"),
+        PlanError::ExistingNotFound { .. } => Diag::error("iac::plan::existing", e.to_string())
+            .help("create it first, or check its identifying properties and the region"),
+        PlanError::Read { .. } | PlanError::Lookup { .. } => {
+            Diag::error("iac::plan::refresh", e.to_string()).help(
+                "run the command again; if it keeps failing, check the credentials' permissions",
+            )
+        }
+        PlanError::Version(_) | PlanError::Corrupt(_) => {
+            Diag::error("iac::plan::file", e.to_string())
+                .help("make the plan again with `iac plan --out FILE`")
+        }
+    }
+}
+
+/// The plan JSON as `--json` prints it and `--out` saves it: the engine's format plus
+/// where the state is (see [`StateLocation`]).
+pub fn plan_json(plan: &Plan, location: &StateLocation) -> String {
+    location.annotate(&plan.to_json())
+}
+
+pub fn run(args: &PlanArgs, printer: &Printer) -> ExitCode {
+    let rt = match super::runtime(printer) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let req = StackRequest::from(&args.stack);
+        let session = match Session::open(&req, &args.aws, "plan", printer).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let plan = match session.plan(&args.targets, printer).await {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        let json = plan_json(&plan, &session.location);
+        if let Some(out) = &args.out {
+            if let Err(code) = save_plan(out, &json, printer) {
+                return code;
+            }
+        }
+        let text = if args.json {
+            json
+        } else {
+            render_plan(&plan, printer.out_color())
+        };
+        let code = super::write_out(printer, &text);
+        if code != ExitCode::from(Exit::Ok) {
+            return code;
+        }
+        if let (Some(out), false) = (&args.out, args.json) {
+            printer.note(&format!(
+                "\nSaved the plan to `{}`; apply it with `iac apply {}`",
+                out.display(),
+                out.display()
+            ));
+        }
+        if args.detailed_exitcode && plan.has_changes() {
+            Exit::Changes.into()
+        } else {
+            Exit::Ok.into()
+        }
+    })
+}
+
+/// Write a saved plan privately (it holds every input, like the state) and atomically.
+fn save_plan(path: &Path, json: &str, printer: &Printer) -> Result<(), ExitCode> {
+    let tmp: PathBuf = path.with_extension(format!("tmp.{}", std::process::id()));
+    let result = (|| {
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        let mut f = o.open(&tmp)?;
+        f.write_all(json.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        printer.diagnostic(
+            &Diag::error(
+                "iac::plan::save",
+                format!("cannot save the plan to `{}`: {e}", path.display()),
+            )
+            .help("check that the directory exists and is writable"),
+        );
+        ExitCode::from(Exit::Error)
+    })
+}

@@ -1,0 +1,204 @@
+//! `iac state list` and `iac state show NAME`: what the state records, read from the state
+//! alone (no lock: every save is atomic, so a reader sees a whole version). Local state needs
+//! no AWS call; state in S3 is read with the usual AWS connection.
+
+use std::process::ExitCode;
+
+use iac_engine::{State, StateBackend};
+use iac_stack::{Diag, Loaded};
+use serde_json::json;
+
+use super::aws::{connect_context, Target};
+use super::backend::{self, location_of};
+use super::load::{load_and_report, StackRequest};
+use super::Exit;
+use crate::cli::{AwsArgs, StackArgs, StateCommand};
+use crate::printer::Printer;
+
+/// The stack (for its name and `state:`), its backend, and its state if it was applied.
+pub struct Stored {
+    pub loaded: Loaded,
+    pub backend: Box<dyn StateBackend>,
+    pub state: Option<State>,
+}
+
+/// Load the stack and read its state; errors are printed, `Err` is the exit code.
+pub async fn read(args: &StackArgs, aws: &AwsArgs, printer: &Printer) -> Result<Stored, ExitCode> {
+    let req = StackRequest::from(args);
+    let loaded = load_and_report(&req, printer)?;
+    let name = loaded.stack.name.clone();
+    let location = location_of(&args.stack, loaded.stack.state.as_deref());
+    let ctx = if location.is_remote() {
+        let target = Target {
+            region: loaded.stack.region.as_deref(),
+            aws,
+        };
+        Some(connect_context(&target, printer).await?)
+    } else {
+        None
+    };
+    let backend = backend::open(&location, &name, ctx.as_ref(), printer)?;
+    let state = backend::load_existing(backend.as_ref(), &name, printer).await?;
+    Ok(Stored {
+        loaded,
+        backend,
+        state,
+    })
+}
+
+pub fn run(cmd: &StateCommand, printer: &Printer) -> ExitCode {
+    let rt = match super::runtime(printer) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let (args, aws) = match cmd {
+            StateCommand::List(a) => (&a.stack, &a.aws),
+            StateCommand::Show(a) => (&a.stack, &a.aws),
+        };
+        let stored = match read(args, aws, printer).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let Some(state) = &stored.state else {
+            printer.note(&format!(
+                "the stack `{}` has no state yet (`{}`): nothing was applied",
+                stored.loaded.stack.name,
+                stored.backend.location()
+            ));
+            return match cmd {
+                StateCommand::List(_) => Exit::Ok.into(),
+                StateCommand::Show(a) => {
+                    printer.diagnostic(&unknown_resource(&a.name, &[]));
+                    Exit::Error.into()
+                }
+            };
+        };
+        match cmd {
+            StateCommand::List(_) => super::write_out(printer, &list(state)),
+            StateCommand::Show(a) => match show(state, &a.name) {
+                Some(text) => super::write_out(printer, &text),
+                None => {
+                    let names: Vec<&str> = state.resources.keys().map(String::as_str).collect();
+                    printer.diagnostic(&unknown_resource(&a.name, &names));
+                    Exit::Error.into()
+                }
+            },
+        }
+    })
+}
+
+/// One line per resource, aligned: name, type, physical id; `existing` lookups and old
+/// objects awaiting deletion are marked.
+pub fn list(state: &State) -> String {
+    let mut rows: Vec<[String; 3]> = state
+        .resources
+        .iter()
+        .map(|(name, r)| {
+            let id = if r.existing {
+                format!("{} (existing)", r.physical_id)
+            } else {
+                r.physical_id.clone()
+            };
+            [name.clone(), r.rtype.clone(), id]
+        })
+        .collect();
+    rows.extend(state.deposed.iter().map(|d| {
+        [
+            d.name.clone(),
+            d.rtype.clone(),
+            format!("{} (deposed: to be destroyed)", d.physical_id),
+        ]
+    }));
+    let w0 = rows.iter().map(|r| r[0].len()).max().unwrap_or(0);
+    let w1 = rows.iter().map(|r| r[1].len()).max().unwrap_or(0);
+    rows.iter()
+        .map(|[a, b, c]| format!("{a:w0$}  {b:w1$}  {c}\n"))
+        .collect()
+}
+
+/// One resource as pretty JSON: type, physical id, inputs last applied, attributes.
+pub fn show(state: &State, name: &str) -> Option<String> {
+    let r = state.resources.get(name)?;
+    let doc = json!({
+        "name": name,
+        "type": r.rtype,
+        "physical_id": r.physical_id,
+        "existing": r.existing,
+        "dependencies": r.dependencies,
+        "inputs": r.inputs,
+        "attrs": r.attrs,
+    });
+    Some(serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n")
+}
+
+fn unknown_resource(name: &str, known: &[&str]) -> Diag {
+    let help = if known.is_empty() {
+        "apply the stack first; `iac state list` shows what the state holds".to_string()
+    } else {
+        format!(
+            "the state holds {}",
+            known
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    Diag::error(
+        "iac::state::unknown_resource",
+        format!("the state has no resource `{name}`"),
+    )
+    .help(help)
+}
+
+#[cfg(test)]
+mod tests {
+    use iac_engine::ResourceState;
+
+    use super::*;
+
+    fn state() -> State {
+        let mut s = State::new("demo");
+        s.resources.insert(
+            "vpc".into(),
+            ResourceState {
+                rtype: "aws.vpc".into(),
+                physical_id: "vpc-1".into(),
+                inputs: json!({"cidr": "10.0.0.0/16"}),
+                attrs: json!({"id": "vpc-1"}),
+                dependencies: vec![],
+                existing: false,
+            },
+        );
+        s.resources.insert(
+            "public_a".into(),
+            ResourceState {
+                rtype: "aws.subnet".into(),
+                physical_id: "subnet-1".into(),
+                inputs: json!({}),
+                attrs: json!({}),
+                dependencies: vec!["vpc".into()],
+                existing: false,
+            },
+        );
+        s
+    }
+
+    #[test]
+    fn list_is_aligned_and_sorted_by_name() {
+        assert_eq!(
+            list(&state()),
+            "public_a  aws.subnet  subnet-1\nvpc       aws.vpc     vpc-1\n"
+        );
+    }
+
+    #[test]
+    fn show_has_inputs_and_attrs() {
+        let text = show(&state(), "vpc").unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["inputs"]["cidr"], "10.0.0.0/16");
+        assert_eq!(doc["attrs"]["id"], "vpc-1");
+        assert!(show(&state(), "nope").is_none());
+    }
+}

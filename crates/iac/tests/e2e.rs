@@ -1,0 +1,821 @@
+//! End-to-end: the real `iac` binary against the local AWS emulator (moto), in a temporary
+//! directory holding a copy of the stack so `.iac/state/` lands there.
+//!
+//! What only this level proves: the commands are wired in the right order (a broken stack
+//! or missing credentials stop before any lock or change), the exit codes, the confirmation
+//! rules without a terminal, saved plans and their staleness, locking between processes,
+//! and a full plan/apply/no-op/update/destroy cycle on real SDK calls.
+//!
+//! moto needs to be installed (`just emulator-install`); emulator tests fail, never skip.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use iac_testkit::Emulator;
+
+/// A network stack: VPC, two subnets, internet gateway, route table, security group.
+const NETWORK: &str = r#"stack: e2e-net
+region: us-east-1
+
+resources:
+  vpc:
+    type: aws.vpc
+    cidr: 10.20.0.0/16
+    tags:
+      team: web
+
+  public_a:
+    type: aws.subnet
+    vpc: ${vpc.id}
+    cidr: 10.20.1.0/24
+    az: ${region}a
+    public: true
+
+  public_b:
+    type: aws.subnet
+    vpc: ${vpc.id}
+    cidr: 10.20.2.0/24
+    az: ${region}b
+    public: true
+
+  igw:
+    type: aws.internet_gateway
+    vpc: ${vpc.id}
+
+  routes:
+    type: aws.route_table
+    vpc: ${vpc.id}
+    routes:
+      - destination: 0.0.0.0/0
+        gateway: ${igw.id}
+    subnets:
+      - ${public_a.id}
+      - ${public_b.id}
+
+  web_sg:
+    type: aws.security_group
+    vpc: ${vpc.id}
+    description: e2e web
+    ingress:
+      - { protocol: tcp, port: 443, cidr: 10.0.0.0/8, description: HTTPS }
+
+outputs:
+  vpc_id: ${vpc.id}
+"#;
+
+/// A temporary working directory with the stack file in it.
+struct Work {
+    dir: tempfile::TempDir,
+}
+
+impl Work {
+    fn new(stack: &str) -> Work {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("net.yaml"), stack).expect("write the stack");
+        Work { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn state_file(&self) -> PathBuf {
+        self.path().join(".iac/state/e2e-net.json")
+    }
+
+    fn state(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.state_file()).expect("state file");
+        serde_json::from_str(&text).expect("state JSON")
+    }
+
+    fn edit_stack(&self, from: &str, to: &str) {
+        let path = self.path().join("net.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "the stack has no {from:?}");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+    }
+
+    /// `iac ARGS` in this directory, stdin closed (no terminal), no colour, pointed at
+    /// `emulator`.
+    fn iac(&self, emulator: &Emulator, args: &[&str]) -> Run {
+        let mut cmd = self.command(args);
+        emulator.configure(&mut cmd);
+        Run::of(cmd)
+    }
+
+    /// `iac ARGS` with no AWS settings at all but the given ones.
+    fn iac_bare(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut cmd = self.command(args);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied());
+        Run::of(cmd)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_iac"));
+        cmd.current_dir(self.path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        cmd
+    }
+}
+
+/// A finished run of the binary.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn of(mut cmd: Command) -> Run {
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = cmd.output().expect("run iac");
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
+    /// stderr with miette's line wrapping undone: whitespace collapsed, gutters removed.
+    fn err_flat(&self) -> String {
+        self.stderr
+            .replace('│', " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Assert the exit code, showing both streams when it is wrong.
+    fn expect(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Replace AWS ids (`vpc-0a1b...`, `sg-...`) with `<ID>` so snapshots are stable.
+fn mask_ids(text: &str) -> String {
+    const PREFIXES: [&str; 6] = ["vpc-", "subnet-", "igw-", "rtb-", "sg-", "rtbassoc-"];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'outer: while !rest.is_empty() {
+        for p in PREFIXES {
+            if let Some(after) = rest.strip_prefix(p) {
+                let hex = after.bytes().take_while(u8::is_ascii_hexdigit).count();
+                if hex >= 8 {
+                    out.push_str("<ID>");
+                    rest = &after[hex..];
+                    continue 'outer;
+                }
+            }
+        }
+        let c = rest.chars().next().unwrap();
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// An EC2 `Describe*` query straight to the emulator, filtered by the `iac:stack` tag: the
+/// test's own view of what exists, independent of iac. moto does not check signatures, only
+/// reads the service and region from the credential scope.
+fn ec2_describe_by_stack(emulator: &Emulator, action: &str, stack: &str) -> String {
+    let addr = emulator.url().trim_start_matches("http://").to_string();
+    let body = format!(
+        "Action={action}&Version=2016-11-15&Filter.1.Name=tag%3Aiac%3Astack&Filter.1.Value.1={stack}"
+    );
+    let mut s = TcpStream::connect(&addr).expect("connect to the emulator");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "{action}: {response:.300}"
+    );
+    response
+}
+
+/// One raw request to the emulator for `service`, returning the status line and body. moto
+/// does not check signatures, only reads the service and region from the credential scope.
+fn emulator_request(emulator: &Emulator, service: &str, method: &str, path: &str) -> String {
+    let addr = emulator.url().trim_start_matches("http://").to_string();
+    let mut s = TcpStream::connect(&addr).expect("connect to the emulator");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// How many resources of each network kind the emulator holds for `stack`.
+fn network_count(emulator: &Emulator, stack: &str) -> usize {
+    // Every resource iac tags carries `iac:name` once; ids also appear nested (a route
+    // table's associations repeat its id), tags do not.
+    [
+        "DescribeVpcs",
+        "DescribeSubnets",
+        "DescribeSecurityGroups",
+        "DescribeInternetGateways",
+        "DescribeRouteTables",
+    ]
+    .iter()
+    .map(|action| {
+        ec2_describe_by_stack(emulator, action, stack)
+            .matches("<key>iac:name</key>")
+            .count()
+    })
+    .sum()
+}
+
+/// A loopback port nobody listens on.
+fn closed_port_url() -> String {
+    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn network_stack_plans_applies_converges_updates_and_destroys() {
+    let emulator = Emulator::start();
+    let work = Work::new(NETWORK);
+
+    let plan = work.iac(&emulator, &["plan", "net.yaml"]).expect(0);
+    insta::assert_snapshot!("network_create_plan", plan.stdout);
+
+    let apply = work
+        .iac(&emulator, &["apply", "--yes", "net.yaml"])
+        .expect(0);
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete: 6 added, 0 changed, 0 replaced, 0 destroyed in "),
+        "{}",
+        apply.stdout
+    );
+    assert!(
+        apply.stdout.contains("Outputs:\n  vpc_id = \"vpc-"),
+        "{}",
+        apply.stdout
+    );
+    // Not a terminal: one plain line per finished operation.
+    assert!(apply.stderr.contains("+ vpc created ("), "{}", apply.stderr);
+    assert!(
+        apply.stderr.contains("+ routes created ("),
+        "{}",
+        apply.stderr
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(work.state_file())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "state file mode");
+    }
+    assert_eq!(work.state()["resources"].as_object().unwrap().len(), 6);
+    assert_eq!(network_count(&emulator, "e2e-net"), 6);
+
+    // Converged: nothing to do, and --detailed-exitcode says so with 0.
+    let again = work
+        .iac(&emulator, &["plan", "--detailed-exitcode", "net.yaml"])
+        .expect(0);
+    assert_eq!(again.stdout.trim(), "No changes.");
+
+    // What the state holds, without AWS.
+    let outputs = work
+        .iac(&emulator, &["output", "--json", "net.yaml"])
+        .expect(0);
+    let outputs: serde_json::Value = serde_json::from_str(&outputs.stdout).unwrap();
+    let vpc_id = outputs["vpc_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        work.state()["resources"]["vpc"]["physical_id"],
+        vpc_id.as_str()
+    );
+    let one = work
+        .iac(&emulator, &["output", "net.yaml", "vpc_id"])
+        .expect(0);
+    assert_eq!(one.stdout, format!("{vpc_id}\n"));
+    let list = work
+        .iac(&emulator, &["state", "list", "net.yaml"])
+        .expect(0);
+    insta::assert_snapshot!("network_state_list", mask_ids(&list.stdout));
+    let show = work
+        .iac(&emulator, &["state", "show", "net.yaml", "web_sg"])
+        .expect(0);
+    let show: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
+    assert_eq!(show["type"], "aws.security_group");
+    assert_eq!(show["inputs"]["ingress"][0]["port"], 443);
+
+    // One tag changed: exactly that update, exit 2.
+    work.edit_stack("team: web", "team: shop");
+    let update = work
+        .iac(&emulator, &["plan", "--detailed-exitcode", "net.yaml"])
+        .expect(2);
+    insta::assert_snapshot!("network_update_plan", mask_ids(&update.stdout));
+    let applied = work.iac(&emulator, &["apply", "-y", "net.yaml"]).expect(0);
+    assert!(
+        applied
+            .stdout
+            .contains("Apply complete: 0 added, 1 changed, 0 replaced, 0 destroyed in "),
+        "{}",
+        applied.stdout
+    );
+    work.iac(&emulator, &["plan", "--detailed-exitcode", "net.yaml"])
+        .expect(0);
+
+    // The JSON plan: the documented format, plus where the state is.
+    let json = work
+        .iac(&emulator, &["plan", "--json", "net.yaml"])
+        .expect(0);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["stack"], "e2e-net");
+    assert_eq!(json["stack_file"], "net.yaml");
+    assert_eq!(json["summary"]["change"], 0);
+
+    // `--target`: the security group only (nothing depends on it).
+    let one = work
+        .iac(
+            &emulator,
+            &["destroy", "--yes", "--target", "web_sg", "net.yaml"],
+        )
+        .expect(0);
+    assert!(
+        one.stdout.contains("Destroy complete: 1 destroyed in "),
+        "{}",
+        one.stdout
+    );
+    assert_eq!(network_count(&emulator, "e2e-net"), 5);
+
+    let destroy = work
+        .iac(&emulator, &["destroy", "--yes", "net.yaml"])
+        .expect(0);
+    assert!(
+        destroy.stdout.contains("Destroy complete: 5 destroyed in "),
+        "{}",
+        destroy.stdout
+    );
+    assert!(
+        destroy.stderr.contains("- vpc destroyed ("),
+        "{}",
+        destroy.stderr
+    );
+    assert_eq!(work.state()["resources"], serde_json::json!({}));
+    assert_eq!(network_count(&emulator, "e2e-net"), 0);
+    let empty = work
+        .iac(&emulator, &["state", "list", "net.yaml"])
+        .expect(0);
+    assert_eq!(empty.stdout, "");
+}
+
+#[test]
+fn apply_refuses_without_a_terminal_and_saved_plans_apply_unless_stale() {
+    let emulator = Emulator::start();
+    let work = Work::new(NETWORK);
+
+    // No terminal, no --yes: the plan is shown, nothing is created.
+    let refused = work.iac(&emulator, &["apply", "net.yaml"]).expect(1);
+    assert!(
+        refused.stdout.contains("Plan: 6 to add"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("refusing to apply without confirmation"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.err_flat().contains("`--yes`"), "{}", refused.stderr);
+    assert_eq!(network_count(&emulator, "e2e-net"), 0);
+    assert!(!work.state_file().exists(), "no state is written");
+
+    // A saved plan applies without asking (it was the review).
+    work.iac(&emulator, &["plan", "net.yaml", "--out", "create.plan"])
+        .expect(0);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.path().join("create.plan")).unwrap())
+            .unwrap();
+    assert_eq!(saved["format_version"], 1);
+    assert_eq!(saved["stack_file"], "net.yaml");
+    let applied = work.iac(&emulator, &["apply", "create.plan"]).expect(0);
+    assert!(
+        applied.stdout.contains("Apply complete: 6 added"),
+        "{}",
+        applied.stdout
+    );
+    assert_eq!(network_count(&emulator, "e2e-net"), 6);
+
+    // Two plans made against the same state: the first applied makes the second stale.
+    work.edit_stack("team: web", "team: shop");
+    work.iac(&emulator, &["plan", "net.yaml", "--out", "one.plan"])
+        .expect(0);
+    work.iac(&emulator, &["plan", "net.yaml", "--out", "two.plan"])
+        .expect(0);
+    work.iac(&emulator, &["apply", "one.plan"]).expect(0);
+    let serial = work.state()["serial"].clone();
+    let stale = work.iac(&emulator, &["apply", "two.plan"]).expect(1);
+    assert!(
+        stale.err_flat().contains("iac::apply::stale_plan")
+            && stale.err_flat().contains("make a new plan"),
+        "{}",
+        stale.stderr
+    );
+    assert_eq!(
+        work.state()["serial"],
+        serial,
+        "a stale plan changes nothing"
+    );
+    // Vars cannot change a saved plan.
+    let mixed = work
+        .iac(&emulator, &["apply", "one.plan", "--var", "x=1"])
+        .expect(1);
+    assert!(
+        mixed.err_flat().contains("cannot change a saved plan"),
+        "{}",
+        mixed.stderr
+    );
+
+    work.iac(&emulator, &["destroy", "--yes", "net.yaml"])
+        .expect(0);
+    assert_eq!(network_count(&emulator, "e2e-net"), 0);
+}
+
+#[test]
+fn a_held_lock_names_its_holder_and_force_unlock_removes_it() {
+    use fs4::fs_std::FileExt;
+
+    let emulator = Emulator::start();
+    let work = Work::new(NETWORK);
+    let lock_path = work.path().join(".iac/state/e2e-net.lock");
+    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let mut held = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&lock_path)
+        .unwrap();
+    assert!(FileExt::try_lock_exclusive(&held).unwrap());
+    held.write_all(
+        br#"{"who": "ana", "pid": 4242, "host": "ci-runner-7", "since": 1763900000, "operation": "apply"}"#,
+    )
+    .unwrap();
+    held.sync_all().unwrap();
+
+    for args in [
+        &["plan", "net.yaml"][..],
+        &["apply", "--yes", "net.yaml"][..],
+        &["destroy", "--yes", "net.yaml"][..],
+    ] {
+        let locked = work.iac(&emulator, args).expect(1);
+        assert!(
+            locked.err_flat().contains(
+                "the state of `e2e-net` is locked by `ana` (pid 4242 on `ci-runner-7`, running `apply` since 1763900000 Unix time)"
+            ),
+            "{args:?}: {}",
+            locked.stderr
+        );
+        assert!(
+            locked.err_flat().contains("iac force-unlock"),
+            "{}",
+            locked.stderr
+        );
+    }
+    assert_eq!(network_count(&emulator, "e2e-net"), 0, "nothing ran");
+
+    let unlocked = work.iac(&emulator, &["force-unlock", "net.yaml"]).expect(0);
+    assert!(
+        unlocked.stdout.contains("held by `ana` (pid 4242"),
+        "{}",
+        unlocked.stdout
+    );
+    // A fresh lock file is taken; the test's (orphaned) lock no longer blocks.
+    work.iac(&emulator, &["plan", "net.yaml"]).expect(0);
+    drop(held);
+    let again = work.iac(&emulator, &["force-unlock", "net.yaml"]).expect(0);
+    assert!(again.stdout.contains("was not locked"), "{}", again.stdout);
+}
+
+#[test]
+fn an_invalid_stack_is_reported_before_any_aws_call() {
+    let work = Work::new(&NETWORK.replace("cidr: 10.20.1.0/24", "cidr: 10.99.1.0/24"));
+    // The endpoint is a closed port: any AWS call would fail with a connection error.
+    let endpoint = closed_port_url();
+    let env = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    for args in [
+        &["plan", "net.yaml"][..],
+        &["apply", "--yes", "net.yaml"][..],
+        &["destroy", "--yes", "net.yaml"][..],
+    ] {
+        let run = work.iac_bare(&env, args).expect(1);
+        assert!(
+            run.stderr.contains("`net.yaml` is not valid: 1 error"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("10.99.1.0/24"), "{}", run.stderr);
+        assert!(!run.stderr.contains("cannot reach"), "{}", run.stderr);
+        assert!(!work.path().join(".iac").exists(), "no lock was taken");
+    }
+}
+
+#[test]
+fn missing_credentials_are_one_clear_error_with_help() {
+    let work = Work::new(NETWORK);
+    let missing = work.path().join("no-such-file");
+    let missing = missing.to_str().unwrap();
+    let endpoint = closed_port_url();
+    let run = work
+        .iac_bare(
+            &[
+                ("AWS_ENDPOINT_URL", endpoint.as_str()),
+                ("AWS_CONFIG_FILE", missing),
+                ("AWS_SHARED_CREDENTIALS_FILE", missing),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ],
+            &["plan", "net.yaml"],
+        )
+        .expect(1);
+    assert!(
+        run.stderr.contains("iac::aws::credentials"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("no AWS credentials found"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("help:"), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(!work.path().join(".iac").exists(), "no lock was taken");
+
+    // With credentials, the closed port is named as unreachable, with its own help.
+    let run = work
+        .iac_bare(
+            &[
+                ("AWS_ENDPOINT_URL", endpoint.as_str()),
+                ("AWS_ACCESS_KEY_ID", "testing"),
+                ("AWS_SECRET_ACCESS_KEY", "testing"),
+                ("AWS_CONFIG_FILE", missing),
+                ("AWS_SHARED_CREDENTIALS_FILE", missing),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ],
+            &["apply", "--yes", "net.yaml"],
+        )
+        .expect(1);
+    assert!(
+        run.stderr.contains("iac::aws::unreachable"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.err_flat()
+            .contains(&format!("cannot reach `{endpoint}")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("help:"), "{}", run.stderr);
+}
+
+#[test]
+fn state_in_s3_is_used_for_apply_state_list_output_and_destroy() {
+    let emulator = Emulator::start();
+    let created = emulator_request(&emulator, "s3", "PUT", "/e2e-iac-state");
+    assert!(created.starts_with("HTTP/1.1 200"), "{created:.300}");
+    let work = Work::new(&NETWORK.replace(
+        "region: us-east-1\n",
+        "region: us-east-1\nstate: s3://e2e-iac-state/iac/e2e-net.json\n",
+    ));
+
+    work.iac(&emulator, &["apply", "--yes", "net.yaml"])
+        .expect(0);
+    let object = emulator_request(&emulator, "s3", "GET", "/e2e-iac-state/iac/e2e-net.json");
+    assert!(object.starts_with("HTTP/1.1 200"), "{object:.300}");
+    assert!(object.contains("\"stack\": \"e2e-net\""), "{object:.600}");
+    assert!(
+        !work.path().join(".iac").exists(),
+        "nothing is kept locally"
+    );
+
+    let list = work
+        .iac(&emulator, &["state", "list", "net.yaml"])
+        .expect(0);
+    assert_eq!(list.stdout.lines().count(), 6, "{}", list.stdout);
+    let out = work
+        .iac(&emulator, &["output", "net.yaml", "vpc_id"])
+        .expect(0);
+    assert!(out.stdout.starts_with("vpc-"), "{}", out.stdout);
+    work.iac(&emulator, &["plan", "--detailed-exitcode", "net.yaml"])
+        .expect(0);
+    work.iac(&emulator, &["destroy", "--yes", "net.yaml"])
+        .expect(0);
+    assert_eq!(network_count(&emulator, "e2e-net"), 0);
+    let list = work
+        .iac(&emulator, &["state", "list", "net.yaml"])
+        .expect(0);
+    assert_eq!(list.stdout, "");
+}
+
+#[test]
+fn a_failed_resource_is_reported_its_dependents_skipped_and_the_rest_kept() {
+    let emulator = Emulator::start();
+    let work = Work::new(&NETWORK.replace("az: ${region}b", "az: ${region}q"));
+
+    let failed = work
+        .iac(&emulator, &["apply", "--yes", "net.yaml"])
+        .expect(1);
+    let err = failed.err_flat();
+    assert!(
+        err.contains("Apply failed after")
+            && err.contains("4 added, 0 changed, 0 replaced, 0 destroyed; 1 failed, 1 skipped."),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        err.contains("✗ public_b (create): `ec2:CreateSubnet` failed (`InvalidParameterValue`)"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        err.contains("- routes skipped: `public_b` failed"),
+        "{}",
+        failed.stderr
+    );
+    let state = work.state();
+    let mut names: Vec<&String> = state["resources"].as_object().unwrap().keys().collect();
+    names.sort();
+    assert_eq!(names, ["igw", "public_a", "vpc", "web_sg"]);
+
+    // Fixed, the next apply creates only what is missing.
+    work.edit_stack("az: ${region}q", "az: ${region}b");
+    let fixed = work
+        .iac(&emulator, &["apply", "--yes", "net.yaml"])
+        .expect(0);
+    assert!(
+        fixed
+            .stdout
+            .contains("Apply complete: 2 added, 0 changed, 0 replaced, 0 destroyed"),
+        "{}",
+        fixed.stdout
+    );
+    assert_eq!(network_count(&emulator, "e2e-net"), 6);
+}
+
+/// A VPC that is created at once and a certificate that waits for its validation (moto is
+/// told to take ten minutes): an apply with an operation reliably in flight.
+const SLOW: &str = r#"stack: e2e-slow
+region: us-east-1
+
+resources:
+  zone:
+    type: aws.hosted_zone
+    existing: true
+    name: example.com
+
+  cert:
+    type: aws.certificate
+    domain: app.example.com
+    validation_zone: ${zone.id}
+
+  vpc:
+    type: aws.vpc
+    cidr: 10.30.0.0/16
+"#;
+
+const ZONE: &str = "stack: e2e-zone\nregion: us-east-1\nresources:\n  zone:\n    type: aws.hosted_zone\n    name: example.com\n";
+
+/// Send SIGINT to a process, as Ctrl-C in its terminal would.
+fn interrupt(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -INT {pid}");
+}
+
+#[test]
+fn ctrl_c_stops_then_aborts_with_the_state_saved_and_exit_130() {
+    use std::io::BufRead;
+    use std::sync::mpsc;
+
+    let emulator = Emulator::start_with(iac_testkit::EmulatorOptions {
+        acm_validation_wait_secs: 600,
+        ..iac_testkit::EmulatorOptions::default()
+    });
+    let work = Work::new(NETWORK);
+    std::fs::write(work.path().join("zone.yaml"), ZONE).unwrap();
+    std::fs::write(work.path().join("slow.yaml"), SLOW).unwrap();
+    work.iac(&emulator, &["apply", "--yes", "zone.yaml"])
+        .expect(0);
+
+    let mut cmd = work.command(&["apply", "--yes", "slow.yaml"]);
+    emulator.configure(&mut cmd);
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start iac apply");
+    let (tx, rx) = mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let wait_for = |needle: &str, seen: &mut Vec<String>| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while !seen.iter().any(|l| l.contains(needle)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("no {needle:?} on stderr; got:\n{}", seen.join("\n")),
+            }
+        }
+    };
+    wait_for("+ vpc created", &mut seen);
+    wait_for("cert: waiting for", &mut seen);
+
+    interrupt(child.id());
+    wait_for(
+        "stopping after the operations in flight finish (Ctrl-C again to abort)",
+        &mut seen,
+    );
+    interrupt(child.id());
+    let status = child.wait().expect("iac exits");
+    reader.join().unwrap();
+    seen.extend(rx.try_iter());
+    let stderr = seen.join("\n");
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("! cert: creating interrupted"), "{stderr}");
+    assert!(stderr.contains("Apply interrupted after"), "{stderr}");
+
+    // The state holds what finished; the lock went with the process.
+    let text = std::fs::read_to_string(work.path().join(".iac/state/e2e-slow.json")).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        state["resources"]["vpc"]["physical_id"].is_string(),
+        "{text}"
+    );
+    assert!(state["resources"].get("cert").is_none(), "{text}");
+    let plan = work.iac(&emulator, &["plan", "slow.yaml"]).expect(0);
+    assert!(
+        plan.stdout
+            .contains("+ cert (aws.certificate) will be created"),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains("+ vpc"), "{}", plan.stdout);
+}
+
+#[test]
+fn ids_are_masked() {
+    assert_eq!(
+        mask_ids("vpc  aws.vpc  vpc-690324f07cd2c45ab\nsg-12 x"),
+        "vpc  aws.vpc  <ID>\nsg-12 x"
+    );
+}
