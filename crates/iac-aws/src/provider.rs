@@ -131,11 +131,10 @@ impl Provider for AwsProvider {
     }
 
     /// Task definitions are revisions of a family: a new one may be registered before the old
-    /// one is deregistered. A target group whose name is still held by the group it replaces
-    /// is created under a deterministic alternate name (see `elb::target_group`), because
-    /// AWS refuses to delete the old group while a listener forwards to it.
+    /// one is deregistered. Every other named type (a target group a listener forwards to,
+    /// above all) is replaced under a fresh name the engine chooses and shows in the plan.
     fn names_reusable(&self, rtype: &str) -> bool {
-        matches!(rtype, "aws.task_definition" | "aws.target_group")
+        rtype == "aws.task_definition"
     }
 
     /// A task definition update registers a new revision: its `arn` and `revision` change

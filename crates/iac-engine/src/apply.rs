@@ -258,8 +258,15 @@ fn build_graph(plan: &Plan) -> Result<DiGraph<Op, ()>, ApplyError> {
                 }
             }
         }
-        // Old objects of `c` are deleted after the old objects that used them, and after
-        // dependents moved to the new object (or away).
+        // Old objects of `c` (the one a replacement leaves, a deposed one, one gone from
+        // the stack) wait for two things:
+        // 1. the deletes of old objects that used them (reverse dependency order);
+        // 2. unless `c` is replaced destroy-before-create, the create, update or
+        //    replacement of every dependent, old or new: dependents move to the new object
+        //    (a listener's `forward`, a service's target group) or away before the old one
+        //    goes. AWS refuses to delete a target group a listener forwards to; this edge
+        //    is what makes a create-before-destroy replacement, and the cleanup of a
+        //    deposed object after an interrupted one, acceptable to it.
         for &del in deletes.get(c.name.as_str()).into_iter().flatten() {
             if g[del].change != i {
                 continue;
@@ -280,9 +287,9 @@ fn build_graph(plan: &Plan) -> Result<DiGraph<Op, ()>, ApplyError> {
                     }
                 }
                 if !dbc && (used_old || uses_new) {
-                    if let Some(&of) = forward.get(other.name.as_str()) {
-                        if g[of].change == j && of != del {
-                            g.add_edge(of, del, ());
+                    if let Some(&moved) = forward.get(other.name.as_str()) {
+                        if g[moved].change == j && moved != del {
+                            g.add_edge(moved, del, ());
                         }
                     }
                 }
@@ -786,5 +793,117 @@ fn count(s: &mut Summary, c: &Change, kind: OpKind) {
         OpKind::CreateReplacement => s.replace += 1,
         OpKind::Delete if !c.existing && !c.deposed => s.destroy += 1,
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Replacement, PLAN_FORMAT_VERSION};
+
+    fn change(name: &str, action: Action, deps: &[&str]) -> Change {
+        Change {
+            name: name.into(),
+            rtype: "t".into(),
+            action,
+            physical_id: Some(format!("{name}-old")),
+            dependencies: deps.iter().map(|d| d.to_string()).collect(),
+            prior_dependencies: deps.iter().map(|d| d.to_string()).collect(),
+            before: None,
+            after: None,
+            changed_paths: Vec::new(),
+            replace: None,
+            reason: None,
+            deposed: false,
+            existing: false,
+        }
+    }
+
+    fn plan_of(changes: Vec<Change>) -> Plan {
+        Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            kind: PlanKind::Apply,
+            stack: "demo".into(),
+            region: None,
+            state_lineage: String::new(),
+            state_serial: 0,
+            stack_hash: String::new(),
+            changes,
+            drift: Vec::new(),
+            outputs: IndexMap::new(),
+            summary: Summary::default(),
+        }
+    }
+
+    fn replaced(name: &str, strategy: ReplaceStrategy) -> Change {
+        Change {
+            replace: Some(Replacement {
+                forced_by: vec!["port".into()],
+                strategy,
+                because: None,
+                new_name: None,
+            }),
+            ..change(name, Action::Replace, &[])
+        }
+    }
+
+    /// The operation of change `name` of kind `kind`.
+    fn op(g: &DiGraph<Op, ()>, plan: &Plan, name: &str, kind: OpKind, deposed: bool) -> NodeIndex {
+        g.node_indices()
+            .find(|n| {
+                let c = &plan.changes[g[*n].change];
+                c.name == name && g[*n].kind == kind && c.deposed == deposed
+            })
+            .unwrap_or_else(|| panic!("no {kind:?} of `{name}`"))
+    }
+
+    fn before(g: &DiGraph<Op, ()>, a: NodeIndex, b: NodeIndex) -> bool {
+        petgraph::algo::has_path_connecting(g, a, b, None)
+    }
+
+    #[test]
+    fn create_before_destroy_deletes_the_old_object_after_its_dependents_moved() {
+        let plan = plan_of(vec![
+            replaced("tg", ReplaceStrategy::CreateBeforeDestroy),
+            change("listener", Action::Update, &["tg"]),
+            change("service", Action::Update, &["tg"]),
+        ]);
+        let g = build_graph(&plan).unwrap();
+        let create = op(&g, &plan, "tg", OpKind::CreateReplacement, false);
+        let delete = op(&g, &plan, "tg", OpKind::DeleteReplaced, false);
+        for d in ["listener", "service"] {
+            let moved = op(&g, &plan, d, OpKind::Update, false);
+            assert!(before(&g, create, moved), "`{d}` moved before the new tg");
+            assert!(
+                g.contains_edge(moved, delete),
+                "old tg went before `{d}` moved"
+            );
+        }
+    }
+
+    #[test]
+    fn a_deposed_object_is_deleted_after_its_dependents_moved() {
+        let mut deposed = change("tg", Action::Delete, &[]);
+        deposed.deposed = true;
+        let plan = plan_of(vec![change("listener", Action::Update, &["tg"]), deposed]);
+        let g = build_graph(&plan).unwrap();
+        let moved = op(&g, &plan, "listener", OpKind::Update, false);
+        let delete = op(&g, &plan, "tg", OpKind::Delete, true);
+        assert!(g.contains_edge(moved, delete));
+    }
+
+    #[test]
+    fn destroy_before_create_deletes_first_and_dependents_follow_the_new_object() {
+        let plan = plan_of(vec![
+            replaced("tg", ReplaceStrategy::DestroyBeforeCreate),
+            change("listener", Action::Update, &["tg"]),
+        ]);
+        let g = build_graph(&plan).unwrap();
+        let create = op(&g, &plan, "tg", OpKind::CreateReplacement, false);
+        let delete = op(&g, &plan, "tg", OpKind::DeleteReplaced, false);
+        let moved = op(&g, &plan, "listener", OpKind::Update, false);
+        assert!(g.contains_edge(delete, create));
+        assert!(before(&g, create, moved));
+        assert!(!before(&g, moved, delete));
     }
 }

@@ -89,6 +89,8 @@ struct World {
     counts: HashMap<(Method, String), usize>,
     schemas: Vec<&'static TypeSchema>,
     reusable: HashSet<String>,
+    /// Refuse deleting an object another live object's inputs point at.
+    refuse_in_use: bool,
     /// Attributes an update gives new values, by type.
     update_changes: HashMap<String, Vec<String>>,
     on_create: Option<Arc<CreateFn>>,
@@ -136,6 +138,13 @@ impl FakeProvider {
     /// Let two objects of `rtype` share an AWS name ([`Provider::names_reusable`]).
     pub fn with_reusable_names(self, rtype: &str) -> Self {
         self.w().reusable.insert(rtype.into());
+        self
+    }
+    /// Refuse to delete an object whose id or ARN appears in the inputs of another live
+    /// object, as AWS refuses to delete a target group a listener forwards to
+    /// (`ResourceInUse`), a VPC with subnets or a certificate a listener serves.
+    pub fn refusing_deletes_in_use(self) -> Self {
+        self.w().refuse_in_use = true;
         self
     }
     /// Updates of `rtype` give `attrs` new values (as a task definition's `arn` gets a new
@@ -351,6 +360,69 @@ impl FakeProvider {
     }
 }
 
+impl World {
+    fn schema(&self, rtype: &str) -> Option<&'static TypeSchema> {
+        self.schemas
+            .iter()
+            .copied()
+            .find(|s| s.name == rtype)
+            .or_else(|| iac_stack::schema::lookup(rtype))
+    }
+
+    /// AWS keeps names unique per type (target groups, load balancers, clusters, roles):
+    /// a create under a name a live object of the type holds fails, as on AWS.
+    fn name_taken(&self, rtype: &str, inputs: &Json) -> Option<ProviderError> {
+        if self.reusable.contains(rtype) {
+            return None;
+        }
+        let prop = self.schema(rtype)?.aws_name?.prop?;
+        let wanted = inputs.get(prop)?.as_str()?;
+        let (id, _) = self.objects.iter().find(|(_, o)| {
+            o.rtype == rtype && o.inputs.get(prop).and_then(Json::as_str) == Some(wanted)
+        })?;
+        Some(ProviderError::new(
+            ErrorKind::Conflict,
+            format!("a `{rtype}` named `{wanted}` already exists (`{id}`)"),
+        ))
+    }
+
+    /// With [`FakeProvider::refusing_deletes_in_use`]: the error for deleting an object
+    /// that a live object's inputs still point at.
+    fn in_use(&self, physical_id: &str) -> Option<ProviderError> {
+        if !self.refuse_in_use {
+            return None;
+        }
+        let target = self.objects.get(physical_id)?;
+        let handles: Vec<&str> = std::iter::once(physical_id)
+            .chain(
+                ["id", "arn"]
+                    .iter()
+                    .filter_map(|a| target.attrs.get(*a).and_then(Json::as_str)),
+            )
+            .collect();
+        let (user_id, user) = self.objects.iter().find(|(id, o)| {
+            id.as_str() != physical_id && handles.iter().any(|h| mentions(&o.inputs, h))
+        })?;
+        Some(ProviderError::new(
+            ErrorKind::Dependency,
+            format!(
+                "`{physical_id}` is in use by `{user_id}` (`{}` `{}`)",
+                user.rtype, user.name
+            ),
+        ))
+    }
+}
+
+/// True when `needle` is one of the strings inside `v`.
+fn mentions(v: &Json, needle: &str) -> bool {
+    match v {
+        Json::String(s) => s == needle,
+        Json::Array(a) => a.iter().any(|x| mentions(x, needle)),
+        Json::Object(o) => o.values().any(|x| mentions(x, needle)),
+        _ => false,
+    }
+}
+
 /// Short id prefixes as AWS spells them, so test output reads like the real thing.
 fn id_prefix(rtype: &str) -> String {
     let short = rtype.rsplit('.').next().unwrap_or(rtype);
@@ -379,12 +451,7 @@ fn synthesise(w: &mut World, rtype: &str, name: &str, inputs: &Json) -> (String,
     };
     let id = format!("{prefix}-{n:04}");
     let arn = format!("arn:aws:fake:{rtype}/{name}/{n:04}");
-    let schema = w
-        .schemas
-        .iter()
-        .copied()
-        .find(|s| s.name == rtype)
-        .or_else(|| iac_stack::schema::lookup(rtype));
+    let schema = w.schema(rtype);
     let mut attrs = Map::new();
     let aws_name = inputs
         .get("name")
@@ -477,6 +544,11 @@ impl Provider for FakeProvider {
         if let Some(r) = hook.and_then(|f| f(rtype, name, inputs)) {
             return self.end(idx, r);
         }
+        // Bound first: the guard must be dropped before `end` locks the world again.
+        let taken = self.w().name_taken(rtype, inputs);
+        if let Some(e) = taken {
+            return self.end(idx, Err(e));
+        }
         let res = {
             let mut w = self.w();
             let (id, attrs) = synthesise(&mut w, rtype, name, inputs);
@@ -568,6 +640,10 @@ impl Provider for FakeProvider {
         let hook = self.w().on_delete.clone();
         if let Some(r) = hook.and_then(|f| f(rtype, name, physical_id)) {
             return self.end(idx, r);
+        }
+        let in_use = self.w().in_use(physical_id);
+        if let Some(e) = in_use {
+            return self.end(idx, Err(e));
         }
         let res = match self.w().objects.remove(physical_id) {
             Some(_) => Ok(()),

@@ -195,7 +195,11 @@ pub trait Provider: Send + Sync {
 
     /// True when two live resources of this type may share one AWS name (task definition
     /// revisions of one family). Decides whether a replacement of a named resource can
-    /// create the new one before destroying the old.
+    /// create the new one before destroying the old. Say `false` for types whose names
+    /// AWS keeps unique (target groups, load balancers, clusters, roles): the engine then
+    /// gives the new object a fresh name when the stack leaves the name to iac (shown in
+    /// the plan, in the create's `name` input), or replaces it destroy-before-create when
+    /// the stack sets it. A provider must create under the name it is given.
     fn names_reusable(&self, _rtype: &str) -> bool {
         false
     }

@@ -231,7 +231,12 @@ fn render_change(out: &mut String, st: &Style, c: &Change) {
                             .unwrap_or_default();
                         format!("destroy before create{because}")
                     }
-                    _ => "create before destroy".to_string(),
+                    _ => match r.and_then(|r| r.new_name.as_deref()) {
+                        Some(n) => format!(
+                            "create before destroy: new name `{n}`; the old one is deleted after its dependents move to the new one"
+                        ),
+                        None => "create before destroy".to_string(),
+                    },
                 };
                 (st.red("-/+"), format!("must be replaced ({order})"))
             };

@@ -511,8 +511,15 @@ async fn replacement_orders_create_and_delete_by_strategy() {
             "new `{n}` came after the old vpc went"
         );
     }
-    // Destroy before create for the named target group.
-    assert!(deleted["web_tg"].1 <= created["web_tg"].0);
+    // The target group's name is iac's to choose: the new one gets a fresh name, so it
+    // too is created before the old one goes (the fake refuses a create under a name a
+    // live target group holds).
+    assert!(created["web_tg"].1 <= deleted["web_tg"].0);
+    assert_ne!(
+        state.resources["web_tg"].inputs["name"],
+        json!("demo-web-tg"),
+        "the new target group needs a fresh name"
+    );
     assert!(state.deposed.is_empty());
     assert_state_matches_world(&state, &fake);
     assert_eq!(fake.objects().len(), 5);

@@ -82,8 +82,12 @@ async fn replace_propagates_to_dependents() {
     for name in ["vpc", "subnet_a", "subnet_b", "web_sg", "web_tg"] {
         assert_eq!(plan.change(name).unwrap().action, Action::Replace, "{name}");
     }
+    // The target group's AWS name is not in the stack: the new one gets a fresh name and
+    // is created before the old one goes.
     let tg = plan.change("web_tg").unwrap().replace.clone().unwrap();
-    assert_eq!(tg.strategy, ReplaceStrategy::DestroyBeforeCreate);
+    assert_eq!(tg.strategy, ReplaceStrategy::CreateBeforeDestroy);
+    let fresh = tg.new_name.expect("a fresh name");
+    assert!(fresh.starts_with("demo-web-tg-") && fresh.len() == "demo-web-tg-".len() + 6);
     assert_eq!(
         plan.change("vpc")
             .unwrap()

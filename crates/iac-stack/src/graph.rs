@@ -755,6 +755,7 @@ mod tests {
                     protect: false,
                     ignore_changes: vec![],
                     existing: false,
+                    defaulted: vec![],
                     spans,
                 },
             );

@@ -73,6 +73,7 @@ fn build_with_types(
         lookup,
         type_names,
         unset_vars: HashSet::new(),
+        defaulted: Vec::new(),
     };
     Some(loader.stack(top, &root, opts))
 }
@@ -96,6 +97,9 @@ struct Loader<'a> {
     types: IndexMap<String, Declared>,
     /// The resource types known: `schema::lookup` and every type name, for did-you-mean.
     lookup: &'a dyn Fn(&str) -> Option<&'static TypeSchema>,
+    /// Paths filled from defaults in the resource being converted (nested fields are
+    /// filled deep inside `check`, which has no resource at hand to write to).
+    defaulted: Vec<String>,
     type_names: &'a [&'static str],
     /// Declared vars left without a value (already reported): references to them are not
     /// reported again.
@@ -821,6 +825,7 @@ impl Loader<'_> {
         let mut protect = false;
         let mut existing = false;
         let mut ignore_changes: Vec<(String, Span)> = Vec::new();
+        self.defaulted.clear();
         let scope = Scope::resource(name);
         for (k, v) in entries {
             let Some(pkey) = k.as_str() else {
@@ -913,6 +918,7 @@ impl Loader<'_> {
                 if let (false, Some(d)) = (props.contains_key(p.name), p.default) {
                     let v = self.default_value(d, name, acc.max_name_len);
                     props.insert(p.name.to_string(), v);
+                    self.defaulted.push(p.name.to_string());
                 }
             }
         }
@@ -928,6 +934,7 @@ impl Loader<'_> {
             protect,
             ignore_changes: ignore_changes.into_iter().map(|(p, _)| p).collect(),
             existing,
+            defaulted: std::mem::take(&mut self.defaulted),
             spans,
         })
     }

@@ -42,6 +42,11 @@ pub struct Resource {
     pub ignore_changes: Vec<String>,
     /// A read-only lookup of something that already exists.
     pub existing: bool,
+    /// Paths of the properties (and nested fields, `health_check.path`) the loader filled
+    /// from schema defaults rather than the file, in the order filled. The engine needs to
+    /// know an AWS name was not chosen by the user: such a name may change (a fresh one)
+    /// so a replacement can create the new object before deleting the old.
+    pub defaulted: Vec<String>,
     pub spans: ResourceSpans,
 }
 
@@ -114,6 +119,14 @@ impl Resource {
                 None => return self.spans.name,
             }
         }
+    }
+
+    /// True when the loader filled the property at `path` from its schema default. A
+    /// property absent from `props` (a stack built in code) counts as defaulted too: the
+    /// engine fills it the same way.
+    pub fn is_defaulted(&self, path: &str) -> bool {
+        self.defaulted.iter().any(|d| d == path)
+            || (!path.contains(['.', '[']) && !self.props.contains_key(path))
     }
 
     /// Names of the resources this one depends on (references and `depends_on`), deduplicated

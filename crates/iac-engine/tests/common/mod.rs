@@ -193,7 +193,64 @@ pub static RECORD: TypeSchema = TypeSchema {
     aws_name: None,
 };
 
-pub static ALL: &[&TypeSchema] = &[&VPC, &SUBNET, &SG, &TG, &TASK, &ZONE, &RECORD];
+/// A listener: forwards to a target group, updated in place (as ModifyListener does).
+pub static LISTENER: TypeSchema = TypeSchema {
+    name: "aws.listener",
+    doc: "",
+    props: &[
+        prop("port", Kind::Port, false),
+        prop(
+            "forward",
+            Kind::Id {
+                rtype: "aws.target_group",
+                attr: "arn",
+            },
+            false,
+        ),
+        TAGS,
+    ],
+    attrs: &[attr("arn", AttrKind::Str)],
+    taggable: true,
+    aws_name: None,
+};
+
+static SERVICE_LB: &[Prop] = &[
+    prop(
+        "target_group",
+        Kind::Id {
+            rtype: "aws.target_group",
+            attr: "arn",
+        },
+        false,
+    ),
+    prop("container", Kind::Str, false),
+    prop("port", Kind::Port, false),
+];
+
+/// An ECS service: AWS-named, its target group changed in place (UpdateService).
+pub static SERVICE: TypeSchema = TypeSchema {
+    name: "aws.ecs_service",
+    doc: "",
+    props: &[
+        Prop {
+            default: Some(DefaultValue::AwsName),
+            ..prop("name", Kind::Str, true)
+        },
+        prop("desired_count", Kind::Int, false),
+        prop("load_balancer", Kind::Object(SERVICE_LB), false),
+        TAGS,
+    ],
+    attrs: &[attr("arn", AttrKind::Str), attr("name", AttrKind::Str)],
+    taggable: true,
+    aws_name: Some(AwsName {
+        prop: Some("name"),
+        max_len: 255,
+    }),
+};
+
+pub static ALL: &[&TypeSchema] = &[
+    &VPC, &SUBNET, &SG, &TG, &TASK, &ZONE, &RECORD, &LISTENER, &SERVICE,
+];
 
 /// A fake provider that knows the test types.
 pub fn fake() -> FakeProvider {
@@ -253,6 +310,7 @@ pub fn res(name: &str, schema: &'static TypeSchema, props: serde_json::Value) ->
         protect: false,
         ignore_changes: Vec::new(),
         existing: false,
+        defaulted: Vec::new(),
         spans: Default::default(),
     }
 }

@@ -290,6 +290,7 @@ impl Loader<'_> {
             } else if let Some(d) = f.default {
                 let v = self.default_value(d, &acc.resource, acc.max_name_len);
                 m.insert(f.name.to_string(), v);
+                self.defaulted.push(format!("{path}.{}", f.name));
             }
         }
         // Schema order, unknown fields (already reported) last.

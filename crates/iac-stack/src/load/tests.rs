@@ -313,6 +313,21 @@ fn enum_integers_become_strings_and_nested_defaults_apply() {
 }
 
 #[test]
+fn defaulted_lists_what_the_schema_filled_in() {
+    let s = ok(&format!("{HEAD}resources:\n  a:\n    type: test.net\n    cidr: 10.0.0.0/16\n    name: my-net\n    health: {{path: /}}\n  b:\n    type: test.net\n    cidr: 10.1.0.0/16\n    count: 3\n"));
+    let (a, b) = (&s.resources["a"], &s.resources["b"]);
+    // Written props are not listed, nested defaults are, by path.
+    assert_eq!(a.defaulted, ["health.interval", "count", "log"]);
+    assert!(!a.is_defaulted("name"));
+    assert!(a.is_defaulted("health.interval"));
+    assert_eq!(b.defaulted, ["name", "log"]);
+    assert!(b.is_defaulted("name"));
+    assert_eq!(b.props["name"], Value::Str("demo-b".into()));
+    // Defaults leave no span: the list is the only record of where a value came from.
+    assert!(!b.spans.props.contains_key("name"));
+}
+
+#[test]
 fn existing_resources_need_no_required_props() {
     let s = ok(&format!(
         "{HEAD}resources:\n  a:\n    type: test.net\n    existing: true\n    protect: true\n"

@@ -60,6 +60,7 @@ impl Kit {
             let value = self.value(name, &k, v, &mut spans);
             out.insert(k, value);
         }
+        let mut defaulted = Vec::new();
         for p in schema.props {
             if out.contains_key(p.name) {
                 continue;
@@ -80,6 +81,7 @@ impl Kit {
                 ),
             };
             out.insert(p.name.to_string(), v);
+            defaulted.push(p.name.to_string());
         }
         let r = Resource {
             name: name.to_string(),
@@ -89,6 +91,7 @@ impl Kit {
             protect: false,
             ignore_changes: vec![],
             existing: false,
+            defaulted,
             spans,
         };
         self.stack.resources.insert(name.to_string(), r);
