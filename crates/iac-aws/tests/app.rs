@@ -10,15 +10,17 @@
 //!
 //! Needs moto: `just emulator-install`. Without it these tests fail; they never skip.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_ecs::types::TaskDefinitionStatus;
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
-use iac_aws::{AwsConfig, AwsContext, AwsProvider, ConfigSource};
-use iac_engine::provider::{ErrorKind, OpContext, Provider, ReadRequest};
-use iac_engine::report::{NullReporter, RecordingReporter};
+use common::{assert_no_drift, create, op, read_all, update, AppliedMap};
+use iac_aws::AwsProvider;
+use iac_engine::provider::{ErrorKind, OpContext, Provider};
+use iac_engine::report::RecordingReporter;
 use iac_testkit::{Emulator, EmulatorOptions};
 use serde_json::{json, Value as Json};
 
@@ -27,16 +29,7 @@ const EXEC_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExe
 const ECR_READ_POLICY: &str = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly";
 
 async fn provider(emulator: &Emulator) -> AwsProvider {
-    let config = AwsConfig {
-        source: ConfigSource::Vars(emulator.aws_env()),
-        ..AwsConfig::default()
-    };
-    let ctx = AwsContext::load(&config).await.expect("config loads");
-    AwsProvider::new(ctx, STACK)
-}
-
-fn op(name: &str) -> OpContext {
-    OpContext::new(name, Arc::new(NullReporter))
+    common::provider(emulator, STACK).await
 }
 
 /// The network a service needs: two subnets in two zones, a security group and a target
@@ -113,84 +106,48 @@ async fn network(p: &AwsProvider) -> Network {
     }
 }
 
-/// The engine's tags on top of the user's.
-fn with_tags(name: &str, mut inputs: Json, user: &[(&str, &str)]) -> Json {
-    let mut tags = serde_json::Map::new();
-    tags.insert("Name".to_owned(), json!(format!("{STACK}-{name}")));
-    for (k, v) in user {
-        tags.insert((*k).to_owned(), json!(v));
-    }
-    tags.insert("iac:stack".to_owned(), json!(STACK));
-    tags.insert("iac:name".to_owned(), json!(name));
-    inputs["tags"] = Json::Object(tags);
-    inputs
+/// The engine's tags for `name` of this stack on top of the user's.
+fn with_tags(name: &str, inputs: Json, user: &[(&str, &str)]) -> Json {
+    common::with_tags(STACK, name, inputs, user)
 }
 
-/// One resource as the test's little engine keeps it.
-#[derive(Debug, Clone)]
-struct Applied {
-    rtype: &'static str,
-    id: String,
-    inputs: Json,
-    attrs: Json,
-}
-
-type Stack = BTreeMap<String, Applied>;
-
-async fn create(p: &AwsProvider, name: &str, rtype: &'static str, inputs: Json, stack: &mut Stack) {
-    let inputs = with_tags(name, inputs, &[]);
-    let created = p
-        .create(&op(name), rtype, name, &inputs)
-        .await
-        .unwrap_or_else(|e| panic!("creating `{name}`: {e}"));
-    stack.insert(
-        name.to_owned(),
-        Applied {
-            rtype,
-            id: created.physical_id,
-            inputs,
-            attrs: created.attrs,
-        },
-    );
-}
-
-fn attr(stack: &Stack, name: &str, attr: &str) -> Json {
+fn attr(stack: &AppliedMap, name: &str, attr: &str) -> Json {
     stack[name].attrs[attr].clone()
 }
 
 /// The app part of the lemon-mart stack, created in dependency order.
-async fn create_app(p: &AwsProvider, net: &Network) -> Stack {
-    let mut stack = Stack::new();
+async fn create_app(p: &AwsProvider, net: &Network) -> AppliedMap {
+    let mut stack = AppliedMap::new();
     create(
         p,
+        &mut stack,
         "logs",
         "aws.log_group",
-        json!({"name": "/iac/shop/logs", "retention_days": 7}),
-        &mut stack,
+        &json!({"name": "/iac/shop/logs", "retention_days": 7}),
     )
     .await;
     create(
         p,
+        &mut stack,
         "exec_role",
         "aws.iam_role",
-        json!({"name": "shop-exec_role", "assumed_by": "ecs-tasks.amazonaws.com", "managed_policies": [EXEC_POLICY]}),
-        &mut stack,
+        &json!({"name": "shop-exec_role", "assumed_by": "ecs-tasks.amazonaws.com", "managed_policies": [EXEC_POLICY]}),
     )
     .await;
     create(
         p,
+        &mut stack,
         "repo",
         "aws.ecr_repository",
-        json!({"name": "shop-repo", "scan_on_push": false, "immutable_tags": false, "force_delete": false}),
-        &mut stack,
+        &json!({"name": "shop-repo", "scan_on_push": false, "immutable_tags": false, "force_delete": false}),
     )
     .await;
     create(
         p,
+        &mut stack,
         "cluster",
         "aws.ecs_cluster",
-        json!({"name": "shop-cluster", "container_insights": false}),
-        &mut stack,
+        &json!({"name": "shop-cluster", "container_insights": false}),
     )
     .await;
     let image = format!(
@@ -199,13 +156,14 @@ async fn create_app(p: &AwsProvider, net: &Network) -> Stack {
     );
     create(
         p,
+        &mut stack,
         "task",
         "aws.task_definition",
-        json!({
+        &json!({
             "family": "shop-task",
             "cpu": 256,
             "memory": 512,
-            "execution_role": attr(&stack, "exec_role", "arn"),
+            "execution_role": "${exec_role.arn}",
             "architecture": "X86_64",
             "containers": [{
                 "name": "web",
@@ -214,20 +172,20 @@ async fn create_app(p: &AwsProvider, net: &Network) -> Stack {
                 "command": ["nginx", "-g", "daemon off;"],
                 "environment": {"Z_LAST": "z", "A_FIRST": "a", "MODE": "production"},
                 "secrets": {"DB_PASSWORD": "arn:aws:ssm:us-east-1:123456789012:parameter/shop/db"},
-                "log_group": attr(&stack, "logs", "name"),
+                "log_group": "${logs.name}",
             }],
         }),
-        &mut stack,
     )
     .await;
     create(
         p,
+        &mut stack,
         "service",
         "aws.ecs_service",
-        json!({
+        &json!({
             "name": "shop-service",
-            "cluster": attr(&stack, "cluster", "arn"),
-            "task_definition": attr(&stack, "task", "arn"),
+            "cluster": "${cluster.arn}",
+            "task_definition": "${task.arn}",
             "desired_count": 2,
             "subnets": [net.subnets[1], net.subnets[0]],
             "security_groups": [net.security_group],
@@ -239,67 +197,9 @@ async fn create_app(p: &AwsProvider, net: &Network) -> Stack {
             "wait": true,
             "wait_timeout": 120,
         }),
-        &mut stack,
     )
     .await;
     stack
-}
-
-/// Reads everything, one call per type, as the engine's refresh does; name -> live
-/// (inputs, attrs).
-async fn read_all(p: &AwsProvider, stack: &Stack) -> BTreeMap<String, Option<(Json, Json)>> {
-    let mut by_type: BTreeMap<&str, Vec<ReadRequest>> = BTreeMap::new();
-    for (name, a) in stack {
-        by_type.entry(a.rtype).or_default().push(ReadRequest {
-            name: name.clone(),
-            physical_id: a.id.clone(),
-            last_inputs: a.inputs.clone(),
-            last_attrs: a.attrs.clone(),
-        });
-    }
-    let mut out = BTreeMap::new();
-    for (rtype, requests) in by_type {
-        let results = p
-            .read(rtype, &requests)
-            .await
-            .unwrap_or_else(|e| panic!("reading `{rtype}`: {e}"));
-        for res in results {
-            out.insert(res.name, res.live.map(|l| (l.inputs, l.attrs)));
-        }
-    }
-    out
-}
-
-/// Live inputs and attributes equal what was applied: the next plan would show nothing.
-fn assert_no_drift(live: &BTreeMap<String, Option<(Json, Json)>>, stack: &Stack) {
-    for (name, a) in stack {
-        let (inputs, attrs) = live[name]
-            .as_ref()
-            .unwrap_or_else(|| panic!("`{name}` is missing live"));
-        assert_eq!(
-            inputs, &a.inputs,
-            "live inputs of `{name}` differ from those applied"
-        );
-        assert_eq!(attrs, &a.attrs, "live attributes of `{name}`");
-    }
-}
-
-async fn update(
-    p: &AwsProvider,
-    stack: &mut Stack,
-    name: &str,
-    new: Json,
-    changed: &[&str],
-) -> Json {
-    let a = stack.get_mut(name).expect("known resource");
-    let changed: Vec<String> = changed.iter().map(|s| (*s).to_owned()).collect();
-    let attrs = p
-        .update(&op(name), a.rtype, name, &a.id, &a.inputs, &new, &changed)
-        .await
-        .unwrap_or_else(|e| panic!("updating `{name}`: {e}"));
-    a.inputs = new;
-    a.attrs = attrs.clone();
-    attrs
 }
 
 async fn td_status(p: &AwsProvider, arn: &str) -> Option<TaskDefinitionStatus> {
@@ -509,10 +409,7 @@ async fn app_resources_are_created_read_back_updated_and_deleted() {
                 Some("INACTIVE")
             );
         }
-        let a = &stack[name];
-        p.delete(&op(name), a.rtype, name, &a.id, &a.inputs)
-            .await
-            .unwrap_or_else(|e| panic!("deleting `{name}`: {e}"));
+        common::delete(&p, &stack, name).await;
     }
 
     // Nothing is left: every read misses, and the services' own lists agree.
@@ -573,31 +470,32 @@ async fn a_cluster_is_not_deleted_while_a_service_in_it_is_active() {
     let emulator = Emulator::start();
     let p = provider(&emulator).await;
     let net = network(&p).await;
-    let mut stack = Stack::new();
+    let mut stack = AppliedMap::new();
     create(
         &p,
+        &mut stack,
         "cluster",
         "aws.ecs_cluster",
-        json!({"name": "shop-cluster", "container_insights": false}),
-        &mut stack,
+        &json!({"name": "shop-cluster", "container_insights": false}),
     )
     .await;
     create(
         &p,
+        &mut stack,
         "task",
         "aws.task_definition",
-        json!({"family": "shop-task", "cpu": 256, "memory": 512, "containers": [{"name": "web", "image": "nginx:1.27", "port": 80}]}),
-        &mut stack,
+        &json!({"family": "shop-task", "cpu": 256, "memory": 512, "containers": [{"name": "web", "image": "nginx:1.27", "port": 80}]}),
     )
     .await;
     create(
         &p,
+        &mut stack,
         "service",
         "aws.ecs_service",
-        json!({
+        &json!({
             "name": "shop-service",
-            "cluster": attr(&stack, "cluster", "arn"),
-            "task_definition": attr(&stack, "task", "arn"),
+            "cluster": "${cluster.arn}",
+            "task_definition": "${task.arn}",
             "desired_count": 2,
             "subnets": net.subnets,
             // moto fails CreateService without security groups (AWS would use the VPC's
@@ -608,7 +506,6 @@ async fn a_cluster_is_not_deleted_while_a_service_in_it_is_active() {
             "wait": true,
             "wait_timeout": 60,
         }),
-        &mut stack,
     )
     .await;
     // Omitted optional blocks read back omitted.
@@ -675,21 +572,21 @@ async fn a_service_that_never_becomes_steady_fails_after_wait_timeout_with_its_s
     });
     let p = provider(&emulator).await;
     let net = network(&p).await;
-    let mut stack = Stack::new();
+    let mut stack = AppliedMap::new();
     create(
         &p,
+        &mut stack,
         "cluster",
         "aws.ecs_cluster",
-        json!({"name": "shop-cluster", "container_insights": false}),
-        &mut stack,
+        &json!({"name": "shop-cluster", "container_insights": false}),
     )
     .await;
     create(
         &p,
+        &mut stack,
         "task",
         "aws.task_definition",
-        json!({"family": "shop-task", "cpu": 256, "memory": 512, "containers": [{"name": "web", "image": "nginx:1.27"}]}),
-        &mut stack,
+        &json!({"family": "shop-task", "cpu": 256, "memory": 512, "containers": [{"name": "web", "image": "nginx:1.27"}]}),
     )
     .await;
     let inputs = with_tags(
@@ -746,76 +643,18 @@ async fn a_service_that_never_becomes_steady_fails_after_wait_timeout_with_its_s
 // ---------------------------------------------------------------------------------------
 
 mod engine {
-    use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
     use aws_sdk_ecs::types::TaskDefinitionStatus;
     use iac_aws::AwsProvider;
-    use iac_engine::{
-        apply, plan, plan_destroy, render_plan, Action, ApplyOptions, Event, LocalBackend, OpKind,
-        Plan, PlanOptions, Provider, RecordingReporter, State,
-    };
-    use iac_stack::{load_file, LoadOptions, Stack};
+    use iac_engine::{plan_destroy, render_plan, Event, OpKind, PlanOptions, Provider, State};
+    use iac_stack::Stack;
     use iac_testkit::Emulator;
 
+    use crate::common::{self, assert_clean, changes, make_plan, run, updated};
+
     fn load(vars: &[(&str, &str)]) -> Stack {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/fixtures/aws/app_stack.yaml");
-        let opts = LoadOptions {
-            vars: vars
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            ..LoadOptions::default()
-        };
-        match load_file(&path, &opts) {
-            Ok(loaded) => loaded.stack,
-            Err(d) => panic!("the app fixture does not load: {d:?}"),
-        }
-    }
-
-    async fn make_plan(stack: &Stack, state: &State, provider: &Arc<dyn Provider>) -> Plan {
-        plan(stack, state, provider.clone(), &PlanOptions::default())
-            .await
-            .unwrap_or_else(|e| panic!("plan: {e}"))
-    }
-
-    /// Applies `plan` and returns what the walker reported, in order.
-    async fn run(
-        plan: &Plan,
-        state: &mut State,
-        dir: &Path,
-        provider: &Arc<dyn Provider>,
-    ) -> Vec<Event> {
-        let backend = LocalBackend::new(dir, &plan.stack);
-        let reporter = Arc::new(RecordingReporter::default());
-        let report = apply(
-            plan,
-            state,
-            &backend,
-            provider.clone(),
-            reporter.clone(),
-            &ApplyOptions::default(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("apply: {e}"));
-        assert!(report.success(), "{:?}", report.failures());
-        reporter.events()
-    }
-
-    /// `(name, action, changed paths)` of every change that is not a no-op (nor the lookup
-    /// of an `existing` resource, which every plan does).
-    fn changes(plan: &Plan) -> Vec<(String, Action, Vec<String>)> {
-        plan.changes
-            .iter()
-            .filter(|c| !matches!(c.action, Action::NoOp | Action::Read))
-            .map(|c| (c.name.clone(), c.action, c.changed_paths.clone()))
-            .collect()
-    }
-
-    fn assert_clean(plan: &Plan) {
-        assert_eq!(changes(plan), vec![], "{}", render_plan(plan, false));
-        assert!(plan.drift.is_empty(), "{:?}", plan.drift);
+        common::load("tests/fixtures/aws/app_stack.yaml", vars, &[])
     }
 
     /// Everything of stack `name` still live, as `kind id` strings, looked up by tag and by
@@ -827,81 +666,8 @@ mod engine {
         zone_id: Option<&str>,
     ) -> Vec<String> {
         let c = aws.clients();
-        let mut left = Vec::new();
-        let tag = || {
-            aws_sdk_ec2::types::Filter::builder()
-                .name("tag:iac:stack")
-                .values(name)
-                .build()
-        };
-        let vpcs = c
-            .ec2
-            .describe_vpcs()
-            .filters(tag())
-            .send()
-            .await
-            .expect("DescribeVpcs");
-        left.extend(vpcs.vpcs().iter().map(|v| format!("vpc {:?}", v.vpc_id())));
-        let subnets = c
-            .ec2
-            .describe_subnets()
-            .filters(tag())
-            .send()
-            .await
-            .expect("DescribeSubnets");
-        left.extend(
-            subnets
-                .subnets()
-                .iter()
-                .map(|v| format!("subnet {:?}", v.subnet_id())),
-        );
-        let groups = c
-            .ec2
-            .describe_security_groups()
-            .filters(tag())
-            .send()
-            .await
-            .expect("DescribeSecurityGroups");
-        left.extend(
-            groups
-                .security_groups()
-                .iter()
-                .map(|g| format!("security group {:?}", g.group_id())),
-        );
-        let lbs = c
-            .elbv2
-            .describe_load_balancers()
-            .send()
-            .await
-            .expect("DescribeLoadBalancers");
-        left.extend(
-            lbs.load_balancers()
-                .iter()
-                .map(|l| format!("load balancer {:?}", l.load_balancer_name())),
-        );
-        let tgs = c
-            .elbv2
-            .describe_target_groups()
-            .send()
-            .await
-            .expect("DescribeTargetGroups");
-        left.extend(
-            tgs.target_groups()
-                .iter()
-                .map(|t| format!("target group {:?}", t.target_group_name())),
-        );
-        let certs = c
-            .acm
-            .list_certificates()
-            .send()
-            .await
-            .expect("ListCertificates");
-        left.extend(
-            certs
-                .certificate_summary_list()
-                .iter()
-                .map(|s| format!("certificate {:?}", s.domain_name())),
-        );
+        let mut left = common::tagged_network_leftovers(c, name).await;
+        left.extend(common::edge_leftovers(c).await);
         if let Some(zone) = zone_id {
             let records = c
                 .route53
@@ -1008,7 +774,7 @@ mod engine {
         let emulator = Emulator::start();
         let tmp = tempfile::tempdir().expect("state dir");
         let dir = tmp.path().to_owned();
-        let aws = super::provider(&emulator).await.aws().clone();
+        let aws = common::context(&emulator).await;
         let stack = load(&[]);
         let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
         let mut state = State::new(&stack.name);
@@ -1031,16 +797,8 @@ mod engine {
         assert_eq!(
             changes(&deploy),
             vec![
-                (
-                    "task".to_owned(),
-                    Action::Update,
-                    vec!["containers[0].image".to_owned()]
-                ),
-                (
-                    "web".to_owned(),
-                    Action::Update,
-                    vec!["task_definition".to_owned()]
-                ),
+                updated("task", &["containers[0].image"]),
+                updated("web", &["task_definition"]),
             ],
             "{}",
             render_plan(&deploy, false)
@@ -1097,14 +855,7 @@ mod engine {
         // Scale: only the desired count.
         let scaled = [("image", "public.ecr.aws/nginx/nginx:1.28"), ("tasks", "3")];
         let scale = make_plan(&load(&scaled), &state, &provider).await;
-        assert_eq!(
-            changes(&scale),
-            vec![(
-                "web".to_owned(),
-                Action::Update,
-                vec!["desired_count".to_owned()]
-            )]
-        );
+        assert_eq!(changes(&scale), vec![updated("web", &["desired_count"])]);
         run(&scale, &mut state, &dir, &provider).await;
         assert_clean(&make_plan(&load(&scaled), &state, &provider).await);
 
@@ -1153,32 +904,10 @@ mod engine {
         let emulator = Emulator::start();
         let tmp = tempfile::tempdir().expect("state dir");
         let dir = tmp.path().to_owned();
-        let aws = super::provider(&emulator).await.aws().clone();
+        let aws = common::context(&emulator).await;
         // The hosted zone is `existing: true`: it must be there before.
-        let zone = aws
-            .clients()
-            .route53
-            .create_hosted_zone()
-            .name("example.com")
-            .caller_reference("lemon-mart-test")
-            .send()
-            .await
-            .expect("CreateHostedZone");
-        let zone_id = zone.hosted_zone().expect("zone").id().to_owned();
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../stacks/lemon-mart.yaml");
-        let load = |vars: &[(&str, &str)]| -> Stack {
-            let opts = LoadOptions {
-                vars: vars
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                    .collect(),
-                ..LoadOptions::default()
-            };
-            match load_file(&path, &opts) {
-                Ok(loaded) => loaded.stack,
-                Err(d) => panic!("stacks/lemon-mart.yaml does not load: {d:?}"),
-            }
-        };
+        let zone_id = common::create_zone(aws.clients(), "example.com", "lemon-mart-test").await;
+        let load = |vars: &[(&str, &str)]| common::load("stacks/lemon-mart.yaml", vars, &[]);
         let stack = load(&[]);
         let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
         let mut state = State::new(&stack.name);
@@ -1192,16 +921,8 @@ mod engine {
         assert_eq!(
             changes(&deploy),
             vec![
-                (
-                    "task".to_owned(),
-                    Action::Update,
-                    vec!["containers[0].image".to_owned()]
-                ),
-                (
-                    "web".to_owned(),
-                    Action::Update,
-                    vec!["task_definition".to_owned()]
-                ),
+                updated("task", &["containers[0].image"]),
+                updated("web", &["task_definition"]),
             ],
             "{}",
             render_plan(&deploy, false)
@@ -1211,14 +932,7 @@ mod engine {
 
         let scaled = [("image", "public.ecr.aws/nginx/nginx:1.28"), ("tasks", "3")];
         let scale = make_plan(&load(&scaled), &state, &provider).await;
-        assert_eq!(
-            changes(&scale),
-            vec![(
-                "web".to_owned(),
-                Action::Update,
-                vec!["desired_count".to_owned()]
-            )]
-        );
+        assert_eq!(changes(&scale), vec![updated("web", &["desired_count"])]);
         run(&scale, &mut state, &dir, &provider).await;
         assert_clean(&make_plan(&load(&scaled), &state, &provider).await);
 

@@ -9,13 +9,14 @@
 //!
 //! Needs moto: `just emulator-install`. Without it these tests fail; they never skip.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use aws_sdk_elasticloadbalancingv2::types::{ActionTypeEnum, RedirectActionStatusCodeEnum};
-use iac_aws::{AwsConfig, AwsContext, AwsProvider, ConfigSource};
-use iac_engine::provider::{ErrorKind, OpContext, Provider, ReadRequest};
-use iac_engine::report::NullReporter;
+use common::{assert_no_drift, create, op, read_all, update, Applied, AppliedMap};
+use iac_aws::AwsProvider;
+use iac_engine::provider::{ErrorKind, Provider};
 use iac_testkit::Emulator;
 use serde_json::{json, Value as Json};
 
@@ -25,25 +26,7 @@ const DOMAIN: &str = "app.edge-test.example.com";
 const SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
 async fn provider(emulator: &Emulator) -> AwsProvider {
-    let config = AwsConfig {
-        source: ConfigSource::Vars(emulator.aws_env()),
-        ..AwsConfig::default()
-    };
-    let ctx = AwsContext::load(&config).await.expect("config loads");
-    AwsProvider::new(ctx, STACK)
-}
-
-fn op(name: &str) -> OpContext {
-    OpContext::new(name, Arc::new(NullReporter))
-}
-
-/// One resource as the test's little engine keeps it.
-#[derive(Debug, Clone)]
-struct Applied {
-    rtype: &'static str,
-    id: String,
-    inputs: Json,
-    attrs: Json,
+    common::provider(emulator, STACK).await
 }
 
 /// The health check of the target group, every field given (the engine fills defaults).
@@ -183,124 +166,8 @@ fn edge_stack() -> Vec<(&'static str, &'static str, Json)> {
     ]
 }
 
-/// The engine's tags, on the taggable types.
-fn with_tags(name: &str, rtype: &str, mut inputs: Json) -> Json {
-    if rtype == "aws.dns_record" {
-        return inputs;
-    }
-    inputs["tags"] = json!({
-        "Name": format!("{STACK}-{name}"),
-        "iac:stack": STACK,
-        "iac:name": name,
-    });
-    inputs
-}
-
-fn resolve(value: &Json, applied: &BTreeMap<String, Applied>) -> Json {
-    match value {
-        Json::String(s) if s.starts_with("${") && s.ends_with('}') => {
-            let (name, attr) = s[2..s.len() - 1].split_once('.').expect("NAME.ATTR");
-            applied[name].attrs[attr].clone()
-        }
-        Json::Array(items) => Json::Array(items.iter().map(|v| resolve(v, applied)).collect()),
-        Json::Object(map) => Json::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), resolve(v, applied)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-async fn create(
-    provider: &AwsProvider,
-    applied: &mut BTreeMap<String, Applied>,
-    name: &str,
-    rtype: &'static str,
-    props: &Json,
-) {
-    let inputs = with_tags(name, rtype, resolve(props, applied));
-    let created = provider
-        .create(&op(name), rtype, name, &inputs)
-        .await
-        .unwrap_or_else(|e| panic!("creating `{name}`: {e}"));
-    applied.insert(
-        name.to_owned(),
-        Applied {
-            rtype,
-            id: created.physical_id,
-            inputs,
-            attrs: created.attrs,
-        },
-    );
-}
-
-/// Reads everything, one call per type, as the engine's refresh does; name -> live inputs.
-async fn read_all(
-    provider: &AwsProvider,
-    applied: &BTreeMap<String, Applied>,
-) -> BTreeMap<String, Option<Json>> {
-    let mut by_type: BTreeMap<&str, Vec<ReadRequest>> = BTreeMap::new();
-    for (name, a) in applied {
-        by_type.entry(a.rtype).or_default().push(ReadRequest {
-            name: name.clone(),
-            physical_id: a.id.clone(),
-            last_inputs: a.inputs.clone(),
-            last_attrs: a.attrs.clone(),
-        });
-    }
-    let mut out = BTreeMap::new();
-    for (rtype, requests) in by_type {
-        let results = provider
-            .read(rtype, &requests)
-            .await
-            .unwrap_or_else(|e| panic!("reading `{rtype}`: {e}"));
-        assert_eq!(results.len(), requests.len());
-        for (req, res) in requests.iter().zip(results) {
-            if let Some(live) = &res.live {
-                assert_eq!(
-                    live.attrs, applied[&req.name].attrs,
-                    "attributes of `{}`",
-                    req.name
-                );
-            }
-            out.insert(res.name, res.live.map(|l| l.inputs));
-        }
-    }
-    out
-}
-
-fn assert_no_drift(live: &BTreeMap<String, Option<Json>>, applied: &BTreeMap<String, Applied>) {
-    for (name, a) in applied {
-        let got = live[name]
-            .as_ref()
-            .unwrap_or_else(|| panic!("`{name}` is missing live"));
-        assert_eq!(
-            got, &a.inputs,
-            "live inputs of `{name}` differ from those applied"
-        );
-    }
-}
-
-fn get(applied: &BTreeMap<String, Applied>, name: &str) -> Applied {
+fn get(applied: &AppliedMap, name: &str) -> Applied {
     applied[name].clone()
-}
-
-async fn update(
-    provider: &AwsProvider,
-    applied: &mut BTreeMap<String, Applied>,
-    name: &str,
-    new: Json,
-    changed: &[&str],
-) {
-    let a = applied.get_mut(name).expect("known resource");
-    let changed: Vec<String> = changed.iter().map(|s| (*s).to_owned()).collect();
-    let attrs = provider
-        .update(&op(name), a.rtype, name, &a.id, &a.inputs, &new, &changed)
-        .await
-        .unwrap_or_else(|e| panic!("updating `{name}`: {e}"));
-    a.attrs = attrs;
-    a.inputs = new;
 }
 
 /// The live listener `arn` of `lb`, through the SDK.
@@ -359,41 +226,7 @@ async fn edge_leftovers(provider: &AwsProvider) -> Vec<String> {
 }
 
 async fn edge_leftovers_of(clients: &iac_aws::Clients) -> Vec<String> {
-    let mut left = Vec::new();
-    let lbs = clients
-        .elbv2
-        .describe_load_balancers()
-        .send()
-        .await
-        .expect("DescribeLoadBalancers");
-    left.extend(
-        lbs.load_balancers()
-            .iter()
-            .map(|l| format!("load balancer {:?}", l.load_balancer_name())),
-    );
-    let tgs = clients
-        .elbv2
-        .describe_target_groups()
-        .send()
-        .await
-        .expect("DescribeTargetGroups");
-    left.extend(
-        tgs.target_groups()
-            .iter()
-            .map(|t| format!("target group {:?}", t.target_group_name())),
-    );
-    let certs = clients
-        .acm
-        .list_certificates()
-        .send()
-        .await
-        .expect("ListCertificates");
-    left.extend(
-        certs
-            .certificate_summary_list()
-            .iter()
-            .map(|c| format!("certificate {:?}", c.domain_name())),
-    );
+    let mut left = common::edge_leftovers(clients).await;
     let zones = clients
         .route53
         .list_hosted_zones()
@@ -407,6 +240,26 @@ async fn edge_leftovers_of(clients: &iac_aws::Clients) -> Vec<String> {
             .map(|z| format!("zone {}", z.name())),
     );
     left
+}
+
+/// Every target group in the account as `(ARN, port)`.
+async fn target_group_ports(clients: &iac_aws::Clients) -> Vec<(String, i32)> {
+    let groups = clients
+        .elbv2
+        .describe_target_groups()
+        .send()
+        .await
+        .expect("DescribeTargetGroups");
+    groups
+        .target_groups()
+        .iter()
+        .map(|t| {
+            (
+                t.target_group_arn().unwrap_or_default().to_owned(),
+                t.port().unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 /// The records of `zone` as `"name TYPE"` -> the alias target or the first value, lower case
@@ -690,11 +543,7 @@ async fn lemon_mart_edge_creates_reads_back_clean_updates_in_place_and_deletes()
 
     // Delete in reverse dependency order, as the engine's destroy does.
     for (name, _, _) in stack.iter().rev() {
-        let a = &applied[*name];
-        provider
-            .delete(&op(name), a.rtype, name, &a.id, &a.inputs)
-            .await
-            .unwrap_or_else(|e| panic!("deleting `{name}`: {e}"));
+        common::delete(&provider, &applied, name).await;
     }
     assert_eq!(
         edge_leftovers(&provider).await,
@@ -705,140 +554,6 @@ async fn lemon_mart_edge_creates_reads_back_clean_updates_in_place_and_deletes()
         gone.values().all(Option::is_none),
         "still live after delete: {gone:?}"
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replacement_target_group_gets_a_fresh_name_while_the_old_one_is_in_use() {
-    let emulator = Emulator::start();
-    let provider = provider(&emulator).await;
-    let mut applied = BTreeMap::new();
-    let stack: Vec<_> = edge_stack()
-        .into_iter()
-        .filter(|(name, _, _)| {
-            ["vpc", "public_a", "public_b", "alb_sg", "alb", "web_tg"].contains(name)
-        })
-        .collect();
-    for (name, rtype, props) in &stack {
-        create(&provider, &mut applied, name, rtype, props).await;
-    }
-    let http = json!({
-        "load_balancer": "${alb.arn}", "port": 80, "protocol": "HTTP",
-        "ssl_policy": SSL_POLICY, "forward": "${web_tg.arn}",
-    });
-    create(&provider, &mut applied, "http", "aws.listener", &http).await;
-
-    // The port changed: a new group, created while the listener still uses the old one.
-    let old = applied["web_tg"].clone();
-    let mut props = old.inputs.clone();
-    props["port"] = json!(8080);
-    let replacement = provider
-        .create(&op("web_tg"), "aws.target_group", "web_tg", &props)
-        .await
-        .expect("the replacement is created next to the old group");
-    assert_ne!(replacement.physical_id, old.id);
-    let mut http_inputs = applied["http"].inputs.clone();
-    http_inputs["forward"] = json!(replacement.attrs["arn"]);
-    update(&provider, &mut applied, "http", http_inputs, &["forward"]).await;
-    provider
-        .delete(
-            &op("web_tg"),
-            "aws.target_group",
-            "web_tg",
-            &old.id,
-            &old.inputs,
-        )
-        .await
-        .expect("the old group is deleted once the listener moved");
-
-    let tgs = provider
-        .aws()
-        .clients()
-        .elbv2
-        .describe_target_groups()
-        .send()
-        .await
-        .expect("DescribeTargetGroups");
-    let live: Vec<(Option<&str>, Option<i32>)> = tgs
-        .target_groups()
-        .iter()
-        .map(|t| (t.target_group_arn(), t.port()))
-        .collect();
-    assert_eq!(live, [(Some(replacement.physical_id.as_str()), Some(8080))]);
-    let name = tgs.target_groups()[0].target_group_name().unwrap();
-    assert!(
-        name.starts_with("edge-web-tg-") && name.len() <= 32,
-        "{name}"
-    );
-
-    // The group keeps the stack's name under its alternate AWS name: no drift.
-    let read = provider
-        .read(
-            "aws.target_group",
-            &[ReadRequest {
-                name: "web_tg".into(),
-                physical_id: replacement.physical_id.clone(),
-                last_inputs: props.clone(),
-                last_attrs: replacement.attrs.clone(),
-            }],
-        )
-        .await
-        .expect("read");
-    assert_eq!(read[0].live.as_ref().map(|l| &l.inputs), Some(&props));
-
-    // The next replacement takes the plain name back, as it is free again.
-    let mut again = props.clone();
-    again["port"] = json!(80);
-    let third = provider
-        .create(&op("web_tg"), "aws.target_group", "web_tg", &again)
-        .await
-        .expect("create");
-    let tgs = provider
-        .aws()
-        .clients()
-        .elbv2
-        .describe_target_groups()
-        .target_group_arns(&third.physical_id)
-        .send()
-        .await
-        .expect("DescribeTargetGroups");
-    assert_eq!(
-        tgs.target_groups()[0].target_group_name(),
-        Some("edge-web-tg")
-    );
-
-    for (name, id, rtype, inputs) in [
-        (
-            "http",
-            applied["http"].id.clone(),
-            "aws.listener",
-            applied["http"].inputs.clone(),
-        ),
-        (
-            "web_tg",
-            replacement.physical_id.clone(),
-            "aws.target_group",
-            props.clone(),
-        ),
-        (
-            "web_tg",
-            third.physical_id.clone(),
-            "aws.target_group",
-            again.clone(),
-        ),
-    ] {
-        provider
-            .delete(&op(name), rtype, name, &id, &inputs)
-            .await
-            .expect("delete");
-    }
-    for (name, _, _) in stack.iter().rev().filter(|(n, _, _)| *n != "web_tg") {
-        let a = &applied[*name];
-        provider
-            .delete(&op(name), a.rtype, name, &a.id, &a.inputs)
-            .await
-            .expect("delete");
-    }
-    assert!(edge_leftovers(&provider).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -854,10 +569,11 @@ async fn a_certificate_outside_its_validation_zone_fails_naming_the_record() {
         &json!({"name": ZONE}),
     )
     .await;
-    let inputs = with_tags(
+    let inputs = common::with_tags(
+        STACK,
         "cert",
-        "aws.certificate",
         json!({"domain": "shop.elsewhere.org", "validation_zone": applied["zone"].id}),
+        &[],
     );
     let err = provider
         .create(&op("cert"), "aws.certificate", "cert", &inputs)
@@ -880,83 +596,21 @@ async fn a_certificate_outside_its_validation_zone_fails_naming_the_record() {
 // ---------------------------------------------------------------------------------------
 
 mod engine {
-    use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
     use aws_sdk_elasticloadbalancingv2::types::{ActionTypeEnum, RedirectActionStatusCodeEnum};
     use iac_aws::AwsProvider;
     use iac_engine::{
-        apply, plan, plan_destroy, render_plan, Action, ApplyOptions, LocalBackend, NullReporter,
-        Plan, PlanOptions, Provider, ReplaceStrategy, State,
+        plan_destroy, render_plan, Action, PlanOptions, Provider, ReplaceStrategy, State,
     };
-    use iac_stack::{load_str, LoadOptions, Stack};
+    use iac_stack::Stack;
     use iac_testkit::Emulator;
 
-    /// The fixture with `vars`, and with each `(from, to)` of `edits` replaced in its text
-    /// (for changes a var cannot express, such as pointing a reference elsewhere).
+    use crate::common::{self, assert_clean, changes, make_plan, run, updated};
+
+    /// The fixture with `vars` and `edits` (see [`common::load`]).
     fn load(vars: &[(&str, &str)], edits: &[(&str, &str)]) -> Stack {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/fixtures/aws/edge_stack.yaml");
-        let mut text = std::fs::read_to_string(&path).expect("the edge fixture is readable");
-        for (from, to) in edits {
-            assert!(text.contains(from), "`{from}` is not in the fixture");
-            text = text.replace(from, to);
-        }
-        let opts = LoadOptions {
-            vars: vars
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            ..LoadOptions::default()
-        };
-        match load_str(&path.display().to_string(), &text, &opts) {
-            Ok(loaded) => loaded.stack,
-            Err(d) => panic!("the edge fixture does not load: {d:?}"),
-        }
-    }
-
-    async fn make_plan(stack: &Stack, state: &State, provider: &Arc<dyn Provider>) -> Plan {
-        plan(stack, state, provider.clone(), &PlanOptions::default())
-            .await
-            .unwrap_or_else(|e| panic!("plan: {e}"))
-    }
-
-    async fn run(plan: &Plan, state: &mut State, dir: &Path, provider: &Arc<dyn Provider>) {
-        let backend = LocalBackend::new(dir, &plan.stack);
-        let report = apply(
-            plan,
-            state,
-            &backend,
-            provider.clone(),
-            Arc::new(NullReporter),
-            &ApplyOptions::default(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("apply: {e}"));
-        assert!(report.success(), "{:?}", report.failures());
-    }
-
-    /// `(name, action, changed paths)` of every change that is not a no-op. The lookup of
-    /// the existing zone (`Read`) is in every plan and changes nothing.
-    fn changes(plan: &Plan) -> Vec<(String, Action, Vec<String>)> {
-        plan.changes
-            .iter()
-            .filter(|c| !matches!(c.action, Action::NoOp | Action::Read))
-            .map(|c| (c.name.clone(), c.action, c.changed_paths.clone()))
-            .collect()
-    }
-
-    fn assert_clean(plan: &Plan) {
-        assert_eq!(changes(plan), vec![], "{}", render_plan(plan, false));
-        assert!(plan.drift.is_empty(), "{:?}", plan.drift);
-    }
-
-    fn update(name: &str, paths: &[&str]) -> (String, Action, Vec<String>) {
-        (
-            name.to_owned(),
-            Action::Update,
-            paths.iter().map(|p| (*p).to_owned()).collect(),
-        )
+        common::load("tests/fixtures/aws/edge_stack.yaml", vars, edits)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -965,24 +619,11 @@ mod engine {
         let emulator = Emulator::start();
         let tmp = tempfile::tempdir().expect("state dir");
         let dir = tmp.path().to_owned();
-        let aws = super::provider(&emulator).await.aws().clone();
+        let aws = common::context(&emulator).await;
         let clients = aws.clients().clone();
 
         // The zone the stack looks up exists before it and outlives it.
-        let zone = clients
-            .route53
-            .create_hosted_zone()
-            .name("example.com")
-            .caller_reference("made-before-the-stack")
-            .send()
-            .await
-            .expect("CreateHostedZone");
-        let zone_id = zone
-            .hosted_zone()
-            .unwrap()
-            .id()
-            .trim_start_matches("/hostedzone/")
-            .to_owned();
+        let zone_id = common::create_zone(&clients, "example.com", "made-before-the-stack").await;
 
         let stack = load(&[], &[]);
         let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
@@ -1058,9 +699,9 @@ mod engine {
         assert_eq!(
             changes(&plan_changed),
             vec![
-                update("web_tg", &["health_check.path"]),
-                update("http", &["redirect.status"]),
-                update("site", &["alias.dns_name"]),
+                updated("web_tg", &["health_check.path"]),
+                updated("http", &["redirect.status"]),
+                updated("site", &["alias.dns_name"]),
             ],
             "{}",
             render_plan(&plan_changed, false)
@@ -1108,25 +749,33 @@ mod engine {
             .find(|c| c.name == "https")
             .expect("https");
         assert_eq!(https_change.action, Action::Update, "{rendered}");
+        // The old group still holds the default name: the plan picks a fresh one for the new.
+        let new_name = tg_change
+            .replace
+            .as_ref()
+            .and_then(|r| r.new_name.clone())
+            .expect("a fresh name in the plan");
+        assert!(new_name.starts_with("edge-engine-web-tg-"), "{new_name}");
+        assert!(rendered.contains(&new_name), "{rendered}");
         run(&plan_moved, &mut state, &dir, &provider).await;
         let new_tg = id(&state, "web_tg");
         assert_ne!(new_tg, old_tg);
-        let groups = clients
-            .elbv2
-            .describe_target_groups()
-            .send()
-            .await
-            .expect("DescribeTargetGroups");
-        let live: Vec<(Option<&str>, Option<i32>)> = groups
-            .target_groups()
-            .iter()
-            .map(|t| (t.target_group_arn(), t.port()))
-            .collect();
         assert_eq!(
-            live,
-            [(Some(new_tg.as_str()), Some(8080))],
+            super::target_group_ports(&clients).await,
+            [(new_tg.clone(), 8080)],
             "the old group is gone"
         );
+        let live_name = clients
+            .elbv2
+            .describe_target_groups()
+            .target_group_arns(new_tg.clone())
+            .send()
+            .await
+            .expect("DescribeTargetGroups")
+            .target_groups()[0]
+            .target_group_name()
+            .map(str::to_owned);
+        assert_eq!(live_name.as_deref(), Some(new_name.as_str()));
         let listeners = clients
             .elbv2
             .describe_listeners()
@@ -1169,64 +818,24 @@ mod engine {
 // ---------------------------------------------------------------------------------------
 
 mod lemon_mart {
-    use std::path::PathBuf;
     use std::sync::Arc;
 
     use aws_sdk_elasticloadbalancingv2::types::RedirectActionStatusCodeEnum;
     use iac_aws::AwsProvider;
-    use iac_engine::{
-        apply, plan, plan_destroy, render_plan, Action, ApplyOptions, LocalBackend, NullReporter,
-        Plan, PlanOptions, Provider, State,
-    };
-    use iac_stack::{load_file, LoadOptions};
+    use iac_engine::{plan, plan_destroy, render_plan, Action, PlanOptions, Provider, State};
     use iac_testkit::Emulator;
 
-    async fn run(
-        plan: &Plan,
-        state: &mut State,
-        dir: &std::path::Path,
-        provider: &Arc<dyn Provider>,
-    ) {
-        let backend = LocalBackend::new(dir, &plan.stack);
-        let report = apply(
-            plan,
-            state,
-            &backend,
-            provider.clone(),
-            Arc::new(NullReporter),
-            &ApplyOptions::default(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("apply: {e}"));
-        assert!(report.success(), "{:?}", report.failures());
-    }
+    use crate::common::{self, run};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_example_stack_applies_clean_replaces_its_target_group_in_use_and_is_destroyed() {
         let emulator = Emulator::start();
         let tmp = tempfile::tempdir().expect("state dir");
-        let aws = super::provider(&emulator).await.aws().clone();
+        let aws = common::context(&emulator).await;
         let clients = aws.clients().clone();
-        let zone = clients
-            .route53
-            .create_hosted_zone()
-            .name("example.com")
-            .caller_reference("the-domain-owner")
-            .send()
-            .await
-            .expect("CreateHostedZone");
-        let zone_id = zone
-            .hosted_zone()
-            .unwrap()
-            .id()
-            .trim_start_matches("/hostedzone/")
-            .to_owned();
+        let zone_id = common::create_zone(&clients, "example.com", "the-domain-owner").await;
 
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../stacks/lemon-mart.yaml");
-        let stack = match load_file(&path, &LoadOptions::default()) {
-            Ok(loaded) => loaded.stack,
-            Err(d) => panic!("stacks/lemon-mart.yaml does not load: {d:?}"),
-        };
+        let stack = common::load("stacks/lemon-mart.yaml", &[], &[]);
         let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
         let mut state = State::new(&stack.name);
         let first = plan(&stack, &state, provider.clone(), &PlanOptions::default())
@@ -1303,14 +912,7 @@ mod lemon_mart {
         // The app moves to port 8080: the target group is replaced while the HTTPS listener
         // and the service use it; the apply goes through and no old group is left.
         let old_tg = state.resources["web_tg"].physical_id.clone();
-        let opts = LoadOptions {
-            vars: vec![("container_port".to_owned(), "8080".to_owned())],
-            ..LoadOptions::default()
-        };
-        let moved = match load_file(&path, &opts) {
-            Ok(loaded) => loaded.stack,
-            Err(d) => panic!("stacks/lemon-mart.yaml does not load: {d:?}"),
-        };
+        let moved = common::load("stacks/lemon-mart.yaml", &[("container_port", "8080")], &[]);
         let replace = plan(&moved, &state, provider.clone(), &PlanOptions::default())
             .await
             .expect("plan");
@@ -1318,18 +920,10 @@ mod lemon_mart {
         run(&replace, &mut state, tmp.path(), &provider).await;
         let new_tg = state.resources["web_tg"].physical_id.clone();
         assert_ne!(new_tg, old_tg);
-        let groups = clients
-            .elbv2
-            .describe_target_groups()
-            .send()
-            .await
-            .expect("DescribeTargetGroups");
-        let live: Vec<(Option<&str>, Option<i32>)> = groups
-            .target_groups()
-            .iter()
-            .map(|t| (t.target_group_arn(), t.port()))
-            .collect();
-        assert_eq!(live, [(Some(new_tg.as_str()), Some(8080))]);
+        assert_eq!(
+            super::target_group_ports(&clients).await,
+            [(new_tg.clone(), 8080)]
+        );
 
         let destroy = plan_destroy(&moved, &state, &PlanOptions::default()).expect("plan destroy");
         run(&destroy, &mut state, tmp.path(), &provider).await;

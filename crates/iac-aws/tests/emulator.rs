@@ -3,6 +3,8 @@
 //!
 //! Needs moto: `just emulator-install`. Without it these tests fail; they never skip.
 
+mod common;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -10,21 +12,10 @@ use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use iac_aws::{AwsConfig, AwsContext, AwsError, ConfigSource, Service};
 use iac_testkit::{Emulator, REGION};
 
-/// A context that reads nothing from this process's environment or files: only the
-/// emulator's variables.
-fn emulator_config(emulator: &Emulator) -> AwsConfig {
-    AwsConfig {
-        source: ConfigSource::Vars(emulator.aws_env()),
-        ..AwsConfig::default()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probe_then_create_and_find_a_tagged_vpc() {
     let emulator = Emulator::start();
-    let ctx = AwsContext::load(&emulator_config(&emulator))
-        .await
-        .expect("config loads");
+    let ctx = common::context(&emulator).await;
     assert_eq!(ctx.region(), REGION);
     assert_eq!(ctx.endpoint_url(), Some(emulator.url()));
 
@@ -96,9 +87,7 @@ async fn probe_then_create_and_find_a_tagged_vpc() {
 #[tokio::test]
 async fn a_missing_resource_is_not_found() {
     let emulator = Emulator::start();
-    let ctx = AwsContext::load(&emulator_config(&emulator))
-        .await
-        .expect("config loads");
+    let ctx = common::context(&emulator).await;
     let err = ctx
         .clients()
         .ec2
@@ -119,9 +108,7 @@ async fn a_missing_resource_is_not_found() {
 #[tokio::test]
 async fn deleting_a_vpc_with_a_subnet_is_a_conflict() {
     let emulator = Emulator::start();
-    let ctx = AwsContext::load(&emulator_config(&emulator))
-        .await
-        .expect("config loads");
+    let ctx = common::context(&emulator).await;
     let ec2 = &ctx.clients().ec2;
     let vpc = ec2
         .create_vpc()

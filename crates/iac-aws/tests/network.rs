@@ -7,38 +7,21 @@
 //!
 //! Needs moto: `just emulator-install`. Without it these tests fail; they never skip.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
-use iac_aws::{AwsConfig, AwsContext, AwsProvider, ConfigSource};
-use iac_engine::provider::{ErrorKind, OpContext, Provider, ReadRequest};
-use iac_engine::report::NullReporter;
+use common::{assert_no_drift, op, read_all, AppliedMap};
+use iac_aws::AwsProvider;
+use iac_engine::provider::{ErrorKind, Provider};
 use iac_testkit::Emulator;
 use serde_json::{json, Value as Json};
 
 const STACK: &str = "net";
 
 async fn provider(emulator: &Emulator) -> AwsProvider {
-    let config = AwsConfig {
-        source: ConfigSource::Vars(emulator.aws_env()),
-        ..AwsConfig::default()
-    };
-    let ctx = AwsContext::load(&config).await.expect("config loads");
-    AwsProvider::new(ctx, STACK)
-}
-
-fn op(name: &str) -> OpContext {
-    OpContext::new(name, Arc::new(NullReporter))
-}
-
-/// One resource as the test's little engine keeps it.
-#[derive(Debug, Clone)]
-struct Applied {
-    rtype: &'static str,
-    id: String,
-    inputs: Json,
-    attrs: Json,
+    common::provider(emulator, STACK).await
 }
 
 /// The stack under test, in dependency order: a name, a type and the properties with the
@@ -125,119 +108,30 @@ fn network_stack() -> Vec<(&'static str, &'static str, Json)> {
     ]
 }
 
-/// The engine's tags on top of the user's.
-fn with_tags(name: &str, mut inputs: Json, user: &[(&str, &str)]) -> Json {
-    let mut tags = serde_json::Map::new();
-    tags.insert("Name".to_owned(), json!(format!("{STACK}-{name}")));
-    for (k, v) in user {
-        tags.insert((*k).to_owned(), json!(v));
-    }
-    tags.insert("iac:stack".to_owned(), json!(STACK));
-    tags.insert("iac:name".to_owned(), json!(name));
-    inputs["tags"] = Json::Object(tags);
-    inputs
-}
-
-fn resolve(value: &Json, applied: &BTreeMap<String, Applied>) -> Json {
-    match value {
-        Json::String(s) if s.starts_with("${") && s.ends_with('}') => {
-            let (name, attr) = s[2..s.len() - 1].split_once('.').expect("NAME.ATTR");
-            applied[name].attrs[attr].clone()
-        }
-        Json::Array(items) => Json::Array(items.iter().map(|v| resolve(v, applied)).collect()),
-        Json::Object(map) => Json::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), resolve(v, applied)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-async fn create_all(provider: &AwsProvider) -> BTreeMap<String, Applied> {
-    let mut applied = BTreeMap::new();
+async fn create_all(provider: &AwsProvider) -> AppliedMap {
+    let mut applied = AppliedMap::new();
     for (name, rtype, props) in network_stack() {
-        let inputs = with_tags(name, resolve(&props, &applied), &[]);
-        let created = provider
-            .create(&op(name), rtype, name, &inputs)
-            .await
-            .unwrap_or_else(|e| panic!("creating `{name}`: {e}"));
-        applied.insert(
-            name.to_owned(),
-            Applied {
-                rtype,
-                id: created.physical_id,
-                inputs,
-                attrs: created.attrs,
-            },
-        );
+        common::create(provider, &mut applied, name, rtype, &props).await;
     }
     applied
 }
 
-/// Reads everything, one call per type, as the engine's refresh does; name -> live inputs.
-async fn read_all(
-    provider: &AwsProvider,
-    applied: &BTreeMap<String, Applied>,
-) -> BTreeMap<String, Option<Json>> {
-    let mut by_type: BTreeMap<&str, Vec<ReadRequest>> = BTreeMap::new();
-    for (name, a) in applied {
-        by_type.entry(a.rtype).or_default().push(ReadRequest {
-            name: name.clone(),
-            physical_id: a.id.clone(),
-            last_inputs: a.inputs.clone(),
-            last_attrs: a.attrs.clone(),
-        });
-    }
-    let mut out = BTreeMap::new();
-    for (rtype, requests) in by_type {
-        let results = provider
-            .read(rtype, &requests)
-            .await
-            .unwrap_or_else(|e| panic!("reading `{rtype}`: {e}"));
-        assert_eq!(results.len(), requests.len());
-        for (req, res) in requests.iter().zip(results) {
-            assert_eq!(req.name, res.name);
-            if let Some(live) = &res.live {
-                assert_eq!(
-                    live.attrs, applied[&req.name].attrs,
-                    "attributes of `{}`",
-                    req.name
-                );
-            }
-            out.insert(res.name, res.live.map(|l| l.inputs));
-        }
-    }
-    out
-}
-
-fn assert_no_drift(live: &BTreeMap<String, Option<Json>>, applied: &BTreeMap<String, Applied>) {
-    for (name, a) in applied {
-        let got = live[name]
-            .as_ref()
-            .unwrap_or_else(|| panic!("`{name}` is missing live"));
-        assert_eq!(
-            got, &a.inputs,
-            "live inputs of `{name}` differ from those applied"
-        );
-    }
-}
-
+/// [`common::update`] of a network resource, whose attributes an update never changes.
 async fn update(
     provider: &AwsProvider,
-    applied: &mut BTreeMap<String, Applied>,
+    applied: &mut AppliedMap,
     name: &str,
     new: Json,
     changed: &[&str],
 ) {
-    let a = applied.get_mut(name).expect("known resource");
-    let changed: Vec<String> = changed.iter().map(|s| (*s).to_owned()).collect();
-    let attrs = provider
-        .update(&op(name), a.rtype, name, &a.id, &a.inputs, &new, &changed)
-        .await
-        .unwrap_or_else(|e| panic!("updating `{name}`: {e}"));
-    assert_eq!(attrs, a.attrs, "attributes of `{name}` after the update");
-    a.inputs = new;
+    let before = applied[name].attrs.clone();
+    let attrs = common::update(provider, applied, name, new, changed).await;
+    assert_eq!(attrs, before, "attributes of `{name}` after the update");
+}
+
+/// The engine's tags for `name` of this stack on top of the user's.
+fn with_tags(name: &str, inputs: Json, user: &[(&str, &str)]) -> Json {
+    common::with_tags(STACK, name, inputs, user)
 }
 
 /// The ids of a group's live rules, by (egress, protocol, from, to).
@@ -277,103 +171,15 @@ async fn rule_ids(
         .collect()
 }
 
-async fn delete_all(provider: &AwsProvider, applied: &BTreeMap<String, Applied>) {
-    let order: Vec<&str> = network_stack().iter().rev().map(|(n, _, _)| *n).collect();
-    for name in order {
-        let a = &applied[name];
-        provider
-            .delete(&op(name), a.rtype, name, &a.id, &a.inputs)
-            .await
-            .unwrap_or_else(|e| panic!("deleting `{name}`: {e}"));
+async fn delete_all(provider: &AwsProvider, applied: &AppliedMap) {
+    for (name, _, _) in network_stack().iter().rev() {
+        common::delete(provider, applied, name).await;
     }
 }
 
-/// Everything still tagged with the stack, as `type id` strings (deleted NAT gateways,
-/// which AWS keeps showing for an hour, excluded).
+/// Everything still tagged with the stack.
 async fn tagged_leftovers(provider: &AwsProvider) -> Vec<String> {
-    let ec2 = &provider.aws().clients().ec2;
-    let by_tag = || {
-        Filter::builder()
-            .name("tag:iac:stack")
-            .values(STACK)
-            .build()
-    };
-    let mut left = Vec::new();
-    let out = ec2
-        .describe_vpcs()
-        .filters(by_tag())
-        .send()
-        .await
-        .expect("DescribeVpcs");
-    left.extend(out.vpcs().iter().map(|v| format!("vpc {:?}", v.vpc_id())));
-    let out = ec2
-        .describe_subnets()
-        .filters(by_tag())
-        .send()
-        .await
-        .expect("DescribeSubnets");
-    left.extend(
-        out.subnets()
-            .iter()
-            .map(|v| format!("subnet {:?}", v.subnet_id())),
-    );
-    let out = ec2
-        .describe_internet_gateways()
-        .filters(by_tag())
-        .send()
-        .await
-        .expect("DescribeInternetGateways");
-    left.extend(
-        out.internet_gateways()
-            .iter()
-            .map(|v| format!("igw {:?}", v.internet_gateway_id())),
-    );
-    let out = ec2
-        .describe_addresses()
-        .filters(by_tag())
-        .send()
-        .await
-        .expect("DescribeAddresses");
-    left.extend(
-        out.addresses()
-            .iter()
-            .map(|v| format!("eip {:?}", v.allocation_id())),
-    );
-    let out = ec2
-        .describe_nat_gateways()
-        .filter(by_tag())
-        .send()
-        .await
-        .expect("DescribeNatGateways");
-    left.extend(
-        out.nat_gateways()
-            .iter()
-            .filter(|n| n.state() != Some(&aws_sdk_ec2::types::NatGatewayState::Deleted))
-            .map(|v| format!("nat {:?} {:?}", v.nat_gateway_id(), v.state())),
-    );
-    let out = ec2
-        .describe_route_tables()
-        .filters(by_tag())
-        .send()
-        .await
-        .expect("DescribeRouteTables");
-    left.extend(
-        out.route_tables()
-            .iter()
-            .map(|v| format!("rtb {:?}", v.route_table_id())),
-    );
-    let out = ec2
-        .describe_security_groups()
-        .filters(by_tag())
-        .send()
-        .await
-        .expect("DescribeSecurityGroups");
-    left.extend(
-        out.security_groups()
-            .iter()
-            .map(|v| format!("sg {:?}", v.group_id())),
-    );
-    left
+    common::tagged_network_leftovers(provider.aws().clients(), STACK).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -704,68 +510,24 @@ async fn an_unsupported_type_is_a_fatal_error_naming_it() {
 // ---------------------------------------------------------------------------------------
 
 mod engine {
-    use std::path::{Path, PathBuf};
-
+    use std::path::PathBuf;
     use std::sync::Arc;
 
     use aws_sdk_ec2::types::Filter;
     use iac_aws::AwsProvider;
-    use iac_engine::{
-        apply, plan, plan_destroy, render_plan, Action, ApplyOptions, LocalBackend, NullReporter,
-        Plan, PlanOptions, Provider, State,
-    };
-    use iac_stack::{load_file, LoadOptions, Stack};
+    use iac_engine::{plan_destroy, render_plan, Plan, PlanOptions, Provider, State};
+    use iac_stack::{LoadOptions, Stack};
     use iac_testkit::Emulator;
 
+    use crate::common::{self, changes, make_plan, run, updated};
+
     fn load(vars: &[(&str, &str)]) -> Stack {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/fixtures/aws/network_stack.yaml");
-        let opts = LoadOptions {
-            vars: vars
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            ..LoadOptions::default()
-        };
-        match load_file(&path, &opts) {
-            Ok(loaded) => loaded.stack,
-            Err(d) => panic!("the network fixture does not load: {d:?}"),
-        }
+        common::load("tests/fixtures/aws/network_stack.yaml", vars, &[])
     }
 
-    async fn make_plan(stack: &Stack, state: &State, provider: &Arc<dyn Provider>) -> Plan {
-        plan(stack, state, provider.clone(), &PlanOptions::default())
-            .await
-            .unwrap_or_else(|e| panic!("plan: {e}"))
-    }
-
-    async fn run(plan: &Plan, state: &mut State, dir: &Path, provider: &Arc<dyn Provider>) {
-        let backend = LocalBackend::new(dir, &plan.stack);
-        let report = apply(
-            plan,
-            state,
-            &backend,
-            provider.clone(),
-            Arc::new(NullReporter),
-            &ApplyOptions::default(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("apply: {e}"));
-        assert!(report.success(), "{:?}", report.failures());
-    }
-
-    /// `(name, action, changed paths)` of every change that is not a no-op.
-    fn changes(plan: &Plan) -> Vec<(String, Action, Vec<String>)> {
-        plan.changes
-            .iter()
-            .filter(|c| c.action != Action::NoOp)
-            .map(|c| (c.name.clone(), c.action, c.changed_paths.clone()))
-            .collect()
-    }
-
+    /// [`common::assert_clean`], and the plan says so.
     fn assert_clean(plan: &Plan) {
-        assert_eq!(changes(plan), vec![], "{}", render_plan(plan, false));
-        assert!(plan.drift.is_empty(), "{:?}", plan.drift);
+        common::assert_clean(plan);
         assert!(
             render_plan(plan, false).contains("No changes."),
             "{}",
@@ -778,7 +540,7 @@ mod engine {
         let emulator = Emulator::start();
         let tmp = tempfile::tempdir().expect("state dir");
         let dir = tmp.path().to_owned();
-        let aws = super::provider(&emulator).await.aws().clone();
+        let aws = common::context(&emulator).await;
         let stack = load(&[]);
         let provider = AwsProvider::new(aws.clone(), &stack.name);
         let dyn_provider: Arc<dyn Provider> = Arc::new(provider.clone());
@@ -811,21 +573,9 @@ mod engine {
         assert_eq!(
             changes(&update),
             vec![
-                (
-                    "vpc".to_owned(),
-                    Action::Update,
-                    vec!["tags.team".to_owned()]
-                ),
-                (
-                    "public_routes".to_owned(),
-                    Action::Update,
-                    vec!["routes[1].destination".to_owned()]
-                ),
-                (
-                    "alb_sg".to_owned(),
-                    Action::Update,
-                    vec!["ingress[1].port".to_owned()]
-                ),
+                updated("vpc", &["tags.team"]),
+                updated("public_routes", &["routes[1].destination"]),
+                updated("alb_sg", &["ingress[1].port"]),
             ],
             "{}",
             render_plan(&update, false)
@@ -862,14 +612,7 @@ mod engine {
             .map(|d| (d.name.as_str(), d.paths.as_slice()))
             .collect();
         assert_eq!(drift, vec![("alb_sg", &["ingress".to_owned()][..])]);
-        assert_eq!(
-            changes(&drifted),
-            vec![(
-                "alb_sg".to_owned(),
-                Action::Update,
-                vec!["ingress".to_owned()]
-            )]
-        );
+        assert_eq!(changes(&drifted), vec![updated("alb_sg", &["ingress"])]);
         run(&drifted, &mut state, &dir, &dyn_provider).await;
         assert_clean(&make_plan(&changed, &state, &dyn_provider).await);
 
@@ -921,7 +664,7 @@ mod engine {
                 "`{name}` is in the network part"
             );
         }
-        let aws = super::provider(&emulator).await.aws().clone();
+        let aws = common::context(&emulator).await;
         let provider = AwsProvider::new(aws, &stack.name);
         let dyn_provider: Arc<dyn Provider> = Arc::new(provider.clone());
         let mut state = State::new(&stack.name);

@@ -8,6 +8,8 @@
 //!
 //! Needs moto: `just emulator-install`. Without it these tests fail; they never skip.
 
+mod common;
+
 use std::time::Duration;
 
 use iac_aws::state::S3Backend;
@@ -18,18 +20,8 @@ use iac_testkit::{Emulator, REGION};
 const BUCKET: &str = "team-state";
 const URL: &str = "s3://team-state/iac/demo.json";
 
-/// A context that reads nothing from this process's environment or files.
-async fn context(emulator: &Emulator) -> AwsContext {
-    AwsContext::load(&AwsConfig {
-        source: ConfigSource::Vars(emulator.aws_env()),
-        ..AwsConfig::default()
-    })
-    .await
-    .expect("config loads")
-}
-
 async fn with_bucket(emulator: &Emulator) -> AwsContext {
-    let ctx = context(emulator).await;
+    let ctx = common::context(emulator).await;
     ctx.clients()
         .s3
         .create_bucket()
@@ -297,7 +289,7 @@ async fn a_corrupt_state_object_is_reported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_bucket_is_named_with_what_to_do() {
     let emulator = Emulator::start();
-    let ctx = context(&emulator).await;
+    let ctx = common::context(&emulator).await;
     let backend = S3Backend::new(&ctx, "s3://no-such-bucket/iac/demo.json", "demo").unwrap();
     for err in [
         backend.load().await.expect_err("no bucket"),

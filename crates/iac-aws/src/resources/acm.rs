@@ -19,10 +19,9 @@ use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, R
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    aws_code, client_token, input_tags, malformed, poll_until, req_str, retry_dependency, str_list,
-    tags_json, Backoff, TagDiff,
+    aws_code, client_token, gone_is_ok, input_tags, malformed, order_like, poll_until, req_str,
+    retry_dependency, str_list, tags_json, Backoff, TagDiff,
 };
-use super::elb::order_like;
 use super::route53::{
     build_error, change, change_and_wait, delete_record, find_record, normal_name,
 };
@@ -520,20 +519,16 @@ impl ResourceType for Certificate {
             &format!("certificate `{id}`"),
             Backoff::SHORT.with_limit(Duration::from_secs(300)),
             || async {
-                match cx
-                    .aws
-                    .clients()
-                    .acm
-                    .delete_certificate()
-                    .certificate_arn(id)
-                    .send()
-                    .await
-                    .map_err(cx.err(Service::Acm, "DeleteCertificate"))
-                {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
-                    Err(e) => Err(e),
-                }
+                gone_is_ok(
+                    cx.aws
+                        .clients()
+                        .acm
+                        .delete_certificate()
+                        .certificate_arn(id)
+                        .send()
+                        .await
+                        .map_err(cx.err(Service::Acm, "DeleteCertificate")),
+                )
             },
             || async {
                 describe(cx, id)

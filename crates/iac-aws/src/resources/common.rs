@@ -8,7 +8,7 @@
 //! never a fixed sleep: the emulator answers in milliseconds and AWS in minutes, and both
 //! should be waited for no longer than needed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
@@ -135,6 +135,29 @@ pub fn str_list(inputs: &Json, prop: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// `live` in the order the list `last` (as last applied) had it, items it did not have
+/// after, sorted: AWS returns subnets, security groups, names and policies in its own
+/// order, which is not drift.
+pub fn order_like(mut live: Vec<String>, last: Option<&Json>) -> Vec<String> {
+    let mut position: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, s) in last
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_str)
+        .enumerate()
+    {
+        position.entry(s).or_insert(i);
+    }
+    live.sort_by_key(|s| {
+        (
+            position.get(s.as_str()).copied().unwrap_or(usize::MAX),
+            s.clone(),
+        )
+    });
+    live
 }
 
 /// A response that lacks a field AWS always sends.
@@ -368,6 +391,47 @@ where
     }
 }
 
+/// Describes `ids` in batches of `batch` with `describe` (one describe of the ids given,
+/// all pages, keyed by id). One unknown id makes some APIs fail the whole call (ELB's
+/// `LoadBalancerNotFound`, ECR's `RepositoryNotFoundException`), so a batch failing with
+/// `NotFound` is redone one id at a time, and unknown ids are left out of the answer.
+pub async fn describe_in_batches<T, F, Fut>(
+    ids: &[String],
+    batch: usize,
+    describe: F,
+) -> Result<HashMap<String, T>, ProviderError>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<HashMap<String, T>, ProviderError>>,
+{
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(batch) {
+        match describe(chunk.to_vec()).await {
+            Ok(found) => out.extend(found),
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                for id in chunk {
+                    match describe(vec![id.clone()]).await {
+                        Ok(found) => out.extend(found),
+                        Err(e) if e.kind == ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// The outcome of a delete (or a detach, a disassociation) with "not found" counted as done:
+/// what is already gone needs no deleting.
+pub fn gone_is_ok<T>(result: Result<T, ProviderError>) -> Result<(), ProviderError> {
+    match result {
+        Err(e) if e.kind != ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// A stable idempotency token for a create (`ClientToken`): the same stack, resource and
 /// identifying inputs give the same token, so a create retried after a lost answer returns
 /// the first object instead of making a second. `parts` should include an input that
@@ -408,6 +472,25 @@ pub fn object<I: IntoIterator<Item = (&'static str, Json)>>(pairs: I) -> Json {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn live_lists_keep_the_applied_order() {
+        let last = json!(["subnet-b", "subnet-a"]);
+        let live = vec![
+            "subnet-a".to_owned(),
+            "subnet-c".to_owned(),
+            "subnet-b".to_owned(),
+        ];
+        assert_eq!(
+            order_like(live, Some(&last)),
+            ["subnet-b", "subnet-a", "subnet-c"]
+        );
+        assert_eq!(
+            order_like(vec!["b".into(), "a".into()], None),
+            ["a", "b"],
+            "nothing applied: sorted"
+        );
+    }
 
     fn aws(code: &str) -> AwsError {
         AwsError::Other {

@@ -2,12 +2,16 @@
 //! "who still uses it" lookup for deletes, and list alignment for no-drift reads.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::time::Duration;
 
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType, Tag, TagSpecification};
 use iac_engine::provider::{ErrorKind, OpContext, ProviderError, ReadRequest};
 use serde_json::Value as Json;
 
-use super::common::{input_tags, poll_until, tags_json, Backoff, TagDiff};
+use super::common::{
+    gone_is_ok, input_tags, poll_until, retry_dependency, tags_json, Backoff, TagDiff,
+};
 use super::Cx;
 use crate::Service;
 
@@ -107,6 +111,30 @@ pub async fn interfaces_using(cx: &Cx, filter_name: &str, id: &str) -> Vec<Strin
         .collect()
 }
 
+/// How long a delete is retried while something still uses the resource: AWS frees the
+/// network interfaces of deleted load balancers and tasks, and the addresses of deleted
+/// NAT gateways, only minutes later.
+pub const IN_USE_LIMIT: Duration = Duration::from_secs(10 * 60);
+
+/// Deletes `what` with `delete`, retried while AWS refuses because something still uses it,
+/// for at most `limit`; `users` names what does, for the error when time runs out (see
+/// [`retry_dependency`]). A resource already gone counts as deleted.
+pub async fn delete_when_unused<T, F, Fut, D, DFut>(
+    op: &OpContext,
+    what: &str,
+    limit: Duration,
+    delete: F,
+    users: D,
+) -> Result<(), ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+    D: FnOnce() -> DFut,
+    DFut: Future<Output = Vec<String>>,
+{
+    gone_is_ok(retry_dependency(op, what, Backoff::LONG.with_limit(limit), delete, users).await)
+}
+
 /// Waits until a describe by id sees a resource just created.
 ///
 /// EC2 is eventually consistent: right after `Create*` returns, `Describe*` may not see the
@@ -120,7 +148,7 @@ pub async fn wait_visible<T, F, Fut>(
 ) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>, ProviderError>>,
+    Fut: Future<Output = Result<Option<T>, ProviderError>>,
 {
     poll_until(
         op,

@@ -11,7 +11,9 @@ use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Reposit
 use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Value as Json};
 
-use super::common::{bool_or, input_tags, malformed, req_str, tags_json, TagDiff};
+use super::common::{
+    bool_or, describe_in_batches, input_tags, malformed, req_str, tags_json, TagDiff,
+};
 use super::{Cx, ResourceType};
 use crate::Service;
 
@@ -60,38 +62,22 @@ fn scanning(inputs: &Json) -> ImageScanningConfiguration {
         .build()
 }
 
-/// Describes repositories by name. One unknown name fails the whole call
-/// (`RepositoryNotFoundException`), so a failed batch is redone one name at a time.
+/// Describes repositories by name; unknown names are left out of the answer.
 async fn describe(cx: &Cx, names: &[String]) -> Result<HashMap<String, Repository>, ProviderError> {
-    let mut out = HashMap::new();
-    for chunk in names.chunks(DESCRIBE_BATCH) {
-        match describe_batch(cx, chunk).await {
-            Ok(found) => out.extend(found),
-            Err(e) if e.kind == ErrorKind::NotFound => {
-                for name in chunk {
-                    match describe_batch(cx, std::slice::from_ref(name)).await {
-                        Ok(found) => out.extend(found),
-                        Err(e) if e.kind == ErrorKind::NotFound => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
+    describe_in_batches(names, DESCRIBE_BATCH, |chunk| describe_batch(cx, chunk)).await
 }
 
+/// One describe of `names`, by name.
 async fn describe_batch(
     cx: &Cx,
-    names: &[String],
+    names: Vec<String>,
 ) -> Result<HashMap<String, Repository>, ProviderError> {
     let resp = cx
         .aws
         .clients()
         .ecr
         .describe_repositories()
-        .set_repository_names(Some(names.to_vec()))
+        .set_repository_names(Some(names))
         .send()
         .await
         .map_err(cx.err(Service::Ecr, "DescribeRepositories"))?;

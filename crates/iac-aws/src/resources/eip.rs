@@ -1,15 +1,17 @@
 //! `aws.eip`: AllocateAddress in the VPC domain; ReleaseAddress once nothing uses it.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, Filter, ResourceType as Ec2ResourceType};
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{Created, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Value as Json};
 
-use super::common::{malformed, object, retry_dependency, Backoff};
-use super::ec2::{answer, id_filter, live_tags, reconcile_tags, tag_spec, wait_visible};
+use super::common::{malformed, object};
+use super::ec2::{
+    answer, delete_when_unused, id_filter, live_tags, reconcile_tags, tag_spec, wait_visible,
+    IN_USE_LIMIT,
+};
 use super::{Cx, ResourceType};
 use crate::Service;
 
@@ -128,10 +130,10 @@ impl ResourceType for Eip {
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
         let ec2 = &cx.aws.clients().ec2;
-        let result = retry_dependency(
+        delete_when_unused(
             op,
             &format!("elastic IP `{id}`"),
-            Backoff::LONG.with_limit(Duration::from_secs(10 * 60)),
+            IN_USE_LIMIT,
             || async {
                 ec2.release_address()
                     .allocation_id(id)
@@ -157,10 +159,6 @@ impl ResourceType for Eip {
                 }
             },
         )
-        .await;
-        match result {
-            Err(e) if e.kind != ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+        .await
     }
 }

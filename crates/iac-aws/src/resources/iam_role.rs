@@ -15,7 +15,9 @@ use aws_sdk_iam::types::Tag;
 use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Map, Value as Json};
 
-use super::common::{input_tags, poll_until, req_str, str_list, tags_json, Backoff, TagDiff};
+use super::common::{
+    input_tags, order_like, poll_until, req_str, str_list, tags_json, Backoff, TagDiff,
+};
 use super::{Cx, ResourceType};
 use crate::Service;
 
@@ -157,17 +159,6 @@ async fn match_policies(
     Ok(())
 }
 
-/// `live` in the order of `last`, others after, sorted: attachment order means nothing.
-fn order_like(mut live: Vec<String>, last: &[String]) -> Vec<String> {
-    live.sort_by_key(|a| {
-        (
-            last.iter().position(|l| l == a).unwrap_or(usize::MAX),
-            a.clone(),
-        )
-    });
-    live
-}
-
 #[async_trait]
 impl ResourceType for IamRole {
     async fn read(
@@ -200,8 +191,10 @@ impl ResourceType for IamRole {
                 }
                 Err(e) => return Err(e),
             };
-            let last_policies = str_list(&r.last_inputs, "managed_policies");
-            let policies = order_like(attached(cx, &r.physical_id).await?, &last_policies);
+            let policies = order_like(
+                attached(cx, &r.physical_id).await?,
+                r.last_inputs.get("managed_policies"),
+            );
             let mut inputs = Map::new();
             inputs.insert("name".into(), json!(role.role_name()));
             let principal = role.assume_role_policy_document().and_then(principal_of);
@@ -404,9 +397,9 @@ mod tests {
 
     #[test]
     fn policies_keep_the_applied_order() {
-        let last = vec!["b".to_owned(), "a".to_owned()];
+        let last = json!(["b", "a"]);
         assert_eq!(
-            order_like(vec!["a".into(), "c".into(), "b".into()], &last),
+            order_like(vec!["a".into(), "c".into(), "b".into()], Some(&last)),
             ["b", "a", "c"]
         );
     }

@@ -9,7 +9,7 @@ use aws_sdk_ec2::types::ResourceType as Ec2ResourceType;
 use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Value as Json};
 
-use super::common::{aws_code, malformed, object, req_str, retry_dependency, Backoff};
+use super::common::{aws_code, gone_is_ok, malformed, object, req_str, retry_dependency, Backoff};
 use super::ec2::{answer, id_filter, live_tags, reconcile_tags, tag_spec, wait_visible};
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -195,15 +195,12 @@ impl ResourceType for InternetGateway {
         for vpc in &attached {
             detach(cx, op, id, vpc).await?;
         }
-        match ec2
-            .delete_internet_gateway()
-            .internet_gateway_id(id)
-            .send()
-            .await
-            .map_err(cx.err(Service::Ec2, "DeleteInternetGateway"))
-        {
-            Err(e) if e.kind != ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+        gone_is_ok(
+            ec2.delete_internet_gateway()
+                .internet_gateway_id(id)
+                .send()
+                .await
+                .map_err(cx.err(Service::Ec2, "DeleteInternetGateway")),
+        )
     }
 }

@@ -11,9 +11,10 @@ use aws_sdk_ec2::types::{
 use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Map, Value as Json};
 
-use super::common::{malformed, req_str, retry_dependency, str_list, Backoff};
+use super::common::{gone_is_ok, malformed, req_str, str_list};
 use super::ec2::{
-    align, answer, id_filter, live_tags, put_list, reconcile_tags, tag_spec, wait_visible,
+    align, answer, delete_when_unused, id_filter, live_tags, put_list, reconcile_tags, tag_spec,
+    wait_visible,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -146,17 +147,14 @@ async fn reconcile(
     let want = input_routes(inputs)?;
     let have = live_routes(live);
     for dest in have.keys().filter(|d| !want.contains_key(*d)) {
-        match ec2
-            .delete_route()
-            .route_table_id(id)
-            .destination_cidr_block(dest)
-            .send()
-            .await
-            .map_err(cx.err(Service::Ec2, "DeleteRoute"))
-        {
-            Err(e) if e.kind != ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
+        gone_is_ok(
+            ec2.delete_route()
+                .route_table_id(id)
+                .destination_cidr_block(dest)
+                .send()
+                .await
+                .map_err(cx.err(Service::Ec2, "DeleteRoute")),
+        )?;
     }
     for (dest, target) in &want {
         let same = have.get(dest);
@@ -192,16 +190,13 @@ async fn reconcile(
         if want.contains(subnet) {
             continue;
         }
-        match ec2
-            .disassociate_route_table()
-            .association_id(assoc)
-            .send()
-            .await
-            .map_err(cx.err(Service::Ec2, "DisassociateRouteTable"))
-        {
-            Err(e) if e.kind != ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
+        gone_is_ok(
+            ec2.disassociate_route_table()
+                .association_id(assoc)
+                .send()
+                .await
+                .map_err(cx.err(Service::Ec2, "DisassociateRouteTable")),
+        )?;
     }
     let missing: Vec<&String> = want.iter().filter(|s| !have.contains_key(*s)).collect();
     if !missing.is_empty() {
@@ -396,21 +391,18 @@ impl ResourceType for RouteTable {
             return Ok(());
         };
         for assoc in live_associations(&live).values() {
-            match ec2
-                .disassociate_route_table()
-                .association_id(assoc)
-                .send()
-                .await
-                .map_err(cx.err(Service::Ec2, "DisassociateRouteTable"))
-            {
-                Err(e) if e.kind != ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
+            gone_is_ok(
+                ec2.disassociate_route_table()
+                    .association_id(assoc)
+                    .send()
+                    .await
+                    .map_err(cx.err(Service::Ec2, "DisassociateRouteTable")),
+            )?;
         }
-        let result = retry_dependency(
+        delete_when_unused(
             op,
             &format!("route table `{id}`"),
-            Backoff::LONG.with_limit(Duration::from_secs(5 * 60)),
+            Duration::from_secs(5 * 60),
             || async {
                 ec2.delete_route_table()
                     .route_table_id(id)
@@ -428,10 +420,6 @@ impl ResourceType for RouteTable {
                 }
             },
         )
-        .await;
-        match result {
-            Err(e) if e.kind != ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+        .await
     }
 }

@@ -10,7 +10,6 @@
 //! the list contains it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -20,9 +19,10 @@ use aws_sdk_ec2::types::{
 use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Map, Value as Json};
 
-use super::common::{client_token, malformed, req_str, retry_dependency, Backoff};
+use super::common::{client_token, malformed, req_str};
 use super::ec2::{
-    align, answer, id_filter, interfaces_using, live_tags, reconcile_tags, tag_spec, wait_visible,
+    align, answer, delete_when_unused, id_filter, interfaces_using, live_tags, reconcile_tags,
+    tag_spec, wait_visible, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -562,10 +562,10 @@ impl ResourceType for SecurityGroup {
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
         let ec2 = &cx.aws.clients().ec2;
-        let result = retry_dependency(
+        delete_when_unused(
             op,
             &format!("security group `{id}`"),
-            Backoff::LONG.with_limit(Duration::from_secs(10 * 60)),
+            IN_USE_LIMIT,
             || async {
                 ec2.delete_security_group()
                     .group_id(id)
@@ -597,11 +597,7 @@ impl ResourceType for SecurityGroup {
                 users
             },
         )
-        .await;
-        match result {
-            Err(e) if e.kind != ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+        .await
     }
 }
 

@@ -1,16 +1,16 @@
 //! `aws.subnet`: CreateSubnet, then `MapPublicIpOnLaunch`; read back with one DescribeSubnets.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType as Ec2ResourceType, SubnetState};
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{Created, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Value as Json};
 
-use super::common::{bool_or, malformed, object, req_str, retry_dependency, Backoff};
+use super::common::{bool_or, malformed, object, req_str};
 use super::ec2::{
-    answer, id_filter, interfaces_using, live_tags, reconcile_tags, tag_spec, wait_visible,
+    answer, delete_when_unused, id_filter, interfaces_using, live_tags, reconcile_tags, tag_spec,
+    wait_visible, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -164,10 +164,10 @@ impl ResourceType for Subnet {
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
         let ec2 = &cx.aws.clients().ec2;
-        let result = retry_dependency(
+        delete_when_unused(
             op,
             &format!("subnet `{id}`"),
-            Backoff::LONG.with_limit(Duration::from_secs(10 * 60)),
+            IN_USE_LIMIT,
             || async {
                 ec2.delete_subnet()
                     .subnet_id(id)
@@ -177,10 +177,6 @@ impl ResourceType for Subnet {
             },
             || interfaces_using(cx, "subnet-id", id),
         )
-        .await;
-        match result {
-            Err(e) if e.kind != ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+        .await
     }
 }

@@ -4,12 +4,13 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType as Ec2ResourceType, VpcState};
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{Created, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Value as Json};
 
-use super::common::{bool_or, malformed, object, req_str, retry_dependency, Backoff};
+use super::common::{bool_or, malformed, object, req_str};
 use super::ec2::{
-    answer, id_filter, interfaces_using, live_tags, reconcile_tags, tag_spec, wait_visible,
+    answer, delete_when_unused, id_filter, interfaces_using, live_tags, reconcile_tags, tag_spec,
+    wait_visible, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -183,10 +184,10 @@ impl ResourceType for Vpc {
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
         let ec2 = &cx.aws.clients().ec2;
-        let result = retry_dependency(
+        delete_when_unused(
             op,
             &format!("VPC `{id}`"),
-            Backoff::LONG.with_limit(std::time::Duration::from_secs(10 * 60)),
+            IN_USE_LIMIT,
             || async {
                 ec2.delete_vpc()
                     .vpc_id(id)
@@ -196,11 +197,6 @@ impl ResourceType for Vpc {
             },
             || interfaces_using(cx, "vpc-id", id),
         )
-        .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-        }
+        .await
     }
 }

@@ -27,7 +27,9 @@ use serde_json::{json, Map, Value as Json};
 
 use super::task_definition::family_of;
 use super::{live_tags, omit_unapplied, retry_role_propagation, sdk_tags, update_tags};
-use crate::resources::common::{bool_or, malformed, poll_until, req_str, str_list, Backoff};
+use crate::resources::common::{
+    bool_or, malformed, order_like, poll_until, req_str, str_list, Backoff,
+};
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
 
@@ -185,24 +187,6 @@ fn breaker_mode(b: &DeploymentCircuitBreaker) -> &'static str {
         (true, false) => "on",
         (true, true) => "rollback",
     }
-}
-
-/// `live` in the order `last` (the applied list) had it, new entries at the end: ECS
-/// returns subnets and security groups in its own order, which is not drift.
-fn order_like(mut live: Vec<String>, last: Option<&Json>) -> Vec<String> {
-    let position: BTreeMap<String, usize> = last
-        .and_then(Json::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Json::as_str)
-                .enumerate()
-                .map(|(i, s)| (s.to_owned(), i))
-                .collect()
-        })
-        .unwrap_or_default();
-    live.sort_by_key(|s| (position.get(s).copied().unwrap_or(usize::MAX), s.clone()));
-    live
 }
 
 /// A live service in the stack's property shape, shaped like the last applied inputs.

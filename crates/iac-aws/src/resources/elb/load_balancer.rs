@@ -15,16 +15,15 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Value as Json};
 
-use super::{aws_name, int_or, is_not_found, order_like, read_tags, sdk_tags, update_tags};
-use crate::resources::common::{bool_or, malformed, poll_until, str_list, tags_json, Backoff};
+use super::{aws_name, int_or, read_tags, sdk_tags, update_tags, DESCRIBE_BATCH};
+use crate::resources::common::{
+    bool_or, describe_in_batches, malformed, order_like, poll_until, str_list, tags_json, Backoff,
+};
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
 
 /// The attribute holding the idle timeout, in seconds.
 const IDLE_TIMEOUT: &str = "idle_timeout.timeout_seconds";
-
-/// DescribeLoadBalancers takes at most 20 ARNs per call.
-const DESCRIBE_BATCH: usize = 20;
 
 /// The `aws.load_balancer` implementation.
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,34 +38,18 @@ fn attrs_of(lb: &SdkLoadBalancer) -> Json {
     })
 }
 
-/// Describes the given balancers, all pages. One unknown ARN makes AWS fail the whole call
-/// (`LoadBalancerNotFound`), so a failed batch is redone one ARN at a time.
+/// Describes the given balancers, all pages; unknown ARNs are left out of the answer.
 pub(crate) async fn describe(
     cx: &Cx,
     arns: &[String],
 ) -> Result<HashMap<String, SdkLoadBalancer>, ProviderError> {
-    let mut out = HashMap::new();
-    for chunk in arns.chunks(DESCRIBE_BATCH) {
-        match describe_pages(cx, chunk).await {
-            Ok(found) => out.extend(found),
-            Err(e) if is_not_found(&e) => {
-                for arn in chunk {
-                    match describe_pages(cx, std::slice::from_ref(arn)).await {
-                        Ok(found) => out.extend(found),
-                        Err(e) if is_not_found(&e) => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
+    describe_in_batches(arns, DESCRIBE_BATCH, |chunk| describe_pages(cx, chunk)).await
 }
 
+/// One describe of `arns`, all pages, by ARN.
 async fn describe_pages(
     cx: &Cx,
-    arns: &[String],
+    arns: Vec<String>,
 ) -> Result<HashMap<String, SdkLoadBalancer>, ProviderError> {
     let mut out = HashMap::new();
     let mut marker: Option<String> = None;
@@ -76,7 +59,7 @@ async fn describe_pages(
             .clients()
             .elbv2
             .describe_load_balancers()
-            .set_load_balancer_arns(Some(arns.to_vec()))
+            .set_load_balancer_arns(Some(arns.clone()))
             .set_marker(marker.take())
             .send()
             .await

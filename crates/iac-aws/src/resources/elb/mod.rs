@@ -1,11 +1,11 @@
 //! Elastic Load Balancing v2: the application load balancer, its target groups and its
-//! listeners, plus what the three share (tag reads in batches, list ordering, names).
+//! listeners, plus what the three share (tag reads in batches, describe batches, names).
 
 pub mod listener;
 pub mod load_balancer;
 pub mod target_group;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use aws_sdk_elasticloadbalancingv2::types::Tag;
 use iac_engine::provider::ProviderError;
@@ -17,6 +17,11 @@ use crate::Service;
 
 /// DescribeTags takes at most 20 resource ARNs per call.
 const TAG_BATCH: usize = 20;
+
+/// ARNs per DescribeLoadBalancers or DescribeTargetGroups call: the most load balancers
+/// take, and a small batch keeps the one-by-one fallback of
+/// [`describe_in_batches`](super::common::describe_in_batches) cheap.
+pub(crate) const DESCRIBE_BATCH: usize = 20;
 
 /// The tags of every ARN in `arns`, in batches of 20. An ARN missing from the answer has no
 /// entry (it was deleted between the describe and this call).
@@ -94,29 +99,6 @@ pub(crate) async fn update_tags(
     Ok(())
 }
 
-/// `live` in the order `last` (the list iac applied) had it, new entries at the end: AWS
-/// returns subnets and security groups in its own order, which is not drift.
-pub(crate) fn order_like(mut live: Vec<String>, last: Option<&Json>) -> Vec<String> {
-    let position: BTreeMap<&str, usize> = last
-        .and_then(Json::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Json::as_str)
-                .enumerate()
-                .map(|(i, s)| (s, i))
-                .collect()
-        })
-        .unwrap_or_default();
-    live.sort_by_key(|s| {
-        (
-            position.get(s.as_str()).copied().unwrap_or(usize::MAX),
-            s.clone(),
-        )
-    });
-    live
-}
-
 /// An integer input, with its default when omitted.
 pub(crate) fn int_or(inputs: &Json, prop: &str, default: i64) -> i64 {
     inputs.get(prop).and_then(Json::as_i64).unwrap_or(default)
@@ -132,28 +114,7 @@ pub(crate) fn aws_name(cx: &Cx, name: &str, inputs: &Json) -> String {
         .unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, 32))
 }
 
-/// Whether an ELB error is AWS saying that one of the ARNs asked for does not exist; a
-/// batch describe then fails as a whole and is redone one ARN at a time.
+/// Whether an ELB error is AWS saying that the ARN asked for does not exist.
 pub(crate) fn is_not_found(err: &ProviderError) -> bool {
     err.kind == iac_engine::provider::ErrorKind::NotFound
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn live_lists_keep_the_applied_order() {
-        let last = json!(["subnet-b", "subnet-a"]);
-        let live = vec![
-            "subnet-a".to_owned(),
-            "subnet-c".to_owned(),
-            "subnet-b".to_owned(),
-        ];
-        assert_eq!(
-            order_like(live, Some(&last)),
-            ["subnet-b", "subnet-a", "subnet-c"]
-        );
-    }
 }

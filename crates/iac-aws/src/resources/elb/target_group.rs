@@ -2,10 +2,9 @@
 //!
 //! Health check, deregistration delay and tags change in place. Port, protocol, target type
 //! and VPC force a new group; while a listener still forwards to the old group, AWS refuses
-//! to delete it and refuses a second group with the same name. So a create whose name is
-//! taken by a group with other settings uses a deterministic alternate name (see
-//! [`alternate_name`]): the engine can then create the new group, repoint the listener and
-//! only then delete the old one.
+//! to delete it and refuses a second group with the same name. The engine handles that: a
+//! replacement gets a fresh name (shown in the plan), the listener is repointed, and only
+//! then is the old group deleted.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -17,9 +16,9 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use iac_engine::provider::{Created, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Map, Value as Json};
 
-use super::{aws_name, int_or, is_not_found, read_tags, sdk_tags, update_tags};
+use super::{aws_name, int_or, read_tags, sdk_tags, update_tags, DESCRIBE_BATCH};
 use crate::resources::common::{
-    aws_code, malformed, req_str, retry_dependency, tags_json, Backoff,
+    describe_in_batches, malformed, req_str, retry_dependency, tags_json, Backoff,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -28,10 +27,6 @@ const RTYPE: &str = "aws.target_group";
 
 /// The attribute holding the deregistration delay, in seconds.
 const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
-
-/// DescribeTargetGroups: ARNs per call (AWS takes more, but one unknown ARN fails the call,
-/// and a small batch keeps the one-by-one fallback cheap).
-const DESCRIBE_BATCH: usize = 20;
 
 /// The health check fields of the stack format with their defaults, in the stack's order.
 const HEALTH_DEFAULTS: [(&str, HealthDefault); 6] = [
@@ -95,61 +90,18 @@ impl Health {
     }
 }
 
-/// The name to use when `base` is taken by a group with other settings: `base` shortened,
-/// then a hash of the settings that force a replacement. The same settings always give the
-/// same name, so a retried create finds its own group.
-pub(crate) fn alternate_name(base: &str, inputs: &Json) -> String {
-    let settings = format!(
-        "{base}|{}|{}|{}|{}",
-        inputs.get("vpc").and_then(Json::as_str).unwrap_or_default(),
-        inputs.get("port").map(Json::to_string).unwrap_or_default(),
-        inputs
-            .get("protocol")
-            .and_then(Json::as_str)
-            .unwrap_or_default(),
-        inputs
-            .get("target_type")
-            .and_then(Json::as_str)
-            .unwrap_or("ip"),
-    );
-    // FNV-1a, as `iac_stack::schema::aws_name` uses: stable across Rust versions.
-    let mut h: u32 = 0x811c_9dc5;
-    for b in settings.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    let suffix = format!("-{:07x}", h & 0x0fff_ffff);
-    let keep = 32usize.saturating_sub(suffix.len()).min(base.len());
-    format!("{}{suffix}", base[..keep].trim_end_matches('-'))
-}
-
 /// Describes the given groups, all pages; unknown ARNs are left out of the answer.
 pub(crate) async fn describe(
     cx: &Cx,
     arns: &[String],
 ) -> Result<HashMap<String, SdkTargetGroup>, ProviderError> {
-    let mut out = HashMap::new();
-    for chunk in arns.chunks(DESCRIBE_BATCH) {
-        match describe_pages(cx, chunk).await {
-            Ok(found) => out.extend(found),
-            Err(e) if is_not_found(&e) => {
-                for arn in chunk {
-                    match describe_pages(cx, std::slice::from_ref(arn)).await {
-                        Ok(found) => out.extend(found),
-                        Err(e) if is_not_found(&e) => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
+    describe_in_batches(arns, DESCRIBE_BATCH, |chunk| describe_pages(cx, chunk)).await
 }
 
+/// One describe of `arns`, all pages, by ARN.
 async fn describe_pages(
     cx: &Cx,
-    arns: &[String],
+    arns: Vec<String>,
 ) -> Result<HashMap<String, SdkTargetGroup>, ProviderError> {
     let mut out = HashMap::new();
     let mut marker: Option<String> = None;
@@ -159,7 +111,7 @@ async fn describe_pages(
             .clients()
             .elbv2
             .describe_target_groups()
-            .set_target_group_arns(Some(arns.to_vec()))
+            .set_target_group_arns(Some(arns.clone()))
             .set_marker(marker.take())
             .send()
             .await
@@ -267,12 +219,7 @@ impl ResourceType for TargetGroup {
             };
             let last = &req.last_inputs;
             let mut inputs = Map::new();
-            let live_name = tg.target_group_name().unwrap_or_default();
-            // A group made under its alternate name still has the stack's `name`.
-            let name = match last.get("name").and_then(Json::as_str) {
-                Some(n) if n == live_name || alternate_name(n, last) == live_name => n.to_owned(),
-                _ => live_name.to_owned(),
-            };
+            let name = tg.target_group_name().unwrap_or_default();
             inputs.insert("name".into(), json!(name));
             inputs.insert("vpc".into(), json!(tg.vpc_id().unwrap_or_default()));
             inputs.insert("port".into(), json!(tg.port().unwrap_or_default()));
@@ -304,24 +251,11 @@ impl ResourceType for TargetGroup {
     async fn create(
         &self,
         cx: &Cx,
-        op: &OpContext,
+        _op: &OpContext,
         name: &str,
         inputs: &Json,
     ) -> Result<Created, ProviderError> {
-        let base = aws_name(cx, name, inputs);
-        let arn = match create_group(cx, &base, inputs).await {
-            Ok(arn) => arn,
-            Err(e) if aws_code(&e) == Some("DuplicateTargetGroupName") => {
-                // The old group of a replacement still holds the name (a listener forwards
-                // to it until the engine repoints it).
-                let alt = alternate_name(&base, inputs);
-                op.progress(&format!(
-                    "name `{base}` is taken by the group being replaced; creating `{alt}`"
-                ));
-                create_group(cx, &alt, inputs).await?
-            }
-            Err(e) => return Err(e),
-        };
+        let arn = create_group(cx, &aws_name(cx, name, inputs), inputs).await?;
         let delay = int_or(inputs, "deregistration_delay", 300);
         if delay != 300 {
             set_deregistration_delay(cx, &arn, delay).await?;
@@ -457,24 +391,6 @@ async fn create_group(cx: &Cx, group_name: &str, inputs: &Json) -> Result<String
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn alternate_names_are_short_deterministic_and_follow_the_settings() {
-        let a = json!({"vpc": "vpc-1", "port": 80, "protocol": "HTTP"});
-        let b = json!({"vpc": "vpc-1", "port": 8080, "protocol": "HTTP"});
-        let long = "a-very-long-stack-name-for-tests-web";
-        assert_eq!(
-            alternate_name("shop-web-tg", &a),
-            alternate_name("shop-web-tg", &a)
-        );
-        assert_ne!(
-            alternate_name("shop-web-tg", &a),
-            alternate_name("shop-web-tg", &b)
-        );
-        assert!(alternate_name("shop-web-tg", &a).starts_with("shop-web-tg-"));
-        let alt = alternate_name(long, &a);
-        assert!(alt.len() <= 32 && !alt.contains("--"), "{alt}");
-    }
 
     #[test]
     fn an_unwritten_health_check_at_the_defaults_is_not_drift() {

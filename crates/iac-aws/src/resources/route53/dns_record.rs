@@ -18,8 +18,7 @@ use serde_json::{json, Map, Value as Json};
 use super::{
     bare_zone_id, build_error, change, change_and_wait, delete_record, normal_name, zone_records,
 };
-use crate::resources::common::{missing_input, req_str, str_list};
-use crate::resources::elb::order_like;
+use crate::resources::common::{missing_input, order_like, req_str, str_list};
 use crate::resources::{Cx, ResourceType};
 
 const RTYPE: &str = "aws.dns_record";
