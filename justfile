@@ -91,6 +91,14 @@ demo: emulator-install
     step destroy --yes stacks/lemon-mart.yaml
     step destroy --yes stacks/demo/zone.yaml
 
+# Measure speed (docs/benchmarks.md): the engine on the fake provider, then lemon-mart on the emulator
+bench: emulator-install
+    # Release build of the engine alone: iac-engine does not depend on the AWS SDK.
+    cargo bench -p iac-engine --bench walk
+    # An example in the dev profile, not a bench target: `cargo bench` would build the SDK in
+    # release (12 minutes on 2 cores), and the emulator dominates these timings anyway.
+    IAC_MOTO_SERVER='{{ moto_server }}' cargo run -q -p iac-aws --example bench_emulator
+
 # Format every Rust file
 fmt:
     cargo fmt --all
