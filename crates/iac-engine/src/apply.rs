@@ -816,6 +816,7 @@ mod tests {
             reason: None,
             deposed: false,
             existing: false,
+            renewed_attrs: IndexMap::new(),
         }
     }
 
@@ -832,6 +833,7 @@ mod tests {
             drift: Vec::new(),
             outputs: IndexMap::new(),
             summary: Summary::default(),
+            data_loss: Vec::new(),
         }
     }
 

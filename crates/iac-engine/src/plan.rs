@@ -53,6 +53,11 @@ pub struct Plan {
     /// The stack's outputs, references unresolved; computed after apply.
     pub outputs: IndexMap<String, Value>,
     pub summary: Summary,
+    /// The resources whose delete (destroy, or the old object of a replacement) deletes
+    /// the data they hold (a log group's events, a `force_delete` repository's images, a
+    /// zone's records): see [`held_data`]. Empty (and absent from the JSON) when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_loss: Vec<String>,
 }
 
 /// The counts of the summary line.
@@ -123,6 +128,12 @@ pub struct Change {
     /// An `existing: true` lookup: a delete only forgets it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub existing: bool,
+    /// The attributes this in-place update gives new values (per
+    /// [`Provider::attrs_changed_by_update`]), each with its value now: a task definition's
+    /// `{"arn": "...:3", "revision": 3}`, because the update registers a new revision
+    /// rather than changing the old one. The plan says so instead of "updated in place".
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub renewed_attrs: IndexMap<String, Json>,
 }
 
 /// Why and how a resource is replaced.
@@ -357,6 +368,7 @@ pub fn desired_inputs(stack: &Stack, r: &Resource) -> Value {
     for p in schema.props {
         let v = match r.props.get(p.name) {
             Some(v) => v.clone(),
+            None if !iac_stack::schema::default_applies(schema.name, p.name, &r.props) => continue,
             None => match p.default {
                 Some(DefaultValue::Bool(b)) => Value::Bool(b),
                 Some(DefaultValue::Int(i)) => Value::Int(i),
@@ -564,6 +576,7 @@ pub async fn plan(
             reason: None,
             deposed: false,
             existing: r.existing,
+            renewed_attrs: IndexMap::new(),
         };
 
         if r.existing {
@@ -696,6 +709,8 @@ pub async fn plan(
         } else if !changed.is_empty() {
             change.action = Action::Update;
             for a in provider.attrs_changed_by_update(r.schema.name, &changed) {
+                let now_value = now.attrs.get(&a).cloned().unwrap_or(Json::Null);
+                change.renewed_attrs.insert(a.clone(), now_value);
                 unknown_attrs.insert((r.name.clone(), a));
             }
             attrs.insert(r.name.clone(), now.attrs.clone());
@@ -736,10 +751,12 @@ pub async fn plan(
             .map(|(n, o)| (n.clone(), o.value.clone()))
             .collect(),
         summary: Summary::default(),
+        data_loss: Vec::new(),
     };
     restrict_to_targets(&mut plan, &opts.targets)?;
     check_protect(stack, &plan)?;
     plan.summary = summarise(&plan.changes);
+    plan.data_loss = data_loss(&plan.changes);
     Ok(plan)
 }
 
@@ -765,10 +782,12 @@ pub fn plan_destroy(stack: &Stack, state: &State, opts: &PlanOptions) -> Result<
         drift: Vec::new(),
         outputs: IndexMap::new(),
         summary: Summary::default(),
+        data_loss: Vec::new(),
     };
     restrict_to_targets(&mut plan, &opts.targets)?;
     check_protect(stack, &plan)?;
     plan.summary = summarise(&plan.changes);
+    plan.data_loss = data_loss(&plan.changes);
     Ok(plan)
 }
 
@@ -830,6 +849,7 @@ fn delete_change(name: &str, rs: &crate::state::ResourceState, why: Option<&str>
         },
         deposed: false,
         existing: rs.existing,
+        renewed_attrs: IndexMap::new(),
     }
 }
 
@@ -850,6 +870,7 @@ fn push_deposed(state: &State, changes: &mut Vec<Change>) {
                 reason: Some("old object of an interrupted replacement".into()),
                 deposed: true,
                 existing: false,
+                renewed_attrs: IndexMap::new(),
             });
         }
     }
@@ -1048,6 +1069,82 @@ fn summarise(changes: &[Change]) -> Summary {
         }
     }
     s
+}
+
+/// A resource type whose objects hold data that deleting the object deletes too.
+struct DataHolder {
+    rtype: &'static str,
+    /// What it holds, as the plan names it: `log events`.
+    holds: &'static str,
+    /// A boolean input that must be `true` for AWS to delete an object that still holds
+    /// data (ECR's `force_delete`); when it is not, AWS refuses the delete instead, so
+    /// nothing is lost (and the apply fails until the data is gone).
+    forced_by: Option<&'static str>,
+}
+
+/// The data-holding types of the stack format. A table rather than a provider call: the
+/// plan must say what is lost even for a saved plan shown later, and the types are the
+/// stack's (`iac_stack::schema`), not an API's. Hosted zones looked up with
+/// `existing: true` are only forgotten, so they never reach this.
+static DATA_HOLDERS: &[DataHolder] = &[
+    DataHolder {
+        rtype: "aws.log_group",
+        holds: "log events",
+        forced_by: None,
+    },
+    DataHolder {
+        rtype: "aws.ecr_repository",
+        holds: "images",
+        forced_by: Some("force_delete"),
+    },
+    DataHolder {
+        rtype: "aws.hosted_zone",
+        holds: "records",
+        forced_by: None,
+    },
+];
+
+/// What deleting an object does to the data it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldData {
+    /// The data (`log events`, `images`, `records`) is deleted with the object.
+    Deleted(&'static str),
+    /// AWS refuses to delete the object while it holds this data: nothing is lost.
+    Refused(&'static str),
+}
+
+/// What the delete a change makes (a destroy, or a replacement's delete of the old
+/// object) does to the data the object holds; `None` for changes that delete nothing, for
+/// `existing` lookups (only forgotten) and for types that hold no data. Gated deletes
+/// (ECR's `force_delete`) read the old object's inputs, which is what the delete gets.
+pub fn held_data(c: &Change) -> Option<HeldData> {
+    if !matches!(c.action, Action::Delete | Action::Replace) || c.existing {
+        return None;
+    }
+    let holder = DATA_HOLDERS.iter().find(|h| h.rtype == c.rtype)?;
+    let forced = holder.forced_by.is_none_or(|input| {
+        c.before
+            .as_ref()
+            .and_then(|b| b.get(input))
+            .and_then(Json::as_bool)
+            .unwrap_or(false)
+    });
+    Some(if forced {
+        HeldData::Deleted(holder.holds)
+    } else {
+        HeldData::Refused(holder.holds)
+    })
+}
+
+/// The names of the resources whose data the plan deletes, in plan order, once each.
+fn data_loss(changes: &[Change]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in changes {
+        if matches!(held_data(c), Some(HeldData::Deleted(_))) && !out.contains(&c.name) {
+            out.push(c.name.clone());
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use iac_stack::{Part, Value};
 use serde_json::Value as Json;
 use similar::{ChangeTag, TextDiff};
 
-use crate::plan::{Action, Change, Plan, PlanKind, ReplaceStrategy};
+use crate::plan::{held_data, Action, Change, HeldData, Plan, PlanKind, ReplaceStrategy};
 use crate::util;
 
 /// How a value unknown until apply reads.
@@ -54,6 +54,88 @@ fn display_json(v: &Value) -> Json {
         ),
         other => other.to_json().unwrap_or(Json::Null),
     }
+}
+
+/// A type whose in-place update makes a new version of the object rather than changing
+/// it (the provider says which updates do, through `Provider::attrs_changed_by_update`,
+/// recorded in [`Change::renewed_attrs`]), and how the plan says so.
+struct Renewal {
+    rtype: &'static str,
+    /// What a version is called: `revision`.
+    noun: &'static str,
+    /// The attribute that numbers versions, shown as `revision 3 -> (known after apply)`.
+    counter: &'static str,
+    /// What becomes of the old version.
+    old: &'static str,
+}
+
+/// Task definitions are immutable in AWS: a change registers the next revision, and the
+/// service deregisters the old one once it has moved off it. A tag-only change renews
+/// nothing and reads as a plain update.
+static RENEWALS: &[Renewal] = &[Renewal {
+    rtype: "aws.task_definition",
+    noun: "revision",
+    counter: "revision",
+    old: "the old one is deregistered once no service uses it",
+}];
+
+/// How an update reads: a new version for a renewing type, else in place.
+fn update_verb(c: &Change) -> String {
+    let renewal = RENEWALS.iter().find(|r| r.rtype == c.rtype);
+    let Some(r) = renewal.filter(|_| !c.renewed_attrs.is_empty()) else {
+        return "will be updated in place".to_string();
+    };
+    let counter = c
+        .renewed_attrs
+        .get(r.counter)
+        .filter(|v| !v.is_null())
+        .map(|v| match v {
+            Json::String(s) => format!("{} {s} -> {KNOWN_AFTER_APPLY}; ", r.counter),
+            other => format!("{} {other} -> {KNOWN_AFTER_APPLY}; ", r.counter),
+        })
+        .unwrap_or_default();
+    format!("will get a new {} ({counter}{})", r.noun, r.old)
+}
+
+/// The line under a delete or replace that says what happens to the data the object
+/// holds (see [`held_data`]), or nothing.
+fn data_note(out: &mut String, st: &Style, c: &Change) {
+    // A replacement deletes the old object, a destroy the object itself.
+    let (owner, object) = if c.action == Action::Replace {
+        ("the old one's", "the old one")
+    } else {
+        ("its", "it")
+    };
+    let text = match held_data(c) {
+        Some(HeldData::Deleted(what)) => format!("{owner} {what} are deleted with it"),
+        Some(HeldData::Refused(what)) => {
+            format!("AWS refuses to delete {object} while it holds {what}")
+        }
+        None => return,
+    };
+    let _ = writeln!(out, "      {} {text}", st.red("!"));
+}
+
+/// The warning under the summary line when the plan deletes data, from
+/// [`Plan::data_loss`].
+fn data_loss_warning(plan: &Plan) -> Option<String> {
+    if plan.data_loss.is_empty() {
+        return None;
+    }
+    let listed: Vec<String> = plan
+        .data_loss
+        .iter()
+        .map(|n| match plan.changes.iter().find(|c| &c.name == n) {
+            Some(c) => format!("{n} ({})", c.rtype),
+            None => n.clone(),
+        })
+        .collect();
+    let n = listed.len();
+    let noun = if n == 1 { "resource" } else { "resources" };
+    Some(format!(
+        "Warning: {n} {noun} holding data will be deleted: {}.",
+        listed.join(", ")
+    ))
 }
 
 /// How a property that is not set reads.
@@ -171,6 +253,9 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
             s.add, s.change, s.replace, s.destroy
         ))
     );
+    if let Some(w) = data_loss_warning(plan) {
+        let _ = writeln!(out, "{}", st.red(&st.bold(&w)));
+    }
     out
 }
 
@@ -217,10 +302,11 @@ fn render_change(out: &mut String, st: &Style, c: &Change) {
                 )
             };
             let _ = writeln!(out, "  {} {head} {what}", st.red("-"));
+            data_note(out, st, c);
         }
         Action::Update | Action::Replace => {
             let (marker, verb) = if c.action == Action::Update {
-                (st.yellow("~"), "will be updated in place".to_string())
+                (st.yellow("~"), update_verb(c))
             } else {
                 let r = c.replace.as_ref();
                 let order = match r.map(|r| r.strategy) {
@@ -246,6 +332,7 @@ fn render_change(out: &mut String, st: &Style, c: &Change) {
                 .map(|i| format!(" `{i}`"))
                 .unwrap_or_default();
             let _ = writeln!(out, "  {marker} {head}{id} {verb}");
+            data_note(out, st, c);
             render_paths(out, st, c);
         }
         Action::NoOp | Action::Read => {}
@@ -281,6 +368,36 @@ fn indent_tail(s: &str, n: usize) -> String {
         .join("\n")
 }
 
+/// `v` with the keys of its objects in the order `like` has them (keys `like` lacks
+/// last), list items matched by position. Key order means nothing in JSON, but the line
+/// diff compares text: a container definition read back from AWS in another key order
+/// must still diff as the one line that changed, not as the whole list twice.
+fn order_like(v: Json, like: &Json) -> Json {
+    match (v, like) {
+        (Json::Object(mut m), Json::Object(l)) => {
+            let mut out = serde_json::Map::with_capacity(m.len());
+            for (k, lv) in l {
+                if let Some(x) = m.shift_remove(k) {
+                    out.insert(k.clone(), order_like(x, lv));
+                }
+            }
+            out.extend(m);
+            Json::Object(out)
+        }
+        (Json::Array(items), Json::Array(l)) => Json::Array(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| match l.get(i) {
+                    Some(lv) => order_like(x, lv),
+                    None => x,
+                })
+                .collect(),
+        ),
+        (v, _) => v,
+    }
+}
+
 /// The changed paths of an update or replace. Properties whose value is a list of objects
 /// (a container definition) are shown as a line diff of their JSON; others path by path.
 fn render_paths(out: &mut String, st: &Style, c: &Change) {
@@ -305,8 +422,13 @@ fn render_paths(out: &mut String, st: &Style, c: &Change) {
         } else {
             String::new()
         };
-        let b_top = util::value_at(&before, &top).map(display_json);
         let a_top = util::value_at(&after, &top).map(display_json);
+        let b_top = util::value_at(&before, &top)
+            .map(display_json)
+            .map(|b| match &a_top {
+                Some(a) => order_like(b, a),
+                None => b,
+            });
         let multiline =
             b_top.as_ref().is_some_and(is_multiline) || a_top.as_ref().is_some_and(is_multiline);
         if multiline && matches!(b_top, Some(Json::Array(_))) {

@@ -72,6 +72,15 @@ async fn the_example_stack_deploys_redeploys_and_is_destroyed() {
         "all but the looked-up zone are created"
     );
     assert_eq!(first.change("zone").unwrap().action, Action::Read);
+    // `ssl_policy` defaults only where it means something: on the HTTPS listener.
+    let policy = |name: &str| {
+        let after = first.change(name).unwrap().after.clone().unwrap();
+        after.get("ssl_policy").cloned()
+    };
+    assert!(policy("https").is_some());
+    assert_eq!(policy("http"), None);
+    let shown = render_plan(&first, false);
+    assert_eq!(shown.matches("ssl_policy").count(), 1, "{shown}");
     assert_eq!(state.outputs["url"], json!("https://lemonmart.example.com"));
     assert!(state.outputs["alb_dns"]
         .as_str()
@@ -109,6 +118,10 @@ async fn the_example_stack_deploys_redeploys_and_is_destroyed() {
     );
     let shown = render_plan(&plan2, false);
     assert!(shown.contains("(known after apply)"), "{shown}");
+    assert!(
+        shown.contains("will get a new revision (revision "),
+        "{shown}"
+    );
     let old_arn = state.resources["task"].attrs["arn"].clone();
     converge(&deploy, &mut state, &fake, dir.path()).await;
     let new_arn = state.resources["task"].attrs["arn"].clone();
@@ -123,6 +136,10 @@ async fn the_example_stack_deploys_redeploys_and_is_destroyed() {
     let backend = iac_engine::LocalBackend::new(dir.path(), &stack.name);
     let dplan = plan_destroy(&deploy, &state, &PlanOptions::default()).unwrap();
     assert_eq!(dplan.summary.destroy, n - 1);
+    // The log group's events go with it; the looked-up zone is only forgotten.
+    assert_eq!(dplan.data_loss, ["logs"]);
+    assert!(render_plan(&dplan, false)
+        .ends_with("Warning: 1 resource holding data will be deleted: logs (aws.log_group).\n"));
     fake.clear_calls();
     let report = apply(
         &dplan,

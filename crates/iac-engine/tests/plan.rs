@@ -281,3 +281,195 @@ async fn destroy_lists_everything_dependents_first() {
     assert_eq!(plan.changes.last().unwrap().name, "vpc");
     insta::assert_snapshot!(render_plan(&plan, false));
 }
+
+/// A container definition shaped like a real one: enough keys that a diff showing the
+/// whole list would be noticed.
+fn web_container(image: &str) -> serde_json::Value {
+    json!({"name": "web", "image": image, "port": 8080,
+        "environment": {"MODE": "prod", "LOG": "info", "REGION": "eu-west-1"}})
+}
+
+fn task_stack(image: &str) -> iac_stack::Stack {
+    let sidecar = json!({"name": "envoy", "image": "envoy:1.30", "port": 9901});
+    stack(vec![res(
+        "task",
+        &TASK,
+        json!({"cpu": 256, "containers": [web_container(image), sidecar]}),
+    )])
+}
+
+/// The `-`/`+` lines of a rendered line diff.
+fn diff_lines(rendered: &str) -> Vec<&str> {
+    rendered
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with("- ") || l.starts_with("+ "))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_task_definition_image_change_is_a_new_revision_of_one_changed_line() {
+    // A world that renews a task definition's `arn` and `revision` on update, as ECS does.
+    let world = fake().with_update_changing("aws.task_definition", &["arn", "revision"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (_, report, fake_state) = converge(
+        &task_stack("nginx:1.27"),
+        dir.path(),
+        &world,
+        &ApplyOptions::default(),
+    )
+    .await;
+    assert!(report.success(), "{report:?}");
+    let revision = fake_state.resources["task"].attrs["revision"].clone();
+    // AWS answers the container definitions with its own key order: that is no change.
+    let id = fake_state.resources["task"].physical_id.clone();
+    world.mutate(&id, |o| {
+        let web = o.inputs["containers"][0].as_object().unwrap().clone();
+        let reversed: serde_json::Map<String, serde_json::Value> = web.into_iter().rev().collect();
+        o.inputs["containers"][0] = serde_json::Value::Object(reversed);
+    });
+    let plan = plan_with(&task_stack("nginx:1.28"), &fake_state, &world).await;
+    let change = plan.change("task").unwrap();
+    assert_eq!(change.action, Action::Update);
+    assert_eq!(change.changed_paths, ["containers[0].image"]);
+    assert_eq!(change.renewed_attrs["revision"], revision);
+    let shown = render_plan(&plan, false);
+    assert!(
+        shown.contains(&format!(
+            "will get a new revision (revision {revision} -> (known after apply); the old one is deregistered once no service uses it)"
+        )),
+        "{shown}"
+    );
+    assert_eq!(
+        diff_lines(&shown),
+        [
+            "-     \"image\": \"nginx:1.27\",",
+            "+     \"image\": \"nginx:1.28\","
+        ],
+        "{shown}"
+    );
+    insta::assert_snapshot!(shown);
+
+    // A provider that says the update renews nothing reads as a plain in-place update.
+    let (state, plain_world, _dir) = applied(&task_stack("nginx:1.27")).await;
+    let plain = plan_with(&task_stack("nginx:1.28"), &state, &plain_world).await;
+    assert!(plain.change("task").unwrap().renewed_attrs.is_empty());
+    assert!(render_plan(&plain, false).contains("will be updated in place"));
+}
+
+/// A stack of every kind of data holder: a log group, a repository deleted with its
+/// images and one AWS refuses to delete while it holds any, a zone the stack created and
+/// one it only looked up.
+fn data_stack() -> iac_stack::Stack {
+    stack(vec![
+        res("logs", &LOG, json!({"retention_days": 30})),
+        res("images", &ECR, json!({"force_delete": true})),
+        res("kept_images", &ECR, json!({})),
+        res("zone", &ZONE, json!({"name": "example.com"})),
+        res("shared_zone", &ZONE, json!({"name": "example.org"})).existing(),
+        res("vpc", &VPC, json!({"cidr": "10.0.0.0/16"})),
+    ])
+}
+
+fn data_world() -> iac_engine::fake::FakeProvider {
+    let f = fake();
+    f.seed("aws.hosted_zone", "shared", json!({"name": "example.org"}));
+    f
+}
+
+#[tokio::test]
+async fn destroy_says_which_data_goes_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = data_world();
+    let (_, report, state) =
+        converge(&data_stack(), dir.path(), &world, &ApplyOptions::default()).await;
+    assert!(report.success(), "{report:?}");
+    let plan = iac_engine::plan_destroy(&data_stack(), &state, &PlanOptions::default()).unwrap();
+    assert_eq!(plan.data_loss, ["images", "logs", "zone"]);
+    let shown = render_plan(&plan, false);
+    assert!(shown.contains(
+        "Plan: 0 to add, 0 to change, 0 to replace, 5 to destroy.\nWarning: 3 resources holding data will be deleted: images (aws.ecr_repository), logs (aws.log_group), zone (aws.hosted_zone).\n"
+    ), "{shown}");
+    insta::assert_snapshot!(shown);
+
+    // One resource: the singular, and only what `--target` keeps.
+    let opts = PlanOptions {
+        targets: vec!["logs".into()],
+    };
+    let one = iac_engine::plan_destroy(&data_stack(), &state, &opts).unwrap();
+    assert!(
+        render_plan(&one, false)
+            .ends_with("Warning: 1 resource holding data will be deleted: logs (aws.log_group).\n"),
+        "{}",
+        render_plan(&one, false)
+    );
+    // Deleting nothing that holds data warns about nothing.
+    let opts = PlanOptions {
+        targets: vec!["vpc".into(), "kept_images".into()],
+    };
+    let none = iac_engine::plan_destroy(&data_stack(), &state, &opts).unwrap();
+    assert!(none.data_loss.is_empty());
+    assert!(!render_plan(&none, false).contains("Warning"));
+}
+
+#[tokio::test]
+async fn plan_json_lists_the_data_a_plan_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = data_world();
+    let (_, report, state) =
+        converge(&data_stack(), dir.path(), &world, &ApplyOptions::default()).await;
+    assert!(report.success(), "{report:?}");
+    // The log group gets a new name (a replacement: the old group and its events go), the
+    // forced repository leaves the stack, the other repository gets a tag.
+    let mut res = data_stack().resources.into_values().collect::<Vec<_>>();
+    res[0]
+        .props
+        .insert("name".into(), value(json!("/demo/web")));
+    res.remove(1);
+    res[1]
+        .props
+        .insert("tags".into(), value(json!({"team": "web"})));
+    let plan = plan_with(&stack(res), &state, &world).await;
+    assert_eq!(plan.change("logs").unwrap().action, Action::Replace);
+    assert_eq!(plan.data_loss, ["logs", "images"]);
+    let shown = render_plan(&plan, false);
+    insta::assert_snapshot!("plan_json_lists_the_data_a_plan_deletes_text", shown);
+
+    let text = plan.to_json();
+    assert_eq!(iac_engine::Plan::from_json(&text).unwrap(), plan);
+    let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(raw["format_version"], 1, "an added field keeps the version");
+    // A plan saved before the field existed reads as deleting no data.
+    let mut old = raw.clone();
+    old.as_object_mut().unwrap().remove("data_loss");
+    let read = iac_engine::Plan::from_json(&old.to_string()).unwrap();
+    assert!(read.data_loss.is_empty());
+    let mut shown = raw.clone();
+    shown["state_lineage"] = json!("<lineage>");
+    insta::assert_json_snapshot!(shown);
+}
+
+#[tokio::test]
+async fn an_http_listener_built_in_code_gets_no_ssl_policy() {
+    let listener = iac_stack::schema::lookup("aws.listener").unwrap();
+    let props = |protocol: &str| {
+        json!({"load_balancer": "arn:lb", "port": 80, "protocol": protocol,
+            "forward": "arn:tg"})
+    };
+    let s = stack(vec![
+        res("http", listener, props("HTTP")),
+        res("https", listener, props("HTTPS")),
+    ]);
+    let plan = plan_with(&s, &State::new("demo"), &fake()).await;
+    let policy = |name: &str| {
+        let after = plan.change(name).unwrap().after.clone().unwrap();
+        after.get("ssl_policy").cloned()
+    };
+    assert_eq!(policy("http"), None);
+    assert_eq!(
+        policy("https"),
+        Some(iac_stack::Value::Str(
+            "ELBSecurityPolicy-TLS13-1-2-2021-06".into()
+        ))
+    );
+}

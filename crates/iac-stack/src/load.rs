@@ -915,7 +915,8 @@ impl Loader<'_> {
         // Defaults describe what iac creates; an `existing` resource is only looked up.
         if !existing {
             for p in schema.props {
-                if let (false, Some(d)) = (props.contains_key(p.name), p.default) {
+                let applies = schema::default_applies(schema.name, p.name, &props);
+                if let (false, Some(d), true) = (props.contains_key(p.name), p.default, applies) {
                     let v = self.default_value(d, name, acc.max_name_len);
                     props.insert(p.name.to_string(), v);
                     self.defaulted.push(p.name.to_string());

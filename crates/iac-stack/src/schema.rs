@@ -111,6 +111,42 @@ pub struct AwsName {
     pub max_len: usize,
 }
 
+/// A default that applies only when another property of the resource has a given value.
+pub struct DefaultWhen {
+    pub rtype: &'static str,
+    pub prop: &'static str,
+    /// The property the default depends on, and the value it must have.
+    pub when: &'static str,
+    pub equals: &'static str,
+}
+
+/// A listener's `ssl_policy` means something only with `protocol: HTTPS` (ELB refuses a
+/// policy on HTTP): an HTTP listener neither shows nor sends one.
+pub const DEFAULTS_WHEN: &[DefaultWhen] = &[DefaultWhen {
+    rtype: "aws.listener",
+    prop: "ssl_policy",
+    when: "protocol",
+    equals: "HTTPS",
+}];
+
+/// Whether the schema default of `prop` applies to a resource of type `rtype` with these
+/// properties (see [`DEFAULTS_WHEN`]). The loader and the engine both fill defaults, so
+/// both ask. A condition on a value known only at apply time keeps the default.
+pub fn default_applies(
+    rtype: &str,
+    prop: &str,
+    props: &indexmap::IndexMap<String, crate::value::Value>,
+) -> bool {
+    DEFAULTS_WHEN
+        .iter()
+        .filter(|d| d.rtype == rtype && d.prop == prop)
+        .all(|d| match props.get(d.when) {
+            Some(crate::value::Value::Str(s)) => s == d.equals,
+            Some(v) => !v.is_known(),
+            None => false,
+        })
+}
+
 /// Look a type up by its `type:` value.
 pub fn lookup(name: &str) -> Option<&'static TypeSchema> {
     TYPES.iter().find(|t| t.name == name)
@@ -159,6 +195,39 @@ pub fn aws_name(stack: &str, name: &str, max_len: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_conditional_default_follows_its_condition() {
+        use crate::value::{Reference, Value};
+        let with = |protocol: Value| {
+            let mut props = indexmap::IndexMap::new();
+            props.insert("protocol".to_string(), protocol);
+            default_applies("aws.listener", "ssl_policy", &props)
+        };
+        assert!(with(Value::Str("HTTPS".into())));
+        assert!(!with(Value::Str("HTTP".into())));
+        // Unknown until apply: keep the default, the provider sends it only for HTTPS.
+        assert!(with(Value::Ref(Reference {
+            resource: "x".into(),
+            attr: "protocol".into(),
+        })));
+        assert!(!default_applies(
+            "aws.listener",
+            "ssl_policy",
+            &indexmap::IndexMap::new()
+        ));
+        // Other properties and types are unconditional.
+        assert!(default_applies(
+            "aws.listener",
+            "port",
+            &indexmap::IndexMap::new()
+        ));
+        assert!(default_applies(
+            "aws.vpc",
+            "ssl_policy",
+            &indexmap::IndexMap::new()
+        ));
+    }
 
     #[test]
     fn short_names_stay() {

@@ -156,11 +156,62 @@ pub static TASK: TypeSchema = TypeSchema {
         prop("containers", Kind::ListOf(&Kind::Object(CONTAINER)), false),
         TAGS,
     ],
-    attrs: &[attr("arn", AttrKind::Str), attr("family", AttrKind::Str)],
+    attrs: &[
+        attr("arn", AttrKind::Str),
+        attr("family", AttrKind::Str),
+        attr("revision", AttrKind::Int),
+    ],
     taggable: true,
     aws_name: Some(AwsName {
         prop: Some("family"),
         max_len: 255,
+    }),
+};
+
+/// A log group: its events go with it when it is deleted.
+pub static LOG: TypeSchema = TypeSchema {
+    name: "aws.log_group",
+    doc: "",
+    props: &[
+        Prop {
+            default: Some(DefaultValue::Pattern("/iac/{stack}/{name}")),
+            ..prop("name", Kind::Str, true)
+        },
+        prop("retention_days", Kind::Int, false),
+        TAGS,
+    ],
+    attrs: &[attr("name", AttrKind::Str), attr("arn", AttrKind::Str)],
+    taggable: true,
+    aws_name: Some(AwsName {
+        prop: Some("name"),
+        max_len: 512,
+    }),
+};
+
+/// An image repository: deleted with its images only under `force_delete: true`.
+pub static ECR: TypeSchema = TypeSchema {
+    name: "aws.ecr_repository",
+    doc: "",
+    props: &[
+        Prop {
+            default: Some(DefaultValue::AwsName),
+            ..prop("name", Kind::Str, true)
+        },
+        Prop {
+            default: Some(DefaultValue::Bool(false)),
+            ..prop("force_delete", Kind::Bool, false)
+        },
+        TAGS,
+    ],
+    attrs: &[
+        attr("arn", AttrKind::Str),
+        attr("url", AttrKind::Str),
+        attr("name", AttrKind::Str),
+    ],
+    taggable: true,
+    aws_name: Some(AwsName {
+        prop: Some("name"),
+        max_len: 256,
     }),
 };
 
@@ -249,7 +300,7 @@ pub static SERVICE: TypeSchema = TypeSchema {
 };
 
 pub static ALL: &[&TypeSchema] = &[
-    &VPC, &SUBNET, &SG, &TG, &TASK, &ZONE, &RECORD, &LISTENER, &SERVICE,
+    &VPC, &SUBNET, &SG, &TG, &TASK, &ZONE, &RECORD, &LISTENER, &SERVICE, &LOG, &ECR,
 ];
 
 /// A fake provider that knows the test types.
