@@ -114,7 +114,10 @@ mod tests {
                    "containers": [{"name": "app", "image": "x", "log_group": "${logs.name}"}]}),
         );
         let codes = k.codes();
-        assert!(!codes.iter().any(|c| c.starts_with("iac::reference::")), "{codes:?}");
+        assert!(
+            !codes.iter().any(|c| c.starts_with("iac::reference::")),
+            "{codes:?}"
+        );
     }
 
     #[test]
