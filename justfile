@@ -81,7 +81,8 @@ demo: emulator-install
     cp -r '{{ justfile_directory() }}/stacks' "$work/"
     find "$work/stacks" -name .iac -type d -prune -exec rm -rf {} +
     cd "$work"
-    step() { printf '\n\033[1m$ iac %s\033[0m\n' "$*"; "$iac" "$@"; }
+    if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+    step() { printf '\n%s$ iac %s%s\n' "$bold" "$*" "$plain"; "$iac" "$@"; }
     echo "AWS emulator (moto) on $AWS_ENDPOINT_URL; working in $work"
     # The example looks up the hosted zone `example.com`: create it first.
     step apply --yes stacks/demo/zone.yaml

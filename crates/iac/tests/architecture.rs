@@ -18,7 +18,7 @@ fn dependencies(krate: &str) -> Vec<String> {
             // Normal dependencies only: dev-dependencies may use anything.
             in_deps = line == "[dependencies]";
         } else if in_deps {
-            if let Some((name, _)) = line.split_once(|c| c == '=' || c == '.') {
+            if let Some((name, _)) = line.split_once(['=', '.']) {
                 if !name.trim().is_empty() && !name.starts_with('#') {
                     deps.push(name.trim().to_string());
                 }
