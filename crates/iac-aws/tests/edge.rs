@@ -590,6 +590,72 @@ async fn a_certificate_outside_its_validation_zone_fails_naming_the_record() {
     }
 }
 
+/// `destroy` then `apply` of the same stack within the hour: ACM remembers the idempotency
+/// token of the deleted certificate (moto answers it with HTTP 500, AWS with the deleted
+/// ARN), and the second create must still get a new certificate that issues.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_deleted_and_created_again_with_the_same_inputs_is_a_new_one() {
+    let emulator = Emulator::start();
+    let provider = provider(&emulator).await;
+    let mut applied = BTreeMap::new();
+    create(
+        &provider,
+        &mut applied,
+        "zone",
+        "aws.hosted_zone",
+        &json!({"name": ZONE}),
+    )
+    .await;
+    let props = json!({"domain": DOMAIN, "validation_zone": "${zone.id}"});
+    create(&provider, &mut applied, "cert", "aws.certificate", &props).await;
+    let first = applied["cert"].id.clone();
+    common::delete(&provider, &applied, "cert").await;
+    let acm = &provider.aws().clients().acm;
+    let gone = acm
+        .describe_certificate()
+        .certificate_arn(&first)
+        .send()
+        .await;
+    assert!(gone.is_err(), "the first certificate is deleted: {gone:?}");
+
+    // The same stack, name and inputs, as the next apply would send them.
+    create(&provider, &mut applied, "cert", "aws.certificate", &props).await;
+    let second = &applied["cert"];
+    assert_ne!(second.id, first, "a new certificate, not the deleted one");
+    assert_eq!(second.attrs["status"], "ISSUED");
+    let live = acm
+        .describe_certificate()
+        .certificate_arn(&second.id)
+        .send()
+        .await
+        .expect("the new certificate exists");
+    let live = live.certificate().expect("a certificate");
+    assert_eq!(live.status().map(|s| s.as_str()), Some("ISSUED"));
+    assert_eq!(live.domain_name(), Some(DOMAIN));
+
+    // A retry of that create (an answer lost on the way back) finds the same certificate
+    // instead of requesting a third.
+    let again = provider
+        .create(&op("cert"), "aws.certificate", "cert", &second.inputs)
+        .await
+        .expect("the retried create succeeds");
+    assert_eq!(again.physical_id, second.id);
+    let listed = acm
+        .list_certificates()
+        .send()
+        .await
+        .expect("ListCertificates");
+    let arns: Vec<&str> = listed
+        .certificate_summary_list()
+        .iter()
+        .filter_map(|c| c.certificate_arn())
+        .collect();
+    assert_eq!(arns, [second.id.as_str()], "exactly one live certificate");
+
+    common::delete(&provider, &applied, "cert").await;
+    common::delete(&provider, &applied, "zone").await;
+}
+
 // ---------------------------------------------------------------------------------------
 // Through the engine: plan, apply, plan clean, change in place, replace the target group
 // a listener forwards to, destroy.

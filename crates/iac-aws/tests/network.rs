@@ -11,7 +11,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Tag};
 use common::{assert_no_drift, op, read_all, AppliedMap};
 use iac_aws::AwsProvider;
 use iac_engine::provider::{ErrorKind, Provider};
@@ -177,9 +177,48 @@ async fn delete_all(provider: &AwsProvider, applied: &AppliedMap) {
     }
 }
 
-/// Everything still tagged with the stack.
+/// Everything still tagged with the provider's stack.
 async fn tagged_leftovers(provider: &AwsProvider) -> Vec<String> {
-    common::tagged_network_leftovers(provider.aws().clients(), STACK).await
+    common::tagged_network_leftovers(provider.aws().clients(), provider.stack()).await
+}
+
+/// The requests counted since the last reset, as `ec2:DescribeVpcs=1` strings, sorted.
+fn calls(provider: &AwsProvider) -> Vec<String> {
+    provider
+        .aws()
+        .requests()
+        .snapshot()
+        .iter()
+        .map(|(op, n)| format!("{op}={n}"))
+        .collect()
+}
+
+/// A read of the network stack with every resource found by the stack's tag: one describe
+/// per type. `extra` names the types (`Subnets`) whose read needs the second describe, by
+/// id, for resources the tag did not find.
+fn describes(extra: &[&str]) -> Vec<String> {
+    [
+        "Addresses",
+        "InternetGateways",
+        "NatGateways",
+        "RouteTables",
+        "SecurityGroups",
+        "Subnets",
+        "Vpcs",
+    ]
+    .iter()
+    .map(|t| {
+        let n = if extra.contains(t) { 2 } else { 1 };
+        format!("ec2:Describe{t}={n}")
+    })
+    .collect()
+}
+
+/// `tags` without the key `key`.
+fn without_tag(tags: &Json, key: &str) -> Json {
+    let mut tags = tags.clone();
+    tags.as_object_mut().expect("a tag map").remove(key);
+    tags
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -456,35 +495,90 @@ async fn a_read_of_every_type_makes_one_describe_call_per_type() {
     counter.reset();
     let live = read_all(&provider, &applied).await;
     assert_no_drift(&live, &applied);
-    let calls: Vec<String> = counter
-        .snapshot()
-        .iter()
-        .map(|(op, n)| format!("{op}={n}"))
-        .collect();
     assert_eq!(
-        calls,
-        [
-            "ec2:DescribeAddresses=1",
-            "ec2:DescribeInternetGateways=1",
-            "ec2:DescribeNatGateways=1",
-            "ec2:DescribeRouteTables=1",
-            "ec2:DescribeSecurityGroups=1",
-            "ec2:DescribeSubnets=1",
-            "ec2:DescribeVpcs=1",
-        ],
+        calls(&provider),
+        describes(&[]),
         "12 resources of 7 types: one describe per type, nothing else"
     );
 
-    // A resource deleted outside iac reads as gone, without failing the batch.
+    // A resource deleted outside iac reads as gone, without failing the batch; the tag
+    // does not find it, so its type costs one more describe, by id, which does not either.
     let ec2 = &provider.aws().clients().ec2;
     ec2.delete_security_group()
         .group_id(&applied["app_sg"].id)
         .send()
         .await
         .expect("DeleteSecurityGroup");
+    counter.reset();
     let live = read_all(&provider, &applied).await;
     assert_eq!(live["app_sg"], None);
     assert!(live["alb_sg"].is_some());
+    assert_eq!(calls(&provider), describes(&["SecurityGroups"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_whose_stack_tag_was_removed_outside_iac_is_still_read_with_the_tag_drift() {
+    let emulator = Emulator::start();
+    let provider = provider(&emulator).await;
+    let mut applied = create_all(&provider).await;
+    let ec2 = provider.aws().clients().ec2.clone();
+
+    // Behind iac's back: the stack's tag removed from a subnet and a group, another group
+    // deleted.
+    for name in ["public_b", "alb_sg"] {
+        ec2.delete_tags()
+            .resources(&applied[name].id)
+            .tags(Tag::builder().key("iac:stack").build())
+            .send()
+            .await
+            .expect("DeleteTags");
+    }
+    ec2.delete_security_group()
+        .group_id(&applied["app_sg"].id)
+        .send()
+        .await
+        .expect("DeleteSecurityGroup");
+
+    // Both untagged resources are live, their tags without `iac:stack` (drift the plan
+    // shows); the deleted group is gone. Only their two types need the describe by id, one
+    // each for all the ids the tag did not find.
+    provider.aws().requests().reset();
+    let live = read_all(&provider, &applied).await;
+    assert_eq!(calls(&provider), describes(&["SecurityGroups", "Subnets"]));
+    for name in ["public_b", "alb_sg"] {
+        let got = live[name]
+            .clone()
+            .unwrap_or_else(|| panic!("`{name}` is still live"));
+        let mut want = applied[name].inputs.clone();
+        want["tags"] = without_tag(&want["tags"], "iac:stack");
+        assert_eq!(got, want, "`{name}` reads back with its tag drift alone");
+    }
+    assert_eq!(live["app_sg"], None);
+    for (name, inputs) in &live {
+        if !["public_b", "alb_sg", "app_sg"].contains(&name.as_str()) {
+            assert_eq!(
+                inputs.as_ref(),
+                Some(&applied[name].inputs),
+                "`{name}` did not drift"
+            );
+        }
+    }
+
+    // The update puts the tag back, and the tag alone finds everything again. As from the
+    // engine, the old inputs are those last applied, equal to the new ones: only the path
+    // the plan found changed says what to restore.
+    for name in ["public_b", "alb_sg"] {
+        let wanted = applied[name].inputs.clone();
+        update(&provider, &mut applied, name, wanted, &["tags.iac:stack"]).await;
+    }
+    let app_sg = applied.remove("app_sg").expect("app_sg was applied");
+    provider.aws().requests().reset();
+    assert_no_drift(&read_all(&provider, &applied).await, &applied);
+    assert_eq!(calls(&provider), describes(&[]));
+
+    applied.insert("app_sg".to_owned(), app_sg);
+    delete_all(&provider, &applied).await;
+    assert_eq!(tagged_leftovers(&provider).await, Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -513,7 +607,7 @@ mod engine {
     use std::path::PathBuf;
     use std::sync::Arc;
 
-    use aws_sdk_ec2::types::Filter;
+    use aws_sdk_ec2::types::{Filter, Tag};
     use iac_aws::AwsProvider;
     use iac_engine::{plan_destroy, render_plan, Plan, PlanOptions, Provider, State};
     use iac_stack::{LoadOptions, Stack};
@@ -622,6 +716,95 @@ mod engine {
         assert_eq!(destroy.summary.destroy, stack.resources.len());
         run(&destroy, &mut state, &dir, &dyn_provider).await;
         assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+        assert_eq!(
+            super::tagged_leftovers(&provider).await,
+            Vec::<String>::new()
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stack_tag_removed_outside_iac_is_planned_as_drift_and_restored_by_apply() {
+        let emulator = Emulator::start();
+        let tmp = tempfile::tempdir().expect("state dir");
+        let dir = tmp.path().to_owned();
+        let aws = common::context(&emulator).await;
+        let stack = load(&[]);
+        let provider = AwsProvider::new(aws.clone(), &stack.name);
+        let dyn_provider: Arc<dyn Provider> = Arc::new(provider.clone());
+        let mut state = State::new(&stack.name);
+        let first = make_plan(&stack, &state, &dyn_provider).await;
+        run(&first, &mut state, &dir, &dyn_provider).await;
+
+        // Behind iac's back: the stack's tag removed from a subnet and a security group.
+        let ec2 = aws.clients().ec2.clone();
+        for name in ["public_b", "app_sg"] {
+            ec2.delete_tags()
+                .resources(&state.resources[name].physical_id)
+                .tags(Tag::builder().key("iac:stack").build())
+                .send()
+                .await
+                .expect("DeleteTags");
+        }
+
+        // The plan still finds both, shows the tag as drift and updates it back; their two
+        // types cost one more describe each, the others one.
+        aws.requests().reset();
+        let drifted = make_plan(&stack, &state, &dyn_provider).await;
+        let calls: Vec<String> = aws
+            .requests()
+            .snapshot()
+            .iter()
+            .map(|(op, n)| format!("{op}={n}"))
+            .collect();
+        assert_eq!(calls, super::describes(&["SecurityGroups", "Subnets"]));
+        let drift: Vec<(&str, &[String])> = drifted
+            .drift
+            .iter()
+            .map(|d| (d.name.as_str(), d.paths.as_slice()))
+            .collect();
+        let tag_path = ["tags.iac:stack".to_owned()];
+        assert_eq!(
+            drift,
+            vec![("public_b", &tag_path[..]), ("app_sg", &tag_path[..])],
+            "{}",
+            render_plan(&drifted, false)
+        );
+        assert_eq!(
+            changes(&drifted),
+            vec![
+                updated("public_b", &["tags.iac:stack"]),
+                updated("app_sg", &["tags.iac:stack"]),
+            ],
+            "{}",
+            render_plan(&drifted, false)
+        );
+
+        // Apply puts the tag back: the next plan is clean and the tag alone finds everything.
+        run(&drifted, &mut state, &dir, &dyn_provider).await;
+        aws.requests().reset();
+        assert_clean(&make_plan(&stack, &state, &dyn_provider).await);
+        assert_eq!(aws.requests().total(), 7, "{:?}", aws.requests().snapshot());
+        let tagged = ec2
+            .describe_subnets()
+            .filters(
+                Filter::builder()
+                    .name("tag:iac:stack")
+                    .values(&stack.name)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("DescribeSubnets");
+        assert!(
+            tagged
+                .subnets()
+                .iter()
+                .any(|s| s.subnet_id() == Some(&state.resources["public_b"].physical_id)),
+            "`public_b` is tagged with the stack again"
+        );
+
+        let destroy = plan_destroy(&stack, &state, &PlanOptions::default()).expect("plan destroy");
+        run(&destroy, &mut state, &dir, &dyn_provider).await;
         assert_eq!(
             super::tagged_leftovers(&provider).await,
             Vec::<String>::new()

@@ -421,11 +421,20 @@ pub async fn apply(
                 }
                 OpKind::Delete | OpKind::DeleteReplaced => Ok(delete_inputs(&c, state)),
             };
-            let old_inputs = state
-                .resources
-                .get(&c.name)
-                .map(|r| r.inputs.clone())
-                .unwrap_or(Json::Null);
+            // An update goes from what is live (the plan's refreshed `before`), not from what
+            // was last applied: providers reconcile by diffing old and new, and a change made
+            // outside iac (drift) must be in that diff to be put back.
+            let last_applied = || {
+                state
+                    .resources
+                    .get(&c.name)
+                    .map(|r| r.inputs.clone())
+                    .unwrap_or(Json::Null)
+            };
+            let old_inputs = match (op.kind, &c.before) {
+                (OpKind::Update, Some(live)) => live.clone(),
+                _ => last_applied(),
+            };
             let physical_id = current_id(&c, op.kind, state);
             reporter.started(&c.name, op.kind);
             let (provider, reporter, retry, timeout) = (

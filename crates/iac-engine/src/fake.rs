@@ -575,7 +575,7 @@ impl Provider for FakeProvider {
         rtype: &str,
         name: &str,
         physical_id: &str,
-        _old: &Json,
+        old: &Json,
         new: &Json,
         _changed: &[String],
     ) -> Result<Json, ProviderError> {
@@ -591,7 +591,9 @@ impl Provider for FakeProvider {
             let mut w = self.w();
             match w.objects.get_mut(physical_id) {
                 Some(o) => {
-                    o.inputs = new.clone();
+                    // Like a real provider, send only what differs between `old` and `new`:
+                    // a property the engine does not list as changed stays as it is live.
+                    patch_changed(&mut o.inputs, old, new);
                     // A new revision: attributes the type renews on update get a new value.
                     let renewed = w.update_changes.get(rtype).cloned().unwrap_or_default();
                     let o = w.objects.get_mut(physical_id).expect("checked above");
@@ -697,4 +699,19 @@ impl Provider for FakeProvider {
             .cloned()
             .unwrap_or_default()
     }
+}
+
+/// Apply to `live` the top-level properties where `new` differs from `old`, as a provider that
+/// reconciles by diffing would.
+fn patch_changed(live: &mut Json, old: &Json, new: &Json) {
+    let (Some(live_map), Some(new_map)) = (live.as_object_mut(), new.as_object()) else {
+        *live = new.clone();
+        return;
+    };
+    for (k, v) in new_map {
+        if old.get(k) != Some(v) {
+            live_map.insert(k.clone(), v.clone());
+        }
+    }
+    live_map.retain(|k, _| new_map.contains_key(k) || old.get(k).is_none());
 }

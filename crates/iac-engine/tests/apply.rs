@@ -711,3 +711,30 @@ async fn a_type_change_deletes_the_old_object_before_creating_the_new() {
     assert_eq!(state.resources["thing"].rtype, "aws.hosted_zone");
     assert_state_matches_world(&state, &fake);
 }
+
+/// An update starts from the live values the plan read, so drift made outside iac is in the
+/// provider's diff and put back; from the last applied values it would be invisible to it.
+#[tokio::test]
+async fn apply_puts_drift_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    let opts = iac_engine::ApplyOptions::default();
+    let (_, report, state) = converge(&stack(network()), dir.path(), &fake, &opts).await;
+    assert!(report.success());
+    let vpc = state.resources["vpc"].physical_id.clone();
+    fake.mutate(&vpc, |o| o.inputs["dns_hostnames"] = json!(false));
+
+    let (plan, report, state) = converge(&stack(network()), dir.path(), &fake, &opts).await;
+    assert!(report.success());
+    assert_eq!(plan.change("vpc").unwrap().action, Action::Update);
+    assert_eq!(
+        fake.objects_named("vpc")[0].1.inputs["dns_hostnames"],
+        json!(true)
+    );
+    let again = plan_with(&stack(network()), &state, &fake).await;
+    assert!(
+        !again.has_changes(),
+        "{}",
+        iac_engine::render_plan(&again, false)
+    );
+}

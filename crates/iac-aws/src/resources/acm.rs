@@ -19,8 +19,9 @@ use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, R
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    aws_code, client_token, gone_is_ok, input_tags, malformed, order_like, poll_until, req_str,
-    retry_dependency, str_list, tags_json, Backoff, TagDiff,
+    aws_code, for_each_bounded, gone_is_ok, input_tags, is_server_failure, malformed, order_like,
+    poll_until, req_str, retry_dependency, str_list, tags_json, token_for, Backoff, TagDiff,
+    READ_CONCURRENCY,
 };
 use super::route53::{
     build_error, change, change_and_wait, delete_record, find_record, normal_name,
@@ -172,14 +173,126 @@ fn acm_tags(pairs: &[(String, String)]) -> Result<Vec<Tag>, ProviderError> {
         .collect()
 }
 
-/// ACM's idempotency token (at most 32 word characters): a retried request within the hour
-/// returns the first certificate instead of a second one.
-fn idempotency_token(cx: &Cx, name: &str, domain: &str, sans: &[String]) -> String {
+/// How many idempotency tokens one create tries before it gives up (see [`request`]).
+const TOKEN_ATTEMPTS: u32 = 5;
+
+/// ACM's idempotency token (at most 32 word characters) for attempt `attempt` of a create:
+/// the same inputs and attempt give the same token, so a retried request within the hour
+/// returns the first certificate instead of a second one. Attempt 0 is the token of the
+/// stack, name and names alone; later attempts add their number (see [`request`]).
+fn idempotency_token(
+    stack: &str,
+    name: &str,
+    domain: &str,
+    sans: &[String],
+    attempt: u32,
+) -> String {
+    let attempt = attempt.to_string();
     let mut parts: Vec<&str> = vec![domain];
     parts.extend(sans.iter().map(String::as_str));
-    let token = client_token(cx, name, &parts);
+    if attempt != "0" {
+        parts.push(&attempt);
+    }
+    let token = token_for(stack, name, &parts);
     let hash = token.rsplit('-').next().unwrap_or_default();
     format!("iac{hash}")
+}
+
+/// Requests the certificate and returns the ARN of a live one (pending validation or
+/// issued) with its description, whose validation records may already be there.
+///
+/// ACM remembers an idempotency token for an hour, also after the certificate it made is
+/// deleted: `iac destroy` and `iac apply` within the hour would get the deleted
+/// certificate's ARN back for the same token (moto answers HTTP 500 instead). The token
+/// cannot change per call, or a create retried after a lost answer would make a second
+/// certificate. So the tokens are a fixed sequence: each answer is checked with
+/// `DescribeCertificate`, and one that names a certificate that is gone (or failed,
+/// revoked, expired), or a server failure that outlived the SDK's own retries, moves on to
+/// the next token of the sequence. A retried create walks the same sequence and stops at
+/// the same live certificate.
+async fn request(
+    cx: &Cx,
+    op: &OpContext,
+    name: &str,
+    domain: &str,
+    sans: &[String],
+    tags: &[Tag],
+) -> Result<(String, CertificateDetail), ProviderError> {
+    let mut skipped = Vec::new();
+    for attempt in 0..TOKEN_ATTEMPTS {
+        let resp = cx
+            .aws
+            .clients()
+            .acm
+            .request_certificate()
+            .domain_name(domain)
+            .validation_method(ValidationMethod::Dns)
+            .set_subject_alternative_names((!sans.is_empty()).then(|| sans.to_vec()))
+            .idempotency_token(idempotency_token(&cx.stack, name, domain, sans, attempt))
+            .set_tags((!tags.is_empty()).then(|| tags.to_vec()))
+            .send()
+            .await
+            .map_err(cx.err(Service::Acm, "RequestCertificate"));
+        let arn = match resp {
+            Ok(resp) => resp
+                .certificate_arn()
+                .ok_or_else(|| malformed("RequestCertificate", "CertificateArn"))?
+                .to_owned(),
+            Err(e) if is_server_failure(&e) => {
+                op.progress(&format!(
+                    "requesting the certificate for `{domain}` failed on the server ({}); trying the next idempotency token",
+                    aws_code(&e).unwrap_or("5xx")
+                ));
+                skipped.push(format!("a server failure ({})", e.message));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let dead = match describe_new(cx, &arn).await? {
+            None => format!("`{arn}`, which no longer exists"),
+            Some(cert) => match cert.status() {
+                // No status yet: just requested, so alive.
+                Some(CertificateStatus::PendingValidation | CertificateStatus::Issued) | None => {
+                    return Ok((arn, cert))
+                }
+                Some(other) => format!("`{arn}`, which is `{}`", other.as_str()),
+            },
+        };
+        op.progress(&format!(
+            "the idempotency token for `{domain}` returned {dead}, from an earlier create; trying the next token"
+        ));
+        skipped.push(dead);
+    }
+    Err(ProviderError::new(
+        ErrorKind::Fatal,
+        format!(
+            "requesting the certificate for `{domain}` with {TOKEN_ATTEMPTS} idempotency tokens gave no live certificate: {}; ACM forgets a token an hour after its request, so apply again later",
+            skipped.join("; ")
+        ),
+    ))
+}
+
+/// How long a certificate ACM has just answered a request with may stay invisible to
+/// `DescribeCertificate` (ACM is eventually consistent) before it counts as deleted.
+const NEW_VISIBLE_WITHIN: Duration = Duration::from_secs(5);
+
+/// The certificate a `RequestCertificate` answered with, or `None` when it stays not found
+/// for [`NEW_VISIBLE_WITHIN`]: a certificate deleted earlier, whose token was reused. A new
+/// one not yet visible must not be taken for that, or the next token would request a
+/// second certificate.
+async fn describe_new(cx: &Cx, arn: &str) -> Result<Option<CertificateDetail>, ProviderError> {
+    let start = tokio::time::Instant::now();
+    let mut delay = Duration::from_millis(250);
+    loop {
+        if let Some(cert) = describe(cx, arn).await? {
+            return Ok(Some(cert));
+        }
+        if start.elapsed() + delay > NEW_VISIBLE_WITHIN {
+            return Ok(None);
+        }
+        tokio::time::sleep(delay).await;
+        delay *= 2;
+    }
 }
 
 /// The waiting message and timeout error: which records ACM looks up, and where.
@@ -313,11 +426,11 @@ impl ResourceType for Certificate {
             .into_iter()
             .filter_map(|c| Some((c.certificate_arn()?.to_owned(), c)))
             .collect();
-        let mut out = Vec::with_capacity(requests.len());
-        for req in requests {
+        // Tags (and sometimes the names) come one certificate per call: sent concurrently.
+        let summaries = &summaries;
+        for_each_bounded(requests, READ_CONCURRENCY, |req| async move {
             let Some(summary) = summaries.get(&req.physical_id) else {
-                out.push(None);
-                continue;
+                return Ok(None);
             };
             let last = &req.last_inputs;
             let live_domain = summary.domain_name().unwrap_or_default().to_owned();
@@ -327,10 +440,7 @@ impl ResourceType for Certificate {
             if sans.is_empty() || summary.has_additional_subject_alternative_names() == Some(true) {
                 match describe(cx, &req.physical_id).await? {
                     Some(detail) => sans = detail.subject_alternative_names().to_vec(),
-                    None => {
-                        out.push(None);
-                        continue;
-                    }
+                    None => return Ok(None),
                 }
             }
             let mut inputs = Map::new();
@@ -362,12 +472,12 @@ impl ResourceType for Certificate {
                 .status()
                 .map(CertificateStatus::as_str)
                 .unwrap_or_default();
-            out.push(Some(Live {
+            Ok(Some(Live {
                 inputs: Json::Object(inputs),
                 attrs: json!({ "arn": req.physical_id, "status": status }),
-            }));
-        }
-        Ok(out)
+            }))
+        })
+        .await
     }
 
     async fn create(
@@ -381,26 +491,14 @@ impl ResourceType for Certificate {
         let zone = req_str(inputs, RTYPE, "validation_zone")?;
         let sans = str_list(inputs, "alternative_names");
         let tags = acm_tags(&input_tags(inputs))?;
-        let resp = cx
-            .aws
-            .clients()
-            .acm
-            .request_certificate()
-            .domain_name(domain)
-            .validation_method(ValidationMethod::Dns)
-            .set_subject_alternative_names((!sans.is_empty()).then(|| sans.clone()))
-            .idempotency_token(idempotency_token(cx, name, domain, &sans))
-            .set_tags((!tags.is_empty()).then_some(tags))
-            .send()
-            .await
-            .map_err(cx.err(Service::Acm, "RequestCertificate"))?;
-        let arn = resp
-            .certificate_arn()
-            .ok_or_else(|| malformed("RequestCertificate", "CertificateArn"))?
-            .to_owned();
+        let (arn, requested) = request(cx, op, name, domain, &sans, &tags).await?;
         op.progress(&format!("requested certificate for `{domain}`"));
 
-        let records = wait_for_records(cx, op, &arn).await?;
+        // The describe that checked the certificate may already list the records.
+        let records = match validation_records(&requested) {
+            Some(records) => records,
+            None => wait_for_records(cx, op, &arn).await?,
+        };
         upsert_records(cx, op, zone, &records).await?;
         op.progress(&format!(
             "validation records in zone `{zone}`: {}",
@@ -587,5 +685,35 @@ mod tests {
             .domain_validation_options(pending)
             .build();
         assert_eq!(validation_records(&cert), None);
+    }
+
+    #[test]
+    fn idempotency_tokens_are_a_fixed_sequence_acm_accepts() {
+        let sans = ["www.example.com".to_owned()];
+        let tokens: Vec<String> = (0..TOKEN_ATTEMPTS)
+            .map(|n| idempotency_token("shop", "cert", "example.com", &sans, n))
+            .collect();
+        // Attempt 0 is the token iac sent before there were attempts, so a create retried
+        // across an upgrade still finds its certificate.
+        let hash = token_for("shop", "cert", &["example.com", "www.example.com"]);
+        assert_eq!(
+            tokens[0],
+            format!("iac{}", hash.rsplit('-').next().unwrap())
+        );
+        for (n, token) in tokens.iter().enumerate() {
+            assert!(token.len() <= 32, "{token}");
+            assert!(token.chars().all(|c| c.is_ascii_alphanumeric()), "{token}");
+            // Deterministic: a retried create walks the same sequence.
+            assert_eq!(
+                *token,
+                idempotency_token("shop", "cert", "example.com", &sans, n as u32)
+            );
+        }
+        let distinct: BTreeSet<&String> = tokens.iter().collect();
+        assert_eq!(distinct.len(), tokens.len(), "{tokens:?}");
+        assert_ne!(
+            tokens[0],
+            idempotency_token("shop", "cert", "example.org", &sans, 0)
+        );
     }
 }

@@ -1,12 +1,13 @@
-//! What the EC2 network types share: tags in EC2's shape, id filters for batched reads, the
-//! "who still uses it" lookup for deletes, and list alignment for no-drift reads.
+//! What the EC2 network types share: tags in EC2's shape, batched reads by the stack's tag
+//! (with the ids as a fallback), the "who still uses it" lookup for deletes, and list
+//! alignment for no-drift reads.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType, Tag, TagSpecification};
-use iac_engine::provider::{ErrorKind, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{ErrorKind, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::Value as Json;
 
 use super::common::{
@@ -33,15 +34,50 @@ pub fn live_tags(tags: &[Tag]) -> Json {
     )
 }
 
-/// Sets and removes exactly the tags that differ between `old` and `new` inputs: one
-/// `CreateTags` and one `DeleteTags` at most, none when nothing changed.
+/// What an update does to the tags: what differs between the `old` and `new` inputs, and
+/// every tag the plan found changed (`changed` paths `tags.KEY`, or `tags` for all).
+///
+/// `old` is what iac last applied, not what is live, so a tag changed outside iac (such as
+/// `iac:stack` removed) differs only from the live tags the plan compared with; without
+/// its path, the update would leave that drift in place.
+fn tag_changes(old: &Json, new: &Json, changed: &[String]) -> TagDiff {
+    let mut diff = TagDiff::between(old, new);
+    let wanted: BTreeMap<String, String> = input_tags(new).into_iter().collect();
+    let mut drifted: Vec<&str> = Vec::new();
+    for path in changed {
+        if path == "tags" {
+            drifted.extend(wanted.keys().map(String::as_str));
+        } else if let Some(key) = path.strip_prefix("tags.") {
+            drifted.push(key);
+        }
+    }
+    for key in drifted {
+        match wanted.get(key) {
+            Some(value) => {
+                if !diff.add.iter().any(|(k, _)| k == key) {
+                    diff.add.push((key.to_owned(), value.clone()));
+                }
+            }
+            None => {
+                if !diff.remove.iter().any(|k| k == key) {
+                    diff.remove.push(key.to_owned());
+                }
+            }
+        }
+    }
+    diff
+}
+
+/// Sets and removes exactly the tags that differ ([`tag_changes`]): one `CreateTags` and
+/// one `DeleteTags` at most, none when nothing changed.
 pub async fn reconcile_tags(
     cx: &Cx,
     id: &str,
     old: &Json,
     new: &Json,
+    changed: &[String],
 ) -> Result<(), ProviderError> {
-    let diff = TagDiff::between(old, new);
+    let diff = tag_changes(old, new, changed);
     let ec2 = &cx.aws.clients().ec2;
     if !diff.remove.is_empty() {
         let mut req = ec2.delete_tags().resources(id);
@@ -64,23 +100,83 @@ pub async fn reconcile_tags(
     Ok(())
 }
 
-/// A describe filter on the ids the state knows. Unlike the `*Ids` parameters, a filter
-/// does not fail the whole call when one of them was deleted outside iac.
-pub fn id_filter(name: &str, requests: &[ReadRequest]) -> Filter {
-    let mut ids: Vec<&str> = requests.iter().map(|r| r.physical_id.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
+/// The describe filter on the tag the engine puts on every resource of stack `stack`.
+/// (Stack names are `[a-z0-9-]`, so the value holds none of the filter wildcards `*`, `?`.)
+fn stack_filter(stack: &str) -> Filter {
+    Filter::builder()
+        .name("tag:iac:stack")
+        .values(stack)
+        .build()
+}
+
+/// A describe filter on `ids`. Unlike the `*Ids` parameters, a filter does not fail the
+/// whole call when one of them was deleted outside iac.
+fn id_filter(name: &str, ids: Vec<&str>) -> Filter {
     Filter::builder()
         .name(name)
         .set_values(Some(ids.into_iter().map(str::to_owned).collect()))
         .build()
 }
 
-/// Answers the requests, in order, from what one batched describe found by id.
-pub fn answer<T>(requests: &[ReadRequest], mut found: HashMap<String, T>) -> Vec<Option<T>> {
+/// Reads the requested resources of one EC2 type in one describe (per page), with one more
+/// only when the first did not find them all.
+///
+/// `describe` runs the type's paged describe with the filters given and returns what it
+/// found by id. The first call filters by the stack's `iac:stack` tag, so it costs the same
+/// however many resources the stack has. A resource whose tags were edited outside iac is
+/// not in that answer, and reading it as deleted would make the next apply create a
+/// duplicate; so when some requested ids are missing, one more describe filtered by
+/// `id_filter_name` (`vpc-id`, `group-id`, ...) on those ids alone finds them: they are
+/// live, and their tag drift shows in the plan and is restored by apply. Ids missing from
+/// both answers are gone.
+pub async fn read_by_stack_tag<F, Fut>(
+    cx: &Cx,
+    requests: &[ReadRequest],
+    id_filter_name: &str,
+    mut describe: F,
+) -> Result<Vec<Option<Live>>, ProviderError>
+where
+    F: FnMut(Vec<Filter>) -> Fut,
+    Fut: Future<Output = Result<HashMap<String, Live>, ProviderError>>,
+{
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found = describe(vec![stack_filter(&cx.stack)]).await?;
+    let missing = missing_ids(requests, &found);
+    if !missing.is_empty() {
+        found.extend(describe(vec![id_filter(id_filter_name, missing)]).await?);
+    }
+    Ok(answer(requests, found))
+}
+
+/// The requested ids not in `found`, sorted and without duplicates.
+fn missing_ids<'r, T>(requests: &'r [ReadRequest], found: &HashMap<String, T>) -> Vec<&'r str> {
+    let mut ids: Vec<&str> = requests
+        .iter()
+        .map(|r| r.physical_id.as_str())
+        .filter(|id| !found.contains_key(*id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Answers the requests, in order, from what the describes found by id (anything else the
+/// stack's tag found, e.g. a resource the state does not know, is left out).
+fn answer<T>(requests: &[ReadRequest], mut found: HashMap<String, T>) -> Vec<Option<T>> {
     requests
         .iter()
         .map(|r| found.remove(&r.physical_id))
+        .collect()
+}
+
+/// The last applied inputs of each request, by id: what reads take the form of lists and
+/// of properties a describe does not return from.
+pub fn last_inputs(requests: &[ReadRequest]) -> HashMap<&str, &Json> {
+    requests
+        .iter()
+        .map(|r| (r.physical_id.as_str(), &r.last_inputs))
         .collect()
 }
 
@@ -240,6 +336,52 @@ mod tests {
                 json!({"k": "z", "form": "live"}),
             ]
         );
+    }
+
+    #[test]
+    fn tag_changes_add_the_plans_drifted_tags_to_the_diff_of_the_inputs() {
+        let applied = json!({"tags": {"iac:stack": "net", "team": "web", "old": "x"}});
+        let wanted = json!({"tags": {"iac:stack": "net", "team": "platform"}});
+        let paths = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+
+        // No drift: the difference of the inputs alone.
+        let diff = tag_changes(&applied, &wanted, &paths(&["tags.team", "tags.old"]));
+        assert_eq!(diff.add, vec![("team".to_owned(), "platform".to_owned())]);
+        assert_eq!(diff.remove, vec!["old".to_owned()]);
+
+        // `iac:stack` removed and `extra` added outside iac: set back and removed, though
+        // the applied inputs do not differ there.
+        let diff = tag_changes(
+            &applied,
+            &wanted,
+            &paths(&[
+                "tags.team",
+                "tags.old",
+                "tags.iac:stack",
+                "tags.extra",
+                "cidr",
+            ]),
+        );
+        assert_eq!(
+            diff.add,
+            vec![
+                ("team".to_owned(), "platform".to_owned()),
+                ("iac:stack".to_owned(), "net".to_owned()),
+            ]
+        );
+        assert_eq!(diff.remove, vec!["old".to_owned(), "extra".to_owned()]);
+
+        // Every tag gone outside iac: the plan names `tags`, and all are set again.
+        let diff = tag_changes(&wanted, &wanted, &paths(&["tags"]));
+        assert_eq!(
+            diff.add,
+            vec![
+                ("iac:stack".to_owned(), "net".to_owned()),
+                ("team".to_owned(), "platform".to_owned()),
+            ]
+        );
+        assert!(diff.remove.is_empty());
+        assert!(tag_changes(&wanted, &wanted, &[]).is_empty());
     }
 
     #[test]

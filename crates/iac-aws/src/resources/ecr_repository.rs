@@ -12,7 +12,8 @@ use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, R
 use serde_json::{json, Value as Json};
 
 use super::common::{
-    bool_or, describe_in_batches, input_tags, malformed, req_str, tags_json, TagDiff,
+    bool_or, describe_in_batches, for_each_bounded, input_tags, malformed, req_str, tags_json,
+    TagDiff, READ_CONCURRENCY,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -91,7 +92,7 @@ async fn describe_batch(
 #[async_trait]
 impl ResourceType for EcrRepository {
     /// One `DescribeRepositories` per 100 names, then the tags of each repository found
-    /// (the describe does not return them).
+    /// (the describe does not return them), a few repositories at a time.
     async fn read(
         &self,
         cx: &Cx,
@@ -99,11 +100,11 @@ impl ResourceType for EcrRepository {
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         let names: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
         let found = describe(cx, &names).await?;
-        let mut out = Vec::with_capacity(requests.len());
-        for r in requests {
+        // One `ListTagsForResource` per repository and no batch form: sent concurrently.
+        let found = &found;
+        for_each_bounded(requests, READ_CONCURRENCY, |r| async move {
             let Some(repo) = found.get(&r.physical_id) else {
-                out.push(None);
-                continue;
+                return Ok(None);
             };
             let tags = cx
                 .aws
@@ -125,7 +126,7 @@ impl ResourceType for EcrRepository {
                 ),
                 None => bool_or(&r.last_inputs, "immutable_tags", false),
             };
-            out.push(Some(Live {
+            Ok(Some(Live {
                 inputs: json!({
                     "name": r.physical_id,
                     "scan_on_push": scan,
@@ -135,9 +136,9 @@ impl ResourceType for EcrRepository {
                     "tags": tags_json(tags.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned()))),
                 }),
                 attrs: attrs_of(repo),
-            }));
-        }
-        Ok(out)
+            }))
+        })
+        .await
     }
 
     async fn create(

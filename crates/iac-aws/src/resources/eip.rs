@@ -9,7 +9,7 @@ use serde_json::{json, Value as Json};
 
 use super::common::{malformed, object};
 use super::ec2::{
-    answer, delete_when_unused, id_filter, live_tags, reconcile_tags, tag_spec, wait_visible,
+    delete_when_unused, live_tags, read_by_stack_tag, reconcile_tags, tag_spec, wait_visible,
     IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
@@ -21,37 +21,46 @@ fn attrs(id: &str, public_ip: &str) -> Json {
     json!({ "id": id, "public_ip": public_ip })
 }
 
+/// The addresses one `DescribeAddresses` finds with `filters`, by allocation id.
+/// `DescribeAddresses` is not paginated: one call answers for every address.
+async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>, ProviderError> {
+    let out = cx
+        .aws
+        .clients()
+        .ec2
+        .describe_addresses()
+        .set_filters(Some(filters))
+        .send()
+        .await
+        .map_err(cx.err(Service::Ec2, "DescribeAddresses"))?;
+    let mut found = HashMap::new();
+    for addr in out.addresses() {
+        let (Some(id), Some(ip)) = (addr.allocation_id(), addr.public_ip()) else {
+            continue;
+        };
+        found.insert(
+            id.to_owned(),
+            Live {
+                inputs: object([("tags", live_tags(addr.tags()))]),
+                attrs: attrs(id, ip),
+            },
+        );
+    }
+    Ok(found)
+}
+
 #[async_trait]
 impl ResourceType for Eip {
-    /// `DescribeAddresses` is not paginated: one call answers for every address.
+    /// One `DescribeAddresses` for all the stack's addresses (see [`read_by_stack_tag`]).
     async fn read(
         &self,
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let out = cx
-            .aws
-            .clients()
-            .ec2
-            .describe_addresses()
-            .filters(id_filter("allocation-id", requests))
-            .send()
-            .await
-            .map_err(cx.err(Service::Ec2, "DescribeAddresses"))?;
-        let mut found = HashMap::new();
-        for addr in out.addresses() {
-            let (Some(id), Some(ip)) = (addr.allocation_id(), addr.public_ip()) else {
-                continue;
-            };
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs: object([("tags", live_tags(addr.tags()))]),
-                    attrs: attrs(id, ip),
-                },
-            );
-        }
-        Ok(answer(requests, found))
+        read_by_stack_tag(cx, requests, "allocation-id", |filters| {
+            describe(cx, filters)
+        })
+        .await
     }
 
     async fn create(
@@ -100,9 +109,9 @@ impl ResourceType for Eip {
         id: &str,
         old: &Json,
         new: &Json,
-        _changed: &[String],
+        changed: &[String],
     ) -> Result<Json, ProviderError> {
-        reconcile_tags(cx, id, old, new).await?;
+        reconcile_tags(cx, id, old, new, changed).await?;
         let out = cx
             .aws
             .clients()

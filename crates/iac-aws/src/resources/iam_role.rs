@@ -3,7 +3,8 @@
 //! The physical id is the role name. The trust policy lets the one service principal of
 //! `assumed_by` assume the role (a change replaces the role); `managed_policies` is exact:
 //! policies are attached and detached to match it. IAM has no batch describe, so a read is
-//! one `GetRole` (which includes the tags) and one `ListAttachedRolePolicies` per role.
+//! one `GetRole` (which includes the tags) and one `ListAttachedRolePolicies` per role, with
+//! several roles read at once (`READ_CONCURRENCY`).
 //!
 //! IAM is eventually consistent: a new role may not be assumable for some seconds. The
 //! create waits until `GetRole` sees the role; where the delay still bites (ECS registering
@@ -16,7 +17,8 @@ use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, R
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    input_tags, order_like, poll_until, req_str, str_list, tags_json, Backoff, TagDiff,
+    for_each_bounded, input_tags, order_like, poll_until, req_str, str_list, tags_json, Backoff,
+    TagDiff, READ_CONCURRENCY,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -159,6 +161,54 @@ async fn match_policies(
     Ok(())
 }
 
+/// One role as it is live: `GetRole` (which includes the tags) and its attached policies;
+/// `None` when the role is gone.
+async fn read_one(cx: &Cx, r: &ReadRequest) -> Result<Option<Live>, ProviderError> {
+    let got = cx
+        .aws
+        .clients()
+        .iam
+        .get_role()
+        .role_name(&r.physical_id)
+        .send()
+        .await
+        .map_err(cx.err(Service::Iam, "GetRole"));
+    let role = match got {
+        Ok(resp) => match resp.role() {
+            Some(role) => role.clone(),
+            None => return Ok(None),
+        },
+        Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let policies = order_like(
+        attached(cx, &r.physical_id).await?,
+        r.last_inputs.get("managed_policies"),
+    );
+    let mut inputs = Map::new();
+    inputs.insert("name".into(), json!(role.role_name()));
+    let principal = role.assume_role_policy_document().and_then(principal_of);
+    inputs.insert(
+        "assumed_by".into(),
+        principal.map_or(Json::Null, Json::String),
+    );
+    if !policies.is_empty() || r.last_inputs.get("managed_policies").is_some() {
+        inputs.insert("managed_policies".into(), json!(policies));
+    }
+    inputs.insert(
+        "tags".into(),
+        tags_json(
+            role.tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned())),
+        ),
+    );
+    Ok(Some(Live {
+        inputs: Json::Object(inputs),
+        attrs: json!({"arn": role.arn(), "name": role.role_name()}),
+    }))
+}
+
 #[async_trait]
 impl ResourceType for IamRole {
     async fn read(
@@ -166,59 +216,8 @@ impl ResourceType for IamRole {
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let mut out = Vec::with_capacity(requests.len());
-        for r in requests {
-            let got = cx
-                .aws
-                .clients()
-                .iam
-                .get_role()
-                .role_name(&r.physical_id)
-                .send()
-                .await
-                .map_err(cx.err(Service::Iam, "GetRole"));
-            let role = match got {
-                Ok(resp) => match resp.role() {
-                    Some(role) => role.clone(),
-                    None => {
-                        out.push(None);
-                        continue;
-                    }
-                },
-                Err(e) if e.kind == ErrorKind::NotFound => {
-                    out.push(None);
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let policies = order_like(
-                attached(cx, &r.physical_id).await?,
-                r.last_inputs.get("managed_policies"),
-            );
-            let mut inputs = Map::new();
-            inputs.insert("name".into(), json!(role.role_name()));
-            let principal = role.assume_role_policy_document().and_then(principal_of);
-            inputs.insert(
-                "assumed_by".into(),
-                principal.map_or(Json::Null, Json::String),
-            );
-            if !policies.is_empty() || r.last_inputs.get("managed_policies").is_some() {
-                inputs.insert("managed_policies".into(), json!(policies));
-            }
-            inputs.insert(
-                "tags".into(),
-                tags_json(
-                    role.tags()
-                        .iter()
-                        .map(|t| (t.key().to_owned(), t.value().to_owned())),
-                ),
-            );
-            out.push(Some(Live {
-                inputs: Json::Object(inputs),
-                attrs: json!({"arn": role.arn(), "name": role.role_name()}),
-            }));
-        }
-        Ok(out)
+        // Two calls per role and no batch form: the roles are read concurrently.
+        for_each_bounded(requests, READ_CONCURRENCY, |r| read_one(cx, r)).await
     }
 
     async fn create(

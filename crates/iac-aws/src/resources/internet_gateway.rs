@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::ResourceType as Ec2ResourceType;
+use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType};
 use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Value as Json};
 
 use super::common::{aws_code, gone_is_ok, malformed, object, req_str, retry_dependency, Backoff};
-use super::ec2::{answer, id_filter, live_tags, reconcile_tags, tag_spec, wait_visible};
+use super::ec2::{live_tags, read_by_stack_tag, reconcile_tags, tag_spec, wait_visible};
 use super::{Cx, ResourceType};
 use crate::Service;
 
@@ -63,45 +63,55 @@ async fn detach(cx: &Cx, op: &OpContext, id: &str, vpc: &str) -> Result<(), Prov
     }
 }
 
+/// The gateways one `DescribeInternetGateways` (all pages) finds with `filters`, by id.
+async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>, ProviderError> {
+    let mut pages = cx
+        .aws
+        .clients()
+        .ec2
+        .describe_internet_gateways()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .send();
+    let mut found = HashMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(cx.err(Service::Ec2, "DescribeInternetGateways"))?;
+        for igw in page.internet_gateways() {
+            let Some(id) = igw.internet_gateway_id() else {
+                continue;
+            };
+            // Detached outside iac: `vpc` reads as null, which plans a re-attach.
+            let vpc = igw
+                .attachments()
+                .iter()
+                .find_map(|a| a.vpc_id())
+                .map_or(Json::Null, |v| json!(v));
+            let inputs = object([("vpc", vpc), ("tags", live_tags(igw.tags()))]);
+            found.insert(
+                id.to_owned(),
+                Live {
+                    inputs,
+                    attrs: json!({ "id": id }),
+                },
+            );
+        }
+    }
+    Ok(found)
+}
+
 #[async_trait]
 impl ResourceType for InternetGateway {
+    /// One `DescribeInternetGateways` (per page) for all the stack's gateways (see
+    /// [`read_by_stack_tag`]).
     async fn read(
         &self,
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let mut pages = cx
-            .aws
-            .clients()
-            .ec2
-            .describe_internet_gateways()
-            .filters(id_filter("internet-gateway-id", requests))
-            .into_paginator()
-            .send();
-        let mut found = HashMap::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(cx.err(Service::Ec2, "DescribeInternetGateways"))?;
-            for igw in page.internet_gateways() {
-                let Some(id) = igw.internet_gateway_id() else {
-                    continue;
-                };
-                // Detached outside iac: `vpc` reads as null, which plans a re-attach.
-                let vpc = igw
-                    .attachments()
-                    .iter()
-                    .find_map(|a| a.vpc_id())
-                    .map_or(Json::Null, |v| json!(v));
-                let inputs = object([("vpc", vpc), ("tags", live_tags(igw.tags()))]);
-                found.insert(
-                    id.to_owned(),
-                    Live {
-                        inputs,
-                        attrs: json!({ "id": id }),
-                    },
-                );
-            }
-        }
-        Ok(answer(requests, found))
+        read_by_stack_tag(cx, requests, "internet-gateway-id", |filters| {
+            describe(cx, filters)
+        })
+        .await
     }
 
     async fn create(
@@ -163,7 +173,7 @@ impl ResourceType for InternetGateway {
                 other => other?,
             }
         }
-        reconcile_tags(cx, id, old, new).await?;
+        reconcile_tags(cx, id, old, new, changed).await?;
         Ok(json!({ "id": id }))
     }
 

@@ -11,7 +11,10 @@ use aws_sdk_cloudwatchlogs::types::LogGroup as SdkLogGroup;
 use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Map, Value as Json};
 
-use super::common::{input_tags, poll_until, req_str, tags_json, Backoff, TagDiff};
+use super::common::{
+    for_each_bounded, input_tags, poll_until, req_str, tags_json, Backoff, TagDiff,
+    READ_CONCURRENCY,
+};
 use super::{Cx, ResourceType};
 use crate::Service;
 
@@ -146,7 +149,7 @@ async fn set_retention(cx: &Cx, name: &str, days: Option<i64>) -> Result<(), Pro
 #[async_trait]
 impl ResourceType for LogGroup {
     /// One paged `DescribeLogGroups` on the groups' common prefix, then the tags of each
-    /// group found (the describe does not return them).
+    /// group found (the describe does not return them), a few groups at a time.
     async fn read(
         &self,
         cx: &Cx,
@@ -154,11 +157,11 @@ impl ResourceType for LogGroup {
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         let names: Vec<&str> = requests.iter().map(|r| r.physical_id.as_str()).collect();
         let found = describe(cx, &names).await?;
-        let mut out = Vec::with_capacity(requests.len());
-        for r in requests {
+        // One `ListTagsForResource` per group and no batch form: sent concurrently.
+        let found = &found;
+        for_each_bounded(requests, READ_CONCURRENCY, |r| async move {
             let Some(g) = found.get(&r.physical_id) else {
-                out.push(None);
-                continue;
+                return Ok(None);
             };
             let mut inputs = Map::new();
             inputs.insert("name".into(), json!(r.physical_id));
@@ -166,12 +169,12 @@ impl ResourceType for LogGroup {
                 inputs.insert("retention_days".into(), json!(days));
             }
             inputs.insert("tags".into(), tags_of(cx, &arn_of(g)).await?);
-            out.push(Some(Live {
+            Ok(Some(Live {
                 inputs: Json::Object(inputs),
                 attrs: attrs_of(g),
-            }));
-        }
-        Ok(out)
+            }))
+        })
+        .await
     }
 
     async fn create(

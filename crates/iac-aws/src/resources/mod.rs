@@ -42,11 +42,13 @@ pub trait ResourceType: Send + Sync {
     /// (one describe per page, filtered by ids or by the `iac:stack` tag). One entry per
     /// request, same order; `None` when it no longer exists.
     ///
-    /// The EC2 types filter on the ids the state knows (`vpc-id`, `group-id`, ...) rather
-    /// than on the tag: a filter, unlike the `*Ids` parameters, does not fail the whole call
-    /// for one id deleted outside iac, and a resource whose tags were edited outside iac is
-    /// still found (by tag it would read as deleted, and the next apply would create a
-    /// duplicate), its tag change shown as drift.
+    /// The EC2 types filter on the stack's tag (`tag:iac:stack`), and only when some
+    /// requested ids are not in that answer make one more describe filtered on those ids
+    /// (`vpc-id`, `group-id`, ...): a resource whose tags were edited outside iac is still
+    /// found (by tag alone it would read as deleted, and the next apply would create a
+    /// duplicate), its tag change shown as drift; ids in neither answer are gone. A filter,
+    /// unlike the `*Ids` parameters, does not fail the whole call for one id deleted
+    /// outside iac.
     async fn read(
         &self,
         cx: &Cx,

@@ -4,12 +4,14 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{NatGateway as Ec2Nat, NatGatewayState, ResourceType as Ec2ResourceType};
+use aws_sdk_ec2::types::{
+    Filter, NatGateway as Ec2Nat, NatGatewayState, ResourceType as Ec2ResourceType,
+};
 use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Value as Json};
 
 use super::common::{client_token, malformed, object, poll_until, req_str, Backoff};
-use super::ec2::{answer, id_filter, live_tags, reconcile_tags, tag_spec};
+use super::ec2::{live_tags, read_by_stack_tag, reconcile_tags, tag_spec};
 use super::{Cx, ResourceType};
 use crate::Service;
 
@@ -44,51 +46,62 @@ async fn describe_one(cx: &Cx, id: &str) -> Result<Option<Ec2Nat>, ProviderError
     }
 }
 
+/// The gateways one `DescribeNatGateways` (all pages) finds with `filters`, by id; those
+/// deleted or being deleted, which AWS keeps listing for an hour, are left out.
+async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>, ProviderError> {
+    let mut pages = cx
+        .aws
+        .clients()
+        .ec2
+        .describe_nat_gateways()
+        .set_filter(Some(filters))
+        .into_paginator()
+        .send();
+    let mut found = HashMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(cx.err(Service::Ec2, "DescribeNatGateways"))?;
+        for nat in page.nat_gateways() {
+            let Some(id) = nat.nat_gateway_id() else {
+                continue;
+            };
+            if is_gone(nat) {
+                continue;
+            }
+            let eip = nat
+                .nat_gateway_addresses()
+                .iter()
+                .find_map(|a| a.allocation_id())
+                .map_or(Json::Null, |a| json!(a));
+            let inputs = object([
+                ("subnet", nat.subnet_id().map_or(Json::Null, |s| json!(s))),
+                ("eip", eip),
+                ("tags", live_tags(nat.tags())),
+            ]);
+            found.insert(
+                id.to_owned(),
+                Live {
+                    inputs,
+                    attrs: json!({ "id": id }),
+                },
+            );
+        }
+    }
+    Ok(found)
+}
+
 #[async_trait]
 impl ResourceType for NatGateway {
+    /// One `DescribeNatGateways` (per page) for all the stack's gateways (see
+    /// [`read_by_stack_tag`]).
     async fn read(
         &self,
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let mut pages = cx
-            .aws
-            .clients()
-            .ec2
-            .describe_nat_gateways()
-            .filter(id_filter("nat-gateway-id", requests))
-            .into_paginator()
-            .send();
-        let mut found = HashMap::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(cx.err(Service::Ec2, "DescribeNatGateways"))?;
-            for nat in page.nat_gateways() {
-                let Some(id) = nat.nat_gateway_id() else {
-                    continue;
-                };
-                if is_gone(nat) {
-                    continue;
-                }
-                let eip = nat
-                    .nat_gateway_addresses()
-                    .iter()
-                    .find_map(|a| a.allocation_id())
-                    .map_or(Json::Null, |a| json!(a));
-                let inputs = object([
-                    ("subnet", nat.subnet_id().map_or(Json::Null, |s| json!(s))),
-                    ("eip", eip),
-                    ("tags", live_tags(nat.tags())),
-                ]);
-                found.insert(
-                    id.to_owned(),
-                    Live {
-                        inputs,
-                        attrs: json!({ "id": id }),
-                    },
-                );
-            }
-        }
-        Ok(answer(requests, found))
+        read_by_stack_tag(cx, requests, "nat-gateway-id", |filters| {
+            describe(cx, filters)
+        })
+        .await
     }
 
     async fn create(
@@ -164,9 +177,9 @@ impl ResourceType for NatGateway {
         id: &str,
         old: &Json,
         new: &Json,
-        _changed: &[String],
+        changed: &[String],
     ) -> Result<Json, ProviderError> {
-        reconcile_tags(cx, id, old, new).await?;
+        reconcile_tags(cx, id, old, new, changed).await?;
         Ok(json!({ "id": id }))
     }
 

@@ -13,8 +13,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::common::{gone_is_ok, malformed, req_str, str_list};
 use super::ec2::{
-    align, answer, delete_when_unused, id_filter, live_tags, put_list, reconcile_tags, tag_spec,
-    wait_visible,
+    align, delete_when_unused, last_inputs, live_tags, put_list, read_by_stack_tag, reconcile_tags,
+    tag_spec, wait_visible,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -251,67 +251,79 @@ async fn associate(cx: &Cx, id: &str, subnets: &[&String]) -> Result<(), Provide
     Ok(())
 }
 
+/// The tables one `DescribeRouteTables` (all pages) finds with `filters`, by id; routes
+/// and associations in the order and form of the last applied inputs (see [`align`]).
+async fn describe(
+    cx: &Cx,
+    filters: Vec<Filter>,
+    last: &HashMap<&str, &Json>,
+) -> Result<HashMap<String, Live>, ProviderError> {
+    let mut pages = cx
+        .aws
+        .clients()
+        .ec2
+        .describe_route_tables()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .send();
+    let mut found = HashMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(cx.err(Service::Ec2, "DescribeRouteTables"))?;
+        for table in page.route_tables() {
+            let (Some(id), Some(vpc)) = (table.route_table_id(), table.vpc_id()) else {
+                continue;
+            };
+            let last = last.get(id).copied().unwrap_or(&Json::Null);
+            let routes = align(
+                live_routes(table)
+                    .into_iter()
+                    .map(|(dest, target)| {
+                        let json = route_json(&dest, &target);
+                        ((dest, target), json)
+                    })
+                    .collect(),
+                last.get("routes"),
+                route_key,
+            );
+            let subnets = align(
+                live_associations(table)
+                    .into_keys()
+                    .map(|s| (s.clone(), json!(s)))
+                    .collect(),
+                last.get("subnets"),
+                |v| v.as_str().map(str::to_owned),
+            );
+            let mut inputs = Map::new();
+            inputs.insert("vpc".to_owned(), json!(vpc));
+            put_list(&mut inputs, last, "routes", routes);
+            put_list(&mut inputs, last, "subnets", subnets);
+            inputs.insert("tags".to_owned(), live_tags(table.tags()));
+            found.insert(
+                id.to_owned(),
+                Live {
+                    inputs: Json::Object(inputs),
+                    attrs: json!({ "id": id }),
+                },
+            );
+        }
+    }
+    Ok(found)
+}
+
 #[async_trait]
 impl ResourceType for RouteTable {
+    /// One `DescribeRouteTables` (per page) for all the stack's tables, routes and
+    /// associations included (see [`read_by_stack_tag`]).
     async fn read(
         &self,
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let last: HashMap<&str, &Json> = requests
-            .iter()
-            .map(|r| (r.physical_id.as_str(), &r.last_inputs))
-            .collect();
-        let mut pages = cx
-            .aws
-            .clients()
-            .ec2
-            .describe_route_tables()
-            .filters(id_filter("route-table-id", requests))
-            .into_paginator()
-            .send();
-        let mut found = HashMap::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(cx.err(Service::Ec2, "DescribeRouteTables"))?;
-            for table in page.route_tables() {
-                let (Some(id), Some(vpc)) = (table.route_table_id(), table.vpc_id()) else {
-                    continue;
-                };
-                let last = last.get(id).copied().unwrap_or(&Json::Null);
-                let routes = align(
-                    live_routes(table)
-                        .into_iter()
-                        .map(|(dest, target)| {
-                            let json = route_json(&dest, &target);
-                            ((dest, target), json)
-                        })
-                        .collect(),
-                    last.get("routes"),
-                    route_key,
-                );
-                let subnets = align(
-                    live_associations(table)
-                        .into_keys()
-                        .map(|s| (s.clone(), json!(s)))
-                        .collect(),
-                    last.get("subnets"),
-                    |v| v.as_str().map(str::to_owned),
-                );
-                let mut inputs = Map::new();
-                inputs.insert("vpc".to_owned(), json!(vpc));
-                put_list(&mut inputs, last, "routes", routes);
-                put_list(&mut inputs, last, "subnets", subnets);
-                inputs.insert("tags".to_owned(), live_tags(table.tags()));
-                found.insert(
-                    id.to_owned(),
-                    Live {
-                        inputs: Json::Object(inputs),
-                        attrs: json!({ "id": id }),
-                    },
-                );
-            }
-        }
-        Ok(answer(requests, found))
+        let last = last_inputs(requests);
+        read_by_stack_tag(cx, requests, "route-table-id", |filters| {
+            describe(cx, filters, &last)
+        })
+        .await
     }
 
     async fn create(
@@ -371,7 +383,7 @@ impl ResourceType for RouteTable {
             })?;
             reconcile(cx, id, &live, new).await?;
         }
-        reconcile_tags(cx, id, old, new).await?;
+        reconcile_tags(cx, id, old, new, changed).await?;
         Ok(json!({ "id": id }))
     }
 

@@ -21,8 +21,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::common::{client_token, malformed, req_str};
 use super::ec2::{
-    align, answer, delete_when_unused, id_filter, interfaces_using, live_tags, reconcile_tags,
-    tag_spec, wait_visible, IN_USE_LIMIT,
+    align, delete_when_unused, interfaces_using, last_inputs, live_tags, read_by_stack_tag,
+    reconcile_tags, tag_spec, wait_visible, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -419,68 +419,79 @@ async fn reconcile_rules(cx: &Cx, id: &str, inputs: &Json) -> Result<(), Provide
     Ok(())
 }
 
+/// The groups one `DescribeSecurityGroups` (all pages) finds with `filters`, by id; their
+/// rules come with them, in the order and form of the last applied inputs.
+async fn describe(
+    cx: &Cx,
+    filters: Vec<Filter>,
+    last: &HashMap<&str, &Json>,
+) -> Result<HashMap<String, Live>, ProviderError> {
+    let mut pages = cx
+        .aws
+        .clients()
+        .ec2
+        .describe_security_groups()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .send();
+    let mut found = HashMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(cx.err(Service::Ec2, "DescribeSecurityGroups"))?;
+        for group in page.security_groups() {
+            let (Some(id), Some(vpc)) = (group.group_id(), group.vpc_id()) else {
+                continue;
+            };
+            let last = last.get(id).copied().unwrap_or(&Json::Null);
+            let rules = live_rules(group);
+            let mut inputs = Map::new();
+            inputs.insert("vpc".to_owned(), json!(vpc));
+            inputs.insert(
+                "description".to_owned(),
+                json!(group.description().unwrap_or(DEFAULT_DESCRIPTION)),
+            );
+            let ingress = rules_json(&rules, false, last.get("ingress"));
+            if !(ingress.is_empty() && last.get("ingress").is_none_or(Json::is_null)) {
+                inputs.insert("ingress".to_owned(), Json::Array(ingress));
+            }
+            // Omitted egress reads back omitted exactly while the default rule alone is
+            // live; anything else is drift from "allow all".
+            let egress_given = !last.get("egress").is_none_or(Json::is_null);
+            let egress_rules: Vec<&Rule> = rules.iter().filter(|r| r.allow.egress).collect();
+            let is_default =
+                egress_rules.len() == 1 && egress_rules[0].allow == default_egress().allow;
+            if egress_given || !is_default {
+                inputs.insert(
+                    "egress".to_owned(),
+                    Json::Array(rules_json(&rules, true, last.get("egress"))),
+                );
+            }
+            inputs.insert("tags".to_owned(), live_tags(group.tags()));
+            found.insert(
+                id.to_owned(),
+                Live {
+                    inputs: Json::Object(inputs),
+                    attrs: json!({ "id": id }),
+                },
+            );
+        }
+    }
+    Ok(found)
+}
+
 #[async_trait]
 impl ResourceType for SecurityGroup {
-    /// One `DescribeSecurityGroups` per page; the rules come with the groups.
+    /// One `DescribeSecurityGroups` (per page) for all the stack's groups, rules included
+    /// (see [`read_by_stack_tag`]).
     async fn read(
         &self,
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let last: HashMap<&str, &Json> = requests
-            .iter()
-            .map(|r| (r.physical_id.as_str(), &r.last_inputs))
-            .collect();
-        let mut pages = cx
-            .aws
-            .clients()
-            .ec2
-            .describe_security_groups()
-            .filters(id_filter("group-id", requests))
-            .into_paginator()
-            .send();
-        let mut found = HashMap::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(cx.err(Service::Ec2, "DescribeSecurityGroups"))?;
-            for group in page.security_groups() {
-                let (Some(id), Some(vpc)) = (group.group_id(), group.vpc_id()) else {
-                    continue;
-                };
-                let last = last.get(id).copied().unwrap_or(&Json::Null);
-                let rules = live_rules(group);
-                let mut inputs = Map::new();
-                inputs.insert("vpc".to_owned(), json!(vpc));
-                inputs.insert(
-                    "description".to_owned(),
-                    json!(group.description().unwrap_or(DEFAULT_DESCRIPTION)),
-                );
-                let ingress = rules_json(&rules, false, last.get("ingress"));
-                if !(ingress.is_empty() && last.get("ingress").is_none_or(Json::is_null)) {
-                    inputs.insert("ingress".to_owned(), Json::Array(ingress));
-                }
-                // Omitted egress reads back omitted exactly while the default rule alone is
-                // live; anything else is drift from "allow all".
-                let egress_given = !last.get("egress").is_none_or(Json::is_null);
-                let egress_rules: Vec<&Rule> = rules.iter().filter(|r| r.allow.egress).collect();
-                let is_default =
-                    egress_rules.len() == 1 && egress_rules[0].allow == default_egress().allow;
-                if egress_given || !is_default {
-                    inputs.insert(
-                        "egress".to_owned(),
-                        Json::Array(rules_json(&rules, true, last.get("egress"))),
-                    );
-                }
-                inputs.insert("tags".to_owned(), live_tags(group.tags()));
-                found.insert(
-                    id.to_owned(),
-                    Live {
-                        inputs: Json::Object(inputs),
-                        attrs: json!({ "id": id }),
-                    },
-                );
-            }
-        }
-        Ok(answer(requests, found))
+        let last = last_inputs(requests);
+        read_by_stack_tag(cx, requests, "group-id", |filters| {
+            describe(cx, filters, &last)
+        })
+        .await
     }
 
     async fn create(
@@ -548,7 +559,7 @@ impl ResourceType for SecurityGroup {
         {
             reconcile_rules(cx, id, new).await?;
         }
-        reconcile_tags(cx, id, old, new).await?;
+        reconcile_tags(cx, id, old, new, changed).await?;
         Ok(json!({ "id": id }))
     }
 

@@ -1,15 +1,18 @@
-//! `aws.subnet`: CreateSubnet, then `MapPublicIpOnLaunch`; read back with one DescribeSubnets.
+//! `aws.subnet`: CreateSubnet, then `MapPublicIpOnLaunch`; read back with one DescribeSubnets
+//! by the stack's tag.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType as Ec2ResourceType, SubnetState};
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, SubnetState,
+};
 use iac_engine::provider::{Created, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Value as Json};
 
 use super::common::{bool_or, malformed, object, req_str};
 use super::ec2::{
-    answer, delete_when_unused, id_filter, interfaces_using, live_tags, reconcile_tags, tag_spec,
+    delete_when_unused, interfaces_using, live_tags, read_by_stack_tag, reconcile_tags, tag_spec,
     wait_visible, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
@@ -36,53 +39,60 @@ async fn set_public(cx: &Cx, id: &str, public: bool) -> Result<(), ProviderError
     Ok(())
 }
 
+/// The subnets one `DescribeSubnets` (all pages) finds with `filters`, by id.
+async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>, ProviderError> {
+    let mut pages = cx
+        .aws
+        .clients()
+        .ec2
+        .describe_subnets()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .send();
+    let mut found = HashMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(cx.err(Service::Ec2, "DescribeSubnets"))?;
+        for subnet in page.subnets() {
+            let (Some(id), Some(vpc), Some(cidr), Some(az)) = (
+                subnet.subnet_id(),
+                subnet.vpc_id(),
+                subnet.cidr_block(),
+                subnet.availability_zone(),
+            ) else {
+                continue;
+            };
+            let inputs = object([
+                ("vpc", json!(vpc)),
+                ("cidr", json!(cidr)),
+                ("az", json!(az)),
+                (
+                    "public",
+                    json!(subnet.map_public_ip_on_launch().unwrap_or(false)),
+                ),
+                ("tags", live_tags(subnet.tags())),
+            ]);
+            found.insert(
+                id.to_owned(),
+                Live {
+                    inputs,
+                    attrs: attrs(id, az, cidr),
+                },
+            );
+        }
+    }
+    Ok(found)
+}
+
 #[async_trait]
 impl ResourceType for Subnet {
+    /// One `DescribeSubnets` (per page) for all the stack's subnets (see
+    /// [`read_by_stack_tag`]).
     async fn read(
         &self,
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let mut pages = cx
-            .aws
-            .clients()
-            .ec2
-            .describe_subnets()
-            .filters(id_filter("subnet-id", requests))
-            .into_paginator()
-            .send();
-        let mut found = HashMap::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(cx.err(Service::Ec2, "DescribeSubnets"))?;
-            for subnet in page.subnets() {
-                let (Some(id), Some(vpc), Some(cidr), Some(az)) = (
-                    subnet.subnet_id(),
-                    subnet.vpc_id(),
-                    subnet.cidr_block(),
-                    subnet.availability_zone(),
-                ) else {
-                    continue;
-                };
-                let inputs = object([
-                    ("vpc", json!(vpc)),
-                    ("cidr", json!(cidr)),
-                    ("az", json!(az)),
-                    (
-                        "public",
-                        json!(subnet.map_public_ip_on_launch().unwrap_or(false)),
-                    ),
-                    ("tags", live_tags(subnet.tags())),
-                ]);
-                found.insert(
-                    id.to_owned(),
-                    Live {
-                        inputs,
-                        attrs: attrs(id, az, cidr),
-                    },
-                );
-            }
-        }
-        Ok(answer(requests, found))
+        read_by_stack_tag(cx, requests, "subnet-id", |filters| describe(cx, filters)).await
     }
 
     async fn create(
@@ -146,7 +156,7 @@ impl ResourceType for Subnet {
         if changed.iter().any(|c| c == "public") {
             set_public(cx, id, bool_or(new, "public", false)).await?;
         }
-        reconcile_tags(cx, id, old, new).await?;
+        reconcile_tags(cx, id, old, new, changed).await?;
         Ok(attrs(
             id,
             req_str(new, TYPE, "az")?,

@@ -1,16 +1,19 @@
-//! `aws.vpc`: CreateVpc, then the DNS attributes; read back with one DescribeVpcs.
+//! `aws.vpc`: CreateVpc, then the DNS attributes; read back with one DescribeVpcs by the
+//! stack's tag.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType as Ec2ResourceType, VpcState};
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, VpcState,
+};
 use iac_engine::provider::{Created, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Value as Json};
 
 use super::common::{bool_or, malformed, object, req_str};
 use super::ec2::{
-    answer, delete_when_unused, id_filter, interfaces_using, live_tags, reconcile_tags, tag_spec,
-    wait_visible, IN_USE_LIMIT,
+    delete_when_unused, interfaces_using, last_inputs, live_tags, read_by_stack_tag,
+    reconcile_tags, tag_spec, wait_visible, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -54,9 +57,49 @@ async fn set_dns(
     Ok(())
 }
 
+/// The VPCs one `DescribeVpcs` (all pages) finds with `filters`, by id.
+async fn describe(
+    cx: &Cx,
+    filters: Vec<Filter>,
+    last: &HashMap<&str, &Json>,
+) -> Result<HashMap<String, Live>, ProviderError> {
+    let mut pages = cx
+        .aws
+        .clients()
+        .ec2
+        .describe_vpcs()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .send();
+    let mut found = HashMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(cx.err(Service::Ec2, "DescribeVpcs"))?;
+        for vpc in page.vpcs() {
+            let (Some(id), Some(cidr)) = (vpc.vpc_id(), vpc.cidr_block()) else {
+                continue;
+            };
+            let last = last.get(id).copied().unwrap_or(&Json::Null);
+            let inputs = object([
+                ("cidr", json!(cidr)),
+                ("dns_hostnames", json!(bool_or(last, "dns_hostnames", true))),
+                ("dns_support", json!(bool_or(last, "dns_support", true))),
+                ("tags", live_tags(vpc.tags())),
+            ]);
+            found.insert(
+                id.to_owned(),
+                Live {
+                    inputs,
+                    attrs: attrs(id, cidr),
+                },
+            );
+        }
+    }
+    Ok(found)
+}
+
 #[async_trait]
 impl ResourceType for Vpc {
-    /// One `DescribeVpcs` (per page) for all requested VPCs.
+    /// One `DescribeVpcs` (per page) for all the stack's VPCs (see [`read_by_stack_tag`]).
     ///
     /// The DNS attributes are not part of `DescribeVpcs` and would cost two
     /// `DescribeVpcAttribute` calls per VPC; they are taken from the last applied inputs, so
@@ -67,42 +110,11 @@ impl ResourceType for Vpc {
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let mut pages = cx
-            .aws
-            .clients()
-            .ec2
-            .describe_vpcs()
-            .filters(id_filter("vpc-id", requests))
-            .into_paginator()
-            .send();
-        let mut found = HashMap::new();
-        let last: HashMap<&str, &Json> = requests
-            .iter()
-            .map(|r| (r.physical_id.as_str(), &r.last_inputs))
-            .collect();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(cx.err(Service::Ec2, "DescribeVpcs"))?;
-            for vpc in page.vpcs() {
-                let (Some(id), Some(cidr)) = (vpc.vpc_id(), vpc.cidr_block()) else {
-                    continue;
-                };
-                let last = last.get(id).copied().unwrap_or(&Json::Null);
-                let inputs = object([
-                    ("cidr", json!(cidr)),
-                    ("dns_hostnames", json!(bool_or(last, "dns_hostnames", true))),
-                    ("dns_support", json!(bool_or(last, "dns_support", true))),
-                    ("tags", live_tags(vpc.tags())),
-                ]);
-                found.insert(
-                    id.to_owned(),
-                    Live {
-                        inputs,
-                        attrs: attrs(id, cidr),
-                    },
-                );
-            }
-        }
-        Ok(answer(requests, found))
+        let last = last_inputs(requests);
+        read_by_stack_tag(cx, requests, "vpc-id", |filters| {
+            describe(cx, filters, &last)
+        })
+        .await
     }
 
     async fn create(
@@ -172,7 +184,7 @@ impl ResourceType for Vpc {
             touched("dns_support").then(|| bool_or(new, "dns_support", true)),
         )
         .await?;
-        reconcile_tags(cx, id, old, new).await?;
+        reconcile_tags(cx, id, old, new, changed).await?;
         Ok(attrs(id, req_str(new, TYPE, "cidr")?))
     }
 

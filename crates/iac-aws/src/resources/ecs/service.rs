@@ -28,7 +28,8 @@ use serde_json::{json, Map, Value as Json};
 use super::task_definition::family_of;
 use super::{live_tags, omit_unapplied, retry_role_propagation, sdk_tags, update_tags};
 use crate::resources::common::{
-    bool_or, malformed, order_like, poll_until, req_str, str_list, Backoff,
+    bool_or, for_each_bounded, malformed, order_like, poll_until, req_str, str_list, Backoff,
+    READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -314,10 +315,15 @@ impl ResourceType for EcsService {
                 .or_default()
                 .push(r.physical_id.clone());
         }
-        let mut found = HashMap::new();
-        for (cluster, arns) in &by_cluster {
-            found.extend(describe(cx, cluster, arns).await?);
-        }
+        // The clusters' describes are independent: sent concurrently.
+        let found: HashMap<String, _> =
+            for_each_bounded(&by_cluster, READ_CONCURRENCY, |(cluster, arns)| {
+                describe(cx, cluster, arns)
+            })
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
         Ok(requests
             .iter()
             .map(|r| {

@@ -30,7 +30,7 @@ use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, R
 use serde_json::{json, Map, Value as Json};
 
 use super::{live_tags, omit_unapplied, retry_role_propagation, sdk_tags, update_tags};
-use crate::resources::common::{malformed, req_str};
+use crate::resources::common::{for_each_bounded, malformed, req_str, READ_CONCURRENCY};
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
 
@@ -387,14 +387,13 @@ pub(crate) fn normalise(td: &TaskDefinition, tags: Json, last: &Json) -> Json {
 #[async_trait]
 impl ResourceType for TaskDefinitionType {
     /// One `DescribeTaskDefinition` per resource (the API takes one revision; a stack has one
-    /// per family), tags included in the same call.
+    /// per family), tags included in the same call, a few resources at a time.
     async fn read(
         &self,
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let mut out = Vec::with_capacity(requests.len());
-        for r in requests {
+        for_each_bounded(requests, READ_CONCURRENCY, |r| async move {
             let resp = cx
                 .aws
                 .clients()
@@ -411,8 +410,7 @@ impl ResourceType for TaskDefinitionType {
                 Err(e)
                     if e.kind == ErrorKind::NotFound || e.message.contains("ClientException") =>
                 {
-                    out.push(None);
-                    continue;
+                    return Ok(None);
                 }
                 Err(e) => return Err(e),
             };
@@ -426,9 +424,9 @@ impl ResourceType for TaskDefinitionType {
                     attrs: attrs_of(td),
                 })
             });
-            out.push(live);
-        }
-        Ok(out)
+            Ok(live)
+        })
+        .await
     }
 
     async fn create(

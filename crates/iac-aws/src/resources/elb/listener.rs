@@ -15,7 +15,9 @@ use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, R
 use serde_json::{json, Map, Value as Json};
 
 use super::{is_not_found, read_tags, sdk_tags, update_tags};
-use crate::resources::common::{malformed, missing_input, req_str, tags_json};
+use crate::resources::common::{
+    for_each_bounded, malformed, missing_input, req_str, tags_json, READ_CONCURRENCY,
+};
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
 
@@ -288,8 +290,11 @@ impl ResourceType for Listener {
                 by_lb.entry(lb).or_insert(None);
             }
         }
-        for (lb, slot) in by_lb.iter_mut() {
-            *slot = listeners_of(cx, lb).await?.map(|ls| {
+        // The balancers' listings are independent: sent concurrently.
+        let listed =
+            for_each_bounded(by_lb.keys(), READ_CONCURRENCY, |lb| listeners_of(cx, lb)).await?;
+        for (slot, listeners) in by_lb.values_mut().zip(listed) {
+            *slot = listeners.map(|ls| {
                 ls.into_iter()
                     .filter_map(|l| Some((l.listener_arn()?.to_owned(), l)))
                     .collect()

@@ -17,7 +17,8 @@ use serde_json::{json, Value as Json};
 
 use super::{aws_name, int_or, read_tags, sdk_tags, update_tags, DESCRIBE_BATCH};
 use crate::resources::common::{
-    bool_or, describe_in_batches, malformed, order_like, poll_until, str_list, tags_json, Backoff,
+    bool_or, describe_in_batches, for_each_bounded, malformed, order_like, poll_until, str_list,
+    tags_json, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -187,11 +188,12 @@ impl ResourceType for LoadBalancer {
             .cloned()
             .collect();
         let tags = read_tags(cx, &live_arns).await?;
-        let mut out = Vec::with_capacity(requests.len());
-        for req in requests {
+        // One `DescribeLoadBalancerAttributes` per balancer and no batch form: sent concurrently.
+        let found = &found;
+        let tags = &tags;
+        for_each_bounded(requests, READ_CONCURRENCY, |req| async move {
             let Some(lb) = found.get(&req.physical_id) else {
-                out.push(None);
-                continue;
+                return Ok(None);
             };
             let last = &req.last_inputs;
             let subnets: Vec<String> = lb
@@ -225,12 +227,12 @@ impl ResourceType for LoadBalancer {
             inputs.insert("idle_timeout".into(), json!(timeout));
             let live_tags = tags.get(&req.physical_id).cloned().unwrap_or_default();
             inputs.insert("tags".into(), tags_json(live_tags));
-            out.push(Some(Live {
+            Ok(Some(Live {
                 inputs: Json::Object(inputs),
                 attrs: attrs_of(lb),
-            }));
-        }
-        Ok(out)
+            }))
+        })
+        .await
     }
 
     async fn create(

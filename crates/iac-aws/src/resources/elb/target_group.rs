@@ -18,7 +18,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::{aws_name, int_or, read_tags, sdk_tags, update_tags, DESCRIBE_BATCH};
 use crate::resources::common::{
-    describe_in_batches, malformed, req_str, retry_dependency, tags_json, Backoff,
+    describe_in_batches, for_each_bounded, malformed, req_str, retry_dependency, tags_json,
+    Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -211,11 +212,12 @@ impl ResourceType for TargetGroup {
             .cloned()
             .collect();
         let tags = read_tags(cx, &live_arns).await?;
-        let mut out = Vec::with_capacity(requests.len());
-        for req in requests {
+        // One `DescribeTargetGroupAttributes` per group and no batch form: sent concurrently.
+        let found = &found;
+        let tags = &tags;
+        for_each_bounded(requests, READ_CONCURRENCY, |req| async move {
             let Some(tg) = found.get(&req.physical_id) else {
-                out.push(None);
-                continue;
+                return Ok(None);
             };
             let last = &req.last_inputs;
             let mut inputs = Map::new();
@@ -240,12 +242,12 @@ impl ResourceType for TargetGroup {
             inputs.insert("deregistration_delay".into(), json!(delay));
             let live_tags = tags.get(&req.physical_id).cloned().unwrap_or_default();
             inputs.insert("tags".into(), tags_json(live_tags));
-            out.push(Some(Live {
+            Ok(Some(Live {
                 inputs: Json::Object(inputs),
                 attrs: json!({ "arn": req.physical_id }),
-            }));
-        }
-        Ok(out)
+            }))
+        })
+        .await
     }
 
     async fn create(

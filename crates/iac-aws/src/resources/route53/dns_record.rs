@@ -6,7 +6,7 @@
 //! physical id is `ZONE_NAME_TYPE` (e.g. `Z0123_shop.example.com_A`), which is all a
 //! record set has for an identity.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_route53::types::{
@@ -18,7 +18,9 @@ use serde_json::{json, Map, Value as Json};
 use super::{
     bare_zone_id, build_error, change, change_and_wait, delete_record, normal_name, zone_records,
 };
-use crate::resources::common::{missing_input, order_like, req_str, str_list};
+use crate::resources::common::{
+    for_each_bounded, missing_input, order_like, req_str, str_list, READ_CONCURRENCY,
+};
 use crate::resources::{Cx, ResourceType};
 
 const RTYPE: &str = "aws.dns_record";
@@ -189,16 +191,15 @@ impl ResourceType for DnsRecord {
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         // One listing per zone, however many of the stack's records are in it.
-        let mut zones: HashMap<String, Option<HashMap<(String, String), ResourceRecordSet>>> =
-            HashMap::new();
-        for req in requests {
-            if let Some((zone, _, _)) = parse_record_id(&req.physical_id) {
-                if !zones.contains_key(zone) {
-                    let records = zone_records(cx, zone).await?;
-                    zones.insert(zone.to_owned(), records);
-                }
-            }
-        }
+        let names: BTreeSet<&str> = requests
+            .iter()
+            .filter_map(|req| Some(parse_record_id(&req.physical_id)?.0))
+            .collect();
+        // The zones' listings are independent: sent concurrently.
+        let listed =
+            for_each_bounded(&names, READ_CONCURRENCY, |zone| zone_records(cx, zone)).await?;
+        let zones: HashMap<&str, Option<HashMap<(String, String), ResourceRecordSet>>> =
+            names.iter().copied().zip(listed).collect();
         Ok(requests
             .iter()
             .map(|req| {

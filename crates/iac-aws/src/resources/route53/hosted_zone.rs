@@ -17,7 +17,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::{bare_zone_id, normal_name, zone_records};
 use crate::resources::common::{
-    aws_code, client_token, malformed, poll_until, req_str, tags_json, Backoff, TagDiff,
+    aws_code, client_token, for_each_bounded, malformed, poll_until, req_str, tags_json, Backoff,
+    TagDiff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -161,10 +162,11 @@ impl ResourceType for HostedZone {
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let mut zones = Vec::with_capacity(requests.len());
-        for req in requests {
-            zones.push(get_zone(cx, &req.physical_id).await?);
-        }
+        // One `GetHostedZone` per zone and no batch form: sent concurrently.
+        let zones = for_each_bounded(requests, READ_CONCURRENCY, |req| {
+            get_zone(cx, &req.physical_id)
+        })
+        .await?;
         let live_ids: Vec<String> = requests
             .iter()
             .zip(&zones)
