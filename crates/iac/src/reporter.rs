@@ -78,7 +78,9 @@ impl ProgressReporter {
     }
 
     fn spinner_style() -> ProgressStyle {
-        ProgressStyle::with_template("{spinner:.cyan} {msg} ({elapsed})")
+        // The elapsed time first and `wide_msg` last: a long wait message (a certificate's
+        // validation record) is cut at the terminal's width instead of wrapping the spinner.
+        ProgressStyle::with_template("{spinner:.cyan} {elapsed:>4} {wide_msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner())
             .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ ")
     }
