@@ -105,8 +105,16 @@ pub fn plan_diag(e: &PlanError, stack: &Stack) -> Diag {
             .help("name a resource of the stack (`iac state list` shows those in the state)"),
         PlanError::WrongStack { .. } => Diag::error("iac::plan::wrong_stack", e.to_string())
             .help("each stack needs its own state: check `stack:` and `state:` in the stack file"),
-        PlanError::ExistingNotFound { .. } => Diag::error("iac::plan::existing", e.to_string())
-            .help("create it first, or check its identifying properties and the region"),
+        PlanError::ExistingNotFound { name, .. } => {
+            let d = Diag::error("iac::plan::existing", e.to_string());
+            let d = match stack.resources.get(name) {
+                Some(r) => d
+                    .in_file(&stack.source)
+                    .label(r.spans.name, "looked up, not created"),
+                None => d,
+            };
+            d.help("create it first (or drop `existing: true` to let iac create it), or check its identifying properties and the region")
+        }
         PlanError::Read { .. } | PlanError::Lookup { .. } => {
             Diag::error("iac::plan::refresh", e.to_string()).help(
                 "run the command again; if it keeps failing, check the credentials' permissions",
