@@ -33,6 +33,9 @@ pub struct Diag {
     pub labels: Vec<Label>,
     /// What to do about it.
     pub help: Option<String>,
+    /// The labelled lines may hold a secret: the report names the file and line but does
+    /// not print the source, so the value never reaches a terminal or a CI log.
+    pub redacted: bool,
 }
 
 impl Diag {
@@ -44,6 +47,7 @@ impl Diag {
             source: None,
             labels: vec![],
             help: None,
+            redacted: false,
         }
     }
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
@@ -51,6 +55,11 @@ impl Diag {
             severity: Severity::Warning,
             ..Diag::error(code, message)
         }
+    }
+    /// Report the place without printing the source lines (see [`Diag::redacted`]).
+    pub fn redact(mut self) -> Self {
+        self.redacted = true;
+        self
     }
     pub fn in_file(mut self, source: &SourceFile) -> Self {
         self.source = Some(source.clone());
@@ -110,7 +119,14 @@ pub struct JsonDiag {
 
 impl std::fmt::Display for Diag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.message)?;
+        // A redacted diagnostic shows no source snippet, so its place goes in the message.
+        if let (true, Some(json)) = (self.redacted, Some(self.to_json())) {
+            if let (Some(file), Some(line), Some(col)) = (json.file, json.line, json.column) {
+                write!(f, " (at {file}:{line}:{col})")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -132,10 +148,13 @@ impl miette::Diagnostic for Diag {
             .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        if self.redacted {
+            return None;
+        }
         self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
-        if self.source.is_none() || self.labels.is_empty() {
+        if self.source.is_none() || self.labels.is_empty() || self.redacted {
             return None;
         }
         Some(Box::new(self.labels.iter().enumerate().map(|(i, l)| {

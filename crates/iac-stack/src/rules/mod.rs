@@ -16,6 +16,7 @@ mod logs;
 mod naming;
 mod network;
 mod references;
+mod secrets;
 mod security;
 
 #[cfg(test)]
@@ -38,6 +39,7 @@ pub fn check(stack: &Stack, _graph: &StackGraph, diags: &mut Diagnostics) {
     security::check(&cx, diags);
     elb::check(&cx, diags);
     ecs::check(&cx, diags);
+    secrets::check(&cx, diags);
     logs::check(&cx, diags);
     dns::check(&cx, diags);
     naming::check(&cx, diags);
