@@ -565,10 +565,11 @@ async fn a_resource_whose_stack_tag_was_removed_outside_iac_is_still_read_with_t
     }
 
     // The update puts the tag back, and the tag alone finds everything again. As from the
-    // engine, the old inputs are those last applied, equal to the new ones: only the path
-    // the plan found changed says what to restore.
+    // engine, the update starts from what is live, so the missing tag is in its diff.
     for name in ["public_b", "alb_sg"] {
         let wanted = applied[name].inputs.clone();
+        let a = applied.get_mut(name).expect("applied");
+        a.inputs = live[name].clone().expect("live");
         update(&provider, &mut applied, name, wanted, &["tags.iac:stack"]).await;
     }
     let app_sg = applied.remove("app_sg").expect("app_sg was applied");

@@ -34,50 +34,16 @@ pub fn live_tags(tags: &[Tag]) -> Json {
     )
 }
 
-/// What an update does to the tags: what differs between the `old` and `new` inputs, and
-/// every tag the plan found changed (`changed` paths `tags.KEY`, or `tags` for all).
-///
-/// `old` is what iac last applied, not what is live, so a tag changed outside iac (such as
-/// `iac:stack` removed) differs only from the live tags the plan compared with; without
-/// its path, the update would leave that drift in place.
-fn tag_changes(old: &Json, new: &Json, changed: &[String]) -> TagDiff {
-    let mut diff = TagDiff::between(old, new);
-    let wanted: BTreeMap<String, String> = input_tags(new).into_iter().collect();
-    let mut drifted: Vec<&str> = Vec::new();
-    for path in changed {
-        if path == "tags" {
-            drifted.extend(wanted.keys().map(String::as_str));
-        } else if let Some(key) = path.strip_prefix("tags.") {
-            drifted.push(key);
-        }
-    }
-    for key in drifted {
-        match wanted.get(key) {
-            Some(value) => {
-                if !diff.add.iter().any(|(k, _)| k == key) {
-                    diff.add.push((key.to_owned(), value.clone()));
-                }
-            }
-            None => {
-                if !diff.remove.iter().any(|k| k == key) {
-                    diff.remove.push(key.to_owned());
-                }
-            }
-        }
-    }
-    diff
-}
-
-/// Sets and removes exactly the tags that differ ([`tag_changes`]): one `CreateTags` and
-/// one `DeleteTags` at most, none when nothing changed.
+/// Sets and removes exactly the tags that differ between `old` (live: the engine hands an
+/// update the values the plan read, so tags changed outside iac are in the diff) and `new`:
+/// one `CreateTags` and one `DeleteTags` at most, none when nothing changed.
 pub async fn reconcile_tags(
     cx: &Cx,
     id: &str,
     old: &Json,
     new: &Json,
-    changed: &[String],
 ) -> Result<(), ProviderError> {
-    let diff = tag_changes(old, new, changed);
+    let diff = TagDiff::between(old, new);
     let ec2 = &cx.aws.clients().ec2;
     if !diff.remove.is_empty() {
         let mut req = ec2.delete_tags().resources(id);
@@ -336,52 +302,6 @@ mod tests {
                 json!({"k": "z", "form": "live"}),
             ]
         );
-    }
-
-    #[test]
-    fn tag_changes_add_the_plans_drifted_tags_to_the_diff_of_the_inputs() {
-        let applied = json!({"tags": {"iac:stack": "net", "team": "web", "old": "x"}});
-        let wanted = json!({"tags": {"iac:stack": "net", "team": "platform"}});
-        let paths = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-
-        // No drift: the difference of the inputs alone.
-        let diff = tag_changes(&applied, &wanted, &paths(&["tags.team", "tags.old"]));
-        assert_eq!(diff.add, vec![("team".to_owned(), "platform".to_owned())]);
-        assert_eq!(diff.remove, vec!["old".to_owned()]);
-
-        // `iac:stack` removed and `extra` added outside iac: set back and removed, though
-        // the applied inputs do not differ there.
-        let diff = tag_changes(
-            &applied,
-            &wanted,
-            &paths(&[
-                "tags.team",
-                "tags.old",
-                "tags.iac:stack",
-                "tags.extra",
-                "cidr",
-            ]),
-        );
-        assert_eq!(
-            diff.add,
-            vec![
-                ("team".to_owned(), "platform".to_owned()),
-                ("iac:stack".to_owned(), "net".to_owned()),
-            ]
-        );
-        assert_eq!(diff.remove, vec!["old".to_owned(), "extra".to_owned()]);
-
-        // Every tag gone outside iac: the plan names `tags`, and all are set again.
-        let diff = tag_changes(&wanted, &wanted, &paths(&["tags"]));
-        assert_eq!(
-            diff.add,
-            vec![
-                ("iac:stack".to_owned(), "net".to_owned()),
-                ("team".to_owned(), "platform".to_owned()),
-            ]
-        );
-        assert!(diff.remove.is_empty());
-        assert!(tag_changes(&wanted, &wanted, &[]).is_empty());
     }
 
     #[test]

@@ -109,9 +109,9 @@ impl ResourceType for Eip {
         id: &str,
         old: &Json,
         new: &Json,
-        changed: &[String],
+        _changed: &[String],
     ) -> Result<Json, ProviderError> {
-        reconcile_tags(cx, id, old, new, changed).await?;
+        reconcile_tags(cx, id, old, new).await?;
         let out = cx
             .aws
             .clients()

@@ -173,7 +173,7 @@ impl ResourceType for InternetGateway {
                 other => other?,
             }
         }
-        reconcile_tags(cx, id, old, new, changed).await?;
+        reconcile_tags(cx, id, old, new).await?;
         Ok(json!({ "id": id }))
     }
 

@@ -177,9 +177,9 @@ impl ResourceType for NatGateway {
         id: &str,
         old: &Json,
         new: &Json,
-        changed: &[String],
+        _changed: &[String],
     ) -> Result<Json, ProviderError> {
-        reconcile_tags(cx, id, old, new, changed).await?;
+        reconcile_tags(cx, id, old, new).await?;
         Ok(json!({ "id": id }))
     }
 

@@ -383,7 +383,7 @@ impl ResourceType for RouteTable {
             })?;
             reconcile(cx, id, &live, new).await?;
         }
-        reconcile_tags(cx, id, old, new, changed).await?;
+        reconcile_tags(cx, id, old, new).await?;
         Ok(json!({ "id": id }))
     }
 

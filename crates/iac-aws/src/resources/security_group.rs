@@ -559,7 +559,7 @@ impl ResourceType for SecurityGroup {
         {
             reconcile_rules(cx, id, new).await?;
         }
-        reconcile_tags(cx, id, old, new, changed).await?;
+        reconcile_tags(cx, id, old, new).await?;
         Ok(json!({ "id": id }))
     }
 

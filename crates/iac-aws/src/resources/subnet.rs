@@ -156,7 +156,7 @@ impl ResourceType for Subnet {
         if changed.iter().any(|c| c == "public") {
             set_public(cx, id, bool_or(new, "public", false)).await?;
         }
-        reconcile_tags(cx, id, old, new, changed).await?;
+        reconcile_tags(cx, id, old, new).await?;
         Ok(attrs(
             id,
             req_str(new, TYPE, "az")?,

@@ -184,7 +184,7 @@ impl ResourceType for Vpc {
             touched("dns_support").then(|| bool_or(new, "dns_support", true)),
         )
         .await?;
-        reconcile_tags(cx, id, old, new, changed).await?;
+        reconcile_tags(cx, id, old, new).await?;
         Ok(attrs(id, req_str(new, TYPE, "cidr")?))
     }
 
