@@ -34,9 +34,9 @@ type Requests = Vec<(OperationName, u64)>;
 
 /// stacks/lemon-mart.yaml as stack `name`, and a provider for it.
 ///
-/// Every cycle deploys under a new stack name: the provider's idempotency tokens are
-/// derived from the stack and resource names, and moto fails a `RequestCertificate` whose
-/// token belongs to a certificate deleted earlier (a `KeyError`, HTTP 500).
+/// Every cycle deploys under a new stack name, so each measures a first deploy: certificate
+/// requests of one stack walk a short sequence of idempotency tokens (resources/acm.rs),
+/// and a token of a certificate deleted in an earlier cycle costs an extra round trip.
 fn instance(aws: &AwsContext, name: &str) -> (Stack, Arc<dyn Provider>) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../stacks/lemon-mart.yaml");
     let opts = LoadOptions {
