@@ -1,5 +1,8 @@
 //! Carrying out a plan: a walk over the graph of the plan's changes, bounded by one
-//! semaphore, saving the state after every finished operation.
+//! semaphore. Intent before effect: every create and delete is committed to the state (its
+//! [`Intent`], with the idempotency token) before the call, and its result after; a failed
+//! create is looked up ([`Provider::find`]) before anything else, so an object it made is
+//! kept (or, if it is someone else's, left alone) and a retry can never make a second one.
 //!
 //! Each change becomes one or two operations (a replacement is a create and a delete).
 //! Creates and updates wait for the creates/updates of their dependencies; deletes wait
@@ -20,9 +23,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::plan::{Action, Change, Plan, PlanKind, ReplaceStrategy, StalePlan, Summary};
-use crate::provider::{ErrorKind, OpContext, Provider, ProviderError};
+use crate::provider::{ErrorKind, Existing, OpContext, Provider, ProviderError};
 use crate::report::{OpKind, Outcome, Reporter};
-use crate::state::{Deposed, ResourceState, State, StateBackend};
+use crate::state::{Deposed, Edit, Intent, IntentOp, ResourceState, State, StateBackend};
 use crate::util;
 
 /// How retries of throttled and transient errors back off.
@@ -188,11 +191,22 @@ struct Op {
 }
 
 /// The result of one provider operation.
+#[derive(Debug)]
 enum Done {
-    Created { physical_id: String, attrs: Json },
-    Updated { attrs: Json },
+    Created {
+        physical_id: String,
+        attrs: Json,
+        /// A later step of the create failed: the next plan updates every property.
+        incomplete: bool,
+    },
+    Updated {
+        attrs: Json,
+    },
     Deleted,
-    Found { physical_id: String, attrs: Json },
+    Found {
+        physical_id: String,
+        attrs: Json,
+    },
 }
 
 /// Build the operation graph of a plan. Edges run from prerequisite to dependent.
@@ -215,6 +229,9 @@ fn build_graph(plan: &Plan) -> Result<DiGraph<Op, ()>, ApplyError> {
             }
             Action::Read => {
                 forward.insert(&c.name, add(&mut g, i, OpKind::Read));
+            }
+            Action::Adopt => {
+                forward.insert(&c.name, add(&mut g, i, OpKind::Adopt));
             }
             Action::Delete => {
                 let n = add(&mut g, i, OpKind::Delete);
@@ -244,6 +261,19 @@ fn build_graph(plan: &Plan) -> Result<DiGraph<Op, ()>, ApplyError> {
                     if g[d].kind == OpKind::Delete && !g.contains_edge(d, f) {
                         g.add_edge(d, f, ());
                     }
+                }
+            }
+        }
+    }
+
+    // An old object left beside an adopted (or re-created) one goes after the new one is
+    // in place.
+    for c in plan.changes.iter().filter(|c| c.deposed) {
+        if let (Some(&f), Some(dels)) = (forward.get(c.name.as_str()), deletes.get(c.name.as_str()))
+        {
+            for &d in dels {
+                if plan.changes[g[d].change].deposed && !g.contains_edge(f, d) {
+                    g.add_edge(f, d, ());
                 }
             }
         }
@@ -332,7 +362,8 @@ fn resolve_inputs(c: &Change, state: &State) -> Result<Json, String> {
     })
 }
 
-/// Carry out `plan` on `state`, saving it through `backend` after every operation.
+/// Carry out `plan` on `state`, committing every change to it through `backend` (intent
+/// before each create and delete, result after) and saving the whole state at the end.
 /// The caller holds the state lock for the whole call.
 pub async fn apply(
     plan: &Plan,
@@ -356,9 +387,20 @@ pub async fn apply(
         state.stack = plan.stack.clone();
     }
     let g = build_graph(plan)?;
-    let mut report = ApplyReport::default();
-
-    let mut waiting: Vec<usize> = g
+    let mut walk = Walk {
+        plan,
+        g: &g,
+        state,
+        backend,
+        reporter: reporter.clone(),
+        report: ApplyReport::default(),
+        waiting: Vec::new(),
+        ready: Vec::new(),
+        skipped: HashSet::new(),
+        tokens: HashMap::new(),
+        stop_starting: false,
+    };
+    walk.waiting = g
         .node_indices()
         .map(|n| {
             g.neighbors_directed(n, petgraph::Direction::Incoming)
@@ -366,16 +408,27 @@ pub async fn apply(
         })
         .collect();
     // Ready operations in plan order, so runs are reproducible.
-    let mut ready: Vec<NodeIndex> = g
+    walk.ready = g
         .node_indices()
-        .filter(|n| waiting[n.index()] == 0)
+        .filter(|n| walk.waiting[n.index()] == 0)
         .collect();
+
+    // Intents the plan found to have made nothing are resolved before anything starts.
+    let settled: Vec<Edit> = plan
+        .settled_intents
+        .iter()
+        .filter(|t| walk.state.pending.iter().any(|p| &p.token == *t))
+        .map(|t| Edit::End { token: t.clone() })
+        .collect();
+    if !settled.is_empty() {
+        walk.commit(settled, "resolving interrupted operations")
+            .await;
+    }
+
     let mut started: HashSet<NodeIndex> = HashSet::new();
-    let mut skipped: HashSet<NodeIndex> = HashSet::new();
     let sem = Arc::new(Semaphore::new(opts.parallelism.max(1)));
-    let mut tasks: JoinSet<(NodeIndex, Result<Done, String>, Duration)> = JoinSet::new();
+    let mut tasks: JoinSet<(NodeIndex, OpResult, Duration)> = JoinSet::new();
     let mut in_flight: HashMap<tokio::task::Id, NodeIndex> = HashMap::new();
-    let mut stop_starting = false;
 
     loop {
         // Registered before the flags are read, so a cancel between the check and the wait
@@ -384,85 +437,103 @@ pub async fn apply(
         tokio::pin!(interrupt);
         interrupt.as_mut().enable();
         if opts.cancel.is_aborted() {
-            report.cancelled = true;
-            tasks.abort_all();
-            let mut abandoned: Vec<NodeIndex> = in_flight.drain().map(|(_, n)| n).collect();
-            abandoned.sort();
-            for n in abandoned {
-                let c = &plan.changes[g[n].change];
-                let outcome = Outcome::Interrupted;
-                reporter.finished(&c.name, g[n].kind, &outcome, Duration::ZERO);
-                report.ops.push(OpRecord {
-                    name: c.name.clone(),
-                    op: g[n].kind,
-                    outcome,
-                    elapsed: Duration::ZERO,
-                });
+            walk.report.cancelled = true;
+            // Results that have come back are kept; only what is still running is
+            // abandoned, and its intent stays in the state for the next plan to resolve.
+            while let Some(joined) = tasks.try_join_next_with_id() {
+                if let Ok((id, (n, res, elapsed))) = joined {
+                    in_flight.remove(&id);
+                    walk.finish(n, res, elapsed).await;
+                }
             }
-            while tasks.join_next().await.is_some() {}
+            tasks.abort_all();
+            while let Some(joined) = tasks.join_next_with_id().await {
+                match joined {
+                    Ok((id, (n, res, elapsed))) => {
+                        in_flight.remove(&id);
+                        walk.finish(n, res, elapsed).await;
+                    }
+                    Err(e) => {
+                        if let Some(n) = in_flight.remove(&e.id()) {
+                            walk.interrupted(n);
+                        }
+                    }
+                }
+            }
             break;
         }
         if opts.cancel.is_cancelled() {
-            report.cancelled = true;
-            stop_starting = true;
+            walk.report.cancelled = true;
+            walk.stop_starting = true;
         }
         // Start everything ready, as far as the semaphore allows.
-        while !stop_starting && !ready.is_empty() {
+        while !walk.stop_starting && !walk.ready.is_empty() {
             let Ok(permit) = sem.clone().try_acquire_owned() else {
                 break;
             };
-            let n = ready.remove(0);
+            let n = walk.ready.remove(0);
             started.insert(n);
             let op = g[n].clone();
             let c = plan.changes[op.change].clone();
             let inputs = match op.kind {
-                OpKind::Create | OpKind::CreateReplacement | OpKind::Update | OpKind::Read => {
-                    resolve_inputs(&c, state)
-                }
-                OpKind::Delete | OpKind::DeleteReplaced => Ok(delete_inputs(&c, state)),
+                OpKind::Create
+                | OpKind::CreateReplacement
+                | OpKind::Update
+                | OpKind::Read
+                | OpKind::Adopt => resolve_inputs(&c, walk.state),
+                OpKind::Delete | OpKind::DeleteReplaced => Ok(delete_inputs(&c, walk.state)),
             };
             // An update goes from what is live (the plan's refreshed `before`), not from what
             // was last applied: providers reconcile by diffing old and new, and a change made
             // outside iac (drift) must be in that diff to be put back.
-            let last_applied = || {
-                state
+            let old_inputs = match (op.kind, &c.before) {
+                (OpKind::Update | OpKind::Adopt, Some(live)) => live.clone(),
+                _ => walk
+                    .state
                     .resources
                     .get(&c.name)
                     .map(|r| r.inputs.clone())
-                    .unwrap_or(Json::Null)
+                    .unwrap_or(Json::Null),
             };
-            let old_inputs = match (op.kind, &c.before) {
-                (OpKind::Update, Some(live)) => live.clone(),
-                _ => last_applied(),
-            };
-            let physical_id = current_id(&c, op.kind, state);
+            let physical_id = current_id(&c, op.kind, walk.state);
+            // Intent before effect: the create or delete is durable in the state before the
+            // call is made.
+            let mut ctx = OpContext::new(c.name.clone(), reporter.clone());
+            if let Ok(inputs) = &inputs {
+                if let Some(intent) = intent_for(walk.state, &c, op.kind, inputs, &physical_id) {
+                    ctx = ctx.with_token(intent.token.clone());
+                    walk.tokens.insert(n, intent.token.clone());
+                    if !walk
+                        .commit(
+                            vec![Edit::Begin { intent }],
+                            "recording the intent to start",
+                        )
+                        .await
+                    {
+                        walk.tokens.remove(&n);
+                        started.remove(&n);
+                        break;
+                    }
+                }
+            }
             reporter.started(&c.name, op.kind);
-            let (provider, reporter, retry, timeout) = (
-                provider.clone(),
-                reporter.clone(),
-                opts.retry,
-                opts.op_timeout,
-            );
+            let (provider, retry, timeout) = (provider.clone(), opts.retry, opts.op_timeout);
             let handle = tasks.spawn(async move {
                 let _permit = permit;
                 let t = Instant::now();
                 let res = match inputs {
                     Ok(inputs) => {
-                        let ctx = OpContext::new(c.name.clone(), reporter);
-                        run_op(
-                            &*provider,
-                            &ctx,
-                            &c,
-                            op.kind,
-                            &inputs,
-                            &old_inputs,
-                            physical_id,
+                        let call = Call {
+                            provider: &*provider,
+                            ctx: &ctx,
+                            c: &c,
+                            inputs: &inputs,
                             retry,
                             timeout,
-                        )
-                        .await
+                        };
+                        call.run(op.kind, &old_inputs, physical_id).await
                     }
-                    Err(e) => Err(e),
+                    Err(e) => OpResult::failed(e),
                 };
                 (n, res, t.elapsed())
             });
@@ -479,64 +550,166 @@ pub async fn apply(
         };
         let Some(joined) = joined else { break };
         let (n, res, elapsed) = match joined {
-            Ok((_, v)) => v,
+            Ok((id, v)) => {
+                in_flight.remove(&id);
+                v
+            }
             Err(e) => {
                 let Some(n) = in_flight.remove(&e.id()) else {
                     continue;
                 };
+                // A panic inside a provider: whether the object was made is unknown, so
+                // its intent stays for the next plan to resolve.
                 (
                     n,
-                    Err(format!("the operation panicked: {e}")),
+                    OpResult {
+                        done: None,
+                        error: Some(format!("the operation panicked: {e}")),
+                        settled: false,
+                    },
                     Duration::ZERO,
                 )
             }
         };
-        in_flight.retain(|_, v| *v != n);
-        let op = g[n].clone();
-        let c = &plan.changes[op.change];
-        let mut newly_skipped: Vec<String> = Vec::new();
-        let outcome = match res {
-            Ok(done) => {
-                record(state, c, op.kind, done);
-                count(&mut report.done, c, op.kind);
-                state.serial += 1;
-                if let Err(e) = backend.save(state).await {
-                    report.state_error = Some(format!(
-                        "cannot save the state to `{}` after {} `{}`: {e}",
-                        backend.location(),
-                        op.kind.verb(),
-                        c.name
+        walk.finish(n, res, elapsed).await;
+    }
+
+    // Whatever never started: cancelled (or blocked behind a failed save).
+    for n in g.node_indices() {
+        if !started.contains(&n) && !walk.skipped.contains(&n) {
+            let c = &plan.changes[g[n].change];
+            if !walk.report.skipped.iter().any(|(s, _)| s == &c.name) {
+                let because = if walk.report.state_error.is_some() {
+                    "the state could not be saved".to_string()
+                } else {
+                    "cancelled".to_string()
+                };
+                reporter.skipped(&c.name, &because);
+                walk.report.skipped.push((c.name.clone(), because));
+            }
+        }
+    }
+
+    let mut report = walk.report;
+    let state = walk.state;
+    if report.state_error.is_none() {
+        let outputs = compute_outputs(plan, state);
+        if outputs != state.outputs {
+            state.apply(&[Edit::Outputs { outputs }]);
+            state.serial += 1;
+        }
+        // Fold the journal into the state file: one write of the whole state per run.
+        if let Err(e) = backend.save(state).await {
+            report.state_error = Some(format!(
+                "cannot save the state to `{}`: {e}",
+                backend.location()
+            ));
+        }
+        report.outputs = state.outputs.clone();
+    }
+    report.elapsed = t0.elapsed();
+    Ok(report)
+}
+
+/// The walk's bookkeeping: what is ready, what waits, what was skipped, and the state it
+/// commits to.
+struct Walk<'a> {
+    plan: &'a Plan,
+    g: &'a DiGraph<Op, ()>,
+    state: &'a mut State,
+    backend: &'a dyn StateBackend,
+    reporter: Arc<dyn Reporter>,
+    report: ApplyReport,
+    /// Unfinished prerequisites per operation.
+    waiting: Vec<usize>,
+    ready: Vec<NodeIndex>,
+    skipped: HashSet<NodeIndex>,
+    /// The intent token of each operation that recorded one.
+    tokens: HashMap<NodeIndex, String>,
+    stop_starting: bool,
+}
+
+impl Walk<'_> {
+    /// Apply `edits` and make them durable; on failure the walk starts nothing more.
+    async fn commit(&mut self, edits: Vec<Edit>, what: &str) -> bool {
+        if edits.is_empty() {
+            return true;
+        }
+        self.state.apply(&edits);
+        self.state.serial += 1;
+        match self.backend.commit(self.state, &edits).await {
+            Ok(()) => true,
+            Err(e) => {
+                if self.report.state_error.is_none() {
+                    self.report.state_error = Some(format!(
+                        "cannot save the state to `{}` {what}: {e}",
+                        self.backend.location()
                     ));
-                    stop_starting = true;
                 }
-                for next in g.neighbors_directed(n, petgraph::Direction::Outgoing) {
-                    waiting[next.index()] -= 1;
-                    if waiting[next.index()] == 0 && !skipped.contains(&next) {
-                        ready.push(next);
+                self.stop_starting = true;
+                false
+            }
+        }
+    }
+
+    /// Record what an operation did, release its dependents or skip them.
+    async fn finish(&mut self, n: NodeIndex, res: OpResult, elapsed: Duration) {
+        let op = self.g[n].clone();
+        let c = &self.plan.changes[op.change];
+        let mut edits = Vec::new();
+        if res.settled {
+            if let Some(token) = self.tokens.get(&n) {
+                edits.push(Edit::End {
+                    token: token.clone(),
+                });
+            }
+        }
+        if let Some(done) = res.done {
+            // The intent the plan resolved to this object ends with its record.
+            if let Some(token) = &c.settles {
+                edits.push(Edit::End {
+                    token: token.clone(),
+                });
+            }
+            edits.extend(record(self.state, c, done));
+        }
+        let what = format!("after {} `{}`", op.kind.verb(), c.name);
+        let saved = self.commit(edits, &what).await;
+        let mut newly_skipped: Vec<String> = Vec::new();
+        let outcome = match res.error {
+            None => {
+                count(&mut self.report.done, c, op.kind);
+                if saved {
+                    for next in self.g.neighbors_directed(n, petgraph::Direction::Outgoing) {
+                        self.waiting[next.index()] -= 1;
+                        if self.waiting[next.index()] == 0 && !self.skipped.contains(&next) {
+                            self.ready.push(next);
+                        }
                     }
+                    self.ready.sort();
                 }
-                ready.sort();
                 Outcome::Done
             }
-            Err(error) => {
+            Some(error) => {
                 // Everything downstream of a failure is skipped.
-                let mut stack: Vec<NodeIndex> = g
+                let mut stack: Vec<NodeIndex> = self
+                    .g
                     .neighbors_directed(n, petgraph::Direction::Outgoing)
                     .collect();
                 while let Some(d) = stack.pop() {
-                    if skipped.insert(d) {
-                        let dc = &plan.changes[g[d].change];
+                    if self.skipped.insert(d) {
+                        let dc = &self.plan.changes[self.g[d].change];
                         if !newly_skipped.contains(&dc.name) && dc.name != c.name {
                             newly_skipped.push(dc.name.clone());
                         }
-                        stack.extend(g.neighbors_directed(d, petgraph::Direction::Outgoing));
+                        stack.extend(self.g.neighbors_directed(d, petgraph::Direction::Outgoing));
                     }
                 }
                 Outcome::Failed { error }
             }
         };
-        reporter.finished(&c.name, op.kind, &outcome, elapsed);
-        report.ops.push(OpRecord {
+        self.reporter.finished(&c.name, op.kind, &outcome, elapsed);
+        self.report.ops.push(OpRecord {
             name: c.name.clone(),
             op: op.kind,
             outcome,
@@ -544,45 +717,64 @@ pub async fn apply(
         });
         let because = format!("`{}` failed", c.name);
         for name in newly_skipped {
-            if !report.skipped.iter().any(|(s, _)| *s == name) {
-                reporter.skipped(&name, &because);
-                report.skipped.push((name, because.clone()));
+            if !self.report.skipped.iter().any(|(s, _)| *s == name) {
+                self.reporter.skipped(&name, &because);
+                self.report.skipped.push((name, because.clone()));
             }
         }
     }
 
-    // Whatever never started: cancelled (or blocked behind a failed save).
-    for n in g.node_indices() {
-        if !started.contains(&n) && !skipped.contains(&n) {
-            let c = &plan.changes[g[n].change];
-            if !report.skipped.iter().any(|(s, _)| s == &c.name) {
-                let because = if report.state_error.is_some() {
-                    "the state could not be saved".to_string()
-                } else {
-                    "cancelled".to_string()
-                };
-                reporter.skipped(&c.name, &because);
-                report.skipped.push((c.name.clone(), because));
-            }
-        }
+    /// An operation abandoned by a second interrupt: its intent stays in the state.
+    fn interrupted(&mut self, n: NodeIndex) {
+        let op = self.g[n].clone();
+        let c = &self.plan.changes[op.change];
+        let outcome = Outcome::Interrupted;
+        self.reporter
+            .finished(&c.name, op.kind, &outcome, Duration::ZERO);
+        self.report.ops.push(OpRecord {
+            name: c.name.clone(),
+            op: op.kind,
+            outcome,
+            elapsed: Duration::ZERO,
+        });
     }
+}
 
-    if report.state_error.is_none() {
-        let outputs = compute_outputs(plan, state);
-        if outputs != state.outputs {
-            state.outputs = outputs;
-            state.serial += 1;
-            if let Err(e) = backend.save(state).await {
-                report.state_error = Some(format!(
-                    "cannot save the state to `{}`: {e}",
-                    backend.location()
-                ));
-            }
-        }
-        report.outputs = state.outputs.clone();
-    }
-    report.elapsed = t0.elapsed();
-    Ok(report)
+/// The intent to record before operation `kind` of `c` (creates and deletes; updates and
+/// lookups change nothing a crash could lose).
+fn intent_for(
+    state: &State,
+    c: &Change,
+    kind: OpKind,
+    inputs: &Json,
+    physical_id: &str,
+) -> Option<Intent> {
+    let op = match kind {
+        OpKind::Create => IntentOp::Create,
+        OpKind::CreateReplacement => IntentOp::CreateReplacement,
+        OpKind::Delete | OpKind::DeleteReplaced if !c.existing => IntentOp::Delete,
+        _ => return None,
+    };
+    Some(Intent {
+        token: new_token(state, &c.name),
+        name: c.name.clone(),
+        rtype: c.rtype.clone(),
+        op,
+        inputs: inputs.clone(),
+        physical_id: (op == IntentOp::Delete).then(|| physical_id.to_string()),
+        dependencies: c.dependencies.clone(),
+    })
+}
+
+/// A token no other intent has: the state's lineage and serial, the resource, the time.
+fn new_token(state: &State, name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seed = format!("{}:{}:{name}:{nanos}", state.lineage, state.serial);
+    let a = util::fnv64(seed.as_bytes());
+    let b = util::fnv64(format!("{a:x}:{seed}").as_bytes());
+    format!("{a:016x}{b:016x}")
 }
 
 /// Outputs whose references all resolve against the state. On destroy: none.
@@ -630,155 +822,356 @@ fn current_id(c: &Change, op: OpKind, state: &State) -> String {
     }
 }
 
-/// One operation against the provider, with a timeout per call and retries with backoff
-/// for throttled and transient errors.
-#[allow(clippy::too_many_arguments)]
-async fn run_op(
-    provider: &dyn Provider,
-    ctx: &OpContext,
-    c: &Change,
-    kind: OpKind,
-    inputs: &Json,
-    old_inputs: &Json,
-    physical_id: String,
+/// One operation against the provider, bounded by a timeout per call.
+struct Call<'a> {
+    provider: &'a dyn Provider,
+    ctx: &'a OpContext,
+    c: &'a Change,
+    inputs: &'a Json,
     retry: RetryPolicy,
     timeout: Duration,
-) -> Result<Done, String> {
-    let mut attempt = 0u32;
-    loop {
-        let call = async {
-            match kind {
-                OpKind::Create | OpKind::CreateReplacement => provider
-                    .create(ctx, &c.rtype, &c.name, inputs)
-                    .await
-                    .map(|cr| Done::Created {
-                        physical_id: cr.physical_id,
-                        attrs: cr.attrs,
-                    }),
-                OpKind::Update => provider
-                    .update(
-                        ctx,
-                        &c.rtype,
-                        &c.name,
-                        &physical_id,
-                        old_inputs,
-                        inputs,
-                        &c.changed_paths,
-                    )
-                    .await
-                    .map(|attrs| Done::Updated { attrs }),
-                OpKind::Delete | OpKind::DeleteReplaced => {
-                    if c.existing {
-                        return Ok(Done::Deleted);
-                    }
-                    match provider
-                        .delete(ctx, &c.rtype, &c.name, &physical_id, inputs)
-                        .await
-                    {
-                        Ok(()) => Ok(Done::Deleted),
-                        Err(e) if e.kind == ErrorKind::NotFound => Ok(Done::Deleted),
-                        Err(e) => Err(e),
-                    }
-                }
-                OpKind::Read => match provider.lookup(&c.rtype, &c.name, inputs).await {
-                    Ok(Some(f)) => Ok(Done::Found {
-                        physical_id: f.physical_id,
-                        attrs: f.attrs,
-                    }),
-                    Ok(None) => Err(ProviderError::new(
-                        ErrorKind::NotFound,
-                        format!("no `{}` matches `{}`", c.rtype, c.name),
-                    )),
-                    Err(e) => Err(e),
-                },
-            }
-        };
-        let res = match tokio::time::timeout(timeout, call).await {
-            Ok(r) => r,
-            Err(_) => {
-                return Err(format!(
-                    "{} `{}` did not finish within {}s",
-                    kind.verb(),
-                    c.name,
-                    timeout.as_secs()
-                ))
-            }
-        };
-        match res {
-            Ok(done) => return Ok(done),
-            Err(e) if e.is_retryable() && attempt + 1 < retry.max_attempts => {
-                let delay = retry.delay(attempt, &c.name);
-                ctx.progress(&format!(
-                    "{}; retry {} in {:.1}s",
-                    e.message,
-                    attempt + 1,
-                    delay.as_secs_f64()
-                ));
-                tokio::time::sleep(delay).await;
-                attempt += 1;
-            }
-            Err(e) if e.is_retryable() => {
-                return Err(format!(
-                    "{} (gave up after {} attempts)",
-                    e.message,
-                    attempt + 1
-                ))
-            }
-            Err(e) => return Err(e.message),
+}
+
+/// What one operation of the walk ended with.
+#[derive(Debug)]
+struct OpResult {
+    /// What exists now because of the operation, to record in the state; set even when it
+    /// failed if an object was made (a create whose later step failed).
+    done: Option<Done>,
+    error: Option<String>,
+    /// Whether the outcome is known. `false` when a create failed and the lookup of what it
+    /// made failed too: its intent then stays in the state for the next plan to resolve.
+    settled: bool,
+}
+
+impl OpResult {
+    fn ok(done: Done) -> Self {
+        OpResult {
+            done: Some(done),
+            error: None,
+            settled: true,
+        }
+    }
+    fn failed(error: impl Into<String>) -> Self {
+        OpResult {
+            done: None,
+            error: Some(error.into()),
+            settled: true,
         }
     }
 }
 
-/// Record a finished operation in the state.
-fn record(state: &mut State, c: &Change, kind: OpKind, done: Done) {
+impl Call<'_> {
+    async fn timed<T>(
+        &self,
+        what: &str,
+        fut: impl std::future::Future<Output = Result<T, ProviderError>>,
+    ) -> Result<T, ProviderError> {
+        match tokio::time::timeout(self.timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(ProviderError::new(
+                ErrorKind::Retryable,
+                format!(
+                    "{what} `{}` did not finish within {}s",
+                    self.c.name,
+                    self.timeout.as_secs()
+                ),
+            )),
+        }
+    }
+
+    /// Run the operation. Updates and deletes are not retried here: the provider's client
+    /// retries throttled and transient calls once, in one place (the AWS SDK's retry
+    /// configuration). A create is retried only after a lookup has shown it made nothing.
+    async fn run(&self, kind: OpKind, old_inputs: &Json, physical_id: String) -> OpResult {
+        let (c, p) = (self.c, self.provider);
+        match kind {
+            OpKind::Create | OpKind::CreateReplacement => self.create().await,
+            OpKind::Adopt => self.adopt(physical_id, old_inputs).await,
+            OpKind::Update => {
+                let res = self.timed(
+                    kind.verb(),
+                    p.update(
+                        self.ctx,
+                        &c.rtype,
+                        &c.name,
+                        &physical_id,
+                        old_inputs,
+                        self.inputs,
+                        &c.changed_paths,
+                    ),
+                );
+                match res.await {
+                    Ok(attrs) => OpResult::ok(Done::Updated { attrs }),
+                    Err(e) => OpResult::failed(e.message),
+                }
+            }
+            OpKind::Delete | OpKind::DeleteReplaced => {
+                if c.existing {
+                    return OpResult::ok(Done::Deleted);
+                }
+                let res = self.timed(
+                    kind.verb(),
+                    p.delete(self.ctx, &c.rtype, &c.name, &physical_id, self.inputs),
+                );
+                match res.await {
+                    Ok(()) => OpResult::ok(Done::Deleted),
+                    Err(e) if e.kind == ErrorKind::NotFound => OpResult::ok(Done::Deleted),
+                    Err(e) => OpResult::failed(e.message),
+                }
+            }
+            OpKind::Read => match self
+                .timed(kind.verb(), p.lookup(&c.rtype, &c.name, self.inputs))
+                .await
+            {
+                Ok(Some(f)) => OpResult::ok(Done::Found {
+                    physical_id: f.physical_id,
+                    attrs: f.attrs,
+                }),
+                Ok(None) => OpResult::failed(format!("no `{}` matches `{}`", c.rtype, c.name)),
+                Err(e) => OpResult::failed(e.message),
+            },
+        }
+    }
+
+    /// Create, and when the call fails, find out whether it made an object anyway (its
+    /// answer lost, or a later step of a multi-step create failed) before anything else:
+    /// an object of ours is kept (finished at once when the create itself may have gone
+    /// through, else saved as incomplete), someone else's is never touched, and only when
+    /// nothing exists is a retryable failure retried.
+    async fn create(&self) -> OpResult {
+        let (c, p) = (self.c, self.provider);
+        let mut attempt = 0u32;
+        loop {
+            let err = match self
+                .timed(
+                    OpKind::Create.verb(),
+                    p.create(self.ctx, &c.rtype, &c.name, self.inputs),
+                )
+                .await
+            {
+                Ok(cr) => {
+                    return OpResult::ok(Done::Created {
+                        physical_id: cr.physical_id,
+                        attrs: cr.attrs,
+                        incomplete: false,
+                    })
+                }
+                Err(e) => e,
+            };
+            let found = self
+                .timed("looking up", p.find(&c.rtype, &c.name, self.inputs))
+                .await;
+            match found {
+                Ok(Some(existing)) if existing.foreign.is_none() => {
+                    self.ctx.progress(&format!(
+                        "{}; `{}` exists, keeping it",
+                        err.message, existing.physical_id
+                    ));
+                    return self.keep(existing, &err).await;
+                }
+                Ok(Some(existing)) => {
+                    return OpResult::failed(foreign_message(c, &existing, &err));
+                }
+                Ok(None) if err.is_retryable() && attempt + 1 < self.retry.max_attempts => {
+                    let delay = self.retry.delay(attempt, &c.name);
+                    self.ctx.progress(&format!(
+                        "{}; nothing was made; retry {} in {:.1}s",
+                        err.message,
+                        attempt + 1,
+                        delay.as_secs_f64()
+                    ));
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                Ok(None) if err.is_retryable() => {
+                    return OpResult::failed(format!(
+                        "{} (gave up after {} attempts)",
+                        err.message,
+                        attempt + 1
+                    ))
+                }
+                Ok(None) => return OpResult::failed(err.message),
+                Err(fe) => {
+                    return OpResult {
+                        done: None,
+                        error: Some(format!(
+                            "{}; whether it made an object is unknown (looking it up failed: {}); the next plan looks again",
+                            err.message, fe.message
+                        )),
+                        settled: false,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keep an object of ours that a failed create made. When the failure may be the
+    /// create's own (its answer lost, a conflict with itself), bring the object to its
+    /// inputs now; when a later step failed, save it as incomplete with the error, and the
+    /// next apply finishes it.
+    async fn keep(&self, existing: Existing, err: &ProviderError) -> OpResult {
+        let retry_now = matches!(
+            err.kind,
+            ErrorKind::Retryable | ErrorKind::Throttled | ErrorKind::Conflict
+        );
+        if retry_now {
+            let mut res = self
+                .adopt(existing.physical_id, &existing.live.inputs)
+                .await;
+            if res.error.is_none() {
+                return res;
+            }
+            if let Some(Done::Created { attrs, .. }) = &mut res.done {
+                if attrs.is_null() {
+                    *attrs = existing.live.attrs;
+                }
+            }
+            return res;
+        }
+        OpResult {
+            done: Some(Done::Created {
+                physical_id: existing.physical_id.clone(),
+                attrs: existing.live.attrs,
+                incomplete: true,
+            }),
+            error: Some(format!(
+                "{}; `{}` was made and is kept in the state as incomplete: the next apply finishes it",
+                err.message, existing.physical_id
+            )),
+            settled: true,
+        }
+    }
+
+    /// Take an object of ours that already exists and bring it to the inputs: one update
+    /// of every property (the object never had one full apply, so what a read cannot see,
+    /// such as a VPC's DNS attributes, is set too). On failure it is still recorded, as
+    /// incomplete.
+    async fn adopt(&self, physical_id: String, live_inputs: &Json) -> OpResult {
+        let c = self.c;
+        let changed = util::reconcile_paths(&c.rtype, self.inputs, live_inputs);
+        let live_attrs = c.live_attrs.clone().unwrap_or(Json::Null);
+        if changed.is_empty() {
+            return OpResult::ok(Done::Created {
+                physical_id,
+                attrs: live_attrs,
+                incomplete: false,
+            });
+        }
+        let res = self.timed(
+            "finishing",
+            self.provider.update(
+                self.ctx,
+                &c.rtype,
+                &c.name,
+                &physical_id,
+                live_inputs,
+                self.inputs,
+                &changed,
+            ),
+        );
+        match res.await {
+            Ok(attrs) => OpResult::ok(Done::Created {
+                physical_id,
+                attrs,
+                incomplete: false,
+            }),
+            Err(e) => OpResult {
+                error: Some(format!(
+                    "{}; `{physical_id}` is kept in the state as incomplete: the next apply finishes it",
+                    e.message
+                )),
+                done: Some(Done::Created {
+                    physical_id,
+                    attrs: live_attrs,
+                    incomplete: true,
+                }),
+                settled: true,
+            },
+        }
+    }
+}
+
+/// The error for a create that found its name taken by an object that is not this
+/// stack's: iac changes nothing, and says what the user can do.
+fn foreign_message(c: &Change, existing: &Existing, err: &ProviderError) -> String {
+    format!(
+        "`{}` cannot be created: a `{}` with its identity already exists (`{}`) and is not this stack's ({}); iac never modifies or deletes what it did not create. Use the object read-only with `existing: true`, or give `{}` another name, or remove the other object ({})",
+        c.name,
+        c.rtype,
+        existing.physical_id,
+        existing.foreign.as_deref().unwrap_or("unknown owner"),
+        c.name,
+        err.message
+    )
+}
+
+/// The state edits for a finished operation.
+fn record(state: &State, c: &Change, done: Done) -> Vec<Edit> {
+    let mut edits = Vec::new();
     match done {
-        Done::Created { physical_id, attrs } => {
+        Done::Created {
+            physical_id,
+            attrs,
+            incomplete,
+        } => {
             let inputs = resolve_inputs(c, state).unwrap_or(Json::Null);
-            if let Some(old) = state.resources.remove(&c.name) {
-                if kind == OpKind::CreateReplacement && !old.existing {
-                    // create-before-destroy: the old object waits for its delete.
-                    state.deposed.push(Deposed {
-                        name: c.name.clone(),
-                        rtype: old.rtype,
-                        physical_id: old.physical_id,
-                        inputs: old.inputs,
-                        dependencies: old.dependencies,
+            if let Some(old) = state.resources.get(&c.name) {
+                // Never forget a known object: the old one of a replacement (or any object
+                // the state held under this name) waits for its delete.
+                if old.physical_id != physical_id && !old.existing && old.rtype == c.rtype {
+                    edits.push(Edit::Depose {
+                        deposed: Deposed {
+                            name: c.name.clone(),
+                            rtype: old.rtype.clone(),
+                            physical_id: old.physical_id.clone(),
+                            inputs: old.inputs.clone(),
+                            dependencies: old.dependencies.clone(),
+                        },
                     });
                 }
             }
-            state.resources.insert(
-                c.name.clone(),
-                ResourceState {
+            edits.push(Edit::Put {
+                name: c.name.clone(),
+                resource: ResourceState {
                     rtype: c.rtype.clone(),
                     physical_id,
                     inputs,
                     attrs,
                     dependencies: c.dependencies.clone(),
                     existing: false,
+                    incomplete,
                 },
-            );
+            });
         }
         Done::Updated { attrs } => {
             let inputs = resolve_inputs(c, state).unwrap_or(Json::Null);
-            if let Some(r) = state.resources.get_mut(&c.name) {
+            if let Some(r) = state.resources.get(&c.name) {
+                let mut r = r.clone();
                 r.inputs = inputs;
                 r.attrs = attrs;
                 r.dependencies = c.dependencies.clone();
+                r.incomplete = false;
+                edits.push(Edit::Put {
+                    name: c.name.clone(),
+                    resource: r,
+                });
             }
         }
         Done::Found { physical_id, attrs } => {
             let inputs = resolve_inputs(c, state).unwrap_or(Json::Null);
-            state.resources.insert(
-                c.name.clone(),
-                ResourceState {
+            edits.push(Edit::Put {
+                name: c.name.clone(),
+                resource: ResourceState {
                     rtype: c.rtype.clone(),
                     physical_id,
                     inputs,
                     attrs,
                     dependencies: c.dependencies.clone(),
                     existing: true,
+                    incomplete: false,
                 },
-            );
+            });
         }
         Done::Deleted => {
             let id = c.physical_id.as_deref();
@@ -787,17 +1180,22 @@ fn record(state: &mut State, c: &Change, kind: OpKind, done: Done) {
                 .get(&c.name)
                 .is_some_and(|r| Some(r.physical_id.as_str()) == id);
             if current && !c.deposed {
-                state.resources.remove(&c.name);
-            } else {
-                state.deposed.retain(|d| Some(d.physical_id.as_str()) != id);
+                edits.push(Edit::Remove {
+                    name: c.name.clone(),
+                });
+            } else if let Some(id) = id {
+                edits.push(Edit::Undepose {
+                    physical_id: id.to_string(),
+                });
             }
         }
     }
+    edits
 }
 
 fn count(s: &mut Summary, c: &Change, kind: OpKind) {
     match kind {
-        OpKind::Create => s.add += 1,
+        OpKind::Create | OpKind::Adopt => s.add += 1,
         OpKind::Update => s.change += 1,
         OpKind::CreateReplacement => s.replace += 1,
         OpKind::Delete if !c.existing && !c.deposed => s.destroy += 1,
@@ -826,6 +1224,8 @@ mod tests {
             deposed: false,
             existing: false,
             renewed_attrs: IndexMap::new(),
+            settles: None,
+            live_attrs: None,
         }
     }
 
@@ -843,6 +1243,8 @@ mod tests {
             outputs: IndexMap::new(),
             summary: Summary::default(),
             data_loss: Vec::new(),
+            settled_intents: Vec::new(),
+            recovered: Vec::new(),
         }
     }
 

@@ -12,7 +12,8 @@ use serde_json::{json, Map, Value as Json};
 use tokio::time::Instant;
 
 use crate::provider::{
-    Created, ErrorKind, Found, Live, OpContext, Provider, ProviderError, ReadRequest, ReadResult,
+    Created, ErrorKind, Existing, Found, Live, OpContext, Provider, ProviderError, ReadRequest,
+    ReadResult,
 };
 
 /// A provider method, for faults and call records.
@@ -23,6 +24,7 @@ pub enum Method {
     Update,
     Delete,
     Lookup,
+    Find,
 }
 
 /// One recorded call.
@@ -76,6 +78,16 @@ enum Fault {
         rtype: String,
         extra: Duration,
     },
+    /// The `n`th create of `rtype` makes its object, then answers with `kind` (the answer
+    /// lost on the way back, or a later step of a multi-step create failed).
+    AfterCreate {
+        rtype: String,
+        n: usize,
+        kind: ErrorKind,
+        /// The object is left as a half-done create leaves it: only its replace-marked
+        /// properties, its AWS name and its tags set.
+        half_done: bool,
+    },
 }
 
 #[derive(Default)]
@@ -97,6 +109,10 @@ struct World {
     on_update: Option<Arc<UpdateFn>>,
     on_delete: Option<Arc<DeleteFn>>,
     on_read: Option<Arc<ReadFn>>,
+    /// [`FakeProvider::die_after`]: calls that change the world left before the process
+    /// "dies"; `Some(0)`: dead.
+    lives: Option<usize>,
+    died: Arc<tokio::sync::Notify>,
 }
 
 /// The in-memory provider. Clones share one world.
@@ -186,9 +202,87 @@ impl FakeProvider {
             extra,
         });
     }
-    /// Remove every fault.
+    /// Remove every fault (and revive after [`FakeProvider::die_after`]).
     pub fn clear_faults(&self) {
-        self.w().faults.clear();
+        let mut w = self.w();
+        w.faults.clear();
+        w.lives = None;
+    }
+    /// The `n`th create (1-based, from now on) of `rtype` makes its object and then fails
+    /// with a retryable error: the answer was lost on its way back.
+    pub fn lose_create_answer(&self, rtype: &str, n: usize) {
+        self.after_create(rtype, n, ErrorKind::Retryable, false);
+    }
+    /// The `n`th create (1-based, from now on) of `rtype` makes its object, then a later
+    /// step of the create fails (`Fatal`): the object is left half-done (only its
+    /// replace-marked properties, AWS name and tags are set).
+    pub fn fail_after_create(&self, rtype: &str, n: usize) {
+        self.after_create(rtype, n, ErrorKind::Fatal, true);
+    }
+    fn after_create(&self, rtype: &str, n: usize, kind: ErrorKind, half_done: bool) {
+        let mut w = self.w();
+        let already = w
+            .counts
+            .get(&(Method::Create, rtype.to_string()))
+            .copied()
+            .unwrap_or(0);
+        w.faults.push(Fault::AfterCreate {
+            rtype: rtype.into(),
+            n: already + n,
+            kind,
+            half_done,
+        });
+    }
+    /// The process "dies" after `n` more calls that change the world (create, update,
+    /// delete): the `n`th takes effect and never answers, and every call after it hangs
+    /// forever, as if the process had been killed with SIGKILL right after AWS acted.
+    /// [`FakeProvider::died`] tells a test when; the test then drops the apply future
+    /// (which is what a killed process amounts to) and goes on from the stored state.
+    pub fn die_after(&self, n: usize) {
+        self.w().lives = Some(n);
+    }
+    /// Resolves once the process "died" ([`FakeProvider::die_after`]).
+    pub async fn died(&self) {
+        let notify = {
+            let w = self.w();
+            if w.lives == Some(0) {
+                return;
+            }
+            w.died.clone()
+        };
+        let wait = notify.notified();
+        tokio::pin!(wait);
+        wait.as_mut().enable();
+        if self.w().lives == Some(0) {
+            return;
+        }
+        wait.await;
+    }
+    /// True once the process "died".
+    pub fn is_dead(&self) -> bool {
+        self.w().lives == Some(0)
+    }
+    /// Counts one call that changes the world; `true` when it is the last one before the
+    /// death (it takes effect, then hangs).
+    fn spend_life(&self) -> bool {
+        let mut w = self.w();
+        match w.lives {
+            Some(1) => {
+                w.lives = Some(0);
+                w.died.notify_waiters();
+                true
+            }
+            Some(n) if n > 1 => {
+                w.lives = Some(n - 1);
+                false
+            }
+            _ => false,
+        }
+    }
+    async fn hang_if_dead(&self) {
+        if self.is_dead() {
+            std::future::pending::<()>().await;
+        }
     }
     /// Answer creates with `f` where it returns `Some` (after latency and faults).
     pub fn on_create(
@@ -413,6 +507,87 @@ impl World {
     }
 }
 
+impl World {
+    /// The [`Fault::AfterCreate`] for the create of `rtype` just counted, if any.
+    fn after_create(&self, rtype: &str) -> Option<(ErrorKind, bool)> {
+        let n = self
+            .counts
+            .get(&(Method::Create, rtype.to_string()))
+            .copied()?;
+        self.faults.iter().find_map(|f| match f {
+            Fault::AfterCreate {
+                rtype: t,
+                n: k,
+                kind,
+                half_done,
+            } if t == rtype && *k == n => Some((*kind, *half_done)),
+            _ => None,
+        })
+    }
+
+    /// [`Provider::find`] on the fake world, as the AWS provider does it: by the AWS name
+    /// where the type has one, else by the `iac:stack` + `iac:name` tags. The oldest match
+    /// wins. Ours when its tags name the same stack and resource (an untaggable type: when
+    /// its inputs equal the wanted ones).
+    fn find(&self, rtype: &str, name: &str, inputs: &Json) -> Option<Existing> {
+        let tag = |v: &Json, k: &str| v.get("tags").and_then(|t| t.get(k)).cloned();
+        let name_prop = self
+            .schema(rtype)
+            .and_then(|s| s.aws_name)
+            .and_then(|a| a.prop);
+        let wanted_name = name_prop.and_then(|p| inputs.get(p));
+        let wanted_stack = tag(inputs, "iac:stack");
+        let (id, o) = self.objects.iter().find(|(_, o)| {
+            o.rtype == rtype
+                && match (name_prop, wanted_name) {
+                    (Some(p), Some(n)) if !self.reusable.contains(rtype) => {
+                        o.inputs.get(p) == Some(n)
+                    }
+                    _ if wanted_stack.is_some() => {
+                        tag(&o.inputs, "iac:stack") == wanted_stack
+                            && tag(&o.inputs, "iac:name") == Some(Json::String(name.into()))
+                    }
+                    _ => o.name == name,
+                }
+        })?;
+        let foreign = if wanted_stack.is_some() {
+            let theirs = (tag(&o.inputs, "iac:stack"), tag(&o.inputs, "iac:name"));
+            (theirs != (wanted_stack, Some(Json::String(name.into()))))
+                .then(|| format!("tags `{}`", o.inputs.get("tags").unwrap_or(&Json::Null)))
+        } else {
+            (o.inputs != *inputs).then(|| format!("the value `{}`", o.inputs))
+        };
+        Some(Existing {
+            physical_id: id.clone(),
+            live: Live {
+                inputs: o.inputs.clone(),
+                attrs: o.attrs.clone(),
+            },
+            foreign,
+        })
+    }
+}
+
+/// What a create whose later steps failed leaves: the replace-marked properties (set by
+/// the create call itself), the AWS name and the tags (given in the create call).
+fn half_done(schema: Option<&'static TypeSchema>, inputs: &Json) -> Json {
+    let Some(map) = inputs.as_object() else {
+        return inputs.clone();
+    };
+    let keep = |k: &str| {
+        k == "tags"
+            || schema.is_some_and(|s| {
+                s.prop(k).is_some_and(|p| p.replace) || s.aws_name.and_then(|a| a.prop) == Some(k)
+            })
+    };
+    Json::Object(
+        map.iter()
+            .filter(|(k, _)| keep(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
+}
+
 /// True when `needle` is one of the strings inside `v`.
 fn mentions(v: &Json, needle: &str) -> bool {
     match v {
@@ -536,7 +711,9 @@ impl Provider for FakeProvider {
         name: &str,
         inputs: &Json,
     ) -> Result<Created, ProviderError> {
+        self.hang_if_dead().await;
         let (idx, fault) = self.enter(Method::Create, rtype, name).await;
+        self.hang_if_dead().await;
         if let Some(e) = fault {
             return self.end(idx, Err(e));
         }
@@ -549,15 +726,20 @@ impl Provider for FakeProvider {
         if let Some(e) = taken {
             return self.end(idx, Err(e));
         }
+        let after = self.w().after_create(rtype);
         let res = {
             let mut w = self.w();
             let (id, attrs) = synthesise(&mut w, rtype, name, inputs);
+            let stored = match &after {
+                Some((_, true)) => half_done(w.schema(rtype), inputs),
+                _ => inputs.clone(),
+            };
             w.objects.insert(
                 id.clone(),
                 FakeObject {
                     rtype: rtype.into(),
                     name: name.into(),
-                    inputs: inputs.clone(),
+                    inputs: stored,
                     attrs: attrs.clone(),
                 },
             );
@@ -566,6 +748,23 @@ impl Provider for FakeProvider {
                 attrs,
             }
         };
+        if self.spend_life() {
+            std::future::pending::<()>().await;
+        }
+        if let Some((kind, half)) = after {
+            let what = if half {
+                "a later step of the create failed"
+            } else {
+                "the answer was lost"
+            };
+            return self.end(
+                idx,
+                Err(ProviderError::new(
+                    kind,
+                    format!("injected: `{rtype}` `{name}` was created, then {what}"),
+                )),
+            );
+        }
         self.end(idx, Ok(res))
     }
 
@@ -579,7 +778,9 @@ impl Provider for FakeProvider {
         new: &Json,
         _changed: &[String],
     ) -> Result<Json, ProviderError> {
+        self.hang_if_dead().await;
         let (idx, fault) = self.enter(Method::Update, rtype, name).await;
+        self.hang_if_dead().await;
         if let Some(e) = fault {
             return self.end(idx, Err(e));
         }
@@ -624,6 +825,9 @@ impl Provider for FakeProvider {
                 )),
             }
         };
+        if res.is_ok() && self.spend_life() {
+            std::future::pending::<()>().await;
+        }
         self.end(idx, res)
     }
 
@@ -635,7 +839,9 @@ impl Provider for FakeProvider {
         physical_id: &str,
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
+        self.hang_if_dead().await;
         let (idx, fault) = self.enter(Method::Delete, rtype, name).await;
+        self.hang_if_dead().await;
         if let Some(e) = fault {
             return self.end(idx, Err(e));
         }
@@ -654,6 +860,9 @@ impl Provider for FakeProvider {
                 format!("`{physical_id}` does not exist"),
             )),
         };
+        if res.is_ok() && self.spend_life() {
+            std::future::pending::<()>().await;
+        }
         self.end(idx, res)
     }
 
@@ -685,6 +894,20 @@ impl Provider for FakeProvider {
                     attrs: o.attrs.clone(),
                 })
         };
+        self.end(idx, Ok(res))
+    }
+
+    async fn find(
+        &self,
+        rtype: &str,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let (idx, fault) = self.enter(Method::Find, rtype, name).await;
+        if let Some(e) = fault {
+            return self.end(idx, Err(e));
+        }
+        let res = self.w().find(rtype, name, inputs);
         self.end(idx, Ok(res))
     }
 

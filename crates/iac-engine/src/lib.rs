@@ -24,15 +24,16 @@ mod util;
 
 pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, CancelToken, OpRecord, RetryPolicy};
 pub use plan::{
-    plan, plan_destroy, stack_hash, Action, Change, Drift, Plan, PlanError, PlanKind, PlanOptions,
-    ReplaceStrategy, Replacement, StalePlan, Summary, PLAN_FORMAT_VERSION,
+    plan, plan_destroy, plan_destroy_live, stack_hash, Action, Change, Drift, Plan, PlanError,
+    PlanKind, PlanOptions, ReplaceStrategy, Replacement, StalePlan, Summary, PLAN_FORMAT_VERSION,
 };
 pub use provider::{
-    Created, ErrorKind, Found, Live, OpContext, Provider, ProviderError, ReadRequest, ReadResult,
+    Created, ErrorKind, Existing, Found, Live, OpContext, Provider, ProviderError, ReadRequest,
+    ReadResult,
 };
 pub use render::{render_plan, KNOWN_AFTER_APPLY};
 pub use report::{Event, NullReporter, OpKind, Outcome, RecordingReporter, Reporter};
 pub use state::{
-    Deposed, LocalBackend, LockInfo, ResourceState, State, StateBackend, StateError, StateLock,
-    STATE_VERSION,
+    Deposed, Edit, Intent, IntentOp, LocalBackend, LockInfo, ResourceState, State, StateBackend,
+    StateError, StateLock, STATE_VERSION,
 };

@@ -14,8 +14,8 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::provider::{Found, Live, Provider, ProviderError, ReadRequest};
-use crate::state::State;
+use crate::provider::{Existing, Found, Live, Provider, ProviderError, ReadRequest};
+use crate::state::{Intent, IntentOp, ResourceState, State};
 use crate::util;
 
 /// The plan JSON format version (`format_version`), documented in docs/plans-and-state.md.
@@ -58,11 +58,23 @@ pub struct Plan {
     /// zone's records): see [`held_data`]. Empty (and absent from the JSON) when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data_loss: Vec<String>,
+    /// Tokens of intents left by an interrupted apply that the plan found made nothing (or
+    /// whose outcome the refresh shows, for deletes): applying removes them from the state
+    /// first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settled_intents: Vec<String>,
+    /// Objects of the stack whose intent's lookup found them, with the change that takes
+    /// them (for the plan's notice).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovered: Vec<String>,
 }
 
 /// The counts of the summary line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Objects an interrupted apply made, taken into the state.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub adopt: usize,
     pub add: usize,
     pub change: usize,
     pub replace: usize,
@@ -71,8 +83,12 @@ pub struct Summary {
 
 impl Summary {
     pub fn is_empty(&self) -> bool {
-        self.add + self.change + self.replace + self.destroy == 0
+        self.adopt + self.add + self.change + self.replace + self.destroy == 0
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// What happens to one resource.
@@ -88,6 +104,9 @@ pub enum Action {
     Delete,
     /// Look up an `existing: true` resource.
     Read,
+    /// Take into the state an object that an interrupted apply made (found by its
+    /// identity), and bring it to the stack with one update of every property.
+    Adopt,
 }
 
 /// The change to one resource. See docs/plans-and-state.md for which fields each action
@@ -134,6 +153,14 @@ pub struct Change {
     /// rather than changing the old one. The plan says so instead of "updated in place".
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub renewed_attrs: IndexMap<String, Json>,
+    /// The token of the interrupted operation's intent that this change resolves (an adopt,
+    /// or the delete of an object an interrupted apply made): it is removed from the state
+    /// together with the change's result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settles: Option<String>,
+    /// For an adopt: the attributes of the object found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_attrs: Option<Json>,
 }
 
 /// Why and how a resource is replaced.
@@ -209,6 +236,12 @@ pub enum PlanError {
     ExistingNotFound { name: String, rtype: String },
     #[error("cannot look up `{name}`: {source}")]
     Lookup { name: String, source: ProviderError },
+    #[error("cannot find out what the interrupted {op} of `{name}` made: {source}")]
+    Recover {
+        name: String,
+        op: &'static str,
+        source: ProviderError,
+    },
     #[error("`--target {0}` names no resource of the stack or the state")]
     UnknownTarget(String),
     #[error(
@@ -529,6 +562,134 @@ async fn lookups(
     Ok(out)
 }
 
+/// What the lookups of the intents an interrupted apply left found.
+#[derive(Debug, Default)]
+struct Recovery {
+    /// By resource name: the intent, and the object of this stack that it made.
+    found: HashMap<String, (Intent, Existing)>,
+    /// Intents resolved without an object to take: their create made nothing (or nothing
+    /// of ours), or they were deletes, whose outcome the refresh shows.
+    settled: Vec<String>,
+}
+
+/// Resolve every intent in the state: look up, by what identified it before the call,
+/// the object each unfinished create may have made. One lookup per intent (there are at
+/// most as many as the operations an apply had in flight), in parallel.
+async fn recover(state: &State, provider: &Arc<dyn Provider>) -> Result<Recovery, PlanError> {
+    let mut rec = Recovery::default();
+    if state.pending.is_empty() {
+        return Ok(rec);
+    }
+    let known: HashSet<&str> = state
+        .resources
+        .values()
+        .map(|r| r.physical_id.as_str())
+        .chain(state.deposed.iter().map(|d| d.physical_id.as_str()))
+        .collect();
+    let mut set = tokio::task::JoinSet::new();
+    for intent in &state.pending {
+        if intent.op == IntentOp::Delete {
+            rec.settled.push(intent.token.clone());
+            continue;
+        }
+        let (p, i) = (provider.clone(), intent.clone());
+        set.spawn(async move {
+            let r = p.find(&i.rtype, &i.name, &i.inputs).await;
+            (i, r)
+        });
+    }
+    let mut found: Vec<(Intent, Existing)> = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let (intent, res) = joined.map_err(|e| PlanError::Read {
+            rtype: "?".into(),
+            source: ProviderError::new(crate::ErrorKind::Fatal, e.to_string()),
+        })?;
+        match res {
+            Ok(Some(ex)) if ex.foreign.is_none() && !known.contains(ex.physical_id.as_str()) => {
+                found.push((intent, ex));
+            }
+            Ok(_) => rec.settled.push(intent.token),
+            Err(source) => {
+                return Err(PlanError::Recover {
+                    name: intent.name,
+                    op: "create",
+                    source,
+                })
+            }
+        }
+    }
+    // Two intents for one resource (a create retried by a run that was interrupted too)
+    // find the same object: the first recorded settles it, the others end with nothing.
+    let order: HashMap<&str, usize> = state
+        .pending
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.token.as_str(), i))
+        .collect();
+    found.sort_by_key(|(i, _)| order.get(i.token.as_str()).copied());
+    for (intent, ex) in found {
+        if rec.found.contains_key(&intent.name)
+            || rec
+                .found
+                .values()
+                .any(|(_, e)| e.physical_id == ex.physical_id)
+        {
+            rec.settled.push(intent.token);
+        } else {
+            rec.found.insert(intent.name.clone(), (intent, ex));
+        }
+    }
+    rec.settled.sort();
+    Ok(rec)
+}
+
+/// The change that takes an object found for an interrupted create into the state.
+fn adopt_change(change: &mut Change, desired: &Value, intent: &Intent, ex: &Existing) {
+    change.action = Action::Adopt;
+    change.physical_id = Some(ex.physical_id.clone());
+    change.before = Some(ex.live.inputs.clone());
+    change.live_attrs = Some(ex.live.attrs.clone());
+    change.settles = Some(intent.token.clone());
+    change.reason = Some("left by an interrupted apply".into());
+    let mut changed = Vec::new();
+    util::diff_paths(
+        desired,
+        &Value::from(ex.live.inputs.clone()),
+        "",
+        &mut changed,
+    );
+    change.changed_paths = changed;
+}
+
+/// The delete of an object an interrupted apply made for a resource that is no longer
+/// wanted (gone from the stack, or on destroy).
+fn delete_found(name: &str, intent: &Intent, ex: &Existing, why: &str) -> Change {
+    let rs = ResourceState {
+        rtype: intent.rtype.clone(),
+        physical_id: ex.physical_id.clone(),
+        inputs: ex.live.inputs.clone(),
+        attrs: ex.live.attrs.clone(),
+        dependencies: intent.dependencies.clone(),
+        existing: false,
+        incomplete: false,
+    };
+    let mut c = delete_change(name, &rs, Some(why));
+    c.settles = Some(intent.token.clone());
+    c
+}
+
+/// The delete of the object the state holds for `name` when an object an interrupted
+/// replacement made takes its place.
+fn delete_superseded(name: &str, old: &ResourceState) -> Change {
+    let mut c = delete_change(
+        name,
+        old,
+        Some("replaced by the object an interrupted apply made"),
+    );
+    c.deposed = true;
+    c
+}
+
 /// Make the plan that brings the cloud to `stack`.
 pub async fn plan(
     stack: &Stack,
@@ -539,6 +700,7 @@ pub async fn plan(
     check_stack_name(stack, state)?;
     let live = refresh(state, &provider).await?;
     let found = lookups(stack, &provider).await?;
+    let recovery = recover(state, &provider).await?;
 
     let mut changes = Vec::new();
     let mut drift = Vec::new();
@@ -577,6 +739,8 @@ pub async fn plan(
             deposed: false,
             existing: r.existing,
             renewed_attrs: IndexMap::new(),
+            settles: None,
+            live_attrs: None,
         };
 
         if r.existing {
@@ -601,6 +765,18 @@ pub async fn plan(
             change.prior_dependencies = Vec::new();
             unknown.insert(r.name.clone());
             changes.push(change);
+            continue;
+        }
+
+        if let Some((intent, ex)) = recovery.found.get(&r.name) {
+            adopt_change(&mut change, &desired, intent, ex);
+            attrs.insert(r.name.clone(), ex.live.attrs.clone());
+            if let Some(old) = prior.filter(|p| !p.existing) {
+                changes.push(change);
+                changes.push(delete_superseded(&r.name, old));
+            } else {
+                changes.push(change);
+            }
             continue;
         }
 
@@ -669,6 +845,19 @@ pub async fn plan(
         // Under `ignore_changes`, only a change the user made in the stack is planned, not
         // drift.
         changed.retain(|p| !(ignored(p) && util::same_at(&desired, &applied, p)));
+        if prior.incomplete {
+            // Never fully applied: every property is set again (a read cannot see them all).
+            if let Value::Map(m) = &desired {
+                for k in m.keys() {
+                    if !util::forcing_prop(r.schema, k)
+                        && !changed.iter().any(|p| util::path_within(p, k))
+                    {
+                        changed.push(k.clone());
+                    }
+                }
+            }
+            change.reason = Some("finishing an interrupted create".into());
+        }
         let forced: Vec<String> = changed
             .iter()
             .filter(|p| util::forcing_prop(r.schema, p))
@@ -733,6 +922,21 @@ pub async fn plan(
             Some("gone from the stack"),
         ));
     }
+    let mut leftover: Vec<&String> = recovery
+        .found
+        .keys()
+        .filter(|n| !stack.resources.contains_key(*n))
+        .collect();
+    leftover.sort();
+    for name in leftover {
+        let (intent, ex) = &recovery.found[name];
+        changes.push(delete_found(
+            name,
+            intent,
+            ex,
+            "made by an interrupted apply, gone from the stack",
+        ));
+    }
     push_deposed(state, &mut changes);
 
     let mut plan = Plan {
@@ -752,7 +956,15 @@ pub async fn plan(
             .collect(),
         summary: Summary::default(),
         data_loss: Vec::new(),
+        settled_intents: recovery.settled,
+        recovered: Vec::new(),
     };
+    plan.recovered = plan
+        .changes
+        .iter()
+        .filter(|c| c.settles.is_some())
+        .map(|c| c.name.clone())
+        .collect();
     restrict_to_targets(&mut plan, &opts.targets)?;
     check_protect(stack, &plan)?;
     plan.summary = summarise(&plan.changes);
@@ -760,8 +972,46 @@ pub async fn plan(
     Ok(plan)
 }
 
-/// Make the plan that deletes everything in the state (`iac destroy`). No refresh: a
-/// resource already gone counts as deleted.
+/// Make the plan that deletes everything the stack has in AWS (`iac destroy`): what the
+/// state records, and the objects that an interrupted apply made but never recorded
+/// (found by the intents it left). Objects already gone count as deleted.
+pub async fn plan_destroy_live(
+    stack: &Stack,
+    state: &State,
+    provider: Arc<dyn Provider>,
+    opts: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    check_stack_name(stack, state)?;
+    let recovery = recover(state, &provider).await?;
+    let mut plan = plan_destroy(stack, state, &PlanOptions::default())?;
+    let mut names: Vec<&String> = recovery.found.keys().collect();
+    names.sort();
+    let found: Vec<Change> = names
+        .into_iter()
+        .map(|name| {
+            let (intent, ex) = &recovery.found[name];
+            delete_found(name, intent, ex, "made by an interrupted apply")
+        })
+        .collect();
+    // Objects an interrupted apply made depend on what the state holds: they go first.
+    plan.changes.splice(0..0, found);
+    plan.settled_intents = recovery.settled;
+    plan.recovered = plan
+        .changes
+        .iter()
+        .filter(|c| c.settles.is_some())
+        .map(|c| c.name.clone())
+        .collect();
+    restrict_to_targets(&mut plan, &opts.targets)?;
+    check_protect(stack, &plan)?;
+    plan.summary = summarise(&plan.changes);
+    plan.data_loss = data_loss(&plan.changes);
+    Ok(plan)
+}
+
+/// Make the plan that deletes everything in the state (`iac destroy`), without reading
+/// AWS: a resource already gone counts as deleted. [`plan_destroy_live`] also deletes
+/// what an interrupted apply left unrecorded.
 pub fn plan_destroy(stack: &Stack, state: &State, opts: &PlanOptions) -> Result<Plan, PlanError> {
     check_stack_name(stack, state)?;
     let all: Vec<&String> = state.resources.keys().collect();
@@ -783,6 +1033,8 @@ pub fn plan_destroy(stack: &Stack, state: &State, opts: &PlanOptions) -> Result<
         outputs: IndexMap::new(),
         summary: Summary::default(),
         data_loss: Vec::new(),
+        settled_intents: Vec::new(),
+        recovered: Vec::new(),
     };
     restrict_to_targets(&mut plan, &opts.targets)?;
     check_protect(stack, &plan)?;
@@ -850,6 +1102,8 @@ fn delete_change(name: &str, rs: &crate::state::ResourceState, why: Option<&str>
         deposed: false,
         existing: rs.existing,
         renewed_attrs: IndexMap::new(),
+        settles: None,
+        live_attrs: None,
     }
 }
 
@@ -871,6 +1125,8 @@ fn push_deposed(state: &State, changes: &mut Vec<Change>) {
                 deposed: true,
                 existing: false,
                 renewed_attrs: IndexMap::new(),
+                settles: None,
+                live_attrs: None,
             });
         }
     }
@@ -1061,6 +1317,7 @@ fn summarise(changes: &[Change]) -> Summary {
     let mut s = Summary::default();
     for c in changes {
         match c.action {
+            Action::Adopt => s.adopt += 1,
             Action::Create => s.add += 1,
             Action::Update => s.change += 1,
             Action::Replace => s.replace += 1,

@@ -96,6 +96,22 @@ pub struct Found {
     pub attrs: Json,
 }
 
+/// An object found live by what identified it before it was created (its deterministic
+/// AWS name, its `iac:stack` + `iac:name` tags, an idempotency token): what
+/// [`Provider::find`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Existing {
+    pub physical_id: String,
+    /// The object as a read would return it (inputs in the stack's shape, attributes).
+    pub live: Live,
+    /// `None`: the object is this stack's resource (it carries this stack's `iac:stack`
+    /// tag and the same `iac:name`; for a type without tags, e.g. a Route 53 record, it
+    /// already has exactly the desired value). `Some(owner)`: it is someone else's, and
+    /// `owner` says who it seems to belong to, for the error (`tags: team=payments`, `no
+    /// iac tags`, `the value 1.2.3.4`). iac never modifies or deletes such an object.
+    pub foreign: Option<String>,
+}
+
 /// The handle a provider gets for one operation, to report progress while it works (e.g.
 /// while waiting for a certificate to be issued or a service to become stable).
 #[derive(Clone)]
@@ -103,6 +119,7 @@ pub struct OpContext {
     name: String,
     reporter: Arc<dyn Reporter>,
     started: Instant,
+    token: Option<String>,
 }
 
 impl OpContext {
@@ -111,7 +128,21 @@ impl OpContext {
             name: name.into(),
             reporter,
             started: Instant::now(),
+            token: None,
         }
+    }
+    /// The same context carrying the idempotency token of the operation's intent.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+    /// The idempotency token the engine recorded in the state's journal before this
+    /// create: 32 lowercase hex characters, the same on every retry of the same intent.
+    /// A create whose API takes one (EC2 `ClientToken`, ECS `clientToken`, ACM
+    /// `IdempotencyToken`, Route 53 `CallerReference`) passes it, so a retry can never
+    /// make a second object.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
     }
     /// The resource (stack name) this operation is for.
     pub fn name(&self) -> &str {
@@ -137,9 +168,11 @@ impl OpContext {
 ///
 /// Waiting until a resource is ready (certificate issued, service stable) belongs inside
 /// `create`/`update`: they return once the resource is usable by its dependents, reporting
-/// the wait through [`OpContext::waiting`]. The walker bounds every call with a timeout and
-/// retries [`ErrorKind::Retryable`]/[`ErrorKind::Throttled`] errors itself, so providers
-/// should not retry those on their own.
+/// the wait through [`OpContext::waiting`]. The walker bounds every call with a timeout.
+/// Retries of throttled and transient calls belong to the provider's client, configured in
+/// one place (the AWS SDK's retry configuration); the walker adds none, except that it
+/// sends a failed create again when [`Provider::find`] has shown that nothing was made
+/// (with the same [`OpContext::token`]).
 #[async_trait]
 pub trait Provider: Send + Sync {
     /// Look up, live, resources of one type that the state knows: as few API calls as the
@@ -183,6 +216,23 @@ pub trait Provider: Send + Sync {
         physical_id: &str,
         inputs: &Json,
     ) -> Result<(), ProviderError>;
+
+    /// Find the object that a create of resource `name` with these fully resolved `inputs`
+    /// made, or would make, by what identifies it before the create: the deterministic AWS
+    /// name in the inputs, or the `iac:stack` + `iac:name` tags (the engine adds them to
+    /// every taggable type's inputs), or the idempotency token. `Ok(None)`: no such object
+    /// exists, so a create may be (re)tried without making a second one.
+    ///
+    /// The engine calls it to resolve an intent left by an interrupted apply, when a create
+    /// failed (its answer may have been lost after the object was made, or a later step of
+    /// a multi-step create failed), and when a create found the name taken. It adopts only
+    /// an object whose [`Existing::foreign`] is `None`.
+    async fn find(
+        &self,
+        rtype: &str,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError>;
 
     /// Find an `existing: true` resource by its identifying inputs (e.g. a hosted zone by
     /// `name`). `Ok(None)` when nothing matches.

@@ -249,8 +249,16 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
         out,
         "{}",
         st.bold(&format!(
-            "Plan: {} to add, {} to change, {} to replace, {} to destroy.",
-            s.add, s.change, s.replace, s.destroy
+            "Plan: {}{} to add, {} to change, {} to replace, {} to destroy.",
+            if s.adopt > 0 {
+                format!("{} to adopt, ", s.adopt)
+            } else {
+                String::new()
+            },
+            s.add,
+            s.change,
+            s.replace,
+            s.destroy
         ))
     );
     if let Some(w) = data_loss_warning(plan) {
@@ -262,6 +270,20 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
 fn render_change(out: &mut String, st: &Style, c: &Change) {
     let head = format!("{} ({})", c.name, c.rtype);
     match c.action {
+        Action::Adopt => {
+            let _ = writeln!(
+                out,
+                "  {} {head} `{}` will be adopted (left by an interrupted apply){}",
+                st.green("+"),
+                c.physical_id.as_deref().unwrap_or("?"),
+                if c.changed_paths.is_empty() {
+                    ""
+                } else {
+                    " and updated"
+                }
+            );
+            render_paths(out, st, c);
+        }
         Action::Create => {
             let why = c
                 .reason

@@ -20,6 +20,8 @@ pub enum OpKind {
     DeleteReplaced,
     /// Look up an `existing: true` resource.
     Read,
+    /// Take an object an interrupted apply made into the state and finish it.
+    Adopt,
 }
 
 impl OpKind {
@@ -32,6 +34,7 @@ impl OpKind {
             OpKind::CreateReplacement => "creating replacement",
             OpKind::DeleteReplaced => "deleting old",
             OpKind::Read => "reading",
+            OpKind::Adopt => "adopting",
         }
     }
 }

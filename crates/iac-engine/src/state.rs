@@ -1,8 +1,18 @@
 //! The state: what iac created, as it last saw it. The only record that links a stack's
-//! resource names to physical AWS ids, so it is written atomically after every operation.
+//! resource names to physical AWS ids.
 //!
-//! Backends: [`LocalBackend`] (a file under `.iac/state/`); the trait is async so an S3
-//! backend can live in `iac-aws` without the engine knowing S3.
+//! **Intent before effect.** Before every create or delete call the walker records an
+//! [`Intent`] (which resource, which operation, the idempotency token, the inputs the
+//! object can be found by) and makes it durable with [`StateBackend::commit`]; the result
+//! is committed after. A crash at any instant therefore leaves either the result or the
+//! intent, and the next plan resolves every intent by looking the object up.
+//!
+//! Every change to a loaded state is an [`Edit`]. [`LocalBackend`] appends each commit's
+//! edits to a journal beside the state file (one fsynced JSON line, so an apply costs
+//! O(edits), not O(resources) per operation) and folds the journal into the state file on
+//! [`StateBackend::save`], at the end of the run; [`StateBackend::load`] replays it, and
+//! ignores a torn last line. Backends without a journal (S3, in `iac-aws`) save the whole
+//! state on every commit.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -38,6 +48,79 @@ pub struct State {
     /// Outputs as computed by the last apply.
     #[serde(default)]
     pub outputs: IndexMap<String, Json>,
+    /// Operations started and not known to have finished: a crash (or a failure whose
+    /// outcome was unknown) between the call and the record of its result leaves one here,
+    /// and the next plan looks its object up.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<Intent>,
+}
+
+/// An operation iac is about to start, recorded durably before the call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Intent {
+    /// Unique per intent: 32 lowercase hex characters. Also the idempotency token the
+    /// create passes where the API takes one ([`crate::OpContext::token`]).
+    pub token: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    pub op: IntentOp,
+    /// For a create, the fully resolved inputs it sends: the deterministic AWS name and the
+    /// `iac:stack`/`iac:name` tags the object is found again by.
+    pub inputs: Json,
+    /// For a delete, the object's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+    /// What the resource depends on (for a create: recorded with the object if adopted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
+}
+
+/// What an [`Intent`] is about to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntentOp {
+    /// Create the resource.
+    Create,
+    /// Create the new object of a create-before-destroy replacement (the old one is in
+    /// `resources` until it is deposed).
+    CreateReplacement,
+    /// Delete an object.
+    Delete,
+}
+
+/// One change to a state. Applied in memory with [`State::apply`] and made durable with
+/// [`StateBackend::commit`]; a journal line holds the edits of one commit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "edit", rename_all = "snake_case")]
+pub enum Edit {
+    /// An operation is about to start.
+    Begin { intent: Intent },
+    /// An intent is resolved (its result is recorded, or nothing came of it).
+    End { token: String },
+    /// A resource's object, new or changed.
+    Put {
+        name: String,
+        resource: ResourceState,
+    },
+    /// A resource's object is gone.
+    Remove { name: String },
+    /// An old object of a replacement now waits for its delete.
+    Depose { deposed: Deposed },
+    /// A deposed object is gone.
+    Undepose { physical_id: String },
+    /// The outputs, as computed at the end of an apply.
+    Outputs { outputs: IndexMap<String, Json> },
+    /// The identity of a state's first apply (from the plan).
+    Lineage { lineage: String, stack: String },
+}
+
+/// One line of the local journal: the edits of one commit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct JournalEntry {
+    lineage: String,
+    serial: u64,
+    edits: Vec<Edit>,
 }
 
 /// One resource iac created (or looked up, for `existing: true`).
@@ -57,6 +140,11 @@ pub struct ResourceState {
     /// A lookup only: never deleted, just forgotten.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub existing: bool,
+    /// The object exists but was never brought to its inputs (a later step of its create
+    /// failed, or it was found after an interrupted apply): the next plan updates every
+    /// property of it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
 }
 
 /// An old object awaiting deletion after its replacement was created.
@@ -83,6 +171,39 @@ impl State {
             resources: BTreeMap::new(),
             deposed: Vec::new(),
             outputs: IndexMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Apply `edits` in memory (the caller bumps `serial` and commits them).
+    pub fn apply(&mut self, edits: &[Edit]) {
+        for e in edits {
+            match e {
+                Edit::Begin { intent } => {
+                    self.pending.retain(|p| p.token != intent.token);
+                    self.pending.push(intent.clone());
+                }
+                Edit::End { token } => self.pending.retain(|p| &p.token != token),
+                Edit::Put { name, resource } => {
+                    self.resources.insert(name.clone(), resource.clone());
+                }
+                Edit::Remove { name } => {
+                    self.resources.remove(name);
+                }
+                Edit::Depose { deposed } => {
+                    self.deposed
+                        .retain(|d| d.physical_id != deposed.physical_id);
+                    self.deposed.push(deposed.clone());
+                }
+                Edit::Undepose { physical_id } => {
+                    self.deposed.retain(|d| &d.physical_id != physical_id);
+                }
+                Edit::Outputs { outputs } => self.outputs = outputs.clone(),
+                Edit::Lineage { lineage, stack } => {
+                    self.lineage = lineage.clone();
+                    self.stack = stack.clone();
+                }
+            }
         }
     }
 
@@ -232,7 +353,15 @@ pub trait StateBackend: Send + Sync {
     fn location(&self) -> String;
     /// `Ok(None)` when no state exists yet.
     async fn load(&self) -> Result<Option<State>, StateError>;
+    /// Store the whole state (and fold any journal into it).
     async fn save(&self, state: &State) -> Result<(), StateError>;
+    /// Make `edits`, already applied to `state` (whose `serial` was bumped for them),
+    /// durable before returning: after it returns, a crash and a [`StateBackend::load`]
+    /// give back a state with them. The default saves the whole state.
+    async fn commit(&self, state: &State, edits: &[Edit]) -> Result<(), StateError> {
+        let _ = edits;
+        self.save(state).await
+    }
     /// Take the lock or fail at once with [`StateError::Locked`] naming the holder.
     async fn lock(&self, operation: &str) -> Result<StateLock, StateError>;
     /// Break a lock left by a crashed run; returns who held it, if anyone was recorded.
@@ -240,11 +369,14 @@ pub trait StateBackend: Send + Sync {
 }
 
 /// State in a local file, `<dir>/<stack>.json`, with `<stack>.json.backup` (the previous
-/// version) and `<stack>.lock` beside it.
+/// version), `<stack>.journal` (the commits since the last save) and `<stack>.lock` beside
+/// it.
 #[derive(Debug, Clone)]
 pub struct LocalBackend {
     dir: PathBuf,
     stack: String,
+    /// The journal, open for appending while a run commits to it.
+    journal: std::sync::Arc<std::sync::Mutex<Option<File>>>,
 }
 
 impl LocalBackend {
@@ -253,6 +385,7 @@ impl LocalBackend {
         LocalBackend {
             dir: dir.into(),
             stack: stack.to_string(),
+            journal: Default::default(),
         }
     }
 
@@ -274,6 +407,94 @@ impl LocalBackend {
     }
     pub fn lock_path(&self) -> PathBuf {
         self.dir.join(format!("{}.lock", self.stack))
+    }
+    pub fn journal_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.journal", self.stack))
+    }
+
+    /// Append one journal line and fsync it (the directory too when the file is new).
+    fn commit_sync(&self, state: &State, edits: &[Edit]) -> Result<(), StateError> {
+        let path = self.journal_path();
+        let mut line = serde_json::to_string(&JournalEntry {
+            lineage: state.lineage.clone(),
+            serial: state.serial,
+            edits: edits.to_vec(),
+        })
+        .map_err(|e| StateError::Corrupt(e.to_string()))?;
+        line.push('\n');
+        let mut held = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        if held.is_none() {
+            self.ensure_dir()?;
+            let mut o = OpenOptions::new();
+            o.append(true).create(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                o.mode(0o600);
+            }
+            let f = o.open(&path).map_err(io("open", &path))?;
+            sync_dir(&self.dir).map_err(io("sync", &self.dir))?;
+            *held = Some(f);
+        }
+        let f = held.as_mut().expect("opened above");
+        f.write_all(line.as_bytes()).map_err(io("write", &path))?;
+        f.sync_data().map_err(io("sync", &path))
+    }
+
+    /// Replay the journal onto `state` (or onto a new state when there is no state file
+    /// yet): entries at or below the state's serial were folded already and are skipped; a
+    /// last line that does not parse (torn by a crash mid-write) is ignored.
+    fn replay(&self, mut state: Option<State>) -> Result<Option<State>, StateError> {
+        let path = self.journal_path();
+        let text = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(state),
+            Err(e) => return Err(io("read", &path)(e)),
+        };
+        let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let entry: JournalEntry = match serde_json::from_slice(line) {
+                Ok(e) => e,
+                // The last line, torn: its commit never returned, so nothing relied on it.
+                Err(_)
+                    if lines[i + 1..]
+                        .iter()
+                        .all(|l| l.iter().all(u8::is_ascii_whitespace)) =>
+                {
+                    break
+                }
+                Err(e) => {
+                    return Err(StateError::Corrupt(format!(
+                        "`{}` line {}: {e}",
+                        path.display(),
+                        i + 1
+                    )))
+                }
+            };
+            let s = state.get_or_insert_with(|| {
+                let mut s = State::new(&self.stack);
+                s.lineage = entry.lineage.clone();
+                s
+            });
+            if entry.serial <= s.serial {
+                continue;
+            }
+            s.apply(&entry.edits);
+            if s.lineage != entry.lineage {
+                return Err(StateError::Corrupt(format!(
+                    "`{}` line {} is of another state (lineage `{}`, the state has `{}`)",
+                    path.display(),
+                    i + 1,
+                    entry.lineage,
+                    s.lineage
+                )));
+            }
+            s.serial = entry.serial;
+        }
+        Ok(state)
     }
 
     fn ensure_dir(&self) -> Result<(), StateError> {
@@ -301,16 +522,27 @@ impl LocalBackend {
         if let Ok(previous) = fs::read(&path) {
             self.write_atomic(&self.backup_path(), &previous)?;
         }
-        self.write_atomic(&path, state.to_json().as_bytes())
+        self.write_atomic(&path, state.to_json().as_bytes())?;
+        // Folded: the state file now holds every journal entry (a crash before the removal
+        // leaves entries at or below its serial, which a load skips).
+        let mut held = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        *held = None;
+        let journal = self.journal_path();
+        match fs::remove_file(&journal) {
+            Ok(()) => sync_dir(&self.dir).map_err(io("sync", &self.dir)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io("remove", &journal)(e)),
+        }
     }
 
     fn load_sync(&self) -> Result<Option<State>, StateError> {
         let path = self.path();
-        match fs::read_to_string(&path) {
-            Ok(text) => State::from_json(&text).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io("read", &path)(e)),
-        }
+        let state = match fs::read_to_string(&path) {
+            Ok(text) => Some(State::from_json(&text)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io("read", &path)(e)),
+        };
+        self.replay(state)
     }
 
     fn lock_sync(&self, operation: &str) -> Result<StateLock, StateError> {
@@ -404,6 +636,9 @@ impl StateBackend for LocalBackend {
     async fn save(&self, state: &State) -> Result<(), StateError> {
         self.save_sync(state)
     }
+    async fn commit(&self, state: &State, edits: &[Edit]) -> Result<(), StateError> {
+        self.commit_sync(state, edits)
+    }
     async fn lock(&self, operation: &str) -> Result<StateLock, StateError> {
         self.lock_sync(operation)
     }
@@ -475,6 +710,70 @@ mod tests {
         drop(again);
         // Released locks can be taken again.
         b.lock("plan").await.unwrap();
+    }
+
+    fn put(name: &str, id: &str) -> Edit {
+        Edit::Put {
+            name: name.into(),
+            resource: ResourceState {
+                rtype: "aws.vpc".into(),
+                physical_id: id.into(),
+                inputs: Json::Null,
+                attrs: Json::Null,
+                dependencies: Vec::new(),
+                existing: false,
+                incomplete: false,
+            },
+        }
+    }
+
+    async fn commit(b: &LocalBackend, s: &mut State, edits: Vec<Edit>) {
+        s.apply(&edits);
+        s.serial += 1;
+        b.commit(s, &edits).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn commits_are_journalled_replayed_and_folded() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = LocalBackend::new(dir.path(), "demo");
+        let mut s = State::new("demo");
+        commit(&b, &mut s, vec![put("vpc", "vpc-1")]).await;
+        commit(&b, &mut s, vec![put("subnet", "subnet-1")]).await;
+        // No state file yet: the journal alone gives the state back.
+        assert!(!b.path().exists());
+        assert_eq!(b.load().await.unwrap(), Some(s.clone()));
+        b.save(&s).await.unwrap();
+        assert!(!b.journal_path().exists());
+        commit(&b, &mut s, vec![Edit::Remove { name: "vpc".into() }]).await;
+        let loaded = b.load().await.unwrap().unwrap();
+        assert_eq!(loaded, s);
+        assert_eq!(loaded.resources.len(), 1);
+        // Entries already folded (a crash between the save and the journal's removal) are
+        // skipped.
+        let journal = fs::read(b.journal_path()).unwrap();
+        b.save(&s).await.unwrap();
+        fs::write(b.journal_path(), journal).unwrap();
+        assert_eq!(b.load().await.unwrap(), Some(s));
+    }
+
+    #[tokio::test]
+    async fn a_torn_last_journal_line_is_ignored_and_a_torn_middle_one_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = LocalBackend::new(dir.path(), "demo");
+        let mut s = State::new("demo");
+        commit(&b, &mut s, vec![put("vpc", "vpc-1")]).await;
+        let whole = s.clone();
+        commit(&b, &mut s, vec![put("subnet", "subnet-1")]).await;
+        let text = fs::read_to_string(b.journal_path()).unwrap();
+        let cut = text.len() - 20;
+        fs::write(b.journal_path(), &text[..cut]).unwrap();
+        assert_eq!(b.load().await.unwrap(), Some(whole));
+        let first_line_end = text.find('\n').unwrap();
+        let broken = format!("{{\"lineage\n{}", &text[first_line_end + 1..]);
+        fs::write(b.journal_path(), broken).unwrap();
+        let err = b.load().await.unwrap_err();
+        assert!(matches!(err, StateError::Corrupt(_)), "{err}");
     }
 
     #[test]

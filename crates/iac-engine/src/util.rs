@@ -155,6 +155,32 @@ fn fields_of(kind: &Kind) -> Option<&'static [Prop]> {
     }
 }
 
+/// The property paths to hand an update that must bring an object never fully applied
+/// (found after an interrupted create, or whose create failed half-way) to `desired`:
+/// every path where the live inputs differ, plus every top-level property, because a read
+/// cannot see all of them (a VPC's DNS attributes are taken from the last inputs). Paths
+/// under replace-marked properties are left out: an update cannot change them.
+pub(crate) fn reconcile_paths(
+    rtype: &str,
+    desired: &serde_json::Value,
+    live: &serde_json::Value,
+) -> Vec<String> {
+    let (d, l) = (Value::from(desired.clone()), Value::from(live.clone()));
+    let mut out = Vec::new();
+    diff_paths(&d, &l, "", &mut out);
+    if let Some(map) = desired.as_object() {
+        for k in map.keys() {
+            if !out.iter().any(|p| p == k || path_within(p, k)) {
+                out.push(k.clone());
+            }
+        }
+    }
+    if let Some(schema) = iac_stack::schema::lookup(rtype) {
+        out.retain(|p| !forcing_prop(schema, p));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use common::*;
 use iac_engine::fake::{Call, FakeProvider, Method};
 use iac_engine::{
-    apply, plan_destroy, Action, ApplyError, ApplyOptions, CancelToken, ErrorKind, Event,
+    apply, plan_destroy, Action, ApplyError, ApplyOptions, CancelToken, Edit, ErrorKind, Event,
     LocalBackend, LockInfo, NullReporter, OpKind, Outcome, Plan, PlanOptions, RecordingReporter,
     StalePlan, State, StateBackend, StateError, StateLock,
 };
@@ -262,6 +262,16 @@ async fn throttling_is_retried_with_growing_backoff() {
         .count();
     assert_eq!(retries, 3);
     assert_eq!(fake.objects_named("vpc").len(), 1);
+    // Each retry only after a lookup showed that the throttled create made nothing.
+    let finds: Vec<Call> = fake
+        .calls_of(Method::Find)
+        .into_iter()
+        .filter(|c| c.name == "vpc")
+        .collect();
+    assert_eq!(finds.len(), 3);
+    for (find, retry) in finds.iter().zip(&vpc[1..]) {
+        assert!(find.finished.unwrap() <= retry.started);
+    }
 
     // Bounded: a throttle that never ends fails the resource.
     let dir = tempfile::tempdir().unwrap();
@@ -397,10 +407,12 @@ async fn a_saved_plan_is_refused_once_the_state_moved_on() {
     );
 }
 
-/// Checks the file on disk after every save: valid JSON, serial one up, backup one behind.
+/// Checks what is durable after every commit (the state file plus its journal, loaded as
+/// the next run would) and after the final save (the file alone, the journal folded).
 struct CheckingBackend {
     inner: LocalBackend,
     seen: Mutex<Vec<State>>,
+    saves: Mutex<usize>,
 }
 
 #[async_trait]
@@ -416,15 +428,22 @@ impl StateBackend for CheckingBackend {
         let on_disk =
             State::from_json(&std::fs::read_to_string(self.inner.path()).unwrap()).unwrap();
         assert_eq!(&on_disk, state);
+        assert!(
+            !self.inner.journal_path().exists(),
+            "the journal is folded into the state file"
+        );
+        *self.saves.lock().unwrap() += 1;
+        Ok(())
+    }
+    async fn commit(&self, state: &State, edits: &[Edit]) -> Result<(), StateError> {
+        self.inner.commit(state, edits).await?;
+        let durable = self.inner.load().await?.expect("a state after a commit");
+        assert_eq!(&durable, state);
         let mut seen = self.seen.lock().unwrap();
         if let Some(prev) = seen.last() {
-            let backup =
-                State::from_json(&std::fs::read_to_string(self.inner.backup_path()).unwrap())
-                    .unwrap();
-            assert_eq!(&backup, prev);
-            assert_eq!(on_disk.serial, prev.serial + 1);
+            assert_eq!(durable.serial, prev.serial + 1);
         }
-        seen.push(on_disk);
+        seen.push(durable);
         Ok(())
     }
     async fn lock(&self, operation: &str) -> Result<StateLock, StateError> {
@@ -442,6 +461,7 @@ async fn the_state_is_saved_valid_after_every_operation() {
     let backend = CheckingBackend {
         inner: LocalBackend::new(dir.path(), "demo"),
         seen: Mutex::new(Vec::new()),
+        saves: Mutex::new(0),
     };
     let stack = stack_with_outputs(
         network(),
@@ -461,12 +481,20 @@ async fn the_state_is_saved_valid_after_every_operation() {
     .unwrap();
     assert!(report.success());
     let seen = backend.seen.lock().unwrap().clone();
-    // One save per create (each adding exactly one resource), then one for the outputs.
-    assert_eq!(seen.len(), 6);
-    for (i, s) in seen.iter().take(5).enumerate() {
-        assert_eq!(s.resources.len(), i + 1);
+    // Two commits per create: its intent before the call, its object after (which ends
+    // the intent); then one save of the whole state, with the outputs.
+    assert_eq!(seen.len(), 10);
+    let mut objects = 0;
+    for s in &seen {
+        assert!(s.resources.len() >= objects, "an object was lost");
+        objects = s.resources.len();
+        // Every create the cloud may be working on is in the state, as an object or an intent.
+        assert!(s.pending.len() <= 5);
     }
-    assert_eq!(seen[5].outputs["vpc_id"], json!("vpc-0001"));
+    assert_eq!(objects, 5);
+    assert!(seen.last().unwrap().pending.is_empty());
+    assert_eq!(*backend.saves.lock().unwrap(), 1);
+    assert_eq!(state.outputs["vpc_id"], json!("vpc-0001"));
     assert_eq!(
         report.outputs["tg"],
         json!("arn=arn:aws:fake:aws.target_group/web_tg/0001")
