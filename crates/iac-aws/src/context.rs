@@ -114,7 +114,7 @@ pub struct AwsConfig {
     pub endpoint_url: Option<String>,
     /// Where everything else comes from.
     pub source: ConfigSource,
-    /// Attempts per request, retries included (the SDK's default is 3).
+    /// Attempts per request, retries included; [`DEFAULT_MAX_ATTEMPTS`] when `None`.
     pub max_attempts: Option<u32>,
     /// How long to wait for a TCP connection (the SDK's default is 3.1 s).
     pub connect_timeout: Option<Duration>,
@@ -311,13 +311,35 @@ async fn load_sdk_config(config: &AwsConfig) -> Result<SdkConfig, AwsError> {
     if let Some(profile) = &config.profile {
         loader = loader.profile_name(profile);
     }
-    if let Some(attempts) = config.max_attempts {
-        loader = loader.retry_config(RetryConfig::standard().with_max_attempts(attempts.max(1)));
-    }
+    loader = loader.retry_config(retry_config(config.max_attempts));
     if let Some(timeout) = config.connect_timeout {
         loader = loader.timeout_config(TimeoutConfig::builder().connect_timeout(timeout).build());
     }
     Ok(loader.load().await)
+}
+
+/// Attempts per request (the first included) that every client makes when
+/// [`AwsConfig::max_attempts`] does not say otherwise.
+///
+/// Five rather than the SDK's three: a plan reads every type at once and an apply runs
+/// several creates in parallel, which is when AWS throttles (EC2's `RequestLimitExceeded`,
+/// Route 53's `Throttling`), and the SDK's jittered exponential backoff (from 1 s) between
+/// five attempts waits out up to about fifteen seconds of a burst instead of three. Above
+/// the SDK, the engine's walker retries a throttled or transient failure of a whole
+/// operation a few more times with its own backoff, so this bounds one request, not the
+/// apply.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
+/// The SDK's retry configuration for every client: set here and nowhere else.
+///
+/// Adaptive mode: the standard retries (exponential backoff with jitter on throttling,
+/// transient and 5xx errors) plus a client-side rate limiter that slows this process's
+/// requests down once AWS throttles them, instead of every parallel task retrying into
+/// the same limit. It overrides `AWS_RETRY_MODE`/`AWS_MAX_ATTEMPTS` and the profile's
+/// `retry_mode`/`max_attempts`: iac's behaviour under throttling should not depend on the
+/// machine it runs on. `max_attempts` (at least 1) comes from [`AwsConfig::max_attempts`].
+fn retry_config(max_attempts: Option<u32>) -> RetryConfig {
+    RetryConfig::adaptive().with_max_attempts(max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1))
 }
 
 /// Rejects what the SDK would only reject at the first request, with a less clear message.

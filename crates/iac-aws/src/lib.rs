@@ -12,7 +12,7 @@ pub mod resources;
 pub mod state;
 mod stats;
 
-pub use context::{AwsConfig, AwsContext, Clients, ConfigSource, Service};
+pub use context::{AwsConfig, AwsContext, Clients, ConfigSource, Service, DEFAULT_MAX_ATTEMPTS};
 pub use error::{classify, AwsError};
 pub use provider::AwsProvider;
 pub use stats::{OperationName, RequestCounter, ServiceCounter};

@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use iac_engine::provider::{
-    Created, ErrorKind, Found, OpContext, Provider, ProviderError, ReadRequest, ReadResult,
+    Created, ErrorKind, Existing, Found, OpContext, Provider, ProviderError, ReadRequest,
+    ReadResult,
 };
 use serde_json::Value as Json;
 
@@ -128,6 +129,15 @@ impl Provider for AwsProvider {
         inputs: &Json,
     ) -> Result<Option<Found>, ProviderError> {
         Self::handler(rtype)?.lookup(&self.cx, name, inputs).await
+    }
+
+    async fn find(
+        &self,
+        rtype: &str,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        Self::handler(rtype)?.find(&self.cx, name, inputs).await
     }
 
     /// Task definitions are revisions of a family: a new one may be registered before the old

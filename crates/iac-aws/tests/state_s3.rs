@@ -56,6 +56,7 @@ fn with_vpc(mut state: State, id: &str) -> State {
             attrs: serde_json::json!({"id": id}),
             dependencies: Vec::new(),
             existing: false,
+            incomplete: false,
         },
     );
     state

@@ -15,13 +15,15 @@ use aws_sdk_acm::types::{
     CertificateDetail, CertificateStatus, CertificateSummary, Tag, ValidationMethod,
 };
 use aws_sdk_route53::types::{ChangeAction, ResourceRecord, ResourceRecordSet, RrType};
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+};
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    aws_code, for_each_bounded, gone_is_ok, input_tags, is_server_failure, malformed, order_like,
-    poll_until, req_str, retry_dependency, str_list, tags_json, token_for, Backoff, TagDiff,
-    READ_CONCURRENCY,
+    aws_code, existing, for_each_bounded, foreign_owner, gone_is_ok, input_tags, is_server_failure,
+    malformed, order_like, poll_until, read_found, req_str, retry_dependency, str_list, tags_json,
+    token_for, Backoff, TagDiff, READ_CONCURRENCY,
 };
 use super::route53::{
     build_error, change, change_and_wait, delete_record, find_record, normal_name,
@@ -414,6 +416,57 @@ async fn remove_records(
     Ok(())
 }
 
+/// The second half of a create: put the DNS validation records of `cert` in `zone` and wait
+/// until ACM has issued it. Also what finishes a certificate found still pending validation
+/// after an interrupted apply (the records are UPSERTed, so putting them again is harmless).
+async fn validate(
+    cx: &Cx,
+    op: &OpContext,
+    arn: &str,
+    domain: &str,
+    zone: &str,
+    requested: &CertificateDetail,
+) -> Result<(), ProviderError> {
+    // The describe that checked the certificate may already list the records.
+    let records = match validation_records(requested) {
+        Some(records) => records,
+        None => wait_for_records(cx, op, arn).await?,
+    };
+    upsert_records(cx, op, zone, &records).await?;
+    op.progress(&format!(
+        "validation records in zone `{zone}`: {}",
+        records.len()
+    ));
+
+    let hint = check_hint(&records, zone);
+    poll_until(
+        op,
+        &format!("certificate `{arn}` to be issued; ACM checks {hint}"),
+        Backoff::LONG.with_limit(ISSUE_TIMEOUT),
+        || async {
+            let Some(cert) = describe(cx, arn).await? else {
+                return Ok(None);
+            };
+            match cert.status() {
+                Some(CertificateStatus::Issued) => Ok(Some(())),
+                Some(CertificateStatus::PendingValidation) | None => Ok(None),
+                Some(other) => Err(ProviderError::new(
+                    ErrorKind::Fatal,
+                    format!(
+                        "certificate `{arn}` for `{domain}` is `{}`{}; ACM checked {hint}",
+                        other.as_str(),
+                        cert.failure_reason()
+                            .map(|r| format!(" (`{}`)", r.as_str()))
+                            .unwrap_or_default()
+                    ),
+                )),
+            }
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl ResourceType for Certificate {
     async fn read(
@@ -480,6 +533,50 @@ impl ResourceType for Certificate {
         .await
     }
 
+    /// By domain and tags: the oldest live (pending validation or issued) certificate for
+    /// `domain` whose tags name this stack's resource `name`. Certificates have no unique
+    /// name, and one of someone else for the same domain is no collision (a create would
+    /// request a new one beside it), so only this stack's certificate is ever found.
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let domain = normal_name(req_str(inputs, RTYPE, "domain")?);
+        let mut candidates: Vec<(i64, String)> = list_all(cx)
+            .await?
+            .iter()
+            .filter(|c| c.domain_name().map(normal_name).as_deref() == Some(domain.as_str()))
+            .filter(|c| {
+                matches!(
+                    c.status(),
+                    Some(CertificateStatus::PendingValidation | CertificateStatus::Issued)
+                )
+            })
+            .filter_map(|c| {
+                let created = c.created_at().map_or(i64::MAX, |t| t.secs());
+                Some((created, c.certificate_arn()?.to_owned()))
+            })
+            .collect();
+        candidates.sort();
+        for (_, arn) in candidates {
+            let tags = match read_tags(cx, &arn).await {
+                Ok(tags) => tags_json(tags),
+                // Deleted since the listing.
+                Err(e) if e.kind == ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            if foreign_owner(&cx.stack, name, &tags).is_some() {
+                continue;
+            }
+            if let Some(live) = read_found(self, cx, name, &arn, inputs, Json::Null).await? {
+                return Ok(Some(existing(cx, name, arn, live)));
+            }
+        }
+        Ok(None)
+    }
+
     async fn create(
         &self,
         cx: &Cx,
@@ -494,43 +591,7 @@ impl ResourceType for Certificate {
         let (arn, requested) = request(cx, op, name, domain, &sans, &tags).await?;
         op.progress(&format!("requested certificate for `{domain}`"));
 
-        // The describe that checked the certificate may already list the records.
-        let records = match validation_records(&requested) {
-            Some(records) => records,
-            None => wait_for_records(cx, op, &arn).await?,
-        };
-        upsert_records(cx, op, zone, &records).await?;
-        op.progress(&format!(
-            "validation records in zone `{zone}`: {}",
-            records.len()
-        ));
-
-        let hint = check_hint(&records, zone);
-        poll_until(
-            op,
-            &format!("certificate `{arn}` to be issued; ACM checks {hint}"),
-            Backoff::LONG.with_limit(ISSUE_TIMEOUT),
-            || async {
-                let Some(cert) = describe(cx, &arn).await? else {
-                    return Ok(None);
-                };
-                match cert.status() {
-                    Some(CertificateStatus::Issued) => Ok(Some(())),
-                    Some(CertificateStatus::PendingValidation) | None => Ok(None),
-                    Some(other) => Err(ProviderError::new(
-                        ErrorKind::Fatal,
-                        format!(
-                            "certificate `{arn}` for `{domain}` is `{}`{}; ACM checked {hint}",
-                            other.as_str(),
-                            cert.failure_reason()
-                                .map(|r| format!(" (`{}`)", r.as_str()))
-                                .unwrap_or_default()
-                        ),
-                    )),
-                }
-            },
-        )
-        .await?;
+        validate(cx, op, &arn, domain, zone, &requested).await?;
         Ok(Created {
             physical_id: arn.clone(),
             attrs: json!({ "arn": arn, "status": "ISSUED" }),
@@ -588,8 +649,18 @@ impl ResourceType for Certificate {
                 .await
                 .map_err(cx.err(Service::Acm, "AddTagsToCertificate"))?;
         }
-        let status = describe(cx, id)
-            .await?
+        let cert = describe(cx, id).await?;
+        if let Some(cert) = cert
+            .as_ref()
+            .filter(|c| c.status() == Some(&CertificateStatus::PendingValidation))
+        {
+            // Found pending after an interrupted create: validate it as the create would.
+            let domain = req_str(new, RTYPE, "domain")?;
+            let zone = req_str(new, RTYPE, "validation_zone")?;
+            validate(cx, op, id, domain, zone, cert).await?;
+            return Ok(json!({ "arn": id, "status": "ISSUED" }));
+        }
+        let status = cert
             .and_then(|c| c.status().map(|s| s.as_str().to_owned()))
             .unwrap_or_default();
         Ok(json!({ "arn": id, "status": status }))

@@ -7,11 +7,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType, Tag, TagSpecification};
-use iac_engine::provider::{ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::Value as Json;
 
 use super::common::{
-    gone_is_ok, input_tags, poll_until, retry_dependency, tags_json, Backoff, TagDiff,
+    existing, gone_is_ok, input_tags, poll_until, retry_dependency, tags_json, Backoff, TagDiff,
 };
 use super::Cx;
 use crate::Service;
@@ -116,6 +116,74 @@ where
     Ok(answer(requests, found))
 }
 
+/// `find` for an EC2 type: ONE describe filtered on the stack's `iac:stack` tag and the
+/// resource's `iac:name` tag (plus `extra` filters, e.g. on a state), through the type's
+/// `describe` (the one its read uses). Every EC2 create sets these tags in the create call
+/// itself (`TagSpecifications`, see [`tag_spec`]), so an object a create made is never
+/// untagged, and what this finds is always this stack's resource.
+///
+/// Several matches (a replacement made before the old object was deleted carries the same
+/// tags as the old one) are told apart by the create `inputs`: the object whose
+/// replace-marked properties (a subnet's CIDR, a security group's description) equal them
+/// is the one that create made. Among equals, the smallest id: most EC2 describes return
+/// no creation time, and the answer must not change between calls.
+pub async fn find_by_tags<F, Fut>(
+    cx: &Cx,
+    rtype: &str,
+    name: &str,
+    inputs: &Json,
+    extra: Vec<Filter>,
+    describe: F,
+) -> Result<Option<Existing>, ProviderError>
+where
+    F: FnOnce(Vec<Filter>) -> Fut,
+    Fut: Future<Output = Result<HashMap<String, Live>, ProviderError>>,
+{
+    let mut filters = vec![
+        stack_filter(&cx.stack),
+        Filter::builder().name("tag:iac:name").values(name).build(),
+    ];
+    filters.extend(extra);
+    let found = describe(filters).await?;
+    let forcing: Vec<&str> = iac_stack::schema::lookup(rtype)
+        .map(|s| {
+            s.props
+                .iter()
+                .filter(|p| p.replace)
+                .map(|p| p.name)
+                .collect()
+        })
+        .unwrap_or_default();
+    let made_by_this_create = |live: &Live| {
+        forcing.iter().all(|p| match inputs.get(*p) {
+            None | Some(Json::Null) => true,
+            Some(want) => live.inputs.get(*p) == Some(want),
+        })
+    };
+    Ok(found
+        .into_iter()
+        .min_by(|a, b| (!made_by_this_create(&a.1), &a.0).cmp(&(!made_by_this_create(&b.1), &b.0)))
+        .map(|(id, live)| existing(cx, name, id, live)))
+}
+
+/// The last applied inputs a describe shapes its answer by (list order, properties the
+/// describe does not return): those of each requested id for a read, the create inputs
+/// for whatever a `find` turns up.
+pub enum LastInputs<'a> {
+    ById(HashMap<&'a str, &'a Json>),
+    All(&'a Json),
+}
+
+impl LastInputs<'_> {
+    /// The last applied inputs for the object `id` (`null` when a read did not ask for it).
+    pub fn of(&self, id: &str) -> &Json {
+        match self {
+            LastInputs::ById(by_id) => by_id.get(id).copied().unwrap_or(&Json::Null),
+            LastInputs::All(inputs) => inputs,
+        }
+    }
+}
+
 /// The requested ids not in `found`, sorted and without duplicates.
 fn missing_ids<'r, T>(requests: &'r [ReadRequest], found: &HashMap<String, T>) -> Vec<&'r str> {
     let mut ids: Vec<&str> = requests
@@ -139,11 +207,13 @@ fn answer<T>(requests: &[ReadRequest], mut found: HashMap<String, T>) -> Vec<Opt
 
 /// The last applied inputs of each request, by id: what reads take the form of lists and
 /// of properties a describe does not return from.
-pub fn last_inputs(requests: &[ReadRequest]) -> HashMap<&str, &Json> {
-    requests
-        .iter()
-        .map(|r| (r.physical_id.as_str(), &r.last_inputs))
-        .collect()
+pub fn last_inputs(requests: &[ReadRequest]) -> LastInputs<'_> {
+    LastInputs::ById(
+        requests
+            .iter()
+            .map(|r| (r.physical_id.as_str(), &r.last_inputs))
+            .collect(),
+    )
 }
 
 /// The network interfaces matching `filter_name=id` (e.g. `vpc-id`), as

@@ -8,12 +8,14 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository, Tag};
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+};
 use serde_json::{json, Value as Json};
 
 use super::common::{
-    bool_or, describe_in_batches, for_each_bounded, input_tags, malformed, req_str, tags_json,
-    TagDiff, READ_CONCURRENCY,
+    aws_code, bool_or, describe_in_batches, existing, for_each_bounded, input_tags, malformed,
+    name_taken, read_found, req_str, tags_json, TagDiff, READ_CONCURRENCY,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -141,10 +143,24 @@ impl ResourceType for EcrRepository {
         .await
     }
 
+    /// By its name (the `name` input, unique per registry); whose it is, by its tags.
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let repo = req_str(inputs, RTYPE, "name")?;
+        let live = read_found(self, cx, name, repo, inputs, Json::Null).await?;
+        Ok(live.map(|live| existing(cx, name, repo, live)))
+    }
+
+    /// A repository of that name that exists already (whoever made it) makes the create
+    /// fail with `Conflict`, changing nothing.
     async fn create(
         &self,
         cx: &Cx,
-        op: &OpContext,
+        _op: &OpContext,
         _name: &str,
         inputs: &Json,
     ) -> Result<Created, ProviderError> {
@@ -164,13 +180,8 @@ impl ResourceType for EcrRepository {
                 .repository()
                 .cloned()
                 .ok_or_else(|| malformed("CreateRepository", "repository"))?,
-            // A retry after a lost answer: the first attempt made it.
-            Err(e) if e.message.contains("RepositoryAlreadyExistsException") => {
-                op.progress(&format!("repository `{name}` already exists; adopting it"));
-                describe(cx, &[name.to_owned()])
-                    .await?
-                    .remove(name)
-                    .ok_or_else(|| malformed("DescribeRepositories", "repositories"))?
+            Err(e) if aws_code(&e) == Some("RepositoryAlreadyExistsException") => {
+                return Err(name_taken(&format!("ECR repository `{name}`")));
             }
             Err(e) => return Err(e),
         };
@@ -253,7 +264,7 @@ impl ResourceType for EcrRepository {
             .map_err(cx.err(Service::Ecr, "DeleteRepository"));
         match deleted {
             Ok(_) => Ok(()),
-            Err(e) if e.message.contains("RepositoryNotEmptyException") => Err(ProviderError::new(
+            Err(e) if aws_code(&e) == Some("RepositoryNotEmptyException") => Err(ProviderError::new(
                 e.kind,
                 format!(
                     "{}; repository `{id}` still holds images: delete them, or set `force_delete: true` to delete them with it",

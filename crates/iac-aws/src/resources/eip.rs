@@ -4,13 +4,13 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, Filter, ResourceType as Ec2ResourceType};
-use iac_engine::provider::{Created, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{Created, Existing, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Value as Json};
 
 use super::common::{malformed, object};
 use super::ec2::{
-    delete_when_unused, live_tags, read_by_stack_tag, reconcile_tags, tag_spec, wait_visible,
-    IN_USE_LIMIT,
+    delete_when_unused, find_by_tags, live_tags, read_by_stack_tag, reconcile_tags, tag_spec,
+    wait_visible, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -58,6 +58,19 @@ impl ResourceType for Eip {
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         read_by_stack_tag(cx, requests, "allocation-id", |filters| {
+            describe(cx, filters)
+        })
+        .await
+    }
+
+    /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]).
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        find_by_tags(cx, "aws.eip", name, inputs, Vec::new(), |filters| {
             describe(cx, filters)
         })
         .await

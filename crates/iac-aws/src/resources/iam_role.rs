@@ -13,12 +13,14 @@
 
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+};
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    for_each_bounded, input_tags, order_like, poll_until, req_str, str_list, tags_json, Backoff,
-    TagDiff, READ_CONCURRENCY,
+    aws_code, existing, for_each_bounded, input_tags, name_taken, order_like, poll_until,
+    read_found, req_str, str_list, tags_json, Backoff, TagDiff, READ_CONCURRENCY,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -220,6 +222,20 @@ impl ResourceType for IamRole {
         for_each_bounded(requests, READ_CONCURRENCY, |r| read_one(cx, r)).await
     }
 
+    /// By its name (the `name` input, unique per account); whose it is, by its tags.
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let role = req_str(inputs, RTYPE, "name")?;
+        let live = read_found(self, cx, name, role, inputs, Json::Null).await?;
+        Ok(live.map(|live| existing(cx, name, role, live)))
+    }
+
+    /// A role of that name that exists already (whoever made it) makes the create fail with
+    /// `Conflict` before anything else is sent: its policies and tags are left as they are.
     async fn create(
         &self,
         cx: &Cx,
@@ -241,9 +257,8 @@ impl ResourceType for IamRole {
             .map_err(cx.err(Service::Iam, "CreateRole"));
         match created {
             Ok(_) => {}
-            // A retry after a lost answer: the first attempt made it.
-            Err(e) if e.message.contains("EntityAlreadyExists") => {
-                op.progress(&format!("role `{name}` already exists; adopting it"));
+            Err(e) if aws_code(&e) == Some("EntityAlreadyExists") => {
+                return Err(name_taken(&format!("IAM role `{name}`")));
             }
             Err(e) => return Err(e),
         }

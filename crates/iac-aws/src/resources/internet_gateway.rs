@@ -6,11 +6,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType};
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+};
 use serde_json::{json, Value as Json};
 
 use super::common::{aws_code, gone_is_ok, malformed, object, req_str, retry_dependency, Backoff};
-use super::ec2::{live_tags, read_by_stack_tag, reconcile_tags, tag_spec, wait_visible};
+use super::ec2::{
+    find_by_tags, live_tags, read_by_stack_tag, reconcile_tags, tag_spec, wait_visible,
+};
 use super::{Cx, ResourceType};
 use crate::Service;
 
@@ -111,6 +115,24 @@ impl ResourceType for InternetGateway {
         read_by_stack_tag(cx, requests, "internet-gateway-id", |filters| {
             describe(cx, filters)
         })
+        .await
+    }
+
+    /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]).
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        find_by_tags(
+            cx,
+            "aws.internet_gateway",
+            name,
+            inputs,
+            Vec::new(),
+            |filters| describe(cx, filters),
+        )
         .await
     }
 

@@ -8,12 +8,14 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup as SdkLogGroup;
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+};
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    for_each_bounded, input_tags, poll_until, req_str, tags_json, Backoff, TagDiff,
-    READ_CONCURRENCY,
+    aws_code, existing, for_each_bounded, input_tags, name_taken, poll_until, read_found, req_str,
+    tags_json, Backoff, TagDiff, READ_CONCURRENCY,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -177,6 +179,21 @@ impl ResourceType for LogGroup {
         .await
     }
 
+    /// By its name (the `name` input, unique per account and region); whose it is, by its
+    /// tags.
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let group = req_str(inputs, RTYPE, "name")?;
+        let live = read_found(self, cx, name, group, inputs, Json::Null).await?;
+        Ok(live.map(|live| existing(cx, name, group, live)))
+    }
+
+    /// A group of that name that exists already (whoever made it) makes the create fail
+    /// with `Conflict`: its retention and tags are left as they are.
     async fn create(
         &self,
         cx: &Cx,
@@ -198,9 +215,8 @@ impl ResourceType for LogGroup {
             .map_err(cx.err(Service::Logs, "CreateLogGroup"));
         match created {
             Ok(_) => {}
-            // A retry after a lost answer: the first attempt made it.
-            Err(e) if e.message.contains("ResourceAlreadyExistsException") => {
-                op.progress(&format!("log group `{name}` already exists; adopting it"));
+            Err(e) if aws_code(&e) == Some("ResourceAlreadyExistsException") => {
+                return Err(name_taken(&format!("log group `{name}`")));
             }
             Err(e) => return Err(e),
         }

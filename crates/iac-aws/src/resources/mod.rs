@@ -5,7 +5,7 @@
 //! engine (references replaced, the `iac:*`/`Name` tags added under `tags`).
 
 use async_trait::async_trait;
-use iac_engine::provider::{Created, Found, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{Created, Existing, Found, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::Value as Json;
 
 use crate::AwsContext;
@@ -83,6 +83,17 @@ pub trait ResourceType: Send + Sync {
         id: &str,
         inputs: &Json,
     ) -> Result<(), ProviderError>;
+
+    /// Find the object a create of `name` with these resolved inputs made (or would make),
+    /// by what identifies it before the create; see `iac_engine::Provider::find`. Every
+    /// type implements it: it is how an interrupted or failed create is recovered, and how
+    /// an object of someone else with a colliding name is told apart from this stack's.
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError>;
 
     /// Find an `existing: true` resource by its identifying inputs.
     async fn lookup(

@@ -7,11 +7,13 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     Filter, NatGateway as Ec2Nat, NatGatewayState, ResourceType as Ec2ResourceType,
 };
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+};
 use serde_json::{json, Value as Json};
 
 use super::common::{client_token, malformed, object, poll_until, req_str, Backoff};
-use super::ec2::{live_tags, read_by_stack_tag, reconcile_tags, tag_spec};
+use super::ec2::{find_by_tags, live_tags, read_by_stack_tag, reconcile_tags, tag_spec};
 use super::{Cx, ResourceType};
 use crate::Service;
 
@@ -104,6 +106,20 @@ impl ResourceType for NatGateway {
         .await
     }
 
+    /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]); a gateway deleted,
+    /// being deleted or failed is not found (see [`describe`]).
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        find_by_tags(cx, "aws.nat_gateway", name, inputs, Vec::new(), |filters| {
+            describe(cx, filters)
+        })
+        .await
+    }
+
     async fn create(
         &self,
         cx: &Cx,
@@ -114,17 +130,23 @@ impl ResourceType for NatGateway {
         let subnet = req_str(inputs, TYPE, "subnet")?;
         let eip = req_str(inputs, TYPE, "eip")?;
         let ec2 = &cx.aws.clients().ec2;
-        // The token makes a create retried after a lost answer return the first gateway.
-        // AWS remembers tokens after a delete, so a token that answers with a gateway already
-        // deleted (the same NAT destroyed and re-created on the same subnet and address) is
-        // retried once with a second token.
+        // The token makes a create retried after a lost answer return the first gateway: the
+        // engine's token of this create's intent, else one derived from the stack, name,
+        // subnet and address. AWS remembers tokens after a delete, so a token that answers
+        // with a gateway already deleted (the same NAT destroyed and re-created on the same
+        // subnet and address) is retried once with a second token.
         let mut id = None;
         for round in ["1", "2"] {
+            let token = match op.token() {
+                Some(t) if round == "1" => t.to_owned(),
+                Some(t) => format!("{t}-{round}"),
+                None => client_token(cx, name, &[subnet, eip, round]),
+            };
             let out = ec2
                 .create_nat_gateway()
                 .subnet_id(subnet)
                 .allocation_id(eip)
-                .client_token(client_token(cx, name, &[subnet, eip, round]))
+                .client_token(token)
                 .tag_specifications(tag_spec(Ec2ResourceType::Natgateway, inputs))
                 .send()
                 .await

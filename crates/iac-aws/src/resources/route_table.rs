@@ -8,13 +8,15 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     Filter, ResourceType as Ec2ResourceType, RouteOrigin, RouteTable as Ec2RouteTable,
 };
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+};
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{gone_is_ok, malformed, req_str, str_list};
 use super::ec2::{
-    align, delete_when_unused, last_inputs, live_tags, put_list, read_by_stack_tag, reconcile_tags,
-    tag_spec, wait_visible,
+    align, delete_when_unused, find_by_tags, last_inputs, live_tags, put_list, read_by_stack_tag,
+    reconcile_tags, tag_spec, wait_visible, LastInputs,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -256,7 +258,7 @@ async fn associate(cx: &Cx, id: &str, subnets: &[&String]) -> Result<(), Provide
 async fn describe(
     cx: &Cx,
     filters: Vec<Filter>,
-    last: &HashMap<&str, &Json>,
+    last: &LastInputs<'_>,
 ) -> Result<HashMap<String, Live>, ProviderError> {
     let mut pages = cx
         .aws
@@ -273,7 +275,7 @@ async fn describe(
             let (Some(id), Some(vpc)) = (table.route_table_id(), table.vpc_id()) else {
                 continue;
             };
-            let last = last.get(id).copied().unwrap_or(&Json::Null);
+            let last = last.of(id);
             let routes = align(
                 live_routes(table)
                     .into_iter()
@@ -321,6 +323,20 @@ impl ResourceType for RouteTable {
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         let last = last_inputs(requests);
         read_by_stack_tag(cx, requests, "route-table-id", |filters| {
+            describe(cx, filters, &last)
+        })
+        .await
+    }
+
+    /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]).
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let last = LastInputs::All(inputs);
+        find_by_tags(cx, "aws.route_table", name, inputs, Vec::new(), |filters| {
             describe(cx, filters, &last)
         })
         .await

@@ -16,13 +16,15 @@ use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, Ipv6Range, ResourceType as Ec2ResourceType,
     SecurityGroup as Ec2Group, SecurityGroupRuleRequest, SecurityGroupRuleUpdate, UserIdGroupPair,
 };
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+};
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{client_token, malformed, req_str};
 use super::ec2::{
-    align, delete_when_unused, interfaces_using, last_inputs, live_tags, read_by_stack_tag,
-    reconcile_tags, tag_spec, wait_visible, IN_USE_LIMIT,
+    align, delete_when_unused, find_by_tags, interfaces_using, last_inputs, live_tags,
+    read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, LastInputs, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -424,7 +426,7 @@ async fn reconcile_rules(cx: &Cx, id: &str, inputs: &Json) -> Result<(), Provide
 async fn describe(
     cx: &Cx,
     filters: Vec<Filter>,
-    last: &HashMap<&str, &Json>,
+    last: &LastInputs<'_>,
 ) -> Result<HashMap<String, Live>, ProviderError> {
     let mut pages = cx
         .aws
@@ -441,7 +443,7 @@ async fn describe(
             let (Some(id), Some(vpc)) = (group.group_id(), group.vpc_id()) else {
                 continue;
             };
-            let last = last.get(id).copied().unwrap_or(&Json::Null);
+            let last = last.of(id);
             let rules = live_rules(group);
             let mut inputs = Map::new();
             inputs.insert("vpc".to_owned(), json!(vpc));
@@ -491,6 +493,25 @@ impl ResourceType for SecurityGroup {
         read_by_stack_tag(cx, requests, "group-id", |filters| {
             describe(cx, filters, &last)
         })
+        .await
+    }
+
+    /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]).
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let last = LastInputs::All(inputs);
+        find_by_tags(
+            cx,
+            "aws.security_group",
+            name,
+            inputs,
+            Vec::new(),
+            |filters| describe(cx, filters, &last),
+        )
         .await
     }
 

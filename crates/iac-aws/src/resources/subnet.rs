@@ -7,13 +7,13 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, SubnetState,
 };
-use iac_engine::provider::{Created, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{Created, Existing, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Value as Json};
 
 use super::common::{bool_or, malformed, object, req_str};
 use super::ec2::{
-    delete_when_unused, interfaces_using, live_tags, read_by_stack_tag, reconcile_tags, tag_spec,
-    wait_visible, IN_USE_LIMIT,
+    delete_when_unused, find_by_tags, interfaces_using, live_tags, read_by_stack_tag,
+    reconcile_tags, tag_spec, wait_visible, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -93,6 +93,19 @@ impl ResourceType for Subnet {
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         read_by_stack_tag(cx, requests, "subnet-id", |filters| describe(cx, filters)).await
+    }
+
+    /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]).
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        find_by_tags(cx, "aws.subnet", name, inputs, Vec::new(), |filters| {
+            describe(cx, filters)
+        })
+        .await
     }
 
     async fn create(

@@ -7,13 +7,13 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, VpcState,
 };
-use iac_engine::provider::{Created, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{Created, Existing, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Value as Json};
 
 use super::common::{bool_or, malformed, object, req_str};
 use super::ec2::{
-    delete_when_unused, interfaces_using, last_inputs, live_tags, read_by_stack_tag,
-    reconcile_tags, tag_spec, wait_visible, IN_USE_LIMIT,
+    delete_when_unused, find_by_tags, interfaces_using, last_inputs, live_tags, read_by_stack_tag,
+    reconcile_tags, tag_spec, wait_visible, LastInputs, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -61,7 +61,7 @@ async fn set_dns(
 async fn describe(
     cx: &Cx,
     filters: Vec<Filter>,
-    last: &HashMap<&str, &Json>,
+    last: &LastInputs<'_>,
 ) -> Result<HashMap<String, Live>, ProviderError> {
     let mut pages = cx
         .aws
@@ -78,7 +78,7 @@ async fn describe(
             let (Some(id), Some(cidr)) = (vpc.vpc_id(), vpc.cidr_block()) else {
                 continue;
             };
-            let last = last.get(id).copied().unwrap_or(&Json::Null);
+            let last = last.of(id);
             let inputs = object([
                 ("cidr", json!(cidr)),
                 ("dns_hostnames", json!(bool_or(last, "dns_hostnames", true))),
@@ -112,6 +112,26 @@ impl ResourceType for Vpc {
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         let last = last_inputs(requests);
         read_by_stack_tag(cx, requests, "vpc-id", |filters| {
+            describe(cx, filters, &last)
+        })
+        .await
+    }
+
+    /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]); a VPC being deleted
+    /// is not found.
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let last = LastInputs::All(inputs);
+        let alive = Filter::builder()
+            .name("state")
+            .values("pending")
+            .values("available")
+            .build();
+        find_by_tags(cx, "aws.vpc", name, inputs, vec![alive], |filters| {
             describe(cx, filters, &last)
         })
         .await

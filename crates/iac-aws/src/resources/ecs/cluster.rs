@@ -9,11 +9,15 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName};
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+};
 use serde_json::{json, Value as Json};
 
 use super::{live_tags, sdk_tags, update_tags};
-use crate::resources::common::{bool_or, malformed, retry_dependency, Backoff};
+use crate::resources::common::{
+    bool_or, existing, malformed, name_taken, retry_dependency, Backoff,
+};
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
 
@@ -75,6 +79,16 @@ pub(crate) async fn describe(
     Ok(out)
 }
 
+/// The cluster named `cluster`, unless it is INACTIVE (deleted: AWS keeps describing it
+/// for a while, and a create of that name makes a new cluster).
+async fn active_named(cx: &Cx, cluster: &str) -> Result<Option<Cluster>, ProviderError> {
+    // DescribeClusters takes names as well as ARNs.
+    Ok(describe(cx, &[cluster.to_owned()])
+        .await?
+        .into_values()
+        .find(|c| c.cluster_name() == Some(cluster) && c.status() != Some("INACTIVE")))
+}
+
 /// The live inputs of a cluster. Container insights come from the cluster's settings; an
 /// answer without them (the emulator before any update) keeps the applied value.
 fn live_inputs(c: &Cluster, last: &Json) -> Json {
@@ -118,6 +132,30 @@ impl ResourceType for EcsCluster {
             .collect())
     }
 
+    /// By its name (the `name` input, unique per account and region), INACTIVE clusters
+    /// left out; whose it is, by its tags.
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let Some(c) = active_named(cx, &cluster_name(cx, name, inputs)).await? else {
+            return Ok(None);
+        };
+        let arn = c
+            .cluster_arn()
+            .ok_or_else(|| malformed("DescribeClusters", "clusterArn"))?;
+        let live = Live {
+            inputs: live_inputs(&c, inputs),
+            attrs: attrs_of(&c),
+        };
+        Ok(Some(existing(cx, name, arn, live)))
+    }
+
+    /// Fails with `Conflict`, changing nothing, when an active cluster of that name exists:
+    /// `CreateCluster` is idempotent by name and would answer with that cluster, whoever
+    /// made it (and the emulator would replace it).
     async fn create(
         &self,
         cx: &Cx,
@@ -126,9 +164,13 @@ impl ResourceType for EcsCluster {
         inputs: &Json,
     ) -> Result<Created, ProviderError> {
         let cluster = cluster_name(cx, name, inputs);
+        if let Some(c) = active_named(cx, &cluster).await? {
+            return Err(name_taken(&format!(
+                "ECS cluster `{cluster}` (`{}`)",
+                c.cluster_arn().unwrap_or_default()
+            )));
+        }
         op.progress(&format!("creating cluster `{cluster}`"));
-        // CreateCluster is idempotent by name: a retry after a lost answer returns the
-        // cluster the first attempt made.
         let resp = cx
             .aws
             .clients()

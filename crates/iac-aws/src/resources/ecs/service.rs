@@ -22,14 +22,16 @@ use aws_sdk_ecs::types::{
     DeploymentRolloutState, LaunchType, LoadBalancer, NetworkConfiguration, PropagateTags,
     Service as SdkService, ServiceField,
 };
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+};
 use serde_json::{json, Map, Value as Json};
 
 use super::task_definition::family_of;
 use super::{live_tags, omit_unapplied, retry_role_propagation, sdk_tags, update_tags};
 use crate::resources::common::{
-    bool_or, for_each_bounded, malformed, order_like, poll_until, req_str, str_list, Backoff,
-    READ_CONCURRENCY,
+    aws_code, bool_or, existing, for_each_bounded, malformed, name_taken, order_like, poll_until,
+    req_str, str_list, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -179,6 +181,20 @@ async fn describe_one(
     arn: &str,
 ) -> Result<Option<SdkService>, ProviderError> {
     Ok(describe(cx, cluster, &[arn.to_owned()]).await?.remove(arn))
+}
+
+/// The service named `service` in `cluster`, unless it is INACTIVE (deleted: ECS keeps
+/// describing it for a while, and a create of that name makes a new service).
+async fn alive_named(
+    cx: &Cx,
+    cluster: &str,
+    service: &str,
+) -> Result<Option<SdkService>, ProviderError> {
+    // DescribeServices takes names as well as ARNs.
+    Ok(describe(cx, cluster, &[service.to_owned()])
+        .await?
+        .into_values()
+        .find(|s| s.service_name() == Some(service) && s.status() != Some("INACTIVE")))
 }
 
 /// `off`, `on` or `rollback` from ECS's two flags.
@@ -339,6 +355,32 @@ impl ResourceType for EcsService {
             .collect())
     }
 
+    /// By cluster and name (the `name` input, unique in the cluster), INACTIVE services
+    /// left out; whose it is, by its tags.
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let cluster = req_str(inputs, RTYPE, "cluster")?;
+        let Some(s) = alive_named(cx, cluster, &service_name(cx, name, inputs)).await? else {
+            return Ok(None);
+        };
+        let arn = s
+            .service_arn()
+            .ok_or_else(|| malformed("DescribeServices", "serviceArn"))?;
+        let live = Live {
+            inputs: live_inputs(&s, inputs),
+            attrs: attrs_of(&s),
+        };
+        Ok(Some(existing(cx, name, arn, live)))
+    }
+
+    /// Fails with `Conflict`, changing nothing, when the cluster has an active (or
+    /// draining) service of that name, whoever made it: the emulator would replace it.
+    /// `CreateService` carries the engine's token of this create's intent as its
+    /// `clientToken`, so a create retried after a lost answer cannot make a second service.
     async fn create(
         &self,
         cx: &Cx,
@@ -351,6 +393,13 @@ impl ResourceType for EcsService {
         let task = req_str(inputs, RTYPE, "task_definition")?;
         let network = network(inputs)?;
         let ecs = &cx.aws.clients().ecs;
+        if let Some(s) = alive_named(cx, cluster, &service).await? {
+            return Err(name_taken(&format!(
+                "ECS service `{service}` (`{}`, {})",
+                s.service_arn().unwrap_or_default(),
+                s.status().unwrap_or("ACTIVE")
+            )));
+        }
         op.progress(&format!("creating service `{service}`"));
         // ECS checks the load balancer's and the task's roles at create: a role made moments
         // ago may not be usable yet.
@@ -368,6 +417,7 @@ impl ResourceType for EcsService {
                 .enable_execute_command(bool_or(inputs, "enable_execute_command", false))
                 .propagate_tags(PropagateTags::Service)
                 .set_tags(sdk_tags(inputs))
+                .set_client_token(op.token().map(str::to_owned))
                 .send()
                 .await
                 .map_err(cx.err(Service::Ecs, "CreateService"))
@@ -506,10 +556,7 @@ impl ResourceType for EcsService {
                 Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
                 // Still counted as scaled above 0 (the scale-down has not registered yet):
                 // force, the desired count is already 0.
-                Err(e)
-                    if e.message.contains("scaled above 0")
-                        || e.message.contains("InvalidParameterException") =>
-                {
+                Err(e) if aws_code(&e) == Some("InvalidParameterException") => {
                     ecs.delete_service()
                         .cluster(&cluster)
                         .service(id)
@@ -545,7 +592,7 @@ impl ResourceType for EcsService {
                     // An INACTIVE service may no longer be listable by name: no tasks.
                     Err(e)
                         if e.kind == ErrorKind::NotFound
-                            || e.message.contains("ServiceNotFound") =>
+                            || aws_code(&e) == Some("ServiceNotFoundException") =>
                     {
                         Ok(Some(()))
                     }
@@ -757,7 +804,9 @@ async fn retire_revision(
             Ok(())
         }
         // Already deregistered: the goal is met.
-        Err(e) if e.kind == ErrorKind::NotFound || e.message.contains("ClientException") => Ok(()),
+        Err(e) if e.kind == ErrorKind::NotFound || aws_code(&e) == Some("ClientException") => {
+            Ok(())
+        }
         Err(e) => Err(e),
     }
 }

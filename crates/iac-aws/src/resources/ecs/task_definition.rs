@@ -26,15 +26,23 @@ use aws_sdk_ecs::types::{
     NetworkMode, OsFamily, PortMapping, RuntimePlatform, Secret, TaskDefinition,
     TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
 };
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+};
 use serde_json::{json, Map, Value as Json};
 
 use super::{live_tags, omit_unapplied, retry_role_propagation, sdk_tags, update_tags};
-use crate::resources::common::{for_each_bounded, malformed, req_str, READ_CONCURRENCY};
+use crate::resources::common::{
+    aws_code, existing, for_each_bounded, malformed, read_found, req_str, READ_CONCURRENCY,
+};
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
 
 const RTYPE: &str = "aws.task_definition";
+
+/// How many of a family's newest active revisions `find` describes looking for this
+/// stack's: iac keeps one active (two during a deploy), so older ones are someone else's.
+const FIND_REVISIONS: usize = 10;
 
 /// DeleteTaskDefinitions takes at most 10 revisions per call.
 const DELETE_BATCH: usize = 10;
@@ -408,7 +416,7 @@ impl ResourceType for TaskDefinitionType {
                 Ok(resp) => resp,
                 // ECS answers an unknown revision with a ClientException, not a NotFound code.
                 Err(e)
-                    if e.kind == ErrorKind::NotFound || e.message.contains("ClientException") =>
+                    if e.kind == ErrorKind::NotFound || aws_code(&e) == Some("ClientException") =>
                 {
                     return Ok(None);
                 }
@@ -427,6 +435,34 @@ impl ResourceType for TaskDefinitionType {
             Ok(live)
         })
         .await
+    }
+
+    /// By family (the `family` input, the physical id): of its newest active revisions
+    /// (at most [`FIND_REVISIONS`]), the newest whose tags name this stack's resource;
+    /// without one, the newest active revision, which is someone else's (the family then is
+    /// not this stack's alone: its delete would deregister their revisions too). INACTIVE
+    /// (deregistered) revisions are never found.
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let family = req_str(inputs, RTYPE, "family")?;
+        let revisions = active_revisions(cx, family).await?;
+        let mut newest: Option<Existing> = None;
+        for arn in revisions.iter().rev().take(FIND_REVISIONS) {
+            let last_attrs = json!({ "arn": arn });
+            let Some(live) = read_found(self, cx, name, family, inputs, last_attrs).await? else {
+                continue;
+            };
+            let found = existing(cx, name, family, live);
+            if found.foreign.is_none() {
+                return Ok(Some(found));
+            }
+            newest.get_or_insert(found);
+        }
+        Ok(newest)
     }
 
     async fn create(
@@ -510,7 +546,8 @@ impl ResourceType for TaskDefinitionType {
                 Ok(_) => deregistered.push(arn.clone()),
                 // Already inactive or deleted: nothing to do for it.
                 Err(e)
-                    if e.kind == ErrorKind::NotFound || e.message.contains("ClientException") => {}
+                    if e.kind == ErrorKind::NotFound || aws_code(&e) == Some("ClientException") => {
+                }
                 Err(e) => return Err(e),
             }
         }

@@ -11,12 +11,15 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, Listener as SdkListener,
     ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum,
 };
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+};
 use serde_json::{json, Map, Value as Json};
 
 use super::{is_not_found, read_tags, sdk_tags, update_tags};
 use crate::resources::common::{
-    for_each_bounded, malformed, missing_input, req_str, tags_json, READ_CONCURRENCY,
+    existing, for_each_bounded, malformed, missing_input, name_taken, read_found, req_str,
+    tags_json, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -237,6 +240,17 @@ async fn listeners_of(cx: &Cx, lb_arn: &str) -> Result<Option<Vec<SdkListener>>,
     }
 }
 
+/// The ARN of the listener on `port` of the load balancer `lb_arn` (a balancer has at most
+/// one per port); `None` when there is none or the balancer is gone.
+async fn arn_on_port(cx: &Cx, lb_arn: &str, port: i32) -> Result<Option<String>, ProviderError> {
+    Ok(listeners_of(cx, lb_arn)
+        .await?
+        .unwrap_or_default()
+        .iter()
+        .filter(|l| l.port() == Some(port))
+        .find_map(|l| l.listener_arn().map(str::to_owned)))
+}
+
 fn live_inputs(l: &SdkListener, last: &Json, tags: Vec<(String, String)>) -> Json {
     let mut inputs = Map::new();
     inputs.insert(
@@ -324,6 +338,24 @@ impl ResourceType for Listener {
             .collect())
     }
 
+    /// By its load balancer and port; whose it is, by its tags.
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let lb = req_str(inputs, RTYPE, "load_balancer")?;
+        let Some(arn) = arn_on_port(cx, lb, port_of(inputs)?).await? else {
+            return Ok(None);
+        };
+        let live = read_found(self, cx, name, &arn, inputs, Json::Null).await?;
+        Ok(live.map(|live| existing(cx, name, arn, live)))
+    }
+
+    /// Fails with `Conflict`, changing nothing, when the balancer already listens on the
+    /// port: ELB would answer a create with the same settings with that listener, whoever
+    /// made it.
     async fn create(
         &self,
         cx: &Cx,
@@ -332,13 +364,20 @@ impl ResourceType for Listener {
         inputs: &Json,
     ) -> Result<Created, ProviderError> {
         let (certificates, ssl_policy) = tls_of(inputs)?;
+        let lb = req_str(inputs, RTYPE, "load_balancer")?;
+        let port = port_of(inputs)?;
+        if let Some(arn) = arn_on_port(cx, lb, port).await? {
+            return Err(name_taken(&format!(
+                "a listener on port {port} of load balancer `{lb}` (`{arn}`)"
+            )));
+        }
         let resp = cx
             .aws
             .clients()
             .elbv2
             .create_listener()
-            .load_balancer_arn(req_str(inputs, RTYPE, "load_balancer")?)
-            .port(port_of(inputs)?)
+            .load_balancer_arn(lb)
+            .port(port)
             .protocol(ProtocolEnum::from(req_str(inputs, RTYPE, "protocol")?))
             .set_certificates(certificates)
             .set_ssl_policy(ssl_policy)

@@ -12,13 +12,15 @@ use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancer as SdkLoadBalancer, LoadBalancerAttribute, LoadBalancerSchemeEnum,
     LoadBalancerStateEnum, LoadBalancerTypeEnum,
 };
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+};
 use serde_json::{json, Value as Json};
 
-use super::{aws_name, int_or, read_tags, sdk_tags, update_tags, DESCRIBE_BATCH};
+use super::{aws_name, int_or, is_not_found, read_tags, sdk_tags, update_tags, DESCRIBE_BATCH};
 use crate::resources::common::{
-    bool_or, describe_in_batches, for_each_bounded, malformed, order_like, poll_until, str_list,
-    tags_json, Backoff, READ_CONCURRENCY,
+    bool_or, describe_in_batches, existing, for_each_bounded, malformed, name_taken, order_like,
+    poll_until, read_found, str_list, tags_json, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -74,6 +76,29 @@ async fn describe_pages(
             Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
             _ => return Ok(out),
         }
+    }
+}
+
+/// The ARN of the balancer named `lb_name` (names are unique per account and region);
+/// `None` when there is none.
+async fn arn_by_name(cx: &Cx, lb_name: &str) -> Result<Option<String>, ProviderError> {
+    match cx
+        .aws
+        .clients()
+        .elbv2
+        .describe_load_balancers()
+        .names(lb_name)
+        .send()
+        .await
+        .map_err(cx.err(Service::Elbv2, "DescribeLoadBalancers"))
+    {
+        Ok(resp) => Ok(resp
+            .load_balancers()
+            .iter()
+            .filter(|lb| lb.load_balancer_name() == Some(lb_name))
+            .find_map(|lb| lb.load_balancer_arn().map(str::to_owned))),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -235,6 +260,24 @@ impl ResourceType for LoadBalancer {
         .await
     }
 
+    /// By its name (the `name` input, unique per account and region); whose it is, by its
+    /// tags.
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let Some(arn) = arn_by_name(cx, &aws_name(cx, name, inputs)).await? else {
+            return Ok(None);
+        };
+        let live = read_found(self, cx, name, &arn, inputs, Json::Null).await?;
+        Ok(live.map(|live| existing(cx, name, arn, live)))
+    }
+
+    /// Fails with `Conflict`, changing nothing, when a balancer of that name exists: ELB
+    /// would answer a create with the same settings with the existing balancer, whoever
+    /// made it (and the emulator would make a second one).
     async fn create(
         &self,
         cx: &Cx,
@@ -243,6 +286,9 @@ impl ResourceType for LoadBalancer {
         inputs: &Json,
     ) -> Result<Created, ProviderError> {
         let lb_name = aws_name(cx, name, inputs);
+        if let Some(arn) = arn_by_name(cx, &lb_name).await? {
+            return Err(name_taken(&format!("load balancer `{lb_name}` (`{arn}`)")));
+        }
         let scheme = if bool_or(inputs, "internal", false) {
             LoadBalancerSchemeEnum::Internal
         } else {

@@ -13,13 +13,13 @@ use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
     Matcher, ProtocolEnum, TargetGroup as SdkTargetGroup, TargetGroupAttribute, TargetTypeEnum,
 };
-use iac_engine::provider::{Created, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{Created, Existing, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Map, Value as Json};
 
-use super::{aws_name, int_or, read_tags, sdk_tags, update_tags, DESCRIBE_BATCH};
+use super::{aws_name, int_or, is_not_found, read_tags, sdk_tags, update_tags, DESCRIBE_BATCH};
 use crate::resources::common::{
-    describe_in_batches, for_each_bounded, malformed, req_str, retry_dependency, tags_json,
-    Backoff, READ_CONCURRENCY,
+    describe_in_batches, existing, for_each_bounded, malformed, name_taken, read_found, req_str,
+    retry_dependency, tags_json, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -126,6 +126,29 @@ async fn describe_pages(
             Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
             _ => return Ok(out),
         }
+    }
+}
+
+/// The ARN of the target group named `group_name` (names are unique per account and
+/// region); `None` when there is none.
+async fn arn_by_name(cx: &Cx, group_name: &str) -> Result<Option<String>, ProviderError> {
+    match cx
+        .aws
+        .clients()
+        .elbv2
+        .describe_target_groups()
+        .names(group_name)
+        .send()
+        .await
+        .map_err(cx.err(Service::Elbv2, "DescribeTargetGroups"))
+    {
+        Ok(resp) => Ok(resp
+            .target_groups()
+            .iter()
+            .filter(|tg| tg.target_group_name() == Some(group_name))
+            .find_map(|tg| tg.target_group_arn().map(str::to_owned))),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -250,6 +273,23 @@ impl ResourceType for TargetGroup {
         .await
     }
 
+    /// By its name (the `name` input, unique per account and region); whose it is, by its
+    /// tags.
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let Some(arn) = arn_by_name(cx, &aws_name(cx, name, inputs)).await? else {
+            return Ok(None);
+        };
+        let live = read_found(self, cx, name, &arn, inputs, Json::Null).await?;
+        Ok(live.map(|live| existing(cx, name, arn, live)))
+    }
+
+    /// Fails with `Conflict`, changing nothing, when a group of that name exists: ELB would
+    /// answer a create with the same settings with the existing group, whoever made it.
     async fn create(
         &self,
         cx: &Cx,
@@ -257,7 +297,13 @@ impl ResourceType for TargetGroup {
         name: &str,
         inputs: &Json,
     ) -> Result<Created, ProviderError> {
-        let arn = create_group(cx, &aws_name(cx, name, inputs), inputs).await?;
+        let group_name = aws_name(cx, name, inputs);
+        if let Some(arn) = arn_by_name(cx, &group_name).await? {
+            return Err(name_taken(&format!(
+                "target group `{group_name}` (`{arn}`)"
+            )));
+        }
+        let arn = create_group(cx, &group_name, inputs).await?;
         let delay = int_or(inputs, "deregistration_delay", 300);
         if delay != 300 {
             set_deregistration_delay(cx, &arn, delay).await?;

@@ -1,10 +1,13 @@
 //! `aws.dns_record`: one Route 53 record set, either `ttl` + `values` or an `alias` to an
 //! AWS resource such as the load balancer.
 //!
-//! Create and update are one UPSERT each, waited for until `INSYNC`; delete reads the record
-//! first and sends it back exactly, because Route 53 deletes only an exact match. The
-//! physical id is `ZONE_NAME_TYPE` (e.g. `Z0123_shop.example.com_A`), which is all a
-//! record set has for an identity.
+//! Create is one CREATE, which never overwrites a record that exists (someone else's, most
+//! likely: a record has no tags, so iac cannot tell); update is one UPSERT of the record
+//! iac owns. Both are waited for until `INSYNC`. Delete reads the record first and sends it
+//! back exactly, because Route 53 deletes only an exact match. The physical id is
+//! `ZONE_NAME_TYPE` (e.g. `Z0123_shop.example.com_A`), which is all a record set has for an
+//! identity; so a record found by `find` is this stack's only when it already has exactly
+//! the value the stack wants.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -12,14 +15,18 @@ use async_trait::async_trait;
 use aws_sdk_route53::types::{
     AliasTarget, ChangeAction, ResourceRecord, ResourceRecordSet, RrType,
 };
-use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+};
 use serde_json::{json, Map, Value as Json};
 
 use super::{
-    bare_zone_id, build_error, change, change_and_wait, delete_record, normal_name, zone_records,
+    bare_zone_id, build_error, change, change_and_wait, delete_record, find_record, normal_name,
+    zone_records,
 };
 use crate::resources::common::{
-    for_each_bounded, missing_input, order_like, req_str, str_list, READ_CONCURRENCY,
+    aws_code, for_each_bounded, missing_input, name_taken, order_like, req_str, str_list,
+    READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 
@@ -113,6 +120,49 @@ fn record_set(inputs: &Json) -> Result<ResourceRecordSet, ProviderError> {
         }
     }
     set.build().map_err(|e| build_error("record set", e))
+}
+
+/// Whether the live record set already has exactly the value of `want` (the record set the
+/// inputs describe): the same alias target, or the same TTL and values.
+fn has_value(live: &ResourceRecordSet, want: &ResourceRecordSet) -> bool {
+    match (live.alias_target(), want.alias_target()) {
+        (Some(l), Some(w)) => {
+            normal_target(l.dns_name()) == normal_target(w.dns_name())
+                && l.hosted_zone_id() == w.hosted_zone_id()
+                && l.evaluate_target_health() == w.evaluate_target_health()
+        }
+        (None, None) => live.ttl() == want.ttl() && values_of(live) == values_of(want),
+        _ => false,
+    }
+}
+
+/// The values of a record set, sorted (their order is no difference).
+fn values_of(set: &ResourceRecordSet) -> Vec<&str> {
+    let mut values: Vec<&str> = set.resource_records().iter().map(|r| r.value()).collect();
+    values.sort_unstable();
+    values
+}
+
+/// A live record's value for a message: ``the value `1.2.3.4` (TTL 300)`` or ``the alias
+/// `x.elb.amazonaws.com` ``.
+fn value_text(set: &ResourceRecordSet) -> String {
+    match set.alias_target() {
+        Some(target) => format!("the alias `{}`", normal_name(target.dns_name())),
+        None => format!(
+            "the value `{}` (TTL {})",
+            values_of(set).join(", "),
+            set.ttl().unwrap_or_default()
+        ),
+    }
+}
+
+/// The error of a create whose record exists already: a `Conflict` naming it and its value.
+fn record_exists(zone: &str, name: &str, rtype: &str, live: &ResourceRecordSet) -> ProviderError {
+    name_taken(&format!(
+        "DNS record `{name}` {rtype} with {} in hosted zone `{}`",
+        value_text(live),
+        bare_zone_id(zone)
+    ))
 }
 
 /// The live record in the stack's shape; names and values AWS spells differently from the
@@ -215,6 +265,37 @@ impl ResourceType for DnsRecord {
             .collect())
     }
 
+    /// By zone, name and type. A record has no tags: it is this stack's only when it
+    /// already has exactly the value the inputs ask for (same alias target, or same TTL
+    /// and values); otherwise it is someone else's, described by its value.
+    async fn find(
+        &self,
+        cx: &Cx,
+        _name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let zone = req_str(inputs, RTYPE, "zone")?;
+        let name = req_str(inputs, RTYPE, "name")?;
+        let rtype = req_str(inputs, RTYPE, "record_type")?;
+        let Some(set) = find_record(cx, zone, name, rtype).await? else {
+            return Ok(None);
+        };
+        let live = live_inputs(&set, bare_zone_id(zone), inputs);
+        let foreign = (!has_value(&set, &record_set(inputs)?)).then(|| value_text(&set));
+        Ok(Some(Existing {
+            physical_id: record_id(zone, name, rtype),
+            live: Live {
+                attrs: attrs_of(&live),
+                inputs: live,
+            },
+            foreign,
+        }))
+    }
+
+    /// One CREATE, never an UPSERT: a record that exists (whoever made it, whatever its
+    /// value) makes the create fail with `Conflict`, changing nothing. Route 53 answers a
+    /// CREATE of an existing record with `InvalidChangeBatch`; the emulator accepts it and
+    /// keeps both, so the record is also looked up first.
     async fn create(
         &self,
         cx: &Cx,
@@ -225,8 +306,21 @@ impl ResourceType for DnsRecord {
         let zone = req_str(inputs, RTYPE, "zone")?;
         let name = req_str(inputs, RTYPE, "name")?;
         let rtype = req_str(inputs, RTYPE, "record_type")?;
-        let batch = vec![change(ChangeAction::Upsert, record_set(inputs)?)?];
-        change_and_wait(cx, op, zone, batch, &format!("iac: {rtype} {name}")).await?;
+        let set = record_set(inputs)?;
+        if let Some(live) = find_record(cx, zone, name, rtype).await? {
+            return Err(record_exists(zone, name, rtype, &live));
+        }
+        let batch = vec![change(ChangeAction::Create, set)?];
+        if let Err(e) = change_and_wait(cx, op, zone, batch, &format!("iac: {rtype} {name}")).await
+        {
+            // Made by someone else between the lookup and the CREATE.
+            if aws_code(&e) == Some("InvalidChangeBatch") {
+                if let Some(live) = find_record(cx, zone, name, rtype).await? {
+                    return Err(record_exists(zone, name, rtype, &live));
+                }
+            }
+            return Err(e);
+        }
         Ok(Created {
             physical_id: record_id(zone, name, rtype),
             attrs: attrs_of(inputs),

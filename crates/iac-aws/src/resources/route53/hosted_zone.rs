@@ -11,14 +11,14 @@ use async_trait::async_trait;
 use aws_sdk_route53::operation::get_hosted_zone::GetHostedZoneOutput;
 use aws_sdk_route53::types::{HostedZoneConfig, Tag, TagResourceType, Vpc, VpcRegion};
 use iac_engine::provider::{
-    Created, ErrorKind, Found, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Found, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
 use super::{bare_zone_id, normal_name, zone_records};
 use crate::resources::common::{
-    aws_code, client_token, for_each_bounded, malformed, poll_until, req_str, tags_json, Backoff,
-    TagDiff, READ_CONCURRENCY,
+    aws_code, client_token, existing, for_each_bounded, foreign_owner, malformed, name_taken,
+    poll_until, read_found, req_str, tags_json, Backoff, TagDiff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -217,6 +217,62 @@ impl ResourceType for HostedZone {
         Ok(out)
     }
 
+    /// By name and owner: the zone named `name` (public, or private when the inputs have
+    /// `private_vpc`) whose tags name this stack's resource, or, untagged, that was made
+    /// with this resource's caller reference (a create interrupted between
+    /// `CreateHostedZone` and the tags; see [`reference_prefix`]). Route 53 allows several
+    /// zones of one name, so a zone of someone else with the same name is no collision and
+    /// is not found. Several of this stack's: the smallest id.
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let zone_name = req_str(inputs, RTYPE, "name")?;
+        let private = inputs.get("private_vpc").and_then(Json::as_str).is_some();
+        let prefix = reference_prefix(cx, name, inputs)?;
+        let mut zones: Vec<(String, String)> = zones_named(cx, zone_name)
+            .await?
+            .into_iter()
+            .filter(|z| z.config().is_some_and(|c| c.private_zone()) == private)
+            .map(|z| {
+                (
+                    bare_zone_id(z.id()).to_owned(),
+                    z.caller_reference().to_owned(),
+                )
+            })
+            .collect();
+        zones.sort();
+        let ids: Vec<String> = zones.iter().map(|(id, _)| id.clone()).collect();
+        let tags = read_tags(cx, &ids).await?;
+        for (id, reference) in zones {
+            let tags = tags_json(tags.get(&id).cloned().unwrap_or_default());
+            let tagged_ours = foreign_owner(&cx.stack, name, &tags).is_none();
+            let untagged = tags
+                .as_object()
+                .is_none_or(|t| !t.keys().any(|k| k.starts_with("iac:")));
+            if !(tagged_ours || (untagged && reference.starts_with(&prefix))) {
+                continue;
+            }
+            let Some(live) = read_found(self, cx, name, &id, inputs, Json::Null).await? else {
+                continue;
+            };
+            // Ours either way; an untagged one gets its tags from the engine's update.
+            let mut found = existing(cx, name, id, live);
+            found.foreign = None;
+            return Ok(Some(found));
+        }
+        Ok(None)
+    }
+
+    /// The caller reference is the engine's token of this create's intent (so a create
+    /// retried after a lost answer cannot make a second zone) after [`reference_prefix`];
+    /// without a token, the prefix alone. Route 53 answers a reference used before with
+    /// `HostedZoneAlreadyExists`: when the zone made with it still exists, that is a
+    /// `Conflict` (the engine's `find` then recognises it as this stack's), changing
+    /// nothing; when that zone was deleted since (Route 53 never forgets a reference), the
+    /// create is retried once with a fresh reference.
     async fn create(
         &self,
         cx: &Cx,
@@ -226,21 +282,26 @@ impl ResourceType for HostedZone {
     ) -> Result<Created, ProviderError> {
         let zone_name = req_str(inputs, RTYPE, "name")?;
         let vpc = inputs.get("private_vpc").and_then(Json::as_str);
-        // The same stack, resource and zone give the same reference, so a create retried
-        // after a lost answer does not make a second zone.
-        let reference = client_token(cx, name, &[&normal_name(zone_name), vpc.unwrap_or("")]);
+        let prefix = reference_prefix(cx, name, inputs)?;
+        let reference = match op.token() {
+            Some(token) => format!("{prefix}-{token}"),
+            None => prefix,
+        };
         let id = match create_zone(cx, zone_name, vpc, &reference).await {
             Ok(id) => id,
             Err(e) if aws_code(&e) == Some("HostedZoneAlreadyExists") => {
-                // Either our earlier attempt made it (adopt it), or a zone made with this
-                // reference was deleted since and AWS never forgets a reference.
-                match own_zone(cx, name, zone_name).await? {
-                    Some(id) => id,
-                    None => {
-                        let fresh = format!("{reference}-{}", unix_seconds());
-                        create_zone(cx, zone_name, vpc, &fresh).await?
-                    }
+                let made = zones_named(cx, zone_name)
+                    .await?
+                    .into_iter()
+                    .find(|z| z.caller_reference() == reference);
+                if let Some(zone) = made {
+                    return Err(name_taken(&format!(
+                        "hosted zone `{zone_name}` made with caller reference `{reference}` (`{}`)",
+                        bare_zone_id(zone.id())
+                    )));
                 }
+                let fresh = format!("{reference}-{}", unix_seconds());
+                create_zone(cx, zone_name, vpc, &fresh).await?
             }
             Err(e) => return Err(e),
         };
@@ -407,21 +468,18 @@ async fn create_zone(
     .to_owned())
 }
 
-/// A zone named `zone_name` tagged as this stack's resource `name`: what an earlier,
-/// interrupted create of it made.
-async fn own_zone(cx: &Cx, name: &str, zone_name: &str) -> Result<Option<String>, ProviderError> {
-    let ids: Vec<String> = zones_named(cx, zone_name)
-        .await?
-        .iter()
-        .map(|z| bare_zone_id(z.id()).to_owned())
-        .collect();
-    let tags = read_tags(cx, &ids).await?;
-    Ok(ids.into_iter().find(|id| {
-        tags.get(id).is_some_and(|t| {
-            t.iter().any(|(k, v)| k == "iac:stack" && *v == cx.stack)
-                && t.iter().any(|(k, v)| k == "iac:name" && v == name)
-        })
-    }))
+/// How every caller reference of this stack's resource `name` with these inputs starts:
+/// a token of the stack, resource, zone name and VPC (at most 64 characters; a reference
+/// may have 128). The zone's tags are set only after `CreateHostedZone`, so this is what
+/// still says whose a zone is when a create was interrupted in between.
+fn reference_prefix(cx: &Cx, name: &str, inputs: &Json) -> Result<String, ProviderError> {
+    let zone_name = req_str(inputs, RTYPE, "name")?;
+    let vpc = inputs.get("private_vpc").and_then(Json::as_str);
+    Ok(client_token(
+        cx,
+        name,
+        &[&normal_name(zone_name), vpc.unwrap_or("")],
+    ))
 }
 
 fn unix_seconds() -> u64 {
