@@ -92,6 +92,23 @@ fn pairs(container: &Json, prop: &str) -> Vec<(String, String)> {
     out
 }
 
+/// A container's memory limit `prop` (`memory`, `memory_reservation`) in MiB, as the
+/// integer ECS takes; `None` when the stack did not set it.
+fn mib(container: &Json, name: &str, prop: &str) -> Result<Option<i32>, ProviderError> {
+    let Some(v) = container.get(prop).filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    v.as_i64()
+        .and_then(|n| i32::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ProviderError::new(
+                ErrorKind::Fatal,
+                format!("container `{name}`: `{prop}` `{v}` is not a number of MiB ECS takes"),
+            )
+        })
+}
+
 /// The container definitions ECS is given for the `containers` input.
 fn container_definitions(
     cx: &Cx,
@@ -129,6 +146,10 @@ fn container_definitions(
                     .build(),
             );
         }
+        // The container's hard and soft memory limits (MiB); omitted, ECS sets none.
+        def = def
+            .set_memory(mib(c, name, "memory")?)
+            .set_memory_reservation(mib(c, name, "memory_reservation")?);
         for arg in c
             .get("command")
             .and_then(Json::as_array)
@@ -307,6 +328,12 @@ fn normalise_container(c: &ContainerDefinition, last: Option<&Json>) -> Json {
     {
         m.insert("port".into(), json!(port));
     }
+    // Absent limits read as `null`, dropped below unless the stack set them.
+    m.insert("memory".into(), c.memory().map_or(Json::Null, Json::from));
+    m.insert(
+        "memory_reservation".into(),
+        c.memory_reservation().map_or(Json::Null, Json::from),
+    );
     m.insert("command".into(), json!(c.command()));
     // ECS returns variables in its own order; the stack has a map.
     let env: BTreeMap<&str, &str> = c
@@ -789,5 +816,119 @@ mod tests {
             Some("shop-app")
         );
         assert_eq!(family_of("shop-app"), None);
+    }
+
+    /// A context that sends nothing: `container_definitions` only reads its region.
+    async fn offline_cx() -> Cx {
+        let config = crate::AwsConfig {
+            region: Some("us-east-1".to_owned()),
+            source: crate::ConfigSource::Vars(vec![]),
+            ..crate::AwsConfig::default()
+        };
+        Cx {
+            aws: crate::AwsContext::load(&config)
+                .await
+                .expect("config loads"),
+            stack: "shop".to_owned(),
+        }
+    }
+
+    /// `described()` with the container definitions ECS was given, plus what ECS fills in
+    /// itself (`cpu: 0`, empty mount points).
+    fn described_as_sent(sent: Vec<ContainerDefinition>) -> TaskDefinition {
+        let mut td = described();
+        td.container_definitions = Some(
+            sent.into_iter()
+                .map(|mut c| {
+                    c.cpu = 0;
+                    c.mount_points = Some(vec![]);
+                    c
+                })
+                .collect(),
+        );
+        td
+    }
+
+    /// `applied()` with every container property of the schema set, each to a value that is
+    /// not its default, and a second container that sets only what it must.
+    fn applied_with_every_container_property() -> Json {
+        let mut all = applied();
+        let web = &mut all["containers"][0];
+        web["memory"] = json!(384);
+        web["memory_reservation"] = json!(256);
+        web["command"] = json!(["nginx", "-g", "daemon off;"]);
+        web["essential"] = json!(false);
+        all["containers"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "sidecar", "image": "busybox:1.36", "essential": true}));
+        all
+    }
+
+    #[tokio::test]
+    async fn memory_limits_are_sent_to_ecs() {
+        let cx = offline_cx().await;
+        let sent = container_definitions(&cx, &applied_with_every_container_property()).unwrap();
+        assert_eq!(sent[0].memory(), Some(384));
+        assert_eq!(sent[0].memory_reservation(), Some(256));
+        assert_eq!(sent[0].essential(), Some(false));
+        assert_eq!(sent[0].command(), ["nginx", "-g", "daemon off;"]);
+        // Omitted: ECS is given no limit, rather than a zero.
+        assert_eq!(sent[1].memory(), None);
+        assert_eq!(sent[1].memory_reservation(), None);
+        let sent = container_definitions(&cx, &applied()).unwrap();
+        assert_eq!(sent[0].memory(), None);
+        assert_eq!(sent[0].memory_reservation(), None);
+    }
+
+    #[tokio::test]
+    async fn every_container_property_reads_back_exactly_as_applied() {
+        let cx = offline_cx().await;
+        for inputs in [applied(), applied_with_every_container_property()] {
+            let sent = container_definitions(&cx, &inputs).unwrap();
+            let live = normalise(&described_as_sent(sent), tags(), &inputs);
+            assert_eq!(live, inputs);
+        }
+    }
+
+    #[test]
+    fn memory_limits_read_back_and_their_changes_show() {
+        let mut with_limits = applied();
+        with_limits["containers"][0]["memory"] = json!(384);
+        with_limits["containers"][0]["memory_reservation"] = json!(256);
+        let mut td = described();
+        let container = &mut td.container_definitions.as_mut().unwrap()[0];
+        container.memory = Some(384);
+        container.memory_reservation = Some(256);
+        assert_eq!(normalise(&td, tags(), &with_limits), with_limits);
+
+        // Changed outside iac (or in the stack): the live values show.
+        let container = &mut td.container_definitions.as_mut().unwrap()[0];
+        container.memory = Some(448);
+        container.memory_reservation = None;
+        let live = normalise(&td, tags(), &with_limits);
+        assert_eq!(live["containers"][0]["memory"], json!(448));
+        assert_eq!(live["containers"][0]["memory_reservation"], Json::Null);
+        // A limit the stack does not set but the live revision has is drift too.
+        let live = normalise(&td, tags(), &applied());
+        assert_eq!(live["containers"][0]["memory"], json!(448));
+        // Omitted and absent: omitted, not `null`.
+        let live = normalise(&described(), tags(), &applied());
+        let web = live["containers"][0].as_object().unwrap();
+        assert!(!web.contains_key("memory"), "{web:?}");
+        assert!(!web.contains_key("memory_reservation"), "{web:?}");
+    }
+
+    #[tokio::test]
+    async fn a_memory_limit_ecs_cannot_take_is_an_error() {
+        let cx = offline_cx().await;
+        let mut inputs = applied();
+        inputs["containers"][0]["memory_reservation"] = json!(1_i64 << 40);
+        let err = container_definitions(&cx, &inputs).unwrap_err();
+        assert!(
+            err.message.contains("memory_reservation"),
+            "{}",
+            err.message
+        );
     }
 }
