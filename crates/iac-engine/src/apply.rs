@@ -1195,7 +1195,8 @@ fn record(state: &State, c: &Change, done: Done) -> Vec<Edit> {
 
 fn count(s: &mut Summary, c: &Change, kind: OpKind) {
     match kind {
-        OpKind::Create | OpKind::Adopt => s.add += 1,
+        OpKind::Adopt => s.adopt += 1,
+        OpKind::Create => s.add += 1,
         OpKind::Update => s.change += 1,
         OpKind::CreateReplacement => s.replace += 1,
         OpKind::Delete if !c.existing && !c.deposed => s.destroy += 1,

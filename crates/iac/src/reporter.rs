@@ -106,6 +106,7 @@ pub fn finished_line(name: &str, op: OpKind, outcome: &Outcome, elapsed: Duratio
                 OpKind::CreateReplacement => ("+", "replacement created"),
                 OpKind::DeleteReplaced => ("-", "old object destroyed"),
                 OpKind::Read => ("=", "read"),
+                OpKind::Adopt => ("+", "adopted"),
             };
             format!("{sym} {name} {done} ({secs:.1}s)")
         }
@@ -123,7 +124,7 @@ pub fn finished_line(name: &str, op: OpKind, outcome: &Outcome, elapsed: Duratio
 fn line_color(op: OpKind, outcome: &Outcome) -> &'static str {
     match (outcome, op) {
         (Outcome::Failed { .. }, _) | (Outcome::Interrupted, _) => "1;31",
-        (_, OpKind::Create | OpKind::CreateReplacement) => "32",
+        (_, OpKind::Create | OpKind::CreateReplacement | OpKind::Adopt) => "32",
         (_, OpKind::Update) => "33",
         (_, OpKind::Delete | OpKind::DeleteReplaced) => "31",
         (_, OpKind::Read) => "36",
@@ -226,8 +227,16 @@ pub fn summary_line(report: &ApplyReport, kind: PlanKind) -> String {
     let secs = report.elapsed.as_secs_f64();
     match kind {
         PlanKind::Apply => format!(
-            "Apply complete: {} added, {} changed, {} replaced, {} destroyed in {secs:.1}s.",
-            d.add, d.change, d.replace, d.destroy
+            "Apply complete: {}{} added, {} changed, {} replaced, {} destroyed in {secs:.1}s.",
+            if d.adopt > 0 {
+                format!("{} adopted, ", d.adopt)
+            } else {
+                String::new()
+            },
+            d.add,
+            d.change,
+            d.replace,
+            d.destroy
         ),
         PlanKind::Destroy => format!("Destroy complete: {} destroyed in {secs:.1}s.", d.destroy),
     }
@@ -296,6 +305,7 @@ fn action_noun(op: OpKind) -> &'static str {
         OpKind::CreateReplacement => "create replacement",
         OpKind::DeleteReplaced => "delete old object",
         OpKind::Read => "read",
+        OpKind::Adopt => "adopt",
     }
 }
 
@@ -328,6 +338,7 @@ mod tests {
     fn summary_counts_what_was_done() {
         let report = ApplyReport {
             done: Summary {
+                adopt: 0,
                 add: 3,
                 change: 1,
                 replace: 0,

@@ -802,10 +802,20 @@ fn ctrl_c_stops_then_aborts_with_the_state_saved_and_exit_130() {
         "{text}"
     );
     assert!(state["resources"].get("cert").is_none(), "{text}");
+    // The abandoned create left its intent: the certificate it requested is found and
+    // adopted (then validated), never requested a second time.
+    let pending = state["pending"]
+        .as_array()
+        .expect("the intent of the abandoned create");
+    assert_eq!(pending.len(), 1, "{text}");
+    assert_eq!(pending[0]["name"], "cert");
     let plan = work.iac(&emulator, &["plan", "slow.yaml"]).expect(0);
     assert!(
         plan.stdout
-            .contains("+ cert (aws.certificate) will be created"),
+            .contains("+ cert (aws.certificate) `arn:aws:acm:")
+            && plan
+                .stdout
+                .contains("will be adopted (left by an interrupted apply)"),
         "{}",
         plan.stdout
     );

@@ -35,13 +35,16 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    rt.block_on(async {
-        match read_saved_plan(&args.stack, printer) {
-            Ok(Some((plan, location))) => apply_saved(args, plan, location, printer).await,
-            Ok(None) => apply_stack(args, printer).await,
-            Err(code) => code,
-        }
-    })
+    rt.block_on(super::interrupt::interruptible(
+        async {
+            match read_saved_plan(&args.stack, printer) {
+                Ok(Some((plan, location))) => apply_saved(args, plan, location, printer).await,
+                Ok(None) => apply_stack(args, printer).await,
+                Err(code) => code,
+            }
+        },
+        printer,
+    ))
 }
 
 /// The saved plan in `path`, or `None` when the file is not a plan (it is then loaded as a
@@ -203,7 +206,9 @@ async fn apply_stack(args: &ApplyArgs, printer: &Printer) -> ExitCode {
             "Do you want to apply these changes? Only 'yes' will be accepted: ",
             "apply",
             printer,
-        ) {
+        )
+        .await
+        {
             return code;
         }
     }
@@ -225,8 +230,15 @@ async fn apply_stack(args: &ApplyArgs, printer: &Printer) -> ExitCode {
 }
 
 /// Ask before changing anything: `--yes` skips the question; a terminal (stdin and stderr)
-/// gets it; anything else is refused, so a script that forgot `--yes` changes nothing.
-pub fn confirm(yes: bool, question: &str, verb: &str, printer: &Printer) -> Result<(), ExitCode> {
+/// gets it; anything else is refused, so a script that forgot `--yes` changes nothing. The
+/// answer is read off the async threads, so Ctrl-C at the prompt still stops the command
+/// (and releases the lock).
+pub async fn confirm(
+    yes: bool,
+    question: &str,
+    verb: &str,
+    printer: &Printer,
+) -> Result<(), ExitCode> {
     if yes {
         return Ok(());
     }
@@ -247,8 +259,13 @@ pub fn confirm(yes: bool, question: &str, verb: &str, printer: &Printer) -> Resu
         let _ = write!(err, "\n{question}");
         let _ = err.flush();
     }
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        answer
+    })
+    .await
+    .unwrap_or_default();
     if answer.trim() == "yes" {
         Ok(())
     } else {
@@ -277,14 +294,14 @@ pub async fn execute(
         printer.err_color(),
     ));
     let cancel = CancelToken::new();
-    let watcher = tokio::spawn(watch_ctrl_c(cancel.clone(), reporter.clone()));
+    let interrupts = super::interrupt::during_apply(cancel.clone(), reporter.clone());
     let opts = ApplyOptions {
         parallelism,
         cancel,
         ..ApplyOptions::default()
     };
     let result = iac_engine::apply(plan, state, backend, provider, reporter.clone(), &opts).await;
-    watcher.abort();
+    drop(interrupts);
     reporter.clear();
     let report = match result {
         Ok(r) => r,
@@ -312,21 +329,6 @@ pub async fn execute(
         out.push_str(&format_outputs(&report.outputs));
     }
     super::write_out(printer, &out)
-}
-
-/// First Ctrl-C: start nothing new, let operations in flight finish. Second: abandon them.
-/// The engine saves the state either way.
-async fn watch_ctrl_c(cancel: CancelToken, reporter: Arc<ProgressReporter>) {
-    if tokio::signal::ctrl_c().await.is_err() {
-        return;
-    }
-    cancel.cancel();
-    reporter.note("stopping after the operations in flight finish (Ctrl-C again to abort)");
-    if tokio::signal::ctrl_c().await.is_err() {
-        return;
-    }
-    cancel.abort();
-    reporter.note("aborting: operations in flight are abandoned; the state keeps what finished");
 }
 
 /// The outputs after an apply:

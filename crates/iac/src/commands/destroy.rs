@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use iac_engine::{plan_destroy, render_plan, PlanOptions};
+use iac_engine::{plan_destroy_live, render_plan, PlanOptions};
 
 use super::apply::{confirm, execute};
 use super::load::StackRequest;
@@ -18,13 +18,23 @@ pub fn run(args: &DestroyArgs, printer: &Printer) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    rt.block_on(async {
+    rt.block_on(super::interrupt::interruptible(
+        run_async(args, printer),
+        printer,
+    ))
+}
+
+async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
+    {
         let req = StackRequest::from(&args.stack);
         let mut session = match Session::open(&req, &args.aws, "destroy", printer).await {
             Ok(s) => s,
             Err(code) => return code,
         };
-        if session.state.resources.is_empty() && session.state.deposed.is_empty() {
+        if session.state.resources.is_empty()
+            && session.state.deposed.is_empty()
+            && session.state.pending.is_empty()
+        {
             printer.note(&format!(
                 "Nothing to destroy: the state of `{}` (`{}`) holds no resources.",
                 session.stack().name,
@@ -35,7 +45,8 @@ pub fn run(args: &DestroyArgs, printer: &Printer) -> ExitCode {
         let opts = PlanOptions {
             targets: args.targets.clone(),
         };
-        let plan = match plan_destroy(session.stack(), &session.state, &opts) {
+        let provider = session.provider.clone();
+        let plan = match plan_destroy_live(session.stack(), &session.state, provider, &opts).await {
             Ok(p) => p,
             Err(e) => {
                 printer.diagnostic(&plan_diag(&e, session.stack()));
@@ -55,7 +66,9 @@ pub fn run(args: &DestroyArgs, printer: &Printer) -> ExitCode {
              and cannot be brought back. Only 'yes' will be accepted: ",
             "destroy",
             printer,
-        ) {
+        )
+        .await
+        {
             return code;
         }
         let Session {
@@ -73,5 +86,5 @@ pub fn run(args: &DestroyArgs, printer: &Printer) -> ExitCode {
             printer,
         )
         .await
-    })
+    }
 }

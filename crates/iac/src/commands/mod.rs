@@ -10,6 +10,7 @@ mod completions;
 mod destroy;
 mod force_unlock;
 mod graph;
+mod interrupt;
 pub mod load;
 mod output;
 mod plan;

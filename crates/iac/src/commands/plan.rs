@@ -115,6 +115,9 @@ pub fn plan_diag(e: &PlanError, stack: &Stack) -> Diag {
             };
             d.help("create it first (or drop `existing: true` to let iac create it), or check its identifying properties and the region")
         }
+        PlanError::Recover { .. } => Diag::error("iac::plan::recover", e.to_string()).help(
+            "an earlier apply was interrupted while creating it; run the command again once AWS answers, and nothing is created twice",
+        ),
         PlanError::Read { .. } | PlanError::Lookup { .. } => {
             Diag::error("iac::plan::refresh", e.to_string()).help(
                 "run the command again; if it keeps failing, check the credentials' permissions",
@@ -138,7 +141,14 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    rt.block_on(async {
+    rt.block_on(super::interrupt::interruptible(
+        run_async(args, printer),
+        printer,
+    ))
+}
+
+async fn run_async(args: &PlanArgs, printer: &Printer) -> ExitCode {
+    {
         let req = StackRequest::from(&args.stack);
         let session = match Session::open(&req, &args.aws, "plan", printer).await {
             Ok(s) => s,
@@ -175,7 +185,7 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> ExitCode {
         } else {
             Exit::Ok.into()
         }
-    })
+    }
 }
 
 /// Write a saved plan privately (it holds every input, like the state) and atomically.

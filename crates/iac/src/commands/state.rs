@@ -169,6 +169,7 @@ mod tests {
                 attrs: json!({"id": "vpc-1"}),
                 dependencies: vec![],
                 existing: false,
+                incomplete: false,
             },
         );
         s.resources.insert(
@@ -180,6 +181,7 @@ mod tests {
                 attrs: json!({}),
                 dependencies: vec!["vpc".into()],
                 existing: false,
+                incomplete: false,
             },
         );
         s
