@@ -607,7 +607,12 @@ impl ResourceType for Certificate {
         new: &Json,
         changed: &[String],
     ) -> Result<Json, ProviderError> {
-        if changed.iter().any(|c| c == "validation_zone") {
+        let old_zone = old.get("validation_zone").and_then(Json::as_str);
+        let new_zone = new.get("validation_zone").and_then(Json::as_str);
+        // Listed as changed with the same zone (an update that finishes an adopted
+        // certificate lists every property): nothing to move, and removing the records
+        // from the "old" zone would take them from the only one.
+        if changed.iter().any(|c| c == "validation_zone") && old_zone != new_zone {
             // Move the records: add them to the new zone first, so the certificate can be
             // renewed all along, then take them out of the old one.
             let cert = describe(cx, id).await?.ok_or_else(|| {
