@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use iac_engine::provider::{
     Created, ErrorKind, Existing, Found, OpContext, Provider, ProviderError, ReadRequest,
-    ReadResult,
+    ReadResult, Tagged,
 };
 use serde_json::Value as Json;
 
@@ -24,10 +24,7 @@ impl AwsProvider {
     /// A provider for `stack` over the connection `aws`.
     pub fn new(aws: AwsContext, stack: impl Into<String>) -> AwsProvider {
         AwsProvider {
-            cx: Cx {
-                aws,
-                stack: stack.into(),
-            },
+            cx: Cx::new(aws, stack),
         }
     }
 
@@ -138,6 +135,19 @@ impl Provider for AwsProvider {
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
         Self::handler(rtype)?.find(&self.cx, name, inputs).await
+    }
+
+    async fn list_tagged(&self, rtype: &str, stack: &str) -> Result<Vec<Tagged>, ProviderError> {
+        if stack != self.cx.stack {
+            return Err(ProviderError::new(
+                ErrorKind::Fatal,
+                format!(
+                    "the provider works for stack `{}`, not `{stack}`",
+                    self.cx.stack
+                ),
+            ));
+        }
+        Self::handler(rtype)?.list_tagged(&self.cx).await
     }
 
     /// Task definitions are revisions of a family: a new one may be registered before the old

@@ -1246,6 +1246,7 @@ mod tests {
             data_loss: Vec::new(),
             settled_intents: Vec::new(),
             recovered: Vec::new(),
+            orphans: Vec::new(),
         }
     }
 

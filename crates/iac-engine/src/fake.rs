@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::provider::{
     Created, ErrorKind, Existing, Found, Live, OpContext, Provider, ProviderError, ReadRequest,
-    ReadResult,
+    ReadResult, Tagged,
 };
 
 /// A provider method, for faults and call records.
@@ -903,12 +903,52 @@ impl Provider for FakeProvider {
         name: &str,
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
-        let (idx, fault) = self.enter(Method::Find, rtype, name).await;
-        if let Some(e) = fault {
+        // Recorded, but answered at once: the plan looks up every named resource it would
+        // create, and timing tests measure the apply's operations, not the plan.
+        let (idx, _, fault) = self.begin(Method::Find, rtype, name);
+        if let Some(k) = fault {
+            let e = ProviderError::new(
+                k,
+                format!("injected {k:?} fault on Find `{rtype}` `{name}`"),
+            );
             return self.end(idx, Err(e));
         }
         let res = self.w().find(rtype, name, inputs);
         self.end(idx, Ok(res))
+    }
+
+    /// Objects of `rtype` whose `tags` carry `iac:stack` = `stack`, for the types whose
+    /// schema has no AWS name (as the AWS provider lists the EC2 types by their tag). It
+    /// runs on every plan, so it answers at once and is not recorded among the calls (tests
+    /// order and count the calls that change things).
+    async fn list_tagged(&self, rtype: &str, stack: &str) -> Result<Vec<Tagged>, ProviderError> {
+        let named = self.w().schema(rtype).is_some_and(|s| s.aws_name.is_some());
+        if named {
+            return Ok(Vec::new());
+        }
+        let res = {
+            let w = self.w();
+            w.objects
+                .iter()
+                .filter(|(_, o)| {
+                    o.rtype == rtype
+                        && o.inputs.pointer("/tags/iac:stack").and_then(Json::as_str) == Some(stack)
+                })
+                .map(|(id, o)| Tagged {
+                    physical_id: id.clone(),
+                    name: o
+                        .inputs
+                        .pointer("/tags/iac:name")
+                        .and_then(Json::as_str)
+                        .map(str::to_string),
+                    live: Live {
+                        inputs: o.inputs.clone(),
+                        attrs: o.attrs.clone(),
+                    },
+                })
+                .collect()
+        };
+        Ok(res)
     }
 
     fn names_reusable(&self, rtype: &str) -> bool {

@@ -24,12 +24,13 @@ mod util;
 
 pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, CancelToken, OpRecord, RetryPolicy};
 pub use plan::{
-    plan, plan_destroy, plan_destroy_live, stack_hash, Action, Change, Drift, Plan, PlanError,
-    PlanKind, PlanOptions, ReplaceStrategy, Replacement, StalePlan, Summary, PLAN_FORMAT_VERSION,
+    plan, plan_destroy, plan_destroy_live, stack_hash, Action, Change, Drift, ForeignObject,
+    Orphan, Plan, PlanError, PlanKind, PlanOptions, ReplaceStrategy, Replacement, StalePlan,
+    Summary, PLAN_FORMAT_VERSION,
 };
 pub use provider::{
     Created, ErrorKind, Existing, Found, Live, OpContext, Provider, ProviderError, ReadRequest,
-    ReadResult,
+    ReadResult, Tagged,
 };
 pub use render::{render_plan, KNOWN_AFTER_APPLY};
 pub use report::{Event, NullReporter, OpKind, Outcome, RecordingReporter, Reporter};

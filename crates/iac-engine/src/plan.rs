@@ -14,7 +14,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::provider::{Existing, Found, Live, Provider, ProviderError, ReadRequest};
+use crate::provider::{Existing, Found, Live, Provider, ProviderError, ReadRequest, Tagged};
 use crate::state::{Intent, IntentOp, ResourceState, State};
 use crate::util;
 
@@ -67,6 +67,21 @@ pub struct Plan {
     /// them (for the plan's notice).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recovered: Vec<String>,
+    /// Objects tagged with this stack that the state does not know and no resource of the
+    /// stack takes: left alone by apply, deleted by destroy (unless `--keep-orphans`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orphans: Vec<Orphan>,
+}
+
+/// An object tagged with the stack that the state does not know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Orphan {
+    #[serde(rename = "type")]
+    pub rtype: String,
+    pub physical_id: String,
+    /// Its `iac:name` tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// The counts of the summary line.
@@ -218,6 +233,9 @@ pub struct Drift {
 pub struct PlanOptions {
     /// `--target NAME`: only these resources and what depends on them.
     pub targets: Vec<String>,
+    /// `iac destroy --keep-orphans`: leave the stack's orphans (objects tagged with the
+    /// stack that the state does not know) instead of deleting them.
+    pub keep_orphans: bool,
 }
 
 /// Why no plan could be made.
@@ -236,6 +254,8 @@ pub enum PlanError {
     ExistingNotFound { name: String, rtype: String },
     #[error("cannot look up `{name}`: {source}")]
     Lookup { name: String, source: ProviderError },
+    #[error("{}", foreign_message(.0))]
+    Foreign(Vec<ForeignObject>),
     #[error("cannot find out what the interrupted {op} of `{name}` made: {source}")]
     Recover {
         name: String,
@@ -250,6 +270,29 @@ pub enum PlanError {
     Version(u32),
     #[error("not a plan file: {0}")]
     Corrupt(String),
+}
+
+/// An object that holds the identity of a resource the plan would create (its AWS name)
+/// but is not this stack's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignObject {
+    /// The stack resource.
+    pub name: String,
+    pub rtype: String,
+    pub physical_id: String,
+    /// Who it seems to belong to ([`Existing::foreign`]).
+    pub owner: String,
+}
+
+fn foreign_message(list: &[ForeignObject]) -> String {
+    let names: Vec<String> = list
+        .iter()
+        .map(|f| format!("`{}` (`{}` is {})", f.name, f.physical_id, f.owner))
+        .collect();
+    format!(
+        "the plan would create resources whose AWS names are taken by objects that are not this stack's: {}; iac never modifies or deletes what it did not create",
+        names.join(", ")
+    )
 }
 
 fn protected_message(list: &[(String, Action)]) -> String {
@@ -690,6 +733,183 @@ fn delete_superseded(name: &str, old: &ResourceState) -> Change {
     c
 }
 
+/// The objects tagged with the stack that neither the state nor the recovery knows, by type:
+/// one [`Provider::list_tagged`] per type, types in parallel.
+async fn survey(
+    stack: &str,
+    state: &State,
+    recovery: &Recovery,
+    provider: &Arc<dyn Provider>,
+) -> Result<Vec<(&'static str, Tagged)>, PlanError> {
+    let known: HashSet<&str> = state
+        .resources
+        .values()
+        .map(|r| r.physical_id.as_str())
+        .chain(state.deposed.iter().map(|d| d.physical_id.as_str()))
+        .chain(recovery.found.values().map(|(_, e)| e.physical_id.as_str()))
+        .collect();
+    let mut set = tokio::task::JoinSet::new();
+    for schema in iac_stack::schema::TYPES.iter().filter(|t| t.taggable) {
+        let (p, rtype, stack) = (provider.clone(), schema.name, stack.to_string());
+        set.spawn(async move { (rtype, p.list_tagged(rtype, &stack).await) });
+    }
+    let mut out = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let (rtype, res) = joined.map_err(|e| PlanError::Read {
+            rtype: "?".into(),
+            source: ProviderError::new(crate::ErrorKind::Fatal, e.to_string()),
+        })?;
+        let tagged = res.map_err(|source| PlanError::Read {
+            rtype: rtype.to_string(),
+            source,
+        })?;
+        out.extend(
+            tagged
+                .into_iter()
+                .filter(|t| !known.contains(t.physical_id.as_str()))
+                .map(|t| (rtype, t)),
+        );
+    }
+    out.sort_by(|a, b| (a.0, &a.1.physical_id).cmp(&(b.0, &b.1.physical_id)));
+    Ok(out)
+}
+
+/// How many [`Provider::find`] lookups the plan runs at once.
+const FIND_CONCURRENCY: usize = 8;
+
+/// Before a resource with an AWS name is planned as a create, look its name up: an object
+/// of this stack already holding it (made by a run whose state was lost) is adopted, one of
+/// someone else is an error now, at plan time, rather than a failed apply. Resources whose
+/// identifying inputs are not known before apply are not looked up (their create still is,
+/// if it fails).
+async fn find_before_create(
+    stack: &Stack,
+    state: &State,
+    found: &HashMap<String, Found>,
+    recovery: &Recovery,
+    provider: &Arc<dyn Provider>,
+) -> Result<HashMap<String, Existing>, PlanError> {
+    let attrs = |r: &Reference| -> Option<Json> {
+        state
+            .attr(&r.resource, &r.attr)
+            .or_else(|| found.get(&r.resource).and_then(|f| f.attrs.get(&r.attr)))
+            .cloned()
+    };
+    let sem = Arc::new(tokio::sync::Semaphore::new(FIND_CONCURRENCY));
+    let mut set = tokio::task::JoinSet::new();
+    for r in stack.resources.values() {
+        if r.existing
+            || r.schema.aws_name.is_none()
+            || state.resources.contains_key(&r.name)
+            || recovery.found.contains_key(&r.name)
+        {
+            continue;
+        }
+        let Some(inputs) = desired_inputs(stack, r).resolve(&attrs).to_json() else {
+            continue;
+        };
+        let (p, sem) = (provider.clone(), sem.clone());
+        let (name, rtype) = (r.name.clone(), r.schema.name.to_string());
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let res = p.find(&rtype, &name, &inputs).await;
+            (name, rtype, res)
+        });
+    }
+    let mut ours = HashMap::new();
+    let mut foreign = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let Ok((name, rtype, res)) = joined else {
+            continue;
+        };
+        match res {
+            Ok(Some(ex)) => match &ex.foreign {
+                None => {
+                    ours.insert(name, ex);
+                }
+                Some(owner) => foreign.push(ForeignObject {
+                    name,
+                    rtype,
+                    physical_id: ex.physical_id.clone(),
+                    owner: owner.clone(),
+                }),
+            },
+            Ok(None) => {}
+            Err(source) => return Err(PlanError::Lookup { name, source }),
+        }
+    }
+    if !foreign.is_empty() {
+        foreign.sort_by(|a, b| a.name.cmp(&b.name));
+        return Err(PlanError::Foreign(foreign));
+    }
+    Ok(ours)
+}
+
+/// The change that takes an object of this stack that the state did not know (found by
+/// its tags or its AWS name) into the state.
+fn adopt_unknown(change: &mut Change, desired: &Value, physical_id: &str, live: &Live) {
+    change.action = Action::Adopt;
+    change.physical_id = Some(physical_id.to_string());
+    change.before = Some(live.inputs.clone());
+    change.live_attrs = Some(live.attrs.clone());
+    change.reason = Some("tagged with this stack, unknown to the state".into());
+    let mut changed = Vec::new();
+    util::diff_paths(desired, &Value::from(live.inputs.clone()), "", &mut changed);
+    change.changed_paths = changed;
+}
+
+/// The deletes of orphans (destroy). An orphan's inputs that name another object (a
+/// subnet's `vpc`) make it a dependent of that object, so it is deleted first.
+fn orphan_deletes(orphans: &[(&'static str, Tagged)], state: &State) -> Vec<Change> {
+    let name_of = |t: &Tagged| t.name.clone().unwrap_or_else(|| t.physical_id.clone());
+    let mut by_id: HashMap<&str, String> = state
+        .resources
+        .iter()
+        .map(|(n, r)| (r.physical_id.as_str(), n.clone()))
+        .collect();
+    for (_, t) in orphans {
+        by_id.insert(t.physical_id.as_str(), name_of(t));
+    }
+    orphans
+        .iter()
+        .map(|(rtype, t)| {
+            let mut deps = Vec::new();
+            collect_mentions(&t.live.inputs, &by_id, &mut deps);
+            deps.retain(|d| *d != name_of(t));
+            let rs = ResourceState {
+                rtype: rtype.to_string(),
+                physical_id: t.physical_id.clone(),
+                inputs: t.live.inputs.clone(),
+                attrs: t.live.attrs.clone(),
+                dependencies: deps,
+                existing: false,
+                incomplete: false,
+            };
+            delete_change(
+                &name_of(t),
+                &rs,
+                Some("orphan: tagged with this stack, unknown to the state"),
+            )
+        })
+        .collect()
+}
+
+/// The names (per `by_id`) of the objects whose ids appear among the strings of `v`.
+fn collect_mentions(v: &Json, by_id: &HashMap<&str, String>, out: &mut Vec<String>) {
+    match v {
+        Json::String(s) => {
+            if let Some(n) = by_id.get(s.as_str()) {
+                if !out.contains(n) {
+                    out.push(n.clone());
+                }
+            }
+        }
+        Json::Array(a) => a.iter().for_each(|x| collect_mentions(x, by_id, out)),
+        Json::Object(o) => o.values().for_each(|x| collect_mentions(x, by_id, out)),
+        _ => {}
+    }
+}
+
 /// Make the plan that brings the cloud to `stack`.
 pub async fn plan(
     stack: &Stack,
@@ -701,6 +921,8 @@ pub async fn plan(
     let live = refresh(state, &provider).await?;
     let found = lookups(stack, &provider).await?;
     let recovery = recover(state, &provider).await?;
+    let mut unknown_tagged = survey(&stack.name, state, &recovery, &provider).await?;
+    let mut named = find_before_create(stack, state, &found, &recovery, &provider).await?;
 
     let mut changes = Vec::new();
     let mut drift = Vec::new();
@@ -778,6 +1000,28 @@ pub async fn plan(
                 changes.push(change);
             }
             continue;
+        }
+
+        if prior.filter(|p| !p.existing).is_none() {
+            // Before a create: an object of the stack the state does not know, by its tags
+            // or its AWS name, is taken instead.
+            let tagged = unknown_tagged
+                .iter()
+                .position(|(t, o)| *t == r.schema.name && o.name.as_deref() == Some(&r.name));
+            if let Some(i) = tagged {
+                let (_, o) = unknown_tagged.remove(i);
+                adopt_unknown(&mut change, &desired, &o.physical_id, &o.live);
+                attrs.insert(r.name.clone(), o.live.attrs.clone());
+                changes.push(change);
+                continue;
+            }
+            if let Some(ex) = named.remove(&r.name) {
+                unknown_tagged.retain(|(_, o)| o.physical_id != ex.physical_id);
+                adopt_unknown(&mut change, &desired, &ex.physical_id, &ex.live);
+                attrs.insert(r.name.clone(), ex.live.attrs.clone());
+                changes.push(change);
+                continue;
+            }
         }
 
         let Some(prior) = prior.filter(|p| !p.existing) else {
@@ -958,6 +1202,14 @@ pub async fn plan(
         data_loss: Vec::new(),
         settled_intents: recovery.settled,
         recovered: Vec::new(),
+        orphans: unknown_tagged
+            .into_iter()
+            .map(|(rtype, t)| Orphan {
+                rtype: rtype.to_string(),
+                physical_id: t.physical_id,
+                name: t.name,
+            })
+            .collect(),
     };
     plan.recovered = plan
         .changes
@@ -983,6 +1235,7 @@ pub async fn plan_destroy_live(
 ) -> Result<Plan, PlanError> {
     check_stack_name(stack, state)?;
     let recovery = recover(state, &provider).await?;
+    let orphans = survey(&stack.name, state, &recovery, &provider).await?;
     let mut plan = plan_destroy(stack, state, &PlanOptions::default())?;
     let mut names: Vec<&String> = recovery.found.keys().collect();
     names.sort();
@@ -995,6 +1248,18 @@ pub async fn plan_destroy_live(
         .collect();
     // Objects an interrupted apply made depend on what the state holds: they go first.
     plan.changes.splice(0..0, found);
+    if opts.keep_orphans {
+        plan.orphans = orphans
+            .into_iter()
+            .map(|(rtype, t)| Orphan {
+                rtype: rtype.to_string(),
+                physical_id: t.physical_id,
+                name: t.name,
+            })
+            .collect();
+    } else {
+        plan.changes.splice(0..0, orphan_deletes(&orphans, state));
+    }
     plan.settled_intents = recovery.settled;
     plan.recovered = plan
         .changes
@@ -1035,6 +1300,7 @@ pub fn plan_destroy(stack: &Stack, state: &State, opts: &PlanOptions) -> Result<
         data_loss: Vec::new(),
         settled_intents: Vec::new(),
         recovered: Vec::new(),
+        orphans: Vec::new(),
     };
     restrict_to_targets(&mut plan, &opts.targets)?;
     check_protect(stack, &plan)?;

@@ -112,6 +112,16 @@ pub struct Existing {
     pub foreign: Option<String>,
 }
 
+/// An object found by this stack's `iac:stack` tag ([`Provider::list_tagged`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tagged {
+    pub physical_id: String,
+    /// Its `iac:name` tag: the stack resource it was made for.
+    pub name: Option<String>,
+    /// The object as a read returns it.
+    pub live: Live,
+}
+
 /// The handle a provider gets for one operation, to report progress while it works (e.g.
 /// while waiting for a certificate to be issued or a service to become stable).
 #[derive(Clone)]
@@ -233,6 +243,18 @@ pub trait Provider: Send + Sync {
         name: &str,
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError>;
+
+    /// Every live object of type `rtype` carrying the `iac:stack` tag of `stack`, in as few
+    /// calls as the API allows (one describe filtered on the tag for the EC2 types). The
+    /// plan compares them with the state: an object the state does not know is an orphan
+    /// (adopted when its `iac:name` names a resource of the stack that has none, deleted by
+    /// destroy). Types whose objects are found by a deterministic name instead (the plan
+    /// calls [`Provider::find`] before every create of those) return an empty list, as the
+    /// default does.
+    async fn list_tagged(&self, rtype: &str, stack: &str) -> Result<Vec<Tagged>, ProviderError> {
+        let _ = (rtype, stack);
+        Ok(Vec::new())
+    }
 
     /// Find an `existing: true` resource by its identifying inputs (e.g. a hosted zone by
     /// `name`). `Ok(None)` when nothing matches.

@@ -221,6 +221,30 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
         out.push('\n');
     }
 
+    if !plan.orphans.is_empty() {
+        let what = match plan.kind {
+            PlanKind::Apply => "left alone; `iac destroy` deletes them",
+            PlanKind::Destroy => "kept (`--keep-orphans`)",
+        };
+        let _ = writeln!(
+            out,
+            "{}",
+            st.bold(&format!(
+                "Orphans: objects tagged with stack `{}` that the state does not know ({what}):",
+                plan.stack
+            ))
+        );
+        for o in &plan.orphans {
+            let name = o
+                .name
+                .as_deref()
+                .map(|n| format!(" (iac:name `{n}`)"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  ? {} `{}`{name}", o.rtype, o.physical_id);
+        }
+        out.push('\n');
+    }
+
     let shown: Vec<&Change> = plan
         .changes
         .iter()

@@ -318,9 +318,27 @@ async fn an_object_of_someone_else_under_the_stacks_name_is_never_touched() {
         .iter()
         .all(|c| !(c.name == "web_tg" && matches!(c.method, Method::Update | Method::Delete))));
 
-    // Neither the next plan nor destroy take it.
-    let plan = plan_with(&stack, &stored(dir.path()).await, &fake).await;
-    assert_eq!(plan.change("web_tg").unwrap().action, Action::Create);
+    // Now that the target group's inputs are known before apply (its VPC exists), the
+    // next plan finds the name taken and refuses at once, before any change.
+    let p: Arc<dyn Provider> = Arc::new(fake.clone());
+    let err = iac_engine::plan(
+        &stack,
+        &stored(dir.path()).await,
+        p,
+        &PlanOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    match &err {
+        iac_engine::PlanError::Foreign(list) => {
+            assert_eq!(list.len(), 1);
+            assert_eq!(list[0].name, "web_tg");
+            assert_eq!(list[0].physical_id, id);
+            assert!(list[0].owner.contains("payments"), "{err}");
+        }
+        other => panic!("expected Foreign, got {other:?}"),
+    }
+    // Destroy does not take it either.
     destroy(&stack, dir.path(), &fake).await;
     assert_eq!(fake.objects().len(), 1);
     assert_eq!(fake.objects()[&id].inputs, theirs);
@@ -407,4 +425,101 @@ async fn a_create_that_failed_with_an_unknown_outcome_keeps_its_intent() {
     let (_, report, _) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
     assert!(report.success(), "{report:?}");
     each_exactly_once(&stack, &fake, "after the second apply");
+}
+
+#[tokio::test(start_paused = true)]
+async fn objects_tagged_with_the_stack_that_the_state_lost_are_adopted_or_listed_as_orphans() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    let tags =
+        |name: &str| json!({"Name": format!("demo-{name}"), "iac:stack": "demo", "iac:name": name});
+    // A VPC made for this stack whose record is gone (a state restored from an old backup,
+    // say), and a subnet of a resource no longer in the stack.
+    let vpc = fake.seed(
+        "aws.vpc",
+        "vpc",
+        json!({"cidr": "10.0.0.0/16", "tags": tags("vpc")}),
+    );
+    let old = fake.seed(
+        "aws.subnet",
+        "old_subnet",
+        json!({"vpc": vpc, "cidr": "10.0.9.0/24", "az": "eu-west-1c", "tags": tags("old_subnet")}),
+    );
+    // Someone else's subnet, tagged for another stack: never listed.
+    fake.seed(
+        "aws.subnet",
+        "theirs",
+        json!({"vpc": "vpc-x", "cidr": "10.9.0.0/24", "az": "eu-west-1a",
+               "tags": {"iac:stack": "other", "iac:name": "subnet_a"}}),
+    );
+    let stack = stack(network());
+    let plan = plan_with(&stack, &State::new("demo"), &fake).await;
+    let c = plan.change("vpc").unwrap();
+    assert_eq!(c.action, Action::Adopt, "{plan:#?}");
+    assert_eq!(c.physical_id.as_deref(), Some(vpc.as_str()));
+    assert_eq!(
+        c.reason.as_deref(),
+        Some("tagged with this stack, unknown to the state")
+    );
+    assert_eq!(plan.orphans.len(), 1, "{:?}", plan.orphans);
+    assert_eq!(plan.orphans[0].physical_id, old);
+    assert_eq!(plan.orphans[0].name.as_deref(), Some("old_subnet"));
+    let shown = iac_engine::render_plan(&plan, false);
+    assert!(
+        shown.contains(&format!("? aws.subnet `{old}` (iac:name `old_subnet`)")),
+        "{shown}"
+    );
+
+    let (_, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
+    assert!(report.success(), "{report:?}");
+    each_exactly_once(&stack, &fake, "after the apply");
+    assert_eq!(state.resources["vpc"].physical_id, vpc);
+    assert!(
+        fake.objects().contains_key(&old),
+        "apply leaves orphans alone"
+    );
+
+    // destroy --keep-orphans keeps it; destroy deletes it (after nothing else uses it).
+    let p: Arc<dyn Provider> = Arc::new(fake.clone());
+    let keep = PlanOptions {
+        keep_orphans: true,
+        ..PlanOptions::default()
+    };
+    let plan = plan_destroy_live(&stack, &state, p, &keep).await.unwrap();
+    assert_eq!(plan.orphans.len(), 1);
+    assert!(plan
+        .changes
+        .iter()
+        .all(|c| c.physical_id.as_deref() != Some(old.as_str())));
+    destroy(&stack, dir.path(), &fake).await;
+    assert_eq!(fake.objects().len(), 1, "{:?}", fake.objects());
+    assert!(fake.objects().values().all(|o| o.name == "theirs"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_named_object_of_the_stack_is_adopted_at_plan_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake();
+    let first = stack(vec![network().remove(0)]);
+    let (_, report, state) = converge(&first, dir.path(), &fake, &ApplyOptions::default()).await;
+    assert!(report.success());
+    let vpc = state.resources["vpc"].physical_id.clone();
+    let name = iac_stack::schema::aws_name("demo", "web_tg", 32);
+    let tg = fake.seed(
+        "aws.target_group",
+        "web_tg",
+        json!({"name": name, "vpc": vpc, "port": 8080,
+               "tags": {"Name": "demo-web_tg", "iac:stack": "demo", "iac:name": "web_tg"}}),
+    );
+    let stack = stack(network());
+    let plan = plan_with(&stack, &state, &fake).await;
+    let c = plan.change("web_tg").unwrap();
+    assert_eq!(c.action, Action::Adopt, "{plan:#?}");
+    assert_eq!(c.physical_id.as_deref(), Some(tg.as_str()));
+    assert!(c.changed_paths.iter().any(|p| p == "health_check"), "{c:?}");
+    let (_, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
+    assert!(report.success(), "{report:?}");
+    each_exactly_once(&stack, &fake, "after the apply");
+    assert_eq!(state.resources["web_tg"].physical_id, tg);
+    assert!(!plan_with(&stack, &state, &fake).await.has_changes());
 }

@@ -227,6 +227,7 @@ async fn targets_keep_dependents_only() {
     let p: std::sync::Arc<dyn iac_engine::Provider> = std::sync::Arc::new(fake());
     let opts = PlanOptions {
         targets: vec!["subnet_a".into()],
+        ..PlanOptions::default()
     };
     let plan = iac_engine::plan(&stack, &State::new("demo"), p.clone(), &opts)
         .await
@@ -235,6 +236,7 @@ async fn targets_keep_dependents_only() {
     assert_eq!(names, ["subnet_a"]);
     let opts = PlanOptions {
         targets: vec!["vpc".into()],
+        ..PlanOptions::default()
     };
     let plan = iac_engine::plan(&stack, &State::new("demo"), p.clone(), &opts)
         .await
@@ -242,6 +244,7 @@ async fn targets_keep_dependents_only() {
     assert_eq!(plan.changes.len(), 5);
     let opts = PlanOptions {
         targets: vec!["nope".into()],
+        ..PlanOptions::default()
     };
     let err = iac_engine::plan(&stack, &State::new("demo"), p, &opts)
         .await
@@ -395,6 +398,7 @@ async fn destroy_says_which_data_goes_with_it() {
     // One resource: the singular, and only what `--target` keeps.
     let opts = PlanOptions {
         targets: vec!["logs".into()],
+        ..PlanOptions::default()
     };
     let one = iac_engine::plan_destroy(&data_stack(), &state, &opts).unwrap();
     assert!(
@@ -406,6 +410,7 @@ async fn destroy_says_which_data_goes_with_it() {
     // Deleting nothing that holds data warns about nothing.
     let opts = PlanOptions {
         targets: vec!["vpc".into(), "kept_images".into()],
+        ..PlanOptions::default()
     };
     let none = iac_engine::plan_destroy(&data_stack(), &state, &opts).unwrap();
     assert!(none.data_loss.is_empty());

@@ -174,6 +174,10 @@ pub struct DestroyArgs {
     /// Only this resource and what depends on it (repeatable)
     #[arg(long = "target", value_name = "NAME")]
     pub targets: Vec<String>,
+    /// Leave the stack's orphans (objects tagged with the stack that the state does not
+    /// know) instead of deleting them
+    #[arg(long)]
+    pub keep_orphans: bool,
 }
 
 #[derive(Debug, Args)]

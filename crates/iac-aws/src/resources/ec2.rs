@@ -7,7 +7,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType, Tag, TagSpecification};
-use iac_engine::provider::{ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
+};
 use serde_json::Value as Json;
 
 use super::common::{
@@ -98,7 +100,7 @@ fn id_filter(name: &str, ids: Vec<&str>) -> Filter {
 pub async fn read_by_stack_tag<F, Fut>(
     cx: &Cx,
     requests: &[ReadRequest],
-    id_filter_name: &str,
+    id_filter_name: &'static str,
     mut describe: F,
 ) -> Result<Vec<Option<Live>>, ProviderError>
 where
@@ -109,6 +111,12 @@ where
         return Ok(Vec::new());
     }
     let mut found = describe(vec![stack_filter(&cx.stack)]).await?;
+    // Everything of the stack this describe saw, for the plan's orphan check.
+    let tagged = tagged_of(found.iter().map(|(id, live)| (id.clone(), live.clone())));
+    cx.tagged
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id_filter_name, tagged);
     let missing = missing_ids(requests, &found);
     if !missing.is_empty() {
         found.extend(describe(vec![id_filter(id_filter_name, missing)]).await?);
@@ -164,6 +172,51 @@ where
         .into_iter()
         .min_by(|a, b| (!made_by_this_create(&a.1), &a.0).cmp(&(!made_by_this_create(&b.1), &b.0)))
         .map(|(id, live)| existing(cx, name, id, live)))
+}
+
+/// `list_tagged` for an EC2 type: what the plan's read of the type just found by the
+/// stack's tag (see [`read_by_stack_tag`]), or else ONE describe (per page) filtered on the
+/// stack's `iac:stack` tag (plus `extra` filters, e.g. on a state), through the type's
+/// `describe`. `key` is the type's id filter name, as given to the read.
+pub async fn list_by_stack_tag<F, Fut>(
+    cx: &Cx,
+    key: &'static str,
+    extra: Vec<Filter>,
+    describe: F,
+) -> Result<Vec<Tagged>, ProviderError>
+where
+    F: FnOnce(Vec<Filter>) -> Fut,
+    Fut: Future<Output = Result<HashMap<String, Live>, ProviderError>>,
+{
+    let read = cx
+        .tagged
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(key);
+    if let Some(tagged) = read {
+        return Ok(tagged);
+    }
+    let mut filters = vec![stack_filter(&cx.stack)];
+    filters.extend(extra);
+    Ok(tagged_of(describe(filters).await?))
+}
+
+/// Objects by id as [`Tagged`], by id.
+fn tagged_of(found: impl IntoIterator<Item = (String, Live)>) -> Vec<Tagged> {
+    let mut out: Vec<Tagged> = found
+        .into_iter()
+        .map(|(physical_id, live)| Tagged {
+            name: live
+                .inputs
+                .pointer("/tags/iac:name")
+                .and_then(Json::as_str)
+                .map(str::to_owned),
+            physical_id,
+            live,
+        })
+        .collect();
+    out.sort_by(|a, b| a.physical_id.cmp(&b.physical_id));
+    out
 }
 
 /// The last applied inputs a describe shapes its answer by (list order, properties the

@@ -4,13 +4,15 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, Filter, ResourceType as Ec2ResourceType};
-use iac_engine::provider::{Created, Existing, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
+};
 use serde_json::{json, Value as Json};
 
 use super::common::{malformed, object};
 use super::ec2::{
-    delete_when_unused, find_by_tags, live_tags, read_by_stack_tag, reconcile_tags, tag_spec,
-    wait_visible, IN_USE_LIMIT,
+    delete_when_unused, find_by_tags, list_by_stack_tag, live_tags, read_by_stack_tag,
+    reconcile_tags, tag_spec, wait_visible, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -64,6 +66,14 @@ impl ResourceType for Eip {
     }
 
     /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]).
+    /// One describe filtered on the stack's tag.
+    async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
+        list_by_stack_tag(cx, "allocation-id", Vec::new(), |filters| {
+            describe(cx, filters)
+        })
+        .await
+    }
+
     async fn find(
         &self,
         cx: &Cx,

@@ -7,13 +7,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType};
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
 use serde_json::{json, Value as Json};
 
 use super::common::{aws_code, gone_is_ok, malformed, object, req_str, retry_dependency, Backoff};
 use super::ec2::{
-    find_by_tags, live_tags, read_by_stack_tag, reconcile_tags, tag_spec, wait_visible,
+    find_by_tags, list_by_stack_tag, live_tags, read_by_stack_tag, reconcile_tags, tag_spec,
+    wait_visible,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -119,6 +120,14 @@ impl ResourceType for InternetGateway {
     }
 
     /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]).
+    /// One describe filtered on the stack's tag.
+    async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
+        list_by_stack_tag(cx, "internet-gateway-id", Vec::new(), |filters| {
+            describe(cx, filters)
+        })
+        .await
+    }
+
     async fn find(
         &self,
         cx: &Cx,

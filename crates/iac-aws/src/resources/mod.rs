@@ -5,7 +5,9 @@
 //! engine (references replaced, the `iac:*`/`Name` tags added under `tags`).
 
 use async_trait::async_trait;
-use iac_engine::provider::{Created, Existing, Found, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, Existing, Found, Live, OpContext, ProviderError, ReadRequest, Tagged,
+};
 use serde_json::Value as Json;
 
 use crate::AwsContext;
@@ -33,6 +35,23 @@ pub struct Cx {
     pub aws: AwsContext,
     /// The stack name, for idempotency tokens and names derived from it (`<stack>-<NAME>`).
     pub stack: String,
+    /// What the last read of each EC2 type found by the stack's tag (all of it, the
+    /// objects the state does not know included), by the type's id filter name: the
+    /// plan's `list_tagged` that follows takes it instead of describing again, so a plan
+    /// makes one describe per type.
+    pub tagged:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<&'static str, Vec<Tagged>>>>,
+}
+
+impl Cx {
+    /// A context for `stack` over the connection `aws`.
+    pub fn new(aws: AwsContext, stack: impl Into<String>) -> Cx {
+        Cx {
+            aws,
+            stack: stack.into(),
+            tagged: Default::default(),
+        }
+    }
 }
 
 /// The operations of one resource type against AWS.
@@ -94,6 +113,14 @@ pub trait ResourceType: Send + Sync {
         name: &str,
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError>;
+
+    /// Every live object of this type carrying the stack's `iac:stack` tag (see
+    /// `iac_engine::Provider::list_tagged`). The EC2 types list them with one describe;
+    /// the types found by a deterministic name answer an empty list (the engine looks
+    /// their names up before every create instead).
+    async fn list_tagged(&self, _cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
+        Ok(Vec::new())
+    }
 
     /// Find an `existing: true` resource by its identifying inputs.
     async fn lookup(

@@ -8,12 +8,14 @@ use aws_sdk_ec2::types::{
     Filter, NatGateway as Ec2Nat, NatGatewayState, ResourceType as Ec2ResourceType,
 };
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
 use serde_json::{json, Value as Json};
 
 use super::common::{client_token, malformed, object, poll_until, req_str, Backoff};
-use super::ec2::{find_by_tags, live_tags, read_by_stack_tag, reconcile_tags, tag_spec};
+use super::ec2::{
+    find_by_tags, list_by_stack_tag, live_tags, read_by_stack_tag, reconcile_tags, tag_spec,
+};
 use super::{Cx, ResourceType};
 use crate::Service;
 
@@ -108,6 +110,14 @@ impl ResourceType for NatGateway {
 
     /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]); a gateway deleted,
     /// being deleted or failed is not found (see [`describe`]).
+    /// One describe filtered on the stack's tag.
+    async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
+        list_by_stack_tag(cx, "nat-gateway-id", Vec::new(), |filters| {
+            describe(cx, filters)
+        })
+        .await
+    }
+
     async fn find(
         &self,
         cx: &Cx,

@@ -9,14 +9,14 @@ use aws_sdk_ec2::types::{
     Filter, ResourceType as Ec2ResourceType, RouteOrigin, RouteTable as Ec2RouteTable,
 };
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{gone_is_ok, malformed, req_str, str_list};
 use super::ec2::{
-    align, delete_when_unused, find_by_tags, last_inputs, live_tags, put_list, read_by_stack_tag,
-    reconcile_tags, tag_spec, wait_visible, LastInputs,
+    align, delete_when_unused, find_by_tags, last_inputs, list_by_stack_tag, live_tags, put_list,
+    read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, LastInputs,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -329,6 +329,15 @@ impl ResourceType for RouteTable {
     }
 
     /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]).
+    /// One describe filtered on the stack's tag.
+    async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
+        let last = LastInputs::All(&Json::Null);
+        list_by_stack_tag(cx, "route-table-id", Vec::new(), |filters| {
+            describe(cx, filters, &last)
+        })
+        .await
+    }
+
     async fn find(
         &self,
         cx: &Cx,

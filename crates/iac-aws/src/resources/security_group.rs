@@ -17,14 +17,14 @@ use aws_sdk_ec2::types::{
     SecurityGroup as Ec2Group, SecurityGroupRuleRequest, SecurityGroupRuleUpdate, UserIdGroupPair,
 };
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{client_token, malformed, req_str};
 use super::ec2::{
-    align, delete_when_unused, find_by_tags, interfaces_using, last_inputs, live_tags,
-    read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, LastInputs, IN_USE_LIMIT,
+    align, delete_when_unused, find_by_tags, interfaces_using, last_inputs, list_by_stack_tag,
+    live_tags, read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, LastInputs, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -497,6 +497,15 @@ impl ResourceType for SecurityGroup {
     }
 
     /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]).
+    /// One describe filtered on the stack's tag.
+    async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
+        let last = LastInputs::All(&Json::Null);
+        list_by_stack_tag(cx, "group-id", Vec::new(), |filters| {
+            describe(cx, filters, &last)
+        })
+        .await
+    }
+
     async fn find(
         &self,
         cx: &Cx,

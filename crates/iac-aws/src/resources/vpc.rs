@@ -7,13 +7,15 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, VpcState,
 };
-use iac_engine::provider::{Created, Existing, Live, OpContext, ProviderError, ReadRequest};
+use iac_engine::provider::{
+    Created, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
+};
 use serde_json::{json, Value as Json};
 
 use super::common::{bool_or, malformed, object, req_str};
 use super::ec2::{
-    delete_when_unused, find_by_tags, interfaces_using, last_inputs, live_tags, read_by_stack_tag,
-    reconcile_tags, tag_spec, wait_visible, LastInputs, IN_USE_LIMIT,
+    delete_when_unused, find_by_tags, interfaces_using, last_inputs, list_by_stack_tag, live_tags,
+    read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, LastInputs, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -119,6 +121,20 @@ impl ResourceType for Vpc {
 
     /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]); a VPC being deleted
     /// is not found.
+    /// One describe filtered on the stack's tag.
+    async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
+        let last = LastInputs::All(&Json::Null);
+        let alive = Filter::builder()
+            .name("state")
+            .values("pending")
+            .values("available")
+            .build();
+        list_by_stack_tag(cx, "vpc-id", vec![alive], |filters| {
+            describe(cx, filters, &last)
+        })
+        .await
+    }
+
     async fn find(
         &self,
         cx: &Cx,

@@ -73,6 +73,7 @@ impl Session {
     pub async fn plan(&self, targets: &[String], printer: &Printer) -> Result<Plan, ExitCode> {
         let opts = PlanOptions {
             targets: targets.to_vec(),
+            ..PlanOptions::default()
         };
         plan(self.stack(), &self.state, self.provider.clone(), &opts)
             .await
@@ -100,6 +101,18 @@ pub fn plan_diag(e: &PlanError, stack: &Stack) -> Diag {
                 }
             }
             d.help("remove `protect: true` from it first if destroying it is really intended")
+        }
+        PlanError::Foreign(list) => {
+            let mut d = Diag::error("iac::plan::foreign", e.to_string()).in_file(&stack.source);
+            for f in list {
+                if let Some(r) = stack.resources.get(&f.name) {
+                    d = d.label(
+                        r.spans.name,
+                        format!("its AWS name is taken by `{}`, which is {}", f.physical_id, f.owner),
+                    );
+                }
+            }
+            d.help("use the object read-only with `existing: true`, give the resource another name (e.g. `name:`), or remove the other object")
         }
         PlanError::UnknownTarget(_) => Diag::error("iac::plan::target", e.to_string())
             .help("name a resource of the stack (`iac state list` shows those in the state)"),

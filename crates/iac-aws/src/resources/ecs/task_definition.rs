@@ -825,12 +825,12 @@ mod tests {
             source: crate::ConfigSource::Vars(vec![]),
             ..crate::AwsConfig::default()
         };
-        Cx {
-            aws: crate::AwsContext::load(&config)
+        Cx::new(
+            crate::AwsContext::load(&config)
                 .await
                 .expect("config loads"),
-            stack: "shop".to_owned(),
-        }
+            "shop",
+        )
     }
 
     /// `described()` with the container definitions ECS was given, plus what ECS fills in
