@@ -829,3 +829,94 @@ fn ids_are_masked() {
         "vpc  aws.vpc  <ID>\nsg-12 x"
     );
 }
+
+/// SIGTERM (what CI runners send) while `iac apply` waits at its confirmation prompt: it
+/// exits 130, creates nothing, and releases the S3 lock, which no operating system would
+/// release for it. The prompt needs a terminal: `script` gives the process one.
+#[test]
+fn sigterm_at_the_prompt_releases_the_s3_lock_and_changes_nothing() {
+    use std::io::BufRead;
+    use std::sync::mpsc;
+
+    let emulator = Emulator::start();
+    let created = emulator_request(&emulator, "s3", "PUT", "/e2e-iac-state");
+    assert!(created.starts_with("HTTP/1.1 200"), "{created:.300}");
+    let work = Work::new(&NETWORK.replace(
+        "region: us-east-1\n",
+        "region: us-east-1\nstate: s3://e2e-iac-state/iac/e2e-net.json\n",
+    ));
+    let iac = env!("CARGO_BIN_EXE_iac");
+    let mut cmd = Command::new("script");
+    cmd.current_dir(work.path())
+        .args(["-qfec", &format!("exec {iac} apply net.yaml"), "/dev/null"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    emulator.configure(&mut cmd);
+    let mut child = cmd.spawn().expect("start `script` (util-linux)");
+    let (tx, rx) = mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut r = std::io::BufReader::new(stdout);
+        let mut buf = Vec::new();
+        // The prompt ends without a newline: read what comes, byte by byte.
+        let mut byte = [0u8; 1];
+        while r.read(&mut byte).map(|n| n > 0).unwrap_or(false) {
+            buf.push(byte[0]);
+            if tx.send(String::from_utf8_lossy(&buf).into_owned()).is_err() {
+                break;
+            }
+        }
+        let _ = r.read_until(b'\n', &mut buf);
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut seen = String::new();
+    while !seen.contains("Only 'yes' will be accepted") {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(text) => seen = text,
+            Err(_) => panic!("no prompt; got:\n{seen}"),
+        }
+    }
+    // The lock is held while the prompt waits.
+    let lock = emulator_request(
+        &emulator,
+        "s3",
+        "GET",
+        "/e2e-iac-state/iac/e2e-net.json.lock",
+    );
+    assert!(lock.starts_with("HTTP/1.1 200"), "{lock:.300}");
+    let pid = Command::new("pgrep")
+        .args(["-P", &child.id().to_string()])
+        .output()
+        .expect("pgrep");
+    let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
+    assert!(!pid.is_empty(), "no iac process under `script`");
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let status = child.wait().expect("script exits");
+    drop(rx);
+    let _ = reader.join();
+    assert_eq!(status.code(), Some(130), "{seen}");
+
+    let lock = emulator_request(
+        &emulator,
+        "s3",
+        "GET",
+        "/e2e-iac-state/iac/e2e-net.json.lock",
+    );
+    assert!(
+        lock.starts_with("HTTP/1.1 404"),
+        "the lock is left: {lock:.300}"
+    );
+    assert_eq!(
+        network_count(&emulator, "e2e-net"),
+        0,
+        "nothing was created"
+    );
+    work.iac(&emulator, &["plan", "net.yaml"]).expect(0);
+}
