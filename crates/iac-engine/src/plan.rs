@@ -1070,6 +1070,10 @@ pub async fn plan(
 
         let mut drifted = Vec::new();
         util::diff_paths(&current, &applied, "", &mut drifted);
+        // Drift worth telling: where what is live differs from the stack too (a change made
+        // outside iac and since put back, or one the stack now agrees with, is not), or
+        // where `ignore_changes` hides it.
+        drifted.retain(|p| ignored(p) || !util::same_at(&desired, &current, p));
         if !drifted.is_empty() {
             let (ign, _): (Vec<String>, Vec<String>) =
                 drifted.iter().cloned().partition(|p| ignored(p));

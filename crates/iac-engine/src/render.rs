@@ -252,7 +252,7 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
         .collect();
     if shown.is_empty() {
         let _ = writeln!(out, "{}", st.bold("No changes."));
-        if plan.kind == PlanKind::Apply && !plan.drift.is_empty() {
+        if plan.kind == PlanKind::Apply && plan.drift.iter().any(|d| !d.ignored.is_empty()) {
             let _ = writeln!(
                 out,
                 "The stack matches what is live, apart from ignored drift."

@@ -129,6 +129,21 @@ async fn drift_is_shown_and_planned_back() {
 }
 
 #[tokio::test]
+async fn drift_the_stack_agrees_with_is_not_shown() {
+    // The state's record of the last apply is behind what is live (a change made outside
+    // iac and since put back by hand, or one the stack was changed to match): nothing
+    // differs between the stack and AWS, so the plan says nothing about drift.
+    let (mut state, fake, _dir) = applied(&stack(network())).await;
+    state.resources.get_mut("vpc").unwrap().inputs["dns_hostnames"] = json!(false);
+    let plan = plan_with(&stack(network()), &state, &fake).await;
+    assert!(!plan.has_changes());
+    assert!(plan.drift.is_empty(), "{:?}", plan.drift);
+    let shown = render_plan(&plan, false);
+    assert!(!shown.contains("Changed outside iac"), "{shown}");
+    assert!(!shown.contains("ignored drift"), "{shown}");
+}
+
+#[tokio::test]
 async fn ignore_changes_keeps_drift_out_of_the_plan() {
     let mut res = network();
     res[4] = res_tg(json!({"path": "/health", "interval": 30})).ignore(&["health_check"]);
@@ -139,6 +154,7 @@ async fn ignore_changes_keeps_drift_out_of_the_plan() {
     let plan = plan_with(&stack, &state, &fake).await;
     assert!(!plan.has_changes());
     assert_eq!(plan.drift[0].ignored, ["health_check.interval"]);
+    assert!(render_plan(&plan, false).contains("apart from ignored drift"));
     insta::assert_snapshot!(render_plan(&plan, false));
 
     // A change the user makes under an ignored path is still planned.
