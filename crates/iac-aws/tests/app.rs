@@ -658,8 +658,8 @@ mod engine {
     }
 
     /// Everything of stack `name` still live, as `kind id` strings, looked up by tag and by
-    /// name across every service the stacks use. Deleted clusters (INACTIVE), deregistered
-    /// revisions and the zone's own NS and SOA records do not count.
+    /// name across every service the stacks use. Deleted clusters (INACTIVE) and the zone's
+    /// own NS and SOA records do not count; deregistered revisions not deleted do.
     async fn leftovers(
         aws: &iac_aws::AwsContext,
         name: &str,
@@ -702,19 +702,23 @@ mod engine {
                     .map(|cl| format!("cluster {:?}", cl.cluster_name())),
             );
         }
-        let tds = c
-            .ecs
-            .list_task_definitions()
-            .family_prefix(name)
-            .status(TaskDefinitionStatus::Active)
-            .send()
-            .await
-            .expect("ListTaskDefinitions");
-        left.extend(
-            tds.task_definition_arns()
-                .iter()
-                .map(|a| format!("task definition {a}")),
-        );
+        // Active revisions, and deregistered ones that were never deleted (AWS keeps listing
+        // and counting those until DeleteTaskDefinitions).
+        for status in [TaskDefinitionStatus::Active, TaskDefinitionStatus::Inactive] {
+            let tds = c
+                .ecs
+                .list_task_definitions()
+                .family_prefix(name)
+                .status(status.clone())
+                .send()
+                .await
+                .expect("ListTaskDefinitions");
+            left.extend(
+                tds.task_definition_arns()
+                    .iter()
+                    .map(|a| format!("task definition {a} ({})", status.as_str())),
+            );
+        }
         let logs = c
             .logs
             .describe_log_groups()

@@ -10,9 +10,11 @@
 //! would name revision 1 forever while the service runs revision 8. The current revision
 //! is the `arn` attribute, and reads describe that one.
 //!
-//! An old revision is deregistered by the service once it has moved off it and is steady
-//! (see `super::service`); destroy deregisters every active revision of the family and then
-//! deletes them, so nothing is left.
+//! While a stack lives, one revision is active (two during a deploy: the service's circuit
+//! breaker rolls back to the previous one, so it stays active until the service is steady
+//! on the new one); an old revision is then deregistered by the service (see
+//! `super::service`) and stays INACTIVE. Destroy deregisters every active revision of the
+//! family and deletes them together with the inactive ones, so nothing is left.
 //!
 //! Reads normalise what ECS fills in or reorders (default protocol and host port of port
 //! mappings, empty lists, environment order, the awslogs options iac sets itself) so that a
@@ -539,7 +541,8 @@ impl ResourceType for TaskDefinitionType {
 
     /// Deregisters every active revision of the family (the physical id, and the `family`
     /// input if an update moved the resource to another family), then asks ECS to delete
-    /// them.
+    /// them and every revision deregistered before (by deploys), so nothing of the family
+    /// is left.
     async fn delete(
         &self,
         cx: &Cx,
@@ -582,6 +585,16 @@ impl ResourceType for TaskDefinitionType {
             "deregistered {} revision(s) of `{family}`",
             deregistered.len()
         ));
+        // The revisions deregistered earlier (each deploy retires the one the service
+        // moved off) are deleted too: INACTIVE revisions stay listed, counted and tagged
+        // with the stack until they are.
+        for f in &families {
+            for arn in self::revisions(cx, f, TaskDefinitionStatus::Inactive).await? {
+                if !deregistered.contains(&arn) {
+                    deregistered.push(arn);
+                }
+            }
+        }
         for chunk in deregistered.chunks(DELETE_BATCH) {
             ecs.delete_task_definitions()
                 .set_task_definitions(Some(chunk.to_vec()))
@@ -625,6 +638,16 @@ async fn current_revision(
 /// The ARNs of the family's active revisions, oldest first. `familyPrefix` matches by
 /// prefix, so other families that start the same way are filtered out.
 pub(crate) async fn active_revisions(cx: &Cx, family: &str) -> Result<Vec<String>, ProviderError> {
+    revisions(cx, family, TaskDefinitionStatus::Active).await
+}
+
+/// The revisions of `family` in `status` (ACTIVE, or INACTIVE: deregistered, not yet
+/// deleted), oldest first.
+async fn revisions(
+    cx: &Cx,
+    family: &str,
+    status: TaskDefinitionStatus,
+) -> Result<Vec<String>, ProviderError> {
     let mut out: Vec<(i64, String)> = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -634,7 +657,7 @@ pub(crate) async fn active_revisions(cx: &Cx, family: &str) -> Result<Vec<String
             .ecs
             .list_task_definitions()
             .family_prefix(family)
-            .status(TaskDefinitionStatus::Active)
+            .status(status.clone())
             .set_next_token(token.take())
             .send()
             .await
