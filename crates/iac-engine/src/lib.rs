@@ -15,8 +15,10 @@
 
 pub mod apply;
 pub mod fake;
+mod operation;
 pub mod plan;
 pub mod provider;
+mod recover;
 pub mod render;
 pub mod report;
 pub mod state;

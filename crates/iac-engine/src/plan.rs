@@ -14,8 +14,12 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::provider::{Existing, Found, Live, Provider, ProviderError, ReadRequest, Tagged};
-use crate::state::{Intent, IntentOp, ResourceState, State};
+use crate::provider::{Found, Live, Provider, ProviderError, ReadRequest};
+use crate::recover::{
+    adopt_change, adopt_unknown, delete_found, delete_superseded, find_before_create,
+    orphan_deletes, orphan_list, recover, survey,
+};
+use crate::state::State;
 use crate::util;
 
 /// The plan JSON format version (`format_version`), documented in docs/plans-and-state.md.
@@ -63,10 +67,6 @@ pub struct Plan {
     /// first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub settled_intents: Vec<String>,
-    /// Objects of the stack whose intent's lookup found them, with the change that takes
-    /// them (for the plan's notice).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub recovered: Vec<String>,
     /// Objects tagged with this stack that the state does not know and no resource of the
     /// stack takes: left alone by apply, deleted by destroy (unless `--keep-orphans`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -605,311 +605,6 @@ async fn lookups(
     Ok(out)
 }
 
-/// What the lookups of the intents an interrupted apply left found.
-#[derive(Debug, Default)]
-struct Recovery {
-    /// By resource name: the intent, and the object of this stack that it made.
-    found: HashMap<String, (Intent, Existing)>,
-    /// Intents resolved without an object to take: their create made nothing (or nothing
-    /// of ours), or they were deletes, whose outcome the refresh shows.
-    settled: Vec<String>,
-}
-
-/// Resolve every intent in the state: look up, by what identified it before the call,
-/// the object each unfinished create may have made. One lookup per intent (there are at
-/// most as many as the operations an apply had in flight), in parallel.
-async fn recover(state: &State, provider: &Arc<dyn Provider>) -> Result<Recovery, PlanError> {
-    let mut rec = Recovery::default();
-    if state.pending.is_empty() {
-        return Ok(rec);
-    }
-    let known: HashSet<&str> = state
-        .resources
-        .values()
-        .map(|r| r.physical_id.as_str())
-        .chain(state.deposed.iter().map(|d| d.physical_id.as_str()))
-        .collect();
-    let mut set = tokio::task::JoinSet::new();
-    for intent in &state.pending {
-        if intent.op == IntentOp::Delete {
-            rec.settled.push(intent.token.clone());
-            continue;
-        }
-        let (p, i) = (provider.clone(), intent.clone());
-        set.spawn(async move {
-            let r = p.find(&i.rtype, &i.name, &i.inputs).await;
-            (i, r)
-        });
-    }
-    let mut found: Vec<(Intent, Existing)> = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        let (intent, res) = joined.map_err(|e| PlanError::Read {
-            rtype: "?".into(),
-            source: ProviderError::new(crate::ErrorKind::Fatal, e.to_string()),
-        })?;
-        match res {
-            Ok(Some(ex)) if ex.foreign.is_none() && !known.contains(ex.physical_id.as_str()) => {
-                found.push((intent, ex));
-            }
-            Ok(_) => rec.settled.push(intent.token),
-            Err(source) => {
-                return Err(PlanError::Recover {
-                    name: intent.name,
-                    op: "create",
-                    source,
-                })
-            }
-        }
-    }
-    // Two intents for one resource (a create retried by a run that was interrupted too)
-    // find the same object: the first recorded settles it, the others end with nothing.
-    let order: HashMap<&str, usize> = state
-        .pending
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.token.as_str(), i))
-        .collect();
-    found.sort_by_key(|(i, _)| order.get(i.token.as_str()).copied());
-    for (intent, ex) in found {
-        if rec.found.contains_key(&intent.name)
-            || rec
-                .found
-                .values()
-                .any(|(_, e)| e.physical_id == ex.physical_id)
-        {
-            rec.settled.push(intent.token);
-        } else {
-            rec.found.insert(intent.name.clone(), (intent, ex));
-        }
-    }
-    rec.settled.sort();
-    Ok(rec)
-}
-
-/// The change that takes an object found for an interrupted create into the state.
-fn adopt_change(change: &mut Change, desired: &Value, intent: &Intent, ex: &Existing) {
-    change.action = Action::Adopt;
-    change.physical_id = Some(ex.physical_id.clone());
-    change.before = Some(ex.live.inputs.clone());
-    change.live_attrs = Some(ex.live.attrs.clone());
-    change.settles = Some(intent.token.clone());
-    change.reason = Some("left by an interrupted apply".into());
-    let mut changed = Vec::new();
-    util::diff_paths(
-        desired,
-        &Value::from(ex.live.inputs.clone()),
-        "",
-        &mut changed,
-    );
-    change.changed_paths = changed;
-}
-
-/// The delete of an object an interrupted apply made for a resource that is no longer
-/// wanted (gone from the stack, or on destroy).
-fn delete_found(name: &str, intent: &Intent, ex: &Existing, why: &str) -> Change {
-    let rs = ResourceState {
-        rtype: intent.rtype.clone(),
-        physical_id: ex.physical_id.clone(),
-        inputs: ex.live.inputs.clone(),
-        attrs: ex.live.attrs.clone(),
-        dependencies: intent.dependencies.clone(),
-        existing: false,
-        incomplete: false,
-    };
-    let mut c = delete_change(name, &rs, Some(why));
-    c.settles = Some(intent.token.clone());
-    c
-}
-
-/// The delete of the object the state holds for `name` when an object an interrupted
-/// replacement made takes its place.
-fn delete_superseded(name: &str, old: &ResourceState) -> Change {
-    let mut c = delete_change(
-        name,
-        old,
-        Some("replaced by the object an interrupted apply made"),
-    );
-    c.deposed = true;
-    c
-}
-
-/// The objects tagged with the stack that neither the state nor the recovery knows, by type:
-/// one [`Provider::list_tagged`] per type, types in parallel.
-async fn survey(
-    stack: &str,
-    state: &State,
-    recovery: &Recovery,
-    provider: &Arc<dyn Provider>,
-) -> Result<Vec<(&'static str, Tagged)>, PlanError> {
-    let known: HashSet<&str> = state
-        .resources
-        .values()
-        .map(|r| r.physical_id.as_str())
-        .chain(state.deposed.iter().map(|d| d.physical_id.as_str()))
-        .chain(recovery.found.values().map(|(_, e)| e.physical_id.as_str()))
-        .collect();
-    let mut set = tokio::task::JoinSet::new();
-    for schema in iac_stack::schema::TYPES.iter().filter(|t| t.taggable) {
-        let (p, rtype, stack) = (provider.clone(), schema.name, stack.to_string());
-        set.spawn(async move { (rtype, p.list_tagged(rtype, &stack).await) });
-    }
-    let mut out = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        let (rtype, res) = joined.map_err(|e| PlanError::Read {
-            rtype: "?".into(),
-            source: ProviderError::new(crate::ErrorKind::Fatal, e.to_string()),
-        })?;
-        let tagged = res.map_err(|source| PlanError::Read {
-            rtype: rtype.to_string(),
-            source,
-        })?;
-        out.extend(
-            tagged
-                .into_iter()
-                .filter(|t| !known.contains(t.physical_id.as_str()))
-                .map(|t| (rtype, t)),
-        );
-    }
-    out.sort_by(|a, b| (a.0, &a.1.physical_id).cmp(&(b.0, &b.1.physical_id)));
-    Ok(out)
-}
-
-/// How many [`Provider::find`] lookups the plan runs at once.
-const FIND_CONCURRENCY: usize = 8;
-
-/// Before a resource with an AWS name is planned as a create, look its name up: an object
-/// of this stack already holding it (made by a run whose state was lost) is adopted, one of
-/// someone else is an error now, at plan time, rather than a failed apply. Resources whose
-/// identifying inputs are not known before apply are not looked up (their create still is,
-/// if it fails).
-async fn find_before_create(
-    stack: &Stack,
-    state: &State,
-    found: &HashMap<String, Found>,
-    recovery: &Recovery,
-    provider: &Arc<dyn Provider>,
-) -> Result<HashMap<String, Existing>, PlanError> {
-    let attrs = |r: &Reference| -> Option<Json> {
-        state
-            .attr(&r.resource, &r.attr)
-            .or_else(|| found.get(&r.resource).and_then(|f| f.attrs.get(&r.attr)))
-            .cloned()
-    };
-    let sem = Arc::new(tokio::sync::Semaphore::new(FIND_CONCURRENCY));
-    let mut set = tokio::task::JoinSet::new();
-    for r in stack.resources.values() {
-        if r.existing
-            || r.schema.aws_name.is_none()
-            || state.resources.contains_key(&r.name)
-            || recovery.found.contains_key(&r.name)
-        {
-            continue;
-        }
-        let Some(inputs) = desired_inputs(stack, r).resolve(&attrs).to_json() else {
-            continue;
-        };
-        let (p, sem) = (provider.clone(), sem.clone());
-        let (name, rtype) = (r.name.clone(), r.schema.name.to_string());
-        set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            let res = p.find(&rtype, &name, &inputs).await;
-            (name, rtype, res)
-        });
-    }
-    let mut ours = HashMap::new();
-    let mut foreign = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        let Ok((name, rtype, res)) = joined else {
-            continue;
-        };
-        match res {
-            Ok(Some(ex)) => match &ex.foreign {
-                None => {
-                    ours.insert(name, ex);
-                }
-                Some(owner) => foreign.push(ForeignObject {
-                    name,
-                    rtype,
-                    physical_id: ex.physical_id.clone(),
-                    owner: owner.clone(),
-                }),
-            },
-            Ok(None) => {}
-            Err(source) => return Err(PlanError::Lookup { name, source }),
-        }
-    }
-    if !foreign.is_empty() {
-        foreign.sort_by(|a, b| a.name.cmp(&b.name));
-        return Err(PlanError::Foreign(foreign));
-    }
-    Ok(ours)
-}
-
-/// The change that takes an object of this stack that the state did not know (found by
-/// its tags or its AWS name) into the state.
-fn adopt_unknown(change: &mut Change, desired: &Value, physical_id: &str, live: &Live) {
-    change.action = Action::Adopt;
-    change.physical_id = Some(physical_id.to_string());
-    change.before = Some(live.inputs.clone());
-    change.live_attrs = Some(live.attrs.clone());
-    change.reason = Some("tagged with this stack, unknown to the state".into());
-    let mut changed = Vec::new();
-    util::diff_paths(desired, &Value::from(live.inputs.clone()), "", &mut changed);
-    change.changed_paths = changed;
-}
-
-/// The deletes of orphans (destroy). An orphan's inputs that name another object (a
-/// subnet's `vpc`) make it a dependent of that object, so it is deleted first.
-fn orphan_deletes(orphans: &[(&'static str, Tagged)], state: &State) -> Vec<Change> {
-    let name_of = |t: &Tagged| t.name.clone().unwrap_or_else(|| t.physical_id.clone());
-    let mut by_id: HashMap<&str, String> = state
-        .resources
-        .iter()
-        .map(|(n, r)| (r.physical_id.as_str(), n.clone()))
-        .collect();
-    for (_, t) in orphans {
-        by_id.insert(t.physical_id.as_str(), name_of(t));
-    }
-    orphans
-        .iter()
-        .map(|(rtype, t)| {
-            let mut deps = Vec::new();
-            collect_mentions(&t.live.inputs, &by_id, &mut deps);
-            deps.retain(|d| *d != name_of(t));
-            let rs = ResourceState {
-                rtype: rtype.to_string(),
-                physical_id: t.physical_id.clone(),
-                inputs: t.live.inputs.clone(),
-                attrs: t.live.attrs.clone(),
-                dependencies: deps,
-                existing: false,
-                incomplete: false,
-            };
-            delete_change(
-                &name_of(t),
-                &rs,
-                Some("orphan: tagged with this stack, unknown to the state"),
-            )
-        })
-        .collect()
-}
-
-/// The names (per `by_id`) of the objects whose ids appear among the strings of `v`.
-fn collect_mentions(v: &Json, by_id: &HashMap<&str, String>, out: &mut Vec<String>) {
-    match v {
-        Json::String(s) => {
-            if let Some(n) = by_id.get(s.as_str()) {
-                if !out.contains(n) {
-                    out.push(n.clone());
-                }
-            }
-        }
-        Json::Array(a) => a.iter().for_each(|x| collect_mentions(x, by_id, out)),
-        Json::Object(o) => o.values().for_each(|x| collect_mentions(x, by_id, out)),
-        _ => {}
-    }
-}
-
 /// Make the plan that brings the cloud to `stack`.
 pub async fn plan(
     stack: &Stack,
@@ -1187,7 +882,7 @@ pub async fn plan(
     }
     push_deposed(state, &mut changes);
 
-    let mut plan = Plan {
+    let plan = Plan {
         format_version: PLAN_FORMAT_VERSION,
         kind: PlanKind::Apply,
         stack: stack.name.clone(),
@@ -1205,27 +900,9 @@ pub async fn plan(
         summary: Summary::default(),
         data_loss: Vec::new(),
         settled_intents: recovery.settled,
-        recovered: Vec::new(),
-        orphans: unknown_tagged
-            .into_iter()
-            .map(|(rtype, t)| Orphan {
-                rtype: rtype.to_string(),
-                physical_id: t.physical_id,
-                name: t.name,
-            })
-            .collect(),
+        orphans: orphan_list(unknown_tagged),
     };
-    plan.recovered = plan
-        .changes
-        .iter()
-        .filter(|c| c.settles.is_some())
-        .map(|c| c.name.clone())
-        .collect();
-    restrict_to_targets(&mut plan, &opts.targets)?;
-    check_protect(stack, &plan)?;
-    plan.summary = summarise(&plan.changes);
-    plan.data_loss = data_loss(&plan.changes);
-    Ok(plan)
+    finish(plan, stack, opts)
 }
 
 /// Make the plan that deletes everything the stack has in AWS (`iac destroy`): what the
@@ -1253,29 +930,12 @@ pub async fn plan_destroy_live(
     // Objects an interrupted apply made depend on what the state holds: they go first.
     plan.changes.splice(0..0, found);
     if opts.keep_orphans {
-        plan.orphans = orphans
-            .into_iter()
-            .map(|(rtype, t)| Orphan {
-                rtype: rtype.to_string(),
-                physical_id: t.physical_id,
-                name: t.name,
-            })
-            .collect();
+        plan.orphans = orphan_list(orphans);
     } else {
         plan.changes.splice(0..0, orphan_deletes(&orphans, state));
     }
     plan.settled_intents = recovery.settled;
-    plan.recovered = plan
-        .changes
-        .iter()
-        .filter(|c| c.settles.is_some())
-        .map(|c| c.name.clone())
-        .collect();
-    restrict_to_targets(&mut plan, &opts.targets)?;
-    check_protect(stack, &plan)?;
-    plan.summary = summarise(&plan.changes);
-    plan.data_loss = data_loss(&plan.changes);
-    Ok(plan)
+    finish(plan, stack, opts)
 }
 
 /// Make the plan that deletes everything in the state (`iac destroy`), without reading
@@ -1289,7 +949,7 @@ pub fn plan_destroy(stack: &Stack, state: &State, opts: &PlanOptions) -> Result<
         .map(|name| delete_change(name, &state.resources[name], None))
         .collect();
     push_deposed(state, &mut changes);
-    let mut plan = Plan {
+    let plan = Plan {
         format_version: PLAN_FORMAT_VERSION,
         kind: PlanKind::Destroy,
         stack: stack.name.clone(),
@@ -1303,9 +963,13 @@ pub fn plan_destroy(stack: &Stack, state: &State, opts: &PlanOptions) -> Result<
         summary: Summary::default(),
         data_loss: Vec::new(),
         settled_intents: Vec::new(),
-        recovered: Vec::new(),
         orphans: Vec::new(),
     };
+    finish(plan, stack, opts)
+}
+
+/// The last steps of every plan: `--target`, `protect`, the summary and the data lost.
+fn finish(mut plan: Plan, stack: &Stack, opts: &PlanOptions) -> Result<Plan, PlanError> {
     restrict_to_targets(&mut plan, &opts.targets)?;
     check_protect(stack, &plan)?;
     plan.summary = summarise(&plan.changes);
@@ -1352,7 +1016,11 @@ fn check_stack_name(stack: &Stack, state: &State) -> Result<(), PlanError> {
 
 /// A delete of a state resource; `why` is shown after it (`None` on destroy, where it is
 /// obvious).
-fn delete_change(name: &str, rs: &crate::state::ResourceState, why: Option<&str>) -> Change {
+pub(crate) fn delete_change(
+    name: &str,
+    rs: &crate::state::ResourceState,
+    why: Option<&str>,
+) -> Change {
     Change {
         name: name.to_string(),
         rtype: rs.rtype.clone(),

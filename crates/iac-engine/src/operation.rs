@@ -1,0 +1,414 @@
+//! One operation of an apply against the provider, and the state edits its result makes.
+//!
+//! A create that fails is looked up ([`Provider::find`]) before anything else: an object of
+//! this stack that it made is kept (finished at once when the create call itself may have
+//! gone through, else recorded as incomplete), one of someone else is an error that touches
+//! nothing, and the create is sent again (same idempotency token) only when the lookup
+//! showed that nothing was made. Updates and deletes are not retried here: the provider's
+//! client retries throttled and transient calls, in one place.
+
+use std::time::Duration;
+
+use serde_json::Value as Json;
+
+use crate::apply::{resolve_inputs, RetryPolicy};
+use crate::plan::Change;
+use crate::provider::{ErrorKind, Existing, OpContext, Provider, ProviderError};
+use crate::report::OpKind;
+use crate::state::{Deposed, Edit, ResourceState, State};
+use crate::util;
+
+/// The result of one provider operation.
+#[derive(Debug)]
+pub(crate) enum Done {
+    Created {
+        physical_id: String,
+        attrs: Json,
+        /// A later step of the create failed: the next plan updates every property.
+        incomplete: bool,
+    },
+    Updated {
+        attrs: Json,
+    },
+    Deleted,
+    Found {
+        physical_id: String,
+        attrs: Json,
+    },
+}
+
+/// One operation against the provider, bounded by a timeout per call.
+pub(crate) struct Call<'a> {
+    pub(crate) provider: &'a dyn Provider,
+    pub(crate) ctx: &'a OpContext,
+    pub(crate) c: &'a Change,
+    pub(crate) inputs: &'a Json,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) timeout: Duration,
+}
+
+/// What one operation of the walk ended with.
+#[derive(Debug)]
+pub(crate) struct OpResult {
+    /// What exists now because of the operation, to record in the state; set even when it
+    /// failed if an object was made (a create whose later step failed).
+    pub(crate) done: Option<Done>,
+    pub(crate) error: Option<String>,
+    /// Whether the outcome is known. `false` when a create failed and the lookup of what it
+    /// made failed too: its intent then stays in the state for the next plan to resolve.
+    pub(crate) settled: bool,
+}
+
+impl OpResult {
+    fn ok(done: Done) -> Self {
+        OpResult {
+            done: Some(done),
+            error: None,
+            settled: true,
+        }
+    }
+    pub(crate) fn failed(error: impl Into<String>) -> Self {
+        OpResult {
+            done: None,
+            error: Some(error.into()),
+            settled: true,
+        }
+    }
+}
+
+impl Call<'_> {
+    async fn timed<T>(
+        &self,
+        what: &str,
+        fut: impl std::future::Future<Output = Result<T, ProviderError>>,
+    ) -> Result<T, ProviderError> {
+        match tokio::time::timeout(self.timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(ProviderError::new(
+                ErrorKind::Retryable,
+                format!(
+                    "{what} `{}` did not finish within {}s",
+                    self.c.name,
+                    self.timeout.as_secs()
+                ),
+            )),
+        }
+    }
+
+    /// Run the operation. Updates and deletes are not retried here: the provider's client
+    /// retries throttled and transient calls once, in one place (the AWS SDK's retry
+    /// configuration). A create is retried only after a lookup has shown it made nothing.
+    pub(crate) async fn run(
+        &self,
+        kind: OpKind,
+        old_inputs: &Json,
+        physical_id: String,
+    ) -> OpResult {
+        let (c, p) = (self.c, self.provider);
+        match kind {
+            OpKind::Create | OpKind::CreateReplacement => self.create().await,
+            OpKind::Adopt => self.adopt(physical_id, old_inputs).await,
+            OpKind::Update => {
+                let res = self.timed(
+                    kind.verb(),
+                    p.update(
+                        self.ctx,
+                        &c.rtype,
+                        &c.name,
+                        &physical_id,
+                        old_inputs,
+                        self.inputs,
+                        &c.changed_paths,
+                    ),
+                );
+                match res.await {
+                    Ok(attrs) => OpResult::ok(Done::Updated { attrs }),
+                    Err(e) => OpResult::failed(e.message),
+                }
+            }
+            OpKind::Delete | OpKind::DeleteReplaced => {
+                if c.existing {
+                    return OpResult::ok(Done::Deleted);
+                }
+                let res = self.timed(
+                    kind.verb(),
+                    p.delete(self.ctx, &c.rtype, &c.name, &physical_id, self.inputs),
+                );
+                match res.await {
+                    Ok(()) => OpResult::ok(Done::Deleted),
+                    Err(e) if e.kind == ErrorKind::NotFound => OpResult::ok(Done::Deleted),
+                    Err(e) => OpResult::failed(e.message),
+                }
+            }
+            OpKind::Read => match self
+                .timed(kind.verb(), p.lookup(&c.rtype, &c.name, self.inputs))
+                .await
+            {
+                Ok(Some(f)) => OpResult::ok(Done::Found {
+                    physical_id: f.physical_id,
+                    attrs: f.attrs,
+                }),
+                Ok(None) => OpResult::failed(format!("no `{}` matches `{}`", c.rtype, c.name)),
+                Err(e) => OpResult::failed(e.message),
+            },
+        }
+    }
+
+    /// Create, and when the call fails, find out whether it made an object anyway (its
+    /// answer lost, or a later step of a multi-step create failed) before anything else:
+    /// an object of ours is kept (finished at once when the create itself may have gone
+    /// through, else saved as incomplete), someone else's is never touched, and only when
+    /// nothing exists is a retryable failure retried.
+    async fn create(&self) -> OpResult {
+        let (c, p) = (self.c, self.provider);
+        let mut attempt = 0u32;
+        loop {
+            let err = match self
+                .timed(
+                    OpKind::Create.verb(),
+                    p.create(self.ctx, &c.rtype, &c.name, self.inputs),
+                )
+                .await
+            {
+                Ok(cr) => {
+                    return OpResult::ok(Done::Created {
+                        physical_id: cr.physical_id,
+                        attrs: cr.attrs,
+                        incomplete: false,
+                    })
+                }
+                Err(e) => e,
+            };
+            let found = self
+                .timed("looking up", p.find(&c.rtype, &c.name, self.inputs))
+                .await;
+            match found {
+                Ok(Some(existing)) if existing.foreign.is_none() => {
+                    self.ctx.progress(&format!(
+                        "{}; `{}` exists, keeping it",
+                        err.message, existing.physical_id
+                    ));
+                    return self.keep(existing, &err).await;
+                }
+                Ok(Some(existing)) => {
+                    return OpResult::failed(foreign_message(c, &existing, &err));
+                }
+                Ok(None) if err.is_retryable() && attempt + 1 < self.retry.max_attempts => {
+                    let delay = self.retry.delay(attempt, &c.name);
+                    self.ctx.progress(&format!(
+                        "{}; nothing was made; retry {} in {:.1}s",
+                        err.message,
+                        attempt + 1,
+                        delay.as_secs_f64()
+                    ));
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                Ok(None) if err.is_retryable() => {
+                    return OpResult::failed(format!(
+                        "{} (gave up after {} attempts)",
+                        err.message,
+                        attempt + 1
+                    ))
+                }
+                Ok(None) => return OpResult::failed(err.message),
+                Err(fe) => {
+                    return OpResult {
+                        done: None,
+                        error: Some(format!(
+                            "{}; whether it made an object is unknown (looking it up failed: {}); the next plan looks again",
+                            err.message, fe.message
+                        )),
+                        settled: false,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keep an object of ours that a failed create made. When the failure may be the
+    /// create's own (its answer lost, a conflict with itself), bring the object to its
+    /// inputs now; when a later step failed, save it as incomplete with the error, and the
+    /// next apply finishes it.
+    async fn keep(&self, existing: Existing, err: &ProviderError) -> OpResult {
+        let retry_now = matches!(
+            err.kind,
+            ErrorKind::Retryable | ErrorKind::Throttled | ErrorKind::Conflict
+        );
+        if retry_now {
+            let mut res = self
+                .adopt(existing.physical_id, &existing.live.inputs)
+                .await;
+            if res.error.is_none() {
+                return res;
+            }
+            if let Some(Done::Created { attrs, .. }) = &mut res.done {
+                if attrs.is_null() {
+                    *attrs = existing.live.attrs;
+                }
+            }
+            return res;
+        }
+        OpResult {
+            done: Some(Done::Created {
+                physical_id: existing.physical_id.clone(),
+                attrs: existing.live.attrs,
+                incomplete: true,
+            }),
+            error: Some(format!(
+                "{}; `{}` was made and is kept in the state as incomplete: the next apply finishes it",
+                err.message, existing.physical_id
+            )),
+            settled: true,
+        }
+    }
+
+    /// Take an object of ours that already exists and bring it to the inputs: one update
+    /// of every property (the object never had one full apply, so what a read cannot see,
+    /// such as a VPC's DNS attributes, is set too). On failure it is still recorded, as
+    /// incomplete.
+    async fn adopt(&self, physical_id: String, live_inputs: &Json) -> OpResult {
+        let c = self.c;
+        let changed = util::reconcile_paths(&c.rtype, self.inputs, live_inputs);
+        let live_attrs = c.live_attrs.clone().unwrap_or(Json::Null);
+        if changed.is_empty() {
+            return OpResult::ok(Done::Created {
+                physical_id,
+                attrs: live_attrs,
+                incomplete: false,
+            });
+        }
+        let res = self.timed(
+            "finishing",
+            self.provider.update(
+                self.ctx,
+                &c.rtype,
+                &c.name,
+                &physical_id,
+                live_inputs,
+                self.inputs,
+                &changed,
+            ),
+        );
+        match res.await {
+            Ok(attrs) => OpResult::ok(Done::Created {
+                physical_id,
+                attrs,
+                incomplete: false,
+            }),
+            Err(e) => OpResult {
+                error: Some(format!(
+                    "{}; `{physical_id}` is kept in the state as incomplete: the next apply finishes it",
+                    e.message
+                )),
+                done: Some(Done::Created {
+                    physical_id,
+                    attrs: live_attrs,
+                    incomplete: true,
+                }),
+                settled: true,
+            },
+        }
+    }
+}
+
+/// The error for a create that found its name taken by an object that is not this
+/// stack's: iac changes nothing, and says what the user can do.
+fn foreign_message(c: &Change, existing: &Existing, err: &ProviderError) -> String {
+    format!(
+        "`{}` cannot be created: a `{}` with its identity already exists (`{}`) and is not this stack's ({}); iac never modifies or deletes what it did not create. Use the object read-only with `existing: true`, or give `{}` another name, or remove the other object ({})",
+        c.name,
+        c.rtype,
+        existing.physical_id,
+        existing.foreign.as_deref().unwrap_or("unknown owner"),
+        c.name,
+        err.message
+    )
+}
+
+/// The state edits for a finished operation.
+pub(crate) fn record(state: &State, c: &Change, done: Done) -> Vec<Edit> {
+    let mut edits = Vec::new();
+    match done {
+        Done::Created {
+            physical_id,
+            attrs,
+            incomplete,
+        } => {
+            let inputs = resolve_inputs(c, state).unwrap_or(Json::Null);
+            if let Some(old) = state.resources.get(&c.name) {
+                // Never forget a known object: the old one of a replacement (or any object
+                // the state held under this name) waits for its delete.
+                if old.physical_id != physical_id && !old.existing && old.rtype == c.rtype {
+                    edits.push(Edit::Depose {
+                        deposed: Deposed {
+                            name: c.name.clone(),
+                            rtype: old.rtype.clone(),
+                            physical_id: old.physical_id.clone(),
+                            inputs: old.inputs.clone(),
+                            dependencies: old.dependencies.clone(),
+                        },
+                    });
+                }
+            }
+            edits.push(Edit::Put {
+                name: c.name.clone(),
+                resource: ResourceState {
+                    rtype: c.rtype.clone(),
+                    physical_id,
+                    inputs,
+                    attrs,
+                    dependencies: c.dependencies.clone(),
+                    existing: false,
+                    incomplete,
+                },
+            });
+        }
+        Done::Updated { attrs } => {
+            let inputs = resolve_inputs(c, state).unwrap_or(Json::Null);
+            if let Some(r) = state.resources.get(&c.name) {
+                let mut r = r.clone();
+                r.inputs = inputs;
+                r.attrs = attrs;
+                r.dependencies = c.dependencies.clone();
+                r.incomplete = false;
+                edits.push(Edit::Put {
+                    name: c.name.clone(),
+                    resource: r,
+                });
+            }
+        }
+        Done::Found { physical_id, attrs } => {
+            let inputs = resolve_inputs(c, state).unwrap_or(Json::Null);
+            edits.push(Edit::Put {
+                name: c.name.clone(),
+                resource: ResourceState {
+                    rtype: c.rtype.clone(),
+                    physical_id,
+                    inputs,
+                    attrs,
+                    dependencies: c.dependencies.clone(),
+                    existing: true,
+                    incomplete: false,
+                },
+            });
+        }
+        Done::Deleted => {
+            let id = c.physical_id.as_deref();
+            let current = state
+                .resources
+                .get(&c.name)
+                .is_some_and(|r| Some(r.physical_id.as_str()) == id);
+            if current && !c.deposed {
+                edits.push(Edit::Remove {
+                    name: c.name.clone(),
+                });
+            } else if let Some(id) = id {
+                edits.push(Edit::Undepose {
+                    physical_id: id.to_string(),
+                });
+            }
+        }
+    }
+    edits
+}
