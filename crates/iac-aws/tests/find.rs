@@ -248,6 +248,8 @@ fn lemon_mart_like() -> Vec<(&'static str, &'static str, Json)> {
                 "deployment": {"min_healthy_percent": 50, "max_percent": 200, "circuit_breaker": "rollback"},
                 "health_check_grace_period": 30,
                 "enable_execute_command": false,
+                "propagate_tags": "SERVICE",
+                "enable_ecs_managed_tags": false,
                 "wait": false,
                 "wait_timeout": 120,
             }),

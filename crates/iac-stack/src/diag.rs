@@ -38,6 +38,9 @@ pub struct Diag {
     pub redacted: bool,
 }
 
+/// The text of the label on the alias a labelled value came through.
+pub const ALIAS_LABEL: &str = "used here, through this alias";
+
 impl Diag {
     pub fn error(code: &'static str, message: impl Into<String>) -> Self {
         Diag {
@@ -65,15 +68,29 @@ impl Diag {
         self.source = Some(source.clone());
         self
     }
+    /// Label `span`. A span of a value that came through a YAML alias gets a second label
+    /// on the alias, so the report shows where the value is written (under its anchor) and
+    /// where it is used.
     pub fn label(mut self, span: Span, text: impl Into<String>) -> Self {
         self.labels.push(Label {
             span,
             text: Some(text.into()),
         });
-        self
+        self.label_alias(span)
     }
     pub fn span(mut self, span: Span) -> Self {
         self.labels.push(Label { span, text: None });
+        self.label_alias(span)
+    }
+    fn label_alias(mut self, span: Span) -> Self {
+        if let Some(alias) = span.alias() {
+            if !self.labels.iter().any(|l| l.span == alias) {
+                self.labels.push(Label {
+                    span: alias,
+                    text: Some(ALIAS_LABEL.to_string()),
+                });
+            }
+        }
         self
     }
     pub fn help(mut self, help: impl Into<String>) -> Self {

@@ -5,8 +5,15 @@
 //! to build from: YAML that does not parse, or a top level that is not a map.
 //!
 //! Order of work: top-level keys, then vars (declarations, var files, `--var`), then
-//! `stack`/`region`/`state` (which may use vars), then every resource name and type (so a
-//! reference may point forward in the file), then resource bodies and outputs.
+//! `stack`/`region`/`state` and the stack-wide `tags` (which may use vars), then every
+//! resource name and type (so a reference may point forward in the file), then resource
+//! bodies and outputs.
+//!
+//! Stack-wide tags are merged here, into the `tags` of every taggable resource the stack
+//! manages (not `existing: true` lookups): the resource's own `tags` win on a key both
+//! have. Doing it here keeps the model the engine sees unchanged (a resource's `tags`
+//! property is what it asks for), and the merge is plain data, no IO. The engine then adds
+//! `Name`, `iac:stack` and `iac:name` as for any resource.
 //!
 //! Var values are taken literally: a `${...}` inside a var's value is not interpolated,
 //! because vars are resolved before the stack name, region and resources they could refer to.
@@ -74,6 +81,7 @@ fn build_with_types(
         type_names,
         unset_vars: HashSet::new(),
         defaulted: Vec::new(),
+        stack_tags: IndexMap::new(),
     };
     Some(loader.stack(top, &root, opts))
 }
@@ -104,6 +112,15 @@ struct Loader<'a> {
     /// Declared vars left without a value (already reported): references to them are not
     /// reported again.
     unset_vars: HashSet<String>,
+    /// The stack-wide `tags:`, checked, with the spans of each key and value.
+    stack_tags: IndexMap<String, StackTag>,
+}
+
+/// One entry of the stack-wide `tags:`.
+struct StackTag {
+    value: Value,
+    key_span: Span,
+    value_span: Span,
 }
 
 /// A var declaration in `vars:`.
@@ -119,6 +136,7 @@ struct Sections<'n> {
     region: Option<&'n Node>,
     state: Option<&'n Node>,
     vars: Option<&'n Node>,
+    tags: Option<&'n Node>,
     resources: Option<&'n Node>,
     outputs: Option<&'n Node>,
 }
@@ -285,6 +303,7 @@ impl Loader<'_> {
                 "region" => &mut sections.region,
                 "state" => &mut sections.state,
                 "vars" => &mut sections.vars,
+                "tags" => &mut sections.tags,
                 "resources" => &mut sections.resources,
                 "outputs" => &mut sections.outputs,
                 _ => {
@@ -321,6 +340,9 @@ impl Loader<'_> {
             misspelt.contains(&"region"),
         );
         let state = sections.state.and_then(|n| self.state(n));
+        if let Some(n) = sections.tags {
+            self.stack_tags(n, &mut spans);
+        }
         let resources = match sections.resources {
             Some(n) => self.resources(n),
             None if misspelt.contains(&"resources") => IndexMap::new(),
@@ -670,6 +692,90 @@ impl Loader<'_> {
         }
     }
 
+    // ----- stack-wide tags ------------------------------------------------------------------
+
+    /// The top-level `tags:`: a map of tag -> string given to every taggable resource. Values
+    /// may use vars, `${stack}` and `${region}`, not resource attributes. `Name` and the
+    /// `iac:` keys are iac's own, per resource; `aws:` keys are AWS's.
+    fn stack_tags(&mut self, node: &Node, spans: &mut HashMap<String, Span>) {
+        static TAGS: Kind = Kind::MapOf(&Kind::Str);
+        if matches!(node.kind, NodeKind::Null) {
+            return;
+        }
+        let mut acc = Acc::default();
+        let mut value = self.value_of(node, "tags", Scope::TAGS, &mut acc);
+        self.check(&mut value, &TAGS, "tags", &acc, node.span);
+        // Not a map: reported by `check`.
+        let Value::Map(tags) = value else {
+            return;
+        };
+        for (key, value) in tags {
+            let path = format!("tags.{key}");
+            let key_span = acc.keys.get(&path).copied().unwrap_or(node.span);
+            let value_span = acc.span_of(&path, node.span);
+            let reserved = if key == "Name" {
+                Some((
+                    "iac sets `Name` on each resource".to_string(),
+                    "iac tags every resource `Name=<stack>-<NAME>`; to name one resource otherwise, set `Name` in its own `tags`".to_string(),
+                ))
+            } else if key.starts_with("iac:") {
+                Some((
+                    "iac sets its `iac:` tags itself".to_string(),
+                    "iac finds its resources by `iac:stack` and `iac:name`; choose a key without the `iac:` prefix".to_string(),
+                ))
+            } else if key.to_ascii_lowercase().starts_with("aws:") {
+                Some((
+                    "the `aws:` prefix is reserved by AWS".to_string(),
+                    "AWS refuses tag keys starting with `aws:`; choose another key".to_string(),
+                ))
+            } else {
+                None
+            };
+            if let Some((label, help)) = reserved {
+                self.error(
+                    Diag::error(
+                        "iac::stack::reserved_tag",
+                        format!("the stack-wide `tags` cannot set `{key}`"),
+                    )
+                    .label(key_span, label)
+                    .help(help),
+                );
+                continue;
+            }
+            spans.insert(path, value_span);
+            self.stack_tags.insert(
+                key,
+                StackTag {
+                    value,
+                    key_span,
+                    value_span,
+                },
+            );
+        }
+    }
+
+    /// The stack-wide tags added to a resource's `tags`; the resource's own win.
+    fn merge_stack_tags(&self, props: &mut IndexMap<String, Value>, acc: &mut Acc) {
+        let own = match props.get("tags") {
+            None | Some(Value::Null) => IndexMap::new(),
+            Some(Value::Map(m)) => m.clone(),
+            // Not a map: already reported.
+            Some(_) => return,
+        };
+        let mut merged = IndexMap::new();
+        for (key, tag) in &self.stack_tags {
+            if own.contains_key(key) {
+                continue;
+            }
+            merged.insert(key.clone(), tag.value.clone());
+            let path = format!("tags.{key}");
+            acc.props.insert(path.clone(), tag.value_span);
+            acc.keys.insert(path, tag.key_span);
+        }
+        merged.extend(own);
+        props.insert("tags".to_string(), Value::Map(merged));
+    }
+
     // ----- resources -----------------------------------------------------------------------
 
     fn resources(&mut self, node: &Node) -> IndexMap<String, Resource> {
@@ -922,6 +1028,9 @@ impl Loader<'_> {
                     self.defaulted.push(p.name.to_string());
                 }
             }
+        }
+        if schema.taggable && !existing && !self.stack_tags.is_empty() {
+            self.merge_stack_tags(&mut props, &mut acc);
         }
         let props = in_schema_order(props, schema.props);
         spans.props = acc.props;

@@ -24,7 +24,8 @@ pub struct Stack {
     /// Resources in file order.
     pub resources: IndexMap<String, Resource>,
     pub outputs: IndexMap<String, Output>,
-    /// Spans of top-level keys and values, by key (`stack`, `region`, ...).
+    /// Spans of top-level values, by key (`stack`, `region`, ...; `vars.NAME` and
+    /// `tags.KEY` for the entries of `vars:` and of the stack-wide `tags:`).
     pub spans: HashMap<String, Span>,
 }
 
@@ -34,7 +35,8 @@ pub struct Resource {
     pub name: String,
     pub schema: &'static TypeSchema,
     /// Properties as written, plus defaults for omitted ones, in schema order.
-    /// Tags are the user's `tags:` only; the engine adds the `iac:*` and `Name` tags.
+    /// Tags are the user's: the stack-wide `tags:` merged with the resource's own `tags:`
+    /// (which win on a key both have); the engine adds the `iac:*` and `Name` tags.
     pub props: IndexMap<String, Value>,
     pub depends_on: Vec<String>,
     pub protect: bool,

@@ -171,7 +171,15 @@ pub const META_KEYS: &[&str] = &[
 ];
 
 /// Keys allowed at the top level of a stack file.
-pub const TOP_LEVEL_KEYS: &[&str] = &["stack", "region", "state", "vars", "resources", "outputs"];
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "stack",
+    "region",
+    "state",
+    "vars",
+    "tags",
+    "resources",
+    "outputs",
+];
 
 /// `<stack>-<NAME>` shortened to `max_len` deterministically: when too long, the tail is
 /// replaced by a short hash of the full name so two long names stay distinct.

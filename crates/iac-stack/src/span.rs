@@ -3,15 +3,54 @@
 use std::sync::Arc;
 
 /// A byte range in the stack file's text. Kept on every node so a diagnostic can point at it.
+///
+/// A value copied by a YAML alias (`*base`, or a merge key `<<: *base`) keeps the span where
+/// it is written, under its anchor, and records in `via` the alias that copied it there: a
+/// diagnostic labelling such a span shows both places (see [`crate::Diag::label`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    /// The alias this value came through, when it did; the outermost one when aliases nest.
+    pub via: Option<Via>,
+}
+
+/// The byte range of the alias (`*name`) a value was copied through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Via {
     pub start: usize,
     pub end: usize,
 }
 
 impl Span {
     pub fn new(start: usize, end: usize) -> Self {
-        Span { start, end }
+        Span {
+            start,
+            end,
+            via: None,
+        }
+    }
+    /// The same place, used through the alias written at `alias`.
+    pub fn through(self, alias: Span) -> Self {
+        Span {
+            via: Some(Via {
+                start: alias.start,
+                end: alias.end,
+            }),
+            ..self
+        }
+    }
+    /// A part of this span (`start..end`, bytes), used through the same alias.
+    pub fn within(self, start: usize, end: usize) -> Self {
+        Span {
+            start,
+            end,
+            via: self.via,
+        }
+    }
+    /// The span of the alias this value came through, if any.
+    pub fn alias(&self) -> Option<Span> {
+        self.via.map(|v| Span::new(v.start, v.end))
     }
     pub fn len(&self) -> usize {
         self.end.saturating_sub(self.start)

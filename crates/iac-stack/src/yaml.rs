@@ -9,9 +9,19 @@
 //! remains the tool for plain serde reads where spans do not matter (saved data, for example).
 //!
 //! Policy decisions made here, so the loader sees a simple tree:
-//! - aliases (`*name`) are rejected with `iac::yaml::alias` (anchors alone are harmless and
-//!   ignored): resolving them by cloning invites exponential blow-ups ("billion laughs") and
-//!   vars already cover sharing a value;
+//! - anchors (`&base`) and aliases (`*base`) are resolved here: an alias becomes a copy of
+//!   the anchored value. Every copied node keeps the span where it is written (under the
+//!   anchor) and records the alias in [`Span::via`], so a diagnostic about it labels both the
+//!   definition and the use. An alias inside the value it refers to is an error
+//!   (`iac::yaml::alias`). Copies are counted: more than [`MAX_ALIAS_NODES`] copied nodes in
+//!   one file ("billion laughs", aliases of aliases of aliases) is an error
+//!   (`iac::yaml::alias_limit`) raised before the copy is made, and a copy may not nest
+//!   deeper than [`MAX_DEPTH`] either;
+//! - merge keys follow YAML 1.1: `<<: *base` (or an inline map) and `<<: [*a, *b]` add the
+//!   entries of those maps that the map does not write itself; explicit keys win, and among
+//!   the merged maps the first one listed wins. The merged entries take the place of the `<<`
+//!   entry. Only a plain `<<` merges (`"<<"` quoted is an ordinary key), and a `<<` whose
+//!   value is not a map or a list of maps is an error (`iac::yaml::merge`);
 //! - tags are rejected (`iac::yaml::tag`) except the core `!!str`/`!!int`/`!!float`/`!!bool`/
 //!   `!!null`, so CloudFormation habits like `!Ref` get a clear message;
 //! - duplicate keys in one map are an error with both spans (`iac::yaml::duplicate_key`);
@@ -20,6 +30,7 @@
 //!   cannot exhaust the stack of the recursive code downstream.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
 
@@ -28,6 +39,11 @@ use crate::span::{SourceFile, Span};
 
 /// Deepest nesting of sequences and maps accepted; far beyond any real stack file.
 pub const MAX_DEPTH: usize = 128;
+
+/// Most values (nodes, map keys included) that aliases may copy into one file, all aliases
+/// together. A stack that puts the same tags on every resource copies a few thousand; a
+/// "billion laughs" file, whose aliases copy aliases, would need billions.
+pub const MAX_ALIAS_NODES: usize = 100_000;
 
 /// A YAML value with the byte span it was written at.
 #[derive(Debug, Clone, PartialEq)]
@@ -201,10 +217,74 @@ impl<'a> Offsets<'a> {
     }
 }
 
-/// A collection being built.
+/// A collection being built, with the anchor id (0: none) and span of its start event.
 enum Open {
-    Seq(Span, Vec<Node>),
-    Map(Span, Vec<(Node, Node)>, Option<Node>),
+    Seq(Span, usize, Vec<Node>),
+    Map(Span, usize, Vec<(Node, Node)>, Option<Node>),
+}
+
+/// A finished anchored value (`&name`), ready to be copied by its aliases.
+struct Anchored {
+    node: Node,
+    /// Nodes in it (keys included), which every copy adds to the document.
+    size: usize,
+    /// Levels of nesting inside it (0 for a scalar).
+    height: usize,
+}
+
+/// Nodes in a tree, map keys included.
+fn count(node: &Node) -> usize {
+    1 + match &node.kind {
+        NodeKind::Seq(items) => items.iter().map(count).sum(),
+        NodeKind::Map(entries) => entries.iter().map(|(k, v)| count(k) + count(v)).sum(),
+        _ => 0,
+    }
+}
+
+/// Levels of nesting below a node.
+fn height(node: &Node) -> usize {
+    match &node.kind {
+        NodeKind::Seq(items) => 1 + items.iter().map(height).max().unwrap_or(0),
+        NodeKind::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| height(k).max(height(v)))
+                .max()
+                .unwrap_or(0)
+        }
+        _ => 0,
+    }
+}
+
+/// A copy of an anchored value for the alias at `alias`: every node keeps the span where it
+/// is written and records the alias it is used through.
+fn copy_through(node: &Node, alias: Span) -> Node {
+    let kind = match &node.kind {
+        NodeKind::Seq(items) => {
+            NodeKind::Seq(items.iter().map(|n| copy_through(n, alias)).collect())
+        }
+        NodeKind::Map(entries) => NodeKind::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (copy_through(k, alias), copy_through(v, alias)))
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    Node {
+        kind,
+        span: node.span.through(alias),
+        text_start: node.text_start,
+    }
+}
+
+/// The `&name` (or `*name`) token a span starts with.
+fn token_at(text: &str, span: Span) -> Span {
+    let rest = text.get(span.start..).unwrap_or("");
+    let len = rest
+        .find(|c: char| c.is_whitespace() || matches!(c, ',' | ']' | '}' | '[' | '{'))
+        .unwrap_or(rest.len());
+    Span::new(span.start, span.start + len)
 }
 
 /// Parse `source` into a node tree. `None` when the text is not usable YAML; the reason is
@@ -215,10 +295,17 @@ pub fn parse(source: &SourceFile, diags: &mut Diagnostics) -> Option<Node> {
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<Node> = None;
-    // Aliases and tags leave holes in the tree that would only cause follow-on noise, so
-    // they end the load once all of them are reported; a duplicate key is just dropped.
+    // Tags, merge keys that merge no map and aliases of an unfinished value leave holes in
+    // the tree that would only cause follow-on noise, so they end the load once all of them
+    // are reported; a duplicate key is just dropped.
     let mut holes = false;
     let mut documents = 0;
+    // Finished anchored values by the parser's anchor id (a redefined name gets a new id),
+    // and where the anchors of values still being built are written.
+    let mut anchors: HashMap<usize, Anchored> = HashMap::new();
+    let mut unfinished: HashMap<usize, Span> = HashMap::new();
+    // Nodes copied by aliases so far, against MAX_ALIAS_NODES.
+    let mut copied: usize = 0;
 
     while let Some(event) = parser.next_event() {
         let (event, raw_span) = match event {
@@ -236,7 +323,7 @@ pub fn parse(source: &SourceFile, diags: &mut Diagnostics) -> Option<Node> {
             }
         };
         let span = offsets.span(raw_span);
-        let node = match event {
+        let (node, anchor) = match event {
             Event::DocumentStart(_) => {
                 documents += 1;
                 if documents > 1 {
@@ -257,75 +344,139 @@ pub fn parse(source: &SourceFile, diags: &mut Diagnostics) -> Option<Node> {
                 continue;
             }
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
-            Event::Alias(_) => {
-                diags.push(
-                    Diag::error("iac::yaml::alias", "YAML aliases are not supported")
+            Event::Alias(id) => {
+                match anchors.get(&id) {
+                    Some(a) if stack.len() + a.height > MAX_DEPTH => {
+                        diags.push(too_deep(
+                            source,
+                            span,
+                            "too deep here, once this alias is expanded",
+                        ));
+                        return None;
+                    }
+                    Some(a) if copied + a.size > MAX_ALIAS_NODES => {
+                        diags.push(
+                        Diag::error(
+                            "iac::yaml::alias_limit",
+                            format!(
+                                "aliases copy more than {MAX_ALIAS_NODES} values in this file"
+                            ),
+                        )
                         .in_file(source)
-                        .label(span, "alias used here")
-                        .help("write the value out, or put it in a var and use `${var.NAME}`"),
-                );
-                holes = true;
-                Node::new(NodeKind::Null, span)
+                        .label(span, format!("this alias would copy {} more values", a.size))
+                        .label(
+                            token_at(text, a.node.span),
+                            "the value it copies is anchored here",
+                        )
+                        .help("aliases of aliases multiply: write shared values once at one level, or use a var"),
+                    );
+                        return None;
+                    }
+                    Some(a) => {
+                        copied += a.size;
+                        (copy_through(&a.node, span), 0)
+                    }
+                    None => {
+                        let mut d = Diag::error(
+                            "iac::yaml::alias",
+                            format!(
+                                "alias `{}` is used inside the value it refers to",
+                                text.get(span.start..span.end).unwrap_or("*")
+                            ),
+                        )
+                        .in_file(source)
+                        .label(span, "alias used here");
+                        if let Some(anchor) = unfinished.get(&id) {
+                            d = d.label(*anchor, "inside the value anchored here");
+                        }
+                        diags.push(d.help("a value cannot contain itself; move the alias out of the anchored value"));
+                        holes = true;
+                        (Node::new(NodeKind::Null, span), 0)
+                    }
+                }
             }
             Event::SequenceStart(..) | Event::MappingStart(..) if stack.len() >= MAX_DEPTH => {
-                diags.push(
-                    Diag::error(
-                        "iac::yaml::too_deep",
-                        format!("values are nested more than {MAX_DEPTH} levels deep"),
-                    )
-                    .in_file(source)
-                    .label(
-                        Span::new(span.start, next_char_end(text, span.start)),
-                        "too deep here",
-                    )
-                    .help("flatten the structure; stack files never need this much nesting"),
-                );
+                diags.push(too_deep(
+                    source,
+                    Span::new(span.start, next_char_end(text, span.start)),
+                    "too deep here",
+                ));
                 return None;
             }
-            Event::SequenceStart(_, tag) => {
+            Event::SequenceStart(anchor, tag) => {
                 if !check_collection_tag(tag.as_deref(), "seq", span, source, diags) {
                     holes = true;
                 }
-                stack.push(Open::Seq(span, Vec::new()));
+                if anchor != 0 {
+                    unfinished.insert(anchor, token_at(text, span));
+                }
+                stack.push(Open::Seq(span, anchor, Vec::new()));
                 continue;
             }
-            Event::MappingStart(_, tag) => {
+            Event::MappingStart(anchor, tag) => {
                 if !check_collection_tag(tag.as_deref(), "map", span, source, diags) {
                     holes = true;
                 }
-                stack.push(Open::Map(span, Vec::new(), None));
+                if anchor != 0 {
+                    unfinished.insert(anchor, token_at(text, span));
+                }
+                stack.push(Open::Map(span, anchor, Vec::new(), None));
                 continue;
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Open::Seq(start, items)) => {
+                Some(Open::Seq(start, anchor, items)) => {
                     let end = collection_end(text, start, span, items.last().map(|n| n.span.end));
-                    Node::new(NodeKind::Seq(items), Span::new(start.start, end))
+                    (
+                        Node::new(NodeKind::Seq(items), Span::new(start.start, end)),
+                        anchor,
+                    )
                 }
                 _ => continue,
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Open::Map(start, entries, _)) => {
+                Some(Open::Map(start, anchor, entries, _)) => {
                     let end =
                         collection_end(text, start, span, entries.last().map(|(_, v)| v.span.end));
-                    Node::new(NodeKind::Map(entries), Span::new(start.start, end))
+                    let entries = match merge(text, entries, source, diags) {
+                        Some(e) => e,
+                        None => {
+                            holes = true;
+                            Vec::new()
+                        }
+                    };
+                    (
+                        Node::new(NodeKind::Map(entries), Span::new(start.start, end)),
+                        anchor,
+                    )
                 }
                 _ => continue,
             },
-            Event::Scalar(value, style, _, tag) => {
+            Event::Scalar(value, style, anchor, tag) => {
                 match scalar(text, value, style, tag.as_deref(), span, source, diags) {
-                    Some(n) => n,
+                    Some(n) => (n, anchor),
                     None => {
                         holes = true;
-                        Node::new(NodeKind::Null, span)
+                        (Node::new(NodeKind::Null, span), anchor)
                     }
                 }
             }
         };
+        if anchor != 0 {
+            unfinished.remove(&anchor);
+            anchors.insert(
+                anchor,
+                Anchored {
+                    size: count(&node),
+                    height: height(&node),
+                    node: node.clone(),
+                },
+            );
+        }
         // Attach the finished node to its parent.
         match stack.last_mut() {
             None => root = Some(node),
-            Some(Open::Seq(_, items)) => items.push(node),
-            Some(Open::Map(_, entries, pending)) => match pending.take() {
+            Some(Open::Seq(_, _, items)) => items.push(node),
+            Some(Open::Map(_, _, entries, pending)) => match pending.take() {
                 None => *pending = Some(node),
                 Some(key) => {
                     if let Some(kt) = key.key_text() {
@@ -357,11 +508,93 @@ pub fn parse(source: &SourceFile, diags: &mut Diagnostics) -> Option<Node> {
     Some(root.unwrap_or_else(|| Node::new(NodeKind::Null, Span::new(0, 0))))
 }
 
+fn too_deep(source: &SourceFile, span: Span, label: &str) -> Diag {
+    Diag::error(
+        "iac::yaml::too_deep",
+        format!("values are nested more than {MAX_DEPTH} levels deep"),
+    )
+    .in_file(source)
+    .label(span, label)
+    .help("flatten the structure; stack files never need this much nesting")
+}
+
+/// A merge key: `<<` written plain (a quoted `"<<"` is an ordinary key).
+fn is_merge_key(text: &str, key: &Node) -> bool {
+    key.as_str() == Some("<<") && text.get(key.span.start..key.span.end) == Some("<<")
+}
+
+/// Resolve the merge keys of a finished map (YAML 1.1 merge semantics): `<<: MAP` or
+/// `<<: [MAP, ...]` adds the entries of those maps (usually aliases, `<<: *base`) whose keys
+/// the map does not write itself; among the merged maps the first to have a key wins. Merged
+/// entries take the place of the `<<` entry. `None` after reporting a `<<` whose value is not
+/// a map or a list of maps.
+fn merge(
+    text: &str,
+    entries: Vec<(Node, Node)>,
+    source: &SourceFile,
+    diags: &mut Diagnostics,
+) -> Option<Vec<(Node, Node)>> {
+    if !entries.iter().any(|(k, _)| is_merge_key(text, k)) {
+        return Some(entries);
+    }
+    let written: HashSet<String> = entries
+        .iter()
+        .filter(|(k, _)| !is_merge_key(text, k))
+        .filter_map(|(k, _)| k.key_text())
+        .collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut out = Vec::with_capacity(entries.len());
+    let mut ok = true;
+    for (k, v) in entries {
+        if !is_merge_key(text, &k) {
+            out.push((k, v));
+            continue;
+        }
+        let sources: Vec<Node> = match v.kind {
+            NodeKind::Map(_) => vec![v],
+            NodeKind::Seq(items) => items,
+            _ => vec![v],
+        };
+        for src in sources {
+            let NodeKind::Map(src_entries) = src.kind else {
+                diags.push(
+                    Diag::error(
+                        "iac::yaml::merge",
+                        format!(
+                            "a merge key `<<` takes a map or a list of maps, found {}",
+                            src.describe()
+                        ),
+                    )
+                    .in_file(source)
+                    .label(k.span, "this merge key")
+                    .label(src.span, "merges this, which is not a map")
+                    .help("write `<<: *anchor` (an anchored map) or `<<: [*a, *b]`; to use `<<` as an ordinary key, quote it"),
+                );
+                ok = false;
+                continue;
+            };
+            for (mk, mv) in src_entries {
+                match mk.key_text() {
+                    Some(kt) if written.contains(&kt) => {}
+                    Some(kt) => {
+                        if seen.insert(kt) {
+                            out.push((mk, mv));
+                        }
+                    }
+                    None => out.push((mk, mv)),
+                }
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
 /// End of a collection: a flow collection (`[..]`, `{..}`) ends at its closing bracket, a
 /// block one at its last item (the parser's end event sits at the next token, often lines on).
 fn collection_end(text: &str, start: Span, end_event: Span, last_child: Option<usize>) -> usize {
+    // The start event covers an anchor too (`&base {`): the bracket is its last byte.
     let flow =
-        matches!(text.as_bytes().get(start.start), Some(b'[' | b'{')) && start.end > start.start;
+        start.end > start.start && matches!(text.as_bytes().get(start.end - 1), Some(b'[' | b'{'));
     if flow {
         end_event.end.max(start.end)
     } else {
@@ -571,9 +804,178 @@ mod tests {
         assert_eq!(d.0[0].code, "iac::yaml::multiple_documents");
     }
 
+    /// A node written as flow YAML, without spans.
+    fn shape(n: &Node) -> String {
+        match &n.kind {
+            NodeKind::Seq(items) => {
+                let items: Vec<String> = items.iter().map(shape).collect();
+                format!("[{}]", items.join(", "))
+            }
+            NodeKind::Map(entries) => {
+                let entries: Vec<String> = entries
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", shape(k), shape(v)))
+                    .collect();
+                format!("{{{}}}", entries.join(", "))
+            }
+            _ => n.key_text().unwrap(),
+        }
+    }
+
+    fn keys(n: &Node) -> Vec<String> {
+        n.as_map()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.key_text().unwrap())
+            .collect()
+    }
+
+    fn get<'n>(n: &'n Node, key: &str) -> &'n Node {
+        &n.as_map()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .unwrap_or_else(|| panic!("no key `{key}`"))
+            .1
+    }
+
     #[test]
-    fn aliases_and_custom_tags_are_rejected() {
-        assert_eq!(parse_err("a: &x 1\nb: *x\n").0[0].code, "iac::yaml::alias");
+    fn aliases_copy_the_anchored_value_and_remember_the_alias() {
+        let text = "a: &x {k: v, n: [1, 2]}\nb: *x\nc: &s hello\nd: *s\n";
+        let n = parse_ok(text);
+        let (a, b) = (get(&n, "a"), get(&n, "b"));
+        assert_eq!(shape(a), shape(b));
+        assert_eq!(shape(b), "{k: v, n: [1, 2]}");
+        // The copy points where the value is written, through the alias.
+        let bk = get(b, "k");
+        assert_eq!(&text[bk.span.start..bk.span.end], "v");
+        let alias = bk.span.alias().unwrap();
+        assert_eq!(&text[alias.start..alias.end], "*x");
+        assert_eq!(get(a, "k").span.via, None);
+        let d = get(&n, "d");
+        assert_eq!(d.kind, NodeKind::Str("hello".into()));
+        assert_eq!(&text[d.span.start..d.span.end], "&s hello");
+        assert_eq!(d.text_start, Some(text.find("hello").unwrap()));
+        // A diagnostic about the copy labels both places.
+        let diag = Diag::error("iac::test", "x").label(bk.span, "here");
+        assert_eq!(diag.labels.len(), 2);
+        assert_eq!(diag.labels[1].span, alias);
+        // The same alias is labelled once.
+        let diag = Diag::error("iac::test", "x")
+            .label(bk.span, "here")
+            .label(get(b, "n").span, "and here");
+        assert_eq!(diag.labels.len(), 3);
+    }
+
+    #[test]
+    fn nested_aliases_record_the_outermost_use() {
+        let text = "t: &t {x: 1}\nbase: &b {tags: *t}\nuse: *b\n";
+        let n = parse_ok(text);
+        let x = get(get(get(&n, "use"), "tags"), "x");
+        let alias = x.span.alias().unwrap();
+        assert_eq!(alias.start, text.rfind("*b").unwrap());
+        assert_eq!(&text[x.span.start..x.span.end], "1");
+    }
+
+    #[test]
+    fn a_redefined_anchor_means_the_latest_definition() {
+        let n = parse_ok("a: &x 1\nb: *x\nc: &x 2\nd: *x\n");
+        assert_eq!(get(&n, "b").kind, NodeKind::Int(1));
+        assert_eq!(get(&n, "d").kind, NodeKind::Int(2));
+    }
+
+    #[test]
+    fn merge_keys_follow_yaml_1_1() {
+        let text = "\
+base: &base {a: 1, b: 2, c: 3}
+more: &more {c: 30, d: 40}
+one:
+  b: 20
+  <<: *base
+  e: 5
+list:
+  <<: [*more, *base]
+  a: 10
+inline:
+  <<: {x: 1}
+  y: 2
+quoted:
+  \"<<\": *base
+";
+        let n = parse_ok(text);
+        let one = get(&n, "one");
+        // Explicit keys win, wherever they are written; merged ones take the `<<` place.
+        assert_eq!(keys(one), ["b", "a", "c", "e"]);
+        assert_eq!(get(one, "b").kind, NodeKind::Int(20));
+        assert_eq!(get(one, "a").kind, NodeKind::Int(1));
+        assert!(get(one, "a").span.via.is_some());
+        // The first map listed wins over later ones.
+        let list = get(&n, "list");
+        assert_eq!(keys(list), ["c", "d", "b", "a"]);
+        assert_eq!(get(list, "c").kind, NodeKind::Int(30));
+        assert_eq!(get(list, "a").kind, NodeKind::Int(10));
+        assert_eq!(keys(get(&n, "inline")), ["x", "y"]);
+        // A quoted `<<` is an ordinary key.
+        assert_eq!(keys(get(&n, "quoted")), ["<<"]);
+    }
+
+    #[test]
+    fn a_merge_of_something_else_than_maps_is_an_error() {
+        for text in [
+            "a: &s x\nb:\n  <<: *s\n",
+            "b:\n  <<: [{a: 1}, 3]\n",
+            "b:\n  <<:\n",
+        ] {
+            let d = parse_err(text);
+            assert_eq!(d.0[0].code, "iac::yaml::merge", "{text}");
+        }
+    }
+
+    #[test]
+    fn an_alias_inside_its_own_anchor_is_an_error() {
+        let text = "a: &x\n  b: *x\n";
+        let d = parse_err(text);
+        assert_eq!(d.0[0].code, "iac::yaml::alias");
+        let labels: Vec<&str> = d.0[0]
+            .labels
+            .iter()
+            .map(|l| &text[l.span.start..l.span.end])
+            .collect();
+        assert_eq!(labels, ["*x", "&x"]);
+    }
+
+    #[test]
+    fn alias_bombs_stop_at_the_copy_limit() {
+        let mut text = String::from("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "l{i}: &l{i} [*l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}]\n"
+            ));
+        }
+        let started = std::time::Instant::now();
+        let d = parse_err(&text);
+        assert_eq!(d.0.len(), 1);
+        assert_eq!(d.0[0].code, "iac::yaml::alias_limit");
+        // Stopped before copying, not after.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // Within the limit, the same shape parses.
+        let small = "l0: &l0 [a, b]\nl1: &l1 [*l0, *l0]\nl2: [*l1, *l1]\n";
+        // root + 3 keys, l0 (3), l1 (1 + 2 x 3), l2 (1 + 2 x 7)
+        assert_eq!(count(&parse_ok(small)), 4 + 3 + 7 + 15);
+    }
+
+    #[test]
+    fn an_alias_cannot_nest_deeper_than_the_cap() {
+        let deep = format!("{}x{}", "[".repeat(100), "]".repeat(100));
+        let text = format!("a: &d {deep}\nb: {}*d{}\n", "[".repeat(40), "]".repeat(40));
+        assert_eq!(parse_err(&text).0[0].code, "iac::yaml::too_deep");
+        let text = format!("a: &d {deep}\nb: {}*d{}\n", "[".repeat(20), "]".repeat(20));
+        parse_ok(&text);
+    }
+
+    #[test]
+    fn custom_tags_are_rejected() {
         let d = parse_err("a: !Ref vpc\nb: !!binary eA==\n");
         assert_eq!(d.0[0].message, "YAML tag `!Ref` is not supported");
         assert_eq!(d.0[1].message, "YAML tag `!!binary` is not supported");

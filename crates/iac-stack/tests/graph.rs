@@ -151,3 +151,32 @@ fn drawings_of_lemon_mart() {
     insta::assert_snapshot!("lemon_mart_dot", g.to_dot());
     insta::assert_snapshot!("lemon_mart_mermaid", g.to_mermaid());
 }
+
+/// `source: self` in a security group rule (the group's members reach each other) is no
+/// reference: the graph has no edge from the group to itself and no cycle.
+#[test]
+fn a_security_group_rule_with_source_self_is_no_edge() {
+    let text = r#"stack: web
+region: us-east-1
+resources:
+  vpc:
+    type: aws.vpc
+    cidr: 10.0.0.0/16
+  sg:
+    type: aws.security_group
+    vpc: ${vpc.id}
+    ingress:
+      - { protocol: tcp, port: 7946, source: self }
+    egress:
+      - { protocol: all, source: self }
+"#;
+    let loaded = match load_str("self.yaml", text, &LoadOptions::default()) {
+        Ok(l) => l,
+        Err(d) => panic!("{}", d.iter().map(|d| render(d, false)).collect::<String>()),
+    };
+    let g = &loaded.graph;
+    assert!(!g.is_cyclic());
+    assert_eq!(g.dependencies("sg"), ["vpc"]);
+    assert_eq!(g.topo_order(), ["vpc", "sg"]);
+    assert!(!g.to_dot().contains("\"sg\" -> \"sg\""), "{}", g.to_dot());
+}

@@ -58,9 +58,14 @@ fn validator() -> jsonschema::Validator {
     jsonschema::draft202012::new(&json_schema()).expect("the generated JSON Schema compiles")
 }
 
+/// A YAML file as the JSON an editor validates, merge keys (`<<: *base`) resolved.
 fn yaml_file(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap();
-    serde_yaml_ng::from_str(&text)
+    let mut yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text)
+        .unwrap_or_else(|e| panic!("{}: not YAML: {e}", path.display()));
+    yaml.apply_merge()
+        .unwrap_or_else(|e| panic!("{}: merge keys: {e}", path.display()));
+    serde_json::to_value(yaml)
         .unwrap_or_else(|e| panic!("{}: not YAML as JSON: {e}", path.display()))
 }
 

@@ -5,6 +5,12 @@
 //! are missing, change the description of rules that differ only in it, and revoke the
 //! extra ones by rule id, in that order, so traffic a rule keeps allowing is never cut.
 //!
+//! `source: self` (Terraform's `self = true`) is a rule whose peer is the group itself: sent
+//! as a `UserIdGroupPair` with the group's own id, and read back as `self` whenever a rule's
+//! peer is the group's own id, so an unchanged stack plans clean. The stack has no
+//! reference to the group's own id (it could not: that would be a cycle), so there is no
+//! dependency to break either.
+//!
 //! Egress: AWS gives every new group an allow-all outbound rule. An omitted `egress` keeps
 //! (and restores) exactly that rule; a given list is exact, so the default is revoked unless
 //! the list contains it.
@@ -41,6 +47,20 @@ pub struct SecurityGroup;
 enum Peer {
     Cidr(String),
     Group(String),
+    /// The group itself: `source: self`.
+    Own,
+}
+
+/// How the stack writes a rule whose peer is the group itself.
+const SELF: &str = "self";
+
+/// The peer a live rule names: `Own` for the group's own id.
+fn group_peer(group: &str, own_id: &str) -> Peer {
+    if group == own_id {
+        Peer::Own
+    } else {
+        Peer::Group(group.to_owned())
+    }
 }
 
 /// What a rule allows, without its description: the identity used to match stack rules
@@ -126,6 +146,7 @@ fn parse_rule(rule: &Json, egress: bool) -> Result<Rule, ProviderError> {
         rule.get("source").and_then(Json::as_str),
     ) {
         (Some(cidr), None) => Peer::Cidr(cidr.to_owned()),
+        (None, Some(SELF)) => Peer::Own,
         (None, Some(group)) => Peer::Group(group.to_owned()),
         _ => return Err(bad_rule(rule, "needs exactly one of `cidr` and `source`")),
     };
@@ -166,6 +187,7 @@ fn rule_json(rule: &Rule) -> Json {
     match &a.peer {
         Peer::Cidr(c) => m.insert("cidr".to_owned(), json!(c)),
         Peer::Group(g) => m.insert("source".to_owned(), json!(g)),
+        Peer::Own => m.insert("source".to_owned(), json!(SELF)),
     };
     if let Some(d) = &rule.description {
         m.insert("description".to_owned(), json!(d));
@@ -213,6 +235,7 @@ fn wanted_rules(inputs: &Json) -> Result<Vec<Rule>, ProviderError> {
 /// protocol and port range with many peers, flattened to one rule per peer. Prefix-list
 /// peers, which the stack format cannot express, are left out.
 fn live_rules(group: &Ec2Group) -> Vec<Rule> {
+    let own_id = group.group_id().unwrap_or_default();
     let mut out = Vec::new();
     for (egress, perms) in [
         (false, group.ip_permissions()),
@@ -245,7 +268,7 @@ fn live_rules(group: &Ec2Group) -> Vec<Rule> {
             }
             for p in perm.user_id_group_pairs() {
                 if let Some(g) = p.group_id() {
-                    push(Peer::Group(g.to_owned()), p.description());
+                    push(group_peer(g, own_id), p.description());
                 }
             }
         }
@@ -266,8 +289,8 @@ fn rules_json(rules: &[Rule], egress: bool, last: Option<&Json>) -> Vec<Json> {
     )
 }
 
-/// The permission that authorizes (or names) one rule.
-fn permission(rule: &Rule) -> IpPermission {
+/// The permission that authorizes (or names) one rule of the group `id`.
+fn permission(rule: &Rule, id: &str) -> IpPermission {
     let a = &rule.allow;
     let mut perm = IpPermission::builder().ip_protocol(&a.protocol);
     if a.protocol != "-1" {
@@ -287,6 +310,12 @@ fn permission(rule: &Rule) -> IpPermission {
         Peer::Group(g) => perm.user_id_group_pairs(
             UserIdGroupPair::builder()
                 .group_id(g)
+                .set_description(desc)
+                .build(),
+        ),
+        Peer::Own => perm.user_id_group_pairs(
+            UserIdGroupPair::builder()
+                .group_id(id)
                 .set_description(desc)
                 .build(),
         ),
@@ -315,7 +344,7 @@ async fn reconcile_rules(cx: &Cx, id: &str, inputs: &Json) -> Result<(), Provide
             let peer = if let Some(c) = r.cidr_ipv4().or(r.cidr_ipv6()) {
                 Peer::Cidr(c.to_owned())
             } else if let Some(g) = r.referenced_group_info().and_then(|g| g.group_id()) {
-                Peer::Group(g.to_owned())
+                group_peer(g, id)
             } else {
                 // A prefix-list rule: not expressible in the stack, so always extra.
                 Peer::Cidr(format!("prefix list {}", r.prefix_list_id().unwrap_or("?")))
@@ -346,7 +375,7 @@ async fn reconcile_rules(cx: &Cx, id: &str, inputs: &Json) -> Result<(), Provide
             None => missing
                 .entry(rule.allow.egress)
                 .or_default()
-                .push(permission(rule)),
+                .push(permission(rule, id)),
             Some((rule_id, description)) if description != rule.description => {
                 let a = &rule.allow;
                 let mut req = SecurityGroupRuleRequest::builder()
@@ -358,6 +387,7 @@ async fn reconcile_rules(cx: &Cx, id: &str, inputs: &Json) -> Result<(), Provide
                     Peer::Cidr(c) if c.contains(':') => req.cidr_ipv6(c),
                     Peer::Cidr(c) => req.cidr_ipv4(c),
                     Peer::Group(g) => req.referenced_group_id(g),
+                    Peer::Own => req.referenced_group_id(id),
                 };
                 describe.push(
                     SecurityGroupRuleUpdate::builder()
@@ -679,6 +709,26 @@ mod tests {
             );
             assert_eq!(rule_json(&rule), input);
         }
+    }
+
+    #[test]
+    fn a_self_rule_names_the_group_itself_and_reads_back_as_self() {
+        let input = json!({"protocol": "tcp", "port": 5432, "source": "self"});
+        let rule = parse_rule(&input, false).unwrap();
+        assert_eq!(rule.allow.peer, Peer::Own);
+        assert_eq!(rule_json(&rule), input);
+        let perm = permission(&rule, "sg-own");
+        let pairs = perm.user_id_group_pairs();
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(pairs[0].group_id(), Some("sg-own"));
+        // A live rule naming the group's own id is `self`; another group stays itself.
+        assert_eq!(group_peer("sg-own", "sg-own"), Peer::Own);
+        assert_eq!(group_peer("sg-x", "sg-own"), Peer::Group("sg-x".into()));
+        let live = Ec2Group::builder()
+            .group_id("sg-own")
+            .ip_permissions(perm)
+            .build();
+        assert_eq!(live_rules(&live)[0], rule);
     }
 
     #[test]

@@ -44,6 +44,13 @@ impl<'s> Scope<'s> {
         owner: None,
         place: "`state:`",
     };
+    pub(super) const TAGS: Scope<'static> = Scope {
+        stack: true,
+        region: true,
+        refs: false,
+        owner: None,
+        place: "the stack-wide `tags`",
+    };
     pub(super) const OUTPUT: Scope<'static> = Scope {
         stack: true,
         region: true,
@@ -185,7 +192,7 @@ impl Loader<'_> {
     /// file; otherwise the whole scalar.
     fn inner_span(&self, node: &Node, start: usize, end: usize) -> Span {
         match node.text_start {
-            Some(ts) if ts + end <= self.src.text.len() => Span::new(ts + start, ts + end),
+            Some(ts) if ts + end <= self.src.text.len() => node.span.within(ts + start, ts + end),
             _ => node.span,
         }
     }
@@ -275,13 +282,26 @@ impl Loader<'_> {
             attr: attr.to_string(),
         };
         if scope.owner == Some(res) {
+            // A security group rule whose peer is the group itself has its own spelling.
+            let sg_rule_source = self
+                .types
+                .get(res)
+                .and_then(|d| d.schema)
+                .is_some_and(|s| s.name == "aws.security_group")
+                && (path.starts_with("ingress[") || path.starts_with("egress["))
+                && path.ends_with(".source");
+            let help = if sg_rule_source {
+                "a rule whose peer is the group itself (members talking to each other) is written `source: self`"
+            } else {
+                "a resource cannot read its own attributes; use a literal value or a var"
+            };
             self.error(
                 Diag::error(
                     "iac::reference::self",
                     format!("resource `{res}` refers to its own attribute `{attr}`"),
                 )
                 .label(span, "reference to itself")
-                .help("a resource cannot read its own attributes; use a literal value or a var"),
+                .help(help),
             );
             return None;
         }

@@ -586,4 +586,163 @@ mod fixtures {
         assert_eq!(logs.props["name"], Value::Str("/iac/lists/app_logs".into()));
         assert_eq!(logs.props["retention_days"], Value::Int(14));
     }
+
+    fn tags_of(s: &Stack, name: &str) -> Vec<(String, String)> {
+        s.resources[name].props["tags"]
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect()
+    }
+
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn anchors_merge_keys_and_stack_wide_tags() {
+        let s = fixture("load_anchors.yaml", LoadOptions::default());
+        // Stack-wide tags first, the resource's own win on a shared key (`env`).
+        assert_eq!(
+            tags_of(&s, "vpc"),
+            pairs(&[
+                ("team", "checkout"),
+                ("stack", "anchors"),
+                ("tier", "web"),
+                ("env", "shared"),
+            ])
+        );
+        // Through an alias: the same.
+        assert_eq!(tags_of(&s, "public_a"), tags_of(&s, "vpc"));
+        // Merged with `<<: *subnet`: everything of public_a but what public_b writes.
+        let (a, b) = (&s.resources["public_a"], &s.resources["public_b"]);
+        assert_eq!(b.schema.name, "aws.subnet");
+        assert_eq!(b.props["vpc"], a.props["vpc"]);
+        assert_eq!(b.props["public"], Value::Bool(true));
+        assert_eq!(b.props["cidr"], Value::Str("10.0.2.0/24".into()));
+        assert_eq!(b.props["az"], Value::Str("us-east-1b".into()));
+        assert_eq!(tags_of(&s, "public_b"), tags_of(&s, "vpc"));
+        assert_eq!(b.dependencies(), ["vpc"]);
+        // `<<: [*subnet]` and a tag map merged with a key of its own.
+        let private = &s.resources["private_a"];
+        assert_eq!(private.props["public"], Value::Bool(false));
+        assert_eq!(
+            tags_of(&s, "private_a"),
+            pairs(&[
+                ("team", "checkout"),
+                ("stack", "anchors"),
+                ("env", "shared"),
+                ("tier", "private"),
+            ])
+        );
+        // A resource with no tags of its own gets the stack-wide ones, vars substituted.
+        assert_eq!(
+            tags_of(&s, "igw"),
+            pairs(&[
+                ("team", "checkout"),
+                ("env", "staging"),
+                ("stack", "anchors")
+            ])
+        );
+        // Spans: an inherited tag points at the top-level `tags:`; a merged value at where
+        // it is written, through the alias that brought it.
+        let text = &s.source.text;
+        let at = |sp: Span| &text[sp.start..sp.end];
+        let igw = &s.resources["igw"];
+        assert_eq!(at(igw.span_of("tags.team")), "checkout");
+        assert_eq!(at(igw.spans.keys["tags.team"]), "team");
+        let vpc_ref = b.spans.refs.iter().find(|r| r.path == "vpc").unwrap();
+        assert_eq!(at(vpc_ref.span), "${vpc.id}");
+        assert_eq!(vpc_ref.span.start, a.spans.refs[0].span.start);
+        assert_eq!(at(vpc_ref.span.alias().unwrap()), "*subnet");
+        assert_eq!(
+            s.spans.get("tags.env").map(|sp| at(*sp)),
+            Some("${var.env}")
+        );
+    }
+
+    #[test]
+    fn a_security_group_rule_may_name_the_group_itself() {
+        let s = fixture("load_sg_self.yaml", LoadOptions::default());
+        let sg = &s.resources["cluster_sg"];
+        assert_eq!(
+            sg.at_path("ingress[0].source"),
+            Some(&Value::Str("self".into()))
+        );
+        assert_eq!(
+            sg.at_path("egress[0].source"),
+            Some(&Value::Str("self".into()))
+        );
+        // No edge to itself: its dependencies are the VPC and the other group.
+        assert_eq!(sg.dependencies(), ["vpc", "lb_sg"]);
+    }
+}
+
+#[test]
+fn stack_wide_tags_reach_every_managed_resource() {
+    let s = ok(&format!(
+        "{HEAD}vars:\n  team: web\ntags:\n  team: ${{var.team}}\n  where: ${{stack}} in ${{region}}\n\
+         resources:\n  net:\n    type: test.net\n    cidr: 10.0.0.0/16\n    tags: {{team: db}}\n\
+         \x20 found:\n    type: test.net\n    existing: true\n    cidr: 10.1.0.0/16\n"
+    ));
+    let tags = s.resources["net"].props["tags"].as_map().unwrap();
+    assert_eq!(tags["team"], Value::Str("db".into()));
+    assert_eq!(tags["where"], Value::Str("demo in eu-west-1".into()));
+    // A lookup of something that exists is not tagged by the stack.
+    assert!(!s.resources["found"].props.contains_key("tags"));
+}
+
+#[test]
+fn stack_wide_tags_are_checked() {
+    let net = "resources:\n  net:\n    type: test.net\n    cidr: 10.0.0.0/16\n";
+    assert_eq!(
+        codes(&format!("{HEAD}tags:\n  id: ${{net.id}}\n{net}")),
+        ["iac::reference::not_allowed"]
+    );
+    assert_eq!(
+        codes(&format!("{HEAD}tags:\n  cost: 42\n{net}")),
+        ["iac::value::wrong_type"]
+    );
+    assert_eq!(
+        codes(&format!("{HEAD}tags: [a, b]\n{net}")),
+        ["iac::value::wrong_type"]
+    );
+    assert_eq!(
+        codes(&format!(
+            "{HEAD}tags:\n  AWS:thing: x\n  Name: y\n  ok: z\n{net}"
+        )),
+        ["iac::stack::reserved_tag", "iac::stack::reserved_tag"]
+    );
+    // A typo of the key is caught like any other top-level key.
+    assert_eq!(
+        codes(&format!("{HEAD}tag:\n  a: b\n{net}")),
+        ["iac::stack::unknown_key"]
+    );
+    ok(&format!("{HEAD}tags:\n{net}"));
+}
+
+#[test]
+fn an_error_in_a_value_used_through_an_alias_is_labelled_at_both_places() {
+    let text = format!(
+        "{HEAD}resources:\n  net:\n    type: test.net\n    cidr: 10.0.0.0/16\n    health: &h {{path: /, interval: soon}}\n\
+         \x20 other:\n    type: test.net\n    cidr: 10.1.0.0/16\n    health: *h\n"
+    );
+    let (_, d) = run(&text, &LoadOptions::default());
+    let errors: Vec<&Diag> = d.iter().collect();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    let at = |sp: Span| &text[sp.start..sp.end];
+    // Where it is written, once with no alias (net) and once through `*h` (other).
+    assert_eq!(errors[0].labels.len(), 1);
+    assert_eq!(at(errors[0].labels[0].span), "soon");
+    assert_eq!(errors[1].labels.len(), 2);
+    assert_eq!(at(errors[1].labels[0].span), "soon");
+    assert_eq!(at(errors[1].labels[1].span), "*h");
+    assert_eq!(
+        errors[1].labels[1].text.as_deref(),
+        Some(crate::diag::ALIAS_LABEL)
+    );
 }

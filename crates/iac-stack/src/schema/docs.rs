@@ -47,6 +47,7 @@ is a complete example.
 | `region` | unless `--region` or `AWS_REGION` gives it | AWS region, e.g. `us-east-1`; `--region` overrides it |
 | `state` | no | Where state is kept, e.g. `s3://my-bucket/iac/lemon-mart.json`; default: a local file under `.iac/` |
 | `vars` | no | Inputs, read with `${var.NAME}`: each a default value, `{default, description}` or `{required: true, description}` |
+| `tags` | no | Stack-wide tags: a map of key to string added to every taggable resource (see [Names and tags](#names-and-tags)) |
 | `resources` | yes | Map of NAME (`[a-z][a-z0-9_]*`) to resource |
 | `outputs` | no | Map of NAME to a string with `${...}`, printed after apply |
 
@@ -94,11 +95,60 @@ Allowed on every resource besides the type's properties; any other key is an err
 ## Names and tags
 
 Every taggable resource gets the tags `iac:stack=<stack>` and `iac:name=<NAME>`, plus
-`Name=<stack>-<NAME>` where the service shows names, plus your `tags:` map. Names AWS requires
-(load balancer, target group, cluster, service, task family, role, log group, repository)
+`Name=<stack>-<NAME>` where the service shows names, plus your tags: the stack-wide `tags:`
+map at the top level and the resource's own `tags:` map, whose keys win over the stack-wide
+ones.
+
+```yaml
+tags:                       # on every taggable resource of the stack
+  team: checkout
+  env: ${var.env}
+resources:
+  vpc:
+    type: aws.vpc
+    cidr: 10.0.0.0/16
+    tags: { env: shared }   # this resource: team=checkout, env=shared
+```
+
+Stack-wide tag values may use vars, `${region}` and `${stack}`, not resource attributes, and
+may not set `Name` (it is per resource) or keys starting with `iac:` (iac's own) or `aws:`
+(reserved by AWS). A change to them plans an in-place tag update of every resource, never a
+replacement. `existing: true` resources are only looked up and do not get them.
+
+Names AWS requires (load balancer, target group, cluster, service, task family, role, log group, repository)
 default to `<stack>-<NAME>` with `_` written as `-`; a name longer than the service allows is
 cut and ends in a short hash of the full name, so it stays the same on every run and two long
 names stay distinct.
+
+## YAML anchors and merge keys
+
+A value written once can be used again: `&name` anchors it, `*name` repeats it, and the merge
+key `<<: *name` (or `<<: [*a, *b]`) copies the entries of an anchored map into another map.
+Keys written in the map itself win over merged ones, and among several merged maps the first
+listed wins (YAML 1.1 merge keys).
+
+```yaml
+resources:
+  public_a: &subnet
+    type: aws.subnet
+    vpc: ${vpc.id}
+    cidr: 10.0.1.0/24
+    az: ${region}a
+    public: true
+    tags: &web_tags { tier: web, team: checkout }
+  public_b:
+    <<: *subnet               # everything public_a has ...
+    cidr: 10.0.2.0/24         # ... but these two
+    az: ${region}b
+  app_sg:
+    type: aws.security_group
+    vpc: ${vpc.id}
+    tags: *web_tags
+```
+
+An error in a value used through an alias points at both places: where the value is written
+and the alias that uses it. Aliases may copy at most 100 000 values in one file, which is far
+beyond any stack and stops "billion laughs" files whose aliases repeat aliases.
 
 ## Reading the property tables
 

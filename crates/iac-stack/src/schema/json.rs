@@ -85,6 +85,12 @@ pub fn json_schema() -> Value {
                 "type": "object",
                 "additionalProperties": { "$ref": "#/$defs/var" }
             },
+            "tags": {
+                "description": "Stack-wide tags: added to the `tags` of every taggable resource (a resource's own `tags` win on a key both have); may use `${var.*}`, `${stack}` and `${region}`. Not `Name`, nor keys starting with `iac:` or `aws:`",
+                "type": "object",
+                "propertyNames": { "not": { "pattern": "^(Name$|iac:|[aA][wW][sS]:)" } },
+                "additionalProperties": { "type": "string" }
+            },
             "resources": {
                 "description": "The resources, by NAME; `${NAME.ATTR}` reads an attribute of one",
                 "type": "object",

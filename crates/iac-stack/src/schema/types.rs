@@ -60,7 +60,7 @@ const fn attr(name: &'static str, kind: AttrKind, doc: &'static str) -> Attr {
 const TAGS: Prop = opt(
     "tags",
     Kind::MapOf(&Kind::Str),
-    "Your tags, added to `iac:stack`, `iac:name` and `Name`, which iac sets itself",
+    "Your tags, over the stack-wide `tags` (yours win on a key both have), added to `iac:stack`, `iac:name` and `Name`, which iac sets itself",
 );
 
 const fn id(rtype: &'static str, attr: &'static str) -> Kind {
@@ -95,7 +95,7 @@ const SG_RULE: &[Prop] = &[
     opt(
         "source",
         id("aws.security_group", "id"),
-        "The peer as another security group (`${alb_sg.id}`); exactly one of `cidr` and `source`",
+        "The peer as another security group (`${alb_sg.id}`), or `self`: the group itself, so its members may reach each other (addition; no dependency on itself). Exactly one of `cidr` and `source`",
     ),
     opt(
         "description",
@@ -958,6 +958,18 @@ pub static TYPES: &[TypeSchema] = &[
                 Kind::Bool,
                 DefaultValue::Bool(false),
                 "Addition: allow `aws ecs execute-command` into running tasks (the task role needs SSM permissions)",
+            ),
+            def(
+                "propagate_tags",
+                Kind::Enum(&["SERVICE", "TASK_DEFINITION", "NONE"]),
+                DefaultValue::Str("SERVICE"),
+                "Addition: where the tags of the service's tasks come from: the service's tags (`SERVICE`, stack-wide tags included), the task definition's (`TASK_DEFINITION`), or none (`NONE`); applies to tasks started after a change",
+            ),
+            def(
+                "enable_ecs_managed_tags",
+                Kind::Bool,
+                DefaultValue::Bool(false),
+                "Addition: ECS also tags the tasks with `aws:ecs:clusterName` and `aws:ecs:serviceName`",
             ),
             def(
                 "wait",

@@ -2,7 +2,7 @@
 //!
 //! The physical id is the service ARN. Everything but `name` and `cluster` changes in place
 //! through one `UpdateService` (task definition, desired count, network, deployment
-//! settings, grace period, load balancer, exec). With `wait: true` (the default) create and
+//! settings, grace period, load balancer, exec, tag propagation and ECS managed tags). With `wait: true` (the default) create and
 //! update return only once the service is steady: the single PRIMARY deployment completed
 //! and `running == desired`. A deployment the circuit breaker rolled back is an error that
 //! says so and shows the service's last events; running out of `wait_timeout` is an error
@@ -122,6 +122,20 @@ fn load_balancers(inputs: &Json) -> Option<Vec<LoadBalancer>> {
         .set_container_port(int(lb, "port"))
         .build()])
 }
+
+/// `propagate_tags`: where the tasks' tags come from. `SERVICE` when the input lacks it: the
+/// schema's default, and what iac always sent before the property existed.
+fn propagate_tags(inputs: &Json) -> PropagateTags {
+    PropagateTags::from(
+        inputs
+            .get("propagate_tags")
+            .and_then(Json::as_str)
+            .unwrap_or(DEFAULT_PROPAGATE_TAGS),
+    )
+}
+
+/// The schema's default `propagate_tags`.
+const DEFAULT_PROPAGATE_TAGS: &str = "SERVICE";
 
 /// The service name: the `name` input, which the engine fills with `<stack>-<NAME>`.
 fn service_name(cx: &Cx, name: &str, inputs: &Json) -> String {
@@ -299,6 +313,23 @@ fn live_inputs(s: &SdkService, last: &Json) -> Json {
         "enable_execute_command".into(),
         json!(s.enable_execute_command()),
     );
+    // Absent from an answer (the SDK gives no value), tag propagation is what was applied,
+    // or what iac sent before it was a property.
+    let propagate = match s.propagate_tags() {
+        Some(p) => json!(p.as_str()),
+        None => last
+            .get("propagate_tags")
+            .filter(|v| !v.is_null())
+            .cloned()
+            .unwrap_or_else(|| json!(DEFAULT_PROPAGATE_TAGS)),
+    };
+    m.insert("propagate_tags".into(), propagate);
+    // A plain boolean in the SDK: an answer without it reads `false`, which is also what iac
+    // sent before it was a property.
+    m.insert(
+        "enable_ecs_managed_tags".into(),
+        json!(s.enable_ecs_managed_tags()),
+    );
     for k in ["wait", "wait_timeout"] {
         m.insert(k.into(), last.get(k).cloned().unwrap_or(Json::Null));
     }
@@ -415,7 +446,8 @@ impl ResourceType for EcsService {
                 .deployment_configuration(deployment(inputs))
                 .set_health_check_grace_period_seconds(int(inputs, "health_check_grace_period"))
                 .enable_execute_command(bool_or(inputs, "enable_execute_command", false))
-                .propagate_tags(PropagateTags::Service)
+                .propagate_tags(propagate_tags(inputs))
+                .enable_ecs_managed_tags(bool_or(inputs, "enable_ecs_managed_tags", false))
                 .set_tags(sdk_tags(inputs))
                 .set_client_token(op.token().map(str::to_owned))
                 .send()
@@ -485,6 +517,14 @@ impl ResourceType for EcsService {
         }
         if touches("enable_execute_command") {
             req = req.enable_execute_command(bool_or(new, "enable_execute_command", false));
+            any = true;
+        }
+        if touches("propagate_tags") {
+            req = req.propagate_tags(propagate_tags(new));
+            any = true;
+        }
+        if touches("enable_ecs_managed_tags") {
+            req = req.enable_ecs_managed_tags(bool_or(new, "enable_ecs_managed_tags", false));
             any = true;
         }
         if touches("load_balancer") {
@@ -930,6 +970,8 @@ mod tests {
             "assign_public_ip": false,
             "health_check_grace_period": 30,
             "enable_execute_command": false,
+            "propagate_tags": "SERVICE",
+            "enable_ecs_managed_tags": false,
             "wait": true,
             "wait_timeout": 900,
             "tags": {}
@@ -955,6 +997,38 @@ mod tests {
             .deployment_configuration(deployment_defaults())
             .build();
         assert_eq!(live_inputs(&s, &last), last);
+    }
+
+    #[test]
+    fn tag_settings_read_back_as_sent() {
+        let base = || {
+            SdkService::builder()
+                .service_name("web")
+                .cluster_arn("arn:aws:ecs:us-east-1:1:cluster/shop")
+                .task_definition(TD1)
+                .desired_count(1)
+        };
+        // A state from before the properties existed: what iac sent then (`SERVICE`, no
+        // managed tags), so the defaults the engine now fills in plan no change.
+        let live = live_inputs(&base().build(), &json!({}));
+        assert_eq!(live["propagate_tags"], json!("SERVICE"));
+        assert_eq!(live["enable_ecs_managed_tags"], json!(false));
+        // What the answer says wins over what was applied: drift shows.
+        let s = base()
+            .propagate_tags(PropagateTags::TaskDefinition)
+            .enable_ecs_managed_tags(true)
+            .build();
+        let live = live_inputs(&s, &json!({"propagate_tags": "NONE"}));
+        assert_eq!(live["propagate_tags"], json!("TASK_DEFINITION"));
+        assert_eq!(live["enable_ecs_managed_tags"], json!(true));
+        // An answer without `propagateTags`: what was applied.
+        let live = live_inputs(&base().build(), &json!({"propagate_tags": "NONE"}));
+        assert_eq!(live["propagate_tags"], json!("NONE"));
+        assert_eq!(propagate_tags(&json!({})), PropagateTags::Service);
+        assert_eq!(
+            propagate_tags(&json!({"propagate_tags": "TASK_DEFINITION"})),
+            PropagateTags::TaskDefinition
+        );
     }
 
     fn deployment_defaults() -> DeploymentConfiguration {
