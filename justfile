@@ -47,6 +47,11 @@ emulator: emulator-install
 test: emulator-install
     IAC_MOTO_SERVER='{{ moto_server }}' cargo test --workspace --no-fail-fast
 
+# Kill -9 `iac apply` / `iac destroy` of lemon-mart at random moments, rerun, check each object once and nothing left (N trials)
+crash-test N="20": emulator-install
+    cargo build -p iac
+    IAC_CRASH_TRIALS='{{ N }}' IAC_MOTO_SERVER='{{ moto_server }}' cargo test -p iac-aws --test crash -- --nocapture
+
 # Plan, apply, re-plan and destroy the example stack against a private local AWS emulator
 demo: emulator-install
     #!/usr/bin/env bash

@@ -168,4 +168,12 @@ impl Provider for AwsProvider {
             _ => Vec::new(),
         }
     }
+
+    fn unread_props(&self, rtype: &str) -> &'static [&'static str] {
+        match rtype {
+            "aws.vpc" => crate::resources::vpc::UNREAD,
+            "aws.certificate" => crate::resources::acm::UNREAD,
+            _ => &[],
+        }
+    }
 }

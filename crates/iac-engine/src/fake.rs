@@ -105,6 +105,8 @@ struct World {
     refuse_in_use: bool,
     /// Attributes an update gives new values, by type.
     update_changes: HashMap<String, Vec<String>>,
+    /// Properties a find cannot see, by type ([`Provider::unread_props`]).
+    unread: HashMap<String, &'static [&'static str]>,
     on_create: Option<Arc<CreateFn>>,
     on_update: Option<Arc<UpdateFn>>,
     on_delete: Option<Arc<DeleteFn>>,
@@ -169,6 +171,13 @@ impl FakeProvider {
         self.w()
             .update_changes
             .insert(rtype.into(), attrs.iter().map(|a| a.to_string()).collect());
+        self
+    }
+    /// `find` cannot see `props` of `rtype` ([`Provider::unread_props`]): it reports the
+    /// value it was asked for, whatever the object has, as the AWS provider reports a found
+    /// VPC's DNS attributes as the defaults.
+    pub fn with_unread(self, rtype: &str, props: &'static [&'static str]) -> Self {
+        self.w().unread.insert(rtype.into(), props);
         self
     }
     /// Fail the `n`th call (1-based, counted from now on) of `method` on `rtype`.
@@ -557,10 +566,16 @@ impl World {
         } else {
             (o.inputs != *inputs).then(|| format!("the value `{}`", o.inputs))
         };
+        let mut seen = o.inputs.clone();
+        for p in self.unread.get(rtype).copied().unwrap_or_default() {
+            if let (Some(m), Some(v)) = (seen.as_object_mut(), inputs.get(*p)) {
+                m.insert((*p).to_string(), v.clone());
+            }
+        }
         Some(Existing {
             physical_id: id.clone(),
             live: Live {
-                inputs: o.inputs.clone(),
+                inputs: seen,
                 attrs: o.attrs.clone(),
             },
             foreign,
@@ -776,7 +791,7 @@ impl Provider for FakeProvider {
         physical_id: &str,
         old: &Json,
         new: &Json,
-        _changed: &[String],
+        changed: &[String],
     ) -> Result<Json, ProviderError> {
         self.hang_if_dead().await;
         let (idx, fault) = self.enter(Method::Update, rtype, name).await;
@@ -792,9 +807,10 @@ impl Provider for FakeProvider {
             let mut w = self.w();
             match w.objects.get_mut(physical_id) {
                 Some(o) => {
-                    // Like a real provider, send only what differs between `old` and `new`:
-                    // a property the engine does not list as changed stays as it is live.
-                    patch_changed(&mut o.inputs, old, new);
+                    // Like a real provider, send what differs between `old` and `new`, and
+                    // what the engine lists as changed (as the AWS provider sends every
+                    // property `changed` touches): any other property stays as it is live.
+                    patch_changed(&mut o.inputs, old, new, changed);
                     // A new revision: attributes the type renews on update get a new value.
                     let renewed = w.update_changes.get(rtype).cloned().unwrap_or_default();
                     let o = w.objects.get_mut(physical_id).expect("checked above");
@@ -962,17 +978,27 @@ impl Provider for FakeProvider {
             .cloned()
             .unwrap_or_default()
     }
+
+    fn unread_props(&self, rtype: &str) -> &'static [&'static str] {
+        self.w().unread.get(rtype).copied().unwrap_or_default()
+    }
 }
 
-/// Apply to `live` the top-level properties where `new` differs from `old`, as a provider that
-/// reconciles by diffing would.
-fn patch_changed(live: &mut Json, old: &Json, new: &Json) {
+/// Apply to `live` the top-level properties where `new` differs from `old` or that `changed`
+/// touches, as a provider that reconciles by diffing would.
+fn patch_changed(live: &mut Json, old: &Json, new: &Json, changed: &[String]) {
     let (Some(live_map), Some(new_map)) = (live.as_object_mut(), new.as_object()) else {
         *live = new.clone();
         return;
     };
+    let touched = |k: &str| {
+        changed.iter().any(|p| {
+            p.strip_prefix(k)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+        })
+    };
     for (k, v) in new_map {
-        if old.get(k) != Some(v) {
+        if old.get(k) != Some(v) || touched(k) {
             live_map.insert(k.clone(), v.clone());
         }
     }

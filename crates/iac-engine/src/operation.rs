@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use iac_stack::Value;
 use serde_json::Value as Json;
 
 use crate::apply::{resolve_inputs, RetryPolicy};
@@ -107,7 +108,10 @@ impl Call<'_> {
         let (c, p) = (self.c, self.provider);
         match kind {
             OpKind::Create | OpKind::CreateReplacement => self.create().await,
-            OpKind::Adopt => self.adopt(physical_id, old_inputs).await,
+            OpKind::Adopt => {
+                let attrs = c.live_attrs.clone().unwrap_or(Json::Null);
+                self.adopt(physical_id, old_inputs, &attrs).await
+            }
             OpKind::Update => {
                 let res = self.timed(
                     kind.verb(),
@@ -236,18 +240,13 @@ impl Call<'_> {
             ErrorKind::Retryable | ErrorKind::Throttled | ErrorKind::Conflict
         );
         if retry_now {
-            let mut res = self
-                .adopt(existing.physical_id, &existing.live.inputs)
+            return self
+                .adopt(
+                    existing.physical_id,
+                    &existing.live.inputs,
+                    &existing.live.attrs,
+                )
                 .await;
-            if res.error.is_none() {
-                return res;
-            }
-            if let Some(Done::Created { attrs, .. }) = &mut res.done {
-                if attrs.is_null() {
-                    *attrs = existing.live.attrs;
-                }
-            }
-            return res;
         }
         OpResult {
             done: Some(Done::Created {
@@ -264,17 +263,22 @@ impl Call<'_> {
     }
 
     /// Take an object of ours that already exists and bring it to the inputs: one update
-    /// of every property (the object never had one full apply, so what a read cannot see,
-    /// such as a VPC's DNS attributes, is set too). On failure it is still recorded, as
-    /// incomplete.
-    async fn adopt(&self, physical_id: String, live_inputs: &Json) -> OpResult {
+    /// of what the read shows differs, and of what a read cannot see (such as a VPC's DNS
+    /// attributes: the object never had one full apply), as the plan showed it; nothing
+    /// when it already matches, so a task definition gets no new revision. On failure it is
+    /// still recorded, as incomplete.
+    async fn adopt(&self, physical_id: String, live_inputs: &Json, live_attrs: &Json) -> OpResult {
         let c = self.c;
-        let changed = util::reconcile_paths(&c.rtype, self.inputs, live_inputs);
-        let live_attrs = c.live_attrs.clone().unwrap_or(Json::Null);
+        let changed = util::adopt_paths(
+            &c.rtype,
+            &Value::from(self.inputs.clone()),
+            live_inputs,
+            self.provider.unread_props(&c.rtype),
+        );
         if changed.is_empty() {
             return OpResult::ok(Done::Created {
                 physical_id,
-                attrs: live_attrs,
+                attrs: live_attrs.clone(),
                 incomplete: false,
             });
         }
@@ -303,7 +307,7 @@ impl Call<'_> {
                 )),
                 done: Some(Done::Created {
                     physical_id,
-                    attrs: live_attrs,
+                    attrs: live_attrs.clone(),
                     incomplete: true,
                 }),
                 settled: true,

@@ -685,8 +685,10 @@ pub async fn plan(
             continue;
         }
 
+        let unread = provider.unread_props(r.schema.name);
         if let Some((intent, ex)) = recovery.found.get(&r.name) {
-            adopt_change(&mut change, &desired, intent, ex);
+            adopt_change(&mut change, &desired, intent, ex, unread);
+            renew(&mut change, &*provider, &ex.live.attrs, &mut unknown_attrs);
             attrs.insert(r.name.clone(), ex.live.attrs.clone());
             if let Some(old) = prior.filter(|p| !p.existing) {
                 changes.push(change);
@@ -705,14 +707,16 @@ pub async fn plan(
                 .position(|(t, o)| *t == r.schema.name && o.name.as_deref() == Some(&r.name));
             if let Some(i) = tagged {
                 let (_, o) = unknown_tagged.remove(i);
-                adopt_unknown(&mut change, &desired, &o.physical_id, &o.live);
+                adopt_unknown(&mut change, &desired, &o.physical_id, &o.live, unread);
+                renew(&mut change, &*provider, &o.live.attrs, &mut unknown_attrs);
                 attrs.insert(r.name.clone(), o.live.attrs.clone());
                 changes.push(change);
                 continue;
             }
             if let Some(ex) = named.remove(&r.name) {
                 unknown_tagged.retain(|(_, o)| o.physical_id != ex.physical_id);
-                adopt_unknown(&mut change, &desired, &ex.physical_id, &ex.live);
+                adopt_unknown(&mut change, &desired, &ex.physical_id, &ex.live, unread);
+                renew(&mut change, &*provider, &ex.live.attrs, &mut unknown_attrs);
                 attrs.insert(r.name.clone(), ex.live.attrs.clone());
                 changes.push(change);
                 continue;
@@ -840,11 +844,7 @@ pub async fn plan(
             unknown.insert(r.name.clone());
         } else if !changed.is_empty() {
             change.action = Action::Update;
-            for a in provider.attrs_changed_by_update(r.schema.name, &changed) {
-                let now_value = now.attrs.get(&a).cloned().unwrap_or(Json::Null);
-                change.renewed_attrs.insert(a.clone(), now_value);
-                unknown_attrs.insert((r.name.clone(), a));
-            }
+            renew(&mut change, &*provider, &now.attrs, &mut unknown_attrs);
             attrs.insert(r.name.clone(), now.attrs.clone());
         } else {
             attrs.insert(r.name.clone(), now.attrs.clone());
@@ -1108,6 +1108,26 @@ impl GeneratedName {
         let text = serde_json::to_string(&hashed).unwrap_or_default();
         let h = util::fnv64(text.as_bytes()) & 0x00ff_ffff;
         format!("{}-{h:0width$x}", self.short, width = FRESH_SUFFIX_LEN)
+    }
+}
+
+/// Marks the attributes that the update of `change` (an update, or an adopt that updates
+/// what differs) gives new values (a task definition's `arn`, see
+/// [`Provider::attrs_changed_by_update`]) as unknown, so that dependents are updated too;
+/// `now` holds their values before it.
+fn renew(
+    change: &mut Change,
+    provider: &dyn Provider,
+    now: &Json,
+    unknown_attrs: &mut HashSet<(String, String)>,
+) {
+    if change.changed_paths.is_empty() {
+        return;
+    }
+    for a in provider.attrs_changed_by_update(&change.rtype, &change.changed_paths) {
+        let now_value = now.get(&a).cloned().unwrap_or(Json::Null);
+        change.renewed_attrs.insert(a.clone(), now_value);
+        unknown_attrs.insert((change.name.clone(), a));
     }
 }
 

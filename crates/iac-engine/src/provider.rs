@@ -282,4 +282,15 @@ pub trait Provider: Send + Sync {
     fn attrs_changed_by_update(&self, _rtype: &str, _changed: &[String]) -> Vec<String> {
         Vec::new()
     }
+
+    /// The properties of `rtype` that a read cannot see (a VPC's DNS attributes: no batch
+    /// API returns them) and reports from the last applied inputs instead, or from the
+    /// schema default when there are none. An object found after an interrupted create has
+    /// no last inputs, so what the read says of these is a guess: adopting it sends them
+    /// (and the plan shows them), whatever the read said. Every other property is sent only
+    /// where the read differs from the stack, so adopting a task definition that already
+    /// matches registers no new revision.
+    fn unread_props(&self, _rtype: &str) -> &'static [&'static str] {
+        &[]
+    }
 }

@@ -106,21 +106,21 @@ pub(crate) async fn recover(
 }
 
 /// The change that takes an object found for an interrupted create into the state.
-pub(crate) fn adopt_change(change: &mut Change, desired: &Value, intent: &Intent, ex: &Existing) {
+/// `unread`: the properties the provider's read cannot see (sent whatever it says).
+pub(crate) fn adopt_change(
+    change: &mut Change,
+    desired: &Value,
+    intent: &Intent,
+    ex: &Existing,
+    unread: &[&str],
+) {
     change.action = Action::Adopt;
     change.physical_id = Some(ex.physical_id.clone());
     change.before = Some(ex.live.inputs.clone());
     change.live_attrs = Some(ex.live.attrs.clone());
     change.settles = Some(intent.token.clone());
     change.reason = Some("left by an interrupted apply".into());
-    let mut changed = Vec::new();
-    util::diff_paths(
-        desired,
-        &Value::from(ex.live.inputs.clone()),
-        "",
-        &mut changed,
-    );
-    change.changed_paths = changed;
+    change.changed_paths = util::adopt_paths(&intent.rtype, desired, &ex.live.inputs, unread);
 }
 
 /// The delete of an object an interrupted apply made for a resource that is no longer
@@ -266,15 +266,20 @@ pub(crate) async fn find_before_create(
 
 /// The change that takes an object of this stack that the state did not know (found by
 /// its tags or its AWS name) into the state.
-pub(crate) fn adopt_unknown(change: &mut Change, desired: &Value, physical_id: &str, live: &Live) {
+/// `unread` as for [`adopt_change`].
+pub(crate) fn adopt_unknown(
+    change: &mut Change,
+    desired: &Value,
+    physical_id: &str,
+    live: &Live,
+    unread: &[&str],
+) {
     change.action = Action::Adopt;
     change.physical_id = Some(physical_id.to_string());
     change.before = Some(live.inputs.clone());
     change.live_attrs = Some(live.attrs.clone());
     change.reason = Some("tagged with this stack, unknown to the state".into());
-    let mut changed = Vec::new();
-    util::diff_paths(desired, &Value::from(live.inputs.clone()), "", &mut changed);
-    change.changed_paths = changed;
+    change.changed_paths = util::adopt_paths(&change.rtype, desired, &live.inputs, unread);
 }
 
 /// The deletes of orphans (destroy). An orphan's inputs that name another object (a

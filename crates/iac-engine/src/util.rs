@@ -155,22 +155,24 @@ fn fields_of(kind: &Kind) -> Option<&'static [Prop]> {
     }
 }
 
-/// The property paths to hand an update that must bring an object never fully applied
-/// (found after an interrupted create, or whose create failed half-way) to `desired`:
-/// every path where the live inputs differ, plus every top-level property, because a read
-/// cannot see all of them (a VPC's DNS attributes are taken from the last inputs). Paths
-/// under replace-marked properties are left out: an update cannot change them.
-pub(crate) fn reconcile_paths(
+/// The property paths to hand an update that takes an object found after an interrupted
+/// create (never fully applied) to `desired`: every path where the live inputs differ, plus
+/// the `unread` properties the stack sets, because what a read says of those is a guess
+/// (see `Provider::unread_props`). Paths under replace-marked properties are left out: an
+/// update cannot change them. The plan and the apply both use it, so what the plan shows is
+/// what the apply sends.
+pub(crate) fn adopt_paths(
     rtype: &str,
-    desired: &serde_json::Value,
+    desired: &Value,
     live: &serde_json::Value,
+    unread: &[&str],
 ) -> Vec<String> {
-    let (d, l) = (Value::from(desired.clone()), Value::from(live.clone()));
+    let l = Value::from(live.clone());
     let mut out = Vec::new();
-    diff_paths(&d, &l, "", &mut out);
-    if let Some(map) = desired.as_object() {
+    diff_paths(desired, &l, "", &mut out);
+    if let Value::Map(map) = desired {
         for k in map.keys() {
-            if !out.iter().any(|p| p == k || path_within(p, k)) {
+            if unread.contains(&k.as_str()) && !out.iter().any(|p| p == k || path_within(p, k)) {
                 out.push(k.clone());
             }
         }

@@ -523,3 +523,105 @@ async fn a_named_object_of_the_stack_is_adopted_at_plan_time() {
     assert_eq!(state.resources["web_tg"].physical_id, tg);
     assert!(!plan_with(&stack, &state, &fake).await.has_changes());
 }
+
+/// A task definition and a service that names its revision (in a tag, for the fake).
+fn revisioned() -> (iac_stack::Stack, FakeProvider) {
+    let fake = fake()
+        .with_latency(MS100)
+        .with_reusable_names("aws.task_definition")
+        .with_update_changing("aws.task_definition", &["arn"]);
+    let stack = stack(vec![
+        res("task", &TASK, json!({"cpu": 256, "containers": []})),
+        res(
+            "web",
+            &SERVICE,
+            json!({"desired_count": 1, "tags": {"td": "${task.arn}"}}),
+        ),
+    ]);
+    (stack, fake)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_found_task_definition_that_matches_the_stack_gets_no_new_revision() {
+    // Killed right after the register: the next plan adopts the revision, and since it is
+    // exactly what the stack says, nothing updates it (an update would register a second
+    // revision and leave the first one active).
+    let (stack, fake) = revisioned();
+    let dir = tempfile::tempdir().unwrap();
+    fake.die_after(1);
+    assert!(apply_until_death(&stack, dir.path(), &fake).await);
+    fake.clear_faults();
+    let left = stored(dir.path()).await;
+    let plan = plan_with(&stack, &left, &fake).await;
+    let task = plan.change("task").unwrap();
+    assert_eq!(task.action, Action::Adopt, "{plan:#?}");
+    assert!(task.changed_paths.is_empty(), "{task:?}");
+    assert!(task.renewed_attrs.is_empty(), "{task:?}");
+    let arn = fake.objects_named("task")[0].1.attrs["arn"].clone();
+    let (_, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
+    assert!(report.success(), "{report:?}");
+    assert!(
+        fake.calls_of(Method::Update).is_empty(),
+        "{:?}",
+        fake.calls_of(Method::Update)
+    );
+    assert_eq!(fake.objects_named("task")[0].1.attrs["arn"], arn);
+    assert_eq!(fake.objects_named("web")[0].1.inputs["tags"]["td"], arn);
+    each_exactly_once(&stack, &fake, "after the second apply");
+    assert!(!plan_with(&stack, &state, &fake).await.has_changes());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_found_task_definition_that_differs_renews_its_arn_for_the_service() {
+    // Killed after the register, then the stack changed: the adopt registers a new
+    // revision, and the plan says so, so the service is given the new one.
+    let (first, fake) = revisioned();
+    let dir = tempfile::tempdir().unwrap();
+    fake.die_after(1);
+    assert!(apply_until_death(&first, dir.path(), &fake).await);
+    fake.clear_faults();
+    let mut resources: Vec<_> = first.resources.values().cloned().collect();
+    resources[0] = res("task", &TASK, json!({"cpu": 512, "containers": []}));
+    let changed = stack(resources);
+    let left = stored(dir.path()).await;
+    let plan = plan_with(&changed, &left, &fake).await;
+    let task = plan.change("task").unwrap();
+    assert_eq!(task.action, Action::Adopt, "{plan:#?}");
+    assert_eq!(task.changed_paths, ["cpu"], "{task:?}");
+    assert!(task.renewed_attrs.contains_key("arn"), "{task:?}");
+    let (_, report, state) = converge(&changed, dir.path(), &fake, &ApplyOptions::default()).await;
+    assert!(report.success(), "{report:?}");
+    let arn = fake.objects_named("task")[0].1.attrs["arn"].clone();
+    assert_eq!(fake.objects_named("web")[0].1.inputs["tags"]["td"], arn);
+    assert!(!plan_with(&changed, &state, &fake).await.has_changes());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_found_object_is_given_what_a_read_cannot_see() {
+    // A VPC killed between its create and the DNS attributes: its find reports the DNS
+    // setting the stack asks for (a read cannot see it), so the adopt must send it anyway.
+    let fake = fake()
+        .with_latency(MS100)
+        .with_unread("aws.vpc", &["dns_hostnames"]);
+    let stack = stack(vec![res(
+        "vpc",
+        &VPC,
+        json!({"cidr": "10.0.0.0/16", "dns_hostnames": true}),
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    fake.die_after(1);
+    assert!(apply_until_death(&stack, dir.path(), &fake).await);
+    fake.clear_faults();
+    let (id, _) = fake.objects_named("vpc").remove(0);
+    fake.mutate(&id, |o| {
+        o.inputs["dns_hostnames"] = json!(false);
+    });
+    let left = stored(dir.path()).await;
+    let plan = plan_with(&stack, &left, &fake).await;
+    let vpc = plan.change("vpc").unwrap();
+    assert_eq!(vpc.action, Action::Adopt, "{plan:#?}");
+    assert_eq!(vpc.changed_paths, ["dns_hostnames"], "{vpc:?}");
+    let (_, report, _) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
+    assert!(report.success(), "{report:?}");
+    assert_eq!(fake.objects()[&id].inputs["dns_hostnames"], json!(true));
+}

@@ -33,6 +33,13 @@ use crate::Service;
 
 const RTYPE: &str = "aws.certificate";
 
+/// What a read cannot see (see `iac_engine::Provider::unread_props`): whether the
+/// validation records are in `validation_zone` (the read reports the zone last applied, and
+/// a find the zone asked for). Adopting a certificate found after an interrupted create,
+/// which may have died before its records were made, sends it: the update makes sure of
+/// the records.
+pub(crate) const UNREAD: &[&str] = &["validation_zone"];
+
 /// How long apply waits for ACM to issue a certificate once its records are in the zone.
 /// ACM usually needs a few minutes; when the zone is not the one the domain is delegated
 /// to, it never issues, and the error then says which record to check.
@@ -609,22 +616,27 @@ impl ResourceType for Certificate {
     ) -> Result<Json, ProviderError> {
         let old_zone = old.get("validation_zone").and_then(Json::as_str);
         let new_zone = new.get("validation_zone").and_then(Json::as_str);
-        // Listed as changed with the same zone (an update that finishes an adopted
-        // certificate lists every property): nothing to move, and removing the records
-        // from the "old" zone would take them from the only one.
-        if changed.iter().any(|c| c == "validation_zone") && old_zone != new_zone {
-            // Move the records: add them to the new zone first, so the certificate can be
-            // renewed all along, then take them out of the old one.
-            let cert = describe(cx, id).await?.ok_or_else(|| {
-                ProviderError::new(
-                    ErrorKind::NotFound,
-                    format!("certificate `{id}` no longer exists"),
-                )
-            })?;
+        let cert = describe(cx, id).await?.ok_or_else(|| {
+            ProviderError::new(
+                ErrorKind::NotFound,
+                format!("certificate `{id}` no longer exists"),
+            )
+        })?;
+        // Found pending after an interrupted create: validated below, as the create would.
+        let pending = cert.status() == Some(&CertificateStatus::PendingValidation);
+        if changed.iter().any(|c| c == "validation_zone") && !pending {
+            // Put the records in the new zone first (UPSERT: records already there stay
+            // as they are), so the certificate can be renewed all along, then take them out
+            // of the old one. Listed as changed with the same zone (adopting a certificate
+            // found after an interrupted create, whose records a read cannot see: see
+            // [`UNREAD`]), the records are made sure of, and none are removed, since the
+            // "old" zone is the only one.
             let records = validation_records(&cert).unwrap_or_default();
-            upsert_records(cx, op, req_str(new, RTYPE, "validation_zone")?, &records).await?;
-            if let Some(old_zone) = old.get("validation_zone").and_then(Json::as_str) {
-                remove_records(cx, op, id, old_zone, &records).await?;
+            if !records.is_empty() {
+                upsert_records(cx, op, req_str(new, RTYPE, "validation_zone")?, &records).await?;
+                if let Some(old_zone) = old_zone.filter(|z| Some(*z) != new_zone) {
+                    remove_records(cx, op, id, old_zone, &records).await?;
+                }
             }
         }
         let diff = TagDiff::between(old, new);
@@ -654,19 +666,15 @@ impl ResourceType for Certificate {
                 .await
                 .map_err(cx.err(Service::Acm, "AddTagsToCertificate"))?;
         }
-        let cert = describe(cx, id).await?;
-        if let Some(cert) = cert
-            .as_ref()
-            .filter(|c| c.status() == Some(&CertificateStatus::PendingValidation))
-        {
-            // Found pending after an interrupted create: validate it as the create would.
+        if pending {
             let domain = req_str(new, RTYPE, "domain")?;
             let zone = req_str(new, RTYPE, "validation_zone")?;
-            validate(cx, op, id, domain, zone, cert).await?;
+            validate(cx, op, id, domain, zone, &cert).await?;
             return Ok(json!({ "arn": id, "status": "ISSUED" }));
         }
         let status = cert
-            .and_then(|c| c.status().map(|s| s.as_str().to_owned()))
+            .status()
+            .map(|s| s.as_str().to_owned())
             .unwrap_or_default();
         Ok(json!({ "arn": id, "status": status }))
     }

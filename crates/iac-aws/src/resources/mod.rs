@@ -27,7 +27,7 @@ pub mod route53;
 mod route_table;
 mod security_group;
 mod subnet;
-mod vpc;
+pub(crate) mod vpc;
 
 /// What every resource module gets: the clients and the stack it works for.
 #[derive(Debug, Clone)]

@@ -59,6 +59,11 @@ async fn set_dns(
     Ok(())
 }
 
+/// What [`describe`] takes from the last applied inputs instead of AWS (see
+/// `iac_engine::Provider::unread_props`): adopting a VPC found after an interrupted create,
+/// which may have died between `CreateVpc` and `ModifyVpcAttribute`, sets them.
+pub(crate) const UNREAD: &[&str] = &["dns_hostnames", "dns_support"];
+
 /// The VPCs one `DescribeVpcs` (all pages) finds with `filters`, by id.
 async fn describe(
     cx: &Cx,

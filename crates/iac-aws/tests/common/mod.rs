@@ -441,3 +441,108 @@ pub async fn edge_leftovers(clients: &Clients) -> Vec<String> {
     );
     left
 }
+
+/// Everything of the app kinds of stack `stack` still live, as `kind name` strings: ACTIVE
+/// ECS clusters and the active services in them, active task definition revisions of the
+/// stack's families, its log groups (`/iac/<stack>/`), IAM roles named after it, every ECR
+/// repository, and the records of `zones` other than their own NS and SOA (these tests
+/// start from an empty emulator, so all of those are the stack's).
+pub async fn app_leftovers(clients: &Clients, stack: &str, zones: &[String]) -> Vec<String> {
+    use aws_sdk_ecs::types::TaskDefinitionStatus;
+
+    let c = clients;
+    let mut left = Vec::new();
+    let clusters = c.ecs.list_clusters().send().await.expect("ListClusters");
+    let arns: Vec<String> = clusters.cluster_arns().to_vec();
+    if !arns.is_empty() {
+        let described = c
+            .ecs
+            .describe_clusters()
+            .set_clusters(Some(arns))
+            .send()
+            .await
+            .expect("DescribeClusters");
+        for cluster in described.clusters() {
+            if cluster.status() == Some("INACTIVE") {
+                continue;
+            }
+            let arn = cluster.cluster_arn().unwrap_or_default();
+            left.push(format!("cluster {:?}", cluster.cluster_name()));
+            let services = c
+                .ecs
+                .list_services()
+                .cluster(arn)
+                .send()
+                .await
+                .expect("ListServices");
+            left.extend(
+                services
+                    .service_arns()
+                    .iter()
+                    .map(|s| format!("service {s}")),
+            );
+        }
+    }
+    let tds = c
+        .ecs
+        .list_task_definitions()
+        .family_prefix(stack)
+        .status(TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .expect("ListTaskDefinitions");
+    left.extend(
+        tds.task_definition_arns()
+            .iter()
+            .map(|a| format!("task definition {a}")),
+    );
+    let logs = c
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(format!("/iac/{stack}/"))
+        .send()
+        .await
+        .expect("DescribeLogGroups");
+    left.extend(
+        logs.log_groups()
+            .iter()
+            .map(|g| format!("log group {:?}", g.log_group_name())),
+    );
+    let roles = c.iam.list_roles().send().await.expect("ListRoles");
+    left.extend(
+        roles
+            .roles()
+            .iter()
+            .filter(|r| r.role_name().starts_with(stack))
+            .map(|r| format!("role {}", r.role_name())),
+    );
+    let repos = c
+        .ecr
+        .describe_repositories()
+        .send()
+        .await
+        .expect("DescribeRepositories");
+    left.extend(
+        repos
+            .repositories()
+            .iter()
+            .map(|r| format!("repository {:?}", r.repository_name())),
+    );
+    for zone in zones {
+        let records = c
+            .route53
+            .list_resource_record_sets()
+            .hosted_zone_id(zone)
+            .send()
+            .await
+            .expect("ListResourceRecordSets");
+        left.extend(
+            records
+                .resource_record_sets()
+                .iter()
+                .filter(|r| !matches!(r.r#type().as_str(), "NS" | "SOA"))
+                .map(|r| format!("record {} {} in zone {zone}", r.name(), r.r#type().as_str())),
+        );
+    }
+    left
+}
