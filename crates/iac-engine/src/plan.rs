@@ -119,8 +119,10 @@ pub enum Action {
     Delete,
     /// Look up an `existing: true` resource.
     Read,
-    /// Take into the state an object that an interrupted apply made (found by its
-    /// identity), and bring it to the stack with one update of every property.
+    /// Take into the state an object that an interrupted apply made, or one tagged with
+    /// the stack that the state does not know (found by its identity), and bring it to the
+    /// stack with one update of what differs and of what a read cannot see
+    /// ([`Provider::unread_props`]); `changed_paths` says what.
     Adopt,
 }
 
