@@ -36,6 +36,9 @@ pub struct Diag {
     /// The labelled lines may hold a secret: the report names the file and line but does
     /// not print the source, so the value never reaches a terminal or a CI log.
     pub redacted: bool,
+    /// The resource the primary label points into, when the loader knows it (filled in
+    /// once the stack is built): how a summed-up group of diagnostics names its places.
+    pub resource: Option<String>,
 }
 
 /// The text of the label on the alias a labelled value came through.
@@ -51,6 +54,7 @@ impl Diag {
             labels: vec![],
             help: None,
             redacted: false,
+            resource: None,
         }
     }
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
@@ -181,6 +185,69 @@ impl miette::Diagnostic for Diag {
                 miette::LabeledSpan::new_with_span(l.text.clone(), l.span)
             }
         })))
+    }
+}
+
+/// How many diagnostics of one code are shown in full; the rest of that code are summed up
+/// in one line (all of them with `--verbose`, and always in `--format json`).
+pub const SHOWN_PER_CODE: usize = 3;
+
+/// One item of a report: a diagnostic in full, or the rest of one code summed up.
+#[derive(Debug)]
+pub enum Shown<'a> {
+    Full(&'a Diag),
+    /// The diagnostics of `code` after the first [`SHOWN_PER_CODE`], by where they point
+    /// (the resource, else `line N`), in the order found.
+    More {
+        code: &'static str,
+        severity: Severity,
+        places: Vec<String>,
+    },
+}
+
+/// The report of `diags`: each in full until `keep` of its code were shown, then one
+/// [`Shown::More`] per code with the rest, after all the full ones. Linear in the number of
+/// diagnostics.
+pub fn group<'a>(diags: &[&'a Diag], keep: usize) -> Vec<Shown<'a>> {
+    let mut shown: std::collections::HashMap<&'static str, usize> = Default::default();
+    let mut more: Vec<Shown<'a>> = Vec::new();
+    let mut more_of: std::collections::HashMap<&'static str, usize> = Default::default();
+    let mut out = Vec::with_capacity(diags.len().min(64));
+    for d in diags {
+        let n = shown.entry(d.code).or_default();
+        if *n < keep {
+            *n += 1;
+            out.push(Shown::Full(*d));
+            continue;
+        }
+        let i = *more_of.entry(d.code).or_insert_with(|| {
+            more.push(Shown::More {
+                code: d.code,
+                severity: d.severity,
+                places: Vec::new(),
+            });
+            more.len() - 1
+        });
+        if let Shown::More { places, .. } = &mut more[i] {
+            places.push(d.place());
+        }
+    }
+    out.extend(more);
+    out
+}
+
+impl Diag {
+    /// Where it points, in a word: `` `web_tg` `` (the resource), else `line 12`, else
+    /// nothing more precise than the file.
+    pub fn place(&self) -> String {
+        if let Some(r) = &self.resource {
+            return format!("`{r}`");
+        }
+        match (&self.source, self.labels.first()) {
+            (Some(src), Some(l)) => format!("line {}", src.line_col(l.span.start).0),
+            (Some(src), None) => format!("`{}`", src.name),
+            _ => "the command line".to_string(),
+        }
     }
 }
 

@@ -67,6 +67,7 @@ pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Result<Loaded, Di
     if !diags.has_errors() {
         rules::check(&stack, &graph, &mut diags);
     }
+    name_resources(&stack, &mut diags);
     if diags.has_errors() {
         return Err(diags);
     }
@@ -75,4 +76,37 @@ pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Result<Loaded, Di
         graph,
         warnings: diags,
     })
+}
+
+/// Fills in [`Diag::resource`]: the resource whose entry in the file holds each
+/// diagnostic's primary label. One binary search per diagnostic over the resources sorted
+/// by where they are written.
+fn name_resources(stack: &Stack, diags: &mut Diagnostics) {
+    let mut extents: Vec<(usize, usize, &str)> = stack
+        .resources
+        .values()
+        .map(|r| {
+            (
+                r.spans.name.start,
+                r.spans.body.end.max(r.spans.name.end),
+                r.name.as_str(),
+            )
+        })
+        .collect();
+    extents.sort_unstable();
+    for d in &mut diags.0 {
+        if d.resource.is_some() || d.source.as_ref().map(|s| &*s.name) != Some(&*stack.source.name)
+        {
+            continue;
+        }
+        let Some(at) = d.labels.first().map(|l| l.span.start) else {
+            continue;
+        };
+        let i = extents.partition_point(|e| e.0 <= at);
+        if let Some(&(start, end, name)) = i.checked_sub(1).map(|i| &extents[i]) {
+            if start <= at && at <= end {
+                d.resource = Some(name.to_string());
+            }
+        }
+    }
 }

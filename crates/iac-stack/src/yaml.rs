@@ -94,6 +94,8 @@ impl Node {
     /// The text a scalar key stands for (`1` for the integer key `1`); `None` for a
     /// collection used as a key.
     pub fn key_text(&self) -> Option<String> {
+        #[cfg(test)]
+        tests::KEY_TEXTS.with(|c| c.set(c.get() + 1));
         Some(match &self.kind {
             NodeKind::Null => "null".to_string(),
             NodeKind::Bool(b) => b.to_string(),
@@ -220,7 +222,15 @@ impl<'a> Offsets<'a> {
 /// A collection being built, with the anchor id (0: none) and span of its start event.
 enum Open {
     Seq(Span, usize, Vec<Node>),
-    Map(Span, usize, Vec<(Node, Node)>, Option<Node>),
+    /// Entries, the key waiting for its value, and where each key's text is among the
+    /// entries (the duplicate-key check looks keys up in it: linear in the map's size).
+    Map(
+        Span,
+        usize,
+        Vec<(Node, Node)>,
+        Option<Node>,
+        HashMap<String, usize>,
+    ),
 }
 
 /// A finished anchored value (`&name`), ready to be copied by its aliases.
@@ -420,7 +430,7 @@ pub fn parse(source: &SourceFile, diags: &mut Diagnostics) -> Option<Node> {
                 if anchor != 0 {
                     unfinished.insert(anchor, token_at(text, span));
                 }
-                stack.push(Open::Map(span, anchor, Vec::new(), None));
+                stack.push(Open::Map(span, anchor, Vec::new(), None, HashMap::new()));
                 continue;
             }
             Event::SequenceEnd => match stack.pop() {
@@ -434,7 +444,7 @@ pub fn parse(source: &SourceFile, diags: &mut Diagnostics) -> Option<Node> {
                 _ => continue,
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Open::Map(start, anchor, entries, _)) => {
+                Some(Open::Map(start, anchor, entries, _, _)) => {
                     let end =
                         collection_end(text, start, span, entries.last().map(|(_, v)| v.span.end));
                     let entries = match merge(text, entries, source, diags) {
@@ -476,14 +486,11 @@ pub fn parse(source: &SourceFile, diags: &mut Diagnostics) -> Option<Node> {
         match stack.last_mut() {
             None => root = Some(node),
             Some(Open::Seq(_, _, items)) => items.push(node),
-            Some(Open::Map(_, _, entries, pending)) => match pending.take() {
+            Some(Open::Map(_, _, entries, pending, keys)) => match pending.take() {
                 None => *pending = Some(node),
                 Some(key) => {
                     if let Some(kt) = key.key_text() {
-                        if let Some((first, _)) = entries
-                            .iter()
-                            .find(|(k, _)| k.key_text().as_deref() == Some(&kt))
-                        {
+                        if let Some((first, _)) = keys.get(&kt).map(|&i| &entries[i]) {
                             diags.push(
                                 Diag::error(
                                     "iac::yaml::duplicate_key",
@@ -496,6 +503,7 @@ pub fn parse(source: &SourceFile, diags: &mut Diagnostics) -> Option<Node> {
                             );
                             continue;
                         }
+                        keys.insert(kt, entries.len());
                     }
                     entries.push((key, node));
                 }
@@ -715,6 +723,25 @@ fn scalar(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// Calls of [`Node::key_text`] on this thread: the work the duplicate-key check does.
+        pub(super) static KEY_TEXTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    #[test]
+    fn the_duplicate_key_check_is_linear_in_the_size_of_a_map() {
+        // Every key's text is taken once, not compared with every key before it: a
+        // 10,000-key `resources:` map costs 10,000, not 50 million.
+        for n in [1_000, 10_000] {
+            let text: String = (0..n).map(|i| format!("k{i}: {i}\n")).collect();
+            KEY_TEXTS.with(|c| c.set(0));
+            let node = parse_ok(&text);
+            assert_eq!(node.as_map().map(<[_]>::len), Some(n));
+            let work = KEY_TEXTS.with(std::cell::Cell::get);
+            assert!(work <= 2 * n, "{work} key texts for {n} keys");
+        }
+    }
 
     fn parse_ok(text: &str) -> Node {
         let src = SourceFile::new("t.yaml", text);

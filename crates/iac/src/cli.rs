@@ -58,6 +58,10 @@ pub struct StackArgs {
     /// Treat warnings as errors
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Show every diagnostic in full (by default, after three of one kind the rest of that
+    /// kind are listed in one line)
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 /// Arguments of every command that talks to AWS.
@@ -146,6 +150,10 @@ pub struct ApplyArgs {
     /// Treat warnings as errors
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Show every diagnostic in full (by default, after three of one kind the rest of that
+    /// kind are listed in one line)
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
     /// Apply without asking

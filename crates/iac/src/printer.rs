@@ -3,7 +3,8 @@
 
 use std::io::{IsTerminal, Write};
 
-use iac_stack::{diag::render, Diag};
+use iac_stack::diag::{group, render, Severity, Shown, SHOWN_PER_CODE};
+use iac_stack::Diag;
 
 /// Where and how to print.
 #[derive(Debug, Clone, Copy)]
@@ -71,10 +72,26 @@ impl Printer {
         let _ = writeln!(err);
     }
 
-    /// Print every diagnostic on stderr, in the order found.
-    pub fn diagnostics<'a>(&self, ds: impl IntoIterator<Item = &'a Diag>) {
-        for d in ds {
-            self.diagnostic(d);
+    /// Print the diagnostics on stderr, in the order found: with `verbose` every one in
+    /// full, else the first [`SHOWN_PER_CODE`] of each code in full and the rest of that
+    /// code in one line naming where each points (a stack with a warning on each of 2,500
+    /// log groups stays readable).
+    pub fn diagnostics<'a>(&self, ds: impl IntoIterator<Item = &'a Diag>, verbose: bool) {
+        let ds: Vec<&Diag> = ds.into_iter().collect();
+        let keep = if verbose { usize::MAX } else { SHOWN_PER_CODE };
+        for item in group(&ds, keep) {
+            match item {
+                Shown::Full(d) => self.diagnostic(d),
+                Shown::More {
+                    code,
+                    severity,
+                    places,
+                } => {
+                    let mut err = std::io::stderr().lock();
+                    let _ = writeln!(err, "{}", more_line(code, severity, &places, self.color));
+                    let _ = writeln!(err);
+                }
+            }
         }
     }
 
@@ -97,6 +114,37 @@ impl Printer {
     }
 }
 
+/// How many places a summed-up line names before it only counts the rest.
+const PLACES_NAMED: usize = 20;
+
+/// `⚠ 2,497 more `iac::protect::unprotected_stateful` warnings: `lg3`, `lg4`, ... and 2,477
+/// more; --verbose shows each`.
+fn more_line(code: &str, severity: Severity, places: &[String], color: bool) -> String {
+    let (mark, kind) = match severity {
+        Severity::Warning => ("⚠", "warning"),
+        Severity::Error => ("×", "error"),
+    };
+    let mark = match (color, severity) {
+        (false, _) => mark.to_string(),
+        (true, Severity::Warning) => format!("\x1b[33m{mark}\x1b[0m"),
+        (true, Severity::Error) => format!("\x1b[31m{mark}\x1b[0m"),
+    };
+    let n = places.len();
+    let mut named = places
+        .iter()
+        .take(PLACES_NAMED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if n > PLACES_NAMED {
+        named.push_str(&format!(" and {} more", n - PLACES_NAMED));
+    }
+    let plural = if n == 1 { "" } else { "s" };
+    format!(
+        "{mark} {n} more `{code}` {kind}{plural} like the above: {named}; `--verbose` shows each"
+    )
+}
+
 /// Colour only on a terminal, and not when `NO_COLOR` is set to anything but the empty string.
 fn use_color(no_color: Option<&std::ffi::OsStr>, terminal: bool) -> bool {
     terminal && no_color.is_none_or(|v| v.is_empty())
@@ -107,6 +155,26 @@ mod tests {
     use std::ffi::OsStr;
 
     use super::use_color;
+
+    #[test]
+    fn the_rest_of_one_code_is_one_line_naming_where_each_points() {
+        let places: Vec<String> = (0..25).map(|i| format!("`lg{i}`")).collect();
+        let line = super::more_line(
+            "iac::protect::unprotected_stateful",
+            iac_stack::Severity::Warning,
+            &places,
+            false,
+        );
+        assert!(
+            line.starts_with("⚠ 25 more `iac::protect::unprotected_stateful` warnings like the above: `lg0`, `lg1`,"),
+            "{line}"
+        );
+        assert!(
+            line.contains("`lg19` and 5 more; `--verbose` shows each"),
+            "{line}"
+        );
+        assert!(!line.contains("`lg20`"), "{line}");
+    }
 
     #[test]
     fn colour_needs_a_terminal_and_no_no_color() {

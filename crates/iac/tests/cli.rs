@@ -247,3 +247,46 @@ fn completions_for_bash() {
     assert!(script.contains("_iac()"), "{script}");
     assert!(script.contains("validate"));
 }
+
+#[test]
+fn many_diagnostics_of_one_kind_are_summed_up_unless_verbose() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("stack: many\nregion: us-east-1\nresources:\n");
+    for i in 0..6 {
+        text.push_str(&format!(
+            "  lg{i}:\n    type: aws.log_group\n    retention_days: 7\n"
+        ));
+    }
+    let path = dir.path().join("many.yaml");
+    std::fs::write(&path, text).unwrap();
+    let path = path.display().to_string();
+
+    let o = iac(&["validate", &path]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let err = stderr(&o);
+    let full = err
+        .matches("holds data that `destroy` would delete")
+        .count();
+    assert_eq!(full, 3, "{err}");
+    assert!(
+        err.contains(
+            "3 more `iac::protect::unprotected_stateful` warnings like the above: `lg3`, `lg4`, `lg5`; `--verbose` shows each"
+        ),
+        "{err}"
+    );
+
+    let o = iac(&["validate", "--verbose", &path]);
+    let err = stderr(&o);
+    assert_eq!(
+        err.matches("holds data that `destroy` would delete")
+            .count(),
+        6,
+        "{err}"
+    );
+    assert!(!err.contains("more `iac::protect"), "{err}");
+
+    // JSON always carries every one.
+    let o = iac(&["validate", "--format", "json", &path]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["diagnostics"].as_array().unwrap().len(), 6);
+}

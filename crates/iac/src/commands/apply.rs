@@ -184,6 +184,7 @@ async fn apply_stack(args: &ApplyArgs, printer: &Printer) -> ExitCode {
         vars: &args.vars,
         region: args.region.as_deref(),
         deny_warnings: args.deny_warnings,
+        verbose: args.verbose,
     };
     let mut session = match Session::open(&req, &args.aws, "apply", printer).await {
         Ok(s) => s,

@@ -22,6 +22,8 @@ pub struct StackRequest<'a> {
     pub vars: &'a [String],
     pub region: Option<&'a str>,
     pub deny_warnings: bool,
+    /// Every diagnostic in full (`--verbose`).
+    pub verbose: bool,
 }
 
 impl<'a> From<&'a StackArgs> for StackRequest<'a> {
@@ -32,6 +34,7 @@ impl<'a> From<&'a StackArgs> for StackRequest<'a> {
             vars: &a.vars,
             region: a.region.as_deref(),
             deny_warnings: a.deny_warnings,
+            verbose: a.verbose,
         }
     }
 }
@@ -140,14 +143,14 @@ fn env_region() -> Option<String> {
 pub fn load_and_report(req: &StackRequest<'_>, printer: &Printer) -> Result<Loaded, ExitCode> {
     let diags = match load(req) {
         Ok(loaded) => {
-            printer.diagnostics(loaded.warnings.iter());
+            printer.diagnostics(loaded.warnings.iter(), req.verbose);
             if !(req.deny_warnings && loaded.warnings.warning_count() > 0) {
                 return Ok(loaded);
             }
             loaded.warnings
         }
         Err(diags) => {
-            printer.diagnostics(diags.iter());
+            printer.diagnostics(diags.iter(), req.verbose);
             diags
         }
     };

@@ -35,7 +35,7 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> ExitCode {
         return if valid { code } else { Exit::Error.into() };
     }
 
-    printer.diagnostics(diags.iter().copied());
+    printer.diagnostics(diags.iter().copied(), req.verbose);
     let file = req.display_path();
     match (&result, valid) {
         (Ok(loaded), true) => super::write_out(
