@@ -1,12 +1,25 @@
-//! Every container property of `aws.task_definition` reaches ECS and reads back, through the
-//! engine on the local emulator (moto), the way `iac plan` and `iac apply` run: a stack whose
-//! containers set every property the schema has (tests/fixtures/aws/task_definition_fields.yaml)
-//! is applied; the next plan is clean and the next apply registers no revision and leaves the
-//! service alone. A property dropped on the way to RegisterTaskDefinition, or not read back,
-//! made every plan differ and every apply register a revision and redeploy the service.
+//! Every task and container property of `aws.task_definition` reaches ECS and reads back,
+//! through the engine on the local emulator (moto), the way `iac plan` and `iac apply` run: a
+//! stack that sets every property the schema has, each to a value that is not its default
+//! (tests/fixtures/aws/task_definition_fields.yaml: the short forms `port` and `log_group` on
+//! some containers, the long forms `port_mappings` and `log_configuration` on others, a
+//! FireLens log router, volumes of each kind) is applied; the next plan is clean and the next
+//! apply registers no revision and leaves the service alone. A property dropped on the way to
+//! RegisterTaskDefinition, or not read back, made every plan differ and every apply register a
+//! revision and redeploy the service.
 //!
-//! moto keeps the container definitions it is given and returns them as they were sent (with
-//! its defaults added), so every property is checked here; none is missing from its answer.
+//! moto 5.2.5 keeps the container definitions, volumes, `ephemeralStorage` and `pidMode` it
+//! is given and returns them as they were sent (adding its own defaults: `cpu: 0`, empty lists,
+//! `essential`, an EFS volume's root directory `/`), so every property is checked here and
+//! none is missing from its answer; the provider needs no fallback to the last applied value.
+//! moto checks little of what real ECS refuses (of the new properties only `pid_mode: host`;
+//! the plan-time rules in crates/iac-stack/src/rules/containers.rs catch the rest first), and
+//! fills in none of the values real ECS may add (host ports, health check timings, the restart
+//! attempt period): reading those back is covered by the unit tests of
+//! `resources::ecs::container`.
+//!
+//! The example stack stacks/sidecar-app.yaml, which uses these properties the way an app does
+//! (a log router it waits for, a volume), is applied, re-planned and destroyed here too.
 //!
 //! Needs moto: `just emulator-install`. Without it these tests fail; they never skip.
 
@@ -17,7 +30,7 @@ use std::sync::Arc;
 use aws_sdk_ecs::types::ContainerDefinition;
 use common::{assert_clean, changes, make_plan, run, updated};
 use iac_aws::AwsProvider;
-use iac_engine::{render_plan, Provider, State};
+use iac_engine::{plan_destroy, render_plan, PlanOptions, Provider, State};
 use iac_stack::Stack;
 use iac_testkit::Emulator;
 
@@ -76,8 +89,192 @@ fn log_group(c: &ContainerDefinition) -> Option<&str> {
         .map(String::as_str)
 }
 
+/// `KEY=value` of a string map, sorted.
+fn sorted(map: &std::collections::HashMap<String, String>) -> Vec<String> {
+    let mut out: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    out.sort();
+    out
+}
+
+/// The properties of the `web` container beyond the first release's, each by name.
+fn assert_every_new_web_field(web: &ContainerDefinition, log_group_name: &str) {
+    assert_eq!(web.cpu(), 256, "web cpu");
+    assert_eq!(
+        web.entry_point(),
+        ["/docker-entrypoint.sh"],
+        "web entry_point"
+    );
+    assert_eq!(
+        web.working_directory(),
+        Some("/usr/share/nginx"),
+        "web working_directory"
+    );
+    assert_eq!(web.user(), Some("101:101"), "web user");
+    let files: Vec<String> = web
+        .environment_files()
+        .iter()
+        .map(|f| format!("{}:{}", f.r#type().as_str(), f.value()))
+        .collect();
+    assert_eq!(
+        files,
+        ["s3:arn:aws:s3:::td-fields-config/web.env"],
+        "web environment_files"
+    );
+    let options = web
+        .log_configuration()
+        .and_then(|l| l.options())
+        .expect("web awslogs options");
+    assert_eq!(
+        sorted(options),
+        [
+            format!("awslogs-group={log_group_name}"),
+            "awslogs-region=us-east-1".to_owned(),
+            "awslogs-stream-prefix=td-web".to_owned()
+        ],
+        "web log_group and log_stream_prefix"
+    );
+    let h = web.health_check().expect("web health_check");
+    assert_eq!(
+        h.command(),
+        ["CMD-SHELL", "curl -f http://localhost:8080/ || exit 1"],
+        "web health_check.command"
+    );
+    assert_eq!(
+        [h.interval(), h.timeout(), h.retries(), h.start_period()],
+        [Some(15), Some(4), Some(2), Some(20)],
+        "web health_check timings"
+    );
+    let deps: Vec<String> = web
+        .depends_on()
+        .iter()
+        .map(|d| format!("{}:{}", d.container_name(), d.condition().as_str()))
+        .collect();
+    assert_eq!(
+        deps,
+        ["log_router:HEALTHY", "sidecar:START"],
+        "web depends_on"
+    );
+    let r = web.restart_policy().expect("web restart_policy");
+    assert!(r.enabled(), "web restart_policy.enabled");
+    assert_eq!(
+        r.ignored_exit_codes(),
+        [0, 143],
+        "web restart_policy.ignored_exit_codes"
+    );
+    assert_eq!(
+        r.restart_attempt_period(),
+        Some(120),
+        "web restart_policy.restart_attempt_period"
+    );
+    assert_eq!(web.stop_timeout(), Some(60), "web stop_timeout");
+    assert_eq!(
+        web.readonly_root_filesystem(),
+        Some(true),
+        "web readonly_root_filesystem"
+    );
+    let mounts: Vec<String> = web
+        .mount_points()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}:{}:{:?}",
+                m.source_volume().unwrap_or(""),
+                m.container_path().unwrap_or(""),
+                m.read_only()
+            )
+        })
+        .collect();
+    assert_eq!(
+        mounts,
+        [
+            "cache:/var/cache/nginx:None",
+            "shared:/usr/share/nginx/html:Some(true)",
+            "data:/data:Some(false)"
+        ],
+        "web mount_points"
+    );
+    let from: Vec<String> = web
+        .volumes_from()
+        .iter()
+        .map(|v| format!("{}:{:?}", v.source_container().unwrap_or(""), v.read_only()))
+        .collect();
+    assert_eq!(from, ["sidecar:Some(true)"], "web volumes_from");
+    let linux = web.linux_parameters().expect("web linux_parameters");
+    let caps = linux.capabilities().expect("web capabilities");
+    assert_eq!(caps.add(), ["SYS_PTRACE"], "web capabilities.add");
+    assert_eq!(caps.drop(), ["NET_RAW", "MKNOD"], "web capabilities.drop");
+    assert_eq!(
+        linux.init_process_enabled(),
+        Some(true),
+        "web init_process_enabled"
+    );
+    let ulimits: Vec<String> = web
+        .ulimits()
+        .iter()
+        .map(|u| {
+            format!(
+                "{}:{}:{}",
+                u.name().as_str(),
+                u.soft_limit(),
+                u.hard_limit()
+            )
+        })
+        .collect();
+    assert_eq!(ulimits, ["nofile:4096:8192"], "web ulimits");
+    assert_eq!(
+        sorted(web.docker_labels().expect("web docker_labels")),
+        ["com.example.tier=web", "team=checkout"],
+        "web docker_labels"
+    );
+}
+
+/// The task-level properties of revision `arn`, each by name.
+async fn assert_task_fields(ecs: &aws_sdk_ecs::Client, arn: &str) {
+    let td = ecs
+        .describe_task_definition()
+        .task_definition(arn)
+        .send()
+        .await
+        .expect("DescribeTaskDefinition");
+    let td = td.task_definition().expect("taskDefinition");
+    assert_eq!(
+        td.ephemeral_storage().map(|e| e.size_in_gib()),
+        Some(40),
+        "ephemeral_storage"
+    );
+    assert_eq!(td.pid_mode().map(|p| p.as_str()), Some("task"), "pid_mode");
+    let volumes: Vec<String> = td
+        .volumes()
+        .iter()
+        .map(|v| {
+            let efs = v.efs_volume_configuration().map(|e| {
+                let auth = e.authorization_config();
+                format!(
+                    "{}:{:?}:{:?}:{:?}:{:?}",
+                    e.file_system_id(),
+                    e.root_directory(),
+                    auth.and_then(|a| a.access_point_id()),
+                    e.transit_encryption().map(|t| t.as_str()),
+                    auth.and_then(|a| a.iam()).map(|i| i.as_str())
+                )
+            });
+            format!("{}={}", v.name().unwrap_or(""), efs.unwrap_or_default())
+        })
+        .collect();
+    // moto adds the root directory `/` to an EFS volume that names none, as ECS does.
+    assert_eq!(
+        volumes,
+        [
+            "cache=",
+            "shared=fs-0123456789abcdef0:Some(\"/\"):Some(\"fsap-0123456789abcdef0\"):Some(\"ENABLED\"):Some(\"ENABLED\")",
+            "data=fs-0fedcba9876543210:Some(\"/data\"):None:None:None"
+        ],
+        "volumes"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_container_property_is_registered_and_an_unchanged_stack_applies_nothing() {
+async fn every_task_and_container_property_is_registered_and_an_unchanged_stack_applies_nothing() {
     let emulator = Emulator::start();
     let tmp = tempfile::tempdir().expect("state dir");
     let dir = tmp.path().to_owned();
@@ -110,10 +307,27 @@ async fn every_container_property_is_registered_and_an_unchanged_stack_applies_n
         Some("public.ecr.aws/nginx/nginx:1.27"),
         "web image"
     );
+    let ports: Vec<String> = web
+        .port_mappings()
+        .iter()
+        .map(|p| {
+            format!(
+                "{:?}/{:?}/{:?}/{:?}/{:?}",
+                p.container_port(),
+                p.host_port(),
+                p.protocol().map(|p| p.as_str()),
+                p.name(),
+                p.app_protocol().map(|p| p.as_str())
+            )
+        })
+        .collect();
     assert_eq!(
-        web.port_mappings().first().and_then(|p| p.container_port()),
-        Some(8080),
-        "web port"
+        ports,
+        [
+            "Some(8080)/Some(8080)/Some(\"tcp\")/Some(\"http\")/Some(\"http\")",
+            "Some(8125)/None/Some(\"udp\")/None/None"
+        ],
+        "web port_mappings"
     );
     assert_eq!(web.memory(), Some(768), "web memory (ECS `memory`)");
     assert_eq!(
@@ -164,12 +378,61 @@ async fn every_container_property_is_registered_and_an_unchanged_stack_applies_n
         ["TOKEN=arn:aws:ssm:us-east-1:123456789012:parameter/td-fields/token"],
         "sidecar secrets"
     );
+    let logs = sidecar
+        .log_configuration()
+        .expect("sidecar log_configuration");
     assert_eq!(
-        log_group(sidecar),
-        Some(log_group_name.as_str()),
-        "sidecar log_group"
+        logs.log_driver().as_str(),
+        "awsfirelens",
+        "sidecar log driver"
+    );
+    assert_eq!(
+        sorted(logs.options().expect("sidecar log options")),
+        [
+            "Name=cloudwatch_logs",
+            "log_group_name=/td-fields/sidecar",
+            "region=us-east-1"
+        ],
+        "sidecar log_configuration.options"
+    );
+    assert_eq!(
+        logs.secret_options()
+            .iter()
+            .map(|s| format!("{}={}", s.name(), s.value_from()))
+            .collect::<Vec<_>>(),
+        ["apikey=arn:aws:ssm:us-east-1:123456789012:parameter/td-fields/apikey"],
+        "sidecar log_configuration.secret_options"
     );
     assert_eq!(sidecar.essential(), Some(false), "sidecar essential");
+    assert_eq!(
+        sidecar.restart_policy().map(|r| r.enabled()),
+        Some(false),
+        "sidecar restart_policy.enabled"
+    );
+    assert_eq!(sidecar.cpu(), 128, "sidecar cpu");
+    assert_every_new_web_field(web, &log_group_name);
+    let router = container(&live, "log_router");
+    let firelens = router
+        .firelens_configuration()
+        .expect("log_router firelens_configuration");
+    assert_eq!(firelens.r#type().as_str(), "fluentbit", "firelens type");
+    assert_eq!(
+        sorted(firelens.options().expect("firelens options")),
+        ["enable-ecs-log-metadata=true"],
+        "firelens options"
+    );
+    assert_eq!(
+        router.health_check().map(|h| h.command().to_vec()),
+        Some(vec!["CMD-SHELL".to_owned(), "echo ok".to_owned()]),
+        "log_router health_check"
+    );
+    let prefix = router
+        .log_configuration()
+        .and_then(|l| l.options())
+        .and_then(|o| o.get("awslogs-stream-prefix"))
+        .map(String::as_str);
+    assert_eq!(prefix, Some("log_router"), "the default stream prefix");
+    assert_task_fields(&ecs, &arn).await;
 
     // Nothing changed: the plan is clean (`plan --detailed-exitcode` exits 0)...
     requests.reset();
@@ -222,4 +485,52 @@ async fn every_container_property_is_registered_and_an_unchanged_stack_applies_n
         "web memory_reservation after the change"
     );
     assert_clean(&make_plan(&load(&lower), &state, &provider).await);
+}
+
+/// The example stack stacks/sidecar-app.yaml (an app whose logs go through a FireLens log
+/// router it waits for, with a volume) applies as written, plans clean afterwards, applies
+/// nothing more, and destroys to nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sidecar_example_stack_applies_and_plans_clean() {
+    let emulator = Emulator::start();
+    let tmp = tempfile::tempdir().expect("state dir");
+    let dir = tmp.path().to_owned();
+    let aws = common::context(&emulator).await;
+    let stack = common::load("stacks/sidecar-app.yaml", &[], &[]);
+    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
+    let mut state = State::new(&stack.name);
+
+    let first = make_plan(&stack, &state, &provider).await;
+    run(&first, &mut state, &dir, &provider).await;
+    let arn = state.resources["task"].attrs["arn"]
+        .as_str()
+        .expect("task arn")
+        .to_owned();
+    let live = described_containers(&aws.clients().ecs, &arn).await;
+    let app = container(&live, "app");
+    assert_eq!(
+        app.depends_on()
+            .iter()
+            .map(|d| format!("{}:{}", d.container_name(), d.condition().as_str()))
+            .collect::<Vec<_>>(),
+        ["log_router:HEALTHY"]
+    );
+    assert_eq!(
+        app.log_configuration().map(|l| l.log_driver().as_str()),
+        Some("awsfirelens")
+    );
+    assert!(container(&live, "log_router")
+        .firelens_configuration()
+        .is_some());
+
+    let requests = aws.requests();
+    requests.reset();
+    let again = make_plan(&stack, &state, &provider).await;
+    assert_clean(&again);
+    run(&again, &mut state, &dir, &provider).await;
+    assert_eq!(requests.count("ecs", "RegisterTaskDefinition"), 0);
+
+    let destroy = plan_destroy(&stack, &state, &PlanOptions::default()).expect("plan destroy");
+    run(&destroy, &mut state, &dir, &provider).await;
+    assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
 }

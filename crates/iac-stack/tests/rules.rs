@@ -84,8 +84,21 @@ resources:
 fn every_rule_code_is_documented_and_has_a_fixture() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut emitted: Vec<String> = Vec::new();
-    for entry in std::fs::read_dir(root.join("crates/iac-stack/src/rules")).unwrap() {
-        let path = entry.unwrap().path();
+    // The rule modules, and their test modules in subdirectories (`rules/containers/tests.rs`).
+    let mut files = Vec::new();
+    let mut dirs = vec![root.join("crates/iac-stack/src/rules")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
         // Codes appear as string literals `"iac::area::rule"`; the test modules name only
         // codes that the rule code above them emits.

@@ -90,7 +90,14 @@ fn json_schema_is_a_valid_draft_2020_12_schema() {
 #[test]
 fn example_stack_and_valid_fixtures_pass_the_json_schema() {
     let v = validator();
-    let mut files = vec![root().join("stacks/lemon-mart.yaml")];
+    // Every example stack under stacks/ (lemon-mart.yaml, sidecar-app.yaml...).
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("stacks"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.iter().any(|p| p.ends_with("lemon-mart.yaml")));
     let valid = root().join("tests/fixtures/valid");
     if valid.is_dir() {
         let mut found: Vec<PathBuf> = std::fs::read_dir(&valid)

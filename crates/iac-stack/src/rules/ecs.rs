@@ -1,8 +1,10 @@
 //! ECS on Fargate: task sizes RegisterTaskDefinition refuses, containers that cannot ship
 //! their logs, and services whose load balancer wiring CreateService (or the first deployment)
 //! rejects, plus a warning for tasks reachable from the internet around their load balancer.
+//! How the containers of a task fit together is in `containers.rs`.
 
 use super::{did_you_mean, items, key_span, list_or, list_words, set, written, Ctx};
+use crate::diag::Diag;
 use crate::model::Resource;
 use crate::value::Value;
 use crate::Diagnostics;
@@ -210,9 +212,22 @@ fn logs_need_execution_role(cx: &Ctx, td: &Resource, diags: &mut Diagnostics) {
         return;
     }
     for (path, c) in items(td, "containers") {
-        if c.get("log_group").is_none_or(|v| matches!(v, Value::Null)) {
+        // `log_group`, or its long form with the awslogs driver.
+        let awslogs = c
+            .get("log_configuration")
+            .and_then(|l| l.get("driver"))
+            .and_then(|d| cx.known_str(d))
+            == Some("awslogs");
+        let at = if c
+            .get("log_group")
+            .is_some_and(|v| !matches!(v, Value::Null))
+        {
+            format!("{path}.log_group")
+        } else if awslogs {
+            format!("{path}.log_configuration.driver")
+        } else {
             continue;
-        }
+        };
         let name = c.get("name").and_then(|n| cx.known_str(n)).unwrap_or("?");
         diags.push(
             cx.error(
@@ -222,7 +237,7 @@ fn logs_need_execution_role(cx: &Ctx, td: &Resource, diags: &mut Diagnostics) {
                     td.name
                 ),
             )
-            .label(td.span_of(&format!("{path}.log_group")), "ECS needs an execution role to write these logs")
+            .label(td.span_of(&at), "ECS needs an execution role to write these logs")
             .label(td.spans.name, "no `execution_role` here")
             .help("add `execution_role: ${exec_role.arn}` with an `aws.iam_role` assumed by `ecs-tasks.amazonaws.com` that has the `AmazonECSTaskExecutionRolePolicy` managed policy"),
         );
@@ -296,34 +311,67 @@ fn load_balancer(cx: &Ctx, svc: &Resource, diags: &mut Diagnostics) {
         return;
     };
     let (cpath, c) = &containers[pos];
-    match c.get("port").filter(|v| !matches!(v, Value::Null)) {
-        None => diags.push(
-            cx.error(
+    let field = |k: &str| c.get(k).filter(|v| !matches!(v, Value::Null));
+    // The ports the container exposes: `port`, or each of `port_mappings` (long form).
+    let mut exposed: Vec<(String, Option<i64>)> = Vec::new();
+    if let Some(v) = field("port") {
+        exposed.push((format!("{cpath}.port"), cx.known_int(v)));
+    }
+    for (i, m) in field("port_mappings")
+        .and_then(Value::as_list)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let p = m.get("port").and_then(|v| cx.known_int(v));
+        exposed.push((format!("{cpath}.port_mappings[{i}].port"), p));
+    }
+    // A port known only after apply might be the one: skip.
+    if exposed.iter().any(|(_, p)| p.is_none() || *p == Some(port)) {
+        return;
+    }
+    let mismatch = |d: Diag| d.label(svc.span_of("load_balancer.port"), format!("port `{port}`"));
+    match exposed.as_slice() {
+        [] => diags.push(
+            mismatch(cx.error(
                 "iac::service::container_port_mismatch",
                 format!(
                     "service `{}` sends load balancer traffic to port `{port}` of container `{want}`, which exposes no port",
                     svc.name
                 ),
-            )
-            .label(svc.span_of("load_balancer.port"), format!("port `{port}`"))
+            ))
             .label(td.span_of(cpath), format!("container `{want}` has no `port`"))
             .help(format!("add `port: {port}` to container `{want}` of `{}`", td.name)),
         ),
-        Some(v) => match cx.known_int(v) {
-            Some(cport) if cport != port => diags.push(
-                cx.error(
-                    "iac::service::container_port_mismatch",
-                    format!(
-                        "service `{}` sends load balancer traffic to port `{port}` of container `{want}`, which listens on `{cport}`",
-                        svc.name
-                    ),
-                )
-                .label(svc.span_of("load_balancer.port"), format!("port `{port}`"))
-                .label(td.span_of(&format!("{cpath}.port")), format!("container `{want}` exposes `{cport}`"))
-                .help(format!("set `load_balancer.port: {cport}`, or change the container's `port`")),
-            ),
-            _ => {}
-        },
+        [(path, Some(cport))] if path.ends_with(".port") && !path.contains("port_mappings") => diags.push(
+            mismatch(cx.error(
+                "iac::service::container_port_mismatch",
+                format!(
+                    "service `{}` sends load balancer traffic to port `{port}` of container `{want}`, which listens on `{cport}`",
+                    svc.name
+                ),
+            ))
+            .label(td.span_of(path), format!("container `{want}` exposes `{cport}`"))
+            .help(format!("set `load_balancer.port: {cport}`, or change the container's `port`")),
+        ),
+        _ => {
+            let ports: Vec<i64> = exposed.iter().filter_map(|(_, p)| *p).collect();
+            let mut d = mismatch(cx.error(
+                "iac::service::container_port_mismatch",
+                format!(
+                    "service `{}` sends load balancer traffic to port `{port}` of container `{want}`, which listens on {}",
+                    svc.name,
+                    list_words(&ports)
+                ),
+            ));
+            for (path, p) in &exposed {
+                d = d.label(td.span_of(path), format!("`{}`", p.unwrap_or_default()));
+            }
+            diags.push(d.help(format!(
+                "set `load_balancer.port` to one of {}, or add `{{port: {port}}}` to the container's `port_mappings`",
+                list_or(&ports)
+            )));
+        }
     }
 }
 
@@ -689,6 +737,51 @@ mod tests {
             k.labels(&d),
             ["svc:load_balancer.port", "web:containers[0]"]
         );
+    }
+
+    #[test]
+    fn the_service_port_may_be_one_of_port_mappings() {
+        let mut t = td();
+        t["containers"][0].as_object_mut().unwrap().remove("port");
+        t["containers"][0]["port_mappings"] = json!([{"port": 9901}, {"port": 8080}]);
+        assert!(kit(t.clone(), lb()).codes().is_empty());
+
+        t["containers"][0]["port_mappings"] = json!([{"port": 9901}, {"port": 8081}]);
+        let k = kit(t, lb());
+        let d = k.one("iac::service::container_port_mismatch");
+        assert!(
+            d.message.ends_with("which listens on `9901` and `8081`"),
+            "{}",
+            d.message
+        );
+        assert_eq!(
+            k.labels(&d),
+            [
+                "svc:load_balancer.port",
+                "web:containers[0].port_mappings[0].port",
+                "web:containers[0].port_mappings[1].port"
+            ]
+        );
+    }
+
+    #[test]
+    fn awslogs_in_the_long_form_needs_the_execution_role_too() {
+        let mut t = td();
+        t.as_object_mut().unwrap().remove("execution_role");
+        t["containers"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("log_group");
+        t["containers"][0]["log_configuration"] =
+            json!({"driver": "awslogs", "options": {"awslogs-group": "g"}});
+        let k = kit(t.clone(), lb());
+        let d = k.one("iac::task_definition::logs_need_execution_role");
+        assert_eq!(
+            k.labels(&d),
+            ["web:containers[0].log_configuration.driver", "web:<name>"]
+        );
+        t["containers"][0]["log_configuration"]["driver"] = json!("splunk");
+        assert!(kit(t, lb()).codes().is_empty());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //!
 //! One file per area; each exposes `check(&Ctx, &mut Diagnostics)`.
 
+mod containers;
 mod dns;
 mod ecs;
 mod elb;
@@ -39,6 +40,7 @@ pub fn check(stack: &Stack, _graph: &StackGraph, diags: &mut Diagnostics) {
     security::check(&cx, diags);
     elb::check(&cx, diags);
     ecs::check(&cx, diags);
+    containers::check(&cx, diags);
     secrets::check(&cx, diags);
     logs::check(&cx, diags);
     dns::check(&cx, diags);

@@ -3,8 +3,10 @@
 //! back only what was applied).
 
 pub mod cluster;
+mod container;
 pub mod service;
 pub mod task_definition;
+mod volume;
 
 use std::future::Future;
 use std::sync::Mutex;

@@ -20,19 +20,18 @@
 //! mappings, empty lists, environment order, the awslogs options iac sets itself) so that a
 //! stack that did not change never plans a new revision: see [`normalise`].
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, CpuArchitecture, KeyValuePair, LogConfiguration, LogDriver,
-    NetworkMode, OsFamily, PortMapping, RuntimePlatform, Secret, TaskDefinition,
-    TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
+    Compatibility, ContainerDefinition, CpuArchitecture, EphemeralStorage, NetworkMode, OsFamily,
+    PidMode, RuntimePlatform, TaskDefinition, TaskDefinitionField, TaskDefinitionStatus,
 };
 use iac_engine::provider::{
     Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
+use super::container::{self, text};
+use super::volume;
 use super::{live_tags, omit_unapplied, retry_role_propagation, sdk_tags, update_tags};
 use crate::resources::common::{
     aws_code, existing, for_each_bounded, malformed, read_found, req_str, READ_CONCURRENCY,
@@ -45,6 +44,9 @@ const RTYPE: &str = "aws.task_definition";
 /// How many of a family's newest active revisions `find` describes looking for this
 /// stack's: iac keeps one active (two during a deploy), so older ones are someone else's.
 const FIND_REVISIONS: usize = 10;
+
+/// The ephemeral storage (GiB) of a Fargate task that asks for none.
+const FARGATE_EPHEMERAL_GIB: i32 = 20;
 
 /// DeleteTaskDefinitions takes at most 10 revisions per call.
 const DELETE_BATCH: usize = 10;
@@ -68,36 +70,23 @@ pub(crate) fn family_of(arn: &str) -> Option<&str> {
     Some(tail.rsplit_once(':').map_or(tail, |(family, _)| family))
 }
 
-/// A string input the stack may have written as a number (`cpu: 256`, an environment value
-/// `PORT: 3000`), as the string ECS wants.
-fn text(v: &Json) -> Option<String> {
-    match v {
-        Json::String(s) => Some(s.clone()),
-        Json::Number(n) => Some(n.to_string()),
-        Json::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
+/// The container definitions ECS is given for the `containers` input.
+fn container_definitions(
+    cx: &Cx,
+    inputs: &Json,
+) -> Result<Vec<ContainerDefinition>, ProviderError> {
+    inputs
+        .get("containers")
+        .and_then(Json::as_array)
+        .ok_or_else(|| crate::resources::common::missing_input(RTYPE, "containers"))?
+        .iter()
+        .map(|c| container::definition(c, cx.aws.region()))
+        .collect()
 }
 
-/// The sorted `NAME -> value` pairs of a map input (`environment`, `secrets`).
-fn pairs(container: &Json, prop: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = container
-        .get(prop)
-        .and_then(Json::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), text(v)?)))
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
-}
-
-/// A container's memory limit `prop` (`memory`, `memory_reservation`) in MiB, as the
-/// integer ECS takes; `None` when the stack did not set it.
-fn mib(container: &Json, name: &str, prop: &str) -> Result<Option<i32>, ProviderError> {
-    let Some(v) = container.get(prop).filter(|v| !v.is_null()) else {
+/// An integer task property (`ephemeral_storage`) as the `i32` ECS takes.
+fn task_int(inputs: &Json, prop: &str) -> Result<Option<i32>, ProviderError> {
+    let Some(v) = inputs.get(prop).filter(|v| !v.is_null()) else {
         return Ok(None);
     };
     v.as_i64()
@@ -106,90 +95,9 @@ fn mib(container: &Json, name: &str, prop: &str) -> Result<Option<i32>, Provider
         .ok_or_else(|| {
             ProviderError::new(
                 ErrorKind::Fatal,
-                format!("container `{name}`: `{prop}` `{v}` is not a number of MiB ECS takes"),
+                format!("`{prop}` `{v}` is not a number ECS takes"),
             )
         })
-}
-
-/// The container definitions ECS is given for the `containers` input.
-fn container_definitions(
-    cx: &Cx,
-    inputs: &Json,
-) -> Result<Vec<ContainerDefinition>, ProviderError> {
-    let containers = inputs
-        .get("containers")
-        .and_then(Json::as_array)
-        .ok_or_else(|| crate::resources::common::missing_input(RTYPE, "containers"))?;
-    let mut out = Vec::with_capacity(containers.len());
-    for c in containers {
-        let name = c
-            .get("name")
-            .and_then(Json::as_str)
-            .ok_or_else(|| crate::resources::common::missing_input(RTYPE, "containers[].name"))?;
-        let image = c
-            .get("image")
-            .and_then(Json::as_str)
-            .ok_or_else(|| crate::resources::common::missing_input(RTYPE, "containers[].image"))?;
-        let mut def = ContainerDefinition::builder()
-            .name(name)
-            .image(image)
-            .essential(c.get("essential").and_then(Json::as_bool).unwrap_or(true));
-        if let Some(port) = c.get("port").and_then(Json::as_i64) {
-            let port = i32::try_from(port).map_err(|_| {
-                ProviderError::new(
-                    ErrorKind::Fatal,
-                    format!("container `{name}`: port `{port}` is out of range"),
-                )
-            })?;
-            def = def.port_mappings(
-                PortMapping::builder()
-                    .container_port(port)
-                    .protocol(TransportProtocol::Tcp)
-                    .build(),
-            );
-        }
-        // The container's hard and soft memory limits (MiB); omitted, ECS sets none.
-        def = def
-            .set_memory(mib(c, name, "memory")?)
-            .set_memory_reservation(mib(c, name, "memory_reservation")?);
-        for arg in c
-            .get("command")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(arg) = text(arg) {
-                def = def.command(arg);
-            }
-        }
-        // Sorted by name: ECS keeps the order it is given, and a stable order keeps the
-        // container definition (and its diff) the same from one apply to the next.
-        for (k, v) in pairs(c, "environment") {
-            def = def.environment(KeyValuePair::builder().name(k).value(v).build());
-        }
-        for (k, v) in pairs(c, "secrets") {
-            let secret = Secret::builder()
-                .name(&k)
-                .value_from(v)
-                .build()
-                .map_err(|e| ProviderError::new(ErrorKind::Fatal, format!("secret `{k}`: {e}")))?;
-            def = def.secrets(secret);
-        }
-        if let Some(group) = c.get("log_group").and_then(Json::as_str) {
-            let logs = LogConfiguration::builder()
-                .log_driver(LogDriver::Awslogs)
-                .options("awslogs-group", group)
-                .options("awslogs-region", cx.aws.region())
-                .options("awslogs-stream-prefix", name)
-                .build()
-                .map_err(|e| {
-                    ProviderError::new(ErrorKind::Fatal, format!("container `{name}` logs: {e}"))
-                })?;
-            def = def.log_configuration(logs);
-        }
-        out.push(def.build());
-    }
-    Ok(out)
 }
 
 /// Registers a revision of the family for `inputs`, waiting out IAM's propagation delay
@@ -209,6 +117,13 @@ async fn register(cx: &Cx, op: &OpContext, inputs: &Json) -> Result<TaskDefiniti
         .and_then(Json::as_str)
         .unwrap_or("X86_64");
     let containers = container_definitions(cx, inputs)?;
+    let volumes = volume::volumes(inputs)?;
+    let ephemeral = task_int(inputs, "ephemeral_storage")?
+        .map(|gib| EphemeralStorage::builder().size_in_gib(gib).build());
+    let pid_mode = inputs
+        .get("pid_mode")
+        .and_then(Json::as_str)
+        .map(PidMode::from);
     let ecs = &cx.aws.clients().ecs;
     let resp = retry_role_propagation(op, &format!("task definition `{family}`"), || async {
         ecs.register_task_definition()
@@ -236,6 +151,9 @@ async fn register(cx: &Cx, op: &OpContext, inputs: &Json) -> Result<TaskDefiniti
                     .map(str::to_owned),
             )
             .set_container_definitions(Some(containers.clone()))
+            .set_volumes(volumes.clone())
+            .set_ephemeral_storage(ephemeral.clone())
+            .set_pid_mode(pid_mode.clone())
             .set_tags(sdk_tags(inputs))
             .send()
             .await
@@ -289,98 +207,14 @@ fn number(s: Option<&str>) -> Json {
         .map_or(Json::Null, Json::from)
 }
 
-/// A live map (`environment`, `secrets`) as a JSON object with the keys in the order of the
-/// applied map `last`, then the others sorted: the order means nothing to ECS, but a plan
-/// shows maps as text, and a reordered map would show lines that did not change.
-fn keyed_like(
-    live: BTreeMap<&str, &str>,
-    last: Option<&Json>,
-    value: impl Fn(&str, &str) -> Json,
-) -> Map<String, Json> {
-    let mut out = Map::new();
-    for k in last
-        .and_then(Json::as_object)
-        .into_iter()
-        .flat_map(|m| m.keys())
-    {
-        if let Some(v) = live.get(k.as_str()) {
-            out.insert(k.clone(), value(k, v));
-        }
-    }
-    for (k, v) in &live {
-        if !out.contains_key(*k) {
-            out.insert((*k).to_owned(), value(k, v));
-        }
-    }
-    out
-}
-
-/// One live container definition in the stack's shape, shaped like `last` (the container
-/// of the same name last applied, if any).
-fn normalise_container(c: &ContainerDefinition, last: Option<&Json>) -> Json {
-    let mut m = Map::new();
-    m.insert("name".into(), json!(c.name().unwrap_or_default()));
-    m.insert("image".into(), json!(c.image().unwrap_or_default()));
-    // ECS adds `hostPort` (= containerPort in awsvpc mode) and `protocol: tcp`; only the
-    // container port is iac's.
-    if let Some(port) = c
-        .port_mappings()
-        .iter()
-        .find_map(PortMapping::container_port)
-    {
-        m.insert("port".into(), json!(port));
-    }
-    // Absent limits read as `null`, dropped below unless the stack set them.
-    m.insert("memory".into(), c.memory().map_or(Json::Null, Json::from));
-    m.insert(
-        "memory_reservation".into(),
-        c.memory_reservation().map_or(Json::Null, Json::from),
-    );
-    m.insert("command".into(), json!(c.command()));
-    // ECS returns variables in its own order; the stack has a map.
-    let env: BTreeMap<&str, &str> = c
-        .environment()
-        .iter()
-        .filter_map(|kv| Some((kv.name()?, kv.value().unwrap_or(""))))
-        .collect();
-    let last_env = last.and_then(|l| l.get("environment"));
-    let env = keyed_like(env, last_env, |k, v| {
-        // `PORT: 3000` in the stack is sent as "3000": the same value, not drift.
-        last_env
-            .and_then(|e| e.get(k))
-            .filter(|a| text(a).as_deref() == Some(v))
-            .cloned()
-            .unwrap_or_else(|| json!(v))
-    });
-    m.insert("environment".into(), Json::Object(env));
-    let secrets: BTreeMap<&str, &str> = c
-        .secrets()
-        .iter()
-        .map(|s| (s.name(), s.value_from()))
-        .collect();
-    let last_secrets = last.and_then(|l| l.get("secrets"));
-    let secrets = keyed_like(secrets, last_secrets, |_, v| json!(v));
-    m.insert("secrets".into(), Json::Object(secrets));
-    // Only the group is the stack's; region and stream prefix are what iac sets itself.
-    let group = c
-        .log_configuration()
-        .filter(|l| l.log_driver() == &LogDriver::Awslogs)
-        .and_then(|l| l.options())
-        .and_then(|o| o.get("awslogs-group"));
-    m.insert("log_group".into(), group.map_or(Json::Null, |g| json!(g)));
-    m.insert("essential".into(), json!(c.essential().unwrap_or(true)));
-    omit_unapplied(&mut m, last, &[("essential", json!(true))]);
-    Json::Object(m)
-}
-
 /// A live revision in the stack's property shape, shaped like the last applied inputs.
 ///
 /// What ECS fills in or reorders is taken out, so that an unchanged stack reads back equal
 /// to what was applied and never plans a new revision: string `cpu`/`memory` become
-/// numbers, port mappings are reduced to the container port, the environment becomes a map
-/// (order-free), empty lists and `null`s the stack did not write are dropped, `essential`
-/// defaults to true, the awslogs options other than the group are iac's own, and a missing
-/// runtime platform means `X86_64`. Containers are matched to the applied ones by name.
+/// numbers, a missing runtime platform means `X86_64`, Fargate's 20 GiB of ephemeral
+/// storage reads as omitted, and empty lists and `null`s the stack did not write are
+/// dropped. Containers are matched to the applied ones by name and read by
+/// [`container::normalise`]; volumes by [`volume::normalise`].
 pub(crate) fn normalise(td: &TaskDefinition, tags: Json, last: &Json) -> Json {
     let last_containers: Vec<&Json> = last
         .get("containers")
@@ -395,7 +229,7 @@ pub(crate) fn normalise(td: &TaskDefinition, tags: Json, last: &Json) -> Json {
                 .iter()
                 .find(|l| l.get("name").and_then(Json::as_str) == c.name())
                 .copied();
-            normalise_container(c, same)
+            container::normalise(c, same)
         })
         .collect();
     let mut m = Map::new();
@@ -416,8 +250,24 @@ pub(crate) fn normalise(td: &TaskDefinition, tags: Json, last: &Json) -> Json {
         .map_or("X86_64", CpuArchitecture::as_str);
     m.insert("architecture".into(), json!(arch));
     m.insert("containers".into(), Json::Array(containers));
+    m.insert(
+        "volumes".into(),
+        volume::normalise(td.volumes(), last.get("volumes")),
+    );
+    m.insert(
+        "ephemeral_storage".into(),
+        json!(td.ephemeral_storage().map(EphemeralStorage::size_in_gib)),
+    );
+    m.insert("pid_mode".into(), json!(td.pid_mode().map(PidMode::as_str)));
     m.insert("tags".into(), tags);
-    omit_unapplied(&mut m, Some(last), &[("architecture", json!("X86_64"))]);
+    omit_unapplied(
+        &mut m,
+        Some(last),
+        &[
+            ("architecture", json!("X86_64")),
+            ("ephemeral_storage", json!(FARGATE_EPHEMERAL_GIB)),
+        ],
+    );
     Json::Object(m)
 }
 
@@ -681,277 +531,4 @@ async fn revisions(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_sdk_ecs::types::Tag;
-
-    fn applied() -> Json {
-        json!({
-            "family": "shop-app",
-            "cpu": 256,
-            "memory": 512,
-            "execution_role": "arn:aws:iam::123456789012:role/shop-exec",
-            "architecture": "X86_64",
-            "containers": [{
-                "name": "web",
-                "image": "nginx:1.27",
-                "port": 80,
-                "environment": {"B_MODE": "prod", "A_PORT": 3000},
-                "secrets": {"DB_PASSWORD": "arn:aws:ssm:us-east-1:123456789012:parameter/db"},
-                "log_group": "/iac/shop/logs"
-            }],
-            "tags": {"iac:name": "app", "iac:stack": "shop", "Name": "shop-app"}
-        })
-    }
-
-    /// What DescribeTaskDefinition returns for `applied()`: strings for numbers, ECS's
-    /// defaults filled in, the environment in another order, empty lists. `essential` and
-    /// the runtime platform vary to test them.
-    fn described_with(essential: bool, platform: Option<CpuArchitecture>) -> TaskDefinition {
-        let logs = LogConfiguration::builder()
-            .log_driver(LogDriver::Awslogs)
-            .options("awslogs-group", "/iac/shop/logs")
-            .options("awslogs-region", "us-east-1")
-            .options("awslogs-stream-prefix", "web")
-            .build()
-            .unwrap();
-        let container = ContainerDefinition::builder()
-            .name("web")
-            .image("nginx:1.27")
-            .cpu(0)
-            .essential(essential)
-            .port_mappings(
-                PortMapping::builder()
-                    .container_port(80)
-                    .host_port(80)
-                    .protocol(TransportProtocol::Tcp)
-                    .build(),
-            )
-            .set_command(Some(vec![]))
-            .environment(KeyValuePair::builder().name("B_MODE").value("prod").build())
-            .environment(KeyValuePair::builder().name("A_PORT").value("3000").build())
-            .secrets(
-                Secret::builder()
-                    .name("DB_PASSWORD")
-                    .value_from("arn:aws:ssm:us-east-1:123456789012:parameter/db")
-                    .build()
-                    .unwrap(),
-            )
-            .set_mount_points(Some(vec![]))
-            .set_volumes_from(Some(vec![]))
-            .set_system_controls(Some(vec![]))
-            .log_configuration(logs)
-            .build();
-        TaskDefinition::builder()
-            .task_definition_arn("arn:aws:ecs:us-east-1:123456789012:task-definition/shop-app:3")
-            .family("shop-app")
-            .revision(3)
-            .cpu("256")
-            .memory("512")
-            .execution_role_arn("arn:aws:iam::123456789012:role/shop-exec")
-            .network_mode(NetworkMode::Awsvpc)
-            .requires_compatibilities(Compatibility::Fargate)
-            .compatibilities(Compatibility::Ec2)
-            .compatibilities(Compatibility::Fargate)
-            .status(TaskDefinitionStatus::Active)
-            .set_runtime_platform(platform.map(|arch| {
-                RuntimePlatform::builder()
-                    .cpu_architecture(arch)
-                    .operating_system_family(OsFamily::Linux)
-                    .build()
-            }))
-            .container_definitions(container)
-            .build()
-    }
-
-    fn described() -> TaskDefinition {
-        described_with(true, None)
-    }
-
-    fn tags() -> Json {
-        live_tags(&[
-            Tag::builder().key("Name").value("shop-app").build(),
-            Tag::builder().key("iac:stack").value("shop").build(),
-            Tag::builder().key("iac:name").value("app").build(),
-        ])
-    }
-
-    #[test]
-    fn an_unchanged_revision_reads_back_exactly_as_applied() {
-        let live = normalise(&described(), tags(), &applied());
-        assert_eq!(live, applied());
-        // Even the order of the environment, which ECS does not keep, is the stack's: the
-        // plan shows maps as text.
-        let keys: Vec<&String> = live["containers"][0]["environment"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .collect();
-        assert_eq!(keys, ["B_MODE", "A_PORT"]);
-    }
-
-    #[test]
-    fn omitted_optional_properties_stay_omitted() {
-        // The same revision, applied without `architecture`, `essential`, `command` or
-        // `task_role`: ECS's defaults must not show up as changes.
-        let mut minimal = applied();
-        minimal.as_object_mut().unwrap().remove("architecture");
-        let live = normalise(&described(), tags(), &minimal);
-        assert_eq!(live, minimal);
-        let with_platform = described_with(true, Some(CpuArchitecture::X8664));
-        assert_eq!(normalise(&with_platform, tags(), &minimal), minimal);
-        assert_eq!(normalise(&with_platform, tags(), &applied()), applied());
-    }
-
-    #[test]
-    fn real_changes_still_show() {
-        let mut other = applied();
-        other["containers"][0]["image"] = json!("nginx:1.26");
-        other["containers"][0]["environment"]["A_PORT"] = json!("8080");
-        let live = normalise(&described(), tags(), &other);
-        assert_eq!(live["containers"][0]["image"], json!("nginx:1.27"));
-        assert_eq!(
-            live["containers"][0]["environment"]["A_PORT"],
-            json!("3000")
-        );
-        let live = normalise(&described_with(false, None), tags(), &applied());
-        assert_eq!(live["containers"][0]["essential"], json!(false));
-    }
-
-    #[test]
-    fn every_change_but_tags_gives_a_new_arn() {
-        let paths = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        assert_eq!(
-            attrs_changed_by_update(&paths(&["containers[0].image"])),
-            ["arn", "revision"]
-        );
-        assert_eq!(
-            attrs_changed_by_update(&paths(&["cpu", "tags.team"])),
-            ["arn", "revision"]
-        );
-        assert!(attrs_changed_by_update(&paths(&["tags.team", "tags"])).is_empty());
-    }
-
-    #[test]
-    fn families_come_from_revision_arns() {
-        assert_eq!(
-            family_of("arn:aws:ecs:us-east-1:1:task-definition/shop-app:12"),
-            Some("shop-app")
-        );
-        assert_eq!(family_of("shop-app"), None);
-    }
-
-    /// A context that sends nothing: `container_definitions` only reads its region.
-    async fn offline_cx() -> Cx {
-        let config = crate::AwsConfig {
-            region: Some("us-east-1".to_owned()),
-            source: crate::ConfigSource::Vars(vec![]),
-            ..crate::AwsConfig::default()
-        };
-        Cx::new(
-            crate::AwsContext::load(&config)
-                .await
-                .expect("config loads"),
-            "shop",
-        )
-    }
-
-    /// `described()` with the container definitions ECS was given, plus what ECS fills in
-    /// itself (`cpu: 0`, empty mount points).
-    fn described_as_sent(sent: Vec<ContainerDefinition>) -> TaskDefinition {
-        let mut td = described();
-        td.container_definitions = Some(
-            sent.into_iter()
-                .map(|mut c| {
-                    c.cpu = 0;
-                    c.mount_points = Some(vec![]);
-                    c
-                })
-                .collect(),
-        );
-        td
-    }
-
-    /// `applied()` with every container property of the schema set, each to a value that is
-    /// not its default, and a second container that sets only what it must.
-    fn applied_with_every_container_property() -> Json {
-        let mut all = applied();
-        let web = &mut all["containers"][0];
-        web["memory"] = json!(384);
-        web["memory_reservation"] = json!(256);
-        web["command"] = json!(["nginx", "-g", "daemon off;"]);
-        web["essential"] = json!(false);
-        all["containers"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"name": "sidecar", "image": "busybox:1.36", "essential": true}));
-        all
-    }
-
-    #[tokio::test]
-    async fn memory_limits_are_sent_to_ecs() {
-        let cx = offline_cx().await;
-        let sent = container_definitions(&cx, &applied_with_every_container_property()).unwrap();
-        assert_eq!(sent[0].memory(), Some(384));
-        assert_eq!(sent[0].memory_reservation(), Some(256));
-        assert_eq!(sent[0].essential(), Some(false));
-        assert_eq!(sent[0].command(), ["nginx", "-g", "daemon off;"]);
-        // Omitted: ECS is given no limit, rather than a zero.
-        assert_eq!(sent[1].memory(), None);
-        assert_eq!(sent[1].memory_reservation(), None);
-        let sent = container_definitions(&cx, &applied()).unwrap();
-        assert_eq!(sent[0].memory(), None);
-        assert_eq!(sent[0].memory_reservation(), None);
-    }
-
-    #[tokio::test]
-    async fn every_container_property_reads_back_exactly_as_applied() {
-        let cx = offline_cx().await;
-        for inputs in [applied(), applied_with_every_container_property()] {
-            let sent = container_definitions(&cx, &inputs).unwrap();
-            let live = normalise(&described_as_sent(sent), tags(), &inputs);
-            assert_eq!(live, inputs);
-        }
-    }
-
-    #[test]
-    fn memory_limits_read_back_and_their_changes_show() {
-        let mut with_limits = applied();
-        with_limits["containers"][0]["memory"] = json!(384);
-        with_limits["containers"][0]["memory_reservation"] = json!(256);
-        let mut td = described();
-        let container = &mut td.container_definitions.as_mut().unwrap()[0];
-        container.memory = Some(384);
-        container.memory_reservation = Some(256);
-        assert_eq!(normalise(&td, tags(), &with_limits), with_limits);
-
-        // Changed outside iac (or in the stack): the live values show.
-        let container = &mut td.container_definitions.as_mut().unwrap()[0];
-        container.memory = Some(448);
-        container.memory_reservation = None;
-        let live = normalise(&td, tags(), &with_limits);
-        assert_eq!(live["containers"][0]["memory"], json!(448));
-        assert_eq!(live["containers"][0]["memory_reservation"], Json::Null);
-        // A limit the stack does not set but the live revision has is drift too.
-        let live = normalise(&td, tags(), &applied());
-        assert_eq!(live["containers"][0]["memory"], json!(448));
-        // Omitted and absent: omitted, not `null`.
-        let live = normalise(&described(), tags(), &applied());
-        let web = live["containers"][0].as_object().unwrap();
-        assert!(!web.contains_key("memory"), "{web:?}");
-        assert!(!web.contains_key("memory_reservation"), "{web:?}");
-    }
-
-    #[tokio::test]
-    async fn a_memory_limit_ecs_cannot_take_is_an_error() {
-        let cx = offline_cx().await;
-        let mut inputs = applied();
-        inputs["containers"][0]["memory_reservation"] = json!(1_i64 << 40);
-        let err = container_definitions(&cx, &inputs).unwrap_err();
-        assert!(
-            err.message.contains("memory_reservation"),
-            "{}",
-            err.message
-        );
-    }
-}
+mod tests;
