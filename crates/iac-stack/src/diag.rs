@@ -217,7 +217,7 @@ pub fn group<'a>(diags: &[&'a Diag], keep: usize) -> Vec<Shown<'a>> {
         let n = shown.entry(d.code).or_default();
         if *n < keep {
             *n += 1;
-            out.push(Shown::Full(*d));
+            out.push(Shown::Full(d));
             continue;
         }
         let i = *more_of.entry(d.code).or_insert_with(|| {

@@ -229,6 +229,7 @@ mod tests {
             vars: &vars,
             region: None,
             deny_warnings: false,
+            verbose: false,
         };
         let diags = req.options().unwrap_err();
         let msgs: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
