@@ -167,29 +167,11 @@ async fn an_ecs_service_keeps_its_tag_propagation_settings() {
         Some(&PropagateTags::TaskDefinition)
     );
     // moto 5.2.5 does not keep `enableECSManagedTags` from CreateService (its create_service
-    // takes no such argument), so DescribeServices leaves the field out and it reads `false`
-    // although iac sent `true`. UpdateService does keep it. Asserted, so that a moto that
-    // keeps it fails here and this workaround goes: then the re-plan below is clean at once.
-    assert!(
-        !service.enable_ecs_managed_tags(),
-        "moto now returns enableECSManagedTags after CreateService: drop the extra apply below"
-    );
-    // Which is why the first re-plan sets it again, and only it; AWS keeps it on create.
-    let again = make_plan(&stack, &state, &provider).await;
-    assert_eq!(
-        changes(&again),
-        vec![updated("web", &["enable_ecs_managed_tags"])],
-        "{}",
-        render_plan(&again, false)
-    );
-    run(&again, &mut state, &dir, &provider).await;
-    assert_clean(&make_plan(&stack, &state, &provider).await);
-    let service = describe().await;
+    // takes no such argument); AWS does. The create checks its answer and sends a dropped
+    // setting again with UpdateService, so the service is as the stack says when the apply
+    // ends, on moto too, and the first re-plan is clean.
     assert!(service.enable_ecs_managed_tags());
-    assert_eq!(
-        service.propagate_tags(),
-        Some(&PropagateTags::TaskDefinition)
-    );
+    assert_clean(&make_plan(&stack, &state, &provider).await);
 
     // Both changed in place through UpdateService, and read back as set.
     let other = [("propagate", "NONE"), ("managed_tags", "false")];

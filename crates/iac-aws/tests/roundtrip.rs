@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use iac_aws::AwsProvider;
 use iac_engine::provider::ReadRequest;
-use iac_engine::{plan_destroy_live, render_plan, Action, PlanOptions, Provider, State};
+use iac_engine::{plan_destroy_live, render_plan, PlanOptions, Provider, State};
 use iac_stack::schema::{DefaultValue, Kind, Prop, TYPES};
 use iac_stack::{Resource, Stack, Value};
 use iac_testkit::Emulator;
@@ -102,17 +102,6 @@ const IDENTITY: &[(&str, &str, &str)] = &[(
     "aws.ecs_service",
     "cluster",
     "DescribeServices takes the cluster with the service ARN",
-)];
-
-/// Properties moto drops on create though AWS keeps them: (resource, path). The first
-/// re-plan must update exactly these (and the update must keep them); when moto keeps one,
-/// the test fails, so that it comes off this list.
-/// - `enable_execute_command`, `enable_ecs_managed_tags`: moto's CreateService drops
-///   `enableExecuteCommand` and `enableECSManagedTags` (DescribeServices answers `false`);
-///   its UpdateService keeps them.
-const MOTO_DROPS_ON_CREATE: &[(&str, &[&str])] = &[(
-    "web",
-    &["enable_execute_command", "enable_ecs_managed_tags"],
 )];
 
 /// Schema properties the fixture may leave unset, each with why: (type, schema path,
@@ -342,22 +331,6 @@ async fn every_property_is_sent_read_back_from_aws_and_plans_clean() {
     let first = make_plan(&stack, &state, &provider).await;
     assert_eq!(first.summary.add, stack.resources.len());
     run(&first, &mut state, &dir, &provider).await;
-    let again = make_plan(&stack, &state, &provider).await;
-    let expected: Vec<(String, Vec<String>)> = MOTO_DROPS_ON_CREATE
-        .iter()
-        .map(|(name, paths)| {
-            let paths = paths.iter().map(|p| p.to_string()).collect();
-            (name.to_string(), paths)
-        })
-        .collect();
-    let got: Vec<(String, Vec<String>)> = again
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp)
-        .map(|c| (c.name.clone(), c.changed_paths.clone()))
-        .collect();
-    assert_eq!(got, expected, "{}", render_plan(&again, false));
-    run(&again, &mut state, &dir, &provider).await;
     // Sent, and read back as sent: nothing to change, no drift.
     assert_clean(&make_plan(&stack, &state, &provider).await);
 

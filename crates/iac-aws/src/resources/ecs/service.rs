@@ -461,6 +461,23 @@ impl ResourceType for EcsService {
         let arn = s
             .service_arn()
             .ok_or_else(|| malformed("CreateService", "serviceArn"))?;
+        // The answer says what ECS kept. A setting it dropped (moto 5.2.5's CreateService
+        // drops `enableExecuteCommand` and `enableECSManagedTags`; AWS keeps them) is sent
+        // again with UpdateService, so the create returns a service as the stack says, and
+        // the next plan is clean. Nothing more is sent when the answer agrees.
+        let exec = bool_or(inputs, "enable_execute_command", false);
+        let managed = bool_or(inputs, "enable_ecs_managed_tags", false);
+        if s.enable_execute_command() != exec || s.enable_ecs_managed_tags() != managed {
+            op.progress("setting ECS Exec and managed tags again: the create answer lacks them");
+            ecs.update_service()
+                .cluster(cluster)
+                .service(arn)
+                .enable_execute_command(exec)
+                .enable_ecs_managed_tags(managed)
+                .send()
+                .await
+                .map_err(cx.err(Service::Ecs, "UpdateService"))?;
+        }
         let s = if bool_or(inputs, "wait", true) {
             wait_steady(cx, op, cluster, arn, task, inputs).await?
         } else {

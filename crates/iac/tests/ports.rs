@@ -1,0 +1,133 @@
+//! Public templates ported to iac, as a new user porting an existing app writes them
+//! (tests/fixtures/ports/, each file says which template it ports and what it left out),
+//! run with the real binary on the emulator (moto) and checked from outside iac with boto3
+//! (tests/emulator/leftovers.py):
+//!
+//! 1. `apply --yes` succeeds;
+//! 2. `plan --detailed-exitcode` exits 0: what was applied reads back as the stack says;
+//! 3. a second `apply --yes` changes nothing and registers no task definition revision;
+//! 4. `destroy --yes` succeeds, and nothing tagged with the stack is left: no VPC part, load
+//!    balancer, cluster, service, task definition revision (ACTIVE or INACTIVE), role, log
+//!    group, repository, certificate or zone.
+//!
+//! A stack that validates a certificate needs a public zone first: the test applies
+//! stacks/demo/zone.yaml (`example.com`, as `just demo` does) before it.
+//!
+//! moto needs to be installed (`just emulator-install`); these tests fail, never skip.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use iac_testkit::Emulator;
+use serde_json::Value as Json;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `iac ARGS` in `dir` against `emulator`; returns (exit code, stdout, stderr).
+fn iac(emulator: &Emulator, dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_iac"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    emulator.configure(&mut cmd);
+    let out = cmd.output().expect("run iac");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn iac_ok(emulator: &Emulator, dir: &Path, args: &[&str]) -> String {
+    let (code, out, err) = iac(emulator, dir, args);
+    assert_eq!(
+        code,
+        0,
+        "`iac {}` exited {code}\n--- stdout\n{out}\n--- stderr\n{err}\n--- emulator\n{}",
+        args.join(" "),
+        emulator.log_tail()
+    );
+    out
+}
+
+/// What boto3 finds of `stack` (see tests/emulator/leftovers.py).
+fn leftovers(emulator: &Emulator, stack: &str) -> Json {
+    let python = iac_testkit::moto_server_path().with_file_name("python");
+    let mut cmd = Command::new(&python);
+    cmd.arg(repo().join("tests/emulator/leftovers.py"))
+        .args(["--endpoint", emulator.url(), "--region", "us-east-1"])
+        .args(["--stack", stack]);
+    emulator.configure(&mut cmd);
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{} cannot run: {e}", python.display()));
+    assert!(
+        out.status.success(),
+        "leftovers.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("leftovers.py prints JSON")
+}
+
+/// Applies, re-plans, applies again and destroys the port `file` (stack `stack`).
+fn port_round_trip(file: &str, stack: &str, needs_zone: bool) {
+    let emulator = Emulator::start();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    std::fs::copy(
+        repo().join("tests/fixtures/ports").join(file),
+        dir.join(file),
+    )
+    .expect("copy the port");
+    if needs_zone {
+        std::fs::copy(repo().join("stacks/demo/zone.yaml"), dir.join("zone.yaml"))
+            .expect("copy the zone stack");
+        iac_ok(&emulator, dir, &["apply", "--yes", "zone.yaml"]);
+    }
+
+    iac_ok(&emulator, dir, &["apply", "--yes", file]);
+    let (code, out, err) = iac(&emulator, dir, &["plan", "--detailed-exitcode", file]);
+    assert_eq!(
+        code, 0,
+        "the re-plan after apply is not clean\n{out}\n{err}"
+    );
+    let before = leftovers(&emulator, stack);
+    assert!(
+        !before["tagged"].as_array().expect("tagged").is_empty(),
+        "boto3 finds nothing of `{stack}` after apply: {before}"
+    );
+
+    let again = iac_ok(&emulator, dir, &["apply", "--yes", file]);
+    assert!(again.contains("No changes."), "{again}");
+    let after = leftovers(&emulator, stack);
+    assert_eq!(
+        after["task_definitions"], before["task_definitions"],
+        "a second apply of an unchanged stack registered a revision"
+    );
+
+    iac_ok(&emulator, dir, &["destroy", "--yes", file]);
+    let left = leftovers(&emulator, stack);
+    assert_eq!(
+        left,
+        serde_json::json!({"tagged": [], "task_definitions": {}}),
+        "destroy left objects tagged with `{stack}`"
+    );
+}
+
+#[test]
+fn the_two_stack_cloudformation_sample_with_a_public_alb() {
+    port_round_trip("cfn-public-service.yaml", "cfn-public", false);
+}
+
+#[test]
+fn the_cloudformation_https_template_with_acm_and_route53() {
+    port_round_trip("cfn-https.yaml", "cfn-https", true);
+}
+
+#[test]
+fn the_terraform_module_fargate_example_with_a_log_router_sidecar() {
+    port_round_trip("tf-fargate.yaml", "tf-fargate", false);
+}
