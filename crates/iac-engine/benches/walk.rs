@@ -23,15 +23,16 @@ use async_trait::async_trait;
 use common::{fmt, measure, selected, table, Sample};
 use iac_engine::fake::{FakeProvider, Method};
 use iac_engine::{
-    apply, plan, ApplyOptions, LocalBackend, LockInfo, NullReporter, PlanOptions, Provider, State,
-    StateBackend, StateError, StateLock,
+    apply, plan, ApplyOptions, Edit, LocalBackend, LockInfo, NullReporter, PlanOptions, Provider,
+    State, StateBackend, StateError, StateLock,
 };
 use iac_stack::{load_str, LoadOptions, Stack};
 
 const LATENCY: Duration = Duration::from_millis(20);
 
 /// A state backend that keeps the state in memory, as JSON: the walker's own cost and the
-/// serialisation every backend must do, without the four fsyncs of a [`LocalBackend`] save.
+/// serialisation a journalling backend does (the edits of each commit, the whole state at
+/// the end), without the fsyncs of a [`LocalBackend`].
 #[derive(Default)]
 struct MemoryBackend {
     json: Mutex<Option<String>>,
@@ -49,6 +50,13 @@ impl StateBackend for MemoryBackend {
     async fn save(&self, state: &State) -> Result<(), StateError> {
         let json = state.to_json();
         *self.json.lock().unwrap_or_else(|e| e.into_inner()) = Some(json);
+        Ok(())
+    }
+    /// What a journalling backend does per operation: serialise the edits (the local
+    /// backend appends them to its journal), not the whole state.
+    async fn commit(&self, _state: &State, edits: &[Edit]) -> Result<(), StateError> {
+        let line = serde_json::to_string(edits).map_err(|e| StateError::Corrupt(e.to_string()))?;
+        std::hint::black_box(line);
         Ok(())
     }
     async fn lock(&self, operation: &str) -> Result<StateLock, StateError> {
@@ -380,6 +388,180 @@ fn load_example(filter: &Option<String>) -> Vec<Sample> {
     })]
 }
 
+/// The scale stacks of docs/benchmarks.md: a VPC plus `n / 4` each of security groups,
+/// log groups, IAM roles and ECS clusters, each cluster depending on one log group. With
+/// `warnings`, every log group lacks `protect: true` (one warning each: `n / 4` warnings).
+fn scale_yaml(n: usize, warnings: bool) -> String {
+    let mut y = header("bench-scale");
+    y.push_str("  vpc:\n    type: aws.vpc\n    cidr: 10.0.0.0/16\n");
+    for i in 0..n / 4 {
+        let protect = if warnings { "" } else { "    protect: true\n" };
+        let _ = write!(
+            y,
+            "  sg{i}:\n    type: aws.security_group\n    vpc: ${{vpc.id}}\n    description: sg {i}\n\
+             \x20 lg{i}:\n    type: aws.log_group\n    retention_days: 7\n{protect}\
+             \x20 role{i}:\n    type: aws.iam_role\n    assumed_by: ecs-tasks.amazonaws.com\n\
+             \x20 cl{i}:\n    type: aws.ecs_cluster\n    depends_on: [lg{i}]\n"
+        );
+    }
+    y
+}
+
+/// Peak resident memory of this process so far (`VmHWM`), for the notes: the cases run in
+/// increasing size, so it is the peak of the largest case run yet.
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Every stage at 1,000 and 10,000 resources: load + validate (with and without a warning
+/// per log group), the graph as DOT, a no-op plan and an apply on the fake provider with
+/// 0 ms calls, and rendering the create plan. The 10,000 row notes its ratio to the 1,000
+/// one: about 10 is linear.
+fn scale(rt: &tokio::runtime::Runtime, filter: &Option<String>) -> Vec<Sample> {
+    let mut out: Vec<Sample> = Vec::new();
+    let mut push = |out: &mut Vec<Sample>, mut s: Sample, n: usize| {
+        if n == 10_000 {
+            let base = s
+                .case
+                .replace("10000", "1000")
+                .replace("2500 warnings", "250 warnings");
+            if let Some(b) = out.iter().find(|b| b.case == base) {
+                let ratio = s.median().as_secs_f64() / b.median().as_secs_f64().max(1e-9);
+                s.note = format!("{}; x{ratio:.1} of 1,000", s.note);
+            }
+        }
+        out.push(s);
+    };
+    for n in [1_000, 10_000] {
+        for warnings in [false, true] {
+            let yaml = scale_yaml(n, warnings);
+            let w = if warnings { n / 4 } else { 0 };
+            let case = format!("scale {n}: load + validate, {w} warnings");
+            if selected(filter, &case) {
+                let reps = if n > 1_000 { 5 } else { 20 };
+                let s = measure(case, 1, reps, |_| {
+                    let t = Instant::now();
+                    let loaded = load_str("scale.yaml", &yaml, &LoadOptions::default())
+                        .unwrap_or_else(|d| panic!("the scale stack does not load: {d:?}"));
+                    let took = t.elapsed();
+                    assert_eq!(loaded.warnings.warning_count(), w);
+                    // What `iac validate` prints: each diagnostic rendered with its lines.
+                    let t2 = Instant::now();
+                    let shown = iac_stack::diag::group(
+                        &loaded.warnings.iter().collect::<Vec<_>>(),
+                        usize::MAX,
+                    );
+                    let text: usize = shown
+                        .iter()
+                        .map(|d| match d {
+                            iac_stack::diag::Shown::Full(d) => {
+                                iac_stack::diag::render(d, false).len()
+                            }
+                            iac_stack::diag::Shown::More { .. } => 0,
+                        })
+                        .sum();
+                    (
+                        took + t2.elapsed(),
+                        format!(
+                            "{text} bytes of diagnostics rendered; peak RSS {}",
+                            peak_rss()
+                        ),
+                    )
+                });
+                push(&mut out, s, n);
+            }
+        }
+        let stack = load(&scale_yaml(n, false));
+        let case = format!("scale {n}: graph as DOT");
+        if selected(filter, &case) {
+            let graph =
+                iac_stack::StackGraph::build(&stack, &mut iac_stack::Diagnostics::default());
+            let s = measure(case, 1, 5, |_| {
+                let t = Instant::now();
+                let dot = graph.to_dot();
+                (t.elapsed(), format!("{} bytes", dot.len()))
+            });
+            push(&mut out, s, n);
+        }
+        let fake = FakeProvider::new();
+        let dir = tempfile::tempdir().expect("temporary state directory");
+        let case = format!("scale {n}: apply, 0 ms/call, parallelism 10, disk state");
+        let mut applied = None;
+        if selected(filter, &case) {
+            let s = measure(case, 0, 3, |_| {
+                let fake = FakeProvider::new();
+                let dir = tempfile::tempdir().expect("temporary state directory");
+                let (took, state) = rt.block_on(plan_and_apply(
+                    &stack,
+                    State::new(&stack.name),
+                    &fake,
+                    10,
+                    Store::Disk,
+                    dir.path(),
+                ));
+                assert_eq!(state.resources.len(), n + 1);
+                (took, format!("peak RSS {}", peak_rss()))
+            });
+            push(&mut out, s, n);
+        }
+        let case = format!("scale {n}: no-op plan, 0 ms/call");
+        if selected(filter, &case) {
+            let (_, state) = rt.block_on(plan_and_apply(
+                &stack,
+                State::new(&stack.name),
+                &fake,
+                50,
+                Store::Memory,
+                dir.path(),
+            ));
+            let provider: Arc<dyn Provider> = Arc::new(fake.clone());
+            let s = measure(case, 1, 5, |_| {
+                let t = Instant::now();
+                let p = rt
+                    .block_on(plan(
+                        &stack,
+                        &state,
+                        provider.clone(),
+                        &PlanOptions::default(),
+                    ))
+                    .unwrap_or_else(|e| panic!("plan: {e}"));
+                let took = t.elapsed();
+                assert!(p.summary.is_empty(), "{:?}", p.summary);
+                (took, format!("peak RSS {}", peak_rss()))
+            });
+            push(&mut out, s, n);
+            applied = Some(state);
+        }
+        let case = format!("scale {n}: render the create plan");
+        if selected(filter, &case) {
+            let provider: Arc<dyn Provider> = Arc::new(FakeProvider::new());
+            let p = rt
+                .block_on(plan(
+                    &stack,
+                    &State::new(&stack.name),
+                    provider,
+                    &PlanOptions::default(),
+                ))
+                .unwrap_or_else(|e| panic!("plan: {e}"));
+            let s = measure(case, 1, 5, |_| {
+                let t = Instant::now();
+                let text = iac_engine::render_plan(&p, false);
+                (t.elapsed(), format!("{} lines", text.lines().count()))
+            });
+            push(&mut out, s, n);
+        }
+        drop(applied);
+    }
+    out
+}
+
 fn main() {
     let filter = common::filter();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -388,11 +570,12 @@ fn main() {
         .expect("tokio runtime");
     eprintln!("engine benchmarks on the fake provider (wall clock, multi-thread runtime)");
     let mut report = String::new();
-    let sections: [(&str, Vec<Sample>); 4] = [
+    let sections: [(&str, Vec<Sample>); 5] = [
         ("Apply: parallelism bound", apply_flat(&rt, &filter)),
         ("Apply: depth x latency", apply_chains(&rt, &filter)),
         ("Plan: no-op, batched reads", plan_noop(&rt, &filter)),
         ("Load and validate", load_example(&filter)),
+        ("Scale: 1,000 and 10,000 resources", scale(&rt, &filter)),
     ];
     for (title, samples) in &sections {
         if !samples.is_empty() {

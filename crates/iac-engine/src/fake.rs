@@ -2,7 +2,7 @@
 //! start and finish instants (tokio's clock, so tests with a paused clock are exact), takes
 //! per-method overrides, and injects latency and faults.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -105,6 +105,11 @@ struct World {
     refuse_in_use: bool,
     /// Attributes an update gives new values, by type.
     update_changes: HashMap<String, Vec<String>>,
+    /// The objects holding each AWS name, by type and name, and the name each object is
+    /// listed under: the create's name check looks it up instead of scanning every object
+    /// (see [`World::reindex`]).
+    names: HashMap<(String, String), BTreeSet<String>>,
+    name_of: HashMap<String, (String, String)>,
     /// Properties a find cannot see, by type ([`Provider::unread_props`]).
     unread: HashMap<String, &'static [&'static str]>,
     on_create: Option<Arc<CreateFn>>,
@@ -366,17 +371,23 @@ impl FakeProvider {
                 attrs,
             },
         );
+        w.reindex(&id);
         id
     }
     /// Change an object behind iac's back (drift).
     pub fn mutate(&self, physical_id: &str, f: impl FnOnce(&mut FakeObject)) {
-        if let Some(o) = self.w().objects.get_mut(physical_id) {
+        let mut w = self.w();
+        if let Some(o) = w.objects.get_mut(physical_id) {
             f(o);
         }
+        w.reindex(physical_id);
     }
     /// Delete an object behind iac's back.
     pub fn remove(&self, physical_id: &str) -> Option<FakeObject> {
-        self.w().objects.remove(physical_id)
+        let mut w = self.w();
+        let o = w.objects.remove(physical_id);
+        w.reindex(physical_id);
+        o
     }
 
     /// Record the start of a call, apply faults; returns the call index, the latency to
@@ -478,15 +489,43 @@ impl World {
         if self.reusable.contains(rtype) {
             return None;
         }
-        let prop = self.schema(rtype)?.aws_name?.prop?;
-        let wanted = inputs.get(prop)?.as_str()?;
-        let (id, _) = self.objects.iter().find(|(_, o)| {
-            o.rtype == rtype && o.inputs.get(prop).and_then(Json::as_str) == Some(wanted)
-        })?;
+        let key = self.name_key(rtype, inputs)?;
+        let id = self.names.get(&key)?.iter().next()?;
         Some(ProviderError::new(
             ErrorKind::Conflict,
-            format!("a `{rtype}` named `{wanted}` already exists (`{id}`)"),
+            format!("a `{rtype}` named `{}` already exists (`{id}`)", key.1),
         ))
+    }
+
+    /// The AWS name an object of `rtype` with these inputs holds, if its type has one.
+    fn name_key(&self, rtype: &str, inputs: &Json) -> Option<(String, String)> {
+        let prop = self.schema(rtype)?.aws_name?.prop?;
+        let name = inputs.get(prop)?.as_str()?;
+        Some((rtype.to_string(), name.to_string()))
+    }
+
+    /// Brings the name index up to date for object `id` after it was inserted, changed or
+    /// removed. Every change to `objects` goes through here.
+    fn reindex(&mut self, id: &str) {
+        if let Some(old) = self.name_of.remove(id) {
+            if let Some(ids) = self.names.get_mut(&old) {
+                ids.remove(id);
+                if ids.is_empty() {
+                    self.names.remove(&old);
+                }
+            }
+        }
+        let key = self
+            .objects
+            .get(id)
+            .and_then(|o| self.name_key(&o.rtype, &o.inputs));
+        if let Some(key) = key {
+            self.names
+                .entry(key.clone())
+                .or_default()
+                .insert(id.to_string());
+            self.name_of.insert(id.to_string(), key);
+        }
     }
 
     /// With [`FakeProvider::refusing_deletes_in_use`]: the error for deleting an object
@@ -758,6 +797,7 @@ impl Provider for FakeProvider {
                     attrs: attrs.clone(),
                 },
             );
+            w.reindex(&id);
             Created {
                 physical_id: id,
                 attrs,
@@ -833,7 +873,9 @@ impl Provider for FakeProvider {
                             }
                         }
                     }
-                    Ok(o.attrs.clone())
+                    let attrs = o.attrs.clone();
+                    w.reindex(physical_id);
+                    Ok(attrs)
                 }
                 None => Err(ProviderError::new(
                     ErrorKind::NotFound,
@@ -869,7 +911,13 @@ impl Provider for FakeProvider {
         if let Some(e) = in_use {
             return self.end(idx, Err(e));
         }
-        let res = match self.w().objects.remove(physical_id) {
+        let removed = {
+            let mut w = self.w();
+            let o = w.objects.remove(physical_id);
+            w.reindex(physical_id);
+            o
+        };
+        let res = match removed {
             Some(_) => Ok(()),
             None => Err(ProviderError::new(
                 ErrorKind::NotFound,
