@@ -426,7 +426,7 @@ fn peak_rss() -> String {
 /// one: about 10 is linear.
 fn scale(rt: &tokio::runtime::Runtime, filter: &Option<String>) -> Vec<Sample> {
     let mut out: Vec<Sample> = Vec::new();
-    let mut push = |out: &mut Vec<Sample>, mut s: Sample, n: usize| {
+    let push = |out: &mut Vec<Sample>, mut s: Sample, n: usize| {
         if n == 10_000 {
             let base = s
                 .case

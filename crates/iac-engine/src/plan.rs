@@ -1288,39 +1288,6 @@ fn summarise(changes: &[Change]) -> Summary {
     s
 }
 
-/// A resource type whose objects hold data that deleting the object deletes too.
-struct DataHolder {
-    rtype: &'static str,
-    /// What it holds, as the plan names it: `log events`.
-    holds: &'static str,
-    /// A boolean input that must be `true` for AWS to delete an object that still holds
-    /// data (ECR's `force_delete`); when it is not, AWS refuses the delete instead, so
-    /// nothing is lost (and the apply fails until the data is gone).
-    forced_by: Option<&'static str>,
-}
-
-/// The data-holding types of the stack format. A table rather than a provider call: the
-/// plan must say what is lost even for a saved plan shown later, and the types are the
-/// stack's (`iac_stack::schema`), not an API's. Hosted zones looked up with
-/// `existing: true` are only forgotten, so they never reach this.
-static DATA_HOLDERS: &[DataHolder] = &[
-    DataHolder {
-        rtype: "aws.log_group",
-        holds: "log events",
-        forced_by: None,
-    },
-    DataHolder {
-        rtype: "aws.ecr_repository",
-        holds: "images",
-        forced_by: Some("force_delete"),
-    },
-    DataHolder {
-        rtype: "aws.hosted_zone",
-        holds: "records",
-        forced_by: None,
-    },
-];
-
 /// What deleting an object does to the data it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeldData {
@@ -1338,7 +1305,10 @@ pub fn held_data(c: &Change) -> Option<HeldData> {
     if !matches!(c.action, Action::Delete | Action::Replace) || c.existing {
         return None;
     }
-    let holder = DATA_HOLDERS.iter().find(|h| h.rtype == c.rtype)?;
+    // The schema says which types hold data (`TypeSchema::holds`): the plan must say what
+    // is lost even for a saved plan shown later, so it is a fact of the stack's types, not
+    // a provider call.
+    let holder = iac_stack::schema::lookup(&c.rtype)?.holds?;
     let forced = holder.forced_by.is_none_or(|input| {
         c.before
             .as_ref()
@@ -1347,9 +1317,9 @@ pub fn held_data(c: &Change) -> Option<HeldData> {
             .unwrap_or(false)
     });
     Some(if forced {
-        HeldData::Deleted(holder.holds)
+        HeldData::Deleted(holder.what)
     } else {
-        HeldData::Refused(holder.holds)
+        HeldData::Refused(holder.what)
     })
 }
 

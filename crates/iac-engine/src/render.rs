@@ -56,32 +56,11 @@ fn display_json(v: &Value) -> Json {
     }
 }
 
-/// A type whose in-place update makes a new version of the object rather than changing
-/// it (the provider says which updates do, through `Provider::attrs_changed_by_update`,
-/// recorded in [`Change::renewed_attrs`]), and how the plan says so.
-struct Renewal {
-    rtype: &'static str,
-    /// What a version is called: `revision`.
-    noun: &'static str,
-    /// The attribute that numbers versions, shown as `revision 3 -> (known after apply)`.
-    counter: &'static str,
-    /// What becomes of the old version.
-    old: &'static str,
-}
-
-/// Task definitions are immutable in AWS: a change registers the next revision, and the
-/// service deregisters the old one once it has moved off it. A tag-only change renews
-/// nothing and reads as a plain update.
-static RENEWALS: &[Renewal] = &[Renewal {
-    rtype: "aws.task_definition",
-    noun: "revision",
-    counter: "revision",
-    old: "the old one is deregistered once no service uses it",
-}];
-
 /// How an update reads: a new version for a renewing type, else in place.
 fn update_verb(c: &Change) -> String {
-    let renewal = RENEWALS.iter().find(|r| r.rtype == c.rtype);
+    // The schema says which types renew (`TypeSchema::renews`: a task definition's
+    // revision); the provider says which updates do, in `Change::renewed_attrs`.
+    let renewal = iac_stack::schema::lookup(&c.rtype).and_then(|t| t.renews);
     let Some(r) = renewal.filter(|_| !c.renewed_attrs.is_empty()) else {
         return "will be updated in place".to_string();
     };

@@ -26,6 +26,34 @@ pub struct TypeSchema {
     pub taggable: bool,
     /// AWS requires a name for this resource: where it comes from and how long it may be.
     pub aws_name: Option<AwsName>,
+    /// Its objects hold data that deleting the object deletes too (a log group's events):
+    /// plans say so under every delete and replacement of one.
+    pub holds: Option<Holds>,
+    /// An in-place update makes a new version of the object instead of changing it (a task
+    /// definition's revision): plans say so.
+    pub renews: Option<Renews>,
+}
+
+/// What the objects of a type hold (see [`TypeSchema::holds`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Holds {
+    /// What it holds, as a plan names it: `log events`.
+    pub what: &'static str,
+    /// A boolean property that must be `true` for AWS to delete an object that still
+    /// holds data (ECR's `force_delete`); when it is not, AWS refuses the delete instead,
+    /// so nothing is lost (and the apply fails until the data is gone).
+    pub forced_by: Option<&'static str>,
+}
+
+/// How a type's updates make new versions (see [`TypeSchema::renews`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Renews {
+    /// What a version is called: `revision`.
+    pub noun: &'static str,
+    /// The attribute that numbers versions, shown as `revision 3 -> (known after apply)`.
+    pub counter: &'static str,
+    /// What becomes of the old version.
+    pub old: &'static str,
 }
 
 /// A property of a resource type (or a field of an object-valued property).

@@ -46,6 +46,8 @@ pub static VPC: TypeSchema = TypeSchema {
     attrs: &[attr("id", AttrKind::Str), attr("cidr", AttrKind::Str)],
     taggable: true,
     aws_name: None,
+    holds: None,
+    renews: None,
 };
 
 pub static SUBNET: TypeSchema = TypeSchema {
@@ -75,6 +77,8 @@ pub static SUBNET: TypeSchema = TypeSchema {
     ],
     taggable: true,
     aws_name: None,
+    holds: None,
+    renews: None,
 };
 
 static RULE: &[Prop] = &[
@@ -102,6 +106,8 @@ pub static SG: TypeSchema = TypeSchema {
     attrs: &[attr("id", AttrKind::Str)],
     taggable: true,
     aws_name: None,
+    holds: None,
+    renews: None,
 };
 
 static HEALTH: &[Prop] = &[
@@ -135,6 +141,8 @@ pub static TG: TypeSchema = TypeSchema {
         prop: Some("name"),
         max_len: 32,
     }),
+    holds: None,
+    renews: None,
 };
 
 static CONTAINER: &[Prop] = &[
@@ -166,6 +174,8 @@ pub static TASK: TypeSchema = TypeSchema {
         prop: Some("family"),
         max_len: 255,
     }),
+    holds: None,
+    renews: None,
 };
 
 /// A log group: its events go with it when it is deleted.
@@ -186,6 +196,8 @@ pub static LOG: TypeSchema = TypeSchema {
         prop: Some("name"),
         max_len: 512,
     }),
+    holds: None,
+    renews: None,
 };
 
 /// An image repository: deleted with its images only under `force_delete: true`.
@@ -213,6 +225,8 @@ pub static ECR: TypeSchema = TypeSchema {
         prop: Some("name"),
         max_len: 256,
     }),
+    holds: None,
+    renews: None,
 };
 
 pub static ZONE: TypeSchema = TypeSchema {
@@ -222,6 +236,8 @@ pub static ZONE: TypeSchema = TypeSchema {
     attrs: &[attr("id", AttrKind::Str), attr("name", AttrKind::Str)],
     taggable: true,
     aws_name: None,
+    holds: None,
+    renews: None,
 };
 
 pub static RECORD: TypeSchema = TypeSchema {
@@ -242,6 +258,8 @@ pub static RECORD: TypeSchema = TypeSchema {
     attrs: &[attr("fqdn", AttrKind::Str)],
     taggable: false,
     aws_name: None,
+    holds: None,
+    renews: None,
 };
 
 /// A listener: forwards to a target group, updated in place (as ModifyListener does).
@@ -263,6 +281,8 @@ pub static LISTENER: TypeSchema = TypeSchema {
     attrs: &[attr("arn", AttrKind::Str)],
     taggable: true,
     aws_name: None,
+    holds: None,
+    renews: None,
 };
 
 static SERVICE_LB: &[Prop] = &[
@@ -297,6 +317,8 @@ pub static SERVICE: TypeSchema = TypeSchema {
         prop: Some("name"),
         max_len: 255,
     }),
+    holds: None,
+    renews: None,
 };
 
 pub static ALL: &[&TypeSchema] = &[

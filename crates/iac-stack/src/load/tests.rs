@@ -132,6 +132,8 @@ static NET: TypeSchema = TypeSchema {
         prop: Some("name"),
         max_len: 32,
     }),
+    holds: None,
+    renews: None,
 };
 
 /// Run the loader with `test.net` as the only type (the real table is not consulted).

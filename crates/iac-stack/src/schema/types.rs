@@ -727,6 +727,8 @@ pub static TYPES: &[TypeSchema] = &[
         ],
         taggable: true,
         aws_name: None,
+        holds: None,
+        renews: None,
     },
     TypeSchema {
         name: "aws.subnet",
@@ -762,6 +764,8 @@ pub static TYPES: &[TypeSchema] = &[
         ],
         taggable: true,
         aws_name: None,
+        holds: None,
+        renews: None,
     },
     TypeSchema {
         name: "aws.internet_gateway",
@@ -777,6 +781,8 @@ pub static TYPES: &[TypeSchema] = &[
         attrs: &[attr("id", AttrKind::Str, "Internet gateway id, e.g. `igw-0abc...`")],
         taggable: true,
         aws_name: None,
+        holds: None,
+        renews: None,
     },
     TypeSchema {
         name: "aws.eip",
@@ -788,6 +794,8 @@ pub static TYPES: &[TypeSchema] = &[
         ],
         taggable: true,
         aws_name: None,
+        holds: None,
+        renews: None,
     },
     TypeSchema {
         name: "aws.nat_gateway",
@@ -808,6 +816,8 @@ pub static TYPES: &[TypeSchema] = &[
         attrs: &[attr("id", AttrKind::Str, "NAT gateway id, e.g. `nat-0abc...`")],
         taggable: true,
         aws_name: None,
+        holds: None,
+        renews: None,
     },
     TypeSchema {
         name: "aws.route_table",
@@ -833,6 +843,8 @@ pub static TYPES: &[TypeSchema] = &[
         attrs: &[attr("id", AttrKind::Str, "Route table id, e.g. `rtb-0abc...`")],
         taggable: true,
         aws_name: None,
+        holds: None,
+        renews: None,
     },
     TypeSchema {
         name: "aws.security_group",
@@ -864,6 +876,8 @@ pub static TYPES: &[TypeSchema] = &[
         attrs: &[attr("id", AttrKind::Str, "Security group id, e.g. `sg-0abc...`")],
         taggable: true,
         aws_name: None,
+        holds: None,
+        renews: None,
     },
     TypeSchema {
         name: "aws.hosted_zone",
@@ -892,6 +906,11 @@ pub static TYPES: &[TypeSchema] = &[
         ],
         taggable: true,
         aws_name: None,
+        holds: Some(Holds {
+            what: "records",
+            forced_by: None,
+        }),
+        renews: None,
     },
     TypeSchema {
         name: "aws.certificate",
@@ -924,6 +943,8 @@ pub static TYPES: &[TypeSchema] = &[
         ],
         taggable: true,
         aws_name: None,
+        holds: None,
+        renews: None,
     },
     TypeSchema {
         name: "aws.load_balancer",
@@ -977,6 +998,8 @@ pub static TYPES: &[TypeSchema] = &[
             prop: Some("name"),
             max_len: 32,
         }),
+        holds: None,
+        renews: None,
     },
     TypeSchema {
         name: "aws.target_group",
@@ -1028,6 +1051,8 @@ pub static TYPES: &[TypeSchema] = &[
             prop: Some("name"),
             max_len: 32,
         }),
+        holds: None,
+        renews: None,
     },
     TypeSchema {
         name: "aws.listener",
@@ -1075,6 +1100,8 @@ pub static TYPES: &[TypeSchema] = &[
         attrs: &[attr("arn", AttrKind::Str, "Listener ARN")],
         taggable: true,
         aws_name: None,
+        holds: None,
+        renews: None,
     },
     TypeSchema {
         name: "aws.ecs_cluster",
@@ -1103,6 +1130,8 @@ pub static TYPES: &[TypeSchema] = &[
             prop: Some("name"),
             max_len: 255,
         }),
+        holds: None,
+        renews: None,
     },
     TypeSchema {
         name: "aws.log_group",
@@ -1130,6 +1159,11 @@ pub static TYPES: &[TypeSchema] = &[
             prop: Some("name"),
             max_len: 512,
         }),
+        holds: Some(Holds {
+            what: "log events",
+            forced_by: None,
+        }),
+        renews: None,
     },
     TypeSchema {
         name: "aws.iam_role",
@@ -1162,6 +1196,8 @@ pub static TYPES: &[TypeSchema] = &[
             prop: Some("name"),
             max_len: 64,
         }),
+        holds: None,
+        renews: None,
     },
     TypeSchema {
         name: "aws.ecr_repository",
@@ -1207,6 +1243,11 @@ pub static TYPES: &[TypeSchema] = &[
             prop: Some("name"),
             max_len: 256,
         }),
+        holds: Some(Holds {
+            what: "images",
+            forced_by: Some("force_delete"),
+        }),
+        renews: None,
     },
     TypeSchema {
         name: "aws.task_definition",
@@ -1279,6 +1320,12 @@ pub static TYPES: &[TypeSchema] = &[
         aws_name: Some(AwsName {
             prop: Some("family"),
             max_len: 255,
+        }),
+        holds: None,
+        renews: Some(Renews {
+            noun: "revision",
+            counter: "revision",
+            old: "the old one is deregistered once no service uses it",
         }),
     },
     TypeSchema {
@@ -1378,6 +1425,8 @@ pub static TYPES: &[TypeSchema] = &[
             prop: Some("name"),
             max_len: 255,
         }),
+        holds: None,
+        renews: None,
     },
     TypeSchema {
         name: "aws.dns_record",
@@ -1421,5 +1470,7 @@ pub static TYPES: &[TypeSchema] = &[
         )],
         taggable: false,
         aws_name: None,
+        holds: None,
+        renews: None,
     },
 ];
