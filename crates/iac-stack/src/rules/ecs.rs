@@ -386,12 +386,7 @@ fn listener_first(cx: &Ctx, svc: &Resource, diags: &mut Diagnostics) {
     let Some(tg) = cx.target(tg_ref, "aws.target_group") else {
         return;
     };
-    let listeners: Vec<&Resource> = cx
-        .of_type("aws.listener")
-        .filter(|l| {
-            set(l, "forward").is_some_and(|f| f.references().iter().any(|r| r.resource == tg.name))
-        })
-        .collect();
+    let listeners: Vec<&Resource> = cx.listeners_forwarding_to(&tg.name).to_vec();
     if listeners.is_empty() {
         diags.push(
             cx.error(
@@ -540,10 +535,8 @@ fn load_balancer_sg<'a>(cx: &Ctx<'a>, svc: &'a Resource) -> Option<&'a str> {
         .resource
         .clone();
     let lb = cx
-        .of_type("aws.listener")
-        .filter(|l| {
-            set(l, "forward").is_some_and(|f| f.references().iter().any(|r| r.resource == tg))
-        })
+        .listeners_forwarding_to(&tg)
+        .iter()
         .find_map(|l| set(l, "load_balancer").and_then(|v| cx.target(v, "aws.load_balancer")))?;
     items(lb, "security_groups")
         .into_iter()

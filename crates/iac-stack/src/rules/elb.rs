@@ -143,15 +143,21 @@ fn duplicate_ports(cx: &Ctx, listeners: &[&Resource], diags: &mut Diagnostics) {
 }
 
 fn http_next_to_https(cx: &Ctx, listeners: &[&Resource], diags: &mut Diagnostics) {
+    // The first HTTPS listener of each load balancer, found in one pass.
+    let mut https_on: HashMap<String, &Resource> = HashMap::new();
+    for o in listeners {
+        if protocol(cx, o) == Some("HTTPS") {
+            if let Some(lb) = lb_key(cx, o) {
+                https_on.entry(lb).or_insert(o);
+            }
+        }
+    }
     for l in listeners {
         if protocol(cx, l) != Some("HTTP") || set(l, "forward").is_none() {
             continue;
         }
         let Some(lb) = lb_key(cx, l) else { continue };
-        let https = listeners
-            .iter()
-            .find(|o| protocol(cx, o) == Some("HTTPS") && lb_key(cx, o).as_ref() == Some(&lb));
-        if let Some(https) = https {
+        if let Some(https) = https_on.get(&lb) {
             let port = https
                 .prop("port")
                 .and_then(|v| cx.known_int(v))
