@@ -392,35 +392,53 @@ impl Plan {
 
 /// A hash of everything in the stack that a plan depends on.
 pub fn stack_hash(stack: &Stack) -> String {
-    let resources: IndexMap<&str, Json> = stack
-        .resources
-        .iter()
-        .map(|(n, r)| {
-            (
-                n.as_str(),
-                serde_json::json!({
-                    "type": r.schema.name,
-                    "props": r.props,
-                    "depends_on": r.depends_on,
-                    "protect": r.protect,
-                    "ignore_changes": r.ignore_changes,
-                    "existing": r.existing,
-                }),
-            )
-        })
-        .collect();
-    let outputs: IndexMap<&str, &Value> = stack
-        .outputs
-        .iter()
-        .map(|(n, o)| (n.as_str(), &o.value))
-        .collect();
-    let doc = serde_json::json!({
-        "stack": stack.name,
-        "region": stack.region,
-        "resources": resources,
-        "outputs": outputs,
-    });
-    format!("{:016x}", util::fnv64(doc.to_string().as_bytes()))
+    /// One resource as hashed; the fields in this order, as the JSON the hash is of.
+    #[derive(serde::Serialize)]
+    struct Res<'a> {
+        #[serde(rename = "type")]
+        rtype: &'a str,
+        props: &'a IndexMap<String, Value>,
+        depends_on: &'a [String],
+        protect: bool,
+        ignore_changes: &'a [String],
+        existing: bool,
+    }
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        stack: &'a str,
+        region: &'a Option<String>,
+        resources: IndexMap<&'a str, Res<'a>>,
+        outputs: IndexMap<&'a str, &'a Value>,
+    }
+    let doc = Doc {
+        stack: &stack.name,
+        region: &stack.region,
+        resources: stack
+            .resources
+            .iter()
+            .map(|(n, r)| {
+                let res = Res {
+                    rtype: r.schema.name,
+                    props: &r.props,
+                    depends_on: &r.depends_on,
+                    protect: r.protect,
+                    ignore_changes: &r.ignore_changes,
+                    existing: r.existing,
+                };
+                (n.as_str(), res)
+            })
+            .collect(),
+        outputs: stack
+            .outputs
+            .iter()
+            .map(|(n, o)| (n.as_str(), &o.value))
+            .collect(),
+    };
+    // Streamed into the hash: the same bytes as the JSON text, which is never built.
+    let mut h = util::Fnv64::default();
+    // Writing to a hasher cannot fail, and the document is plain data.
+    let _ = serde_json::to_writer(&mut h, &doc);
+    format!("{:016x}", h.0)
 }
 
 /// Every resource a resource depends on: references anywhere in its properties plus
@@ -1325,18 +1343,57 @@ pub fn held_data(c: &Change) -> Option<HeldData> {
 
 /// The names of the resources whose data the plan deletes, in plan order, once each.
 fn data_loss(changes: &[Change]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for c in changes {
-        if matches!(held_data(c), Some(HeldData::Deleted(_))) && !out.contains(&c.name) {
-            out.push(c.name.clone());
-        }
-    }
-    out
+    let mut seen: HashSet<&str> = HashSet::new();
+    changes
+        .iter()
+        .filter(|c| matches!(held_data(c), Some(HeldData::Deleted(_))))
+        .filter(|c| seen.insert(c.name.as_str()))
+        .map(|c| c.name.clone())
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stack_hash_is_of_the_same_json_text_as_before_it_was_streamed() {
+        // Saved plans record the hash: streaming it must not change it.
+        let yaml = "stack: h\nregion: eu-west-1\nresources:\n  vpc:\n    type: aws.vpc\n    cidr: 10.0.0.0/16\n    tags: {a: b}\n  logs:\n    type: aws.log_group\n    depends_on: [vpc]\n    protect: true\n    ignore_changes: [retention_days]\noutputs:\n  id: ${vpc.id}\n";
+        let stack = iac_stack::load_str("h.yaml", yaml, &iac_stack::LoadOptions::default())
+            .expect("loads")
+            .stack;
+        let resources: IndexMap<&str, Json> = stack
+            .resources
+            .iter()
+            .map(|(n, r)| {
+                (
+                    n.as_str(),
+                    serde_json::json!({
+                        "type": r.schema.name,
+                        "props": r.props,
+                        "depends_on": r.depends_on,
+                        "protect": r.protect,
+                        "ignore_changes": r.ignore_changes,
+                        "existing": r.existing,
+                    }),
+                )
+            })
+            .collect();
+        let outputs: IndexMap<&str, &Value> = stack
+            .outputs
+            .iter()
+            .map(|(n, o)| (n.as_str(), &o.value))
+            .collect();
+        let doc = serde_json::json!({
+            "stack": stack.name,
+            "region": stack.region,
+            "resources": resources,
+            "outputs": outputs,
+        });
+        let before = format!("{:016x}", util::fnv64(doc.to_string().as_bytes()));
+        assert_eq!(stack_hash(&stack), before);
+    }
 
     fn gen(stack: &str, name: &str, max_len: usize) -> GeneratedName {
         GeneratedName {

@@ -101,11 +101,17 @@ fn data_loss_warning(plan: &Plan) -> Option<String> {
     if plan.data_loss.is_empty() {
         return None;
     }
+    let rtype: std::collections::HashMap<&str, &str> = plan
+        .changes
+        .iter()
+        .rev()
+        .map(|c| (c.name.as_str(), c.rtype.as_str()))
+        .collect();
     let listed: Vec<String> = plan
         .data_loss
         .iter()
-        .map(|n| match plan.changes.iter().find(|c| &c.name == n) {
-            Some(c) => format!("{n} ({})", c.rtype),
+        .map(|n| match rtype.get(n.as_str()) {
+            Some(t) => format!("{n} ({t})"),
             None => n.clone(),
         })
         .collect();

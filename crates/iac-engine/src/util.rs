@@ -6,12 +6,38 @@ use iac_stack::Value;
 /// FNV-1a, 64 bit: stable across Rust versions and platforms (unlike `DefaultHasher`), for
 /// hashes written to files (stack hash, lineage).
 pub(crate) fn fnv64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    let mut w = Fnv64::default();
+    w.add(bytes);
+    w.0
+}
+
+/// FNV-1a over everything written to it: [`fnv64`] of a serialisation without building it.
+#[derive(Debug)]
+pub(crate) struct Fnv64(pub u64);
+
+impl Default for Fnv64 {
+    fn default() -> Self {
+        Fnv64(0xcbf2_9ce4_8422_2325)
     }
-    h
+}
+
+impl Fnv64 {
+    fn add(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+impl std::io::Write for Fnv64 {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.add(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// `parent.key` (or `key` at the top).

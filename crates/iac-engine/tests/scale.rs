@@ -65,8 +65,8 @@ fn log_groups(n: usize) -> iac_stack::Stack {
     )
 }
 
-/// A VPC, then `n / 2` security groups in it and `n / 2` log groups: a wide graph whose
-/// second wave becomes ready all at once.
+/// A VPC, then `n / 2` security groups in it, `n / 2` log groups and `n / 2` repositories
+/// (a type named by AWS): a wide graph whose second wave becomes ready all at once.
 fn wide(n: usize) -> iac_stack::Stack {
     let mut r = vec![res("vpc", &VPC, json!({"cidr": "10.0.0.0/16"}))];
     for i in 0..n / 2 {
@@ -80,6 +80,7 @@ fn wide(n: usize) -> iac_stack::Stack {
             &LOG,
             json!({"retention_days": 7}),
         ));
+        r.push(res(&format!("repo{i:05}"), &ECR, json!({})));
     }
     stack(r)
 }
@@ -88,7 +89,7 @@ fn wide(n: usize) -> iac_stack::Stack {
 async fn an_apply_commits_a_bounded_amount_per_operation_and_keeps_few_intents_open() {
     for (n, stack) in [200, 2_000]
         .into_iter()
-        .flat_map(|n| [(n, log_groups(n)), (n + 1, wide(n))])
+        .flat_map(|n| [(n, log_groups(n)), (n / 2 * 3 + 1, wide(n))])
     {
         let fake = FakeProvider::new().with_schemas(ALL);
         let provider: Arc<dyn Provider> = Arc::new(fake.clone());
@@ -112,7 +113,18 @@ async fn an_apply_commits_a_bounded_amount_per_operation_and_keeps_few_intents_o
         .await
         .expect("apply");
         assert!(report.success());
-        assert_eq!(state.resources.len(), n);
+        assert_eq!(
+            state.resources.len(),
+            n,
+            "{:?} {:?}",
+            p.summary,
+            p.changes
+                .iter()
+                .filter(|c| c.name.starts_with("repo"))
+                .map(|c| (c.action, c.reason.clone()))
+                .take(2)
+                .collect::<Vec<_>>()
+        );
         let seen = backend.seen.lock().unwrap();
         // Two commits per create (the intent, then the result) and the outputs: each
         // carries a few edits, whatever the size of the stack.
