@@ -130,6 +130,9 @@ const ABSENT: &str = "(not set)";
 const MARK: &str = "\u{e000}known after apply\u{e000}";
 
 fn unmark(s: String) -> String {
+    if !s.contains(MARK) {
+        return s;
+    }
     s.replace(&format!("\"{MARK}\""), KNOWN_AFTER_APPLY)
 }
 
@@ -170,7 +173,8 @@ fn is_multiline(v: &Json) -> bool {
 /// Render the plan. `color`: ANSI colours (the caller checks for a TTY and `NO_COLOR`).
 pub fn render_plan(plan: &Plan, color: bool) -> String {
     let st = Style { color };
-    let mut out = String::new();
+    // About 300 bytes a change: the text grows in place, not by copying itself over and over.
+    let mut out = String::with_capacity(300 * plan.changes.len() + 256);
 
     if !plan.drift.is_empty() {
         let _ = writeln!(
