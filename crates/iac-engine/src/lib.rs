@@ -34,7 +34,7 @@ pub use provider::{
     Created, ErrorKind, Existing, Found, Live, OpContext, Provider, ProviderError, ReadRequest,
     ReadResult, Tagged,
 };
-pub use render::{render_plan, KNOWN_AFTER_APPLY};
+pub use render::{render_markdown, render_plan, KNOWN_AFTER_APPLY};
 pub use report::{Event, NullReporter, OpKind, Outcome, RecordingReporter, Reporter};
 pub use state::{
     Deposed, Edit, Intent, IntentOp, LocalBackend, LockInfo, ResourceState, State, StateBackend,

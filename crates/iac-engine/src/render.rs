@@ -10,10 +10,13 @@ use similar::{ChangeTag, TextDiff};
 use crate::plan::{held_data, Action, Change, HeldData, Plan, PlanKind, ReplaceStrategy};
 use crate::util;
 
+mod markdown;
+pub use markdown::render_markdown;
+
 /// How a value unknown until apply reads.
 pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
 
-struct Style {
+pub(crate) struct Style {
     color: bool,
 }
 
@@ -97,7 +100,7 @@ fn data_note(out: &mut String, st: &Style, c: &Change) {
 
 /// The warning under the summary line when the plan deletes data, from
 /// [`Plan::data_loss`].
-fn data_loss_warning(plan: &Plan) -> Option<String> {
+pub(crate) fn data_loss_warning(plan: &Plan) -> Option<String> {
     if plan.data_loss.is_empty() {
         return None;
     }
@@ -257,38 +260,42 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
         render_change(&mut out, &st, c);
         out.push('\n');
     }
-    let s = &plan.summary;
-    let _ = writeln!(
-        out,
-        "{}",
-        st.bold(&format!(
-            "Plan: {}{} to add, {} to change, {} to replace, {} to destroy.",
-            if s.adopt > 0 {
-                format!("{} to adopt, ", s.adopt)
-            } else {
-                String::new()
-            },
-            s.add,
-            s.change,
-            s.replace,
-            s.destroy
-        ))
-    );
+    let _ = writeln!(out, "{}", st.bold(&format!("Plan: {}", summary_line(plan))));
     if let Some(w) = data_loss_warning(plan) {
         let _ = writeln!(out, "{}", st.red(&st.bold(&w)));
     }
     out
 }
 
-fn render_change(out: &mut String, st: &Style, c: &Change) {
+/// `1 to add, 2 to change, 0 to replace, 1 to destroy.` (adoptions first when there are any).
+pub(crate) fn summary_line(plan: &Plan) -> String {
+    let s = &plan.summary;
+    format!(
+        "{}{} to add, {} to change, {} to replace, {} to destroy.",
+        if s.adopt > 0 {
+            format!("{} to adopt, ", s.adopt)
+        } else {
+            String::new()
+        },
+        s.add,
+        s.change,
+        s.replace,
+        s.destroy
+    )
+}
+
+pub(crate) fn render_change(out: &mut String, st: &Style, c: &Change) {
     let head = format!("{} ({})", c.name, c.rtype);
     match c.action {
         Action::Adopt => {
             let _ = writeln!(
                 out,
-                "  {} {head} `{}` will be adopted (left by an interrupted apply){}",
+                "  {} {head} `{}` will be adopted ({}){}",
                 st.green("+"),
                 c.physical_id.as_deref().unwrap_or("?"),
+                c.reason
+                    .as_deref()
+                    .unwrap_or("left by an interrupted apply"),
                 if c.changed_paths.is_empty() {
                     ""
                 } else {

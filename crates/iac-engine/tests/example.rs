@@ -161,3 +161,56 @@ async fn the_example_stack_deploys_redeploys_and_is_destroyed() {
     assert!(pos("https") < pos("cert"));
     assert!(pos("public_a") < pos("vpc"));
 }
+
+#[tokio::test]
+async fn the_plan_as_markdown_leads_with_the_summary_and_warnings_and_draws_the_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = world();
+    let stack = load("nginx:1.27");
+    let mut state = State::new(&stack.name);
+    converge(&stack, &mut state, &fake, dir.path()).await;
+    let p: Arc<dyn Provider> = Arc::new(fake.clone());
+
+    // A deploy: two updates, drawn task -> web.
+    let deploy = load("nginx:1.28");
+    let plan2 = plan(&deploy, &state, p.clone(), &PlanOptions::default())
+        .await
+        .unwrap();
+    let md = iac_engine::render_markdown(&plan2);
+    let first = md.lines().next().unwrap();
+    assert_eq!(
+        first,
+        "### iac plan for `lemon-mart`: 0 to add, 2 to change, 0 to replace, 0 to destroy."
+    );
+    assert_eq!(md.matches("<details>").count(), 2, "{md}");
+    assert!(
+        md.contains("<summary><code>~ task (aws.task_definition) `"),
+        "{md}"
+    );
+    // The changed line of the container, marked at the start so GitHub colours it.
+    assert!(
+        md.lines()
+            .any(|l| l.starts_with('+') && l.contains("\"image\": \"nginx:1.28\"")),
+        "{md}"
+    );
+    assert!(md.contains("```mermaid\nflowchart LR\n"), "{md}");
+    assert!(md.contains("  task --> web\n"), "{md}");
+    assert!(!md.contains("[!WARNING]"), "{md}");
+    insta::assert_snapshot!("deploy_plan_markdown", md);
+
+    // Destroy: the data-loss warning comes before the details.
+    let dplan = plan_destroy(&deploy, &state, &PlanOptions::default()).unwrap();
+    let md = iac_engine::render_markdown(&dplan);
+    let warning = md.find("> [!WARNING]\n> Warning: 1 resource holding data will be deleted: logs (aws.log_group).").expect(&md);
+    assert!(warning < md.find("<details>").unwrap(), "{md}");
+    assert!(md.starts_with("### iac destroy plan for `lemon-mart`: 0 to add, 0 to change, 0 to replace, 18 to destroy."), "{md}");
+
+    // Nothing to do.
+    let converged = plan(&stack, &state, p, &PlanOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        iac_engine::render_markdown(&converged),
+        "### iac plan for `lemon-mart`: no changes\n"
+    );
+}
