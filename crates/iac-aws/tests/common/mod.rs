@@ -443,8 +443,8 @@ pub async fn edge_leftovers(clients: &Clients) -> Vec<String> {
 }
 
 /// Everything of the app kinds of stack `stack` still live, as `kind name` strings: ACTIVE
-/// ECS clusters and the active services in them, active task definition revisions of the
-/// stack's families, its log groups (`/iac/<stack>/`), IAM roles named after it, every ECR
+/// ECS clusters and the active services in them, task definition revisions of the stack's
+/// families (active, and deregistered ones never deleted), its log groups (`/iac/<stack>/`), IAM roles named after it, every ECR
 /// repository, and the records of `zones` other than their own NS and SOA (these tests
 /// start from an empty emulator, so all of those are the stack's).
 pub async fn app_leftovers(clients: &Clients, stack: &str, zones: &[String]) -> Vec<String> {
@@ -483,19 +483,23 @@ pub async fn app_leftovers(clients: &Clients, stack: &str, zones: &[String]) -> 
             );
         }
     }
-    let tds = c
-        .ecs
-        .list_task_definitions()
-        .family_prefix(stack)
-        .status(TaskDefinitionStatus::Active)
-        .send()
-        .await
-        .expect("ListTaskDefinitions");
-    left.extend(
-        tds.task_definition_arns()
-            .iter()
-            .map(|a| format!("task definition {a}")),
-    );
+    // Active revisions, and deregistered ones that were never deleted (AWS keeps listing
+    // and counting those until DeleteTaskDefinitions).
+    for status in [TaskDefinitionStatus::Active, TaskDefinitionStatus::Inactive] {
+        let tds = c
+            .ecs
+            .list_task_definitions()
+            .family_prefix(stack)
+            .status(status.clone())
+            .send()
+            .await
+            .expect("ListTaskDefinitions");
+        left.extend(
+            tds.task_definition_arns()
+                .iter()
+                .map(|a| format!("task definition {a} ({})", status.as_str())),
+        );
+    }
     let logs = c
         .logs
         .describe_log_groups()
