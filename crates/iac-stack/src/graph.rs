@@ -768,6 +768,7 @@ mod tests {
             vars: IndexMap::new(),
             resources: out,
             outputs: IndexMap::new(),
+            moved: Vec::new(),
             spans: Map::new(),
         }
     }

@@ -19,9 +19,15 @@ use std::path::{Path, PathBuf};
 
 pub use diag::{Diag, Diagnostics, Severity};
 pub use graph::StackGraph;
-pub use model::{Output, RefSite, Resource, ResourceSpans, Stack};
+pub use model::{Moved, Output, RefSite, Resource, ResourceSpans, Stack};
 pub use span::{SourceFile, Span};
 pub use value::{Part, Reference, Value};
+
+/// `[a-z][a-z0-9_]*`: what a resource may be named (in `resources:`, `moved:`, and by
+/// `iac state mv`).
+pub fn is_resource_name(s: &str) -> bool {
+    load::is_ident(s)
+}
 
 /// Inputs from the command line that shape a stack besides its file.
 #[derive(Debug, Clone, Default)]

@@ -7,7 +7,7 @@
 //! Order of work: top-level keys, then vars (declarations, var files, `--var`), then
 //! `stack`/`region`/`state` and the stack-wide `tags` (which may use vars), then every
 //! resource name and type (so a reference may point forward in the file), then resource
-//! bodies and outputs.
+//! bodies, outputs and `moved:` (checked against the resource names, in `load/moved.rs`).
 //!
 //! Stack-wide tags are merged here, into the `tags` of every taggable resource the stack
 //! manages (not `existing: true` lookups): the resource's own `tags` win on a key both
@@ -20,6 +20,7 @@
 
 mod check;
 mod interp;
+mod moved;
 
 use std::collections::{HashMap, HashSet};
 
@@ -139,6 +140,7 @@ struct Sections<'n> {
     tags: Option<&'n Node>,
     resources: Option<&'n Node>,
     outputs: Option<&'n Node>,
+    moved: Option<&'n Node>,
 }
 
 /// The closest candidate to `word`, if one is near enough to be a likely typo.
@@ -306,6 +308,7 @@ impl Loader<'_> {
                 "tags" => &mut sections.tags,
                 "resources" => &mut sections.resources,
                 "outputs" => &mut sections.outputs,
+                "moved" => &mut sections.moved,
                 _ => {
                     misspelt.extend(did_you_mean(key, TOP_LEVEL_KEYS.iter().copied()));
                     let help = suggest(key, TOP_LEVEL_KEYS.iter().copied(), || {
@@ -362,6 +365,7 @@ impl Loader<'_> {
             .outputs
             .map(|n| self.outputs(n))
             .unwrap_or_default();
+        let moved = sections.moved.map(|n| self.moved(n)).unwrap_or_default();
         Stack {
             source: self.src.clone(),
             name: self.stack_name.clone(),
@@ -370,6 +374,7 @@ impl Loader<'_> {
             vars: self.vars.clone(),
             resources,
             outputs,
+            moved,
             spans,
         }
     }

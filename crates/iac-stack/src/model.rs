@@ -24,9 +24,26 @@ pub struct Stack {
     /// Resources in file order.
     pub resources: IndexMap<String, Resource>,
     pub outputs: IndexMap<String, Output>,
+    /// `moved:`: resources renamed in the stack whose objects the state holds under their
+    /// former names (see [`Moved`]). Empty when the file has none.
+    pub moved: Vec<Moved>,
     /// Spans of top-level values, by key (`stack`, `region`, ...; `vars.NAME` and
     /// `tags.KEY` for the entries of `vars:` and of the stack-wide `tags:`).
     pub spans: HashMap<String, Span>,
+}
+
+/// One entry of `moved:`: the resource the state knows as `from` is now `to` in the stack,
+/// so a plan keeps its object (and renames it in the state) instead of destroying it and
+/// creating `to` anew. The loader checks that `to` is a resource of the stack and `from` is
+/// not, each `from` and each `to` once, and no chains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub from: String,
+    pub to: String,
+    /// The `from:` value.
+    pub from_span: Span,
+    /// The `to:` value.
+    pub to_span: Span,
 }
 
 /// One entry of `resources:`.

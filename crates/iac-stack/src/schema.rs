@@ -207,6 +207,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "tags",
     "resources",
     "outputs",
+    "moved",
 ];
 
 /// `<stack>-<NAME>` shortened to `max_len` deterministically: when too long, the tail is

@@ -435,6 +435,7 @@ pub fn stack_with_outputs(resources: Vec<Resource>, outputs: &[(&str, &str)]) ->
         vars: IndexMap::new(),
         resources: resources.into_iter().map(|r| (r.name.clone(), r)).collect(),
         outputs: out,
+        moved: Vec::new(),
         spans: Default::default(),
     }
 }

@@ -30,6 +30,7 @@ impl Kit {
                 vars: IndexMap::new(),
                 resources: IndexMap::new(),
                 outputs: IndexMap::new(),
+                moved: Vec::new(),
                 spans: HashMap::new(),
             },
             next: 0,

@@ -50,6 +50,7 @@ is a complete example.
 | `tags` | no | Stack-wide tags: a map of key to string added to every taggable resource (see [Names and tags](#names-and-tags)) |
 | `resources` | yes | Map of NAME (`[a-z][a-z0-9_]*`) to resource |
 | `outputs` | no | Map of NAME to a string with `${...}`, printed after apply |
+| `moved` | no | Resources renamed in the stack: a list of `{from: OLD_NAME, to: NEW_NAME}`, so the object is kept instead of destroyed and created again (see [Moved resources](#moved-resources)) |
 
 ## Vars
 
@@ -119,6 +120,30 @@ Names AWS requires (load balancer, target group, cluster, service, task family, 
 default to `<stack>-<NAME>` with `_` written as `-`; a name longer than the service allows is
 cut and ends in a short hash of the full name, so it stays the same on every run and two long
 names stay distinct.
+
+## Moved resources
+
+Renaming a resource's key would otherwise destroy its object and create a new one. A
+`moved:` entry says that the object the state knows under the old name is now this
+resource's:
+
+```yaml
+moved:
+  - from: web_tg            # the name the state knows; no longer under `resources:`
+    to: api_tg              # a resource of the stack
+resources:
+  api_tg:
+    type: aws.target_group
+    ...
+```
+
+The plan shows `web_tg -> api_tg (moved)` instead of a destroy and a create, plus whatever
+update the stack asks of the object: its `iac:name` and `Name` tags follow the new name, and a
+name AWS requires that iac chose (`name:` not written) stays the name the object has. Apply
+renames the resource in the state. An entry whose `from` the state does not hold does nothing,
+so entries may stay in the file after they are applied. `to` must be a resource of the stack
+and `from` must not; each name appears once on each side, and entries may not chain
+(`a -> b`, `b -> c`: write `a -> c`).
 
 ## YAML anchors and merge keys
 

@@ -101,6 +101,19 @@ pub fn json_schema() -> Value {
                 "description": "Values printed after apply and by `iac output`: NAME -> value, usually a string with `${...}`",
                 "type": "object",
                 "additionalProperties": { "description": "An output value, e.g. `https://${var.domain}` or `${alb.dns_name}`" }
+            },
+            "moved": {
+                "description": "Resources renamed in the stack: the object the state knows as `from` is now resource `to`'s, so the plan keeps it instead of destroying it and creating `to` anew",
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "from": { "$ref": "#/$defs/resource_name", "description": "The name the state knows; no longer a resource of the stack" },
+                        "to": { "$ref": "#/$defs/resource_name", "description": "The resource of the stack that takes over the object" }
+                    },
+                    "required": ["from", "to"],
+                    "additionalProperties": false
+                }
             }
         },
         "required": ["stack", "resources"],

@@ -97,6 +97,7 @@ fn empty_stack_for_messages() -> iac_stack::Stack {
         vars: IndexMap::new(),
         resources: IndexMap::new(),
         outputs: IndexMap::new(),
+        moved: Vec::new(),
         spans: std::collections::HashMap::new(),
     }
 }
