@@ -57,6 +57,7 @@ fn with_vpc(mut state: State, id: &str) -> State {
             dependencies: Vec::new(),
             existing: false,
             incomplete: false,
+            former_names: Vec::new(),
         },
     );
     state

@@ -397,6 +397,24 @@ pub async fn apply(
         .map(Reverse)
         .collect();
 
+    // Moves are recorded before anything starts, in one commit: every operation after
+    // finds the objects under the names the plan gave them, and a crash leaves each object
+    // under its old name or its new one, never neither.
+    let moves: Vec<Edit> = plan
+        .changes
+        .iter()
+        .filter(|c| !c.deposed)
+        .filter_map(|c| Some((c.moved_from.clone()?, c.name.clone())))
+        .filter(|(from, _)| walk.state.resources.contains_key(from))
+        .map(|(from, to)| Edit::Move { from, to })
+        .collect();
+    let n_moves = moves.len();
+    if !moves.is_empty() && walk.commit(moves, "recording the moves").await {
+        walk.report.done.moved = n_moves;
+    }
+    // Objects a failed create's lookup must not take: see `held_objects`.
+    let held = Arc::new(held_objects(walk.state));
+
     // Intents the plan found to have made nothing are resolved before anything starts.
     let settled: Vec<Edit> = plan
         .settled_intents
@@ -504,6 +522,7 @@ pub async fn apply(
             }
             reporter.started(&c.name, op.kind);
             let (provider, retry, timeout) = (provider.clone(), opts.retry, opts.op_timeout);
+            let held = held.clone();
             let handle = tasks.spawn(async move {
                 let _permit = permit;
                 let t = Instant::now();
@@ -516,6 +535,7 @@ pub async fn apply(
                             inputs: &inputs,
                             retry,
                             timeout,
+                            held: &held,
                         };
                         call.run(op.kind, &old_inputs, physical_id).await
                     }
@@ -764,6 +784,31 @@ fn new_token(state: &State, name: &str) -> String {
     format!("{a:016x}{b:016x}")
 }
 
+/// The objects of the state at the start of the walk that a create's lookup, after a
+/// failed create, must not take for the object the create made: the ones `iac state rm`
+/// forgot (they keep the stack's tags) and each resource's (an object found under another
+/// resource's name is that one's), by id, with who holds them.
+fn held_objects(state: &State) -> HashMap<String, Holder> {
+    state
+        .forgotten
+        .iter()
+        .map(|f| (f.physical_id.clone(), Holder::Forgotten))
+        .chain(
+            state
+                .resources
+                .iter()
+                .map(|(n, r)| (r.physical_id.clone(), Holder::Resource(n.clone()))),
+        )
+        .collect()
+}
+
+/// Who holds an object of [`held_objects`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Holder {
+    Forgotten,
+    Resource(String),
+}
+
 /// Outputs whose references all resolve against the state. On destroy: none.
 fn compute_outputs(plan: &Plan, state: &State) -> IndexMap<String, Json> {
     if plan.kind == PlanKind::Destroy {
@@ -843,6 +888,7 @@ mod tests {
             renewed_attrs: IndexMap::new(),
             settles: None,
             live_attrs: None,
+            moved_from: None,
         }
     }
 
@@ -872,6 +918,7 @@ mod tests {
                 strategy,
                 because: None,
                 new_name: None,
+                requested: false,
             }),
             ..change(name, Action::Replace, &[])
         }

@@ -15,6 +15,7 @@
 
 pub mod apply;
 pub mod fake;
+mod moves;
 mod operation;
 pub mod plan;
 pub mod provider;
@@ -22,13 +23,14 @@ mod recover;
 pub mod render;
 pub mod report;
 pub mod state;
+pub mod state_ops;
 mod util;
 
 pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, CancelToken, OpRecord, RetryPolicy};
 pub use plan::{
-    plan, plan_destroy, plan_destroy_live, stack_hash, Action, Change, Drift, ForeignObject,
-    Orphan, Plan, PlanError, PlanKind, PlanOptions, ReplaceStrategy, Replacement, StalePlan,
-    Summary, PLAN_FORMAT_VERSION,
+    check_replace, plan, plan_destroy, plan_destroy_live, stack_hash, Action, Change, Drift,
+    ForeignObject, Orphan, Plan, PlanError, PlanKind, PlanOptions, ReplaceStrategy, Replacement,
+    StalePlan, Summary, PLAN_FORMAT_VERSION,
 };
 pub use provider::{
     Created, ErrorKind, Existing, Found, Live, OpContext, Provider, ProviderError, ReadRequest,
@@ -37,6 +39,7 @@ pub use provider::{
 pub use render::{render_markdown, render_plan, KNOWN_AFTER_APPLY};
 pub use report::{Event, NullReporter, OpKind, Outcome, RecordingReporter, Reporter};
 pub use state::{
-    Deposed, Edit, Intent, IntentOp, LocalBackend, LockInfo, ResourceState, State, StateBackend,
-    StateError, StateLock, STATE_VERSION,
+    Deposed, Edit, Forgotten, Intent, IntentOp, LocalBackend, LockInfo, ResourceState, State,
+    StateBackend, StateError, StateLock, STATE_VERSION,
 };
+pub use state_ops::StateEditError;

@@ -7,12 +7,13 @@
 //! showed that nothing was made. Updates and deletes are not retried here: the provider's
 //! client retries throttled and transient calls, in one place.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use iac_stack::Value;
 use serde_json::Value as Json;
 
-use crate::apply::{resolve_inputs, RetryPolicy};
+use crate::apply::{resolve_inputs, Holder, RetryPolicy};
 use crate::plan::Change;
 use crate::provider::{ErrorKind, Existing, OpContext, Provider, ProviderError};
 use crate::report::OpKind;
@@ -46,6 +47,8 @@ pub(crate) struct Call<'a> {
     pub(crate) inputs: &'a Json,
     pub(crate) retry: RetryPolicy,
     pub(crate) timeout: Duration,
+    /// Objects the lookup after a failed create must not take (see `apply::held_objects`).
+    pub(crate) held: &'a HashMap<String, Holder>,
 }
 
 /// What one operation of the walk ended with.
@@ -186,7 +189,25 @@ impl Call<'_> {
             let found = self
                 .timed("looking up", p.find(&c.rtype, &c.name, self.inputs))
                 .await;
+            let held = match &found {
+                Ok(Some(existing)) => self.held.get(&existing.physical_id).filter(|h| {
+                    // The state's own object of this resource (the old one of a
+                    // replacement) is not another's.
+                    **h != Holder::Resource(c.name.clone())
+                }),
+                _ => None,
+            };
             match found {
+                Ok(Some(existing)) if held.is_some() => {
+                    let by = match held {
+                        Some(Holder::Resource(n)) => format!("the state's object of `{n}`"),
+                        _ => "an object `iac state rm` forgot".to_string(),
+                    };
+                    return OpResult::failed(format!(
+                        "{}; the object found with `{}`'s identity, `{}`, is {by}, and is left alone",
+                        err.message, c.name, existing.physical_id
+                    ));
+                }
                 Ok(Some(existing)) if existing.foreign.is_none() => {
                     self.ctx.progress(&format!(
                         "{}; `{}` exists, keeping it",
@@ -365,6 +386,7 @@ pub(crate) fn record(state: &State, c: &Change, done: Done) -> Vec<Edit> {
                     dependencies: c.dependencies.clone(),
                     existing: false,
                     incomplete,
+                    former_names: Vec::new(),
                 },
             });
         }
@@ -394,6 +416,7 @@ pub(crate) fn record(state: &State, c: &Change, done: Done) -> Vec<Edit> {
                     dependencies: c.dependencies.clone(),
                     existing: true,
                     incomplete: false,
+                    former_names: Vec::new(),
                 },
             });
         }

@@ -14,6 +14,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::moves;
 use crate::provider::{Found, Live, Provider, ProviderError, ReadRequest};
 use crate::recover::{
     adopt_change, adopt_unknown, delete_found, delete_superseded, find_before_create,
@@ -87,6 +88,9 @@ pub struct Orphan {
 /// The counts of the summary line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Resources renamed by a `moved:` entry: their objects are kept under the new name.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub moved: usize,
     /// Objects an interrupted apply made, taken into the state.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub adopt: usize,
@@ -98,7 +102,7 @@ pub struct Summary {
 
 impl Summary {
     pub fn is_empty(&self) -> bool {
-        self.adopt + self.add + self.change + self.replace + self.destroy == 0
+        self.moved + self.adopt + self.add + self.change + self.replace + self.destroy == 0
     }
 }
 
@@ -178,6 +182,11 @@ pub struct Change {
     /// For an adopt: the attributes of the object found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live_attrs: Option<Json>,
+    /// The name the state knows the object by, when a `moved:` entry renames it to this
+    /// resource: applying records the new name before anything else (the object is kept;
+    /// `action` says what else changes, usually its `iac:name` tag, in place).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<String>,
 }
 
 /// Why and how a resource is replaced.
@@ -194,6 +203,9 @@ pub struct Replacement {
     /// deleted, so the two never clash. Also set in `after`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_name: Option<String>,
+    /// Asked for with `--replace NAME` (`forced_by` lists what else forces it, if anything).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub requested: bool,
 }
 
 /// The order of a replacement.
@@ -238,6 +250,9 @@ pub struct PlanOptions {
     /// `iac destroy --keep-orphans`: leave the stack's orphans (objects tagged with the
     /// stack that the state does not know) instead of deleting them.
     pub keep_orphans: bool,
+    /// `--replace NAME`: replace these resources even though nothing forces it, in the
+    /// order a forced replacement would take (see [`check_replace`]).
+    pub replace: Vec<String>,
 }
 
 /// Why no plan could be made.
@@ -266,6 +281,20 @@ pub enum PlanError {
     },
     #[error("`--target {0}` names no resource of the stack or the state")]
     UnknownTarget(String),
+    #[error("`--replace {0}` names no resource of the stack")]
+    UnknownReplace(String),
+    #[error(
+        "`--replace {0}` names an `existing: true` lookup, which iac never creates or deletes"
+    )]
+    ReplaceExisting(String),
+    #[error("cannot move `{from}` to `{to}`: {why}")]
+    Move {
+        from: String,
+        to: String,
+        why: String,
+    },
+    #[error("{}", held_message(.0))]
+    NameHeld(Vec<ForeignObject>),
     #[error(
         "unsupported plan format version `{0}` (this iac reads version {PLAN_FORMAT_VERSION})"
     )]
@@ -293,6 +322,17 @@ fn foreign_message(list: &[ForeignObject]) -> String {
         .collect();
     format!(
         "the plan would create resources whose AWS names are taken by objects that are not this stack's: {}; iac never modifies or deletes what it did not create",
+        names.join(", ")
+    )
+}
+
+fn held_message(list: &[ForeignObject]) -> String {
+    let names: Vec<String> = list
+        .iter()
+        .map(|f| format!("`{}` (`{}` is {})", f.name, f.physical_id, f.owner))
+        .collect();
+    format!(
+        "the plan would create resources whose AWS names are held by objects this stack no longer manages under that name: {}",
         names.join(", ")
     )
 }
@@ -390,7 +430,7 @@ impl Plan {
     }
 }
 
-/// A hash of everything in the stack that a plan depends on.
+/// A hash of everything in the stack that a plan depends on (`moved:` included).
 pub fn stack_hash(stack: &Stack) -> String {
     /// One resource as hashed; the fields in this order, as the JSON the hash is of.
     #[derive(serde::Serialize)]
@@ -409,6 +449,10 @@ pub fn stack_hash(stack: &Stack) -> String {
         region: &'a Option<String>,
         resources: IndexMap<&'a str, Res<'a>>,
         outputs: IndexMap<&'a str, &'a Value>,
+        /// `moved:` as `[from, to]` pairs; left out when empty, so the hash of a stack
+        /// without moves is what it was before moves existed.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        moved: Vec<[&'a str; 2]>,
     }
     let doc = Doc {
         stack: &stack.name,
@@ -432,6 +476,11 @@ pub fn stack_hash(stack: &Stack) -> String {
             .outputs
             .iter()
             .map(|(n, o)| (n.as_str(), &o.value))
+            .collect(),
+        moved: stack
+            .moved
+            .iter()
+            .map(|m| [m.from.as_str(), m.to.as_str()])
             .collect(),
     };
     // Streamed into the hash: the same bytes as the JSON text, which is never built.
@@ -633,11 +682,19 @@ pub async fn plan(
     opts: &PlanOptions,
 ) -> Result<Plan, PlanError> {
     check_stack_name(stack, state)?;
+    check_replace(stack, &opts.replace)?;
+    // Moves first: the plan is made against the state with them applied, so a renamed
+    // resource is diffed as the object it keeps (see `moves`).
+    let moves = moves::resolve(stack, state)?;
+    let moved = moves::moved_state(state, &moves);
+    let state: &State = &moved;
     let live = refresh(state, &provider).await?;
     let found = lookups(stack, &provider).await?;
     let recovery = recover(state, &provider).await?;
     let mut unknown_tagged = survey(&stack.name, state, &recovery, &provider).await?;
-    let mut named = find_before_create(stack, state, &found, &recovery, &provider).await?;
+    let (mut named, mut held) =
+        find_before_create(stack, state, &found, &recovery, &provider).await?;
+    let mut name_held = Vec::new();
 
     let mut changes = Vec::new();
     let mut drift = Vec::new();
@@ -678,6 +735,10 @@ pub async fn plan(
             renewed_attrs: IndexMap::new(),
             settles: None,
             live_attrs: None,
+            moved_from: moves
+                .iter()
+                .find(|m| m.to == r.name)
+                .map(|m| m.from.clone()),
         };
 
         if r.existing {
@@ -746,6 +807,20 @@ pub async fn plan(
         let Some(prior) = prior.filter(|p| !p.existing) else {
             change.action = Action::Create;
             change.physical_id = None;
+            // The AWS name is held by an object the stack no longer has under this name
+            // (forgotten, or the state's under another name): a name iac chooses is made
+            // fresh, one the stack sets cannot be created.
+            if let Some(h) = held.remove(&r.name) {
+                match generated_name(stack, r, &*provider) {
+                    Some(g) => {
+                        let fresh = g.fresh(&g.base, &desired);
+                        let mut after = desired.clone();
+                        set_prop(&mut after, g.prop, Value::Str(fresh));
+                        change.after = Some(after);
+                    }
+                    None => name_held.push(h),
+                }
+            }
             unknown.insert(r.name.clone());
             changes.push(change);
             continue;
@@ -781,6 +856,13 @@ pub async fn plan(
                     change.after = Some(desired.clone());
                 }
             }
+        }
+        // Names derived from a name the resource had before a move stay the object's.
+        let held_by = [&now.inputs, &prior.inputs];
+        if !prior.former_names.is_empty()
+            && moves::keep_former_names(stack, r, &prior.former_names, &held_by, &mut desired)
+        {
+            change.after = Some(desired.clone());
         }
 
         let applied = Value::from(prior.inputs.clone());
@@ -833,7 +915,8 @@ pub async fn plan(
 
         change.before = Some(now.inputs.clone());
         change.changed_paths = changed.clone();
-        if !forced.is_empty() {
+        let requested = opts.replace.contains(&r.name);
+        if !forced.is_empty() || requested {
             let how = replace_strategy(
                 r,
                 &now.inputs,
@@ -860,6 +943,7 @@ pub async fn plan(
                 strategy: how.strategy,
                 because: how.because,
                 new_name: how.new_name,
+                requested,
             });
             unknown.insert(r.name.clone());
         } else if !changed.is_empty() {
@@ -901,6 +985,10 @@ pub async fn plan(
         ));
     }
     push_deposed(state, &mut changes);
+    if !name_held.is_empty() {
+        name_held.sort_by(|a: &ForeignObject, b| a.name.cmp(&b.name));
+        return Err(PlanError::NameHeld(name_held));
+    }
 
     let plan = Plan {
         format_version: PLAN_FORMAT_VERSION,
@@ -1024,6 +1112,19 @@ fn reverse_dependency_order<'s>(state: &'s State, names: &[&'s String]) -> Vec<&
     out
 }
 
+/// `--replace NAME`: each names a resource of the stack that iac manages. Checked before
+/// any AWS call.
+pub fn check_replace(stack: &Stack, names: &[String]) -> Result<(), PlanError> {
+    for n in names {
+        match stack.resources.get(n) {
+            None => return Err(PlanError::UnknownReplace(n.clone())),
+            Some(r) if r.existing => return Err(PlanError::ReplaceExisting(n.clone())),
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
 fn check_stack_name(stack: &Stack, state: &State) -> Result<(), PlanError> {
     if state.stack != stack.name && !state.resources.is_empty() {
         return Err(PlanError::WrongStack {
@@ -1062,6 +1163,7 @@ pub(crate) fn delete_change(
         renewed_attrs: IndexMap::new(),
         settles: None,
         live_attrs: None,
+        moved_from: None,
     }
 }
 
@@ -1085,6 +1187,7 @@ fn push_deposed(state: &State, changes: &mut Vec<Change>) {
                 renewed_attrs: IndexMap::new(),
                 settles: None,
                 live_attrs: None,
+                moved_from: None,
             });
         }
     }
@@ -1093,7 +1196,7 @@ fn push_deposed(state: &State, changes: &mut Vec<Change>) {
 /// An AWS name the stack leaves to iac: the type's name property, not written in the
 /// stack, on a type whose names AWS keeps unique.
 #[derive(Debug, Clone)]
-struct GeneratedName {
+pub(crate) struct GeneratedName {
     prop: &'static str,
     /// `<stack>-<NAME>` within the limit: the name a first create uses.
     base: String,
@@ -1105,8 +1208,22 @@ struct GeneratedName {
 const FRESH_SUFFIX_LEN: usize = 6;
 
 impl GeneratedName {
+    /// The names iac chooses for resource `name` of `stack` in property `prop`, within
+    /// `max_len`.
+    pub(crate) fn new(prop: &'static str, stack: &str, name: &str, max_len: usize) -> Self {
+        GeneratedName {
+            prop,
+            base: iac_stack::schema::aws_name(stack, name, max_len),
+            short: iac_stack::schema::aws_name(
+                stack,
+                name,
+                max_len.saturating_sub(FRESH_SUFFIX_LEN + 1),
+            ),
+        }
+    }
+
     /// True for a name iac would have chosen: the base, or a fresh one.
-    fn is_generated(&self, name: &str) -> bool {
+    pub(crate) fn is_generated(&self, name: &str) -> bool {
         name == self.base
             || name
                 .strip_prefix(self.short.as_str())
@@ -1161,15 +1278,7 @@ fn generated_name(stack: &Stack, r: &Resource, provider: &dyn Provider) -> Optio
     if !defaulted || !r.is_defaulted(prop) || provider.names_reusable(r.schema.name) {
         return None;
     }
-    Some(GeneratedName {
-        prop,
-        base: iac_stack::schema::aws_name(&stack.name, &r.name, an.max_len),
-        short: iac_stack::schema::aws_name(
-            &stack.name,
-            &r.name,
-            an.max_len.saturating_sub(FRESH_SUFFIX_LEN + 1),
-        ),
-    })
+    Some(GeneratedName::new(prop, &stack.name, &r.name, an.max_len))
 }
 
 /// Set a top-level property of a map-shaped value.
@@ -1294,6 +1403,9 @@ fn check_protect(stack: &Stack, plan: &Plan) -> Result<(), PlanError> {
 fn summarise(changes: &[Change]) -> Summary {
     let mut s = Summary::default();
     for c in changes {
+        if c.moved_from.is_some() {
+            s.moved += 1;
+        }
         match c.action {
             Action::Adopt => s.adopt += 1,
             Action::Create => s.add += 1,

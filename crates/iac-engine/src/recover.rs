@@ -21,6 +21,19 @@ use crate::provider::{Existing, Found, Live, Provider, ProviderError, Tagged};
 use crate::state::{Intent, IntentOp, ResourceState, State};
 use crate::util;
 
+/// The ids of the objects the state accounts for: its resources, the old objects awaiting
+/// deletion, and the objects `iac state rm` forgot (left in AWS on purpose: never adopted,
+/// never an orphan).
+fn known_ids(state: &State) -> HashSet<&str> {
+    state
+        .resources
+        .values()
+        .map(|r| r.physical_id.as_str())
+        .chain(state.deposed.iter().map(|d| d.physical_id.as_str()))
+        .chain(state.forgotten.iter().map(|f| f.physical_id.as_str()))
+        .collect()
+}
+
 /// What the lookups of the intents an interrupted apply left found.
 #[derive(Debug, Default)]
 pub(crate) struct Recovery {
@@ -42,12 +55,7 @@ pub(crate) async fn recover(
     if state.pending.is_empty() {
         return Ok(rec);
     }
-    let known: HashSet<&str> = state
-        .resources
-        .values()
-        .map(|r| r.physical_id.as_str())
-        .chain(state.deposed.iter().map(|d| d.physical_id.as_str()))
-        .collect();
+    let known = known_ids(state);
     let mut set = tokio::task::JoinSet::new();
     for intent in &state.pending {
         if intent.op == IntentOp::Delete {
@@ -134,6 +142,7 @@ pub(crate) fn delete_found(name: &str, intent: &Intent, ex: &Existing, why: &str
         dependencies: intent.dependencies.clone(),
         existing: false,
         incomplete: false,
+        former_names: Vec::new(),
     };
     let mut c = delete_change(name, &rs, Some(why));
     c.settles = Some(intent.token.clone());
@@ -160,13 +169,8 @@ pub(crate) async fn survey(
     recovery: &Recovery,
     provider: &Arc<dyn Provider>,
 ) -> Result<Vec<(&'static str, Tagged)>, PlanError> {
-    let known: HashSet<&str> = state
-        .resources
-        .values()
-        .map(|r| r.physical_id.as_str())
-        .chain(state.deposed.iter().map(|d| d.physical_id.as_str()))
-        .chain(recovery.found.values().map(|(_, e)| e.physical_id.as_str()))
-        .collect();
+    let mut known = known_ids(state);
+    known.extend(recovery.found.values().map(|(_, e)| e.physical_id.as_str()));
     let mut set = tokio::task::JoinSet::new();
     for schema in iac_stack::schema::TYPES.iter().filter(|t| t.taggable) {
         let (p, rtype, stack) = (provider.clone(), schema.name, stack.to_string());
@@ -201,13 +205,17 @@ const FIND_CONCURRENCY: usize = 8;
 /// someone else is an error now, at plan time, rather than a failed apply. Resources whose
 /// identifying inputs are not known before apply are not looked up (their create still is,
 /// if it fails).
+///
+/// Returns the objects to adopt, and the names held by objects of this stack that are not
+/// to be adopted ([`held_by`]): forgotten by `iac state rm`, or the state's under another
+/// name (`iac state mv` with the stack unchanged).
 pub(crate) async fn find_before_create(
     stack: &Stack,
     state: &State,
     found: &HashMap<String, Found>,
     recovery: &Recovery,
     provider: &Arc<dyn Provider>,
-) -> Result<HashMap<String, Existing>, PlanError> {
+) -> Result<(HashMap<String, Existing>, HashMap<String, ForeignObject>), PlanError> {
     let attrs = |r: &Reference| -> Option<Json> {
         state
             .attr(&r.resource, &r.attr)
@@ -236,6 +244,7 @@ pub(crate) async fn find_before_create(
         });
     }
     let mut ours = HashMap::new();
+    let mut held = HashMap::new();
     let mut foreign = Vec::new();
     while let Some(joined) = set.join_next().await {
         let Ok((name, rtype, res)) = joined else {
@@ -243,9 +252,20 @@ pub(crate) async fn find_before_create(
         };
         match res {
             Ok(Some(ex)) => match &ex.foreign {
-                None => {
-                    ours.insert(name, ex);
-                }
+                None => match held_by(state, &ex.physical_id) {
+                    Some(owner) => {
+                        let h = ForeignObject {
+                            name: name.clone(),
+                            rtype,
+                            physical_id: ex.physical_id.clone(),
+                            owner,
+                        };
+                        held.insert(name, h);
+                    }
+                    None => {
+                        ours.insert(name, ex);
+                    }
+                },
                 Some(owner) => foreign.push(ForeignObject {
                     name,
                     rtype,
@@ -261,7 +281,20 @@ pub(crate) async fn find_before_create(
         foreign.sort_by(|a, b| a.name.cmp(&b.name));
         return Err(PlanError::Foreign(foreign));
     }
-    Ok(ours)
+    Ok((ours, held))
+}
+
+/// Who an object of this stack that a create's lookup found belongs to, when it is not to
+/// be taken: forgotten by `iac state rm`, or the state's under another resource name.
+pub(crate) fn held_by(state: &State, physical_id: &str) -> Option<String> {
+    if state.forgotten.iter().any(|f| f.physical_id == physical_id) {
+        return Some("forgotten by `iac state rm`: left in AWS, no longer the stack's".into());
+    }
+    state
+        .resources
+        .iter()
+        .find(|(_, r)| r.physical_id == physical_id)
+        .map(|(n, _)| format!("the state's object of `{n}`"))
 }
 
 /// The change that takes an object of this stack that the state did not know (found by
@@ -308,6 +341,7 @@ pub(crate) fn orphan_deletes(orphans: &[(&'static str, Tagged)], state: &State) 
                 dependencies: deps,
                 existing: false,
                 incomplete: false,
+                former_names: Vec::new(),
             };
             delete_change(
                 &name_of(t),

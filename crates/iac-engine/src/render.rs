@@ -240,7 +240,7 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
     let shown: Vec<&Change> = plan
         .changes
         .iter()
-        .filter(|c| !matches!(c.action, Action::NoOp | Action::Read))
+        .filter(|c| !matches!(c.action, Action::NoOp | Action::Read) || c.moved_from.is_some())
         .collect();
     if shown.is_empty() {
         let _ = writeln!(out, "{}", st.bold("No changes."));
@@ -271,7 +271,12 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
 pub(crate) fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
     format!(
-        "{}{} to add, {} to change, {} to replace, {} to destroy.",
+        "{}{}{} to add, {} to change, {} to replace, {} to destroy.",
+        if s.moved > 0 {
+            format!("{} to move, ", s.moved)
+        } else {
+            String::new()
+        },
         if s.adopt > 0 {
             format!("{} to adopt, ", s.adopt)
         } else {
@@ -286,6 +291,21 @@ pub(crate) fn summary_line(plan: &Plan) -> String {
 
 pub(crate) fn render_change(out: &mut String, st: &Style, c: &Change) {
     let head = format!("{} ({})", c.name, c.rtype);
+    if let Some(from) = &c.moved_from {
+        // Terraform's wording: the object is the same, only its name in the state changes.
+        let object = c
+            .physical_id
+            .as_deref()
+            .map(|i| format!(", keeping its object `{i}`"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} {from} -> {} (moved): `{from}` has moved to `{}`{object}",
+            st.yellow(">"),
+            c.name,
+            c.name
+        );
+    }
     match c.action {
         Action::Adopt => {
             let _ = writeln!(
@@ -366,7 +386,15 @@ pub(crate) fn render_change(out: &mut String, st: &Style, c: &Change) {
                         None => "create before destroy".to_string(),
                     },
                 };
-                (st.red("-/+"), format!("must be replaced ({order})"))
+                let requested = if r.is_some_and(|r| r.requested) {
+                    "replacement requested with --replace; "
+                } else {
+                    ""
+                };
+                (
+                    st.red("-/+"),
+                    format!("must be replaced ({requested}{order})"),
+                )
             };
             let id = c
                 .physical_id

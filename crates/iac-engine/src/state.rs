@@ -53,6 +53,21 @@ pub struct State {
     /// and the next plan looks its object up.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<Intent>,
+    /// Objects `iac state rm` forgot: left in AWS, no longer the stack's. Their
+    /// `iac:stack`/`iac:name` tags still name the stack, so this list is what keeps plans
+    /// from adopting them again or listing them as orphans (which destroy would delete).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forgotten: Vec<Forgotten>,
+}
+
+/// An object removed from the state by `iac state rm`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forgotten {
+    /// The resource it was the object of.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    pub physical_id: String,
 }
 
 /// An operation iac is about to start, recorded durably before the call.
@@ -113,6 +128,13 @@ pub enum Edit {
     Outputs { outputs: IndexMap<String, Json> },
     /// The identity of a state's first apply (from the plan).
     Lineage { lineage: String, stack: String },
+    /// A resource renamed (a `moved:` entry applied, or `iac state mv`): its object is
+    /// kept under the new name, the old name recorded in its `former_names`, and every
+    /// recorded dependency on the old name (other resources', deposed objects') renamed.
+    Move { from: String, to: String },
+    /// A resource's object forgotten (`iac state rm`): removed from `resources` and
+    /// recorded in `forgotten`, left in AWS.
+    Forget { name: String },
 }
 
 /// One line of the local journal: the edits of one commit.
@@ -145,6 +167,11 @@ pub struct ResourceState {
     /// property of it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub incomplete: bool,
+    /// The names the resource had before it was moved (`moved:`, `iac state mv`), oldest
+    /// first: an AWS name iac derived from one of them is still one iac chose, kept as the
+    /// object's name rather than planned back (which would replace the object).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub former_names: Vec<String>,
 }
 
 /// An old object awaiting deletion after its replacement was created.
@@ -172,6 +199,7 @@ impl State {
             deposed: Vec::new(),
             outputs: IndexMap::new(),
             pending: Vec::new(),
+            forgotten: Vec::new(),
         }
     }
 
@@ -203,7 +231,42 @@ impl State {
                     self.lineage = lineage.clone();
                     self.stack = stack.clone();
                 }
+                Edit::Move { from, to } => self.rename(from, to),
+                Edit::Forget { name } => {
+                    if let Some(r) = self.resources.remove(name) {
+                        self.forgotten.retain(|f| f.physical_id != r.physical_id);
+                        self.forgotten.push(Forgotten {
+                            name: name.clone(),
+                            rtype: r.rtype,
+                            physical_id: r.physical_id,
+                        });
+                    }
+                }
             }
+        }
+    }
+
+    /// [`Edit::Move`]: `from` becomes `to`, everywhere the state names it as a resource.
+    fn rename(&mut self, from: &str, to: &str) {
+        let Some(mut r) = self.resources.remove(from) else {
+            return;
+        };
+        r.former_names.retain(|n| n != from && n != to);
+        r.former_names.push(from.to_string());
+        self.resources.insert(to.to_string(), r);
+        let rename = |deps: &mut Vec<String>| {
+            for d in deps.iter_mut().filter(|d| *d == from) {
+                *d = to.to_string();
+            }
+        };
+        for r in self.resources.values_mut() {
+            rename(&mut r.dependencies);
+        }
+        for d in &mut self.deposed {
+            if d.name == from {
+                d.name = to.to_string();
+            }
+            rename(&mut d.dependencies);
         }
     }
 
@@ -723,6 +786,7 @@ mod tests {
                 dependencies: Vec::new(),
                 existing: false,
                 incomplete: false,
+                former_names: Vec::new(),
             },
         }
     }

@@ -227,7 +227,12 @@ pub fn summary_line(report: &ApplyReport, kind: PlanKind) -> String {
     let secs = report.elapsed.as_secs_f64();
     match kind {
         PlanKind::Apply => format!(
-            "Apply complete: {}{} added, {} changed, {} replaced, {} destroyed in {secs:.1}s.",
+            "Apply complete: {}{}{} added, {} changed, {} replaced, {} destroyed in {secs:.1}s.",
+            if d.moved > 0 {
+                format!("{} moved, ", d.moved)
+            } else {
+                String::new()
+            },
             if d.adopt > 0 {
                 format!("{} adopted, ", d.adopt)
             } else {
@@ -338,6 +343,7 @@ mod tests {
     fn summary_counts_what_was_done() {
         let report = ApplyReport {
             done: Summary {
+                moved: 0,
                 adopt: 0,
                 add: 3,
                 change: 1,

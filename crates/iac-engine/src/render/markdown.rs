@@ -16,7 +16,7 @@ pub fn render_markdown(plan: &Plan) -> String {
     let shown: Vec<&Change> = plan
         .changes
         .iter()
-        .filter(|c| !matches!(c.action, Action::NoOp | Action::Read))
+        .filter(|c| !matches!(c.action, Action::NoOp | Action::Read) || c.moved_from.is_some())
         .collect();
     let verb = match plan.kind {
         PlanKind::Apply => "plan",
@@ -43,16 +43,14 @@ pub fn render_markdown(plan: &Plan) -> String {
     if !replaced.is_empty() {
         let _ = writeln!(out, "\n> [!CAUTION]");
         for c in replaced {
-            let why = c
-                .replace
-                .as_ref()
-                .map(|r| r.forced_by.join(", "))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "> `{}` ({}) will be replaced (`{}` cannot change in place)",
-                c.name, c.rtype, why
-            );
+            let why = match c.replace.as_ref() {
+                Some(r) if r.forced_by.is_empty() && r.requested => {
+                    "replacement requested with `--replace`".to_string()
+                }
+                Some(r) => format!("`{}` cannot change in place", r.forced_by.join(", ")),
+                None => String::new(),
+            };
+            let _ = writeln!(out, "> `{}` ({}) will be replaced ({why})", c.name, c.rtype);
         }
     }
     if !plan.drift.is_empty() {
@@ -128,7 +126,7 @@ fn mermaid(shown: &[&Change]) -> String {
             Action::Update => ("~", "update"),
             Action::Replace => ("-/+", "replace"),
             Action::Delete => ("-", "delete"),
-            Action::NoOp | Action::Read => ("", "update"),
+            Action::NoOp | Action::Read => (">", "update"),
         };
         let _ = writeln!(out, "  {id}[\"{mark} {}\"]:::{class}", c.name);
     }

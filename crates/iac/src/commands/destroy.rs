@@ -45,6 +45,7 @@ async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
         let opts = PlanOptions {
             targets: args.targets.clone(),
             keep_orphans: args.keep_orphans,
+            ..PlanOptions::default()
         };
         let provider = session.provider.clone();
         let plan = match plan_destroy_live(session.stack(), &session.state, provider, &opts).await {

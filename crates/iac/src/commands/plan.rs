@@ -116,6 +116,27 @@ pub fn plan_diag(e: &PlanError, stack: &Stack) -> Diag {
         }
         PlanError::UnknownTarget(_) => Diag::error("iac::plan::target", e.to_string())
             .help("name a resource of the stack (`iac state list` shows those in the state)"),
+        PlanError::UnknownReplace(_) | PlanError::ReplaceExisting(_) => {
+            Diag::error("iac::plan::replace", e.to_string())
+                .help("name a resource of the stack that iac creates (not an `existing: true` lookup)")
+        }
+        PlanError::Move { to, .. } => {
+            let d = Diag::error("iac::plan::moved", e.to_string());
+            let d = match stack.moved.iter().find(|m| &m.to == to) {
+                Some(m) => d.in_file(&stack.source).label(m.to_span, "this move"),
+                None => d,
+            };
+            d.help("`iac state list` shows what the state holds; `iac state rm` forgets an object, `iac state mv` renames one")
+        }
+        PlanError::NameHeld(list) => {
+            let mut d = Diag::error("iac::plan::name_held", e.to_string()).in_file(&stack.source);
+            for f in list {
+                if let Some(r) = stack.resources.get(&f.name) {
+                    d = d.label(r.spans.name, format!("its AWS name is held by `{}`", f.physical_id));
+                }
+            }
+            d.help("give the resource another `name:` (or drop `name:` and iac picks a fresh one), or remove the other object")
+        }
         PlanError::WrongStack { .. } => Diag::error("iac::plan::wrong_stack", e.to_string())
             .help("each stack needs its own state: check `stack:` and `state:` in the stack file"),
         PlanError::ExistingNotFound { name, .. } => {

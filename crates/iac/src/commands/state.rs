@@ -170,6 +170,7 @@ mod tests {
                 dependencies: vec![],
                 existing: false,
                 incomplete: false,
+                former_names: Vec::new(),
             },
         );
         s.resources.insert(
@@ -182,6 +183,7 @@ mod tests {
                 dependencies: vec!["vpc".into()],
                 existing: false,
                 incomplete: false,
+                former_names: Vec::new(),
             },
         );
         s
