@@ -33,7 +33,7 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Print the stack's outputs from the state
     Output(OutputArgs),
-    /// Inspect the state
+    /// Inspect the state, and edit it without touching AWS
     #[command(subcommand)]
     State(StateCommand),
     /// Remove a stale lock left by a crashed run
@@ -131,6 +131,9 @@ pub struct PlanArgs {
     /// Only this resource and what depends on it (repeatable)
     #[arg(long = "target", value_name = "NAME")]
     pub targets: Vec<String>,
+    /// Replace this resource even though nothing in the stack forces it (repeatable)
+    #[arg(long = "replace", value_name = "NAME")]
+    pub replace: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -165,6 +168,9 @@ pub struct ApplyArgs {
     /// Only this resource and what depends on it (repeatable)
     #[arg(long = "target", value_name = "NAME")]
     pub targets: Vec<String>,
+    /// Replace this resource even though nothing in the stack forces it (repeatable)
+    #[arg(long = "replace", value_name = "NAME")]
+    pub replace: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -207,6 +213,10 @@ pub enum StateCommand {
     List(StateListArgs),
     /// Show one resource of the state
     Show(StateShowArgs),
+    /// Forget resources: remove them from the state and leave their objects in AWS
+    Rm(StateRmArgs),
+    /// Rename a resource in the state, keeping its object
+    Mv(StateMvArgs),
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +234,31 @@ pub struct StateShowArgs {
     pub stack: StackArgs,
     /// The resource to show
     pub name: String,
+    /// Only used to reach a state kept in S3
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StateRmArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// The resources to forget
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Only used to reach a state kept in S3
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StateMvArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// The name the state knows the resource by
+    pub old: String,
+    /// Its new name (not already in the state)
+    pub new: String,
     /// Only used to reach a state kept in S3
     #[command(flatten)]
     pub aws: AwsArgs,

@@ -116,6 +116,9 @@ async fn apply_saved(
     if !args.targets.is_empty() {
         misplaced.push("`--target`");
     }
+    if !args.replace.is_empty() {
+        misplaced.push("`--replace`");
+    }
     if !misplaced.is_empty() {
         printer.diagnostic(
             &Diag::error(
@@ -187,11 +190,12 @@ async fn apply_stack(args: &ApplyArgs, printer: &Printer) -> ExitCode {
         deny_warnings: args.deny_warnings,
         verbose: args.verbose,
     };
-    let mut session = match Session::open(&req, &args.aws, "apply", printer).await {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let plan = match session.plan(&args.targets, printer).await {
+    let mut session =
+        match Session::open_replacing(&req, &args.aws, "apply", &args.replace, printer).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+    let plan = match session.plan(&args.targets, &args.replace, printer).await {
         Ok(p) => p,
         Err(code) => return code,
     };

@@ -16,6 +16,8 @@ mod output;
 mod plan;
 mod schema;
 mod state;
+mod state_mv;
+mod state_rm;
 mod validate;
 
 use std::process::ExitCode;

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use iac_aws::AwsProvider;
 use iac_engine::{
-    plan, render_plan, Action, Plan, PlanError, PlanOptions, State, StateBackend, StateLock,
+    check_replace, plan, render_plan, Action, Plan, PlanError, PlanOptions, State, StateBackend,
+    StateLock,
 };
 use iac_stack::{Diag, Loaded, Stack};
 
@@ -44,8 +45,24 @@ impl Session {
         operation: &str,
         printer: &Printer,
     ) -> Result<Session, ExitCode> {
+        Session::open_replacing(req, aws, operation, &[], printer).await
+    }
+
+    /// [`Session::open`], checking first (before any AWS call) that every `--replace NAME`
+    /// names a resource of the stack.
+    pub async fn open_replacing(
+        req: &StackRequest<'_>,
+        aws: &AwsArgs,
+        operation: &str,
+        replace: &[String],
+        printer: &Printer,
+    ) -> Result<Session, ExitCode> {
         let loaded = load_and_report(req, printer)?;
         let stack = &loaded.stack;
+        if let Err(e) = check_replace(stack, replace) {
+            printer.diagnostic(&plan_diag(&e, stack));
+            return Err(Exit::Error.into());
+        }
         let target = Target {
             region: stack.region.as_deref(),
             aws,
@@ -69,10 +86,17 @@ impl Session {
         &self.loaded.stack
     }
 
-    /// Plan the stack against the state; errors are printed as diagnostics.
-    pub async fn plan(&self, targets: &[String], printer: &Printer) -> Result<Plan, ExitCode> {
+    /// Plan the stack against the state (`--target`, `--replace`); errors are printed as
+    /// diagnostics.
+    pub async fn plan(
+        &self,
+        targets: &[String],
+        replace: &[String],
+        printer: &Printer,
+    ) -> Result<Plan, ExitCode> {
         let opts = PlanOptions {
             targets: targets.to_vec(),
+            replace: replace.to_vec(),
             ..PlanOptions::default()
         };
         plan(self.stack(), &self.state, self.provider.clone(), &opts)
@@ -184,11 +208,12 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> ExitCode {
 async fn run_async(args: &PlanArgs, printer: &Printer) -> ExitCode {
     {
         let req = StackRequest::from(&args.stack);
-        let session = match Session::open(&req, &args.aws, "plan", printer).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
-        let plan = match session.plan(&args.targets, printer).await {
+        let session =
+            match Session::open_replacing(&req, &args.aws, "plan", &args.replace, printer).await {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+        let plan = match session.plan(&args.targets, &args.replace, printer).await {
             Ok(p) => p,
             Err(code) => return code,
         };

@@ -1,10 +1,13 @@
 //! `iac state list` and `iac state show NAME`: what the state records, read from the state
 //! alone (no lock: every save is atomic, so a reader sees a whole version). Local state needs
 //! no AWS call; state in S3 is read with the usual AWS connection.
+//!
+//! `iac state rm` and `iac state mv` edit the state (in their own modules, `state_rm.rs` and
+//! `state_mv.rs`), under the lock, through [`open_locked`].
 
 use std::process::ExitCode;
 
-use iac_engine::{State, StateBackend};
+use iac_engine::{State, StateBackend, StateEditError, StateLock};
 use iac_stack::{Diag, Loaded};
 use serde_json::json;
 
@@ -46,6 +49,71 @@ pub async fn read(args: &StackArgs, aws: &AwsArgs, printer: &Printer) -> Result<
     })
 }
 
+/// A stack's state, locked for an edit, and loaded.
+pub struct Locked {
+    pub loaded: Loaded,
+    pub backend: Box<dyn StateBackend>,
+    /// Held until dropped: the edit runs under it, as an apply does.
+    pub _lock: StateLock,
+    /// `None` for a stack never applied.
+    pub state: Option<State>,
+}
+
+/// Load the stack, take the lock of its state for `operation`, then read the state.
+pub async fn open_locked(
+    args: &StackArgs,
+    aws: &AwsArgs,
+    operation: &str,
+    printer: &Printer,
+) -> Result<Locked, ExitCode> {
+    let req = StackRequest::from(args);
+    let loaded = load_and_report(&req, printer)?;
+    let name = loaded.stack.name.clone();
+    let location = location_of(&args.stack, loaded.stack.state.as_deref());
+    let ctx = if location.is_remote() {
+        let target = Target {
+            region: loaded.stack.region.as_deref(),
+            aws,
+        };
+        Some(connect_context(&target, printer).await?)
+    } else {
+        None
+    };
+    let backend = backend::open(&location, &name, ctx.as_ref(), printer)?;
+    let lock = backend::lock(backend.as_ref(), &name, operation, printer).await?;
+    let state = backend::load_existing(backend.as_ref(), &name, printer).await?;
+    Ok(Locked {
+        loaded,
+        backend,
+        _lock: lock,
+        state,
+    })
+}
+
+/// A refused state edit as a diagnostic; nothing was written.
+pub fn edit_diag(e: &StateEditError, state: &State) -> Diag {
+    match e {
+        StateEditError::Unknown(names) => {
+            let known: Vec<&str> = state.resources.keys().map(String::as_str).collect();
+            let mut d = unknown_resource(&names[0], &known);
+            d.message = format!("{e}; nothing was changed");
+            d
+        }
+        StateEditError::Taken(_) => Diag::error(
+            "iac::state::name_taken",
+            format!("{e}; nothing was changed"),
+        )
+        .help("forget it first with `iac state rm`, or choose another name"),
+        StateEditError::InvalidName(_) => Diag::error(
+            "iac::state::invalid_name",
+            format!("{e}; nothing was changed"),
+        )
+        .help(
+            "use lowercase letters, digits and `_`, starting with a letter, as under `resources:`",
+        ),
+    }
+}
+
 pub fn run(cmd: &StateCommand, printer: &Printer) -> ExitCode {
     let rt = match super::runtime(printer) {
         Ok(rt) => rt,
@@ -55,6 +123,8 @@ pub fn run(cmd: &StateCommand, printer: &Printer) -> ExitCode {
         let (args, aws) = match cmd {
             StateCommand::List(a) => (&a.stack, &a.aws),
             StateCommand::Show(a) => (&a.stack, &a.aws),
+            StateCommand::Rm(a) => return super::state_rm::run(a, printer).await,
+            StateCommand::Mv(a) => return super::state_mv::run(a, printer).await,
         };
         let stored = match read(args, aws, printer).await {
             Ok(s) => s,
@@ -67,15 +137,14 @@ pub fn run(cmd: &StateCommand, printer: &Printer) -> ExitCode {
                 stored.backend.location()
             ));
             return match cmd {
-                StateCommand::List(_) => Exit::Ok.into(),
                 StateCommand::Show(a) => {
                     printer.diagnostic(&unknown_resource(&a.name, &[]));
                     Exit::Error.into()
                 }
+                _ => Exit::Ok.into(),
             };
         };
         match cmd {
-            StateCommand::List(_) => super::write_out(printer, &list(state)),
             StateCommand::Show(a) => match show(state, &a.name) {
                 Some(text) => super::write_out(printer, &text),
                 None => {
@@ -84,6 +153,7 @@ pub fn run(cmd: &StateCommand, printer: &Printer) -> ExitCode {
                     Exit::Error.into()
                 }
             },
+            _ => super::write_out(printer, &list(state)),
         }
     })
 }
@@ -132,7 +202,7 @@ pub fn show(state: &State, name: &str) -> Option<String> {
     Some(serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n")
 }
 
-fn unknown_resource(name: &str, known: &[&str]) -> Diag {
+pub fn unknown_resource(name: &str, known: &[&str]) -> Diag {
     let help = if known.is_empty() {
         "apply the stack first; `iac state list` shows what the state holds".to_string()
     } else {

@@ -1,0 +1,248 @@
+//! The real `iac` binary editing a local state: `iac state rm` and `iac state mv` need no
+//! AWS call, and `--replace` with an unknown name fails before one. The stack and its state
+//! are written into a temporary directory; no emulator.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const STACK: &str = "stack: demo
+region: us-east-1
+resources:
+  vpc:
+    type: aws.vpc
+    cidr: 10.0.0.0/16
+  web_sg:
+    type: aws.security_group
+    vpc: ${vpc.id}
+    description: web
+";
+
+/// A state as an apply of [`STACK`] would leave it.
+fn state_json() -> serde_json::Value {
+    serde_json::json!({
+        "version": 1,
+        "serial": 3,
+        "lineage": "00112233445566778899aabbccddeeff",
+        "stack": "demo",
+        "resources": {
+            "vpc": {
+                "type": "aws.vpc",
+                "physical_id": "vpc-0a1b2c3d",
+                "inputs": {"cidr": "10.0.0.0/16"},
+                "attrs": {"id": "vpc-0a1b2c3d"}
+            },
+            "web_sg": {
+                "type": "aws.security_group",
+                "physical_id": "sg-0a1b2c3d",
+                "inputs": {"vpc": "vpc-0a1b2c3d", "description": "web"},
+                "attrs": {"id": "sg-0a1b2c3d"},
+                "dependencies": ["vpc"]
+            }
+        },
+        "outputs": {}
+    })
+}
+
+struct Work {
+    dir: tempfile::TempDir,
+}
+
+impl Work {
+    fn new() -> Work {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("demo.yaml"), STACK).unwrap();
+        let state = dir.path().join(".iac/state");
+        std::fs::create_dir_all(&state).unwrap();
+        std::fs::write(
+            state.join("demo.json"),
+            serde_json::to_string_pretty(&state_json()).unwrap(),
+        )
+        .unwrap();
+        Work { dir }
+    }
+
+    fn state_file(&self) -> std::path::PathBuf {
+        self.dir.path().join(".iac/state/demo.json")
+    }
+
+    fn state(&self) -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(self.state_file()).unwrap()).unwrap()
+    }
+
+    /// `iac ARGS` in the directory, with AWS pointed at a port nobody listens on: a command
+    /// that called AWS would fail with `iac::aws::unreachable`.
+    fn iac(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_iac"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("AWS_ENDPOINT_URL", closed_port_url())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_REGION")
+            .output()
+            .expect("run iac")
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn closed_port_url() -> String {
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited normally")
+}
+
+#[test]
+fn state_rm_forgets_each_resource_and_says_the_object_is_left_in_aws() {
+    let w = Work::new();
+    let o = w.iac(&["state", "rm", "demo.yaml", "web_sg"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(
+        out(&o),
+        "Forgot `web_sg` (aws.security_group `sg-0a1b2c3d`): removed from the state; the object is left in AWS.\n"
+    );
+    assert!(
+        err(&o).contains("`web_sg` still in the stack: the next plan creates a new object"),
+        "{}",
+        err(&o)
+    );
+    let state = w.state();
+    assert!(state["resources"].get("web_sg").is_none(), "{state}");
+    assert_eq!(state["serial"], 4);
+    assert_eq!(
+        state["forgotten"],
+        serde_json::json!([{"name": "web_sg", "type": "aws.security_group", "physical_id": "sg-0a1b2c3d"}])
+    );
+    // Folded into the state file: no journal left, and the previous version kept.
+    assert!(!w.path().join(".iac/state/demo.journal").exists());
+    assert!(w.path().join(".iac/state/demo.json.backup").exists());
+    let o = w.iac(&["state", "list", "demo.yaml"]);
+    assert_eq!(out(&o), "vpc  aws.vpc  vpc-0a1b2c3d\n");
+}
+
+#[test]
+fn state_rm_of_an_unknown_name_is_an_error_and_writes_nothing() {
+    let w = Work::new();
+    let before = std::fs::read(w.state_file()).unwrap();
+    let o = w.iac(&["state", "rm", "demo.yaml", "web_sg", "nope"]);
+    assert_eq!(code(&o), 1, "{}", out(&o));
+    let e = err(&o);
+    assert!(e.contains("iac::state::unknown_resource"), "{e}");
+    assert!(
+        e.contains("the state has no resource `nope`; nothing was changed"),
+        "{e}"
+    );
+    assert!(e.contains("the state holds `vpc`, `web_sg`"), "{e}");
+    assert!(out(&o).is_empty());
+    assert_eq!(std::fs::read(w.state_file()).unwrap(), before);
+    assert!(!w.path().join(".iac/state/demo.journal").exists());
+    // Names are required.
+    let o = w.iac(&["state", "rm", "demo.yaml"]);
+    assert_eq!(code(&o), 1);
+}
+
+#[test]
+fn state_rm_takes_the_lock() {
+    use fs4::fs_std::FileExt;
+    let w = Work::new();
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(w.path().join(".iac/state/demo.lock"))
+        .unwrap();
+    assert!(FileExt::try_lock_exclusive(&lock).unwrap());
+    let before = std::fs::read(w.state_file()).unwrap();
+    let o = w.iac(&["state", "rm", "demo.yaml", "web_sg"]);
+    assert_eq!(code(&o), 1);
+    assert!(err(&o).contains("iac::state::locked"), "{}", err(&o));
+    assert_eq!(std::fs::read(w.state_file()).unwrap(), before);
+    FileExt::unlock(&lock).unwrap();
+    let o = w.iac(&["state", "mv", "demo.yaml", "web_sg", "app_sg"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+}
+
+#[test]
+fn state_mv_renames_the_resource_and_its_dependents_references() {
+    let w = Work::new();
+    let o = w.iac(&["state", "mv", "demo.yaml", "vpc", "network"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(
+        out(&o),
+        "Moved `vpc` to `network` (aws.vpc `vpc-0a1b2c3d`): renamed in the state; the object is unchanged in AWS.\n"
+    );
+    assert!(
+        err(&o).contains("`network` is not in the stack: the next plan destroys its object"),
+        "{}",
+        err(&o)
+    );
+    let state = w.state();
+    assert_eq!(state["resources"]["network"]["physical_id"], "vpc-0a1b2c3d");
+    assert_eq!(
+        state["resources"]["network"]["former_names"],
+        serde_json::json!(["vpc"])
+    );
+    assert_eq!(
+        state["resources"]["web_sg"]["dependencies"],
+        serde_json::json!(["network"])
+    );
+    assert!(state["resources"].get("vpc").is_none());
+}
+
+#[test]
+fn state_mv_refuses_a_taken_an_unknown_or_an_invalid_name() {
+    let w = Work::new();
+    let before = std::fs::read(w.state_file()).unwrap();
+    for (args, want) in [
+        (["vpc", "web_sg"], "iac::state::name_taken"),
+        (["nope", "other"], "iac::state::unknown_resource"),
+        (["vpc", "Net-Work"], "iac::state::invalid_name"),
+    ] {
+        let o = w.iac(&["state", "mv", "demo.yaml", args[0], args[1]]);
+        assert_eq!(code(&o), 1, "{args:?}");
+        assert!(err(&o).contains(want), "{args:?}: {}", err(&o));
+        assert!(err(&o).contains("nothing was changed"), "{}", err(&o));
+    }
+    assert_eq!(std::fs::read(w.state_file()).unwrap(), before);
+}
+
+#[test]
+fn replace_of_an_unknown_name_fails_before_any_aws_call() {
+    let w = Work::new();
+    for cmd in ["plan", "apply"] {
+        let o = w.iac(
+            &[cmd, "demo.yaml", "--replace", "nope", "--yes"][..if cmd == "plan" { 4 } else { 5 }],
+        );
+        assert_eq!(code(&o), 1, "{cmd}: {}", out(&o));
+        let e = err(&o);
+        assert!(e.contains("iac::plan::replace"), "{cmd}: {e}");
+        assert!(
+            e.contains("`--replace nope` names no resource of the stack"),
+            "{cmd}: {e}"
+        );
+        assert!(!e.contains("iac::aws"), "{cmd} called AWS: {e}");
+    }
+    // The state was not even locked: nothing is left beside it.
+    assert!(!w.path().join(".iac/state/demo.lock").exists());
+}

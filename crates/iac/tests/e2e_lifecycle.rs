@@ -1,0 +1,371 @@
+//! End-to-end, the real `iac` binary against the local AWS emulator (moto): operating a
+//! stack over its life. A target group a listener forwards to is renamed in the stack with a
+//! `moved:` entry (one tag update, nothing created or deleted, since AWS refuses to delete a
+//! target group in use), then replaced on purpose with `--replace`; a resource forgotten with
+//! `iac state rm` stays in AWS while the next plan creates a new one. What exists is checked
+//! with requests straight to the emulator, not through iac.
+//!
+//! moto needs to be installed (`just emulator-install`); emulator tests fail, never skip.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use iac_testkit::Emulator;
+
+/// A load balancer in two subnets, an HTTP listener forwarding to a target group.
+const EDGE: &str = r#"stack: e2e-life
+region: us-east-1
+
+resources:
+  vpc:
+    type: aws.vpc
+    cidr: 10.30.0.0/16
+
+  public_a:
+    type: aws.subnet
+    vpc: ${vpc.id}
+    cidr: 10.30.1.0/24
+    az: ${region}a
+
+  public_b:
+    type: aws.subnet
+    vpc: ${vpc.id}
+    cidr: 10.30.2.0/24
+    az: ${region}b
+
+  web_sg:
+    type: aws.security_group
+    vpc: ${vpc.id}
+    description: e2e web
+    ingress:
+      - { protocol: tcp, port: 80, cidr: 10.0.0.0/8 }
+
+  alb:
+    type: aws.load_balancer
+    subnets:
+      - ${public_a.id}
+      - ${public_b.id}
+    security_groups:
+      - ${web_sg.id}
+
+  web_tg:
+    type: aws.target_group
+    vpc: ${vpc.id}
+    port: 80
+    protocol: HTTP
+
+  http:
+    type: aws.listener
+    load_balancer: ${alb.arn}
+    port: 80
+    protocol: HTTP
+    forward: ${web_tg.arn}
+"#;
+
+/// A temporary working directory with the stack file in it.
+struct Work {
+    dir: tempfile::TempDir,
+}
+
+impl Work {
+    fn new(stack: &str) -> Work {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("life.yaml"), stack).expect("write the stack");
+        Work { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn state_file(&self) -> PathBuf {
+        self.path().join(".iac/state/e2e-life.json")
+    }
+
+    fn state(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.state_file()).expect("state file");
+        serde_json::from_str(&text).expect("state JSON")
+    }
+
+    fn id_of(&self, name: &str) -> String {
+        self.state()["resources"][name]["physical_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("`{name}` is not in the state"))
+            .to_string()
+    }
+
+    fn edit_stack(&self, from: &str, to: &str) {
+        let path = self.path().join("life.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "the stack has no {from:?}");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+    }
+
+    /// `iac ARGS` in this directory, stdin closed, no colour, pointed at `emulator`.
+    fn iac(&self, emulator: &Emulator, args: &[&str]) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_iac"));
+        cmd.current_dir(self.path())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        emulator.configure(&mut cmd);
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = cmd.output().expect("run iac");
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+}
+
+/// A finished run of the binary.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Assert the exit code, showing both streams when it is wrong.
+    fn expect(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// A query-API request (form-encoded POST) straight to the emulator for `service`; the
+/// response body. moto does not check signatures, only reads the service and region from
+/// the credential scope.
+fn query(emulator: &Emulator, service: &str, body: &str) -> String {
+    let addr = emulator.url().trim_start_matches("http://").to_string();
+    let mut s = TcpStream::connect(&addr).expect("connect to the emulator");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "{body}: {response:.400}"
+    );
+    response
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The names of the target groups the emulator holds.
+fn target_group_arns(emulator: &Emulator) -> Vec<String> {
+    let body = query(
+        emulator,
+        "elasticloadbalancing",
+        "Action=DescribeTargetGroups&Version=2015-12-01",
+    );
+    body.split("<TargetGroupArn>")
+        .skip(1)
+        .filter_map(|p| p.split("</TargetGroupArn>").next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The `iac:name` tag of an ELB object.
+fn elb_iac_name(emulator: &Emulator, arn: &str) -> String {
+    let body = query(
+        emulator,
+        "elasticloadbalancing",
+        &format!(
+            "Action=DescribeTags&Version=2015-12-01&ResourceArns.member.1={}",
+            encode(arn)
+        ),
+    );
+    let at = body
+        .find("<Key>iac:name</Key>")
+        .unwrap_or_else(|| panic!("no iac:name tag: {body}"));
+    let rest = &body[at..];
+    let start = rest.find("<Value>").expect("a value") + "<Value>".len();
+    let end = rest.find("</Value>").expect("a value");
+    rest[start..end].to_string()
+}
+
+/// The listener's target group: where `http` forwards.
+fn forwarded_to(emulator: &Emulator, listener: &str) -> String {
+    let body = query(
+        emulator,
+        "elasticloadbalancing",
+        &format!(
+            "Action=DescribeListeners&Version=2015-12-01&ListenerArns.member.1={}",
+            encode(listener)
+        ),
+    );
+    let start = body.find("<TargetGroupArn>").expect("a forward action") + "<TargetGroupArn>".len();
+    let end = body[start..].find("</TargetGroupArn>").unwrap() + start;
+    body[start..end].to_string()
+}
+
+#[test]
+fn a_target_group_in_use_renamed_with_moved_is_kept_then_replaced_on_request() {
+    let emulator = Emulator::start();
+    let work = Work::new(EDGE);
+    work.iac(&emulator, &["apply", "--yes", "life.yaml"])
+        .expect(0);
+    let tg = work.id_of("web_tg");
+    let listener = work.id_of("http");
+    assert_eq!(target_group_arns(&emulator), [tg.as_str()]);
+
+    // Rename the key, with a `moved:` entry.
+    work.edit_stack("  web_tg:\n", "  api_tg:\n");
+    work.edit_stack("${web_tg.arn}", "${api_tg.arn}");
+    work.edit_stack(
+        "resources:\n",
+        "moved:\n  - { from: web_tg, to: api_tg }\n\nresources:\n",
+    );
+    let plan = work.iac(&emulator, &["plan", "life.yaml"]).expect(0);
+    assert!(
+        plan.stdout
+            .contains("web_tg -> api_tg (moved): `web_tg` has moved to `api_tg`"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 1 to move, 0 to add, 1 to change, 0 to replace, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("~ tags.iac:name: \"web_tg\" -> \"api_tg\""),
+        "{}",
+        plan.stdout
+    );
+    let apply = work
+        .iac(&emulator, &["apply", "--yes", "life.yaml"])
+        .expect(0);
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete: 1 moved, 0 added, 1 changed, 0 replaced, 0 destroyed"),
+        "{}",
+        apply.stdout
+    );
+    // The same object, now tagged with its new name; the listener never moved.
+    assert_eq!(work.id_of("api_tg"), tg);
+    assert!(work.state()["resources"].get("web_tg").is_none());
+    assert_eq!(target_group_arns(&emulator), [tg.as_str()]);
+    assert_eq!(elb_iac_name(&emulator, &tg), "api_tg");
+    assert_eq!(forwarded_to(&emulator, &listener), tg);
+    let replan = work
+        .iac(&emulator, &["plan", "--detailed-exitcode", "life.yaml"])
+        .expect(0);
+    assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
+
+    // Replaced on purpose: a new target group under a name derived from the new key, the
+    // listener moved to it, then the old one deleted.
+    let plan = work
+        .iac(&emulator, &["plan", "life.yaml", "--replace", "api_tg"])
+        .expect(0);
+    assert!(
+        plan.stdout.contains(
+            "must be replaced (replacement requested with --replace; create before destroy: new name `e2e-life-api-tg`"
+        ),
+        "{}",
+        plan.stdout
+    );
+    work.iac(
+        &emulator,
+        &["apply", "--yes", "life.yaml", "--replace", "api_tg"],
+    )
+    .expect(0);
+    let new_tg = work.id_of("api_tg");
+    assert_ne!(new_tg, tg);
+    assert_eq!(target_group_arns(&emulator), [new_tg.as_str()]);
+    assert_eq!(forwarded_to(&emulator, &listener), new_tg);
+    let replan = work
+        .iac(&emulator, &["plan", "--detailed-exitcode", "life.yaml"])
+        .expect(0);
+    assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
+
+    // An unknown name stops before anything.
+    let bad = work
+        .iac(
+            &emulator,
+            &["apply", "--yes", "life.yaml", "--replace", "web_tg"],
+        )
+        .expect(1);
+    assert!(bad.stderr.contains("iac::plan::replace"), "{}", bad.stderr);
+
+    work.iac(&emulator, &["destroy", "--yes", "life.yaml"])
+        .expect(0);
+    assert!(target_group_arns(&emulator).is_empty());
+}
+
+#[test]
+fn state_rm_leaves_the_object_in_aws_and_the_next_plan_creates_a_new_one() {
+    let emulator = Emulator::start();
+    let work = Work::new(EDGE);
+    work.iac(&emulator, &["apply", "--yes", "life.yaml"])
+        .expect(0);
+    let sg = work.id_of("web_sg");
+
+    let rm = work
+        .iac(&emulator, &["state", "rm", "life.yaml", "web_sg"])
+        .expect(0);
+    assert_eq!(
+        rm.stdout,
+        format!("Forgot `web_sg` (aws.security_group `{sg}`): removed from the state; the object is left in AWS.\n")
+    );
+    let unknown = work
+        .iac(&emulator, &["state", "rm", "life.yaml", "web_sg"])
+        .expect(1);
+    assert!(
+        unknown.stderr.contains("iac::state::unknown_resource"),
+        "{}",
+        unknown.stderr
+    );
+
+    let plan = work.iac(&emulator, &["plan", "life.yaml"]).expect(0);
+    assert!(
+        plan.stdout
+            .contains("+ web_sg (aws.security_group) will be created"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("1 to add"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("adopted"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("Orphans"), "{}", plan.stdout);
+    // Still in AWS, untouched.
+    let groups = query(
+        &emulator,
+        "ec2",
+        &format!("Action=DescribeSecurityGroups&Version=2016-11-15&GroupId.1={sg}"),
+    );
+    assert!(
+        groups.contains(&format!("<groupId>{sg}</groupId>")),
+        "{groups}"
+    );
+}
