@@ -49,8 +49,8 @@ pub fn check(stack: &Stack, _graph: &StackGraph, diags: &mut Diagnostics) {
     naming::check(&cx, diags);
 }
 
-/// Counts the resources the rules' lookups hand out, in tests: the work that must stay
-/// linear in the size of the stack.
+// Counts the resources the rules' lookups hand out, in tests: the work that must stay
+// linear in the size of the stack.
 #[cfg(test)]
 thread_local! {
     static VISITED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
@@ -59,52 +59,6 @@ thread_local! {
 fn visited() {
     #[cfg(test)]
     VISITED.with(|c| c.set(c.get() + 1));
-}
-
-#[cfg(test)]
-mod scale_tests {
-    use super::VISITED;
-
-    /// A stack of `n` services, each behind its own target group and listener.
-    fn services(n: usize) -> String {
-        let mut y = String::from(
-            "stack: many\nregion: us-east-1\nresources:\n  vpc:\n    type: aws.vpc\n    cidr: 10.0.0.0/16\n\
-             \x20 a:\n    type: aws.subnet\n    vpc: ${vpc.id}\n    cidr: 10.0.1.0/24\n    az: us-east-1a\n\
-             \x20 b:\n    type: aws.subnet\n    vpc: ${vpc.id}\n    cidr: 10.0.2.0/24\n    az: us-east-1b\n\
-             \x20 alb:\n    type: aws.load_balancer\n    subnets: [\"${a.id}\", \"${b.id}\"]\n\
-             \x20 cluster:\n    type: aws.ecs_cluster\n\
-             \x20 task:\n    type: aws.task_definition\n    cpu: 256\n    memory: 512\n    containers:\n      - name: web\n        image: nginx\n        port: 80\n",
-        );
-        for i in 0..n {
-            y.push_str(&format!(
-                "  tg{i}:\n    type: aws.target_group\n    vpc: ${{vpc.id}}\n    port: 80\n    protocol: HTTP\n\
-                 \x20 l{i}:\n    type: aws.listener\n    load_balancer: ${{alb.arn}}\n    port: {}\n    protocol: HTTP\n    forward: ${{tg{i}.arn}}\n\
-                 \x20 svc{i}:\n    type: aws.ecs_service\n    depends_on: [l{i}]\n    cluster: ${{cluster.arn}}\n    task_definition: ${{task.arn}}\n    desired_count: 2\n    subnets: [\"${{a.id}}\"]\n    load_balancer: {{target_group: \"${{tg{i}.arn}}\", container: web, port: 80}}\n",
-                1000 + i
-            ));
-        }
-        y
-    }
-
-    #[test]
-    fn the_rules_visit_each_resource_a_bounded_number_of_times() {
-        // Every rule that pairs resources (a service and the listener that forwards to its
-        // target group) looks the other up in an index: the resources handed out grow with
-        // the stack, not with its square.
-        let mut per_resource = Vec::new();
-        for n in [50, 500] {
-            let y = services(n);
-            VISITED.with(|c| c.set(0));
-            let loaded = crate::load_str("many.yaml", &y, &crate::LoadOptions::default());
-            assert!(loaded.is_ok(), "{:?}", loaded.err());
-            let work = VISITED.with(std::cell::Cell::get);
-            per_resource.push(work as f64 / (3 * n) as f64);
-        }
-        assert!(
-            per_resource[1] <= per_resource[0] * 1.2,
-            "work per resource grew with the stack: {per_resource:?}"
-        );
-    }
 }
 
 /// How deep a chain of references (`${a.x}` whose `x` is `${b.y}`...) is followed. Chains in
@@ -308,5 +262,51 @@ fn join_words<T: std::fmt::Display>(items: &[T], conj: &str) -> String {
         [] => String::new(),
         [one] => one.clone(),
         [init @ .., last] => format!("{} {conj} {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod scale_tests {
+    use super::VISITED;
+
+    /// A stack of `n` services, each behind its own target group and listener.
+    fn services(n: usize) -> String {
+        let mut y = String::from(
+            "stack: many\nregion: us-east-1\nresources:\n  vpc:\n    type: aws.vpc\n    cidr: 10.0.0.0/16\n\
+             \x20 a:\n    type: aws.subnet\n    vpc: ${vpc.id}\n    cidr: 10.0.1.0/24\n    az: us-east-1a\n\
+             \x20 b:\n    type: aws.subnet\n    vpc: ${vpc.id}\n    cidr: 10.0.2.0/24\n    az: us-east-1b\n\
+             \x20 alb:\n    type: aws.load_balancer\n    subnets: [\"${a.id}\", \"${b.id}\"]\n\
+             \x20 cluster:\n    type: aws.ecs_cluster\n\
+             \x20 task:\n    type: aws.task_definition\n    cpu: 256\n    memory: 512\n    containers:\n      - name: web\n        image: nginx\n        port: 80\n",
+        );
+        for i in 0..n {
+            y.push_str(&format!(
+                "  tg{i}:\n    type: aws.target_group\n    vpc: ${{vpc.id}}\n    port: 80\n    protocol: HTTP\n\
+                 \x20 l{i}:\n    type: aws.listener\n    load_balancer: ${{alb.arn}}\n    port: {}\n    protocol: HTTP\n    forward: ${{tg{i}.arn}}\n\
+                 \x20 svc{i}:\n    type: aws.ecs_service\n    depends_on: [l{i}]\n    cluster: ${{cluster.arn}}\n    task_definition: ${{task.arn}}\n    desired_count: 2\n    subnets: [\"${{a.id}}\"]\n    load_balancer: {{target_group: \"${{tg{i}.arn}}\", container: web, port: 80}}\n",
+                1000 + i
+            ));
+        }
+        y
+    }
+
+    #[test]
+    fn the_rules_visit_each_resource_a_bounded_number_of_times() {
+        // Every rule that pairs resources (a service and the listener that forwards to its
+        // target group) looks the other up in an index: the resources handed out grow with
+        // the stack, not with its square.
+        let mut per_resource = Vec::new();
+        for n in [50, 500] {
+            let y = services(n);
+            VISITED.with(|c| c.set(0));
+            let loaded = crate::load_str("many.yaml", &y, &crate::LoadOptions::default());
+            assert!(loaded.is_ok(), "{:?}", loaded.err());
+            let work = VISITED.with(std::cell::Cell::get);
+            per_resource.push(work as f64 / (3 * n) as f64);
+        }
+        assert!(
+            per_resource[1] <= per_resource[0] * 1.2,
+            "work per resource grew with the stack: {per_resource:?}"
+        );
     }
 }
