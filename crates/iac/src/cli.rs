@@ -13,6 +13,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// No colour, as with `NO_COLOR` set
+    #[arg(long, global = true)]
+    pub no_color: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +79,17 @@ pub struct AwsArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum PlanFormat {
+    /// The plan as `iac plan` shows it on a terminal
+    #[default]
+    Human,
+    /// The plan JSON (what `--out` saves)
+    Json,
+    /// Markdown: summary first, warnings, a collapsible block per resource, a Mermaid graph
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
 pub enum DiagFormat {
     /// miette's report, with the source lines
     #[default]
@@ -119,9 +133,13 @@ pub struct PlanArgs {
     pub stack: StackArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
-    /// Print the plan as JSON (see docs/plans-and-state.md)
+    /// Print the plan as JSON (see docs/plans-and-state.md); the same as `--format json`
     #[arg(long)]
     pub json: bool,
+    /// How to print the plan: `human` (the default), `json`, or `markdown` (for a pull
+    /// request comment or a GitHub job summary)
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
     /// Save the plan to FILE for `iac apply FILE`
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

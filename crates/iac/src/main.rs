@@ -34,7 +34,7 @@ fn main() -> ExitCode {
             };
         }
     };
-    let printer = printer::Printer::from_env();
+    let printer = printer::Printer::from_env(cli.no_color);
     printer.install_miette_hook();
     commands::run(cli, &printer)
 }

@@ -19,9 +19,13 @@ pub struct Printer {
 }
 
 impl Printer {
-    /// Decide colour from the environment.
-    pub fn from_env() -> Self {
-        let no_color = std::env::var_os("NO_COLOR");
+    /// Decide colour from the environment; `no_color` is `--no-color`, which wins.
+    pub fn from_env(no_color_flag: bool) -> Self {
+        let no_color = if no_color_flag {
+            Some(std::ffi::OsString::from("1"))
+        } else {
+            std::env::var_os("NO_COLOR")
+        };
         let err_terminal = std::io::stderr().is_terminal();
         Printer {
             color: use_color(no_color.as_deref(), err_terminal),

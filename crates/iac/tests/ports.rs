@@ -94,6 +94,13 @@ fn port_round_trip(file: &str, stack: &str, needs_zone: bool) {
         code, 0,
         "the re-plan after apply is not clean\n{out}\n{err}"
     );
+    // The same, as a pull-request comment would show it.
+    let md = iac_ok(
+        &emulator,
+        dir,
+        &["plan", "--no-color", "--format", "markdown", file],
+    );
+    assert_eq!(md, format!("### iac plan for `{stack}`: no changes\n"));
     let before = leftovers(&emulator, stack);
     assert!(
         !before["tagged"].as_array().expect("tagged").is_empty(),

@@ -386,7 +386,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let stack = dir.path().join("s.yaml");
         std::fs::write(&stack, "stack: demo\n").unwrap();
-        let printer = Printer::from_env();
+        let printer = Printer::from_env(false);
         assert!(read_saved_plan(&stack, &printer).unwrap().is_none());
         let other_json = dir.path().join("x.json");
         std::fs::write(&other_json, "{\"stack\": \"demo\"}").unwrap();

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use iac_aws::AwsProvider;
 use iac_engine::{
-    check_replace, plan, render_plan, Action, Plan, PlanError, PlanOptions, State, StateBackend,
-    StateLock,
+    check_replace, plan, render_markdown, render_plan, Action, Plan, PlanError, PlanOptions, State,
+    StateBackend, StateLock,
 };
 use iac_stack::{Diag, Loaded, Stack};
 
@@ -22,7 +22,7 @@ use super::aws::{connect, Target};
 use super::backend::{self, location_of, StateLocation};
 use super::load::{load_and_report, StackRequest};
 use super::Exit;
-use crate::cli::{AwsArgs, PlanArgs};
+use crate::cli::{AwsArgs, PlanArgs, PlanFormat};
 use crate::printer::Printer;
 
 /// A stack loaded, connected to AWS, its state locked and loaded.
@@ -223,16 +223,21 @@ async fn run_async(args: &PlanArgs, printer: &Printer) -> ExitCode {
                 return code;
             }
         }
-        let text = if args.json {
-            json
+        let format = if args.json {
+            PlanFormat::Json
         } else {
-            render_plan(&plan, printer.out_color())
+            args.format
+        };
+        let text = match format {
+            PlanFormat::Json => json,
+            PlanFormat::Markdown => render_markdown(&plan),
+            PlanFormat::Human => render_plan(&plan, printer.out_color()),
         };
         let code = super::write_out(printer, &text);
         if code != ExitCode::from(Exit::Ok) {
             return code;
         }
-        if let (Some(out), false) = (&args.out, args.json) {
+        if let (Some(out), PlanFormat::Human) = (&args.out, format) {
             printer.note(&format!(
                 "\nSaved the plan to `{}`; apply it with `iac apply {}`",
                 out.display(),
