@@ -908,6 +908,7 @@ mod tests {
             data_loss: Vec::new(),
             settled_intents: Vec::new(),
             orphans: Vec::new(),
+            pulled_in: Vec::new(),
         }
     }
 

@@ -29,8 +29,8 @@ mod util;
 pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, CancelToken, OpRecord, RetryPolicy};
 pub use plan::{
     check_replace, plan, plan_destroy, plan_destroy_live, stack_hash, Action, Change, Drift,
-    ForeignObject, Orphan, Plan, PlanError, PlanKind, PlanOptions, ReplaceStrategy, Replacement,
-    StalePlan, Summary, PLAN_FORMAT_VERSION,
+    ForeignObject, Orphan, Plan, PlanError, PlanKind, PlanOptions, PulledIn, ReplaceStrategy,
+    Replacement, StalePlan, Summary, PLAN_FORMAT_VERSION,
 };
 pub use provider::{
     Created, ErrorKind, Existing, Found, Live, OpContext, Provider, ProviderError, ReadRequest,

@@ -5,7 +5,7 @@
 //! value is only known after apply), the dependencies and the outputs, so applying a saved
 //! plan needs neither the stack file nor a second diff.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use iac_stack::schema::{DefaultValue, TypeSchema};
@@ -72,6 +72,21 @@ pub struct Plan {
     /// stack takes: left alone by apply, deleted by destroy (unless `--keep-orphans`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub orphans: Vec<Orphan>,
+    /// With `--target`: the resources planned although not named, because a target needs
+    /// them (plan, apply) or they need a target (destroy). Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pulled_in: Vec<PulledIn>,
+}
+
+/// A resource `--target` brought into a plan without being named.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PulledIn {
+    pub name: String,
+    /// The resource whose relation brought it in: a target, or a resource pulled in.
+    pub by: String,
+    /// `needed by` (plan, apply: `by` depends on it) or `depends on` (destroy: it depends
+    /// on `by`, so it goes first).
+    pub relation: String,
 }
 
 /// An object tagged with the stack that the state does not know.
@@ -1009,6 +1024,7 @@ pub async fn plan(
         data_loss: Vec::new(),
         settled_intents: recovery.settled,
         orphans: orphan_list(unknown_tagged),
+        pulled_in: Vec::new(),
     };
     finish(plan, stack, opts)
 }
@@ -1072,6 +1088,7 @@ pub fn plan_destroy(stack: &Stack, state: &State, opts: &PlanOptions) -> Result<
         data_loss: Vec::new(),
         settled_intents: Vec::new(),
         orphans: Vec::new(),
+        pulled_in: Vec::new(),
     };
     finish(plan, stack, opts)
 }
@@ -1351,35 +1368,71 @@ fn replace_strategy(
     }
 }
 
-/// `--target`: keep the named resources and everything that depends on them, transitively.
+/// `--target`, as Terraform users expect it. Planning or applying: the named resources and
+/// everything they depend on, transitively, so a target on a fresh stack is created after
+/// what it needs instead of failing late. Destroying: the named resources and everything
+/// that depends on them, which must go first. The resources brought in are listed in
+/// [`Plan::pulled_in`] with the relation that brought them. One walk over the changes and
+/// their dependencies: linear.
 fn restrict_to_targets(plan: &mut Plan, targets: &[String]) -> Result<(), PlanError> {
     if targets.is_empty() {
         return Ok(());
     }
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, c) in plan.changes.iter().enumerate() {
+        by_name.entry(c.name.as_str()).or_default().push(i);
+    }
     for t in targets {
-        if !plan.changes.iter().any(|c| &c.name == t) {
+        if !by_name.contains_key(t.as_str()) {
             return Err(PlanError::UnknownTarget(t.clone()));
         }
     }
-    let mut keep: BTreeSet<String> = targets.iter().cloned().collect();
-    loop {
-        let before = keep.len();
-        for c in &plan.changes {
-            let depends = c
-                .dependencies
-                .iter()
-                .chain(&c.prior_dependencies)
-                .any(|d| keep.contains(d));
-            if depends {
-                keep.insert(c.name.clone());
+    // The edges to follow from a resource: what it depends on (apply), or what depends on
+    // it (destroy).
+    let mut next: HashMap<&str, Vec<&str>> = HashMap::new();
+    for c in &plan.changes {
+        let deps = c.dependencies.iter().chain(&c.prior_dependencies);
+        for d in deps {
+            match plan.kind {
+                // A delete needs nothing of what it depended on.
+                PlanKind::Apply if c.action != Action::Delete => {
+                    next.entry(c.name.as_str()).or_default().push(d.as_str());
+                }
+                PlanKind::Apply => {}
+                PlanKind::Destroy => next.entry(d.as_str()).or_default().push(c.name.as_str()),
             }
         }
-        if keep.len() == before {
-            break;
+    }
+    let relation = match plan.kind {
+        PlanKind::Apply => "needed by",
+        PlanKind::Destroy => "depends on",
+    };
+    let mut keep: HashSet<String> = targets.iter().cloned().collect();
+    let mut queue: std::collections::VecDeque<String> = targets.iter().cloned().collect();
+    let mut pulled = Vec::new();
+    while let Some(n) = queue.pop_front() {
+        for m in next.get(n.as_str()).map(Vec::as_slice).unwrap_or_default() {
+            if by_name.contains_key(m) && keep.insert(m.to_string()) {
+                pulled.push(PulledIn {
+                    name: m.to_string(),
+                    by: n.clone(),
+                    relation: relation.to_string(),
+                });
+                queue.push_back(m.to_string());
+            }
         }
     }
     plan.changes.retain(|c| keep.contains(&c.name));
     plan.drift.retain(|d| keep.contains(&d.name));
+    // Only what the plan will touch is worth naming.
+    let touched: HashSet<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| !matches!(c.action, Action::NoOp | Action::Read))
+        .map(|c| c.name.as_str())
+        .collect();
+    pulled.retain(|p| touched.contains(p.name.as_str()));
+    plan.pulled_in = pulled;
     Ok(())
 }
 

@@ -213,6 +213,11 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
         out.push('\n');
     }
 
+    if !plan.pulled_in.is_empty() {
+        let _ = writeln!(out, "{}", st.bold(&targets_note(plan)));
+        out.push('\n');
+    }
+
     if !plan.orphans.is_empty() {
         let what = match plan.kind {
             PlanKind::Apply => "left alone; `iac destroy` deletes them",
@@ -265,6 +270,17 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
         let _ = writeln!(out, "{}", st.red(&st.bold(&w)));
     }
     out
+}
+
+/// What `--target` brought into the plan without being named, and why:
+/// `--target also plans: task (needed by web), cluster (needed by task)`.
+pub(crate) fn targets_note(plan: &Plan) -> String {
+    let items: Vec<String> = plan
+        .pulled_in
+        .iter()
+        .map(|p| format!("{} ({} {})", p.name, p.relation, p.by))
+        .collect();
+    format!("--target also plans: {}", items.join(", "))
 }
 
 /// `1 to add, 2 to change, 0 to replace, 1 to destroy.` (adoptions first when there are any).

@@ -238,9 +238,14 @@ async fn plan_json_round_trips_and_is_versioned() {
 }
 
 #[tokio::test]
-async fn targets_keep_dependents_only() {
+async fn a_target_brings_in_what_it_needs_and_a_destroy_target_what_needs_it() {
     let stack = stack(network());
     let p: std::sync::Arc<dyn iac_engine::Provider> = std::sync::Arc::new(fake());
+    let names = |plan: &iac_engine::Plan| -> Vec<String> {
+        plan.changes.iter().map(|c| c.name.clone()).collect()
+    };
+    // Planning a subnet on a fresh stack: the VPC it needs comes first, and the plan says
+    // why it is there.
     let opts = PlanOptions {
         targets: vec!["subnet_a".into()],
         ..PlanOptions::default()
@@ -248,8 +253,48 @@ async fn targets_keep_dependents_only() {
     let plan = iac_engine::plan(&stack, &State::new("demo"), p.clone(), &opts)
         .await
         .unwrap();
-    let names: Vec<&str> = plan.changes.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["subnet_a"]);
+    assert_eq!(names(&plan), ["vpc", "subnet_a"]);
+    assert_eq!(
+        plan.pulled_in,
+        [iac_engine::PulledIn {
+            name: "vpc".into(),
+            by: "subnet_a".into(),
+            relation: "needed by".into(),
+        }]
+    );
+    let shown = render_plan(&plan, false);
+    assert!(
+        shown.starts_with("--target also plans: vpc (needed by subnet_a)\n"),
+        "{shown}"
+    );
+    // Applied on the fresh stack: the VPC, then the subnet in it, and nothing else.
+    let fresh = tempfile::tempdir().unwrap();
+    let world = fake();
+    let mut state = State::new("demo");
+    let wp: std::sync::Arc<dyn iac_engine::Provider> = std::sync::Arc::new(world.clone());
+    let targeted = iac_engine::plan(&stack, &state, wp.clone(), &opts)
+        .await
+        .unwrap();
+    let report = iac_engine::apply(
+        &targeted,
+        &mut state,
+        &iac_engine::LocalBackend::new(fresh.path(), "demo"),
+        wp,
+        std::sync::Arc::new(iac_engine::NullReporter),
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(report.success(), "{report:?}");
+    let made: Vec<&String> = state.resources.keys().collect();
+    assert_eq!(made, ["subnet_a", "vpc"]);
+    let order: Vec<String> = world
+        .calls_of(iac_engine::fake::Method::Create)
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    assert_eq!(order, ["vpc", "subnet_a"]);
+    // The VPC needs nothing: only itself.
     let opts = PlanOptions {
         targets: vec!["vpc".into()],
         ..PlanOptions::default()
@@ -257,15 +302,40 @@ async fn targets_keep_dependents_only() {
     let plan = iac_engine::plan(&stack, &State::new("demo"), p.clone(), &opts)
         .await
         .unwrap();
-    assert_eq!(plan.changes.len(), 5);
+    assert_eq!(names(&plan), ["vpc"]);
+    assert!(plan.pulled_in.is_empty());
     let opts = PlanOptions {
         targets: vec!["nope".into()],
         ..PlanOptions::default()
     };
-    let err = iac_engine::plan(&stack, &State::new("demo"), p, &opts)
+    let err = iac_engine::plan(&stack, &State::new("demo"), p.clone(), &opts)
         .await
         .unwrap_err();
     assert!(matches!(err, PlanError::UnknownTarget(n) if n == "nope"));
+
+    // Destroying the VPC: everything in it goes first.
+    let dir = tempfile::tempdir().unwrap();
+    let world = fake();
+    let (_, report, state) = converge(&stack, dir.path(), &world, &ApplyOptions::default()).await;
+    assert!(report.success(), "{report:?}");
+    let opts = PlanOptions {
+        targets: vec!["vpc".into()],
+        ..PlanOptions::default()
+    };
+    let plan = iac_engine::plan_destroy(&stack, &state, &opts).unwrap();
+    assert_eq!(plan.changes.len(), 5);
+    assert_eq!(plan.changes.last().unwrap().name, "vpc");
+    assert!(plan
+        .pulled_in
+        .iter()
+        .all(|p| p.relation == "depends on" && p.by == "vpc"));
+    // Destroying a subnet takes nothing else.
+    let opts = PlanOptions {
+        targets: vec!["subnet_a".into()],
+        ..PlanOptions::default()
+    };
+    let plan = iac_engine::plan_destroy(&stack, &state, &opts).unwrap();
+    assert_eq!(names(&plan), ["subnet_a"]);
 }
 
 #[tokio::test]

@@ -146,7 +146,7 @@ pub struct PlanArgs {
     /// Exit 0 with no changes, 2 with changes, 1 on error
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// Only this resource and what depends on it (repeatable)
+    /// Only this resource and what it needs, transitively (repeatable)
     #[arg(long = "target", value_name = "NAME")]
     pub targets: Vec<String>,
     /// Replace this resource even though nothing in the stack forces it (repeatable)
@@ -183,7 +183,7 @@ pub struct ApplyArgs {
     /// How many operations may run at once
     #[arg(long, default_value_t = 10)]
     pub parallelism: usize,
-    /// Only this resource and what depends on it (repeatable)
+    /// Only this resource and what it needs, transitively (repeatable)
     #[arg(long = "target", value_name = "NAME")]
     pub targets: Vec<String>,
     /// Replace this resource even though nothing in the stack forces it (repeatable)
@@ -203,7 +203,7 @@ pub struct DestroyArgs {
     /// How many operations may run at once
     #[arg(long, default_value_t = 10)]
     pub parallelism: usize,
-    /// Only this resource and what depends on it (repeatable)
+    /// Only this resource and what depends on it, which is destroyed first (repeatable)
     #[arg(long = "target", value_name = "NAME")]
     pub targets: Vec<String>,
     /// Leave the stack's orphans (objects tagged with the stack that the state does not

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use crate::plan::{Action, Change, Plan, PlanKind};
-use crate::render::{data_loss_warning, render_change, summary_line, Style};
+use crate::render::{data_loss_warning, render_change, summary_line, targets_note, Style};
 
 /// The plan as Markdown; see the module doc.
 pub fn render_markdown(plan: &Plan) -> String {
@@ -60,6 +60,9 @@ pub fn render_markdown(plan: &Plan) -> String {
             "\n> [!NOTE]\n> Changed outside iac since the last apply: {}",
             names.join(", ")
         );
+    }
+    if !plan.pulled_in.is_empty() {
+        let _ = writeln!(out, "\n> [!NOTE]\n> {}", escape(&targets_note(plan)));
     }
     if !plan.orphans.is_empty() {
         let _ = writeln!(
