@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Found, OpContext, Provider, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Found, Imported, OpContext, Provider, ProviderError, ReadRequest,
     ReadResult, Tagged,
 };
 use serde_json::Value as Json;
@@ -116,6 +116,18 @@ impl Provider for AwsProvider {
     ) -> Result<(), ProviderError> {
         Self::handler(rtype)?
             .delete(&self.cx, ctx, physical_id, inputs)
+            .await
+    }
+
+    async fn import(
+        &self,
+        rtype: &str,
+        name: &str,
+        id: &str,
+        desired: &Json,
+    ) -> Result<Option<Imported>, ProviderError> {
+        Self::handler(rtype)?
+            .import(&self.cx, name, id, desired)
             .await
     }
 

@@ -216,6 +216,9 @@ fn build_graph(plan: &Plan) -> Result<DiGraph<Op, ()>, ApplyError> {
             Action::Adopt => {
                 forward.insert(&c.name, add(&mut g, i, OpKind::Adopt));
             }
+            Action::Import => {
+                forward.insert(&c.name, add(&mut g, i, OpKind::Import));
+            }
             Action::Delete => {
                 let n = add(&mut g, i, OpKind::Delete);
                 deletes.entry(&c.name).or_default().push(n);
@@ -484,14 +487,15 @@ pub async fn apply(
                 | OpKind::CreateReplacement
                 | OpKind::Update
                 | OpKind::Read
-                | OpKind::Adopt => resolve_inputs(&c, walk.state),
+                | OpKind::Adopt
+                | OpKind::Import => resolve_inputs(&c, walk.state),
                 OpKind::Delete | OpKind::DeleteReplaced => Ok(delete_inputs(&c, walk.state)),
             };
             // An update goes from what is live (the plan's refreshed `before`), not from what
             // was last applied: providers reconcile by diffing old and new, and a change made
             // outside iac (drift) must be in that diff to be put back.
             let old_inputs = match (op.kind, &c.before) {
-                (OpKind::Update | OpKind::Adopt, Some(live)) => live.clone(),
+                (OpKind::Update | OpKind::Adopt | OpKind::Import, Some(live)) => live.clone(),
                 _ => walk
                     .state
                     .resources
@@ -857,6 +861,7 @@ fn current_id(c: &Change, op: OpKind, state: &State) -> String {
 fn count(s: &mut Summary, c: &Change, kind: OpKind) {
     match kind {
         OpKind::Adopt => s.adopt += 1,
+        OpKind::Import => s.import += 1,
         OpKind::Create => s.add += 1,
         OpKind::Update => s.change += 1,
         OpKind::CreateReplacement => s.replace += 1,

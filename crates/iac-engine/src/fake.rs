@@ -748,10 +748,14 @@ impl Provider for FakeProvider {
                 .iter()
                 .map(|r| ReadResult {
                     name: r.name.clone(),
-                    live: w.objects.get(&r.physical_id).map(|o| Live {
-                        inputs: o.inputs.clone(),
-                        attrs: o.attrs.clone(),
-                    }),
+                    live: w
+                        .objects
+                        .get(&r.physical_id)
+                        .filter(|o| o.rtype == rtype)
+                        .map(|o| Live {
+                            inputs: o.inputs.clone(),
+                            attrs: o.attrs.clone(),
+                        }),
                 })
                 .collect()
         };

@@ -14,7 +14,9 @@
 //! 3. [`apply()`] -> [`ApplyReport`] (the state is saved after every operation).
 
 pub mod apply;
+pub mod bounded;
 pub mod fake;
+pub mod import;
 mod moves;
 mod operation;
 pub mod plan;
@@ -27,14 +29,15 @@ pub mod state_ops;
 mod util;
 
 pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, CancelToken, OpRecord, RetryPolicy};
+pub use import::{Import, ImportError};
 pub use plan::{
     check_replace, plan, plan_destroy, plan_destroy_live, stack_hash, Action, Change, Drift,
     ForeignObject, Orphan, Plan, PlanError, PlanKind, PlanOptions, PulledIn, ReplaceStrategy,
     Replacement, StalePlan, Summary, PLAN_FORMAT_VERSION,
 };
 pub use provider::{
-    Created, ErrorKind, Existing, Found, Live, OpContext, Provider, ProviderError, ReadRequest,
-    ReadResult, Tagged,
+    Created, ErrorKind, Existing, Found, Imported, Live, OpContext, Provider, ProviderError,
+    ReadRequest, ReadResult, Tagged,
 };
 pub use render::{render_markdown, render_plan, KNOWN_AFTER_APPLY};
 pub use report::{Event, NullReporter, OpKind, Outcome, RecordingReporter, Reporter};

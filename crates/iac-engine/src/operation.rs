@@ -14,7 +14,7 @@ use iac_stack::Value;
 use serde_json::Value as Json;
 
 use crate::apply::{resolve_inputs, Holder, RetryPolicy};
-use crate::plan::Change;
+use crate::plan::{Action, Change};
 use crate::provider::{ErrorKind, Existing, OpContext, Provider, ProviderError};
 use crate::report::OpKind;
 use crate::state::{Deposed, Edit, ResourceState, State};
@@ -111,7 +111,7 @@ impl Call<'_> {
         let (c, p) = (self.c, self.provider);
         match kind {
             OpKind::Create | OpKind::CreateReplacement => self.create().await,
-            OpKind::Adopt => {
+            OpKind::Adopt | OpKind::Import => {
                 let attrs = c.live_attrs.clone().unwrap_or(Json::Null);
                 self.adopt(physical_id, old_inputs, &attrs).await
             }
@@ -290,11 +290,18 @@ impl Call<'_> {
     /// still recorded, as incomplete.
     async fn adopt(&self, physical_id: String, live_inputs: &Json, live_attrs: &Json) -> OpResult {
         let c = self.c;
+        // An import's read sees what it can exactly and takes the rest from the stack
+        // (`Provider::import`): nothing of it is a guess to send again.
+        let unread = if c.action == Action::Import {
+            &[]
+        } else {
+            self.provider.unread_props(&c.rtype)
+        };
         let changed = util::adopt_paths(
             &c.rtype,
             &Value::from(self.inputs.clone()),
             live_inputs,
-            self.provider.unread_props(&c.rtype),
+            unread,
         );
         if changed.is_empty() {
             return OpResult::ok(Done::Created {

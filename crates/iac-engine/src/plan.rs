@@ -109,6 +109,9 @@ pub struct Summary {
     /// Objects an interrupted apply made, taken into the state.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub adopt: usize,
+    /// Existing objects taken into the state by `import:` keys.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub import: usize,
     pub add: usize,
     pub change: usize,
     pub replace: usize,
@@ -117,7 +120,8 @@ pub struct Summary {
 
 impl Summary {
     pub fn is_empty(&self) -> bool {
-        self.moved + self.adopt + self.add + self.change + self.replace + self.destroy == 0
+        self.moved + self.adopt + self.import + self.add + self.change + self.replace + self.destroy
+            == 0
     }
 }
 
@@ -143,6 +147,9 @@ pub enum Action {
     /// stack with one update of what differs and of what a read cannot see
     /// ([`Provider::unread_props`]); `changed_paths` says what.
     Adopt,
+    /// Take into the state the existing object an `import:` key names, and bring it to the
+    /// stack with one update of what differs; `changed_paths` says what.
+    Import,
 }
 
 /// The change to one resource. See docs/plans-and-state.md for which fields each action
@@ -316,6 +323,16 @@ pub enum PlanError {
     Version(u32),
     #[error("not a plan file: {0}")]
     Corrupt(String),
+    #[error("{}", import_message(.0))]
+    Import(Vec<crate::import::ImportError>),
+}
+
+fn import_message(list: &[crate::import::ImportError]) -> String {
+    let each: Vec<String> = list
+        .iter()
+        .map(|e| format!("`{}`: {e}", e.name()))
+        .collect();
+    format!("cannot import: {}", each.join("; "))
 }
 
 /// An object that holds the identity of a resource the plan would create (its AWS name)
@@ -706,7 +723,15 @@ pub async fn plan(
     let live = refresh(state, &provider).await?;
     let found = lookups(stack, &provider).await?;
     let recovery = recover(state, &provider).await?;
+    let mut imports = crate::import::planned(stack, state, &provider)
+        .await
+        .map_err(PlanError::Import)?;
     let mut unknown_tagged = survey(&stack.name, state, &recovery, &provider).await?;
+    unknown_tagged.retain(|(_, t)| {
+        !imports
+            .values()
+            .any(|i| i.object.physical_id == t.physical_id)
+    });
     let (mut named, mut held) =
         find_before_create(stack, state, &found, &recovery, &provider).await?;
     let mut name_held = Vec::new();
@@ -796,6 +821,18 @@ pub async fn plan(
         }
 
         if prior.filter(|p| !p.existing).is_none() {
+            if let Some(i) = imports.remove(&r.name) {
+                crate::import::import_change(&mut change, &desired, &i);
+                renew(
+                    &mut change,
+                    &*provider,
+                    &i.object.live.attrs,
+                    &mut unknown_attrs,
+                );
+                attrs.insert(r.name.clone(), i.object.live.attrs.clone());
+                changes.push(change);
+                continue;
+            }
             // Before a create: an object of the stack the state does not know, by its tags
             // or its AWS name, is taken instead.
             let tagged = unknown_tagged
@@ -1461,6 +1498,7 @@ fn summarise(changes: &[Change]) -> Summary {
         }
         match c.action {
             Action::Adopt => s.adopt += 1,
+            Action::Import => s.import += 1,
             Action::Create => s.add += 1,
             Action::Update => s.change += 1,
             Action::Replace => s.replace += 1,

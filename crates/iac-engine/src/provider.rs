@@ -122,6 +122,15 @@ pub struct Tagged {
     pub live: Live,
 }
 
+/// An existing object that `iac import` (or an `import:` key) named, as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    /// Its physical id as iac records it (the id given may be another accepted form: a
+    /// cluster's name for its ARN, `ZONE/NAME/TYPE` for a record).
+    pub physical_id: String,
+    pub live: Live,
+}
+
 /// The handle a provider gets for one operation, to report progress while it works (e.g.
 /// while waiting for a certificate to be issued or a service to become stable).
 #[derive(Clone)]
@@ -254,6 +263,40 @@ pub trait Provider: Send + Sync {
     async fn list_tagged(&self, rtype: &str, stack: &str) -> Result<Vec<Tagged>, ProviderError> {
         let _ = (rtype, stack);
         Ok(Vec::new())
+    }
+
+    /// Read the existing object that `iac import` (or an `import:` key) names by `id`,
+    /// whose form the stack's schema accepted for `rtype`
+    /// ([`iac_stack::schema::check_import_id`]). `desired` is the resource's inputs from the
+    /// stack, resolved as far as the state allows: a property no API returns is taken from
+    /// it (so it never shows as a difference). A property a batch read cannot see but a
+    /// call for one object can (a VPC's DNS attributes) is read exactly. `Ok(None)`: no
+    /// such object.
+    ///
+    /// The default reads the object as [`Provider::read`] does, with `id` as its physical
+    /// id.
+    async fn import(
+        &self,
+        rtype: &str,
+        name: &str,
+        id: &str,
+        desired: &Json,
+    ) -> Result<Option<Imported>, ProviderError> {
+        let request = ReadRequest {
+            name: name.to_string(),
+            physical_id: id.to_string(),
+            last_inputs: desired.clone(),
+            last_attrs: Json::Object(Default::default()),
+        };
+        let found = self.read(rtype, std::slice::from_ref(&request)).await?;
+        Ok(found
+            .into_iter()
+            .next()
+            .and_then(|r| r.live)
+            .map(|live| Imported {
+                physical_id: id.to_string(),
+                live,
+            }))
     }
 
     /// Find an `existing: true` resource by its identifying inputs (e.g. a hosted zone by

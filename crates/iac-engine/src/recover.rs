@@ -226,6 +226,7 @@ pub(crate) async fn find_before_create(
     let mut set = tokio::task::JoinSet::new();
     for r in stack.resources.values() {
         if r.existing
+            || r.import.is_some()
             || r.schema.aws_name.is_none()
             || state.resources.contains_key(&r.name)
             || recovery.found.contains_key(&r.name)

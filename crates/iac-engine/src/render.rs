@@ -287,9 +287,14 @@ pub(crate) fn targets_note(plan: &Plan) -> String {
 pub(crate) fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
     format!(
-        "{}{}{} to add, {} to change, {} to replace, {} to destroy.",
+        "{}{}{}{} to add, {} to change, {} to replace, {} to destroy.",
         if s.moved > 0 {
             format!("{} to move, ", s.moved)
+        } else {
+            String::new()
+        },
+        if s.import > 0 {
+            format!("{} to import, ", s.import)
         } else {
             String::new()
         },
@@ -323,6 +328,20 @@ pub(crate) fn render_change(out: &mut String, st: &Style, c: &Change) {
         );
     }
     match c.action {
+        Action::Import => {
+            let _ = writeln!(
+                out,
+                "  {} {head} will be imported from `{}`{}",
+                st.green("<="),
+                c.physical_id.as_deref().unwrap_or("?"),
+                if c.changed_paths.is_empty() {
+                    ""
+                } else {
+                    " and updated"
+                }
+            );
+            render_paths(out, st, c);
+        }
         Action::Adopt => {
             let _ = writeln!(
                 out,

@@ -22,6 +22,8 @@ pub enum OpKind {
     Read,
     /// Take an object an interrupted apply made into the state and finish it.
     Adopt,
+    /// Take an existing object an `import:` key names into the state and update it.
+    Import,
 }
 
 impl OpKind {
@@ -35,6 +37,7 @@ impl OpKind {
             OpKind::DeleteReplaced => "deleting old",
             OpKind::Read => "reading",
             OpKind::Adopt => "adopting",
+            OpKind::Import => "importing",
         }
     }
 }

@@ -213,6 +213,11 @@ impl State {
                 }
                 Edit::End { token } => self.pending.retain(|p| &p.token != token),
                 Edit::Put { name, resource } => {
+                    // An object forgotten and taken back (`iac import`) is the stack's again.
+                    if !self.forgotten.is_empty() {
+                        self.forgotten
+                            .retain(|f| f.physical_id != resource.physical_id);
+                    }
                     self.resources.insert(name.clone(), resource.clone());
                 }
                 Edit::Remove { name } => {

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub use diag::{Diag, Diagnostics, Severity};
 pub use graph::StackGraph;
+pub use load::suggest;
 pub use model::{Moved, Output, RefSite, Resource, ResourceSpans, Stack};
 pub use span::{SourceFile, Span};
 pub use value::{Part, Reference, Value};

@@ -162,7 +162,7 @@ pub(crate) fn did_you_mean<'c>(
 }
 
 /// "did you mean `x`?" or the fallback text.
-fn suggest<'c>(
+pub fn suggest<'c>(
     word: &str,
     candidates: impl IntoIterator<Item = &'c str> + Clone,
     fallback: impl FnOnce() -> String,
@@ -935,6 +935,7 @@ impl Loader<'_> {
         let mut depends_on = Vec::new();
         let mut protect = false;
         let mut existing = false;
+        let mut import: Option<String> = None;
         let mut ignore_changes: Vec<(String, Span)> = Vec::new();
         self.defaulted.clear();
         let scope = Scope::resource(name);
@@ -962,6 +963,10 @@ impl Loader<'_> {
                 "ignore_changes" => ignore_changes = self.string_list(v, "ignore_changes", name),
                 "protect" => protect = self.bool_meta(v, "protect", name),
                 "existing" => existing = self.bool_meta(v, "existing", name),
+                "import" => {
+                    spans.import = Some(v.span);
+                    import = self.import_meta(v, name, schema);
+                }
                 _ => {
                     // Convert even when the type is unknown: reference errors still count.
                     acc.keys.insert(pkey.to_string(), k.span);
@@ -1001,6 +1006,16 @@ impl Loader<'_> {
                     .help(help),
                 );
             }
+        }
+        if let (true, Some(span)) = (existing, spans.import) {
+            self.error(
+                Diag::error(
+                    "iac::import::existing",
+                    format!("`{name}` is `existing: true` and has an `import:` id"),
+                )
+                .label(span, "import takes an object into the stack")
+                .help("`existing: true` only looks an object up and never changes it; `import:` makes iac manage it. Keep one of the two"),
+            );
         }
         if !existing {
             for p in schema.props {
@@ -1049,6 +1064,7 @@ impl Loader<'_> {
             protect,
             ignore_changes: ignore_changes.into_iter().map(|(p, _)| p).collect(),
             existing,
+            import,
             defaulted: std::mem::take(&mut self.defaulted),
             spans,
         })
@@ -1154,6 +1170,51 @@ impl Loader<'_> {
             }
         }
         out
+    }
+
+    /// The `import:` id of resource `name`: a literal string whose form fits the type.
+    fn import_meta(
+        &mut self,
+        node: &Node,
+        name: &str,
+        schema: Option<&'static TypeSchema>,
+    ) -> Option<String> {
+        let Some(id) = node.as_str() else {
+            self.error(
+                Diag::error(
+                    "iac::value::wrong_type",
+                    format!(
+                        "expected the id of an existing object for `import` of `{name}`, found {}",
+                        node.describe()
+                    ),
+                )
+                .label(node.span, "expected a string")
+                .help("write the id the AWS console shows, e.g. `import: vpc-0a1b2c3d4e5f60718`"),
+            );
+            return None;
+        };
+        if id.contains("${") {
+            self.error(
+                Diag::error(
+                    "iac::import::not_literal",
+                    format!("the `import:` id of `{name}` must be written out"),
+                )
+                .label(node.span, "a reference or var")
+                .help("the id names an object that exists before the plan: write it literally"),
+            );
+            return None;
+        }
+        if let Some(schema) = schema {
+            if let Err(e) = schema::check_import_id(schema.name, id) {
+                self.error(
+                    Diag::error("iac::import::bad_id", e.message)
+                        .label(node.span, format!("not an `{}` id", schema.name))
+                        .help(e.help),
+                );
+                return None;
+            }
+        }
+        Some(id.to_string())
     }
 
     fn bool_meta(&mut self, node: &Node, key: &str, name: &str) -> bool {

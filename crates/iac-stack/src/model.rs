@@ -61,6 +61,10 @@ pub struct Resource {
     pub ignore_changes: Vec<String>,
     /// A read-only lookup of something that already exists.
     pub existing: bool,
+    /// `import: ID`: the existing object (its console id, checked against the type's forms,
+    /// [`crate::schema::import_id`]) that a plan takes into the state when the state has no
+    /// object for this resource yet.
+    pub import: Option<String>,
     /// Paths of the properties (and nested fields, `health_check.path`) the loader filled
     /// from schema defaults rather than the file, in the order filled. The engine needs to
     /// know an AWS name was not chosen by the user: such a name may change (a fresh one)
@@ -85,6 +89,8 @@ pub struct ResourceSpans {
     pub keys: HashMap<String, Span>,
     /// One span per `depends_on` entry.
     pub depends_on: Vec<Span>,
+    /// The `import:` value.
+    pub import: Option<Span>,
     /// Every `${NAME.ATTR}` in the resource, with its span and the property path it sits in.
     pub refs: Vec<RefSite>,
 }

@@ -5,10 +5,12 @@
 //! docs/stack-reference.md is generated from it. The table itself is in `types.rs`.
 
 mod docs;
+mod import_id;
 mod json;
 mod types;
 
 pub use docs::reference_markdown;
+pub use import_id::{check_import_id, import_id, ImportId, ImportIdError};
 pub use json::json_schema;
 pub use types::TYPES;
 
@@ -196,6 +198,7 @@ pub const META_KEYS: &[&str] = &[
     "protect",
     "ignore_changes",
     "existing",
+    "import",
 ];
 
 /// Keys allowed at the top level of a stack file.

@@ -36,6 +36,9 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Print the stack's outputs from the state
     Output(OutputArgs),
+    /// Take an existing AWS object into the stack as one of its resources, without
+    /// changing it
+    Import(ImportArgs),
     /// Inspect the state, and edit it without touching AWS
     #[command(subcommand)]
     State(StateCommand),
@@ -223,6 +226,23 @@ pub struct OutputArgs {
     /// Print JSON: an object of every output, or the one output's value
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// The stack resource the object becomes
+    pub name: String,
+    /// The object's id as the AWS console shows it: `vpc-…`, an ARN, a name, a hosted zone
+    /// id, `ZONE_ID/NAME/TYPE` for a DNS record, `CLUSTER/SERVICE` for an ECS service
+    /// (docs/plans-and-state.md lists the forms of every type)
+    pub id: String,
+    /// Import an object that another stack's `iac:stack` tag claims
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -107,6 +107,7 @@ pub fn finished_line(name: &str, op: OpKind, outcome: &Outcome, elapsed: Duratio
                 OpKind::DeleteReplaced => ("-", "old object destroyed"),
                 OpKind::Read => ("=", "read"),
                 OpKind::Adopt => ("+", "adopted"),
+                OpKind::Import => ("+", "imported"),
             };
             format!("{sym} {name} {done} ({secs:.1}s)")
         }
@@ -124,7 +125,7 @@ pub fn finished_line(name: &str, op: OpKind, outcome: &Outcome, elapsed: Duratio
 fn line_color(op: OpKind, outcome: &Outcome) -> &'static str {
     match (outcome, op) {
         (Outcome::Failed { .. }, _) | (Outcome::Interrupted, _) => "1;31",
-        (_, OpKind::Create | OpKind::CreateReplacement | OpKind::Adopt) => "32",
+        (_, OpKind::Create | OpKind::CreateReplacement | OpKind::Adopt | OpKind::Import) => "32",
         (_, OpKind::Update) => "33",
         (_, OpKind::Delete | OpKind::DeleteReplaced) => "31",
         (_, OpKind::Read) => "36",
@@ -227,9 +228,14 @@ pub fn summary_line(report: &ApplyReport, kind: PlanKind) -> String {
     let secs = report.elapsed.as_secs_f64();
     match kind {
         PlanKind::Apply => format!(
-            "Apply complete: {}{}{} added, {} changed, {} replaced, {} destroyed in {secs:.1}s.",
+            "Apply complete: {}{}{}{} added, {} changed, {} replaced, {} destroyed in {secs:.1}s.",
             if d.moved > 0 {
                 format!("{} moved, ", d.moved)
+            } else {
+                String::new()
+            },
+            if d.import > 0 {
+                format!("{} imported, ", d.import)
             } else {
                 String::new()
             },
@@ -311,6 +317,7 @@ fn action_noun(op: OpKind) -> &'static str {
         OpKind::DeleteReplaced => "delete old object",
         OpKind::Read => "read",
         OpKind::Adopt => "adopt",
+        OpKind::Import => "import",
     }
 }
 
@@ -345,6 +352,7 @@ mod tests {
             done: Summary {
                 moved: 0,
                 adopt: 0,
+                import: 0,
                 add: 3,
                 change: 1,
                 replace: 0,

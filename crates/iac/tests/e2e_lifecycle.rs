@@ -369,3 +369,154 @@ fn state_rm_leaves_the_object_in_aws_and_the_next_plan_creates_a_new_one() {
         "{groups}"
     );
 }
+
+#[test]
+fn import_takes_objects_into_the_stack_by_command_and_by_the_import_key() {
+    let emulator = Emulator::start();
+    let work = Work::new(EDGE);
+    work.iac(&emulator, &["apply", "--yes", "life.yaml"])
+        .expect(0);
+    let (sg, tg, subnet) = (
+        work.id_of("web_sg"),
+        work.id_of("web_tg"),
+        work.id_of("public_a"),
+    );
+
+    // `iac import` after `iac state rm`: the object comes back, as it is.
+    work.iac(
+        &emulator,
+        &["state", "rm", "life.yaml", "web_sg", "web_tg", "public_a"],
+    )
+    .expect(0);
+    let import = work
+        .iac(&emulator, &["import", "life.yaml", "web_sg", &sg])
+        .expect(0);
+    assert_eq!(
+        import.stdout,
+        format!("Imported `web_sg` (aws.security_group `{sg}`) into the state; AWS was not changed.\nRun `iac plan` to see how it differs from the stack.\n")
+    );
+    assert_eq!(work.id_of("web_sg"), sg);
+    assert!(
+        work.state()["forgotten"]
+            .as_array()
+            .is_some_and(|f| f.iter().all(|o| o["physical_id"] != sg.as_str())),
+        "an imported object is no longer forgotten: {}",
+        work.state()["forgotten"]
+    );
+
+    // Refusals, each before anything is written.
+    let again = work
+        .iac(&emulator, &["import", "life.yaml", "web_sg", &sg])
+        .expect(1);
+    assert!(
+        again.stderr.contains("iac::import::in_state"),
+        "{}",
+        again.stderr
+    );
+    let missing = work
+        .iac(
+            &emulator,
+            &[
+                "import",
+                "life.yaml",
+                "public_a",
+                "subnet-0123456789abcdef0",
+            ],
+        )
+        .expect(1);
+    assert!(
+        missing.stderr.contains("iac::import::not_found"),
+        "{}",
+        missing.stderr
+    );
+    assert!(
+        missing
+            .stderr
+            .contains("no `aws.subnet` `subnet-0123456789abcdef0` exists in AWS"),
+        "{}",
+        missing.stderr
+    );
+    let twice = work
+        .iac(
+            &emulator,
+            &["import", "life.yaml", "public_a", &work.id_of("public_b")],
+        )
+        .expect(1);
+    assert!(
+        twice.stderr.contains("iac::import::held"),
+        "{}",
+        twice.stderr
+    );
+    let unknown = work
+        .iac(&emulator, &["import", "life.yaml", "web_gs", &sg])
+        .expect(1);
+    assert!(
+        unknown.stderr.contains("did you mean `web_sg`?"),
+        "{}",
+        unknown.stderr
+    );
+    // The wrong type of id is refused with no AWS call: the endpoint here answers nothing.
+    let mut offline = Command::new(env!("CARGO_BIN_EXE_iac"));
+    offline
+        .current_dir(work.path())
+        .args(["import", "life.yaml", "public_a", &sg])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    emulator.configure(&mut offline);
+    offline.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    let out = offline.output().expect("run iac");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("iac::import::bad_id"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "`{sg}` is the id of an `aws.security_group`, not of an `aws.subnet`"
+        )),
+        "{stderr}"
+    );
+    assert!(work.state()["resources"].get("public_a").is_none());
+
+    // The `import:` key: planned as an import, applied, and then there is nothing to do.
+    work.edit_stack(
+        "  web_tg:\n    type: aws.target_group\n",
+        &format!("  web_tg:\n    type: aws.target_group\n    import: {tg}\n"),
+    );
+    work.edit_stack(
+        "  public_a:\n    type: aws.subnet\n",
+        &format!("  public_a:\n    type: aws.subnet\n    import: {subnet}\n"),
+    );
+    let plan = work.iac(&emulator, &["plan", "life.yaml"]).expect(0);
+    assert!(
+        plan.stdout.contains(&format!(
+            "<= web_tg (aws.target_group) will be imported from `{tg}`"
+        )),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 2 to import, 0 to add, 0 to change, 0 to replace, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    let apply = work
+        .iac(&emulator, &["apply", "--yes", "life.yaml"])
+        .expect(0);
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete: 2 imported, 0 added, 0 changed"),
+        "{}",
+        apply.stdout
+    );
+    assert_eq!(work.id_of("web_tg"), tg);
+    assert_eq!(target_group_arns(&emulator), [tg.as_str()]);
+    let replan = work
+        .iac(&emulator, &["plan", "--detailed-exitcode", "life.yaml"])
+        .expect(0);
+    assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
+
+    work.iac(&emulator, &["destroy", "--yes", "life.yaml"])
+        .expect(0);
+    assert!(target_group_arns(&emulator).is_empty());
+}

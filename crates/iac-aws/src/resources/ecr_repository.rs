@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository, Tag};
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Value as Json};
 
@@ -17,7 +17,7 @@ use super::common::{
     aws_code, bool_or, describe_in_batches, existing, for_each_bounded, input_tags, malformed,
     name_taken, read_found, req_str, tags_json, TagDiff, READ_CONCURRENCY,
 };
-use super::{Cx, ResourceType};
+use super::{read_one, Cx, ResourceType};
 use crate::Service;
 
 const RTYPE: &str = "aws.ecr_repository";
@@ -141,6 +141,18 @@ impl ResourceType for EcrRepository {
             }))
         })
         .await
+    }
+
+    /// By name or ARN (the physical id is the name).
+    async fn import(
+        &self,
+        cx: &Cx,
+        name: &str,
+        id: &str,
+        desired: &Json,
+    ) -> Result<Option<Imported>, ProviderError> {
+        let repo = id.split_once(":repository/").map_or(id, |(_, r)| r);
+        read_one(self, cx, name, repo, desired, json!({})).await
     }
 
     /// By its name (the `name` input, unique per registry); whose it is, by its tags.

@@ -14,7 +14,7 @@
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -220,6 +220,22 @@ impl ResourceType for IamRole {
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         // Two calls per role and no batch form: the roles are read concurrently.
         for_each_bounded(requests, READ_CONCURRENCY, |r| read_one(cx, r)).await
+    }
+
+    /// By name or ARN (the physical id is the name).
+    async fn import(
+        &self,
+        cx: &Cx,
+        name: &str,
+        id: &str,
+        desired: &Json,
+    ) -> Result<Option<Imported>, ProviderError> {
+        // `arn:aws:iam::ACCOUNT:role/PATH/NAME`: the name is the last part.
+        let role = match id.split_once(":role/") {
+            Some((_, path)) => path.rsplit('/').next().unwrap_or(path),
+            None => id,
+        };
+        super::read_one(self, cx, name, role, desired, json!({})).await
     }
 
     /// By its name (the `name` input, unique per account); whose it is, by its tags.

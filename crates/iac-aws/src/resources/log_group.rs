@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup as SdkLogGroup;
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -17,7 +17,7 @@ use super::common::{
     aws_code, existing, for_each_bounded, input_tags, name_taken, poll_until, read_found, req_str,
     tags_json, Backoff, TagDiff, READ_CONCURRENCY,
 };
-use super::{Cx, ResourceType};
+use super::{read_one, Cx, ResourceType};
 use crate::Service;
 
 const RTYPE: &str = "aws.log_group";
@@ -177,6 +177,21 @@ impl ResourceType for LogGroup {
             }))
         })
         .await
+    }
+
+    /// By name or ARN (the physical id is the name).
+    async fn import(
+        &self,
+        cx: &Cx,
+        name: &str,
+        id: &str,
+        desired: &Json,
+    ) -> Result<Option<Imported>, ProviderError> {
+        // `arn:aws:logs:REGION:ACCOUNT:log-group:NAME` (with `:*` as the console shows it).
+        let group = id
+            .split_once(":log-group:")
+            .map_or(id, |(_, g)| g.trim_end_matches(":*"));
+        read_one(self, cx, name, group, desired, json!({})).await
     }
 
     /// By its name (the `name` input, unique per account and region); whose it is, by its

@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use iac_engine::provider::{
-    Created, Existing, Found, Live, OpContext, ProviderError, ReadRequest, Tagged,
+    Created, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
 use serde_json::Value as Json;
 
@@ -122,6 +122,29 @@ pub trait ResourceType: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// The object `iac import` names by `id`, a form the schema accepted for this type
+    /// (`iac_stack::schema::import_id`), read as [`ResourceType::read`] reads it with
+    /// `desired` as the last inputs (see `iac_engine::Provider::import`). The default takes
+    /// `id` as the physical id; a type whose console id is another form (a name for an
+    /// ARN, `ZONE/NAME/TYPE`) or whose read cannot see everything overrides it.
+    async fn import(
+        &self,
+        cx: &Cx,
+        name: &str,
+        id: &str,
+        desired: &Json,
+    ) -> Result<Option<Imported>, ProviderError> {
+        read_one(
+            self,
+            cx,
+            name,
+            id,
+            desired,
+            Json::Object(Default::default()),
+        )
+        .await
+    }
+
     /// Find an `existing: true` resource by its identifying inputs.
     async fn lookup(
         &self,
@@ -131,6 +154,29 @@ pub trait ResourceType: Send + Sync {
     ) -> Result<Option<Found>, ProviderError> {
         Ok(None)
     }
+}
+
+/// Read one object for an import: `physical_id` as the state would record it, `desired`
+/// as its last inputs, `last_attrs` as its last attributes.
+pub(crate) async fn read_one<T: ResourceType + ?Sized>(
+    rt: &T,
+    cx: &Cx,
+    name: &str,
+    physical_id: &str,
+    desired: &Json,
+    last_attrs: Json,
+) -> Result<Option<Imported>, ProviderError> {
+    let request = ReadRequest {
+        name: name.to_string(),
+        physical_id: physical_id.to_string(),
+        last_inputs: desired.clone(),
+        last_attrs,
+    };
+    let live = rt.read(cx, std::slice::from_ref(&request)).await?;
+    Ok(live.into_iter().next().flatten().map(|live| Imported {
+        physical_id: physical_id.to_string(),
+        live,
+    }))
 }
 
 /// The implementation for a stack type name, or `None` if this build does not support it.

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, VpcState,
+    AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, VpcAttributeName, VpcState,
 };
 use iac_engine::provider::{
-    Created, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
+    Created, Existing, Imported, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
 use serde_json::{json, Value as Json};
 
@@ -17,7 +17,7 @@ use super::ec2::{
     delete_when_unused, find_by_tags, interfaces_using, last_inputs, list_by_stack_tag, live_tags,
     read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, LastInputs, IN_USE_LIMIT,
 };
-use super::{Cx, ResourceType};
+use super::{read_one, Cx, ResourceType};
 use crate::Service;
 
 const TYPE: &str = "aws.vpc";
@@ -63,6 +63,29 @@ async fn set_dns(
 /// `iac_engine::Provider::unread_props`): adopting a VPC found after an interrupted create,
 /// which may have died between `CreateVpc` and `ModifyVpcAttribute`, sets them.
 pub(crate) const UNREAD: &[&str] = &["dns_hostnames", "dns_support"];
+
+/// One DNS attribute of a VPC, as `DescribeVpcAttribute` answers it (one call each).
+async fn dns_attribute(
+    cx: &Cx,
+    id: &str,
+    attribute: VpcAttributeName,
+) -> Result<bool, ProviderError> {
+    let resp = cx
+        .aws
+        .clients()
+        .ec2
+        .describe_vpc_attribute()
+        .vpc_id(id)
+        .attribute(attribute.clone())
+        .send()
+        .await
+        .map_err(cx.err(Service::Ec2, "DescribeVpcAttribute"))?;
+    let value = match attribute {
+        VpcAttributeName::EnableDnsHostnames => resp.enable_dns_hostnames(),
+        _ => resp.enable_dns_support(),
+    };
+    Ok(value.and_then(|v| v.value()).unwrap_or(false))
+}
 
 /// The VPCs one `DescribeVpcs` (all pages) finds with `filters`, by id.
 async fn describe(
@@ -122,6 +145,27 @@ impl ResourceType for Vpc {
             describe(cx, filters, &last)
         })
         .await
+    }
+
+    /// As read, and the two DNS attributes that no batch call returns, read exactly (one
+    /// `DescribeVpcAttribute` each): an imported VPC has no last inputs to take them from.
+    async fn import(
+        &self,
+        cx: &Cx,
+        name: &str,
+        id: &str,
+        desired: &Json,
+    ) -> Result<Option<Imported>, ProviderError> {
+        let Some(mut found) = read_one(self, cx, name, id, desired, json!({})).await? else {
+            return Ok(None);
+        };
+        let support = dns_attribute(cx, id, VpcAttributeName::EnableDnsSupport).await?;
+        let hostnames = dns_attribute(cx, id, VpcAttributeName::EnableDnsHostnames).await?;
+        if let Some(m) = found.live.inputs.as_object_mut() {
+            m.insert("dns_support".into(), Json::Bool(support));
+            m.insert("dns_hostnames".into(), Json::Bool(hostnames));
+        }
+        Ok(Some(found))
     }
 
     /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]); a VPC being deleted

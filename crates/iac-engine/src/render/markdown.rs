@@ -126,6 +126,7 @@ fn mermaid(shown: &[&Change]) -> String {
         }
         let (mark, class) = match c.action {
             Action::Create | Action::Adopt => ("+", "create"),
+            Action::Import => ("<=", "create"),
             Action::Update => ("~", "update"),
             Action::Replace => ("-/+", "replace"),
             Action::Delete => ("-", "delete"),

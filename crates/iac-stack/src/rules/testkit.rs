@@ -92,6 +92,7 @@ impl Kit {
             protect: false,
             ignore_changes: vec![],
             existing: false,
+            import: None,
             defaulted,
             spans,
         };

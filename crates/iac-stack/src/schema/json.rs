@@ -197,6 +197,13 @@ fn meta_schema(key: &str, rtype: &str) -> Value {
             "description": "`true`: look up a resource that already exists (by its identifying properties) instead of managing it",
             "type": "boolean"
         }),
+        "import" => {
+            let forms = super::import_id(rtype).map_or("its id", |i| i.forms);
+            json!({
+                "description": format!("The id of an existing object to take into the stack on the next plan: {forms}"),
+                "type": "string"
+            })
+        }
         other => unreachable!("meta key `{other}` has no schema: add it to meta_schema"),
     }
 }

@@ -10,6 +10,7 @@ mod completions;
 mod destroy;
 mod force_unlock;
 mod graph;
+mod import;
 mod interrupt;
 pub mod load;
 mod output;
@@ -57,6 +58,7 @@ pub fn run(cli: Cli, printer: &Printer) -> ExitCode {
         Command::Apply(args) => apply::run(&args, printer),
         Command::Destroy(args) => destroy::run(&args, printer),
         Command::Output(args) => output::run(&args, printer),
+        Command::Import(args) => import::run(&args, printer),
         Command::State(cmd) => state::run(&cmd, printer),
         Command::ForceUnlock(args) => force_unlock::run(&args, printer),
     }

@@ -57,10 +57,27 @@ impl Session {
         replace: &[String],
         printer: &Printer,
     ) -> Result<Session, ExitCode> {
+        let check = |stack: &Stack| {
+            check_replace(stack, replace)
+                .err()
+                .map(|e| plan_diag(&e, stack))
+        };
+        Session::open_checked(req, aws, operation, &check, printer).await
+    }
+
+    /// [`Session::open`] with the command's own local `check` of the loaded stack, made
+    /// before any AWS call: the problem it finds, if any, is printed and stops the command.
+    pub async fn open_checked(
+        req: &StackRequest<'_>,
+        aws: &AwsArgs,
+        operation: &str,
+        check: &dyn Fn(&Stack) -> Option<Diag>,
+        printer: &Printer,
+    ) -> Result<Session, ExitCode> {
         let loaded = load_and_report(req, printer)?;
         let stack = &loaded.stack;
-        if let Err(e) = check_replace(stack, replace) {
-            printer.diagnostic(&plan_diag(&e, stack));
+        if let Some(d) = check(stack) {
+            printer.diagnostic(&d);
             return Err(Exit::Error.into());
         }
         let target = Target {
@@ -181,6 +198,18 @@ pub fn plan_diag(e: &PlanError, stack: &Stack) -> Diag {
                 "run the command again; if it keeps failing, check the credentials' permissions",
             )
         }
+        PlanError::Import(list) => match list.as_slice() {
+            [one] => super::import::import_diag(one, stack),
+            _ => {
+                let mut d = Diag::error("iac::plan::import", e.to_string()).in_file(&stack.source);
+                for i in list {
+                    if let Some(r) = stack.resources.get(i.name()) {
+                        d = d.label(r.spans.import.unwrap_or(r.spans.name), i.to_string());
+                    }
+                }
+                d.help("fix each `import:` id, or remove the key; nothing was changed")
+            }
+        },
         PlanError::Version(_) | PlanError::Corrupt(_) => {
             Diag::error("iac::plan::file", e.to_string())
                 .help("make the plan again with `iac plan --out FILE`")

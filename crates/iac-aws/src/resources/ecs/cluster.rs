@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName};
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Value as Json};
 
@@ -18,7 +18,7 @@ use super::{live_tags, sdk_tags, update_tags};
 use crate::resources::common::{
     bool_or, existing, malformed, name_taken, retry_dependency, Backoff,
 };
-use crate::resources::{Cx, ResourceType};
+use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
 
 /// DescribeClusters takes at most 100 clusters per call.
@@ -130,6 +130,28 @@ impl ResourceType for EcsCluster {
                 })
             })
             .collect())
+    }
+
+    /// By ARN, or by name (the physical id is the ARN).
+    async fn import(
+        &self,
+        cx: &Cx,
+        name: &str,
+        id: &str,
+        desired: &Json,
+    ) -> Result<Option<Imported>, ProviderError> {
+        let arn = if id.starts_with("arn:") {
+            id.to_owned()
+        } else {
+            match active_named(cx, id).await? {
+                Some(c) => c
+                    .cluster_arn()
+                    .ok_or_else(|| malformed("DescribeClusters", "clusterArn"))?
+                    .to_owned(),
+                None => return Ok(None),
+            }
+        };
+        read_one(self, cx, name, &arn, desired, json!({})).await
     }
 
     /// By its name (the `name` input, unique per account and region), INACTIVE clusters

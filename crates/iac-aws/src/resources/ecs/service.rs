@@ -23,7 +23,7 @@ use aws_sdk_ecs::types::{
     Service as SdkService, ServiceField,
 };
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -33,7 +33,7 @@ use crate::resources::common::{
     aws_code, bool_or, existing, for_each_bounded, malformed, name_taken, order_like, poll_until,
     req_str, str_list, Backoff, READ_CONCURRENCY,
 };
-use crate::resources::{Cx, ResourceType};
+use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
 
 const RTYPE: &str = "aws.ecs_service";
@@ -384,6 +384,37 @@ impl ResourceType for EcsService {
                 })
             })
             .collect())
+    }
+
+    /// By `CLUSTER/SERVICE` or ARN (the physical id is the ARN), read in its own cluster.
+    async fn import(
+        &self,
+        cx: &Cx,
+        name: &str,
+        id: &str,
+        desired: &Json,
+    ) -> Result<Option<Imported>, ProviderError> {
+        let (cluster, service) = match id.split_once('/') {
+            Some((c, s)) if !id.starts_with("arn:") => (c, s),
+            _ => match cluster_of(&Json::Null, id) {
+                Some(c) => (c, id),
+                None => return Ok(None),
+            },
+        };
+        let Some(s) =
+            alive_named(cx, cluster, service.rsplit('/').next().unwrap_or(service)).await?
+        else {
+            return Ok(None);
+        };
+        let arn = s
+            .service_arn()
+            .ok_or_else(|| malformed("DescribeServices", "serviceArn"))?;
+        // Read in the service's own cluster, whatever the stack says (a difference is shown).
+        let mut last = desired.clone();
+        if let (Some(m), Some(c)) = (last.as_object_mut(), s.cluster_arn()) {
+            m.insert("cluster".into(), Json::String(c.to_owned()));
+        }
+        read_one(self, cx, name, arn, &last, json!({})).await
     }
 
     /// By cluster and name (the `name` input, unique in the cluster), INACTIVE services

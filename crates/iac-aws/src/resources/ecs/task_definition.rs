@@ -26,7 +26,7 @@ use aws_sdk_ecs::types::{
     PidMode, RuntimePlatform, TaskDefinition, TaskDefinitionField, TaskDefinitionStatus,
 };
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -36,7 +36,7 @@ use super::{live_tags, omit_unapplied, retry_role_propagation, sdk_tags, update_
 use crate::resources::common::{
     aws_code, existing, for_each_bounded, malformed, read_found, req_str, READ_CONCURRENCY,
 };
-use crate::resources::{Cx, ResourceType};
+use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
 
 const RTYPE: &str = "aws.task_definition";
@@ -314,6 +314,26 @@ impl ResourceType for TaskDefinitionType {
             Ok(live)
         })
         .await
+    }
+
+    /// By family (its newest active revision), `FAMILY:REVISION` or ARN; the physical id
+    /// is the family, the revision is in the attributes.
+    async fn import(
+        &self,
+        cx: &Cx,
+        name: &str,
+        id: &str,
+        desired: &Json,
+    ) -> Result<Option<Imported>, ProviderError> {
+        // `FAMILY`, `FAMILY:REVISION` or the ARN (`...:task-definition/FAMILY:REVISION`).
+        let tail = id.rsplit_once(":task-definition/").map_or(id, |(_, t)| t);
+        let family = tail.split_once(':').map_or(tail, |(f, _)| f);
+        let last_attrs = if tail.contains(':') {
+            json!({ "arn": id })
+        } else {
+            json!({})
+        };
+        read_one(self, cx, name, family, desired, last_attrs).await
     }
 
     /// By family (the `family` input, the physical id): of its newest active revisions

@@ -16,7 +16,7 @@ use aws_sdk_route53::types::{
     AliasTarget, ChangeAction, ResourceRecord, ResourceRecordSet, RrType,
 };
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -28,7 +28,7 @@ use crate::resources::common::{
     aws_code, for_each_bounded, missing_input, name_taken, order_like, req_str, str_list,
     READ_CONCURRENCY,
 };
-use crate::resources::{Cx, ResourceType};
+use crate::resources::{read_one, Cx, ResourceType};
 
 const RTYPE: &str = "aws.dns_record";
 
@@ -263,6 +263,21 @@ impl ResourceType for DnsRecord {
                 Some(Live { inputs, attrs })
             })
             .collect())
+    }
+
+    /// By `ZONE_ID/NAME/TYPE`.
+    async fn import(
+        &self,
+        cx: &Cx,
+        name: &str,
+        id: &str,
+        desired: &Json,
+    ) -> Result<Option<Imported>, ProviderError> {
+        let physical_id = match id.split('/').collect::<Vec<_>>().as_slice() {
+            [zone, record, rtype] => record_id(zone, record, rtype),
+            _ => id.to_owned(),
+        };
+        read_one(self, cx, name, &physical_id, desired, json!({})).await
     }
 
     /// By zone, name and type. A record has no tags: it is this stack's only when it

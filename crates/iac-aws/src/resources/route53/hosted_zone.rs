@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use aws_sdk_route53::operation::get_hosted_zone::GetHostedZoneOutput;
 use aws_sdk_route53::types::{HostedZoneConfig, Tag, TagResourceType, Vpc, VpcRegion};
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Found, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -20,7 +20,7 @@ use crate::resources::common::{
     aws_code, client_token, existing, for_each_bounded, foreign_owner, malformed, name_taken,
     poll_until, read_found, req_str, tags_json, Backoff, TagDiff, READ_CONCURRENCY,
 };
-use crate::resources::{Cx, ResourceType};
+use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
 
 const RTYPE: &str = "aws.hosted_zone";
@@ -215,6 +215,17 @@ impl ResourceType for HostedZone {
             }));
         }
         Ok(out)
+    }
+
+    /// By id, with or without the `/hostedzone/` prefix.
+    async fn import(
+        &self,
+        cx: &Cx,
+        name: &str,
+        id: &str,
+        desired: &Json,
+    ) -> Result<Option<Imported>, ProviderError> {
+        read_one(self, cx, name, bare_zone_id(id), desired, json!({})).await
     }
 
     /// By name and owner: the zone named `name` (public, or private when the inputs have
