@@ -372,6 +372,16 @@ pub async fn apply(
         state.lineage = plan.state_lineage.clone();
         state.stack = plan.stack.clone();
     }
+    if plan.refresh_only {
+        // No operation: the state takes what is live, in one commit.
+        let edits = crate::refresh::edits(plan, state);
+        let mut report = ApplyReport::default();
+        if let Err(e) = crate::state_ops::commit(backend, state, edits).await {
+            report.state_error = Some(e.to_string());
+        }
+        report.elapsed = t0.elapsed();
+        return Ok(report);
+    }
     let g = build_graph(plan)?;
     let mut walk = Walk {
         plan,
@@ -914,6 +924,8 @@ mod tests {
             settled_intents: Vec::new(),
             orphans: Vec::new(),
             pulled_in: Vec::new(),
+            refresh_only: false,
+            refreshed: Vec::new(),
         }
     }
 

@@ -22,6 +22,7 @@ mod operation;
 pub mod plan;
 pub mod provider;
 mod recover;
+pub mod refresh;
 pub mod render;
 pub mod report;
 pub mod state;
@@ -39,6 +40,7 @@ pub use provider::{
     Created, ErrorKind, Existing, Found, Imported, Live, OpContext, Provider, ProviderError,
     ReadRequest, ReadResult, Tagged,
 };
+pub use refresh::{plan_refresh_only, Refreshed};
 pub use render::{render_markdown, render_plan, KNOWN_AFTER_APPLY};
 pub use report::{Event, NullReporter, OpKind, Outcome, RecordingReporter, Reporter};
 pub use state::{

@@ -15,10 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::moves;
-use crate::provider::{Found, Live, Provider, ProviderError, ReadRequest};
+use crate::provider::{Existing, Found, Live, Provider, ProviderError, ReadRequest, Tagged};
 use crate::recover::{
     adopt_change, adopt_unknown, delete_found, delete_superseded, find_before_create,
-    orphan_deletes, orphan_list, recover, survey,
+    orphan_deletes, orphan_list, recover, survey, Recovery,
 };
 use crate::state::State;
 use crate::util;
@@ -76,6 +76,14 @@ pub struct Plan {
     /// them (plan, apply) or they need a target (destroy). Absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pulled_in: Vec<PulledIn>,
+    /// `--refresh-only`: the plan changes nothing in AWS (`changes` is empty); applying it
+    /// records [`Plan::refreshed`] in the state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refresh_only: bool,
+    /// With `refresh_only`: the resources whose state entry differs from what is live, as
+    /// they are live. Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refreshed: Vec<crate::refresh::Refreshed>,
 }
 
 /// A resource `--target` brought into a plan without being named.
@@ -275,6 +283,12 @@ pub struct PlanOptions {
     /// `--replace NAME`: replace these resources even though nothing forces it, in the
     /// order a forced replacement would take (see [`check_replace`]).
     pub replace: Vec<String>,
+    /// `--refresh=false`: plan from the state alone, with no provider call. What the state
+    /// records stands for what is live (no drift is seen), `existing: true` lookups take
+    /// the attributes the state has, and nothing is looked up before creates. A state that
+    /// needs AWS to be planned (an interrupted apply's intents, a lookup or an `import:` key
+    /// the state does not have yet) is an error: [`PlanError::NeedsRefresh`].
+    pub no_refresh: bool,
 }
 
 /// Why no plan could be made.
@@ -325,6 +339,8 @@ pub enum PlanError {
     Corrupt(String),
     #[error("{}", import_message(.0))]
     Import(Vec<crate::import::ImportError>),
+    #[error("--refresh=false cannot plan this stack: {0}")]
+    NeedsRefresh(String),
 }
 
 fn import_message(list: &[crate::import::ImportError]) -> String {
@@ -402,6 +418,7 @@ impl Plan {
     /// True when applying would change something (`--detailed-exitcode`: 2, else 0).
     pub fn has_changes(&self) -> bool {
         !self.summary.is_empty()
+            || !self.refreshed.is_empty()
             || self
                 .changes
                 .iter()
@@ -619,7 +636,7 @@ fn topo_order(stack: &Stack) -> Vec<&Resource> {
 }
 
 /// Read live state for everything the state knows, batched per type, types in parallel.
-async fn refresh(
+pub(crate) async fn refresh(
     state: &State,
     provider: &Arc<dyn Provider>,
 ) -> Result<HashMap<String, Option<Live>>, PlanError> {
@@ -720,10 +737,13 @@ pub async fn plan(
     let moves = moves::resolve(stack, state)?;
     let moved = moves::moved_state(state, &moves);
     let state: &State = &moved;
+    if opts.no_refresh {
+        return plan_from_state(stack, state, provider, opts, moves).await;
+    }
     let live = refresh(state, &provider).await?;
     let found = lookups(stack, &provider).await?;
     let recovery = recover(state, &provider).await?;
-    let mut imports = crate::import::planned(stack, state, &provider)
+    let imports = crate::import::planned(stack, state, &provider)
         .await
         .map_err(PlanError::Import)?;
     let mut unknown_tagged = survey(&stack.name, state, &recovery, &provider).await?;
@@ -732,8 +752,109 @@ pub async fn plan(
             .values()
             .any(|i| i.object.physical_id == t.physical_id)
     });
-    let (mut named, mut held) =
-        find_before_create(stack, state, &found, &recovery, &provider).await?;
+    let (named, held) = find_before_create(stack, state, &found, &recovery, &provider).await?;
+    let reads = Reads {
+        live,
+        found,
+        recovery,
+        imports,
+        unknown_tagged,
+        named,
+        held,
+    };
+    plan_with(stack, state, provider, opts, moves, reads)
+}
+
+/// What a plan learnt from the provider before deciding anything.
+struct Reads {
+    live: HashMap<String, Option<Live>>,
+    found: HashMap<String, Found>,
+    recovery: Recovery,
+    imports: HashMap<String, crate::import::Import>,
+    unknown_tagged: Vec<(&'static str, Tagged)>,
+    named: HashMap<String, Existing>,
+    held: HashMap<String, ForeignObject>,
+}
+
+/// `--refresh=false`: the state stands for what is live; no provider call.
+async fn plan_from_state(
+    stack: &Stack,
+    state: &State,
+    provider: Arc<dyn Provider>,
+    opts: &PlanOptions,
+    moves: Vec<moves::Move>,
+) -> Result<Plan, PlanError> {
+    if !state.pending.is_empty() {
+        return Err(PlanError::NeedsRefresh(
+            "the state records operations an interrupted apply left unfinished; a plan with refresh finds out what they made".into(),
+        ));
+    }
+    let mut found = HashMap::new();
+    for r in stack.resources.values() {
+        let recorded = state.resources.get(&r.name);
+        if r.existing {
+            let Some(p) = recorded.filter(|p| p.existing) else {
+                return Err(PlanError::NeedsRefresh(format!(
+                    "`{}` is an `existing: true` lookup the state has not recorded yet",
+                    r.name
+                )));
+            };
+            found.insert(
+                r.name.clone(),
+                Found {
+                    physical_id: p.physical_id.clone(),
+                    attrs: p.attrs.clone(),
+                },
+            );
+        } else if r.import.is_some() && recorded.is_none() {
+            return Err(PlanError::NeedsRefresh(format!(
+                "`{}` has an `import:` key the state has not recorded yet",
+                r.name
+            )));
+        }
+    }
+    let live = state
+        .resources
+        .iter()
+        .filter(|(_, r)| !r.existing)
+        .map(|(n, r)| {
+            let live = Live {
+                inputs: r.inputs.clone(),
+                attrs: r.attrs.clone(),
+            };
+            (n.clone(), Some(live))
+        })
+        .collect();
+    let reads = Reads {
+        live,
+        found,
+        recovery: Recovery::default(),
+        imports: HashMap::new(),
+        unknown_tagged: Vec::new(),
+        named: HashMap::new(),
+        held: HashMap::new(),
+    };
+    plan_with(stack, state, provider, opts, moves, reads)
+}
+
+/// The plan's decisions, from the state and what the provider said.
+fn plan_with(
+    stack: &Stack,
+    state: &State,
+    provider: Arc<dyn Provider>,
+    opts: &PlanOptions,
+    moves: Vec<moves::Move>,
+    reads: Reads,
+) -> Result<Plan, PlanError> {
+    let Reads {
+        live,
+        found,
+        recovery,
+        mut imports,
+        mut unknown_tagged,
+        mut named,
+        mut held,
+    } = reads;
     let mut name_held = Vec::new();
 
     let mut changes = Vec::new();
@@ -1062,6 +1183,8 @@ pub async fn plan(
         settled_intents: recovery.settled,
         orphans: orphan_list(unknown_tagged),
         pulled_in: Vec::new(),
+        refresh_only: false,
+        refreshed: Vec::new(),
     };
     finish(plan, stack, opts)
 }
@@ -1126,6 +1249,8 @@ pub fn plan_destroy(stack: &Stack, state: &State, opts: &PlanOptions) -> Result<
         settled_intents: Vec::new(),
         orphans: Vec::new(),
         pulled_in: Vec::new(),
+        refresh_only: false,
+        refreshed: Vec::new(),
     };
     finish(plan, stack, opts)
 }
@@ -1179,7 +1304,7 @@ pub fn check_replace(stack: &Stack, names: &[String]) -> Result<(), PlanError> {
     Ok(())
 }
 
-fn check_stack_name(stack: &Stack, state: &State) -> Result<(), PlanError> {
+pub(crate) fn check_stack_name(stack: &Stack, state: &State) -> Result<(), PlanError> {
     if state.stack != stack.name && !state.resources.is_empty() {
         return Err(PlanError::WrongStack {
             state: state.stack.clone(),

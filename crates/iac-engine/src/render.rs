@@ -213,6 +213,11 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
         out.push('\n');
     }
 
+    if plan.refresh_only {
+        let _ = writeln!(out, "{}", st.bold(&refresh_line(plan)));
+        return out;
+    }
+
     if !plan.pulled_in.is_empty() {
         let _ = writeln!(out, "{}", st.bold(&targets_note(plan)));
         out.push('\n');
@@ -270,6 +275,28 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
         let _ = writeln!(out, "{}", st.red(&st.bold(&w)));
     }
     out
+}
+
+/// The last line of a refresh-only plan: what applying it records.
+pub(crate) fn refresh_line(plan: &Plan) -> String {
+    if plan.refreshed.is_empty() {
+        return "No changes: the state matches what is live.".into();
+    }
+    let gone = plan.refreshed.iter().filter(|r| r.deleted()).count();
+    let kept = plan.refreshed.len() - gone;
+    let mut parts = Vec::new();
+    if kept > 0 {
+        parts.push(format!("records {kept} resource(s) as they are live"));
+    }
+    if gone > 0 {
+        parts.push(format!(
+            "removes {gone} deleted outside iac (the next plan creates them)"
+        ));
+    }
+    format!(
+        "Applying with --refresh-only {} in the state; AWS is not changed.",
+        parts.join(" and ")
+    )
 }
 
 /// What `--target` brought into the plan without being named, and why:

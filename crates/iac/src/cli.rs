@@ -155,6 +155,12 @@ pub struct PlanArgs {
     /// Replace this resource even though nothing in the stack forces it (repeatable)
     #[arg(long = "replace", value_name = "NAME")]
     pub replace: Vec<String>,
+    /// Show only what changed in AWS since the last apply (drift); plan no change
+    #[arg(long, conflicts_with_all = ["targets", "replace", "refresh"])]
+    pub refresh_only: bool,
+    /// `--refresh=false`: plan from the state alone, without reading AWS (no drift is seen)
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub refresh: bool,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +198,9 @@ pub struct ApplyArgs {
     /// Replace this resource even though nothing in the stack forces it (repeatable)
     #[arg(long = "replace", value_name = "NAME")]
     pub replace: Vec<String>,
+    /// Record in the state what changed in AWS since the last apply, without changing AWS
+    #[arg(long, conflicts_with_all = ["targets", "replace"])]
+    pub refresh_only: bool,
 }
 
 #[derive(Debug, Args)]

@@ -520,3 +520,117 @@ fn import_takes_objects_into_the_stack_by_command_and_by_the_import_key() {
         .expect(0);
     assert!(target_group_arns(&emulator).is_empty());
 }
+
+#[test]
+fn refresh_only_records_drift_and_refresh_false_plans_without_aws() {
+    let emulator = Emulator::start();
+    let work = Work::new(EDGE);
+    work.iac(&emulator, &["apply", "--yes", "life.yaml"])
+        .expect(0);
+    let sg = work.id_of("web_sg");
+    // A tag added in the console.
+    query(
+        &emulator,
+        "ec2",
+        &format!("Action=CreateTags&Version=2016-11-15&ResourceId.1={sg}&Tag.1.Key=team&Tag.1.Value=payments"),
+    );
+
+    let plan = work
+        .iac(
+            &emulator,
+            &["plan", "--refresh-only", "--detailed-exitcode", "life.yaml"],
+        )
+        .expect(2);
+    assert!(
+        plan.stdout
+            .contains("Changed outside iac since the last apply:")
+            && plan
+                .stdout
+                .contains("~ tags.team: (not set) -> \"payments\""),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("Applying with --refresh-only records 1 resource(s) as they are live in the state; AWS is not changed."),
+        "{}",
+        plan.stdout
+    );
+    let apply = work
+        .iac(
+            &emulator,
+            &["apply", "--refresh-only", "--yes", "life.yaml"],
+        )
+        .expect(0);
+    assert!(
+        apply
+            .stdout
+            .contains("Refresh complete: 1 resource(s) recorded from AWS"),
+        "{}",
+        apply.stdout
+    );
+    assert_eq!(
+        work.state()["resources"]["web_sg"]["inputs"]["tags"]["team"],
+        "payments"
+    );
+    work.iac(
+        &emulator,
+        &["plan", "--refresh-only", "--detailed-exitcode", "life.yaml"],
+    )
+    .expect(0);
+    // The stack does not have the tag: a normal plan takes it off again.
+    let back = work.iac(&emulator, &["plan", "life.yaml"]).expect(0);
+    assert!(
+        back.stdout.contains("web_sg (aws.security_group)"),
+        "{}",
+        back.stdout
+    );
+    assert!(back.stdout.contains("1 to change"), "{}", back.stdout);
+
+    // `--refresh=false`: the state alone. An endpoint that answers nothing proves no AWS
+    // call is made (the state is local).
+    work.edit_stack(
+        "description: e2e web",
+        "description: e2e web\n    tags: { owner: web }",
+    );
+    let mut offline = Command::new(env!("CARGO_BIN_EXE_iac"));
+    offline
+        .current_dir(work.path())
+        .args([
+            "plan",
+            "--refresh=false",
+            "--detailed-exitcode",
+            "life.yaml",
+        ])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    emulator.configure(&mut offline);
+    offline.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    let out = offline.output().expect("run iac");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("~ tags.owner: (not set) -> \"web\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("~ tags.team: \"payments\" -> (not set)"),
+        "the recorded drift is planned away: {stdout}"
+    );
+    assert!(!stdout.contains("Changed outside iac"), "{stdout}");
+
+    let both = work
+        .iac(
+            &emulator,
+            &["plan", "--refresh-only", "--refresh=false", "life.yaml"],
+        )
+        .expect(1);
+    assert!(
+        both.stderr.contains("cannot be used with"),
+        "{}",
+        both.stderr
+    );
+
+    work.iac(&emulator, &["destroy", "--yes", "life.yaml"])
+        .expect(0);
+}

@@ -19,10 +19,18 @@ pub fn render_markdown(plan: &Plan) -> String {
         .filter(|c| !matches!(c.action, Action::NoOp | Action::Read) || c.moved_from.is_some())
         .collect();
     let verb = match plan.kind {
+        PlanKind::Apply if plan.refresh_only => "refresh-only plan",
         PlanKind::Apply => "plan",
         PlanKind::Destroy => "destroy plan",
     };
-    if shown.is_empty() {
+    if plan.refresh_only {
+        let _ = writeln!(
+            out,
+            "### iac {verb} for `{}`: {}",
+            plan.stack,
+            crate::render::refresh_line(plan)
+        );
+    } else if shown.is_empty() {
         let _ = writeln!(out, "### iac {verb} for `{}`: no changes", plan.stack);
     } else {
         let _ = writeln!(

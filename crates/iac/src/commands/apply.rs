@@ -149,7 +149,7 @@ async fn apply_saved(
         region: plan.region.as_deref(),
         aws: &args.aws,
     };
-    let provider = match connect(&target, &plan.stack, printer).await {
+    let provider = match connect(&target, &plan.stack, true, printer).await {
         Ok(p) => Arc::new(p),
         Err(code) => return code,
     };
@@ -191,11 +191,17 @@ async fn apply_stack(args: &ApplyArgs, printer: &Printer) -> ExitCode {
         verbose: args.verbose,
     };
     let mut session =
-        match Session::open_replacing(&req, &args.aws, "apply", &args.replace, printer).await {
+        match Session::open_replacing(&req, &args.aws, "apply", &args.replace, true, printer).await
+        {
             Ok(s) => s,
             Err(code) => return code,
         };
-    let plan = match session.plan(&args.targets, &args.replace, printer).await {
+    let opts = iac_engine::PlanOptions {
+        targets: args.targets.clone(),
+        replace: args.replace.clone(),
+        ..iac_engine::PlanOptions::default()
+    };
+    let plan = match session.plan(&opts, args.refresh_only, printer).await {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -326,7 +332,13 @@ pub async fn execute(
         };
     }
     let mut out = String::new();
-    if plan.has_changes() {
+    if plan.refresh_only && plan.has_changes() {
+        out.push_str(&format!(
+            "\nRefresh complete: {} resource(s) recorded from AWS in {:.1}s; AWS was not changed.\n",
+            plan.refreshed.len(),
+            report.elapsed.as_secs_f64()
+        ));
+    } else if plan.has_changes() {
         out.push('\n');
         out.push_str(&summary_line(&report, plan.kind));
         out.push('\n');

@@ -42,17 +42,24 @@ fn non_empty(s: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Build the provider for `stack` and prove the connection works (credentials, endpoint,
-/// region) with one read. Errors are printed as a diagnostic; `Err` is the exit code.
+/// Build the provider for `stack` and, with `probe`, prove the connection works
+/// (credentials, endpoint, region) with one read. Errors are printed as a diagnostic; `Err`
+/// is the exit code.
 pub async fn connect(
     target: &Target<'_>,
     stack: &str,
+    probe: bool,
     printer: &Printer,
 ) -> Result<AwsProvider, ExitCode> {
-    Ok(AwsProvider::new(
-        connect_context(target, printer).await?,
-        stack,
-    ))
+    let ctx = if probe {
+        connect_context(target, printer).await?
+    } else {
+        AwsContext::load(&target.config()).await.map_err(|e| {
+            printer.diagnostic(&aws_diag(&e));
+            ExitCode::from(Exit::Error)
+        })?
+    };
+    Ok(AwsProvider::new(ctx, stack))
 }
 
 /// The checked connection alone, for commands that only reach a remote state.

@@ -33,7 +33,7 @@ pub fn run(args: &ImportArgs, printer: &Printer) -> ExitCode {
                 .err()
                 .map(|e| import_diag(&e, stack))
         };
-        let mut session = match Session::open_checked(&req, &args.aws, "import", &precheck, printer).await {
+        let mut session = match Session::open_checked(&req, &args.aws, "import", &precheck, true, printer).await {
             Ok(s) => s,
             Err(code) => return code,
         };

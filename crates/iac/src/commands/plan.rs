@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use iac_aws::AwsProvider;
 use iac_engine::{
-    check_replace, plan, render_markdown, render_plan, Action, Plan, PlanError, PlanOptions, State,
-    StateBackend, StateLock,
+    check_replace, plan, plan_refresh_only, render_markdown, render_plan, Action, Plan, PlanError,
+    PlanOptions, State, StateBackend, StateLock,
 };
 use iac_stack::{Diag, Loaded, Stack};
 
@@ -45,16 +45,18 @@ impl Session {
         operation: &str,
         printer: &Printer,
     ) -> Result<Session, ExitCode> {
-        Session::open_replacing(req, aws, operation, &[], printer).await
+        Session::open_replacing(req, aws, operation, &[], true, printer).await
     }
 
     /// [`Session::open`], checking first (before any AWS call) that every `--replace NAME`
-    /// names a resource of the stack.
+    /// names a resource of the stack. `probe`: prove the connection with one read (not
+    /// for `--refresh=false`, which makes no AWS call but the state's).
     pub async fn open_replacing(
         req: &StackRequest<'_>,
         aws: &AwsArgs,
         operation: &str,
         replace: &[String],
+        probe: bool,
         printer: &Printer,
     ) -> Result<Session, ExitCode> {
         let check = |stack: &Stack| {
@@ -62,7 +64,7 @@ impl Session {
                 .err()
                 .map(|e| plan_diag(&e, stack))
         };
-        Session::open_checked(req, aws, operation, &check, printer).await
+        Session::open_checked(req, aws, operation, &check, probe, printer).await
     }
 
     /// [`Session::open`] with the command's own local `check` of the loaded stack, made
@@ -72,6 +74,7 @@ impl Session {
         aws: &AwsArgs,
         operation: &str,
         check: &dyn Fn(&Stack) -> Option<Diag>,
+        probe: bool,
         printer: &Printer,
     ) -> Result<Session, ExitCode> {
         let loaded = load_and_report(req, printer)?;
@@ -84,7 +87,7 @@ impl Session {
             region: stack.region.as_deref(),
             aws,
         };
-        let provider = Arc::new(connect(&target, &stack.name, printer).await?);
+        let provider = Arc::new(connect(&target, &stack.name, probe, printer).await?);
         let location = location_of(req.stack, stack.state.as_deref());
         let backend = backend::open(&location, &stack.name, Some(provider.aws()), printer)?;
         let lock = backend::lock(backend.as_ref(), &stack.name, operation, printer).await?;
@@ -103,25 +106,23 @@ impl Session {
         &self.loaded.stack
     }
 
-    /// Plan the stack against the state (`--target`, `--replace`); errors are printed as
-    /// diagnostics.
+    /// Plan the stack against the state (`--target`, `--replace`, `--refresh=false`), or
+    /// only what changed in AWS (`--refresh-only`); errors are printed as diagnostics.
     pub async fn plan(
         &self,
-        targets: &[String],
-        replace: &[String],
+        opts: &PlanOptions,
+        refresh_only: bool,
         printer: &Printer,
     ) -> Result<Plan, ExitCode> {
-        let opts = PlanOptions {
-            targets: targets.to_vec(),
-            replace: replace.to_vec(),
-            ..PlanOptions::default()
+        let planned = if refresh_only {
+            plan_refresh_only(self.stack(), &self.state, self.provider.clone()).await
+        } else {
+            plan(self.stack(), &self.state, self.provider.clone(), opts).await
         };
-        plan(self.stack(), &self.state, self.provider.clone(), &opts)
-            .await
-            .map_err(|e| {
-                printer.diagnostic(&plan_diag(&e, self.stack()));
-                ExitCode::from(Exit::Error)
-            })
+        planned.map_err(|e| {
+            printer.diagnostic(&plan_diag(&e, self.stack()));
+            ExitCode::from(Exit::Error)
+        })
     }
 }
 
@@ -210,6 +211,8 @@ pub fn plan_diag(e: &PlanError, stack: &Stack) -> Diag {
                 d.help("fix each `import:` id, or remove the key; nothing was changed")
             }
         },
+        PlanError::NeedsRefresh(_) => Diag::error("iac::plan::needs_refresh", e.to_string())
+            .help("plan without `--refresh=false` once; later plans can skip the refresh"),
         PlanError::Version(_) | PlanError::Corrupt(_) => {
             Diag::error("iac::plan::file", e.to_string())
                 .help("make the plan again with `iac plan --out FILE`")
@@ -237,12 +240,26 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> ExitCode {
 async fn run_async(args: &PlanArgs, printer: &Printer) -> ExitCode {
     {
         let req = StackRequest::from(&args.stack);
-        let session =
-            match Session::open_replacing(&req, &args.aws, "plan", &args.replace, printer).await {
-                Ok(s) => s,
-                Err(code) => return code,
-            };
-        let plan = match session.plan(&args.targets, &args.replace, printer).await {
+        let session = match Session::open_replacing(
+            &req,
+            &args.aws,
+            "plan",
+            &args.replace,
+            args.refresh,
+            printer,
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let opts = PlanOptions {
+            targets: args.targets.clone(),
+            replace: args.replace.clone(),
+            no_refresh: !args.refresh,
+            ..PlanOptions::default()
+        };
+        let plan = match session.plan(&opts, args.refresh_only, printer).await {
             Ok(p) => p,
             Err(code) => return code,
         };
