@@ -566,6 +566,40 @@ impl StateBackend for S3Backend {
         self.location.to_string()
     }
 
+    /// Every `*.json` object under the same prefix as this state's key, but this one.
+    async fn siblings(&self) -> Result<Vec<(String, State)>, StateError> {
+        let key = &self.location.key;
+        let prefix = key
+            .rsplit_once('/')
+            .map_or(String::new(), |(dir, _)| format!("{dir}/"));
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client()
+            .list_objects_v2()
+            .bucket(&self.location.bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.failure("ListObjectsV2", "list", &prefix, e))?;
+            for o in page.contents() {
+                if let Some(k) = o.key() {
+                    let direct = !k[prefix.len()..].contains('/');
+                    if direct && k.ends_with(".json") && k != key {
+                        keys.push(k.to_owned());
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for k in keys {
+            if let Some((text, _)) = self.get_text(&k).await? {
+                out.push((self.url_of(&k), State::from_json(&text)?));
+            }
+        }
+        Ok(out)
+    }
+
     async fn load(&self) -> Result<Option<State>, StateError> {
         let mut seen = self.shared.seen.lock().await;
         match self.get_text(&self.location.key).await? {

@@ -147,6 +147,13 @@ impl Call<'_> {
                     Err(e) => OpResult::failed(e.message),
                 }
             }
+            // Another stack's outputs were read from its state by the plan: no provider call.
+            OpKind::Read if iac_stack::schema::is_stack_ref(&c.rtype) => {
+                OpResult::ok(Done::Found {
+                    physical_id,
+                    attrs: c.live_attrs.clone().unwrap_or(Json::Null),
+                })
+            }
             OpKind::Read => match self
                 .timed(kind.verb(), p.lookup(&c.rtype, &c.name, self.inputs))
                 .await

@@ -289,6 +289,10 @@ pub struct PlanOptions {
     /// needs AWS to be planned (an interrupted apply's intents, a lookup or an `import:` key
     /// the state does not have yet) is an error: [`PlanError::NeedsRefresh`].
     pub no_refresh: bool,
+    /// Lookups the caller made itself, by resource name: the outputs of other stacks
+    /// (`iac.stack` resources), read from their states. Every `iac.stack` resource of the
+    /// stack must be here; the provider is never asked for one.
+    pub resolved: HashMap<String, Found>,
 }
 
 /// Why no plan could be made.
@@ -696,9 +700,21 @@ pub(crate) async fn refresh(
 async fn lookups(
     stack: &Stack,
     provider: &Arc<dyn Provider>,
+    resolved: &HashMap<String, Found>,
 ) -> Result<HashMap<String, Found>, PlanError> {
     let mut set = tokio::task::JoinSet::new();
+    let mut out = HashMap::new();
     for r in stack.resources.values().filter(|r| r.existing) {
+        if iac_stack::schema::is_stack_ref(r.schema.name) {
+            let found = resolved
+                .get(&r.name)
+                .ok_or_else(|| PlanError::ExistingNotFound {
+                    name: r.name.clone(),
+                    rtype: r.schema.name.to_string(),
+                })?;
+            out.insert(r.name.clone(), found.clone());
+            continue;
+        }
         let inputs = desired_inputs(stack, r).to_json().unwrap_or(Json::Null);
         let p = provider.clone();
         let (name, rtype) = (r.name.clone(), r.schema.name.to_string());
@@ -707,7 +723,6 @@ async fn lookups(
             (name, rtype, res)
         });
     }
-    let mut out = HashMap::new();
     while let Some(joined) = set.join_next().await {
         let Ok((name, rtype, res)) = joined else {
             continue;
@@ -741,7 +756,7 @@ pub async fn plan(
         return plan_from_state(stack, state, provider, opts, moves).await;
     }
     let live = refresh(state, &provider).await?;
-    let found = lookups(stack, &provider).await?;
+    let found = lookups(stack, &provider, &opts.resolved).await?;
     let recovery = recover(state, &provider).await?;
     let imports = crate::import::planned(stack, state, &provider)
         .await
@@ -792,7 +807,9 @@ async fn plan_from_state(
     let mut found = HashMap::new();
     for r in stack.resources.values() {
         let recorded = state.resources.get(&r.name);
-        if r.existing {
+        if let Some(f) = opts.resolved.get(&r.name) {
+            found.insert(r.name.clone(), f.clone());
+        } else if r.existing {
             let Some(p) = recorded.filter(|p| p.existing) else {
                 return Err(PlanError::NeedsRefresh(format!(
                     "`{}` is an `existing: true` lookup the state has not recorded yet",
@@ -907,6 +924,10 @@ fn plan_with(
             attrs.insert(r.name.clone(), f.attrs.clone());
             change.action = Action::Read;
             change.physical_id = Some(f.physical_id.clone());
+            if iac_stack::schema::is_stack_ref(r.schema.name) {
+                // What the other stack's state said, for the plan to show and apply to record.
+                change.live_attrs = Some(f.attrs.clone());
+            }
             changes.push(change);
             continue;
         }

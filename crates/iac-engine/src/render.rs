@@ -218,6 +218,8 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
         return out;
     }
 
+    render_stack_reads(&mut out, &st, plan);
+
     if !plan.pulled_in.is_empty() {
         let _ = writeln!(out, "{}", st.bold(&targets_note(plan)));
         out.push('\n');
@@ -275,6 +277,46 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
         let _ = writeln!(out, "{}", st.red(&st.bold(&w)));
     }
     out
+}
+
+/// The outputs read from other stacks (`iac.stack` resources), with where they came from:
+///
+/// ```text
+/// Read from other stacks:
+///   <= network: stack `platform-network`, state `.iac/state/platform-network.json`
+///        vpc_id = "vpc-0a1b2c3d"
+/// ```
+fn render_stack_reads(out: &mut String, st: &Style, plan: &Plan) {
+    let reads: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Read && iac_stack::schema::is_stack_ref(&c.rtype))
+        .collect();
+    if reads.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", st.bold("Read from other stacks:"));
+    for c in reads {
+        let other = c
+            .after
+            .as_ref()
+            .and_then(|a| a.get("stack"))
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        let _ = writeln!(
+            out,
+            "  {} {}: stack `{other}`, state `{}`",
+            st.green("<="),
+            c.name,
+            c.physical_id.as_deref().unwrap_or("?")
+        );
+        if let Some(Json::Object(outputs)) = &c.live_attrs {
+            for (k, v) in outputs {
+                let _ = writeln!(out, "       {k} = {}", show(v, false));
+            }
+        }
+    }
+    out.push('\n');
 }
 
 /// The last line of a refresh-only plan: what applying it records.

@@ -434,6 +434,12 @@ pub trait StateBackend: Send + Sync {
     async fn lock(&self, operation: &str) -> Result<StateLock, StateError>;
     /// Break a lock left by a crashed run; returns who held it, if anyone was recorded.
     async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError>;
+    /// The states of the other stacks stored beside this one (the same directory, the same
+    /// S3 prefix), by their location: where `iac destroy` looks for stacks that read this
+    /// one's outputs. The default knows of none.
+    async fn siblings(&self) -> Result<Vec<(String, State)>, StateError> {
+        Ok(Vec::new())
+    }
 }
 
 /// State in a local file, `<dir>/<stack>.json`, with `<stack>.json.backup` (the previous
@@ -697,6 +703,28 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 impl StateBackend for LocalBackend {
     fn location(&self) -> String {
         self.path().display().to_string()
+    }
+    /// Every `<name>.json` in the directory but this stack's (journals folded in).
+    async fn siblings(&self) -> Result<Vec<(String, State)>, StateError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io("read", &self.dir)(e)),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|f| f.strip_suffix(".json").map(str::to_string))
+            .filter(|n| *n != self.stack)
+            .collect();
+        names.sort();
+        let mut out = Vec::new();
+        for name in names {
+            let other = LocalBackend::new(&self.dir, &name);
+            if let Some(state) = other.load_sync()? {
+                out.push((other.location(), state));
+            }
+        }
+        Ok(out)
     }
     async fn load(&self) -> Result<Option<State>, StateError> {
         self.load_sync()

@@ -983,6 +983,21 @@ impl Loader<'_> {
             }
         }
         let schema = schema?;
+        // Another stack's outputs are only ever read.
+        let existing = existing || schema::is_stack_ref(schema.name);
+        if schema::is_stack_ref(schema.name)
+            && props.get("stack").and_then(Value::as_str) == Some(self.stack_name.as_str())
+        {
+            let span = acc.props.get("stack").copied().unwrap_or(key.span);
+            self.error(
+                Diag::error(
+                    "iac::stack_ref::self",
+                    format!("`{name}` reads the outputs of this very stack, `{}`", self.stack_name),
+                )
+                .label(span, "this stack")
+                .help("refer to this stack's own resources as `${NAME.ATTR}`; `iac.stack` is for another stack"),
+            );
+        }
         for (path, span) in &ignore_changes {
             let first = path.split(['.', '[']).next().unwrap_or_default();
             if prop_kind(schema, first).is_none() {

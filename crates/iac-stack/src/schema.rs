@@ -177,6 +177,15 @@ pub fn default_applies(
         })
 }
 
+/// The type of a reference to another stack's outputs: always a lookup, and any attribute
+/// name is one of that stack's outputs (checked against its state, not the schema).
+pub const STACK_REF: &str = "iac.stack";
+
+/// True for [`STACK_REF`].
+pub fn is_stack_ref(rtype: &str) -> bool {
+    rtype == STACK_REF
+}
+
 /// Look a type up by its `type:` value.
 pub fn lookup(name: &str) -> Option<&'static TypeSchema> {
     TYPES.iter().find(|t| t.name == name)

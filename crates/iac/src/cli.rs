@@ -222,6 +222,9 @@ pub struct DestroyArgs {
     /// know) instead of deleting them
     #[arg(long)]
     pub keep_orphans: bool,
+    /// Destroy the stack even though other stacks read its outputs
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

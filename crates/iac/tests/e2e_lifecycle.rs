@@ -9,7 +9,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -81,12 +81,17 @@ impl Work {
         self.dir.path()
     }
 
-    fn state_file(&self) -> PathBuf {
-        self.path().join(".iac/state/e2e-life.json")
+    fn write(&self, file: &str, text: &str) {
+        std::fs::write(self.path().join(file), text).expect("write a stack");
     }
 
     fn state(&self) -> serde_json::Value {
-        let text = std::fs::read_to_string(self.state_file()).expect("state file");
+        self.state_of("e2e-life")
+    }
+
+    fn state_of(&self, stack: &str) -> serde_json::Value {
+        let path = self.path().join(format!(".iac/state/{stack}.json"));
+        let text = std::fs::read_to_string(path).expect("state file");
         serde_json::from_str(&text).expect("state JSON")
     }
 
@@ -633,4 +638,150 @@ fn refresh_only_records_drift_and_refresh_false_plans_without_aws() {
 
     work.iac(&emulator, &["destroy", "--yes", "life.yaml"])
         .expect(0);
+}
+
+/// A network stack with outputs, for the stacks that read them.
+const NETWORK: &str = r#"stack: e2e-net
+region: us-east-1
+
+resources:
+  vpc:
+    type: aws.vpc
+    cidr: 10.40.0.0/16
+  public_a:
+    type: aws.subnet
+    vpc: ${vpc.id}
+    cidr: 10.40.1.0/24
+    az: ${region}a
+
+outputs:
+  vpc_id: ${vpc.id}
+  subnets: ["${public_a.id}"]
+"#;
+
+/// An app stack that reads the network stack's outputs.
+const APP: &str = r#"stack: e2e-app
+region: us-east-1
+
+resources:
+  network:
+    type: iac.stack
+    stack: e2e-net
+  web_sg:
+    type: aws.security_group
+    vpc: ${network.vpc_id}
+    description: e2e app
+    ingress:
+      - { protocol: tcp, port: 443, cidr: 10.0.0.0/8 }
+"#;
+
+#[test]
+fn a_stack_reads_another_stacks_outputs_and_keeps_it_from_being_destroyed_first() {
+    let emulator = Emulator::start();
+    let work = Work::new(EDGE);
+    work.write("net.yaml", NETWORK);
+    work.write("app.yaml", APP);
+
+    // Not applied yet: a located error, before any AWS call (the endpoint answers nothing).
+    let mut offline = Command::new(env!("CARGO_BIN_EXE_iac"));
+    offline
+        .current_dir(work.path())
+        .args(["plan", "app.yaml"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    emulator.configure(&mut offline);
+    offline.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    let out = offline.output().expect("run iac");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("iac::stack_ref::not_applied"), "{stderr}");
+    assert!(
+        stderr.contains("stack `e2e-net` has no state at"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("app.yaml:5:3"),
+        "points at the resource: {stderr}"
+    );
+
+    work.iac(&emulator, &["apply", "--yes", "net.yaml"])
+        .expect(0);
+    let vpc = work.state_of("e2e-net")["resources"]["vpc"]["physical_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // An output the network stack does not have.
+    work.write(
+        "bad.yaml",
+        &APP.replace("stack: e2e-app", "stack: e2e-bad")
+            .replace("${network.vpc_id}", "${network.vpc}"),
+    );
+    let bad = work.iac(&emulator, &["plan", "bad.yaml"]).expect(1);
+    assert!(
+        bad.stderr.contains("iac::stack_ref::unknown_output"),
+        "{}",
+        bad.stderr
+    );
+    assert!(
+        bad.stderr.contains("stack `e2e-net` has no output `vpc`"),
+        "{}",
+        bad.stderr
+    );
+    assert!(
+        bad.stderr
+            .contains("stack `e2e-net` has the outputs `vpc_id`, `subnets`"),
+        "{}",
+        bad.stderr
+    );
+
+    let plan = work.iac(&emulator, &["plan", "app.yaml"]).expect(0);
+    assert!(
+        plan.stdout.contains("Read from other stacks:"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("<= network: stack `e2e-net`, state `"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains(&format!("vpc_id = \"{vpc}\"")),
+        "{}",
+        plan.stdout
+    );
+    work.iac(&emulator, &["apply", "--yes", "app.yaml"])
+        .expect(0);
+    let app = work.state_of("e2e-app");
+    assert_eq!(app["resources"]["web_sg"]["inputs"]["vpc"], vpc.as_str());
+    assert_eq!(app["resources"]["network"]["type"], "iac.stack");
+    work.iac(&emulator, &["plan", "--detailed-exitcode", "app.yaml"])
+        .expect(0);
+
+    // The network stack is read by the app stack: not destroyed first.
+    let refused = work
+        .iac(&emulator, &["destroy", "--yes", "net.yaml"])
+        .expect(1);
+    assert!(
+        refused.stderr.contains("iac::destroy::in_use"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("stack `e2e-app` (its `network`) read its outputs"),
+        "{}",
+        refused.stderr
+    );
+    assert!(work.state_of("e2e-net")["resources"]["vpc"].is_object());
+
+    work.iac(&emulator, &["destroy", "--yes", "app.yaml"])
+        .expect(0);
+    work.iac(&emulator, &["destroy", "--yes", "net.yaml"])
+        .expect(0);
+    assert!(work.state_of("e2e-net")["resources"]
+        .as_object()
+        .is_none_or(|r| r.is_empty()));
 }

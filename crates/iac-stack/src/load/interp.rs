@@ -319,7 +319,10 @@ impl Loader<'_> {
             );
             return None;
         };
-        if let Some(schema) = target.schema {
+        if let Some(schema) = target
+            .schema
+            .filter(|s| !crate::schema::is_stack_ref(s.name))
+        {
             if schema.attr(attr).is_none() {
                 let names: Vec<&str> = schema.attrs.iter().map(|a| a.name).collect();
                 let listed = format!(

@@ -26,6 +26,10 @@ fn walk(cx: &Ctx, r: &Resource, kind: &Kind, v: &Value, path: &str, diags: &mut 
             let Some(target) = cx.stack.resources.get(&reference.resource) else {
                 return;
             };
+            // Another stack's output is whatever that stack says it is.
+            if crate::schema::is_stack_ref(target.schema.name) {
+                return;
+            }
             if target.schema.name != *rtype {
                 let example = cx
                     .of_type(rtype)

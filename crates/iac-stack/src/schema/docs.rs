@@ -545,6 +545,17 @@ verification:
     - \"\\\"site-verification=abc123\\\"\"
 "
         }
+        "iac.stack" => {
+            "\
+network:
+  type: iac.stack
+  stack: platform-network
+shared:
+  type: iac.stack
+  stack: shared-dns
+  state: s3://acme-iac-state/shared/shared-dns.json
+"
+        }
         other => unreachable!("no example for `{other}`: add one to schema::docs::example"),
     }
 }

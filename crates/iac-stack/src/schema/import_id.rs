@@ -300,12 +300,18 @@ mod tests {
 
     #[test]
     fn every_type_has_id_forms_and_its_example_fits() {
-        for t in super::super::TYPES {
+        for t in super::super::TYPES
+            .iter()
+            .filter(|t| t.name.starts_with("aws."))
+        {
             let want = import_id(t.name).unwrap_or_else(|| panic!("{} has no import id", t.name));
             assert!(want.accepts(want.example), "{}: {}", t.name, want.example);
             assert_eq!(check_import_id(t.name, want.example), Ok(()));
         }
-        assert_eq!(IDS.len(), super::super::TYPES.len());
+        let aws = super::super::TYPES
+            .iter()
+            .filter(|t| t.name.starts_with("aws."));
+        assert_eq!(IDS.len(), aws.count());
     }
 
     #[test]

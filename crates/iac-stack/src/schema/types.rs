@@ -1473,4 +1473,27 @@ pub static TYPES: &[TypeSchema] = &[
         holds: None,
         renews: None,
     },
+    TypeSchema {
+        name: super::STACK_REF,
+        doc: "The outputs of another stack, read from its state at plan time: `${NAME.OUTPUT}` reads one. Never created, changed or destroyed",
+        props: &[
+            req(
+                "stack",
+                Kind::Str,
+                "The other stack's name (its `stack:`); its state is found where this stack's is, unless `state` says otherwise",
+            ),
+            opt(
+                "state",
+                Kind::Str,
+                "Where the other stack's state is, when not beside this one's: a path (relative to this file) or `s3://BUCKET/KEY`",
+            ),
+        ],
+        // Any output name may be read: they are checked against the other stack's state
+        // before any AWS call.
+        attrs: &[],
+        taggable: false,
+        aws_name: None,
+        holds: None,
+        renews: None,
+    },
 ];

@@ -6,9 +6,13 @@ use std::process::ExitCode;
 
 use iac_engine::{plan_destroy_live, render_plan, PlanOptions};
 
+use iac_stack::Diag;
+
 use super::apply::{confirm, execute};
+use super::backend::state_diag;
 use super::load::StackRequest;
 use super::plan::{plan_diag, Session};
+use super::stack_refs;
 use super::Exit;
 use crate::cli::DestroyArgs;
 use crate::printer::Printer;
@@ -41,6 +45,30 @@ async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
                 session.backend.location()
             ));
             return Exit::Ok.into();
+        }
+        // Like CloudFormation's exports: a stack whose outputs another stack reads stays.
+        if args.targets.is_empty() {
+            let remote = session.location.is_remote();
+            match stack_refs::readers_of(session.backend.as_ref(), remote).await {
+                Ok(readers) if !readers.is_empty() && !args.force => {
+                    printer.diagnostic(&in_use(&session.stack().name, &readers));
+                    return Exit::Error.into();
+                }
+                Ok(readers) if !readers.is_empty() => printer.note(&format!(
+                    "warning: destroying `{}` although {} read its outputs (--force)",
+                    session.stack().name,
+                    users(&readers)
+                )),
+                Ok(_) => {}
+                Err(e) => {
+                    printer.diagnostic(&state_diag(
+                        &e,
+                        session.backend.as_ref(),
+                        &session.stack().name,
+                    ));
+                    return Exit::Error.into();
+                }
+            }
         }
         let opts = PlanOptions {
             targets: args.targets.clone(),
@@ -89,4 +117,26 @@ async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
         )
         .await
     }
+}
+
+fn users(readers: &[(String, String)]) -> String {
+    readers
+        .iter()
+        .map(|(stack, name)| format!("stack `{stack}` (its `{name}`)"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Refusing to destroy a stack whose outputs other stacks read.
+fn in_use(stack: &str, readers: &[(String, String)]) -> Diag {
+    Diag::error(
+        "iac::destroy::in_use",
+        format!(
+            "`{stack}` is not destroyed: {} read its outputs; nothing was changed",
+            users(readers)
+        ),
+    )
+    .help(format!(
+        "destroy those stacks first (or remove their `iac.stack` resource reading `{stack}` and apply them); `--force` destroys it anyway"
+    ))
 }

@@ -16,6 +16,7 @@ pub mod load;
 mod output;
 mod plan;
 mod schema;
+mod stack_refs;
 mod state;
 mod state_mv;
 mod state_rm;

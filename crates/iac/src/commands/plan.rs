@@ -6,6 +6,7 @@
 //! 2. connect to AWS and prove the connection with one read (credentials, endpoint);
 //! 3. open the state backend, take the lock for the whole run, load the state.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,14 +14,15 @@ use std::sync::Arc;
 
 use iac_aws::AwsProvider;
 use iac_engine::{
-    check_replace, plan, plan_refresh_only, render_markdown, render_plan, Action, Plan, PlanError,
-    PlanOptions, State, StateBackend, StateLock,
+    check_replace, plan, plan_refresh_only, render_markdown, render_plan, Action, Found, Plan,
+    PlanError, PlanOptions, State, StateBackend, StateLock,
 };
 use iac_stack::{Diag, Loaded, Stack};
 
 use super::aws::{connect, Target};
 use super::backend::{self, location_of, StateLocation};
 use super::load::{load_and_report, StackRequest};
+use super::stack_refs;
 use super::Exit;
 use crate::cli::{AwsArgs, PlanArgs, PlanFormat};
 use crate::printer::Printer;
@@ -34,6 +36,9 @@ pub struct Session {
     /// Held until the session is dropped: the whole plan (and apply) runs under it.
     pub _lock: StateLock,
     pub state: State,
+    /// The outputs of the other stacks the stack reads (`iac.stack` resources), read from
+    /// their states.
+    pub resolved: HashMap<String, Found>,
 }
 
 impl Session {
@@ -83,12 +88,28 @@ impl Session {
             printer.diagnostic(&d);
             return Err(Exit::Error.into());
         }
+        let location = location_of(req.stack, stack.state.as_deref());
+        // Other stacks' outputs: read before any AWS call when their states are local.
+        // A destroy reads no other stack: the stacks it read may be gone already.
+        let refs = if operation == "destroy" {
+            Vec::new()
+        } else {
+            stack_refs::refs_of(stack, &location)
+        };
+        let mut resolved = if stack_refs::any_remote(&refs) {
+            None
+        } else {
+            Some(stack_refs::resolve(stack, &refs, None, printer).await?)
+        };
         let target = Target {
             region: stack.region.as_deref(),
             aws,
         };
         let provider = Arc::new(connect(&target, &stack.name, probe, printer).await?);
-        let location = location_of(req.stack, stack.state.as_deref());
+        if resolved.is_none() {
+            resolved =
+                Some(stack_refs::resolve(stack, &refs, Some(provider.aws()), printer).await?);
+        }
         let backend = backend::open(&location, &stack.name, Some(provider.aws()), printer)?;
         let lock = backend::lock(backend.as_ref(), &stack.name, operation, printer).await?;
         let state = backend::load(backend.as_ref(), &stack.name, printer).await?;
@@ -99,6 +120,7 @@ impl Session {
             backend,
             _lock: lock,
             state,
+            resolved: resolved.unwrap_or_default(),
         })
     }
 
@@ -117,7 +139,9 @@ impl Session {
         let planned = if refresh_only {
             plan_refresh_only(self.stack(), &self.state, self.provider.clone()).await
         } else {
-            plan(self.stack(), &self.state, self.provider.clone(), opts).await
+            let mut opts = opts.clone();
+            opts.resolved = self.resolved.clone();
+            plan(self.stack(), &self.state, self.provider.clone(), &opts).await
         };
         planned.map_err(|e| {
             printer.diagnostic(&plan_diag(&e, self.stack()));
