@@ -314,7 +314,10 @@ impl StackGraph {
             let _ = writeln!(out, "    label={};", dot_quote(area.title));
             out.push_str("    style=dashed;\n    color=gray60;\n");
             for n in nodes {
-                let style = if n.existing {
+                // A lookup is dashed; another stack's outputs a dashed folder.
+                let style = if crate::schema::is_stack_ref(&n.rtype) {
+                    ", shape=folder, style=dashed"
+                } else if n.existing {
                     ", style=\"rounded,dashed\""
                 } else {
                     ""
@@ -355,9 +358,17 @@ impl StackGraph {
             let _ = writeln!(out, "  subgraph {}[\"{}\"]", area.mermaid_id, area.title);
             for n in nodes {
                 let class = if n.existing { ":::existing" } else { "" };
+                // Another stack's outputs: a subroutine shape; a lookup: a stadium.
+                let (open, close) = if crate::schema::is_stack_ref(&n.rtype) {
+                    ("[[", "]]")
+                } else if n.existing {
+                    ("([", "])")
+                } else {
+                    ("[", "]")
+                };
                 let _ = writeln!(
                     out,
-                    "    {}[\"{}<br/>{}\"]{class}",
+                    "    {}{open}\"{}<br/>{}\"{close}{class}",
                     mermaid_id(&n.name),
                     mermaid_text(&n.name),
                     mermaid_text(&n.rtype)
@@ -602,6 +613,12 @@ struct Area {
 
 /// The areas in drawing order; the last one (no types) catches every other type.
 static AREAS: &[Area] = &[
+    Area {
+        id: "other_stacks",
+        mermaid_id: "OtherStacks",
+        title: "other stacks",
+        types: &[crate::schema::STACK_REF],
+    },
     Area {
         id: "network",
         mermaid_id: "Network",

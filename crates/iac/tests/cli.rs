@@ -224,6 +224,37 @@ fn graph_mermaid_and_invalid_stack() {
     assert!(stdout(&o).starts_with("flowchart LR\n"));
     assert!(stdout(&o).contains("  vpc -->|\"id\"| public_a\n"));
 
+    // Lookups and other stacks' outputs have shapes of their own.
+    let o = iac(&[
+        "graph",
+        &file("tests/fixtures/valid/stack_ref.yaml"),
+        "--format",
+        "mermaid",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("    network[[\"network<br/>iac.stack\"]]:::existing\n"),
+        "{}",
+        stdout(&o)
+    );
+    let o = iac(&[
+        "graph",
+        &file("stacks/lemon-mart.yaml"),
+        "--format",
+        "mermaid",
+    ]);
+    assert!(
+        stdout(&o).contains("    zone([\"zone<br/>aws.hosted_zone\"]):::existing\n"),
+        "{}",
+        stdout(&o)
+    );
+    let o = iac(&["graph", &file("tests/fixtures/valid/stack_ref.yaml")]);
+    assert!(
+        stdout(&o).contains("network\\niac.stack\", shape=folder, style=dashed];"),
+        "{}",
+        stdout(&o)
+    );
+
     let bad = iac(&["graph", &file("tests/fixtures/invalid/graph_cycle.yaml")]);
     assert_eq!(code(&bad), 1);
     assert!(stdout(&bad).is_empty(), "no graph for an invalid stack");

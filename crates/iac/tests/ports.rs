@@ -13,6 +13,11 @@
 //! A stack that validates a certificate needs a public zone first: the test applies
 //! stacks/demo/zone.yaml (`example.com`, as `just demo` does) before it.
 //!
+//! The platform example (stacks/platform/: a network stack, and an app stack that reads its
+//! outputs) is run here too: network then app, the app's service checked with boto3
+//! (tests/emulator/service_network.py) to run in the network stack's subnets, the network
+//! stack's destroy refused while the app stack reads it, then both destroyed in order.
+//!
 //! moto needs to be installed (`just emulator-install`); these tests fail, never skip.
 
 use std::path::{Path, PathBuf};
@@ -137,4 +142,100 @@ fn the_cloudformation_https_template_with_acm_and_route53() {
 #[test]
 fn the_terraform_module_fargate_example_with_a_log_router_sidecar() {
     port_round_trip("tf-fargate.yaml", "tf-fargate", false);
+}
+
+/// The state of `stack` in `dir`.
+fn state_of(dir: &Path, stack: &str) -> Json {
+    let text =
+        std::fs::read_to_string(dir.join(format!(".iac/state/{stack}.json"))).expect("state file");
+    serde_json::from_str(&text).expect("state JSON")
+}
+
+/// Where boto3 finds the service `service` of `cluster` running.
+fn service_network(emulator: &Emulator, cluster: &str, service: &str) -> Json {
+    let python = iac_testkit::moto_server_path().with_file_name("python");
+    let mut cmd = Command::new(&python);
+    cmd.arg(repo().join("tests/emulator/service_network.py"))
+        .args(["--endpoint", emulator.url(), "--region", "us-east-1"])
+        .args(["--cluster", cluster, "--service", service]);
+    emulator.configure(&mut cmd);
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{} cannot run: {e}", python.display()));
+    assert!(
+        out.status.success(),
+        "service_network.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("service_network.py prints JSON")
+}
+
+#[test]
+fn the_platform_example_network_then_an_app_that_reads_its_outputs() {
+    let emulator = Emulator::start();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    for file in ["network.yaml", "app.yaml"] {
+        std::fs::copy(repo().join("stacks/platform").join(file), dir.join(file))
+            .expect("copy the example");
+    }
+    iac_ok(&emulator, dir, &["apply", "--yes", "network.yaml"]);
+    let plan = iac_ok(&emulator, dir, &["plan", "app.yaml"]);
+    assert!(
+        plan.contains("<= network: stack `platform-network`"),
+        "{plan}"
+    );
+    iac_ok(&emulator, dir, &["apply", "--yes", "app.yaml"]);
+    let (code, out, err) = iac(&emulator, dir, &["plan", "--detailed-exitcode", "app.yaml"]);
+    assert_eq!(
+        code, 0,
+        "the re-plan after apply is not clean\n{out}\n{err}"
+    );
+
+    // The service runs in the network stack's subnets, as AWS says.
+    let net = state_of(dir, "platform-network");
+    let app = state_of(dir, "platform-app");
+    let id = |state: &Json, name: &str| {
+        state["resources"][name]["physical_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no `{name}` in the state"))
+            .to_string()
+    };
+    let mut subnets = vec![id(&net, "public_a"), id(&net, "public_b")];
+    subnets.sort();
+    let cluster = id(&app, "cluster");
+    let service = app["resources"]["web"]["inputs"]["name"]
+        .as_str()
+        .expect("the service's name")
+        .to_string();
+    let running = service_network(&emulator, &cluster, &service);
+    assert_eq!(running["subnets"], serde_json::json!(subnets), "{running}");
+    assert_eq!(
+        running["vpcs"],
+        serde_json::json!([id(&net, "vpc")]),
+        "{running}"
+    );
+
+    // The network stack is read by the app stack: its destroy is refused, nothing changes.
+    let (code, _, err) = iac(&emulator, dir, &["destroy", "--yes", "network.yaml"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("stack `platform-app` (its `network`) read its outputs"),
+        "{err}"
+    );
+    assert!(!leftovers(&emulator, "platform-network")["tagged"]
+        .as_array()
+        .expect("tagged")
+        .is_empty());
+
+    // In order: the app, then the network; nothing is left of either.
+    iac_ok(&emulator, dir, &["destroy", "--yes", "app.yaml"]);
+    iac_ok(&emulator, dir, &["destroy", "--yes", "network.yaml"]);
+    for stack in ["platform-app", "platform-network"] {
+        assert_eq!(
+            leftovers(&emulator, stack),
+            serde_json::json!({"tagged": [], "task_definitions": {}}),
+            "destroy left objects tagged with `{stack}`"
+        );
+    }
 }
