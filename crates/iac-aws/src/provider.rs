@@ -162,6 +162,49 @@ impl Provider for AwsProvider {
         Self::handler(rtype)?.list_tagged(&self.cx).await
     }
 
+    /// The EC2 types by their tag filter; every other type by listing all its objects and
+    /// reading them with the type's batch read, which returns their tags (see
+    /// `resources::sweep`).
+    async fn sweep(&self, rtype: &str, stack: &str) -> Result<Vec<Tagged>, ProviderError> {
+        let handler = Self::handler(rtype)?;
+        let Some(ids) = crate::resources::sweep::all_ids(&self.cx, rtype).await? else {
+            return self.list_tagged(rtype, stack).await;
+        };
+        let requests: Vec<ReadRequest> = ids
+            .into_iter()
+            .map(|id| ReadRequest {
+                name: id.clone(),
+                physical_id: id,
+                last_inputs: Json::Object(Default::default()),
+                last_attrs: Json::Object(Default::default()),
+            })
+            .collect();
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = handler.read(&self.cx, &requests).await?;
+        Ok(requests
+            .into_iter()
+            .zip(found)
+            .filter_map(|(req, live)| {
+                let live = live?;
+                let tags = live.inputs.get("tags")?;
+                if tags.get("iac:stack").and_then(Json::as_str) != Some(stack) {
+                    return None;
+                }
+                let name = tags
+                    .get("iac:name")
+                    .and_then(Json::as_str)
+                    .map(str::to_owned);
+                Some(Tagged {
+                    physical_id: req.physical_id,
+                    name,
+                    live,
+                })
+            })
+            .collect())
+    }
+
     /// Task definitions are revisions of a family: a new one may be registered before the old
     /// one is deregistered. Every other named type (a target group a listener forwards to,
     /// above all) is replaced under a fresh name the engine chooses and shows in the plan.

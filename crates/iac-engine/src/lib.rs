@@ -27,6 +27,7 @@ pub mod render;
 pub mod report;
 pub mod state;
 pub mod state_ops;
+pub mod sweep;
 mod util;
 
 pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, CancelToken, OpRecord, RetryPolicy};

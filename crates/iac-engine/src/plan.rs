@@ -1691,7 +1691,7 @@ pub fn held_data(c: &Change) -> Option<HeldData> {
 }
 
 /// The names of the resources whose data the plan deletes, in plan order, once each.
-fn data_loss(changes: &[Change]) -> Vec<String> {
+pub(crate) fn data_loss(changes: &[Change]) -> Vec<String> {
     let mut seen: HashSet<&str> = HashSet::new();
     changes
         .iter()

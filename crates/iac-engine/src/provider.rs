@@ -299,6 +299,14 @@ pub trait Provider: Send + Sync {
             }))
     }
 
+    /// Every live object of type `rtype` carrying the `iac:stack` tag of `stack`, however
+    /// many calls that takes: for `iac sweep` and the check that ends `iac destroy`, which
+    /// must find everything a stack left, also of the types [`Provider::list_tagged`] leaves
+    /// to name lookups (a plan never calls this). The default is `list_tagged`.
+    async fn sweep(&self, rtype: &str, stack: &str) -> Result<Vec<Tagged>, ProviderError> {
+        self.list_tagged(rtype, stack).await
+    }
+
     /// Find an `existing: true` resource by its identifying inputs (e.g. a hosted zone by
     /// `name`). `Ok(None)` when nothing matches.
     async fn lookup(

@@ -42,6 +42,9 @@ pub enum Command {
     /// Inspect the state, and edit it without touching AWS
     #[command(subcommand)]
     State(StateCommand),
+    /// Find what is still in AWS with the stack's tag and unknown to its state (and delete
+    /// it with --delete)
+    Sweep(SweepArgs),
     /// Remove a stale lock left by a crashed run
     ForceUnlock(ForceUnlockArgs),
 }
@@ -312,6 +315,23 @@ pub struct StateMvArgs {
     /// Only used to reach a state kept in S3
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Delete what is found, after confirmation
+    #[arg(long)]
+    pub delete: bool,
+    /// Delete without asking
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How many deletes may run at once
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
 }
 
 #[derive(Debug, Args)]

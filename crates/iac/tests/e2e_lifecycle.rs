@@ -790,3 +790,119 @@ fn a_stack_reads_another_stacks_outputs_and_keeps_it_from_being_destroyed_first(
         .as_object()
         .is_none_or(|r| r.is_empty()));
 }
+
+#[test]
+fn destroy_proves_nothing_is_left_and_sweep_finds_what_the_state_lost() {
+    let emulator = Emulator::start();
+    let work = Work::new(EDGE);
+    work.iac(&emulator, &["apply", "--yes", "life.yaml"])
+        .expect(0);
+    let (tg, sg) = (work.id_of("web_tg"), work.id_of("web_sg"));
+
+    // The state loses the listener and the target group (a hand edit, a lost state file):
+    // still in AWS, still tagged, and nothing in the state says so.
+    let mut state = work.state();
+    let listener = state["resources"]["http"]["physical_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resources = state["resources"].as_object_mut().unwrap();
+    resources.remove("http");
+    resources.remove("web_tg");
+    std::fs::write(
+        work.path().join(".iac/state/e2e-life.json"),
+        serde_json::to_string_pretty(&state).unwrap(),
+    )
+    .unwrap();
+    // Forgotten on purpose: kept, and listed as such.
+    work.iac(&emulator, &["state", "rm", "life.yaml", "web_sg"])
+        .expect(0);
+
+    let swept = work.iac(&emulator, &["sweep", "life.yaml"]).expect(1);
+    assert!(
+        swept
+            .stdout
+            .contains("Left in AWS, tagged iac:stack=e2e-life and unknown to the state (2):"),
+        "{}",
+        swept.stdout
+    );
+    assert!(
+        swept
+            .stdout
+            .contains(&format!("  aws.listener `{listener}` (iac:name `http`)")),
+        "{}",
+        swept.stdout
+    );
+    assert!(
+        swept
+            .stdout
+            .contains(&format!("  aws.target_group `{tg}` (iac:name `web_tg`)")),
+        "{}",
+        swept.stdout
+    );
+    assert!(
+        swept.stdout.contains(&format!("Kept on purpose (forgotten with `iac state rm`), still tagged iac:stack=e2e-life:\n  aws.security_group `{sg}` (iac:name `web_sg`)")),
+        "{}",
+        swept.stdout
+    );
+    assert!(
+        swept.stderr.contains("iac sweep --delete"),
+        "{}",
+        swept.stderr
+    );
+
+    // --delete: the listener before the target group it forwards to, then nothing is left.
+    let deleted = work
+        .iac(&emulator, &["sweep", "--delete", "--yes", "life.yaml"])
+        .expect(0);
+    assert!(
+        deleted
+            .stdout
+            .ends_with("Nothing tagged iac:stack=e2e-life is left.\n"),
+        "{}",
+        deleted.stdout
+    );
+    assert!(target_group_arns(&emulator).is_empty());
+
+    // A destroy of part of the stack does not sweep: the rest is still the stack's.
+    let destroyed = work
+        .iac(
+            &emulator,
+            &["destroy", "--yes", "--target", "alb", "life.yaml"],
+        )
+        .expect(0);
+    assert!(
+        !destroyed.stdout.contains("Nothing tagged"),
+        "a targeted destroy does not sweep: {}",
+        destroyed.stdout
+    );
+}
+
+#[test]
+fn a_whole_destroy_ends_with_the_sweep_line() {
+    let emulator = Emulator::start();
+    let work = Work::new(EDGE);
+    work.iac(&emulator, &["apply", "--yes", "life.yaml"])
+        .expect(0);
+    let destroyed = work
+        .iac(&emulator, &["destroy", "--yes", "life.yaml"])
+        .expect(0);
+    assert!(
+        destroyed
+            .stdout
+            .ends_with("Nothing tagged iac:stack=e2e-life is left.\n"),
+        "{}",
+        destroyed.stdout
+    );
+    // Run again on the empty state: still proves it.
+    let again = work
+        .iac(&emulator, &["destroy", "--yes", "life.yaml"])
+        .expect(0);
+    assert!(
+        again
+            .stdout
+            .contains("Nothing tagged iac:stack=e2e-life is left."),
+        "{}",
+        again.stdout
+    );
+}

@@ -27,6 +27,7 @@ pub mod route53;
 mod route_table;
 mod security_group;
 mod subnet;
+pub(crate) mod sweep;
 pub(crate) mod vpc;
 
 /// What every resource module gets: the clients and the stack it works for.

@@ -44,7 +44,12 @@ async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
                 session.stack().name,
                 session.backend.location()
             ));
-            return Exit::Ok.into();
+            if !args.targets.is_empty() || args.keep_orphans {
+                return Exit::Ok.into();
+            }
+            let name = session.stack().name.clone();
+            return super::sweep::after(&name, &session.state, session.provider.clone(), printer)
+                .await;
         }
         // Like CloudFormation's exports: a stack whose outputs another stack reads stays.
         if args.targets.is_empty() {
@@ -107,15 +112,22 @@ async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
             ref mut state,
             ..
         } = session;
-        execute(
+        let code = execute(
             &plan,
             state,
             backend.as_ref(),
-            provider,
+            provider.clone(),
             args.parallelism,
             printer,
         )
-        .await
+        .await;
+        // A whole destroy ends by proving nothing tagged with the stack is left (orphans
+        // kept on request are, so then there is nothing to prove).
+        if code != ExitCode::from(Exit::Ok) || !args.targets.is_empty() || args.keep_orphans {
+            return code;
+        }
+        let name = plan.stack.clone();
+        super::sweep::after(&name, state, provider, printer).await
     }
 }
 

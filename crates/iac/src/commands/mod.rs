@@ -20,6 +20,7 @@ mod stack_refs;
 mod state;
 mod state_mv;
 mod state_rm;
+mod sweep;
 mod validate;
 
 use std::process::ExitCode;
@@ -61,6 +62,7 @@ pub fn run(cli: Cli, printer: &Printer) -> ExitCode {
         Command::Output(args) => output::run(&args, printer),
         Command::Import(args) => import::run(&args, printer),
         Command::State(cmd) => state::run(&cmd, printer),
+        Command::Sweep(args) => sweep::run(&args, printer),
         Command::ForceUnlock(args) => force_unlock::run(&args, printer),
     }
 }

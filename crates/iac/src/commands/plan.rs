@@ -90,8 +90,8 @@ impl Session {
         }
         let location = location_of(req.stack, stack.state.as_deref());
         // Other stacks' outputs: read before any AWS call when their states are local.
-        // A destroy reads no other stack: the stacks it read may be gone already.
-        let refs = if operation == "destroy" {
+        // A destroy (or a sweep) reads no other stack: the stacks it read may be gone.
+        let refs = if matches!(operation, "destroy" | "sweep") {
             Vec::new()
         } else {
             stack_refs::refs_of(stack, &location)

@@ -1,0 +1,111 @@
+//! The sweep: everything in the account and region that carries a stack's `iac:stack` tag
+//! and that its state does not account for, found with [`Provider::sweep`] for every
+//! taggable type. It ends `iac destroy` (so a destroy proves nothing billable is left) and is
+//! `iac sweep STACK` on its own (for a stack destroyed by hand, or by a run that crashed).
+//!
+//! Invariants:
+//! - What the state holds (its resources and deposed objects) is the stack's, not left over.
+//! - What `iac state rm` forgot is listed apart, as kept on purpose, and never deleted.
+//! - Deleting what is left goes through the ordinary destroy walk ([`plan_sweep_delete`]):
+//!   an object that names another (a listener its load balancer) is deleted first.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use iac_stack::Stack;
+
+use crate::plan::{stack_hash, Plan, PlanError, PlanKind, Summary};
+use crate::provider::{Provider, ProviderError, Tagged};
+use crate::recover::orphan_deletes;
+use crate::state::State;
+use crate::PLAN_FORMAT_VERSION;
+
+/// What a sweep found.
+#[derive(Debug, Clone, Default)]
+pub struct Sweep {
+    /// Tagged with the stack, unknown to its state: left over, still billed.
+    pub left: Vec<(&'static str, Tagged)>,
+    /// Tagged with the stack and forgotten by `iac state rm`: left in AWS on purpose.
+    pub kept: Vec<(&'static str, Tagged)>,
+}
+
+/// Sweep every taggable type (all types at once) for objects of `stack` that `state` does
+/// not hold. Sorted by type, then id.
+pub async fn sweep(
+    stack: &str,
+    state: Option<&State>,
+    provider: Arc<dyn Provider>,
+) -> Result<Sweep, PlanError> {
+    let mut set = tokio::task::JoinSet::new();
+    for schema in iac_stack::schema::TYPES.iter().filter(|t| t.taggable) {
+        let (p, rtype, stack) = (provider.clone(), schema.name, stack.to_string());
+        set.spawn(async move { (rtype, p.sweep(rtype, &stack).await) });
+    }
+    let mut found = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let (rtype, res) = joined.map_err(|e| PlanError::Read {
+            rtype: "?".into(),
+            source: ProviderError::new(crate::ErrorKind::Fatal, e.to_string()),
+        })?;
+        let tagged = res.map_err(|source| PlanError::Read {
+            rtype: rtype.to_string(),
+            source,
+        })?;
+        found.extend(tagged.into_iter().map(|t| (rtype, t)));
+    }
+    found.sort_by(|a, b| (a.0, &a.1.physical_id).cmp(&(b.0, &b.1.physical_id)));
+    let managed: HashSet<&str> = state
+        .map(|s| {
+            s.resources
+                .values()
+                .map(|r| r.physical_id.as_str())
+                .chain(s.deposed.iter().map(|d| d.physical_id.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let forgotten: HashSet<&str> = state
+        .map(|s| s.forgotten.iter().map(|f| f.physical_id.as_str()).collect())
+        .unwrap_or_default();
+    let mut out = Sweep::default();
+    for (rtype, t) in found {
+        if managed.contains(t.physical_id.as_str()) {
+            continue;
+        }
+        if forgotten.contains(t.physical_id.as_str()) {
+            out.kept.push((rtype, t));
+        } else {
+            out.left.push((rtype, t));
+        }
+    }
+    Ok(out)
+}
+
+/// The plan that deletes what a sweep left (`iac sweep --delete`): a destroy plan of those
+/// objects alone, ordered by what names what.
+pub fn plan_sweep_delete(stack: &Stack, state: &State, left: &[(&'static str, Tagged)]) -> Plan {
+    let changes = orphan_deletes(left, state);
+    let data_loss = crate::plan::data_loss(&changes);
+    let summary = Summary {
+        destroy: changes.len(),
+        ..Summary::default()
+    };
+    Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        kind: PlanKind::Destroy,
+        stack: stack.name.clone(),
+        region: stack.region.clone(),
+        state_lineage: state.lineage.clone(),
+        state_serial: state.serial,
+        stack_hash: stack_hash(stack),
+        changes,
+        drift: Vec::new(),
+        outputs: Default::default(),
+        summary,
+        data_loss,
+        settled_intents: Vec::new(),
+        orphans: Vec::new(),
+        pulled_in: Vec::new(),
+        refresh_only: false,
+        refreshed: Vec::new(),
+    }
+}

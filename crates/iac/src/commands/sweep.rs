@@ -1,0 +1,149 @@
+//! `iac sweep STACK`: what is still in AWS with the stack's `iac:stack` tag that its state
+//! does not account for, each with its type, id and `iac:name`; `--delete` deletes it after
+//! the same confirmation as `iac destroy`. The same check ends every full `iac destroy`
+//! ([`report`]), so a destroy says that nothing tagged with the stack is left, or what is.
+//!
+//! Exit code 0 when nothing is left, 1 when something is (and was not deleted).
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use iac_engine::sweep::{plan_sweep_delete, sweep, Sweep};
+use iac_engine::{render_plan, Provider, State};
+
+use super::apply::{confirm, execute};
+use super::load::StackRequest;
+use super::plan::{plan_diag, Session};
+use super::Exit;
+use crate::cli::SweepArgs;
+use crate::printer::Printer;
+
+pub fn run(args: &SweepArgs, printer: &Printer) -> ExitCode {
+    let rt = match super::runtime(printer) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(super::interrupt::interruptible(
+        run_async(args, printer),
+        printer,
+    ))
+}
+
+async fn run_async(args: &SweepArgs, printer: &Printer) -> ExitCode {
+    let req = StackRequest::from(&args.stack);
+    let session = match Session::open(&req, &args.aws, "sweep", printer).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let name = session.stack().name.clone();
+    let provider: Arc<dyn Provider> = session.provider.clone();
+    let found = match sweep(&name, Some(&session.state), provider.clone()).await {
+        Ok(f) => f,
+        Err(e) => {
+            printer.diagnostic(&plan_diag(&e, session.stack()));
+            return Exit::Error.into();
+        }
+    };
+    let text = report(&found, &name);
+    let shown = super::write_out(printer, &text);
+    if shown != ExitCode::from(Exit::Ok) || found.left.is_empty() {
+        return shown;
+    }
+    if !args.delete {
+        printer.note("`iac sweep --delete` deletes them (after confirmation).");
+        return Exit::Error.into();
+    }
+    let plan = plan_sweep_delete(session.stack(), &session.state, &found.left);
+    let shown = super::write_out(printer, &render_plan(&plan, printer.out_color()));
+    if shown != ExitCode::from(Exit::Ok) {
+        return shown;
+    }
+    if let Err(code) = confirm(
+        args.yes,
+        "Do you really want to delete every object listed above? Only 'yes' will be accepted: ",
+        "delete",
+        printer,
+    )
+    .await
+    {
+        return code;
+    }
+    let Session {
+        provider,
+        backend,
+        mut state,
+        ..
+    } = session;
+    let code = execute(
+        &plan,
+        &mut state,
+        backend.as_ref(),
+        provider.clone(),
+        args.parallelism,
+        printer,
+    )
+    .await;
+    if code != ExitCode::from(Exit::Ok) {
+        return code;
+    }
+    after(&name, &state, provider, printer).await
+}
+
+/// Sweep again after a destroy (or a `--delete`), print the result, and exit 1 when
+/// something tagged with the stack is still there.
+pub async fn after(
+    stack: &str,
+    state: &State,
+    provider: Arc<dyn Provider>,
+    printer: &Printer,
+) -> ExitCode {
+    match sweep(stack, Some(state), provider).await {
+        Ok(found) => {
+            let code = super::write_out(printer, &report(&found, stack));
+            if !found.left.is_empty() {
+                printer.note("`iac sweep --delete` deletes them (after confirmation).");
+                return Exit::Error.into();
+            }
+            code
+        }
+        Err(e) => {
+            printer.error(&format!("the sweep for what is left failed: {e}"));
+            Exit::Error.into()
+        }
+    }
+}
+
+/// What a sweep found, as the last lines of `iac destroy` and `iac sweep` show it.
+pub fn report(found: &Sweep, stack: &str) -> String {
+    let mut out = String::new();
+    if !found.kept.is_empty() {
+        let _ = writeln!(
+            out,
+            "Kept on purpose (forgotten with `iac state rm`), still tagged iac:stack={stack}:"
+        );
+        for (rtype, t) in &found.kept {
+            let _ = writeln!(out, "  {rtype} `{}`{}", t.physical_id, iac_name(t));
+        }
+    }
+    if found.left.is_empty() {
+        let _ = writeln!(out, "Nothing tagged iac:stack={stack} is left.");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "Left in AWS, tagged iac:stack={stack} and unknown to the state ({}):",
+        found.left.len()
+    );
+    for (rtype, t) in &found.left {
+        let _ = writeln!(out, "  {rtype} `{}`{}", t.physical_id, iac_name(t));
+    }
+    out
+}
+
+fn iac_name(t: &iac_engine::Tagged) -> String {
+    t.name
+        .as_deref()
+        .map(|n| format!(" (iac:name `{n}`)"))
+        .unwrap_or_default()
+}
