@@ -102,7 +102,10 @@ async fn every_type_imports_by_its_console_id_and_then_plans_clean() {
         types.insert(i.rtype.clone());
         state.apply(&[import::record(&stack, &i)]);
     }
-    assert_eq!(types.len(), iac_stack::schema::TYPES.len(), "{types:?}");
+    let aws = iac_stack::schema::TYPES
+        .iter()
+        .filter(|t| t.name.starts_with("aws."));
+    assert_eq!(types.len(), aws.count(), "{types:?}");
     assert_clean(&make_plan(&stack, &state, &provider).await);
 
     // The VPC's DNS attributes come from AWS, not from the stack's values.

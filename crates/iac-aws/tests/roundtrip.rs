@@ -221,7 +221,9 @@ fn non_default(stack: &Stack, r: &Resource, path: &str, prop: &Prop, v: &Value) 
 fn the_fixture_sets_every_property_of_every_type_to_a_value_other_than_its_default() {
     let stack = common::load(FIXTURE, &[], &[]);
     let mut missing = Vec::new();
-    for t in TYPES {
+    // `iac.stack` is not AWS's: another stack's outputs, read from its state (tested in
+    // crates/iac/tests/e2e_lifecycle.rs and ports.rs).
+    for t in TYPES.iter().filter(|t| t.name.starts_with("aws.")) {
         let mut objects = BTreeSet::new();
         object_paths(t.props, "", &mut objects);
         OBJECT_PATHS.with(|o| *o.borrow_mut() = objects);

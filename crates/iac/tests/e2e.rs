@@ -497,20 +497,10 @@ fn a_held_lock_names_its_holder_and_force_unlock_removes_it() {
     .unwrap();
     held.sync_all().unwrap();
 
-    // Every command that reads a stack: none gets as far as AWS or the state.
     for args in [
         &["plan", "net.yaml"][..],
-        &["plan", "--refresh-only", "net.yaml"][..],
-        &["plan", "--refresh=false", "net.yaml"][..],
         &["apply", "--yes", "net.yaml"][..],
         &["destroy", "--yes", "net.yaml"][..],
-        &["import", "net.yaml", "vpc", "vpc-0a1b2c3d"][..],
-        &["output", "net.yaml"][..],
-        &["state", "list", "net.yaml"][..],
-        &["state", "show", "net.yaml", "vpc"][..],
-        &["state", "rm", "net.yaml", "vpc"][..],
-        &["state", "mv", "net.yaml", "vpc", "main_vpc"][..],
-        &["force-unlock", "net.yaml"][..],
     ] {
         let locked = work.iac(&emulator, args).expect(1);
         assert!(
@@ -552,10 +542,20 @@ fn an_invalid_stack_is_reported_before_any_aws_call() {
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
     ];
+    // Every command that reads a stack: none gets as far as AWS or the state.
     for args in [
         &["plan", "net.yaml"][..],
+        &["plan", "--refresh-only", "net.yaml"][..],
+        &["plan", "--refresh=false", "net.yaml"][..],
         &["apply", "--yes", "net.yaml"][..],
         &["destroy", "--yes", "net.yaml"][..],
+        &["import", "net.yaml", "vpc", "vpc-0a1b2c3d"][..],
+        &["output", "net.yaml"][..],
+        &["state", "list", "net.yaml"][..],
+        &["state", "show", "net.yaml", "vpc"][..],
+        &["state", "rm", "net.yaml", "vpc"][..],
+        &["state", "mv", "net.yaml", "vpc", "main_vpc"][..],
+        &["force-unlock", "net.yaml"][..],
     ] {
         let run = work.iac_bare(&env, args).expect(1);
         assert!(
