@@ -14,6 +14,7 @@
 //! 3. [`apply()`] -> [`ApplyReport`] (the state is saved after every operation).
 
 pub mod apply;
+pub mod backoff;
 pub mod fake;
 mod moves;
 mod operation;
@@ -27,6 +28,7 @@ pub mod state_ops;
 mod util;
 
 pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, CancelToken, OpRecord, RetryPolicy};
+pub use backoff::Backoff;
 pub use plan::{
     check_replace, plan, plan_destroy, plan_destroy_live, stack_hash, Action, Change, Drift,
     ForeignObject, Orphan, Plan, PlanError, PlanKind, PlanOptions, PulledIn, ReplaceStrategy,
