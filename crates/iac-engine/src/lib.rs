@@ -16,6 +16,7 @@
 pub mod apply;
 pub mod backoff;
 pub mod fake;
+pub mod lock;
 mod moves;
 mod operation;
 pub mod plan;
@@ -29,6 +30,7 @@ mod util;
 
 pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, CancelToken, OpRecord, RetryPolicy};
 pub use backoff::Backoff;
+pub use lock::lock_waiting;
 pub use plan::{
     check_replace, plan, plan_destroy, plan_destroy_live, stack_hash, Action, Change, Drift,
     ForeignObject, Orphan, Plan, PlanError, PlanKind, PlanOptions, PulledIn, ReplaceStrategy,

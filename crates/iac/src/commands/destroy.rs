@@ -8,7 +8,7 @@ use iac_engine::{plan_destroy_live, render_plan, PlanOptions};
 
 use super::apply::{confirm, execute};
 use super::load::StackRequest;
-use super::plan::{plan_diag, Session};
+use super::plan::{plan_diag, Locking, Session};
 use super::Exit;
 use crate::cli::DestroyArgs;
 use crate::printer::Printer;
@@ -27,7 +27,11 @@ pub fn run(args: &DestroyArgs, printer: &Printer) -> ExitCode {
 async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
     {
         let req = StackRequest::from(&args.stack);
-        let mut session = match Session::open(&req, &args.aws, "destroy", printer).await {
+        let locking = Locking::Exclusive {
+            operation: "destroy",
+            args: &args.lock,
+        };
+        let mut session = match Session::open(&req, &args.aws, locking, printer).await {
             Ok(s) => s,
             Err(code) => return code,
         };
