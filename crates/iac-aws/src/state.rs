@@ -21,7 +21,6 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
@@ -29,7 +28,7 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use iac_engine::{LockInfo, State, StateBackend, StateError, StateLock};
+use iac_engine::{Backoff, LockInfo, State, StateBackend, StateError, StateLock};
 
 use crate::{AwsContext, AwsError, Service};
 
@@ -412,13 +411,14 @@ impl S3Backend {
         }
     }
 
-    /// Who holds the lock, `None` when there is no lock object. An unreadable lock object
-    /// still means "locked", by someone unknown.
-    async fn read_lock(&self) -> Result<Option<LockInfo>, StateError> {
+    /// Who holds the lock and the lock object's ETag, `None` when there is no lock object.
+    /// An unreadable lock object still means "locked", by someone unknown
+    /// ([`LockInfo::parse`]).
+    async fn read_lock(&self) -> Result<Option<(LockInfo, Option<String>)>, StateError> {
         Ok(self
             .get_text(&self.lock_key())
             .await?
-            .map(|(text, _)| serde_json::from_str(&text).unwrap_or_else(|_| unknown_holder())))
+            .map(|(text, etag)| (LockInfo::parse(&text), etag)))
     }
 
     /// Releases the lock this backend holds, now and with errors reported, rather than when
@@ -446,17 +446,6 @@ impl S3Backend {
 fn aws_failure(what: &str, url: &str, err: &AwsError) -> StateError {
     let help = err.help().map(|h| format!("; {h}")).unwrap_or_default();
     StateError::Backend(format!("cannot {what} `{url}`: {err}{help}"))
-}
-
-/// Who holds a lock whose object cannot be parsed.
-fn unknown_holder() -> LockInfo {
-    LockInfo {
-        who: "unknown".into(),
-        pid: 0,
-        host: "unknown".into(),
-        since: 0,
-        operation: "unknown".into(),
-    }
 }
 
 /// A refused conditional request: `412 PreconditionFailed`, or `409
@@ -657,41 +646,72 @@ impl StateBackend for S3Backend {
                     return Ok(StateLock::new(info, Box::new(guard)));
                 }
                 Err(e) if is_condition_failure(&e) => {
-                    if let Some(holder) = self.read_lock().await? {
+                    if let Some((holder, _)) = self.read_lock().await? {
                         return Err(StateError::Locked {
                             stack: self.stack.clone(),
-                            holder,
+                            holder: Box::new(holder),
                         });
                     }
                     // Released between our attempt and the read: try again.
                     if attempt < LOCK_ATTEMPTS {
-                        tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                        tokio::time::sleep(Backoff::SHORT.delay(attempt - 1)).await;
                     }
                 }
                 Err(e) => return Err(self.failure("PutObject", "create the lock", &lock_key, e)),
             }
         }
+        // Taken and released again at every attempt: busy, by runs too quick to name.
         Err(StateError::Locked {
             stack: self.stack.clone(),
-            holder: unknown_holder(),
+            holder: Box::new(LockInfo::parse("")),
         })
     }
 
-    /// Deletes `KEY.lock` whoever holds it and returns who did. Only for a lock whose run is
-    /// gone: a run still going would find its saves refused once another run saved.
-    async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
+    /// Deletes `KEY.lock` if it is the lock with this `id`, and returns who held it. The
+    /// delete is conditional on the ETag of the lock object read (`If-Match`), so a lock
+    /// another run took between the read and the delete is left alone, and reported as the
+    /// lock that is there now. Only for a lock whose run is gone: a run still going would
+    /// find its saves refused once another run saved.
+    async fn force_unlock(&self, id: &str) -> Result<Option<LockInfo>, StateError> {
         let lock_key = self.lock_key();
-        let Some((text, _)) = self.get_text(&lock_key).await? else {
+        let Some((holder, etag)) = self.read_lock().await? else {
             return Ok(None);
         };
-        self.client()
+        if holder.id != id {
+            return Err(StateError::LockIdMismatch {
+                stack: self.stack.clone(),
+                given: id.to_owned(),
+                holder: Box::new(holder),
+            });
+        }
+        let mut delete = self
+            .client()
             .delete_object()
             .bucket(&self.location.bucket)
-            .key(&lock_key)
-            .send()
-            .await
-            .map_err(|e| self.failure("DeleteObject", "delete", &lock_key, e))?;
-        Ok(serde_json::from_str(&text).ok())
+            .key(&lock_key);
+        if let Some(etag) = etag {
+            delete = delete.if_match(etag);
+        }
+        match delete.send().await {
+            Ok(_) => Ok(Some(holder)),
+            // Replaced or released since it was read: say what is there now.
+            Err(e) if is_condition_failure(&e) || is_no_such_key(&e) => {
+                match self.read_lock().await? {
+                    None => Ok(None),
+                    Some((now, _)) if now.id == id => Err(StateError::Backend(format!(
+                        "S3 refused to delete the lock `{}` (another request on it was under \
+                         way); run the command again",
+                        self.url_of(&lock_key)
+                    ))),
+                    Some((now, _)) => Err(StateError::LockIdMismatch {
+                        stack: self.stack.clone(),
+                        given: id.to_owned(),
+                        holder: Box::new(now),
+                    }),
+                }
+            }
+            Err(e) => Err(self.failure("DeleteObject", "delete", &lock_key, e)),
+        }
     }
 }
 

@@ -2,7 +2,8 @@
 //! locking, force-unlock, and conditional writes that refuse lost updates.
 //!
 //! moto 5.2.5 honours `If-None-Match: *` and `If-Match` on `PutObject` and `If-Match` on
-//! `DeleteObject`, so the lock and the lost-update checks are exercised for real here. It
+//! `DeleteObject`, so the lock, force-unlock's conditional delete and the lost-update checks
+//! are exercised for real here (an old guard's `If-Match` delete refused below is the proof). It
 //! ignores `x-amz-copy-source-if-match` on `CopyObject` (AWS honours it); the `PutObject`
 //! that follows the copy still refuses the save, which is what these tests assert.
 //!
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use iac_aws::state::S3Backend;
 use iac_aws::{AwsConfig, AwsContext, ConfigSource};
-use iac_engine::{ResourceState, State, StateBackend, StateError};
+use iac_engine::{lock_waiting, LockInfo, ResourceState, State, StateBackend, StateError};
 use iac_testkit::{Emulator, REGION};
 
 const BUCKET: &str = "team-state";
@@ -129,7 +130,7 @@ async fn a_second_lock_names_the_holder_until_force_unlocked() {
         StateError::Locked { stack, holder } => {
             assert_eq!(stack, "demo");
             assert_eq!(
-                holder, &held.info,
+                **holder, held.info,
                 "the holder is read from the lock object"
             );
         }
@@ -143,13 +144,19 @@ async fn a_second_lock_names_the_holder_until_force_unlocked() {
     ));
 
     let info = second
-        .force_unlock()
+        .force_unlock(&held.info.id)
         .await
         .expect("force-unlock")
         .expect("someone held it");
     assert_eq!(info, held.info);
     assert_eq!(object_text(&ctx, "iac/demo.json.lock").await, None);
-    assert_eq!(second.force_unlock().await.expect("nothing to break"), None);
+    assert_eq!(
+        second
+            .force_unlock(&held.info.id)
+            .await
+            .expect("nothing to break"),
+        None
+    );
 
     let taken = second.lock("plan").await.expect("free after force-unlock");
     // The first run's guard must not delete the second run's lock: its delete is
@@ -177,6 +184,118 @@ async fn a_second_lock_names_the_holder_until_force_unlocked() {
     assert!(!first.unlock().await.expect("nothing left to release"));
     drop(again);
     second.lock("plan").await.expect("free again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn force_unlock_removes_only_the_lock_with_the_id_given() {
+    let emulator = Emulator::start();
+    let ctx = with_bucket(&emulator).await;
+    let holder = S3Backend::new(&ctx, URL, "demo").unwrap();
+    let other = S3Backend::new(&ctx, URL, "demo").unwrap();
+    let held = holder.lock("apply").await.expect("lock");
+    let before = object_text(&ctx, "iac/demo.json.lock").await;
+
+    let err = other
+        .force_unlock("0c1d2e3f-0000-1111-2222-333344445555")
+        .await
+        .expect_err("another id");
+    match &err {
+        StateError::LockIdMismatch {
+            given, holder: now, ..
+        } => {
+            assert_eq!(given, "0c1d2e3f-0000-1111-2222-333344445555");
+            assert_eq!(**now, held.info, "names the lock that is there");
+        }
+        other => panic!("expected LockIdMismatch, got {other:?}"),
+    }
+    assert_eq!(
+        object_text(&ctx, "iac/demo.json.lock").await,
+        before,
+        "the lock is left as it was"
+    );
+
+    let removed = other
+        .force_unlock(&held.info.id)
+        .await
+        .expect("the right id")
+        .expect("it was held");
+    assert_eq!(removed, held.info);
+    assert_eq!(object_text(&ctx, "iac/demo.json.lock").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_of_a_dead_process_on_this_host_is_reported_at_once_as_gone() {
+    let emulator = Emulator::start();
+    let ctx = with_bucket(&emulator).await;
+    // A run on this machine that took the lock and died: its process is gone, its lock
+    // object stays (nothing releases an S3 lock when a process dies).
+    let mut child = std::process::Command::new("true").spawn().expect("spawn");
+    let pid = child.id();
+    child.wait().expect("reaped");
+    let mut dead = LockInfo::here("apply");
+    dead.pid = pid;
+    ctx.clients()
+        .s3
+        .put_object()
+        .bucket(BUCKET)
+        .key("iac/demo.json.lock")
+        .body(serde_json::to_vec(&dead).unwrap().into())
+        .send()
+        .await
+        .expect("PutObject");
+
+    let backend = S3Backend::new(&ctx, URL, "demo").unwrap();
+    let err = lock_waiting(&backend, "apply", Duration::from_secs(600), |_, _| {
+        panic!("a dead holder is not waited for")
+    })
+    .await
+    .expect_err("held by a dead process");
+    match &err {
+        StateError::Locked { holder, .. } => {
+            assert_eq!(**holder, dead);
+            assert!(holder.holder_gone());
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    backend
+        .force_unlock(&dead.id)
+        .await
+        .expect("force-unlock")
+        .expect("it was held");
+    backend.lock("apply").await.expect("free once broken");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_waiting_for_the_lock_takes_it_once_released() {
+    let emulator = Emulator::start();
+    let ctx = with_bucket(&emulator).await;
+    let first = S3Backend::new(&ctx, URL, "demo").unwrap();
+    let held = first.lock("apply").await.expect("first lock");
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(first.unlock().await.expect("release"));
+    });
+    let second = S3Backend::new(&ctx, URL, "demo").unwrap();
+    let mut reported = Vec::new();
+    let taken = lock_waiting(&second, "destroy", Duration::from_secs(60), |h, _| {
+        reported.push(h.clone())
+    })
+    .await
+    .expect("taken once the first run released it");
+    release.await.expect("released");
+    assert_eq!(taken.info.operation, "destroy");
+    assert_eq!(
+        reported.first(),
+        Some(&held.info),
+        "the wait names the holder"
+    );
+    drop(held);
+    assert!(
+        object_text(&ctx, "iac/demo.json.lock")
+            .await
+            .is_some_and(|t| t.contains(&taken.info.id)),
+        "the first run's late guard leaves the second run's lock"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

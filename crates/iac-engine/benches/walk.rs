@@ -62,7 +62,7 @@ impl StateBackend for MemoryBackend {
     async fn lock(&self, operation: &str) -> Result<StateLock, StateError> {
         Ok(StateLock::new(LockInfo::here(operation), Box::new(())))
     }
-    async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
+    async fn force_unlock(&self, _id: &str) -> Result<Option<LockInfo>, StateError> {
         Ok(None)
     }
 }

@@ -14,9 +14,11 @@
 //! 3. [`apply()`] -> [`ApplyReport`] (the state is saved after every operation).
 
 pub mod apply;
+pub mod backoff;
 pub mod bounded;
 pub mod fake;
 pub mod import;
+pub mod lock;
 mod moves;
 mod operation;
 pub mod plan;
@@ -32,6 +34,8 @@ mod util;
 
 pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, CancelToken, OpRecord, RetryPolicy};
 pub use import::{Import, ImportError};
+pub use backoff::Backoff;
+pub use lock::lock_waiting;
 pub use plan::{
     check_replace, plan, plan_destroy, plan_destroy_live, stack_hash, Action, Change, Drift,
     ForeignObject, Orphan, Plan, PlanError, PlanKind, PlanOptions, PulledIn, ReplaceStrategy,

@@ -24,6 +24,8 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+pub use crate::lock::{LockInfo, StateLock};
+
 /// The state file format version this build reads and writes.
 pub const STATE_VERSION: u32 = 1;
 
@@ -335,8 +337,20 @@ pub enum StateError {
     Corrupt(String),
     #[error("state version `{0}` is not supported (this iac reads version {STATE_VERSION})")]
     Version(u64),
+    /// Another run holds the lock (boxed: the error stays small on the paths that never
+    /// fail this way).
     #[error("the state of `{stack}` is locked by {holder}")]
-    Locked { stack: String, holder: LockInfo },
+    Locked {
+        stack: String,
+        holder: Box<LockInfo>,
+    },
+    /// `force-unlock` was given another id than the lock's: nothing was removed.
+    #[error("the lock of `{stack}` has the id `{}`, not `{given}`, so it was not removed; it is held by {holder}", holder.id)]
+    LockIdMismatch {
+        stack: String,
+        given: String,
+        holder: Box<LockInfo>,
+    },
     #[error("{0}")]
     Backend(String),
 }
@@ -346,70 +360,6 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
         what,
         path: path.to_path_buf(),
         source,
-    }
-}
-
-/// Who holds a lock, written next to the lock so a second run can name them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LockInfo {
-    /// `$USER`.
-    pub who: String,
-    pub pid: u32,
-    pub host: String,
-    /// Seconds since the Unix epoch.
-    pub since: u64,
-    /// `plan`, `apply`, `destroy`, ...
-    pub operation: String,
-}
-
-impl LockInfo {
-    /// Lock info for this process.
-    pub fn here(operation: &str) -> LockInfo {
-        LockInfo {
-            who: std::env::var("USER")
-                .or_else(|_| std::env::var("USERNAME"))
-                .unwrap_or_else(|_| "unknown".into()),
-            pid: std::process::id(),
-            host: hostname(),
-            since: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-            operation: operation.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for LockInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "`{}` (pid {} on `{}`, running `{}` since {} Unix time)",
-            self.who, self.pid, self.host, self.operation, self.since
-        )
-    }
-}
-
-/// A held lock; released when dropped.
-pub struct StateLock {
-    pub info: LockInfo,
-    _guard: Box<dyn Send + Sync>,
-}
-
-impl StateLock {
-    /// For backends: wrap whatever releases the lock on drop.
-    pub fn new(info: LockInfo, guard: Box<dyn Send + Sync>) -> StateLock {
-        StateLock {
-            info,
-            _guard: guard,
-        }
-    }
-}
-
-impl std::fmt::Debug for StateLock {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StateLock")
-            .field("info", &self.info)
-            .finish()
     }
 }
 
@@ -430,10 +380,14 @@ pub trait StateBackend: Send + Sync {
         let _ = edits;
         self.save(state).await
     }
-    /// Take the lock or fail at once with [`StateError::Locked`] naming the holder.
+    /// Take the lock or fail at once with [`StateError::Locked`] naming the holder (waiting
+    /// for a busy lock is [`crate::lock::lock_waiting`]).
     async fn lock(&self, operation: &str) -> Result<StateLock, StateError>;
-    /// Break a lock left by a crashed run; returns who held it, if anyone was recorded.
-    async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError>;
+    /// Break a lock left by a crashed run, only if it is still the lock with this `id` (as
+    /// the lock error showed it): another lock is left in place and is an
+    /// [`StateError::LockIdMismatch`] naming its holder. Returns who held the lock removed,
+    /// `None` when nothing held it.
+    async fn force_unlock(&self, id: &str) -> Result<Option<LockInfo>, StateError>;
     /// The states of the other stacks stored beside this one (the same directory, the same
     /// S3 prefix), by their location: where `iac destroy` looks for stacks that read this
     /// one's outputs. The default knows of none.
@@ -634,18 +588,13 @@ impl LocalBackend {
         if !got {
             let mut text = String::new();
             let _ = file.read_to_string(&mut text);
-            let holder = serde_json::from_str(&text).unwrap_or(LockInfo {
-                who: "unknown".into(),
-                pid: 0,
-                host: "unknown".into(),
-                since: 0,
-                operation: "unknown".into(),
-            });
             return Err(StateError::Locked {
                 stack: self.stack.clone(),
-                holder,
+                holder: Box::new(LockInfo::parse(&text)),
             });
         }
+        // A free lock is nobody's, whatever its file still says (a holder killed before its
+        // release truncated it): the file is rewritten with this run as the holder.
         let info = LockInfo::here(operation);
         file.set_len(0).map_err(io("write", &path))?;
         let text = serde_json::to_string_pretty(&info).unwrap_or_default();
@@ -738,16 +687,35 @@ impl StateBackend for LocalBackend {
     async fn lock(&self, operation: &str) -> Result<StateLock, StateError> {
         self.lock_sync(operation)
     }
-    /// Removes the lock file: a run still holding the old file keeps its (now orphaned)
-    /// advisory lock, and the next run locks a fresh file. Only for locks left by crashed
-    /// runs or runs on another machine sharing the directory.
-    async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
+    /// Removes the lock file if the lock is held and has this `id`: a run still holding the
+    /// old file keeps its (now orphaned) advisory lock, and the next run locks a fresh file.
+    /// Only for locks whose holder cannot release them (a run hung, or on another machine
+    /// sharing the directory): the operating system releases the lock of a dead process.
+    async fn force_unlock(&self, id: &str) -> Result<Option<LockInfo>, StateError> {
+        use fs4::fs_std::FileExt;
         let path = self.lock_path();
-        let info = fs::read_to_string(&path)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
+        let mut file = match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("open", &path)(e)),
+        };
+        if FileExt::try_lock_exclusive(&file).map_err(io("lock", &path))? {
+            // Nobody holds it: there is nothing to break.
+            let _ = FileExt::unlock(&file);
+            return Ok(None);
+        }
+        let mut text = String::new();
+        file.read_to_string(&mut text).map_err(io("read", &path))?;
+        let holder = LockInfo::parse(&text);
+        if holder.id != id {
+            return Err(StateError::LockIdMismatch {
+                stack: self.stack.clone(),
+                given: id.to_string(),
+                holder: Box::new(holder),
+            });
+        }
         match fs::remove_file(&path) {
-            Ok(()) => Ok(info),
+            Ok(()) => Ok(Some(holder)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io("remove", &path)(e)),
         }
@@ -798,14 +766,33 @@ mod tests {
             other => panic!("expected Locked, got {other:?}"),
         }
         assert!(err.to_string().contains("running `apply`"), "{err}");
-        let info = b.force_unlock().await.unwrap().unwrap();
-        assert_eq!(info.operation, "apply");
+        let err = b.force_unlock("0000").await.unwrap_err();
+        assert!(
+            matches!(&err, StateError::LockIdMismatch { holder, .. } if holder.id == held.info.id),
+            "{err}"
+        );
+        assert!(b.lock_path().exists(), "a wrong id removes nothing");
+        let info = b.force_unlock(&held.info.id).await.unwrap().unwrap();
+        assert_eq!(info, held.info);
         let again = b.lock("plan").await.unwrap();
         assert_eq!(again.info.operation, "plan");
         drop(held);
         drop(again);
         // Released locks can be taken again.
         b.lock("plan").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_free_lock_whose_file_names_a_holder_is_nobodys() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = LocalBackend::new(dir.path(), "demo");
+        let mut gone = LockInfo::here("apply");
+        gone.pid = u32::MAX;
+        fs::write(b.lock_path(), serde_json::to_string(&gone).unwrap()).unwrap();
+        assert_eq!(b.force_unlock(&gone.id).await.unwrap(), None, "not held");
+        let taken = b.lock("destroy").await.expect("a free lock is taken");
+        let recorded = LockInfo::parse(&fs::read_to_string(b.lock_path()).unwrap());
+        assert_eq!(recorded, taken.info, "the file names the new holder");
     }
 
     fn put(name: &str, id: &str) -> Edit {

@@ -449,8 +449,8 @@ impl StateBackend for CheckingBackend {
     async fn lock(&self, operation: &str) -> Result<StateLock, StateError> {
         self.inner.lock(operation).await
     }
-    async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
-        self.inner.force_unlock().await
+    async fn force_unlock(&self, id: &str) -> Result<Option<LockInfo>, StateError> {
+        self.inner.force_unlock(id).await
     }
 }
 

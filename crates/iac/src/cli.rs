@@ -1,6 +1,7 @@
 //! Every command-line argument of `iac`, in one place.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -45,7 +46,7 @@ pub enum Command {
     /// Find what is still in AWS with the stack's tag and unknown to its state (and delete
     /// it with --delete)
     Sweep(SweepArgs),
-    /// Remove a stale lock left by a crashed run
+    /// Remove the state lock left by a crashed run, given its id
     ForceUnlock(ForceUnlockArgs),
 }
 
@@ -82,6 +83,45 @@ pub struct AwsArgs {
     /// The AWS profile to use
     #[arg(long, env = "AWS_PROFILE")]
     pub profile: Option<String>,
+}
+
+/// Arguments of every command that takes the state lock (apply, destroy, import, sweep,
+/// state rm, state mv): flattened into each, so a new command that edits the state takes them the same way.
+#[derive(Debug, Args, Clone, Copy, PartialEq, Eq)]
+pub struct LockArgs {
+    /// How long to wait for the state lock when another run holds it (e.g. `30s`, `5m`,
+    /// `1h`), naming the holder while waiting; `0s`, the default, fails at once
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+}
+
+/// `30s`, `5m`, `1h30m`, `500ms`: one or more whole numbers, each with its unit (`ms`, `s`,
+/// `m`, `h`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!("`{text}` is not a duration: write a number and a unit, e.g. `30s`, `5m` or `1h`")
+    };
+    let mut total = Duration::ZERO;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let part = match &rest[..unit] {
+            "ms" => Duration::from_millis(number),
+            "s" => Duration::from_secs(number),
+            "m" => Duration::from_secs(number.saturating_mul(60)),
+            "h" => Duration::from_secs(number.saturating_mul(3600)),
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit..];
+        total = total.saturating_add(part);
+    }
+    Ok(total)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
@@ -189,6 +229,8 @@ pub struct ApplyArgs {
     pub verbose: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
     /// Apply without asking
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -212,6 +254,8 @@ pub struct DestroyArgs {
     pub stack: StackArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
     /// Destroy without asking
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -258,6 +302,8 @@ pub struct ImportArgs {
     pub force: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -302,6 +348,8 @@ pub struct StateRmArgs {
     /// Only used to reach a state kept in S3
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args)]
@@ -315,6 +363,8 @@ pub struct StateMvArgs {
     /// Only used to reach a state kept in S3
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args)]
@@ -332,13 +382,37 @@ pub struct SweepArgs {
     /// How many deletes may run at once
     #[arg(long, default_value_t = 10)]
     pub parallelism: usize,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ForceUnlockArgs {
     #[command(flatten)]
     pub stack: StackArgs,
+    /// The id of the lock to remove, as the lock error shows it: a lock taken since by
+    /// another run has another id and is left alone
+    #[arg(value_name = "LOCK_ID")]
+    pub lock_id: String,
     /// Only used to reach a state kept in S3
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_numbers_with_units() {
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        for bad in ["", "30", "s", "5 m", "5x", "-1s", "1.5m"] {
+            let err = parse_duration(bad).unwrap_err();
+            assert!(err.contains("is not a duration"), "{bad}: {err}");
+        }
+    }
 }

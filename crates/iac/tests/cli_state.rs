@@ -161,26 +161,259 @@ fn state_rm_of_an_unknown_name_is_an_error_and_writes_nothing() {
     assert_eq!(code(&o), 1);
 }
 
+/// The state lock held by this test process (an advisory file lock, as a run holds it),
+/// with `holder` written in the file as a run writes itself.
+struct HeldLock {
+    file: std::fs::File,
+}
+
+impl HeldLock {
+    fn take(w: &Work, holder: &iac_engine::LockInfo) -> HeldLock {
+        use fs4::fs_std::FileExt;
+        use std::io::Write as _;
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(w.path().join(".iac/state/demo.lock"))
+            .unwrap();
+        assert!(FileExt::try_lock_exclusive(&file).unwrap());
+        file.write_all(serde_json::to_string(holder).unwrap().as_bytes())
+            .unwrap();
+        file.sync_all().unwrap();
+        HeldLock { file }
+    }
+
+    fn release(self) {
+        use fs4::fs_std::FileExt;
+        FileExt::unlock(&self.file).unwrap();
+    }
+}
+
+/// A run on another machine: alive as far as this one can tell.
+fn ana() -> iac_engine::LockInfo {
+    iac_engine::LockInfo {
+        id: "0c1d2e3f-0000-1111-2222-333344445555".into(),
+        who: "ana".into(),
+        pid: 4242,
+        host: "ci-runner-7".into(),
+        since: 1_763_900_000,
+        operation: "apply".into(),
+    }
+}
+
+/// A run on this machine whose process has exited.
+fn dead_here() -> iac_engine::LockInfo {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let mut info = iac_engine::LockInfo::here("apply");
+    info.pid = pid;
+    info
+}
+
+/// Stderr with the diagnostic frame removed, whitespace collapsed and the lines miette
+/// wrapped joined again (it also breaks lines after a `-`, inside dates and lock ids).
+fn err_flat(o: &Output) -> String {
+    let mut flat = String::new();
+    for line in err(o).replace('│', " ").lines() {
+        let words = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        if words.is_empty() {
+            continue;
+        }
+        if !flat.is_empty() && !flat.ends_with('-') {
+            flat.push(' ');
+        }
+        flat.push_str(&words);
+    }
+    flat
+}
+
 #[test]
-fn state_rm_takes_the_lock() {
-    use fs4::fs_std::FileExt;
+fn state_rm_takes_the_lock_and_the_error_names_the_holder_and_how_to_break_it() {
     let w = Work::new();
-    let lock = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(w.path().join(".iac/state/demo.lock"))
-        .unwrap();
-    assert!(FileExt::try_lock_exclusive(&lock).unwrap());
+    let held = HeldLock::take(&w, &ana());
     let before = std::fs::read(w.state_file()).unwrap();
     let o = w.iac(&["state", "rm", "demo.yaml", "web_sg"]);
     assert_eq!(code(&o), 1);
-    assert!(err(&o).contains("iac::state::locked"), "{}", err(&o));
+    let e = err_flat(&o);
+    assert!(e.contains("iac::state::locked"), "{e}");
+    assert!(
+        e.contains(
+            "the state of `demo` is locked by `ana@ci-runner-7` (pid 4242), running `apply` \
+             since 2025-11-23 12:13:20 UTC, lock id `0c1d2e3f-0000-1111-2222-333344445555`"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("iac force-unlock demo.yaml 0c1d2e3f-0000-1111-2222-333344445555"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("Waiting for"),
+        "no --lock-timeout, no wait: {e}"
+    );
+    insta::assert_snapshot!("state_rm_under_a_busy_lock", err(&o));
     assert_eq!(std::fs::read(w.state_file()).unwrap(), before);
-    FileExt::unlock(&lock).unwrap();
+    held.release();
     let o = w.iac(&["state", "mv", "demo.yaml", "web_sg", "app_sg"]);
     assert_eq!(code(&o), 0, "{}", err(&o));
+}
+
+#[test]
+fn lock_timeout_elapsing_is_the_locked_error_after_naming_the_holder_while_waiting() {
+    let w = Work::new();
+    let _held = HeldLock::take(&w, &ana());
+    let before = std::fs::read(w.state_file()).unwrap();
+    let o = w.iac(&[
+        "state",
+        "mv",
+        "demo.yaml",
+        "web_sg",
+        "app_sg",
+        "--lock-timeout",
+        "1s",
+    ]);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    let e = err_flat(&o);
+    assert!(
+        e.contains("Waiting for the state lock of `demo` (0s of 1s): held by `ana@ci-runner-7` (pid 4242), running `apply` since 2025-11-23 12:13:20 UTC"),
+        "{e}"
+    );
+    assert!(e.contains("iac::state::locked"), "{e}");
+    assert_eq!(
+        std::fs::read(w.state_file()).unwrap(),
+        before,
+        "nothing written"
+    );
+}
+
+#[test]
+fn lock_timeout_waits_for_a_lock_released_during_the_wait_then_proceeds() {
+    use std::io::BufRead as _;
+    let w = Work::new();
+    let held = HeldLock::take(&w, &ana());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iac"))
+        .args(["state", "rm", "demo.yaml", "web_sg", "--lock-timeout", "5m"])
+        .current_dir(w.path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Released once the run says it waits for it.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("Waiting for the state lock") {
+        assert_ne!(stderr.read_line(&mut seen).unwrap(), 0, "ended: {seen}");
+    }
+    assert!(seen.contains("held by `ana@ci-runner-7`"), "{seen}");
+    held.release();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{seen}{rest}");
+    assert!(w.state()["resources"].get("web_sg").is_none(), "forgotten");
+}
+
+#[test]
+fn a_lock_held_for_a_dead_process_of_this_machine_is_reported_stale_with_the_command() {
+    let w = Work::new();
+    let dead = dead_here();
+    let _held = HeldLock::take(&w, &dead);
+    // Not waited for: a dead holder never releases it (were it waited for, the error would
+    // come after 20s, and be `locked`).
+    let o = w.iac(&[
+        "state",
+        "rm",
+        "demo.yaml",
+        "web_sg",
+        "--lock-timeout",
+        "20s",
+    ]);
+    assert_eq!(code(&o), 1, "{}", err(&o));
+    let e = err_flat(&o);
+    assert!(e.contains("iac::state::stale_lock"), "{e}");
+    assert!(
+        e.contains("and that process is gone: the lock is stale"),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!("no process {} runs on `{}`", dead.pid, dead.host)),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!("`iac force-unlock demo.yaml {}`", dead.id)),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_free_lock_whose_file_names_a_dead_process_is_simply_taken() {
+    let w = Work::new();
+    std::fs::write(
+        w.path().join(".iac/state/demo.lock"),
+        serde_json::to_string(&dead_here()).unwrap(),
+    )
+    .unwrap();
+    let o = w.iac(&["state", "rm", "demo.yaml", "web_sg"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+}
+
+#[test]
+fn force_unlock_needs_the_id_of_the_lock_there() {
+    let w = Work::new();
+    let _held = HeldLock::take(&w, &ana());
+    let lock_file = w.path().join(".iac/state/demo.lock");
+    let before = std::fs::read(&lock_file).unwrap();
+
+    let o = w.iac(&[
+        "force-unlock",
+        "demo.yaml",
+        "0c1d2e3f-9999-9999-9999-999999999999",
+    ]);
+    assert_eq!(code(&o), 1, "{}", out(&o));
+    let e = err_flat(&o);
+    assert!(e.contains("iac::state::lock_id_mismatch"), "{e}");
+    assert!(
+        e.contains("the lock of `demo` has the id `0c1d2e3f-0000-1111-2222-333344445555`, not `0c1d2e3f-9999-9999-9999-999999999999`, so it was not removed"),
+        "{e}"
+    );
+    assert_eq!(
+        std::fs::read(&lock_file).unwrap(),
+        before,
+        "the lock is left"
+    );
+    insta::assert_snapshot!("force_unlock_with_another_id", err(&o));
+    // The id is required.
+    let o = w.iac(&["force-unlock", "demo.yaml"]);
+    assert_eq!(code(&o), 1, "a usage error: {}", err(&o));
+    assert!(err(&o).contains("<LOCK_ID>"), "{}", err(&o));
+    assert!(lock_file.exists());
+
+    let o = w.iac(&[
+        "force-unlock",
+        "demo.yaml",
+        "0c1d2e3f-0000-1111-2222-333344445555",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(
+        out(&o).contains("Removed the lock of `demo`, held by `ana@ci-runner-7` (pid 4242)"),
+        "{}",
+        out(&o)
+    );
+    assert!(!lock_file.exists());
+    // The orphaned file lock no longer blocks: a new run locks a fresh file.
+    let o = w.iac(&["state", "rm", "demo.yaml", "web_sg"]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let o = w.iac(&[
+        "force-unlock",
+        "demo.yaml",
+        "0c1d2e3f-0000-1111-2222-333344445555",
+    ]);
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(out(&o).contains("was not locked"), "{}", out(&o));
 }
 
 #[test]

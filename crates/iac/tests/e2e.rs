@@ -149,12 +149,21 @@ impl Run {
     }
 
     /// stderr with miette's line wrapping undone: whitespace collapsed, gutters removed.
+    /// Stderr with the diagnostic frame removed, whitespace collapsed and the lines miette
+    /// wrapped joined again (it also breaks lines after a `-`, inside dates and ids).
     fn err_flat(&self) -> String {
-        self.stderr
-            .replace('│', " ")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
+        let mut flat = String::new();
+        for line in self.stderr.replace('│', " ").lines() {
+            let words = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            if words.is_empty() {
+                continue;
+            }
+            if !flat.is_empty() && !flat.ends_with('-') {
+                flat.push(' ');
+            }
+            flat.push_str(&words);
+        }
+        flat
     }
 
     /// Assert the exit code, showing both streams when it is wrong.
@@ -476,58 +485,114 @@ fn apply_refuses_without_a_terminal_and_saved_plans_apply_unless_stale() {
 }
 
 #[test]
-fn a_held_lock_names_its_holder_and_force_unlock_removes_it() {
+fn plan_reads_under_a_held_lock_apply_waits_for_it_and_force_unlock_needs_its_id() {
     use fs4::fs_std::FileExt;
+    use std::io::BufRead as _;
 
     let emulator = Emulator::start();
     let work = Work::new(NETWORK);
     let lock_path = work.path().join(".iac/state/e2e-net.lock");
     std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
-    let mut held = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&lock_path)
+    let take = || {
+        let mut held = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&lock_path)
+            .unwrap();
+        assert!(FileExt::try_lock_exclusive(&held).unwrap());
+        held.write_all(
+            br#"{"id": "0c1d2e3f-0000-1111-2222-333344445555", "who": "ana", "pid": 4242, "host": "ci-runner-7", "since": 1763900000, "operation": "apply"}"#,
+        )
         .unwrap();
-    assert!(FileExt::try_lock_exclusive(&held).unwrap());
-    held.write_all(
-        br#"{"who": "ana", "pid": 4242, "host": "ci-runner-7", "since": 1763900000, "operation": "apply"}"#,
-    )
-    .unwrap();
-    held.sync_all().unwrap();
+        held.sync_all().unwrap();
+        held
+    };
+    let held = take();
 
+    // `plan` only reads the state: another run's lock does not stop it.
+    work.iac(&emulator, &["plan", "net.yaml"]).expect(0);
     for args in [
-        &["plan", "net.yaml"][..],
         &["apply", "--yes", "net.yaml"][..],
         &["destroy", "--yes", "net.yaml"][..],
     ] {
         let locked = work.iac(&emulator, args).expect(1);
         assert!(
             locked.err_flat().contains(
-                "the state of `e2e-net` is locked by `ana` (pid 4242 on `ci-runner-7`, running `apply` since 1763900000 Unix time)"
+                "the state of `e2e-net` is locked by `ana@ci-runner-7` (pid 4242), running `apply` since 2025-11-23"
             ),
             "{args:?}: {}",
             locked.stderr
         );
         assert!(
-            locked.err_flat().contains("iac force-unlock"),
+            locked
+                .err_flat()
+                .contains("iac force-unlock net.yaml 0c1d2e3f"),
             "{}",
             locked.stderr
         );
     }
     assert_eq!(network_count(&emulator, "e2e-net"), 0, "nothing ran");
 
-    let unlocked = work.iac(&emulator, &["force-unlock", "net.yaml"]).expect(0);
+    // `--lock-timeout`: apply waits, naming the holder, and goes on once it is released.
+    let mut cmd = work.command(&["apply", "--yes", "--lock-timeout", "5m", "net.yaml"]);
+    emulator.configure(&mut cmd);
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("Waiting for the state lock of `e2e-net`") {
+        assert_ne!(stderr.read_line(&mut seen).unwrap(), 0, "ended: {seen}");
+    }
+    assert!(seen.contains("held by `ana@ci-runner-7`"), "{seen}");
+    drop(held);
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{seen}{rest}");
     assert!(
-        unlocked.stdout.contains("held by `ana` (pid 4242"),
+        network_count(&emulator, "e2e-net") > 0,
+        "applied once released"
+    );
+
+    let held = take();
+    let wrong = work
+        .iac(&emulator, &["force-unlock", "net.yaml", "not-the-id"])
+        .expect(1);
+    assert!(
+        wrong.stderr.contains("iac::state::lock_id_mismatch"),
+        "{}",
+        wrong.stderr
+    );
+    assert!(lock_path.exists(), "a wrong id removes nothing");
+    let unlocked = work
+        .iac(
+            &emulator,
+            &[
+                "force-unlock",
+                "net.yaml",
+                "0c1d2e3f-0000-1111-2222-333344445555",
+            ],
+        )
+        .expect(0);
+    assert!(
+        unlocked
+            .stdout
+            .contains("held by `ana@ci-runner-7` (pid 4242)"),
         "{}",
         unlocked.stdout
     );
     // A fresh lock file is taken; the test's (orphaned) lock no longer blocks.
-    work.iac(&emulator, &["plan", "net.yaml"]).expect(0);
+    work.iac(&emulator, &["destroy", "--yes", "net.yaml"])
+        .expect(0);
+    assert_eq!(network_count(&emulator, "e2e-net"), 0);
     drop(held);
-    let again = work.iac(&emulator, &["force-unlock", "net.yaml"]).expect(0);
+    let again = work
+        .iac(&emulator, &["force-unlock", "net.yaml", "0c1d2e3f"])
+        .expect(0);
     assert!(again.stdout.contains("was not locked"), "{}", again.stdout);
 }
 
@@ -555,7 +620,7 @@ fn an_invalid_stack_is_reported_before_any_aws_call() {
         &["state", "show", "net.yaml", "vpc"][..],
         &["state", "rm", "net.yaml", "vpc"][..],
         &["state", "mv", "net.yaml", "vpc", "main_vpc"][..],
-        &["force-unlock", "net.yaml"][..],
+        &["force-unlock", "net.yaml", "0c1d0000-0000-0000-0000-000000000000"][..],
     ] {
         let run = work.iac_bare(&env, args).expect(1);
         assert!(
@@ -762,7 +827,7 @@ fn ctrl_c_stops_then_aborts_with_the_state_saved_and_exit_130() {
     let mut cmd = work.command(&["apply", "--yes", "slow.yaml"]);
     emulator.configure(&mut cmd);
     let mut child = cmd
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start iac apply");

@@ -24,7 +24,7 @@ use serde_json::Value as Json;
 use super::aws::{connect, Target};
 use super::backend::{self, StateLocation};
 use super::load::{display_path, StackRequest};
-use super::plan::{plan_diag, Session};
+use super::plan::{plan_diag, Locking, Session};
 use super::Exit;
 use crate::cli::ApplyArgs;
 use crate::printer::Printer;
@@ -161,7 +161,16 @@ async fn apply_saved(
         PlanKind::Apply => "apply",
         PlanKind::Destroy => "destroy",
     };
-    let _lock = match backend::lock(backend.as_ref(), &plan.stack, operation, printer).await {
+    let locked = backend::lock(
+        backend.as_ref(),
+        &plan.stack,
+        &location.stack_file,
+        operation,
+        &args.lock,
+        printer,
+    )
+    .await;
+    let _lock = match locked {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -190,8 +199,12 @@ async fn apply_stack(args: &ApplyArgs, printer: &Printer) -> ExitCode {
         deny_warnings: args.deny_warnings,
         verbose: args.verbose,
     };
+    let locking = Locking::Exclusive {
+        operation: "apply",
+        args: &args.lock,
+    };
     let mut session =
-        match Session::open_replacing(&req, &args.aws, "apply", &args.replace, true, printer).await
+        match Session::open_replacing(&req, &args.aws, locking, &args.replace, true, printer).await
         {
             Ok(s) => s,
             Err(code) => return code,

@@ -11,11 +11,15 @@ use std::process::ExitCode;
 
 use iac_aws::state::S3Backend;
 use iac_aws::AwsContext;
-use iac_engine::{LocalBackend, State, StateBackend, StateError, StateLock};
+use iac_engine::{
+    lock_waiting, LocalBackend, LockInfo, State, StateBackend, StateError, StateLock,
+};
 use iac_stack::Diag;
 use serde_json::Value as Json;
 
+use super::load::display_path;
 use super::Exit;
+use crate::cli::LockArgs;
 use crate::printer::Printer;
 
 /// Where the state of a stack is, as a saved plan records it.
@@ -114,17 +118,81 @@ pub fn open(
     })
 }
 
-/// Take the lock for `operation`; a held lock is an error naming the holder.
+/// Take the lock for `operation`, waiting up to `--lock-timeout` for a busy one with a
+/// progress line naming the holder; a lock still held then is an error naming the holder,
+/// its lock id and the `iac force-unlock` command for `stack_file`.
 pub async fn lock(
     backend: &dyn StateBackend,
     stack: &str,
+    stack_file: &Path,
     operation: &str,
+    args: &LockArgs,
     printer: &Printer,
 ) -> Result<StateLock, ExitCode> {
-    backend.lock(operation).await.map_err(|e| {
-        printer.diagnostic(&state_diag(&e, backend, stack));
-        ExitCode::from(Exit::Error)
-    })
+    let timeout = args.lock_timeout;
+    let waiting = |holder: &LockInfo, waited: std::time::Duration| {
+        printer.note(&format!(
+            "Waiting for the state lock of `{stack}` ({}s of {}s): held by {holder}",
+            waited.as_secs(),
+            timeout.as_secs()
+        ));
+    };
+    lock_waiting(backend, operation, timeout, waiting)
+        .await
+        .map_err(|e| {
+            let d = lock_diag(&e, stack_file).unwrap_or_else(|| state_diag(&e, backend));
+            printer.diagnostic(&d);
+            ExitCode::from(Exit::Error)
+        })
+}
+
+/// A lock error as a diagnostic, with the exact `iac force-unlock` command for
+/// `stack_file`; `None` for other errors.
+pub fn lock_diag(e: &StateError, stack_file: &Path) -> Option<Diag> {
+    match e {
+        StateError::Locked { holder, .. } => Some(locked_diag(e, holder, stack_file)),
+        StateError::LockIdMismatch { holder, .. } => Some(mismatch_diag(e, holder, stack_file)),
+        _ => None,
+    }
+}
+
+/// `iac force-unlock FILE ID` for this holder's lock.
+fn unlock_command(holder: &LockInfo, stack_file: &Path) -> String {
+    format!(
+        "iac force-unlock {} {}",
+        display_path(stack_file).display(),
+        holder.id
+    )
+}
+
+/// A busy lock (`iac::state::locked`), or one whose holder is a process known to be gone
+/// (`iac::state::stale_lock`).
+fn locked_diag(e: &StateError, holder: &LockInfo, stack_file: &Path) -> Diag {
+    let unlock = unlock_command(holder, stack_file);
+    if holder.holder_gone() {
+        return Diag::error(
+            "iac::state::stale_lock",
+            format!("{e}, and that process is gone: the lock is stale"),
+        )
+        .help(format!(
+            "no process {} runs on `{}`, so its run ended without releasing the lock; \
+             break it with `{unlock}`, then run `iac plan` to see what that run left",
+            holder.pid, holder.host
+        ));
+    }
+    Diag::error("iac::state::locked", e.to_string()).help(format!(
+        "wait for that run to finish (`--lock-timeout 5m` waits for it); if it is gone \
+         (a crashed machine), break the lock with `{unlock}`"
+    ))
+}
+
+/// `force-unlock` given another id than the lock's (`iac::state::lock_id_mismatch`).
+fn mismatch_diag(e: &StateError, holder: &LockInfo, stack_file: &Path) -> Diag {
+    Diag::error("iac::state::lock_id_mismatch", e.to_string()).help(format!(
+        "give the id the lock error shows; if the run holding this lock is gone too, break \
+         it with `{}`",
+        unlock_command(holder, stack_file)
+    ))
 }
 
 /// The stored state, or an empty one for a stack never applied.
@@ -137,7 +205,7 @@ pub async fn load(
         Ok(Some(state)) => Ok(state),
         Ok(None) => Ok(State::new(stack)),
         Err(e) => {
-            printer.diagnostic(&state_diag(&e, backend, stack));
+            printer.diagnostic(&state_diag(&e, backend));
             Err(Exit::Error.into())
         }
     }
@@ -146,25 +214,24 @@ pub async fn load(
 /// The stored state without a default: `None` for a stack never applied.
 pub async fn load_existing(
     backend: &dyn StateBackend,
-    stack: &str,
     printer: &Printer,
 ) -> Result<Option<State>, ExitCode> {
     backend.load().await.map_err(|e| {
-        printer.diagnostic(&state_diag(&e, backend, stack));
+        printer.diagnostic(&state_diag(&e, backend));
         ExitCode::from(Exit::Error)
     })
 }
 
 /// A state error as a diagnostic, with what to do about it.
-pub fn state_diag(e: &StateError, backend: &dyn StateBackend, stack: &str) -> Diag {
+pub fn state_diag(e: &StateError, backend: &dyn StateBackend) -> Diag {
     let location = backend.location();
     let (code, help) = match e {
-        StateError::Locked { .. } => (
-            "iac::state::locked",
-            format!(
-                "wait for that run to finish; if it is gone (a crashed machine), remove the lock with `iac force-unlock STACK_FILE` (stack `{stack}`)"
-            ),
-        ),
+        StateError::Locked { holder, .. } => {
+            return locked_diag(e, holder, Path::new("STACK_FILE"))
+        }
+        StateError::LockIdMismatch { holder, .. } => {
+            return mismatch_diag(e, holder, Path::new("STACK_FILE"))
+        }
         StateError::Version(_) => (
             "iac::state::version",
             "use the iac version that wrote this state, or a newer one".to_string(),
@@ -182,11 +249,7 @@ pub fn state_diag(e: &StateError, backend: &dyn StateBackend, stack: &str) -> Di
             "check access to the state storage and run the command again".to_string(),
         ),
     };
-    let message = match e {
-        StateError::Locked { .. } => e.to_string(),
-        _ => format!("state `{location}`: {e}"),
-    };
-    Diag::error(code, message).help(help)
+    Diag::error(code, format!("state `{location}`: {e}")).help(help)
 }
 
 /// The location of the state of a stack loaded from `stack_file`.

@@ -11,7 +11,7 @@ use iac_stack::Diag;
 use super::apply::{confirm, execute};
 use super::backend::state_diag;
 use super::load::StackRequest;
-use super::plan::{plan_diag, Session};
+use super::plan::{plan_diag, Locking, Session};
 use super::stack_refs;
 use super::Exit;
 use crate::cli::DestroyArgs;
@@ -31,7 +31,11 @@ pub fn run(args: &DestroyArgs, printer: &Printer) -> ExitCode {
 async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
     {
         let req = StackRequest::from(&args.stack);
-        let mut session = match Session::open(&req, &args.aws, "destroy", printer).await {
+        let locking = Locking::Exclusive {
+            operation: "destroy",
+            args: &args.lock,
+        };
+        let mut session = match Session::open(&req, &args.aws, locking, printer).await {
             Ok(s) => s,
             Err(code) => return code,
         };
@@ -66,11 +70,7 @@ async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
                 )),
                 Ok(_) => {}
                 Err(e) => {
-                    printer.diagnostic(&state_diag(
-                        &e,
-                        session.backend.as_ref(),
-                        &session.stack().name,
-                    ));
+                    printer.diagnostic(&state_diag(&e, session.backend.as_ref()));
                     return Exit::Error.into();
                 }
             }

@@ -1,13 +1,16 @@
-//! `iac force-unlock STACK`: remove the lock of a stack's state and say who held it.
+//! `iac force-unlock STACK LOCK_ID`: remove the lock of a stack's state and say who held it.
 //!
 //! For a lock left by a run that is gone. A local lock is released by the operating system
-//! when its process dies, so this is mostly for remote state and shared file systems; no
-//! question is asked, but the holder is printed so a mistake is visible.
+//! when its process dies, so this is mostly for remote state and shared file systems. No
+//! question is asked: the lock id, as the lock error showed it, is the confirmation. A lock
+//! with another id (taken by another run since) is left alone and is an error naming it; in
+//! S3 the delete is also conditional on the lock object's ETag, so the lock removed is the
+//! one that was compared.
 
 use std::process::ExitCode;
 
 use super::aws::{connect_context, Target};
-use super::backend::{self, location_of, state_diag};
+use super::backend::{self, location_of, lock_diag, state_diag};
 use super::load::{load_and_report, StackRequest};
 use super::Exit;
 use crate::cli::ForceUnlockArgs;
@@ -42,7 +45,7 @@ pub fn run(args: &ForceUnlockArgs, printer: &Printer) -> ExitCode {
             Ok(b) => b,
             Err(code) => return code,
         };
-        match backend.force_unlock().await {
+        match backend.force_unlock(&args.lock_id).await {
             Ok(Some(holder)) => super::write_out(
                 printer,
                 &format!("Removed the lock of `{name}`, held by {holder}.\n"),
@@ -51,7 +54,9 @@ pub fn run(args: &ForceUnlockArgs, printer: &Printer) -> ExitCode {
                 super::write_out(printer, &format!("The state of `{name}` was not locked.\n"))
             }
             Err(e) => {
-                printer.diagnostic(&state_diag(&e, backend.as_ref(), name));
+                let d = lock_diag(&e, &args.stack.stack)
+                    .unwrap_or_else(|| state_diag(&e, backend.as_ref()));
+                printer.diagnostic(&d);
                 Exit::Error.into()
             }
         }

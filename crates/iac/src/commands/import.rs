@@ -15,7 +15,7 @@ use iac_stack::{Diag, Stack};
 
 use super::backend::state_diag;
 use super::load::StackRequest;
-use super::plan::Session;
+use super::plan::{Locking, Session};
 use super::Exit;
 use crate::cli::ImportArgs;
 use crate::printer::Printer;
@@ -33,7 +33,12 @@ pub fn run(args: &ImportArgs, printer: &Printer) -> ExitCode {
                 .err()
                 .map(|e| import_diag(&e, stack))
         };
-        let mut session = match Session::open_checked(&req, &args.aws, "import", &precheck, true, printer).await {
+        let locking = Locking::Exclusive {
+            operation: "import",
+            args: &args.lock,
+        };
+        let opened = Session::open_checked(&req, &args.aws, locking, &precheck, true, printer);
+        let mut session = match opened.await {
             Ok(s) => s,
             Err(code) => return code,
         };
@@ -58,7 +63,7 @@ pub fn run(args: &ImportArgs, printer: &Printer) -> ExitCode {
         if let Err(e) =
             state_ops::commit(session.backend.as_ref(), &mut session.state, vec![edit]).await
         {
-            printer.diagnostic(&state_diag(&e, session.backend.as_ref(), &stack.name));
+            printer.diagnostic(&state_diag(&e, session.backend.as_ref()));
             return Exit::Error.into();
         }
         let claimed = imported

@@ -4,7 +4,13 @@
 //! what every engine command does first, in an order that keeps mistakes cheap:
 //! 1. load and check the stack locally (a broken stack makes no AWS call, takes no lock);
 //! 2. connect to AWS and prove the connection with one read (credentials, endpoint);
-//! 3. open the state backend, take the lock for the whole run, load the state.
+//! 3. open the state backend, take the lock for the whole run (apply, destroy: not plan,
+//!    which only reads), load the state.
+//!
+//! `iac plan` takes no lock: it reads the state (every save is atomic, and a local journal's
+//! torn last line is ignored, so a reader sees a whole version) and writes nothing to it. A
+//! plan made while another run applies may be out of date; a saved one is then refused at
+//! apply by the state's serial and lineage.
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -24,17 +30,32 @@ use super::backend::{self, location_of, StateLocation};
 use super::load::{load_and_report, StackRequest};
 use super::stack_refs;
 use super::Exit;
-use crate::cli::{AwsArgs, PlanArgs, PlanFormat};
+use crate::cli::{AwsArgs, LockArgs, PlanArgs, PlanFormat};
 use crate::printer::Printer;
 
-/// A stack loaded, connected to AWS, its state locked and loaded.
+/// What a session takes of the state lock.
+#[derive(Debug, Clone, Copy)]
+pub enum Locking<'a> {
+    /// None: the session only reads the state (`iac plan`).
+    Read,
+    /// The lock, for the whole session, recorded as `operation` (`apply`, `destroy`),
+    /// waiting for a busy one as `args` say.
+    Exclusive {
+        operation: &'a str,
+        args: &'a LockArgs,
+    },
+}
+
+/// A stack loaded, connected to AWS, its state loaded (and locked, unless the session only
+/// reads it).
 pub struct Session {
     pub loaded: Loaded,
     pub location: StateLocation,
     pub provider: Arc<AwsProvider>,
     pub backend: Box<dyn StateBackend>,
-    /// Held until the session is dropped: the whole plan (and apply) runs under it.
-    pub _lock: StateLock,
+    /// Held until the session is dropped: the whole plan and apply run under it. `None`
+    /// for [`Locking::Read`].
+    pub _lock: Option<StateLock>,
     pub state: State,
     /// The outputs of the other stacks the stack reads (`iac.stack` resources), read from
     /// their states.
@@ -43,14 +64,13 @@ pub struct Session {
 
 impl Session {
     /// Steps 1 to 3 of the module docs; every failure is printed, `Err` is the exit code.
-    /// `operation` is recorded in the lock (`plan`, `apply`, `destroy`).
     pub async fn open(
         req: &StackRequest<'_>,
         aws: &AwsArgs,
-        operation: &str,
+        locking: Locking<'_>,
         printer: &Printer,
     ) -> Result<Session, ExitCode> {
-        Session::open_replacing(req, aws, operation, &[], true, printer).await
+        Session::open_replacing(req, aws, locking, &[], true, printer).await
     }
 
     /// [`Session::open`], checking first (before any AWS call) that every `--replace NAME`
@@ -59,7 +79,7 @@ impl Session {
     pub async fn open_replacing(
         req: &StackRequest<'_>,
         aws: &AwsArgs,
-        operation: &str,
+        locking: Locking<'_>,
         replace: &[String],
         probe: bool,
         printer: &Printer,
@@ -69,7 +89,7 @@ impl Session {
                 .err()
                 .map(|e| plan_diag(&e, stack))
         };
-        Session::open_checked(req, aws, operation, &check, probe, printer).await
+        Session::open_checked(req, aws, locking, &check, probe, printer).await
     }
 
     /// [`Session::open`] with the command's own local `check` of the loaded stack, made
@@ -77,7 +97,7 @@ impl Session {
     pub async fn open_checked(
         req: &StackRequest<'_>,
         aws: &AwsArgs,
-        operation: &str,
+        locking: Locking<'_>,
         check: &dyn Fn(&Stack) -> Option<Diag>,
         probe: bool,
         printer: &Printer,
@@ -91,7 +111,14 @@ impl Session {
         let location = location_of(req.stack, stack.state.as_deref());
         // Other stacks' outputs: read before any AWS call when their states are local.
         // A destroy (or a sweep) reads no other stack: the stacks it read may be gone.
-        let refs = if matches!(operation, "destroy" | "sweep") {
+        let gone_ok = matches!(
+            locking,
+            Locking::Exclusive {
+                operation: "destroy" | "sweep",
+                ..
+            }
+        );
+        let refs = if gone_ok {
             Vec::new()
         } else {
             stack_refs::refs_of(stack, &location)
@@ -111,7 +138,20 @@ impl Session {
                 Some(stack_refs::resolve(stack, &refs, Some(provider.aws()), printer).await?);
         }
         let backend = backend::open(&location, &stack.name, Some(provider.aws()), printer)?;
-        let lock = backend::lock(backend.as_ref(), &stack.name, operation, printer).await?;
+        let lock = match locking {
+            Locking::Read => None,
+            Locking::Exclusive { operation, args } => Some(
+                backend::lock(
+                    backend.as_ref(),
+                    &stack.name,
+                    req.stack,
+                    operation,
+                    args,
+                    printer,
+                )
+                .await?,
+            ),
+        };
         let state = backend::load(backend.as_ref(), &stack.name, printer).await?;
         Ok(Session {
             loaded,
@@ -267,7 +307,7 @@ async fn run_async(args: &PlanArgs, printer: &Printer) -> ExitCode {
         let session = match Session::open_replacing(
             &req,
             &args.aws,
-            "plan",
+            Locking::Read,
             &args.replace,
             args.refresh,
             printer,

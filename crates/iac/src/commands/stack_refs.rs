@@ -187,7 +187,7 @@ pub async fn resolve(
                 continue;
             }
             Err(e) => {
-                problems.push(state_diag(&e, backend.as_ref(), &r.stack));
+                problems.push(state_diag(&e, backend.as_ref()));
                 continue;
             }
         };

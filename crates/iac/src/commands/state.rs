@@ -15,7 +15,7 @@ use super::aws::{connect_context, Target};
 use super::backend::{self, location_of};
 use super::load::{load_and_report, StackRequest};
 use super::Exit;
-use crate::cli::{AwsArgs, StackArgs, StateCommand};
+use crate::cli::{AwsArgs, LockArgs, StackArgs, StateCommand};
 use crate::printer::Printer;
 
 /// The stack (for its name and `state:`), its backend, and its state if it was applied.
@@ -41,7 +41,7 @@ pub async fn read(args: &StackArgs, aws: &AwsArgs, printer: &Printer) -> Result<
         None
     };
     let backend = backend::open(&location, &name, ctx.as_ref(), printer)?;
-    let state = backend::load_existing(backend.as_ref(), &name, printer).await?;
+    let state = backend::load_existing(backend.as_ref(), printer).await?;
     Ok(Stored {
         loaded,
         backend,
@@ -59,10 +59,12 @@ pub struct Locked {
     pub state: Option<State>,
 }
 
-/// Load the stack, take the lock of its state for `operation`, then read the state.
+/// Load the stack, take the lock of its state for `operation` (waiting for a busy one as
+/// `lock` says), then read the state.
 pub async fn open_locked(
     args: &StackArgs,
     aws: &AwsArgs,
+    lock: &LockArgs,
     operation: &str,
     printer: &Printer,
 ) -> Result<Locked, ExitCode> {
@@ -80,8 +82,16 @@ pub async fn open_locked(
         None
     };
     let backend = backend::open(&location, &name, ctx.as_ref(), printer)?;
-    let lock = backend::lock(backend.as_ref(), &name, operation, printer).await?;
-    let state = backend::load_existing(backend.as_ref(), &name, printer).await?;
+    let lock = backend::lock(
+        backend.as_ref(),
+        &name,
+        &args.stack,
+        operation,
+        lock,
+        printer,
+    )
+    .await?;
+    let state = backend::load_existing(backend.as_ref(), printer).await?;
     Ok(Locked {
         loaded,
         backend,

@@ -13,10 +13,11 @@ use crate::cli::StateMvArgs;
 use crate::printer::Printer;
 
 pub async fn run(args: &StateMvArgs, printer: &Printer) -> ExitCode {
-    let mut locked = match open_locked(&args.stack, &args.aws, "state mv", printer).await {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+    let mut locked =
+        match open_locked(&args.stack, &args.aws, &args.lock, "state mv", printer).await {
+            Ok(l) => l,
+            Err(code) => return code,
+        };
     let stack = &locked.loaded.stack;
     let Some(state) = locked.state.as_mut() else {
         let mut d = unknown_resource(&args.old, &[]);
@@ -39,7 +40,7 @@ pub async fn run(args: &StateMvArgs, printer: &Printer) -> ExitCode {
         (r.rtype.clone(), r.physical_id.clone())
     };
     if let Err(e) = state_ops::commit(locked.backend.as_ref(), state, vec![edit]).await {
-        printer.diagnostic(&state_diag(&e, locked.backend.as_ref(), &stack.name));
+        printer.diagnostic(&state_diag(&e, locked.backend.as_ref()));
         return Exit::Error.into();
     }
     let code = super::write_out(

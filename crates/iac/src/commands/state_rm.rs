@@ -14,10 +14,11 @@ use crate::cli::StateRmArgs;
 use crate::printer::Printer;
 
 pub async fn run(args: &StateRmArgs, printer: &Printer) -> ExitCode {
-    let mut locked = match open_locked(&args.stack, &args.aws, "state rm", printer).await {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+    let mut locked =
+        match open_locked(&args.stack, &args.aws, &args.lock, "state rm", printer).await {
+            Ok(l) => l,
+            Err(code) => return code,
+        };
     let stack = &locked.loaded.stack;
     let Some(state) = locked.state.as_mut() else {
         let mut d = unknown_resource(&args.names[0], &[]);
@@ -36,7 +37,7 @@ pub async fn run(args: &StateRmArgs, printer: &Printer) -> ExitCode {
         }
     };
     if let Err(e) = state_ops::commit(locked.backend.as_ref(), state, edits).await {
-        printer.diagnostic(&state_diag(&e, locked.backend.as_ref(), &stack.name));
+        printer.diagnostic(&state_diag(&e, locked.backend.as_ref()));
         return Exit::Error.into();
     }
     let text: String = forgotten

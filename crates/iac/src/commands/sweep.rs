@@ -14,7 +14,7 @@ use iac_engine::{render_plan, Provider, State};
 
 use super::apply::{confirm, execute};
 use super::load::StackRequest;
-use super::plan::{plan_diag, Session};
+use super::plan::{plan_diag, Locking, Session};
 use super::Exit;
 use crate::cli::SweepArgs;
 use crate::printer::Printer;
@@ -32,7 +32,11 @@ pub fn run(args: &SweepArgs, printer: &Printer) -> ExitCode {
 
 async fn run_async(args: &SweepArgs, printer: &Printer) -> ExitCode {
     let req = StackRequest::from(&args.stack);
-    let session = match Session::open(&req, &args.aws, "sweep", printer).await {
+    let locking = Locking::Exclusive {
+        operation: "sweep",
+        args: &args.lock,
+    };
+    let session = match Session::open(&req, &args.aws, locking, printer).await {
         Ok(s) => s,
         Err(code) => return code,
     };
