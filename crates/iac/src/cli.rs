@@ -150,8 +150,16 @@ pub struct PlanArgs {
     #[arg(long = "target", value_name = "NAME")]
     pub targets: Vec<String>,
     /// Replace this resource even though nothing in the stack forces it (repeatable)
-    #[arg(long = "replace", value_name = "NAME")]
+    #[arg(long = "replace", value_name = "NAME", conflicts_with = "destroy")]
     pub replace: Vec<String>,
+    /// Plan the destroy, as `iac destroy` would show it (with `--target`: the target and
+    /// what depends on it); `--out` saves it for `iac apply FILE`
+    #[arg(long)]
+    pub destroy: bool,
+    /// With `--destroy`: leave the stack's orphans (objects tagged with the stack that the
+    /// state does not know) instead of deleting them
+    #[arg(long, requires = "destroy")]
+    pub keep_orphans: bool,
 }
 
 #[derive(Debug, Args)]
@@ -189,6 +197,10 @@ pub struct ApplyArgs {
     /// Replace this resource even though nothing in the stack forces it (repeatable)
     #[arg(long = "replace", value_name = "NAME")]
     pub replace: Vec<String>,
+    /// Print the run as JSON events, one per line, on stdout (docs/json-events.md); needs
+    /// `--yes` unless FILE is a saved plan
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -210,6 +222,10 @@ pub struct DestroyArgs {
     /// know) instead of deleting them
     #[arg(long)]
     pub keep_orphans: bool,
+    /// Print the run as JSON events, one per line, on stdout (docs/json-events.md); needs
+    /// `--yes`
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

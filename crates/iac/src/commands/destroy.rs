@@ -1,19 +1,29 @@
 //! `iac destroy STACK`: delete everything the state holds (or `--target`s and what depends
 //! on them), in reverse dependency order, after the same confirmation as `iac apply`.
 //! `existing: true` lookups are only forgotten; protected resources make it an error.
+//! `--json` prints the run as JSON events (see [`crate::reporter_json`]) and needs `--yes`.
 
 use std::process::ExitCode;
 
-use iac_engine::{plan_destroy_live, render_plan, PlanOptions};
+use iac_engine::{render_plan, PlanKind};
 
-use super::apply::{confirm, execute};
+use super::apply::{confirm, execute, refuse_json_without_yes, Run};
 use super::load::StackRequest;
-use super::plan::{plan_diag, Session};
+use super::plan::Session;
 use super::Exit;
 use crate::cli::DestroyArgs;
 use crate::printer::Printer;
+use crate::reporter_json::{emit_stdout, Event, RunSummary};
 
 pub fn run(args: &DestroyArgs, printer: &Printer) -> ExitCode {
+    let printer = &if args.json {
+        printer.events()
+    } else {
+        *printer
+    };
+    if args.json && !args.yes {
+        return refuse_json_without_yes("destroy", printer);
+    }
     let rt = match super::runtime(printer) {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -25,42 +35,42 @@ pub fn run(args: &DestroyArgs, printer: &Printer) -> ExitCode {
 }
 
 async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
+    let req = StackRequest::from(&args.stack);
+    let mut session = match Session::open(&req, &args.aws, "destroy", printer).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if session.state.resources.is_empty()
+        && session.state.deposed.is_empty()
+        && session.state.pending.is_empty()
     {
-        let req = StackRequest::from(&args.stack);
-        let mut session = match Session::open(&req, &args.aws, "destroy", printer).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
-        if session.state.resources.is_empty()
-            && session.state.deposed.is_empty()
-            && session.state.pending.is_empty()
-        {
-            printer.note(&format!(
-                "Nothing to destroy: the state of `{}` (`{}`) holds no resources.",
-                session.stack().name,
-                session.backend.location()
-            ));
-            return Exit::Ok.into();
+        let message = format!(
+            "Nothing to destroy: the state of `{}` (`{}`) holds no resources.",
+            session.stack().name,
+            session.backend.location()
+        );
+        if printer.is_events() {
+            emit_stdout(&Event::Notice { message });
+            emit_stdout(&Event::Summary(RunSummary::of(
+                &iac_engine::ApplyReport::default(),
+                PlanKind::Destroy,
+            )));
+        } else {
+            printer.note(&message);
         }
-        let opts = PlanOptions {
-            targets: args.targets.clone(),
-            keep_orphans: args.keep_orphans,
-            ..PlanOptions::default()
-        };
-        let provider = session.provider.clone();
-        let plan = match plan_destroy_live(session.stack(), &session.state, provider, &opts).await {
-            Ok(p) => p,
-            Err(e) => {
-                printer.diagnostic(&plan_diag(&e, session.stack()));
-                return Exit::Error.into();
-            }
-        };
+        return Exit::Ok.into();
+    }
+    let plan = match session
+        .plan_destroy(&args.targets, args.keep_orphans, printer)
+        .await
+    {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if !printer.is_events() {
         let shown = super::write_out(printer, &render_plan(&plan, printer.out_color()));
-        if shown != ExitCode::from(Exit::Ok) {
+        if shown != ExitCode::from(Exit::Ok) || !plan.has_changes() {
             return shown;
-        }
-        if !plan.has_changes() {
-            return Exit::Ok.into();
         }
         if let Err(code) = confirm(
             args.yes,
@@ -73,20 +83,17 @@ async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
         {
             return code;
         }
-        let Session {
-            provider,
-            backend,
-            ref mut state,
-            ..
-        } = session;
-        execute(
-            &plan,
-            state,
-            backend.as_ref(),
-            provider,
-            args.parallelism,
-            printer,
-        )
-        .await
     }
+    let Session {
+        provider,
+        backend,
+        ref mut state,
+        ..
+    } = session;
+    let run = Run {
+        plan: &plan,
+        saved: false,
+        parallelism: args.parallelism,
+    };
+    execute(&run, state, backend.as_ref(), provider, printer).await
 }

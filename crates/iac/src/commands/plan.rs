@@ -1,4 +1,6 @@
-//! `iac plan STACK`: what would change to make AWS match the stack.
+//! `iac plan STACK`: what would change to make AWS match the stack; with `--destroy`, what
+//! `iac destroy STACK` would delete (the same engine call). `--out FILE` saves either for
+//! `iac apply FILE`.
 //!
 //! Also the first half of `iac apply STACK` and `iac destroy STACK`: [`Session::open`] does
 //! what every engine command does first, in an order that keeps mistakes cheap:
@@ -13,8 +15,8 @@ use std::sync::Arc;
 
 use iac_aws::AwsProvider;
 use iac_engine::{
-    check_replace, plan, render_markdown, render_plan, Action, Plan, PlanError, PlanOptions, State,
-    StateBackend, StateLock,
+    check_replace, plan, plan_destroy_live, render_markdown, render_plan, Action, Plan, PlanError,
+    PlanKind, PlanOptions, State, StateBackend, StateLock,
 };
 use iac_stack::{Diag, Loaded, Stack};
 
@@ -100,6 +102,30 @@ impl Session {
             ..PlanOptions::default()
         };
         plan(self.stack(), &self.state, self.provider.clone(), &opts)
+            .await
+            .map_err(|e| {
+                printer.diagnostic(&plan_diag(&e, self.stack()));
+                ExitCode::from(Exit::Error)
+            })
+    }
+}
+
+impl Session {
+    /// The destroy plan of `iac destroy` and `iac plan --destroy`: everything the state
+    /// holds (or the `targets` and what depends on them), what an interrupted apply left,
+    /// and the stack's orphans unless `keep_orphans`; errors are printed as diagnostics.
+    pub async fn plan_destroy(
+        &self,
+        targets: &[String],
+        keep_orphans: bool,
+        printer: &Printer,
+    ) -> Result<Plan, ExitCode> {
+        let opts = PlanOptions {
+            targets: targets.to_vec(),
+            keep_orphans,
+            ..PlanOptions::default()
+        };
+        plan_destroy_live(self.stack(), &self.state, self.provider.clone(), &opts)
             .await
             .map_err(|e| {
                 printer.diagnostic(&plan_diag(&e, self.stack()));
@@ -213,12 +239,22 @@ async fn run_async(args: &PlanArgs, printer: &Printer) -> ExitCode {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-        let plan = match session.plan(&args.targets, &args.replace, printer).await {
+        let planned = if args.destroy {
+            session
+                .plan_destroy(&args.targets, args.keep_orphans, printer)
+                .await
+        } else {
+            session.plan(&args.targets, &args.replace, printer).await
+        };
+        let plan = match planned {
             Ok(p) => p,
             Err(code) => return code,
         };
-        let json = plan_json(&plan, &session.location);
+        let mut json = plan_json(&plan, &session.location);
         if let Some(out) = &args.out {
+            // The saved document (also what `--json` prints then) says where the stack is
+            // from the plan file, for `iac apply FILE` run from anywhere.
+            json = session.location.annotate_saved(&plan.to_json(), out);
             if let Err(code) = save_plan(out, &json, printer) {
                 return code;
             }
@@ -238,8 +274,12 @@ async fn run_async(args: &PlanArgs, printer: &Printer) -> ExitCode {
             return code;
         }
         if let (Some(out), PlanFormat::Human) = (&args.out, format) {
+            let what = match plan.kind {
+                PlanKind::Apply => "apply it",
+                PlanKind::Destroy => "carry out the destroy",
+            };
             printer.note(&format!(
-                "\nSaved the plan to `{}`; apply it with `iac apply {}`",
+                "\nSaved the plan to `{}`; {what} with `iac apply {}`",
                 out.display(),
                 out.display()
             ));
