@@ -278,7 +278,7 @@ fn apply_and_destroy_json_print_one_event_per_line_that_add_up() {
     let summary = events.last().unwrap();
     assert_eq!(summary["success"], true);
     assert_eq!(summary["added"], 6);
-    let vpc_id = summary["outputs"]["vpc_id"].as_str().unwrap();
+    let vpc_id = summary["outputs"]["vpc_id"].as_str().unwrap().to_string();
     let vpc_done = of_type(&events, "operation_finished")
         .into_iter()
         .find(|f| f["resource"] == "vpc")
@@ -304,8 +304,30 @@ fn apply_and_destroy_json_print_one_event_per_line_that_add_up() {
     assert!(events.last().unwrap().get("outputs").is_none());
     for f in of_type(&events, "operation_finished") {
         assert_eq!(f["action"], "delete", "{f}");
+        assert!(
+            f["physical_id"].as_str().is_some_and(|id| !id.is_empty()),
+            "{f}"
+        );
     }
+    let vpc_gone = of_type(&events, "operation_finished")
+        .into_iter()
+        .find(|f| f["resource"] == "vpc")
+        .unwrap();
+    assert_eq!(vpc_gone["physical_id"], vpc_id);
     assert_eq!(network_count(&emulator, "e2e-plans"), 0);
+
+    // Nothing left: a notice and an empty summary.
+    let again = work
+        .iac(&emulator, &["destroy", "--json", "--yes", "net.yaml"])
+        .expect(0);
+    let events = again.events();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["notice", "summary"]);
+    assert!(events[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Nothing to destroy"));
+    assert_eq!(events[1]["destroyed"], 0);
 }
 
 #[test]
@@ -436,6 +458,13 @@ fn destroy_plans_are_shown_saved_and_applied_from_anywhere_unless_stale() {
         "{}",
         stale.stderr
     );
+    let stale = work
+        .iac(&emulator, &["apply", "--json", "old.json"])
+        .expect(1);
+    let events = stale.events();
+    assert_eq!(events.len(), 1, "{}", stale.stdout);
+    assert_eq!(events[0]["type"], "diagnostic");
+    assert_eq!(events[0]["code"], "iac::apply::stale_plan");
     assert_eq!(work.serial(), serial, "a stale plan changes nothing");
     assert_eq!(network_count(&emulator, "e2e-plans"), 6);
 

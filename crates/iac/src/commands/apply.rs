@@ -401,6 +401,12 @@ async fn execute_json(
     printer: &Printer,
 ) -> ExitCode {
     let plan = run.plan;
+    // A stale saved plan is a run that never started: a diagnostic, no `plan` event. (The
+    // engine checks again under the lock it is called with.)
+    if let Err(e) = plan.check_fresh(state) {
+        printer.diagnostic(&apply_diag(&ApplyError::Stale(e)));
+        return Exit::Error.into();
+    }
     let reporter = Arc::new(JsonReporter::stdout());
     reporter.emit(&plan_event(plan, run.saved));
     if plan.kind == PlanKind::Destroy && !plan.has_changes() {
