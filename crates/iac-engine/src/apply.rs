@@ -729,7 +729,22 @@ impl Walk<'_> {
                 Outcome::Failed { error }
             }
         };
-        self.reporter.finished(&c.name, op.kind, &outcome, elapsed);
+        // The object this operation was about: the one deleted, or the one the state now
+        // holds under the name; after a failure, the one the plan knew (none for a create).
+        let physical_id = match (op.kind, &outcome) {
+            (OpKind::Create | OpKind::CreateReplacement, Outcome::Failed { .. }) => None,
+            (OpKind::Delete | OpKind::DeleteReplaced, _) | (_, Outcome::Failed { .. }) => {
+                c.physical_id.clone()
+            }
+            _ => self
+                .state
+                .resources
+                .get(&c.name)
+                .filter(|r| r.rtype == c.rtype)
+                .map(|r| r.physical_id.clone()),
+        };
+        self.reporter
+            .finished_with_id(&c.name, op.kind, &outcome, elapsed, physical_id.as_deref());
         self.report.ops.push(OpRecord {
             name: c.name.clone(),
             op: op.kind,
@@ -751,7 +766,7 @@ impl Walk<'_> {
         let c = &self.plan.changes[op.change];
         let outcome = Outcome::Interrupted;
         self.reporter
-            .finished(&c.name, op.kind, &outcome, Duration::ZERO);
+            .finished_with_id(&c.name, op.kind, &outcome, Duration::ZERO, None);
         self.report.ops.push(OpRecord {
             name: c.name.clone(),
             op: op.kind,

@@ -33,8 +33,8 @@ pub mod sweep;
 mod util;
 
 pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, CancelToken, OpRecord, RetryPolicy};
-pub use import::{Import, ImportError};
 pub use backoff::Backoff;
+pub use import::{Import, ImportError};
 pub use lock::lock_waiting;
 pub use plan::{
     check_replace, plan, plan_destroy, plan_destroy_live, stack_hash, Action, Change, Drift,

@@ -65,6 +65,20 @@ pub trait Reporter: Send + Sync {
     fn waiting(&self, _name: &str, _what: &str, _elapsed: Duration) {}
     /// An operation ended.
     fn finished(&self, _name: &str, _op: OpKind, _outcome: &Outcome, _elapsed: Duration) {}
+    /// An operation ended, with the id of the object it created, updated, read or deleted
+    /// when known (a create that failed before AWS made anything has none). The walker
+    /// calls this one; the default hands the event to [`Reporter::finished`], so a reporter
+    /// that does not show ids implements only that.
+    fn finished_with_id(
+        &self,
+        name: &str,
+        op: OpKind,
+        outcome: &Outcome,
+        elapsed: Duration,
+        _physical_id: Option<&str>,
+    ) {
+        self.finished(name, op, outcome, elapsed);
+    }
     /// A resource was not touched, and why (a dependency failed, cancelled).
     fn skipped(&self, _name: &str, _because: &str) {}
 }

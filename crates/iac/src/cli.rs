@@ -196,7 +196,7 @@ pub struct PlanArgs {
     #[arg(long = "target", value_name = "NAME")]
     pub targets: Vec<String>,
     /// Replace this resource even though nothing in the stack forces it (repeatable)
-    #[arg(long = "replace", value_name = "NAME")]
+    #[arg(long = "replace", value_name = "NAME", conflicts_with = "destroy")]
     pub replace: Vec<String>,
     /// Show only what changed in AWS since the last apply (drift); plan no change
     #[arg(long, conflicts_with_all = ["targets", "replace", "refresh"])]
@@ -204,6 +204,14 @@ pub struct PlanArgs {
     /// `--refresh=false`: plan from the state alone, without reading AWS (no drift is seen)
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub refresh: bool,
+    /// Plan the destroy, as `iac destroy` would show it (with `--target`: the target and
+    /// what depends on it); `--out` saves it for `iac apply FILE`
+    #[arg(long)]
+    pub destroy: bool,
+    /// With `--destroy`: leave the stack's orphans (objects tagged with the stack that the
+    /// state does not know) instead of deleting them
+    #[arg(long, requires = "destroy")]
+    pub keep_orphans: bool,
 }
 
 #[derive(Debug, Args)]
@@ -246,6 +254,10 @@ pub struct ApplyArgs {
     /// Record in the state what changed in AWS since the last apply, without changing AWS
     #[arg(long, conflicts_with_all = ["targets", "replace"])]
     pub refresh_only: bool,
+    /// Print the run as JSON events, one per line, on stdout (docs/json-events.md); needs
+    /// `--yes` unless FILE is a saved plan
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -272,6 +284,10 @@ pub struct DestroyArgs {
     /// Destroy the stack even though other stacks read its outputs
     #[arg(long)]
     pub force: bool,
+    /// Print the run as JSON events, one per line, on stdout (docs/json-events.md); needs
+    /// `--yes`
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

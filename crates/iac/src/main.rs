@@ -16,6 +16,7 @@ mod cli;
 mod commands;
 mod printer;
 mod reporter;
+mod reporter_json;
 
 use std::process::ExitCode;
 

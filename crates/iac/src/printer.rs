@@ -1,10 +1,16 @@
 //! All terminal output goes through one [`Printer`], so colour and stream choices are made
 //! once: results on stdout (pipeable), diagnostics and progress on stderr.
+//!
+//! `iac apply --json` and `iac destroy --json` switch it to events ([`Printer::events`]):
+//! then every diagnostic is a JSON event on stdout (see [`crate::reporter_json`]) and the
+//! human output (notes, rendered plans, summaries) goes nowhere.
 
 use std::io::{IsTerminal, Write};
 
-use iac_stack::diag::{group, render, Severity, Shown, SHOWN_PER_CODE};
+use iac_stack::diag::{group, render, JsonDiag, Severity, Shown, SHOWN_PER_CODE};
 use iac_stack::Diag;
+
+use crate::reporter_json::Event;
 
 /// Where and how to print.
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +22,8 @@ pub struct Printer {
     out_color: bool,
     /// Whether stderr is a terminal: progress bars and prompts need one.
     err_terminal: bool,
+    /// JSON events on stdout instead of human output (`--json` of apply and destroy).
+    events: bool,
 }
 
 impl Printer {
@@ -31,7 +39,24 @@ impl Printer {
             color: use_color(no_color.as_deref(), err_terminal),
             out_color: use_color(no_color.as_deref(), std::io::stdout().is_terminal()),
             err_terminal,
+            events: false,
         }
+    }
+
+    /// The same printer speaking JSON events: diagnostics and errors become `diagnostic`
+    /// events on stdout, notes and [`Printer::out`] print nothing.
+    pub fn events(self) -> Self {
+        Printer {
+            events: true,
+            color: false,
+            out_color: false,
+            ..self
+        }
+    }
+
+    /// Whether this printer speaks JSON events ([`Printer::events`]).
+    pub fn is_events(&self) -> bool {
+        self.events
     }
 
     /// Whether stdout gets colour (a plan printed by `iac plan` or `iac apply`).
@@ -51,6 +76,9 @@ impl Printer {
 
     /// A line on stderr: notes and progress that are not the command's result.
     pub fn note(&self, message: &str) {
+        if self.events {
+            return;
+        }
         let _ = writeln!(std::io::stderr().lock(), "{message}");
     }
 
@@ -71,6 +99,10 @@ impl Printer {
 
     /// Print one diagnostic on stderr, with its source lines.
     pub fn diagnostic(&self, d: &Diag) {
+        if self.events {
+            crate::reporter_json::emit_stdout(&Event::Diagnostic(d.to_json()));
+            return;
+        }
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{}", render(d, self.color).trim_end());
         let _ = writeln!(err);
@@ -82,6 +114,13 @@ impl Printer {
     /// log groups stays readable).
     pub fn diagnostics<'a>(&self, ds: impl IntoIterator<Item = &'a Diag>, verbose: bool) {
         let ds: Vec<&Diag> = ds.into_iter().collect();
+        if self.events {
+            // A program reads every one; nothing is summed up.
+            for d in ds {
+                self.diagnostic(d);
+            }
+            return;
+        }
         let keep = if verbose { usize::MAX } else { SHOWN_PER_CODE };
         for item in group(&ds, keep) {
             match item {
@@ -101,6 +140,18 @@ impl Printer {
 
     /// A one-line error on stderr: `error: ...`.
     pub fn error(&self, message: &str) {
+        if self.events {
+            crate::reporter_json::emit_stdout(&Event::Diagnostic(JsonDiag {
+                code: "iac::error",
+                severity: Severity::Error,
+                file: None,
+                line: None,
+                column: None,
+                message: message.to_string(),
+                help: None,
+            }));
+            return;
+        }
         let prefix = if self.color {
             "\x1b[1;31merror\x1b[0m"
         } else {
@@ -111,7 +162,11 @@ impl Printer {
 
     /// The command's result on stdout. A closed pipe (`iac schema | head`) is reported as
     /// `BrokenPipe` so the caller can stop quietly instead of panicking like `println!`.
+    /// Speaking events, nothing: stdout carries only JSON lines then.
     pub fn out(&self, text: &str) -> std::io::Result<()> {
+        if self.events {
+            return Ok(());
+        }
         let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes())?;
         out.flush()

@@ -18,6 +18,18 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// How often a plain-output wait line is repeated for one operation.
 const PLAIN_WAIT_EVERY: Duration = Duration::from_secs(15);
 
+/// What the Ctrl-C handler needs of a reporter: a line said beside the progress (a plain
+/// line above the spinners, or a `notice` event with `--json`).
+pub trait Notes: Send + Sync {
+    fn note(&self, line: &str);
+}
+
+impl Notes for ProgressReporter {
+    fn note(&self, line: &str) {
+        ProgressReporter::note(self, line);
+    }
+}
+
 /// Renders apply events on stderr.
 pub struct ProgressReporter {
     color: bool,

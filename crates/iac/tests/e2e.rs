@@ -620,7 +620,11 @@ fn an_invalid_stack_is_reported_before_any_aws_call() {
         &["state", "show", "net.yaml", "vpc"][..],
         &["state", "rm", "net.yaml", "vpc"][..],
         &["state", "mv", "net.yaml", "vpc", "main_vpc"][..],
-        &["force-unlock", "net.yaml", "0c1d0000-0000-0000-0000-000000000000"][..],
+        &[
+            "force-unlock",
+            "net.yaml",
+            "0c1d0000-0000-0000-0000-000000000000",
+        ][..],
     ] {
         let run = work.iac_bare(&env, args).expect(1);
         assert!(

@@ -5,9 +5,11 @@
 //! then apply. With a plan saved by `iac plan --out`: apply it without asking (the plan was
 //! the review), refusing it if the state moved on since it was made. The file is told apart
 //! by its content: a JSON document with `format_version` is a plan, anything else a stack.
+//! A saved plan finds its stack file (beside which local state lives) relative to itself,
+//! so it applies from any working directory; a saved destroy plan carries out the destroy.
 //!
 //! [`execute`] is shared with `iac destroy`: progress on stderr, Ctrl-C handling, the
-//! summary, the outputs.
+//! summary, the outputs; or, with `--json`, all of it as JSON events on stdout.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::Path;
@@ -28,23 +30,51 @@ use super::plan::{plan_diag, Locking, Session};
 use super::Exit;
 use crate::cli::ApplyArgs;
 use crate::printer::Printer;
-use crate::reporter::{failure_report, summary_line, ProgressReporter};
+use crate::reporter::{failure_report, summary_line, Notes, ProgressReporter};
+use crate::reporter_json::{emit_stdout, plan_event, Event, JsonReporter, RunSummary};
 
 pub fn run(args: &ApplyArgs, printer: &Printer) -> ExitCode {
+    let printer = &if args.json {
+        printer.events()
+    } else {
+        *printer
+    };
+    let saved = match read_saved_plan(&args.stack, printer) {
+        Ok(saved) => saved,
+        Err(code) => return code,
+    };
+    if args.json && !args.yes && saved.is_none() {
+        return refuse_json_without_yes("apply", printer);
+    }
     let rt = match super::runtime(printer) {
         Ok(rt) => rt,
         Err(code) => return code,
     };
     rt.block_on(super::interrupt::interruptible(
         async {
-            match read_saved_plan(&args.stack, printer) {
-                Ok(Some((plan, location))) => apply_saved(args, plan, location, printer).await,
-                Ok(None) => apply_stack(args, printer).await,
-                Err(code) => code,
+            match saved {
+                Some((plan, location)) => apply_saved(args, plan, location, printer).await,
+                None => apply_stack(args, printer).await,
             }
         },
         printer,
     ))
+}
+
+/// `--json` without `--yes` (and not a saved plan): no question can be answered in a
+/// pipeline, and the plan was never reviewed, so nothing is done.
+pub fn refuse_json_without_yes(verb: &str, printer: &Printer) -> ExitCode {
+    printer.diagnostic(
+        &Diag::error(
+            "iac::cli::json_needs_yes",
+            format!("`iac {verb} --json` needs `--yes`: there is no prompt to answer in a pipeline"),
+        )
+        .help(format!(
+            "review the plan with `iac plan{}` first, then run `iac {verb} --json --yes`; or save it with `--out FILE` and run `iac apply --json FILE`",
+            if verb == "destroy" { " --destroy" } else { "" }
+        )),
+    );
+    Exit::Error.into()
 }
 
 /// The saved plan in `path`, or `None` when the file is not a plan (it is then loaded as a
@@ -69,7 +99,7 @@ fn read_saved_plan(
         printer.diagnostic(&d);
         ExitCode::from(Exit::Error)
     })?;
-    let location = StateLocation::from_plan_json(&doc).ok_or_else(|| {
+    let location = StateLocation::from_plan_json(&doc, path).ok_or_else(|| {
         printer.diagnostic(
             &Diag::error(
                 "iac::apply::plan_location",
@@ -83,6 +113,22 @@ fn read_saved_plan(
         );
         ExitCode::from(Exit::Error)
     })?;
+    // Local state lives beside the stack file: a plan that cannot find that file would
+    // find no state (and refuse as stale, or worse, start a new one elsewhere).
+    if !location.is_remote() && !location.stack_file.is_file() {
+        printer.diagnostic(
+            &Diag::error(
+                "iac::apply::plan_location",
+                format!(
+                    "the plan `{}` was made from the stack file `{}`, which is not there",
+                    file.display(),
+                    display_path(&location.stack_file).display()
+                ),
+            )
+            .help("keep the plan where it was saved relative to the stack file (a CI job: download it to the same path in the checkout), or make a new plan"),
+        );
+        return Err(Exit::Error.into());
+    }
     Ok(Some((plan, location)))
 }
 
@@ -178,15 +224,12 @@ async fn apply_saved(
         Ok(s) => s,
         Err(code) => return code,
     };
-    execute(
-        &plan,
-        &mut state,
-        backend.as_ref(),
-        provider,
-        args.parallelism,
-        printer,
-    )
-    .await
+    let run = Run {
+        plan: &plan,
+        saved: true,
+        parallelism: args.parallelism,
+    };
+    execute(&run, &mut state, backend.as_ref(), provider, printer).await
 }
 
 /// `iac apply STACK`: plan, show, confirm, apply.
@@ -225,7 +268,8 @@ async fn apply_stack(args: &ApplyArgs, printer: &Printer) -> ExitCode {
     if shown != ExitCode::from(Exit::Ok) {
         return shown;
     }
-    if plan.has_changes() {
+    // With `--json` (which needs `--yes`) there is nothing to ask.
+    if plan.has_changes() && !printer.is_events() {
         if let Err(code) = confirm(
             args.yes,
             "Do you want to apply these changes? Only 'yes' will be accepted: ",
@@ -243,15 +287,12 @@ async fn apply_stack(args: &ApplyArgs, printer: &Printer) -> ExitCode {
         ref mut state,
         ..
     } = session;
-    execute(
-        &plan,
-        state,
-        backend.as_ref(),
-        provider,
-        args.parallelism,
-        printer,
-    )
-    .await
+    let run = Run {
+        plan: &plan,
+        saved: false,
+        parallelism: args.parallelism,
+    };
+    execute(&run, state, backend.as_ref(), provider, printer).await
 }
 
 /// Ask before changing anything: `--yes` skips the question; a terminal (stdin and stderr)
@@ -299,17 +340,30 @@ pub async fn confirm(
     }
 }
 
-/// Carry out `plan` with live progress, Ctrl-C handling, the summary and the outputs.
-/// Exit 0 when everything was done, 1 when something failed or was skipped, 130 when
-/// interrupted (the state holds everything that finished either way).
+/// A plan about to be carried out, and how.
+pub struct Run<'a> {
+    pub plan: &'a Plan,
+    /// Saved by `iac plan --out` (the `plan` event says so).
+    pub saved: bool,
+    /// `--parallelism`.
+    pub parallelism: usize,
+}
+
+/// Carry out the plan with live progress, Ctrl-C handling, the summary and the outputs
+/// (as JSON events when the printer speaks them). Exit 0 when everything was done, 1 when
+/// something failed or was skipped, 130 when interrupted (the state holds everything that
+/// finished either way).
 pub async fn execute(
-    plan: &Plan,
+    run: &Run<'_>,
     state: &mut State,
     backend: &dyn StateBackend,
     provider: Arc<dyn Provider>,
-    parallelism: usize,
     printer: &Printer,
 ) -> ExitCode {
+    if printer.is_events() {
+        return execute_json(run, state, backend, provider, printer).await;
+    }
+    let (plan, parallelism) = (run.plan, run.parallelism);
     if plan.has_changes() {
         // Progress starts below the plan, not glued to its summary line.
         printer.note("");
@@ -360,6 +414,59 @@ pub async fn execute(
         out.push_str(&format_outputs(&report.outputs));
     }
     super::write_out(printer, &out)
+}
+
+/// [`execute`] with `--json`: a `plan` event, the walker's events, a `summary` event (or,
+/// when the run cannot start, a `diagnostic`). Nothing else reaches stdout or stderr.
+async fn execute_json(
+    run: &Run<'_>,
+    state: &mut State,
+    backend: &dyn StateBackend,
+    provider: Arc<dyn Provider>,
+    printer: &Printer,
+) -> ExitCode {
+    let plan = run.plan;
+    // A stale saved plan is a run that never started: a diagnostic, no `plan` event. (The
+    // engine checks again under the lock it is called with.)
+    if let Err(e) = plan.check_fresh(state) {
+        printer.diagnostic(&apply_diag(&ApplyError::Stale(e)));
+        return Exit::Error.into();
+    }
+    let reporter = Arc::new(JsonReporter::stdout());
+    reporter.emit(&plan_event(plan, run.saved));
+    if plan.kind == PlanKind::Destroy && !plan.has_changes() {
+        // As without `--json`, a destroy with nothing to do does not touch the state.
+        emit_stdout(&Event::Summary(RunSummary::of(
+            &iac_engine::ApplyReport::default(),
+            plan.kind,
+        )));
+        return Exit::Ok.into();
+    }
+    let cancel = CancelToken::new();
+    let notes: Arc<dyn Notes> = reporter.clone();
+    let interrupts = super::interrupt::during_apply(cancel.clone(), notes);
+    let opts = ApplyOptions {
+        parallelism: run.parallelism,
+        cancel,
+        ..ApplyOptions::default()
+    };
+    let result = iac_engine::apply(plan, state, backend, provider, reporter.clone(), &opts).await;
+    drop(interrupts);
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            printer.diagnostic(&apply_diag(&e));
+            return Exit::Error.into();
+        }
+    };
+    reporter.emit(&Event::Summary(RunSummary::of(&report, plan.kind)));
+    if report.success() {
+        Exit::Ok.into()
+    } else if report.cancelled {
+        Exit::Interrupted.into()
+    } else {
+        Exit::Error.into()
+    }
 }
 
 /// The outputs after an apply:

@@ -3,8 +3,9 @@
 //! Local state (the default) is `.iac/state/<stack>.json` beside the stack file;
 //! `state: s3://BUCKET/KEY` in the stack keeps it in S3 (`iac_aws::state::S3Backend`),
 //! reached with the same AWS connection as everything else. A saved
-//! plan records the stack file and the `state:` URL (see [`StateLocation`]) so that
-//! `iac apply PLANFILE` finds the same state without the stack file being loaded again.
+//! plan records the stack file (relative to the plan file itself) and the `state:` URL (see
+//! [`StateLocation`]) so that `iac apply PLANFILE` finds the same state from any working
+//! directory, without the stack file being loaded again.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,12 +34,34 @@ pub struct StateLocation {
 
 /// The plan JSON keys the binary adds to a saved plan. Readers of the engine's format
 /// ignore unknown keys, so these do not change the plan format version.
+/// `stack_file`: relative to the working directory of `iac plan` (plans saved before
+/// `stack_file_from_plan` existed have only this one).
 const STACK_FILE_KEY: &str = "stack_file";
+/// `stack_file_from_plan`: relative to the directory of the plan file; wins when present.
+const FROM_PLAN_KEY: &str = "stack_file_from_plan";
 const STATE_KEY: &str = "state";
 
 impl StateLocation {
-    /// Add this location to a plan's JSON.
+    /// Add this location to a plan's JSON as `iac plan --json` prints it (no plan file:
+    /// the stack file relative to the working directory only).
     pub fn annotate(&self, plan_json: &str) -> String {
+        self.annotate_with(plan_json, None)
+    }
+
+    /// Add this location to a plan's JSON saved to `plan_file`: also the stack file
+    /// relative to the plan file's directory, so that `iac apply PLANFILE` finds it from
+    /// any working directory. Both files are resolved (symbolic links followed) first; when
+    /// no relative path exists (another drive), the absolute path is recorded.
+    pub fn annotate_saved(&self, plan_json: &str, plan_file: &Path) -> String {
+        let from_plan = plan_dir(plan_file)
+            .canonicalize()
+            .ok()
+            .zip(self.stack_file.canonicalize().ok())
+            .map(|(dir, stack)| relative_path(&dir, &stack).unwrap_or(stack));
+        self.annotate_with(plan_json, from_plan.as_deref())
+    }
+
+    fn annotate_with(&self, plan_json: &str, from_plan: Option<&Path>) -> String {
         let Ok(Json::Object(mut doc)) = serde_json::from_str::<Json>(plan_json) else {
             return plan_json.to_string();
         };
@@ -46,6 +69,12 @@ impl StateLocation {
             STACK_FILE_KEY.into(),
             Json::String(self.stack_file.display().to_string()),
         );
+        if let Some(rel) = from_plan {
+            doc.insert(
+                FROM_PLAN_KEY.into(),
+                Json::String(rel.display().to_string()),
+            );
+        }
         if let Some(url) = &self.url {
             doc.insert(STATE_KEY.into(), Json::String(url.clone()));
         }
@@ -54,11 +83,17 @@ impl StateLocation {
         text
     }
 
-    /// The location recorded in a saved plan's JSON, if any.
-    pub fn from_plan_json(doc: &Json) -> Option<StateLocation> {
-        let stack_file = doc.get(STACK_FILE_KEY)?.as_str()?;
+    /// The location recorded in the JSON of the plan read from `plan_file`, if any: the
+    /// stack file found from the plan's directory when the plan says where it is from
+    /// there, else (plans saved by older versions, or `iac plan --json > FILE`) from the
+    /// working directory.
+    pub fn from_plan_json(doc: &Json, plan_file: &Path) -> Option<StateLocation> {
+        let stack_file = match doc.get(FROM_PLAN_KEY).and_then(Json::as_str) {
+            Some(rel) => plan_dir(plan_file).join(rel),
+            None => PathBuf::from(doc.get(STACK_FILE_KEY)?.as_str()?),
+        };
         Some(StateLocation {
-            stack_file: PathBuf::from(stack_file),
+            stack_file,
             url: doc
                 .get(STATE_KEY)
                 .and_then(Json::as_str)
@@ -252,6 +287,34 @@ pub fn state_diag(e: &StateError, backend: &dyn StateBackend) -> Diag {
     Diag::error(code, format!("state `{location}`: {e}")).help(help)
 }
 
+/// The directory a plan file is in (`.` for a bare file name).
+fn plan_dir(plan_file: &Path) -> &Path {
+    match plan_file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// `to` relative to the directory `from` (both absolute and resolved): `../stacks/a.yaml`.
+/// `None` when they share no root (another drive on Windows).
+pub fn relative_path(from: &Path, to: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let from: Vec<Component> = from.components().collect();
+    let to: Vec<Component> = to.components().collect();
+    if from.first() != to.first() {
+        return None;
+    }
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut rel = PathBuf::new();
+    for _ in common..from.len() {
+        rel.push("..");
+    }
+    for c in &to[common..] {
+        rel.push(c.as_os_str());
+    }
+    Some(rel)
+}
+
 /// The location of the state of a stack loaded from `stack_file`.
 pub fn location_of(stack_file: &Path, state_url: Option<&str>) -> StateLocation {
     StateLocation {
@@ -265,12 +328,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_saved_plan_carries_its_state_location() {
+    fn a_printed_plan_carries_its_state_location_from_the_working_directory() {
         let loc = location_of(Path::new("stacks/demo.yaml"), None);
         let text = loc.annotate("{\"format_version\": 1, \"stack\": \"demo\"}");
         let doc: Json = serde_json::from_str(&text).unwrap();
         assert_eq!(doc["format_version"], 1);
-        assert_eq!(StateLocation::from_plan_json(&doc), Some(loc));
+        assert!(doc.get(FROM_PLAN_KEY).is_none());
+        let read = StateLocation::from_plan_json(&doc, Path::new("elsewhere/p.json"));
+        assert_eq!(read, Some(loc));
+    }
+
+    #[test]
+    fn a_saved_plan_finds_the_stack_from_its_own_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("stacks")).unwrap();
+        std::fs::create_dir_all(dir.path().join("out/plans")).unwrap();
+        let stack = dir.path().join("stacks/demo.yaml");
+        std::fs::write(&stack, "stack: demo\n").unwrap();
+        let loc = location_of(&stack, Some("s3://b/k.json"));
+        let plan_file = dir.path().join("out/plans/p.json");
+        let text = loc.annotate_saved("{\"format_version\": 1}", &plan_file);
+        let doc: Json = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc[FROM_PLAN_KEY], "../../stacks/demo.yaml");
+        assert_eq!(doc[STATE_KEY], "s3://b/k.json");
+        let read = StateLocation::from_plan_json(&doc, &plan_file).unwrap();
+        assert_eq!(
+            read.stack_file.canonicalize().unwrap(),
+            stack.canonicalize().unwrap()
+        );
+        assert_eq!(read.url.as_deref(), Some("s3://b/k.json"));
+    }
+
+    #[test]
+    fn relative_paths_climb_to_the_common_directory() {
+        let rel = |a: &str, b: &str| relative_path(Path::new(a), Path::new(b));
+        assert_eq!(
+            rel("/r/a/b", "/r/s.yaml"),
+            Some(PathBuf::from("../../s.yaml"))
+        );
+        assert_eq!(rel("/r", "/r/x/s.yaml"), Some(PathBuf::from("x/s.yaml")));
+        assert_eq!(
+            rel("/r/p", "/r/q/s.yaml"),
+            Some(PathBuf::from("../q/s.yaml"))
+        );
     }
 
     #[test]

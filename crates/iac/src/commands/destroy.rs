@@ -1,23 +1,35 @@
 //! `iac destroy STACK`: delete everything the state holds (or `--target`s and what depends
 //! on them), in reverse dependency order, after the same confirmation as `iac apply`.
 //! `existing: true` lookups are only forgotten; protected resources make it an error.
+//! `--json` prints the run as JSON events (see [`crate::reporter_json`]) and needs `--yes`.
+//!
+//! A stack whose outputs other stacks stored beside it still read is not destroyed (unless
+//! `--force`), and a whole destroy ends with the sweep ([`super::sweep::after`]).
 
 use std::process::ExitCode;
 
-use iac_engine::{plan_destroy_live, render_plan, PlanOptions};
-
+use iac_engine::{render_plan, PlanKind};
 use iac_stack::Diag;
 
-use super::apply::{confirm, execute};
+use super::apply::{confirm, execute, refuse_json_without_yes, Run};
 use super::backend::state_diag;
 use super::load::StackRequest;
-use super::plan::{plan_diag, Locking, Session};
+use super::plan::{Locking, Session};
 use super::stack_refs;
 use super::Exit;
 use crate::cli::DestroyArgs;
 use crate::printer::Printer;
+use crate::reporter_json::{emit_stdout, Event, RunSummary};
 
 pub fn run(args: &DestroyArgs, printer: &Printer) -> ExitCode {
+    let printer = &if args.json {
+        printer.events()
+    } else {
+        *printer
+    };
+    if args.json && !args.yes {
+        return refuse_json_without_yes("destroy", printer);
+    }
     let rt = match super::runtime(printer) {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -29,71 +41,73 @@ pub fn run(args: &DestroyArgs, printer: &Printer) -> ExitCode {
 }
 
 async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
+    let req = StackRequest::from(&args.stack);
+    let locking = Locking::Exclusive {
+        operation: "destroy",
+        args: &args.lock,
+    };
+    let mut session = match Session::open(&req, &args.aws, locking, printer).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    // A whole destroy ends by proving nothing tagged with the stack is left (orphans kept on
+    // request are, so then there is nothing to prove).
+    let sweeps = args.targets.is_empty() && !args.keep_orphans;
+    if session.state.resources.is_empty()
+        && session.state.deposed.is_empty()
+        && session.state.pending.is_empty()
     {
-        let req = StackRequest::from(&args.stack);
-        let locking = Locking::Exclusive {
-            operation: "destroy",
-            args: &args.lock,
-        };
-        let mut session = match Session::open(&req, &args.aws, locking, printer).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
-        if session.state.resources.is_empty()
-            && session.state.deposed.is_empty()
-            && session.state.pending.is_empty()
-        {
-            printer.note(&format!(
-                "Nothing to destroy: the state of `{}` (`{}`) holds no resources.",
-                session.stack().name,
-                session.backend.location()
-            ));
-            if !args.targets.is_empty() || args.keep_orphans {
-                return Exit::Ok.into();
-            }
-            let name = session.stack().name.clone();
-            return super::sweep::after(&name, &session.state, session.provider.clone(), printer)
-                .await;
+        let message = format!(
+            "Nothing to destroy: the state of `{}` (`{}`) holds no resources.",
+            session.stack().name,
+            session.backend.location()
+        );
+        if printer.is_events() {
+            emit_stdout(&Event::Notice { message });
+            emit_stdout(&Event::Summary(RunSummary::of(
+                &iac_engine::ApplyReport::default(),
+                PlanKind::Destroy,
+            )));
+        } else {
+            printer.note(&message);
         }
-        // Like CloudFormation's exports: a stack whose outputs another stack reads stays.
-        if args.targets.is_empty() {
-            let remote = session.location.is_remote();
-            match stack_refs::readers_of(session.backend.as_ref(), remote).await {
-                Ok(readers) if !readers.is_empty() && !args.force => {
-                    printer.diagnostic(&in_use(&session.stack().name, &readers));
-                    return Exit::Error.into();
-                }
-                Ok(readers) if !readers.is_empty() => printer.note(&format!(
-                    "warning: destroying `{}` although {} read its outputs (--force)",
-                    session.stack().name,
-                    users(&readers)
-                )),
-                Ok(_) => {}
-                Err(e) => {
-                    printer.diagnostic(&state_diag(&e, session.backend.as_ref()));
-                    return Exit::Error.into();
-                }
-            }
+        if !sweeps {
+            return Exit::Ok.into();
         }
-        let opts = PlanOptions {
-            targets: args.targets.clone(),
-            keep_orphans: args.keep_orphans,
-            ..PlanOptions::default()
-        };
-        let provider = session.provider.clone();
-        let plan = match plan_destroy_live(session.stack(), &session.state, provider, &opts).await {
-            Ok(p) => p,
-            Err(e) => {
-                printer.diagnostic(&plan_diag(&e, session.stack()));
+        let name = session.stack().name.clone();
+        return super::sweep::after(&name, &session.state, session.provider.clone(), printer).await;
+    }
+    // Like CloudFormation's exports: a stack whose outputs another stack reads stays.
+    if args.targets.is_empty() {
+        let remote = session.location.is_remote();
+        match stack_refs::readers_of(session.backend.as_ref(), remote).await {
+            Ok(readers) if !readers.is_empty() && !args.force => {
+                printer.diagnostic(&in_use(&session.stack().name, &readers));
                 return Exit::Error.into();
             }
-        };
-        let shown = super::write_out(printer, &render_plan(&plan, printer.out_color()));
-        if shown != ExitCode::from(Exit::Ok) {
-            return shown;
+            Ok(readers) if !readers.is_empty() => printer.note(&format!(
+                "warning: destroying `{}` although {} read its outputs (--force)",
+                session.stack().name,
+                users(&readers)
+            )),
+            Ok(_) => {}
+            Err(e) => {
+                printer.diagnostic(&state_diag(&e, session.backend.as_ref()));
+                return Exit::Error.into();
+            }
         }
-        if !plan.has_changes() {
-            return Exit::Ok.into();
+    }
+    let plan = match session
+        .plan_destroy(&args.targets, args.keep_orphans, printer)
+        .await
+    {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if !printer.is_events() {
+        let shown = super::write_out(printer, &render_plan(&plan, printer.out_color()));
+        if shown != ExitCode::from(Exit::Ok) || !plan.has_changes() {
+            return shown;
         }
         if let Err(code) = confirm(
             args.yes,
@@ -106,29 +120,24 @@ async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
         {
             return code;
         }
-        let Session {
-            provider,
-            backend,
-            ref mut state,
-            ..
-        } = session;
-        let code = execute(
-            &plan,
-            state,
-            backend.as_ref(),
-            provider.clone(),
-            args.parallelism,
-            printer,
-        )
-        .await;
-        // A whole destroy ends by proving nothing tagged with the stack is left (orphans
-        // kept on request are, so then there is nothing to prove).
-        if code != ExitCode::from(Exit::Ok) || !args.targets.is_empty() || args.keep_orphans {
-            return code;
-        }
-        let name = plan.stack.clone();
-        super::sweep::after(&name, state, provider, printer).await
     }
+    let Session {
+        provider,
+        backend,
+        ref mut state,
+        ..
+    } = session;
+    let run = Run {
+        plan: &plan,
+        saved: false,
+        parallelism: args.parallelism,
+    };
+    let code = execute(&run, state, backend.as_ref(), provider.clone(), printer).await;
+    if code != ExitCode::from(Exit::Ok) || !sweeps {
+        return code;
+    }
+    let name = plan.stack.clone();
+    super::sweep::after(&name, state, provider, printer).await
 }
 
 fn users(readers: &[(String, String)]) -> String {

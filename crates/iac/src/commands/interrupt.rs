@@ -16,11 +16,11 @@ use tokio::sync::Notify;
 
 use super::Exit;
 use crate::printer::Printer;
-use crate::reporter::ProgressReporter;
+use crate::reporter::Notes;
 
 struct Apply {
     cancel: CancelToken,
-    reporter: Arc<ProgressReporter>,
+    reporter: Arc<dyn Notes>,
     interrupts: u32,
 }
 
@@ -107,7 +107,7 @@ pub async fn interruptible(work: impl Future<Output = ExitCode>, printer: &Print
 
 /// While the returned guard lives, interrupts go to `cancel` instead of stopping the
 /// command.
-pub fn during_apply(cancel: CancelToken, reporter: Arc<ProgressReporter>) -> ApplyGuard {
+pub fn during_apply(cancel: CancelToken, reporter: Arc<dyn Notes>) -> ApplyGuard {
     *shared().apply.lock().unwrap_or_else(|e| e.into_inner()) = Some(Apply {
         cancel,
         reporter,

@@ -1,4 +1,6 @@
-//! `iac plan STACK`: what would change to make AWS match the stack.
+//! `iac plan STACK`: what would change to make AWS match the stack; with `--destroy`, what
+//! `iac destroy STACK` would delete (the same engine call). `--out FILE` saves either for
+//! `iac apply FILE`.
 //!
 //! Also the first half of `iac apply STACK` and `iac destroy STACK`: [`Session::open`] does
 //! what every engine command does first, in an order that keeps mistakes cheap:
@@ -20,8 +22,8 @@ use std::sync::Arc;
 
 use iac_aws::AwsProvider;
 use iac_engine::{
-    check_replace, plan, plan_refresh_only, render_markdown, render_plan, Action, Found, Plan,
-    PlanError, PlanOptions, State, StateBackend, StateLock,
+    check_replace, plan, plan_destroy_live, plan_refresh_only, render_markdown, render_plan,
+    Action, Found, Plan, PlanError, PlanKind, PlanOptions, State, StateBackend, StateLock,
 };
 use iac_stack::{Diag, Loaded, Stack};
 
@@ -190,6 +192,30 @@ impl Session {
     }
 }
 
+impl Session {
+    /// The destroy plan of `iac destroy` and `iac plan --destroy`: everything the state
+    /// holds (or the `targets` and what depends on them), what an interrupted apply left,
+    /// and the stack's orphans unless `keep_orphans`; errors are printed as diagnostics.
+    pub async fn plan_destroy(
+        &self,
+        targets: &[String],
+        keep_orphans: bool,
+        printer: &Printer,
+    ) -> Result<Plan, ExitCode> {
+        let opts = PlanOptions {
+            targets: targets.to_vec(),
+            keep_orphans,
+            ..PlanOptions::default()
+        };
+        plan_destroy_live(self.stack(), &self.state, self.provider.clone(), &opts)
+            .await
+            .map_err(|e| {
+                printer.diagnostic(&plan_diag(&e, self.stack()));
+                ExitCode::from(Exit::Error)
+            })
+    }
+}
+
 /// A plan error as a diagnostic. A protected resource the plan would destroy or replace is
 /// labelled at its name in the stack file.
 pub fn plan_diag(e: &PlanError, stack: &Stack) -> Diag {
@@ -323,12 +349,22 @@ async fn run_async(args: &PlanArgs, printer: &Printer) -> ExitCode {
             no_refresh: !args.refresh,
             ..PlanOptions::default()
         };
-        let plan = match session.plan(&opts, args.refresh_only, printer).await {
+        let planned = if args.destroy {
+            session
+                .plan_destroy(&args.targets, args.keep_orphans, printer)
+                .await
+        } else {
+            session.plan(&opts, args.refresh_only, printer).await
+        };
+        let plan = match planned {
             Ok(p) => p,
             Err(code) => return code,
         };
-        let json = plan_json(&plan, &session.location);
+        let mut json = plan_json(&plan, &session.location);
         if let Some(out) = &args.out {
+            // The saved document (also what `--json` prints then) says where the stack is
+            // from the plan file, for `iac apply FILE` run from anywhere.
+            json = session.location.annotate_saved(&plan.to_json(), out);
             if let Err(code) = save_plan(out, &json, printer) {
                 return code;
             }
@@ -348,8 +384,12 @@ async fn run_async(args: &PlanArgs, printer: &Printer) -> ExitCode {
             return code;
         }
         if let (Some(out), PlanFormat::Human) = (&args.out, format) {
+            let what = match plan.kind {
+                PlanKind::Apply => "apply it",
+                PlanKind::Destroy => "carry out the destroy",
+            };
             printer.note(&format!(
-                "\nSaved the plan to `{}`; apply it with `iac apply {}`",
+                "\nSaved the plan to `{}`; {what} with `iac apply {}`",
                 out.display(),
                 out.display()
             ));

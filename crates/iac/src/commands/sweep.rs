@@ -12,12 +12,13 @@ use std::sync::Arc;
 use iac_engine::sweep::{plan_sweep_delete, sweep, Sweep};
 use iac_engine::{render_plan, Provider, State};
 
-use super::apply::{confirm, execute};
+use super::apply::{confirm, execute, Run};
 use super::load::StackRequest;
 use super::plan::{plan_diag, Locking, Session};
 use super::Exit;
 use crate::cli::SweepArgs;
 use crate::printer::Printer;
+use crate::reporter_json::{emit_stdout, Event, SweptObject};
 
 pub fn run(args: &SweepArgs, printer: &Printer) -> ExitCode {
     let rt = match super::runtime(printer) {
@@ -79,12 +80,16 @@ async fn run_async(args: &SweepArgs, printer: &Printer) -> ExitCode {
         mut state,
         ..
     } = session;
+    let run = Run {
+        plan: &plan,
+        saved: false,
+        parallelism: args.parallelism,
+    };
     let code = execute(
-        &plan,
+        &run,
         &mut state,
         backend.as_ref(),
         provider.clone(),
-        args.parallelism,
         printer,
     )
     .await;
@@ -103,6 +108,28 @@ pub async fn after(
     printer: &Printer,
 ) -> ExitCode {
     match sweep(stack, Some(state), provider).await {
+        Ok(found) if printer.is_events() => {
+            let objects = |list: &[(&'static str, iac_engine::Tagged)]| {
+                list.iter()
+                    .map(|(rtype, t)| SweptObject {
+                        rtype: rtype.to_string(),
+                        physical_id: t.physical_id.clone(),
+                        name: t.name.clone(),
+                    })
+                    .collect()
+            };
+            emit_stdout(&Event::Sweep {
+                stack: stack.to_string(),
+                clean: found.left.is_empty(),
+                left: objects(&found.left),
+                kept: objects(&found.kept),
+            });
+            if found.left.is_empty() {
+                Exit::Ok.into()
+            } else {
+                Exit::Error.into()
+            }
+        }
         Ok(found) => {
             let code = super::write_out(printer, &report(&found, stack));
             if !found.left.is_empty() {
