@@ -20,6 +20,7 @@ pub mod import;
 mod moves;
 mod operation;
 pub mod plan;
+pub mod plan_cost;
 pub mod provider;
 mod recover;
 pub mod refresh;
@@ -40,6 +41,7 @@ pub use provider::{
     Created, ErrorKind, Existing, Found, Imported, Live, OpContext, Provider, ProviderError,
     ReadRequest, ReadResult, Tagged,
 };
+pub use plan_cost::{PlanCost, ResourceCost};
 pub use refresh::{plan_refresh_only, Refreshed};
 pub use render::{render_markdown, render_plan, KNOWN_AFTER_APPLY};
 pub use report::{Event, NullReporter, OpKind, Outcome, RecordingReporter, Reporter};
