@@ -107,7 +107,8 @@ impl Session {
     }
 
     /// Plan the stack against the state (`--target`, `--replace`, `--refresh=false`), or
-    /// only what changed in AWS (`--refresh-only`); errors are printed as diagnostics.
+    /// only what changed in AWS (`--refresh-only`); errors are printed as diagnostics. A
+    /// plan that changes AWS carries its monthly cost estimate ([`iac_cost::plan_cost`]).
     pub async fn plan(
         &self,
         opts: &PlanOptions,
@@ -119,10 +120,14 @@ impl Session {
         } else {
             plan(self.stack(), &self.state, self.provider.clone(), opts).await
         };
-        planned.map_err(|e| {
+        let mut plan = planned.map_err(|e| {
             printer.diagnostic(&plan_diag(&e, self.stack()));
             ExitCode::from(Exit::Error)
-        })
+        })?;
+        if !plan.refresh_only {
+            plan.cost = Some(iac_cost::plan_cost(&plan, &self.stack().usage));
+        }
+        Ok(plan)
     }
 }
 
