@@ -91,7 +91,11 @@ pub fn estimate_stack_with(stack: &Stack, table: &PriceTable) -> Estimate {
             pricer.price(item, task)
         })
         .collect();
-    let total = resources.iter().filter(|r| r.counted).map(|r| r.monthly).sum();
+    let total = resources
+        .iter()
+        .filter(|r| r.counted)
+        .map(|r| r.monthly)
+        .sum();
     let not_priced = resources
         .iter()
         .filter(|r| r.status == Status::NotPriced)

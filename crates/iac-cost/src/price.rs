@@ -141,8 +141,12 @@ impl Pricer<'_> {
         let p = &item.props;
         let mut note: Option<String> = None;
         match item.rtype.as_str() {
-            "aws.vpc" | "aws.subnet" | "aws.internet_gateway" | "aws.route_table"
-            | "aws.security_group" | "aws.iam_role" => {
+            "aws.vpc"
+            | "aws.subnet"
+            | "aws.internet_gateway"
+            | "aws.route_table"
+            | "aws.security_group"
+            | "aws.iam_role" => {
                 return free(item, "no charge");
             }
             "aws.certificate" => return free(item, "public ACM certificates are free"),
@@ -155,13 +159,22 @@ impl Pricer<'_> {
             }
             "aws.ecs_cluster" => {
                 if p.get("container_insights") != Some(&Json::Bool(true)) {
-                    return free(item, "no charge; its tasks are billed through their services");
+                    return free(
+                        item,
+                        "no charge; its tasks are billed through their services",
+                    );
                 }
                 l.missing = Some("Container Insights metrics and logs are billed by use".into());
             }
             "aws.eip" => {
                 let h = l.hours();
-                l.add("public IPv4 address", h, "hours", key::PUBLIC_IPV4_HOUR, None);
+                l.add(
+                    "public IPv4 address",
+                    h,
+                    "hours",
+                    key::PUBLIC_IPV4_HOUR,
+                    None,
+                );
                 note = Some("billed while allocated, attached or idle".into());
             }
             "aws.nat_gateway" => {
@@ -177,18 +190,45 @@ impl Pricer<'_> {
                 l.add("load balancer", h, "hours", key::ALB_HOUR, None);
                 let lcu = self.usage.get("alb_lcu_per_hour").value;
                 let u = self.usage.describe("alb_lcu_per_hour");
-                l.add("capacity units", lcu * h, "LCU-hours", key::ALB_LCU_HOUR, Some(u));
+                l.add(
+                    "capacity units",
+                    lcu * h,
+                    "LCU-hours",
+                    key::ALB_LCU_HOUR,
+                    Some(u),
+                );
                 if p.get("internal") != Some(&Json::Bool(true)) {
-                    let zones = p.get("subnets").and_then(Json::as_array).map_or(0, Vec::len);
+                    let zones = p
+                        .get("subnets")
+                        .and_then(Json::as_array)
+                        .map_or(0, Vec::len);
                     let what = format!("public IPv4 addresses ({zones}, one per subnet)");
-                    l.add(&what, zones as f64 * h, "hours", key::PUBLIC_IPV4_HOUR, None);
+                    l.add(
+                        &what,
+                        zones as f64 * h,
+                        "hours",
+                        key::PUBLIC_IPV4_HOUR,
+                        None,
+                    );
                 }
             }
             "aws.hosted_zone" => {
-                l.add("hosted zone", 1.0, "zone-months", key::ROUTE53_ZONE_MONTH, None);
+                l.add(
+                    "hosted zone",
+                    1.0,
+                    "zone-months",
+                    key::ROUTE53_ZONE_MONTH,
+                    None,
+                );
                 let q = self.usage.get("route53_queries_per_month_millions").value;
                 let u = self.usage.describe("route53_queries_per_month_millions");
-                l.add("standard queries", q, "million queries", key::ROUTE53_QUERIES_MILLION, Some(u));
+                l.add(
+                    "standard queries",
+                    q,
+                    "million queries",
+                    key::ROUTE53_QUERIES_MILLION,
+                    Some(u),
+                );
             }
             "aws.log_group" => {
                 let gb = self.usage.get("log_gb_per_month").value;
@@ -198,18 +238,36 @@ impl Pricer<'_> {
                     Some(days) => {
                         let stored = gb * days / 30.0;
                         let what = format!("storage ({days} days kept)");
-                        l.add(&what, stored, "GB-months", key::LOGS_STORAGE_GB_MONTH, Some(u));
+                        l.add(
+                            &what,
+                            stored,
+                            "GB-months",
+                            key::LOGS_STORAGE_GB_MONTH,
+                            Some(u),
+                        );
                     }
                     None => {
                         let what = "storage after a year (no retention_days: it keeps growing)";
-                        l.add(what, gb * 12.0, "GB-months", key::LOGS_STORAGE_GB_MONTH, Some(u));
+                        l.add(
+                            what,
+                            gb * 12.0,
+                            "GB-months",
+                            key::LOGS_STORAGE_GB_MONTH,
+                            Some(u),
+                        );
                     }
                 }
             }
             "aws.ecr_repository" => {
                 let gb = self.usage.get("ecr_gb").value;
                 let u = self.usage.describe("ecr_gb");
-                l.add("image storage", gb, "GB-months", key::ECR_STORAGE_GB_MONTH, Some(u));
+                l.add(
+                    "image storage",
+                    gb,
+                    "GB-months",
+                    key::ECR_STORAGE_GB_MONTH,
+                    Some(u),
+                );
             }
             "aws.ecs_service" => self.fargate(&mut l, p, task),
             other => l.missing = Some(format!("no price for type `{other}`")),
@@ -221,7 +279,9 @@ impl Pricer<'_> {
             Status::Priced
         };
         if item.existing {
-            note = Some("existing: billed to its owner whatever this stack does; not in the total".into());
+            note = Some(
+                "existing: billed to its owner whatever this stack does; not in the total".into(),
+            );
         }
         ResourceEstimate {
             name: item.name.clone(),
@@ -247,7 +307,8 @@ impl Pricer<'_> {
         };
         let (Some(cpu), Some(memory)) = (number(task.get("cpu")), number(task.get("memory")))
         else {
-            l.missing = Some("the task definition's `cpu` or `memory` is not known before apply".into());
+            l.missing =
+                Some("the task definition's `cpu` or `memory` is not known before apply".into());
             return;
         };
         let arm = task.get("architecture").and_then(Json::as_str) == Some("ARM64");
@@ -276,7 +337,10 @@ impl Pricer<'_> {
         );
         if let Some(storage) = number(task.get("ephemeral_storage")).filter(|s| *s > 20.0) {
             l.add(
-                &format!("Fargate storage beyond 20 GB ({count} {tasks} x {} GB)", storage - 20.0),
+                &format!(
+                    "Fargate storage beyond 20 GB ({count} {tasks} x {} GB)",
+                    storage - 20.0
+                ),
                 count * (storage - 20.0) * h,
                 "GB-hours",
                 key::FARGATE_STORAGE_GB_HOUR,

@@ -128,7 +128,11 @@ mod tests {
                     .get(*k)
                     .unwrap_or_else(|| panic!("{region} has no `{k}`"));
                 assert!(p.usd > 0.0, "{region} {k}");
-                assert!(t.sources.contains_key(&p.source), "{region} {k}: {}", p.source);
+                assert!(
+                    t.sources.contains_key(&p.source),
+                    "{region} {k}: {}",
+                    p.source
+                );
                 let date = p.read.as_bytes();
                 assert!(
                     date.len() == 10 && date[4] == b'-' && date[7] == b'-',
@@ -137,7 +141,10 @@ mod tests {
                 );
             }
             for k in prices.keys() {
-                assert!(key::ALL.contains(&k.as_str()), "{region}: unknown key `{k}`");
+                assert!(
+                    key::ALL.contains(&k.as_str()),
+                    "{region}: unknown key `{k}`"
+                );
             }
         }
     }

@@ -1,8 +1,8 @@
 //! The usage behind usage-priced items: the stack's `usage:` section, and the default
 //! assumed for each key it leaves out (printed with every estimate that uses it).
 
-use indexmap::IndexMap;
 use iac_stack::schema::USAGE_KEYS;
+use indexmap::IndexMap;
 
 /// The default of each key of `usage:` (see [`USAGE_KEYS`] for what each measures): a small
 /// web app's figures. Chosen to be stated, not to be right for every stack.
@@ -91,8 +91,20 @@ mod tests {
         let mut given = IndexMap::new();
         given.insert("ecr_gb".to_string(), 5.0);
         let u = Usage::new(&given);
-        assert_eq!(u.get("ecr_gb"), Figure { value: 5.0, assumed: false });
-        assert_eq!(u.get("log_gb_per_month"), Figure { value: 1.0, assumed: true });
+        assert_eq!(
+            u.get("ecr_gb"),
+            Figure {
+                value: 5.0,
+                assumed: false
+            }
+        );
+        assert_eq!(
+            u.get("log_gb_per_month"),
+            Figure {
+                value: 1.0,
+                assumed: true
+            }
+        );
         assert_eq!(u.describe("ecr_gb"), "usage.ecr_gb: 5");
         assert_eq!(
             u.describe("log_gb_per_month"),

@@ -71,13 +71,16 @@ fn lemon_mart_is_priced_line_by_line_as_worked_out_by_hand() {
     close(&lines(&e, "web"), &web);
     // The load balancer: its hours, 0.1 LCU assumed, one public IPv4 address per subnet (2).
     let alb = [
-        HOURS * ALB_HOUR,       // $16.43
-        0.1 * HOURS * LCU_HOUR, // $0.58
+        HOURS * ALB_HOUR,        // $16.43
+        0.1 * HOURS * LCU_HOUR,  // $0.58
         2.0 * HOURS * IPV4_HOUR, // $7.30
     ];
     close(&lines(&e, "alb"), &alb);
     // The log group: 1 GB ingested a month assumed, kept 30 days (1 GB stored).
-    let logs = [1.0 * LOGS_INGEST_GB, 1.0 * 30.0 / 30.0 * LOGS_STORED_GB_MONTH];
+    let logs = [
+        1.0 * LOGS_INGEST_GB,
+        1.0 * 30.0 / 30.0 * LOGS_STORED_GB_MONTH,
+    ];
     close(&lines(&e, "logs"), &logs);
     // The zone is looked up (`existing: true`): its owner pays it whatever this stack does.
     let zone = resource(&e, "zone");
@@ -98,8 +101,21 @@ fn lemon_mart_is_priced_line_by_line_as_worked_out_by_hand() {
     assert_eq!(
         free,
         [
-            "vpc", "public_a", "public_b", "igw", "public_routes", "alb_sg", "app_sg", "cert",
-            "web_tg", "https", "http", "cluster", "execution_role", "task", "site"
+            "vpc",
+            "public_a",
+            "public_b",
+            "igw",
+            "public_routes",
+            "alb_sg",
+            "app_sg",
+            "cert",
+            "web_tg",
+            "https",
+            "http",
+            "cluster",
+            "execution_role",
+            "task",
+            "site"
         ]
     );
     assert!(e.not_priced.is_empty());
@@ -122,7 +138,11 @@ fn staging_runs_one_task() {
     let e = lemon_mart(&opts);
     close(
         &lines(&e, "web"),
-        &[0.25 * HOURS * VCPU_HOUR, 0.5 * HOURS * GB_HOUR, HOURS * IPV4_HOUR],
+        &[
+            0.25 * HOURS * VCPU_HOUR,
+            0.5 * HOURS * GB_HOUR,
+            HOURS * IPV4_HOUR,
+        ],
     );
 }
 

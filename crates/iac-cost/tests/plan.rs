@@ -39,8 +39,10 @@ fn cost_lines(p: &Plan) -> Vec<String> {
     render_plan(p, false)
         .lines()
         .filter(|l| {
-            l.contains("monthly cost") || l.starts_with("Monthly cost") || l.starts_with("  ")
-                && (l.contains("Assumed") || l.contains("Not priced") || l.contains("iac cost"))
+            l.contains("monthly cost")
+                || l.starts_with("Monthly cost")
+                || l.starts_with("  ")
+                    && (l.contains("Assumed") || l.contains("Not priced") || l.contains("iac cost"))
         })
         .map(|l| l.trim_end().to_string())
         .collect()
@@ -105,7 +107,13 @@ async fn the_plan_prices_each_change_and_the_total_before_and_after() {
     );
 
     // Destroy brings the estimate to zero.
-    let down = costed(plan_destroy(&stack, &state, &PlanOptions::default()).unwrap(), &stack);
+    let down = costed(
+        plan_destroy(&stack, &state, &PlanOptions::default()).unwrap(),
+        &stack,
+    );
     let total = down.cost.as_ref().unwrap().total_line();
-    assert_eq!(total, "Monthly cost: $50.16 -> $0.00 (-$50.16/mo), estimated");
+    assert_eq!(
+        total,
+        "Monthly cost: $50.16 -> $0.00 (-$50.16/mo), estimated"
+    );
 }

@@ -37,11 +37,11 @@ pub use plan::{
     ForeignObject, Orphan, Plan, PlanError, PlanKind, PlanOptions, PulledIn, ReplaceStrategy,
     Replacement, StalePlan, Summary, PLAN_FORMAT_VERSION,
 };
+pub use plan_cost::{PlanCost, ResourceCost};
 pub use provider::{
     Created, ErrorKind, Existing, Found, Imported, Live, OpContext, Provider, ProviderError,
     ReadRequest, ReadResult, Tagged,
 };
-pub use plan_cost::{PlanCost, ResourceCost};
 pub use refresh::{plan_refresh_only, Refreshed};
 pub use render::{render_markdown, render_plan, KNOWN_AFTER_APPLY};
 pub use report::{Event, NullReporter, OpKind, Outcome, RecordingReporter, Reporter};

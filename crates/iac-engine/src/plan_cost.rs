@@ -148,15 +148,23 @@ mod tests {
 
     #[test]
     fn a_resource_line_shows_the_change_and_both_sides_when_both_cost() {
-        assert_eq!(rc(0.0, 16.425, None).line().unwrap(), "monthly cost: +$16.43/mo");
-        assert_eq!(rc(16.425, 0.0, None).line().unwrap(), "monthly cost: -$16.43/mo");
+        assert_eq!(
+            rc(0.0, 16.425, None).line().unwrap(),
+            "monthly cost: +$16.43/mo"
+        );
+        assert_eq!(
+            rc(16.425, 0.0, None).line().unwrap(),
+            "monthly cost: -$16.43/mo"
+        );
         assert_eq!(
             rc(18.02, 21.67, None).line().unwrap(),
             "monthly cost: +$3.65/mo ($18.02 -> $21.67)"
         );
         assert_eq!(rc(5.0, 5.0, None).line(), None);
         assert_eq!(
-            rc(0.0, 0.0, Some("no prices for region `xx-1`")).line().unwrap(),
+            rc(0.0, 0.0, Some("no prices for region `xx-1`"))
+                .line()
+                .unwrap(),
             "monthly cost: not priced (no prices for region `xx-1`)"
         );
     }
@@ -169,6 +177,9 @@ mod tests {
             resources: vec![],
             assumed: vec![],
         };
-        assert_eq!(c.total_line(), "Monthly cost: $10.00 -> $10.00 (no change), estimated");
+        assert_eq!(
+            c.total_line(),
+            "Monthly cost: $10.00 -> $10.00 (no change), estimated"
+        );
     }
 }

@@ -8,7 +8,9 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use crate::plan::{Action, Change, Plan, PlanKind};
-use crate::render::{cost_line, data_loss_warning, render_change, summary_line, targets_note, Style};
+use crate::render::{
+    cost_line, data_loss_warning, render_change, summary_line, targets_note, Style,
+};
 
 /// The plan as Markdown; see the module doc.
 pub fn render_markdown(plan: &Plan) -> String {

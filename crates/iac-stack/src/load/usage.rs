@@ -47,14 +47,19 @@ impl Loader<'_> {
                         ),
                     )
                     .label(node.span, "expected a map")
-                    .help(format!("write e.g. `usage: {{ alb_lcu_per_hour: 0.5 }}`; keys: {}", backticked(names()))),
+                    .help(format!(
+                        "write e.g. `usage: {{ alb_lcu_per_hour: 0.5 }}`; keys: {}",
+                        backticked(names())
+                    )),
                 );
                 return out;
             }
         };
         for (k, v) in entries {
             let Some(key) = k.as_str().filter(|k| names().any(|n| n == *k)) else {
-                let shown = k.as_str().map_or_else(|| k.describe().to_string(), |s| format!("`{s}`"));
+                let shown = k
+                    .as_str()
+                    .map_or_else(|| k.describe().to_string(), |s| format!("`{s}`"));
                 let help = suggest(k.as_str().unwrap_or(""), names(), || {
                     format!("allowed keys: {}", backticked(names()))
                 });
@@ -108,13 +113,17 @@ mod tests {
         let usage: Vec<_> = loaded.stack.usage.into_iter().collect();
         assert_eq!(
             usage,
-            [("alb_lcu_per_hour".to_string(), 0.5), ("ecr_gb".to_string(), 3.0)]
+            [
+                ("alb_lcu_per_hour".to_string(), 0.5),
+                ("ecr_gb".to_string(), 3.0)
+            ]
         );
     }
 
     #[test]
     fn unknown_keys_and_non_numbers_are_errors() {
-        let text = format!("{HEAD}usage:\n  alb_lcu_per_hr: 1\n  ecr_gb: lots\n  nat_gb_per_month: -2\n");
+        let text =
+            format!("{HEAD}usage:\n  alb_lcu_per_hr: 1\n  ecr_gb: lots\n  nat_gb_per_month: -2\n");
         let diags = load_str("s.yaml", &text, &LoadOptions::default()).unwrap_err();
         let found: Vec<(&str, String)> = diags
             .iter()

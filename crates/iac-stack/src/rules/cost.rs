@@ -17,7 +17,10 @@ pub(crate) fn check(cx: &Ctx, diags: &mut Diagnostics) {
 /// Two or more NAT gateways (about $33 a month each before traffic) when every service of
 /// the stack runs at most one task, known before apply: the zone redundancy buys nothing.
 fn nat_per_az_for_one_task(cx: &Ctx, diags: &mut Diagnostics) {
-    let nats: Vec<_> = cx.of_type("aws.nat_gateway").filter(|r| !r.existing).collect();
+    let nats: Vec<_> = cx
+        .of_type("aws.nat_gateway")
+        .filter(|r| !r.existing)
+        .collect();
     let mut tasks = 0;
     let mut services = 0;
     for s in cx.of_type("aws.ecs_service") {
@@ -130,8 +133,16 @@ mod tests {
         let mut k = Kit::new("cost");
         k.add("eip_a", "aws.eip", json!({}));
         k.add("eip_b", "aws.eip", json!({}));
-        k.add("nat_a", "aws.nat_gateway", json!({"subnet": "subnet-1", "eip": "${eip_a.id}"}));
-        k.add("nat_b", "aws.nat_gateway", json!({"subnet": "subnet-2", "eip": "${eip_b.id}"}));
+        k.add(
+            "nat_a",
+            "aws.nat_gateway",
+            json!({"subnet": "subnet-1", "eip": "${eip_a.id}"}),
+        );
+        k.add(
+            "nat_b",
+            "aws.nat_gateway",
+            json!({"subnet": "subnet-2", "eip": "${eip_b.id}"}),
+        );
         k.add("web", "aws.ecs_service", json!({"desired_count": 1}));
         assert_eq!(
             codes(&k),
@@ -151,17 +162,28 @@ mod tests {
         k.add("used", "aws.eip", json!({}));
         k.add("spare", "aws.eip", json!({}));
         k.add("theirs", "aws.eip", json!({})).existing = true;
-        k.add("nat", "aws.nat_gateway", json!({"subnet": "subnet-1", "eip": "${used.id}"}));
+        k.add(
+            "nat",
+            "aws.nat_gateway",
+            json!({"subnet": "subnet-1", "eip": "${used.id}"}),
+        );
         assert_eq!(
             codes(&k),
-            [("iac::cost::idle_eip".to_string(), vec!["spare:<name>".to_string()])]
+            [(
+                "iac::cost::idle_eip".to_string(),
+                vec!["spare:<name>".to_string()]
+            )]
         );
     }
 
     #[test]
     fn a_load_balancer_without_listener_warns() {
         let mut k = Kit::new("cost");
-        k.add("served", "aws.load_balancer", json!({"subnets": ["a", "b"]}));
+        k.add(
+            "served",
+            "aws.load_balancer",
+            json!({"subnets": ["a", "b"]}),
+        );
         k.add("idle", "aws.load_balancer", json!({"subnets": ["a", "b"]}));
         k.add(
             "http",
@@ -170,14 +192,18 @@ mod tests {
         );
         assert_eq!(
             codes(&k),
-            [("iac::cost::alb_without_listener".to_string(), vec!["idle:<name>".to_string()])]
+            [(
+                "iac::cost::alb_without_listener".to_string(),
+                vec!["idle:<name>".to_string()]
+            )]
         );
     }
 
     #[test]
     fn a_log_group_without_retention_warns() {
         let mut k = Kit::new("cost");
-        k.add("kept", "aws.log_group", json!({"retention_days": 30})).protect = true;
+        k.add("kept", "aws.log_group", json!({"retention_days": 30}))
+            .protect = true;
         k.add("forever", "aws.log_group", json!({}));
         k.add("theirs", "aws.log_group", json!({})).existing = true;
         assert_eq!(

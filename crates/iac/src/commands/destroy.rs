@@ -48,13 +48,14 @@ async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
             ..PlanOptions::default()
         };
         let provider = session.provider.clone();
-        let mut plan = match plan_destroy_live(session.stack(), &session.state, provider, &opts).await {
-            Ok(p) => p,
-            Err(e) => {
-                printer.diagnostic(&plan_diag(&e, session.stack()));
-                return Exit::Error.into();
-            }
-        };
+        let mut plan =
+            match plan_destroy_live(session.stack(), &session.state, provider, &opts).await {
+                Ok(p) => p,
+                Err(e) => {
+                    printer.diagnostic(&plan_diag(&e, session.stack()));
+                    return Exit::Error.into();
+                }
+            };
         plan.cost = Some(iac_cost::plan_cost(&plan, &session.stack().usage));
         let shown = super::write_out(printer, &render_plan(&plan, printer.out_color()));
         if shown != ExitCode::from(Exit::Ok) {
