@@ -941,6 +941,7 @@ mod tests {
             pulled_in: Vec::new(),
             refresh_only: false,
             refreshed: Vec::new(),
+            cost: None,
         }
     }
 

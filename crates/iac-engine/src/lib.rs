@@ -22,6 +22,7 @@ pub mod lock;
 mod moves;
 mod operation;
 pub mod plan;
+pub mod plan_cost;
 pub mod provider;
 mod recover;
 pub mod refresh;
@@ -41,6 +42,7 @@ pub use plan::{
     ForeignObject, Orphan, Plan, PlanError, PlanKind, PlanOptions, PulledIn, ReplaceStrategy,
     Replacement, StalePlan, Summary, PLAN_FORMAT_VERSION,
 };
+pub use plan_cost::{PlanCost, ResourceCost};
 pub use provider::{
     Created, ErrorKind, Existing, Found, Imported, Live, OpContext, Provider, ProviderError,
     ReadRequest, ReadResult, Tagged,

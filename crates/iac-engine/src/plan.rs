@@ -84,6 +84,10 @@ pub struct Plan {
     /// they are live. Absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refreshed: Vec<crate::refresh::Refreshed>,
+    /// The monthly cost estimate, attached by the caller (the engine knows no prices; the
+    /// binary fills it in). Absent when none was attached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::plan_cost::PlanCost>,
 }
 
 /// A resource `--target` brought into a plan without being named.
@@ -1206,6 +1210,7 @@ fn plan_with(
         pulled_in: Vec::new(),
         refresh_only: false,
         refreshed: Vec::new(),
+        cost: None,
     };
     finish(plan, stack, opts)
 }
@@ -1272,6 +1277,7 @@ pub fn plan_destroy(stack: &Stack, state: &State, opts: &PlanOptions) -> Result<
         pulled_in: Vec::new(),
         refresh_only: false,
         refreshed: Vec::new(),
+        cost: None,
     };
     finish(plan, stack, opts)
 }

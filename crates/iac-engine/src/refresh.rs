@@ -128,6 +128,7 @@ pub async fn plan_refresh_only(
         pulled_in: Vec::new(),
         refresh_only: true,
         refreshed,
+        cost: None,
     })
 }
 

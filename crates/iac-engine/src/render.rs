@@ -270,11 +270,20 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
     };
     for c in shown {
         render_change(&mut out, &st, c);
+        if let Some(line) = cost_line(plan, &c.name) {
+            let _ = writeln!(out, "      {}", st.dim(&line));
+        }
         out.push('\n');
     }
     let _ = writeln!(out, "{}", st.bold(&format!("Plan: {}", summary_line(plan))));
     if let Some(w) = data_loss_warning(plan) {
         let _ = writeln!(out, "{}", st.red(&st.bold(&w)));
+    }
+    if let Some(cost) = &plan.cost {
+        let _ = writeln!(out, "{}", st.bold(&cost.total_line()));
+        for note in cost.notes() {
+            let _ = writeln!(out, "  {note}");
+        }
     }
     out
 }
@@ -317,6 +326,13 @@ fn render_stack_reads(out: &mut String, st: &Style, plan: &Plan) {
         }
     }
     out.push('\n');
+}
+
+/// The monthly cost line of one resource's block, when a cost estimate is attached and the
+/// resource's estimate changes (or could not be made).
+pub(crate) fn cost_line(plan: &Plan, name: &str) -> Option<String> {
+    let cost = plan.cost.as_ref()?;
+    cost.resources.iter().find(|r| r.name == name)?.line()
 }
 
 /// The last line of a refresh-only plan: what applying it records.

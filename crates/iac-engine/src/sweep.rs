@@ -107,5 +107,6 @@ pub fn plan_sweep_delete(stack: &Stack, state: &State, left: &[(&'static str, Ta
         pulled_in: Vec::new(),
         refresh_only: false,
         refreshed: Vec::new(),
+        cost: None,
     }
 }

@@ -787,6 +787,7 @@ mod tests {
             resources: out,
             outputs: IndexMap::new(),
             moved: Vec::new(),
+            usage: Default::default(),
             spans: Map::new(),
         }
     }

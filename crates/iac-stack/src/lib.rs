@@ -73,6 +73,7 @@ pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Result<Loaded, Di
     let graph = StackGraph::build(&stack, &mut diags);
     if !diags.has_errors() {
         rules::check(&stack, &graph, &mut diags);
+        rules::check_cost(&stack, &mut diags);
     }
     name_resources(&stack, &mut diags);
     if diags.has_errors() {

@@ -21,6 +21,7 @@
 mod check;
 mod interp;
 mod moved;
+mod usage;
 
 use std::collections::{HashMap, HashSet};
 
@@ -141,6 +142,7 @@ struct Sections<'n> {
     resources: Option<&'n Node>,
     outputs: Option<&'n Node>,
     moved: Option<&'n Node>,
+    usage: Option<&'n Node>,
 }
 
 /// The closest candidate to `word`, if one is near enough to be a likely typo.
@@ -309,6 +311,7 @@ impl Loader<'_> {
                 "resources" => &mut sections.resources,
                 "outputs" => &mut sections.outputs,
                 "moved" => &mut sections.moved,
+                "usage" => &mut sections.usage,
                 _ => {
                     misspelt.extend(did_you_mean(key, TOP_LEVEL_KEYS.iter().copied()));
                     let help = suggest(key, TOP_LEVEL_KEYS.iter().copied(), || {
@@ -366,6 +369,10 @@ impl Loader<'_> {
             .map(|n| self.outputs(n))
             .unwrap_or_default();
         let moved = sections.moved.map(|n| self.moved(n)).unwrap_or_default();
+        let usage = sections
+            .usage
+            .map(|n| self.usage(n, &mut spans))
+            .unwrap_or_default();
         Stack {
             source: self.src.clone(),
             name: self.stack_name.clone(),
@@ -375,6 +382,7 @@ impl Loader<'_> {
             resources,
             outputs,
             moved,
+            usage,
             spans,
         }
     }

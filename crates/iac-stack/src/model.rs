@@ -27,8 +27,11 @@ pub struct Stack {
     /// `moved:`: resources renamed in the stack whose objects the state holds under their
     /// former names (see [`Moved`]). Empty when the file has none.
     pub moved: Vec<Moved>,
-    /// Spans of top-level values, by key (`stack`, `region`, ...; `vars.NAME` and
-    /// `tags.KEY` for the entries of `vars:` and of the stack-wide `tags:`).
+    /// `usage:`: expected usage of usage-priced items by key (one of
+    /// [`crate::schema::USAGE_KEYS`]), for the cost estimate. Empty when the file has none.
+    pub usage: IndexMap<String, f64>,
+    /// Spans of top-level values, by key (`stack`, `region`, ...; `vars.NAME`, `tags.KEY`
+    /// and `usage.KEY` for the entries of `vars:`, the stack-wide `tags:` and `usage:`).
     pub spans: HashMap<String, Span>,
 }
 

@@ -220,6 +220,42 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "resources",
     "outputs",
     "moved",
+    "usage",
+];
+
+/// One key of the top-level `usage:` section: how much of a usage-priced item the stack is
+/// expected to use, which the cost estimate (`iac plan`, `iac cost`) cannot read from the
+/// stack itself. The default assumed when a key is absent belongs to the estimate (crate
+/// `iac-cost`), not to the stack format.
+#[derive(Debug, Clone, Copy)]
+pub struct UsageKey {
+    pub name: &'static str,
+    /// What the number measures, for docs and diagnostics.
+    pub doc: &'static str,
+}
+
+/// The keys `usage:` accepts; each value is a number, zero or more.
+pub const USAGE_KEYS: &[UsageKey] = &[
+    UsageKey {
+        name: "alb_lcu_per_hour",
+        doc: "Load balancer capacity units used on average, per load balancer (1 LCU: 25 new connections a second, 3,000 active connections, 1 GB an hour processed or 1,000 rule evaluations a second)",
+    },
+    UsageKey {
+        name: "nat_gb_per_month",
+        doc: "GB sent through each NAT gateway a month",
+    },
+    UsageKey {
+        name: "log_gb_per_month",
+        doc: "GB of log events ingested into each log group a month",
+    },
+    UsageKey {
+        name: "route53_queries_per_month_millions",
+        doc: "Millions of standard DNS queries a month to each hosted zone (alias queries to AWS resources are free)",
+    },
+    UsageKey {
+        name: "ecr_gb",
+        doc: "GB of images stored in each image repository",
+    },
 ];
 
 /// `<stack>-<NAME>` shortened to `max_len` deterministically: when too long, the tail is

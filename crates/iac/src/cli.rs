@@ -25,6 +25,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the dependency graph of a stack (Graphviz DOT or Mermaid)
     Graph(GraphArgs),
+    /// Print the estimated monthly cost of a stack, per resource and line item (offline)
+    Cost(CostArgs),
     /// Print the JSON Schema of the stack format
     Schema,
     /// Print shell completions
@@ -166,6 +168,15 @@ pub struct GraphArgs {
     pub stack: StackArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: GraphFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Print the estimate as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -30,7 +30,7 @@ fn dependencies(krate: &str) -> Vec<String> {
 
 #[test]
 fn only_iac_aws_names_the_sdk() {
-    for krate in ["iac", "iac-stack", "iac-engine", "iac-testkit"] {
+    for krate in ["iac", "iac-stack", "iac-engine", "iac-cost", "iac-testkit"] {
         let sdk: Vec<_> = dependencies(krate)
             .into_iter()
             .filter(|d| d.starts_with("aws-"))
@@ -45,7 +45,7 @@ fn only_iac_aws_names_the_sdk() {
 
 #[test]
 fn only_the_binary_names_terminal_and_argument_crates() {
-    for krate in ["iac-stack", "iac-engine", "iac-aws"] {
+    for krate in ["iac-stack", "iac-engine", "iac-aws", "iac-cost"] {
         for dep in dependencies(krate) {
             assert!(
                 !["clap", "clap_complete", "indicatif"].contains(&dep.as_str()),

@@ -809,6 +809,10 @@ fn destroy_proves_nothing_is_left_and_sweep_finds_what_the_state_lost() {
     let resources = state["resources"].as_object_mut().unwrap();
     resources.remove("http");
     resources.remove("web_tg");
+    let alb = resources.remove("alb").unwrap()["physical_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     std::fs::write(
         work.path().join(".iac/state/e2e-life.json"),
         serde_json::to_string_pretty(&state).unwrap(),
@@ -820,28 +824,41 @@ fn destroy_proves_nothing_is_left_and_sweep_finds_what_the_state_lost() {
 
     let swept = work.iac(&emulator, &["sweep", "life.yaml"]).expect(1);
     assert!(
-        swept
-            .stdout
-            .contains("Left in AWS, tagged iac:stack=e2e-life and unknown to the state (2):"),
+        swept.stdout.contains(
+            "Left in AWS, tagged iac:stack=e2e-life and unknown to the state (3), about $"
+        ),
         "{}",
         swept.stdout
     );
     assert!(
-        swept
-            .stdout
-            .contains(&format!("  aws.listener `{listener}` (iac:name `http`)")),
+        swept.stdout.contains(&format!(
+            "  aws.listener `{listener}` (iac:name `http`), $0.00/mo"
+        )),
         "{}",
         swept.stdout
     );
     assert!(
-        swept
-            .stdout
-            .contains(&format!("  aws.target_group `{tg}` (iac:name `web_tg`)")),
+        swept.stdout.contains(&format!(
+            "  aws.target_group `{tg}` (iac:name `web_tg`), $0.00/mo"
+        )),
         "{}",
         swept.stdout
     );
     assert!(
         swept.stdout.contains(&format!("Kept on purpose (forgotten with `iac state rm`), still tagged iac:stack=e2e-life:\n  aws.security_group `{sg}` (iac:name `web_sg`)")),
+        "{}",
+        swept.stdout
+    );
+    // The load balancer is billed by the hour (and for its public addresses): its cost is
+    // said, the listener and target group are free.
+    let alb_line = swept
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("  aws.load_balancer `{alb}` (iac:name `alb`), $")))
+        .unwrap_or_else(|| panic!("{}", swept.stdout));
+    assert!(!alb_line.ends_with("$0.00/mo"), "{alb_line}");
+    assert!(
+        !swept.stdout.contains("about $0.00 a month"),
         "{}",
         swept.stdout
     );
@@ -868,7 +885,7 @@ fn destroy_proves_nothing_is_left_and_sweep_finds_what_the_state_lost() {
     let destroyed = work
         .iac(
             &emulator,
-            &["destroy", "--yes", "--target", "alb", "life.yaml"],
+            &["destroy", "--yes", "--target", "public_a", "life.yaml"],
         )
         .expect(0);
     assert!(

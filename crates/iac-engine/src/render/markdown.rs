@@ -8,7 +8,9 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use crate::plan::{Action, Change, Plan, PlanKind};
-use crate::render::{data_loss_warning, render_change, summary_line, targets_note, Style};
+use crate::render::{
+    cost_line, data_loss_warning, render_change, summary_line, targets_note, Style,
+};
 
 /// The plan as Markdown; see the module doc.
 pub fn render_markdown(plan: &Plan) -> String {
@@ -81,12 +83,22 @@ pub fn render_markdown(plan: &Plan) -> String {
         );
     }
 
+    if let Some(cost) = &plan.cost {
+        let _ = writeln!(out, "\n**{}**", cost.total_line());
+        for note in cost.notes() {
+            let _ = writeln!(out, "- {note}");
+        }
+    }
+
     if !shown.is_empty() {
         out.push('\n');
         let st = Style { color: false };
         for c in &shown {
             let mut block = String::new();
             render_change(&mut block, &st, c);
+            if let Some(line) = cost_line(plan, &c.name) {
+                let _ = writeln!(block, "      {line}");
+            }
             let mut lines = block.lines();
             let head = lines.next().unwrap_or_default().trim_start();
             let _ = writeln!(

@@ -437,6 +437,7 @@ pub fn stack_with_outputs(resources: Vec<Resource>, outputs: &[(&str, &str)]) ->
         resources: resources.into_iter().map(|r| (r.name.clone(), r)).collect(),
         outputs: out,
         moved: Vec::new(),
+        usage: Default::default(),
         spans: Default::default(),
     }
 }

@@ -10,6 +10,7 @@
 //! One file per area; each exposes `check(&Ctx, &mut Diagnostics)`.
 
 mod containers;
+mod cost;
 mod dns;
 mod ecs;
 mod elb;
@@ -47,6 +48,13 @@ pub fn check(stack: &Stack, _graph: &StackGraph, diags: &mut Diagnostics) {
     logs::check(&cx, diags);
     dns::check(&cx, diags);
     naming::check(&cx, diags);
+}
+
+/// The warnings about money spent for nothing (`iac::cost::*`, rules/cost.rs), after
+/// [`check`]. A pass of their own so that the other rules' tests, whose small stacks leave
+/// out listeners and retention periods, see only their own findings.
+pub fn check_cost(stack: &Stack, diags: &mut Diagnostics) {
+    cost::check(&Ctx::new(stack), diags);
 }
 
 // Counts the resources the rules' lookups hand out, in tests: the work that must stay

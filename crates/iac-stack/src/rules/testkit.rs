@@ -31,6 +31,7 @@ impl Kit {
                 resources: IndexMap::new(),
                 outputs: IndexMap::new(),
                 moved: Vec::new(),
+                usage: Default::default(),
                 spans: HashMap::new(),
             },
             next: 0,

@@ -12,6 +12,7 @@ use super::{DefaultValue, Kind, Prop, TypeSchema, TYPES};
 pub fn reference_markdown() -> String {
     let mut out = String::new();
     out.push_str(HEADER);
+    usage_section(&mut out);
     out.push_str("\n## Types\n\n");
     for t in TYPES {
         let _ = writeln!(out, "- [`{}`](#{}): {}", t.name, anchor(t.name), t.doc);
@@ -20,6 +21,21 @@ pub fn reference_markdown() -> String {
         type_section(&mut out, t);
     }
     out
+}
+
+/// `## Usage`: the keys of the top-level `usage:` section.
+fn usage_section(out: &mut String) {
+    out.push_str(
+        "\n## Usage\n\nAWS bills some things by use, which the stack cannot say: `usage:` gives the \
+         expected figures for the monthly cost estimate of `iac plan` and `iac cost` \
+         (see [cost.md](cost.md)). Each value is a number, zero or more; a key left out takes \
+         the default that the estimate prints as an assumption.\n\n\
+         ```yaml\nusage:\n  alb_lcu_per_hour: 0.5\n  log_gb_per_month: 3\n```\n\n\
+         | key | meaning |\n|---|---|\n",
+    );
+    for k in super::USAGE_KEYS {
+        let _ = writeln!(out, "| `{}` | {} |", k.name, k.doc);
+    }
 }
 
 /// Everything before the per-type sections: the file's shape, meta keys, references, naming.
@@ -51,6 +67,7 @@ is a complete example.
 | `resources` | yes | Map of NAME (`[a-z][a-z0-9_]*`) to resource |
 | `outputs` | no | Map of NAME to a string with `${...}`, printed after apply |
 | `moved` | no | Resources renamed in the stack: a list of `{from: OLD_NAME, to: NEW_NAME}`, so the object is kept instead of destroyed and created again (see [Moved resources](#moved-resources)) |
+| `usage` | no | Expected usage of what AWS bills by use, for the monthly cost estimate (see [Usage](#usage)) |
 
 ## Vars
 

@@ -114,11 +114,31 @@ pub fn json_schema() -> Value {
                     "required": ["from", "to"],
                     "additionalProperties": false
                 }
-            }
+            },
+            "usage": usage_schema()
         },
         "required": ["stack", "resources"],
         "additionalProperties": false,
         "$defs": defs
+    })
+}
+
+/// `usage:`: expected usage for the cost estimate, one number per usage key.
+fn usage_schema() -> Value {
+    let props: serde_json::Map<String, Value> = super::USAGE_KEYS
+        .iter()
+        .map(|k| {
+            (
+                k.name.to_string(),
+                json!({ "description": k.doc, "type": "number", "minimum": 0 }),
+            )
+        })
+        .collect();
+    json!({
+        "description": "Expected usage of what AWS bills by use, for the monthly cost estimate of `iac plan` and `iac cost`; an absent key takes the default the estimate prints",
+        "type": "object",
+        "properties": props,
+        "additionalProperties": false
     })
 }
 

@@ -144,6 +144,7 @@ fn empty_stack_for_messages() -> iac_stack::Stack {
         resources: IndexMap::new(),
         outputs: IndexMap::new(),
         moved: Vec::new(),
+        usage: IndexMap::new(),
         spans: std::collections::HashMap::new(),
     }
 }

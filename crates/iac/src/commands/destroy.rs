@@ -74,8 +74,13 @@ async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
         if !sweeps {
             return Exit::Ok.into();
         }
-        let name = session.stack().name.clone();
-        return super::sweep::after(&name, &session.state, session.provider.clone(), printer).await;
+        return super::sweep::after(
+            session.stack(),
+            &session.state,
+            session.provider.clone(),
+            printer,
+        )
+        .await;
     }
     // Like CloudFormation's exports: a stack whose outputs another stack reads stays.
     if args.targets.is_empty() {
@@ -125,6 +130,7 @@ async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
         provider,
         backend,
         ref mut state,
+        ref loaded,
         ..
     } = session;
     let run = Run {
@@ -136,8 +142,7 @@ async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {
     if code != ExitCode::from(Exit::Ok) || !sweeps {
         return code;
     }
-    let name = plan.stack.clone();
-    super::sweep::after(&name, state, provider, printer).await
+    super::sweep::after(&loaded.stack, state, provider, printer).await
 }
 
 fn users(readers: &[(String, String)]) -> String {

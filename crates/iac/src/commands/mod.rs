@@ -7,6 +7,7 @@ mod apply;
 mod aws;
 mod backend;
 mod completions;
+mod cost;
 mod destroy;
 mod force_unlock;
 mod graph;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli, printer: &Printer) -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(&args, printer),
         Command::Graph(args) => graph::run(&args, printer),
+        Command::Cost(args) => cost::run(&args, printer),
         Command::Schema => schema::run(printer),
         Command::Completions(args) => completions::run(&args, printer),
         Command::Plan(args) => plan::run(&args, printer),

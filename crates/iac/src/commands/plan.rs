@@ -171,7 +171,8 @@ impl Session {
     }
 
     /// Plan the stack against the state (`--target`, `--replace`, `--refresh=false`), or
-    /// only what changed in AWS (`--refresh-only`); errors are printed as diagnostics.
+    /// only what changed in AWS (`--refresh-only`); errors are printed as diagnostics. A
+    /// plan that changes AWS carries its monthly cost estimate ([`iac_cost::plan_cost`]).
     pub async fn plan(
         &self,
         opts: &PlanOptions,
@@ -185,17 +186,22 @@ impl Session {
             opts.resolved = self.resolved.clone();
             plan(self.stack(), &self.state, self.provider.clone(), &opts).await
         };
-        planned.map_err(|e| {
+        let mut plan = planned.map_err(|e| {
             printer.diagnostic(&plan_diag(&e, self.stack()));
             ExitCode::from(Exit::Error)
-        })
+        })?;
+        if !plan.refresh_only {
+            plan.cost = Some(iac_cost::plan_cost(&plan, &self.stack().usage));
+        }
+        Ok(plan)
     }
 }
 
 impl Session {
     /// The destroy plan of `iac destroy` and `iac plan --destroy`: everything the state
     /// holds (or the `targets` and what depends on them), what an interrupted apply left,
-    /// and the stack's orphans unless `keep_orphans`; errors are printed as diagnostics.
+    /// and the stack's orphans unless `keep_orphans`, with its monthly cost estimate; errors
+    /// are printed as diagnostics.
     pub async fn plan_destroy(
         &self,
         targets: &[String],
@@ -207,12 +213,14 @@ impl Session {
             keep_orphans,
             ..PlanOptions::default()
         };
-        plan_destroy_live(self.stack(), &self.state, self.provider.clone(), &opts)
+        let mut plan = plan_destroy_live(self.stack(), &self.state, self.provider.clone(), &opts)
             .await
             .map_err(|e| {
                 printer.diagnostic(&plan_diag(&e, self.stack()));
                 ExitCode::from(Exit::Error)
-            })
+            })?;
+        plan.cost = Some(iac_cost::plan_cost(&plan, &self.stack().usage));
+        Ok(plan)
     }
 }
 

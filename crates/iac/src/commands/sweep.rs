@@ -9,8 +9,11 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use iac_cost::plan_cost;
+use iac_engine::plan_cost::dollars;
 use iac_engine::sweep::{plan_sweep_delete, sweep, Sweep};
 use iac_engine::{render_plan, Provider, State};
+use iac_stack::Stack;
 
 use super::apply::{confirm, execute, Run};
 use super::load::StackRequest;
@@ -50,7 +53,7 @@ async fn run_async(args: &SweepArgs, printer: &Printer) -> ExitCode {
             return Exit::Error.into();
         }
     };
-    let text = report(&found, &name);
+    let text = report(&found, session.stack(), &session.state);
     let shown = super::write_out(printer, &text);
     if shown != ExitCode::from(Exit::Ok) || found.left.is_empty() {
         return shown;
@@ -78,8 +81,10 @@ async fn run_async(args: &SweepArgs, printer: &Printer) -> ExitCode {
         provider,
         backend,
         mut state,
+        loaded,
         ..
     } = session;
+    let stack = loaded.stack;
     let run = Run {
         plan: &plan,
         saved: false,
@@ -96,18 +101,18 @@ async fn run_async(args: &SweepArgs, printer: &Printer) -> ExitCode {
     if code != ExitCode::from(Exit::Ok) {
         return code;
     }
-    after(&name, &state, provider, printer).await
+    after(&stack, &state, provider, printer).await
 }
 
 /// Sweep again after a destroy (or a `--delete`), print the result, and exit 1 when
 /// something tagged with the stack is still there.
 pub async fn after(
-    stack: &str,
+    stack: &Stack,
     state: &State,
     provider: Arc<dyn Provider>,
     printer: &Printer,
 ) -> ExitCode {
-    match sweep(stack, Some(state), provider).await {
+    match sweep(&stack.name, Some(state), provider).await {
         Ok(found) if printer.is_events() => {
             let objects = |list: &[(&'static str, iac_engine::Tagged)]| {
                 list.iter()
@@ -119,7 +124,7 @@ pub async fn after(
                     .collect()
             };
             emit_stdout(&Event::Sweep {
-                stack: stack.to_string(),
+                stack: stack.name.clone(),
                 clean: found.left.is_empty(),
                 left: objects(&found.left),
                 kept: objects(&found.kept),
@@ -131,7 +136,7 @@ pub async fn after(
             }
         }
         Ok(found) => {
-            let code = super::write_out(printer, &report(&found, stack));
+            let code = super::write_out(printer, &report(&found, stack, state));
             if !found.left.is_empty() {
                 printer.note("`iac sweep --delete` deletes them (after confirmation).");
                 return Exit::Error.into();
@@ -145,8 +150,10 @@ pub async fn after(
     }
 }
 
-/// What a sweep found, as the last lines of `iac destroy` and `iac sweep` show it.
-pub fn report(found: &Sweep, stack: &str) -> String {
+/// What a sweep found, as the last lines of `iac destroy` and `iac sweep` show it: each
+/// object left with its monthly cost, estimated from what was read of it.
+pub fn report(found: &Sweep, stack_model: &Stack, state: &State) -> String {
+    let stack = stack_model.name.as_str();
     let mut out = String::new();
     if !found.kept.is_empty() {
         let _ = writeln!(
@@ -161,13 +168,28 @@ pub fn report(found: &Sweep, stack: &str) -> String {
         let _ = writeln!(out, "Nothing tagged iac:stack={stack} is left.");
         return out;
     }
+    let cost = plan_cost(
+        &plan_sweep_delete(stack_model, state, &found.left),
+        &stack_model.usage,
+    );
     let _ = writeln!(
         out,
-        "Left in AWS, tagged iac:stack={stack} and unknown to the state ({}):",
-        found.left.len()
+        "Left in AWS, tagged iac:stack={stack} and unknown to the state ({}), about {} a month:",
+        found.left.len(),
+        dollars(cost.before)
     );
     for (rtype, t) in &found.left {
-        let _ = writeln!(out, "  {rtype} `{}`{}", t.physical_id, iac_name(t));
+        let name = t.name.clone().unwrap_or_else(|| t.physical_id.clone());
+        let priced = cost.resources.iter().find(|r| r.name == name);
+        let monthly = match priced {
+            Some(r) if r.not_priced.is_some() => format!(
+                ", not priced ({})",
+                r.not_priced.as_deref().unwrap_or_default()
+            ),
+            Some(r) => format!(", {}/mo", dollars(r.before)),
+            None => ", $0.00/mo".to_string(),
+        };
+        let _ = writeln!(out, "  {rtype} `{}`{}{monthly}", t.physical_id, iac_name(t));
     }
     out
 }
