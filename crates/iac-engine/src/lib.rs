@@ -17,6 +17,7 @@ pub mod apply;
 pub mod bounded;
 pub mod fake;
 pub mod import;
+mod lookup;
 mod moves;
 mod operation;
 pub mod plan;
