@@ -540,6 +540,46 @@ impl ResourceType for Certificate {
         .await
     }
 
+    /// By `domain`: the newest `ISSUED` certificate whose domain is exactly that (by
+    /// `IssuedAt`, else `CreatedAt`; one `DescribeCertificate` per certificate listed for
+    /// the domain), whoever owns it. Renewed and re-requested certificates of one domain
+    /// are common, so several are no error: the newest is the one to serve.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        _name: &str,
+        inputs: &Json,
+    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+        let domain = normal_name(req_str(inputs, RTYPE, "domain")?);
+        let arns: Vec<String> = list_all(cx)
+            .await?
+            .iter()
+            .filter(|c| c.domain_name().map(normal_name).as_deref() == Some(domain.as_str()))
+            .filter(|c| c.status().is_none_or(|s| *s == CertificateStatus::Issued))
+            .filter_map(|c| c.certificate_arn().map(str::to_owned))
+            .collect();
+        let mut newest: Option<(i64, String)> = None;
+        for arn in arns {
+            let Some(cert) = describe(cx, &arn).await? else {
+                continue;
+            };
+            if cert.status() != Some(&CertificateStatus::Issued) {
+                continue;
+            }
+            let when = cert
+                .issued_at()
+                .or(cert.created_at())
+                .map_or(i64::MIN, |t| t.secs());
+            if newest.as_ref().is_none_or(|(t, a)| (when, &arn) > (*t, a)) {
+                newest = Some((when, arn));
+            }
+        }
+        Ok(newest.map(|(_, arn)| iac_engine::provider::Found {
+            attrs: json!({ "arn": arn, "status": "ISSUED" }),
+            physical_id: arn,
+        }))
+    }
+
     /// By domain and tags: the oldest live (pending validation or issued) certificate for
     /// `domain` whose tags name this stack's resource `name`. Certificates have no unique
     /// name, and one of someone else for the same domain is no collision (a create would

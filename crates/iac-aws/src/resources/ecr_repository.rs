@@ -155,6 +155,16 @@ impl ResourceType for EcrRepository {
         read_one(self, cx, name, repo, desired, json!({})).await
     }
 
+    /// By `name`: the repository of that name (see `find`), whoever owns it.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+        super::lookup::by_find(self, cx, name, inputs).await
+    }
+
     /// By its name (the `name` input, unique per registry); whose it is, by its tags.
     async fn find(
         &self,

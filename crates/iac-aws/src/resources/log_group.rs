@@ -194,6 +194,16 @@ impl ResourceType for LogGroup {
         read_one(self, cx, name, group, desired, json!({})).await
     }
 
+    /// By `name`: the log group of exactly that name (see `find`), whoever owns it.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+        super::lookup::by_find(self, cx, name, inputs).await
+    }
+
     /// By its name (the `name` input, unique per account and region); whose it is, by its
     /// tags.
     async fn find(

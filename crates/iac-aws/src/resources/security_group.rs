@@ -536,6 +536,21 @@ impl ResourceType for SecurityGroup {
         .await
     }
 
+    /// By every tag given and `vpc` when given: one `DescribeSecurityGroups` with those
+    /// filters. Several matches are an error naming each.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        _name: &str,
+        inputs: &Json,
+    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+        let last = LastInputs::All(inputs);
+        let filters = super::lookup::ec2_filters(inputs, &[("vpc", "vpc-id")]);
+        let found = describe(cx, filters, &last).await?;
+        let matches = found.into_iter().map(|(id, l)| (id, l.attrs)).collect();
+        super::lookup::single(TYPE, "security groups", inputs, matches)
+    }
+
     async fn find(
         &self,
         cx: &Cx,

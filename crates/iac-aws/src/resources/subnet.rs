@@ -103,6 +103,27 @@ impl ResourceType for Subnet {
         list_by_stack_tag(cx, "subnet-id", Vec::new(), |filters| describe(cx, filters)).await
     }
 
+    /// By every tag given and `vpc`, `cidr`, `az` when given, among available subnets: one
+    /// `DescribeSubnets` with those filters. Several matches are an error naming each.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        _name: &str,
+        inputs: &Json,
+    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+        let filters = super::lookup::ec2_filters(
+            inputs,
+            &[
+                ("vpc", "vpc-id"),
+                ("cidr", "cidr-block"),
+                ("az", "availability-zone"),
+            ],
+        );
+        let found = describe(cx, filters).await?;
+        let matches = found.into_iter().map(|(id, l)| (id, l.attrs)).collect();
+        super::lookup::single(TYPE, "subnets", inputs, matches)
+    }
+
     async fn find(
         &self,
         cx: &Cx,

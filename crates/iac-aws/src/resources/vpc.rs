@@ -184,6 +184,22 @@ impl ResourceType for Vpc {
         .await
     }
 
+    /// By every tag given and `cidr` when given, among available VPCs: one `DescribeVpcs`
+    /// with those filters. Several matches are an error naming each.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        _name: &str,
+        inputs: &Json,
+    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+        let last = LastInputs::All(inputs);
+        let mut filters = super::lookup::ec2_filters(inputs, &[("cidr", "cidr")]);
+        filters.push(Filter::builder().name("state").values("available").build());
+        let found = describe(cx, filters, &last).await?;
+        let matches = found.into_iter().map(|(id, l)| (id, l.attrs)).collect();
+        super::lookup::single(TYPE, "VPCs", inputs, matches)
+    }
+
     async fn find(
         &self,
         cx: &Cx,

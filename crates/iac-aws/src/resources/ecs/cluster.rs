@@ -154,6 +154,16 @@ impl ResourceType for EcsCluster {
         read_one(self, cx, name, &arn, desired, json!({})).await
     }
 
+    /// By `name`: the active cluster of that name (see `find`), whoever owns it.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+        super::super::lookup::by_find(self, cx, name, inputs).await
+    }
+
     /// By its name (the `name` input, unique per account and region), INACTIVE clusters
     /// left out; whose it is, by its tags.
     async fn find(

@@ -338,6 +338,16 @@ impl ResourceType for Listener {
             .collect())
     }
 
+    /// By `load_balancer` and `port` (see `find`), whoever owns it: how an app stack finds a shared listener.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+        super::super::lookup::by_find(self, cx, name, inputs).await
+    }
+
     /// By its load balancer and port; whose it is, by its tags.
     async fn find(
         &self,

@@ -260,6 +260,16 @@ impl ResourceType for LoadBalancer {
         .await
     }
 
+    /// By `name`: the load balancer of that name (see `find`), whoever owns it.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+        super::super::lookup::by_find(self, cx, name, inputs).await
+    }
+
     /// By its name (the `name` input, unique per account and region); whose it is, by its
     /// tags.
     async fn find(
