@@ -64,7 +64,10 @@ async fn subnet(c: &Clients, vpc: &str, cidr: &str, az: &str, tag: &[(&str, &str
         .send()
         .await
         .expect("CreateSubnet");
-    resp.subnet().and_then(|s| s.subnet_id()).unwrap().to_owned()
+    resp.subnet()
+        .and_then(|s| s.subnet_id())
+        .unwrap()
+        .to_owned()
 }
 
 fn load(text: &str) -> Stack {
@@ -75,11 +78,19 @@ fn load(text: &str) -> Stack {
 }
 
 async fn try_plan(stack: &Stack, provider: &Arc<dyn Provider>) -> Result<Plan, PlanError> {
-    iac_engine::plan(stack, &State::new(STACK), provider.clone(), &PlanOptions::default()).await
+    iac_engine::plan(
+        stack,
+        &State::new(STACK),
+        provider.clone(),
+        &PlanOptions::default(),
+    )
+    .await
 }
 
 fn read<'p>(plan: &'p Plan, name: &str) -> &'p iac_engine::plan::Change {
-    let c = plan.change(name).unwrap_or_else(|| panic!("no change for `{name}`"));
+    let c = plan
+        .change(name)
+        .unwrap_or_else(|| panic!("no change for `{name}`"));
     assert_eq!(c.action, Action::Read, "{name}");
     c
 }
@@ -93,8 +104,22 @@ async fn every_type_is_found_by_what_identifies_it() {
     let vpc_id = vpc(&c, "10.50.0.0/16", &[("Name", "shared"), ("env", "prod")]).await;
     // A VPC with one of the tags only: not a match.
     vpc(&c, "10.51.0.0/16", &[("Name", "shared")]).await;
-    let sub_a = subnet(&c, &vpc_id, "10.50.1.0/24", "us-east-1a", &[("tier", "public")]).await;
-    let sub_b = subnet(&c, &vpc_id, "10.50.2.0/24", "us-east-1b", &[("tier", "public")]).await;
+    let sub_a = subnet(
+        &c,
+        &vpc_id,
+        "10.50.1.0/24",
+        "us-east-1a",
+        &[("tier", "public")],
+    )
+    .await;
+    let sub_b = subnet(
+        &c,
+        &vpc_id,
+        "10.50.2.0/24",
+        "us-east-1b",
+        &[("tier", "public")],
+    )
+    .await;
     let sg = c
         .ec2
         .create_security_group()
@@ -115,7 +140,10 @@ async fn every_type_is_found_by_what_identifies_it() {
         .send()
         .await
         .expect("CreateLoadBalancer");
-    let lb_arn = lb.load_balancers()[0].load_balancer_arn().unwrap().to_owned();
+    let lb_arn = lb.load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_owned();
     let listener = c
         .elbv2
         .create_listener()
@@ -126,7 +154,9 @@ async fn every_type_is_found_by_what_identifies_it() {
             LbAction::builder()
                 .r#type(ActionTypeEnum::FixedResponse)
                 .fixed_response_config(
-                    FixedResponseActionConfig::builder().status_code("404").build(),
+                    FixedResponseActionConfig::builder()
+                        .status_code("404")
+                        .build(),
                 )
                 .build(),
         )
@@ -134,8 +164,18 @@ async fn every_type_is_found_by_what_identifies_it() {
         .await
         .expect("CreateListener");
     let listener_arn = listener.listeners()[0].listener_arn().unwrap().to_owned();
-    let cluster = c.ecs.create_cluster().cluster_name("shared").send().await.expect("CreateCluster");
-    let cluster_arn = cluster.cluster().and_then(|c| c.cluster_arn()).unwrap().to_owned();
+    let cluster = c
+        .ecs
+        .create_cluster()
+        .cluster_name("shared")
+        .send()
+        .await
+        .expect("CreateCluster");
+    let cluster_arn = cluster
+        .cluster()
+        .and_then(|c| c.cluster_arn())
+        .unwrap()
+        .to_owned();
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
     c.iam
@@ -145,7 +185,12 @@ async fn every_type_is_found_by_what_identifies_it() {
         .send()
         .await
         .expect("CreateRole");
-    c.logs.create_log_group().log_group_name("/shared/app").send().await.expect("CreateLogGroup");
+    c.logs
+        .create_log_group()
+        .log_group_name("/shared/app")
+        .send()
+        .await
+        .expect("CreateLogGroup");
     c.ecr
         .create_repository()
         .repository_name("shared/app")
@@ -249,7 +294,10 @@ resources:
     assert_eq!(attrs("lb")["arn"], json!(lb_arn));
     assert_eq!(attrs("cluster")["name"], "shared");
     assert_eq!(attrs("cert"), json!({"arn": certs[1], "status": "ISSUED"}));
-    assert!(attrs("exec_role")["arn"].as_str().unwrap().ends_with(":role/shared-exec"));
+    assert!(attrs("exec_role")["arn"]
+        .as_str()
+        .unwrap()
+        .ends_with(":role/shared-exec"));
     // Nothing to do: lookups count in none of the numbers, and are listed as found.
     assert_eq!(plan.summary.add, 0);
     let shown = render_plan(&plan, false);
@@ -259,7 +307,12 @@ resources:
         )),
         "{shown}"
     );
-    assert!(shown.contains(&format!("  <= by_id (aws.subnet): {sub_a}, by id `{sub_a}`\n")), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "  <= by_id (aws.subnet): {sub_a}, by id `{sub_a}`\n"
+        )),
+        "{shown}"
+    );
 }
 
 #[tokio::test]
@@ -270,12 +323,23 @@ async fn no_match_and_several_matches_name_what_was_searched_for() {
     let one = vpc(&c, "10.60.0.0/16", &[("Name", "dup")]).await;
     let two = vpc(&c, "10.61.0.0/16", &[("Name", "dup")]).await;
     let provider: Arc<dyn Provider> = Arc::new(provider);
-    let stack = |body: &str| load(&format!("stack: lookups\nregion: us-east-1\nresources:\n  vpc:\n    type: aws.vpc\n{body}"));
+    let stack = |body: &str| {
+        load(&format!(
+            "stack: lookups\nregion: us-east-1\nresources:\n  vpc:\n    type: aws.vpc\n{body}"
+        ))
+    };
 
-    let err = try_plan(&stack("    existing: true\n    tags: { Name: dup }\n"), &provider)
-        .await
-        .unwrap_err();
-    let (first, second) = if one < two { (&one, &two) } else { (&two, &one) };
+    let err = try_plan(
+        &stack("    existing: true\n    tags: { Name: dup }\n"),
+        &provider,
+    )
+    .await
+    .unwrap_err();
+    let (first, second) = if one < two {
+        (&one, &two)
+    } else {
+        (&two, &one)
+    };
     assert_eq!(
         err.to_string(),
         format!("cannot look up `vpc`: 2 VPCs match `tags` Name=dup: `{first}`, `{second}`; a lookup must single out one (add a tag that tells them apart, or give `existing: {{ id: ... }}`)")
@@ -287,18 +351,27 @@ async fn no_match_and_several_matches_name_what_was_searched_for() {
     )
     .await
     .expect("plan");
-    assert_eq!(read(&plan, "vpc").physical_id.as_deref(), Some(two.as_str()));
+    assert_eq!(
+        read(&plan, "vpc").physical_id.as_deref(),
+        Some(two.as_str())
+    );
 
-    let err = try_plan(&stack("    existing: true\n    tags: { Name: nowhere }\n"), &provider)
-        .await
-        .unwrap_err();
+    let err = try_plan(
+        &stack("    existing: true\n    tags: { Name: nowhere }\n"),
+        &provider,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         "`vpc` is `existing` but no `aws.vpc` matches `tags` Name=nowhere"
     );
-    let err = try_plan(&stack("    existing: { id: vpc-0123456789abcdef0 }\n"), &provider)
-        .await
-        .unwrap_err();
+    let err = try_plan(
+        &stack("    existing: { id: vpc-0123456789abcdef0 }\n"),
+        &provider,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         "`vpc` is `existing` but no `aws.vpc` has the id `vpc-0123456789abcdef0`"
@@ -325,5 +398,8 @@ async fn a_stack_on_a_looked_up_vpc_applies_and_plans_clean() {
     assert_eq!(state.resources["vpc"].physical_id, vpc_id);
     let again = make_plan(&stack, &state, &provider).await;
     assert_clean(&again);
-    assert_eq!(read(&again, "vpc").physical_id.as_deref(), Some(vpc_id.as_str()));
+    assert_eq!(
+        read(&again, "vpc").physical_id.as_deref(),
+        Some(vpc_id.as_str())
+    );
 }

@@ -80,7 +80,10 @@ pub(crate) async fn lookups(
         if ready.is_empty() {
             // The loader rejects reference cycles; this is only a guard.
             let r = waiting[0];
-            return Err(lookup_error(r, "its properties refer to each other in a cycle"));
+            return Err(lookup_error(
+                r,
+                "its properties refer to each other in a cycle",
+            ));
         }
         pending = waiting;
         let mut set = tokio::task::JoinSet::new();
@@ -91,7 +94,11 @@ pub(crate) async fn lookups(
                 .to_json()
                 .unwrap_or(Json::Null);
             let p = provider.clone();
-            let (name, rtype, id) = (r.name.clone(), r.schema.name.to_string(), r.lookup_id.clone());
+            let (name, rtype, id) = (
+                r.name.clone(),
+                r.schema.name.to_string(),
+                r.lookup_id.clone(),
+            );
             set.spawn(async move {
                 let res = look_up(&*p, &rtype, &name, id.as_deref(), &inputs).await;
                 let searched = searched(&rtype, id.as_deref(), &inputs);
@@ -140,7 +147,11 @@ fn check_refs(stack: &Stack, r: &Resource) -> Result<(), PlanError> {
 fn refs(r: &Resource) -> Vec<(&str, String)> {
     r.props
         .iter()
-        .flat_map(|(k, v)| v.references().into_iter().map(|rf| (k.as_str(), rf.resource.clone())))
+        .flat_map(|(k, v)| {
+            v.references()
+                .into_iter()
+                .map(|rf| (k.as_str(), rf.resource.clone()))
+        })
         .collect()
 }
 

@@ -341,7 +341,11 @@ fn render_lookups(out: &mut String, st: &Style, plan: &Plan) {
         let by = match &c.lookup_id {
             Some(id) => format!("by id `{id}`"),
             None => {
-                let after = c.after.as_ref().and_then(Value::to_json).unwrap_or_default();
+                let after = c
+                    .after
+                    .as_ref()
+                    .and_then(Value::to_json)
+                    .unwrap_or_default();
                 match iac_stack::schema::searched_for(&c.rtype, &after) {
                     Some(s) if !s.is_empty() => format!("by {s}"),
                     _ => "by its properties".into(),

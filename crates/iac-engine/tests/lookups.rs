@@ -38,7 +38,12 @@ async fn a_lookup_may_use_what_another_lookup_found() {
     );
     let stack = stack(vec![
         res("vpc", &VPC, json!({"cidr": "10.9.0.0/16"})).existing(),
-        res("subnet", &SUBNET, json!({"vpc": "${vpc.id}", "cidr": "10.9.1.0/24"})).existing(),
+        res(
+            "subnet",
+            &SUBNET,
+            json!({"vpc": "${vpc.id}", "cidr": "10.9.1.0/24"}),
+        )
+        .existing(),
         res(
             "app",
             &SUBNET,

@@ -53,7 +53,9 @@ pub fn single(
             ),
         ));
     }
-    Ok(matches.pop().map(|(physical_id, attrs)| Found { physical_id, attrs }))
+    Ok(matches
+        .pop()
+        .map(|(physical_id, attrs)| Found { physical_id, attrs }))
 }
 
 /// The lookup of a type whose [`ResourceType::find`] searches by exactly what a lookup

@@ -55,8 +55,13 @@ impl Loader<'_> {
                 self.invalid_existing(
                     k.span,
                     match k.as_str() {
-                        Some(key) => format!("`existing` of `{name}` takes only `id`, found `{key}`"),
-                        None => format!("`existing` of `{name}` takes only `id`, found {}", k.describe()),
+                        Some(key) => {
+                            format!("`existing` of `{name}` takes only `id`, found `{key}`")
+                        }
+                        None => format!(
+                            "`existing` of `{name}` takes only `id`, found {}",
+                            k.describe()
+                        ),
                     },
                 );
             }

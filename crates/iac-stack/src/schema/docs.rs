@@ -220,7 +220,10 @@ fn type_section(out: &mut String, t: &TypeSchema) {
             let _ = writeln!(
                 out,
                 "Lookup: `existing: true` finds it by {}: {}.\n",
-                l.props().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "),
+                l.props()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 l.doc
             );
         }

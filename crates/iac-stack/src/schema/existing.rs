@@ -146,9 +146,9 @@ pub fn identifies(by: &LookupBy, props: &indexmap::IndexMap<String, Value>) -> b
         Some(_) => true,
     };
     if by.all.is_empty() {
-        by.any.iter().any(|p| set(&p))
+        by.any.iter().any(set)
     } else {
-        by.all.iter().all(|p| set(&p))
+        by.all.iter().all(set)
     }
 }
 

@@ -196,7 +196,12 @@ fn meta_schema(key: &str, rtype: &str) -> Value {
         "existing" => {
             let by = super::lookup_by(rtype).map_or_else(
                 || "this type has none: give its id".to_string(),
-                |l| l.props().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "),
+                |l| {
+                    l.props()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
             );
             let forms = super::import_id(rtype).map_or("its id", |i| i.forms);
             json!({
