@@ -16,7 +16,7 @@ use aws_sdk_acm::types::{
 };
 use aws_sdk_route53::types::{ChangeAction, ResourceRecord, ResourceRecordSet, RrType};
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Found, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -549,7 +549,7 @@ impl ResourceType for Certificate {
         cx: &Cx,
         _name: &str,
         inputs: &Json,
-    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+    ) -> Result<Option<Found>, ProviderError> {
         let domain = normal_name(req_str(inputs, RTYPE, "domain")?);
         let arns: Vec<String> = list_all(cx)
             .await?
@@ -574,7 +574,7 @@ impl ResourceType for Certificate {
                 newest = Some((when, arn));
             }
         }
-        Ok(newest.map(|(_, arn)| iac_engine::provider::Found {
+        Ok(newest.map(|(_, arn)| Found {
             attrs: json!({ "arn": arn, "status": "ISSUED" }),
             physical_id: arn,
         }))

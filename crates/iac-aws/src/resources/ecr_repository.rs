@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository, Tag};
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Value as Json};
 
@@ -161,7 +161,7 @@ impl ResourceType for EcrRepository {
         cx: &Cx,
         name: &str,
         inputs: &Json,
-    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+    ) -> Result<Option<Found>, ProviderError> {
         super::lookup::by_find(self, cx, name, inputs).await
     }
 

@@ -14,7 +14,7 @@
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -244,7 +244,7 @@ impl ResourceType for IamRole {
         cx: &Cx,
         name: &str,
         inputs: &Json,
-    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+    ) -> Result<Option<Found>, ProviderError> {
         super::lookup::by_find(self, cx, name, inputs).await
     }
 

@@ -23,7 +23,7 @@ use aws_sdk_ec2::types::{
     SecurityGroup as Ec2Group, SecurityGroupRuleRequest, SecurityGroupRuleUpdate, UserIdGroupPair,
 };
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
+    Created, ErrorKind, Existing, Found, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -543,7 +543,7 @@ impl ResourceType for SecurityGroup {
         cx: &Cx,
         _name: &str,
         inputs: &Json,
-    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+    ) -> Result<Option<Found>, ProviderError> {
         let last = LastInputs::All(inputs);
         let filters = super::lookup::ec2_filters(inputs, &[("vpc", "vpc-id")]);
         let found = describe(cx, filters, &last).await?;

@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, SubnetState,
 };
 use iac_engine::provider::{
-    Created, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
+    Created, Existing, Found, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
 use serde_json::{json, Value as Json};
 
@@ -110,7 +110,7 @@ impl ResourceType for Subnet {
         cx: &Cx,
         _name: &str,
         inputs: &Json,
-    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+    ) -> Result<Option<Found>, ProviderError> {
         let filters = super::lookup::ec2_filters(
             inputs,
             &[

@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, VpcAttributeName, VpcState,
 };
 use iac_engine::provider::{
-    Created, Existing, Imported, Live, OpContext, ProviderError, ReadRequest, Tagged,
+    Created, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
 use serde_json::{json, Value as Json};
 
@@ -191,7 +191,7 @@ impl ResourceType for Vpc {
         cx: &Cx,
         _name: &str,
         inputs: &Json,
-    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+    ) -> Result<Option<Found>, ProviderError> {
         let last = LastInputs::All(inputs);
         let mut filters = super::lookup::ec2_filters(inputs, &[("cidr", "cidr")]);
         filters.push(Filter::builder().name("state").values("available").build());

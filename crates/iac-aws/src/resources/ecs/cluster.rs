@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName};
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Value as Json};
 
@@ -160,7 +160,7 @@ impl ResourceType for EcsCluster {
         cx: &Cx,
         name: &str,
         inputs: &Json,
-    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+    ) -> Result<Option<Found>, ProviderError> {
         super::super::lookup::by_find(self, cx, name, inputs).await
     }
 

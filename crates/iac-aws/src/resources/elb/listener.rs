@@ -12,7 +12,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum,
 };
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Found, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -344,7 +344,7 @@ impl ResourceType for Listener {
         cx: &Cx,
         name: &str,
         inputs: &Json,
-    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+    ) -> Result<Option<Found>, ProviderError> {
         super::super::lookup::by_find(self, cx, name, inputs).await
     }
 
