@@ -155,9 +155,11 @@ fn refs(r: &Resource) -> Vec<(&str, String)> {
         .collect()
 }
 
+/// A lookup the stack asks for wrongly: `Conflict`, as several matches are (the command
+/// line helps with both alike).
 fn lookup_error(r: &Resource, why: &str) -> PlanError {
     PlanError::Lookup {
         name: r.name.clone(),
-        source: ProviderError::new(ErrorKind::Fatal, why),
+        source: ProviderError::new(ErrorKind::Conflict, why),
     }
 }

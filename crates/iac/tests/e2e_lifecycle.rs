@@ -864,4 +864,24 @@ fn a_stack_on_a_vpc_looked_up_by_tag_applies_then_plans_no_changes() {
         &format!("Action=DescribeVpcs&Version=2016-11-15&VpcId.1={vpc}"),
     );
     assert_eq!(xml_value(&left, "vpcId"), vpc);
+
+    // A second VPC with the tag: the lookup is ambiguous, and the error names both.
+    let second = query(
+        &emulator,
+        "ec2",
+        "Action=CreateVpc&Version=2016-11-15&CidrBlock=10.81.0.0%2F16\
+         &TagSpecification.1.ResourceType=vpc&TagSpecification.1.Tag.1.Key=Name\
+         &TagSpecification.1.Tag.1.Value=shared-platform",
+    );
+    let second = xml_value(&second, "vpcId");
+    let ambiguous = work.iac(&emulator, &["plan", "life.yaml"]).expect(1);
+    // The message is wrapped (at the `-` of an id, here): joined again.
+    let text = ambiguous.stderr.replace("\n  │ ", "");
+    assert!(text.contains("iac::plan::lookup"), "{text}");
+    assert!(
+        text.contains("2 VPCs match `tags` Name=shared-platform")
+            && text.contains(&vpc)
+            && text.contains(&second),
+        "{text}"
+    );
 }

@@ -44,8 +44,9 @@ pub fn single(
         matches.sort_by(|a, b| a.0.cmp(&b.0));
         let searched = iac_stack::schema::searched_for(rtype, inputs).unwrap_or_default();
         let ids: Vec<String> = matches.iter().map(|(id, _)| format!("`{id}`")).collect();
+        // Conflict: the live state answers the search ambiguously (never retried here).
         return Err(ProviderError::new(
-            ErrorKind::Fatal,
+            ErrorKind::Conflict,
             format!(
                 "{} {plural} match {searched}: {}; a lookup must single out one (add a tag that tells them apart, or give `existing: {{ id: ... }}`)",
                 matches.len(),
