@@ -917,6 +917,7 @@ mod tests {
             existing: false,
             renewed_attrs: IndexMap::new(),
             settles: None,
+            lookup_id: None,
             live_attrs: None,
             moved_from: None,
         }

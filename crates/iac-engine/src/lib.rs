@@ -19,6 +19,7 @@ pub mod bounded;
 pub mod fake;
 pub mod import;
 pub mod lock;
+mod lookup;
 mod moves;
 mod operation;
 pub mod plan;

@@ -155,14 +155,27 @@ impl Call<'_> {
                 })
             }
             OpKind::Read => match self
-                .timed(kind.verb(), p.lookup(&c.rtype, &c.name, self.inputs))
+                .timed(
+                    kind.verb(),
+                    crate::lookup::look_up(
+                        p,
+                        &c.rtype,
+                        &c.name,
+                        c.lookup_id.as_deref(),
+                        self.inputs,
+                    ),
+                )
                 .await
             {
                 Ok(Some(f)) => OpResult::ok(Done::Found {
                     physical_id: f.physical_id,
                     attrs: f.attrs,
                 }),
-                Ok(None) => OpResult::failed(format!("no `{}` matches `{}`", c.rtype, c.name)),
+                Ok(None) => OpResult::failed(format!(
+                    "no `{}` {}",
+                    c.rtype,
+                    crate::lookup::searched(&c.rtype, c.lookup_id.as_deref(), self.inputs)
+                )),
                 Err(e) => OpResult::failed(e.message),
             },
         }

@@ -213,9 +213,14 @@ pub struct Change {
     /// together with the change's result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settles: Option<String>,
-    /// For an adopt: the attributes of the object found.
+    /// For an adopt and a read (a lookup, another stack's outputs): the attributes of the
+    /// object found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live_attrs: Option<Json>,
+    /// For a read of `existing: { id: ID }`: the id it reads the object by (apply reads it
+    /// again by the same id). `None` for `existing: true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup_id: Option<String>,
     /// The name the state knows the object by, when a `moved:` entry renames it to this
     /// resource: applying records the new name before anything else (the object is kept;
     /// `action` says what else changes, usually its `iac:name` tag, in place).
@@ -311,8 +316,14 @@ pub enum PlanError {
         rtype: String,
         source: ProviderError,
     },
-    #[error("`{name}` is `existing: true` but no `{rtype}` matches it")]
-    ExistingNotFound { name: String, rtype: String },
+    /// An `existing` lookup found nothing; `searched` says what it searched for (`has the
+    /// id `vpc-0abc``, `matches `tags` Name=shared`).
+    #[error("`{name}` is `existing` but no `{rtype}` {searched}")]
+    ExistingNotFound {
+        name: String,
+        rtype: String,
+        searched: String,
+    },
     #[error("cannot look up `{name}`: {source}")]
     Lookup { name: String, source: ProviderError },
     #[error("{}", foreign_message(.0))]
@@ -563,13 +574,16 @@ pub fn dependencies_of(r: &Resource) -> Vec<String> {
 }
 
 /// The inputs the engine hands the provider for a resource, before references resolve:
-/// the properties with defaults, plus the engine's tags on taggable types.
+/// the properties with defaults, plus the engine's tags on taggable types (for an
+/// `existing` lookup: the properties as given, which are what it searches by).
 pub fn desired_inputs(stack: &Stack, r: &Resource) -> Value {
     let schema: &TypeSchema = r.schema;
     let mut props: IndexMap<String, Value> = IndexMap::new();
     for p in schema.props {
         let v = match r.props.get(p.name) {
             Some(v) => v.clone(),
+            // A lookup searches by what the stack gives: defaults are for what iac creates.
+            None if r.existing => continue,
             None if !iac_stack::schema::default_applies(schema.name, p.name, &r.props) => continue,
             None => match p.default {
                 Some(DefaultValue::Bool(b)) => Value::Bool(b),
@@ -595,7 +609,8 @@ pub fn desired_inputs(stack: &Stack, r: &Resource) -> Value {
             props.insert(k.clone(), v.clone());
         }
     }
-    if schema.taggable {
+    // A lookup's tags are what it searches by: iac's own are for what it manages.
+    if schema.taggable && !r.existing {
         let mut tags: IndexMap<String, Value> = IndexMap::new();
         tags.insert(
             "Name".into(),
@@ -699,49 +714,6 @@ pub(crate) async fn refresh(
     Ok(out)
 }
 
-/// Look up every `existing: true` resource, in parallel. Their identifying inputs must
-/// be known before apply (references between lookups resolve in order).
-async fn lookups(
-    stack: &Stack,
-    provider: &Arc<dyn Provider>,
-    resolved: &HashMap<String, Found>,
-) -> Result<HashMap<String, Found>, PlanError> {
-    let mut set = tokio::task::JoinSet::new();
-    let mut out = HashMap::new();
-    for r in stack.resources.values().filter(|r| r.existing) {
-        if iac_stack::schema::is_stack_ref(r.schema.name) {
-            let found = resolved
-                .get(&r.name)
-                .ok_or_else(|| PlanError::ExistingNotFound {
-                    name: r.name.clone(),
-                    rtype: r.schema.name.to_string(),
-                })?;
-            out.insert(r.name.clone(), found.clone());
-            continue;
-        }
-        let inputs = desired_inputs(stack, r).to_json().unwrap_or(Json::Null);
-        let p = provider.clone();
-        let (name, rtype) = (r.name.clone(), r.schema.name.to_string());
-        set.spawn(async move {
-            let res = p.lookup(&rtype, &name, &inputs).await;
-            (name, rtype, res)
-        });
-    }
-    while let Some(joined) = set.join_next().await {
-        let Ok((name, rtype, res)) = joined else {
-            continue;
-        };
-        match res {
-            Ok(Some(found)) => {
-                out.insert(name, found);
-            }
-            Ok(None) => return Err(PlanError::ExistingNotFound { name, rtype }),
-            Err(source) => return Err(PlanError::Lookup { name, source }),
-        }
-    }
-    Ok(out)
-}
-
 /// Make the plan that brings the cloud to `stack`.
 pub async fn plan(
     stack: &Stack,
@@ -760,7 +732,7 @@ pub async fn plan(
         return plan_from_state(stack, state, provider, opts, moves).await;
     }
     let live = refresh(state, &provider).await?;
-    let found = lookups(stack, &provider, &opts.resolved).await?;
+    let found = crate::lookup::lookups(stack, &provider, &opts.resolved).await?;
     let recovery = recover(state, &provider).await?;
     let imports = crate::import::planned(stack, state, &provider)
         .await
@@ -916,6 +888,7 @@ fn plan_with(
             existing: r.existing,
             renewed_attrs: IndexMap::new(),
             settles: None,
+            lookup_id: None,
             live_attrs: None,
             moved_from: moves
                 .iter()
@@ -928,10 +901,9 @@ fn plan_with(
             attrs.insert(r.name.clone(), f.attrs.clone());
             change.action = Action::Read;
             change.physical_id = Some(f.physical_id.clone());
-            if iac_stack::schema::is_stack_ref(r.schema.name) {
-                // What the other stack's state said, for the plan to show and apply to record.
-                change.live_attrs = Some(f.attrs.clone());
-            }
+            change.lookup_id = r.lookup_id.clone();
+            // What was found (or what the other stack's state said), for the plan to show.
+            change.live_attrs = Some(f.attrs.clone());
             changes.push(change);
             continue;
         }
@@ -1368,6 +1340,7 @@ pub(crate) fn delete_change(
         existing: rs.existing,
         renewed_attrs: IndexMap::new(),
         settles: None,
+        lookup_id: None,
         live_attrs: None,
         moved_from: None,
     }
@@ -1392,6 +1365,7 @@ fn push_deposed(state: &State, changes: &mut Vec<Change>) {
                 existing: false,
                 renewed_attrs: IndexMap::new(),
                 settles: None,
+                lookup_id: None,
                 live_attrs: None,
                 moved_from: None,
             });

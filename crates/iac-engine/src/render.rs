@@ -219,6 +219,7 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
     }
 
     render_stack_reads(&mut out, &st, plan);
+    render_lookups(&mut out, &st, plan);
 
     if !plan.pulled_in.is_empty() {
         let _ = writeln!(out, "{}", st.bold(&targets_note(plan)));
@@ -333,6 +334,50 @@ fn render_stack_reads(out: &mut String, st: &Style, plan: &Plan) {
 pub(crate) fn cost_line(plan: &Plan, name: &str) -> Option<String> {
     let cost = plan.cost.as_ref()?;
     cost.resources.iter().find(|r| r.name == name)?.line()
+}
+
+/// The `existing` lookups and what each found (Terraform's data sources): read, never
+/// created, changed or destroyed, so they count in none of the plan's numbers.
+///
+/// ```text
+/// Looked up:
+///   <= shared_vpc (aws.vpc): vpc-0a1b2c3d, by `tags` Name=shared
+/// ```
+fn render_lookups(out: &mut String, st: &Style, plan: &Plan) {
+    let reads: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Read && !iac_stack::schema::is_stack_ref(&c.rtype))
+        .collect();
+    if reads.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", st.bold("Looked up:"));
+    for c in reads {
+        let by = match &c.lookup_id {
+            Some(id) => format!("by id `{id}`"),
+            None => {
+                let after = c
+                    .after
+                    .as_ref()
+                    .and_then(Value::to_json)
+                    .unwrap_or_default();
+                match iac_stack::schema::searched_for(&c.rtype, &after) {
+                    Some(s) if !s.is_empty() => format!("by {s}"),
+                    _ => "by its properties".into(),
+                }
+            }
+        };
+        let _ = writeln!(
+            out,
+            "  {} {} ({}): {}, {by}",
+            st.green("<="),
+            c.name,
+            c.rtype,
+            c.physical_id.as_deref().unwrap_or("?")
+        );
+    }
+    out.push('\n');
 }
 
 /// The last line of a refresh-only plan: what applying it records.

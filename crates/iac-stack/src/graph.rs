@@ -772,6 +772,7 @@ mod tests {
                     protect: false,
                     ignore_changes: vec![],
                     existing: false,
+                    lookup_id: None,
                     import: None,
                     defaulted: vec![],
                     spans,

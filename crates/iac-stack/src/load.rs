@@ -19,6 +19,7 @@
 //! because vars are resolved before the stack name, region and resources they could refer to.
 
 mod check;
+mod existing;
 mod interp;
 mod moved;
 mod usage;
@@ -943,6 +944,8 @@ impl Loader<'_> {
         let mut depends_on = Vec::new();
         let mut protect = false;
         let mut existing = false;
+        let mut lookup_id: Option<String> = None;
+        let mut by_props = false;
         let mut import: Option<String> = None;
         let mut ignore_changes: Vec<(String, Span)> = Vec::new();
         self.defaulted.clear();
@@ -970,7 +973,11 @@ impl Loader<'_> {
                 }
                 "ignore_changes" => ignore_changes = self.string_list(v, "ignore_changes", name),
                 "protect" => protect = self.bool_meta(v, "protect", name),
-                "existing" => existing = self.bool_meta(v, "existing", name),
+                "existing" => {
+                    spans.existing = Some(v.span);
+                    by_props = matches!(v.kind, NodeKind::Bool(true));
+                    (existing, lookup_id) = self.existing_meta(v, name, schema);
+                }
                 "import" => {
                     spans.import = Some(v.span);
                     import = self.import_meta(v, name, schema);
@@ -1030,6 +1037,11 @@ impl Loader<'_> {
                 );
             }
         }
+        if let (true, Some(span)) = (by_props, spans.existing) {
+            if !schema::is_stack_ref(schema.name) {
+                self.check_lookup(name, schema, &props, span);
+            }
+        }
         if let (true, Some(span)) = (existing, spans.import) {
             self.error(
                 Diag::error(
@@ -1087,6 +1099,7 @@ impl Loader<'_> {
             protect,
             ignore_changes: ignore_changes.into_iter().map(|(p, _)| p).collect(),
             existing,
+            lookup_id,
             import,
             defaulted: std::mem::take(&mut self.defaulted),
             spans,

@@ -62,8 +62,14 @@ pub struct Resource {
     pub protect: bool,
     /// Property paths (`health_check.path`, `containers`) whose drift is not planned.
     pub ignore_changes: Vec<String>,
-    /// A read-only lookup of something that already exists.
+    /// A read-only lookup of something that already exists (`existing: true` or
+    /// `existing: { id: ID }`): read at plan time, never created, changed or destroyed.
     pub existing: bool,
+    /// `existing: { id: ID }`: the console id the lookup reads the object by (checked
+    /// against the type's forms, [`crate::schema::import_id`]). `None` for `existing: true`,
+    /// which finds the object by the type's identifying properties
+    /// ([`crate::schema::lookup_by`]).
+    pub lookup_id: Option<String>,
     /// `import: ID`: the existing object (its console id, checked against the type's forms,
     /// [`crate::schema::import_id`]) that a plan takes into the state when the state has no
     /// object for this resource yet.
@@ -94,6 +100,8 @@ pub struct ResourceSpans {
     pub depends_on: Vec<Span>,
     /// The `import:` value.
     pub import: Option<Span>,
+    /// The `existing:` value.
+    pub existing: Option<Span>,
     /// Every `${NAME.ATTR}` in the resource, with its span and the property path it sits in.
     pub refs: Vec<RefSite>,
 }

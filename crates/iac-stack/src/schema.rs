@@ -5,11 +5,13 @@
 //! docs/stack-reference.md is generated from it. The table itself is in `types.rs`.
 
 mod docs;
+mod existing;
 mod import_id;
 mod json;
 mod types;
 
 pub use docs::reference_markdown;
+pub use existing::{identifies, lookup_by, lookup_types, searched_for, LookupBy};
 pub use import_id::{check_import_id, import_id, ImportId, ImportIdError};
 pub use json::json_schema;
 pub use types::TYPES;

@@ -2,7 +2,8 @@
 //! stack over its life. A target group a listener forwards to is renamed in the stack with a
 //! `moved:` entry (one tag update, nothing created or deleted, since AWS refuses to delete a
 //! target group in use), then replaced on purpose with `--replace`; a resource forgotten with
-//! `iac state rm` stays in AWS while the next plan creates a new one. What exists is checked
+//! `iac state rm` stays in AWS while the next plan creates a new one. A stack built on a VPC
+//! it looks up by tag applies and then plans no changes. What exists is checked
 //! with requests straight to the emulator, not through iac.
 //!
 //! moto needs to be installed (`just emulator-install`); emulator tests fail, never skip.
@@ -921,5 +922,104 @@ fn a_whole_destroy_ends_with_the_sweep_line() {
             .contains("Nothing tagged iac:stack=e2e-life is left."),
         "{}",
         again.stdout
+    );
+}
+
+/// The text between the first `<tag>` and `</tag>` of an emulator's XML answer.
+fn xml_value(body: &str, tag: &str) -> String {
+    let open = format!("<{tag}>");
+    let start = body
+        .find(&open)
+        .unwrap_or_else(|| panic!("no <{tag}>: {body:.400}"))
+        + open.len();
+    let end = body[start..].find(&format!("</{tag}>")).unwrap() + start;
+    body[start..end].to_string()
+}
+
+/// A stack built on a VPC it does not own, found by its tag.
+const ON_SHARED_VPC: &str = r#"stack: e2e-life
+region: us-east-1
+
+resources:
+  vpc:
+    type: aws.vpc
+    existing: true
+    tags: { Name: shared-platform }
+
+  app_a:
+    type: aws.subnet
+    vpc: ${vpc.id}
+    cidr: 10.80.5.0/24
+    az: ${region}a
+"#;
+
+/// Issue 21's done-when for lookups: a stack that looks up an existing VPC by tag applies,
+/// then `plan --detailed-exitcode` exits 0; destroy leaves the VPC alone.
+#[test]
+fn a_stack_on_a_vpc_looked_up_by_tag_applies_then_plans_no_changes() {
+    let emulator = Emulator::start();
+    let created = query(
+        &emulator,
+        "ec2",
+        "Action=CreateVpc&Version=2016-11-15&CidrBlock=10.80.0.0%2F16\
+         &TagSpecification.1.ResourceType=vpc&TagSpecification.1.Tag.1.Key=Name\
+         &TagSpecification.1.Tag.1.Value=shared-platform",
+    );
+    let vpc = xml_value(&created, "vpcId");
+    let work = Work::new(ON_SHARED_VPC);
+
+    let plan = work
+        .iac(&emulator, &["plan", "--detailed-exitcode", "life.yaml"])
+        .expect(2);
+    assert!(
+        plan.stdout.contains(&format!(
+            "Looked up:\n  <= vpc (aws.vpc): {vpc}, by `tags` Name=shared-platform\n"
+        )),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 1 to add, 0 to change, 0 to replace, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    work.iac(&emulator, &["apply", "--yes", "life.yaml"])
+        .expect(0);
+    assert_eq!(work.id_of("vpc"), vpc);
+    assert_eq!(work.state()["resources"]["vpc"]["existing"], true);
+
+    let again = work
+        .iac(&emulator, &["plan", "--detailed-exitcode", "life.yaml"])
+        .expect(0);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+
+    work.iac(&emulator, &["destroy", "--yes", "life.yaml"])
+        .expect(0);
+    let left = query(
+        &emulator,
+        "ec2",
+        &format!("Action=DescribeVpcs&Version=2016-11-15&VpcId.1={vpc}"),
+    );
+    assert_eq!(xml_value(&left, "vpcId"), vpc);
+
+    // A second VPC with the tag: the lookup is ambiguous, and the error names both.
+    let second = query(
+        &emulator,
+        "ec2",
+        "Action=CreateVpc&Version=2016-11-15&CidrBlock=10.81.0.0%2F16\
+         &TagSpecification.1.ResourceType=vpc&TagSpecification.1.Tag.1.Key=Name\
+         &TagSpecification.1.Tag.1.Value=shared-platform",
+    );
+    let second = xml_value(&second, "vpcId");
+    let ambiguous = work.iac(&emulator, &["plan", "life.yaml"]).expect(1);
+    // The message is wrapped (at the `-` of an id, here): joined again.
+    let text = ambiguous.stderr.replace("\n  │ ", "");
+    assert!(text.contains("iac::plan::lookup"), "{text}");
+    assert!(
+        text.contains("2 VPCs match `tags` Name=shared-platform")
+            && text.contains(&vpc)
+            && text.contains(&second),
+        "{text}"
     );
 }

@@ -16,7 +16,7 @@ use aws_sdk_acm::types::{
 };
 use aws_sdk_route53::types::{ChangeAction, ResourceRecord, ResourceRecordSet, RrType};
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Found, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -538,6 +538,46 @@ impl ResourceType for Certificate {
             }))
         })
         .await
+    }
+
+    /// By `domain`: the newest `ISSUED` certificate whose domain is exactly that (by
+    /// `IssuedAt`, else `CreatedAt`; one `DescribeCertificate` per certificate listed for
+    /// the domain), whoever owns it. Renewed and re-requested certificates of one domain
+    /// are common, so several are no error: the newest is the one to serve.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        _name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Found>, ProviderError> {
+        let domain = normal_name(req_str(inputs, RTYPE, "domain")?);
+        let arns: Vec<String> = list_all(cx)
+            .await?
+            .iter()
+            .filter(|c| c.domain_name().map(normal_name).as_deref() == Some(domain.as_str()))
+            .filter(|c| c.status().is_none_or(|s| *s == CertificateStatus::Issued))
+            .filter_map(|c| c.certificate_arn().map(str::to_owned))
+            .collect();
+        let mut newest: Option<(i64, String)> = None;
+        for arn in arns {
+            let Some(cert) = describe(cx, &arn).await? else {
+                continue;
+            };
+            if cert.status() != Some(&CertificateStatus::Issued) {
+                continue;
+            }
+            let when = cert
+                .issued_at()
+                .or(cert.created_at())
+                .map_or(i64::MIN, |t| t.secs());
+            if newest.as_ref().is_none_or(|(t, a)| (when, &arn) > (*t, a)) {
+                newest = Some((when, arn));
+            }
+        }
+        Ok(newest.map(|(_, arn)| Found {
+            attrs: json!({ "arn": arn, "status": "ISSUED" }),
+            physical_id: arn,
+        }))
     }
 
     /// By domain and tags: the oldest live (pending validation or issued) certificate for

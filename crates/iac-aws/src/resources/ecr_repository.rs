@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository, Tag};
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Value as Json};
 
@@ -153,6 +153,16 @@ impl ResourceType for EcrRepository {
     ) -> Result<Option<Imported>, ProviderError> {
         let repo = id.split_once(":repository/").map_or(id, |(_, r)| r);
         read_one(self, cx, name, repo, desired, json!({})).await
+    }
+
+    /// By `name`: the repository of that name (see `find`), whoever owns it.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Found>, ProviderError> {
+        super::lookup::by_find(self, cx, name, inputs).await
     }
 
     /// By its name (the `name` input, unique per registry); whose it is, by its tags.

@@ -14,7 +14,7 @@
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -236,6 +236,16 @@ impl ResourceType for IamRole {
             None => id,
         };
         super::read_one(self, cx, name, role, desired, json!({})).await
+    }
+
+    /// By `name`: the role of that name (see `find`), whoever owns it.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Found>, ProviderError> {
+        super::lookup::by_find(self, cx, name, inputs).await
     }
 
     /// By its name (the `name` input, unique per account); whose it is, by its tags.

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup as SdkLogGroup;
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -192,6 +192,16 @@ impl ResourceType for LogGroup {
             .split_once(":log-group:")
             .map_or(id, |(_, g)| g.trim_end_matches(":*"));
         read_one(self, cx, name, group, desired, json!({})).await
+    }
+
+    /// By `name`: the log group of exactly that name (see `find`), whoever owns it.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Found>, ProviderError> {
+        super::lookup::by_find(self, cx, name, inputs).await
     }
 
     /// By its name (the `name` input, unique per account and region); whose it is, by its

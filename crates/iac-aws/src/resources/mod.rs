@@ -22,6 +22,7 @@ pub mod elb;
 pub mod iam_role;
 mod internet_gateway;
 pub mod log_group;
+mod lookup;
 mod nat_gateway;
 pub mod route53;
 mod route_table;
@@ -146,7 +147,11 @@ pub trait ResourceType: Send + Sync {
         .await
     }
 
-    /// Find an `existing: true` resource by its identifying inputs.
+    /// Find an `existing: true` resource by its identifying inputs (the properties
+    /// `iac_stack::schema::lookup_by` lists for the type; see `lookup.rs`): `None` when
+    /// nothing matches, an error naming every match when several do. The default, for a
+    /// type no property singles out (the loader refuses `existing: true` on it), finds
+    /// nothing.
     async fn lookup(
         &self,
         _cx: &Cx,

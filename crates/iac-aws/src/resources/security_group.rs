@@ -23,7 +23,7 @@ use aws_sdk_ec2::types::{
     SecurityGroup as Ec2Group, SecurityGroupRuleRequest, SecurityGroupRuleUpdate, UserIdGroupPair,
 };
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
+    Created, ErrorKind, Existing, Found, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -534,6 +534,21 @@ impl ResourceType for SecurityGroup {
             describe(cx, filters, &last)
         })
         .await
+    }
+
+    /// By every tag given and `vpc` when given: one `DescribeSecurityGroups` with those
+    /// filters. Several matches are an error naming each.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        _name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Found>, ProviderError> {
+        let last = LastInputs::All(inputs);
+        let filters = super::lookup::ec2_filters(inputs, &[("vpc", "vpc-id")]);
+        let found = describe(cx, filters, &last).await?;
+        let matches = found.into_iter().map(|(id, l)| (id, l.attrs)).collect();
+        super::lookup::single(TYPE, "security groups", inputs, matches)
     }
 
     async fn find(

@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, SubnetState,
 };
 use iac_engine::provider::{
-    Created, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
+    Created, Existing, Found, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
 use serde_json::{json, Value as Json};
 
@@ -101,6 +101,27 @@ impl ResourceType for Subnet {
     /// One describe filtered on the stack's tag.
     async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
         list_by_stack_tag(cx, "subnet-id", Vec::new(), |filters| describe(cx, filters)).await
+    }
+
+    /// By every tag given and `vpc`, `cidr`, `az` when given, among available subnets: one
+    /// `DescribeSubnets` with those filters. Several matches are an error naming each.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        _name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Found>, ProviderError> {
+        let filters = super::lookup::ec2_filters(
+            inputs,
+            &[
+                ("vpc", "vpc-id"),
+                ("cidr", "cidr-block"),
+                ("az", "availability-zone"),
+            ],
+        );
+        let found = describe(cx, filters).await?;
+        let matches = found.into_iter().map(|(id, l)| (id, l.attrs)).collect();
+        super::lookup::single(TYPE, "subnets", inputs, matches)
     }
 
     async fn find(

@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, VpcAttributeName, VpcState,
 };
 use iac_engine::provider::{
-    Created, Existing, Imported, Live, OpContext, ProviderError, ReadRequest, Tagged,
+    Created, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
 use serde_json::{json, Value as Json};
 
@@ -182,6 +182,22 @@ impl ResourceType for Vpc {
             describe(cx, filters, &last)
         })
         .await
+    }
+
+    /// By every tag given and `cidr` when given, among available VPCs: one `DescribeVpcs`
+    /// with those filters. Several matches are an error naming each.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        _name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Found>, ProviderError> {
+        let last = LastInputs::All(inputs);
+        let mut filters = super::lookup::ec2_filters(inputs, &[("cidr", "cidr")]);
+        filters.push(Filter::builder().name("state").values("available").build());
+        let found = describe(cx, filters, &last).await?;
+        let matches = found.into_iter().map(|(id, l)| (id, l.attrs)).collect();
+        super::lookup::single(TYPE, "VPCs", inputs, matches)
     }
 
     async fn find(

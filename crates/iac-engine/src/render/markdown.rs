@@ -74,6 +74,24 @@ pub fn render_markdown(plan: &Plan) -> String {
     if !plan.pulled_in.is_empty() {
         let _ = writeln!(out, "\n> [!NOTE]\n> {}", escape(&targets_note(plan)));
     }
+    // The `existing` lookups, read and never changed: what each found (beside changes; a
+    // plan with none stays one line).
+    let found: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Read && !iac_stack::schema::is_stack_ref(&c.rtype))
+        .map(|c| {
+            format!(
+                "`{}` ({}): `{}`",
+                c.name,
+                c.rtype,
+                c.physical_id.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    if !found.is_empty() && !shown.is_empty() {
+        let _ = writeln!(out, "\n> [!NOTE]\n> Looked up: {}", found.join(", "));
+    }
     if !plan.orphans.is_empty() {
         let _ = writeln!(
             out,

@@ -383,6 +383,7 @@ pub fn res(name: &str, schema: &'static TypeSchema, props: serde_json::Value) ->
         protect: false,
         ignore_changes: Vec::new(),
         existing: false,
+        lookup_id: None,
         import: None,
         defaulted: Vec::new(),
         spans: Default::default(),

@@ -748,3 +748,23 @@ fn an_error_in_a_value_used_through_an_alias_is_labelled_at_both_places() {
         Some(crate::diag::ALIAS_LABEL)
     );
 }
+
+#[test]
+fn existing_is_a_lookup_by_properties_or_by_an_id_of_the_types_forms() {
+    let text = "stack: demo\nregion: us-east-1\ntags: { team: web }\nresources:\n  \
+                by_id:\n    type: aws.vpc\n    existing: { id: vpc-0a1b2c3d }\n  \
+                by_tag:\n    type: aws.vpc\n    existing: true\n    tags: { Name: shared }\n  \
+                cluster:\n    type: aws.ecs_cluster\n    existing: true\n    name: shared\n";
+    let loaded = crate::load_str("t.yaml", text, &LoadOptions::default()).expect("loads");
+    let r = &loaded.stack.resources;
+    assert!(r["by_id"].existing);
+    assert_eq!(r["by_id"].lookup_id.as_deref(), Some("vpc-0a1b2c3d"));
+    assert!(r["by_id"].spans.existing.is_some());
+    assert!(r["by_tag"].existing);
+    assert_eq!(r["by_tag"].lookup_id, None);
+    // What a lookup searches by, as written: no stack-wide tags, no defaults.
+    let tags = r["by_tag"].props["tags"].as_map().unwrap();
+    assert_eq!(tags.keys().collect::<Vec<_>>(), ["Name"]);
+    assert_eq!(r["by_tag"].props.keys().collect::<Vec<_>>(), ["tags"]);
+    assert_eq!(r["cluster"].props.keys().collect::<Vec<_>>(), ["name"]);
+}

@@ -14,13 +14,16 @@ const ACTIONS: [&str; 3] = ["forward", "redirect", "fixed_response"];
 
 pub(crate) fn check(cx: &Ctx, diags: &mut Diagnostics) {
     let listeners: Vec<&Resource> = cx.of_type("aws.listener").collect();
-    for l in &listeners {
+    // A looked-up (`existing`) listener or load balancer names only what finds it: the
+    // rules about what iac creates are for the others. Its port still counts as taken.
+    let managed: Vec<&Resource> = listeners.iter().copied().filter(|l| !l.existing).collect();
+    for l in &managed {
         certificate(cx, l, diags);
         actions(cx, l, diags);
     }
     duplicate_ports(cx, &listeners, diags);
-    http_next_to_https(cx, &listeners, diags);
-    for lb in cx.of_type("aws.load_balancer") {
+    http_next_to_https(cx, &managed, diags);
+    for lb in cx.of_type("aws.load_balancer").filter(|lb| !lb.existing) {
         subnets(cx, lb, diags);
     }
 }
@@ -370,6 +373,20 @@ mod tests {
                    "certificate": "${cert.arn}", "forward": "${tg.arn}"}),
         );
         assert!(k.codes().is_empty());
+    }
+
+    #[test]
+    fn a_looked_up_listener_and_load_balancer_need_only_what_finds_them() {
+        let mut k = good();
+        k.add("shared_lb", "aws.load_balancer", json!({"name": "shared"}))
+            .existing = true;
+        k.add(
+            "shared_http",
+            "aws.listener",
+            json!({"load_balancer": "${shared_lb.arn}", "port": 80}),
+        )
+        .existing = true;
+        assert!(k.codes().is_empty(), "{:?}", k.codes());
     }
 
     #[test]

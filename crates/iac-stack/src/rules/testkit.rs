@@ -93,6 +93,7 @@ impl Kit {
             protect: false,
             ignore_changes: vec![],
             existing: false,
+            lookup_id: None,
             import: None,
             defaulted,
             spans,

@@ -108,7 +108,7 @@ Allowed on every resource besides the type's properties; any other key is an err
 | `depends_on` | List of resource NAMEs this one comes after although no reference says so |
 | `protect` | `true`: a plan that would destroy or replace this resource is refused |
 | `ignore_changes` | List of property paths (`desired_count`, `health_check.path`) whose live drift is not planned as an update |
-| `existing` | `true`: a read-only lookup of something that already exists, found by its identifying properties (a hosted zone by `name`); never created, updated or destroyed |
+| `existing` | A read-only lookup of something that already exists: `true` finds it by the type's identifying properties (a hosted zone by `name`, a VPC by `tags`; see "Lookup:" under each type), `{ id: ID }` by the id the console shows (the forms `import:` takes); read at plan time, never created, updated or destroyed. See [lookups.md](lookups.md) |
 
 ## Names and tags
 
@@ -231,6 +231,23 @@ fn type_section(out: &mut String, t: &TypeSchema) {
         out.push_str("Taggable: gets the `iac:stack` and `iac:name` tags and accepts `tags`.\n\n");
     } else {
         out.push_str("Not taggable.\n\n");
+    }
+    match super::lookup_by(t.name) {
+        Some(l) => {
+            let _ = writeln!(
+                out,
+                "Lookup: `existing: true` finds it by {}: {}.\n",
+                l.props()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                l.doc
+            );
+        }
+        None if t.name.starts_with("aws.") => {
+            out.push_str("Lookup: only by id, `existing: { id: ID }`.\n\n");
+        }
+        None => {}
     }
     match t.aws_name {
         Some(n) => {

@@ -213,10 +213,30 @@ fn meta_schema(key: &str, rtype: &str) -> Value {
             "type": "array",
             "items": { "type": "string" }
         }),
-        "existing" => json!({
-            "description": "`true`: look up a resource that already exists (by its identifying properties) instead of managing it",
-            "type": "boolean"
-        }),
+        "existing" => {
+            let by = super::lookup_by(rtype).map_or_else(
+                || "this type has none: give its id".to_string(),
+                |l| {
+                    l.props()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            );
+            let forms = super::import_id(rtype).map_or("its id", |i| i.forms);
+            json!({
+                "description": format!("Look up an object that already exists instead of managing it: `true` finds it by its identifying properties ({by}), `{{ id: ID }}` by its id ({forms})"),
+                "oneOf": [
+                    { "type": "boolean" },
+                    {
+                        "type": "object",
+                        "properties": { "id": { "type": "string" } },
+                        "required": ["id"],
+                        "additionalProperties": false
+                    }
+                ]
+            })
+        }
         "import" => {
             let forms = super::import_id(rtype).map_or("its id", |i| i.forms);
             json!({
@@ -255,7 +275,7 @@ fn type_schema(t: &TypeSchema) -> Value {
         let o = out.as_object_mut().expect("built as an object");
         o.insert(
             "if".into(),
-            json!({ "properties": { "existing": { "const": true } }, "required": ["existing"] }),
+            json!({ "properties": { "existing": { "not": { "const": false } } }, "required": ["existing"] }),
         );
         o.insert("else".into(), json!({ "required": required }));
     }

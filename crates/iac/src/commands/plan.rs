@@ -284,7 +284,7 @@ pub fn plan_diag(e: &PlanError, stack: &Stack) -> Diag {
             let d = match stack.resources.get(name) {
                 Some(r) => d
                     .in_file(&stack.source)
-                    .label(r.spans.name, "looked up, not created"),
+                    .label(r.spans.existing.unwrap_or(r.spans.name), "looked up, not created"),
                 None => d,
             };
             d.help("create it first (or drop `existing: true` to let iac create it), or check its identifying properties and the region")
@@ -292,6 +292,17 @@ pub fn plan_diag(e: &PlanError, stack: &Stack) -> Diag {
         PlanError::Recover { .. } => Diag::error("iac::plan::recover", e.to_string()).help(
             "an earlier apply was interrupted while creating it; run the command again once AWS answers, and nothing is created twice",
         ),
+        // A lookup that found several objects, or refers to what the stack manages.
+        PlanError::Lookup { name, source } if source.kind == iac_engine::ErrorKind::Conflict => {
+            let d = Diag::error("iac::plan::lookup", e.to_string());
+            let d = match stack.resources.get(name) {
+                Some(r) => d
+                    .in_file(&stack.source)
+                    .label(r.spans.existing.unwrap_or(r.spans.name), "looked up here"),
+                None => d,
+            };
+            d.help("make the lookup single out one object (a tag or property that tells them apart, or `existing: { id: ID }`), and let it refer only to other `existing` resources")
+        }
         PlanError::Read { .. } | PlanError::Lookup { .. } => {
             Diag::error("iac::plan::refresh", e.to_string()).help(
                 "run the command again; if it keeps failing, check the credentials' permissions",

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName};
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Value as Json};
 
@@ -152,6 +152,16 @@ impl ResourceType for EcsCluster {
             }
         };
         read_one(self, cx, name, &arn, desired, json!({})).await
+    }
+
+    /// By `name`: the active cluster of that name (see `find`), whoever owns it.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Found>, ProviderError> {
+        super::super::lookup::by_find(self, cx, name, inputs).await
     }
 
     /// By its name (the `name` input, unique per account and region), INACTIVE clusters

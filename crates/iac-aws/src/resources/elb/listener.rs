@@ -12,7 +12,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     ProtocolEnum, RedirectActionConfig, RedirectActionStatusCodeEnum,
 };
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Found, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -336,6 +336,16 @@ impl ResourceType for Listener {
                 })
             })
             .collect())
+    }
+
+    /// By `load_balancer` and `port` (see `find`), whoever owns it: how an app stack finds a shared listener.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Found>, ProviderError> {
+        super::super::lookup::by_find(self, cx, name, inputs).await
     }
 
     /// By its load balancer and port; whose it is, by its tags.

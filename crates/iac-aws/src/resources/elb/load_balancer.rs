@@ -13,7 +13,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancerStateEnum, LoadBalancerTypeEnum,
 };
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Found, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Value as Json};
 
@@ -258,6 +258,16 @@ impl ResourceType for LoadBalancer {
             }))
         })
         .await
+    }
+
+    /// By `name`: the load balancer of that name (see `find`), whoever owns it.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Found>, ProviderError> {
+        super::super::lookup::by_find(self, cx, name, inputs).await
     }
 
     /// By its name (the `name` input, unique per account and region); whose it is, by its

@@ -422,15 +422,16 @@ impl ResourceType for HostedZone {
             [] => return Ok(None),
             [one] => one.clone(),
             many => {
+                // Conflict: the search is ambiguous, as for every lookup (see `lookup.rs`).
                 return Err(ProviderError::new(
-                    ErrorKind::Fatal,
+                    ErrorKind::Conflict,
                     format!(
                         "{} {} hosted zones are named `{zone_name}` ({}); iac cannot tell which one is meant",
                         many.len(),
                         if private { "private" } else { "public" },
                         many.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
                     ),
-                ))
+                ));
             }
         };
         let zone = get_zone(cx, &id)
