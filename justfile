@@ -105,6 +105,10 @@ bench: emulator-install
     # release (12 minutes on 2 cores), and the emulator dominates these timings anyway.
     IAC_MOTO_SERVER='{{ moto_server }}' cargo run -q -p iac-aws --example bench_emulator
 
+# Refresh prices/aws.yaml from AWS's price list files (needs network access); review the diff
+prices:
+    python3 scripts/prices.py --table prices/aws.yaml
+
 # Format every Rust file
 fmt:
     cargo fmt --all

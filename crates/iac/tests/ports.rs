@@ -105,7 +105,11 @@ fn port_round_trip(file: &str, stack: &str, needs_zone: bool) {
         dir,
         &["plan", "--no-color", "--format", "markdown", file],
     );
-    assert_eq!(md, format!("### iac plan for `{stack}`: no changes\n"));
+    assert!(
+        md.starts_with(&format!("### iac plan for `{stack}`: no changes\n")),
+        "{md}"
+    );
+    assert!(md.contains("(no change), estimated**"), "{md}");
     let before = leftovers(&emulator, stack);
     assert!(
         !before["tagged"].as_array().expect("tagged").is_empty(),
@@ -238,4 +242,50 @@ fn the_platform_example_network_then_an_app_that_reads_its_outputs() {
             "destroy left objects tagged with `{stack}`"
         );
     }
+}
+
+/// Issue 15's check through the real binary: `iac plan stacks/lemon-mart.yaml` on the
+/// emulator ends with the monthly total, and each priced resource's block has its line, the
+/// figures that crates/iac-cost/tests/plan.rs works out by hand from prices/aws.yaml.
+#[test]
+fn the_lemon_mart_plan_prints_its_monthly_cost() {
+    let emulator = Emulator::start();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    std::fs::copy(repo().join("stacks/demo/zone.yaml"), dir.join("zone.yaml"))
+        .expect("copy the zone stack");
+    std::fs::copy(
+        repo().join("stacks/lemon-mart.yaml"),
+        dir.join("lemon-mart.yaml"),
+    )
+    .expect("copy lemon-mart");
+    iac_ok(&emulator, dir, &["apply", "--yes", "zone.yaml"]);
+    let plan = iac_ok(&emulator, dir, &["plan", "lemon-mart.yaml"]);
+    let block = |name: &str| -> String {
+        let start = plan
+            .find(&format!(" {name} ("))
+            .unwrap_or_else(|| panic!("no `{name}` in\n{plan}"));
+        plan[start..].split("\n\n").next().unwrap().to_string()
+    };
+    assert!(
+        block("alb").contains("monthly cost: +$24.31/mo"),
+        "{}",
+        block("alb")
+    );
+    assert!(
+        block("web").contains("monthly cost: +$25.32/mo"),
+        "{}",
+        block("web")
+    );
+    assert!(
+        block("logs").contains("monthly cost: +$0.53/mo"),
+        "{}",
+        block("logs")
+    );
+    assert!(
+        plan.contains("Monthly cost: $0.00 -> $50.16 (+$50.16/mo), estimated"),
+        "{plan}"
+    );
+    let cost = iac_ok(&emulator, dir, &["cost", "lemon-mart.yaml"]);
+    assert!(cost.contains("$50.16"), "{cost}");
 }
