@@ -27,11 +27,12 @@ pub enum Service {
     Logs,
     Ecr,
     S3,
+    Ssm,
 }
 
 impl Service {
     /// Every service, in a fixed order.
-    pub const ALL: [Service; 9] = [
+    pub const ALL: [Service; 10] = [
         Service::Ec2,
         Service::Ecs,
         Service::Elbv2,
@@ -41,6 +42,7 @@ impl Service {
         Service::Logs,
         Service::Ecr,
         Service::S3,
+        Service::Ssm,
     ];
 
     /// The short name: the IAM action prefix, which users know from policies.
@@ -55,6 +57,7 @@ impl Service {
             Service::Logs => "logs",
             Service::Ecr => "ecr",
             Service::S3 => "s3",
+            Service::Ssm => "ssm",
         }
     }
 
@@ -132,6 +135,7 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub s3: aws_sdk_s3::Client,
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 /// A loaded AWS connection: the resolved region and endpoint, the service clients, and the
@@ -206,6 +210,11 @@ impl AwsContext {
                 aws_sdk_s3::config::Builder::from(&sdk)
                     .force_path_style(endpoint_url.is_some() || s3_endpoint_set)
                     .interceptor(counter.interceptor(Service::S3))
+                    .build(),
+            ),
+            ssm: aws_sdk_ssm::Client::from_conf(
+                aws_sdk_ssm::config::Builder::from(&sdk)
+                    .interceptor(counter.interceptor(Service::Ssm))
                     .build(),
             ),
         };

@@ -403,3 +403,90 @@ async fn a_stack_on_a_looked_up_vpc_applies_and_plans_clean() {
         Some(vpc_id.as_str())
     );
 }
+
+/// An SSM parameter is only looked up: by name (or by id, its name), its value an attribute
+/// a container can use; a `SecureString` is refused (its value is a secret, kept out of plans
+/// and the state); a missing one names what was searched for.
+#[tokio::test]
+async fn an_ssm_parameter_is_looked_up_by_name_and_a_secret_one_is_refused() {
+    use aws_sdk_ssm::types::ParameterType;
+
+    let emulator = Emulator::start();
+    let provider = common::provider(&emulator, STACK).await;
+    let ssm = provider.aws().clients().ssm.clone();
+    for (name, value, kind) in [
+        (
+            "/platform/fluent-bit/stable",
+            "2.32.4",
+            ParameterType::String,
+        ),
+        (
+            "/platform/db/password",
+            "hunter2",
+            ParameterType::SecureString,
+        ),
+    ] {
+        ssm.put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(kind)
+            .send()
+            .await
+            .expect("put parameter");
+    }
+    let provider: Arc<dyn Provider> = Arc::new(provider);
+    let stack = |body: &str| {
+        load(&format!(
+            "stack: lookups\nregion: us-east-1\nresources:\n  tag:\n    type: aws.ssm_parameter\n{body}"
+        ))
+    };
+
+    let plan = try_plan(
+        &stack("    existing: true\n    name: /platform/fluent-bit/stable\n"),
+        &provider,
+    )
+    .await
+    .expect("plan");
+    let found = read(&plan, "tag");
+    assert_eq!(found.action, Action::Read);
+    assert_eq!(
+        found.physical_id.as_deref(),
+        Some("/platform/fluent-bit/stable")
+    );
+    assert_eq!(found.live_attrs.as_ref().unwrap()["value"], "2.32.4");
+    assert_eq!(found.live_attrs.as_ref().unwrap()["version"], 1);
+    assert_eq!(plan.summary.add, 0);
+
+    let by_id = try_plan(
+        &stack("    existing: { id: /platform/fluent-bit/stable }\n"),
+        &provider,
+    )
+    .await
+    .expect("plan");
+    assert_eq!(
+        read(&by_id, "tag").physical_id.as_deref(),
+        Some("/platform/fluent-bit/stable")
+    );
+
+    let secret = try_plan(
+        &stack("    existing: true\n    name: /platform/db/password\n"),
+        &provider,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(secret.contains("is a SecureString parameter"), "{secret}");
+    assert!(!secret.contains("hunter2"), "{secret}");
+
+    let missing = try_plan(
+        &stack("    existing: true\n    name: /platform/nothing\n"),
+        &provider,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        missing,
+        "`tag` is `existing` but no `aws.ssm_parameter` matches `name` /platform/nothing"
+    );
+}

@@ -1000,6 +1000,19 @@ impl Loader<'_> {
         let schema = schema?;
         // Another stack's outputs are only ever read.
         let existing = existing || schema::is_stack_ref(schema.name);
+        if schema::lookup_only(schema.name) && !existing {
+            self.error(
+                Diag::error(
+                    "iac::existing::lookup_only",
+                    format!(
+                        "`{name}` is an `{}`, which iac only looks up and never creates",
+                        schema.name
+                    ),
+                )
+                .label(spans.rtype, "looked up only")
+                .help("add `existing: true` (found by `name`) or `existing: { id: ID }`"),
+            );
+        }
         if schema::is_stack_ref(schema.name)
             && props.get("stack").and_then(Value::as_str) == Some(self.stack_name.as_str())
         {

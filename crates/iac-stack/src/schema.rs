@@ -183,6 +183,12 @@ pub fn default_applies(
 /// name is one of that stack's outputs (checked against its state, not the schema).
 pub const STACK_REF: &str = "iac.stack";
 
+/// True for the AWS types iac only ever looks up (`existing: true` is required): SSM
+/// parameters.
+pub fn lookup_only(rtype: &str) -> bool {
+    rtype == "aws.ssm_parameter"
+}
+
 /// True for [`STACK_REF`].
 pub fn is_stack_ref(rtype: &str) -> bool {
     rtype == STACK_REF

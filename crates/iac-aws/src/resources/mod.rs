@@ -27,6 +27,7 @@ mod nat_gateway;
 pub mod route53;
 mod route_table;
 mod security_group;
+mod ssm_parameter;
 mod subnet;
 pub(crate) mod sweep;
 pub(crate) mod vpc;
@@ -200,6 +201,7 @@ pub fn handler(rtype: &str) -> Option<&'static dyn ResourceType> {
         "aws.target_group" => Some(&elb::target_group::TargetGroup),
         "aws.listener" => Some(&elb::listener::Listener),
         "aws.certificate" => Some(&acm::Certificate),
+        "aws.ssm_parameter" => Some(&ssm_parameter::SsmParameter),
         "aws.hosted_zone" => Some(&route53::hosted_zone::HostedZone),
         "aws.dns_record" => Some(&route53::dns_record::DnsRecord),
         "aws.ecs_cluster" => Some(&ecs::cluster::EcsCluster),

@@ -579,6 +579,14 @@ verification:
     - \"\\\"site-verification=abc123\\\"\"
 "
         }
+        "aws.ssm_parameter" => {
+            "\
+fluent_bit_tag:
+  type: aws.ssm_parameter
+  existing: true
+  name: /aws/service/aws-for-fluent-bit/stable
+"
+        }
         "iac.stack" => {
             "\
 network:

@@ -32,6 +32,12 @@ impl LookupBy {
 
 static LOOKUPS: &[LookupBy] = &[
     LookupBy {
+        rtype: "aws.ssm_parameter",
+        all: &["name"],
+        any: &[],
+        doc: "the parameter of exactly that name (a `SecureString` is refused: its value is a secret)",
+    },
+    LookupBy {
         rtype: "aws.vpc",
         all: &[],
         any: &["tags", "cidr"],

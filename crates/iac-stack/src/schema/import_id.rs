@@ -112,6 +112,13 @@ fn ecs_service(id: &str) -> bool {
 
 static IDS: &[ImportId] = &[
     ImportId {
+        rtype: "aws.ssm_parameter",
+        forms: "the parameter's name (or its ARN)",
+        example: "/aws/service/aws-for-fluent-bit/stable",
+        check: |id| arn(id, "ssm", "parameter/") || named(id, 2048, |c| c.is_ascii_alphanumeric() || "_.-/".contains(c)),
+        distinctive: false,
+    },
+    ImportId {
         rtype: "aws.vpc",
         forms: "the VPC id, `vpc-…`",
         example: "vpc-0a1b2c3d4e5f60718",

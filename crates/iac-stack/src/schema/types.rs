@@ -1474,6 +1474,25 @@ pub static TYPES: &[TypeSchema] = &[
         renews: None,
     },
     TypeSchema {
+        name: "aws.ssm_parameter",
+        doc: "A parameter of SSM Parameter Store, only ever looked up (`existing: true`): a value kept there, such as an image tag in a public parameter",
+        props: &[req(
+            "name",
+            Kind::Str,
+            "The parameter's full name, e.g. `/aws/service/aws-for-fluent-bit/stable`",
+        )],
+        attrs: &[
+            attr("value", AttrKind::Str, "The parameter's value (a `StringList` as written, commas included)"),
+            attr("version", AttrKind::Int, "The version the value is of"),
+            attr("arn", AttrKind::Str, "Parameter ARN"),
+            attr("name", AttrKind::Str, "The parameter's full name"),
+        ],
+        taggable: false,
+        aws_name: None,
+        holds: None,
+        renews: None,
+    },
+    TypeSchema {
         name: super::STACK_REF,
         doc: "The outputs of another stack, read from its state at plan time: `${NAME.OUTPUT}` reads one. Never created, changed or destroyed",
         props: &[
