@@ -171,10 +171,37 @@ pub(crate) async fn survey(
 ) -> Result<Vec<(&'static str, Tagged)>, PlanError> {
     let mut known = known_ids(state);
     known.extend(recovery.found.values().map(|(_, e)| e.physical_id.as_str()));
+    let mut out = tagged_objects(stack, provider, Listing::Plan).await?;
+    out.retain(|(_, t)| !known.contains(t.physical_id.as_str()));
+    Ok(out)
+}
+
+/// How [`tagged_objects`] lists a type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listing {
+    /// [`Provider::list_tagged`]: cheap enough for every plan.
+    Plan,
+    /// [`Provider::sweep`]: every object, however many calls (the sweep).
+    Sweep,
+}
+
+/// Every object of every taggable type that carries the `iac:stack` tag of `stack`, the
+/// types listed in parallel; sorted by type, then id.
+pub(crate) async fn tagged_objects(
+    stack: &str,
+    provider: &Arc<dyn Provider>,
+    listing: Listing,
+) -> Result<Vec<(&'static str, Tagged)>, PlanError> {
     let mut set = tokio::task::JoinSet::new();
     for schema in iac_stack::schema::TYPES.iter().filter(|t| t.taggable) {
         let (p, rtype, stack) = (provider.clone(), schema.name, stack.to_string());
-        set.spawn(async move { (rtype, p.list_tagged(rtype, &stack).await) });
+        set.spawn(async move {
+            let found = match listing {
+                Listing::Plan => p.list_tagged(rtype, &stack).await,
+                Listing::Sweep => p.sweep(rtype, &stack).await,
+            };
+            (rtype, found)
+        });
     }
     let mut out = Vec::new();
     while let Some(joined) = set.join_next().await {
@@ -186,12 +213,7 @@ pub(crate) async fn survey(
             rtype: rtype.to_string(),
             source,
         })?;
-        out.extend(
-            tagged
-                .into_iter()
-                .filter(|t| !known.contains(t.physical_id.as_str()))
-                .map(|t| (rtype, t)),
-        );
+        out.extend(tagged.into_iter().map(|t| (rtype, t)));
     }
     out.sort_by(|a, b| (a.0, &a.1.physical_id).cmp(&(b.0, &b.1.physical_id)));
     Ok(out)

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use iac_stack::Stack;
 
 use crate::plan::{stack_hash, Plan, PlanError, PlanKind, Summary};
-use crate::provider::{Provider, ProviderError, Tagged};
-use crate::recover::orphan_deletes;
+use crate::provider::{Provider, Tagged};
+use crate::recover::{orphan_deletes, tagged_objects, Listing};
 use crate::state::State;
 use crate::PLAN_FORMAT_VERSION;
 
@@ -36,24 +36,7 @@ pub async fn sweep(
     state: Option<&State>,
     provider: Arc<dyn Provider>,
 ) -> Result<Sweep, PlanError> {
-    let mut set = tokio::task::JoinSet::new();
-    for schema in iac_stack::schema::TYPES.iter().filter(|t| t.taggable) {
-        let (p, rtype, stack) = (provider.clone(), schema.name, stack.to_string());
-        set.spawn(async move { (rtype, p.sweep(rtype, &stack).await) });
-    }
-    let mut found = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        let (rtype, res) = joined.map_err(|e| PlanError::Read {
-            rtype: "?".into(),
-            source: ProviderError::new(crate::ErrorKind::Fatal, e.to_string()),
-        })?;
-        let tagged = res.map_err(|source| PlanError::Read {
-            rtype: rtype.to_string(),
-            source,
-        })?;
-        found.extend(tagged.into_iter().map(|t| (rtype, t)));
-    }
-    found.sort_by(|a, b| (a.0, &a.1.physical_id).cmp(&(b.0, &b.1.physical_id)));
+    let found = tagged_objects(stack, &provider, Listing::Sweep).await?;
     let managed: HashSet<&str> = state
         .map(|s| {
             s.resources

@@ -9,11 +9,13 @@
 //! moto needs to be installed (`just emulator-install`); emulator tests fail, never skip.
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+mod common;
+
+use common::*;
 use iac_testkit::Emulator;
 
 /// A network stack: VPC, two subnets, internet gateway, route table, security group.
@@ -125,154 +127,6 @@ impl Work {
             .stdin(Stdio::null());
         cmd
     }
-}
-
-/// A finished run of the binary.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn of(mut cmd: Command) -> Run {
-        let Output {
-            status,
-            stdout,
-            stderr,
-        } = cmd.output().expect("run iac");
-        Run {
-            code: status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        }
-    }
-
-    /// stderr with miette's line wrapping undone: whitespace collapsed, gutters removed.
-    /// Stderr with the diagnostic frame removed, whitespace collapsed and the lines miette
-    /// wrapped joined again (it also breaks lines after a `-`, inside dates and ids).
-    fn err_flat(&self) -> String {
-        let mut flat = String::new();
-        for line in self.stderr.replace('│', " ").lines() {
-            let words = line.split_whitespace().collect::<Vec<_>>().join(" ");
-            if words.is_empty() {
-                continue;
-            }
-            if !flat.is_empty() && !flat.ends_with('-') {
-                flat.push(' ');
-            }
-            flat.push_str(&words);
-        }
-        flat
-    }
-
-    /// Assert the exit code, showing both streams when it is wrong.
-    fn expect(self, code: i32) -> Run {
-        assert_eq!(
-            self.code, code,
-            "exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-}
-
-/// Replace AWS ids (`vpc-0a1b...`, `sg-...`) with `<ID>` so snapshots are stable.
-fn mask_ids(text: &str) -> String {
-    const PREFIXES: [&str; 6] = ["vpc-", "subnet-", "igw-", "rtb-", "sg-", "rtbassoc-"];
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    'outer: while !rest.is_empty() {
-        for p in PREFIXES {
-            if let Some(after) = rest.strip_prefix(p) {
-                let hex = after.bytes().take_while(u8::is_ascii_hexdigit).count();
-                if hex >= 8 {
-                    out.push_str("<ID>");
-                    rest = &after[hex..];
-                    continue 'outer;
-                }
-            }
-        }
-        let c = rest.chars().next().unwrap();
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
-    }
-    out
-}
-
-/// An EC2 `Describe*` query straight to the emulator, filtered by the `iac:stack` tag: the
-/// test's own view of what exists, independent of iac. moto does not check signatures, only
-/// reads the service and region from the credential scope.
-fn ec2_describe_by_stack(emulator: &Emulator, action: &str, stack: &str) -> String {
-    let addr = emulator.url().trim_start_matches("http://").to_string();
-    let body = format!(
-        "Action={action}&Version=2016-11-15&Filter.1.Name=tag%3Aiac%3Astack&Filter.1.Value.1={stack}"
-    );
-    let mut s = TcpStream::connect(&addr).expect("connect to the emulator");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
-    assert!(
-        response.starts_with("HTTP/1.1 200"),
-        "{action}: {response:.300}"
-    );
-    response
-}
-
-/// One raw request to the emulator for `service`, returning the status line and body. moto
-/// does not check signatures, only reads the service and region from the credential scope.
-fn emulator_request(emulator: &Emulator, service: &str, method: &str, path: &str) -> String {
-    let addr = emulator.url().trim_start_matches("http://").to_string();
-    let mut s = TcpStream::connect(&addr).expect("connect to the emulator");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n\
-         Content-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
-    response
-}
-
-/// How many resources of each network kind the emulator holds for `stack`.
-fn network_count(emulator: &Emulator, stack: &str) -> usize {
-    // Every resource iac tags carries `iac:name` once; ids also appear nested (a route
-    // table's associations repeat its id), tags do not.
-    [
-        "DescribeVpcs",
-        "DescribeSubnets",
-        "DescribeSecurityGroups",
-        "DescribeInternetGateways",
-        "DescribeRouteTables",
-    ]
-    .iter()
-    .map(|action| {
-        ec2_describe_by_stack(emulator, action, stack)
-            .matches("<key>iac:name</key>")
-            .count()
-    })
-    .sum()
-}
-
-/// A loopback port nobody listens on.
-fn closed_port_url() -> String {
-    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("http://127.0.0.1:{port}")
 }
 
 #[test]
@@ -700,7 +554,7 @@ fn missing_credentials_are_one_clear_error_with_help() {
 #[test]
 fn state_in_s3_is_used_for_apply_state_list_output_and_destroy() {
     let emulator = Emulator::start();
-    let created = emulator_request(&emulator, "s3", "PUT", "/e2e-iac-state");
+    let created = emulator_request(&emulator, "s3", "PUT", "/e2e-iac-state", "");
     assert!(created.starts_with("HTTP/1.1 200"), "{created:.300}");
     let work = Work::new(&NETWORK.replace(
         "region: us-east-1\n",
@@ -709,7 +563,13 @@ fn state_in_s3_is_used_for_apply_state_list_output_and_destroy() {
 
     work.iac(&emulator, &["apply", "--yes", "net.yaml"])
         .expect(0);
-    let object = emulator_request(&emulator, "s3", "GET", "/e2e-iac-state/iac/e2e-net.json");
+    let object = emulator_request(
+        &emulator,
+        "s3",
+        "GET",
+        "/e2e-iac-state/iac/e2e-net.json",
+        "",
+    );
     assert!(object.starts_with("HTTP/1.1 200"), "{object:.300}");
     assert!(object.contains("\"stack\": \"e2e-net\""), "{object:.600}");
     assert!(
@@ -918,7 +778,7 @@ fn sigterm_at_the_prompt_releases_the_s3_lock_and_changes_nothing() {
     use std::sync::mpsc;
 
     let emulator = Emulator::start();
-    let created = emulator_request(&emulator, "s3", "PUT", "/e2e-iac-state");
+    let created = emulator_request(&emulator, "s3", "PUT", "/e2e-iac-state", "");
     assert!(created.starts_with("HTTP/1.1 200"), "{created:.300}");
     let work = Work::new(&NETWORK.replace(
         "region: us-east-1\n",
@@ -964,6 +824,7 @@ fn sigterm_at_the_prompt_releases_the_s3_lock_and_changes_nothing() {
         "s3",
         "GET",
         "/e2e-iac-state/iac/e2e-net.json.lock",
+        "",
     );
     assert!(lock.starts_with("HTTP/1.1 200"), "{lock:.300}");
     let pid = Command::new("pgrep")
@@ -987,6 +848,7 @@ fn sigterm_at_the_prompt_releases_the_s3_lock_and_changes_nothing() {
         "s3",
         "GET",
         "/e2e-iac-state/iac/e2e-net.json.lock",
+        "",
     );
     assert!(
         lock.starts_with("HTTP/1.1 404"),

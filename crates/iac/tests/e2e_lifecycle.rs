@@ -8,12 +8,12 @@
 //!
 //! moto needs to be installed (`just emulator-install`); emulator tests fail, never skip.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
+mod common;
+
+use common::*;
 use iac_testkit::Emulator;
 
 /// A load balancer in two subnets, an HTTP listener forwarding to a target group.
@@ -129,60 +129,6 @@ impl Work {
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
         }
     }
-}
-
-/// A finished run of the binary.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// Assert the exit code, showing both streams when it is wrong.
-    fn expect(self, code: i32) -> Run {
-        assert_eq!(
-            self.code, code,
-            "exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-}
-
-/// A query-API request (form-encoded POST) straight to the emulator for `service`; the
-/// response body. moto does not check signatures, only reads the service and region from
-/// the credential scope.
-fn query(emulator: &Emulator, service: &str, body: &str) -> String {
-    let addr = emulator.url().trim_start_matches("http://").to_string();
-    let mut s = TcpStream::connect(&addr).expect("connect to the emulator");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
-    assert!(
-        response.starts_with("HTTP/1.1 200"),
-        "{body}: {response:.400}"
-    );
-    response
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The names of the target groups the emulator holds.
@@ -923,17 +869,6 @@ fn a_whole_destroy_ends_with_the_sweep_line() {
         "{}",
         again.stdout
     );
-}
-
-/// The text between the first `<tag>` and `</tag>` of an emulator's XML answer.
-fn xml_value(body: &str, tag: &str) -> String {
-    let open = format!("<{tag}>");
-    let start = body
-        .find(&open)
-        .unwrap_or_else(|| panic!("no <{tag}>: {body:.400}"))
-        + open.len();
-    let end = body[start..].find(&format!("</{tag}>")).unwrap() + start;
-    body[start..end].to_string()
 }
 
 /// A stack built on a VPC it does not own, found by its tag.

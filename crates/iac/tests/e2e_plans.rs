@@ -7,12 +7,11 @@
 //! binary is its own crate).
 
 use std::collections::HashSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
+mod common;
+
+use common::*;
 use iac_testkit::Emulator;
 use serde_json::Value as Json;
 
@@ -102,70 +101,6 @@ impl Work {
     /// `iac ARGS` in this directory.
     fn iac(&self, emulator: &Emulator, args: &[&str]) -> Run {
         iac_in(self.path(), emulator, args)
-    }
-}
-
-/// `iac ARGS` in `cwd`, stdin closed (no terminal), no colour, pointed at `emulator`.
-fn iac_in(cwd: &Path, emulator: &Emulator, args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_iac"));
-    cmd.current_dir(cwd)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    emulator.configure(&mut cmd);
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().expect("run iac");
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    }
-}
-
-/// A finished run of the binary.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// Assert the exit code, showing both streams when it is wrong.
-    fn expect(self, code: i32) -> Run {
-        assert_eq!(
-            self.code, code,
-            "exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    /// stderr with miette's line wrapping undone.
-    fn err_flat(&self) -> String {
-        self.stderr
-            .replace('│', " ")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
-    /// Every line of stdout, each parsed as one JSON object with a `type` and a
-    /// `timestamp`; stderr must be empty.
-    fn events(&self) -> Vec<Json> {
-        assert_eq!(self.stderr, "", "with --json nothing goes to stderr");
-        self.stdout
-            .lines()
-            .map(|l| {
-                let e: Json = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
-                assert!(e["type"].is_string(), "{l}");
-                let ts = e["timestamp"].as_str().unwrap_or_else(|| panic!("{l}"));
-                assert!(ts.len() == 24 && ts.ends_with('Z'), "{l}");
-                e
-            })
-            .collect()
     }
 }
 
@@ -539,71 +474,4 @@ fn destroy_plans_are_shown_saved_and_applied_from_anywhere_unless_stale() {
         state["resources"].as_object().unwrap().is_empty(),
         "{state}"
     );
-}
-
-/// Replace AWS ids (`vpc-0a1b...`, `sg-...`) with `<ID>` so snapshots are stable.
-fn mask_ids(text: &str) -> String {
-    const PREFIXES: [&str; 6] = ["vpc-", "subnet-", "igw-", "rtb-", "sg-", "rtbassoc-"];
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    'outer: while !rest.is_empty() {
-        for p in PREFIXES {
-            if let Some(after) = rest.strip_prefix(p) {
-                let hex = after.bytes().take_while(u8::is_ascii_hexdigit).count();
-                if hex >= 8 {
-                    out.push_str("<ID>");
-                    rest = &after[hex..];
-                    continue 'outer;
-                }
-            }
-        }
-        let c = rest.chars().next().unwrap();
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
-    }
-    out
-}
-
-/// An EC2 `Describe*` query straight to the emulator, filtered by the `iac:stack` tag: the
-/// test's own view of what exists, independent of iac.
-fn ec2_describe_by_stack(emulator: &Emulator, action: &str, stack: &str) -> String {
-    let addr = emulator.url().trim_start_matches("http://").to_string();
-    let body = format!(
-        "Action={action}&Version=2016-11-15&Filter.1.Name=tag%3Aiac%3Astack&Filter.1.Value.1={stack}"
-    );
-    let mut s = TcpStream::connect(&addr).expect("connect to the emulator");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
-    assert!(
-        response.starts_with("HTTP/1.1 200"),
-        "{action}: {response:.300}"
-    );
-    response
-}
-
-/// How many resources of the network kinds the emulator holds for `stack`.
-fn network_count(emulator: &Emulator, stack: &str) -> usize {
-    [
-        "DescribeVpcs",
-        "DescribeSubnets",
-        "DescribeSecurityGroups",
-        "DescribeInternetGateways",
-        "DescribeRouteTables",
-    ]
-    .iter()
-    .map(|action| {
-        ec2_describe_by_stack(emulator, action, stack)
-            .matches("<key>iac:name</key>")
-            .count()
-    })
-    .sum()
 }

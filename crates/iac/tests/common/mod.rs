@@ -1,0 +1,220 @@
+//! What the end-to-end tests of the binary share: running `iac` against the emulator, the
+//! finished run with its streams, and asking the emulator directly (not through iac) what
+//! exists. Each test file uses some of it.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use iac_testkit::Emulator;
+use serde_json::Value as Json;
+
+/// `iac ARGS` in `cwd`, stdin closed (no terminal), no colour; not yet pointed anywhere.
+pub fn iac_command(cwd: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_iac"));
+    cmd.current_dir(cwd)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// `iac ARGS` in `cwd`, pointed at `emulator`.
+pub fn iac_in(cwd: &Path, emulator: &Emulator, args: &[&str]) -> Run {
+    let mut cmd = iac_command(cwd, args);
+    emulator.configure(&mut cmd);
+    Run::of(cmd)
+}
+
+/// A finished run of the binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn of(mut cmd: Command) -> Run {
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = cmd.output().expect("run iac");
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
+    /// Assert the exit code, showing both streams when it is wrong.
+    pub fn expect(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Stderr with the diagnostic frame removed, whitespace collapsed and the lines miette
+    /// wrapped joined again (it also breaks lines after a `-`, inside dates and ids).
+    pub fn err_flat(&self) -> String {
+        let mut flat = String::new();
+        for line in self.stderr.replace('│', " ").lines() {
+            let words = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            if words.is_empty() {
+                continue;
+            }
+            if !flat.is_empty() && !flat.ends_with('-') {
+                flat.push(' ');
+            }
+            flat.push_str(&words);
+        }
+        flat
+    }
+
+    /// Every line of stdout, each parsed as one JSON object with a `type` and a
+    /// `timestamp`; stderr must be empty (`--json`).
+    pub fn events(&self) -> Vec<Json> {
+        assert_eq!(self.stderr, "", "with --json nothing goes to stderr");
+        self.stdout
+            .lines()
+            .map(|l| {
+                let e: Json = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+                assert!(e["type"].is_string(), "{l}");
+                let ts = e["timestamp"].as_str().unwrap_or_else(|| panic!("{l}"));
+                assert!(ts.len() == 24 && ts.ends_with('Z'), "{l}");
+                e
+            })
+            .collect()
+    }
+}
+
+/// A query-API request (form-encoded POST) straight to the emulator for `service`; the
+/// response, which must be a 200. moto does not check signatures, only reads the service and
+/// region from the credential scope.
+pub fn query(emulator: &Emulator, service: &str, body: &str) -> String {
+    let response = emulator_request(emulator, service, "POST", "/", body);
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "{body}: {response:.400}"
+    );
+    response
+}
+
+/// One raw request to the emulator for `service`: the status line, headers and body.
+pub fn emulator_request(
+    emulator: &Emulator,
+    service: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> String {
+    let addr = emulator.url().trim_start_matches("http://").to_string();
+    let mut s = TcpStream::connect(&addr).expect("connect to the emulator");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20250101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// An EC2 `Describe*` of what carries the tag `iac:stack=stack`: the test's own view of
+/// what exists, independent of iac.
+pub fn ec2_describe_by_stack(emulator: &Emulator, action: &str, stack: &str) -> String {
+    query(
+        emulator,
+        "ec2",
+        &format!(
+            "Action={action}&Version=2016-11-15&Filter.1.Name=tag%3Aiac%3Astack&Filter.1.Value.1={stack}"
+        ),
+    )
+}
+
+/// How many objects of the network kinds the emulator holds for `stack`. Every object iac
+/// tags carries `iac:name` once; ids also appear nested (a route table's associations repeat
+/// its id), tags do not.
+pub fn network_count(emulator: &Emulator, stack: &str) -> usize {
+    [
+        "DescribeVpcs",
+        "DescribeSubnets",
+        "DescribeSecurityGroups",
+        "DescribeInternetGateways",
+        "DescribeRouteTables",
+    ]
+    .iter()
+    .map(|action| {
+        ec2_describe_by_stack(emulator, action, stack)
+            .matches("<key>iac:name</key>")
+            .count()
+    })
+    .sum()
+}
+
+/// Replace AWS ids (`vpc-0a1b...`, `sg-...`) with `<ID>` so snapshots are stable.
+pub fn mask_ids(text: &str) -> String {
+    const PREFIXES: [&str; 6] = ["vpc-", "subnet-", "igw-", "rtb-", "sg-", "rtbassoc-"];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'outer: while !rest.is_empty() {
+        for p in PREFIXES {
+            if let Some(after) = rest.strip_prefix(p) {
+                let hex = after.bytes().take_while(u8::is_ascii_hexdigit).count();
+                if hex >= 8 {
+                    out.push_str("<ID>");
+                    rest = &after[hex..];
+                    continue 'outer;
+                }
+            }
+        }
+        let c = rest.chars().next().unwrap();
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// `s` percent-encoded for a query string.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The text between the first `<tag>` and `</tag>` of an emulator's XML answer.
+pub fn xml_value(body: &str, tag: &str) -> String {
+    let open = format!("<{tag}>");
+    let start = body
+        .find(&open)
+        .unwrap_or_else(|| panic!("no <{tag}>: {body:.400}"))
+        + open.len();
+    let end = body[start..].find(&format!("</{tag}>")).unwrap() + start;
+    body[start..end].to_string()
+}
+
+/// A loopback port nobody listens on.
+pub fn closed_port_url() -> String {
+    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
