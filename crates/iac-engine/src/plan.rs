@@ -434,6 +434,31 @@ pub enum StalePlan {
 }
 
 impl Plan {
+    /// A plan of `kind` for `stack` against `state` with these `changes` and nothing else
+    /// (no drift, outputs, orphans, ...): the fields a caller fills in start empty.
+    pub(crate) fn of(kind: PlanKind, stack: &Stack, state: &State, changes: Vec<Change>) -> Plan {
+        Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            kind,
+            stack: stack.name.clone(),
+            region: stack.region.clone(),
+            state_lineage: state.lineage.clone(),
+            state_serial: state.serial,
+            stack_hash: stack_hash(stack),
+            changes,
+            drift: Vec::new(),
+            outputs: IndexMap::new(),
+            summary: Summary::default(),
+            data_loss: Vec::new(),
+            settled_intents: Vec::new(),
+            orphans: Vec::new(),
+            pulled_in: Vec::new(),
+            refresh_only: false,
+            refreshed: Vec::new(),
+            cost: None,
+        }
+    }
+
     /// True when applying would change something (`--detailed-exitcode`: 2, else 0).
     pub fn has_changes(&self) -> bool {
         !self.summary.is_empty()
@@ -1161,28 +1186,15 @@ fn plan_with(
     }
 
     let plan = Plan {
-        format_version: PLAN_FORMAT_VERSION,
-        kind: PlanKind::Apply,
-        stack: stack.name.clone(),
-        region: stack.region.clone(),
-        state_lineage: state.lineage.clone(),
-        state_serial: state.serial,
-        stack_hash: stack_hash(stack),
-        changes,
         drift,
         outputs: stack
             .outputs
             .iter()
             .map(|(n, o)| (n.clone(), o.value.clone()))
             .collect(),
-        summary: Summary::default(),
-        data_loss: Vec::new(),
         settled_intents: recovery.settled,
         orphans: orphan_list(unknown_tagged),
-        pulled_in: Vec::new(),
-        refresh_only: false,
-        refreshed: Vec::new(),
-        cost: None,
+        ..Plan::of(PlanKind::Apply, stack, state, changes)
     };
     finish(plan, stack, opts)
 }
@@ -1231,26 +1243,7 @@ pub fn plan_destroy(stack: &Stack, state: &State, opts: &PlanOptions) -> Result<
         .map(|name| delete_change(name, &state.resources[name], None))
         .collect();
     push_deposed(state, &mut changes);
-    let plan = Plan {
-        format_version: PLAN_FORMAT_VERSION,
-        kind: PlanKind::Destroy,
-        stack: stack.name.clone(),
-        region: stack.region.clone(),
-        state_lineage: state.lineage.clone(),
-        state_serial: state.serial,
-        stack_hash: stack_hash(stack),
-        changes,
-        drift: Vec::new(),
-        outputs: IndexMap::new(),
-        summary: Summary::default(),
-        data_loss: Vec::new(),
-        settled_intents: Vec::new(),
-        orphans: Vec::new(),
-        pulled_in: Vec::new(),
-        refresh_only: false,
-        refreshed: Vec::new(),
-        cost: None,
-    };
+    let plan = Plan::of(PlanKind::Destroy, stack, state, changes);
     finish(plan, stack, opts)
 }
 

@@ -15,12 +15,10 @@ use serde_json::Value as Json;
 
 use iac_stack::{Stack, Value};
 
-use crate::plan::{
-    check_stack_name, refresh, stack_hash, Drift, Plan, PlanError, PlanKind, Summary,
-};
+use crate::plan::{check_stack_name, refresh, Drift, Plan, PlanError, PlanKind};
 use crate::provider::Provider;
 use crate::state::{Edit, State};
-use crate::{util, PLAN_FORMAT_VERSION};
+use crate::util;
 
 /// One resource of the state as it is live, for a refresh-only apply to record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,24 +109,10 @@ pub async fn plan_refresh_only(
         }
     }
     Ok(Plan {
-        format_version: PLAN_FORMAT_VERSION,
-        kind: PlanKind::Apply,
-        stack: stack.name.clone(),
-        region: stack.region.clone(),
-        state_lineage: state.lineage.clone(),
-        state_serial: state.serial,
-        stack_hash: stack_hash(stack),
-        changes: Vec::new(),
         drift,
-        outputs: Default::default(),
-        summary: Summary::default(),
-        data_loss: Vec::new(),
-        settled_intents: Vec::new(),
-        orphans: Vec::new(),
-        pulled_in: Vec::new(),
         refresh_only: true,
         refreshed,
-        cost: None,
+        ..Plan::of(PlanKind::Apply, stack, state, Vec::new())
     })
 }
 

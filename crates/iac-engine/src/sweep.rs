@@ -14,11 +14,10 @@ use std::sync::Arc;
 
 use iac_stack::Stack;
 
-use crate::plan::{stack_hash, Plan, PlanError, PlanKind, Summary};
+use crate::plan::{Plan, PlanError, PlanKind, Summary};
 use crate::provider::{Provider, Tagged};
 use crate::recover::{orphan_deletes, tagged_objects, Listing};
 use crate::state::State;
-use crate::PLAN_FORMAT_VERSION;
 
 /// What a sweep found.
 #[derive(Debug, Clone, Default)]
@@ -73,23 +72,8 @@ pub fn plan_sweep_delete(stack: &Stack, state: &State, left: &[(&'static str, Ta
         ..Summary::default()
     };
     Plan {
-        format_version: PLAN_FORMAT_VERSION,
-        kind: PlanKind::Destroy,
-        stack: stack.name.clone(),
-        region: stack.region.clone(),
-        state_lineage: state.lineage.clone(),
-        state_serial: state.serial,
-        stack_hash: stack_hash(stack),
-        changes,
-        drift: Vec::new(),
-        outputs: Default::default(),
         summary,
         data_loss,
-        settled_intents: Vec::new(),
-        orphans: Vec::new(),
-        pulled_in: Vec::new(),
-        refresh_only: false,
-        refreshed: Vec::new(),
-        cost: None,
+        ..Plan::of(PlanKind::Destroy, stack, state, changes)
     }
 }

@@ -46,19 +46,12 @@ pub fn run(args: &ApplyArgs, printer: &Printer) -> ExitCode {
     if args.json && !args.yes && saved.is_none() {
         return refuse_json_without_yes("apply", printer);
     }
-    let rt = match super::runtime(printer) {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(super::interrupt::interruptible(
-        async {
-            match saved {
-                Some((plan, location)) => apply_saved(args, plan, location, printer).await,
-                None => apply_stack(args, printer).await,
-            }
-        },
-        printer,
-    ))
+    super::block_on_interruptible(printer, async {
+        match saved {
+            Some((plan, location)) => apply_saved(args, plan, location, printer).await,
+            None => apply_stack(args, printer).await,
+        }
+    })
 }
 
 /// `--json` without `--yes` (and not a saved plan): no question can be answered in a

@@ -30,14 +30,7 @@ pub fn run(args: &DestroyArgs, printer: &Printer) -> ExitCode {
     if args.json && !args.yes {
         return refuse_json_without_yes("destroy", printer);
     }
-    let rt = match super::runtime(printer) {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(super::interrupt::interruptible(
-        run_async(args, printer),
-        printer,
-    ))
+    super::block_on_interruptible(printer, run_async(args, printer))
 }
 
 async fn run_async(args: &DestroyArgs, printer: &Printer) -> ExitCode {

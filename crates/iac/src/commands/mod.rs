@@ -81,6 +81,18 @@ fn runtime(printer: &Printer) -> Result<tokio::runtime::Runtime, ExitCode> {
         })
 }
 
+/// Run a command that changes or reads AWS on the runtime, stopped cleanly by Ctrl-C and
+/// SIGTERM (see [`interrupt`]).
+fn block_on_interruptible(
+    printer: &Printer,
+    command: impl std::future::Future<Output = ExitCode>,
+) -> ExitCode {
+    match runtime(printer) {
+        Ok(rt) => rt.block_on(interrupt::interruptible(command, printer)),
+        Err(code) => code,
+    }
+}
+
 /// Write a command's result to stdout; a reader that went away (`| head`) is not an error.
 fn write_out(printer: &Printer, text: &str) -> ExitCode {
     match printer.out(text) {

@@ -336,14 +336,7 @@ pub fn plan_json(plan: &Plan, location: &StateLocation) -> String {
 }
 
 pub fn run(args: &PlanArgs, printer: &Printer) -> ExitCode {
-    let rt = match super::runtime(printer) {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(super::interrupt::interruptible(
-        run_async(args, printer),
-        printer,
-    ))
+    super::block_on_interruptible(printer, run_async(args, printer))
 }
 
 async fn run_async(args: &PlanArgs, printer: &Printer) -> ExitCode {

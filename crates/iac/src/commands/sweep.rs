@@ -24,14 +24,7 @@ use crate::printer::Printer;
 use crate::reporter_json::{emit_stdout, Event, SweptObject};
 
 pub fn run(args: &SweepArgs, printer: &Printer) -> ExitCode {
-    let rt = match super::runtime(printer) {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(super::interrupt::interruptible(
-        run_async(args, printer),
-        printer,
-    ))
+    super::block_on_interruptible(printer, run_async(args, printer))
 }
 
 async fn run_async(args: &SweepArgs, printer: &Printer) -> ExitCode {
