@@ -96,6 +96,9 @@ struct Cycle {
     plan_requests: Requests,
     destroy: Duration,
     destroy_requests: Requests,
+    /// The sweep that ends `iac destroy` (every taggable type listed and read).
+    sweep: Duration,
+    sweep_requests: Requests,
 }
 
 async fn cycle(aws: &AwsContext, name: &str, noop_plans: usize) -> Cycle {
@@ -135,13 +138,24 @@ async fn cycle(aws: &AwsContext, name: &str, noop_plans: usize) -> Cycle {
     run(&destroy, &mut state, tmp.path(), provider).await;
     let destroy_took = t.elapsed();
     assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+    let destroy_requests = counter.snapshot();
+
+    counter.reset();
+    let t = Instant::now();
+    let left = iac_engine::sweep::sweep(&stack.name, Some(&state), provider.clone())
+        .await
+        .unwrap_or_else(|e| panic!("sweep: {e}"));
+    let sweep_took = t.elapsed();
+    assert!(left.left.is_empty(), "the sweep found objects left");
     Cycle {
+        sweep: sweep_took,
+        sweep_requests: counter.snapshot(),
         apply,
         apply_requests,
         plans,
         plan_requests,
         destroy: destroy_took,
-        destroy_requests: counter.snapshot(),
+        destroy_requests,
     }
 }
 
@@ -348,6 +362,7 @@ fn main() {
         let applies: Vec<Duration> = cycles.iter().map(|c| c.apply).collect();
         let plans: Vec<Duration> = cycles.iter().flat_map(|c| c.plans.clone()).collect();
         let destroys: Vec<Duration> = cycles.iter().map(|c| c.destroy).collect();
+        let sweeps: Vec<Duration> = cycles.iter().map(|c| c.sweep).collect();
         let samples = [
             sample(
                 "apply lemon-mart (plan + apply, from nothing)",
@@ -374,6 +389,15 @@ fn main() {
                     "{} requests: {}",
                     total(&last.destroy_requests),
                     per_service(&last.destroy_requests)
+                ),
+            ),
+            sample(
+                "sweep after the destroy (what `iac destroy` ends with)",
+                &sweeps,
+                format!(
+                    "{} requests: {}",
+                    total(&last.sweep_requests),
+                    per_service(&last.sweep_requests)
                 ),
             ),
         ];
