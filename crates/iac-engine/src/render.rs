@@ -1,6 +1,7 @@
 //! The plan for humans: one block per changed resource, attribute diffs, a summary line.
 //! Colour is the caller's decision (TTY and `NO_COLOR` are the binary's business).
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use iac_stack::{Part, Value};
@@ -269,10 +270,11 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
         PlanKind::Apply => writeln!(out, "iac will change stack `{}`:\n", plan.stack),
         PlanKind::Destroy => writeln!(out, "iac will destroy stack `{}`:\n", plan.stack),
     };
+    let cost_lines = cost_lines(plan);
     for c in shown {
         render_change(&mut out, &st, c);
-        if let Some(line) = cost_line(plan, &c.name) {
-            let _ = writeln!(out, "      {}", st.dim(&line));
+        if let Some(line) = cost_lines.get(c.name.as_str()) {
+            let _ = writeln!(out, "      {}", st.dim(line));
         }
         out.push('\n');
     }
@@ -329,11 +331,15 @@ fn render_stack_reads(out: &mut String, st: &Style, plan: &Plan) {
     out.push('\n');
 }
 
-/// The monthly cost line of one resource's block, when a cost estimate is attached and the
-/// resource's estimate changes (or could not be made).
-pub(crate) fn cost_line(plan: &Plan, name: &str) -> Option<String> {
-    let cost = plan.cost.as_ref()?;
-    cost.resources.iter().find(|r| r.name == name)?.line()
+/// The monthly cost line of each resource's block, by name, when a cost estimate is
+/// attached and the resource's estimate changes (or could not be made): built once per
+/// render, so a plan of any size looks each block's line up in constant time.
+pub(crate) fn cost_lines(plan: &Plan) -> HashMap<&str, String> {
+    plan.cost
+        .iter()
+        .flat_map(|cost| &cost.resources)
+        .filter_map(|r| Some((r.name.as_str(), r.line()?)))
+        .collect()
 }
 
 /// The `existing` lookups and what each found (Terraform's data sources): read, never

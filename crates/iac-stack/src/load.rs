@@ -1253,17 +1253,35 @@ impl Loader<'_> {
             );
             return None;
         }
-        if let Some(schema) = schema {
-            if let Err(e) = schema::check_import_id(schema.name, id) {
-                self.error(
-                    Diag::error("iac::import::bad_id", e.message)
-                        .label(node.span, format!("not an `{}` id", schema.name))
-                        .help(e.help),
-                );
-                return None;
-            }
+        if !self.console_id_fits("iac::import::bad_id", node.span, schema, id) {
+            return None;
         }
         Some(id.to_string())
+    }
+
+    /// Whether `id` has a form of the type's console ids ([`schema::check_import_id`]);
+    /// when it does not, `code` is reported at `span` with the forms the type takes.
+    pub(super) fn console_id_fits(
+        &mut self,
+        code: &'static str,
+        span: Span,
+        schema: Option<&'static TypeSchema>,
+        id: &str,
+    ) -> bool {
+        let Some(schema) = schema else {
+            return true;
+        };
+        match schema::check_import_id(schema.name, id) {
+            Ok(()) => true,
+            Err(e) => {
+                self.error(
+                    Diag::error(code, e.message)
+                        .label(span, format!("not an `{}` id", schema.name))
+                        .help(e.help),
+                );
+                false
+            }
+        }
     }
 
     fn bool_meta(&mut self, node: &Node, key: &str, name: &str) -> bool {

@@ -9,7 +9,6 @@
 //! moto needs to be installed (`just emulator-install`); emulator tests fail, never skip.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -68,71 +67,10 @@ outputs:
   vpc_id: ${vpc.id}
 "#;
 
-/// A temporary working directory with the stack file in it.
-struct Work {
-    dir: tempfile::TempDir,
-}
-
-impl Work {
-    fn new(stack: &str) -> Work {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("net.yaml"), stack).expect("write the stack");
-        Work { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn state_file(&self) -> PathBuf {
-        self.path().join(".iac/state/e2e-net.json")
-    }
-
-    fn state(&self) -> serde_json::Value {
-        let text = std::fs::read_to_string(self.state_file()).expect("state file");
-        serde_json::from_str(&text).expect("state JSON")
-    }
-
-    fn edit_stack(&self, from: &str, to: &str) {
-        let path = self.path().join("net.yaml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "the stack has no {from:?}");
-        std::fs::write(&path, text.replace(from, to)).unwrap();
-    }
-
-    /// `iac ARGS` in this directory, stdin closed (no terminal), no colour, pointed at
-    /// `emulator`.
-    fn iac(&self, emulator: &Emulator, args: &[&str]) -> Run {
-        let mut cmd = self.command(args);
-        emulator.configure(&mut cmd);
-        Run::of(cmd)
-    }
-
-    /// `iac ARGS` with no AWS settings at all but the given ones.
-    fn iac_bare(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
-        let mut cmd = self.command(args);
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.path())
-            .env("NO_COLOR", "1")
-            .envs(env.iter().copied());
-        Run::of(cmd)
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_iac"));
-        cmd.current_dir(self.path())
-            .args(args)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
-        cmd
-    }
-}
-
 #[test]
 fn network_stack_plans_applies_converges_updates_and_destroys() {
     let emulator = Emulator::start();
-    let work = Work::new(NETWORK);
+    let work = work(NETWORK);
 
     let plan = work.iac(&emulator, &["plan", "net.yaml"]).expect(0);
     insta::assert_snapshot!("network_create_plan", plan.stdout);
@@ -267,7 +205,7 @@ fn network_stack_plans_applies_converges_updates_and_destroys() {
 #[test]
 fn apply_refuses_without_a_terminal_and_saved_plans_apply_unless_stale() {
     let emulator = Emulator::start();
-    let work = Work::new(NETWORK);
+    let work = work(NETWORK);
 
     // No terminal, no --yes: the plan is shown, nothing is created.
     let refused = work.iac(&emulator, &["apply", "net.yaml"]).expect(1);
@@ -344,7 +282,7 @@ fn plan_reads_under_a_held_lock_apply_waits_for_it_and_force_unlock_needs_its_id
     use std::io::BufRead as _;
 
     let emulator = Emulator::start();
-    let work = Work::new(NETWORK);
+    let work = work(NETWORK);
     let lock_path = work.path().join(".iac/state/e2e-net.lock");
     std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
     let take = || {
@@ -452,7 +390,7 @@ fn plan_reads_under_a_held_lock_apply_waits_for_it_and_force_unlock_needs_its_id
 
 #[test]
 fn an_invalid_stack_is_reported_before_any_aws_call() {
-    let work = Work::new(&NETWORK.replace("cidr: 10.20.1.0/24", "cidr: 10.99.1.0/24"));
+    let work = work(&NETWORK.replace("cidr: 10.20.1.0/24", "cidr: 10.99.1.0/24"));
     // The endpoint is a closed port: any AWS call would fail with a connection error.
     let endpoint = closed_port_url();
     let env = [
@@ -494,7 +432,7 @@ fn an_invalid_stack_is_reported_before_any_aws_call() {
 
 #[test]
 fn missing_credentials_are_one_clear_error_with_help() {
-    let work = Work::new(NETWORK);
+    let work = work(NETWORK);
     let missing = work.path().join("no-such-file");
     let missing = missing.to_str().unwrap();
     let endpoint = closed_port_url();
@@ -556,7 +494,7 @@ fn state_in_s3_is_used_for_apply_state_list_output_and_destroy() {
     let emulator = Emulator::start();
     let created = emulator_request(&emulator, "s3", "PUT", "/e2e-iac-state", "");
     assert!(created.starts_with("HTTP/1.1 200"), "{created:.300}");
-    let work = Work::new(&NETWORK.replace(
+    let work = work(&NETWORK.replace(
         "region: us-east-1\n",
         "region: us-east-1\nstate: s3://e2e-iac-state/iac/e2e-net.json\n",
     ));
@@ -599,7 +537,7 @@ fn state_in_s3_is_used_for_apply_state_list_output_and_destroy() {
 #[test]
 fn a_failed_resource_is_reported_its_dependents_skipped_and_the_rest_kept() {
     let emulator = Emulator::start();
-    let work = Work::new(&NETWORK.replace("az: ${region}b", "az: ${region}q"));
+    let work = work(&NETWORK.replace("az: ${region}b", "az: ${region}q"));
 
     let failed = work
         .iac(&emulator, &["apply", "--yes", "net.yaml"])
@@ -682,7 +620,7 @@ fn ctrl_c_stops_then_aborts_with_the_state_saved_and_exit_130() {
         acm_validation_wait_secs: 600,
         ..iac_testkit::EmulatorOptions::default()
     });
-    let work = Work::new(NETWORK);
+    let work = work(NETWORK);
     std::fs::write(work.path().join("zone.yaml"), ZONE).unwrap();
     std::fs::write(work.path().join("slow.yaml"), SLOW).unwrap();
     work.iac(&emulator, &["apply", "--yes", "zone.yaml"])
@@ -780,7 +718,7 @@ fn sigterm_at_the_prompt_releases_the_s3_lock_and_changes_nothing() {
     let emulator = Emulator::start();
     let created = emulator_request(&emulator, "s3", "PUT", "/e2e-iac-state", "");
     assert!(created.starts_with("HTTP/1.1 200"), "{created:.300}");
-    let work = Work::new(&NETWORK.replace(
+    let work = work(&NETWORK.replace(
         "region: us-east-1\n",
         "region: us-east-1\nstate: s3://e2e-iac-state/iac/e2e-net.json\n",
     ));
@@ -860,4 +798,9 @@ fn sigterm_at_the_prompt_releases_the_s3_lock_and_changes_nothing() {
         "nothing was created"
     );
     work.iac(&emulator, &["plan", "net.yaml"]).expect(0);
+}
+
+/// A working directory with `text` as the stack file `net.yaml` (stack `e2e-net`).
+fn work(text: &str) -> Work {
+    Work::new("net.yaml", "e2e-net", text)
 }

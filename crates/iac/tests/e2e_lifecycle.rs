@@ -8,8 +8,7 @@
 //!
 //! moto needs to be installed (`just emulator-install`); emulator tests fail, never skip.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 mod common;
 
@@ -66,71 +65,6 @@ resources:
     forward: ${web_tg.arn}
 "#;
 
-/// A temporary working directory with the stack file in it.
-struct Work {
-    dir: tempfile::TempDir,
-}
-
-impl Work {
-    fn new(stack: &str) -> Work {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("life.yaml"), stack).expect("write the stack");
-        Work { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn write(&self, file: &str, text: &str) {
-        std::fs::write(self.path().join(file), text).expect("write a stack");
-    }
-
-    fn state(&self) -> serde_json::Value {
-        self.state_of("e2e-life")
-    }
-
-    fn state_of(&self, stack: &str) -> serde_json::Value {
-        let path = self.path().join(format!(".iac/state/{stack}.json"));
-        let text = std::fs::read_to_string(path).expect("state file");
-        serde_json::from_str(&text).expect("state JSON")
-    }
-
-    fn id_of(&self, name: &str) -> String {
-        self.state()["resources"][name]["physical_id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("`{name}` is not in the state"))
-            .to_string()
-    }
-
-    fn edit_stack(&self, from: &str, to: &str) {
-        let path = self.path().join("life.yaml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "the stack has no {from:?}");
-        std::fs::write(&path, text.replace(from, to)).unwrap();
-    }
-
-    /// `iac ARGS` in this directory, stdin closed, no colour, pointed at `emulator`.
-    fn iac(&self, emulator: &Emulator, args: &[&str]) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_iac"));
-        cmd.current_dir(self.path())
-            .args(args)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
-        emulator.configure(&mut cmd);
-        let Output {
-            status,
-            stdout,
-            stderr,
-        } = cmd.output().expect("run iac");
-        Run {
-            code: status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        }
-    }
-}
-
 /// The names of the target groups the emulator holds.
 fn target_group_arns(emulator: &Emulator) -> Vec<String> {
     let body = query(
@@ -182,7 +116,7 @@ fn forwarded_to(emulator: &Emulator, listener: &str) -> String {
 #[test]
 fn a_target_group_in_use_renamed_with_moved_is_kept_then_replaced_on_request() {
     let emulator = Emulator::start();
-    let work = Work::new(EDGE);
+    let work = work(EDGE);
     work.iac(&emulator, &["apply", "--yes", "life.yaml"])
         .expect(0);
     let tg = work.id_of("web_tg");
@@ -279,7 +213,7 @@ fn a_target_group_in_use_renamed_with_moved_is_kept_then_replaced_on_request() {
 #[test]
 fn state_rm_leaves_the_object_in_aws_and_the_next_plan_creates_a_new_one() {
     let emulator = Emulator::start();
-    let work = Work::new(EDGE);
+    let work = work(EDGE);
     work.iac(&emulator, &["apply", "--yes", "life.yaml"])
         .expect(0);
     let sg = work.id_of("web_sg");
@@ -325,7 +259,7 @@ fn state_rm_leaves_the_object_in_aws_and_the_next_plan_creates_a_new_one() {
 #[test]
 fn import_takes_objects_into_the_stack_by_command_and_by_the_import_key() {
     let emulator = Emulator::start();
-    let work = Work::new(EDGE);
+    let work = work(EDGE);
     work.iac(&emulator, &["apply", "--yes", "life.yaml"])
         .expect(0);
     let (sg, tg, subnet) = (
@@ -476,7 +410,7 @@ fn import_takes_objects_into_the_stack_by_command_and_by_the_import_key() {
 #[test]
 fn refresh_only_records_drift_and_refresh_false_plans_without_aws() {
     let emulator = Emulator::start();
-    let work = Work::new(EDGE);
+    let work = work(EDGE);
     work.iac(&emulator, &["apply", "--yes", "life.yaml"])
         .expect(0);
     let sg = work.id_of("web_sg");
@@ -625,7 +559,7 @@ resources:
 #[test]
 fn a_stack_reads_another_stacks_outputs_and_keeps_it_from_being_destroyed_first() {
     let emulator = Emulator::start();
-    let work = Work::new(EDGE);
+    let work = work(EDGE);
     work.write("net.yaml", NETWORK);
     work.write("app.yaml", APP);
 
@@ -741,7 +675,7 @@ fn a_stack_reads_another_stacks_outputs_and_keeps_it_from_being_destroyed_first(
 #[test]
 fn destroy_proves_nothing_is_left_and_sweep_finds_what_the_state_lost() {
     let emulator = Emulator::start();
-    let work = Work::new(EDGE);
+    let work = work(EDGE);
     work.iac(&emulator, &["apply", "--yes", "life.yaml"])
         .expect(0);
     let (tg, sg) = (work.id_of("web_tg"), work.id_of("web_sg"));
@@ -845,7 +779,7 @@ fn destroy_proves_nothing_is_left_and_sweep_finds_what_the_state_lost() {
 #[test]
 fn a_whole_destroy_ends_with_the_sweep_line() {
     let emulator = Emulator::start();
-    let work = Work::new(EDGE);
+    let work = work(EDGE);
     work.iac(&emulator, &["apply", "--yes", "life.yaml"])
         .expect(0);
     let destroyed = work
@@ -901,7 +835,7 @@ fn a_stack_on_a_vpc_looked_up_by_tag_applies_then_plans_no_changes() {
          &TagSpecification.1.Tag.1.Value=shared-platform",
     );
     let vpc = xml_value(&created, "vpcId");
-    let work = Work::new(ON_SHARED_VPC);
+    let work = work(ON_SHARED_VPC);
 
     let plan = work
         .iac(&emulator, &["plan", "--detailed-exitcode", "life.yaml"])
@@ -957,4 +891,9 @@ fn a_stack_on_a_vpc_looked_up_by_tag_applies_then_plans_no_changes() {
             && text.contains(&second),
         "{text}"
     );
+}
+
+/// A working directory with `text` as the stack file `life.yaml` (stack `e2e-life`).
+fn work(text: &str) -> Work {
+    Work::new("life.yaml", "e2e-life", text)
 }

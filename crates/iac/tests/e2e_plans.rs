@@ -7,7 +7,6 @@
 //! binary is its own crate).
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
 
 mod common;
 
@@ -64,45 +63,6 @@ outputs:
 "#;
 
 const RESOURCES: [&str; 6] = ["vpc", "public_a", "public_b", "igw", "routes", "web_sg"];
-
-/// A temporary directory holding the stack file `net.yaml`.
-struct Work {
-    dir: tempfile::TempDir,
-}
-
-impl Work {
-    fn new(stack: &str) -> Work {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("net.yaml"), stack).expect("write the stack");
-        Work { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn state_file(&self) -> PathBuf {
-        self.path().join(".iac/state/e2e-plans.json")
-    }
-
-    fn serial(&self) -> u64 {
-        let text = std::fs::read_to_string(self.state_file()).expect("state file");
-        let state: Json = serde_json::from_str(&text).expect("state JSON");
-        state["serial"].as_u64().expect("serial")
-    }
-
-    fn edit_stack(&self, from: &str, to: &str) {
-        let path = self.path().join("net.yaml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "the stack has no {from:?}");
-        std::fs::write(&path, text.replace(from, to)).unwrap();
-    }
-
-    /// `iac ARGS` in this directory.
-    fn iac(&self, emulator: &Emulator, args: &[&str]) -> Run {
-        iac_in(self.path(), emulator, args)
-    }
-}
 
 fn of_type<'a>(events: &'a [Json], t: &str) -> Vec<&'a Json> {
     events.iter().filter(|e| e["type"] == t).collect()
@@ -181,7 +141,7 @@ fn sorted(list: &[&'static str]) -> Vec<&'static str> {
 #[test]
 fn apply_and_destroy_json_print_one_event_per_line_that_add_up() {
     let emulator = Emulator::start();
-    let work = Work::new(NETWORK);
+    let work = work(NETWORK);
 
     // No `--yes` and no saved plan: refused as one JSON diagnostic, before any AWS call.
     let refused = work
@@ -279,7 +239,7 @@ fn apply_and_destroy_json_print_one_event_per_line_that_add_up() {
 #[test]
 fn a_failed_operation_is_an_operation_failed_event_and_exit_1() {
     let emulator = Emulator::start();
-    let work = Work::new(&NETWORK.replace("az: ${region}b", "az: ${region}q"));
+    let work = work(&NETWORK.replace("az: ${region}b", "az: ${region}q"));
 
     let failed = work
         .iac(&emulator, &["apply", "--json", "--yes", "net.yaml"])
@@ -314,7 +274,7 @@ fn a_failed_operation_is_an_operation_failed_event_and_exit_1() {
 #[test]
 fn destroy_plans_are_shown_saved_and_applied_from_anywhere_unless_stale() {
     let emulator = Emulator::start();
-    let work = Work::new(NETWORK);
+    let work = work(NETWORK);
     let elsewhere = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(work.path().join("sub/dir")).unwrap();
 
@@ -474,4 +434,9 @@ fn destroy_plans_are_shown_saved_and_applied_from_anywhere_unless_stale() {
         state["resources"].as_object().unwrap().is_empty(),
         "{state}"
     );
+}
+
+/// A working directory with `text` as the stack file `net.yaml` (stack `e2e-plans`).
+fn work(text: &str) -> Work {
+    Work::new("net.yaml", "e2e-plans", text)
 }

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use crate::plan::{Action, Change, Plan, PlanKind};
 use crate::render::{
-    cost_line, data_loss_warning, render_change, summary_line, targets_note, Style,
+    cost_lines, data_loss_warning, render_change, summary_line, targets_note, Style,
 };
 
 /// The plan as Markdown; see the module doc.
@@ -111,10 +111,11 @@ pub fn render_markdown(plan: &Plan) -> String {
     if !shown.is_empty() {
         out.push('\n');
         let st = Style { color: false };
+        let cost_lines = cost_lines(plan);
         for c in &shown {
             let mut block = String::new();
             render_change(&mut block, &st, c);
-            if let Some(line) = cost_line(plan, &c.name) {
+            if let Some(line) = cost_lines.get(c.name.as_str()) {
                 let _ = writeln!(block, "      {line}");
             }
             let mut lines = block.lines();

@@ -83,15 +83,8 @@ impl Loader<'_> {
             );
             return (true, None);
         };
-        if let Some(schema) = schema {
-            if let Err(e) = schema::check_import_id(schema.name, text) {
-                self.error(
-                    Diag::error("iac::existing::bad_id", e.message)
-                        .label(id.span, format!("not an `{}` id", schema.name))
-                        .help(e.help),
-                );
-                return (true, None);
-            }
+        if !self.console_id_fits("iac::existing::bad_id", id.span, schema, text) {
+            return (true, None);
         }
         (true, Some(text.to_string()))
     }

@@ -5,8 +5,11 @@
 //! Also the first half of `iac apply STACK` and `iac destroy STACK`: [`Session::open`] does
 //! what every engine command does first, in an order that keeps mistakes cheap:
 //! 1. load and check the stack locally (a broken stack makes no AWS call, takes no lock);
-//! 2. connect to AWS and prove the connection with one read (credentials, endpoint);
-//! 3. open the state backend, take the lock for the whole run (apply, destroy: not plan,
+//! 2. read the outputs of the other stacks its `iac.stack` resources name, from their states
+//!    (before any AWS call when those are local; not for destroy and sweep);
+//! 3. connect to AWS and prove the connection with one read (credentials, endpoint; not for
+//!    `--refresh=false`);
+//! 4. open the state backend, take the lock for the whole run (apply, destroy: not plan,
 //!    which only reads), load the state.
 //!
 //! `iac plan` takes no lock: it reads the state (every save is atomic, and a local journal's

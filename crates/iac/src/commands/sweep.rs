@@ -5,12 +5,13 @@
 //!
 //! Exit code 0 when nothing is left, 1 when something is (and was not deleted).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use iac_cost::plan_cost;
-use iac_engine::plan_cost::dollars;
+use iac_engine::plan_cost::{dollars, ResourceCost};
 use iac_engine::sweep::{plan_sweep_delete, sweep, Sweep};
 use iac_engine::{render_plan, Provider, State};
 use iac_stack::Stack;
@@ -171,9 +172,14 @@ pub fn report(found: &Sweep, stack_model: &Stack, state: &State) -> String {
         found.left.len(),
         dollars(cost.before)
     );
+    let by_name: HashMap<&str, &ResourceCost> = cost
+        .resources
+        .iter()
+        .map(|r| (r.name.as_str(), r))
+        .collect();
     for (rtype, t) in &found.left {
-        let name = t.name.clone().unwrap_or_else(|| t.physical_id.clone());
-        let priced = cost.resources.iter().find(|r| r.name == name);
+        let name = t.name.as_deref().unwrap_or(&t.physical_id);
+        let priced = by_name.get(name);
         let monthly = match priced {
             Some(r) if r.not_priced.is_some() => format!(
                 ", not priced ({})",

@@ -218,3 +218,85 @@ pub fn closed_port_url() -> String {
         .port();
     format!("http://127.0.0.1:{port}")
 }
+
+/// A temporary working directory holding the stack file `file` of stack `stack`.
+pub struct Work {
+    dir: tempfile::TempDir,
+    file: &'static str,
+    stack: &'static str,
+}
+
+impl Work {
+    /// `text` written as `file`; `stack` is its `stack:` name (whose state `state` reads).
+    pub fn new(file: &'static str, stack: &'static str, text: &str) -> Work {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join(file), text).expect("write the stack");
+        Work { dir, file, stack }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Another file beside the stack file (a second stack).
+    pub fn write(&self, file: &str, text: &str) {
+        std::fs::write(self.path().join(file), text).expect("write a file");
+    }
+
+    pub fn state_file(&self) -> std::path::PathBuf {
+        self.path().join(format!(".iac/state/{}.json", self.stack))
+    }
+
+    /// The stack's local state.
+    pub fn state(&self) -> Json {
+        self.state_of(self.stack)
+    }
+
+    /// The local state of `stack`, beside this one's.
+    pub fn state_of(&self, stack: &str) -> Json {
+        let path = self.path().join(format!(".iac/state/{stack}.json"));
+        let text = std::fs::read_to_string(path).expect("state file");
+        serde_json::from_str(&text).expect("state JSON")
+    }
+
+    pub fn serial(&self) -> u64 {
+        self.state()["serial"].as_u64().expect("serial")
+    }
+
+    /// The physical id the state records for `name`.
+    pub fn id_of(&self, name: &str) -> String {
+        self.state()["resources"][name]["physical_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("`{name}` is not in the state"))
+            .to_string()
+    }
+
+    /// Replace `from` (which must be there) by `to` in the stack file.
+    pub fn edit_stack(&self, from: &str, to: &str) {
+        let path = self.path().join(self.file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "the stack has no {from:?}");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+    }
+
+    /// `iac ARGS` in this directory, pointed at `emulator`.
+    pub fn iac(&self, emulator: &Emulator, args: &[&str]) -> Run {
+        iac_in(self.path(), emulator, args)
+    }
+
+    /// `iac ARGS` with no AWS settings at all but the given ones.
+    pub fn iac_bare(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut cmd = iac_command(self.path(), args);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied());
+        Run::of(cmd)
+    }
+
+    /// `iac ARGS` in this directory, not yet pointed anywhere.
+    pub fn command(&self, args: &[&str]) -> Command {
+        iac_command(self.path(), args)
+    }
+}
