@@ -1,4 +1,7 @@
 //! Loader tests against a small local schema, so they do not depend on the v1 table.
+//!
+//! Over 600 lines: one test per part of the loader (top level, vars, resources, references,
+//! meta keys, aliases), sharing the schema and the helpers at the top.
 
 use super::*;
 use crate::schema::{Attr, AttrKind, AwsName, Prop};
