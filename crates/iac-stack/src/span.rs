@@ -193,31 +193,14 @@ mod tests {
     use super::*;
     use miette::SourceCode;
 
-    /// What miette makes of `text` as a plain `str`, for comparison.
-    fn plain(
-        text: &str,
+    /// What miette reads from `src`: the data, offset, length, line, column and line count.
+    fn read(
+        src: &(impl SourceCode + ?Sized),
         span: miette::SourceSpan,
         before: usize,
         after: usize,
     ) -> Option<(String, usize, usize, usize, usize, usize)> {
-        let c = text.read_span(&span, before, after).ok()?;
-        Some((
-            String::from_utf8_lossy(c.data()).into_owned(),
-            c.span().offset(),
-            c.span().len(),
-            c.line(),
-            c.column(),
-            c.line_count(),
-        ))
-    }
-
-    fn indexed(
-        file: &SourceFile,
-        span: miette::SourceSpan,
-        before: usize,
-        after: usize,
-    ) -> Option<(String, usize, usize, usize, usize, usize)> {
-        let c = file.read_span(&span, before, after).ok()?;
+        let c = src.read_span(&span, before, after).ok()?;
         Some((
             String::from_utf8_lossy(c.data()).into_owned(),
             c.span().offset(),
@@ -243,8 +226,8 @@ mod tests {
                     for (before, after) in [(0, 0), (1, 1), (2, 3), (0, 2), (3, 0)] {
                         let span = miette::SourceSpan::new(start.into(), len);
                         assert_eq!(
-                            indexed(&file, span, before, after),
-                            plain(text, span, before, after),
+                            read(&file, span, before, after),
+                            read(text, span, before, after),
                             "{text:?} at {start}+{len}, context {before}/{after}"
                         );
                     }

@@ -63,6 +63,21 @@ fn url_with_password(value: &str) -> bool {
         .is_some_and(|(_, password)| !password.is_empty())
 }
 
+/// The entries of the container's map `key` whose values are written as plain strings.
+fn literal_entries<'v>(c: &'v Value, key: &str) -> impl Iterator<Item = (&'v String, &'v String)> {
+    let entries = match c.get(key) {
+        Some(Value::Map(m)) => Some(m),
+        _ => None,
+    };
+    entries
+        .into_iter()
+        .flatten()
+        .filter_map(|(var, v)| match v {
+            Value::Str(value) => Some((var, value)),
+            _ => None,
+        })
+}
+
 fn plaintext_environment(
     cx: &Ctx,
     td: &Resource,
@@ -71,14 +86,10 @@ fn plaintext_environment(
     c: &Value,
     diags: &mut Diagnostics,
 ) {
-    let Some(Value::Map(env)) = c.get("environment") else {
-        return;
-    };
-    for (var, v) in env {
-        // Vars are substituted already: `${var.db_password}` is a literal here, and ends up in
-        // the task definition, the plan and the state all the same. A reference to another
-        // resource is left alone: it is an ID or a name, not something written in the stack.
-        let Value::Str(value) = v else { continue };
+    // Vars are substituted already: `${var.db_password}` is a literal here, and ends up in
+    // the task definition, the plan and the state all the same. A reference to another
+    // resource is left alone: it is an ID or a name, not something written in the stack.
+    for (var, value) in literal_entries(c, "environment") {
         if value.is_empty() || !looks_secret(var, value) {
             continue;
         }
@@ -126,13 +137,9 @@ fn not_a_reference(
     c: &Value,
     diags: &mut Diagnostics,
 ) {
-    let Some(Value::Map(secrets)) = c.get("secrets") else {
-        return;
-    };
-    for (var, v) in secrets {
-        // References (`${db_secret.arn}`) and templates are resolved at apply: only a literal
-        // can be checked, and only a literal can be the secret itself.
-        let Value::Str(value) = v else { continue };
+    // References (`${db_secret.arn}`) and templates are resolved at apply: only a literal
+    // can be checked, and only a literal can be the secret itself.
+    for (var, value) in literal_entries(c, "secrets") {
         if is_reference(value) {
             continue;
         }
