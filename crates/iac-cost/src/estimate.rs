@@ -29,6 +29,17 @@ pub struct Estimate {
     pub assumed: Vec<String>,
 }
 
+impl Estimate {
+    /// The resources that cost nothing, in file order.
+    pub fn free(&self) -> Vec<&str> {
+        self.resources
+            .iter()
+            .filter(|r| r.status == Status::Free)
+            .map(|r| r.name.as_str())
+            .collect()
+    }
+}
+
 /// A resource's inputs as JSON, references as `{"$ref": "NAME.ATTR"}`.
 fn json_of(v: &Value) -> Json {
     serde_json::to_value(v).unwrap_or(Json::Null)

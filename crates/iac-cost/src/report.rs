@@ -45,12 +45,7 @@ pub fn render(e: &Estimate) -> String {
         }
         out.push('\n');
     }
-    let free: Vec<&str> = e
-        .resources
-        .iter()
-        .filter(|r| r.status == Status::Free)
-        .map(|r| r.name.as_str())
-        .collect();
+    let free = e.free();
     if !free.is_empty() {
         let _ = writeln!(out, "Free: {}\n", free.join(", "));
     }

@@ -92,12 +92,7 @@ fn lemon_mart_is_priced_line_by_line_as_worked_out_by_hand() {
     assert_eq!(format!("{:.2}", e.total), "50.16");
 
     // Everything else is free, and nothing is left unpriced.
-    let free: Vec<&str> = e
-        .resources
-        .iter()
-        .filter(|r| r.status == Status::Free)
-        .map(|r| r.name.as_str())
-        .collect();
+    let free = e.free();
     assert_eq!(
         free,
         [
