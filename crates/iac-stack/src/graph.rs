@@ -63,6 +63,9 @@ pub struct Dependency {
     pub attrs: Vec<String>,
     /// The dependent lists the dependency in `depends_on`.
     pub depends_on: bool,
+    /// Neither reads nor names the other, but AWS needs this order ([`crate::implied`]):
+    /// why. `None` for the edges the stack states.
+    pub implied: Option<String>,
 }
 
 /// Edges run from a dependency to its dependent (`vpc -> subnet`), so a topological order
@@ -158,6 +161,7 @@ impl StackGraph {
                     let attrs: BTreeSet<String> = w.attrs.drain(..).chain(why.attrs).collect();
                     w.attrs = attrs.into_iter().collect();
                     w.depends_on |= why.depends_on;
+                    w.implied = w.implied.take().or(why.implied);
                 }
                 None => {
                     let mut why = why;
@@ -331,7 +335,7 @@ impl StackGraph {
 /// each. References are taken from the property values (what the engine resolves) and from
 /// the recorded reference sites, so no edge can be missed.
 fn direct_dependencies(r: &Resource) -> IndexMap<&str, Dependency> {
-    let mut acc: IndexMap<&str, (BTreeSet<&str>, bool)> = IndexMap::new();
+    let mut acc: IndexMap<&str, (BTreeSet<&str>, bool, Option<String>)> = IndexMap::new();
     for site in &r.spans.refs {
         let e = acc.entry(site.reference.resource.as_str()).or_default();
         e.0.insert(site.reference.attr.as_str());
@@ -345,13 +349,17 @@ fn direct_dependencies(r: &Resource) -> IndexMap<&str, Dependency> {
     for d in &r.depends_on {
         acc.entry(d.as_str()).or_default().1 = true;
     }
+    for i in &r.implied {
+        acc.entry(i.dependency.as_str()).or_default().2 = Some(i.reason.clone());
+    }
     acc.into_iter()
-        .map(|(name, (attrs, depends_on))| {
+        .map(|(name, (attrs, depends_on, implied))| {
             (
                 name,
                 Dependency {
                     attrs: attrs.into_iter().map(str::to_string).collect(),
                     depends_on,
+                    implied,
                 },
             )
         })

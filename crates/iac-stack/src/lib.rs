@@ -7,6 +7,7 @@
 
 pub mod diag;
 pub mod graph;
+pub mod implied;
 pub mod load;
 pub mod model;
 pub mod rules;
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 pub use diag::{Diag, Diagnostics, Severity};
 pub use graph::StackGraph;
 pub use load::suggest;
-pub use model::{Moved, Output, RefSite, Resource, ResourceSpans, Stack};
+pub use model::{Implied, Moved, Output, RefSite, Resource, ResourceSpans, Stack};
 pub use span::{SourceFile, Span};
 pub use value::{Part, Reference, Value};
 
@@ -67,9 +68,10 @@ pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Result<Loaded, Di
     let source = SourceFile::new(name, text);
     let mut diags = Diagnostics::default();
     let stack = load::build(&source, opts, &mut diags);
-    let Some(stack) = stack else {
+    let Some(mut stack) = stack else {
         return Err(diags);
     };
+    implied::infer(&mut stack);
     let graph = StackGraph::build(&stack, &mut diags);
     if !diags.has_errors() {
         rules::check(&stack, &graph, &mut diags);

@@ -79,7 +79,22 @@ pub struct Resource {
     /// know an AWS name was not chosen by the user: such a name may change (a fresh one)
     /// so a replacement can create the new object before deleting the old.
     pub defaulted: Vec<String>,
+    /// Orderings AWS needs that no reference states (`crate::implied`): this resource is
+    /// created after each of these, and deleted before. Filled in by `load_str`.
+    pub implied: Vec<Implied>,
     pub spans: ResourceSpans,
+}
+
+/// An ordering AWS needs but no reference in the stack states: the resource that holds it
+/// must be created after `dependency` (an ECS service after the listener that attaches its
+/// target group to the load balancer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Implied {
+    pub dependency: String,
+    /// Why, as the graph labels the edge and the plan's JSON gives it: a short phrase.
+    pub reason: String,
+    /// Where in the dependent the need arises (the property naming the shared object).
+    pub span: Span,
 }
 
 /// Where each part of a resource was written, for diagnostics.
@@ -177,6 +192,11 @@ impl Resource {
         for d in &self.depends_on {
             if !out.contains(&d.as_str()) {
                 out.push(d);
+            }
+        }
+        for i in &self.implied {
+            if !out.contains(&i.dependency.as_str()) {
+                out.push(&i.dependency);
             }
         }
         out

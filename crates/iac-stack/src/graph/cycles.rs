@@ -134,6 +134,16 @@ fn sites(dependent: &Resource, dependency: &str) -> Vec<(Span, String)> {
             out.push((*span, format!("`{x}` depends on `{dependency}`")));
         }
     }
+    for i in dependent
+        .implied
+        .iter()
+        .filter(|i| i.dependency == dependency)
+    {
+        out.push((
+            i.span,
+            format!("`{x}` waits for `{dependency}` (implied: {})", i.reason),
+        ));
+    }
     if out.is_empty() {
         out.push((
             dependent.spans.name,

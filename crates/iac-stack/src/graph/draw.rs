@@ -45,7 +45,12 @@ impl StackGraph {
             out.push('\n');
         }
         for (from, to, why) in edges {
-            let attrs = if why.attrs.is_empty() {
+            let attrs = if let Some(reason) = &why.implied {
+                format!(
+                    "style=dashed, color=gray40, label={}",
+                    dot_quote(&format!("implied: {reason}"))
+                )
+            } else if why.attrs.is_empty() {
                 "style=dashed".to_string()
             } else {
                 format!("label={}", dot_quote(&why.attrs.join(", ")))
@@ -86,7 +91,9 @@ impl StackGraph {
             out.push_str("  end\n");
         }
         for (from, to, why) in self.edges() {
-            let arrow = if why.attrs.is_empty() {
+            let arrow = if let Some(reason) = &why.implied {
+                format!("-.->|\"implied: {}\"|", mermaid_text(reason))
+            } else if why.attrs.is_empty() {
                 "-.->".to_string()
             } else {
                 format!("-->|\"{}\"|", mermaid_text(&why.attrs.join(", ")))

@@ -48,6 +48,7 @@ fn stack(resources: &[(&str, &str, &[&str], &[&str])]) -> Stack {
                 lookup_id: None,
                 import: None,
                 defaulted: vec![],
+                implied: Vec::new(),
                 spans,
             },
         );
@@ -237,6 +238,7 @@ fn edge(from: &str, to: &str, attr: &str) -> (String, String, Dependency) {
     let why = Dependency {
         attrs: vec![attr.into()],
         depends_on: false,
+        implied: None,
     };
     (from.into(), to.into(), why)
 }

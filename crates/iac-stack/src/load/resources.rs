@@ -327,6 +327,7 @@ impl Loader<'_> {
             lookup_id,
             import,
             defaulted: std::mem::take(&mut self.defaulted),
+            implied: Vec::new(),
             spans,
         })
     }

@@ -377,8 +377,8 @@ fn load_balancer(cx: &Ctx, svc: &Resource, diags: &mut Diagnostics) {
 
 /// ECS refuses a service whose target group no load balancer uses yet ("The target group
 /// ... does not have an associated load balancer"). The stack must have a listener forwarding to
-/// the target group, and the service must come after it: nothing in the service references
-/// the listener, so without `depends_on` the two would be created in parallel.
+/// the target group; the service is then created after it without a `depends_on`: the loader
+/// adds that ordering itself (`crate::implied`).
 fn listener_first(cx: &Ctx, svc: &Resource, diags: &mut Diagnostics) {
     let Some(tg_ref) = set(svc, "load_balancer.target_group") else {
         return;
@@ -386,63 +386,30 @@ fn listener_first(cx: &Ctx, svc: &Resource, diags: &mut Diagnostics) {
     let Some(tg) = cx.target(tg_ref, "aws.target_group") else {
         return;
     };
-    let listeners: Vec<&Resource> = cx.listeners_forwarding_to(&tg.name).to_vec();
-    if listeners.is_empty() {
-        diags.push(
-            cx.error(
-                "iac::service::target_group_not_attached",
-                format!(
-                    "service `{}` registers in target group `{}`, but no listener forwards to it",
-                    svc.name, tg.name
-                ),
-            )
-            .label(svc.span_of("load_balancer.target_group"), "no load balancer sends traffic here")
-            .label(tg.spans.name, format!("`{}` is not used by any listener", tg.name))
-            .help(format!(
-                "add an `aws.listener` with `forward: ${{{}.arn}}` on the load balancer, and `depends_on` it from `{}`",
-                tg.name, svc.name
-            )),
-        );
+    if !cx.listeners_forwarding_to(&tg.name).is_empty() {
         return;
     }
-    if listeners.iter().any(|l| depends_on(cx, svc, &l.name)) {
-        return;
-    }
-    let first = listeners[0];
     diags.push(
         cx.error(
-            "iac::service::listener_not_a_dependency",
+            "iac::service::target_group_not_attached",
             format!(
-                "service `{}` may be created before listener `{}` attaches target group `{}` to the load balancer",
-                svc.name, first.name, tg.name
+                "service `{}` registers in target group `{}`, but no listener forwards to it",
+                svc.name, tg.name
             ),
         )
-        .label(svc.spans.name, format!("nothing makes `{}` wait for `{}`", svc.name, first.name))
-        .label(key_span(first, "forward"), "attaches the target group")
+        .label(
+            svc.span_of("load_balancer.target_group"),
+            "no load balancer sends traffic here",
+        )
+        .label(
+            tg.spans.name,
+            format!("`{}` is not used by any listener", tg.name),
+        )
         .help(format!(
-            "add `depends_on: [{}]` to `{}`; ECS refuses a service whose target group has no load balancer yet",
-            first.name, svc.name
+            "add an `aws.listener` with `forward: ${{{}.arn}}` on the load balancer",
+            tg.name
         )),
     );
-}
-
-/// Whether `r` depends on the resource `name`, directly or through other resources.
-fn depends_on(cx: &Ctx, r: &Resource, name: &str) -> bool {
-    let mut seen: Vec<&str> = Vec::new();
-    let mut todo: Vec<&str> = r.dependencies();
-    while let Some(n) = todo.pop() {
-        if n == name {
-            return true;
-        }
-        if seen.contains(&n) {
-            continue;
-        }
-        seen.push(n);
-        if let Some(dep) = cx.stack.resources.get(n) {
-            todo.extend(dep.dependencies());
-        }
-    }
-    false
 }
 
 fn deployment(cx: &Ctx, svc: &Resource, diags: &mut Diagnostics) {

@@ -96,6 +96,7 @@ impl Kit {
             lookup_id: None,
             import: None,
             defaulted,
+            implied: Vec::new(),
             spans,
         };
         self.stack.resources.insert(name.to_string(), r);

@@ -287,26 +287,20 @@ fn tasks_open_to_the_internet_behind_a_load_balancer_warn() {
 }
 
 #[test]
-fn the_target_group_needs_a_listener_created_first() {
+fn the_target_group_needs_a_listener() {
     let mut k = kit(td(), lb());
+    // The service needs no `depends_on` on the listener: the loader adds that ordering.
     k.stack.resources["svc"].depends_on.clear();
-    let d = k.one("iac::service::listener_not_a_dependency");
-    assert_eq!(k.labels(&d), ["svc:<name>", "fwd:forward:key"]);
-    assert!(d
-        .help
-        .unwrap()
-        .starts_with("add `depends_on: [fwd]` to `svc`"));
-
-    // A dependency through another resource is enough.
-    k.add("marker", "aws.ecs_cluster", json!({})).depends_on = vec!["fwd".into()];
-    k.stack.resources["svc"].depends_on = vec!["marker".into()];
     assert!(k.codes().is_empty(), "{:?}", k.codes());
 
     k.stack.resources.shift_remove("fwd");
-    k.stack.resources["marker"].depends_on.clear();
     let d = k.one("iac::service::target_group_not_attached");
     assert_eq!(
         k.labels(&d),
         ["svc:load_balancer.target_group", "tg:<name>"]
     );
+    assert!(d
+        .help
+        .unwrap()
+        .starts_with("add an `aws.listener` with `forward: ${tg.arn}`"));
 }
