@@ -386,6 +386,7 @@ pub fn res(name: &str, schema: &'static TypeSchema, props: serde_json::Value) ->
         lookup_id: None,
         import: None,
         defaulted: Vec::new(),
+        implied: Vec::new(),
         spans: Default::default(),
     }
 }
