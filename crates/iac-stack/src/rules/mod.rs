@@ -9,11 +9,13 @@
 //!
 //! One file per area; each exposes `check(&Ctx, &mut Diagnostics)`.
 
+mod consistency;
 mod containers;
 mod cost;
 mod dns;
 mod ecs;
 mod elb;
+mod limits;
 mod logs;
 mod naming;
 mod network;
@@ -48,6 +50,8 @@ pub fn check(stack: &Stack, _graph: &StackGraph, diags: &mut Diagnostics) {
     logs::check(&cx, diags);
     dns::check(&cx, diags);
     naming::check(&cx, diags);
+    consistency::check(&cx, diags);
+    limits::check(&cx, diags);
 }
 
 /// The warnings about money spent for nothing (`iac::cost::*`, rules/cost.rs), after
