@@ -497,6 +497,7 @@ fn tags(cx: &Ctx, r: &Resource, diags: &mut Diagnostics) {
     }
 }
 
+#[cfg(test)]
 impl Limit {
     /// The limit as docs/rules.md states it.
     fn describe(self) -> String {
