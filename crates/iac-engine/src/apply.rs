@@ -23,6 +23,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::backoff::Backoff;
 use crate::operation::{record, Call, OpResult};
 use crate::plan::{Action, Change, Plan, PlanKind, ReplaceStrategy, StalePlan, Summary};
 use crate::provider::{OpContext, Provider};
@@ -30,41 +31,34 @@ use crate::report::{OpKind, Outcome, Reporter};
 use crate::state::{Edit, Intent, IntentOp, State, StateBackend};
 use crate::util;
 
-/// How retries of throttled and transient errors back off.
+/// How often the walker retries a throttled or transient error, and how it waits between
+/// attempts: the project's one [`Backoff`] (exponential, capped, jittered so that many
+/// throttled calls do not retry in lockstep).
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
     pub max_attempts: u32,
-    /// The delay before the first retry; doubled each time.
-    pub base: Duration,
-    /// The longest delay between two attempts.
-    pub max_delay: Duration,
+    /// The delays between attempts (its `limit` is not used: `max_attempts` bounds a retry).
+    pub backoff: Backoff,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 8,
-            base: Duration::from_millis(500),
-            max_delay: Duration::from_secs(20),
+            backoff: Backoff {
+                first: Duration::from_millis(500),
+                max_delay: Duration::from_secs(20),
+                limit: Duration::from_secs(20 * 60),
+            },
         }
     }
 }
 
 impl RetryPolicy {
-    /// The delay before retry number `attempt` (0-based): exponential, capped, with jitter
-    /// in its upper half so many throttled calls do not retry in lockstep.
-    pub fn delay(&self, attempt: u32, salt: &str) -> Duration {
-        let exp = self
-            .base
-            .saturating_mul(1u32.checked_shl(attempt.min(30)).unwrap_or(u32::MAX))
-            .min(self.max_delay);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let h = util::fnv64(format!("{salt}:{attempt}:{nanos}").as_bytes());
-        let frac = (h % 1000) as f64 / 1000.0;
-        exp.mul_f64(0.5 + 0.5 * frac)
+    /// The delay before retry number `attempt` (0-based).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        self.backoff.delay(attempt)
     }
 }
 

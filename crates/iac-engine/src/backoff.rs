@@ -1,6 +1,7 @@
 //! The one backoff of the project: how long and how often to try again. The AWS provider
-//! polls and retries with it (`iac_aws::resources::common::poll_until`), and a run waiting
-//! for a busy state lock ([`crate::lock::lock_waiting`]) sleeps with it.
+//! polls and retries with it (`iac_aws::resources::common::poll_until`), the walker waits
+//! with it before retrying a throttled or transient error ([`crate::apply::RetryPolicy`]),
+//! and a run waiting for a busy state lock ([`crate::lock::lock_waiting`]) sleeps with it.
 
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;

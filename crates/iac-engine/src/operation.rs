@@ -239,7 +239,7 @@ impl Call<'_> {
                     return OpResult::failed(foreign_message(c, &existing, &err));
                 }
                 Ok(None) if err.is_retryable() && attempt + 1 < self.retry.max_attempts => {
-                    let delay = self.retry.delay(attempt, &c.name);
+                    let delay = self.retry.delay(attempt);
                     self.ctx.progress(&format!(
                         "{}; nothing was made; retry {} in {:.1}s",
                         err.message,

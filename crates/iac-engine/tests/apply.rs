@@ -249,9 +249,11 @@ async fn throttling_is_retried_with_growing_backoff() {
         .windows(2)
         .map(|w| w[1].started - w[0].finished.unwrap())
         .collect();
-    // Base 500 ms, doubled each time, jittered within the upper half.
+    // The policy's `Backoff`: base 500 ms, doubled each time, jittered by ±25%.
+    let first = ApplyOptions::default().retry.backoff.first;
+    assert_eq!(first, Duration::from_millis(500));
     assert!(
-        gaps[0] >= Duration::from_millis(250) && gaps[0] <= Duration::from_millis(500),
+        gaps[0] >= first * 3 / 4 && gaps[0] <= first * 5 / 4,
         "{gaps:?}"
     );
     assert!(gaps[1] >= gaps[0] && gaps[2] >= gaps[1], "{gaps:?}");
