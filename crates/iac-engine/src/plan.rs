@@ -653,34 +653,23 @@ pub fn desired_inputs(stack: &Stack, r: &Resource) -> Value {
     Value::Map(props)
 }
 
-/// Resources of the stack in dependency order (file order among independent ones).
+/// Resources of the stack in dependency order: each after what it depends on, found depth
+/// first from the resources in file order (so file order among independent ones).
 fn topo_order(stack: &Stack) -> Vec<&Resource> {
-    let mut done: HashSet<&str> = HashSet::new();
-    let mut out = Vec::new();
-    fn visit<'s>(
-        stack: &'s Stack,
-        r: &'s Resource,
-        done: &mut HashSet<&'s str>,
-        on_path: &mut HashSet<&'s str>,
-        out: &mut Vec<&'s Resource>,
-    ) {
-        if done.contains(r.name.as_str()) || !on_path.insert(r.name.as_str()) {
-            return;
-        }
-        for d in dependencies_of(r) {
-            if let Some((_, dep)) = stack.resources.get_key_value(d.as_str()) {
-                visit(stack, dep, done, on_path, out);
-            }
-        }
-        on_path.remove(r.name.as_str());
-        done.insert(r.name.as_str());
-        out.push(r);
-    }
-    let mut on_path = HashSet::new();
-    for r in stack.resources.values() {
-        visit(stack, r, &mut done, &mut on_path, &mut out);
-    }
-    out
+    let dependencies: Vec<Vec<usize>> = stack
+        .resources
+        .values()
+        .map(|r| {
+            dependencies_of(r)
+                .iter()
+                .filter_map(|d| stack.resources.get_index_of(d.as_str()))
+                .collect()
+        })
+        .collect();
+    util::post_order(&dependencies, 0..dependencies.len())
+        .into_iter()
+        .map(|i| &stack.resources[i])
+        .collect()
 }
 
 /// Read live state for everything the state knows, batched per type, types in parallel.
@@ -1258,29 +1247,26 @@ fn finish(mut plan: Plan, stack: &Stack, opts: &PlanOptions) -> Result<Plan, Pla
 
 /// `names` ordered so that whatever depended on a resource (per the state) comes before it.
 fn reverse_dependency_order<'s>(state: &'s State, names: &[&'s String]) -> Vec<&'s String> {
-    fn visit<'s>(
-        n: &'s String,
-        state: &'s State,
-        names: &[&'s String],
-        seen: &mut HashSet<&'s String>,
-        out: &mut Vec<&'s String>,
-    ) {
-        if !seen.insert(n) {
-            return;
-        }
-        for m in names {
-            if state.resources[*m].dependencies.contains(n) {
-                visit(m, state, names, seen, out);
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut unique: Vec<&'s String> = Vec::with_capacity(names.len());
+    for &n in names {
+        index.entry(n.as_str()).or_insert_with(|| {
+            unique.push(n);
+            unique.len() - 1
+        });
+    }
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); unique.len()];
+    for (m, name) in unique.iter().enumerate() {
+        for d in &state.resources[name.as_str()].dependencies {
+            if let Some(&n) = index.get(d.as_str()) {
+                dependents[n].push(m);
             }
         }
-        out.push(n);
     }
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for n in names {
-        visit(n, state, names, &mut seen, &mut out);
-    }
-    out
+    util::post_order(&dependents, 0..unique.len())
+        .into_iter()
+        .map(|i| unique[i])
+        .collect()
 }
 
 /// `--replace NAME`: each names a resource of the stack that iac manages. Checked before
