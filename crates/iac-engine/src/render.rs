@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use iac_stack::{Part, Value};
+use owo_colors::OwoColorize;
 use serde_json::Value as Json;
 use similar::{ChangeTag, TextDiff};
 
@@ -17,32 +18,36 @@ pub use markdown::render_markdown;
 /// How a value unknown until apply reads.
 pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
 
+/// Colour on or off, as the caller decided; the text is the same either way.
 pub(crate) struct Style {
     color: bool,
 }
 
 impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
+    fn paint(&self, style: owo_colors::Style, s: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            s.style(style).to_string()
         } else {
             s.to_string()
         }
     }
     fn green(&self, s: &str) -> String {
-        self.paint("32", s)
+        self.paint(owo_colors::Style::new().green(), s)
     }
     fn yellow(&self, s: &str) -> String {
-        self.paint("33", s)
+        self.paint(owo_colors::Style::new().yellow(), s)
     }
     fn red(&self, s: &str) -> String {
-        self.paint("31", s)
+        self.paint(owo_colors::Style::new().red(), s)
     }
     fn bold(&self, s: &str) -> String {
-        self.paint("1", s)
+        self.paint(owo_colors::Style::new().bold(), s)
+    }
+    fn bold_red(&self, s: &str) -> String {
+        self.paint(owo_colors::Style::new().bold().red(), s)
     }
     fn dim(&self, s: &str) -> String {
-        self.paint("2", s)
+        self.paint(owo_colors::Style::new().dimmed(), s)
     }
 }
 
@@ -280,7 +285,7 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
     }
     let _ = writeln!(out, "{}", st.bold(&format!("Plan: {}", summary_line(plan))));
     if let Some(w) = data_loss_warning(plan) {
-        let _ = writeln!(out, "{}", st.red(&st.bold(&w)));
+        let _ = writeln!(out, "{}", st.bold_red(&w));
     }
     if let Some(cost) = &plan.cost {
         let _ = writeln!(out, "{}", st.bold(&cost.total_line()));
