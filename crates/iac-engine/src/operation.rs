@@ -378,6 +378,30 @@ fn foreign_message(c: &Change, existing: &Existing, err: &ProviderError) -> Stri
     )
 }
 
+/// The state entry of `c` for an object it made or found, recorded under its name.
+fn put_new(
+    c: &Change,
+    physical_id: String,
+    inputs: Json,
+    attrs: Json,
+    existing: bool,
+    incomplete: bool,
+) -> Edit {
+    Edit::Put {
+        name: c.name.clone(),
+        resource: ResourceState {
+            rtype: c.rtype.clone(),
+            physical_id,
+            inputs,
+            attrs,
+            dependencies: c.dependencies.clone(),
+            existing,
+            incomplete,
+            former_names: Vec::new(),
+        },
+    }
+}
+
 /// The state edits for a finished operation.
 pub(crate) fn record(state: &State, c: &Change, done: Done) -> Vec<Edit> {
     let mut edits = Vec::new();
@@ -403,19 +427,7 @@ pub(crate) fn record(state: &State, c: &Change, done: Done) -> Vec<Edit> {
                     });
                 }
             }
-            edits.push(Edit::Put {
-                name: c.name.clone(),
-                resource: ResourceState {
-                    rtype: c.rtype.clone(),
-                    physical_id,
-                    inputs,
-                    attrs,
-                    dependencies: c.dependencies.clone(),
-                    existing: false,
-                    incomplete,
-                    former_names: Vec::new(),
-                },
-            });
+            edits.push(put_new(c, physical_id, inputs, attrs, false, incomplete));
         }
         Done::Updated { attrs } => {
             let inputs = resolve_inputs(c, state).unwrap_or(Json::Null);
@@ -433,19 +445,7 @@ pub(crate) fn record(state: &State, c: &Change, done: Done) -> Vec<Edit> {
         }
         Done::Found { physical_id, attrs } => {
             let inputs = resolve_inputs(c, state).unwrap_or(Json::Null);
-            edits.push(Edit::Put {
-                name: c.name.clone(),
-                resource: ResourceState {
-                    rtype: c.rtype.clone(),
-                    physical_id,
-                    inputs,
-                    attrs,
-                    dependencies: c.dependencies.clone(),
-                    existing: true,
-                    incomplete: false,
-                    former_names: Vec::new(),
-                },
-            });
+            edits.push(put_new(c, physical_id, inputs, attrs, true, false));
         }
         Done::Deleted => {
             let id = c.physical_id.as_deref();

@@ -11,6 +11,43 @@ use crate::provider::{
 use super::world::{half_done, synthesise};
 use super::*;
 
+impl FakeProvider {
+    /// The start of a call that changes the world: nothing starts once the process "died"
+    /// ([`FakeProvider::die_after`]), not even after the call's latency.
+    async fn enter_change(
+        &self,
+        method: Method,
+        rtype: &str,
+        name: &str,
+    ) -> (usize, Option<ProviderError>) {
+        self.hang_if_dead().await;
+        let entered = self.enter(method, rtype, name).await;
+        self.hang_if_dead().await;
+        entered
+    }
+
+    /// The end of a call that changed the world: the last call before the death takes
+    /// effect, then hangs.
+    async fn end_change<T>(
+        &self,
+        idx: usize,
+        res: Result<T, ProviderError>,
+    ) -> Result<T, ProviderError> {
+        if res.is_ok() && self.spend_life() {
+            std::future::pending::<()>().await;
+        }
+        self.end(idx, res)
+    }
+}
+
+/// What a call on an object the world does not have gets.
+fn not_found(physical_id: &str) -> ProviderError {
+    ProviderError::new(
+        ErrorKind::NotFound,
+        format!("`{physical_id}` does not exist"),
+    )
+}
+
 #[async_trait]
 impl Provider for FakeProvider {
     async fn read(
@@ -54,9 +91,7 @@ impl Provider for FakeProvider {
         name: &str,
         inputs: &Json,
     ) -> Result<Created, ProviderError> {
-        self.hang_if_dead().await;
-        let (idx, fault) = self.enter(Method::Create, rtype, name).await;
-        self.hang_if_dead().await;
+        let (idx, fault) = self.enter_change(Method::Create, rtype, name).await;
         if let Some(e) = fault {
             return self.end(idx, Err(e));
         }
@@ -122,9 +157,7 @@ impl Provider for FakeProvider {
         new: &Json,
         changed: &[String],
     ) -> Result<Json, ProviderError> {
-        self.hang_if_dead().await;
-        let (idx, fault) = self.enter(Method::Update, rtype, name).await;
-        self.hang_if_dead().await;
+        let (idx, fault) = self.enter_change(Method::Update, rtype, name).await;
         if let Some(e) = fault {
             return self.end(idx, Err(e));
         }
@@ -166,16 +199,10 @@ impl Provider for FakeProvider {
                     w.reindex(physical_id);
                     Ok(attrs)
                 }
-                None => Err(ProviderError::new(
-                    ErrorKind::NotFound,
-                    format!("`{physical_id}` does not exist"),
-                )),
+                None => Err(not_found(physical_id)),
             }
         };
-        if res.is_ok() && self.spend_life() {
-            std::future::pending::<()>().await;
-        }
-        self.end(idx, res)
+        self.end_change(idx, res).await
     }
 
     async fn delete(
@@ -186,9 +213,7 @@ impl Provider for FakeProvider {
         physical_id: &str,
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
-        self.hang_if_dead().await;
-        let (idx, fault) = self.enter(Method::Delete, rtype, name).await;
-        self.hang_if_dead().await;
+        let (idx, fault) = self.enter_change(Method::Delete, rtype, name).await;
         if let Some(e) = fault {
             return self.end(idx, Err(e));
         }
@@ -208,15 +233,9 @@ impl Provider for FakeProvider {
         };
         let res = match removed {
             Some(_) => Ok(()),
-            None => Err(ProviderError::new(
-                ErrorKind::NotFound,
-                format!("`{physical_id}` does not exist"),
-            )),
+            None => Err(not_found(physical_id)),
         };
-        if res.is_ok() && self.spend_life() {
-            std::future::pending::<()>().await;
-        }
-        self.end(idx, res)
+        self.end_change(idx, res).await
     }
 
     async fn lookup(

@@ -99,54 +99,66 @@ pub(crate) fn delete_change(
     why: Option<&str>,
 ) -> Change {
     Change {
-        name: name.to_string(),
-        rtype: rs.rtype.clone(),
-        action: Action::Delete,
-        physical_id: Some(rs.physical_id.clone()),
-        dependencies: Vec::new(),
-        prior_dependencies: rs.dependencies.clone(),
-        before: Some(rs.inputs.clone()),
-        after: None,
-        changed_paths: Vec::new(),
-        replace: None,
         reason: if rs.existing {
             Some("existing: forgotten, not deleted".to_string())
         } else {
             why.map(str::to_string)
         },
-        deposed: false,
         existing: rs.existing,
+        ..deletion(
+            name,
+            &rs.rtype,
+            &rs.physical_id,
+            &rs.dependencies,
+            &rs.inputs,
+        )
+    }
+}
+
+/// The deletes of the old objects that interrupted replacements left.
+pub(super) fn push_deposed(state: &State, changes: &mut Vec<Change>) {
+    for d in &state.deposed {
+        changes.push(Change {
+            reason: Some("old object of an interrupted replacement".into()),
+            deposed: true,
+            ..deletion(
+                &d.name,
+                &d.rtype,
+                &d.physical_id,
+                &d.dependencies,
+                &d.inputs,
+            )
+        });
+    }
+}
+
+/// The delete of object `physical_id` (of type `rtype`, the state's `name`), which depended
+/// on `dependencies` and was last applied with `inputs`; no reason given.
+fn deletion(
+    name: &str,
+    rtype: &str,
+    physical_id: &str,
+    dependencies: &[String],
+    inputs: &serde_json::Value,
+) -> Change {
+    Change {
+        name: name.to_string(),
+        rtype: rtype.to_string(),
+        action: Action::Delete,
+        physical_id: Some(physical_id.to_string()),
+        dependencies: Vec::new(),
+        prior_dependencies: dependencies.to_vec(),
+        before: Some(inputs.clone()),
+        after: None,
+        changed_paths: Vec::new(),
+        replace: None,
+        reason: None,
+        deposed: false,
+        existing: false,
         renewed_attrs: IndexMap::new(),
         settles: None,
         lookup_id: None,
         live_attrs: None,
         moved_from: None,
-    }
-}
-
-pub(super) fn push_deposed(state: &State, changes: &mut Vec<Change>) {
-    {
-        for d in &state.deposed {
-            changes.push(Change {
-                name: d.name.clone(),
-                rtype: d.rtype.clone(),
-                action: Action::Delete,
-                physical_id: Some(d.physical_id.clone()),
-                dependencies: Vec::new(),
-                prior_dependencies: d.dependencies.clone(),
-                before: Some(d.inputs.clone()),
-                after: None,
-                changed_paths: Vec::new(),
-                replace: None,
-                reason: Some("old object of an interrupted replacement".into()),
-                deposed: true,
-                existing: false,
-                renewed_attrs: IndexMap::new(),
-                settles: None,
-                lookup_id: None,
-                live_attrs: None,
-                moved_from: None,
-            });
-        }
     }
 }

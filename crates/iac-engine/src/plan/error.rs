@@ -84,25 +84,26 @@ pub struct ForeignObject {
 }
 
 fn foreign_message(list: &[ForeignObject]) -> String {
-    let names: Vec<String> = list
-        .iter()
-        .map(|f| format!("`{}` (`{}` is {})", f.name, f.physical_id, f.owner))
-        .collect();
     format!(
         "the plan would create resources whose AWS names are taken by objects that are not this stack's: {}; iac never modifies or deletes what it did not create",
-        names.join(", ")
+        holders(list)
     )
 }
 
 fn held_message(list: &[ForeignObject]) -> String {
+    format!(
+        "the plan would create resources whose AWS names are held by objects this stack no longer manages under that name: {}",
+        holders(list)
+    )
+}
+
+/// `` `web` (`tg-1` is OWNER), ... ``: each resource with the object in its way.
+fn holders(list: &[ForeignObject]) -> String {
     let names: Vec<String> = list
         .iter()
         .map(|f| format!("`{}` (`{}` is {})", f.name, f.physical_id, f.owner))
         .collect();
-    format!(
-        "the plan would create resources whose AWS names are held by objects this stack no longer manages under that name: {}",
-        names.join(", ")
-    )
+    names.join(", ")
 }
 
 fn protected_message(list: &[(String, Action)]) -> String {
