@@ -13,9 +13,9 @@ use async_trait::async_trait;
 use common::*;
 use iac_engine::fake::{Call, FakeProvider, Method};
 use iac_engine::{
-    apply, plan_destroy, Action, ApplyError, ApplyOptions, CancelToken, Edit, ErrorKind, Event,
-    LocalBackend, LockInfo, NullReporter, OpKind, Outcome, Plan, PlanOptions, RecordingReporter,
-    StalePlan, State, StateBackend, StateError, StateLock,
+    apply, plan_destroy, Action, ApplyError, ApplyOptions, ApplyReport, CancelToken, Edit,
+    ErrorKind, Event, LocalBackend, LockInfo, NullReporter, OpKind, Outcome, Plan, PlanOptions,
+    RecordingReporter, StalePlan, State, StateBackend, StateError, StateLock,
 };
 use serde_json::json;
 use tokio::time::Instant;
@@ -65,6 +65,27 @@ async fn destroy(
     .await
     .unwrap();
     (plan, report, state)
+}
+
+/// Apply `plan` with the default options, recording what the reporter hears.
+async fn apply_recorded(
+    plan: &Plan,
+    state: &mut State,
+    backend: &LocalBackend,
+    fake: &FakeProvider,
+) -> (ApplyReport, Arc<RecordingReporter>) {
+    let rec = Arc::new(RecordingReporter::default());
+    let report = apply(
+        plan,
+        state,
+        backend,
+        Arc::new(fake.clone()),
+        rec.clone(),
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap();
+    (report, rec)
 }
 
 #[tokio::test(start_paused = true)]
@@ -223,17 +244,7 @@ async fn throttling_is_retried_with_growing_backoff() {
     let stack = stack(network());
     let mut state = State::new("demo");
     let plan = plan_with(&stack, &state, &fake).await;
-    let rec = Arc::new(RecordingReporter::default());
-    let report = apply(
-        &plan,
-        &mut state,
-        &backend,
-        Arc::new(fake.clone()),
-        rec.clone(),
-        &ApplyOptions::default(),
-    )
-    .await
-    .unwrap();
+    let (report, rec) = apply_recorded(&plan, &mut state, &backend, &fake).await;
     assert!(report.success(), "{report:?}");
     let vpc: Vec<Call> = fake
         .calls_of(Method::Create)
@@ -687,17 +698,7 @@ async fn reporter_hears_every_operation() {
     let stack = stack(network());
     let mut state = State::new("demo");
     let plan = plan_with(&stack, &state, &fake).await;
-    let rec = Arc::new(RecordingReporter::default());
-    let report = apply(
-        &plan,
-        &mut state,
-        &backend,
-        Arc::new(fake.clone()),
-        rec.clone(),
-        &ApplyOptions::default(),
-    )
-    .await
-    .unwrap();
+    let (report, rec) = apply_recorded(&plan, &mut state, &backend, &fake).await;
     let events = rec.events();
     assert_eq!(events[0], Event::Started("vpc".into(), OpKind::Create));
     assert!(
