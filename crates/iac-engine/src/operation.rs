@@ -10,15 +10,46 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use iac_stack::Value;
+use iac_stack::{Reference, Value};
 use serde_json::Value as Json;
 
-use crate::apply::{resolve_inputs, Holder, RetryPolicy};
+use crate::backoff::RetryPolicy;
 use crate::plan::{Action, Change};
 use crate::provider::{ErrorKind, Existing, OpContext, Provider, ProviderError};
 use crate::report::OpKind;
 use crate::state::{Deposed, Edit, ResourceState, State};
 use crate::util;
+
+/// Who holds an object that a failed create's lookup must not take for the object the
+/// create made (see `apply::prepare::held_objects`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Holder {
+    Forgotten,
+    Resource(String),
+}
+
+/// Resolve the remaining references of a change's inputs against the state.
+pub(crate) fn resolve_inputs(c: &Change, state: &State) -> Result<Json, String> {
+    let after = c.after.clone().unwrap_or_default();
+    let lookup = |r: &Reference| state.attr(&r.resource, &r.attr).cloned();
+    let resolved = after.resolve(&lookup);
+    resolved.to_json().ok_or_else(|| {
+        let missing: Vec<String> = resolved
+            .references()
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        format!(
+            "`{}` has no value yet: {}",
+            c.name,
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
 
 /// The result of one provider operation.
 #[derive(Debug)]

@@ -28,8 +28,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::backoff::Backoff;
-use crate::operation::{Call, OpResult};
+use crate::operation::{resolve_inputs, Call, OpResult};
 use crate::plan::{Plan, PlanKind, StalePlan, Summary};
 use crate::provider::{OpContext, Provider};
 use crate::report::{OpKind, Outcome, Reporter};
@@ -39,42 +38,11 @@ mod graph;
 mod prepare;
 mod walk;
 
-pub(crate) use prepare::{resolve_inputs, Holder};
+pub use crate::backoff::RetryPolicy;
 
 use graph::build_graph;
 use prepare::{current_id, delete_inputs, held_objects, intent_for};
 use walk::Walk;
-
-/// How often the walker retries a throttled or transient error, and how it waits between
-/// attempts: the project's one [`Backoff`] (exponential, capped, jittered so that many
-/// throttled calls do not retry in lockstep).
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included.
-    pub max_attempts: u32,
-    /// The delays between attempts (its `limit` is not used: `max_attempts` bounds a retry).
-    pub backoff: Backoff,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 8,
-            backoff: Backoff {
-                first: Duration::from_millis(500),
-                max_delay: Duration::from_secs(20),
-                limit: Duration::from_secs(20 * 60),
-            },
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The delay before retry number `attempt` (0-based).
-    pub fn delay(&self, attempt: u32) -> Duration {
-        self.backoff.delay(attempt)
-    }
-}
 
 /// Stops an apply from outside (Ctrl-C). Clones share the flag.
 #[derive(Debug, Clone, Default)]

@@ -1,39 +1,16 @@
-//! What an operation is given before it starts: its inputs (references resolved against
-//! the state, or what a delete gets), the id it acts on, the intent recorded before it, and
-//! the objects a failed create's lookup must not take.
+//! What an operation is given before it starts: the inputs a delete gets, the id it acts
+//! on, the intent recorded before it, and the objects a failed create's lookup must not
+//! take (the inputs of creates and updates are `operation::resolve_inputs`).
 
 use std::collections::HashMap;
 
-use iac_stack::Reference;
 use serde_json::Value as Json;
 
+use crate::operation::Holder;
 use crate::plan::Change;
 use crate::report::OpKind;
 use crate::state::{Intent, IntentOp, State};
 use crate::util;
-
-/// Resolve the remaining references of a change's inputs against the state.
-pub(crate) fn resolve_inputs(c: &Change, state: &State) -> Result<Json, String> {
-    let after = c.after.clone().unwrap_or_default();
-    let lookup = |r: &Reference| state.attr(&r.resource, &r.attr).cloned();
-    let resolved = after.resolve(&lookup);
-    resolved.to_json().ok_or_else(|| {
-        let missing: Vec<String> = resolved
-            .references()
-            .iter()
-            .map(|r| r.to_string())
-            .collect();
-        format!(
-            "`{}` has no value yet: {}",
-            c.name,
-            missing
-                .iter()
-                .map(|m| format!("`{m}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })
-}
 
 /// The intent to record before operation `kind` of `c` (creates and deletes; updates and
 /// lookups change nothing a crash could lose).
@@ -88,13 +65,6 @@ pub(super) fn held_objects(state: &State) -> HashMap<String, Holder> {
                 .map(|(n, r)| (r.physical_id.clone(), Holder::Resource(n.clone()))),
         )
         .collect()
-}
-
-/// Who holds an object of [`held_objects`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Holder {
-    Forgotten,
-    Resource(String),
 }
 
 pub(super) fn delete_inputs(c: &Change, state: &State) -> Json {
