@@ -54,17 +54,28 @@ async fn destroy(
     let _lock = backend.lock("destroy").await.unwrap();
     let mut state = backend.load().await.unwrap().unwrap();
     let plan = plan_destroy(stack, &state, &PlanOptions::default()).unwrap();
-    let report = apply(
-        &plan,
-        &mut state,
-        &backend,
+    let report = apply_quietly(&plan, &mut state, &backend, fake)
+        .await
+        .unwrap();
+    (plan, report, state)
+}
+
+/// Apply `plan` with the default options and no reporter.
+async fn apply_quietly(
+    plan: &Plan,
+    state: &mut State,
+    backend: &dyn StateBackend,
+    fake: &FakeProvider,
+) -> Result<ApplyReport, ApplyError> {
+    apply(
+        plan,
+        state,
+        backend,
         Arc::new(fake.clone()),
         Arc::new(NullReporter),
         &ApplyOptions::default(),
     )
     .await
-    .unwrap();
-    (plan, report, state)
 }
 
 /// Apply `plan` with the default options, recording what the reporter hears.
@@ -360,30 +371,16 @@ async fn a_saved_plan_is_refused_once_the_state_moved_on() {
     // Saved before the first apply: applies fine to a fresh state (after a round trip).
     let saved = Plan::from_json(&plan_with(&stack, &state, &fake).await.to_json()).unwrap();
     let mut fresh = State::new("demo");
-    let report = apply(
-        &saved,
-        &mut fresh,
-        &backend,
-        Arc::new(fake.clone()),
-        Arc::new(NullReporter),
-        &ApplyOptions::default(),
-    )
-    .await
-    .unwrap();
+    let report = apply_quietly(&saved, &mut fresh, &backend, &fake)
+        .await
+        .unwrap();
     assert!(report.success());
     assert_eq!(fresh.lineage, saved.state_lineage);
 
     // The same plan again: the state's serial moved on.
-    let err = apply(
-        &saved,
-        &mut fresh,
-        &backend,
-        Arc::new(fake.clone()),
-        Arc::new(NullReporter),
-        &ApplyOptions::default(),
-    )
-    .await
-    .unwrap_err();
+    let err = apply_quietly(&saved, &mut fresh, &backend, &fake)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, ApplyError::Stale(StalePlan::Serial { plan: 0, .. })),
         "{err}"
@@ -394,16 +391,9 @@ async fn a_saved_plan_is_refused_once_the_state_moved_on() {
     let mut elsewhere = State::new("demo");
     elsewhere.serial = fresh.serial;
     let other = plan_with(&stack, &elsewhere, &fake).await;
-    let err = apply(
-        &other,
-        &mut fresh,
-        &backend,
-        Arc::new(fake.clone()),
-        Arc::new(NullReporter),
-        &ApplyOptions::default(),
-    )
-    .await
-    .unwrap_err();
+    let err = apply_quietly(&other, &mut fresh, &backend, &fake)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, ApplyError::Stale(StalePlan::Lineage { .. })),
         "{err}"
@@ -482,16 +472,9 @@ async fn the_state_is_saved_valid_after_every_operation() {
     );
     let mut state = State::new("demo");
     let plan = plan_with(&stack, &state, &fake).await;
-    let report = apply(
-        &plan,
-        &mut state,
-        &backend,
-        Arc::new(fake.clone()),
-        Arc::new(NullReporter),
-        &ApplyOptions::default(),
-    )
-    .await
-    .unwrap();
+    let report = apply_quietly(&plan, &mut state, &backend, &fake)
+        .await
+        .unwrap();
     assert!(report.success());
     let seen = backend.seen.lock().unwrap().clone();
     // Two commits per create: its intent before the call, its object after (which ends
