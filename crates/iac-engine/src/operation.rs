@@ -188,7 +188,7 @@ impl Call<'_> {
             OpKind::Read => match self
                 .timed(
                     kind.verb(),
-                    crate::lookup::look_up(
+                    crate::plan::lookup::look_up(
                         p,
                         &c.rtype,
                         &c.name,
@@ -205,7 +205,7 @@ impl Call<'_> {
                 Ok(None) => OpResult::failed(format!(
                     "no `{}` {}",
                     c.rtype,
-                    crate::lookup::searched(&c.rtype, c.lookup_id.as_deref(), self.inputs)
+                    crate::plan::lookup::searched(&c.rtype, c.lookup_id.as_deref(), self.inputs)
                 )),
                 Err(e) => OpResult::failed(e.message),
             },

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use iac_stack::Stack;
 use indexmap::IndexMap;
 
+use super::recover::{delete_found, orphan_deletes, orphan_list, recover, survey};
 use crate::provider::Provider;
-use crate::recover::{delete_found, orphan_deletes, orphan_list, recover, survey};
 use crate::state::State;
 use crate::util;
 

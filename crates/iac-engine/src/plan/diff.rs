@@ -10,12 +10,12 @@ use iac_stack::{Reference, Stack, Value};
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
-use crate::moves;
-use crate::provider::{Existing, Found, Live, Provider, Tagged};
-use crate::recover::{
+use super::moves;
+use super::recover::{
     adopt_change, adopt_unknown, delete_found, delete_superseded, find_before_create, orphan_list,
     recover, survey, Recovery,
 };
+use crate::provider::{Existing, Found, Live, Provider, Tagged};
 use crate::state::State;
 use crate::util;
 
@@ -47,7 +47,7 @@ pub async fn plan(
         return plan_from_state(stack, state, provider, opts, moves).await;
     }
     let live = refresh(state, &provider).await?;
-    let found = crate::lookup::lookups(stack, &provider, &opts.resolved).await?;
+    let found = super::lookup::lookups(stack, &provider, &opts.resolved).await?;
     let recovery = recover(state, &provider).await?;
     let imports = crate::import::planned(stack, state, &provider)
         .await

@@ -30,6 +30,9 @@ mod delete;
 mod diff;
 mod error;
 mod inputs;
+pub(crate) mod lookup;
+mod moves;
+pub(crate) mod recover;
 mod refresh;
 mod replace;
 mod target;
@@ -109,11 +112,31 @@ pub struct Plan {
     /// With `refresh_only`: the resources whose state entry differs from what is live, as
     /// they are live. Absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub refreshed: Vec<crate::refresh::Refreshed>,
+    pub refreshed: Vec<Refreshed>,
     /// The monthly cost estimate, attached by the caller (the engine knows no prices; the
     /// binary fills it in). Absent when none was attached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<crate::plan_cost::PlanCost>,
+}
+
+/// One resource of the state as it is live, for a refresh-only apply to record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refreshed {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    /// The live inputs; absent when the object was deleted outside iac.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Json>,
+    /// The live attributes; absent when deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attrs: Option<Json>,
+}
+
+impl Refreshed {
+    pub fn deleted(&self) -> bool {
+        self.inputs.is_none()
+    }
 }
 
 /// A resource `--target` brought into a plan without being named.
