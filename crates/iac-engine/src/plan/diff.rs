@@ -49,7 +49,7 @@ pub async fn plan(
     let live = refresh(state, &provider).await?;
     let found = super::lookup::lookups(stack, &provider, &opts.resolved).await?;
     let recovery = recover(state, &provider).await?;
-    let imports = crate::import::planned(stack, state, &provider)
+    let imports = super::import::planned(stack, state, &provider)
         .await
         .map_err(PlanError::Import)?;
     let mut unknown_tagged = survey(&stack.name, state, &recovery, &provider).await?;
@@ -76,7 +76,7 @@ struct Reads {
     live: HashMap<String, Option<Live>>,
     found: HashMap<String, Found>,
     recovery: Recovery,
-    imports: HashMap<String, crate::import::Import>,
+    imports: HashMap<String, super::import::Import>,
     unknown_tagged: Vec<(&'static str, Tagged)>,
     named: HashMap<String, Existing>,
     held: HashMap<String, ForeignObject>,
@@ -255,7 +255,7 @@ fn plan_with(
 
         if prior.filter(|p| !p.existing).is_none() {
             if let Some(i) = imports.remove(&r.name) {
-                crate::import::import_change(&mut change, &desired, &i);
+                super::import::import_change(&mut change, &desired, &i);
                 renew(
                     &mut change,
                     &*provider,

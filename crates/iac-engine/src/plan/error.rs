@@ -58,12 +58,12 @@ pub enum PlanError {
     #[error("not a plan file: {0}")]
     Corrupt(String),
     #[error("{}", import_message(.0))]
-    Import(Vec<crate::import::ImportError>),
+    Import(Vec<super::import::ImportError>),
     #[error("--refresh=false cannot plan this stack: {0}")]
     NeedsRefresh(String),
 }
 
-fn import_message(list: &[crate::import::ImportError]) -> String {
+fn import_message(list: &[super::import::ImportError]) -> String {
     let each: Vec<String> = list
         .iter()
         .map(|e| format!("`{}`: {e}", e.name()))

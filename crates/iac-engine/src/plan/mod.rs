@@ -29,6 +29,7 @@ mod data_loss;
 mod delete;
 mod diff;
 mod error;
+pub mod import;
 mod inputs;
 pub(crate) mod lookup;
 mod moves;
