@@ -18,10 +18,10 @@ pub mod backoff;
 pub mod bounded;
 #[cfg(feature = "fake")]
 pub mod fake;
-pub mod lock;
 mod operation;
 pub mod plan;
 pub use plan::import;
+pub use state::lock;
 pub mod plan_cost;
 pub mod provider;
 pub mod refresh;

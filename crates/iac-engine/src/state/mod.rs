@@ -15,7 +15,8 @@
 //! state on every commit.
 //!
 //! This module holds the state, its edits and intents, and the [`StateBackend`] trait;
-//! `local.rs` is the local file backend with its journal and lock.
+//! `local.rs` is the local file backend with its journal and lock file, `lock.rs` the lock as
+//! a waiting run sees it (`iac_engine::lock`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -27,9 +28,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 mod local;
+pub mod lock;
 
-pub use crate::lock::{LockInfo, StateLock};
 pub use local::LocalBackend;
+pub use lock::{LockInfo, StateLock};
 
 /// The state file format version this build reads and writes.
 pub const STATE_VERSION: u32 = 1;
@@ -386,7 +388,7 @@ pub trait StateBackend: Send + Sync {
         self.save(state).await
     }
     /// Take the lock or fail at once with [`StateError::Locked`] naming the holder (waiting
-    /// for a busy lock is [`crate::lock::lock_waiting`]).
+    /// for a busy lock is [`lock::lock_waiting`]).
     async fn lock(&self, operation: &str) -> Result<StateLock, StateError>;
     /// Break a lock left by a crashed run, only if it is still the lock with this `id` (as
     /// the lock error showed it): another lock is left in place and is an
