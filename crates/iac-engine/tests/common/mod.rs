@@ -30,11 +30,22 @@ const fn attr(name: &'static str, kind: AttrKind) -> Attr {
     }
 }
 
+/// What the test types share unless they say otherwise: tagged, no AWS name, no data held.
+const TYPE: TypeSchema = TypeSchema {
+    name: "",
+    doc: "",
+    props: &[],
+    attrs: &[],
+    taggable: true,
+    aws_name: None,
+    holds: None,
+    renews: None,
+};
+
 const TAGS: Prop = prop("tags", Kind::MapOf(&Kind::Str), false);
 
 pub static VPC: TypeSchema = TypeSchema {
     name: "aws.vpc",
-    doc: "",
     props: &[
         prop("cidr", Kind::Cidr, true),
         Prop {
@@ -44,15 +55,11 @@ pub static VPC: TypeSchema = TypeSchema {
         TAGS,
     ],
     attrs: &[attr("id", AttrKind::Str), attr("cidr", AttrKind::Str)],
-    taggable: true,
-    aws_name: None,
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 pub static SUBNET: TypeSchema = TypeSchema {
     name: "aws.subnet",
-    doc: "",
     props: &[
         prop(
             "vpc",
@@ -75,10 +82,7 @@ pub static SUBNET: TypeSchema = TypeSchema {
         attr("az", AttrKind::Str),
         attr("cidr", AttrKind::Str),
     ],
-    taggable: true,
-    aws_name: None,
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 static RULE: &[Prop] = &[
@@ -89,7 +93,6 @@ static RULE: &[Prop] = &[
 
 pub static SG: TypeSchema = TypeSchema {
     name: "aws.security_group",
-    doc: "",
     props: &[
         prop(
             "vpc",
@@ -104,10 +107,7 @@ pub static SG: TypeSchema = TypeSchema {
         TAGS,
     ],
     attrs: &[attr("id", AttrKind::Str)],
-    taggable: true,
-    aws_name: None,
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 static HEALTH: &[Prop] = &[
@@ -117,7 +117,6 @@ static HEALTH: &[Prop] = &[
 
 pub static TG: TypeSchema = TypeSchema {
     name: "aws.target_group",
-    doc: "",
     props: &[
         Prop {
             default: Some(DefaultValue::AwsName),
@@ -136,13 +135,11 @@ pub static TG: TypeSchema = TypeSchema {
         TAGS,
     ],
     attrs: &[attr("arn", AttrKind::Str)],
-    taggable: true,
     aws_name: Some(AwsName {
         prop: Some("name"),
         max_len: 32,
     }),
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 static CONTAINER: &[Prop] = &[
@@ -154,7 +151,6 @@ static CONTAINER: &[Prop] = &[
 
 pub static TASK: TypeSchema = TypeSchema {
     name: "aws.task_definition",
-    doc: "",
     props: &[
         Prop {
             default: Some(DefaultValue::AwsName),
@@ -169,19 +165,16 @@ pub static TASK: TypeSchema = TypeSchema {
         attr("family", AttrKind::Str),
         attr("revision", AttrKind::Int),
     ],
-    taggable: true,
     aws_name: Some(AwsName {
         prop: Some("family"),
         max_len: 255,
     }),
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 /// A log group: its events go with it when it is deleted.
 pub static LOG: TypeSchema = TypeSchema {
     name: "aws.log_group",
-    doc: "",
     props: &[
         Prop {
             default: Some(DefaultValue::Pattern("/iac/{stack}/{name}")),
@@ -191,19 +184,16 @@ pub static LOG: TypeSchema = TypeSchema {
         TAGS,
     ],
     attrs: &[attr("name", AttrKind::Str), attr("arn", AttrKind::Str)],
-    taggable: true,
     aws_name: Some(AwsName {
         prop: Some("name"),
         max_len: 512,
     }),
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 /// An image repository: deleted with its images only under `force_delete: true`.
 pub static ECR: TypeSchema = TypeSchema {
     name: "aws.ecr_repository",
-    doc: "",
     props: &[
         Prop {
             default: Some(DefaultValue::AwsName),
@@ -220,29 +210,22 @@ pub static ECR: TypeSchema = TypeSchema {
         attr("url", AttrKind::Str),
         attr("name", AttrKind::Str),
     ],
-    taggable: true,
     aws_name: Some(AwsName {
         prop: Some("name"),
         max_len: 256,
     }),
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 pub static ZONE: TypeSchema = TypeSchema {
     name: "aws.hosted_zone",
-    doc: "",
     props: &[prop("name", Kind::Str, true), TAGS],
     attrs: &[attr("id", AttrKind::Str), attr("name", AttrKind::Str)],
-    taggable: true,
-    aws_name: None,
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 pub static RECORD: TypeSchema = TypeSchema {
     name: "aws.dns_record",
-    doc: "",
     props: &[
         prop(
             "zone",
@@ -257,15 +240,12 @@ pub static RECORD: TypeSchema = TypeSchema {
     ],
     attrs: &[attr("fqdn", AttrKind::Str)],
     taggable: false,
-    aws_name: None,
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 /// A listener: forwards to a target group, updated in place (as ModifyListener does).
 pub static LISTENER: TypeSchema = TypeSchema {
     name: "aws.listener",
-    doc: "",
     props: &[
         prop("port", Kind::Port, false),
         prop(
@@ -279,10 +259,7 @@ pub static LISTENER: TypeSchema = TypeSchema {
         TAGS,
     ],
     attrs: &[attr("arn", AttrKind::Str)],
-    taggable: true,
-    aws_name: None,
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 static SERVICE_LB: &[Prop] = &[
@@ -301,7 +278,6 @@ static SERVICE_LB: &[Prop] = &[
 /// An ECS service: AWS-named, its target group changed in place (UpdateService).
 pub static SERVICE: TypeSchema = TypeSchema {
     name: "aws.ecs_service",
-    doc: "",
     props: &[
         Prop {
             default: Some(DefaultValue::AwsName),
@@ -312,13 +288,11 @@ pub static SERVICE: TypeSchema = TypeSchema {
         TAGS,
     ],
     attrs: &[attr("arn", AttrKind::Str), attr("name", AttrKind::Str)],
-    taggable: true,
     aws_name: Some(AwsName {
         prop: Some("name"),
         max_len: 255,
     }),
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 pub static ALL: &[&TypeSchema] = &[
