@@ -42,6 +42,27 @@ const TYPE: TypeSchema = TypeSchema {
     renews: None,
 };
 
+/// A property whose default is the AWS name iac generates.
+const fn aws_named(name: &'static str, kind: Kind, replace: bool) -> Prop {
+    Prop {
+        default: Some(DefaultValue::AwsName),
+        ..prop(name, kind, replace)
+    }
+}
+
+/// Property `prop` holds the AWS name, at most `max_len` long.
+const fn named_by(prop: &'static str, max_len: usize) -> Option<AwsName> {
+    Some(AwsName {
+        prop: Some(prop),
+        max_len,
+    })
+}
+
+/// A property holding the `id` of a resource of type `rtype`.
+const fn id_of(name: &'static str, rtype: &'static str, replace: bool) -> Prop {
+    prop(name, Kind::Id { rtype, attr: "id" }, replace)
+}
+
 const TAGS: Prop = prop("tags", Kind::MapOf(&Kind::Str), false);
 
 pub static VPC: TypeSchema = TypeSchema {
@@ -61,14 +82,7 @@ pub static VPC: TypeSchema = TypeSchema {
 pub static SUBNET: TypeSchema = TypeSchema {
     name: "aws.subnet",
     props: &[
-        prop(
-            "vpc",
-            Kind::Id {
-                rtype: "aws.vpc",
-                attr: "id",
-            },
-            true,
-        ),
+        id_of("vpc", "aws.vpc", true),
         prop("cidr", Kind::Cidr, true),
         prop("az", Kind::Str, true),
         Prop {
@@ -94,14 +108,7 @@ static RULE: &[Prop] = &[
 pub static SG: TypeSchema = TypeSchema {
     name: "aws.security_group",
     props: &[
-        prop(
-            "vpc",
-            Kind::Id {
-                rtype: "aws.vpc",
-                attr: "id",
-            },
-            true,
-        ),
+        id_of("vpc", "aws.vpc", true),
         prop("description", Kind::Str, true),
         prop("ingress", Kind::ListOf(&Kind::Object(RULE)), false),
         TAGS,
@@ -118,27 +125,14 @@ static HEALTH: &[Prop] = &[
 pub static TG: TypeSchema = TypeSchema {
     name: "aws.target_group",
     props: &[
-        Prop {
-            default: Some(DefaultValue::AwsName),
-            ..prop("name", Kind::Str, true)
-        },
-        prop(
-            "vpc",
-            Kind::Id {
-                rtype: "aws.vpc",
-                attr: "id",
-            },
-            true,
-        ),
+        aws_named("name", Kind::Str, true),
+        id_of("vpc", "aws.vpc", true),
         prop("port", Kind::Port, true),
         prop("health_check", Kind::Object(HEALTH), false),
         TAGS,
     ],
     attrs: &[attr("arn", AttrKind::Str)],
-    aws_name: Some(AwsName {
-        prop: Some("name"),
-        max_len: 32,
-    }),
+    aws_name: named_by("name", 32),
     ..TYPE
 };
 
@@ -152,10 +146,7 @@ static CONTAINER: &[Prop] = &[
 pub static TASK: TypeSchema = TypeSchema {
     name: "aws.task_definition",
     props: &[
-        Prop {
-            default: Some(DefaultValue::AwsName),
-            ..prop("family", Kind::Str, false)
-        },
+        aws_named("family", Kind::Str, false),
         prop("cpu", Kind::Int, false),
         prop("containers", Kind::ListOf(&Kind::Object(CONTAINER)), false),
         TAGS,
@@ -165,10 +156,7 @@ pub static TASK: TypeSchema = TypeSchema {
         attr("family", AttrKind::Str),
         attr("revision", AttrKind::Int),
     ],
-    aws_name: Some(AwsName {
-        prop: Some("family"),
-        max_len: 255,
-    }),
+    aws_name: named_by("family", 255),
     ..TYPE
 };
 
@@ -184,10 +172,7 @@ pub static LOG: TypeSchema = TypeSchema {
         TAGS,
     ],
     attrs: &[attr("name", AttrKind::Str), attr("arn", AttrKind::Str)],
-    aws_name: Some(AwsName {
-        prop: Some("name"),
-        max_len: 512,
-    }),
+    aws_name: named_by("name", 512),
     ..TYPE
 };
 
@@ -195,10 +180,7 @@ pub static LOG: TypeSchema = TypeSchema {
 pub static ECR: TypeSchema = TypeSchema {
     name: "aws.ecr_repository",
     props: &[
-        Prop {
-            default: Some(DefaultValue::AwsName),
-            ..prop("name", Kind::Str, true)
-        },
+        aws_named("name", Kind::Str, true),
         Prop {
             default: Some(DefaultValue::Bool(false)),
             ..prop("force_delete", Kind::Bool, false)
@@ -210,10 +192,7 @@ pub static ECR: TypeSchema = TypeSchema {
         attr("url", AttrKind::Str),
         attr("name", AttrKind::Str),
     ],
-    aws_name: Some(AwsName {
-        prop: Some("name"),
-        max_len: 256,
-    }),
+    aws_name: named_by("name", 256),
     ..TYPE
 };
 
@@ -227,14 +206,7 @@ pub static ZONE: TypeSchema = TypeSchema {
 pub static RECORD: TypeSchema = TypeSchema {
     name: "aws.dns_record",
     props: &[
-        prop(
-            "zone",
-            Kind::Id {
-                rtype: "aws.hosted_zone",
-                attr: "id",
-            },
-            true,
-        ),
+        id_of("zone", "aws.hosted_zone", true),
         prop("name", Kind::Str, true),
         prop("values", Kind::ListOf(&Kind::Str), false),
     ],
@@ -279,19 +251,13 @@ static SERVICE_LB: &[Prop] = &[
 pub static SERVICE: TypeSchema = TypeSchema {
     name: "aws.ecs_service",
     props: &[
-        Prop {
-            default: Some(DefaultValue::AwsName),
-            ..prop("name", Kind::Str, true)
-        },
+        aws_named("name", Kind::Str, true),
         prop("desired_count", Kind::Int, false),
         prop("load_balancer", Kind::Object(SERVICE_LB), false),
         TAGS,
     ],
     attrs: &[attr("arn", AttrKind::Str), attr("name", AttrKind::Str)],
-    aws_name: Some(AwsName {
-        prop: Some("name"),
-        max_len: 255,
-    }),
+    aws_name: named_by("name", 255),
     ..TYPE
 };
 
