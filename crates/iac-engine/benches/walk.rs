@@ -23,8 +23,8 @@ use async_trait::async_trait;
 use common::{fmt, measure, selected, table, Sample};
 use iac_engine::fake::{FakeProvider, Method};
 use iac_engine::{
-    apply, plan, ApplyOptions, Edit, LocalBackend, LockInfo, NullReporter, PlanOptions, Provider,
-    State, StateBackend, StateError, StateLock,
+    apply, plan, ApplyOptions, Edit, LocalBackend, LockInfo, NullReporter, Plan, PlanOptions,
+    Provider, State, StateBackend, StateError, StateLock,
 };
 use iac_stack::{load_str, LoadOptions, Stack};
 
@@ -80,6 +80,17 @@ fn load(yaml: &str) -> Stack {
         Ok(loaded) => loaded.stack,
         Err(d) => panic!("the generated stack does not load: {d:?}\n{yaml}"),
     }
+}
+
+/// One plan of `stack` against `state`, which must succeed.
+fn plan_once(
+    rt: &tokio::runtime::Runtime,
+    stack: &Stack,
+    state: &State,
+    provider: Arc<dyn Provider>,
+) -> Plan {
+    rt.block_on(plan(stack, state, provider, &PlanOptions::default()))
+        .unwrap_or_else(|e| panic!("plan: {e}"))
 }
 
 fn header(name: &str) -> String {
@@ -333,14 +344,7 @@ fn plan_noop(rt: &tokio::runtime::Runtime, filter: &Option<String>) -> Vec<Sampl
         out.push(measure(case, 2, 10, |_| {
             fake.clear_calls();
             let t = Instant::now();
-            let p = rt
-                .block_on(plan(
-                    &stack,
-                    &state,
-                    provider.clone(),
-                    &PlanOptions::default(),
-                ))
-                .unwrap_or_else(|e| panic!("plan: {e}"));
+            let p = plan_once(rt, &stack, &state, provider.clone());
             let took = t.elapsed();
             assert!(
                 p.summary.is_empty(),
@@ -524,14 +528,7 @@ fn scale(rt: &tokio::runtime::Runtime, filter: &Option<String>) -> Vec<Sample> {
             let provider: Arc<dyn Provider> = Arc::new(fake.clone());
             let s = measure(case, 1, 5, |_| {
                 let t = Instant::now();
-                let p = rt
-                    .block_on(plan(
-                        &stack,
-                        &state,
-                        provider.clone(),
-                        &PlanOptions::default(),
-                    ))
-                    .unwrap_or_else(|e| panic!("plan: {e}"));
+                let p = plan_once(rt, &stack, &state, provider.clone());
                 let took = t.elapsed();
                 assert!(p.summary.is_empty(), "{:?}", p.summary);
                 (took, format!("peak RSS {}", peak_rss()))
@@ -542,14 +539,7 @@ fn scale(rt: &tokio::runtime::Runtime, filter: &Option<String>) -> Vec<Sample> {
         let case = format!("scale {n}: render the create plan");
         if selected(filter, &case) {
             let provider: Arc<dyn Provider> = Arc::new(FakeProvider::new());
-            let p = rt
-                .block_on(plan(
-                    &stack,
-                    &State::new(&stack.name),
-                    provider,
-                    &PlanOptions::default(),
-                ))
-                .unwrap_or_else(|e| panic!("plan: {e}"));
+            let p = plan_once(rt, &stack, &State::new(&stack.name), provider);
             let s = measure(case, 1, 5, |_| {
                 let t = Instant::now();
                 let text = iac_engine::render_plan(&p, false);

@@ -1,6 +1,7 @@
 //! The one backoff of the project: how long and how often to try again. The AWS provider
-//! polls and retries with it (`iac_aws::resources::common::poll_until`), and a run waiting
-//! for a busy state lock ([`crate::lock::lock_waiting`]) sleeps with it.
+//! polls and retries with it (`iac_aws::resources::common::poll_until`), the walker waits
+//! with it before retrying a throttled or transient error ([`RetryPolicy`]),
+//! and a run waiting for a busy state lock ([`crate::lock::lock_waiting`]) sleeps with it.
 
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
@@ -48,6 +49,37 @@ impl Backoff {
         hasher.write_u32(attempt);
         let per_mille = 750 + (hasher.finish() % 501) as u32;
         base * per_mille / 1000
+    }
+}
+
+/// How often the walker retries a throttled or transient error, and how it waits between
+/// attempts: the project's one [`Backoff`] (exponential, capped, jittered so that many
+/// throttled calls do not retry in lockstep).
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// The delays between attempts (its `limit` is not used: `max_attempts` bounds a retry).
+    pub backoff: Backoff,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 8,
+            backoff: Backoff {
+                first: Duration::from_millis(500),
+                max_delay: Duration::from_secs(20),
+                limit: Duration::from_secs(20 * 60),
+            },
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before retry number `attempt` (0-based).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        self.backoff.delay(attempt)
     }
 }
 

@@ -3,8 +3,8 @@
 //!
 //! Architecture invariant: this crate names no AWS SDK type and never touches the
 //! terminal. Clouds come in through [`Provider`], progress goes out through [`Reporter`],
-//! and state is stored through [`StateBackend`]. [`fake::FakeProvider`] is an in-memory
-//! cloud for tests here and in the binary.
+//! and state is stored through [`StateBackend`]. `fake::FakeProvider` is an in-memory
+//! cloud for tests, behind the `fake` cargo feature (off by default, so not in the binary).
 //!
 //! The flow the binary drives:
 //! 1. `backend.lock(op)`, `backend.load()` (or [`State::new`]);
@@ -16,16 +16,14 @@
 pub mod apply;
 pub mod backoff;
 pub mod bounded;
+#[cfg(feature = "fake")]
 pub mod fake;
-pub mod import;
-pub mod lock;
-mod lookup;
-mod moves;
 mod operation;
 pub mod plan;
+pub use plan::import;
+pub use state::lock;
 pub mod plan_cost;
 pub mod provider;
-mod recover;
 pub mod refresh;
 pub mod render;
 pub mod report;

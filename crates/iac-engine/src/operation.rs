@@ -10,15 +10,46 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use iac_stack::Value;
+use iac_stack::{Reference, Value};
 use serde_json::Value as Json;
 
-use crate::apply::{resolve_inputs, Holder, RetryPolicy};
+use crate::backoff::RetryPolicy;
 use crate::plan::{Action, Change};
 use crate::provider::{ErrorKind, Existing, OpContext, Provider, ProviderError};
 use crate::report::OpKind;
 use crate::state::{Deposed, Edit, ResourceState, State};
 use crate::util;
+
+/// Who holds an object that a failed create's lookup must not take for the object the
+/// create made (see `apply::prepare::held_objects`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Holder {
+    Forgotten,
+    Resource(String),
+}
+
+/// Resolve the remaining references of a change's inputs against the state.
+pub(crate) fn resolve_inputs(c: &Change, state: &State) -> Result<Json, String> {
+    let after = c.after.clone().unwrap_or_default();
+    let lookup = |r: &Reference| state.attr(&r.resource, &r.attr).cloned();
+    let resolved = after.resolve(&lookup);
+    resolved.to_json().ok_or_else(|| {
+        let missing: Vec<String> = resolved
+            .references()
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        format!(
+            "`{}` has no value yet: {}",
+            c.name,
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
 
 /// The result of one provider operation.
 #[derive(Debug)]
@@ -157,7 +188,7 @@ impl Call<'_> {
             OpKind::Read => match self
                 .timed(
                     kind.verb(),
-                    crate::lookup::look_up(
+                    crate::plan::lookup::look_up(
                         p,
                         &c.rtype,
                         &c.name,
@@ -174,7 +205,7 @@ impl Call<'_> {
                 Ok(None) => OpResult::failed(format!(
                     "no `{}` {}",
                     c.rtype,
-                    crate::lookup::searched(&c.rtype, c.lookup_id.as_deref(), self.inputs)
+                    crate::plan::lookup::searched(&c.rtype, c.lookup_id.as_deref(), self.inputs)
                 )),
                 Err(e) => OpResult::failed(e.message),
             },
@@ -239,7 +270,7 @@ impl Call<'_> {
                     return OpResult::failed(foreign_message(c, &existing, &err));
                 }
                 Ok(None) if err.is_retryable() && attempt + 1 < self.retry.max_attempts => {
-                    let delay = self.retry.delay(attempt, &c.name);
+                    let delay = self.retry.delay(attempt);
                     self.ctx.progress(&format!(
                         "{}; nothing was made; retry {} in {:.1}s",
                         err.message,
@@ -378,6 +409,30 @@ fn foreign_message(c: &Change, existing: &Existing, err: &ProviderError) -> Stri
     )
 }
 
+/// The state entry of `c` for an object it made or found, recorded under its name.
+fn put_new(
+    c: &Change,
+    physical_id: String,
+    inputs: Json,
+    attrs: Json,
+    existing: bool,
+    incomplete: bool,
+) -> Edit {
+    Edit::Put {
+        name: c.name.clone(),
+        resource: ResourceState {
+            rtype: c.rtype.clone(),
+            physical_id,
+            inputs,
+            attrs,
+            dependencies: c.dependencies.clone(),
+            existing,
+            incomplete,
+            former_names: Vec::new(),
+        },
+    }
+}
+
 /// The state edits for a finished operation.
 pub(crate) fn record(state: &State, c: &Change, done: Done) -> Vec<Edit> {
     let mut edits = Vec::new();
@@ -403,19 +458,7 @@ pub(crate) fn record(state: &State, c: &Change, done: Done) -> Vec<Edit> {
                     });
                 }
             }
-            edits.push(Edit::Put {
-                name: c.name.clone(),
-                resource: ResourceState {
-                    rtype: c.rtype.clone(),
-                    physical_id,
-                    inputs,
-                    attrs,
-                    dependencies: c.dependencies.clone(),
-                    existing: false,
-                    incomplete,
-                    former_names: Vec::new(),
-                },
-            });
+            edits.push(put_new(c, physical_id, inputs, attrs, false, incomplete));
         }
         Done::Updated { attrs } => {
             let inputs = resolve_inputs(c, state).unwrap_or(Json::Null);
@@ -433,19 +476,7 @@ pub(crate) fn record(state: &State, c: &Change, done: Done) -> Vec<Edit> {
         }
         Done::Found { physical_id, attrs } => {
             let inputs = resolve_inputs(c, state).unwrap_or(Json::Null);
-            edits.push(Edit::Put {
-                name: c.name.clone(),
-                resource: ResourceState {
-                    rtype: c.rtype.clone(),
-                    physical_id,
-                    inputs,
-                    attrs,
-                    dependencies: c.dependencies.clone(),
-                    existing: true,
-                    incomplete: false,
-                    former_names: Vec::new(),
-                },
-            });
+            edits.push(put_new(c, physical_id, inputs, attrs, true, false));
         }
         Done::Deleted => {
             let id = c.physical_id.as_deref();

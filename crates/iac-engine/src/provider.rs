@@ -183,7 +183,7 @@ impl OpContext {
 }
 
 /// A cloud the engine can drive. Implementations: `iac_aws::AwsProvider`, and
-/// [`crate::fake::FakeProvider`] for tests.
+/// `iac_engine::fake::FakeProvider` for tests (the `fake` feature).
 ///
 /// Waiting until a resource is ready (certificate issued, service stable) belongs inside
 /// `create`/`update`: they return once the resource is usable by its dependents, reporting

@@ -10,35 +10,13 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value as Json;
-
 use iac_stack::{Stack, Value};
 
+pub use crate::plan::Refreshed;
 use crate::plan::{check_stack_name, refresh, Drift, Plan, PlanError, PlanKind};
 use crate::provider::Provider;
 use crate::state::{Edit, State};
 use crate::util;
-
-/// One resource of the state as it is live, for a refresh-only apply to record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Refreshed {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub rtype: String,
-    /// The live inputs; absent when the object was deleted outside iac.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inputs: Option<Json>,
-    /// The live attributes; absent when deleted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attrs: Option<Json>,
-}
-
-impl Refreshed {
-    pub fn deleted(&self) -> bool {
-        self.inputs.is_none()
-    }
-}
 
 /// The refresh-only plan: every resource of the state read (one read per type), its drift
 /// shown, and what differs kept in [`Plan::refreshed`]. `existing: true` lookups are left

@@ -14,9 +14,9 @@ use std::sync::Arc;
 
 use iac_stack::Stack;
 
+use crate::plan::recover::{orphan_deletes, tagged_objects, Listing};
 use crate::plan::{Plan, PlanError, PlanKind, Summary};
 use crate::provider::{Provider, Tagged};
-use crate::recover::{orphan_deletes, tagged_objects, Listing};
 use crate::state::State;
 
 /// What a sweep found.

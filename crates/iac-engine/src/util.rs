@@ -209,6 +209,41 @@ pub(crate) fn adopt_paths(
     out
 }
 
+/// Depth-first post-order over the nodes `0..next.len()`: from each root in turn, every
+/// node after all the nodes `next` leads it to (in the order `next` lists them) that were not
+/// placed before. A node is entered once, so a cycle cannot loop. The engine's one
+/// topological sort: iterative, linear in nodes and edges, deterministic.
+pub(crate) fn post_order(
+    next: &[Vec<usize>],
+    roots: impl IntoIterator<Item = usize>,
+) -> Vec<usize> {
+    let mut entered = vec![false; next.len()];
+    let mut out = Vec::with_capacity(next.len());
+    let mut path: Vec<(usize, usize)> = Vec::new();
+    for root in roots {
+        if std::mem::replace(&mut entered[root], true) {
+            continue;
+        }
+        path.push((root, 0));
+        while let Some(top) = path.last_mut() {
+            let (n, i) = *top;
+            match next[n].get(i) {
+                Some(&m) => {
+                    top.1 += 1;
+                    if !std::mem::replace(&mut entered[m], true) {
+                        path.push((m, 0));
+                    }
+                }
+                None => {
+                    out.push(n);
+                    path.pop();
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,5 +281,13 @@ mod tests {
             segments("containers[0].image"),
             [Seg::Key("containers"), Seg::Index(0), Seg::Key("image")]
         );
+    }
+
+    #[test]
+    fn post_order_places_each_node_after_what_it_leads_to_once() {
+        // 0 -> 2 -> 1, 3 -> 0, a cycle 4 <-> 5 and a self-loop on 6.
+        let next = vec![vec![2], vec![], vec![1], vec![0], vec![5], vec![4], vec![6]];
+        assert_eq!(post_order(&next, 0..next.len()), [1, 2, 0, 3, 5, 4, 6]);
+        assert_eq!(post_order(&next, [3]), [1, 2, 0, 3]);
     }
 }

@@ -13,9 +13,9 @@ use async_trait::async_trait;
 use common::*;
 use iac_engine::fake::{Call, FakeProvider, Method};
 use iac_engine::{
-    apply, plan_destroy, Action, ApplyError, ApplyOptions, CancelToken, Edit, ErrorKind, Event,
-    LocalBackend, LockInfo, NullReporter, OpKind, Outcome, Plan, PlanOptions, RecordingReporter,
-    StalePlan, State, StateBackend, StateError, StateLock,
+    apply, plan_destroy, Action, ApplyError, ApplyOptions, ApplyReport, CancelToken, Edit,
+    ErrorKind, Event, LocalBackend, LockInfo, NullReporter, OpKind, Outcome, Plan, PlanOptions,
+    RecordingReporter, StalePlan, State, StateBackend, StateError, StateLock,
 };
 use serde_json::json;
 use tokio::time::Instant;
@@ -54,17 +54,49 @@ async fn destroy(
     let _lock = backend.lock("destroy").await.unwrap();
     let mut state = backend.load().await.unwrap().unwrap();
     let plan = plan_destroy(stack, &state, &PlanOptions::default()).unwrap();
-    let report = apply(
-        &plan,
-        &mut state,
-        &backend,
+    let report = apply_quietly(&plan, &mut state, &backend, fake)
+        .await
+        .unwrap();
+    (plan, report, state)
+}
+
+/// Apply `plan` with the default options and no reporter.
+async fn apply_quietly(
+    plan: &Plan,
+    state: &mut State,
+    backend: &dyn StateBackend,
+    fake: &FakeProvider,
+) -> Result<ApplyReport, ApplyError> {
+    apply(
+        plan,
+        state,
+        backend,
         Arc::new(fake.clone()),
         Arc::new(NullReporter),
         &ApplyOptions::default(),
     )
     .await
+}
+
+/// Apply `plan` with the default options, recording what the reporter hears.
+async fn apply_recorded(
+    plan: &Plan,
+    state: &mut State,
+    backend: &LocalBackend,
+    fake: &FakeProvider,
+) -> (ApplyReport, Arc<RecordingReporter>) {
+    let rec = Arc::new(RecordingReporter::default());
+    let report = apply(
+        plan,
+        state,
+        backend,
+        Arc::new(fake.clone()),
+        rec.clone(),
+        &ApplyOptions::default(),
+    )
+    .await
     .unwrap();
-    (plan, report, state)
+    (report, rec)
 }
 
 #[tokio::test(start_paused = true)]
@@ -223,17 +255,7 @@ async fn throttling_is_retried_with_growing_backoff() {
     let stack = stack(network());
     let mut state = State::new("demo");
     let plan = plan_with(&stack, &state, &fake).await;
-    let rec = Arc::new(RecordingReporter::default());
-    let report = apply(
-        &plan,
-        &mut state,
-        &backend,
-        Arc::new(fake.clone()),
-        rec.clone(),
-        &ApplyOptions::default(),
-    )
-    .await
-    .unwrap();
+    let (report, rec) = apply_recorded(&plan, &mut state, &backend, &fake).await;
     assert!(report.success(), "{report:?}");
     let vpc: Vec<Call> = fake
         .calls_of(Method::Create)
@@ -249,9 +271,11 @@ async fn throttling_is_retried_with_growing_backoff() {
         .windows(2)
         .map(|w| w[1].started - w[0].finished.unwrap())
         .collect();
-    // Base 500 ms, doubled each time, jittered within the upper half.
+    // The policy's `Backoff`: base 500 ms, doubled each time, jittered by ±25%.
+    let first = ApplyOptions::default().retry.backoff.first;
+    assert_eq!(first, Duration::from_millis(500));
     assert!(
-        gaps[0] >= Duration::from_millis(250) && gaps[0] <= Duration::from_millis(500),
+        gaps[0] >= first * 3 / 4 && gaps[0] <= first * 5 / 4,
         "{gaps:?}"
     );
     assert!(gaps[1] >= gaps[0] && gaps[2] >= gaps[1], "{gaps:?}");
@@ -347,30 +371,16 @@ async fn a_saved_plan_is_refused_once_the_state_moved_on() {
     // Saved before the first apply: applies fine to a fresh state (after a round trip).
     let saved = Plan::from_json(&plan_with(&stack, &state, &fake).await.to_json()).unwrap();
     let mut fresh = State::new("demo");
-    let report = apply(
-        &saved,
-        &mut fresh,
-        &backend,
-        Arc::new(fake.clone()),
-        Arc::new(NullReporter),
-        &ApplyOptions::default(),
-    )
-    .await
-    .unwrap();
+    let report = apply_quietly(&saved, &mut fresh, &backend, &fake)
+        .await
+        .unwrap();
     assert!(report.success());
     assert_eq!(fresh.lineage, saved.state_lineage);
 
     // The same plan again: the state's serial moved on.
-    let err = apply(
-        &saved,
-        &mut fresh,
-        &backend,
-        Arc::new(fake.clone()),
-        Arc::new(NullReporter),
-        &ApplyOptions::default(),
-    )
-    .await
-    .unwrap_err();
+    let err = apply_quietly(&saved, &mut fresh, &backend, &fake)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, ApplyError::Stale(StalePlan::Serial { plan: 0, .. })),
         "{err}"
@@ -381,16 +391,9 @@ async fn a_saved_plan_is_refused_once_the_state_moved_on() {
     let mut elsewhere = State::new("demo");
     elsewhere.serial = fresh.serial;
     let other = plan_with(&stack, &elsewhere, &fake).await;
-    let err = apply(
-        &other,
-        &mut fresh,
-        &backend,
-        Arc::new(fake.clone()),
-        Arc::new(NullReporter),
-        &ApplyOptions::default(),
-    )
-    .await
-    .unwrap_err();
+    let err = apply_quietly(&other, &mut fresh, &backend, &fake)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, ApplyError::Stale(StalePlan::Lineage { .. })),
         "{err}"
@@ -469,16 +472,9 @@ async fn the_state_is_saved_valid_after_every_operation() {
     );
     let mut state = State::new("demo");
     let plan = plan_with(&stack, &state, &fake).await;
-    let report = apply(
-        &plan,
-        &mut state,
-        &backend,
-        Arc::new(fake.clone()),
-        Arc::new(NullReporter),
-        &ApplyOptions::default(),
-    )
-    .await
-    .unwrap();
+    let report = apply_quietly(&plan, &mut state, &backend, &fake)
+        .await
+        .unwrap();
     assert!(report.success());
     let seen = backend.seen.lock().unwrap().clone();
     // Two commits per create: its intent before the call, its object after (which ends
@@ -685,17 +681,7 @@ async fn reporter_hears_every_operation() {
     let stack = stack(network());
     let mut state = State::new("demo");
     let plan = plan_with(&stack, &state, &fake).await;
-    let rec = Arc::new(RecordingReporter::default());
-    let report = apply(
-        &plan,
-        &mut state,
-        &backend,
-        Arc::new(fake.clone()),
-        rec.clone(),
-        &ApplyOptions::default(),
-    )
-    .await
-    .unwrap();
+    let (report, rec) = apply_recorded(&plan, &mut state, &backend, &fake).await;
     let events = rec.events();
     assert_eq!(events[0], Event::Started("vpc".into(), OpKind::Create));
     assert!(

@@ -11,9 +11,9 @@ use std::time::Duration;
 use common::*;
 use iac_engine::fake::{FakeProvider, Method};
 use iac_engine::{
-    plan_destroy_live, render_markdown, render_plan, state_ops, Action, ApplyOptions, ErrorKind,
-    LocalBackend, NullReporter, PlanError, PlanOptions, Provider, ReplaceStrategy, State,
-    StateBackend,
+    plan_destroy_live, render_markdown, render_plan, state_ops, Action, ApplyOptions, ApplyReport,
+    ErrorKind, LocalBackend, NullReporter, Plan, PlanError, PlanOptions, Provider, ReplaceStrategy,
+    State, StateBackend,
 };
 use iac_stack::{Moved, Stack, Value};
 use serde_json::json;
@@ -70,6 +70,28 @@ async fn stored(dir: &std::path::Path) -> State {
         .await
         .expect("load")
         .expect("a state")
+}
+
+/// Apply `plan` to the state stored in `dir`; the report and the state after.
+async fn apply_stored(
+    plan: &Plan,
+    dir: &std::path::Path,
+    provider: Arc<dyn Provider>,
+    opts: &ApplyOptions,
+) -> (ApplyReport, State) {
+    let backend = LocalBackend::new(dir, "demo");
+    let mut state = stored(dir).await;
+    let report = iac_engine::apply(
+        plan,
+        &mut state,
+        &backend,
+        provider,
+        Arc::new(NullReporter),
+        opts,
+    )
+    .await
+    .unwrap();
+    (report, state)
 }
 
 /// `(method, type)` of every create, update and delete the fake saw.
@@ -333,18 +355,7 @@ async fn replace_requested_creates_the_new_object_before_deleting_the_old() {
         "{md}"
     );
 
-    let backend = LocalBackend::new(dir.path(), "demo");
-    let mut state = stored(dir.path()).await;
-    let report = iac_engine::apply(
-        &plan,
-        &mut state,
-        &backend,
-        p,
-        Arc::new(NullReporter),
-        &opts,
-    )
-    .await
-    .unwrap();
+    let (report, state) = apply_stored(&plan, dir.path(), p, &opts).await;
     assert!(report.success(), "{report:?}");
     let sent: Vec<Method> = changes_sent(&fake).into_iter().map(|(m, _)| m).collect();
     assert_eq!(
@@ -381,18 +392,7 @@ async fn replace_of_a_target_group_in_use_takes_a_fresh_name_as_a_forced_one_doe
     assert_eq!(rep.strategy, ReplaceStrategy::CreateBeforeDestroy);
     assert!(rep.new_name.unwrap().starts_with("demo-web-tg-"));
     assert_eq!(plan.change("https").unwrap().action, Action::Update);
-    let backend = LocalBackend::new(dir.path(), "demo");
-    let mut state = stored(dir.path()).await;
-    let report = iac_engine::apply(
-        &plan,
-        &mut state,
-        &backend,
-        p,
-        Arc::new(NullReporter),
-        &opts,
-    )
-    .await
-    .unwrap();
+    let (report, _) = apply_stored(&plan, dir.path(), p, &opts).await;
     assert!(report.success(), "{report:?}");
 }
 

@@ -6,6 +6,7 @@ use common::*;
 use iac_engine::{
     render_plan, Action, ApplyOptions, PlanError, PlanOptions, ReplaceStrategy, State,
 };
+use owo_colors::OwoColorize;
 use serde_json::json;
 
 /// Apply `stack` to a fresh world and return the state and the fake.
@@ -210,7 +211,8 @@ async fn multi_line_values_diff_line_by_line() {
 async fn colour_is_optional() {
     let plan = plan_with(&stack(network()), &State::new("demo"), &fake()).await;
     assert!(!render_plan(&plan, false).contains('\x1b'));
-    assert!(render_plan(&plan, true).contains("\x1b[32m+\x1b[0m"));
+    let green = owo_colors::Style::new().green();
+    assert!(render_plan(&plan, true).contains(&"+".style(green).to_string()));
 }
 
 #[tokio::test]

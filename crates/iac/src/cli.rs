@@ -57,6 +57,15 @@ pub enum Command {
 pub struct StackArgs {
     /// The stack file
     pub stack: PathBuf,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+/// How a stack file is loaded: vars, region, and how diagnostics are shown. Every command
+/// that reads a stack file takes these after the file (`apply` too, whose file may also be
+/// a saved plan).
+#[derive(Debug, Args, Clone)]
+pub struct LoadArgs {
     /// A YAML file of var values (repeatable; later files win)
     #[arg(long = "var-file", value_name = "FILE")]
     pub var_files: Vec<PathBuf>,
@@ -229,23 +238,8 @@ pub struct PlanArgs {
 pub struct ApplyArgs {
     /// A stack file, or a plan saved with `iac plan --out`
     pub stack: PathBuf,
-    /// A YAML file of var values (repeatable; later files win)
-    #[arg(long = "var-file", value_name = "FILE")]
-    pub var_files: Vec<PathBuf>,
-    /// A var value, `name=value` (repeatable; wins over var files)
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
-    /// The AWS region, overriding the stack's `region:` (`AWS_REGION` is used only when
-    /// the stack names no region)
-    #[arg(long)]
-    pub region: Option<String>,
-    /// Treat warnings as errors
-    #[arg(long)]
-    pub deny_warnings: bool,
-    /// Show every diagnostic in full (by default, after three of one kind the rest of that
-    /// kind are listed in one line)
-    #[arg(long, short = 'v')]
-    pub verbose: bool,
+    #[command(flatten)]
+    pub load: LoadArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]

@@ -9,6 +9,7 @@ use std::io::{IsTerminal, Write};
 
 use iac_stack::diag::{group, render, JsonDiag, Severity, Shown, SHOWN_PER_CODE};
 use iac_stack::Diag;
+use owo_colors::{OwoColorize, Style};
 
 use crate::reporter_json::Event;
 
@@ -153,9 +154,9 @@ impl Printer {
             return;
         }
         let prefix = if self.color {
-            "\x1b[1;31merror\x1b[0m"
+            "error".style(Style::new().bold().red()).to_string()
         } else {
-            "error"
+            "error".to_string()
         };
         let _ = writeln!(std::io::stderr().lock(), "{prefix}: {message}");
     }
@@ -185,8 +186,8 @@ fn more_line(code: &str, severity: Severity, places: &[String], color: bool) -> 
     };
     let mark = match (color, severity) {
         (false, _) => mark.to_string(),
-        (true, Severity::Warning) => format!("\x1b[33m{mark}\x1b[0m"),
-        (true, Severity::Error) => format!("\x1b[31m{mark}\x1b[0m"),
+        (true, Severity::Warning) => mark.yellow().to_string(),
+        (true, Severity::Error) => mark.red().to_string(),
     };
     let n = places.len();
     let mut named = places

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use iac_engine::{ApplyReport, OpKind, Outcome, PlanKind, Reporter};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use owo_colors::{OwoColorize, Style};
 
 /// How often a plain-output wait line is repeated for one operation.
 const PLAIN_WAIT_EVERY: Duration = Duration::from_secs(15);
@@ -81,9 +82,9 @@ impl ProgressReporter {
         }
     }
 
-    fn paint(&self, code: &str, text: &str) -> String {
+    fn paint(&self, style: Style, text: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            text.style(style).to_string()
         } else {
             text.to_string()
         }
@@ -134,13 +135,15 @@ pub fn finished_line(name: &str, op: OpKind, outcome: &Outcome, elapsed: Duratio
 }
 
 /// The colour of a finished line: green adds, yellow changes, red deletes and failures.
-fn line_color(op: OpKind, outcome: &Outcome) -> &'static str {
+fn line_color(op: OpKind, outcome: &Outcome) -> Style {
     match (outcome, op) {
-        (Outcome::Failed { .. }, _) | (Outcome::Interrupted, _) => "1;31",
-        (_, OpKind::Create | OpKind::CreateReplacement | OpKind::Adopt | OpKind::Import) => "32",
-        (_, OpKind::Update) => "33",
-        (_, OpKind::Delete | OpKind::DeleteReplaced) => "31",
-        (_, OpKind::Read) => "36",
+        (Outcome::Failed { .. }, _) | (Outcome::Interrupted, _) => Style::new().bold().red(),
+        (_, OpKind::Create | OpKind::CreateReplacement | OpKind::Adopt | OpKind::Import) => {
+            Style::new().green()
+        }
+        (_, OpKind::Update) => Style::new().yellow(),
+        (_, OpKind::Delete | OpKind::DeleteReplaced) => Style::new().red(),
+        (_, OpKind::Read) => Style::new().cyan(),
     }
 }
 

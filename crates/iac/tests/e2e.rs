@@ -75,9 +75,7 @@ fn network_stack_plans_applies_converges_updates_and_destroys() {
     let plan = work.iac(&emulator, &["plan", "net.yaml"]).expect(0);
     insta::assert_snapshot!("network_create_plan", plan.stdout);
 
-    let apply = work
-        .iac(&emulator, &["apply", "--yes", "net.yaml"])
-        .expect(0);
+    let apply = work.apply(&emulator);
     assert!(
         apply
             .stdout
@@ -181,9 +179,7 @@ fn network_stack_plans_applies_converges_updates_and_destroys() {
     );
     assert_eq!(network_count(&emulator, "e2e-net"), 5);
 
-    let destroy = work
-        .iac(&emulator, &["destroy", "--yes", "net.yaml"])
-        .expect(0);
+    let destroy = work.destroy(&emulator);
     assert!(
         destroy.stdout.contains("Destroy complete: 5 destroyed in "),
         "{}",
@@ -271,8 +267,7 @@ fn apply_refuses_without_a_terminal_and_saved_plans_apply_unless_stale() {
         mixed.stderr
     );
 
-    work.iac(&emulator, &["destroy", "--yes", "net.yaml"])
-        .expect(0);
+    work.destroy(&emulator);
     assert_eq!(network_count(&emulator, "e2e-net"), 0);
 }
 
@@ -378,8 +373,7 @@ fn plan_reads_under_a_held_lock_apply_waits_for_it_and_force_unlock_needs_its_id
         unlocked.stdout
     );
     // A fresh lock file is taken; the test's (orphaned) lock no longer blocks.
-    work.iac(&emulator, &["destroy", "--yes", "net.yaml"])
-        .expect(0);
+    work.destroy(&emulator);
     assert_eq!(network_count(&emulator, "e2e-net"), 0);
     drop(held);
     let again = work
@@ -499,8 +493,7 @@ fn state_in_s3_is_used_for_apply_state_list_output_and_destroy() {
         "region: us-east-1\nstate: s3://e2e-iac-state/iac/e2e-net.json\n",
     ));
 
-    work.iac(&emulator, &["apply", "--yes", "net.yaml"])
-        .expect(0);
+    work.apply(&emulator);
     let object = emulator_request(
         &emulator,
         "s3",
@@ -525,8 +518,7 @@ fn state_in_s3_is_used_for_apply_state_list_output_and_destroy() {
     assert!(out.stdout.starts_with("vpc-"), "{}", out.stdout);
     work.iac(&emulator, &["plan", "--detailed-exitcode", "net.yaml"])
         .expect(0);
-    work.iac(&emulator, &["destroy", "--yes", "net.yaml"])
-        .expect(0);
+    work.destroy(&emulator);
     assert_eq!(network_count(&emulator, "e2e-net"), 0);
     let list = work
         .iac(&emulator, &["state", "list", "net.yaml"])
@@ -566,9 +558,7 @@ fn a_failed_resource_is_reported_its_dependents_skipped_and_the_rest_kept() {
 
     // Fixed, the next apply creates only what is missing.
     work.edit_stack("az: ${region}q", "az: ${region}b");
-    let fixed = work
-        .iac(&emulator, &["apply", "--yes", "net.yaml"])
-        .expect(0);
+    let fixed = work.apply(&emulator);
     assert!(
         fixed
             .stdout

@@ -117,8 +117,7 @@ fn forwarded_to(emulator: &Emulator, listener: &str) -> String {
 fn a_target_group_in_use_renamed_with_moved_is_kept_then_replaced_on_request() {
     let emulator = Emulator::start();
     let work = work(EDGE);
-    work.iac(&emulator, &["apply", "--yes", "life.yaml"])
-        .expect(0);
+    work.apply(&emulator);
     let tg = work.id_of("web_tg");
     let listener = work.id_of("http");
     assert_eq!(target_group_arns(&emulator), [tg.as_str()]);
@@ -149,9 +148,7 @@ fn a_target_group_in_use_renamed_with_moved_is_kept_then_replaced_on_request() {
         "{}",
         plan.stdout
     );
-    let apply = work
-        .iac(&emulator, &["apply", "--yes", "life.yaml"])
-        .expect(0);
+    let apply = work.apply(&emulator);
     assert!(
         apply
             .stdout
@@ -165,10 +162,7 @@ fn a_target_group_in_use_renamed_with_moved_is_kept_then_replaced_on_request() {
     assert_eq!(target_group_arns(&emulator), [tg.as_str()]);
     assert_eq!(elb_iac_name(&emulator, &tg), "api_tg");
     assert_eq!(forwarded_to(&emulator, &listener), tg);
-    let replan = work
-        .iac(&emulator, &["plan", "--detailed-exitcode", "life.yaml"])
-        .expect(0);
-    assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
+    work.plans_no_changes(&emulator);
 
     // Replaced on purpose: a new target group under a name derived from the new key, the
     // listener moved to it, then the old one deleted.
@@ -191,10 +185,7 @@ fn a_target_group_in_use_renamed_with_moved_is_kept_then_replaced_on_request() {
     assert_ne!(new_tg, tg);
     assert_eq!(target_group_arns(&emulator), [new_tg.as_str()]);
     assert_eq!(forwarded_to(&emulator, &listener), new_tg);
-    let replan = work
-        .iac(&emulator, &["plan", "--detailed-exitcode", "life.yaml"])
-        .expect(0);
-    assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
+    work.plans_no_changes(&emulator);
 
     // An unknown name stops before anything.
     let bad = work
@@ -205,8 +196,7 @@ fn a_target_group_in_use_renamed_with_moved_is_kept_then_replaced_on_request() {
         .expect(1);
     assert!(bad.stderr.contains("iac::plan::replace"), "{}", bad.stderr);
 
-    work.iac(&emulator, &["destroy", "--yes", "life.yaml"])
-        .expect(0);
+    work.destroy(&emulator);
     assert!(target_group_arns(&emulator).is_empty());
 }
 
@@ -214,8 +204,7 @@ fn a_target_group_in_use_renamed_with_moved_is_kept_then_replaced_on_request() {
 fn state_rm_leaves_the_object_in_aws_and_the_next_plan_creates_a_new_one() {
     let emulator = Emulator::start();
     let work = work(EDGE);
-    work.iac(&emulator, &["apply", "--yes", "life.yaml"])
-        .expect(0);
+    work.apply(&emulator);
     let sg = work.id_of("web_sg");
 
     let rm = work
@@ -260,8 +249,7 @@ fn state_rm_leaves_the_object_in_aws_and_the_next_plan_creates_a_new_one() {
 fn import_takes_objects_into_the_stack_by_command_and_by_the_import_key() {
     let emulator = Emulator::start();
     let work = work(EDGE);
-    work.iac(&emulator, &["apply", "--yes", "life.yaml"])
-        .expect(0);
+    work.apply(&emulator);
     let (sg, tg, subnet) = (
         work.id_of("web_sg"),
         work.id_of("web_tg"),
@@ -385,9 +373,7 @@ fn import_takes_objects_into_the_stack_by_command_and_by_the_import_key() {
         "{}",
         plan.stdout
     );
-    let apply = work
-        .iac(&emulator, &["apply", "--yes", "life.yaml"])
-        .expect(0);
+    let apply = work.apply(&emulator);
     assert!(
         apply
             .stdout
@@ -397,13 +383,9 @@ fn import_takes_objects_into_the_stack_by_command_and_by_the_import_key() {
     );
     assert_eq!(work.id_of("web_tg"), tg);
     assert_eq!(target_group_arns(&emulator), [tg.as_str()]);
-    let replan = work
-        .iac(&emulator, &["plan", "--detailed-exitcode", "life.yaml"])
-        .expect(0);
-    assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
+    work.plans_no_changes(&emulator);
 
-    work.iac(&emulator, &["destroy", "--yes", "life.yaml"])
-        .expect(0);
+    work.destroy(&emulator);
     assert!(target_group_arns(&emulator).is_empty());
 }
 
@@ -411,8 +393,7 @@ fn import_takes_objects_into_the_stack_by_command_and_by_the_import_key() {
 fn refresh_only_records_drift_and_refresh_false_plans_without_aws() {
     let emulator = Emulator::start();
     let work = work(EDGE);
-    work.iac(&emulator, &["apply", "--yes", "life.yaml"])
-        .expect(0);
+    work.apply(&emulator);
     let sg = work.id_of("web_sg");
     // A tag added in the console.
     query(
@@ -517,8 +498,7 @@ fn refresh_only_records_drift_and_refresh_false_plans_without_aws() {
         both.stderr
     );
 
-    work.iac(&emulator, &["destroy", "--yes", "life.yaml"])
-        .expect(0);
+    work.destroy(&emulator);
 }
 
 /// A network stack with outputs, for the stacks that read them.
@@ -676,8 +656,7 @@ fn a_stack_reads_another_stacks_outputs_and_keeps_it_from_being_destroyed_first(
 fn destroy_proves_nothing_is_left_and_sweep_finds_what_the_state_lost() {
     let emulator = Emulator::start();
     let work = work(EDGE);
-    work.iac(&emulator, &["apply", "--yes", "life.yaml"])
-        .expect(0);
+    work.apply(&emulator);
     let (tg, sg) = (work.id_of("web_tg"), work.id_of("web_sg"));
 
     // The state loses the listener and the target group (a hand edit, a lost state file):
@@ -780,11 +759,8 @@ fn destroy_proves_nothing_is_left_and_sweep_finds_what_the_state_lost() {
 fn a_whole_destroy_ends_with_the_sweep_line() {
     let emulator = Emulator::start();
     let work = work(EDGE);
-    work.iac(&emulator, &["apply", "--yes", "life.yaml"])
-        .expect(0);
-    let destroyed = work
-        .iac(&emulator, &["destroy", "--yes", "life.yaml"])
-        .expect(0);
+    work.apply(&emulator);
+    let destroyed = work.destroy(&emulator);
     assert!(
         destroyed
             .stdout
@@ -793,9 +769,7 @@ fn a_whole_destroy_ends_with_the_sweep_line() {
         destroyed.stdout
     );
     // Run again on the empty state: still proves it.
-    let again = work
-        .iac(&emulator, &["destroy", "--yes", "life.yaml"])
-        .expect(0);
+    let again = work.destroy(&emulator);
     assert!(
         again
             .stdout
@@ -853,18 +827,13 @@ fn a_stack_on_a_vpc_looked_up_by_tag_applies_then_plans_no_changes() {
         "{}",
         plan.stdout
     );
-    work.iac(&emulator, &["apply", "--yes", "life.yaml"])
-        .expect(0);
+    work.apply(&emulator);
     assert_eq!(work.id_of("vpc"), vpc);
     assert_eq!(work.state()["resources"]["vpc"]["existing"], true);
 
-    let again = work
-        .iac(&emulator, &["plan", "--detailed-exitcode", "life.yaml"])
-        .expect(0);
-    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    work.plans_no_changes(&emulator);
 
-    work.iac(&emulator, &["destroy", "--yes", "life.yaml"])
-        .expect(0);
+    work.destroy(&emulator);
     let left = query(
         &emulator,
         "ec2",

@@ -30,11 +30,43 @@ const fn attr(name: &'static str, kind: AttrKind) -> Attr {
     }
 }
 
+/// What the test types share unless they say otherwise: tagged, no AWS name, no data held.
+const TYPE: TypeSchema = TypeSchema {
+    name: "",
+    doc: "",
+    props: &[],
+    attrs: &[],
+    taggable: true,
+    aws_name: None,
+    holds: None,
+    renews: None,
+};
+
+/// A property whose default is the AWS name iac generates.
+const fn aws_named(name: &'static str, kind: Kind, replace: bool) -> Prop {
+    Prop {
+        default: Some(DefaultValue::AwsName),
+        ..prop(name, kind, replace)
+    }
+}
+
+/// Property `prop` holds the AWS name, at most `max_len` long.
+const fn named_by(prop: &'static str, max_len: usize) -> Option<AwsName> {
+    Some(AwsName {
+        prop: Some(prop),
+        max_len,
+    })
+}
+
+/// A property holding the `id` of a resource of type `rtype`.
+const fn id_of(name: &'static str, rtype: &'static str, replace: bool) -> Prop {
+    prop(name, Kind::Id { rtype, attr: "id" }, replace)
+}
+
 const TAGS: Prop = prop("tags", Kind::MapOf(&Kind::Str), false);
 
 pub static VPC: TypeSchema = TypeSchema {
     name: "aws.vpc",
-    doc: "",
     props: &[
         prop("cidr", Kind::Cidr, true),
         Prop {
@@ -44,24 +76,13 @@ pub static VPC: TypeSchema = TypeSchema {
         TAGS,
     ],
     attrs: &[attr("id", AttrKind::Str), attr("cidr", AttrKind::Str)],
-    taggable: true,
-    aws_name: None,
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 pub static SUBNET: TypeSchema = TypeSchema {
     name: "aws.subnet",
-    doc: "",
     props: &[
-        prop(
-            "vpc",
-            Kind::Id {
-                rtype: "aws.vpc",
-                attr: "id",
-            },
-            true,
-        ),
+        id_of("vpc", "aws.vpc", true),
         prop("cidr", Kind::Cidr, true),
         prop("az", Kind::Str, true),
         Prop {
@@ -75,10 +96,7 @@ pub static SUBNET: TypeSchema = TypeSchema {
         attr("az", AttrKind::Str),
         attr("cidr", AttrKind::Str),
     ],
-    taggable: true,
-    aws_name: None,
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 static RULE: &[Prop] = &[
@@ -89,25 +107,14 @@ static RULE: &[Prop] = &[
 
 pub static SG: TypeSchema = TypeSchema {
     name: "aws.security_group",
-    doc: "",
     props: &[
-        prop(
-            "vpc",
-            Kind::Id {
-                rtype: "aws.vpc",
-                attr: "id",
-            },
-            true,
-        ),
+        id_of("vpc", "aws.vpc", true),
         prop("description", Kind::Str, true),
         prop("ingress", Kind::ListOf(&Kind::Object(RULE)), false),
         TAGS,
     ],
     attrs: &[attr("id", AttrKind::Str)],
-    taggable: true,
-    aws_name: None,
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 static HEALTH: &[Prop] = &[
@@ -117,32 +124,16 @@ static HEALTH: &[Prop] = &[
 
 pub static TG: TypeSchema = TypeSchema {
     name: "aws.target_group",
-    doc: "",
     props: &[
-        Prop {
-            default: Some(DefaultValue::AwsName),
-            ..prop("name", Kind::Str, true)
-        },
-        prop(
-            "vpc",
-            Kind::Id {
-                rtype: "aws.vpc",
-                attr: "id",
-            },
-            true,
-        ),
+        aws_named("name", Kind::Str, true),
+        id_of("vpc", "aws.vpc", true),
         prop("port", Kind::Port, true),
         prop("health_check", Kind::Object(HEALTH), false),
         TAGS,
     ],
     attrs: &[attr("arn", AttrKind::Str)],
-    taggable: true,
-    aws_name: Some(AwsName {
-        prop: Some("name"),
-        max_len: 32,
-    }),
-    holds: None,
-    renews: None,
+    aws_name: named_by("name", 32),
+    ..TYPE
 };
 
 static CONTAINER: &[Prop] = &[
@@ -154,12 +145,8 @@ static CONTAINER: &[Prop] = &[
 
 pub static TASK: TypeSchema = TypeSchema {
     name: "aws.task_definition",
-    doc: "",
     props: &[
-        Prop {
-            default: Some(DefaultValue::AwsName),
-            ..prop("family", Kind::Str, false)
-        },
+        aws_named("family", Kind::Str, false),
         prop("cpu", Kind::Int, false),
         prop("containers", Kind::ListOf(&Kind::Object(CONTAINER)), false),
         TAGS,
@@ -169,19 +156,13 @@ pub static TASK: TypeSchema = TypeSchema {
         attr("family", AttrKind::Str),
         attr("revision", AttrKind::Int),
     ],
-    taggable: true,
-    aws_name: Some(AwsName {
-        prop: Some("family"),
-        max_len: 255,
-    }),
-    holds: None,
-    renews: None,
+    aws_name: named_by("family", 255),
+    ..TYPE
 };
 
 /// A log group: its events go with it when it is deleted.
 pub static LOG: TypeSchema = TypeSchema {
     name: "aws.log_group",
-    doc: "",
     props: &[
         Prop {
             default: Some(DefaultValue::Pattern("/iac/{stack}/{name}")),
@@ -191,24 +172,15 @@ pub static LOG: TypeSchema = TypeSchema {
         TAGS,
     ],
     attrs: &[attr("name", AttrKind::Str), attr("arn", AttrKind::Str)],
-    taggable: true,
-    aws_name: Some(AwsName {
-        prop: Some("name"),
-        max_len: 512,
-    }),
-    holds: None,
-    renews: None,
+    aws_name: named_by("name", 512),
+    ..TYPE
 };
 
 /// An image repository: deleted with its images only under `force_delete: true`.
 pub static ECR: TypeSchema = TypeSchema {
     name: "aws.ecr_repository",
-    doc: "",
     props: &[
-        Prop {
-            default: Some(DefaultValue::AwsName),
-            ..prop("name", Kind::Str, true)
-        },
+        aws_named("name", Kind::Str, true),
         Prop {
             default: Some(DefaultValue::Bool(false)),
             ..prop("force_delete", Kind::Bool, false)
@@ -220,52 +192,32 @@ pub static ECR: TypeSchema = TypeSchema {
         attr("url", AttrKind::Str),
         attr("name", AttrKind::Str),
     ],
-    taggable: true,
-    aws_name: Some(AwsName {
-        prop: Some("name"),
-        max_len: 256,
-    }),
-    holds: None,
-    renews: None,
+    aws_name: named_by("name", 256),
+    ..TYPE
 };
 
 pub static ZONE: TypeSchema = TypeSchema {
     name: "aws.hosted_zone",
-    doc: "",
     props: &[prop("name", Kind::Str, true), TAGS],
     attrs: &[attr("id", AttrKind::Str), attr("name", AttrKind::Str)],
-    taggable: true,
-    aws_name: None,
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 pub static RECORD: TypeSchema = TypeSchema {
     name: "aws.dns_record",
-    doc: "",
     props: &[
-        prop(
-            "zone",
-            Kind::Id {
-                rtype: "aws.hosted_zone",
-                attr: "id",
-            },
-            true,
-        ),
+        id_of("zone", "aws.hosted_zone", true),
         prop("name", Kind::Str, true),
         prop("values", Kind::ListOf(&Kind::Str), false),
     ],
     attrs: &[attr("fqdn", AttrKind::Str)],
     taggable: false,
-    aws_name: None,
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 /// A listener: forwards to a target group, updated in place (as ModifyListener does).
 pub static LISTENER: TypeSchema = TypeSchema {
     name: "aws.listener",
-    doc: "",
     props: &[
         prop("port", Kind::Port, false),
         prop(
@@ -279,10 +231,7 @@ pub static LISTENER: TypeSchema = TypeSchema {
         TAGS,
     ],
     attrs: &[attr("arn", AttrKind::Str)],
-    taggable: true,
-    aws_name: None,
-    holds: None,
-    renews: None,
+    ..TYPE
 };
 
 static SERVICE_LB: &[Prop] = &[
@@ -301,24 +250,15 @@ static SERVICE_LB: &[Prop] = &[
 /// An ECS service: AWS-named, its target group changed in place (UpdateService).
 pub static SERVICE: TypeSchema = TypeSchema {
     name: "aws.ecs_service",
-    doc: "",
     props: &[
-        Prop {
-            default: Some(DefaultValue::AwsName),
-            ..prop("name", Kind::Str, true)
-        },
+        aws_named("name", Kind::Str, true),
         prop("desired_count", Kind::Int, false),
         prop("load_balancer", Kind::Object(SERVICE_LB), false),
         TAGS,
     ],
     attrs: &[attr("arn", AttrKind::Str), attr("name", AttrKind::Str)],
-    taggable: true,
-    aws_name: Some(AwsName {
-        prop: Some("name"),
-        max_len: 255,
-    }),
-    holds: None,
-    renews: None,
+    aws_name: named_by("name", 255),
+    ..TYPE
 };
 
 pub static ALL: &[&TypeSchema] = &[

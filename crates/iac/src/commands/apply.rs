@@ -150,7 +150,7 @@ async fn apply_saved(
     printer: &Printer,
 ) -> ExitCode {
     let mut misplaced = Vec::new();
-    if !args.vars.is_empty() || !args.var_files.is_empty() {
+    if !args.load.vars.is_empty() || !args.load.var_files.is_empty() {
         misplaced.push("`--var` and `--var-file`");
     }
     if !args.targets.is_empty() {
@@ -173,7 +173,7 @@ async fn apply_saved(
         );
         return Exit::Error.into();
     }
-    if let (Some(wanted), Some(planned)) = (&args.region, &plan.region) {
+    if let (Some(wanted), Some(planned)) = (&args.load.region, &plan.region) {
         if wanted != planned {
             printer.diagnostic(
                 &Diag::error(
@@ -228,14 +228,7 @@ async fn apply_saved(
 
 /// `iac apply STACK`: plan, show, confirm, apply.
 async fn apply_stack(args: &ApplyArgs, printer: &Printer) -> ExitCode {
-    let req = StackRequest {
-        stack: &args.stack,
-        var_files: &args.var_files,
-        vars: &args.vars,
-        region: args.region.as_deref(),
-        deny_warnings: args.deny_warnings,
-        verbose: args.verbose,
-    };
+    let req = StackRequest::new(&args.stack, &args.load);
     let locking = Locking::Exclusive {
         operation: "apply",
         args: &args.lock,

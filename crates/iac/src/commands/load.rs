@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use iac_stack::{Diag, Diagnostics, LoadOptions, Loaded};
 
 use super::Exit;
-use crate::cli::StackArgs;
+use crate::cli::{LoadArgs, StackArgs};
 use crate::printer::Printer;
 
 /// What a command asks to load. Borrowed from the command's clap arguments, so commands
@@ -28,13 +28,20 @@ pub struct StackRequest<'a> {
 
 impl<'a> From<&'a StackArgs> for StackRequest<'a> {
     fn from(a: &'a StackArgs) -> Self {
+        StackRequest::new(&a.stack, &a.load)
+    }
+}
+
+impl<'a> StackRequest<'a> {
+    /// `stack` loaded as `load` says.
+    pub fn new(stack: &'a Path, load: &'a LoadArgs) -> Self {
         StackRequest {
-            stack: &a.stack,
-            var_files: &a.var_files,
-            vars: &a.vars,
-            region: a.region.as_deref(),
-            deny_warnings: a.deny_warnings,
-            verbose: a.verbose,
+            stack,
+            var_files: &load.var_files,
+            vars: &load.vars,
+            region: load.region.as_deref(),
+            deny_warnings: load.deny_warnings,
+            verbose: load.verbose,
         }
     }
 }

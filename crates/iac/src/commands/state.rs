@@ -27,20 +27,7 @@ pub struct Stored {
 
 /// Load the stack and read its state; errors are printed, `Err` is the exit code.
 pub async fn read(args: &StackArgs, aws: &AwsArgs, printer: &Printer) -> Result<Stored, ExitCode> {
-    let req = StackRequest::from(args);
-    let loaded = load_and_report(&req, printer)?;
-    let name = loaded.stack.name.clone();
-    let location = location_of(&args.stack, loaded.stack.state.as_deref());
-    let ctx = if location.is_remote() {
-        let target = Target {
-            region: loaded.stack.region.as_deref(),
-            aws,
-        };
-        Some(connect_context(&target, printer).await?)
-    } else {
-        None
-    };
-    let backend = backend::open(&location, &name, ctx.as_ref(), printer)?;
+    let (loaded, backend) = open(args, aws, printer).await?;
     let state = backend::load_existing(backend.as_ref(), printer).await?;
     Ok(Stored {
         loaded,
@@ -68,23 +55,10 @@ pub async fn open_locked(
     operation: &str,
     printer: &Printer,
 ) -> Result<Locked, ExitCode> {
-    let req = StackRequest::from(args);
-    let loaded = load_and_report(&req, printer)?;
-    let name = loaded.stack.name.clone();
-    let location = location_of(&args.stack, loaded.stack.state.as_deref());
-    let ctx = if location.is_remote() {
-        let target = Target {
-            region: loaded.stack.region.as_deref(),
-            aws,
-        };
-        Some(connect_context(&target, printer).await?)
-    } else {
-        None
-    };
-    let backend = backend::open(&location, &name, ctx.as_ref(), printer)?;
+    let (loaded, backend) = open(args, aws, printer).await?;
     let lock = backend::lock(
         backend.as_ref(),
-        &name,
+        &loaded.stack.name,
         &args.stack,
         operation,
         lock,
@@ -98,6 +72,28 @@ pub async fn open_locked(
         _lock: lock,
         state,
     })
+}
+
+/// Load the stack and open its state's backend, connecting to AWS only for a remote state.
+async fn open(
+    args: &StackArgs,
+    aws: &AwsArgs,
+    printer: &Printer,
+) -> Result<(Loaded, Box<dyn StateBackend>), ExitCode> {
+    let req = StackRequest::from(args);
+    let loaded = load_and_report(&req, printer)?;
+    let location = location_of(&args.stack, loaded.stack.state.as_deref());
+    let ctx = if location.is_remote() {
+        let target = Target {
+            region: loaded.stack.region.as_deref(),
+            aws,
+        };
+        Some(connect_context(&target, printer).await?)
+    } else {
+        None
+    };
+    let backend = backend::open(&location, &loaded.stack.name, ctx.as_ref(), printer)?;
+    Ok((loaded, backend))
 }
 
 /// A refused state edit as a diagnostic; nothing was written.

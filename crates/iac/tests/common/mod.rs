@@ -284,6 +284,25 @@ impl Work {
         iac_in(self.path(), emulator, args)
     }
 
+    /// `iac apply --yes` of the stack file, which must succeed.
+    pub fn apply(&self, emulator: &Emulator) -> Run {
+        self.iac(emulator, &["apply", "--yes", self.file]).expect(0)
+    }
+
+    /// `iac plan --detailed-exitcode` of the stack file finds nothing to change.
+    pub fn plans_no_changes(&self, emulator: &Emulator) {
+        let plan = self
+            .iac(emulator, &["plan", "--detailed-exitcode", self.file])
+            .expect(0);
+        assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    }
+
+    /// `iac destroy --yes` of the stack file, which must succeed.
+    pub fn destroy(&self, emulator: &Emulator) -> Run {
+        self.iac(emulator, &["destroy", "--yes", self.file])
+            .expect(0)
+    }
+
     /// `iac ARGS` with no AWS settings at all but the given ones.
     pub fn iac_bare(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
         let mut cmd = iac_command(self.path(), args);
