@@ -24,6 +24,7 @@ mod moves;
 mod operation;
 pub mod plan;
 pub mod plan_cost;
+pub mod priorities;
 pub mod provider;
 mod recover;
 pub mod refresh;
