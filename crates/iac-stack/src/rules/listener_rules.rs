@@ -140,7 +140,7 @@ fn actions(cx: &Ctx, r: &Resource, diags: &mut Diagnostics) {
 
 /// The target groups a rule forwards to, with their paths: `forward`, or each
 /// `forward.target_groups[i].target_group`.
-pub(crate) fn forwarded<'a>(r: &'a Resource) -> Vec<(String, &'a Value)> {
+pub(crate) fn forwarded(r: &Resource) -> Vec<(String, &Value)> {
     match set(r, "forward") {
         Some(Value::Map(_)) => super::items(r, "forward.target_groups")
             .into_iter()
