@@ -265,3 +265,137 @@ async fn rules_apply_replan_clean_keep_their_priorities_and_are_destroyed() {
         groups.target_groups()
     );
 }
+
+/// Crash safety: a rule is not found before its create, found as this stack's after it (by
+/// its tags, exactly as read reads it), a second create at its priority fails with
+/// `Conflict` changing nothing, and a rule someone else holds the priority with is found
+/// as foreign and left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_is_found_by_its_tags_and_another_teams_rule_is_foreign() {
+    use common::{create, op, with_tags, AppliedMap};
+    use serde_json::json;
+
+    let emulator = Emulator::start();
+    let p = common::provider(&emulator, "rules-find").await;
+    let clients = p.aws().clients().clone();
+    let mut applied = AppliedMap::new();
+    create(
+        &p,
+        &mut applied,
+        "vpc",
+        "aws.vpc",
+        &json!({"cidr": "10.8.0.0/16", "dns_hostnames": true, "dns_support": true}),
+    )
+    .await;
+    create(
+        &p,
+        &mut applied,
+        "a",
+        "aws.subnet",
+        &json!({"vpc": "${vpc.id}", "cidr": "10.8.1.0/24", "az": "us-east-1a", "public": false}),
+    )
+    .await;
+    create(
+        &p,
+        &mut applied,
+        "b",
+        "aws.subnet",
+        &json!({"vpc": "${vpc.id}", "cidr": "10.8.2.0/24", "az": "us-east-1b", "public": false}),
+    )
+    .await;
+    create(&p, &mut applied, "alb", "aws.load_balancer", &json!({"name": "rules-find-alb", "subnets": ["${a.id}", "${b.id}"], "internal": true, "idle_timeout": 60})).await;
+    create(&p, &mut applied, "tg", "aws.target_group", &json!({"name": "rules-find-tg", "vpc": "${vpc.id}", "port": 80, "protocol": "HTTP", "target_type": "ip", "deregistration_delay": 300})).await;
+    create(&p, &mut applied, "http", "aws.listener", &json!({"load_balancer": "${alb.arn}", "port": 80, "protocol": "HTTP", "fixed_response": {"status": 404, "content_type": "text/plain"}})).await;
+
+    let rtype = "aws.listener_rule";
+    let props = json!({
+        "listener": applied["http"].attrs["arn"],
+        "priority": 100,
+        "conditions": {"path_pattern": ["/api/*"]},
+        "forward": applied["tg"].attrs["arn"],
+    });
+    let inputs = with_tags("rules-find", "api", props.clone(), &[]);
+    assert_eq!(p.find(rtype, "api", &inputs).await.expect("find"), None);
+    let created = p
+        .create(&op("api"), rtype, "api", &inputs)
+        .await
+        .expect("create");
+    let found = p
+        .find(rtype, "api", &inputs)
+        .await
+        .expect("find")
+        .expect("found after its create");
+    assert_eq!(
+        (found.physical_id.as_str(), found.foreign.as_deref()),
+        (created.physical_id.as_str(), None)
+    );
+    assert_eq!(
+        found.live.inputs, inputs,
+        "found as read, in the stack's shape"
+    );
+    assert_eq!(found.live.attrs, created.attrs);
+
+    // A second create at the same priority: `Conflict`, nothing changed.
+    let listener = applied["http"].id.clone();
+    let before = rules(&clients, &listener).await;
+    let err = p
+        .create(&op("api"), rtype, "api", &inputs)
+        .await
+        .expect_err("the priority is taken");
+    assert_eq!(err.kind, iac_engine::ErrorKind::Conflict, "{err}");
+    assert_eq!(rules(&clients, &listener).await, before);
+
+    // Another team's rule at the priority a new rule of the stack would take.
+    clients
+        .elbv2
+        .create_rule()
+        .listener_arn(&listener)
+        .priority(200)
+        .conditions(
+            aws_sdk_elasticloadbalancingv2::types::RuleCondition::builder()
+                .field("path-pattern")
+                .path_pattern_config(
+                    aws_sdk_elasticloadbalancingv2::types::PathPatternConditionConfig::builder()
+                        .values("/payments/*")
+                        .build(),
+                )
+                .build(),
+        )
+        .actions(
+            aws_sdk_elasticloadbalancingv2::types::Action::builder()
+                .r#type(ActionTypeEnum::FixedResponse)
+                .fixed_response_config(
+                    aws_sdk_elasticloadbalancingv2::types::FixedResponseActionConfig::builder()
+                        .status_code("402")
+                        .build(),
+                )
+                .build(),
+        )
+        .tags(
+            aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                .key("team")
+                .value("payments")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateRule");
+    let before = rules(&clients, &listener).await;
+    let mut docs = props;
+    docs["priority"] = json!(200);
+    let docs = with_tags("rules-find", "docs", docs, &[]);
+    let err = p
+        .create(&op("docs"), rtype, "docs", &docs)
+        .await
+        .expect_err("the priority is someone else's");
+    assert_eq!(err.kind, iac_engine::ErrorKind::Conflict, "{err}");
+    assert!(err.message.contains("priority 200"), "{err}");
+    let found = p
+        .find(rtype, "docs", &docs)
+        .await
+        .expect("find")
+        .expect("the rule holding the priority");
+    let foreign = found.foreign.expect("found as someone else's");
+    assert!(foreign.contains("team=payments"), "{foreign}");
+    assert_eq!(rules(&clients, &listener).await, before, "left as it was");
+}
