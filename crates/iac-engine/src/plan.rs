@@ -755,7 +755,7 @@ pub async fn plan(
     let moves = moves::resolve(stack, state)?;
     let moved = moves::moved_state(state, &moves);
     let state: &State = &moved;
-    crate::priorities::assign(stack, state)?; // before any AWS call; used in `plan_with`
+    crate::priorities::assign(stack, state)?; // before any provider call; used in `plan_with`
     if opts.no_refresh {
         return plan_from_state(stack, state, provider, opts, moves).await;
     }

@@ -12,7 +12,7 @@
 //!
 //! When no free priority is left between its neighbours (or they are not in priority order in
 //! the file, because an existing rule was moved), the plan stops with a [`PriorityError`]
-//! naming the rule and its neighbours, before any AWS call: iac never renumbers an existing
+//! naming the rule and its neighbours, before any provider call: iac never renumbers an existing
 //! rule by itself. Writing `priority:` on the new rule, or on its neighbours, resolves it.
 //!
 //! The priorities of rules the state has and the stack no longer has are never handed out
