@@ -103,6 +103,27 @@ async fn assigned_priorities_follow_the_file_and_never_move() {
     assert_eq!(p.change("docs").unwrap().changed_paths, ["priority"]);
     assert_eq!(p.change("api").unwrap().action, Action::NoOp);
     assert_eq!(p.change("web").unwrap().action, Action::NoOp);
+
+    // The written priority taken out again: the rule keeps the one it has.
+    let unwritten = load(&[
+        rule("web", "/*", None),
+        rule("api", "/api/*", None),
+        rule("docs", "/docs/*", None),
+    ]);
+    let p = converge(&unwritten, &mut state, &fake).await;
+    assert!(!p.has_changes(), "{:?}", p.changes);
+    assert_eq!(priority(&p, "docs"), 120);
+
+    // A rule removed in the same apply as a new one is created: its priority (200, the next
+    // step after 120) is not handed out, the delete may run after the create.
+    let replaced = load(&[
+        rule("api", "/api/*", None),
+        rule("docs", "/docs/*", None),
+        rule("late", "/late/*", None),
+    ]);
+    let p = converge(&replaced, &mut state, &fake).await;
+    assert_eq!(p.change("web").unwrap().action, Action::Delete);
+    assert_eq!(priority(&p, "late"), 300);
 }
 
 #[tokio::test]

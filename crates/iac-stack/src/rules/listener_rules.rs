@@ -9,6 +9,8 @@
 //!   `fixed_response`.
 //! - `iac::network::mixed_vpcs`: a rule forwarding to a target group of another VPC than its
 //!   listener's load balancer (as for a listener, rules/consistency.rs).
+//! - `iac::listener::http_with_certificate`: SNI `certificates` on an HTTP listener (the
+//!   listener's own `certificate` is checked in rules/elb.rs).
 
 use std::collections::HashMap;
 
@@ -22,6 +24,9 @@ const ACTIONS: [&str; 3] = ["forward", "redirect", "fixed_response"];
 const CONDITIONS: [&str; 4] = ["host_header", "path_pattern", "http_header", "source_ip"];
 
 pub(crate) fn check(cx: &Ctx, diags: &mut Diagnostics) {
+    for l in cx.of_type("aws.listener") {
+        sni_on_http(cx, l, diags);
+    }
     let mut seen: HashMap<(String, i64), &Resource> = HashMap::new();
     for r in cx.of_type(RTYPE) {
         if r.existing {
@@ -32,6 +37,30 @@ pub(crate) fn check(cx: &Ctx, diags: &mut Diagnostics) {
         actions(cx, r, diags);
         target_group_vpc(cx, r, diags);
     }
+}
+
+/// SNI certificates mean something only on HTTPS: AddListenerCertificates refuses them on an
+/// HTTP listener.
+fn sni_on_http(cx: &Ctx, l: &Resource, diags: &mut Diagnostics) {
+    let http = l.prop("protocol").and_then(|v| cx.known_str(v)) == Some("HTTP");
+    let any = set(l, "certificates")
+        .and_then(Value::as_list)
+        .is_some_and(|c| !c.is_empty());
+    if !(http && any) {
+        return;
+    }
+    diags.push(
+        cx.error(
+            "iac::listener::http_with_certificate",
+            format!("HTTP listener `{}` has SNI `certificates`", l.name),
+        )
+        .label(
+            key_span(l, "certificates"),
+            "only HTTPS listeners take certificates",
+        )
+        .label(l.span_of("protocol"), "plain HTTP")
+        .help("remove `certificates`, or set `protocol: HTTPS` (usually with `port: 443`)"),
+    );
 }
 
 /// What identifies a rule's listener before apply: the listener resource it references, or
@@ -251,6 +280,25 @@ mod tests {
                    "forward": "${blue.arn}"}),
         );
         k
+    }
+
+    #[test]
+    fn sni_certificates_on_an_http_listener_are_an_error() {
+        let mut k = kit();
+        k.stack.resources["http"].props.insert(
+            "certificates".into(),
+            crate::Value::List(vec![crate::Value::Str(
+                "arn:aws:acm:us-east-1:1:certificate/x".into(),
+            )]),
+        );
+        let d = k.one("iac::listener::http_with_certificate");
+        // (Added after the kit was built, `certificates` has no span of its own here.)
+        assert_eq!(k.labels(&d)[1], "http:protocol");
+        assert!(d.message.contains("SNI `certificates`"), "{}", d.message);
+        k.stack.resources["http"]
+            .props
+            .insert("protocol".into(), crate::Value::Str("HTTPS".into()));
+        assert!(!k.codes().contains(&"iac::listener::http_with_certificate"));
     }
 
     #[test]

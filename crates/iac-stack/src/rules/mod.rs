@@ -223,6 +223,14 @@ fn has_default(r: &Resource, path: &str) -> bool {
         props = match &p.kind {
             Kind::Object(fields) => fields,
             Kind::ListOf(Kind::Object(fields)) => fields,
+            // A listener rule's `forward`: the fields of its object form.
+            Kind::OneOf(alts) => alts
+                .iter()
+                .find_map(|k| match k {
+                    Kind::Object(fields) => Some(*fields),
+                    _ => None,
+                })
+                .unwrap_or(&[]),
             _ => &[],
         };
     }
