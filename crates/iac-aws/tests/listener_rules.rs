@@ -100,6 +100,7 @@ async fn rules_apply_replan_clean_keep_their_priorities_and_are_destroyed() {
     let dir = tmp.path().to_owned();
     let aws = common::context(&emulator).await;
     let clients = aws.clients().clone();
+    let counted = aws.clone();
     let stack = common::load(FIXTURE, &[], &[]);
     let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws, &stack.name));
     let mut state = State::new(&stack.name);
@@ -222,7 +223,12 @@ async fn rules_apply_replan_clean_keep_their_priorities_and_are_destroyed() {
         "{}",
         render_plan(&plan, false)
     );
+    counted.requests().reset();
     run(&plan, &mut state, &dir, &provider).await;
+    // The SNI certificates have calls of their own: the listener itself is not modified.
+    let count = |o: &str| counted.requests().count("elasticloadbalancing", o);
+    assert_eq!(count("ModifyListener"), 0);
+    assert_eq!(count("AddListenerCertificates"), 1);
     assert_clean(&make_plan(&with_sni, &state, &provider).await);
     let certs = clients
         .elbv2
@@ -239,11 +245,42 @@ async fn rules_apply_replan_clean_keep_their_priorities_and_are_destroyed() {
         .collect();
     assert_eq!(sni, [state.resources["api_cert"].physical_id.as_str()]);
 
+    // Another default action for the listener: ModifyListener, and the SNI certificate stays.
+    let forward_green = common::load(
+        FIXTURE,
+        &[],
+        &[
+            ("  maintenance:\n", DOCS_RULE),
+            (
+                "    certificate: ${cert.arn}\n",
+                "    certificate: ${cert.arn}\n    certificates: [\"${api_cert.arn}\"]\n",
+            ),
+            (
+                "    forward: ${blue_tg.arn}\n\n  api:",
+                "    forward: ${green_tg.arn}\n\n  api:",
+            ),
+        ],
+    );
+    let plan = make_plan(&forward_green, &state, &provider).await;
+    assert_eq!(
+        changes(&plan),
+        [("https".to_owned(), Action::Update, strings(&["forward"]))],
+        "{}",
+        render_plan(&plan, false)
+    );
+    run(&plan, &mut state, &dir, &provider).await;
+    assert_clean(&make_plan(&forward_green, &state, &provider).await);
+
     // Destroyed to nothing.
-    let down = plan_destroy_live(&with_sni, &state, provider.clone(), &PlanOptions::default())
-        .await
-        .expect("plan destroy");
-    assert_eq!(down.summary.destroy, with_sni.resources.len());
+    let down = plan_destroy_live(
+        &forward_green,
+        &state,
+        provider.clone(),
+        &PlanOptions::default(),
+    )
+    .await
+    .expect("plan destroy");
+    assert_eq!(down.summary.destroy, forward_green.resources.len());
     run(&down, &mut state, &dir, &provider).await;
     assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
     let balancers = clients

@@ -430,9 +430,10 @@ impl ResourceType for Listener {
         new: &Json,
         changed: &[String],
     ) -> Result<Json, ProviderError> {
+        // Tags and SNI certificates have calls of their own.
         let only_tags = changed
             .iter()
-            .all(|c| c == "tags" || c.starts_with("tags."));
+            .all(|c| c == "tags" || c.starts_with("tags.") || c.starts_with("certificates"));
         if !only_tags {
             // One call sets everything, so port, protocol, certificate and action can never
             // be half-applied.
@@ -450,8 +451,8 @@ impl ResourceType for Listener {
                 .send()
                 .await
                 .map_err(cx.err(Service::Elbv2, "ModifyListener"))?;
-            super::listener_certificates::sync(cx, id, new, changed).await?;
         }
+        super::listener_certificates::sync(cx, id, new, changed).await?;
         if changed
             .iter()
             .any(|c| c == "tags" || c.starts_with("tags."))

@@ -7,8 +7,9 @@
 //! the read leaves out. The list is exact: a certificate added outside iac is drift.
 //!
 //! Emulator gap (moto 5.2.5): ModifyListener with `Certificates` replaces every certificate
-//! of the listener, SNI ones included (AWS keeps them); [`sync`], run after every
-//! ModifyListener, puts them back, so an update of the listener keeps them on both.
+//! of the listener, SNI ones included (AWS keeps them); [`sync`], run on every update of a
+//! listener that has some, puts them back, so an update of the listener keeps them on both
+//! (crates/iac-aws/tests/listener_rules.rs changes the listener's action to check it).
 
 use std::collections::HashMap;
 
