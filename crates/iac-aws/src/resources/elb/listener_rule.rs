@@ -162,12 +162,16 @@ fn action_of(inputs: &Json) -> Result<Action, ProviderError> {
             )
             .build());
     }
-    listener_action(inputs).map_err(|_| {
-        ProviderError::new(
+    if ["forward", "redirect", "fixed_response"]
+        .iter()
+        .all(|k| inputs.get(k).is_none_or(Json::is_null))
+    {
+        return Err(ProviderError::new(
             ErrorKind::Fatal,
             "`aws.listener_rule` was given none of `forward`, `redirect` and `fixed_response`; exactly one is required",
-        )
-    })
+        ));
+    }
+    listener_action(inputs)
 }
 
 /// The values of a condition: from its `*Config`, else from the older `Values`.
