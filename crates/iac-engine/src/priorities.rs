@@ -45,8 +45,9 @@ pub struct PriorityError {
 /// The priority each listener rule of the stack that writes none is to have: the one the
 /// state records for it, or a new one.
 pub fn assign(stack: &Stack, state: &State) -> Result<HashMap<String, i64>, PriorityError> {
-    // Rules in file order, per listener.
-    let mut groups: Vec<(String, Vec<(&str, Slot)>)> = Vec::new();
+    // Rules in file order, per listener (listeners in file order too, for a stable error).
+    let mut groups: Vec<Vec<(&str, Slot)>> = Vec::new();
+    let mut group_of: HashMap<String, usize> = HashMap::new();
     for r in stack.resources.values() {
         if r.schema.name != RTYPE || r.existing {
             continue;
@@ -61,10 +62,11 @@ pub fn assign(stack: &Stack, state: &State) -> Result<HashMap<String, i64>, Prio
             },
         };
         let key = listener_key(r.props.get("listener"));
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, rules)) => rules.push((r.name.as_str(), slot)),
-            None => groups.push((key, vec![(r.name.as_str(), slot)])),
-        }
+        let i = *group_of.entry(key).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[i].push((r.name.as_str(), slot));
     }
     // Priorities still held by rules on their way out.
     let leaving: BTreeSet<i64> = state
@@ -74,7 +76,7 @@ pub fn assign(stack: &Stack, state: &State) -> Result<HashMap<String, i64>, Prio
         .filter_map(|(name, _)| recorded(state, name))
         .collect();
     let mut out = HashMap::new();
-    for (_, rules) in &groups {
+    for rules in &groups {
         assign_group(rules, &leaving, &mut out)?;
     }
     Ok(out)
