@@ -150,7 +150,7 @@ impl Pricer<'_> {
                 return free(item, "no charge");
             }
             "aws.certificate" => return free(item, "public ACM certificates are free"),
-            "aws.target_group" | "aws.listener" => {
+            "aws.target_group" | "aws.listener" | "aws.listener_rule" => {
                 return free(item, "billed with its load balancer");
             }
             "aws.task_definition" => return free(item, "billed through the services that run it"),

@@ -5,8 +5,9 @@
 //! the dependent as an [`Implied`] with its reason; the graph draws it as an implied edge,
 //! the engine orders creates (and, reversed, deletes) by it, and the plan's JSON lists it.
 //!
-//! - An ECS service after every listener that forwards to its target group: ECS refuses a
-//!   service whose target group is attached to no load balancer yet.
+//! - An ECS service after every listener, and every listener rule, that forwards to its
+//!   target group: ECS refuses a service whose target group is attached to no load balancer
+//!   yet, and a target group only a rule forwards to is attached by that rule.
 //! - An ECS service after the route tables associated with its subnets: its tasks pull their
 //!   image and ship their logs through those routes (to an internet or NAT gateway, which the
 //!   route table itself references, so the gateway comes first too).
@@ -66,7 +67,8 @@ impl<'s> Index<'s> {
         for (name, r) in &stack.resources {
             let name = name.as_str();
             match r.schema.name {
-                "aws.listener" => {
+                // A rule's `forward` attaches its target groups as much as a listener's.
+                "aws.listener" | "aws.listener_rule" => {
                     for tg in referenced(r.prop("forward")) {
                         ix.listeners.entry(tg).or_default().push(name);
                     }

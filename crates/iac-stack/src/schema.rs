@@ -102,6 +102,10 @@ pub enum Kind {
     MapOf(&'static Kind),
     /// A nested object with named fields.
     Object(&'static [Prop]),
+    /// Addition: one of several shapes, told apart by the value written: a map is checked
+    /// against the first `Object` alternative, anything else against the first other one
+    /// (a listener rule's `forward`: `${tg.arn}` or `{ target_groups: [...] }`).
+    OneOf(&'static [Kind]),
     /// Any YAML value; no check.
     Any,
 }

@@ -304,6 +304,13 @@ fn each_prop(t: &'static TypeSchema, f: &mut dyn FnMut(&str, &'static Prop)) {
             match &p.kind {
                 Kind::Object(fields) => walk(&format!("{path}."), fields, f),
                 Kind::ListOf(Kind::Object(fields)) => walk(&format!("{path}[]."), fields, f),
+                Kind::OneOf(alts) => {
+                    for alt in alts.iter() {
+                        if let Kind::Object(fields) = alt {
+                            walk(&format!("{path}."), fields, f);
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -330,6 +337,7 @@ fn check_kind(where_: &str, kind: &Kind, problems: &mut Vec<String>) {
             Some(_) => {}
         },
         Kind::ListOf(k) | Kind::MapOf(k) => check_kind(where_, k, problems),
+        Kind::OneOf(alts) => alts.iter().for_each(|k| check_kind(where_, k, problems)),
         Kind::Enum(vs) => {
             if vs.is_empty() {
                 problems.push(format!("{where_}: empty enum"));

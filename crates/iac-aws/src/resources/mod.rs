@@ -200,6 +200,7 @@ pub fn handler(rtype: &str) -> Option<&'static dyn ResourceType> {
         "aws.load_balancer" => Some(&elb::load_balancer::LoadBalancer),
         "aws.target_group" => Some(&elb::target_group::TargetGroup),
         "aws.listener" => Some(&elb::listener::Listener),
+        "aws.listener_rule" => Some(&elb::listener_rule::ListenerRule),
         "aws.certificate" => Some(&acm::Certificate),
         "aws.ssm_parameter" => Some(&ssm_parameter::SsmParameter),
         "aws.hosted_zone" => Some(&route53::hosted_zone::HostedZone),

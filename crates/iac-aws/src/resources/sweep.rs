@@ -27,6 +27,15 @@ pub(crate) async fn all_ids(cx: &Cx, rtype: &str) -> Result<Option<Vec<String>>,
             }
             out
         }
+        "aws.listener_rule" => {
+            let mut out = Vec::new();
+            for lb in load_balancers(cx).await? {
+                for listener in listeners(cx, &lb).await? {
+                    out.extend(super::elb::listener_rule::rule_arns(cx, &listener).await?);
+                }
+            }
+            out
+        }
         "aws.certificate" => certificates(cx).await?,
         "aws.hosted_zone" => hosted_zones(cx).await?,
         "aws.log_group" => log_groups(cx).await?,

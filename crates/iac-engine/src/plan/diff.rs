@@ -43,6 +43,7 @@ pub async fn plan(
     let moves = moves::resolve(stack, state)?;
     let moved = moves::moved_state(state, &moves);
     let state: &State = &moved;
+    crate::priorities::assign(stack, state)?; // before any provider call; used in `plan_with`
     if opts.no_refresh {
         return plan_from_state(stack, state, provider, opts, moves).await;
     }
@@ -174,6 +175,7 @@ fn plan_with(
     let mut dbc: HashSet<String> = HashSet::new();
     // Attributes an update will change (per the provider), as (resource, attr).
     let mut unknown_attrs: HashSet<(String, String)> = HashSet::new();
+    let priorities = crate::priorities::assign(stack, state)?;
 
     for r in topo_order(stack) {
         let deps = dependencies_of(r);
@@ -185,7 +187,8 @@ fn plan_with(
             }
             attrs.get(&rf.resource)?.get(&rf.attr).cloned()
         };
-        let desired = desired_inputs(stack, r).resolve(&resolver);
+        let desired = crate::priorities::fill(desired_inputs(stack, r), &priorities, &r.name)
+            .resolve(&resolver);
         let prior = state.resources.get(&r.name);
         let mut change = Change {
             name: r.name.clone(),

@@ -61,6 +61,8 @@ pub enum PlanError {
     Import(Vec<super::import::ImportError>),
     #[error("--refresh=false cannot plan this stack: {0}")]
     NeedsRefresh(String),
+    #[error(transparent)]
+    Priority(#[from] crate::priorities::PriorityError),
 }
 
 fn import_message(list: &[super::import::ImportError]) -> String {

@@ -164,7 +164,12 @@ static AREAS: &[Area] = &[
         id: "load_balancing",
         mermaid_id: "LoadBalancing",
         title: "load balancing",
-        types: &["aws.load_balancer", "aws.target_group", "aws.listener"],
+        types: &[
+            "aws.load_balancer",
+            "aws.target_group",
+            "aws.listener",
+            "aws.listener_rule",
+        ],
     },
     Area {
         id: "containers",
@@ -241,5 +246,14 @@ fn mermaid_id(name: &str) -> String {
             .unwrap_or_default()
     } else {
         name.to_string()
+    }
+}
+
+#[cfg(test)]
+mod area_tests {
+    #[test]
+    fn listener_rules_are_drawn_with_their_listeners() {
+        assert_eq!(super::area_of("aws.listener_rule").id, "load_balancing");
+        assert_eq!(super::area_of("aws.listener").id, "load_balancing");
     }
 }

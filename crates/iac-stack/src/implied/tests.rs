@@ -220,3 +220,41 @@ fn a_cycle_through_an_implied_edge_is_reported_with_its_reason() {
         "{labels:?}"
     );
 }
+
+#[test]
+fn a_service_waits_for_the_listener_rule_forwarding_to_its_target_group() {
+    // The listener answers with a fixed response; only a rule forwards to `web_tg` (and, by
+    // weight, to `canary_tg`): the rule attaches the target groups, so the services wait for
+    // it.
+    let with_rule = APP
+        .replace(
+            "    protocol: HTTP\n    forward: ${web_tg.arn}\n",
+            "    protocol: HTTP\n    fixed_response:\n      status: 404\n",
+        )
+        .replace(
+            "  cluster:\n    type: aws.ecs_cluster\n",
+            "  canary_tg:\n    type: aws.target_group\n    vpc: ${vpc.id}\n    port: 80\n    protocol: HTTP\n\
+             \x20 api:\n    type: aws.listener_rule\n    listener: ${http.arn}\n    conditions:\n      path_pattern: [/api/*]\n\
+             \x20   forward:\n      target_groups:\n        - target_group: ${web_tg.arn}\n          weight: 90\n\
+             \x20       - target_group: ${canary_tg.arn}\n          weight: 10\n\
+             \x20 cluster:\n    type: aws.ecs_cluster\n",
+        );
+    let l = load(&with_rule);
+    assert_eq!(
+        implied(&l, "service"),
+        [
+            (
+                "api",
+                "ECS needs target group `web_tg` attached to a load balancer first"
+            ),
+            (
+                "public_rt",
+                "tasks in subnet `public_a` need its routes first"
+            ),
+        ]
+    );
+    let order = l.graph.topo_order();
+    assert!(before(&order, "api", "service"), "{order:?}");
+    // The rule itself needs nothing implied: its listener and target groups are references.
+    assert!(implied(&l, "api").is_empty());
+}

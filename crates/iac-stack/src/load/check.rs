@@ -41,6 +41,7 @@ fn expected(kind: &Kind) -> String {
         Kind::ListOf(_) => "a list".into(),
         Kind::MapOf(_) => "a map".into(),
         Kind::Object(_) => "a map of fields".into(),
+        Kind::OneOf(alts) => alts.iter().map(expected).collect::<Vec<_>>().join(" or "),
         Kind::Any => "any value".into(),
     }
 }
@@ -53,6 +54,7 @@ fn ref_fits(kind: &Kind, attr: AttrKind) -> bool {
         Kind::Int | Kind::Port => attr == AttrKind::Int,
         Kind::ListOf(_) => attr == AttrKind::List,
         Kind::Any => true,
+        Kind::OneOf(alts) => alts.iter().any(|k| ref_fits(k, attr)),
         Kind::Bool | Kind::MapOf(_) | Kind::Object(_) => false,
     }
 }
@@ -129,7 +131,8 @@ impl Loader<'_> {
                 if !matches!(
                     kind,
                     Kind::Str | Kind::Id { .. } | Kind::Cidr | Kind::Enum(_) | Kind::Any
-                ) {
+                ) && !matches!(kind, Kind::OneOf(alts) if alts.iter().any(|k| matches!(k, Kind::Str | Kind::Id { .. })))
+                {
                     self.wrong_type(value, kind, path, span);
                 }
                 return;
@@ -138,6 +141,16 @@ impl Loader<'_> {
         }
         match kind {
             Kind::Any => {}
+            Kind::OneOf(alts) => {
+                let is_map = matches!(value, Value::Map(_));
+                let alt = alts
+                    .iter()
+                    .find(|k| matches!(k, Kind::Object(_) | Kind::MapOf(_)) == is_map);
+                match alt {
+                    Some(alt) => self.check(value, alt, path, acc, fallback),
+                    None => self.wrong_type(value, kind, path, span),
+                }
+            }
             Kind::Str | Kind::Id { .. } => {
                 if !matches!(value, Value::Str(_)) {
                     self.wrong_type(value, kind, path, span);

@@ -33,7 +33,7 @@ pub(crate) fn check(cx: &Ctx, diags: &mut Diagnostics) {
 
 /// The VPC a resource is in: the VPC resource its `vpc` references, or the id written out.
 /// A subnet or security group referenced by another resource is followed to its `vpc`.
-fn vpc_of<'a>(cx: &Ctx<'a>, v: &'a Value) -> Option<String> {
+pub(super) fn vpc_of<'a>(cx: &Ctx<'a>, v: &'a Value) -> Option<String> {
     match v {
         Value::Ref(rf) => {
             let target = cx.stack.resources.get(&rf.resource)?;
@@ -48,7 +48,11 @@ fn vpc_of<'a>(cx: &Ctx<'a>, v: &'a Value) -> Option<String> {
 }
 
 /// The VPC of each element of the list properties `props`, with its path and span.
-fn vpcs<'a>(cx: &Ctx<'a>, r: &'a Resource, props: &[&str]) -> Vec<(String, String, Span)> {
+pub(super) fn vpcs<'a>(
+    cx: &Ctx<'a>,
+    r: &'a Resource,
+    props: &[&str],
+) -> Vec<(String, String, Span)> {
     let mut out = Vec::new();
     for prop in props {
         for (path, v) in items(r, prop) {

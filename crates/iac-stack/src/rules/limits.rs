@@ -221,6 +221,18 @@ static FIELDS: &[Field] = &[
         api: "CreateListener",
     },
     Field {
+        rtype: "aws.listener_rule",
+        path: "priority",
+        limits: &[Limit::Range(1, 50_000)],
+        api: "CreateRule",
+    },
+    Field {
+        rtype: "aws.listener_rule",
+        path: "forward.target_groups[].weight",
+        limits: &[Limit::Range(0, 999)],
+        api: "CreateRule",
+    },
+    Field {
         rtype: "aws.ecs_cluster",
         path: "name",
         limits: ECS_NAME,

@@ -16,6 +16,7 @@ mod dns;
 mod ecs;
 mod elb;
 mod limits;
+mod listener_rules;
 mod logs;
 mod naming;
 mod network;
@@ -44,6 +45,7 @@ pub fn check(stack: &Stack, _graph: &StackGraph, diags: &mut Diagnostics) {
     network::check(&cx, diags);
     security::check(&cx, diags);
     elb::check(&cx, diags);
+    listener_rules::check(&cx, diags);
     ecs::check(&cx, diags);
     containers::check(&cx, diags);
     secrets::check(&cx, diags);
@@ -85,7 +87,8 @@ const MAX_REF_DEPTH: usize = 8;
 pub(crate) struct Ctx<'a> {
     pub stack: &'a Stack,
     by_type: HashMap<&'static str, Vec<&'a Resource>>,
-    /// Listeners by the resource their `forward` references (a target group's name).
+    /// Listeners (and listener rules) by the resource their `forward` references (a target
+    /// group's name).
     forwarding_to: HashMap<&'a str, Vec<&'a Resource>>,
 }
 
@@ -95,7 +98,7 @@ impl<'a> Ctx<'a> {
         let mut forwarding_to: HashMap<&'a str, Vec<&'a Resource>> = HashMap::new();
         for r in stack.resources.values() {
             by_type.entry(r.schema.name).or_default().push(r);
-            if r.schema.name == "aws.listener" {
+            if matches!(r.schema.name, "aws.listener" | "aws.listener_rule") {
                 if let Some(f) = r.prop("forward") {
                     for rf in f.references() {
                         forwarding_to
@@ -220,6 +223,14 @@ fn has_default(r: &Resource, path: &str) -> bool {
         props = match &p.kind {
             Kind::Object(fields) => fields,
             Kind::ListOf(Kind::Object(fields)) => fields,
+            // A listener rule's `forward`: the fields of its object form.
+            Kind::OneOf(alts) => alts
+                .iter()
+                .find_map(|k| match k {
+                    Kind::Object(fields) => Some(*fields),
+                    _ => None,
+                })
+                .unwrap_or(&[]),
             _ => &[],
         };
     }

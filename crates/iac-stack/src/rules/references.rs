@@ -79,6 +79,15 @@ fn walk(cx: &Ctx, r: &Resource, kind: &Kind, v: &Value, path: &str, diags: &mut 
                 walk(cx, r, inner, item, &format!("{path}.{k}"), diags);
             }
         }
+        (Kind::OneOf(alts), v) => {
+            let is_map = matches!(v, Value::Map(_));
+            if let Some(alt) = alts
+                .iter()
+                .find(|k| matches!(k, Kind::Object(_) | Kind::MapOf(_)) == is_map)
+            {
+                walk(cx, r, alt, v, path, diags);
+            }
+        }
         (Kind::Object(fields), Value::Map(m)) => {
             for Prop { name, kind, .. } in fields.iter() {
                 if let Some(item) = m.get(*name) {

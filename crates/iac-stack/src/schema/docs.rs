@@ -288,6 +288,13 @@ fn prop_rows(out: &mut String, prefix: &str, props: &[Prop]) {
         match &p.kind {
             Kind::Object(fields) => prop_rows(out, &format!("{path}."), fields),
             Kind::ListOf(Kind::Object(fields)) => prop_rows(out, &format!("{path}[]."), fields),
+            Kind::OneOf(alts) => {
+                for alt in alts.iter() {
+                    if let Kind::Object(fields) = alt {
+                        prop_rows(out, &format!("{path}."), fields);
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -316,6 +323,7 @@ fn kind_label(kind: &Kind) -> String {
         Kind::ListOf(item) => format!("list of {}", kind_label(item)),
         Kind::MapOf(item) => format!("map of {}", kind_label(item)),
         Kind::Object(_) => "object".into(),
+        Kind::OneOf(alts) => alts.iter().map(kind_label).collect::<Vec<_>>().join(" or "),
         Kind::Any => "any".into(),
     }
 }
@@ -487,6 +495,30 @@ http:
     protocol: HTTPS
     port: 443
     status: 301
+"
+        }
+        "aws.listener_rule" => {
+            "\
+api:
+  type: aws.listener_rule
+  listener: ${https.arn}   # no priority: iac assigns one from the file's order
+  conditions:
+    host_header: [api.example.com]
+    path_pattern: [/v1/*]
+  forward:                 # a canary: 10% of the requests to green
+    target_groups:
+      - target_group: ${blue_tg.arn}
+        weight: 90
+      - target_group: ${green_tg.arn}
+        weight: 10
+maintenance:
+  type: aws.listener_rule
+  listener: ${https.arn}
+  conditions:
+    path_pattern: [/admin/*]
+  fixed_response:
+    status: 503
+    body: down for maintenance
 "
         }
         "aws.ecs_cluster" => {

@@ -189,6 +189,13 @@ static IDS: &[ImportId] = &[
         distinctive: true,
     },
     ImportId {
+        rtype: "aws.listener_rule",
+        forms: "the listener rule ARN",
+        example: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee",
+        check: |id| arn(id, "elasticloadbalancing", "listener-rule/app/"),
+        distinctive: true,
+    },
+    ImportId {
         rtype: "aws.certificate",
         forms: "the certificate ARN",
         example: "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012",

@@ -347,6 +347,7 @@ fn kind_schema(kind: &Kind) -> Value {
             "additionalProperties": kind_schema(item)
         })),
         Kind::Object(fields) => object_schema(fields),
+        Kind::OneOf(alts) => json!({ "anyOf": alts.iter().map(kind_schema).collect::<Vec<_>>() }),
         Kind::Any => json!({}),
     }
 }

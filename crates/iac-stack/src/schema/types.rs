@@ -25,6 +25,7 @@
 use super::*;
 
 mod container;
+mod listener_rule;
 
 use container::{CONTAINER, VOLUME};
 
@@ -666,9 +667,24 @@ pub static TYPES: &[TypeSchema] = &[
                 Kind::Object(FIXED_RESPONSE),
                 "Action: answer with a fixed status and body",
             ),
+            opt(
+                "certificates",
+                Kind::ListOf(&id("aws.certificate", "arn")),
+                "Addition: more certificates for `HTTPS`, chosen by the name the client asks for (SNI), besides the default `certificate`; the list is exact",
+            ),
             TAGS,
         ],
         attrs: &[attr("arn", AttrKind::Str, "Listener ARN")],
+        ..PLAIN
+    },
+    TypeSchema {
+        name: "aws.listener_rule",
+        doc: "Addition: a rule of a listener: requests that match its `conditions` (host, path, header, client address) get its action instead of the listener's: exactly one of `forward`, `redirect`, `fixed_response`",
+        props: listener_rule::LISTENER_RULE,
+        attrs: &[
+            attr("arn", AttrKind::Str, "Rule ARN"),
+            attr("priority", AttrKind::Int, "The rule's priority, written or assigned by iac"),
+        ],
         ..PLAIN
     },
     TypeSchema {

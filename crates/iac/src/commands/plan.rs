@@ -323,6 +323,14 @@ pub fn plan_diag(e: &PlanError, stack: &Stack) -> Diag {
                 d.help("fix each `import:` id, or remove the key; nothing was changed")
             }
         },
+        PlanError::Priority(p) => {
+            let d = Diag::error("iac::plan::priority", e.to_string());
+            let d = match stack.resources.get(&p.rule) {
+                Some(r) => d.in_file(&stack.source).label(r.spans.name, "no priority written"),
+                None => d,
+            };
+            d.help("existing rules keep their priorities (see docs/listener-rules.md); nothing was changed")
+        }
         PlanError::NeedsRefresh(_) => Diag::error("iac::plan::needs_refresh", e.to_string())
             .help("plan without `--refresh=false` once; later plans can skip the refresh"),
         PlanError::Version(_) | PlanError::Corrupt(_) => {

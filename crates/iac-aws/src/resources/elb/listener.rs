@@ -53,7 +53,7 @@ fn status_text(value: Option<&Json>) -> Option<String> {
 
 /// The listener's one default action, from whichever of `forward`, `redirect` and
 /// `fixed_response` the inputs hold.
-fn action_of(inputs: &Json) -> Result<Action, ProviderError> {
+pub(crate) fn action_of(inputs: &Json) -> Result<Action, ProviderError> {
     if let Some(tg) = inputs.get("forward").and_then(Json::as_str) {
         return Ok(Action::builder()
             .r#type(ActionTypeEnum::Forward)
@@ -134,7 +134,7 @@ fn port_of(inputs: &Json) -> Result<i32, ProviderError> {
 /// The live default action in the stack's shape, as the key (`forward`, ...) and value.
 /// Fields the stack left out are left out when AWS has the placeholder that means "keep the
 /// request's"; a status is written back as the stack wrote it (number or string).
-fn live_action(action: &Action, last: &Json) -> Option<(&'static str, Json)> {
+pub(crate) fn live_action(action: &Action, last: &Json) -> Option<(&'static str, Json)> {
     match action.r#type()? {
         ActionTypeEnum::Forward => {
             let tg = action.target_group_arn().or_else(|| {
@@ -261,8 +261,8 @@ fn live_inputs(l: &SdkListener, last: &Json, tags: Vec<(String, String)>) -> Jso
     let protocol = l.protocol().map(ProtocolEnum::as_str).unwrap_or_default();
     inputs.insert("protocol".into(), json!(protocol));
     if protocol == "HTTPS" {
-        // The first certificate is the default one; more would be SNI certificates, which
-        // the stack format does not manage.
+        // The first certificate is the default one; the SNI ones (`certificates`) are read
+        // apart (`listener_certificates`).
         if let Some(cert) = l.certificates().first().and_then(|c| c.certificate_arn()) {
             inputs.insert("certificate".into(), json!(cert));
         }
@@ -325,13 +325,24 @@ impl ResourceType for Listener {
             .map(|r| r.physical_id.clone())
             .collect();
         let tags = read_tags(cx, &live_arns).await?;
+        let listed: Vec<&SdkListener> = live_arns
+            .iter()
+            .filter_map(|a| found.get(a.as_str()).copied())
+            .collect();
+        let sni = super::listener_certificates::read_all(cx, &listed).await?;
         Ok(requests
             .iter()
             .map(|req| {
                 let l = found.get(req.physical_id.as_str())?;
                 let tags = tags.get(&req.physical_id).cloned().unwrap_or_default();
+                let mut inputs = live_inputs(l, &req.last_inputs, tags);
+                super::listener_certificates::put(
+                    &mut inputs,
+                    sni.get(&req.physical_id),
+                    &req.last_inputs,
+                );
                 Some(Live {
-                    inputs: live_inputs(l, &req.last_inputs, tags),
+                    inputs,
                     attrs: json!({ "arn": req.physical_id }),
                 })
             })
@@ -403,6 +414,7 @@ impl ResourceType for Listener {
             .ok_or_else(|| malformed("CreateListener", "ListenerArn"))?
             .to_owned();
         op.progress(&format!("created listener `{arn}`"));
+        super::listener_certificates::sync(cx, &arn, inputs, &[]).await?;
         Ok(Created {
             physical_id: arn.clone(),
             attrs: json!({ "arn": arn }),
@@ -418,9 +430,10 @@ impl ResourceType for Listener {
         new: &Json,
         changed: &[String],
     ) -> Result<Json, ProviderError> {
+        // Tags and SNI certificates have calls of their own.
         let only_tags = changed
             .iter()
-            .all(|c| c == "tags" || c.starts_with("tags."));
+            .all(|c| c == "tags" || c.starts_with("tags.") || c.starts_with("certificates"));
         if !only_tags {
             // One call sets everything, so port, protocol, certificate and action can never
             // be half-applied.
@@ -439,6 +452,7 @@ impl ResourceType for Listener {
                 .await
                 .map_err(cx.err(Service::Elbv2, "ModifyListener"))?;
         }
+        super::listener_certificates::sync(cx, id, new, changed).await?;
         if changed
             .iter()
             .any(|c| c == "tags" || c.starts_with("tags."))

@@ -2,6 +2,8 @@
 //! listeners, plus what the three share (tag reads in batches, describe batches, names).
 
 pub mod listener;
+mod listener_certificates;
+pub mod listener_rule;
 pub mod load_balancer;
 pub mod target_group;
 
