@@ -15,11 +15,13 @@ mod cost;
 mod dns;
 mod ecs;
 mod elb;
+mod iam;
 mod limits;
 mod logs;
 mod naming;
 mod network;
 mod references;
+mod scaling;
 mod secrets;
 mod security;
 
@@ -52,6 +54,8 @@ pub fn check(stack: &Stack, _graph: &StackGraph, diags: &mut Diagnostics) {
     naming::check(&cx, diags);
     consistency::check(&cx, diags);
     limits::check(&cx, diags);
+    scaling::check(&cx, diags);
+    iam::check(&cx, diags);
 }
 
 /// The warnings about money spent for nothing (`iac::cost::*`, rules/cost.rs), after
