@@ -277,6 +277,23 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
     assert_eq!(desired_count(&c, &cluster, &service).await, 3);
     assert_clean(&make_plan(&load(&min2, &[]), &state, &provider).await);
 
+    // A new starting count while scaling is on is recorded, and not sent: the count stays
+    // the scaler's.
+    let start3 = [("desired_count: 2", "desired_count: 4")];
+    let start = make_plan(&load(&min2, &start3), &state, &provider).await;
+    assert_eq!(changes(&start), vec![updated("web", &["desired_count"])]);
+    run(&start, &mut state, &dir, &provider).await;
+    assert_eq!(desired_count(&c, &cluster, &service).await, 3);
+    assert_clean(&make_plan(&load(&min2, &start3), &state, &provider).await);
+    run(
+        &make_plan(&load(&min2, &[]), &state, &provider).await,
+        &mut state,
+        &dir,
+        &provider,
+    )
+    .await;
+    assert_eq!(desired_count(&c, &cluster, &service).await, 3);
+
     // The role's statements change in place.
     let more = [(
         "actions: [s3:GetObject]",
@@ -316,6 +333,24 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
     assert_eq!(target(&c, &rid).await, None);
     assert_eq!(policies(&c, &rid).await, vec![]);
     assert_eq!(desired_count(&c, &cluster, &service).await, 2);
+    assert_clean(&make_plan(&load(&min2, &unscaled), &state, &provider).await);
+
+    // A target registered outside iac on a service without `scaling:` is drift: the apply
+    // deregisters it.
+    c.autoscaling
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .resource_id(&rid)
+        .min_capacity(1)
+        .max_capacity(9)
+        .send()
+        .await
+        .expect("RegisterScalableTarget");
+    let foreign = make_plan(&load(&min2, &unscaled), &state, &provider).await;
+    assert_eq!(changes(&foreign), vec![updated("web", &["scaling"])]);
+    run(&foreign, &mut state, &dir, &provider).await;
+    assert_eq!(target(&c, &rid).await, None);
     assert_clean(&make_plan(&load(&min2, &unscaled), &state, &provider).await);
 
     // Back on, then destroyed: nothing is left, the scalable target included.
