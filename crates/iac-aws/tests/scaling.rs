@@ -24,7 +24,7 @@ use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace}
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use common::{assert_clean, changes, make_plan, run, updated};
 use iac_aws::{AwsProvider, Clients};
-use iac_engine::{plan_destroy, render_plan, PlanOptions, Provider, State};
+use iac_engine::{plan_destroy, plan_refresh_only, render_plan, PlanOptions, Provider, State};
 use iac_stack::Stack;
 use iac_testkit::Emulator;
 use serde_json::{json, Value as Json};
@@ -261,6 +261,24 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
     let live = live[0].live.as_ref().expect("the service is live");
     assert_eq!(live.attrs["live_desired_count"], json!(3));
     assert_eq!(live.inputs["desired_count"], json!(2));
+    // `plan --refresh-only` shows no drift, and records the scaler's count as the attribute.
+    let refresh = plan_refresh_only(&stack, &state, provider.clone())
+        .await
+        .expect("refresh-only plan");
+    assert!(refresh.drift.is_empty(), "{:?}", refresh.drift);
+    let web: Vec<_> = refresh
+        .refreshed
+        .iter()
+        .filter(|r| r.name == "web")
+        .collect();
+    assert_eq!(web.len(), 1, "{:?}", refresh.refreshed);
+    assert_eq!(
+        web[0]
+            .attrs
+            .as_ref()
+            .map(|a| a["live_desired_count"].clone()),
+        Some(json!(3))
+    );
 
     // A new range changes the target in place, and nothing else: the count stays the
     // scaler's.

@@ -1,7 +1,10 @@
 //! Roles and what they may do: a statement that allows everything on everything (a
 //! warning), and ECS Exec on a service whose task has no role to give the permissions to.
 
+use indexmap::IndexMap;
+
 use super::{set, Ctx};
+use crate::model::Resource;
 use crate::value::Value;
 use crate::Diagnostics;
 
@@ -10,6 +13,7 @@ pub(crate) fn check(cx: &Ctx, diags: &mut Diagnostics) {
         if role.existing {
             continue;
         }
+        let mut sids: Vec<&str> = Vec::new();
         for (i, st) in set(role, "policies")
             .and_then(Value::as_list)
             .unwrap_or(&[])
@@ -17,6 +21,7 @@ pub(crate) fn check(cx: &Ctx, diags: &mut Diagnostics) {
             .enumerate()
         {
             let Some(st) = st.as_map() else { continue };
+            malformed(cx, role, i, st, &mut sids, diags);
             let allows = st
                 .get("effect")
                 .and_then(Value::as_str)
@@ -76,6 +81,86 @@ pub(crate) fn check(cx: &Ctx, diags: &mut Diagnostics) {
     }
 }
 
+/// What IAM refuses in a statement with `MalformedPolicyDocument`: no action or no
+/// resource, an action that is not `*` or `service:Action`, a sid that is not letters and
+/// digits, or a sid two statements share.
+fn malformed<'a>(
+    cx: &Ctx,
+    role: &Resource,
+    i: usize,
+    st: &'a IndexMap<String, Value>,
+    sids: &mut Vec<&'a str>,
+    diags: &mut Diagnostics,
+) {
+    let mut push = |path: String, what: String, help: &str| {
+        diags.push(
+            cx.error(
+                "iac::iam_role::invalid_statement",
+                format!("statement {} of role `{}` {what}", i + 1, role.name),
+            )
+            .label(role.span_of(&path), "IAM refuses the policy for this")
+            .help(help.to_owned()),
+        );
+    };
+    for key in ["actions", "resources"] {
+        if st
+            .get(key)
+            .and_then(Value::as_list)
+            .is_some_and(<[Value]>::is_empty)
+        {
+            push(
+                format!("policies[{i}].{key}"),
+                format!("has no {key}"),
+                "give at least one, or remove the statement",
+            );
+        }
+    }
+    for (j, a) in st
+        .get("actions")
+        .and_then(Value::as_list)
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        let Some(a) = a.as_str() else { continue };
+        let ok = a == "*"
+            || a.split_once(':').is_some_and(|(service, action)| {
+                !service.is_empty()
+                    && service
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !action.is_empty()
+                    && action
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '?')
+            });
+        if !ok {
+            push(
+                format!("policies[{i}].actions[{j}]"),
+                format!("has the action `{a}`, which is not `SERVICE:ACTION`"),
+                "write actions as IAM names them, e.g. `s3:GetObject` or `sqs:*`",
+            );
+        }
+    }
+    if let Some(sid) = st.get("sid").and_then(Value::as_str) {
+        if sid.is_empty() || !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
+            push(
+                format!("policies[{i}].sid"),
+                format!("has the sid `{sid}`, which is not only letters and digits"),
+                "use letters and digits only, e.g. `ReadUploads`",
+            );
+        } else if sids.contains(&sid) {
+            push(
+                format!("policies[{i}].sid"),
+                format!("has the sid `{sid}` of an earlier statement"),
+                "give each statement its own sid",
+            );
+        } else {
+            sids.push(sid);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -101,6 +186,35 @@ mod tests {
             ["admin:policies[1].actions", "admin:policies[1].resources"]
         );
         assert_eq!(k.codes(), ["iac::iam_role::allows_everything"]);
+    }
+
+    #[test]
+    fn statements_iam_would_refuse_are_errors() {
+        let mut k = Kit::new("iam");
+        k.add(
+            "role",
+            "aws.iam_role",
+            json!({"assumed_by": "ecs-tasks.amazonaws.com", "policies": [
+                {"sid": "Read", "effect": "Allow", "actions": ["s3:GetObject", "sqs:*"], "resources": ["*"]},
+                {"sid": "Read", "effect": "Allow", "actions": [], "resources": ["arn:aws:s3:::b"]},
+                {"sid": "no-dash", "effect": "Allow", "actions": ["s3GetObject"], "resources": []},
+            ]}),
+        );
+        let d = k.check();
+        let got: Vec<String> = d.iter().map(|d| k.labels(d)[0].clone()).collect();
+        assert!(d
+            .iter()
+            .all(|d| d.code == "iac::iam_role::invalid_statement"));
+        assert_eq!(
+            got,
+            [
+                "role:policies[1].actions",
+                "role:policies[1].sid",
+                "role:policies[2].resources",
+                "role:policies[2].actions[0]",
+                "role:policies[2].sid",
+            ]
+        );
     }
 
     #[test]
