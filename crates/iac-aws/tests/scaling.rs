@@ -171,7 +171,20 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
         assert!(shown.contains(sid), "{sid} is not in the plan:\n{shown}");
     }
     run(&first, &mut state, &dir, &provider).await;
+    // The clean re-plan reads the scaling of every service with one call of each kind, and
+    // each role's inline policy with one GetRolePolicy.
+    aws.requests().reset();
     assert_clean(&make_plan(&stack, &state, &provider).await);
+    let calls = aws.requests();
+    assert_eq!(
+        calls.count("application-autoscaling", "DescribeScalableTargets"),
+        1
+    );
+    assert_eq!(
+        calls.count("application-autoscaling", "DescribeScalingPolicies"),
+        1
+    );
+    assert_eq!(calls.count("iam", "GetRolePolicy"), 2);
 
     // What iac sent: the target with min and max, one target tracking policy per metric,
     // the request metric labelled with the load balancer's and target group's ARNs.
@@ -312,6 +325,20 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
     .await;
     assert_eq!(desired_count(&c, &cluster, &service).await, 3);
 
+    // An inline policy of another name is not iac's: the plan ignores it and the update
+    // below leaves it.
+    c.iam
+        .put_role_policy()
+        .role_name(&app_role)
+        .policy_name("manual")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .expect("PutRolePolicy");
+    assert_clean(&make_plan(&load(&min2, &[]), &state, &provider).await);
+
     // The role's statements change in place.
     let more = [(
         "actions: [s3:GetObject]",
@@ -329,6 +356,14 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
         statements(inline_policy(&c, &app_role).await)[0]["Action"],
         json!(["s3:GetObject", "s3:PutObject"])
     );
+    let names = c
+        .iam
+        .list_role_policies()
+        .role_name(&app_role)
+        .send()
+        .await
+        .expect("ListRolePolicies");
+    assert_eq!(names.policy_names(), ["iac", "manual"]);
     assert_clean(&make_plan(&load(&min2, &more), &state, &provider).await);
 
     // Scaling removed: the target and its policies go, and `desired_count` is the count
@@ -375,6 +410,22 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
     let again = make_plan(&load(&min2, &more), &state, &provider).await;
     assert_eq!(changes(&again), vec![updated("web", &["scaling"])]);
     run(&again, &mut state, &dir, &provider).await;
+    assert_eq!(target(&c, &rid).await, Some((2, 4)));
+    assert_clean(&make_plan(&load(&min2, &more), &state, &provider).await);
+
+    // The scaling gone behind iac's back (as after an apply interrupted between the service
+    // and its scaling) is put back by the next apply.
+    c.autoscaling
+        .deregister_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .resource_id(&rid)
+        .send()
+        .await
+        .expect("DeregisterScalableTarget");
+    let restore = make_plan(&load(&min2, &more), &state, &provider).await;
+    assert_eq!(changes(&restore), vec![updated("web", &["scaling"])]);
+    run(&restore, &mut state, &dir, &provider).await;
     assert_eq!(target(&c, &rid).await, Some((2, 4)));
     assert_clean(&make_plan(&load(&min2, &more), &state, &provider).await);
 
