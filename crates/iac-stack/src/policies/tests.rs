@@ -71,3 +71,11 @@ fn ecs_exec_adds_the_ssmmessages_actions_to_the_task_role() {
     );
     assert_eq!(policies_of(&yaml, "exec"), Json::Null);
 }
+
+#[test]
+fn roles_that_are_not_the_stacks_get_nothing() {
+    // A role looked up (`existing: true`) and a role ARN written out are not iac's to change.
+    let yaml = "  exec:\n    type: aws.iam_role\n    existing: true\n    name: shared-exec\n\
+\x20 task:\n    type: aws.task_definition\n    cpu: 256\n    memory: 512\n    execution_role: ${exec.arn}\n    task_role: arn:aws:iam::1:role/app\n    containers:\n      - name: web\n        image: nginx\n        secrets:\n          A: arn:aws:secretsmanager:us-east-1:1:secret:a\n";
+    assert_eq!(policies_of(yaml, "exec"), Json::Null);
+}

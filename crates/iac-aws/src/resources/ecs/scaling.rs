@@ -104,7 +104,14 @@ pub(crate) async fn read(
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(cx.err(Service::ApplicationAutoScaling, "DescribeScalableTargets"))?;
+                .map_err(cx.err(Service::ApplicationAutoScaling, "DescribeScalableTargets"));
+            let resp = match resp {
+                Ok(resp) => resp,
+                // An identity without Application Auto Scaling permissions can still manage
+                // services that do not scale: nothing applied has `scaling` to read.
+                Err(e) if denied(&e) && last.is_empty() => return Ok(HashMap::new()),
+                Err(e) => return Err(e),
+            };
             for t in resp.scalable_targets() {
                 targets.insert(
                     t.resource_id().to_owned(),
@@ -385,6 +392,14 @@ pub(crate) async fn remove(cx: &Cx, op: &OpContext, id: &str) -> Result<(), Prov
     }
 }
 
+/// Refused for want of permissions (`application-autoscaling:*` not granted).
+pub(crate) fn denied(e: &ProviderError) -> bool {
+    matches!(
+        aws_code(e),
+        Some("AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation")
+    )
+}
+
 /// Already gone: AWS's code for a target or policy that does not exist.
 fn gone(e: &ProviderError) -> bool {
     e.kind == ErrorKind::NotFound || aws_code(e) == Some("ObjectNotFoundException")
@@ -394,6 +409,28 @@ fn gone(e: &ProviderError) -> bool {
 mod tests {
     use super::*;
     use aws_sdk_applicationautoscaling::types::ScalingPolicy;
+
+    #[test]
+    fn only_permission_errors_count_as_denied() {
+        let err = |code: &str| {
+            crate::resources::common::provider_error(crate::AwsError::Other {
+                service: "application-autoscaling",
+                operation: "DescribeScalableTargets".into(),
+                code: code.into(),
+                message: "no".into(),
+            })
+        };
+        let refused = crate::resources::common::provider_error(crate::AwsError::AccessDenied {
+            service: "application-autoscaling",
+            operation: "DescribeScalableTargets".into(),
+            code: "AccessDeniedException".into(),
+            message: "not allowed".into(),
+        });
+        assert!(denied(&refused));
+        assert!(!denied(&err("ValidationException")));
+        assert!(!gone(&err("ValidationException")));
+        assert!(gone(&err("ObjectNotFoundException")));
+    }
 
     #[test]
     fn resource_ids_and_labels_come_from_names_and_arns() {

@@ -653,8 +653,13 @@ impl ResourceType for EcsService {
             return Ok(());
         };
         if s.status() == Some("ACTIVE") {
-            // The scaler first, or it would scale the service back up.
-            scaling::remove(cx, op, &scaling_id(&s)).await?;
+            // The scaler first, or it would scale the service back up. An identity that may
+            // not use Application Auto Scaling still deletes a service that never scaled.
+            match scaling::remove(cx, op, &scaling_id(&s)).await {
+                Ok(()) => {}
+                Err(e) if scaling::denied(&e) && scaling::scaling_of(inputs).is_none() => {}
+                Err(e) => return Err(e),
+            }
             if s.desired_count() > 0 {
                 op.progress("scaling to 0 tasks");
                 ecs.update_service()
