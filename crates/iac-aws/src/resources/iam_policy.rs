@@ -90,6 +90,14 @@ pub(crate) fn statements(document: &str) -> Option<Json> {
     ))
 }
 
+/// Refused for want of permissions (IAM's code is `AccessDenied`).
+pub(crate) fn denied(e: &ProviderError) -> bool {
+    matches!(
+        super::common::aws_code(e),
+        Some("AccessDenied" | "AccessDeniedException")
+    )
+}
+
 /// The role's `policies` as IAM has them: `[]` when it has no inline policy of iac's.
 pub(crate) async fn read(cx: &Cx, role: &str) -> Result<Json, ProviderError> {
     let got = cx
@@ -173,6 +181,26 @@ mod tests {
             })
             .collect();
         assert_eq!(statements(&encoded).unwrap(), policies);
+    }
+
+    #[test]
+    fn only_permission_errors_count_as_denied() {
+        let err = |code: &str| {
+            super::super::common::provider_error(crate::AwsError::AccessDenied {
+                service: "iam",
+                operation: "GetRolePolicy".into(),
+                code: code.into(),
+                message: "not allowed".into(),
+            })
+        };
+        assert!(denied(&err("AccessDenied")));
+        let other = super::super::common::provider_error(crate::AwsError::Other {
+            service: "iam",
+            operation: "GetRolePolicy".into(),
+            code: "MalformedPolicyDocument".into(),
+            message: "bad".into(),
+        });
+        assert!(!denied(&other));
     }
 
     #[test]

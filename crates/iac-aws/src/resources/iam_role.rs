@@ -197,10 +197,14 @@ async fn read_one(cx: &Cx, r: &ReadRequest) -> Result<Option<Live>, ProviderErro
     if !policies.is_empty() || r.last_inputs.get("managed_policies").is_some() {
         inputs.insert("managed_policies".into(), json!(policies));
     }
-    let inline = iam_policy::read(cx, &r.physical_id).await?;
-    if inline.as_array().is_some_and(|l| !l.is_empty())
-        || r.last_inputs.get("policies").is_some_and(|p| !p.is_null())
-    {
+    let applied = r.last_inputs.get("policies").is_some_and(|p| !p.is_null());
+    let inline = match iam_policy::read(cx, &r.physical_id).await {
+        Ok(inline) => inline,
+        // An identity without `iam:GetRolePolicy` can still manage roles without `policies`.
+        Err(e) if iam_policy::denied(&e) && !applied => json!([]),
+        Err(e) => return Err(e),
+    };
+    if inline.as_array().is_some_and(|l| !l.is_empty()) || applied {
         inputs.insert("policies".into(), inline);
     }
     inputs.insert(

@@ -53,6 +53,11 @@ pub(crate) fn check(cx: &Ctx, diags: &mut Diagnostics) {
             }
         }
     }
+    for role in cx.of_type("aws.iam_role") {
+        if !role.existing {
+            too_large(cx, role, diags);
+        }
+    }
     for svc in cx.of_type("aws.ecs_service") {
         if svc.existing || svc.prop("enable_execute_command") != Some(&Value::Bool(true)) {
             continue;
@@ -79,6 +84,55 @@ pub(crate) fn check(cx: &Ctx, diags: &mut Diagnostics) {
             .help("give the task definition a `task_role` (an `aws.iam_role` assumed by `ecs-tasks.amazonaws.com`); iac adds the four `ssmmessages` actions ECS Exec needs to it"),
         );
     }
+}
+
+/// IAM's limit on the inline policies of one role, in characters without whitespace.
+const INLINE_POLICY_LIMIT: usize = 10_240;
+
+/// The size of the inline policy iac sends for `policies` (its own statements and those iac
+/// adds), at least: a reference counts as its short placeholder, an ARN is longer.
+fn policy_size(policies: &Value) -> usize {
+    let Ok(text) = serde_json::to_string(policies) else {
+        return 0;
+    };
+    // `Action`, `Resource` and `Condition` are one letter shorter than `actions`,
+    // `resources` and `conditions`.
+    let shorter: usize = policies
+        .as_list()
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(Value::as_map)
+        .map(|st| {
+            ["actions", "resources", "conditions"]
+                .iter()
+                .filter(|k| st.contains_key(**k))
+                .count()
+        })
+        .sum();
+    // `{"Version":"2012-10-17","Statement":...}` around the list.
+    let size = 37 + text.chars().filter(|c| !c.is_whitespace()).count();
+    size.saturating_sub(shorter)
+}
+
+fn too_large(cx: &Ctx, role: &Resource, diags: &mut Diagnostics) {
+    let Some(policies) = set(role, "policies") else {
+        return;
+    };
+    let size = policy_size(policies);
+    if size <= INLINE_POLICY_LIMIT {
+        return;
+    }
+    diags.push(
+        cx.error(
+            "iac::iam_role::policy_too_large",
+            format!(
+                "the policy of role `{}` is at least {size} characters; IAM allows {INLINE_POLICY_LIMIT} for a role's inline policies",
+                role.name
+            ),
+        )
+        .label(super::key_span(role, "policies"), "sent as one inline policy")
+        .help("use wildcards in `resources` (`arn:aws:s3:::bucket/*`), merge statements with the same actions, or move statements into a managed policy listed in `managed_policies`"),
+    );
 }
 
 /// What IAM refuses in a statement with `MalformedPolicyDocument`: no action or no
@@ -215,6 +269,35 @@ mod tests {
                 "role:policies[2].sid",
             ]
         );
+    }
+
+    #[test]
+    fn a_policy_over_iams_limit_is_an_error() {
+        let arns = |n: usize| -> Vec<String> {
+            (0..n)
+                .map(|i| format!("arn:aws:s3:::lemon-mart-uploads-{i:04}/customers/*"))
+                .collect()
+        };
+        let mut k = Kit::new("iam");
+        k.add(
+            "small",
+            "aws.iam_role",
+            json!({"assumed_by": "ecs-tasks.amazonaws.com", "policies": [
+                {"effect": "Allow", "actions": ["s3:GetObject"], "resources": arns(150)}]}),
+        );
+        k.add(
+            "big",
+            "aws.iam_role",
+            json!({"assumed_by": "ecs-tasks.amazonaws.com", "policies": [
+                {"effect": "Allow", "actions": ["s3:GetObject"], "resources": arns(250)}]}),
+        );
+        let d = k.one("iac::iam_role::policy_too_large");
+        assert_eq!(k.labels(&d), ["big:policies:key"]);
+        // The estimate is the document iac sends, whitespace aside.
+        let one = json!([{"effect": "Allow", "actions": ["s3:GetObject"], "resources": ["*"]}]);
+        let sent = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["*"]}]}"#;
+        let v = crate::value::Value::from(one);
+        assert_eq!(super::policy_size(&v), sent.len());
     }
 
     #[test]
