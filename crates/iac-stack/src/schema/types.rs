@@ -973,7 +973,7 @@ pub static TYPES: &[TypeSchema] = &[
             req(
                 "desired_count",
                 Kind::Int,
-                "Number of tasks to keep running; 0 stops all of them",
+                "Number of tasks to keep running; 0 stops all of them. With `scaling`, the count the service starts with: the scaler owns the live count",
             ),
             req(
                 "subnets",
