@@ -28,11 +28,12 @@ pub enum Service {
     Ecr,
     S3,
     Ssm,
+    ApplicationAutoScaling,
 }
 
 impl Service {
     /// Every service, in a fixed order.
-    pub const ALL: [Service; 10] = [
+    pub const ALL: [Service; 11] = [
         Service::Ec2,
         Service::Ecs,
         Service::Elbv2,
@@ -43,6 +44,7 @@ impl Service {
         Service::Ecr,
         Service::S3,
         Service::Ssm,
+        Service::ApplicationAutoScaling,
     ];
 
     /// The short name: the IAM action prefix, which users know from policies.
@@ -58,6 +60,7 @@ impl Service {
             Service::Ecr => "ecr",
             Service::S3 => "s3",
             Service::Ssm => "ssm",
+            Service::ApplicationAutoScaling => "application-autoscaling",
         }
     }
 
@@ -136,6 +139,7 @@ pub struct Clients {
     pub ecr: aws_sdk_ecr::Client,
     pub s3: aws_sdk_s3::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
 }
 
 /// A loaded AWS connection: the resolved region and endpoint, the service clients, and the
@@ -215,6 +219,11 @@ impl AwsContext {
             ssm: aws_sdk_ssm::Client::from_conf(
                 aws_sdk_ssm::config::Builder::from(&sdk)
                     .interceptor(counter.interceptor(Service::Ssm))
+                    .build(),
+            ),
+            autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(
+                aws_sdk_applicationautoscaling::config::Builder::from(&sdk)
+                    .interceptor(counter.interceptor(Service::ApplicationAutoScaling))
                     .build(),
             ),
         };

@@ -313,17 +313,20 @@ async fn app_resources_are_created_read_back_updated_and_deleted() {
     service["desired_count"] = json!(3);
     let reporter = Arc::new(RecordingReporter::default());
     let svc = stack["service"].clone();
-    p.update(
-        &OpContext::new("service", reporter.clone()),
-        svc.rtype,
-        "service",
-        &svc.id,
-        &svc.inputs,
-        &service,
-        &["task_definition".to_owned(), "desired_count".to_owned()],
-    )
-    .await
-    .expect("updating the service");
+    let svc_attrs = p
+        .update(
+            &OpContext::new("service", reporter.clone()),
+            svc.rtype,
+            "service",
+            &svc.id,
+            &svc.inputs,
+            &service,
+            &["task_definition".to_owned(), "desired_count".to_owned()],
+        )
+        .await
+        .expect("updating the service");
+    // `live_desired_count` is now 3.
+    stack.get_mut("service").unwrap().attrs = svc_attrs;
     stack.get_mut("service").unwrap().inputs = service;
     // The service moved off revision 1, so it is deregistered; revision 2 stays.
     assert_eq!(

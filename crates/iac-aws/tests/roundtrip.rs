@@ -80,6 +80,13 @@ const NOT_READ_BACK: &[(&str, &str, &str)] = &[
     ),
     (
         "aws.ecs_service",
+        "desired_count",
+        "with `scaling` (as in the fixture) the scaler owns the live count, so the read \
+         reports the applied one and plans never reset it (the live count is the \
+         `live_desired_count` attribute); without `scaling` it is read from DescribeServices",
+    ),
+    (
+        "aws.ecs_service",
         "wait",
         "iac's own setting (apply waits for a steady service), not an AWS property",
     ),

@@ -2,7 +2,8 @@
 //! prices/aws.yaml (compiled in: no network call at plan time).
 //!
 //! A resource is priced from its inputs ([`price::Pricer`]): Fargate services from their
-//! task definition's `cpu` and `memory` times `desired_count` (730 hours a month), load
+//! task definition's `cpu` and `memory` times `desired_count` (`scaling.min` when the service
+//! scales) (730 hours a month), load
 //! balancers per hour plus capacity units, NAT gateways per hour plus data, a public IPv4
 //! address for each Elastic IP, each zone of an internet-facing load balancer and each task
 //! with `assign_public_ip`, hosted zones, log groups and image repositories. Usage-priced
@@ -18,6 +19,7 @@ pub mod estimate;
 pub mod price;
 pub mod prices;
 pub mod report;
+mod scaling;
 pub mod usage;
 
 pub use estimate::{estimate_stack, estimate_stack_with, plan_cost, plan_cost_with, Estimate};

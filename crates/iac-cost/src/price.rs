@@ -296,11 +296,23 @@ impl Pricer<'_> {
 
     /// A Fargate service: its tasks' vCPU, memory and extra storage, and a public IPv4
     /// address per task when `assign_public_ip` is on.
+    ///
+    /// With `scaling`, the count is `scaling.min` (what the service costs at the least; the
+    /// scaler's count is not known before it runs), and each line says so.
     fn fargate(&self, l: &mut Lines, p: &Json, task: Option<&Json>) {
-        let Some(count) = number(p.get("desired_count")) else {
-            l.missing = Some("`desired_count` is known only after apply".into());
+        let scaling = crate::scaling::Scaling::of(p);
+        let count = match &scaling {
+            Some(s) => s.min,
+            None => number(p.get("desired_count")),
+        };
+        let Some(count) = count else {
+            l.missing = Some(match scaling {
+                Some(_) => "`scaling.min` is known only after apply".into(),
+                None => "`desired_count` is known only after apply".into(),
+            });
             return;
         };
+        let assumed = scaling.as_ref().map(crate::scaling::Scaling::assumption);
         let Some(task) = task else {
             l.missing = Some("its task definition is not known before apply".into());
             return;
@@ -326,14 +338,14 @@ impl Pricer<'_> {
             count * vcpu * h,
             "vCPU-hours",
             vcpu_key,
-            None,
+            assumed.clone(),
         );
         l.add(
             &format!("Fargate memory ({count} {tasks} x {gb} GB)"),
             count * gb * h,
             "GB-hours",
             gb_key,
-            None,
+            assumed.clone(),
         );
         if let Some(storage) = number(task.get("ephemeral_storage")).filter(|s| *s > 20.0) {
             l.add(
@@ -344,7 +356,7 @@ impl Pricer<'_> {
                 count * (storage - 20.0) * h,
                 "GB-hours",
                 key::FARGATE_STORAGE_GB_HOUR,
-                None,
+                assumed.clone(),
             );
         }
         if p.get("assign_public_ip") == Some(&Json::Bool(true)) {
@@ -353,7 +365,7 @@ impl Pricer<'_> {
                 count * h,
                 "hours",
                 key::PUBLIC_IPV4_HOUR,
-                None,
+                assumed.clone(),
             );
         }
     }

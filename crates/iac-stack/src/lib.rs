@@ -10,6 +10,7 @@ pub mod graph;
 pub mod implied;
 pub mod load;
 pub mod model;
+pub mod policies;
 pub mod rules;
 pub mod schema;
 pub mod span;
@@ -72,6 +73,7 @@ pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Result<Loaded, Di
         return Err(diags);
     };
     implied::infer(&mut stack);
+    policies::add(&mut stack);
     let graph = StackGraph::build(&stack, &mut diags);
     if !diags.has_errors() {
         rules::check(&stack, &graph, &mut diags);

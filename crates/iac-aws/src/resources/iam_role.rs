@@ -22,7 +22,7 @@ use super::common::{
     aws_code, existing, for_each_bounded, input_tags, name_taken, order_like, poll_until,
     read_found, req_str, str_list, tags_json, Backoff, TagDiff, READ_CONCURRENCY,
 };
-use super::{Cx, ResourceType};
+use super::{iam_policy, Cx, ResourceType};
 use crate::Service;
 
 const RTYPE: &str = "aws.iam_role";
@@ -45,7 +45,7 @@ pub(crate) fn trust_policy(principal: &str) -> String {
 }
 
 /// Decodes `%XX` escapes: IAM returns policy documents URL-encoded.
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -197,6 +197,16 @@ async fn read_one(cx: &Cx, r: &ReadRequest) -> Result<Option<Live>, ProviderErro
     if !policies.is_empty() || r.last_inputs.get("managed_policies").is_some() {
         inputs.insert("managed_policies".into(), json!(policies));
     }
+    let applied = r.last_inputs.get("policies").is_some_and(|p| !p.is_null());
+    let inline = match iam_policy::read(cx, &r.physical_id).await {
+        Ok(inline) => inline,
+        // An identity without `iam:GetRolePolicy` can still manage roles without `policies`.
+        Err(e) if iam_policy::denied(&e) && !applied => json!([]),
+        Err(e) => return Err(e),
+    };
+    if inline.as_array().is_some_and(|l| !l.is_empty()) || applied {
+        inputs.insert("policies".into(), inline);
+    }
     inputs.insert(
         "tags".into(),
         tags_json(
@@ -291,6 +301,9 @@ impl ResourceType for IamRole {
         let want = str_list(inputs, "managed_policies");
         let have = attached(cx, name).await?;
         match_policies(cx, name, &have, &want).await?;
+        if iam_policy::document(inputs.get("policies")).is_some() {
+            iam_policy::put(cx, name, inputs.get("policies")).await?;
+        }
         // IAM is eventually consistent: wait until the role reads back before dependents
         // (task definitions, services) name it.
         let arn = poll_until(
@@ -331,6 +344,9 @@ impl ResourceType for IamRole {
         if changed.iter().any(|p| p.starts_with("managed_policies")) {
             let have = attached(cx, id).await?;
             match_policies(cx, id, &have, &str_list(new, "managed_policies")).await?;
+        }
+        if changed.iter().any(|p| p.starts_with("policies")) {
+            iam_policy::put(cx, id, new.get("policies")).await?;
         }
         let diff = TagDiff::between(old, new);
         if !diff.remove.is_empty() {

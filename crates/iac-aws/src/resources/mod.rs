@@ -19,6 +19,7 @@ pub mod ecr_repository;
 pub mod ecs;
 mod eip;
 pub mod elb;
+mod iam_policy;
 pub mod iam_role;
 mod internet_gateway;
 pub mod log_group;

@@ -15,12 +15,14 @@ mod cost;
 mod dns;
 mod ecs;
 mod elb;
+mod iam;
 mod limits;
 mod listener_rules;
 mod logs;
 mod naming;
 mod network;
 mod references;
+mod scaling;
 mod secrets;
 mod security;
 
@@ -54,6 +56,8 @@ pub fn check(stack: &Stack, _graph: &StackGraph, diags: &mut Diagnostics) {
     naming::check(&cx, diags);
     consistency::check(&cx, diags);
     limits::check(&cx, diags);
+    scaling::check(&cx, diags);
+    iam::check(&cx, diags);
 }
 
 /// The warnings about money spent for nothing (`iac::cost::*`, rules/cost.rs), after

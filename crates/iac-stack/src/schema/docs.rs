@@ -541,6 +541,15 @@ execution_role:
   assumed_by: ecs-tasks.amazonaws.com
   managed_policies:
     - arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy
+app_role:
+  type: aws.iam_role
+  assumed_by: ecs-tasks.amazonaws.com
+  policies:                # one inline policy; iac adds what `secrets` and ECS Exec need
+    - actions: [s3:GetObject, s3:PutObject]
+      resources: [\"arn:aws:s3:::lemon-mart-uploads/*\"]
+    - effect: Deny
+      actions: [s3:DeleteObject]
+      resources: [\"*\"]
 "
         }
         "aws.ecr_repository" => {
@@ -589,6 +598,11 @@ web:
     min_healthy_percent: 100
     max_percent: 200
     circuit_breaker: rollback
+  scaling:                 # desired_count is then only the starting count
+    min: 2
+    max: 6
+    cpu: 60                # percent
+    requests_per_target: 1000
 "
         }
         "aws.dns_record" => {

@@ -265,6 +265,77 @@ const DEPLOYMENT: &[Prop] = &[
     ),
 ];
 
+/// `scaling:` of a service: target tracking through Application Auto Scaling.
+const SCALING: &[Prop] = &[
+    req(
+        "min",
+        Kind::Int,
+        "Fewest tasks the scaler may leave running (Application Auto Scaling `MinCapacity`)",
+    ),
+    req(
+        "max",
+        Kind::Int,
+        "Most tasks the scaler may start (`MaxCapacity`); at least `min`",
+    ),
+    opt(
+        "cpu",
+        Kind::Int,
+        "Keep the service's average CPU use at this percent (1-100); at least one of `cpu`, `memory`, `requests_per_target`",
+    ),
+    opt(
+        "memory",
+        Kind::Int,
+        "Keep the service's average memory use at this percent (1-100)",
+    ),
+    opt(
+        "requests_per_target",
+        Kind::Int,
+        "Keep the load balancer's requests per task (per target, per minute) at this number; needs the service's `load_balancer`",
+    ),
+    def(
+        "scale_in_cooldown",
+        Kind::Int,
+        DefaultValue::Int(300),
+        "Seconds after a scale-in before the next scale-in",
+    ),
+    def(
+        "scale_out_cooldown",
+        Kind::Int,
+        DefaultValue::Int(300),
+        "Seconds after a scale-out before the next scale-out",
+    ),
+];
+
+/// A statement of a role's `policies`.
+const POLICY_STATEMENT: &[Prop] = &[
+    opt(
+        "sid",
+        Kind::Str,
+        "Statement id (letters and digits); the statements iac adds are named `Iac...`",
+    ),
+    def(
+        "effect",
+        Kind::Enum(&["Allow", "Deny"]),
+        DefaultValue::Str("Allow"),
+        "Whether the statement allows or denies the actions",
+    ),
+    req(
+        "actions",
+        Kind::ListOf(&Kind::Str),
+        "IAM actions, e.g. `s3:GetObject` or `sqs:*`",
+    ),
+    req(
+        "resources",
+        Kind::ListOf(&Kind::Str),
+        "ARNs the actions apply to, e.g. `${bucket.arn}/*`; `*` means every resource",
+    ),
+    opt(
+        "conditions",
+        Kind::MapOf(&Kind::MapOf(&Kind::Any)),
+        "IAM conditions as the policy language writes them: operator -> key -> value(s), e.g. `StringEquals: { aws:SourceVpc: vpc-0abc }`",
+    ),
+];
+
 const ALIAS: &[Prop] = &[
     req(
         "dns_name",
@@ -760,6 +831,11 @@ pub static TYPES: &[TypeSchema] = &[
                 Kind::ListOf(&Kind::Str),
                 "ARNs of managed policies attached to the role; the list is exact",
             ),
+            opt(
+                "policies",
+                Kind::ListOf(&Kind::Object(POLICY_STATEMENT)),
+                "Addition: statements of the role's own policy, sent as one inline policy named `iac` (PutRolePolicy); the list is exact, and iac adds the statements the stack implies (reading `secrets`, ECS Exec)",
+            ),
             TAGS,
         ],
         attrs: &[
@@ -913,7 +989,7 @@ pub static TYPES: &[TypeSchema] = &[
             req(
                 "desired_count",
                 Kind::Int,
-                "Number of tasks to keep running; 0 stops all of them",
+                "Number of tasks to keep running; 0 stops all of them. With `scaling`, the count the service starts with: the scaler owns the live count",
             ),
             req(
                 "subnets",
@@ -952,6 +1028,11 @@ pub static TYPES: &[TypeSchema] = &[
                 DefaultValue::Bool(false),
                 "Addition: allow `aws ecs execute-command` into running tasks (the task role needs SSM permissions)",
             ),
+            opt(
+                "scaling",
+                Kind::Object(SCALING),
+                "Addition: target tracking autoscaling (Application Auto Scaling) between `min` and `max` tasks; `desired_count` is then only the starting count and plans never reset what the scaler chose",
+            ),
             def(
                 "propagate_tags",
                 Kind::Enum(&["SERVICE", "TASK_DEFINITION", "NONE"]),
@@ -981,6 +1062,11 @@ pub static TYPES: &[TypeSchema] = &[
         attrs: &[
             attr("arn", AttrKind::Str, "Service ARN"),
             attr("name", AttrKind::Str, "Service name"),
+            attr(
+                "live_desired_count",
+                AttrKind::Int,
+                "Addition: the desired count ECS has now (the scaler's choice while `scaling` is on)",
+            ),
         ],
         aws_name: named("name", 255),
         ..PLAIN

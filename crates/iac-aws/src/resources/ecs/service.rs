@@ -27,6 +27,7 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Map, Value as Json};
 
+use super::scaling;
 use super::task_definition::family_of;
 use super::{live_tags, omit_unapplied, retry_role_propagation, sdk_tags, update_tags};
 use crate::resources::common::{
@@ -58,6 +59,7 @@ fn attrs_of(s: &SdkService) -> Json {
     json!({
         "arn": s.service_arn().unwrap_or_default(),
         "name": s.service_name().unwrap_or_default(),
+        "live_desired_count": s.desired_count(),
     })
 }
 
@@ -371,6 +373,19 @@ impl ResourceType for EcsService {
             .into_iter()
             .flatten()
             .collect();
+        // The scaling of every service found: one batched read for all of them.
+        let mut ids = Vec::new();
+        let mut last_scaling = HashMap::new();
+        for r in requests {
+            if let Some(s) = found.get(&r.physical_id) {
+                let id = scaling_id(s);
+                if let Some(applied) = scaling::scaling_of(&r.last_inputs) {
+                    last_scaling.insert(id.clone(), applied.clone());
+                }
+                ids.push(id);
+            }
+        }
+        let scaled = scaling::read(cx, &ids, &last_scaling).await?;
         Ok(requests
             .iter()
             .map(|r| {
@@ -378,8 +393,10 @@ impl ResourceType for EcsService {
                 if s.status() == Some("INACTIVE") {
                     return None;
                 }
+                let mut inputs = live_inputs(s, &r.last_inputs);
+                with_scaling(&mut inputs, scaled.get(&scaling_id(s)), &r.last_inputs);
                 Some(Live {
-                    inputs: live_inputs(s, &r.last_inputs),
+                    inputs,
                     attrs: attrs_of(s),
                 })
             })
@@ -509,6 +526,9 @@ impl ResourceType for EcsService {
                 .await
                 .map_err(cx.err(Service::Ecs, "UpdateService"))?;
         }
+        if scaling::scaling_of(inputs).is_some() {
+            scaling::put(cx, op, &scaling::resource_id(cluster, &service), inputs).await?;
+        }
         let s = if bool_or(inputs, "wait", true) {
             wait_steady(cx, op, cluster, arn, task, inputs).await?
         } else {
@@ -539,13 +559,21 @@ impl ResourceType for EcsService {
             })
         };
         let ecs = &cx.aws.clients().ecs;
+        let scaled = scaling::scaling_of(new).is_some();
+        let scaling_id = scaling_id_of(new, id);
+        // Scaling turned off: the scaler lets go first, then `desired_count` is the count.
+        if touches("scaling") && !scaled {
+            scaling::put(cx, op, &scaling_id, new).await?;
+        }
         let mut req = ecs.update_service().cluster(cluster).service(id);
         let mut any = false;
         if touches("task_definition") {
             req = req.task_definition(task);
             any = true;
         }
-        if touches("desired_count") {
+        // While scaling is on, `desired_count` is the starting count only: sending it would
+        // undo the scaler's choice.
+        if !scaled && (touches("desired_count") || touches("scaling")) {
             req = req.set_desired_count(int(new, "desired_count"));
             any = true;
         }
@@ -589,6 +617,9 @@ impl ResourceType for EcsService {
         if touches("tags") {
             update_tags(cx, id, old, new).await?;
         }
+        if touches("scaling") && scaled {
+            scaling::put(cx, op, &scaling_id, new).await?;
+        }
         let s = if any && bool_or(new, "wait", true) {
             let s = wait_steady(cx, op, cluster, id, task, new).await?;
             // The service has moved off the old revision: deregister it unless another
@@ -622,6 +653,13 @@ impl ResourceType for EcsService {
             return Ok(());
         };
         if s.status() == Some("ACTIVE") {
+            // The scaler first, or it would scale the service back up. An identity that may
+            // not use Application Auto Scaling still deletes a service that never scaled.
+            match scaling::remove(cx, op, &scaling_id(&s)).await {
+                Ok(()) => {}
+                Err(e) if scaling::denied(&e) && scaling::scaling_of(inputs).is_none() => {}
+                Err(e) => return Err(e),
+            }
             if s.desired_count() > 0 {
                 op.progress("scaling to 0 tasks");
                 ecs.update_service()
@@ -689,6 +727,43 @@ impl ResourceType for EcsService {
             },
         )
         .await
+    }
+}
+
+/// The Application Auto Scaling resource id of a described service.
+fn scaling_id(s: &SdkService) -> String {
+    scaling::resource_id(
+        s.cluster_arn().unwrap_or_default(),
+        s.service_name().unwrap_or_default(),
+    )
+}
+
+/// The Application Auto Scaling resource id of service `arn` with `inputs`.
+fn scaling_id_of(inputs: &Json, arn: &str) -> String {
+    let service = inputs
+        .get("name")
+        .and_then(Json::as_str)
+        .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or(arn));
+    scaling::resource_id(cluster_of(inputs, arn).unwrap_or("default"), service)
+}
+
+/// Puts the live `scaling` (`None`: no scalable target) into a service's live inputs.
+/// While the applied inputs have `scaling`, the live desired count is the scaler's, not
+/// the stack's: the applied `desired_count` is reported, so plans never reset it.
+fn with_scaling(inputs: &mut Json, live: Option<&Json>, last: &Json) {
+    let Some(m) = inputs.as_object_mut() else {
+        return;
+    };
+    let applied = scaling::scaling_of(last);
+    if let Some(live) = live {
+        m.insert("scaling".into(), live.clone());
+    } else if applied.is_some() {
+        m.insert("scaling".into(), Json::Null);
+    }
+    if applied.is_some() {
+        if let Some(count) = last.get("desired_count") {
+            m.insert("desired_count".into(), count.clone());
+        }
     }
 }
 
@@ -1081,6 +1156,36 @@ mod tests {
 
     fn deployment_defaults() -> DeploymentConfiguration {
         super::deployment(&json!({}))
+    }
+
+    #[test]
+    fn with_scaling_on_the_applied_desired_count_is_reported() {
+        let scaling = json!({"min": 1, "max": 4, "cpu": 60});
+        let last = json!({"desired_count": 2, "scaling": scaling});
+        // The scaler moved the service to 4 tasks: the plan still sees the applied 2.
+        let mut live = json!({"desired_count": 4});
+        with_scaling(&mut live, Some(&scaling), &last);
+        assert_eq!(live, json!({"desired_count": 2, "scaling": scaling}));
+        // The target deregistered behind iac's back: `scaling` reads as gone.
+        let mut live = json!({"desired_count": 4});
+        with_scaling(&mut live, None, &last);
+        assert_eq!(live, json!({"desired_count": 2, "scaling": null}));
+        // Without scaling the live count is reported, and no `scaling` key appears.
+        let mut live = json!({"desired_count": 4});
+        with_scaling(&mut live, None, &json!({"desired_count": 2}));
+        assert_eq!(live, json!({"desired_count": 4}));
+        // A target registered outside iac shows as drift to remove.
+        let mut live = json!({"desired_count": 4});
+        with_scaling(&mut live, Some(&scaling), &json!({"desired_count": 2}));
+        assert_eq!(live["scaling"], scaling);
+        assert_eq!(live["desired_count"], json!(4));
+        assert_eq!(
+            scaling_id_of(
+                &json!({"cluster": "arn:aws:ecs:us-east-1:1:cluster/shop", "name": "shop-web"}),
+                "arn:aws:ecs:us-east-1:1:service/shop/shop-web"
+            ),
+            "service/shop/shop-web"
+        );
     }
 
     #[test]
