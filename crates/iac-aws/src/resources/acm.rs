@@ -21,7 +21,7 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    aws_code, existing, for_each_bounded, foreign_owner, gone_is_ok, input_tags, is_server_failure,
+    existing, for_each_bounded, foreign_owner, gone_is_ok, input_tags, is_server_failure,
     malformed, order_like, poll_until, read_found, req_str, retry_dependency, str_list, tags_json,
     token_for, Backoff, TagDiff, READ_CONCURRENCY,
 };
@@ -250,7 +250,7 @@ async fn request(
             Err(e) if is_server_failure(&e) => {
                 op.progress(&format!(
                     "requesting the certificate for `{domain}` failed on the server ({}); trying the next idempotency token",
-                    aws_code(&e).unwrap_or("5xx")
+                    e.code().unwrap_or("5xx")
                 ));
                 skipped.push(format!("a server failure ({})", e.message));
                 continue;
@@ -350,7 +350,7 @@ async fn upsert_records(
     change_and_wait(cx, op, zone, changes, "iac: ACM DNS validation")
         .await
         .map_err(|e| {
-            if aws_code(&e) != Some("InvalidChangeBatch") {
+            if e.code() != Some("InvalidChangeBatch") {
                 return e;
             }
             let list: Vec<String> = records.iter().map(ValidationRecord::describe).collect();

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::time::Duration;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -70,28 +71,19 @@ pub fn provider_error(err: AwsError) -> ProviderError {
         Some(help) => format!("{err}; {help}"),
         None => err.to_string(),
     };
-    ProviderError::new(kind, message)
+    let mut out = ProviderError::new(kind, message);
+    out.code = err.code().map(str::to_owned);
+    out.request_id = err.request_id().map(str::to_owned);
+    out
 }
 
 /// A failure on the server's side (`InternalFailure`, an HTTP 5xx, also one whose body is
 /// not AWS's JSON, such as an HTML error page), as opposed to one of the connection (which
 /// has no code) or of the request. The SDK has already retried it.
 pub fn is_server_failure(err: &ProviderError) -> bool {
-    aws_code(err).is_some_and(|code| {
+    err.code().is_some_and(|code| {
         is_server_code(code) || code.starts_with("unreadable response, HTTP status 5")
     })
-}
-
-/// The AWS error code inside a [`ProviderError`] made by [`provider_error`], e.g.
-/// `InvalidPermission.Duplicate`, for the few places that act on one specific code.
-///
-/// [`ProviderError`] carries only a kind and a message, so the code is read back from the
-/// message, where every [`AwsError`] with a code writes it first as `` (`CODE`) ``; the
-/// tests below pin that format.
-pub fn aws_code(err: &ProviderError) -> Option<&str> {
-    let start = err.message.find("(`")? + 2;
-    let len = err.message[start..].find("`)")?;
-    Some(&err.message[start..start + len])
 }
 
 impl Cx {
@@ -262,22 +254,61 @@ impl TagDiff {
 
 pub use iac_engine::Backoff;
 
+/// What a wait that ran out of time knows: how long it waited and the last retryable
+/// error it polled through, if any.
+#[derive(Debug)]
+pub struct TimedOut {
+    pub waited: Duration,
+    pub last_error: Option<ProviderError>,
+}
+
+impl TimedOut {
+    /// The error [`poll_until`] ends with: `Fatal`, "gave up waiting for `what` after Ns".
+    pub fn error(self, what: &str) -> ProviderError {
+        let mut message = format!(
+            "gave up waiting for {what} after {}s",
+            self.waited.as_secs()
+        );
+        if let Some(e) = self.last_error {
+            message.push_str(&format!(" (last error: {})", e.message));
+        }
+        ProviderError::new(ErrorKind::Fatal, message)
+    }
+}
+
 /// Polls `check` until it returns `Some`, backing off between attempts, reporting the wait
 /// through `op` as "waiting for `what`", for at most `backoff.limit`.
 ///
 /// A retryable error from `check` (throttling, a timeout) is polled through: the wait is
 /// bounded anyway. Any other error ends the wait at once. Running out of time is a `Fatal`
-/// error naming `what`: the caller must not blindly retry a create whose first attempt may
-/// still be finishing.
+/// error naming `what` ([`TimedOut::error`]): the caller must not blindly retry a create
+/// whose first attempt may still be finishing.
 pub async fn poll_until<T, F, Fut>(
     op: &OpContext,
     what: &str,
     backoff: Backoff,
-    mut check: F,
+    check: F,
 ) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>, ProviderError>>,
+{
+    poll_until_else(op, what, backoff, check, |timed_out| timed_out.error(what)).await
+}
+
+/// [`poll_until`], with the error for running out of time made by `timed_out` (which can
+/// say what the wait last saw).
+pub async fn poll_until_else<T, F, Fut, G>(
+    op: &OpContext,
+    what: &str,
+    backoff: Backoff,
+    mut check: F,
+    timed_out: G,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, ProviderError>>,
+    G: FnOnce(TimedOut) -> ProviderError,
 {
     let start = Instant::now();
     let mut attempt = 0u32;
@@ -290,14 +321,10 @@ where
         };
         let delay = backoff.delay(attempt);
         if start.elapsed() + delay > backoff.limit {
-            let mut message = format!(
-                "gave up waiting for {what} after {}s",
-                start.elapsed().as_secs()
-            );
-            if let Some(e) = last_error {
-                message.push_str(&format!(" (last error: {})", e.message));
-            }
-            return Err(ProviderError::new(ErrorKind::Fatal, message));
+            return Err(timed_out(TimedOut {
+                waited: start.elapsed(),
+                last_error,
+            }));
         }
         if attempt == 0 || attempt % 4 == 0 {
             op.waiting(what);
@@ -545,8 +572,6 @@ pub fn object<I: IntoIterator<Item = (&'static str, Json)>>(pairs: I) -> Json {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use serde_json::json;
 
@@ -575,6 +600,7 @@ mod tests {
             operation: "Op".to_owned(),
             code: code.to_owned(),
             message: "m".to_owned(),
+            request_id: None,
         }
     }
 
@@ -585,6 +611,7 @@ mod tests {
             operation: "DeleteVpc".to_owned(),
             code: code.to_owned(),
             message: "in use".to_owned(),
+            request_id: None,
         };
         assert_eq!(
             provider_error(conflict("DependencyViolation")).kind,
@@ -612,6 +639,7 @@ mod tests {
             operation: "DescribeVpcs".to_owned(),
             code: "RequestLimitExceeded".to_owned(),
             message: "slow down".to_owned(),
+            request_id: None,
         };
         assert_eq!(provider_error(throttled).kind, ErrorKind::Throttled);
         let gone = AwsError::NotFound {
@@ -619,17 +647,20 @@ mod tests {
             operation: "DeleteVpc".to_owned(),
             code: "InvalidVpcID.NotFound".to_owned(),
             message: "gone".to_owned(),
+            request_id: Some("req-1".to_owned()),
         };
         let gone = provider_error(gone);
         assert_eq!(gone.kind, ErrorKind::NotFound);
-        assert_eq!(aws_code(&gone), Some("InvalidVpcID.NotFound"));
-        // The code is found in every variant's message that has one, and only there.
+        assert_eq!(gone.code(), Some("InvalidVpcID.NotFound"));
+        assert_eq!(gone.request_id.as_deref(), Some("req-1"));
+        assert!(gone.message.ends_with("gone (request id req-1)"), "{gone}");
+        // The code is carried as data by every variant that has one.
         assert_eq!(
-            aws_code(&provider_error(conflict("DependencyViolation"))),
+            provider_error(conflict("DependencyViolation")).code(),
             Some("DependencyViolation")
         );
         assert_eq!(
-            aws_code(&provider_error(aws("Gateway.NotAttached"))),
+            provider_error(aws("Gateway.NotAttached")).code(),
             Some("Gateway.NotAttached")
         );
         let unreachable = AwsError::Unreachable {
@@ -640,6 +671,10 @@ mod tests {
         };
         let unreachable = provider_error(unreachable);
         assert_eq!(unreachable.kind, ErrorKind::Retryable);
+        assert_eq!(
+            (unreachable.code(), unreachable.request_id.as_deref()),
+            (None, None)
+        );
         assert!(
             unreachable.message.contains("--endpoint-url"),
             "{unreachable}"

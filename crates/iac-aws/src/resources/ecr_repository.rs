@@ -14,8 +14,8 @@ use iac_engine::provider::{
 use serde_json::{json, Value as Json};
 
 use super::common::{
-    aws_code, bool_or, describe_in_batches, existing, for_each_bounded, input_tags, malformed,
-    name_taken, read_found, req_str, tags_json, TagDiff, READ_CONCURRENCY,
+    bool_or, describe_in_batches, existing, for_each_bounded, input_tags, malformed, name_taken,
+    read_found, req_str, tags_json, TagDiff, READ_CONCURRENCY,
 };
 use super::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -202,7 +202,7 @@ impl ResourceType for EcrRepository {
                 .repository()
                 .cloned()
                 .ok_or_else(|| malformed("CreateRepository", "repository"))?,
-            Err(e) if aws_code(&e) == Some("RepositoryAlreadyExistsException") => {
+            Err(e) if e.code() == Some("RepositoryAlreadyExistsException") => {
                 return Err(name_taken(&format!("ECR repository `{name}`")));
             }
             Err(e) => return Err(e),
@@ -286,7 +286,7 @@ impl ResourceType for EcrRepository {
             .map_err(cx.err(Service::Ecr, "DeleteRepository"));
         match deleted {
             Ok(_) => Ok(()),
-            Err(e) if aws_code(&e) == Some("RepositoryNotEmptyException") => Err(ProviderError::new(
+            Err(e) if e.code() == Some("RepositoryNotEmptyException") => Err(ProviderError::new(
                 e.kind,
                 format!(
                     "{}; repository `{id}` still holds images: delete them, or set `force_delete: true` to delete them with it",

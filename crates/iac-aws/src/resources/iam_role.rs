@@ -19,8 +19,8 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    aws_code, existing, for_each_bounded, input_tags, name_taken, order_like, poll_until,
-    read_found, req_str, str_list, tags_json, Backoff, TagDiff, READ_CONCURRENCY,
+    existing, for_each_bounded, input_tags, name_taken, order_like, poll_until, read_found,
+    req_str, str_list, tags_json, Backoff, TagDiff, READ_CONCURRENCY,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -283,7 +283,7 @@ impl ResourceType for IamRole {
             .map_err(cx.err(Service::Iam, "CreateRole"));
         match created {
             Ok(_) => {}
-            Err(e) if aws_code(&e) == Some("EntityAlreadyExists") => {
+            Err(e) if e.code() == Some("EntityAlreadyExists") => {
                 return Err(name_taken(&format!("IAM role `{name}`")));
             }
             Err(e) => return Err(e),

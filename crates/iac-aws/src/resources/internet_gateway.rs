@@ -11,7 +11,7 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::common::{aws_code, gone_is_ok, malformed, object, req_str, retry_dependency, Backoff};
+use super::common::{gone_is_ok, malformed, object, req_str, retry_dependency, Backoff};
 use super::ec2::{
     find_by_tags, list_by_stack_tag, live_tags, read_by_stack_tag, reconcile_tags, tag_spec,
     wait_visible,
@@ -61,7 +61,7 @@ async fn detach(cx: &Cx, op: &OpContext, id: &str, vpc: &str) -> Result<(), Prov
     .await;
     match result {
         // `Gateway.NotAttached` and a gateway or VPC already gone all mean "not attached".
-        Err(e) if e.kind != ErrorKind::NotFound && aws_code(&e) != Some("Gateway.NotAttached") => {
+        Err(e) if e.kind != ErrorKind::NotFound && e.code() != Some("Gateway.NotAttached") => {
             Err(e)
         }
         _ => Ok(()),
@@ -200,7 +200,7 @@ impl ResourceType for InternetGateway {
             }
             match attach(cx, id, new_vpc).await {
                 // Already attached to the new VPC (the old inputs were the drifted ones).
-                Err(e) if aws_code(&e) == Some("Resource.AlreadyAssociated") => {}
+                Err(e) if e.code() == Some("Resource.AlreadyAssociated") => {}
                 other => other?,
             }
         }

@@ -14,8 +14,8 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    aws_code, existing, for_each_bounded, input_tags, name_taken, poll_until, read_found, req_str,
-    tags_json, Backoff, TagDiff, READ_CONCURRENCY,
+    existing, for_each_bounded, input_tags, name_taken, poll_until, read_found, req_str, tags_json,
+    Backoff, TagDiff, READ_CONCURRENCY,
 };
 use super::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -240,7 +240,7 @@ impl ResourceType for LogGroup {
             .map_err(cx.err(Service::Logs, "CreateLogGroup"));
         match created {
             Ok(_) => {}
-            Err(e) if aws_code(&e) == Some("ResourceAlreadyExistsException") => {
+            Err(e) if e.code() == Some("ResourceAlreadyExistsException") => {
                 return Err(name_taken(&format!("log group `{name}`")));
             }
             Err(e) => return Err(e),

@@ -324,9 +324,10 @@ async fn delete_when_empty(cx: &Cx, id: &str) -> Result<(), ProviderError> {
     {
         Ok(_) => Ok(()),
         // Services still draining: wait for them like for any other dependency.
-        Err(e) if matches!(e.kind, ErrorKind::Conflict) => {
-            Err(ProviderError::new(ErrorKind::Dependency, e.message))
-        }
+        Err(e) if matches!(e.kind, ErrorKind::Conflict) => Err(ProviderError {
+            kind: ErrorKind::Dependency,
+            ..e
+        }),
         Err(e) => Err(e),
     }
 }

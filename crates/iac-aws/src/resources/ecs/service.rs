@@ -30,8 +30,8 @@ use serde_json::{json, Map, Value as Json};
 use super::task_definition::family_of;
 use super::{live_tags, omit_unapplied, retry_role_propagation, sdk_tags, update_tags};
 use crate::resources::common::{
-    aws_code, bool_or, existing, for_each_bounded, malformed, name_taken, order_like, poll_until,
-    req_str, str_list, Backoff, READ_CONCURRENCY,
+    bool_or, existing, for_each_bounded, malformed, name_taken, order_like, poll_until,
+    poll_until_else, req_str, str_list, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -464,8 +464,10 @@ impl ResourceType for EcsService {
         }
         op.progress(&format!("creating service `{service}`"));
         // ECS checks the load balancer's and the task's roles at create: a role made moments
-        // ago may not be usable yet.
-        let resp = retry_role_propagation(op, &format!("service `{service}`"), || async {
+        // ago may not be usable yet. A service always names roles (its task definition's,
+        // and its own service-linked role), so its create counts as naming one.
+        let what = format!("service `{service}`");
+        let resp = retry_role_propagation(op, &what, true, || async {
             ecs.create_service()
                 .cluster(cluster)
                 .service_name(&service)
@@ -644,7 +646,7 @@ impl ResourceType for EcsService {
                 Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
                 // Still counted as scaled above 0 (the scale-down has not registered yet):
                 // force, the desired count is already 0.
-                Err(e) if aws_code(&e) == Some("InvalidParameterException") => {
+                Err(e) if e.code() == Some("InvalidParameterException") => {
                     ecs.delete_service()
                         .cluster(&cluster)
                         .service(id)
@@ -680,7 +682,7 @@ impl ResourceType for EcsService {
                     // An INACTIVE service may no longer be listable by name: no tasks.
                     Err(e)
                         if e.kind == ErrorKind::NotFound
-                            || aws_code(&e) == Some("ServiceNotFoundException") =>
+                            || e.code() == Some("ServiceNotFoundException") =>
                     {
                         Ok(Some(()))
                     }
@@ -789,7 +791,7 @@ async fn wait_steady(
         == "rollback";
     let last_seen: Mutex<Option<SdkService>> = Mutex::new(None);
     let last_line: Mutex<String> = Mutex::new(String::new());
-    let outcome = poll_until(
+    poll_until_else(
         op,
         &format!("service `{arn}` to become steady"),
         Backoff::LONG.with_limit(timeout),
@@ -822,13 +824,9 @@ async fn wait_steady(
                 }
             }
         },
-    )
-    .await;
-    match outcome {
-        Ok(s) => Ok(s),
-        Err(e) if e.kind == ErrorKind::Fatal && e.message.starts_with("gave up") => {
-            let seen = last_seen.into_inner().unwrap_or_else(|p| p.into_inner());
-            let detail = match &seen {
+        |_| {
+            let seen = last_seen.lock().unwrap_or_else(|p| p.into_inner());
+            let detail = match &*seen {
                 Some(s) => format!(
                     "{}, {} deployment(s); the service's last events:\n{}",
                     match rollout(s, task) {
@@ -840,16 +838,16 @@ async fn wait_steady(
                 ),
                 None => "the service could not be described".to_owned(),
             };
-            Err(ProviderError::new(
+            ProviderError::new(
                 ErrorKind::Fatal,
                 format!(
                     "service `{arn}` was not steady after `wait_timeout` ({}s): {detail}",
                     timeout.as_secs()
                 ),
-            ))
-        }
-        Err(e) => Err(e),
-    }
+            )
+        },
+    )
+    .await
 }
 
 /// Deregisters `previous`, the revision service `moved` just moved off (it is steady on
@@ -892,9 +890,7 @@ async fn retire_revision(
             Ok(())
         }
         // Already deregistered: the goal is met.
-        Err(e) if e.kind == ErrorKind::NotFound || aws_code(&e) == Some("ClientException") => {
-            Ok(())
-        }
+        Err(e) if e.kind == ErrorKind::NotFound || e.code() == Some("ClientException") => Ok(()),
         Err(e) => Err(e),
     }
 }

@@ -34,7 +34,7 @@ use super::container::{self, text};
 use super::volume;
 use super::{live_tags, omit_unapplied, retry_role_propagation, sdk_tags, update_tags};
 use crate::resources::common::{
-    aws_code, existing, for_each_bounded, malformed, read_found, req_str, READ_CONCURRENCY,
+    existing, for_each_bounded, malformed, read_found, req_str, READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -125,7 +125,12 @@ async fn register(cx: &Cx, op: &OpContext, inputs: &Json) -> Result<TaskDefiniti
         .and_then(Json::as_str)
         .map(PidMode::from);
     let ecs = &cx.aws.clients().ecs;
-    let resp = retry_role_propagation(op, &format!("task definition `{family}`"), || async {
+    // The roles are the ones ECS may not see yet when the stack has just made them.
+    let names_role = ["execution_role", "task_role"]
+        .iter()
+        .any(|k| inputs.get(*k).is_some_and(Json::is_string));
+    let what = format!("task definition `{family}`");
+    let resp = retry_role_propagation(op, &what, names_role, || async {
         ecs.register_task_definition()
             .family(family)
             .cpu(&cpu)
@@ -294,9 +299,7 @@ impl ResourceType for TaskDefinitionType {
             let resp = match resp {
                 Ok(resp) => resp,
                 // ECS answers an unknown revision with a ClientException, not a NotFound code.
-                Err(e)
-                    if e.kind == ErrorKind::NotFound || aws_code(&e) == Some("ClientException") =>
-                {
+                Err(e) if e.kind == ErrorKind::NotFound || e.code() == Some("ClientException") => {
                     return Ok(None);
                 }
                 Err(e) => return Err(e),
@@ -445,9 +448,7 @@ impl ResourceType for TaskDefinitionType {
             {
                 Ok(_) => deregistered.push(arn.clone()),
                 // Already inactive or deleted: nothing to do for it.
-                Err(e)
-                    if e.kind == ErrorKind::NotFound || aws_code(&e) == Some("ClientException") => {
-                }
+                Err(e) if e.kind == ErrorKind::NotFound || e.code() == Some("ClientException") => {}
                 Err(e) => return Err(e),
             }
         }

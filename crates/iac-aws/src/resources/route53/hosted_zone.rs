@@ -17,8 +17,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::{bare_zone_id, normal_name, zone_records};
 use crate::resources::common::{
-    aws_code, client_token, existing, for_each_bounded, foreign_owner, malformed, name_taken,
-    poll_until, read_found, req_str, tags_json, Backoff, TagDiff, READ_CONCURRENCY,
+    client_token, existing, for_each_bounded, foreign_owner, malformed, name_taken, poll_until,
+    read_found, req_str, tags_json, Backoff, TagDiff, READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -300,7 +300,7 @@ impl ResourceType for HostedZone {
         };
         let id = match create_zone(cx, zone_name, vpc, &reference).await {
             Ok(id) => id,
-            Err(e) if aws_code(&e) == Some("HostedZoneAlreadyExists") => {
+            Err(e) if e.code() == Some("HostedZoneAlreadyExists") => {
                 let made = zones_named(cx, zone_name)
                     .await?
                     .into_iter()
@@ -384,7 +384,7 @@ impl ResourceType for HostedZone {
             .map_err(cx.err(Service::Route53, "DeleteHostedZone"))
         {
             Ok(_) => Ok(()),
-            Err(e) if aws_code(&e) == Some("HostedZoneNotEmpty") => {
+            Err(e) if e.code() == Some("HostedZoneNotEmpty") => {
                 let left: Vec<String> = zone_records(cx, id)
                     .await?
                     .unwrap_or_default()

@@ -215,7 +215,7 @@ pub(crate) async fn delete_record(
     match change_and_wait(cx, op, zone, batch, &format!("iac: delete {rtype} {name}")).await {
         // Deleted by someone else between the read and the delete.
         Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
-        Err(e) if super::common::aws_code(&e) == Some("InvalidChangeBatch") => {
+        Err(e) if e.code() == Some("InvalidChangeBatch") => {
             match find_record(cx, zone, name, rtype).await? {
                 None => Ok(()),
                 Some(_) => Err(e),
