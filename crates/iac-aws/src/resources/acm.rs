@@ -22,8 +22,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::common::{
     existing, for_each_bounded, foreign_owner, gone_is_ok, input_tags, is_server_failure,
-    malformed, order_like, poll_until, read_found, req_str, retry_dependency, str_list, tags_json,
-    token_for, Backoff, TagDiff, READ_CONCURRENCY,
+    malformed, order_like, poll_until, read_found, req_str, retry_dependency, sdk_tag_keys,
+    sdk_tags, str_list, tag_pairs, tags_json, token_for, Backoff, TagDiff, READ_CONCURRENCY,
 };
 use super::route53::{
     build_error, change, change_and_wait, delete_record, find_record, normal_name,
@@ -161,25 +161,7 @@ async fn read_tags(cx: &Cx, arn: &str) -> Result<Vec<(String, String)>, Provider
         .send()
         .await
         .map_err(cx.err(Service::Acm, "ListTagsForCertificate"))?;
-    Ok(resp
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_owned(), t.value().unwrap_or("").to_owned()))
-        .collect())
-}
-
-fn acm_tags(pairs: &[(String, String)]) -> Result<Vec<Tag>, ProviderError> {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            Tag::builder().key(k).value(v).build().map_err(|e| {
-                ProviderError::new(
-                    ErrorKind::Fatal,
-                    format!("cannot build the ACM tag `{k}`: {e}"),
-                )
-            })
-        })
-        .collect()
+    Ok(tag_pairs(resp.tags()))
 }
 
 /// How many idempotency tokens one create tries before it gives up (see [`request`]).
@@ -634,7 +616,7 @@ impl ResourceType for Certificate {
         let domain = req_str(inputs, RTYPE, "domain")?;
         let zone = req_str(inputs, RTYPE, "validation_zone")?;
         let sans = str_list(inputs, "alternative_names");
-        let tags = acm_tags(&input_tags(inputs))?;
+        let tags: Vec<Tag> = sdk_tags(&input_tags(inputs))?;
         let (arn, requested) = request(cx, op, name, domain, &sans, &tags).await?;
         op.progress(&format!("requested certificate for `{domain}`"));
 
@@ -683,17 +665,9 @@ impl ResourceType for Certificate {
         let acm = &cx.aws.clients().acm;
         if !diff.remove.is_empty() {
             // A tag without a value removes the key whatever its value.
-            let tags = diff
-                .remove
-                .iter()
-                .map(|k| Tag::builder().key(k).build())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| {
-                    ProviderError::new(ErrorKind::Fatal, format!("cannot build an ACM tag: {e}"))
-                })?;
             acm.remove_tags_from_certificate()
                 .certificate_arn(id)
-                .set_tags(Some(tags))
+                .set_tags(Some(sdk_tag_keys::<Tag>(&diff.remove)?))
                 .send()
                 .await
                 .map_err(cx.err(Service::Acm, "RemoveTagsFromCertificate"))?;
@@ -701,7 +675,7 @@ impl ResourceType for Certificate {
         if !diff.add.is_empty() {
             acm.add_tags_to_certificate()
                 .certificate_arn(id)
-                .set_tags(Some(acm_tags(&diff.add)?))
+                .set_tags(Some(sdk_tags::<Tag>(&diff.add)?))
                 .send()
                 .await
                 .map_err(cx.err(Service::Acm, "AddTagsToCertificate"))?;

@@ -19,8 +19,8 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    existing, for_each_bounded, input_tags, name_taken, order_like, poll_until, read_found,
-    req_str, str_list, tags_json, Backoff, TagDiff, READ_CONCURRENCY,
+    existing, for_each_bounded, live_tags, name_taken, order_like, poll_until, read_found, req_str,
+    sdk_tags, sdk_tags_of, str_list, Backoff, TagDiff, READ_CONCURRENCY,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -89,24 +89,6 @@ pub(crate) fn principal_of(document: &str) -> Option<String> {
         [one] => Some(one.clone()),
         _ => None,
     }
-}
-
-fn sdk_tags(inputs: &Json) -> Result<Option<Vec<Tag>>, ProviderError> {
-    iam_tags(input_tags(inputs))
-}
-
-fn iam_tags(pairs: Vec<(String, String)>) -> Result<Option<Vec<Tag>>, ProviderError> {
-    let tags = pairs
-        .into_iter()
-        .map(|(k, v)| {
-            Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| ProviderError::new(ErrorKind::Fatal, format!("tag: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((!tags.is_empty()).then_some(tags))
 }
 
 /// The ARNs of the policies attached to the role, all pages.
@@ -197,14 +179,7 @@ async fn read_one(cx: &Cx, r: &ReadRequest) -> Result<Option<Live>, ProviderErro
     if !policies.is_empty() || r.last_inputs.get("managed_policies").is_some() {
         inputs.insert("managed_policies".into(), json!(policies));
     }
-    inputs.insert(
-        "tags".into(),
-        tags_json(
-            role.tags()
-                .iter()
-                .map(|t| (t.key().to_owned(), t.value().to_owned())),
-        ),
-    );
+    inputs.insert("tags".into(), live_tags(role.tags()));
     Ok(Some(Live {
         inputs: Json::Object(inputs),
         attrs: json!({"arn": role.arn(), "name": role.role_name()}),
@@ -277,7 +252,7 @@ impl ResourceType for IamRole {
             .role_name(name)
             .assume_role_policy_document(trust_policy(principal))
             .description("Managed by iac")
-            .set_tags(sdk_tags(inputs)?)
+            .set_tags(sdk_tags_of(inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Iam, "CreateRole"));
@@ -344,7 +319,7 @@ impl ResourceType for IamRole {
         if !diff.add.is_empty() {
             iam.tag_role()
                 .role_name(id)
-                .set_tags(iam_tags(diff.add.clone())?)
+                .set_tags(Some(sdk_tags::<Tag>(&diff.add)?))
                 .send()
                 .await
                 .map_err(cx.err(Service::Iam, "TagRole"))?;

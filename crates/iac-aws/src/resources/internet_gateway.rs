@@ -11,10 +11,9 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::common::{gone_is_ok, malformed, object, req_str, retry_dependency, Backoff};
+use super::common::{gone_is_ok, live_tags, malformed, object, req_str, retry_dependency, Backoff};
 use super::ec2::{
-    find_by_tags, list_by_stack_tag, live_tags, read_by_stack_tag, reconcile_tags, tag_spec,
-    wait_visible,
+    find_by_tags, list_by_stack_tag, read_by_stack_tag, reconcile_tags, tag_spec, wait_visible,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -156,7 +155,7 @@ impl ResourceType for InternetGateway {
         let ec2 = &cx.aws.clients().ec2;
         let out = ec2
             .create_internet_gateway()
-            .tag_specifications(tag_spec(Ec2ResourceType::InternetGateway, inputs))
+            .tag_specifications(tag_spec(Ec2ResourceType::InternetGateway, inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Ec2, "CreateInternetGateway"))?;

@@ -12,10 +12,8 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::common::{client_token, malformed, object, poll_until, req_str, Backoff};
-use super::ec2::{
-    find_by_tags, list_by_stack_tag, live_tags, read_by_stack_tag, reconcile_tags, tag_spec,
-};
+use super::common::{client_token, live_tags, malformed, object, poll_until, req_str, Backoff};
+use super::ec2::{find_by_tags, list_by_stack_tag, read_by_stack_tag, reconcile_tags, tag_spec};
 use super::{Cx, ResourceType};
 use crate::Service;
 
@@ -157,7 +155,7 @@ impl ResourceType for NatGateway {
                 .subnet_id(subnet)
                 .allocation_id(eip)
                 .client_token(token)
-                .tag_specifications(tag_spec(Ec2ResourceType::Natgateway, inputs))
+                .tag_specifications(tag_spec(Ec2ResourceType::Natgateway, inputs)?)
                 .send()
                 .await
                 .map_err(cx.err(Service::Ec2, "CreateNatGateway"))?;

@@ -13,9 +13,9 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Map, Value as Json};
 
-use super::common::{gone_is_ok, malformed, req_str, str_list};
+use super::common::{gone_is_ok, live_tags, malformed, req_str, str_list};
 use super::ec2::{
-    align, delete_when_unused, find_by_tags, last_inputs, list_by_stack_tag, live_tags, put_list,
+    align, delete_when_unused, find_by_tags, last_inputs, list_by_stack_tag, put_list,
     read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, LastInputs,
 };
 use super::{Cx, ResourceType};
@@ -367,7 +367,7 @@ impl ResourceType for RouteTable {
             .ec2
             .create_route_table()
             .vpc_id(vpc)
-            .tag_specifications(tag_spec(Ec2ResourceType::RouteTable, inputs))
+            .tag_specifications(tag_spec(Ec2ResourceType::RouteTable, inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Ec2, "CreateRouteTable"))?;

@@ -27,10 +27,10 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Map, Value as Json};
 
-use super::common::{client_token, malformed, req_str};
+use super::common::{client_token, live_tags, malformed, req_str};
 use super::ec2::{
     align, delete_when_unused, find_by_tags, interfaces_using, last_inputs, list_by_stack_tag,
-    live_tags, read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, LastInputs, IN_USE_LIMIT,
+    read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, LastInputs, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -592,7 +592,7 @@ impl ResourceType for SecurityGroup {
             .group_name(group_name)
             .description(description)
             .vpc_id(vpc)
-            .tag_specifications(tag_spec(Ec2ResourceType::SecurityGroup, inputs))
+            .tag_specifications(tag_spec(Ec2ResourceType::SecurityGroup, inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Ec2, "CreateSecurityGroup"))?;

@@ -12,10 +12,10 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::common::{bool_or, malformed, object, req_str};
+use super::common::{bool_or, live_tags, malformed, object, req_str};
 use super::ec2::{
-    delete_when_unused, find_by_tags, interfaces_using, list_by_stack_tag, live_tags,
-    read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, IN_USE_LIMIT,
+    delete_when_unused, find_by_tags, interfaces_using, list_by_stack_tag, read_by_stack_tag,
+    reconcile_tags, tag_spec, wait_visible, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -152,7 +152,7 @@ impl ResourceType for Subnet {
             .vpc_id(vpc)
             .cidr_block(cidr)
             .availability_zone(az)
-            .tag_specifications(tag_spec(Ec2ResourceType::Subnet, inputs))
+            .tag_specifications(tag_spec(Ec2ResourceType::Subnet, inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Ec2, "CreateSubnet"))?;

@@ -12,9 +12,9 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::common::{bool_or, malformed, object, req_str};
+use super::common::{bool_or, live_tags, malformed, object, req_str};
 use super::ec2::{
-    delete_when_unused, find_by_tags, interfaces_using, last_inputs, list_by_stack_tag, live_tags,
+    delete_when_unused, find_by_tags, interfaces_using, last_inputs, list_by_stack_tag,
     read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, LastInputs, IN_USE_LIMIT,
 };
 use super::{read_one, Cx, ResourceType};
@@ -230,7 +230,7 @@ impl ResourceType for Vpc {
         let out = ec2
             .create_vpc()
             .cidr_block(cidr)
-            .tag_specifications(tag_spec(Ec2ResourceType::Vpc, inputs))
+            .tag_specifications(tag_spec(Ec2ResourceType::Vpc, inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Ec2, "CreateVpc"))?;

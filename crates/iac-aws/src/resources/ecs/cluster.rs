@@ -14,9 +14,9 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::{live_tags, sdk_tags, update_tags};
+use super::update_tags;
 use crate::resources::common::{
-    bool_or, existing, malformed, name_taken, retry_dependency, Backoff,
+    bool_or, existing, live_tags, malformed, name_taken, retry_dependency, sdk_tags_of, Backoff,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -214,7 +214,7 @@ impl ResourceType for EcsCluster {
                 "container_insights",
                 false,
             )))
-            .set_tags(sdk_tags(inputs))
+            .set_tags(sdk_tags_of(inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Ecs, "CreateCluster"))?;

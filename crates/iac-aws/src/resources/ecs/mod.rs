@@ -15,26 +15,9 @@ use aws_sdk_ecs::types::Tag;
 use iac_engine::provider::{OpContext, ProviderError};
 use serde_json::{Map, Value as Json};
 
-use super::common::{input_tags, poll_until_else, tags_json, Backoff, TagDiff};
+use super::common::{poll_until_else, sdk_tags, Backoff, TagDiff};
 use super::Cx;
 use crate::Service;
-
-/// The `tags` of the inputs as ECS tags (they already hold the engine's `iac:*` and `Name`).
-pub(crate) fn sdk_tags(inputs: &Json) -> Option<Vec<Tag>> {
-    let tags: Vec<Tag> = input_tags(inputs)
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
-    (!tags.is_empty()).then_some(tags)
-}
-
-/// Live ECS tags as the `tags` input.
-pub(crate) fn live_tags(tags: &[Tag]) -> Json {
-    tags_json(
-        tags.iter()
-            .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or("").to_owned()))),
-    )
-}
 
 /// Applies the tag changes from `old` to `new` inputs to one ECS resource (cluster, task
 /// definition or service): one `UntagResource` and one `TagResource` at most.
@@ -55,14 +38,9 @@ pub(crate) async fn update_tags(
             .map_err(cx.err(Service::Ecs, "UntagResource"))?;
     }
     if !diff.add.is_empty() {
-        let tags = diff
-            .add
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
         ecs.tag_resource()
             .resource_arn(arn)
-            .set_tags(Some(tags))
+            .set_tags(Some(sdk_tags::<Tag>(&diff.add)?))
             .send()
             .await
             .map_err(cx.err(Service::Ecs, "TagResource"))?;

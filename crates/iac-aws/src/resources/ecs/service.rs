@@ -28,10 +28,10 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::task_definition::family_of;
-use super::{live_tags, omit_unapplied, retry_role_propagation, sdk_tags, update_tags};
+use super::{omit_unapplied, retry_role_propagation, update_tags};
 use crate::resources::common::{
-    bool_or, existing, for_each_bounded, malformed, name_taken, order_like, poll_until,
-    poll_until_else, req_str, str_list, Backoff, READ_CONCURRENCY,
+    bool_or, existing, for_each_bounded, live_tags, malformed, name_taken, order_like, poll_until,
+    poll_until_else, req_str, sdk_tags_of, str_list, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -481,7 +481,7 @@ impl ResourceType for EcsService {
                 .enable_execute_command(bool_or(inputs, "enable_execute_command", false))
                 .propagate_tags(propagate_tags(inputs))
                 .enable_ecs_managed_tags(bool_or(inputs, "enable_ecs_managed_tags", false))
-                .set_tags(sdk_tags(inputs))
+                .set_tags(sdk_tags_of(inputs)?)
                 .set_client_token(op.token().map(str::to_owned))
                 .send()
                 .await

@@ -32,9 +32,10 @@ use serde_json::{json, Map, Value as Json};
 
 use super::container::{self, text};
 use super::volume;
-use super::{live_tags, omit_unapplied, retry_role_propagation, sdk_tags, update_tags};
+use super::{omit_unapplied, retry_role_propagation, update_tags};
 use crate::resources::common::{
-    existing, for_each_bounded, malformed, read_found, req_str, READ_CONCURRENCY,
+    existing, for_each_bounded, live_tags, malformed, read_found, req_str, sdk_tags_of,
+    READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -159,7 +160,7 @@ async fn register(cx: &Cx, op: &OpContext, inputs: &Json) -> Result<TaskDefiniti
             .set_volumes(volumes.clone())
             .set_ephemeral_storage(ephemeral.clone())
             .set_pid_mode(pid_mode.clone())
-            .set_tags(sdk_tags(inputs))
+            .set_tags(sdk_tags_of(inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Ecs, "RegisterTaskDefinition"))

@@ -16,10 +16,10 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Map, Value as Json};
 
-use super::{is_not_found, read_tags, sdk_tags, update_tags};
+use super::{is_not_found, read_tags, update_tags};
 use crate::resources::common::{
     existing, for_each_bounded, malformed, missing_input, name_taken, read_found, req_str,
-    tags_json, READ_CONCURRENCY,
+    sdk_tags_of, tags_json, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -392,7 +392,7 @@ impl ResourceType for Listener {
             .set_certificates(certificates)
             .set_ssl_policy(ssl_policy)
             .default_actions(action_of(inputs)?)
-            .set_tags(sdk_tags(inputs))
+            .set_tags(sdk_tags_of(inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Elbv2, "CreateListener"))?;

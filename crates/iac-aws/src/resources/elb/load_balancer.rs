@@ -17,10 +17,10 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::{aws_name, int_or, is_not_found, read_tags, sdk_tags, update_tags, DESCRIBE_BATCH};
+use super::{aws_name, int_or, is_not_found, read_tags, update_tags, DESCRIBE_BATCH};
 use crate::resources::common::{
     bool_or, describe_in_batches, existing, for_each_bounded, malformed, name_taken, order_like,
-    poll_until, read_found, str_list, tags_json, Backoff, READ_CONCURRENCY,
+    poll_until, read_found, sdk_tags_of, str_list, tags_json, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -315,7 +315,7 @@ impl ResourceType for LoadBalancer {
             .scheme(scheme)
             .set_subnets(Some(str_list(inputs, "subnets")))
             .set_security_groups((!groups.is_empty()).then_some(groups))
-            .set_tags(sdk_tags(inputs))
+            .set_tags(sdk_tags_of(inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Elbv2, "CreateLoadBalancer"))?;

@@ -16,10 +16,10 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use iac_engine::provider::{Created, Existing, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Map, Value as Json};
 
-use super::{aws_name, int_or, is_not_found, read_tags, sdk_tags, update_tags, DESCRIBE_BATCH};
+use super::{aws_name, int_or, is_not_found, read_tags, update_tags, DESCRIBE_BATCH};
 use crate::resources::common::{
     describe_in_batches, existing, for_each_bounded, malformed, name_taken, read_found, req_str,
-    retry_dependency, tags_json, Backoff, READ_CONCURRENCY,
+    retry_dependency, sdk_tags_of, tags_json, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -424,7 +424,7 @@ async fn create_group(cx: &Cx, group_name: &str, inputs: &Json) -> Result<String
         .healthy_threshold_count(hc.healthy)
         .unhealthy_threshold_count(hc.unhealthy)
         .matcher(Matcher::builder().http_code(hc.matcher).build())
-        .set_tags(sdk_tags(inputs))
+        .set_tags(sdk_tags_of(inputs)?)
         .send()
         .await
         .map_err(cx.err(Service::Elbv2, "CreateTargetGroup"))?;

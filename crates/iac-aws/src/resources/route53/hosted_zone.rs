@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value as Json};
 use super::{bare_zone_id, normal_name, zone_records};
 use crate::resources::common::{
     client_token, existing, for_each_bounded, foreign_owner, malformed, name_taken, poll_until,
-    read_found, req_str, tags_json, Backoff, TagDiff, READ_CONCURRENCY,
+    read_found, req_str, sdk_tags, tag_pairs, tags_json, Backoff, TagDiff, READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -84,12 +84,7 @@ async fn read_tags(
             let Some(id) = set.resource_id() else {
                 continue;
             };
-            let tags = set
-                .tags()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or("").to_owned())))
-                .collect();
-            out.insert(bare_zone_id(id).to_owned(), tags);
+            out.insert(bare_zone_id(id).to_owned(), tag_pairs(set.tags()));
         }
     }
     Ok(out)
@@ -99,11 +94,7 @@ async fn change_tags(cx: &Cx, id: &str, diff: &TagDiff) -> Result<(), ProviderEr
     if diff.is_empty() {
         return Ok(());
     }
-    let add: Vec<Tag> = diff
-        .add
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
+    let add: Vec<Tag> = sdk_tags(&diff.add)?;
     cx.aws
         .clients()
         .route53
