@@ -19,8 +19,8 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    existing, for_each_bounded, live_tags, name_taken, order_like, poll_until, read_found, req_str,
-    sdk_tags, sdk_tags_of, str_list, Backoff, TagDiff, READ_CONCURRENCY,
+    all_pages, existing, for_each_bounded, live_tags, name_taken, order_like, poll_until,
+    read_found, req_str, sdk_tags, sdk_tags_of, str_list, Backoff, TagDiff, READ_CONCURRENCY,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -93,29 +93,28 @@ pub(crate) fn principal_of(document: &str) -> Option<String> {
 
 /// The ARNs of the policies attached to the role, all pages.
 async fn attached(cx: &Cx, role: &str) -> Result<Vec<String>, ProviderError> {
-    let mut out = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let resp = cx
-            .aws
-            .clients()
-            .iam
+    let iam = &cx.aws.clients().iam;
+    all_pages(|marker| {
+        let page = iam
             .list_attached_role_policies()
             .role_name(role)
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(cx.err(Service::Iam, "ListAttachedRolePolicies"))?;
-        out.extend(
-            resp.attached_policies()
+            .set_marker(marker);
+        async move {
+            let resp = page
+                .send()
+                .await
+                .map_err(cx.err(Service::Iam, "ListAttachedRolePolicies"))?;
+            let arns = resp
+                .attached_policies()
                 .iter()
-                .filter_map(|p| p.policy_arn().map(str::to_owned)),
-        );
-        match resp.marker() {
-            Some(m) if resp.is_truncated() => marker = Some(m.to_owned()),
-            _ => return Ok(out),
+                .filter_map(|p| p.policy_arn().map(str::to_owned))
+                .collect();
+            // IAM sends a marker only with `IsTruncated`; one without it ends the list.
+            let next = resp.marker().filter(|_| resp.is_truncated());
+            Ok((arns, next.map(str::to_owned)))
         }
-    }
+    })
+    .await
 }
 
 /// Attaches and detaches policies so that exactly `want` is attached.

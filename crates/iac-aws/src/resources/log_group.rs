@@ -14,8 +14,8 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    existing, for_each_bounded, input_tags, name_taken, poll_until, read_found, req_str, tags_json,
-    Backoff, TagDiff, READ_CONCURRENCY,
+    all_pages, existing, for_each_bounded, input_tags, name_taken, poll_until, read_found, req_str,
+    tags_json, Backoff, TagDiff, READ_CONCURRENCY,
 };
 use super::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -62,25 +62,24 @@ fn common_prefix(names: &[&str]) -> String {
 
 /// The groups whose names start with `prefix`, all pages.
 async fn list_prefix(cx: &Cx, prefix: &str) -> Result<Vec<SdkLogGroup>, ProviderError> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let resp = cx
-            .aws
-            .clients()
-            .logs
+    let logs = &cx.aws.clients().logs;
+    all_pages(|token| {
+        let page = logs
             .describe_log_groups()
             .log_group_name_prefix(prefix)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(cx.err(Service::Logs, "DescribeLogGroups"))?;
-        out.extend(resp.log_groups().iter().cloned());
-        match resp.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(out),
+            .set_next_token(token);
+        async move {
+            let resp = page
+                .send()
+                .await
+                .map_err(cx.err(Service::Logs, "DescribeLogGroups"))?;
+            Ok((
+                resp.log_groups().to_vec(),
+                resp.next_token().map(str::to_owned),
+            ))
         }
-    }
+    })
+    .await
 }
 
 /// The groups named in `names`, by exact name. A stack's groups share the prefix

@@ -1,5 +1,5 @@
-//! Reading many objects of a type: describes in batches, and per-object calls kept
-//! a bounded number in flight.
+//! Reading many objects of a type: every page of a paginated call, describes in batches,
+//! and per-object calls kept a bounded number in flight.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -48,3 +48,58 @@ where
 pub const READ_CONCURRENCY: usize = 8;
 
 pub use iac_engine::bounded::for_each_bounded;
+
+/// Every item of a paginated call, all pages: `page(token)` sends one request with the
+/// token of the page to read (`None`: the first) and returns that page's items and the
+/// token of the next. An absent or empty next token ends it (services differ in which
+/// they send on the last page).
+///
+/// The one pagination loop of the provider, whatever the service calls its token (`Marker`,
+/// `NextToken`): each caller only says how to send one page and read it.
+pub async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, ProviderError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), ProviderError>>,
+{
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let (items, next) = page(token.take()).await?;
+        out.extend(items);
+        match next {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => return Ok(out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn all_pages_follows_the_token_until_it_is_absent_or_empty() {
+        let mut asked = Vec::new();
+        let items = all_pages(|token| {
+            asked.push(token.clone());
+            async move {
+                Ok(match token.as_deref() {
+                    None => (vec![1, 2], Some("a".to_owned())),
+                    Some("a") => (vec![3], Some("b".to_owned())),
+                    _ => (vec![4], Some(String::new())),
+                })
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(items, [1, 2, 3, 4]);
+        assert_eq!(asked, [None, Some("a".to_owned()), Some("b".to_owned())]);
+
+        let err = all_pages(|_| async {
+            Err::<(Vec<()>, _), _>(ProviderError::new(ErrorKind::Fatal, "denied"))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.message, "denied");
+    }
+}

@@ -16,7 +16,8 @@ use serde_json::{json, Value as Json};
 
 use super::update_tags;
 use crate::resources::common::{
-    bool_or, existing, live_tags, malformed, name_taken, retry_dependency, sdk_tags_of, Backoff,
+    all_pages, bool_or, existing, live_tags, malformed, name_taken, retry_dependency, sdk_tags_of,
+    Backoff,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -335,22 +336,20 @@ async fn delete_when_empty(cx: &Cx, id: &str) -> Result<(), ProviderError> {
 /// The ARNs of every service ECS lists in the cluster, all pages.
 pub(crate) async fn service_arns(cx: &Cx, id: &str) -> Result<Vec<String>, ProviderError> {
     let ecs = &cx.aws.clients().ecs;
-    let mut arns = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let resp = ecs
-            .list_services()
-            .cluster(id)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(cx.err(Service::Ecs, "ListServices"))?;
-        arns.extend(resp.service_arns().iter().cloned());
-        match resp.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(arns),
+    all_pages(|token| {
+        let page = ecs.list_services().cluster(id).set_next_token(token);
+        async move {
+            let resp = page
+                .send()
+                .await
+                .map_err(cx.err(Service::Ecs, "ListServices"))?;
+            Ok((
+                resp.service_arns().to_vec(),
+                resp.next_token().map(str::to_owned),
+            ))
         }
-    }
+    })
+    .await
 }
 
 /// The ARNs of the cluster's services that are ACTIVE or DRAINING.

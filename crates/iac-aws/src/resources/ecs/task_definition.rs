@@ -34,7 +34,7 @@ use super::container::{self, text};
 use super::volume;
 use super::{omit_unapplied, retry_role_propagation, update_tags};
 use crate::resources::common::{
-    existing, for_each_bounded, live_tags, malformed, read_found, req_str, sdk_tags_of,
+    all_pages, existing, for_each_bounded, live_tags, malformed, read_found, req_str, sdk_tags_of,
     READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
@@ -520,34 +520,36 @@ async fn revisions(
     family: &str,
     status: TaskDefinitionStatus,
 ) -> Result<Vec<String>, ProviderError> {
-    let mut out: Vec<(i64, String)> = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let resp = cx
-            .aws
-            .clients()
-            .ecs
+    let ecs = &cx.aws.clients().ecs;
+    let arns = all_pages(|token| {
+        let page = ecs
             .list_task_definitions()
             .family_prefix(family)
             .status(status.clone())
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(cx.err(Service::Ecs, "ListTaskDefinitions"))?;
-        for arn in resp.task_definition_arns() {
-            if family_of(arn) == Some(family) {
-                let rev = arn
-                    .rsplit_once(':')
-                    .and_then(|(_, r)| r.parse().ok())
-                    .unwrap_or(0);
-                out.push((rev, arn.clone()));
-            }
+            .set_next_token(token);
+        async move {
+            let resp = page
+                .send()
+                .await
+                .map_err(cx.err(Service::Ecs, "ListTaskDefinitions"))?;
+            Ok((
+                resp.task_definition_arns().to_vec(),
+                resp.next_token().map(str::to_owned),
+            ))
         }
-        match resp.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => break,
-        }
-    }
+    })
+    .await?;
+    let mut out: Vec<(i64, String)> = arns
+        .into_iter()
+        .filter(|arn| family_of(arn) == Some(family))
+        .map(|arn| {
+            let rev = arn
+                .rsplit_once(':')
+                .and_then(|(_, r)| r.parse().ok())
+                .unwrap_or(0);
+            (rev, arn)
+        })
+        .collect();
     out.sort();
     Ok(out.into_iter().map(|(_, arn)| arn).collect())
 }

@@ -18,8 +18,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::{is_not_found, read_tags, update_tags};
 use crate::resources::common::{
-    existing, for_each_bounded, malformed, missing_input, name_taken, read_found, req_str,
-    sdk_tags_of, tags_json, READ_CONCURRENCY,
+    all_pages, existing, for_each_bounded, malformed, missing_input, name_taken, read_found,
+    req_str, sdk_tags_of, tags_json, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -214,29 +214,28 @@ fn sort_like(map: Map<String, Json>, last: Option<&Json>) -> Map<String, Json> {
 
 /// Every listener of the load balancer `lb_arn`, all pages; `None` when the balancer is gone.
 async fn listeners_of(cx: &Cx, lb_arn: &str) -> Result<Option<Vec<SdkListener>>, ProviderError> {
-    let mut out = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let resp = match cx
-            .aws
-            .clients()
-            .elbv2
+    let elbv2 = &cx.aws.clients().elbv2;
+    let listeners = all_pages(|marker| {
+        let page = elbv2
             .describe_listeners()
             .load_balancer_arn(lb_arn)
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(cx.err(Service::Elbv2, "DescribeListeners"))
-        {
-            Ok(resp) => resp,
-            Err(e) if is_not_found(&e) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        out.extend(resp.listeners().iter().cloned());
-        match resp.next_marker() {
-            Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
-            _ => return Ok(Some(out)),
+            .set_marker(marker);
+        async move {
+            let resp = page
+                .send()
+                .await
+                .map_err(cx.err(Service::Elbv2, "DescribeListeners"))?;
+            Ok((
+                resp.listeners().to_vec(),
+                resp.next_marker().map(str::to_owned),
+            ))
         }
+    })
+    .await;
+    match listeners {
+        Ok(listeners) => Ok(Some(listeners)),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

@@ -19,8 +19,9 @@ use serde_json::{json, Value as Json};
 
 use super::{aws_name, int_or, is_not_found, read_tags, update_tags, DESCRIBE_BATCH};
 use crate::resources::common::{
-    bool_or, describe_in_batches, existing, for_each_bounded, malformed, name_taken, order_like,
-    poll_until, read_found, sdk_tags_of, str_list, tags_json, Backoff, READ_CONCURRENCY,
+    all_pages, bool_or, describe_in_batches, existing, for_each_bounded, malformed, name_taken,
+    order_like, poll_until, read_found, sdk_tags_of, str_list, tags_json, Backoff,
+    READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -54,29 +55,28 @@ async fn describe_pages(
     cx: &Cx,
     arns: Vec<String>,
 ) -> Result<HashMap<String, SdkLoadBalancer>, ProviderError> {
-    let mut out = HashMap::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let resp = cx
-            .aws
-            .clients()
-            .elbv2
+    let elbv2 = &cx.aws.clients().elbv2;
+    let found = all_pages(|marker| {
+        let page = elbv2
             .describe_load_balancers()
             .set_load_balancer_arns(Some(arns.clone()))
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(cx.err(Service::Elbv2, "DescribeLoadBalancers"))?;
-        for lb in resp.load_balancers() {
-            if let Some(arn) = lb.load_balancer_arn() {
-                out.insert(arn.to_owned(), lb.clone());
-            }
+            .set_marker(marker);
+        async move {
+            let resp = page
+                .send()
+                .await
+                .map_err(cx.err(Service::Elbv2, "DescribeLoadBalancers"))?;
+            Ok((
+                resp.load_balancers().to_vec(),
+                resp.next_marker().map(str::to_owned),
+            ))
         }
-        match resp.next_marker() {
-            Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
-            _ => return Ok(out),
-        }
-    }
+    })
+    .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|lb| Some((lb.load_balancer_arn()?.to_owned(), lb)))
+        .collect())
 }
 
 /// The ARN of the balancer named `lb_name` (names are unique per account and region);

@@ -18,8 +18,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::{aws_name, int_or, is_not_found, read_tags, update_tags, DESCRIBE_BATCH};
 use crate::resources::common::{
-    describe_in_batches, existing, for_each_bounded, malformed, name_taken, read_found, req_str,
-    retry_dependency, sdk_tags_of, tags_json, Backoff, READ_CONCURRENCY,
+    all_pages, describe_in_batches, existing, for_each_bounded, malformed, name_taken, read_found,
+    req_str, retry_dependency, sdk_tags_of, tags_json, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -104,29 +104,28 @@ async fn describe_pages(
     cx: &Cx,
     arns: Vec<String>,
 ) -> Result<HashMap<String, SdkTargetGroup>, ProviderError> {
-    let mut out = HashMap::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let resp = cx
-            .aws
-            .clients()
-            .elbv2
+    let elbv2 = &cx.aws.clients().elbv2;
+    let found = all_pages(|marker| {
+        let page = elbv2
             .describe_target_groups()
             .set_target_group_arns(Some(arns.clone()))
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(cx.err(Service::Elbv2, "DescribeTargetGroups"))?;
-        for tg in resp.target_groups() {
-            if let Some(arn) = tg.target_group_arn() {
-                out.insert(arn.to_owned(), tg.clone());
-            }
+            .set_marker(marker);
+        async move {
+            let resp = page
+                .send()
+                .await
+                .map_err(cx.err(Service::Elbv2, "DescribeTargetGroups"))?;
+            Ok((
+                resp.target_groups().to_vec(),
+                resp.next_marker().map(str::to_owned),
+            ))
         }
-        match resp.next_marker() {
-            Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
-            _ => return Ok(out),
-        }
-    }
+    })
+    .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|tg| Some((tg.target_group_arn()?.to_owned(), tg)))
+        .collect())
 }
 
 /// The ARN of the target group named `group_name` (names are unique per account and
