@@ -342,6 +342,37 @@ where
     .await
 }
 
+/// Waits until the object `id` that a create just made is visible ([`wait_visible`]) to the
+/// type's own `describe` (the one its read uses), filtered on its id (`id_filter_name`,
+/// e.g. `vpc-id`) and `extra` (e.g. [`available`]); returns it as a read would.
+///
+/// The one "until visible" wait of the EC2 types: each says only how it describes.
+pub async fn wait_created<F, Fut>(
+    op: &OpContext,
+    what: &str,
+    id: &str,
+    id_filter_name: &'static str,
+    extra: &[Filter],
+    mut describe: F,
+) -> Result<Live, ProviderError>
+where
+    F: FnMut(Vec<Filter>) -> Fut,
+    Fut: Future<Output = Result<HashMap<String, Live>, ProviderError>>,
+{
+    wait_visible(op, &format!("{what} `{id}`"), || {
+        let mut filters = vec![id_filter(id_filter_name, vec![id])];
+        filters.extend(extra.iter().cloned());
+        let found = describe(filters);
+        async move { Ok(found.await?.remove(id)) }
+    })
+    .await
+}
+
+/// The describe filter on the `state` of VPCs and subnets that keeps the available ones.
+pub fn available() -> Filter {
+    Filter::builder().name("state").values("available").build()
+}
+
 /// Orders a live list like the list last applied, so an unchanged list reads back equal.
 ///
 /// AWS returns routes, associations and rules in its own order, while the engine compares

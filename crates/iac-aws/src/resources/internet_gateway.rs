@@ -13,7 +13,7 @@ use serde_json::{json, Value as Json};
 
 use super::common::{gone_is_ok, live_tags, malformed, object, req_str, retry_dependency, Backoff};
 use super::ec2::{
-    find_by_tags, list_by_stack_tag, read_by_stack_tag, reconcile_tags, tag_spec, wait_visible,
+    find_by_tags, list_by_stack_tag, read_by_stack_tag, reconcile_tags, tag_spec, wait_created,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -164,15 +164,14 @@ impl ResourceType for InternetGateway {
             .and_then(|g| g.internet_gateway_id())
             .ok_or_else(|| malformed("CreateInternetGateway", "InternetGatewayId"))?
             .to_owned();
-        wait_visible(op, &format!("internet gateway `{id}`"), || async {
-            let out = ec2
-                .describe_internet_gateways()
-                .internet_gateway_ids(&id)
-                .send()
-                .await
-                .map_err(cx.err(Service::Ec2, "DescribeInternetGateways"))?;
-            Ok((!out.internet_gateways().is_empty()).then_some(()))
-        })
+        wait_created(
+            op,
+            "internet gateway",
+            &id,
+            "internet-gateway-id",
+            &[],
+            |filters| describe(cx, filters),
+        )
         .await?;
         attach(cx, &id, vpc).await?;
         Ok(Created {

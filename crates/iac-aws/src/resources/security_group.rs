@@ -30,7 +30,7 @@ use serde_json::{json, Map, Value as Json};
 use super::common::{client_token, live_tags, malformed, req_str};
 use super::ec2::{
     align, delete_when_unused, find_by_tags, interfaces_using, last_inputs, list_by_stack_tag,
-    read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, LastInputs, IN_USE_LIMIT,
+    read_by_stack_tag, reconcile_tags, tag_spec, wait_created, LastInputs, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -600,14 +600,9 @@ impl ResourceType for SecurityGroup {
             .group_id()
             .ok_or_else(|| malformed("CreateSecurityGroup", "GroupId"))?
             .to_owned();
-        wait_visible(op, &format!("security group `{id}`"), || async {
-            let out = ec2
-                .describe_security_groups()
-                .group_ids(&id)
-                .send()
-                .await
-                .map_err(cx.err(Service::Ec2, "DescribeSecurityGroups"))?;
-            Ok((!out.security_groups().is_empty()).then_some(()))
+        let last = LastInputs::All(inputs);
+        wait_created(op, "security group", &id, "group-id", &[], |filters| {
+            describe(cx, filters, &last)
         })
         .await?;
         reconcile_rules(cx, &id, inputs).await?;

@@ -4,9 +4,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, SubnetState,
-};
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType};
 use iac_engine::provider::{
     Created, Existing, Found, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
@@ -14,8 +12,8 @@ use serde_json::{json, Value as Json};
 
 use super::common::{bool_or, live_tags, malformed, object, req_str};
 use super::ec2::{
-    delete_when_unused, find_by_tags, interfaces_using, list_by_stack_tag, read_by_stack_tag,
-    reconcile_tags, tag_spec, wait_visible, IN_USE_LIMIT,
+    available, delete_when_unused, find_by_tags, interfaces_using, list_by_stack_tag,
+    read_by_stack_tag, reconcile_tags, tag_spec, wait_created, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -161,18 +159,8 @@ impl ResourceType for Subnet {
             .and_then(|s| s.subnet_id())
             .ok_or_else(|| malformed("CreateSubnet", "SubnetId"))?
             .to_owned();
-        wait_visible(op, &format!("subnet `{id}`"), || async {
-            let out = ec2
-                .describe_subnets()
-                .subnet_ids(&id)
-                .send()
-                .await
-                .map_err(cx.err(Service::Ec2, "DescribeSubnets"))?;
-            Ok(out
-                .subnets()
-                .iter()
-                .find(|s| s.state() == Some(&SubnetState::Available))
-                .map(|_| ()))
+        wait_created(op, "subnet", &id, "subnet-id", &[available()], |filters| {
+            describe(cx, filters)
         })
         .await?;
         // New subnets do not map public IPs; only a public one needs the call.

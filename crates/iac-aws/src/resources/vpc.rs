@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, VpcAttributeName, VpcState,
+    AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, VpcAttributeName,
 };
 use iac_engine::provider::{
     Created, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest, Tagged,
@@ -14,8 +14,8 @@ use serde_json::{json, Value as Json};
 
 use super::common::{bool_or, live_tags, malformed, object, req_str};
 use super::ec2::{
-    delete_when_unused, find_by_tags, interfaces_using, last_inputs, list_by_stack_tag,
-    read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, LastInputs, IN_USE_LIMIT,
+    available, delete_when_unused, find_by_tags, interfaces_using, last_inputs, list_by_stack_tag,
+    read_by_stack_tag, reconcile_tags, tag_spec, wait_created, LastInputs, IN_USE_LIMIT,
 };
 use super::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -239,18 +239,9 @@ impl ResourceType for Vpc {
             .and_then(|v| v.vpc_id())
             .ok_or_else(|| malformed("CreateVpc", "VpcId"))?
             .to_owned();
-        wait_visible(op, &format!("VPC `{id}`"), || async {
-            let out = ec2
-                .describe_vpcs()
-                .vpc_ids(&id)
-                .send()
-                .await
-                .map_err(cx.err(Service::Ec2, "DescribeVpcs"))?;
-            Ok(out
-                .vpcs()
-                .iter()
-                .find(|v| v.state() == Some(&VpcState::Available))
-                .map(|_| ()))
+        let last = LastInputs::All(inputs);
+        wait_created(op, "VPC", &id, "vpc-id", &[available()], |filters| {
+            describe(cx, filters, &last)
         })
         .await?;
         let hostnames = bool_or(inputs, "dns_hostnames", true);
