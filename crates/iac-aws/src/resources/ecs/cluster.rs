@@ -16,8 +16,7 @@ use serde_json::{json, Value as Json};
 
 use super::update_tags;
 use crate::resources::common::{
-    all_pages, bool_or, existing, live_tags, malformed, name_taken, retry_dependency, sdk_tags_of,
-    Backoff,
+    bool_or, existing, live_tags, malformed, name_taken, retry_dependency, sdk_tags_of, Backoff,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -333,28 +332,9 @@ async fn delete_when_empty(cx: &Cx, id: &str) -> Result<(), ProviderError> {
     }
 }
 
-/// The ARNs of every service ECS lists in the cluster, all pages.
-pub(crate) async fn service_arns(cx: &Cx, id: &str) -> Result<Vec<String>, ProviderError> {
-    let ecs = &cx.aws.clients().ecs;
-    all_pages(|token| {
-        let page = ecs.list_services().cluster(id).set_next_token(token);
-        async move {
-            let resp = page
-                .send()
-                .await
-                .map_err(cx.err(Service::Ecs, "ListServices"))?;
-            Ok((
-                resp.service_arns().to_vec(),
-                resp.next_token().map(str::to_owned),
-            ))
-        }
-    })
-    .await
-}
-
 /// The ARNs of the cluster's services that are ACTIVE or DRAINING.
 async fn active_services(cx: &Cx, id: &str) -> Result<Vec<String>, ProviderError> {
-    let arns = service_arns(cx, id).await?;
+    let arns = super::service::service_arns(cx, id).await?;
     let described = super::service::describe(cx, id, &arns).await?;
     let mut active: Vec<String> = described
         .into_iter()
