@@ -21,10 +21,9 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    all_pages, existing, for_each_bounded, foreign_owner, gone_is_ok, input_tags,
-    is_server_failure, malformed, order_like, poll_until, read_found, req_str, retry_dependency,
-    sdk_tag_keys, sdk_tags, str_list, tag_pairs, tags_json, token_for, Backoff, TagDiff,
-    READ_CONCURRENCY,
+    existing, for_each_bounded, foreign_owner, gone_is_ok, input_tags, is_server_failure,
+    malformed, order_like, paged, poll_until, read_found, req_str, retry_dependency, sdk_tag_keys,
+    sdk_tags, str_list, tag_pairs, tags_json, token_for, Backoff, TagDiff, READ_CONCURRENCY,
 };
 use super::route53::{
     build_error, change, change_and_wait, delete_record, find_record, normal_name,
@@ -130,24 +129,18 @@ async fn describe(cx: &Cx, arn: &str) -> Result<Option<CertificateDetail>, Provi
 }
 
 /// Every certificate of the account and region, all statuses, all pages.
-async fn list_all(cx: &Cx) -> Result<Vec<CertificateSummary>, ProviderError> {
+pub(crate) async fn list_all(cx: &Cx) -> Result<Vec<CertificateSummary>, ProviderError> {
     let acm = &cx.aws.clients().acm;
-    all_pages(|token| {
-        let page = acm
-            .list_certificates()
-            .set_certificate_statuses(Some(ALL_STATUSES.to_vec()))
-            .set_next_token(token);
-        async move {
-            let resp = page
-                .send()
-                .await
-                .map_err(cx.err(Service::Acm, "ListCertificates"))?;
-            Ok((
-                resp.certificate_summary_list().to_vec(),
-                resp.next_token().map(str::to_owned),
-            ))
-        }
-    })
+    paged!(
+        cx,
+        Acm,
+        "ListCertificates",
+        acm.list_certificates()
+            .set_certificate_statuses(Some(ALL_STATUSES.to_vec())),
+        set_next_token,
+        next_token,
+        certificate_summary_list
+    )
     .await
 }
 

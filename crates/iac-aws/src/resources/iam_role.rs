@@ -19,8 +19,9 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    all_pages, existing, for_each_bounded, live_tags, name_taken, order_like, poll_until,
-    read_found, req_str, sdk_tags, sdk_tags_of, str_list, Backoff, TagDiff, READ_CONCURRENCY,
+    all_pages, existing, for_each_bounded, iam_next_marker, live_tags, name_taken, order_like,
+    poll_until, read_found, req_str, sdk_tags, sdk_tags_of, str_list, Backoff, TagDiff,
+    READ_CONCURRENCY,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -109,9 +110,7 @@ async fn attached(cx: &Cx, role: &str) -> Result<Vec<String>, ProviderError> {
                 .iter()
                 .filter_map(|p| p.policy_arn().map(str::to_owned))
                 .collect();
-            // IAM sends a marker only with `IsTruncated`; one without it ends the list.
-            let next = resp.marker().filter(|_| resp.is_truncated());
-            Ok((arns, next.map(str::to_owned)))
+            Ok((arns, iam_next_marker(resp.marker(), resp.is_truncated())))
         }
     })
     .await

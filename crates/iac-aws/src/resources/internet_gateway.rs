@@ -11,7 +11,9 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::common::{gone_is_ok, live_tags, malformed, object, req_str, retry_dependency, Backoff};
+use super::common::{
+    gone_is_ok, live_tags, malformed, object, paged, req_str, retry_dependency, Backoff,
+};
 use super::ec2::{
     find_by_tags, list_by_stack_tag, read_by_stack_tag, reconcile_tags, tag_spec, wait_created,
 };
@@ -69,36 +71,37 @@ async fn detach(cx: &Cx, op: &OpContext, id: &str, vpc: &str) -> Result<(), Prov
 
 /// The gateways one `DescribeInternetGateways` (all pages) finds with `filters`, by id.
 async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>, ProviderError> {
-    let mut pages = cx
-        .aws
-        .clients()
-        .ec2
-        .describe_internet_gateways()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send();
+    let ec2 = &cx.aws.clients().ec2;
+    let internet_gateways = paged!(
+        cx,
+        Ec2,
+        "DescribeInternetGateways",
+        ec2.describe_internet_gateways()
+            .set_filters(Some(filters.clone())),
+        set_next_token,
+        next_token,
+        internet_gateways
+    )
+    .await?;
     let mut found = HashMap::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Ec2, "DescribeInternetGateways"))?;
-        for igw in page.internet_gateways() {
-            let Some(id) = igw.internet_gateway_id() else {
-                continue;
-            };
-            // Detached outside iac: `vpc` reads as null, which plans a re-attach.
-            let vpc = igw
-                .attachments()
-                .iter()
-                .find_map(|a| a.vpc_id())
-                .map_or(Json::Null, |v| json!(v));
-            let inputs = object([("vpc", vpc), ("tags", live_tags(igw.tags()))]);
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs,
-                    attrs: json!({ "id": id }),
-                },
-            );
-        }
+    for igw in &internet_gateways {
+        let Some(id) = igw.internet_gateway_id() else {
+            continue;
+        };
+        // Detached outside iac: `vpc` reads as null, which plans a re-attach.
+        let vpc = igw
+            .attachments()
+            .iter()
+            .find_map(|a| a.vpc_id())
+            .map_or(Json::Null, |v| json!(v));
+        let inputs = object([("vpc", vpc), ("tags", live_tags(igw.tags()))]);
+        found.insert(
+            id.to_owned(),
+            Live {
+                inputs,
+                attrs: json!({ "id": id }),
+            },
+        );
     }
     Ok(found)
 }

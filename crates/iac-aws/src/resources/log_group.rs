@@ -14,7 +14,7 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    all_pages, existing, for_each_bounded, input_tags, name_taken, poll_until, read_found, req_str,
+    existing, for_each_bounded, input_tags, name_taken, paged, poll_until, read_found, req_str,
     tags_json, Backoff, TagDiff, READ_CONCURRENCY,
 };
 use super::{read_one, Cx, ResourceType};
@@ -63,22 +63,15 @@ fn common_prefix(names: &[&str]) -> String {
 /// The groups whose names start with `prefix`, all pages.
 async fn list_prefix(cx: &Cx, prefix: &str) -> Result<Vec<SdkLogGroup>, ProviderError> {
     let logs = &cx.aws.clients().logs;
-    all_pages(|token| {
-        let page = logs
-            .describe_log_groups()
-            .log_group_name_prefix(prefix)
-            .set_next_token(token);
-        async move {
-            let resp = page
-                .send()
-                .await
-                .map_err(cx.err(Service::Logs, "DescribeLogGroups"))?;
-            Ok((
-                resp.log_groups().to_vec(),
-                resp.next_token().map(str::to_owned),
-            ))
-        }
-    })
+    paged!(
+        cx,
+        Logs,
+        "DescribeLogGroups",
+        logs.describe_log_groups().log_group_name_prefix(prefix),
+        set_next_token,
+        next_token,
+        log_groups
+    )
     .await
 }
 

@@ -27,7 +27,7 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Map, Value as Json};
 
-use super::common::{client_token, live_tags, malformed, req_str};
+use super::common::{client_token, live_tags, malformed, paged, req_str};
 use super::ec2::{
     align, delete_when_unused, find_by_tags, interfaces_using, last_inputs, list_by_stack_tag,
     read_by_stack_tag, reconcile_tags, tag_spec, wait_created, LastInputs, IN_USE_LIMIT,
@@ -458,54 +458,54 @@ async fn describe(
     filters: Vec<Filter>,
     last: &LastInputs<'_>,
 ) -> Result<HashMap<String, Live>, ProviderError> {
-    let mut pages = cx
-        .aws
-        .clients()
-        .ec2
-        .describe_security_groups()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send();
+    let ec2 = &cx.aws.clients().ec2;
+    let security_groups = paged!(
+        cx,
+        Ec2,
+        "DescribeSecurityGroups",
+        ec2.describe_security_groups()
+            .set_filters(Some(filters.clone())),
+        set_next_token,
+        next_token,
+        security_groups
+    )
+    .await?;
     let mut found = HashMap::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Ec2, "DescribeSecurityGroups"))?;
-        for group in page.security_groups() {
-            let (Some(id), Some(vpc)) = (group.group_id(), group.vpc_id()) else {
-                continue;
-            };
-            let last = last.of(id);
-            let rules = live_rules(group);
-            let mut inputs = Map::new();
-            inputs.insert("vpc".to_owned(), json!(vpc));
+    for group in &security_groups {
+        let (Some(id), Some(vpc)) = (group.group_id(), group.vpc_id()) else {
+            continue;
+        };
+        let last = last.of(id);
+        let rules = live_rules(group);
+        let mut inputs = Map::new();
+        inputs.insert("vpc".to_owned(), json!(vpc));
+        inputs.insert(
+            "description".to_owned(),
+            json!(group.description().unwrap_or(DEFAULT_DESCRIPTION)),
+        );
+        let ingress = rules_json(&rules, false, last.get("ingress"));
+        if !(ingress.is_empty() && last.get("ingress").is_none_or(Json::is_null)) {
+            inputs.insert("ingress".to_owned(), Json::Array(ingress));
+        }
+        // Omitted egress reads back omitted exactly while the default rule alone is
+        // live; anything else is drift from "allow all".
+        let egress_given = !last.get("egress").is_none_or(Json::is_null);
+        let egress_rules: Vec<&Rule> = rules.iter().filter(|r| r.allow.egress).collect();
+        let is_default = egress_rules.len() == 1 && egress_rules[0].allow == default_egress().allow;
+        if egress_given || !is_default {
             inputs.insert(
-                "description".to_owned(),
-                json!(group.description().unwrap_or(DEFAULT_DESCRIPTION)),
-            );
-            let ingress = rules_json(&rules, false, last.get("ingress"));
-            if !(ingress.is_empty() && last.get("ingress").is_none_or(Json::is_null)) {
-                inputs.insert("ingress".to_owned(), Json::Array(ingress));
-            }
-            // Omitted egress reads back omitted exactly while the default rule alone is
-            // live; anything else is drift from "allow all".
-            let egress_given = !last.get("egress").is_none_or(Json::is_null);
-            let egress_rules: Vec<&Rule> = rules.iter().filter(|r| r.allow.egress).collect();
-            let is_default =
-                egress_rules.len() == 1 && egress_rules[0].allow == default_egress().allow;
-            if egress_given || !is_default {
-                inputs.insert(
-                    "egress".to_owned(),
-                    Json::Array(rules_json(&rules, true, last.get("egress"))),
-                );
-            }
-            inputs.insert("tags".to_owned(), live_tags(group.tags()));
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs: Json::Object(inputs),
-                    attrs: json!({ "id": id }),
-                },
+                "egress".to_owned(),
+                Json::Array(rules_json(&rules, true, last.get("egress"))),
             );
         }
+        inputs.insert("tags".to_owned(), live_tags(group.tags()));
+        found.insert(
+            id.to_owned(),
+            Live {
+                inputs: Json::Object(inputs),
+                attrs: json!({ "id": id }),
+            },
+        );
     }
     Ok(found)
 }

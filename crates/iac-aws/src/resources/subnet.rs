@@ -10,7 +10,7 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::common::{bool_or, live_tags, malformed, object, req_str};
+use super::common::{bool_or, live_tags, malformed, object, paged, req_str};
 use super::ec2::{
     available, delete_when_unused, find_by_tags, interfaces_using, list_by_stack_tag,
     read_by_stack_tag, reconcile_tags, tag_spec, wait_created, IN_USE_LIMIT,
@@ -41,44 +41,44 @@ async fn set_public(cx: &Cx, id: &str, public: bool) -> Result<(), ProviderError
 
 /// The subnets one `DescribeSubnets` (all pages) finds with `filters`, by id.
 async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>, ProviderError> {
-    let mut pages = cx
-        .aws
-        .clients()
-        .ec2
-        .describe_subnets()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send();
+    let ec2 = &cx.aws.clients().ec2;
+    let subnets = paged!(
+        cx,
+        Ec2,
+        "DescribeSubnets",
+        ec2.describe_subnets().set_filters(Some(filters.clone())),
+        set_next_token,
+        next_token,
+        subnets
+    )
+    .await?;
     let mut found = HashMap::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Ec2, "DescribeSubnets"))?;
-        for subnet in page.subnets() {
-            let (Some(id), Some(vpc), Some(cidr), Some(az)) = (
-                subnet.subnet_id(),
-                subnet.vpc_id(),
-                subnet.cidr_block(),
-                subnet.availability_zone(),
-            ) else {
-                continue;
-            };
-            let inputs = object([
-                ("vpc", json!(vpc)),
-                ("cidr", json!(cidr)),
-                ("az", json!(az)),
-                (
-                    "public",
-                    json!(subnet.map_public_ip_on_launch().unwrap_or(false)),
-                ),
-                ("tags", live_tags(subnet.tags())),
-            ]);
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs,
-                    attrs: attrs(id, az, cidr),
-                },
-            );
-        }
+    for subnet in &subnets {
+        let (Some(id), Some(vpc), Some(cidr), Some(az)) = (
+            subnet.subnet_id(),
+            subnet.vpc_id(),
+            subnet.cidr_block(),
+            subnet.availability_zone(),
+        ) else {
+            continue;
+        };
+        let inputs = object([
+            ("vpc", json!(vpc)),
+            ("cidr", json!(cidr)),
+            ("az", json!(az)),
+            (
+                "public",
+                json!(subnet.map_public_ip_on_launch().unwrap_or(false)),
+            ),
+            ("tags", live_tags(subnet.tags())),
+        ]);
+        found.insert(
+            id.to_owned(),
+            Live {
+                inputs,
+                attrs: attrs(id, az, cidr),
+            },
+        );
     }
     Ok(found)
 }

@@ -12,7 +12,7 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::common::{bool_or, live_tags, malformed, object, req_str};
+use super::common::{bool_or, live_tags, malformed, object, paged, req_str};
 use super::ec2::{
     available, delete_when_unused, find_by_tags, interfaces_using, last_inputs, list_by_stack_tag,
     read_by_stack_tag, reconcile_tags, tag_spec, wait_created, LastInputs, IN_USE_LIMIT,
@@ -93,36 +93,36 @@ async fn describe(
     filters: Vec<Filter>,
     last: &LastInputs<'_>,
 ) -> Result<HashMap<String, Live>, ProviderError> {
-    let mut pages = cx
-        .aws
-        .clients()
-        .ec2
-        .describe_vpcs()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send();
+    let ec2 = &cx.aws.clients().ec2;
+    let vpcs = paged!(
+        cx,
+        Ec2,
+        "DescribeVpcs",
+        ec2.describe_vpcs().set_filters(Some(filters.clone())),
+        set_next_token,
+        next_token,
+        vpcs
+    )
+    .await?;
     let mut found = HashMap::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Ec2, "DescribeVpcs"))?;
-        for vpc in page.vpcs() {
-            let (Some(id), Some(cidr)) = (vpc.vpc_id(), vpc.cidr_block()) else {
-                continue;
-            };
-            let last = last.of(id);
-            let inputs = object([
-                ("cidr", json!(cidr)),
-                ("dns_hostnames", json!(bool_or(last, "dns_hostnames", true))),
-                ("dns_support", json!(bool_or(last, "dns_support", true))),
-                ("tags", live_tags(vpc.tags())),
-            ]);
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs,
-                    attrs: attrs(id, cidr),
-                },
-            );
-        }
+    for vpc in &vpcs {
+        let (Some(id), Some(cidr)) = (vpc.vpc_id(), vpc.cidr_block()) else {
+            continue;
+        };
+        let last = last.of(id);
+        let inputs = object([
+            ("cidr", json!(cidr)),
+            ("dns_hostnames", json!(bool_or(last, "dns_hostnames", true))),
+            ("dns_support", json!(bool_or(last, "dns_support", true))),
+            ("tags", live_tags(vpc.tags())),
+        ]);
+        found.insert(
+            id.to_owned(),
+            Live {
+                inputs,
+                attrs: attrs(id, cidr),
+            },
+        );
     }
     Ok(found)
 }

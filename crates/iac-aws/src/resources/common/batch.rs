@@ -73,6 +73,33 @@ where
     }
 }
 
+/// IAM's next page token: its `Marker`, which IAM sends only with `IsTruncated`; one
+/// without it ends the list.
+pub fn iam_next_marker(marker: Option<&str>, truncated: bool) -> Option<String> {
+    marker.filter(|_| truncated).map(str::to_owned)
+}
+
+/// Every item of a paginated SDK call, all pages, through [`all_pages`]:
+/// `paged!(cx, Ec2, "DescribeVpcs", request, set_next_token, next_token, vpcs)` sends
+/// `request` (the call's builder, without its token; built again for each page) with the
+/// token set by `set_next_token`, reads the next token with `next_token` and the page's
+/// items with `vpcs`, and maps a failure with `cx.err(Service::Ec2, "DescribeVpcs")`.
+macro_rules! paged {
+    ($cx:expr, $service:ident, $op:literal, $request:expr, $set:ident, $next:ident, $items:ident) => {
+        $crate::resources::common::all_pages(|token| {
+            let page = $request.$set(token);
+            async move {
+                let resp = page
+                    .send()
+                    .await
+                    .map_err($cx.err($crate::Service::$service, $op))?;
+                Ok((resp.$items().to_vec(), resp.$next().map(str::to_owned)))
+            }
+        })
+    };
+}
+pub(crate) use paged;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,7 +34,7 @@ use super::container::{self, text};
 use super::volume;
 use super::{omit_unapplied, retry_role_propagation, update_tags};
 use crate::resources::common::{
-    all_pages, existing, for_each_bounded, live_tags, malformed, read_found, req_str, sdk_tags_of,
+    existing, for_each_bounded, live_tags, malformed, paged, read_found, req_str, sdk_tags_of,
     READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
@@ -521,23 +521,17 @@ async fn revisions(
     status: TaskDefinitionStatus,
 ) -> Result<Vec<String>, ProviderError> {
     let ecs = &cx.aws.clients().ecs;
-    let arns = all_pages(|token| {
-        let page = ecs
-            .list_task_definitions()
+    let arns = paged!(
+        cx,
+        Ecs,
+        "ListTaskDefinitions",
+        ecs.list_task_definitions()
             .family_prefix(family)
-            .status(status.clone())
-            .set_next_token(token);
-        async move {
-            let resp = page
-                .send()
-                .await
-                .map_err(cx.err(Service::Ecs, "ListTaskDefinitions"))?;
-            Ok((
-                resp.task_definition_arns().to_vec(),
-                resp.next_token().map(str::to_owned),
-            ))
-        }
-    })
+            .status(status.clone()),
+        set_next_token,
+        next_token,
+        task_definition_arns
+    )
     .await?;
     let mut out: Vec<(i64, String)> = arns
         .into_iter()

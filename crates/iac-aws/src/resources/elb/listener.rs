@@ -18,8 +18,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::{is_not_found, read_tags, update_tags};
 use crate::resources::common::{
-    all_pages, existing, for_each_bounded, malformed, missing_input, name_taken, read_found,
-    req_str, sdk_tags_of, tags_json, READ_CONCURRENCY,
+    existing, for_each_bounded, malformed, missing_input, name_taken, paged, read_found, req_str,
+    sdk_tags_of, tags_json, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -215,22 +215,15 @@ fn sort_like(map: Map<String, Json>, last: Option<&Json>) -> Map<String, Json> {
 /// Every listener of the load balancer `lb_arn`, all pages; `None` when the balancer is gone.
 async fn listeners_of(cx: &Cx, lb_arn: &str) -> Result<Option<Vec<SdkListener>>, ProviderError> {
     let elbv2 = &cx.aws.clients().elbv2;
-    let listeners = all_pages(|marker| {
-        let page = elbv2
-            .describe_listeners()
-            .load_balancer_arn(lb_arn)
-            .set_marker(marker);
-        async move {
-            let resp = page
-                .send()
-                .await
-                .map_err(cx.err(Service::Elbv2, "DescribeListeners"))?;
-            Ok((
-                resp.listeners().to_vec(),
-                resp.next_marker().map(str::to_owned),
-            ))
-        }
-    })
+    let listeners = paged!(
+        cx,
+        Elbv2,
+        "DescribeListeners",
+        elbv2.describe_listeners().load_balancer_arn(lb_arn),
+        set_marker,
+        next_marker,
+        listeners
+    )
     .await;
     match listeners {
         Ok(listeners) => Ok(Some(listeners)),

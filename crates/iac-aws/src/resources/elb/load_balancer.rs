@@ -19,9 +19,8 @@ use serde_json::{json, Value as Json};
 
 use super::{aws_name, int_or, is_not_found, read_tags, update_tags, DESCRIBE_BATCH};
 use crate::resources::common::{
-    all_pages, bool_or, describe_in_batches, existing, for_each_bounded, malformed, name_taken,
-    order_like, poll_until, read_found, sdk_tags_of, str_list, tags_json, Backoff,
-    READ_CONCURRENCY,
+    bool_or, describe_in_batches, existing, for_each_bounded, malformed, name_taken, order_like,
+    paged, poll_until, read_found, sdk_tags_of, str_list, tags_json, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -56,22 +55,17 @@ async fn describe_pages(
     arns: Vec<String>,
 ) -> Result<HashMap<String, SdkLoadBalancer>, ProviderError> {
     let elbv2 = &cx.aws.clients().elbv2;
-    let found = all_pages(|marker| {
-        let page = elbv2
+    let found = paged!(
+        cx,
+        Elbv2,
+        "DescribeLoadBalancers",
+        elbv2
             .describe_load_balancers()
-            .set_load_balancer_arns(Some(arns.clone()))
-            .set_marker(marker);
-        async move {
-            let resp = page
-                .send()
-                .await
-                .map_err(cx.err(Service::Elbv2, "DescribeLoadBalancers"))?;
-            Ok((
-                resp.load_balancers().to_vec(),
-                resp.next_marker().map(str::to_owned),
-            ))
-        }
-    })
+            .set_load_balancer_arns(Some(arns.clone())),
+        set_marker,
+        next_marker,
+        load_balancers
+    )
     .await?;
     Ok(found
         .into_iter()

@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::{aws_name, int_or, is_not_found, read_tags, update_tags, DESCRIBE_BATCH};
 use crate::resources::common::{
-    all_pages, describe_in_batches, existing, for_each_bounded, malformed, name_taken, read_found,
+    describe_in_batches, existing, for_each_bounded, malformed, name_taken, paged, read_found,
     req_str, retry_dependency, sdk_tags_of, tags_json, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
@@ -105,22 +105,17 @@ async fn describe_pages(
     arns: Vec<String>,
 ) -> Result<HashMap<String, SdkTargetGroup>, ProviderError> {
     let elbv2 = &cx.aws.clients().elbv2;
-    let found = all_pages(|marker| {
-        let page = elbv2
+    let found = paged!(
+        cx,
+        Elbv2,
+        "DescribeTargetGroups",
+        elbv2
             .describe_target_groups()
-            .set_target_group_arns(Some(arns.clone()))
-            .set_marker(marker);
-        async move {
-            let resp = page
-                .send()
-                .await
-                .map_err(cx.err(Service::Elbv2, "DescribeTargetGroups"))?;
-            Ok((
-                resp.target_groups().to_vec(),
-                resp.next_marker().map(str::to_owned),
-            ))
-        }
-    })
+            .set_target_group_arns(Some(arns.clone())),
+        set_marker,
+        next_marker,
+        target_groups
+    )
     .await?;
     Ok(found
         .into_iter()

@@ -35,7 +35,7 @@ use serde_json::{json, Map, Value as Json};
 use super::task_definition::family_of;
 use super::{omit_unapplied, retry_role_propagation, update_tags};
 use crate::resources::common::{
-    all_pages, bool_or, existing, for_each_bounded, live_tags, malformed, name_taken, order_like,
+    bool_or, existing, for_each_bounded, live_tags, malformed, name_taken, order_like, paged,
     poll_until, poll_until_else, req_str, sdk_tags_of, str_list, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};

@@ -196,18 +196,14 @@ pub(super) fn live_inputs(s: &SdkService, last: &Json) -> Json {
 /// The ARNs of every service ECS lists in the cluster, all pages.
 pub(crate) async fn service_arns(cx: &Cx, id: &str) -> Result<Vec<String>, ProviderError> {
     let ecs = &cx.aws.clients().ecs;
-    all_pages(|token| {
-        let page = ecs.list_services().cluster(id).set_next_token(token);
-        async move {
-            let resp = page
-                .send()
-                .await
-                .map_err(cx.err(Service::Ecs, "ListServices"))?;
-            Ok((
-                resp.service_arns().to_vec(),
-                resp.next_token().map(str::to_owned),
-            ))
-        }
-    })
+    paged!(
+        cx,
+        Ecs,
+        "ListServices",
+        ecs.list_services().cluster(id),
+        set_next_token,
+        next_token,
+        service_arns
+    )
     .await
 }
