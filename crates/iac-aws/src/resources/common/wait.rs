@@ -49,11 +49,14 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>, ProviderError>>,
 {
-    poll_until_else(op, what, backoff, check, |timed_out| timed_out.error(what)).await
+    poll_until_else(op, what, backoff, check, |timed_out| {
+        Err(timed_out.error(what))
+    })
+    .await
 }
 
-/// [`poll_until`], with the error for running out of time made by `timed_out` (which can
-/// say what the wait last saw).
+/// [`poll_until`], with the outcome of running out of time made by `timed_out` (which can
+/// say what the wait last saw, or count running out as an answer).
 pub async fn poll_until_else<T, F, Fut, G>(
     op: &OpContext,
     what: &str,
@@ -64,7 +67,7 @@ pub async fn poll_until_else<T, F, Fut, G>(
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>, ProviderError>>,
-    G: FnOnce(TimedOut) -> ProviderError,
+    G: FnOnce(TimedOut) -> Result<T, ProviderError>,
 {
     let start = Instant::now();
     let mut attempt = 0u32;
@@ -77,10 +80,10 @@ where
         };
         let delay = backoff.delay(attempt);
         if start.elapsed() + delay > backoff.limit {
-            return Err(timed_out(TimedOut {
+            return timed_out(TimedOut {
                 waited: start.elapsed(),
                 last_error,
-            }));
+            });
         }
         if attempt == 0 || attempt % 4 == 0 {
             op.waiting(what);

@@ -113,7 +113,7 @@ where
         },
         |timed_out| match last.lock().unwrap_or_else(|p| p.into_inner()).take() {
             // Timed out while ECS still refused: its own words say more.
-            Some(refused) => ProviderError {
+            Some(refused) => Err(ProviderError {
                 message: format!(
                     "{}; still refused after {}s of waiting for IAM to make the role usable: \
                      check the request and the role's trust policy (`assumed_by`)",
@@ -121,8 +121,8 @@ where
                     ROLE_PROPAGATION.limit.as_secs()
                 ),
                 ..refused
-            },
-            None => timed_out.error(&waiting_for),
+            }),
+            None => Err(timed_out.error(&waiting_for)),
         },
     )
     .await

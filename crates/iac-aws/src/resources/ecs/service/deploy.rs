@@ -139,13 +139,13 @@ pub(super) async fn wait_steady(
                 ),
                 None => "the service could not be described".to_owned(),
             };
-            ProviderError::new(
+            Err(ProviderError::new(
                 ErrorKind::Fatal,
                 format!(
                     "service `{arn}` was not steady after `wait_timeout` ({}s): {detail}",
                     timeout.as_secs()
                 ),
-            )
+            ))
         },
     )
     .await
