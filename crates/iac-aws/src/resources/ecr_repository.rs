@@ -14,8 +14,8 @@ use iac_engine::provider::{
 use serde_json::{json, Value as Json};
 
 use super::common::{
-    bool_or, describe_in_batches, existing, for_each_bounded, live_tags, malformed, name_taken,
-    read_found, req_str, sdk_tags, sdk_tags_of, TagDiff, READ_CONCURRENCY,
+    bool_or, describe_in_batches, find_existing, for_each_bounded, live_tags, malformed,
+    name_taken, req_str, sdk_tags, sdk_tags_of, TagDiff, READ_CONCURRENCY,
 };
 use super::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -159,8 +159,7 @@ impl ResourceType for EcrRepository {
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
         let repo = req_str(inputs, RTYPE, "name")?;
-        let live = read_found(self, cx, name, repo, inputs, Json::Null).await?;
-        Ok(live.map(|live| existing(cx, name, repo, live)))
+        find_existing(self, cx, name, repo, inputs).await
     }
 
     /// A repository of that name that exists already (whoever made it) makes the create

@@ -19,9 +19,8 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    all_pages, existing, for_each_bounded, iam_next_marker, live_tags, name_taken, order_like,
-    poll_until, read_found, req_str, sdk_tags, sdk_tags_of, str_list, Backoff, TagDiff,
-    READ_CONCURRENCY,
+    all_pages, find_existing, for_each_bounded, iam_next_marker, live_tags, name_taken, order_like,
+    poll_until, req_str, sdk_tags, sdk_tags_of, str_list, Backoff, TagDiff, READ_CONCURRENCY,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -229,8 +228,7 @@ impl ResourceType for IamRole {
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
         let role = req_str(inputs, RTYPE, "name")?;
-        let live = read_found(self, cx, name, role, inputs, Json::Null).await?;
-        Ok(live.map(|live| existing(cx, name, role, live)))
+        find_existing(self, cx, name, role, inputs).await
     }
 
     /// A role of that name that exists already (whoever made it) makes the create fail with

@@ -14,8 +14,8 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    existing, for_each_bounded, input_tags, name_taken, paged, poll_until, read_found, req_str,
-    tags_json, Backoff, TagDiff, READ_CONCURRENCY,
+    find_existing, for_each_bounded, input_tags, name_taken, paged, poll_until, req_str, tags_json,
+    Backoff, TagDiff, READ_CONCURRENCY,
 };
 use super::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -205,8 +205,7 @@ impl ResourceType for LogGroup {
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
         let group = req_str(inputs, RTYPE, "name")?;
-        let live = read_found(self, cx, name, group, inputs, Json::Null).await?;
-        Ok(live.map(|live| existing(cx, name, group, live)))
+        find_existing(self, cx, name, group, inputs).await
     }
 
     /// A group of that name that exists already (whoever made it) makes the create fail

@@ -25,10 +25,10 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    existing, for_each_bounded, foreign_owner, gone_is_ok, input_tags, is_server_failure,
-    malformed, order_like, paged, poll_until, poll_until_else, read_found, req_str,
-    retry_dependency, sdk_tag_keys, sdk_tags, str_list, tag_pairs, tags_json, token_for, Backoff,
-    TagDiff, READ_CONCURRENCY,
+    find_existing, for_each_bounded, foreign_owner, gone_is_ok, input_tags, is_server_failure,
+    malformed, order_like, paged, poll_until, poll_until_else, req_str, retry_dependency,
+    sdk_tag_keys, sdk_tags, str_list, tag_pairs, tags_json, token_for, Backoff, TagDiff,
+    READ_CONCURRENCY,
 };
 use super::route53::{
     build_error, change, change_and_wait, delete_record, find_record, normal_name,
@@ -265,8 +265,8 @@ impl ResourceType for Certificate {
             if foreign_owner(&cx.stack, name, &tags).is_some() {
                 continue;
             }
-            if let Some(live) = read_found(self, cx, name, &arn, inputs, Json::Null).await? {
-                return Ok(Some(existing(cx, name, arn, live)));
+            if let Some(found) = find_existing(self, cx, name, &arn, inputs).await? {
+                return Ok(Some(found));
             }
         }
         Ok(None)

@@ -90,6 +90,20 @@ pub async fn read_found<T: ResourceType + ?Sized>(
         .flatten())
 }
 
+/// `find`'s answer for the object `physical_id` (found by its deterministic name or ARN):
+/// read as the type's read would ([`read_found`]) and whose it is ([`existing`]); `None`
+/// when it is gone.
+pub async fn find_existing<T: ResourceType + ?Sized>(
+    rtype: &T,
+    cx: &Cx,
+    name: &str,
+    physical_id: &str,
+    inputs: &Json,
+) -> Result<Option<Existing>, ProviderError> {
+    let live = read_found(rtype, cx, name, physical_id, inputs, Json::Null).await?;
+    Ok(live.map(|live| existing(cx, name, physical_id, live)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

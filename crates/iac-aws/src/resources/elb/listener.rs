@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::{is_not_found, read_tags, update_tags};
 use crate::resources::common::{
-    existing, for_each_bounded, malformed, missing_input, name_taken, paged, read_found, req_str,
+    find_existing, for_each_bounded, malformed, missing_input, name_taken, paged, req_str,
     sdk_tags_of, tags_json, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
@@ -351,8 +351,7 @@ impl ResourceType for Listener {
         let Some(arn) = arn_on_port(cx, lb, port_of(inputs)?).await? else {
             return Ok(None);
         };
-        let live = read_found(self, cx, name, &arn, inputs, Json::Null).await?;
-        Ok(live.map(|live| existing(cx, name, arn, live)))
+        find_existing(self, cx, name, &arn, inputs).await
     }
 
     /// Fails with `Conflict`, changing nothing, when the balancer already listens on the

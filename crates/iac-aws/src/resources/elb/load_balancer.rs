@@ -19,8 +19,8 @@ use serde_json::{json, Value as Json};
 
 use super::{aws_name, int_or, is_not_found, read_tags, update_tags, DESCRIBE_BATCH};
 use crate::resources::common::{
-    bool_or, describe_in_batches, existing, for_each_bounded, malformed, name_taken, order_like,
-    paged, poll_until, read_found, sdk_tags_of, str_list, tags_json, Backoff, READ_CONCURRENCY,
+    bool_or, describe_in_batches, find_existing, for_each_bounded, malformed, name_taken,
+    order_like, paged, poll_until, sdk_tags_of, str_list, tags_json, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -275,8 +275,7 @@ impl ResourceType for LoadBalancer {
         let Some(arn) = arn_by_name(cx, &aws_name(cx, name, inputs)).await? else {
             return Ok(None);
         };
-        let live = read_found(self, cx, name, &arn, inputs, Json::Null).await?;
-        Ok(live.map(|live| existing(cx, name, arn, live)))
+        find_existing(self, cx, name, &arn, inputs).await
     }
 
     /// Fails with `Conflict`, changing nothing, when a balancer of that name exists: ELB

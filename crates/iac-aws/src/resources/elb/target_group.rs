@@ -18,8 +18,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::{aws_name, int_or, is_not_found, read_tags, update_tags, DESCRIBE_BATCH};
 use crate::resources::common::{
-    describe_in_batches, existing, for_each_bounded, malformed, name_taken, paged, read_found,
-    req_str, retry_dependency, sdk_tags_of, tags_json, Backoff, READ_CONCURRENCY,
+    describe_in_batches, find_existing, for_each_bounded, malformed, name_taken, paged, req_str,
+    retry_dependency, sdk_tags_of, tags_json, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -278,8 +278,7 @@ impl ResourceType for TargetGroup {
         let Some(arn) = arn_by_name(cx, &aws_name(cx, name, inputs)).await? else {
             return Ok(None);
         };
-        let live = read_found(self, cx, name, &arn, inputs, Json::Null).await?;
-        Ok(live.map(|live| existing(cx, name, arn, live)))
+        find_existing(self, cx, name, &arn, inputs).await
     }
 
     /// Fails with `Conflict`, changing nothing, when a group of that name exists: ELB would
