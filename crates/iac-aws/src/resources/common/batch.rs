@@ -61,14 +61,31 @@ where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<(Vec<T>, Option<String>), ProviderError>>,
 {
+    all_pages_by(|token| {
+        let sent = page(token);
+        async move {
+            let (items, next) = sent.await?;
+            Ok((items, next.filter(|t| !t.is_empty())))
+        }
+    })
+    .await
+}
+
+/// [`all_pages`] for a token of several parts (Route 53 starts a page at a record name,
+/// type and identifier): `None` as the next token ends it.
+pub async fn all_pages_by<T, K, F, Fut>(mut page: F) -> Result<Vec<T>, ProviderError>
+where
+    F: FnMut(Option<K>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<K>), ProviderError>>,
+{
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
+    let mut token: Option<K> = None;
     loop {
         let (items, next) = page(token.take()).await?;
         out.extend(items);
         match next {
-            Some(t) if !t.is_empty() => token = Some(t),
-            _ => return Ok(out),
+            Some(t) => token = Some(t),
+            None => return Ok(out),
         }
     }
 }
