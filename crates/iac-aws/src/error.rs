@@ -12,6 +12,7 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_types::request_id::RequestId;
 
 use crate::Service;
 
@@ -47,53 +48,93 @@ pub enum AwsError {
     },
 
     /// AWS asked us to slow down and the SDK's retries ran out.
-    #[error("`{service}:{operation}` was throttled by AWS (`{code}`): {message}")]
+    #[error("`{service}:{operation}` was throttled by AWS (`{code}`): {message}{}", request_suffix(.request_id))]
     Throttled {
         service: &'static str,
         operation: String,
         code: String,
         message: String,
+        request_id: Option<String>,
     },
 
     /// The resource does not exist (any more).
-    #[error("`{service}:{operation}` found nothing (`{code}`): {message}")]
+    #[error("`{service}:{operation}` found nothing (`{code}`): {message}{}", request_suffix(.request_id))]
     NotFound {
         service: &'static str,
         operation: String,
         code: String,
         message: String,
+        request_id: Option<String>,
     },
 
     /// The resource is in use or in a state that forbids the change, e.g. a VPC that still
     /// has subnets, or a concurrent modification.
-    #[error("`{service}:{operation}` conflicts with existing resources (`{code}`): {message}")]
+    #[error("`{service}:{operation}` conflicts with existing resources (`{code}`): {message}{}", request_suffix(.request_id))]
     Conflict {
         service: &'static str,
         operation: String,
         code: String,
         message: String,
+        request_id: Option<String>,
     },
 
     /// The identity is not allowed to do this, or its credentials were rejected.
-    #[error("`{service}:{operation}` was denied (`{code}`): {message}")]
+    #[error("`{service}:{operation}` was denied (`{code}`): {message}{}", request_suffix(.request_id))]
     AccessDenied {
         service: &'static str,
         operation: String,
         code: String,
         message: String,
+        request_id: Option<String>,
     },
 
     /// Anything else, with AWS's own code and message.
-    #[error("`{service}:{operation}` failed (`{code}`): {message}")]
+    #[error("`{service}:{operation}` failed (`{code}`): {message}{}", request_suffix(.request_id))]
     Other {
         service: &'static str,
         operation: String,
         code: String,
         message: String,
+        request_id: Option<String>,
     },
 }
 
+/// How a message names the request that failed: ` (request id abc-123)` after AWS's own
+/// text, or nothing when the answer carried no id (or there was no answer).
+fn request_suffix(request_id: &Option<String>) -> String {
+    match request_id {
+        Some(id) => format!(" (request id {id})"),
+        None => String::new(),
+    }
+}
+
 impl AwsError {
+    /// The AWS error code (`InvalidVpcID.NotFound`), or what stands for it when AWS sent
+    /// none (`HTTP 503`, `unreadable response, HTTP status 500`, `dispatch failure`); `None`
+    /// for the failures that never reached AWS.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            AwsError::Throttled { code, .. }
+            | AwsError::NotFound { code, .. }
+            | AwsError::Conflict { code, .. }
+            | AwsError::AccessDenied { code, .. }
+            | AwsError::Other { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The id AWS gave the failed request, if it answered.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            AwsError::Throttled { request_id, .. }
+            | AwsError::NotFound { request_id, .. }
+            | AwsError::Conflict { request_id, .. }
+            | AwsError::AccessDenied { request_id, .. }
+            | AwsError::Other { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+
     /// What the user should do about it, for the `help:` line of a diagnostic.
     pub fn help(&self) -> Option<String> {
         match self {
@@ -218,6 +259,13 @@ where
     }
     let service_name = service.as_str();
     let operation = operation.to_owned();
+    // Query services (EC2) put the id in the error body, the others in a header.
+    let request_id = match &err {
+        SdkError::ServiceError(e) => e.err().meta().request_id(),
+        _ => None,
+    }
+    .or_else(|| err.request_id())
+    .map(str::to_owned);
     match &err {
         SdkError::DispatchFailure(failure) => {
             let reason = if failure.is_timeout() {
@@ -238,6 +286,7 @@ where
                 operation,
                 code: "dispatch failure".to_owned(),
                 message: chain_message(&err),
+                request_id,
             }
         }
         SdkError::TimeoutError(_) => AwsError::Unreachable {
@@ -255,7 +304,7 @@ where
                 .message()
                 .map(|m| m.trim().trim_end_matches('.').to_owned())
                 .unwrap_or_else(|| format!("HTTP status {status}"));
-            classify_code(service_name, operation, code, status, message)
+            classify_code(service_name, operation, code, status, message, request_id)
         }
         SdkError::ResponseError(response_err) => AwsError::Other {
             service: service_name,
@@ -265,18 +314,21 @@ where
                 response_err.raw().status().as_u16()
             ),
             message: chain_message(&err),
+            request_id,
         },
         SdkError::ConstructionFailure(_) => AwsError::Other {
             service: service_name,
             operation,
             code: "invalid request".to_owned(),
             message: chain_message(&err),
+            request_id,
         },
         _ => AwsError::Other {
             service: service_name,
             operation,
             code: "unknown".to_owned(),
             message: chain_message(&err),
+            request_id,
         },
     }
 }
@@ -289,6 +341,7 @@ fn classify_code(
     code: Option<String>,
     status: u16,
     message: String,
+    request_id: Option<String>,
 ) -> AwsError {
     let code_str = code.as_deref().unwrap_or("");
     let code = code.clone().unwrap_or_else(|| format!("HTTP {status}"));
@@ -298,6 +351,7 @@ fn classify_code(
             operation,
             code,
             message,
+            request_id,
         }
     } else if DENIED_CODES.contains(&code_str) || (code_str.is_empty() && status == 403) {
         AwsError::AccessDenied {
@@ -305,6 +359,7 @@ fn classify_code(
             operation,
             code,
             message,
+            request_id,
         }
     } else if is_not_found_code(code_str) || (code_str.is_empty() && status == 404) {
         AwsError::NotFound {
@@ -312,6 +367,7 @@ fn classify_code(
             operation,
             code,
             message,
+            request_id,
         }
     } else if is_conflict_code(code_str) || (code_str.is_empty() && status == 409) {
         AwsError::Conflict {
@@ -319,6 +375,7 @@ fn classify_code(
             operation,
             code,
             message,
+            request_id,
         }
     } else {
         AwsError::Other {
@@ -326,6 +383,7 @@ fn classify_code(
             operation,
             code,
             message,
+            request_id,
         }
     }
 }
@@ -378,6 +436,7 @@ mod tests {
             code.map(str::to_owned),
             status,
             "m".to_owned(),
+            None,
         ) {
             AwsError::Throttled { .. } => "throttled",
             AwsError::AccessDenied { .. } => "denied",
@@ -432,6 +491,7 @@ mod tests {
             Some("DependencyViolation".to_owned()),
             400,
             "The vpc 'vpc-1' has dependencies and cannot be deleted".to_owned(),
+            None,
         );
         let text = err.to_string();
         assert_eq!(
@@ -441,6 +501,28 @@ mod tests {
         );
         assert!(!text.ends_with('.'));
         assert!(err.help().is_some_and(|h| h.contains("iac plan")));
+        assert_eq!(err.code(), Some("DependencyViolation"));
+        assert_eq!(err.request_id(), None);
+    }
+
+    #[test]
+    fn messages_keep_awss_text_and_add_the_request_id() {
+        let err = classify_code(
+            "ec2",
+            "CreateSubnet".to_owned(),
+            Some("InvalidParameterValue".to_owned()),
+            400,
+            "Value (10.0.0.0/33) for parameter cidrBlock is invalid".to_owned(),
+            Some("abc-123".to_owned()),
+        );
+        assert_eq!(
+            err.to_string(),
+            "`ec2:CreateSubnet` failed (`InvalidParameterValue`): \
+             Value (10.0.0.0/33) for parameter cidrBlock is invalid (request id abc-123)"
+        );
+        assert_eq!(err.code(), Some("InvalidParameterValue"));
+        assert_eq!(err.request_id(), Some("abc-123"));
+        assert_eq!(AwsError::NoRegion.code(), None);
     }
 
     #[test]

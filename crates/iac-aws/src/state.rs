@@ -17,6 +17,10 @@
 //!
 //! Everything is written with server-side encryption (`AES256`): the state names every
 //! resource and may hold values from the stack.
+//!
+//! One module of some 700 lines on purpose: it has one job (the backend), and its parts (the
+//! location, the lock, loading and saving, the listing of sibling states) share the
+//! conditional-write protocol above; split, each file would need the whole protocol in mind.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -33,11 +33,20 @@ pub enum ErrorKind {
 }
 
 /// A failed provider call.
+///
+/// `kind` decides what the engine does; `message` is for people. A provider that got the
+/// failure from its cloud also keeps the cloud's own error `code` (e.g. AWS's
+/// `DependencyViolation`) and the `request_id` of the failed call as data, so decisions
+/// on a specific failure match the code, never the message's words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ProviderError {
     pub kind: ErrorKind,
     pub message: String,
+    /// The cloud's error code, when the cloud answered with one.
+    pub code: Option<String>,
+    /// The id of the failed request, when the cloud gave one (for support cases).
+    pub request_id: Option<String>,
 }
 
 impl ProviderError {
@@ -45,7 +54,26 @@ impl ProviderError {
         ProviderError {
             kind,
             message: message.into(),
+            code: None,
+            request_id: None,
         }
+    }
+
+    /// The same error with the cloud's error code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// The same error with the id of the failed request.
+    pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
+    }
+
+    /// The cloud's error code, if any: `err.code() == Some("DependencyViolation")`.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
     }
     /// True for the kinds the walker retries with backoff.
     pub fn is_retryable(&self) -> bool {

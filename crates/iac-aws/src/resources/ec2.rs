@@ -13,27 +13,19 @@ use iac_engine::provider::{
 use serde_json::Value as Json;
 
 use super::common::{
-    existing, gone_is_ok, input_tags, poll_until, retry_dependency, tags_json, Backoff, TagDiff,
+    existing, gone_is_ok, poll_until, retry_dependency, sdk_tag_keys, sdk_tags, sdk_tags_of,
+    Backoff, TagDiff,
 };
 use super::Cx;
 use crate::Service;
 
 /// The `TagSpecification` that tags a new resource in its create call, so it is never
 /// visible untagged (a crash between create and tag would leave an orphan no read finds).
-pub fn tag_spec(rtype: Ec2ResourceType, inputs: &Json) -> TagSpecification {
-    let mut spec = TagSpecification::builder().resource_type(rtype);
-    for (k, v) in input_tags(inputs) {
-        spec = spec.tags(Tag::builder().key(k).value(v).build());
-    }
-    spec.build()
-}
-
-/// Live EC2 tags as the `tags` input.
-pub fn live_tags(tags: &[Tag]) -> Json {
-    tags_json(
-        tags.iter()
-            .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or("").to_owned()))),
-    )
+pub fn tag_spec(rtype: Ec2ResourceType, inputs: &Json) -> Result<TagSpecification, ProviderError> {
+    Ok(TagSpecification::builder()
+        .resource_type(rtype)
+        .set_tags(sdk_tags_of::<Tag>(inputs)?)
+        .build())
 }
 
 /// Sets and removes exactly the tags that differ between `old` (live: the engine hands an
@@ -48,20 +40,18 @@ pub async fn reconcile_tags(
     let diff = TagDiff::between(old, new);
     let ec2 = &cx.aws.clients().ec2;
     if !diff.remove.is_empty() {
-        let mut req = ec2.delete_tags().resources(id);
-        for k in &diff.remove {
-            req = req.tags(Tag::builder().key(k).build());
-        }
-        req.send()
+        ec2.delete_tags()
+            .resources(id)
+            .set_tags(Some(sdk_tag_keys::<Tag>(&diff.remove)?))
+            .send()
             .await
             .map_err(cx.err(Service::Ec2, "DeleteTags"))?;
     }
     if !diff.add.is_empty() {
-        let mut req = ec2.create_tags().resources(id);
-        for (k, v) in &diff.add {
-            req = req.tags(Tag::builder().key(k).value(v).build());
-        }
-        req.send()
+        ec2.create_tags()
+            .resources(id)
+            .set_tags(Some(sdk_tags::<Tag>(&diff.add)?))
+            .send()
             .await
             .map_err(cx.err(Service::Ec2, "CreateTags"))?;
     }
@@ -350,6 +340,37 @@ where
         },
     )
     .await
+}
+
+/// Waits until the object `id` that a create just made is visible ([`wait_visible`]) to the
+/// type's own `describe` (the one its read uses), filtered on its id (`id_filter_name`,
+/// e.g. `vpc-id`) and `extra` (e.g. [`available`]); returns it as a read would.
+///
+/// The one "until visible" wait of the EC2 types: each says only how it describes.
+pub async fn wait_created<F, Fut>(
+    op: &OpContext,
+    what: &str,
+    id: &str,
+    id_filter_name: &'static str,
+    extra: &[Filter],
+    mut describe: F,
+) -> Result<Live, ProviderError>
+where
+    F: FnMut(Vec<Filter>) -> Fut,
+    Fut: Future<Output = Result<HashMap<String, Live>, ProviderError>>,
+{
+    wait_visible(op, &format!("{what} `{id}`"), || {
+        let mut filters = vec![id_filter(id_filter_name, vec![id])];
+        filters.extend(extra.iter().cloned());
+        let found = describe(filters);
+        async move { Ok(found.await?.remove(id)) }
+    })
+    .await
+}
+
+/// The describe filter on the `state` of VPCs and subnets that keeps the available ones.
+pub fn available() -> Filter {
+    Filter::builder().name("state").values("available").build()
 }
 
 /// Orders a live list like the list last applied, so an unchanged list reads back equal.

@@ -14,8 +14,8 @@ use iac_engine::provider::{
 use serde_json::{json, Value as Json};
 
 use super::common::{
-    aws_code, bool_or, describe_in_batches, existing, for_each_bounded, input_tags, malformed,
-    name_taken, read_found, req_str, tags_json, TagDiff, READ_CONCURRENCY,
+    bool_or, describe_in_batches, find_existing, for_each_bounded, live_tags, malformed,
+    name_taken, req_str, sdk_tags, sdk_tags_of, TagDiff, READ_CONCURRENCY,
 };
 use super::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -35,20 +35,6 @@ fn attrs_of(r: &Repository) -> Json {
         "url": r.repository_uri().unwrap_or_default(),
         "name": r.repository_name().unwrap_or_default(),
     })
-}
-
-fn ecr_tags(pairs: Vec<(String, String)>) -> Result<Option<Vec<Tag>>, ProviderError> {
-    let tags = pairs
-        .into_iter()
-        .map(|(k, v)| {
-            Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| ProviderError::new(ErrorKind::Fatal, format!("tag: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((!tags.is_empty()).then_some(tags))
 }
 
 fn mutability(inputs: &Json) -> ImageTagMutability {
@@ -135,7 +121,7 @@ impl ResourceType for EcrRepository {
                     "immutable_tags": immutable,
                     // Not a property of the repository: what destroy will do with images.
                     "force_delete": bool_or(&r.last_inputs, "force_delete", false),
-                    "tags": tags_json(tags.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned()))),
+                    "tags": live_tags(tags.tags()),
                 }),
                 attrs: attrs_of(repo),
             }))
@@ -173,8 +159,7 @@ impl ResourceType for EcrRepository {
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
         let repo = req_str(inputs, RTYPE, "name")?;
-        let live = read_found(self, cx, name, repo, inputs, Json::Null).await?;
-        Ok(live.map(|live| existing(cx, name, repo, live)))
+        find_existing(self, cx, name, repo, inputs).await
     }
 
     /// A repository of that name that exists already (whoever made it) makes the create
@@ -193,7 +178,7 @@ impl ResourceType for EcrRepository {
             .repository_name(name)
             .image_scanning_configuration(scanning(inputs))
             .image_tag_mutability(mutability(inputs))
-            .set_tags(ecr_tags(input_tags(inputs))?)
+            .set_tags(sdk_tags_of(inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Ecr, "CreateRepository"));
@@ -202,7 +187,7 @@ impl ResourceType for EcrRepository {
                 .repository()
                 .cloned()
                 .ok_or_else(|| malformed("CreateRepository", "repository"))?,
-            Err(e) if aws_code(&e) == Some("RepositoryAlreadyExistsException") => {
+            Err(e) if e.code() == Some("RepositoryAlreadyExistsException") => {
                 return Err(name_taken(&format!("ECR repository `{name}`")));
             }
             Err(e) => return Err(e),
@@ -258,7 +243,7 @@ impl ResourceType for EcrRepository {
         if !diff.add.is_empty() {
             ecr.tag_resource()
                 .resource_arn(arn)
-                .set_tags(ecr_tags(diff.add.clone())?)
+                .set_tags(Some(sdk_tags::<Tag>(&diff.add)?))
                 .send()
                 .await
                 .map_err(cx.err(Service::Ecr, "TagResource"))?;
@@ -286,7 +271,7 @@ impl ResourceType for EcrRepository {
             .map_err(cx.err(Service::Ecr, "DeleteRepository"));
         match deleted {
             Ok(_) => Ok(()),
-            Err(e) if aws_code(&e) == Some("RepositoryNotEmptyException") => Err(ProviderError::new(
+            Err(e) if e.code() == Some("RepositoryNotEmptyException") => Err(ProviderError::new(
                 e.kind,
                 format!(
                     "{}; repository `{id}` still holds images: delete them, or set `force_delete: true` to delete them with it",

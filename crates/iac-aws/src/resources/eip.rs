@@ -9,10 +9,10 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::common::{malformed, object};
+use super::common::{live_tags, malformed, object};
 use super::ec2::{
-    delete_when_unused, find_by_tags, list_by_stack_tag, live_tags, read_by_stack_tag,
-    reconcile_tags, tag_spec, wait_visible, IN_USE_LIMIT,
+    delete_when_unused, find_by_tags, list_by_stack_tag, read_by_stack_tag, reconcile_tags,
+    tag_spec, wait_created, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -97,7 +97,7 @@ impl ResourceType for Eip {
         let out = ec2
             .allocate_address()
             .domain(DomainType::Vpc)
-            .tag_specifications(tag_spec(Ec2ResourceType::ElasticIp, inputs))
+            .tag_specifications(tag_spec(Ec2ResourceType::ElasticIp, inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Ec2, "AllocateAddress"))?;
@@ -109,14 +109,8 @@ impl ResourceType for Eip {
             .public_ip()
             .ok_or_else(|| malformed("AllocateAddress", "PublicIp"))?
             .to_owned();
-        wait_visible(op, &format!("elastic IP `{id}`"), || async {
-            let out = ec2
-                .describe_addresses()
-                .filters(Filter::builder().name("allocation-id").values(&id).build())
-                .send()
-                .await
-                .map_err(cx.err(Service::Ec2, "DescribeAddresses"))?;
-            Ok((!out.addresses().is_empty()).then_some(()))
+        wait_created(op, "elastic IP", &id, "allocation-id", &[], |filters| {
+            describe(cx, filters)
         })
         .await?;
         Ok(Created {

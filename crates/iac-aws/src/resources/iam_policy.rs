@@ -92,10 +92,7 @@ pub(crate) fn statements(document: &str) -> Option<Json> {
 
 /// Refused for want of permissions (IAM's code is `AccessDenied`).
 pub(crate) fn denied(e: &ProviderError) -> bool {
-    matches!(
-        super::common::aws_code(e),
-        Some("AccessDenied" | "AccessDeniedException")
-    )
+    matches!(e.code(), Some("AccessDenied" | "AccessDeniedException"))
 }
 
 /// The role's `policies` as IAM has them: `[]` when it has no inline policy of iac's.
@@ -191,6 +188,7 @@ mod tests {
                 operation: "GetRolePolicy".into(),
                 code: code.into(),
                 message: "not allowed".into(),
+                request_id: None,
             })
         };
         assert!(denied(&err("AccessDenied")));
@@ -199,6 +197,7 @@ mod tests {
             operation: "GetRolePolicy".into(),
             code: "MalformedPolicyDocument".into(),
             message: "bad".into(),
+            request_id: None,
         });
         assert!(!denied(&other));
     }

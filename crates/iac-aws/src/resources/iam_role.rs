@@ -19,8 +19,8 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    aws_code, existing, for_each_bounded, input_tags, name_taken, order_like, poll_until,
-    read_found, req_str, str_list, tags_json, Backoff, TagDiff, READ_CONCURRENCY,
+    all_pages, find_existing, for_each_bounded, iam_next_marker, live_tags, name_taken, order_like,
+    poll_until, req_str, sdk_tags, sdk_tags_of, str_list, Backoff, TagDiff, READ_CONCURRENCY,
 };
 use super::{iam_policy, Cx, ResourceType};
 use crate::Service;
@@ -91,49 +91,28 @@ pub(crate) fn principal_of(document: &str) -> Option<String> {
     }
 }
 
-fn sdk_tags(inputs: &Json) -> Result<Option<Vec<Tag>>, ProviderError> {
-    iam_tags(input_tags(inputs))
-}
-
-fn iam_tags(pairs: Vec<(String, String)>) -> Result<Option<Vec<Tag>>, ProviderError> {
-    let tags = pairs
-        .into_iter()
-        .map(|(k, v)| {
-            Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| ProviderError::new(ErrorKind::Fatal, format!("tag: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((!tags.is_empty()).then_some(tags))
-}
-
 /// The ARNs of the policies attached to the role, all pages.
 async fn attached(cx: &Cx, role: &str) -> Result<Vec<String>, ProviderError> {
-    let mut out = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let resp = cx
-            .aws
-            .clients()
-            .iam
+    let iam = &cx.aws.clients().iam;
+    all_pages(|marker| {
+        let page = iam
             .list_attached_role_policies()
             .role_name(role)
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(cx.err(Service::Iam, "ListAttachedRolePolicies"))?;
-        out.extend(
-            resp.attached_policies()
+            .set_marker(marker);
+        async move {
+            let resp = page
+                .send()
+                .await
+                .map_err(cx.err(Service::Iam, "ListAttachedRolePolicies"))?;
+            let arns = resp
+                .attached_policies()
                 .iter()
-                .filter_map(|p| p.policy_arn().map(str::to_owned)),
-        );
-        match resp.marker() {
-            Some(m) if resp.is_truncated() => marker = Some(m.to_owned()),
-            _ => return Ok(out),
+                .filter_map(|p| p.policy_arn().map(str::to_owned))
+                .collect();
+            Ok((arns, iam_next_marker(resp.marker(), resp.is_truncated())))
         }
-    }
+    })
+    .await
 }
 
 /// Attaches and detaches policies so that exactly `want` is attached.
@@ -207,14 +186,7 @@ async fn read_one(cx: &Cx, r: &ReadRequest) -> Result<Option<Live>, ProviderErro
     if inline.as_array().is_some_and(|l| !l.is_empty()) || applied {
         inputs.insert("policies".into(), inline);
     }
-    inputs.insert(
-        "tags".into(),
-        tags_json(
-            role.tags()
-                .iter()
-                .map(|t| (t.key().to_owned(), t.value().to_owned())),
-        ),
-    );
+    inputs.insert("tags".into(), live_tags(role.tags()));
     Ok(Some(Live {
         inputs: Json::Object(inputs),
         attrs: json!({"arn": role.arn(), "name": role.role_name()}),
@@ -266,8 +238,7 @@ impl ResourceType for IamRole {
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
         let role = req_str(inputs, RTYPE, "name")?;
-        let live = read_found(self, cx, name, role, inputs, Json::Null).await?;
-        Ok(live.map(|live| existing(cx, name, role, live)))
+        find_existing(self, cx, name, role, inputs).await
     }
 
     /// A role of that name that exists already (whoever made it) makes the create fail with
@@ -287,13 +258,13 @@ impl ResourceType for IamRole {
             .role_name(name)
             .assume_role_policy_document(trust_policy(principal))
             .description("Managed by iac")
-            .set_tags(sdk_tags(inputs)?)
+            .set_tags(sdk_tags_of(inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Iam, "CreateRole"));
         match created {
             Ok(_) => {}
-            Err(e) if aws_code(&e) == Some("EntityAlreadyExists") => {
+            Err(e) if e.code() == Some("EntityAlreadyExists") => {
                 return Err(name_taken(&format!("IAM role `{name}`")));
             }
             Err(e) => return Err(e),
@@ -360,7 +331,7 @@ impl ResourceType for IamRole {
         if !diff.add.is_empty() {
             iam.tag_role()
                 .role_name(id)
-                .set_tags(iam_tags(diff.add.clone())?)
+                .set_tags(Some(sdk_tags::<Tag>(&diff.add)?))
                 .send()
                 .await
                 .map_err(cx.err(Service::Iam, "TagRole"))?;

@@ -11,10 +11,11 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::common::{aws_code, gone_is_ok, malformed, object, req_str, retry_dependency, Backoff};
+use super::common::{
+    gone_is_ok, live_tags, malformed, object, paged, req_str, retry_dependency, Backoff,
+};
 use super::ec2::{
-    find_by_tags, list_by_stack_tag, live_tags, read_by_stack_tag, reconcile_tags, tag_spec,
-    wait_visible,
+    find_by_tags, list_by_stack_tag, read_by_stack_tag, reconcile_tags, tag_spec, wait_created,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -61,7 +62,7 @@ async fn detach(cx: &Cx, op: &OpContext, id: &str, vpc: &str) -> Result<(), Prov
     .await;
     match result {
         // `Gateway.NotAttached` and a gateway or VPC already gone all mean "not attached".
-        Err(e) if e.kind != ErrorKind::NotFound && aws_code(&e) != Some("Gateway.NotAttached") => {
+        Err(e) if e.kind != ErrorKind::NotFound && e.code() != Some("Gateway.NotAttached") => {
             Err(e)
         }
         _ => Ok(()),
@@ -70,36 +71,37 @@ async fn detach(cx: &Cx, op: &OpContext, id: &str, vpc: &str) -> Result<(), Prov
 
 /// The gateways one `DescribeInternetGateways` (all pages) finds with `filters`, by id.
 async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>, ProviderError> {
-    let mut pages = cx
-        .aws
-        .clients()
-        .ec2
-        .describe_internet_gateways()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send();
+    let ec2 = &cx.aws.clients().ec2;
+    let internet_gateways = paged!(
+        cx,
+        Ec2,
+        "DescribeInternetGateways",
+        ec2.describe_internet_gateways()
+            .set_filters(Some(filters.clone())),
+        set_next_token,
+        next_token,
+        internet_gateways
+    )
+    .await?;
     let mut found = HashMap::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Ec2, "DescribeInternetGateways"))?;
-        for igw in page.internet_gateways() {
-            let Some(id) = igw.internet_gateway_id() else {
-                continue;
-            };
-            // Detached outside iac: `vpc` reads as null, which plans a re-attach.
-            let vpc = igw
-                .attachments()
-                .iter()
-                .find_map(|a| a.vpc_id())
-                .map_or(Json::Null, |v| json!(v));
-            let inputs = object([("vpc", vpc), ("tags", live_tags(igw.tags()))]);
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs,
-                    attrs: json!({ "id": id }),
-                },
-            );
-        }
+    for igw in &internet_gateways {
+        let Some(id) = igw.internet_gateway_id() else {
+            continue;
+        };
+        // Detached outside iac: `vpc` reads as null, which plans a re-attach.
+        let vpc = igw
+            .attachments()
+            .iter()
+            .find_map(|a| a.vpc_id())
+            .map_or(Json::Null, |v| json!(v));
+        let inputs = object([("vpc", vpc), ("tags", live_tags(igw.tags()))]);
+        found.insert(
+            id.to_owned(),
+            Live {
+                inputs,
+                attrs: json!({ "id": id }),
+            },
+        );
     }
     Ok(found)
 }
@@ -156,7 +158,7 @@ impl ResourceType for InternetGateway {
         let ec2 = &cx.aws.clients().ec2;
         let out = ec2
             .create_internet_gateway()
-            .tag_specifications(tag_spec(Ec2ResourceType::InternetGateway, inputs))
+            .tag_specifications(tag_spec(Ec2ResourceType::InternetGateway, inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Ec2, "CreateInternetGateway"))?;
@@ -165,15 +167,14 @@ impl ResourceType for InternetGateway {
             .and_then(|g| g.internet_gateway_id())
             .ok_or_else(|| malformed("CreateInternetGateway", "InternetGatewayId"))?
             .to_owned();
-        wait_visible(op, &format!("internet gateway `{id}`"), || async {
-            let out = ec2
-                .describe_internet_gateways()
-                .internet_gateway_ids(&id)
-                .send()
-                .await
-                .map_err(cx.err(Service::Ec2, "DescribeInternetGateways"))?;
-            Ok((!out.internet_gateways().is_empty()).then_some(()))
-        })
+        wait_created(
+            op,
+            "internet gateway",
+            &id,
+            "internet-gateway-id",
+            &[],
+            |filters| describe(cx, filters),
+        )
         .await?;
         attach(cx, &id, vpc).await?;
         Ok(Created {
@@ -200,7 +201,7 @@ impl ResourceType for InternetGateway {
             }
             match attach(cx, id, new_vpc).await {
                 // Already attached to the new VPC (the old inputs were the drifted ones).
-                Err(e) if aws_code(&e) == Some("Resource.AlreadyAssociated") => {}
+                Err(e) if e.code() == Some("Resource.AlreadyAssociated") => {}
                 other => other?,
             }
         }

@@ -14,8 +14,8 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    aws_code, existing, for_each_bounded, input_tags, name_taken, poll_until, read_found, req_str,
-    tags_json, Backoff, TagDiff, READ_CONCURRENCY,
+    find_existing, for_each_bounded, input_tags, name_taken, paged, poll_until, req_str, tags_json,
+    Backoff, TagDiff, READ_CONCURRENCY,
 };
 use super::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -62,25 +62,17 @@ fn common_prefix(names: &[&str]) -> String {
 
 /// The groups whose names start with `prefix`, all pages.
 async fn list_prefix(cx: &Cx, prefix: &str) -> Result<Vec<SdkLogGroup>, ProviderError> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let resp = cx
-            .aws
-            .clients()
-            .logs
-            .describe_log_groups()
-            .log_group_name_prefix(prefix)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(cx.err(Service::Logs, "DescribeLogGroups"))?;
-        out.extend(resp.log_groups().iter().cloned());
-        match resp.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(out),
-        }
-    }
+    let logs = &cx.aws.clients().logs;
+    paged!(
+        cx,
+        Logs,
+        "DescribeLogGroups",
+        logs.describe_log_groups().log_group_name_prefix(prefix),
+        set_next_token,
+        next_token,
+        log_groups
+    )
+    .await
 }
 
 /// The groups named in `names`, by exact name. A stack's groups share the prefix
@@ -213,8 +205,7 @@ impl ResourceType for LogGroup {
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
         let group = req_str(inputs, RTYPE, "name")?;
-        let live = read_found(self, cx, name, group, inputs, Json::Null).await?;
-        Ok(live.map(|live| existing(cx, name, group, live)))
+        find_existing(self, cx, name, group, inputs).await
     }
 
     /// A group of that name that exists already (whoever made it) makes the create fail
@@ -240,7 +231,7 @@ impl ResourceType for LogGroup {
             .map_err(cx.err(Service::Logs, "CreateLogGroup"));
         match created {
             Ok(_) => {}
-            Err(e) if aws_code(&e) == Some("ResourceAlreadyExistsException") => {
+            Err(e) if e.code() == Some("ResourceAlreadyExistsException") => {
                 return Err(name_taken(&format!("log group `{name}`")));
             }
             Err(e) => return Err(e),

@@ -12,10 +12,10 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::common::{client_token, malformed, object, poll_until, req_str, Backoff};
-use super::ec2::{
-    find_by_tags, list_by_stack_tag, live_tags, read_by_stack_tag, reconcile_tags, tag_spec,
+use super::common::{
+    client_token, live_tags, malformed, object, paged, poll_until, req_str, Backoff,
 };
+use super::ec2::{find_by_tags, list_by_stack_tag, read_by_stack_tag, reconcile_tags, tag_spec};
 use super::{Cx, ResourceType};
 use crate::Service;
 
@@ -53,42 +53,43 @@ async fn describe_one(cx: &Cx, id: &str) -> Result<Option<Ec2Nat>, ProviderError
 /// The gateways one `DescribeNatGateways` (all pages) finds with `filters`, by id; those
 /// deleted or being deleted, which AWS keeps listing for an hour, are left out.
 async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>, ProviderError> {
-    let mut pages = cx
-        .aws
-        .clients()
-        .ec2
-        .describe_nat_gateways()
-        .set_filter(Some(filters))
-        .into_paginator()
-        .send();
+    let ec2 = &cx.aws.clients().ec2;
+    let nat_gateways = paged!(
+        cx,
+        Ec2,
+        "DescribeNatGateways",
+        ec2.describe_nat_gateways()
+            .set_filter(Some(filters.clone())),
+        set_next_token,
+        next_token,
+        nat_gateways
+    )
+    .await?;
     let mut found = HashMap::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Ec2, "DescribeNatGateways"))?;
-        for nat in page.nat_gateways() {
-            let Some(id) = nat.nat_gateway_id() else {
-                continue;
-            };
-            if is_gone(nat) {
-                continue;
-            }
-            let eip = nat
-                .nat_gateway_addresses()
-                .iter()
-                .find_map(|a| a.allocation_id())
-                .map_or(Json::Null, |a| json!(a));
-            let inputs = object([
-                ("subnet", nat.subnet_id().map_or(Json::Null, |s| json!(s))),
-                ("eip", eip),
-                ("tags", live_tags(nat.tags())),
-            ]);
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs,
-                    attrs: json!({ "id": id }),
-                },
-            );
+    for nat in &nat_gateways {
+        let Some(id) = nat.nat_gateway_id() else {
+            continue;
+        };
+        if is_gone(nat) {
+            continue;
         }
+        let eip = nat
+            .nat_gateway_addresses()
+            .iter()
+            .find_map(|a| a.allocation_id())
+            .map_or(Json::Null, |a| json!(a));
+        let inputs = object([
+            ("subnet", nat.subnet_id().map_or(Json::Null, |s| json!(s))),
+            ("eip", eip),
+            ("tags", live_tags(nat.tags())),
+        ]);
+        found.insert(
+            id.to_owned(),
+            Live {
+                inputs,
+                attrs: json!({ "id": id }),
+            },
+        );
     }
     Ok(found)
 }
@@ -157,7 +158,7 @@ impl ResourceType for NatGateway {
                 .subnet_id(subnet)
                 .allocation_id(eip)
                 .client_token(token)
-                .tag_specifications(tag_spec(Ec2ResourceType::Natgateway, inputs))
+                .tag_specifications(tag_spec(Ec2ResourceType::Natgateway, inputs)?)
                 .send()
                 .await
                 .map_err(cx.err(Service::Ec2, "CreateNatGateway"))?;

@@ -13,9 +13,9 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Map, Value as Json};
 
-use super::common::{gone_is_ok, malformed, req_str, str_list};
+use super::common::{gone_is_ok, live_tags, malformed, paged, req_str, str_list};
 use super::ec2::{
-    align, delete_when_unused, find_by_tags, last_inputs, list_by_stack_tag, live_tags, put_list,
+    align, delete_when_unused, find_by_tags, last_inputs, list_by_stack_tag, put_list,
     read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, LastInputs,
 };
 use super::{Cx, ResourceType};
@@ -260,54 +260,55 @@ async fn describe(
     filters: Vec<Filter>,
     last: &LastInputs<'_>,
 ) -> Result<HashMap<String, Live>, ProviderError> {
-    let mut pages = cx
-        .aws
-        .clients()
-        .ec2
-        .describe_route_tables()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send();
+    let ec2 = &cx.aws.clients().ec2;
+    let route_tables = paged!(
+        cx,
+        Ec2,
+        "DescribeRouteTables",
+        ec2.describe_route_tables()
+            .set_filters(Some(filters.clone())),
+        set_next_token,
+        next_token,
+        route_tables
+    )
+    .await?;
     let mut found = HashMap::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Ec2, "DescribeRouteTables"))?;
-        for table in page.route_tables() {
-            let (Some(id), Some(vpc)) = (table.route_table_id(), table.vpc_id()) else {
-                continue;
-            };
-            let last = last.of(id);
-            let routes = align(
-                live_routes(table)
-                    .into_iter()
-                    .map(|(dest, target)| {
-                        let json = route_json(&dest, &target);
-                        ((dest, target), json)
-                    })
-                    .collect(),
-                last.get("routes"),
-                route_key,
-            );
-            let subnets = align(
-                live_associations(table)
-                    .into_keys()
-                    .map(|s| (s.clone(), json!(s)))
-                    .collect(),
-                last.get("subnets"),
-                |v| v.as_str().map(str::to_owned),
-            );
-            let mut inputs = Map::new();
-            inputs.insert("vpc".to_owned(), json!(vpc));
-            put_list(&mut inputs, last, "routes", routes);
-            put_list(&mut inputs, last, "subnets", subnets);
-            inputs.insert("tags".to_owned(), live_tags(table.tags()));
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs: Json::Object(inputs),
-                    attrs: json!({ "id": id }),
-                },
-            );
-        }
+    for table in &route_tables {
+        let (Some(id), Some(vpc)) = (table.route_table_id(), table.vpc_id()) else {
+            continue;
+        };
+        let last = last.of(id);
+        let routes = align(
+            live_routes(table)
+                .into_iter()
+                .map(|(dest, target)| {
+                    let json = route_json(&dest, &target);
+                    ((dest, target), json)
+                })
+                .collect(),
+            last.get("routes"),
+            route_key,
+        );
+        let subnets = align(
+            live_associations(table)
+                .into_keys()
+                .map(|s| (s.clone(), json!(s)))
+                .collect(),
+            last.get("subnets"),
+            |v| v.as_str().map(str::to_owned),
+        );
+        let mut inputs = Map::new();
+        inputs.insert("vpc".to_owned(), json!(vpc));
+        put_list(&mut inputs, last, "routes", routes);
+        put_list(&mut inputs, last, "subnets", subnets);
+        inputs.insert("tags".to_owned(), live_tags(table.tags()));
+        found.insert(
+            id.to_owned(),
+            Live {
+                inputs: Json::Object(inputs),
+                attrs: json!({ "id": id }),
+            },
+        );
     }
     Ok(found)
 }
@@ -367,7 +368,7 @@ impl ResourceType for RouteTable {
             .ec2
             .create_route_table()
             .vpc_id(vpc)
-            .tag_specifications(tag_spec(Ec2ResourceType::RouteTable, inputs))
+            .tag_specifications(tag_spec(Ec2ResourceType::RouteTable, inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Ec2, "CreateRouteTable"))?;

@@ -4,18 +4,16 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, SubnetState,
-};
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType};
 use iac_engine::provider::{
     Created, Existing, Found, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
 use serde_json::{json, Value as Json};
 
-use super::common::{bool_or, malformed, object, req_str};
+use super::common::{bool_or, live_tags, malformed, object, paged, req_str};
 use super::ec2::{
-    delete_when_unused, find_by_tags, interfaces_using, list_by_stack_tag, live_tags,
-    read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, IN_USE_LIMIT,
+    available, delete_when_unused, find_by_tags, interfaces_using, list_by_stack_tag,
+    read_by_stack_tag, reconcile_tags, tag_spec, wait_created, IN_USE_LIMIT,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -43,44 +41,44 @@ async fn set_public(cx: &Cx, id: &str, public: bool) -> Result<(), ProviderError
 
 /// The subnets one `DescribeSubnets` (all pages) finds with `filters`, by id.
 async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>, ProviderError> {
-    let mut pages = cx
-        .aws
-        .clients()
-        .ec2
-        .describe_subnets()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send();
+    let ec2 = &cx.aws.clients().ec2;
+    let subnets = paged!(
+        cx,
+        Ec2,
+        "DescribeSubnets",
+        ec2.describe_subnets().set_filters(Some(filters.clone())),
+        set_next_token,
+        next_token,
+        subnets
+    )
+    .await?;
     let mut found = HashMap::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Ec2, "DescribeSubnets"))?;
-        for subnet in page.subnets() {
-            let (Some(id), Some(vpc), Some(cidr), Some(az)) = (
-                subnet.subnet_id(),
-                subnet.vpc_id(),
-                subnet.cidr_block(),
-                subnet.availability_zone(),
-            ) else {
-                continue;
-            };
-            let inputs = object([
-                ("vpc", json!(vpc)),
-                ("cidr", json!(cidr)),
-                ("az", json!(az)),
-                (
-                    "public",
-                    json!(subnet.map_public_ip_on_launch().unwrap_or(false)),
-                ),
-                ("tags", live_tags(subnet.tags())),
-            ]);
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs,
-                    attrs: attrs(id, az, cidr),
-                },
-            );
-        }
+    for subnet in &subnets {
+        let (Some(id), Some(vpc), Some(cidr), Some(az)) = (
+            subnet.subnet_id(),
+            subnet.vpc_id(),
+            subnet.cidr_block(),
+            subnet.availability_zone(),
+        ) else {
+            continue;
+        };
+        let inputs = object([
+            ("vpc", json!(vpc)),
+            ("cidr", json!(cidr)),
+            ("az", json!(az)),
+            (
+                "public",
+                json!(subnet.map_public_ip_on_launch().unwrap_or(false)),
+            ),
+            ("tags", live_tags(subnet.tags())),
+        ]);
+        found.insert(
+            id.to_owned(),
+            Live {
+                inputs,
+                attrs: attrs(id, az, cidr),
+            },
+        );
     }
     Ok(found)
 }
@@ -152,7 +150,7 @@ impl ResourceType for Subnet {
             .vpc_id(vpc)
             .cidr_block(cidr)
             .availability_zone(az)
-            .tag_specifications(tag_spec(Ec2ResourceType::Subnet, inputs))
+            .tag_specifications(tag_spec(Ec2ResourceType::Subnet, inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Ec2, "CreateSubnet"))?;
@@ -161,18 +159,8 @@ impl ResourceType for Subnet {
             .and_then(|s| s.subnet_id())
             .ok_or_else(|| malformed("CreateSubnet", "SubnetId"))?
             .to_owned();
-        wait_visible(op, &format!("subnet `{id}`"), || async {
-            let out = ec2
-                .describe_subnets()
-                .subnet_ids(&id)
-                .send()
-                .await
-                .map_err(cx.err(Service::Ec2, "DescribeSubnets"))?;
-            Ok(out
-                .subnets()
-                .iter()
-                .find(|s| s.state() == Some(&SubnetState::Available))
-                .map(|_| ()))
+        wait_created(op, "subnet", &id, "subnet-id", &[available()], |filters| {
+            describe(cx, filters)
         })
         .await?;
         // New subnets do not map public IPs; only a public one needs the call.

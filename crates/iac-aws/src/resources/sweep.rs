@@ -9,9 +9,9 @@
 //! object of the type, which is why plans never do it: a plan finds those types by their
 //! names instead.
 
-use aws_sdk_acm::types::CertificateStatus;
 use iac_engine::provider::ProviderError;
 
+use super::common::{all_pages, iam_next_marker, paged};
 use super::Cx;
 use crate::Service;
 
@@ -56,207 +56,172 @@ pub(crate) async fn all_ids(cx: &Cx, rtype: &str) -> Result<Option<Vec<String>>,
 }
 
 async fn load_balancers(cx: &Cx) -> Result<Vec<String>, ProviderError> {
-    let mut out = Vec::new();
-    let mut pages = cx
-        .aws
-        .clients()
-        .elbv2
-        .describe_load_balancers()
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Elbv2, "DescribeLoadBalancers"))?;
-        out.extend(
-            page.load_balancers()
-                .iter()
-                .filter_map(|l| l.load_balancer_arn().map(str::to_owned)),
-        );
-    }
-    Ok(out)
+    let elbv2 = &cx.aws.clients().elbv2;
+    let all = paged!(
+        cx,
+        Elbv2,
+        "DescribeLoadBalancers",
+        elbv2.describe_load_balancers(),
+        set_marker,
+        next_marker,
+        load_balancers
+    )
+    .await?;
+    Ok(all
+        .iter()
+        .filter_map(|l| l.load_balancer_arn().map(str::to_owned))
+        .collect())
 }
 
 async fn target_groups(cx: &Cx) -> Result<Vec<String>, ProviderError> {
-    let mut out = Vec::new();
-    let mut pages = cx
-        .aws
-        .clients()
-        .elbv2
-        .describe_target_groups()
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Elbv2, "DescribeTargetGroups"))?;
-        out.extend(
-            page.target_groups()
-                .iter()
-                .filter_map(|t| t.target_group_arn().map(str::to_owned)),
-        );
-    }
-    Ok(out)
+    let elbv2 = &cx.aws.clients().elbv2;
+    let all = paged!(
+        cx,
+        Elbv2,
+        "DescribeTargetGroups",
+        elbv2.describe_target_groups(),
+        set_marker,
+        next_marker,
+        target_groups
+    )
+    .await?;
+    Ok(all
+        .iter()
+        .filter_map(|t| t.target_group_arn().map(str::to_owned))
+        .collect())
 }
 
 async fn listeners(cx: &Cx, load_balancer: &str) -> Result<Vec<String>, ProviderError> {
-    let mut out = Vec::new();
-    let mut pages = cx
-        .aws
-        .clients()
-        .elbv2
-        .describe_listeners()
-        .load_balancer_arn(load_balancer)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Elbv2, "DescribeListeners"))?;
-        out.extend(
-            page.listeners()
-                .iter()
-                .filter_map(|l| l.listener_arn().map(str::to_owned)),
-        );
-    }
-    Ok(out)
+    let elbv2 = &cx.aws.clients().elbv2;
+    let all = paged!(
+        cx,
+        Elbv2,
+        "DescribeListeners",
+        elbv2.describe_listeners().load_balancer_arn(load_balancer),
+        set_marker,
+        next_marker,
+        listeners
+    )
+    .await?;
+    Ok(all
+        .iter()
+        .filter_map(|l| l.listener_arn().map(str::to_owned))
+        .collect())
 }
 
 async fn certificates(cx: &Cx) -> Result<Vec<String>, ProviderError> {
-    let mut out = Vec::new();
-    let mut pages = cx
-        .aws
-        .clients()
-        .acm
-        .list_certificates()
-        .set_certificate_statuses(Some(vec![
-            CertificateStatus::PendingValidation,
-            CertificateStatus::Issued,
-            CertificateStatus::Inactive,
-            CertificateStatus::Expired,
-            CertificateStatus::ValidationTimedOut,
-            CertificateStatus::Revoked,
-            CertificateStatus::Failed,
-        ]))
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Acm, "ListCertificates"))?;
-        out.extend(
-            page.certificate_summary_list()
-                .iter()
-                .filter_map(|c| c.certificate_arn().map(str::to_owned)),
-        );
-    }
-    Ok(out)
+    Ok(super::acm::list_all(cx)
+        .await?
+        .iter()
+        .filter_map(|c| c.certificate_arn().map(str::to_owned))
+        .collect())
 }
 
 async fn hosted_zones(cx: &Cx) -> Result<Vec<String>, ProviderError> {
-    let mut out = Vec::new();
-    let mut pages = cx
-        .aws
-        .clients()
-        .route53
-        .list_hosted_zones()
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Route53, "ListHostedZones"))?;
-        out.extend(
-            page.hosted_zones()
-                .iter()
-                .map(|z| super::route53::bare_zone_id(z.id()).to_owned()),
-        );
-    }
-    Ok(out)
+    let route53 = &cx.aws.clients().route53;
+    let all = paged!(
+        cx,
+        Route53,
+        "ListHostedZones",
+        route53.list_hosted_zones(),
+        set_marker,
+        next_marker,
+        hosted_zones
+    )
+    .await?;
+    Ok(all
+        .iter()
+        .map(|z| super::route53::bare_zone_id(z.id()).to_owned())
+        .collect())
 }
 
 async fn log_groups(cx: &Cx) -> Result<Vec<String>, ProviderError> {
-    let mut out = Vec::new();
-    let mut pages = cx
-        .aws
-        .clients()
-        .logs
-        .describe_log_groups()
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Logs, "DescribeLogGroups"))?;
-        out.extend(
-            page.log_groups()
-                .iter()
-                .filter_map(|g| g.log_group_name().map(str::to_owned)),
-        );
-    }
-    Ok(out)
+    let logs = &cx.aws.clients().logs;
+    let all = paged!(
+        cx,
+        Logs,
+        "DescribeLogGroups",
+        logs.describe_log_groups(),
+        set_next_token,
+        next_token,
+        log_groups
+    )
+    .await?;
+    Ok(all
+        .iter()
+        .filter_map(|g| g.log_group_name().map(str::to_owned))
+        .collect())
 }
 
 async fn repositories(cx: &Cx) -> Result<Vec<String>, ProviderError> {
-    let mut out = Vec::new();
-    let mut pages = cx
-        .aws
-        .clients()
-        .ecr
-        .describe_repositories()
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Ecr, "DescribeRepositories"))?;
-        out.extend(
-            page.repositories()
-                .iter()
-                .filter_map(|r| r.repository_name().map(str::to_owned)),
-        );
-    }
-    Ok(out)
+    let ecr = &cx.aws.clients().ecr;
+    let all = paged!(
+        cx,
+        Ecr,
+        "DescribeRepositories",
+        ecr.describe_repositories(),
+        set_next_token,
+        next_token,
+        repositories
+    )
+    .await?;
+    Ok(all
+        .iter()
+        .filter_map(|r| r.repository_name().map(str::to_owned))
+        .collect())
 }
 
 async fn roles(cx: &Cx) -> Result<Vec<String>, ProviderError> {
-    let mut out = Vec::new();
-    let mut pages = cx.aws.clients().iam.list_roles().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Iam, "ListRoles"))?;
-        out.extend(page.roles().iter().map(|r| r.role_name().to_owned()));
-    }
-    Ok(out)
+    let iam = &cx.aws.clients().iam;
+    all_pages(|marker| {
+        let page = iam.list_roles().set_marker(marker);
+        async move {
+            let resp = page
+                .send()
+                .await
+                .map_err(cx.err(Service::Iam, "ListRoles"))?;
+            let names = resp
+                .roles()
+                .iter()
+                .map(|r| r.role_name().to_owned())
+                .collect();
+            Ok((names, iam_next_marker(resp.marker(), resp.is_truncated())))
+        }
+    })
+    .await
 }
 
 async fn clusters(cx: &Cx) -> Result<Vec<String>, ProviderError> {
-    let mut out = Vec::new();
-    let mut pages = cx.aws.clients().ecs.list_clusters().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Ecs, "ListClusters"))?;
-        out.extend(page.cluster_arns().iter().cloned());
-    }
-    Ok(out)
+    let ecs = &cx.aws.clients().ecs;
+    paged!(
+        cx,
+        Ecs,
+        "ListClusters",
+        ecs.list_clusters(),
+        set_next_token,
+        next_token,
+        cluster_arns
+    )
+    .await
 }
 
 async fn services(cx: &Cx, cluster: &str) -> Result<Vec<String>, ProviderError> {
-    let mut out = Vec::new();
-    let mut pages = cx
-        .aws
-        .clients()
-        .ecs
-        .list_services()
-        .cluster(cluster)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Ecs, "ListServices"))?;
-        out.extend(page.service_arns().iter().cloned());
-    }
-    Ok(out)
+    super::ecs::service::service_arns(cx, cluster).await
 }
 
 /// The families with an active revision (a task definition's physical id is its family;
 /// its read finds the newest active revision, and its tags).
 async fn families(cx: &Cx) -> Result<Vec<String>, ProviderError> {
-    let mut out = Vec::new();
-    let mut pages = cx
-        .aws
-        .clients()
-        .ecs
-        .list_task_definition_families()
-        .status(aws_sdk_ecs::types::TaskDefinitionFamilyStatus::Active)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Ecs, "ListTaskDefinitionFamilies"))?;
-        out.extend(page.families().iter().cloned());
-    }
-    Ok(out)
+    let ecs = &cx.aws.clients().ecs;
+    paged!(
+        cx,
+        Ecs,
+        "ListTaskDefinitionFamilies",
+        ecs.list_task_definition_families()
+            .status(aws_sdk_ecs::types::TaskDefinitionFamilyStatus::Active),
+        set_next_token,
+        next_token,
+        families
+    )
+    .await
 }

@@ -5,17 +5,17 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, VpcAttributeName, VpcState,
+    AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, VpcAttributeName,
 };
 use iac_engine::provider::{
     Created, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
 use serde_json::{json, Value as Json};
 
-use super::common::{bool_or, malformed, object, req_str};
+use super::common::{bool_or, live_tags, malformed, object, paged, req_str};
 use super::ec2::{
-    delete_when_unused, find_by_tags, interfaces_using, last_inputs, list_by_stack_tag, live_tags,
-    read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, LastInputs, IN_USE_LIMIT,
+    available, delete_when_unused, find_by_tags, interfaces_using, last_inputs, list_by_stack_tag,
+    read_by_stack_tag, reconcile_tags, tag_spec, wait_created, LastInputs, IN_USE_LIMIT,
 };
 use super::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -93,36 +93,36 @@ async fn describe(
     filters: Vec<Filter>,
     last: &LastInputs<'_>,
 ) -> Result<HashMap<String, Live>, ProviderError> {
-    let mut pages = cx
-        .aws
-        .clients()
-        .ec2
-        .describe_vpcs()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .send();
+    let ec2 = &cx.aws.clients().ec2;
+    let vpcs = paged!(
+        cx,
+        Ec2,
+        "DescribeVpcs",
+        ec2.describe_vpcs().set_filters(Some(filters.clone())),
+        set_next_token,
+        next_token,
+        vpcs
+    )
+    .await?;
     let mut found = HashMap::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(cx.err(Service::Ec2, "DescribeVpcs"))?;
-        for vpc in page.vpcs() {
-            let (Some(id), Some(cidr)) = (vpc.vpc_id(), vpc.cidr_block()) else {
-                continue;
-            };
-            let last = last.of(id);
-            let inputs = object([
-                ("cidr", json!(cidr)),
-                ("dns_hostnames", json!(bool_or(last, "dns_hostnames", true))),
-                ("dns_support", json!(bool_or(last, "dns_support", true))),
-                ("tags", live_tags(vpc.tags())),
-            ]);
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs,
-                    attrs: attrs(id, cidr),
-                },
-            );
-        }
+    for vpc in &vpcs {
+        let (Some(id), Some(cidr)) = (vpc.vpc_id(), vpc.cidr_block()) else {
+            continue;
+        };
+        let last = last.of(id);
+        let inputs = object([
+            ("cidr", json!(cidr)),
+            ("dns_hostnames", json!(bool_or(last, "dns_hostnames", true))),
+            ("dns_support", json!(bool_or(last, "dns_support", true))),
+            ("tags", live_tags(vpc.tags())),
+        ]);
+        found.insert(
+            id.to_owned(),
+            Live {
+                inputs,
+                attrs: attrs(id, cidr),
+            },
+        );
     }
     Ok(found)
 }
@@ -230,7 +230,7 @@ impl ResourceType for Vpc {
         let out = ec2
             .create_vpc()
             .cidr_block(cidr)
-            .tag_specifications(tag_spec(Ec2ResourceType::Vpc, inputs))
+            .tag_specifications(tag_spec(Ec2ResourceType::Vpc, inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Ec2, "CreateVpc"))?;
@@ -239,18 +239,9 @@ impl ResourceType for Vpc {
             .and_then(|v| v.vpc_id())
             .ok_or_else(|| malformed("CreateVpc", "VpcId"))?
             .to_owned();
-        wait_visible(op, &format!("VPC `{id}`"), || async {
-            let out = ec2
-                .describe_vpcs()
-                .vpc_ids(&id)
-                .send()
-                .await
-                .map_err(cx.err(Service::Ec2, "DescribeVpcs"))?;
-            Ok(out
-                .vpcs()
-                .iter()
-                .find(|v| v.state() == Some(&VpcState::Available))
-                .map(|_| ()))
+        let last = LastInputs::All(inputs);
+        wait_created(op, "VPC", &id, "vpc-id", &[available()], |filters| {
+            describe(cx, filters, &last)
         })
         .await?;
         let hostnames = bool_or(inputs, "dns_hostnames", true);

@@ -69,7 +69,8 @@ pub enum ImportError {
         name: String,
         rtype: String,
         id: String,
-        source: ProviderError,
+        /// Boxed: a `ProviderError` carries the cloud's code and request id too.
+        source: Box<ProviderError>,
     },
 }
 
@@ -142,7 +143,7 @@ pub async fn read(
             name: name.to_string(),
             rtype: rtype.to_string(),
             id: id.to_string(),
-            source,
+            source: Box::new(source),
         })?
         .ok_or_else(|| ImportError::NotFound {
             name: name.to_string(),

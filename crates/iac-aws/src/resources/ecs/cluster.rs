@@ -14,9 +14,9 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::{live_tags, sdk_tags, update_tags};
+use super::update_tags;
 use crate::resources::common::{
-    bool_or, existing, malformed, name_taken, retry_dependency, Backoff,
+    bool_or, existing, live_tags, malformed, name_taken, retry_dependency, sdk_tags_of, Backoff,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -214,7 +214,7 @@ impl ResourceType for EcsCluster {
                 "container_insights",
                 false,
             )))
-            .set_tags(sdk_tags(inputs))
+            .set_tags(sdk_tags_of(inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Ecs, "CreateCluster"))?;
@@ -324,37 +324,17 @@ async fn delete_when_empty(cx: &Cx, id: &str) -> Result<(), ProviderError> {
     {
         Ok(_) => Ok(()),
         // Services still draining: wait for them like for any other dependency.
-        Err(e) if matches!(e.kind, ErrorKind::Conflict) => {
-            Err(ProviderError::new(ErrorKind::Dependency, e.message))
-        }
+        Err(e) if matches!(e.kind, ErrorKind::Conflict) => Err(ProviderError {
+            kind: ErrorKind::Dependency,
+            ..e
+        }),
         Err(e) => Err(e),
-    }
-}
-
-/// The ARNs of every service ECS lists in the cluster, all pages.
-pub(crate) async fn service_arns(cx: &Cx, id: &str) -> Result<Vec<String>, ProviderError> {
-    let ecs = &cx.aws.clients().ecs;
-    let mut arns = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let resp = ecs
-            .list_services()
-            .cluster(id)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(cx.err(Service::Ecs, "ListServices"))?;
-        arns.extend(resp.service_arns().iter().cloned());
-        match resp.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(arns),
-        }
     }
 }
 
 /// The ARNs of the cluster's services that are ACTIVE or DRAINING.
 async fn active_services(cx: &Cx, id: &str) -> Result<Vec<String>, ProviderError> {
-    let arns = service_arns(cx, id).await?;
+    let arns = super::service::service_arns(cx, id).await?;
     let described = super::service::describe(cx, id, &arns).await?;
     let mut active: Vec<String> = described
         .into_iter()

@@ -13,29 +13,12 @@ use std::future::Future;
 use std::sync::Mutex;
 
 use aws_sdk_ecs::types::Tag;
-use iac_engine::provider::{ErrorKind, OpContext, ProviderError};
+use iac_engine::provider::{OpContext, ProviderError};
 use serde_json::{Map, Value as Json};
 
-use super::common::{aws_code, input_tags, poll_until, tags_json, Backoff, TagDiff};
+use super::common::{poll_until_else, sdk_tags, Backoff, TagDiff};
 use super::Cx;
 use crate::Service;
-
-/// The `tags` of the inputs as ECS tags (they already hold the engine's `iac:*` and `Name`).
-pub(crate) fn sdk_tags(inputs: &Json) -> Option<Vec<Tag>> {
-    let tags: Vec<Tag> = input_tags(inputs)
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
-    (!tags.is_empty()).then_some(tags)
-}
-
-/// Live ECS tags as the `tags` input.
-pub(crate) fn live_tags(tags: &[Tag]) -> Json {
-    tags_json(
-        tags.iter()
-            .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or("").to_owned()))),
-    )
-}
 
 /// Applies the tag changes from `old` to `new` inputs to one ECS resource (cluster, task
 /// definition or service): one `UntagResource` and one `TagResource` at most.
@@ -56,14 +39,9 @@ pub(crate) async fn update_tags(
             .map_err(cx.err(Service::Ecs, "UntagResource"))?;
     }
     if !diff.add.is_empty() {
-        let tags = diff
-            .add
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
         ecs.tag_resource()
             .resource_arn(arn)
-            .set_tags(Some(tags))
+            .set_tags(Some(sdk_tags::<Tag>(&diff.add)?))
             .send()
             .await
             .map_err(cx.err(Service::Ecs, "TagResource"))?;
@@ -71,41 +49,54 @@ pub(crate) async fn update_tags(
     Ok(())
 }
 
-/// Whether ECS refused a request because a role it names is not usable yet.
+/// Whether ECS's refusal of a request may only mean that an IAM role the request names is
+/// not usable yet, so the request is worth sending again.
 ///
 /// IAM is eventually consistent: a role created a second ago may not yet be assumable or
-/// even visible to ECS, which answers `ClientException`/`InvalidParameterException` with a
-/// message about the role ("ECS was unable to assume the role", "Role is not valid"). Any
-/// other client error is a real mistake and must not be retried.
-pub(crate) fn is_role_not_ready(err: &ProviderError) -> bool {
-    let code_matches = matches!(
-        aws_code(err),
-        Some("ClientException" | "InvalidParameterException")
-    );
-    let message = err.message.to_ascii_lowercase();
-    code_matches && (message.contains("assume") || message.contains("role"))
+/// even visible to ECS, which then answers `ClientException` or `InvalidParameterException`.
+/// ECS has no code of its own for this, and its message's wording is no API, so the
+/// decision is made by code and context, never by the message: the code is one of those
+/// two, the request names a role (`names_role`), and [`retry_role_propagation`] retries only
+/// within the bounded propagation window ([`ROLE_PROPAGATION`]).
+///
+/// The trade-off: a real mistake in a request that names a role (an invalid `cpu`) is
+/// reported after the window, with ECS's own message, instead of at once; a request that
+/// names no role still fails at once. Waiting 90 seconds for an error is the price of never
+/// failing an apply on IAM's propagation delay, and of never parsing AWS's prose.
+pub(crate) fn is_role_not_ready(err: &ProviderError, names_role: bool) -> bool {
+    names_role
+        && matches!(
+            err.code(),
+            Some("ClientException" | "InvalidParameterException")
+        )
 }
 
 /// How long to wait out IAM's propagation of a new role: AWS documents "a few seconds",
 /// in practice rarely more than 30.
 const ROLE_PROPAGATION: Backoff = Backoff::SHORT.with_limit(std::time::Duration::from_secs(90));
 
-/// Runs `call` (a register or create naming an IAM role) again while ECS says the role is
-/// not usable yet ([`is_role_not_ready`]), for at most 90 seconds; any other outcome is
-/// returned at once. When time runs out, the error is ECS's last answer.
+/// Runs `call` (a register or create; `names_role` when it names an IAM role) again while
+/// ECS's answer may mean the role is not usable yet ([`is_role_not_ready`]), for at most
+/// [`ROLE_PROPAGATION`]; any other outcome is returned at once. When time runs out, the
+/// error is ECS's last answer.
 pub(crate) async fn retry_role_propagation<T, F, Fut>(
     op: &OpContext,
     what: &str,
+    names_role: bool,
     mut call: F,
 ) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ProviderError>>,
 {
+    if !names_role {
+        return call().await;
+    }
     let last: Mutex<Option<ProviderError>> = Mutex::new(None);
-    let outcome = poll_until(
+    let waiting_for = format!("the IAM role of {what} to become usable");
+    poll_until_else(
         op,
-        &format!("the IAM role of {what} to become usable"),
+        &waiting_for,
         ROLE_PROPAGATION,
         || {
             let fut = call();
@@ -113,7 +104,7 @@ where
             async move {
                 match fut.await {
                     Ok(done) => Ok(Some(done)),
-                    Err(e) if is_role_not_ready(&e) => {
+                    Err(e) if is_role_not_ready(&e, names_role) => {
                         *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                         Ok(None)
                     }
@@ -121,25 +112,21 @@ where
                 }
             }
         },
-    )
-    .await;
-    match outcome {
-        Ok(done) => Ok(done),
-        Err(e) => match last.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            // Timed out while the role was still refused: ECS's own words say more.
-            Some(role_error) if e.kind == ErrorKind::Fatal && e.message.starts_with("gave up") => Err(
-                ProviderError::new(
-                    ErrorKind::Fatal,
-                    format!(
-                        "{}; the role was still not usable after {}s: check its trust policy (`assumed_by`)",
-                        role_error.message,
-                        ROLE_PROPAGATION.limit.as_secs()
-                    ),
+        |timed_out| match last.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            // Timed out while ECS still refused: its own words say more.
+            Some(refused) => Err(ProviderError {
+                message: format!(
+                    "{}; still refused after {}s of waiting for IAM to make the role usable: \
+                     check the request and the role's trust policy (`assumed_by`)",
+                    refused.message,
+                    ROLE_PROPAGATION.limit.as_secs()
                 ),
-            ),
-            _ => Err(e),
+                ..refused
+            }),
+            None => Err(timed_out.error(&waiting_for)),
         },
-    }
+    )
+    .await
 }
 
 /// Drops from a read-back object the keys the last applied inputs did not have, when the
@@ -169,22 +156,80 @@ pub(crate) fn omit_unapplied(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use iac_engine::provider::ErrorKind;
     use serde_json::json;
 
+    fn ecs_error(code: &str, message: &str) -> ProviderError {
+        ProviderError::new(ErrorKind::Fatal, message).with_code(code)
+    }
+
     #[test]
-    fn role_errors_are_recognised_by_code_and_wording() {
-        let refused = ProviderError::new(
-            ErrorKind::Fatal,
-            "`ecs:RegisterTaskDefinition` failed (`ClientException`): ECS was unable to assume the role 'arn:aws:iam::1:role/x'",
+    fn role_errors_are_recognised_by_code_and_context_never_by_wording() {
+        let refused = ecs_error(
+            "ClientException",
+            "ECS was unable to assume the role 'arn:aws:iam::1:role/x'",
         );
-        assert!(is_role_not_ready(&refused));
-        let other = ProviderError::new(
-            ErrorKind::Fatal,
-            "`ecs:RegisterTaskDefinition` failed (`ClientException`): Invalid 'cpu' setting for task",
+        assert!(is_role_not_ready(&refused, true));
+        // The same answer to a request that names no role is a real mistake.
+        assert!(!is_role_not_ready(&refused, false));
+        assert!(is_role_not_ready(
+            &ecs_error("InvalidParameterException", "Role is not valid"),
+            true
+        ));
+        // The words do not matter: only the code and the request do.
+        assert!(is_role_not_ready(
+            &ecs_error("ClientException", "Invalid 'cpu' setting for task"),
+            true
+        ));
+        let wrong_code = ecs_error("AccessDeniedException", "role");
+        assert!(!is_role_not_ready(&wrong_code, true));
+        let no_code = ProviderError::new(ErrorKind::Fatal, "failed (`ClientException`): role");
+        assert!(!is_role_not_ready(&no_code, true));
+    }
+
+    fn op() -> OpContext {
+        OpContext::new(
+            "td",
+            std::sync::Arc::new(iac_engine::report::RecordingReporter::default()),
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_role_refusal_is_retried_within_the_window_only_for_requests_naming_a_role() {
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let call = || {
+            let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            async move {
+                if n < 3 {
+                    Err(ecs_error("ClientException", "unable to assume the role"))
+                } else {
+                    Ok(n)
+                }
+            }
+        };
+        assert_eq!(retry_role_propagation(&op(), "td", true, call).await, Ok(3));
+
+        calls.store(0, std::sync::atomic::Ordering::SeqCst);
+        let err = retry_role_propagation(&op(), "td", false, call)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("ClientException"));
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        // Refused for the whole window: ECS's last answer, code kept, after the window.
+        let start = tokio::time::Instant::now();
+        let err = retry_role_propagation(&op(), "td", true, || async {
+            Err::<(), _>(ecs_error("ClientException", "Invalid 'cpu' setting"))
+        })
+        .await
+        .unwrap_err();
+        assert!(start.elapsed() <= ROLE_PROPAGATION.limit);
+        assert_eq!(err.code(), Some("ClientException"));
+        assert!(
+            err.message
+                .starts_with("Invalid 'cpu' setting; still refused after 90s"),
+            "{err}"
         );
-        assert!(!is_role_not_ready(&other));
-        let wrong_code = ProviderError::new(ErrorKind::Fatal, "failed (`AccessDenied`): role");
-        assert!(!is_role_not_ready(&wrong_code));
     }
 
     #[test]

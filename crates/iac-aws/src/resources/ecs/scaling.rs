@@ -26,7 +26,6 @@ use aws_sdk_applicationautoscaling::types::{
 use iac_engine::provider::{ErrorKind, OpContext, ProviderError};
 use serde_json::{json, Map, Value as Json};
 
-use crate::resources::common::aws_code;
 use crate::resources::Cx;
 use crate::Service;
 
@@ -395,14 +394,14 @@ pub(crate) async fn remove(cx: &Cx, op: &OpContext, id: &str) -> Result<(), Prov
 /// Refused for want of permissions (`application-autoscaling:*` not granted).
 pub(crate) fn denied(e: &ProviderError) -> bool {
     matches!(
-        aws_code(e),
+        e.code(),
         Some("AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation")
     )
 }
 
 /// Already gone: AWS's code for a target or policy that does not exist.
 fn gone(e: &ProviderError) -> bool {
-    e.kind == ErrorKind::NotFound || aws_code(e) == Some("ObjectNotFoundException")
+    e.kind == ErrorKind::NotFound || e.code() == Some("ObjectNotFoundException")
 }
 
 #[cfg(test)]
@@ -418,6 +417,7 @@ mod tests {
                 operation: "DescribeScalableTargets".into(),
                 code: code.into(),
                 message: "no".into(),
+                request_id: None,
             })
         };
         let refused = crate::resources::common::provider_error(crate::AwsError::AccessDenied {
@@ -425,6 +425,7 @@ mod tests {
             operation: "DescribeScalableTargets".into(),
             code: "AccessDeniedException".into(),
             message: "not allowed".into(),
+            request_id: None,
         });
         assert!(denied(&refused));
         assert!(!denied(&err("ValidationException")));

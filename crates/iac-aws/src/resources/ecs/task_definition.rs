@@ -32,9 +32,10 @@ use serde_json::{json, Map, Value as Json};
 
 use super::container::{self, text};
 use super::volume;
-use super::{live_tags, omit_unapplied, retry_role_propagation, sdk_tags, update_tags};
+use super::{omit_unapplied, retry_role_propagation, update_tags};
 use crate::resources::common::{
-    aws_code, existing, for_each_bounded, malformed, read_found, req_str, READ_CONCURRENCY,
+    existing, for_each_bounded, live_tags, malformed, paged, read_found, req_str, sdk_tags_of,
+    READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -125,7 +126,12 @@ async fn register(cx: &Cx, op: &OpContext, inputs: &Json) -> Result<TaskDefiniti
         .and_then(Json::as_str)
         .map(PidMode::from);
     let ecs = &cx.aws.clients().ecs;
-    let resp = retry_role_propagation(op, &format!("task definition `{family}`"), || async {
+    // The roles are the ones ECS may not see yet when the stack has just made them.
+    let names_role = ["execution_role", "task_role"]
+        .iter()
+        .any(|k| inputs.get(*k).is_some_and(Json::is_string));
+    let what = format!("task definition `{family}`");
+    let resp = retry_role_propagation(op, &what, names_role, || async {
         ecs.register_task_definition()
             .family(family)
             .cpu(&cpu)
@@ -154,7 +160,7 @@ async fn register(cx: &Cx, op: &OpContext, inputs: &Json) -> Result<TaskDefiniti
             .set_volumes(volumes.clone())
             .set_ephemeral_storage(ephemeral.clone())
             .set_pid_mode(pid_mode.clone())
-            .set_tags(sdk_tags(inputs))
+            .set_tags(sdk_tags_of(inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Ecs, "RegisterTaskDefinition"))
@@ -294,9 +300,7 @@ impl ResourceType for TaskDefinitionType {
             let resp = match resp {
                 Ok(resp) => resp,
                 // ECS answers an unknown revision with a ClientException, not a NotFound code.
-                Err(e)
-                    if e.kind == ErrorKind::NotFound || aws_code(&e) == Some("ClientException") =>
-                {
+                Err(e) if e.kind == ErrorKind::NotFound || e.code() == Some("ClientException") => {
                     return Ok(None);
                 }
                 Err(e) => return Err(e),
@@ -445,9 +449,7 @@ impl ResourceType for TaskDefinitionType {
             {
                 Ok(_) => deregistered.push(arn.clone()),
                 // Already inactive or deleted: nothing to do for it.
-                Err(e)
-                    if e.kind == ErrorKind::NotFound || aws_code(&e) == Some("ClientException") => {
-                }
+                Err(e) if e.kind == ErrorKind::NotFound || e.code() == Some("ClientException") => {}
                 Err(e) => return Err(e),
             }
         }
@@ -518,34 +520,30 @@ async fn revisions(
     family: &str,
     status: TaskDefinitionStatus,
 ) -> Result<Vec<String>, ProviderError> {
-    let mut out: Vec<(i64, String)> = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let resp = cx
-            .aws
-            .clients()
-            .ecs
-            .list_task_definitions()
+    let ecs = &cx.aws.clients().ecs;
+    let arns = paged!(
+        cx,
+        Ecs,
+        "ListTaskDefinitions",
+        ecs.list_task_definitions()
             .family_prefix(family)
-            .status(status.clone())
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(cx.err(Service::Ecs, "ListTaskDefinitions"))?;
-        for arn in resp.task_definition_arns() {
-            if family_of(arn) == Some(family) {
-                let rev = arn
-                    .rsplit_once(':')
-                    .and_then(|(_, r)| r.parse().ok())
-                    .unwrap_or(0);
-                out.push((rev, arn.clone()));
-            }
-        }
-        match resp.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => break,
-        }
-    }
+            .status(status.clone()),
+        set_next_token,
+        next_token,
+        task_definition_arns
+    )
+    .await?;
+    let mut out: Vec<(i64, String)> = arns
+        .into_iter()
+        .filter(|arn| family_of(arn) == Some(family))
+        .map(|arn| {
+            let rev = arn
+                .rsplit_once(':')
+                .and_then(|(_, r)| r.parse().ok())
+                .unwrap_or(0);
+            (rev, arn)
+        })
+        .collect();
     out.sort();
     Ok(out.into_iter().map(|(_, arn)| arn).collect())
 }

@@ -16,10 +16,10 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Map, Value as Json};
 
-use super::{is_not_found, read_tags, sdk_tags, update_tags};
+use super::{is_not_found, read_tags, update_tags};
 use crate::resources::common::{
-    existing, for_each_bounded, malformed, missing_input, name_taken, read_found, req_str,
-    tags_json, READ_CONCURRENCY,
+    find_existing, for_each_bounded, malformed, missing_input, name_taken, paged, req_str,
+    sdk_tags_of, tags_json, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -214,29 +214,21 @@ fn sort_like(map: Map<String, Json>, last: Option<&Json>) -> Map<String, Json> {
 
 /// Every listener of the load balancer `lb_arn`, all pages; `None` when the balancer is gone.
 async fn listeners_of(cx: &Cx, lb_arn: &str) -> Result<Option<Vec<SdkListener>>, ProviderError> {
-    let mut out = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let resp = match cx
-            .aws
-            .clients()
-            .elbv2
-            .describe_listeners()
-            .load_balancer_arn(lb_arn)
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(cx.err(Service::Elbv2, "DescribeListeners"))
-        {
-            Ok(resp) => resp,
-            Err(e) if is_not_found(&e) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        out.extend(resp.listeners().iter().cloned());
-        match resp.next_marker() {
-            Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
-            _ => return Ok(Some(out)),
-        }
+    let elbv2 = &cx.aws.clients().elbv2;
+    let listeners = paged!(
+        cx,
+        Elbv2,
+        "DescribeListeners",
+        elbv2.describe_listeners().load_balancer_arn(lb_arn),
+        set_marker,
+        next_marker,
+        listeners
+    )
+    .await;
+    match listeners {
+        Ok(listeners) => Ok(Some(listeners)),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -370,8 +362,7 @@ impl ResourceType for Listener {
         let Some(arn) = arn_on_port(cx, lb, port_of(inputs)?).await? else {
             return Ok(None);
         };
-        let live = read_found(self, cx, name, &arn, inputs, Json::Null).await?;
-        Ok(live.map(|live| existing(cx, name, arn, live)))
+        find_existing(self, cx, name, &arn, inputs).await
     }
 
     /// Fails with `Conflict`, changing nothing, when the balancer already listens on the
@@ -403,7 +394,7 @@ impl ResourceType for Listener {
             .set_certificates(certificates)
             .set_ssl_policy(ssl_policy)
             .default_actions(action_of(inputs)?)
-            .set_tags(sdk_tags(inputs))
+            .set_tags(sdk_tags_of(inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Elbv2, "CreateListener"))?;

@@ -25,7 +25,7 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::listener::{action_of as listener_action, live_action as listener_live_action};
-use super::{is_not_found, read_tags, sdk_tags, update_tags};
+use super::{is_not_found, read_tags, update_tags};
 use crate::resources::common::{
     existing, for_each_bounded, malformed, missing_input, name_taken, read_found, req_str,
     tags_json, READ_CONCURRENCY,
@@ -456,7 +456,7 @@ impl ResourceType for ListenerRule {
             .priority(priority)
             .set_conditions(Some(conditions_of(inputs)))
             .actions(action_of(inputs)?)
-            .set_tags(sdk_tags(inputs))
+            .set_tags(crate::resources::common::sdk_tags_of(inputs)?)
             .send()
             .await;
         let resp = match sent {

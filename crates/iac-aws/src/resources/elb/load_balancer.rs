@@ -17,10 +17,10 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::{aws_name, int_or, is_not_found, read_tags, sdk_tags, update_tags, DESCRIBE_BATCH};
+use super::{aws_name, int_or, is_not_found, read_tags, update_tags, DESCRIBE_BATCH};
 use crate::resources::common::{
-    bool_or, describe_in_batches, existing, for_each_bounded, malformed, name_taken, order_like,
-    poll_until, read_found, str_list, tags_json, Backoff, READ_CONCURRENCY,
+    bool_or, describe_in_batches, find_existing, for_each_bounded, malformed, name_taken,
+    order_like, paged, poll_until, sdk_tags_of, str_list, tags_json, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -54,29 +54,23 @@ async fn describe_pages(
     cx: &Cx,
     arns: Vec<String>,
 ) -> Result<HashMap<String, SdkLoadBalancer>, ProviderError> {
-    let mut out = HashMap::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let resp = cx
-            .aws
-            .clients()
-            .elbv2
+    let elbv2 = &cx.aws.clients().elbv2;
+    let found = paged!(
+        cx,
+        Elbv2,
+        "DescribeLoadBalancers",
+        elbv2
             .describe_load_balancers()
-            .set_load_balancer_arns(Some(arns.clone()))
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(cx.err(Service::Elbv2, "DescribeLoadBalancers"))?;
-        for lb in resp.load_balancers() {
-            if let Some(arn) = lb.load_balancer_arn() {
-                out.insert(arn.to_owned(), lb.clone());
-            }
-        }
-        match resp.next_marker() {
-            Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
-            _ => return Ok(out),
-        }
-    }
+            .set_load_balancer_arns(Some(arns.clone())),
+        set_marker,
+        next_marker,
+        load_balancers
+    )
+    .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|lb| Some((lb.load_balancer_arn()?.to_owned(), lb)))
+        .collect())
 }
 
 /// The ARN of the balancer named `lb_name` (names are unique per account and region);
@@ -281,8 +275,7 @@ impl ResourceType for LoadBalancer {
         let Some(arn) = arn_by_name(cx, &aws_name(cx, name, inputs)).await? else {
             return Ok(None);
         };
-        let live = read_found(self, cx, name, &arn, inputs, Json::Null).await?;
-        Ok(live.map(|live| existing(cx, name, arn, live)))
+        find_existing(self, cx, name, &arn, inputs).await
     }
 
     /// Fails with `Conflict`, changing nothing, when a balancer of that name exists: ELB
@@ -315,7 +308,7 @@ impl ResourceType for LoadBalancer {
             .scheme(scheme)
             .set_subnets(Some(str_list(inputs, "subnets")))
             .set_security_groups((!groups.is_empty()).then_some(groups))
-            .set_tags(sdk_tags(inputs))
+            .set_tags(sdk_tags_of(inputs)?)
             .send()
             .await
             .map_err(cx.err(Service::Elbv2, "CreateLoadBalancer"))?;

@@ -13,7 +13,7 @@ use aws_sdk_elasticloadbalancingv2::types::Tag;
 use iac_engine::provider::ProviderError;
 use serde_json::Value as Json;
 
-use super::common::{input_tags, TagDiff};
+use super::common::{sdk_tags, tag_pairs, TagDiff};
 use super::Cx;
 use crate::Service;
 
@@ -46,24 +46,10 @@ pub(crate) async fn read_tags(
             let Some(arn) = desc.resource_arn() else {
                 continue;
             };
-            let tags = desc
-                .tags()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or("").to_owned())))
-                .collect();
-            out.insert(arn.to_owned(), tags);
+            out.insert(arn.to_owned(), tag_pairs(desc.tags()));
         }
     }
     Ok(out)
-}
-
-/// The `tags` of the inputs as ELB tags (they already hold the engine's `iac:*` and `Name`).
-pub(crate) fn sdk_tags(inputs: &Json) -> Option<Vec<Tag>> {
-    let tags: Vec<Tag> = input_tags(inputs)
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
-    (!tags.is_empty()).then_some(tags)
 }
 
 /// Applies the tag changes from `old` to `new` inputs to one ELB resource.
@@ -85,15 +71,10 @@ pub(crate) async fn update_tags(
             .map_err(cx.err(Service::Elbv2, "RemoveTags"))?;
     }
     if !diff.add.is_empty() {
-        let tags = diff
-            .add
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
         elbv2
             .add_tags()
             .resource_arns(arn)
-            .set_tags(Some(tags))
+            .set_tags(Some(sdk_tags::<Tag>(&diff.add)?))
             .send()
             .await
             .map_err(cx.err(Service::Elbv2, "AddTags"))?;

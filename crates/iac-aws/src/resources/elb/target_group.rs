@@ -16,10 +16,10 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use iac_engine::provider::{Created, Existing, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Map, Value as Json};
 
-use super::{aws_name, int_or, is_not_found, read_tags, sdk_tags, update_tags, DESCRIBE_BATCH};
+use super::{aws_name, int_or, is_not_found, read_tags, update_tags, DESCRIBE_BATCH};
 use crate::resources::common::{
-    describe_in_batches, existing, for_each_bounded, malformed, name_taken, read_found, req_str,
-    retry_dependency, tags_json, Backoff, READ_CONCURRENCY,
+    describe_in_batches, find_existing, for_each_bounded, malformed, name_taken, paged, req_str,
+    retry_dependency, sdk_tags_of, tags_json, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -104,29 +104,23 @@ async fn describe_pages(
     cx: &Cx,
     arns: Vec<String>,
 ) -> Result<HashMap<String, SdkTargetGroup>, ProviderError> {
-    let mut out = HashMap::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let resp = cx
-            .aws
-            .clients()
-            .elbv2
+    let elbv2 = &cx.aws.clients().elbv2;
+    let found = paged!(
+        cx,
+        Elbv2,
+        "DescribeTargetGroups",
+        elbv2
             .describe_target_groups()
-            .set_target_group_arns(Some(arns.clone()))
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(cx.err(Service::Elbv2, "DescribeTargetGroups"))?;
-        for tg in resp.target_groups() {
-            if let Some(arn) = tg.target_group_arn() {
-                out.insert(arn.to_owned(), tg.clone());
-            }
-        }
-        match resp.next_marker() {
-            Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
-            _ => return Ok(out),
-        }
-    }
+            .set_target_group_arns(Some(arns.clone())),
+        set_marker,
+        next_marker,
+        target_groups
+    )
+    .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|tg| Some((tg.target_group_arn()?.to_owned(), tg)))
+        .collect())
 }
 
 /// The ARN of the target group named `group_name` (names are unique per account and
@@ -284,8 +278,7 @@ impl ResourceType for TargetGroup {
         let Some(arn) = arn_by_name(cx, &aws_name(cx, name, inputs)).await? else {
             return Ok(None);
         };
-        let live = read_found(self, cx, name, &arn, inputs, Json::Null).await?;
-        Ok(live.map(|live| existing(cx, name, arn, live)))
+        find_existing(self, cx, name, &arn, inputs).await
     }
 
     /// Fails with `Conflict`, changing nothing, when a group of that name exists: ELB would
@@ -424,7 +417,7 @@ async fn create_group(cx: &Cx, group_name: &str, inputs: &Json) -> Result<String
         .healthy_threshold_count(hc.healthy)
         .unhealthy_threshold_count(hc.unhealthy)
         .matcher(Matcher::builder().http_code(hc.matcher).build())
-        .set_tags(sdk_tags(inputs))
+        .set_tags(sdk_tags_of(inputs)?)
         .send()
         .await
         .map_err(cx.err(Service::Elbv2, "CreateTargetGroup"))?;

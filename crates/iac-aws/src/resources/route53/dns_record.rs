@@ -25,8 +25,7 @@ use super::{
     zone_records,
 };
 use crate::resources::common::{
-    aws_code, for_each_bounded, missing_input, name_taken, order_like, req_str, str_list,
-    READ_CONCURRENCY,
+    for_each_bounded, missing_input, name_taken, order_like, req_str, str_list, READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 
@@ -329,7 +328,7 @@ impl ResourceType for DnsRecord {
         if let Err(e) = change_and_wait(cx, op, zone, batch, &format!("iac: {rtype} {name}")).await
         {
             // Made by someone else between the lookup and the CREATE.
-            if aws_code(&e) == Some("InvalidChangeBatch") {
+            if e.code() == Some("InvalidChangeBatch") {
                 if let Some(live) = find_record(cx, zone, name, rtype).await? {
                     return Err(record_exists(zone, name, rtype, &live));
                 }

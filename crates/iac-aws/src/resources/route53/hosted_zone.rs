@@ -17,8 +17,9 @@ use serde_json::{json, Map, Value as Json};
 
 use super::{bare_zone_id, normal_name, zone_records};
 use crate::resources::common::{
-    aws_code, client_token, existing, for_each_bounded, foreign_owner, malformed, name_taken,
-    poll_until, read_found, req_str, tags_json, Backoff, TagDiff, READ_CONCURRENCY,
+    all_pages_by, client_token, existing, for_each_bounded, foreign_owner, malformed, name_taken,
+    poll_until, read_found, req_str, sdk_tags, tag_pairs, tags_json, Backoff, TagDiff,
+    READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -84,12 +85,7 @@ async fn read_tags(
             let Some(id) = set.resource_id() else {
                 continue;
             };
-            let tags = set
-                .tags()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or("").to_owned())))
-                .collect();
-            out.insert(bare_zone_id(id).to_owned(), tags);
+            out.insert(bare_zone_id(id).to_owned(), tag_pairs(set.tags()));
         }
     }
     Ok(out)
@@ -99,11 +95,7 @@ async fn change_tags(cx: &Cx, id: &str, diff: &TagDiff) -> Result<(), ProviderEr
     if diff.is_empty() {
         return Ok(());
     }
-    let add: Vec<Tag> = diff
-        .add
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
+    let add: Vec<Tag> = sdk_tags(&diff.add)?;
     cx.aws
         .clients()
         .route53
@@ -124,35 +116,34 @@ async fn zones_named(
     name: &str,
 ) -> Result<Vec<aws_sdk_route53::types::HostedZone>, ProviderError> {
     let want = normal_name(name);
-    let mut out = Vec::new();
-    let mut next: Option<(String, Option<String>)> = Some((format!("{want}."), None));
-    while let Some((dns_name, zone_id)) = next.take() {
-        let resp = cx
-            .aws
-            .clients()
-            .route53
+    let route53 = &cx.aws.clients().route53;
+    all_pages_by(|next: Option<(String, Option<String>)>| {
+        let (dns_name, zone_id) = next.unwrap_or_else(|| (format!("{want}."), None));
+        let page = route53
             .list_hosted_zones_by_name()
             .dns_name(dns_name)
-            .set_hosted_zone_id(zone_id)
-            .send()
-            .await
-            .map_err(cx.err(Service::Route53, "ListHostedZonesByName"))?;
-        let mut past = false;
-        for zone in resp.hosted_zones() {
-            if normal_name(zone.name()) == want {
-                out.push(zone.clone());
-            } else {
-                // Zones come sorted by name: once past the name, no more matches follow.
-                past = true;
-            }
+            .set_hosted_zone_id(zone_id);
+        let want = &want;
+        async move {
+            let resp = page
+                .send()
+                .await
+                .map_err(cx.err(Service::Route53, "ListHostedZonesByName"))?;
+            let (named, others): (Vec<_>, Vec<_>) = resp
+                .hosted_zones()
+                .iter()
+                .cloned()
+                .partition(|zone| normal_name(zone.name()) == *want);
+            // Zones come sorted by name: once past the name, no more matches follow.
+            let past = !others.is_empty();
+            let next = resp
+                .next_dns_name()
+                .filter(|_| !past && resp.is_truncated())
+                .map(|n| (n.to_owned(), resp.next_hosted_zone_id().map(str::to_owned)));
+            Ok((named, next))
         }
-        if !past && resp.is_truncated() {
-            if let Some(n) = resp.next_dns_name() {
-                next = Some((n.to_owned(), resp.next_hosted_zone_id().map(str::to_owned)));
-            }
-        }
-    }
-    Ok(out)
+    })
+    .await
 }
 
 #[async_trait]
@@ -300,7 +291,7 @@ impl ResourceType for HostedZone {
         };
         let id = match create_zone(cx, zone_name, vpc, &reference).await {
             Ok(id) => id,
-            Err(e) if aws_code(&e) == Some("HostedZoneAlreadyExists") => {
+            Err(e) if e.code() == Some("HostedZoneAlreadyExists") => {
                 let made = zones_named(cx, zone_name)
                     .await?
                     .into_iter()
@@ -384,7 +375,7 @@ impl ResourceType for HostedZone {
             .map_err(cx.err(Service::Route53, "DeleteHostedZone"))
         {
             Ok(_) => Ok(()),
-            Err(e) if aws_code(&e) == Some("HostedZoneNotEmpty") => {
+            Err(e) if e.code() == Some("HostedZoneNotEmpty") => {
                 let left: Vec<String> = zone_records(cx, id)
                     .await?
                     .unwrap_or_default()

@@ -12,7 +12,7 @@ use aws_sdk_route53::types::{
 };
 use iac_engine::provider::{ErrorKind, OpContext, ProviderError};
 
-use super::common::{poll_until, Backoff};
+use super::common::{all_pages_by, poll_until, Backoff};
 use super::Cx;
 use crate::Service;
 
@@ -113,53 +113,52 @@ pub(crate) async fn zone_records(
     cx: &Cx,
     zone: &str,
 ) -> Result<Option<HashMap<(String, String), ResourceRecordSet>>, ProviderError> {
-    let mut out = HashMap::new();
-    let mut start: Option<(String, RrType, Option<String>)> = None;
-    loop {
-        let mut req = cx
-            .aws
-            .clients()
-            .route53
+    let route53 = &cx.aws.clients().route53;
+    let sets = all_pages_by(|start: Option<(String, RrType, Option<String>)>| {
+        let mut page = route53
             .list_resource_record_sets()
             .hosted_zone_id(bare_zone_id(zone));
-        if let Some((name, rtype, ident)) = start.take() {
-            req = req
+        if let Some((name, rtype, ident)) = start {
+            page = page
                 .start_record_name(name)
                 .start_record_type(rtype)
                 .set_start_record_identifier(ident);
         }
-        let resp = match req
-            .send()
-            .await
-            .map_err(cx.err(Service::Route53, "ListResourceRecordSets"))
-        {
-            Ok(resp) => resp,
-            Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        for set in resp.resource_record_sets() {
-            if set.set_identifier().is_none() {
-                out.insert(
-                    (normal_name(set.name()), set.r#type().as_str().to_owned()),
-                    set.clone(),
-                );
-            }
-        }
-        match (
-            resp.is_truncated(),
-            resp.next_record_name(),
-            resp.next_record_type(),
-        ) {
-            (true, Some(name), Some(rtype)) => {
-                start = Some((
+        async move {
+            let resp = page
+                .send()
+                .await
+                .map_err(cx.err(Service::Route53, "ListResourceRecordSets"))?;
+            let next = match (
+                resp.is_truncated(),
+                resp.next_record_name(),
+                resp.next_record_type(),
+            ) {
+                (true, Some(name), Some(rtype)) => Some((
                     name.to_owned(),
                     rtype.clone(),
                     resp.next_record_identifier().map(str::to_owned),
-                ))
-            }
-            _ => return Ok(Some(out)),
+                )),
+                _ => None,
+            };
+            Ok((resp.resource_record_sets().to_vec(), next))
         }
-    }
+    })
+    .await;
+    let sets = match sets {
+        Ok(sets) => sets,
+        Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(Some(
+        sets.into_iter()
+            .filter(|set| set.set_identifier().is_none())
+            .map(|set| {
+                let key = (normal_name(set.name()), set.r#type().as_str().to_owned());
+                (key, set)
+            })
+            .collect(),
+    ))
 }
 
 /// The record set `name`/`rtype` of `zone` as it is now, read with one
@@ -215,7 +214,7 @@ pub(crate) async fn delete_record(
     match change_and_wait(cx, op, zone, batch, &format!("iac: delete {rtype} {name}")).await {
         // Deleted by someone else between the read and the delete.
         Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
-        Err(e) if super::common::aws_code(&e) == Some("InvalidChangeBatch") => {
+        Err(e) if e.code() == Some("InvalidChangeBatch") => {
             match find_record(cx, zone, name, rtype).await? {
                 None => Ok(()),
                 Some(_) => Err(e),

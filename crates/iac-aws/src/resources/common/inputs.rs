@@ -1,0 +1,93 @@
+//! Reading the engine's JSON inputs, and building JSON answers.
+
+use std::collections::BTreeMap;
+
+use iac_engine::provider::ProviderError;
+use serde_json::{Map, Value as Json};
+
+use super::errors::missing_input;
+
+/// A required string input.
+pub fn req_str<'a>(inputs: &'a Json, rtype: &str, prop: &str) -> Result<&'a str, ProviderError> {
+    inputs
+        .get(prop)
+        .and_then(Json::as_str)
+        .ok_or_else(|| missing_input(rtype, prop))
+}
+
+/// An optional boolean input with its default.
+pub fn bool_or(inputs: &Json, prop: &str, default: bool) -> bool {
+    inputs.get(prop).and_then(Json::as_bool).unwrap_or(default)
+}
+
+/// A list of strings input (absent: empty).
+pub fn str_list(inputs: &Json, prop: &str) -> Vec<String> {
+    inputs
+        .get(prop)
+        .and_then(Json::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `live` in the order the list `last` (as last applied) had it, items it did not have
+/// after, sorted: AWS returns subnets, security groups, names and policies in its own
+/// order, which is not drift.
+pub fn order_like(mut live: Vec<String>, last: Option<&Json>) -> Vec<String> {
+    let mut position: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, s) in last
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_str)
+        .enumerate()
+    {
+        position.entry(s).or_insert(i);
+    }
+    live.sort_by_key(|s| {
+        (
+            position.get(s.as_str()).copied().unwrap_or(usize::MAX),
+            s.clone(),
+        )
+    });
+    live
+}
+
+/// A JSON object from pairs, keeping their order.
+pub fn object<I: IntoIterator<Item = (&'static str, Json)>>(pairs: I) -> Json {
+    Json::Object(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect::<Map<String, Json>>(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn live_lists_keep_the_applied_order() {
+        let last = json!(["subnet-b", "subnet-a"]);
+        let live = vec![
+            "subnet-a".to_owned(),
+            "subnet-c".to_owned(),
+            "subnet-b".to_owned(),
+        ];
+        assert_eq!(
+            order_like(live, Some(&last)),
+            ["subnet-b", "subnet-a", "subnet-c"]
+        );
+        assert_eq!(
+            order_like(vec!["b".into(), "a".into()], None),
+            ["a", "b"],
+            "nothing applied: sorted"
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! The stack's inputs as the shapes of ECS's service requests.
+
+use super::*;
+
+pub(super) fn attrs_of(s: &SdkService) -> Json {
+    json!({
+        "arn": s.service_arn().unwrap_or_default(),
+        "name": s.service_name().unwrap_or_default(),
+        "live_desired_count": s.desired_count(),
+    })
+}
+
+pub(super) fn int(inputs: &Json, prop: &str) -> Option<i32> {
+    inputs
+        .get(prop)
+        .and_then(Json::as_i64)
+        .and_then(|n| i32::try_from(n).ok())
+}
+
+pub(super) fn network(inputs: &Json) -> Result<NetworkConfiguration, ProviderError> {
+    let vpc = AwsVpcConfiguration::builder()
+        .set_subnets(Some(str_list(inputs, "subnets")))
+        .set_security_groups(Some(str_list(inputs, "security_groups")).filter(|g| !g.is_empty()))
+        .assign_public_ip(if bool_or(inputs, "assign_public_ip", false) {
+            AssignPublicIp::Enabled
+        } else {
+            AssignPublicIp::Disabled
+        })
+        .build()
+        .map_err(|e| ProviderError::new(ErrorKind::Fatal, format!("network configuration: {e}")))?;
+    Ok(NetworkConfiguration::builder()
+        .awsvpc_configuration(vpc)
+        .build())
+}
+
+/// The deployment settings, with the schema's defaults for what `deployment` leaves out
+/// (100 %, 200 %, circuit breaker with rollback).
+pub(super) fn deployment(inputs: &Json) -> DeploymentConfiguration {
+    let d = inputs.get("deployment").cloned().unwrap_or(Json::Null);
+    let min = int(&d, "min_healthy_percent").unwrap_or(100);
+    let max = int(&d, "max_percent").unwrap_or(200);
+    let breaker = d
+        .get("circuit_breaker")
+        .and_then(Json::as_str)
+        .unwrap_or("rollback");
+    DeploymentConfiguration::builder()
+        .minimum_healthy_percent(min)
+        .maximum_percent(max)
+        .deployment_circuit_breaker(
+            DeploymentCircuitBreaker::builder()
+                .enable(breaker != "off")
+                .rollback(breaker == "rollback")
+                .build(),
+        )
+        .build()
+}
+
+pub(super) fn load_balancers(inputs: &Json) -> Option<Vec<LoadBalancer>> {
+    let lb = inputs.get("load_balancer").filter(|v| v.is_object())?;
+    Some(vec![LoadBalancer::builder()
+        .set_target_group_arn(
+            lb.get("target_group")
+                .and_then(Json::as_str)
+                .map(str::to_owned),
+        )
+        .set_container_name(
+            lb.get("container")
+                .and_then(Json::as_str)
+                .map(str::to_owned),
+        )
+        .set_container_port(int(lb, "port"))
+        .build()])
+}
+
+/// `propagate_tags`: where the tasks' tags come from. `SERVICE` when the input lacks it: the
+/// schema's default, and what iac always sent before the property existed.
+pub(super) fn propagate_tags(inputs: &Json) -> PropagateTags {
+    PropagateTags::from(
+        inputs
+            .get("propagate_tags")
+            .and_then(Json::as_str)
+            .unwrap_or(DEFAULT_PROPAGATE_TAGS),
+    )
+}
+
+/// The schema's default `propagate_tags`.
+pub(super) const DEFAULT_PROPAGATE_TAGS: &str = "SERVICE";
+
+/// The service name: the `name` input, which the engine fills with `<stack>-<NAME>`.
+pub(super) fn service_name(cx: &Cx, name: &str, inputs: &Json) -> String {
+    inputs
+        .get("name")
+        .and_then(Json::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, 255))
+}
+
+/// The cluster of a service: the `cluster` input, else the one named in a long-format
+/// service ARN (`service/CLUSTER/NAME`).
+pub(super) fn cluster_of<'a>(inputs: &'a Json, arn: &'a str) -> Option<&'a str> {
+    inputs.get("cluster").and_then(Json::as_str).or_else(|| {
+        let tail = arn.rsplit_once(":service/")?.1;
+        tail.split_once('/').map(|(cluster, _)| cluster)
+    })
+}
+
+pub(super) fn wait_timeout(inputs: &Json) -> Duration {
+    let secs = inputs
+        .get("wait_timeout")
+        .and_then(Json::as_u64)
+        .unwrap_or(DEFAULT_WAIT_TIMEOUT);
+    Duration::from_secs(secs)
+}
+
+/// The Application Auto Scaling resource id of a described service.
+pub(super) fn scaling_id(s: &SdkService) -> String {
+    scaling::resource_id(
+        s.cluster_arn().unwrap_or_default(),
+        s.service_name().unwrap_or_default(),
+    )
+}
+
+/// The Application Auto Scaling resource id of service `arn` with `inputs`.
+pub(super) fn scaling_id_of(inputs: &Json, arn: &str) -> String {
+    let service = inputs
+        .get("name")
+        .and_then(Json::as_str)
+        .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or(arn));
+    scaling::resource_id(cluster_of(inputs, arn).unwrap_or("default"), service)
+}
+
+/// Puts the live `scaling` (`None`: no scalable target) into a service's live inputs.
+/// While the applied inputs have `scaling`, the live desired count is the scaler's, not
+/// the stack's: the applied `desired_count` is reported, so plans never reset it.
+pub(super) fn with_scaling(inputs: &mut Json, live: Option<&Json>, last: &Json) {
+    let Some(m) = inputs.as_object_mut() else {
+        return;
+    };
+    let applied = scaling::scaling_of(last);
+    if let Some(live) = live {
+        m.insert("scaling".into(), live.clone());
+    } else if applied.is_some() {
+        m.insert("scaling".into(), Json::Null);
+    }
+    if applied.is_some() {
+        if let Some(count) = last.get("desired_count") {
+            m.insert("desired_count".into(), count.clone());
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Describing services, and reading one back in the stack's property shape.
+
+use super::*;
+
+/// Describes services of one cluster, 10 per call, with tags. Missing ones are reported by
+/// AWS under `failures` and are simply absent from the answer.
+pub(crate) async fn describe(
+    cx: &Cx,
+    cluster: &str,
+    arns: &[String],
+) -> Result<HashMap<String, SdkService>, ProviderError> {
+    let mut out = HashMap::new();
+    for chunk in arns.chunks(DESCRIBE_BATCH) {
+        let resp = cx
+            .aws
+            .clients()
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(chunk.to_vec()))
+            .include(ServiceField::Tags)
+            .send()
+            .await;
+        let resp = match resp.map_err(cx.err(Service::Ecs, "DescribeServices")) {
+            Ok(resp) => resp,
+            // The cluster itself is gone: so are its services.
+            Err(e) if e.kind == ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for s in resp.services() {
+            if let Some(arn) = s.service_arn() {
+                out.insert(arn.to_owned(), s.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn describe_one(
+    cx: &Cx,
+    cluster: &str,
+    arn: &str,
+) -> Result<Option<SdkService>, ProviderError> {
+    Ok(describe(cx, cluster, &[arn.to_owned()]).await?.remove(arn))
+}
+
+/// The service named `service` in `cluster`, unless it is INACTIVE (deleted: ECS keeps
+/// describing it for a while, and a create of that name makes a new service).
+pub(super) async fn alive_named(
+    cx: &Cx,
+    cluster: &str,
+    service: &str,
+) -> Result<Option<SdkService>, ProviderError> {
+    // DescribeServices takes names as well as ARNs.
+    Ok(describe(cx, cluster, &[service.to_owned()])
+        .await?
+        .into_values()
+        .find(|s| s.service_name() == Some(service) && s.status() != Some("INACTIVE")))
+}
+
+/// `off`, `on` or `rollback` from ECS's two flags.
+pub(super) fn breaker_mode(b: &DeploymentCircuitBreaker) -> &'static str {
+    match (b.enable(), b.rollback()) {
+        (false, _) => "off",
+        (true, false) => "on",
+        (true, true) => "rollback",
+    }
+}
+
+/// A live service in the stack's property shape, shaped like the last applied inputs.
+///
+/// `wait` and `wait_timeout` are iac's, not AWS's, and are copied. A part of the
+/// configuration the answer lacks (the emulator returns no deployment configuration or
+/// grace period for a service it created) is copied from what was applied too: it cannot
+/// be read, so it cannot have drifted.
+pub(super) fn live_inputs(s: &SdkService, last: &Json) -> Json {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(s.service_name().unwrap_or_default()));
+    m.insert("cluster".into(), json!(s.cluster_arn().unwrap_or_default()));
+    m.insert(
+        "task_definition".into(),
+        json!(s.task_definition().unwrap_or_default()),
+    );
+    m.insert("desired_count".into(), json!(s.desired_count()));
+    if let Some(vpc) = s
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+    {
+        m.insert(
+            "subnets".into(),
+            json!(order_like(vpc.subnets().to_vec(), last.get("subnets"))),
+        );
+        // Omitted, the tasks get the VPC's default group, which AWS then reports: that is
+        // the omission taking effect, not drift.
+        if last.get("security_groups").is_some_and(|v| !v.is_null()) {
+            m.insert(
+                "security_groups".into(),
+                json!(order_like(
+                    vpc.security_groups().to_vec(),
+                    last.get("security_groups")
+                )),
+            );
+        }
+        m.insert(
+            "assign_public_ip".into(),
+            json!(vpc.assign_public_ip() == Some(&AssignPublicIp::Enabled)),
+        );
+    } else {
+        for k in ["subnets", "security_groups", "assign_public_ip"] {
+            m.insert(k.into(), last.get(k).cloned().unwrap_or(Json::Null));
+        }
+    }
+    let lb = s.load_balancers().first().map(|lb| {
+        json!({
+            "target_group": lb.target_group_arn().unwrap_or_default(),
+            "container": lb.container_name().unwrap_or_default(),
+            "port": lb.container_port().unwrap_or_default(),
+        })
+    });
+    m.insert("load_balancer".into(), lb.unwrap_or(Json::Null));
+    let deployment = match s.deployment_configuration() {
+        Some(d) => {
+            let mut dm = Map::new();
+            dm.insert(
+                "min_healthy_percent".into(),
+                json!(d.minimum_healthy_percent().unwrap_or(100)),
+            );
+            dm.insert(
+                "max_percent".into(),
+                json!(d.maximum_percent().unwrap_or(200)),
+            );
+            dm.insert(
+                "circuit_breaker".into(),
+                json!(d.deployment_circuit_breaker().map_or("off", breaker_mode)),
+            );
+            let last_d = last.get("deployment");
+            omit_unapplied(
+                &mut dm,
+                last_d,
+                &[
+                    ("min_healthy_percent", json!(100)),
+                    ("max_percent", json!(200)),
+                    ("circuit_breaker", json!("rollback")),
+                ],
+            );
+            Json::Object(dm)
+        }
+        None => last.get("deployment").cloned().unwrap_or(Json::Null),
+    };
+    m.insert("deployment".into(), deployment);
+    let grace = match s.health_check_grace_period_seconds() {
+        Some(g) => json!(g),
+        None => last
+            .get("health_check_grace_period")
+            .cloned()
+            .unwrap_or(Json::Null),
+    };
+    m.insert("health_check_grace_period".into(), grace);
+    m.insert(
+        "enable_execute_command".into(),
+        json!(s.enable_execute_command()),
+    );
+    // Absent from an answer (the SDK gives no value), tag propagation is what was applied,
+    // or what iac sent before it was a property.
+    let propagate = match s.propagate_tags() {
+        Some(p) => json!(p.as_str()),
+        None => last
+            .get("propagate_tags")
+            .filter(|v| !v.is_null())
+            .cloned()
+            .unwrap_or_else(|| json!(DEFAULT_PROPAGATE_TAGS)),
+    };
+    m.insert("propagate_tags".into(), propagate);
+    // A plain boolean in the SDK: an answer without it reads `false`, which is also what iac
+    // sent before it was a property.
+    m.insert(
+        "enable_ecs_managed_tags".into(),
+        json!(s.enable_ecs_managed_tags()),
+    );
+    for k in ["wait", "wait_timeout"] {
+        m.insert(k.into(), last.get(k).cloned().unwrap_or(Json::Null));
+    }
+    m.insert("tags".into(), live_tags(s.tags()));
+    // A grace period of 0 is what ECS reports when none was set.
+    omit_unapplied(
+        &mut m,
+        Some(last),
+        &[
+            ("health_check_grace_period", json!(0)),
+            ("enable_execute_command", json!(false)),
+        ],
+    );
+    Json::Object(m)
+}
+
+/// The ARNs of every service ECS lists in the cluster, all pages.
+pub(crate) async fn service_arns(cx: &Cx, id: &str) -> Result<Vec<String>, ProviderError> {
+    let ecs = &cx.aws.clients().ecs;
+    paged!(
+        cx,
+        Ecs,
+        "ListServices",
+        ecs.list_services().cluster(id),
+        set_next_token,
+        next_token,
+        service_arns
+    )
+    .await
+}

@@ -1,0 +1,286 @@
+//! `aws.security_group`: rules reconciled one by one, by security group rule id.
+//!
+//! A rule of the stack is one protocol, one port range and one peer (a CIDR block or another
+//! group), which is exactly one AWS security group rule. Updates authorize the rules that
+//! are missing, change the description of rules that differ only in it, and revoke the
+//! extra ones by rule id, in that order, so traffic a rule keeps allowing is never cut.
+//!
+//! `source: self` (Terraform's `self = true`) is a rule whose peer is the group itself: sent
+//! as a `UserIdGroupPair` with the group's own id, and read back as `self` whenever a rule's
+//! peer is the group's own id, so an unchanged stack plans clean. The stack has no
+//! reference to the group's own id (it could not: that would be a cycle), so there is no
+//! dependency to break either.
+//!
+//! Egress: AWS gives every new group an allow-all outbound rule. An omitted `egress` keeps
+//! (and restores) exactly that rule; a given list is exact, so the default is revoked unless
+//! the list contains it.
+//!
+//! By job: [`rules`] turns rules between the stack's shape and EC2's, [`reconcile`] makes
+//! the live rules those of the stack; this module reads groups and implements
+//! [`ResourceType`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, Ipv6Range, ResourceType as Ec2ResourceType,
+    SecurityGroup as Ec2Group, SecurityGroupRuleRequest, SecurityGroupRuleUpdate, UserIdGroupPair,
+};
+use iac_engine::provider::{
+    Created, ErrorKind, Existing, Found, Live, OpContext, ProviderError, ReadRequest, Tagged,
+};
+use serde_json::{json, Map, Value as Json};
+
+use super::common::{client_token, live_tags, malformed, paged, req_str};
+use super::ec2::{
+    align, delete_when_unused, find_by_tags, interfaces_using, last_inputs, list_by_stack_tag,
+    read_by_stack_tag, reconcile_tags, tag_spec, wait_created, LastInputs, IN_USE_LIMIT,
+};
+use super::{Cx, ResourceType};
+use crate::Service;
+
+mod reconcile;
+mod rules;
+#[cfg(test)]
+mod tests;
+
+use reconcile::*;
+use rules::*;
+
+const TYPE: &str = "aws.security_group";
+
+/// The schema's default `description`.
+const DEFAULT_DESCRIPTION: &str = "Managed by iac";
+
+pub struct SecurityGroup;
+
+/// The groups one `DescribeSecurityGroups` (all pages) finds with `filters`, by id; their
+/// rules come with them, in the order and form of the last applied inputs.
+async fn describe(
+    cx: &Cx,
+    filters: Vec<Filter>,
+    last: &LastInputs<'_>,
+) -> Result<HashMap<String, Live>, ProviderError> {
+    let ec2 = &cx.aws.clients().ec2;
+    let security_groups = paged!(
+        cx,
+        Ec2,
+        "DescribeSecurityGroups",
+        ec2.describe_security_groups()
+            .set_filters(Some(filters.clone())),
+        set_next_token,
+        next_token,
+        security_groups
+    )
+    .await?;
+    let mut found = HashMap::new();
+    for group in &security_groups {
+        let (Some(id), Some(vpc)) = (group.group_id(), group.vpc_id()) else {
+            continue;
+        };
+        let last = last.of(id);
+        let rules = live_rules(group);
+        let mut inputs = Map::new();
+        inputs.insert("vpc".to_owned(), json!(vpc));
+        inputs.insert(
+            "description".to_owned(),
+            json!(group.description().unwrap_or(DEFAULT_DESCRIPTION)),
+        );
+        let ingress = rules_json(&rules, false, last.get("ingress"));
+        if !(ingress.is_empty() && last.get("ingress").is_none_or(Json::is_null)) {
+            inputs.insert("ingress".to_owned(), Json::Array(ingress));
+        }
+        // Omitted egress reads back omitted exactly while the default rule alone is
+        // live; anything else is drift from "allow all".
+        let egress_given = !last.get("egress").is_none_or(Json::is_null);
+        let egress_rules: Vec<&Rule> = rules.iter().filter(|r| r.allow.egress).collect();
+        let is_default = egress_rules.len() == 1 && egress_rules[0].allow == default_egress().allow;
+        if egress_given || !is_default {
+            inputs.insert(
+                "egress".to_owned(),
+                Json::Array(rules_json(&rules, true, last.get("egress"))),
+            );
+        }
+        inputs.insert("tags".to_owned(), live_tags(group.tags()));
+        found.insert(
+            id.to_owned(),
+            Live {
+                inputs: Json::Object(inputs),
+                attrs: json!({ "id": id }),
+            },
+        );
+    }
+    Ok(found)
+}
+
+#[async_trait]
+impl ResourceType for SecurityGroup {
+    /// One `DescribeSecurityGroups` (per page) for all the stack's groups, rules included
+    /// (see [`read_by_stack_tag`]).
+    async fn read(
+        &self,
+        cx: &Cx,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Live>>, ProviderError> {
+        let last = last_inputs(requests);
+        read_by_stack_tag(cx, requests, "group-id", |filters| {
+            describe(cx, filters, &last)
+        })
+        .await
+    }
+
+    /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]).
+    /// One describe filtered on the stack's tag.
+    async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
+        let last = LastInputs::All(&Json::Null);
+        list_by_stack_tag(cx, "group-id", Vec::new(), |filters| {
+            describe(cx, filters, &last)
+        })
+        .await
+    }
+
+    /// By every tag given and `vpc` when given: one `DescribeSecurityGroups` with those
+    /// filters. Several matches are an error naming each.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        _name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Found>, ProviderError> {
+        let last = LastInputs::All(inputs);
+        let filters = super::lookup::ec2_filters(inputs, &[("vpc", "vpc-id")]);
+        let found = describe(cx, filters, &last).await?;
+        let matches = found.into_iter().map(|(id, l)| (id, l.attrs)).collect();
+        super::lookup::single(TYPE, "security groups", inputs, matches)
+    }
+
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        let last = LastInputs::All(inputs);
+        find_by_tags(
+            cx,
+            "aws.security_group",
+            name,
+            inputs,
+            Vec::new(),
+            |filters| describe(cx, filters, &last),
+        )
+        .await
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Created, ProviderError> {
+        let vpc = req_str(inputs, TYPE, "vpc")?;
+        let description = inputs
+            .get("description")
+            .and_then(Json::as_str)
+            .unwrap_or(DEFAULT_DESCRIPTION);
+        // Checked before anything is created, so a bad rule leaves nothing behind.
+        wanted_rules(inputs)?;
+        // AWS needs a name unique in the VPC. Derived from the replace-forcing inputs, so a
+        // replacement created before the old group is deleted gets a name of its own.
+        let group_name = client_token(cx, name, &[vpc, description]);
+        let ec2 = &cx.aws.clients().ec2;
+        let out = ec2
+            .create_security_group()
+            .group_name(group_name)
+            .description(description)
+            .vpc_id(vpc)
+            .tag_specifications(tag_spec(Ec2ResourceType::SecurityGroup, inputs)?)
+            .send()
+            .await
+            .map_err(cx.err(Service::Ec2, "CreateSecurityGroup"))?;
+        let id = out
+            .group_id()
+            .ok_or_else(|| malformed("CreateSecurityGroup", "GroupId"))?
+            .to_owned();
+        let last = LastInputs::All(inputs);
+        wait_created(op, "security group", &id, "group-id", &[], |filters| {
+            describe(cx, filters, &last)
+        })
+        .await?;
+        reconcile_rules(cx, &id, inputs).await?;
+        Ok(Created {
+            attrs: json!({ "id": id }),
+            physical_id: id,
+        })
+    }
+
+    /// Rules are reconciled against the live rules, not against `old`: a rule changed
+    /// outside iac is put back too.
+    async fn update(
+        &self,
+        cx: &Cx,
+        _op: &OpContext,
+        id: &str,
+        old: &Json,
+        new: &Json,
+        changed: &[String],
+    ) -> Result<Json, ProviderError> {
+        if changed
+            .iter()
+            .any(|c| c.starts_with("ingress") || c.starts_with("egress"))
+        {
+            reconcile_rules(cx, id, new).await?;
+        }
+        reconcile_tags(cx, id, old, new).await?;
+        Ok(json!({ "id": id }))
+    }
+
+    /// Retried while network interfaces (of a load balancer or tasks being deleted) or
+    /// another group's rules still reference the group.
+    async fn delete(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        id: &str,
+        _inputs: &Json,
+    ) -> Result<(), ProviderError> {
+        let ec2 = &cx.aws.clients().ec2;
+        delete_when_unused(
+            op,
+            &format!("security group `{id}`"),
+            IN_USE_LIMIT,
+            || async {
+                ec2.delete_security_group()
+                    .group_id(id)
+                    .send()
+                    .await
+                    .map_err(cx.err(Service::Ec2, "DeleteSecurityGroup"))
+            },
+            || async {
+                let mut users = interfaces_using(cx, "group-id", id).await;
+                if let Ok(out) = ec2
+                    .describe_security_groups()
+                    .filters(
+                        Filter::builder()
+                            .name("ip-permission.group-id")
+                            .values(id)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                {
+                    users.extend(
+                        out.security_groups()
+                            .iter()
+                            .filter_map(|g| g.group_id())
+                            .filter(|g| *g != id)
+                            .map(|g| format!("rules of security group `{g}`")),
+                    );
+                }
+                users
+            },
+        )
+        .await
+    }
+}
