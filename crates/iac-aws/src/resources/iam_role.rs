@@ -296,6 +296,7 @@ impl ResourceType for IamRole {
             },
         )
         .await?;
+        cx.role_created(&arn);
         Ok(Created {
             physical_id: name.to_owned(),
             attrs: json!({"arn": arn, "name": name}),

@@ -45,6 +45,11 @@ pub struct Cx {
     /// makes one describe per type.
     pub tagged:
         std::sync::Arc<std::sync::Mutex<std::collections::HashMap<&'static str, Vec<Tagged>>>>,
+    /// The ARNs of the IAM roles this process created, with when: ECS may refuse to use such
+    /// a role for a while (IAM is eventually consistent), and only a request naming one is
+    /// retried on ECS's refusal (`ecs::retry_role_propagation`).
+    pub fresh_roles:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>,
 }
 
 impl Cx {
@@ -54,7 +59,24 @@ impl Cx {
             aws,
             stack: stack.into(),
             tagged: Default::default(),
+            fresh_roles: Default::default(),
         }
+    }
+
+    /// Records that the role `arn` was just created.
+    pub fn role_created(&self, arn: &str) {
+        if let Ok(mut fresh) = self.fresh_roles.lock() {
+            fresh.insert(arn.to_owned(), std::time::Instant::now());
+        }
+    }
+
+    /// Whether the role `arn` was created by this process less than `window` ago.
+    pub fn role_is_fresh(&self, arn: &str, window: std::time::Duration) -> bool {
+        self.fresh_roles
+            .lock()
+            .ok()
+            .and_then(|fresh| fresh.get(arn).map(|at| at.elapsed() < window))
+            .unwrap_or(false)
     }
 }
 

@@ -59,10 +59,13 @@ pub(crate) async fn update_tags(
 /// two, the request names a role (`names_role`), and [`retry_role_propagation`] retries only
 /// within the bounded propagation window ([`ROLE_PROPAGATION`]).
 ///
-/// The trade-off: a real mistake in a request that names a role (an invalid `cpu`) is
-/// reported after the window, with ECS's own message, instead of at once; a request that
-/// names no role still fails at once. Waiting 90 seconds for an error is the price of never
-/// failing an apply on IAM's propagation delay, and of never parsing AWS's prose.
+/// A task definition counts as naming a role only when it names one this process created
+/// less than the window ago ([`Cx::role_is_fresh`](crate::resources::Cx::role_is_fresh)), so
+/// a mistake in one that names older roles is reported at once. A service's create always
+/// counts (ECS's service-linked role may be new too, and iac does not create it). The
+/// trade-off: a real mistake in such a request is reported after the window, with ECS's own
+/// message, instead of at once. Waiting for an error is the price of never failing an apply
+/// on IAM's propagation delay, and of never parsing AWS's prose.
 pub(crate) fn is_role_not_ready(err: &ProviderError, names_role: bool) -> bool {
     names_role
         && matches!(
@@ -73,7 +76,8 @@ pub(crate) fn is_role_not_ready(err: &ProviderError, names_role: bool) -> bool {
 
 /// How long to wait out IAM's propagation of a new role: AWS documents "a few seconds",
 /// in practice rarely more than 30.
-const ROLE_PROPAGATION: Backoff = Backoff::SHORT.with_limit(std::time::Duration::from_secs(90));
+pub(crate) const ROLE_PROPAGATION: Backoff =
+    Backoff::SHORT.with_limit(std::time::Duration::from_secs(90));
 
 /// Runs `call` (a register or create; `names_role` when it names an IAM role) again while
 /// ECS's answer may mean the role is not usable yet ([`is_role_not_ready`]), for at most

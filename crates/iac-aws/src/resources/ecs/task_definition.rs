@@ -126,10 +126,14 @@ async fn register(cx: &Cx, op: &OpContext, inputs: &Json) -> Result<TaskDefiniti
         .and_then(Json::as_str)
         .map(PidMode::from);
     let ecs = &cx.aws.clients().ecs;
-    // The roles are the ones ECS may not see yet when the stack has just made them.
-    let names_role = ["execution_role", "task_role"]
-        .iter()
-        .any(|k| inputs.get(*k).is_some_and(Json::is_string));
+    // ECS may not see a role yet when this apply has just made it; a refusal of a request
+    // naming only older roles is a real mistake, reported at once.
+    let names_role = ["execution_role", "task_role"].iter().any(|k| {
+        inputs
+            .get(*k)
+            .and_then(Json::as_str)
+            .is_some_and(|arn| cx.role_is_fresh(arn, super::ROLE_PROPAGATION.limit))
+    });
     let what = format!("task definition `{family}`");
     let resp = retry_role_propagation(op, &what, names_role, || async {
         ecs.register_task_definition()

@@ -268,3 +268,16 @@ async fn task_properties_are_sent_and_their_changes_show() {
     let err = task_int(&too_big, "ephemeral_storage").unwrap_err();
     assert!(err.message.contains("ephemeral_storage"), "{}", err.message);
 }
+
+/// Only a role this process created moments ago makes ECS's refusal worth retrying.
+#[tokio::test]
+async fn only_roles_this_process_just_made_are_fresh() {
+    let cx = offline_cx().await;
+    let window = std::time::Duration::from_secs(90);
+    let arn = "arn:aws:iam::123456789012:role/shop-execution";
+    assert!(!cx.role_is_fresh(arn, window));
+    cx.role_created(arn);
+    assert!(cx.role_is_fresh(arn, window));
+    assert!(!cx.role_is_fresh(arn, std::time::Duration::ZERO));
+    assert!(!cx.role_is_fresh("arn:aws:iam::123456789012:role/older", window));
+}
