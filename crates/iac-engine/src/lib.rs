@@ -39,8 +39,8 @@ pub use import::{Import, ImportError};
 pub use lock::lock_waiting;
 pub use plan::{
     check_replace, plan, plan_destroy, plan_destroy_live, stack_hash, Action, Change, Drift,
-    ForeignObject, Orphan, Plan, PlanError, PlanKind, PlanOptions, PulledIn, ReplaceStrategy,
-    Replacement, StalePlan, Summary, PLAN_FORMAT_VERSION,
+    ForeignObject, ImpliedDependency, LiveValue, Orphan, Plan, PlanError, PlanKind, PlanOptions,
+    PulledIn, ReplaceStrategy, Replacement, StalePlan, Summary, PLAN_FORMAT_VERSION,
 };
 pub use plan_cost::{PlanCost, ResourceCost};
 pub use provider::{

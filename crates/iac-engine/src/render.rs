@@ -181,6 +181,15 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
         out.push('\n');
     }
 
+    if !plan.live.is_empty() {
+        let _ = writeln!(out, "{}", st.bold("Live now, not planned:"));
+        for v in &plan.live {
+            let value = show_value(&Value::from(v.value.clone()));
+            let _ = writeln!(out, "  {}: {} = {value} ({})", v.resource, v.attr, v.says);
+        }
+        out.push('\n');
+    }
+
     if plan.refresh_only {
         let _ = writeln!(out, "{}", st.bold(&refresh_line(plan)));
         return out;

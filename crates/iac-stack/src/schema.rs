@@ -36,6 +36,20 @@ pub struct TypeSchema {
     /// An in-place update makes a new version of the object instead of changing it (a task
     /// definition's revision): plans say so.
     pub renews: Option<Renews>,
+    /// Live attributes a plan shows as information, not as drift, while a property is set:
+    /// a scaling service's task count, which the scaler and not the stack decides.
+    pub shows_live: &'static [ShowsLive],
+}
+
+/// One live attribute a plan shows (see [`TypeSchema::shows_live`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ShowsLive {
+    /// The attribute shown, e.g. `live_desired_count`.
+    pub attr: &'static str,
+    /// The input that must be set (not null) for it to be shown, e.g. `scaling`.
+    pub when: &'static str,
+    /// What the value is, for the plan: `tasks the scaler wants now`.
+    pub says: &'static str,
 }
 
 /// What the objects of a type hold (see [`TypeSchema::holds`]).

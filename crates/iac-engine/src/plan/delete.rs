@@ -148,6 +148,7 @@ fn deletion(
         physical_id: Some(physical_id.to_string()),
         dependencies: Vec::new(),
         prior_dependencies: dependencies.to_vec(),
+        implied: Vec::new(),
         before: Some(inputs.clone()),
         after: None,
         changed_paths: Vec::new(),

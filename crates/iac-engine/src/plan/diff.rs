@@ -25,8 +25,8 @@ use super::inputs::{dependencies_of, desired_inputs, topo_order};
 use super::refresh::refresh;
 use super::replace::{generated_name, replace_strategy, set_prop};
 use super::{
-    finish, Action, Change, Drift, ForeignObject, Plan, PlanError, PlanKind, PlanOptions,
-    ReplaceStrategy, Replacement,
+    finish, Action, Change, Drift, ForeignObject, ImpliedDependency, LiveValue, Plan, PlanError,
+    PlanKind, PlanOptions, ReplaceStrategy, Replacement,
 };
 
 /// Make the plan that brings the cloud to `stack`.
@@ -197,6 +197,14 @@ fn plan_with(
             physical_id: prior.map(|p| p.physical_id.clone()),
             dependencies: deps.clone(),
             prior_dependencies: prior.map(|p| p.dependencies.clone()).unwrap_or_default(),
+            implied: r
+                .implied
+                .iter()
+                .map(|i| ImpliedDependency {
+                    dependency: i.dependency.clone(),
+                    reason: i.reason.clone(),
+                })
+                .collect(),
             before: None,
             after: Some(desired.clone()),
             changed_paths: Vec::new(),
@@ -480,6 +488,7 @@ fn plan_with(
 
     let plan = Plan {
         drift,
+        live: live_values(stack, &live),
         outputs: stack
             .outputs
             .iter()
@@ -510,4 +519,29 @@ fn renew(
         change.renewed_attrs.insert(a.clone(), now_value);
         unknown_attrs.insert((change.name.clone(), a));
     }
+}
+
+/// The live values the schema says a plan shows ([`iac_stack::schema::TypeSchema::shows_live`]),
+/// in file order: one pass over the stack.
+fn live_values(stack: &Stack, live: &HashMap<String, Option<Live>>) -> Vec<LiveValue> {
+    let mut out = Vec::new();
+    for r in stack.resources.values() {
+        for shown in r.schema.shows_live {
+            let on = r
+                .prop(shown.when)
+                .is_some_and(|v| !matches!(v, Value::Null));
+            let Some(Some(now)) = live.get(&r.name) else {
+                continue;
+            };
+            if let (true, Some(value)) = (on, now.attrs.get(shown.attr)) {
+                out.push(LiveValue {
+                    resource: r.name.clone(),
+                    attr: shown.attr.to_string(),
+                    value: value.clone(),
+                    says: shown.says.to_string(),
+                });
+            }
+        }
+    }
+    out
 }

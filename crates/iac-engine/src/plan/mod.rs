@@ -85,6 +85,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// Resources whose live configuration differs from what iac last applied.
     pub drift: Vec<Drift>,
+    /// Live values shown as information (a scaling service's task count), never planned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub live: Vec<LiveValue>,
     /// The stack's outputs, references unresolved; computed after apply.
     pub outputs: IndexMap<String, Value>,
     pub summary: Summary,
@@ -231,6 +234,10 @@ pub struct Change {
     /// Names the existing object depended on when applied (delete order).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prior_dependencies: Vec<String>,
+    /// Those of `dependencies` that no reference or `depends_on` states but AWS needs
+    /// (iac_stack::implied), each with its reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub implied: Vec<ImpliedDependency>,
     /// The live inputs (the last applied ones when there is no read-back).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<Json>,
@@ -276,6 +283,24 @@ pub struct Change {
     /// `action` says what else changes, usually its `iac:name` tag, in place).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<String>,
+}
+
+/// A dependency iac added itself (see [`Change::implied`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImpliedDependency {
+    pub dependency: String,
+    pub reason: String,
+}
+
+/// A live value a plan shows as information, not as a change or drift (a scaling
+/// service's task count; the type's `shows_live` in the schema says which).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveValue {
+    pub resource: String,
+    pub attr: String,
+    pub value: Json,
+    /// What the value is, in words.
+    pub says: String,
 }
 
 /// Why and how a resource is replaced.
@@ -368,6 +393,7 @@ impl Plan {
             stack_hash: stack_hash(stack),
             changes,
             drift: Vec::new(),
+            live: Vec::new(),
             outputs: IndexMap::new(),
             summary: Summary::default(),
             data_loss: Vec::new(),

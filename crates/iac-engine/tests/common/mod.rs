@@ -40,6 +40,7 @@ const TYPE: TypeSchema = TypeSchema {
     aws_name: None,
     holds: None,
     renews: None,
+    shows_live: &[],
 };
 
 /// A property whose default is the AWS name iac generates.

@@ -137,6 +137,7 @@ static NET: TypeSchema = TypeSchema {
     }),
     holds: None,
     renews: None,
+    shows_live: &[],
 };
 
 /// Run the loader with `test.net` as the only type (the real table is not consulted).

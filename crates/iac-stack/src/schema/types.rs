@@ -366,6 +366,7 @@ const PLAIN: TypeSchema = TypeSchema {
     aws_name: None,
     holds: None,
     renews: None,
+    shows_live: &[],
 };
 
 /// A name AWS requires, written in property `prop`, at most `max_len` characters.
@@ -1069,6 +1070,11 @@ pub static TYPES: &[TypeSchema] = &[
             ),
         ],
         aws_name: named("name", 255),
+        shows_live: &[ShowsLive {
+            attr: "live_desired_count",
+            when: "scaling",
+            says: "tasks the scaler wants now; `desired_count` is only the starting count",
+        }],
         ..PLAIN
     },
     TypeSchema {
