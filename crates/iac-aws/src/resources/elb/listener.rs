@@ -4,7 +4,7 @@
 //! Port, protocol, certificate, SSL policy and the action all change in place with one
 //! ModifyListener; only moving to another load balancer makes a new listener.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -18,8 +18,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::{is_not_found, read_tags, update_tags};
 use crate::resources::common::{
-    find_existing, for_each_bounded, malformed, missing_input, name_taken, paged, req_str,
-    sdk_tags_of, tags_json, READ_CONCURRENCY,
+    find_existing, malformed, missing_input, name_taken, paged, req_str, sdk_tags_of, tags_json,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -284,48 +283,25 @@ impl ResourceType for Listener {
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         // One DescribeListeners per load balancer, however many listeners it has.
-        let mut by_lb: BTreeMap<String, Option<HashMap<String, SdkListener>>> = BTreeMap::new();
-        for req in requests {
-            let lb = load_balancer_of(&req.physical_id).or_else(|| {
-                req.last_inputs
-                    .get("load_balancer")
-                    .and_then(Json::as_str)
-                    .map(str::to_owned)
-            });
-            if let Some(lb) = lb {
-                by_lb.entry(lb).or_insert(None);
-            }
-        }
-        // The balancers' listings are independent: sent concurrently.
-        let listed =
-            for_each_bounded(by_lb.keys(), READ_CONCURRENCY, |lb| listeners_of(cx, lb)).await?;
-        for (slot, listeners) in by_lb.values_mut().zip(listed) {
-            *slot = listeners.map(|ls| {
-                ls.into_iter()
-                    .filter_map(|l| Some((l.listener_arn()?.to_owned(), l)))
-                    .collect()
-            });
-        }
-        let found: HashMap<&str, &SdkListener> = by_lb
-            .values()
-            .flatten()
-            .flat_map(|m| m.iter().map(|(k, v)| (k.as_str(), v)))
-            .collect();
-        let live_arns: Vec<String> = requests
-            .iter()
-            .filter(|r| found.contains_key(r.physical_id.as_str()))
-            .map(|r| r.physical_id.clone())
-            .collect();
+        let found = super::list_by_parent(
+            requests,
+            load_balancer_of,
+            "load_balancer",
+            |lb| async move { listeners_of(cx, &lb).await },
+            |l: &SdkListener| l.listener_arn(),
+        )
+        .await?;
+        let live_arns = super::live_ids(requests, &found);
         let tags = read_tags(cx, &live_arns).await?;
         let listed: Vec<&SdkListener> = live_arns
             .iter()
-            .filter_map(|a| found.get(a.as_str()).copied())
+            .filter_map(|a| found.get(a).map(|(_, l)| l))
             .collect();
         let sni = super::listener_certificates::read_all(cx, &listed).await?;
         Ok(requests
             .iter()
             .map(|req| {
-                let l = found.get(req.physical_id.as_str())?;
+                let (_, l) = found.get(&req.physical_id)?;
                 let tags = tags.get(&req.physical_id).cloned().unwrap_or_default();
                 let mut inputs = live_inputs(l, &req.last_inputs, tags);
                 super::listener_certificates::put(

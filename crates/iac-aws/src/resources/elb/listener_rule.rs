@@ -11,8 +11,6 @@
 //! DescribeTags per 20 rules. A condition is read from its `*Config` and, when AWS (or the
 //! emulator) has only the older `Values` form, from `Values`.
 
-use std::collections::{BTreeMap, HashMap};
-
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, ForwardActionConfig, HostHeaderConditionConfig,
@@ -27,8 +25,7 @@ use serde_json::{json, Map, Value as Json};
 use super::listener::{action_of as listener_action, live_action as listener_live_action};
 use super::{is_not_found, read_tags, update_tags};
 use crate::resources::common::{
-    existing, for_each_bounded, malformed, missing_input, name_taken, read_found, req_str,
-    tags_json, READ_CONCURRENCY,
+    existing, malformed, missing_input, name_taken, read_found, req_str, tags_json,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -349,42 +346,20 @@ impl ResourceType for ListenerRule {
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         // One DescribeRules per listener, however many rules it has.
-        let mut by_listener: BTreeMap<String, Option<HashMap<String, Rule>>> = BTreeMap::new();
-        for req in requests {
-            let listener = listener_of(&req.physical_id).or_else(|| {
-                req.last_inputs
-                    .get("listener")
-                    .and_then(Json::as_str)
-                    .map(str::to_owned)
-            });
-            if let Some(l) = listener {
-                by_listener.entry(l).or_insert(None);
-            }
-        }
-        let listed =
-            for_each_bounded(by_listener.keys(), READ_CONCURRENCY, |l| rules_of(cx, l)).await?;
-        for (slot, rules) in by_listener.values_mut().zip(listed) {
-            *slot = rules.map(|rs| {
-                rs.into_iter()
-                    .filter_map(|r| Some((r.rule_arn()?.to_owned(), r)))
-                    .collect()
-            });
-        }
-        let found: HashMap<&str, (&str, &Rule)> = by_listener
-            .iter()
-            .filter_map(|(l, m)| Some((l, m.as_ref()?)))
-            .flat_map(|(l, m)| m.iter().map(move |(k, v)| (k.as_str(), (l.as_str(), v))))
-            .collect();
-        let live_arns: Vec<String> = requests
-            .iter()
-            .filter(|r| found.contains_key(r.physical_id.as_str()))
-            .map(|r| r.physical_id.clone())
-            .collect();
+        let found = super::list_by_parent(
+            requests,
+            listener_of,
+            "listener",
+            |l| async move { rules_of(cx, &l).await },
+            |r: &Rule| r.rule_arn(),
+        )
+        .await?;
+        let live_arns = super::live_ids(requests, &found);
         let tags = read_tags(cx, &live_arns).await?;
         Ok(requests
             .iter()
             .map(|req| {
-                let (listener, rule) = found.get(req.physical_id.as_str())?;
+                let (listener, rule) = found.get(&req.physical_id)?;
                 let tags = tags.get(&req.physical_id).cloned().unwrap_or_default();
                 let inputs = live_inputs(rule, listener, &req.last_inputs, tags);
                 let priority = inputs.get("priority").cloned().unwrap_or(Json::Null);

@@ -10,10 +10,10 @@ pub mod target_group;
 use std::collections::HashMap;
 
 use aws_sdk_elasticloadbalancingv2::types::Tag;
-use iac_engine::provider::ProviderError;
+use iac_engine::provider::{ProviderError, ReadRequest};
 use serde_json::Value as Json;
 
-use super::common::{sdk_tags, tag_pairs, TagDiff};
+use super::common::{for_each_bounded, sdk_tags, tag_pairs, TagDiff, READ_CONCURRENCY};
 use super::Cx;
 use crate::Service;
 
@@ -100,4 +100,53 @@ pub(crate) fn aws_name(cx: &Cx, name: &str, inputs: &Json) -> String {
 /// Whether an ELB error is AWS saying that the ARN asked for does not exist.
 pub(crate) fn is_not_found(err: &ProviderError) -> bool {
     err.kind == iac_engine::provider::ErrorKind::NotFound
+}
+
+/// The objects of `requests` that one listing per parent finds (a load balancer's
+/// listeners, a listener's rules), by id, each with its parent. The parent is read from the
+/// id (`parent_of`), else from the last applied input `parent_key`; the parents are listed
+/// concurrently, each once however many of its objects are asked for. A parent that is
+/// gone (`list` answers `None`) finds nothing.
+pub(crate) async fn list_by_parent<T, F, Fut>(
+    requests: &[ReadRequest],
+    parent_of: fn(&str) -> Option<String>,
+    parent_key: &str,
+    list: F,
+    id_of: fn(&T) -> Option<&str>,
+) -> Result<HashMap<String, (String, T)>, ProviderError>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Vec<T>>, ProviderError>>,
+{
+    let mut parents: Vec<String> = Vec::new();
+    for req in requests {
+        let parent = parent_of(&req.physical_id).or_else(|| {
+            req.last_inputs
+                .get(parent_key)
+                .and_then(Json::as_str)
+                .map(str::to_owned)
+        });
+        if let Some(p) = parent.filter(|p| !parents.contains(p)) {
+            parents.push(p);
+        }
+    }
+    let listed = for_each_bounded(parents.clone(), READ_CONCURRENCY, list).await?;
+    let mut found = HashMap::new();
+    for (parent, objects) in parents.iter().zip(listed) {
+        for object in objects.into_iter().flatten() {
+            if let Some(id) = id_of(&object).map(str::to_owned) {
+                found.insert(id, (parent.clone(), object));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The ids of `requests` that `found` holds, in the requests' order (whose tags to read).
+pub(crate) fn live_ids<T>(requests: &[ReadRequest], found: &HashMap<String, T>) -> Vec<String> {
+    requests
+        .iter()
+        .filter(|r| found.contains_key(&r.physical_id))
+        .map(|r| r.physical_id.clone())
+        .collect()
 }
