@@ -153,55 +153,22 @@ fn strategy(c: &Change) -> ReplaceStrategy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use indexmap::IndexMap;
 
-    use crate::plan::{PlanKind, Replacement, Summary, PLAN_FORMAT_VERSION};
+    use crate::plan::{PlanKind, Replacement};
 
     fn change(name: &str, action: Action, deps: &[&str]) -> Change {
         Change {
-            name: name.into(),
-            rtype: "t".into(),
-            action,
             physical_id: Some(format!("{name}-old")),
             dependencies: deps.iter().map(|d| d.to_string()).collect(),
             prior_dependencies: deps.iter().map(|d| d.to_string()).collect(),
-            implied: Vec::new(),
-            before: None,
-            after: None,
-            changed_paths: Vec::new(),
-            replace: None,
-            reason: None,
-            deposed: false,
-            existing: false,
-            renewed_attrs: IndexMap::new(),
-            settles: None,
-            lookup_id: None,
-            live_attrs: None,
-            moved_from: None,
+            ..Change::new(name, "t", action)
         }
     }
 
     fn plan_of(changes: Vec<Change>) -> Plan {
         Plan {
-            format_version: PLAN_FORMAT_VERSION,
-            kind: PlanKind::Apply,
-            stack: "demo".into(),
-            region: None,
-            state_lineage: String::new(),
-            state_serial: 0,
-            stack_hash: String::new(),
             changes,
-            drift: Vec::new(),
-            live: Vec::new(),
-            outputs: IndexMap::new(),
-            summary: Summary::default(),
-            data_loss: Vec::new(),
-            settled_intents: Vec::new(),
-            orphans: Vec::new(),
-            pulled_in: Vec::new(),
-            refresh_only: false,
-            refreshed: Vec::new(),
-            cost: None,
+            ..Plan::empty(PlanKind::Apply, "demo")
         }
     }
 

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use iac_stack::Stack;
-use indexmap::IndexMap;
 
 use super::recover::{delete_found, orphan_deletes, orphan_list, recover, survey};
 use crate::provider::Provider;
@@ -142,24 +141,9 @@ fn deletion(
     inputs: &serde_json::Value,
 ) -> Change {
     Change {
-        name: name.to_string(),
-        rtype: rtype.to_string(),
-        action: Action::Delete,
         physical_id: Some(physical_id.to_string()),
-        dependencies: Vec::new(),
         prior_dependencies: dependencies.to_vec(),
-        implied: Vec::new(),
         before: Some(inputs.clone()),
-        after: None,
-        changed_paths: Vec::new(),
-        replace: None,
-        reason: None,
-        deposed: false,
-        existing: false,
-        renewed_attrs: IndexMap::new(),
-        settles: None,
-        lookup_id: None,
-        live_attrs: None,
-        moved_from: None,
+        ..Change::new(name, rtype, Action::Delete)
     }
 }

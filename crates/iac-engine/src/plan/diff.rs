@@ -7,7 +7,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use iac_stack::{Reference, Stack, Value};
-use indexmap::IndexMap;
 use serde_json::Value as Json;
 
 use super::moves;
@@ -191,9 +190,6 @@ fn plan_with(
             .resolve(&resolver);
         let prior = state.resources.get(&r.name);
         let mut change = Change {
-            name: r.name.clone(),
-            rtype: r.schema.name.to_string(),
-            action: Action::NoOp,
             physical_id: prior.map(|p| p.physical_id.clone()),
             dependencies: deps.clone(),
             prior_dependencies: prior.map(|p| p.dependencies.clone()).unwrap_or_default(),
@@ -205,21 +201,13 @@ fn plan_with(
                     reason: i.reason.clone(),
                 })
                 .collect(),
-            before: None,
             after: Some(desired.clone()),
-            changed_paths: Vec::new(),
-            replace: None,
-            reason: None,
-            deposed: false,
             existing: r.existing,
-            renewed_attrs: IndexMap::new(),
-            settles: None,
-            lookup_id: None,
-            live_attrs: None,
             moved_from: moves
                 .iter()
                 .find(|m| m.to == r.name)
                 .map(|m| m.from.clone()),
+            ..Change::new(&r.name, r.schema.name, Action::NoOp)
         };
 
         if r.existing {

@@ -285,6 +285,33 @@ pub struct Change {
     pub moved_from: Option<String>,
 }
 
+impl Change {
+    /// A change of `action` to resource `name` of type `rtype`, every other field empty.
+    pub(crate) fn new(name: &str, rtype: &str, action: Action) -> Change {
+        Change {
+            name: name.to_string(),
+            rtype: rtype.to_string(),
+            action,
+            physical_id: None,
+            dependencies: Vec::new(),
+            prior_dependencies: Vec::new(),
+            implied: Vec::new(),
+            before: None,
+            after: None,
+            changed_paths: Vec::new(),
+            replace: None,
+            reason: None,
+            deposed: false,
+            existing: false,
+            renewed_attrs: IndexMap::new(),
+            settles: None,
+            lookup_id: None,
+            live_attrs: None,
+            moved_from: None,
+        }
+    }
+}
+
 /// A dependency iac added itself (see [`Change::implied`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImpliedDependency {
@@ -384,14 +411,26 @@ impl Plan {
     /// (no drift, outputs, orphans, ...): the fields a caller fills in start empty.
     pub(crate) fn of(kind: PlanKind, stack: &Stack, state: &State, changes: Vec<Change>) -> Plan {
         Plan {
-            format_version: PLAN_FORMAT_VERSION,
-            kind,
-            stack: stack.name.clone(),
             region: stack.region.clone(),
             state_lineage: state.lineage.clone(),
             state_serial: state.serial,
             stack_hash: stack_hash(stack),
             changes,
+            ..Plan::empty(kind, &stack.name)
+        }
+    }
+
+    /// A plan of `kind` for stack `stack` with nothing in it: no changes, no state, no hash.
+    pub(crate) fn empty(kind: PlanKind, stack: &str) -> Plan {
+        Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            kind,
+            stack: stack.to_string(),
+            region: None,
+            state_lineage: String::new(),
+            state_serial: 0,
+            stack_hash: String::new(),
+            changes: Vec::new(),
             drift: Vec::new(),
             live: Vec::new(),
             outputs: IndexMap::new(),
