@@ -587,6 +587,23 @@ const COUNTED: &[&str] = &[
 
 /// `names` (each found object's name) against `expected`: each expected name exactly once
 /// (`what` says which kind), nothing else.
+/// `(name, id)` of each object listed, `?` for a part AWS left out.
+fn named<T>(
+    items: &[T],
+    name: impl Fn(&T) -> Option<&str>,
+    id: impl Fn(&T) -> Option<&str>,
+) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|t| {
+            (
+                name(t).unwrap_or("?").to_owned(),
+                id(t).unwrap_or("?").to_owned(),
+            )
+        })
+        .collect()
+}
+
 fn count_against(
     problems: &mut Vec<String>,
     what: &str,
@@ -877,16 +894,11 @@ async fn duplicates_and_missing(c: &Clients, stack: &Stack) -> Vec<String> {
         .send()
         .await
         .expect("DescribeLoadBalancers");
-    let lbs: Vec<(String, String)> = lbs
-        .load_balancers()
-        .iter()
-        .map(|l| {
-            (
-                l.load_balancer_name().unwrap_or("?").to_owned(),
-                l.load_balancer_arn().unwrap_or("?").to_owned(),
-            )
-        })
-        .collect();
+    let lbs = named(
+        lbs.load_balancers(),
+        |l| l.load_balancer_name(),
+        |l| l.load_balancer_arn(),
+    );
     count_against(
         &mut problems,
         "aws.load_balancer",
@@ -899,16 +911,11 @@ async fn duplicates_and_missing(c: &Clients, stack: &Stack) -> Vec<String> {
         .send()
         .await
         .expect("DescribeTargetGroups");
-    let tgs: Vec<(String, String)> = tgs
-        .target_groups()
-        .iter()
-        .map(|t| {
-            (
-                t.target_group_name().unwrap_or("?").to_owned(),
-                t.target_group_arn().unwrap_or("?").to_owned(),
-            )
-        })
-        .collect();
+    let tgs = named(
+        tgs.target_groups(),
+        |t| t.target_group_name(),
+        |t| t.target_group_arn(),
+    );
     count_against(
         &mut problems,
         "aws.target_group",
@@ -1060,16 +1067,11 @@ async fn duplicates_and_missing(c: &Clients, stack: &Stack) -> Vec<String> {
         .send()
         .await
         .expect("DescribeRepositories");
-    let repos: Vec<(String, String)> = repos
-        .repositories()
-        .iter()
-        .map(|r| {
-            (
-                r.repository_name().unwrap_or("?").to_owned(),
-                r.repository_arn().unwrap_or("?").to_owned(),
-            )
-        })
-        .collect();
+    let repos = named(
+        repos.repositories(),
+        |r| r.repository_name(),
+        |r| r.repository_arn(),
+    );
     count_against(
         &mut problems,
         "aws.ecr_repository",
@@ -1084,16 +1086,11 @@ async fn duplicates_and_missing(c: &Clients, stack: &Stack) -> Vec<String> {
         .send()
         .await
         .expect("ListCertificates");
-    let certs: Vec<(String, String)> = certs
-        .certificate_summary_list()
-        .iter()
-        .map(|s| {
-            (
-                s.domain_name().unwrap_or("?").to_owned(),
-                s.certificate_arn().unwrap_or("?").to_owned(),
-            )
-        })
-        .collect();
+    let certs = named(
+        certs.certificate_summary_list(),
+        |s| s.domain_name(),
+        |s| s.certificate_arn(),
+    );
     let domains: Vec<String> = managed(stack, "aws.certificate")
         .iter()
         .map(|r| prop_str(r, "domain").expect("certificate domain"))
