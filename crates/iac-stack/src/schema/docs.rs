@@ -1,6 +1,10 @@
 //! docs/stack-reference.md, generated from [`TYPES`] so the page cannot drift from what the
 //! loader accepts. The output is stable (no dates, table order) so the committed copy can be
 //! compared with a fresh one in a test.
+//!
+//! About 650 lines without its tests, most of them data: the page's fixed sections (how a
+//! stack file is laid out) and one example stack per type (`example`), beside the few
+//! functions that render each type's table from [`TYPES`].
 
 use std::fmt::Write as _;
 
