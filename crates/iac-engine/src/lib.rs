@@ -23,7 +23,7 @@ pub mod plan;
 pub use plan::import;
 pub use state::lock;
 pub mod plan_cost;
-pub mod priorities;
+pub use plan::priorities;
 pub mod provider;
 pub mod refresh;
 pub mod render;

@@ -42,9 +42,10 @@ pub async fn plan(
     let moves = moves::resolve(stack, state)?;
     let moved = moves::moved_state(state, &moves);
     let state: &State = &moved;
-    crate::priorities::assign(stack, state)?; // before any provider call; used in `plan_with`
+    // Before any provider call: a rule without a free priority stops the plan here.
+    let priorities = super::priorities::assign(stack, state)?;
     if opts.no_refresh {
-        return plan_from_state(stack, state, provider, opts, moves).await;
+        return plan_from_state(stack, state, provider, opts, moves, priorities).await;
     }
     let live = refresh(state, &provider).await?;
     let found = super::lookup::lookups(stack, &provider, &opts.resolved).await?;
@@ -60,6 +61,7 @@ pub async fn plan(
     });
     let (named, held) = find_before_create(stack, state, &found, &recovery, &provider).await?;
     let reads = Reads {
+        priorities,
         live,
         found,
         recovery,
@@ -80,6 +82,8 @@ struct Reads {
     unknown_tagged: Vec<(&'static str, Tagged)>,
     named: HashMap<String, Existing>,
     held: HashMap<String, ForeignObject>,
+    /// The listener rules' assigned priorities (`super::priorities`).
+    priorities: HashMap<String, i64>,
 }
 
 /// `--refresh=false`: the state stands for what is live; no provider call.
@@ -89,6 +93,7 @@ async fn plan_from_state(
     provider: Arc<dyn Provider>,
     opts: &PlanOptions,
     moves: Vec<moves::Move>,
+    priorities: HashMap<String, i64>,
 ) -> Result<Plan, PlanError> {
     if !state.pending.is_empty() {
         return Err(PlanError::NeedsRefresh(
@@ -134,6 +139,7 @@ async fn plan_from_state(
         })
         .collect();
     let reads = Reads {
+        priorities,
         live,
         found,
         recovery: Recovery::default(),
@@ -162,6 +168,7 @@ fn plan_with(
         mut unknown_tagged,
         mut named,
         mut held,
+        priorities,
     } = reads;
     let mut name_held = Vec::new();
 
@@ -174,7 +181,6 @@ fn plan_with(
     let mut dbc: HashSet<String> = HashSet::new();
     // Attributes an update will change (per the provider), as (resource, attr).
     let mut unknown_attrs: HashSet<(String, String)> = HashSet::new();
-    let priorities = crate::priorities::assign(stack, state)?;
 
     for r in topo_order(stack) {
         let deps = dependencies_of(r);
@@ -186,7 +192,7 @@ fn plan_with(
             }
             attrs.get(&rf.resource)?.get(&rf.attr).cloned()
         };
-        let desired = crate::priorities::fill(desired_inputs(stack, r), &priorities, &r.name)
+        let desired = super::priorities::fill(desired_inputs(stack, r), &priorities, &r.name)
             .resolve(&resolver);
         let prior = state.resources.get(&r.name);
         let mut change = Change {

@@ -62,7 +62,7 @@ pub enum PlanError {
     #[error("--refresh=false cannot plan this stack: {0}")]
     NeedsRefresh(String),
     #[error(transparent)]
-    Priority(#[from] crate::priorities::PriorityError),
+    Priority(#[from] super::priorities::PriorityError),
 }
 
 fn import_message(list: &[super::import::ImportError]) -> String {

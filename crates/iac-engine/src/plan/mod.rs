@@ -33,6 +33,7 @@ pub mod import;
 mod inputs;
 pub(crate) mod lookup;
 mod moves;
+pub mod priorities;
 pub(crate) mod recover;
 mod refresh;
 mod replace;

@@ -40,7 +40,7 @@ use crate::{Diagnostics, Span, Stack, StackGraph};
 ///
 /// Called only when the loader and the graph found no errors, so every reference names an
 /// existing resource and attribute and there is no cycle. The graph itself is not needed: the
-/// one rule about ordering (a service after its listener) walks `Resource::dependencies`.
+/// orderings AWS needs are added by the loader (`crate::implied`), not checked here.
 pub fn check(stack: &Stack, _graph: &StackGraph, diags: &mut Diagnostics) {
     let cx = Ctx::new(stack);
     references::check(&cx, diags);
