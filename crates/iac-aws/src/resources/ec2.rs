@@ -6,9 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType, Tag, TagSpecification};
 use iac_engine::provider::{
-    ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
+    Created, ErrorKind, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest,
+    Tagged,
 };
 use serde_json::Value as Json;
 
@@ -16,7 +18,7 @@ use super::common::{
     existing, gone_is_ok, poll_until, retry_dependency, sdk_tag_keys, sdk_tags, sdk_tags_of,
     Backoff, TagDiff,
 };
-use super::Cx;
+use super::{read_one, Cx, ResourceType};
 use crate::Service;
 
 /// The `TagSpecification` that tags a new resource in its create call, so it is never
@@ -58,6 +60,232 @@ pub async fn reconcile_tags(
     Ok(())
 }
 
+/// One EC2 type as the reads it shares with the others see it: its id filter, the filters
+/// that leave out objects being deleted, and its one paged describe. `read`, `list_tagged`,
+/// `find`, `lookup` and the wait after a create are then the same for every EC2 type
+/// ([`read`], [`list_tagged`], [`find`], [`lookup`], [`wait_created`]); a type's module
+/// says only how it describes and how it changes.
+pub trait Ec2Type {
+    /// The stack type, `aws.vpc`.
+    const TYPE: &'static str;
+    /// The describe filter on the type's id, `vpc-id`.
+    const ID_FILTER: &'static str;
+    /// The type's objects in `lookup`'s errors, `VPCs`.
+    const PLURAL: &'static str;
+
+    /// The `(property, describe filter)` pairs an `existing: true` lookup searches by,
+    /// besides the tags; `None` for a type the loader refuses `existing: true` on.
+    const LOOKUP_BY: Option<&'static [(&'static str, &'static str)]> = None;
+
+    /// Filters every lookup adds (a VPC's `state` available); none by default.
+    fn lookup_extra() -> Vec<Filter> {
+        Vec::new()
+    }
+
+    /// Filters that keep objects being deleted out of `find` and `list_tagged` (a VPC's
+    /// `state`); none by default.
+    fn alive() -> Vec<Filter> {
+        Vec::new()
+    }
+
+    /// One describe (all pages) with `filters`, by id, each object read back into the
+    /// stack's shape by the inputs `last` gives for it.
+    fn describe<'a>(
+        cx: &'a Cx,
+        filters: Vec<Filter>,
+        last: &'a LastInputs<'a>,
+    ) -> impl Future<Output = Result<HashMap<String, Live>, ProviderError>> + Send + 'a;
+}
+
+/// What an EC2 type does on its own: the changes. Everything that reads is the same for
+/// every EC2 type and comes from its [`Ec2Type`] through [`Ec2`].
+#[async_trait]
+pub trait Ec2Ops: Ec2Type + Copy + Send + Sync + 'static {
+    /// See [`ResourceType::create`].
+    async fn create(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Created, ProviderError>;
+
+    /// See [`ResourceType::update`].
+    async fn update(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        id: &str,
+        old: &Json,
+        new: &Json,
+        changed: &[String],
+    ) -> Result<Json, ProviderError>;
+
+    /// See [`ResourceType::delete`].
+    async fn delete(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        id: &str,
+        inputs: &Json,
+    ) -> Result<(), ProviderError>;
+
+    /// See [`ResourceType::import`]: by default the object's read.
+    async fn import(
+        &self,
+        cx: &Cx,
+        name: &str,
+        id: &str,
+        desired: &Json,
+    ) -> Result<Option<Imported>, ProviderError> {
+        read_one(
+            &Ec2(*self),
+            cx,
+            name,
+            id,
+            desired,
+            Json::Object(Default::default()),
+        )
+        .await
+    }
+}
+
+/// An EC2 type as the provider hands it out: its reads, `find`, `list_tagged` and `lookup`
+/// the shared ones below, its changes its own.
+pub struct Ec2<T>(pub T);
+
+#[async_trait]
+impl<T: Ec2Ops> ResourceType for Ec2<T> {
+    async fn read(
+        &self,
+        cx: &Cx,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Live>>, ProviderError> {
+        read::<T>(cx, requests).await
+    }
+
+    async fn create(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Created, ProviderError> {
+        self.0.create(cx, op, name, inputs).await
+    }
+
+    async fn update(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        id: &str,
+        old: &Json,
+        new: &Json,
+        changed: &[String],
+    ) -> Result<Json, ProviderError> {
+        self.0.update(cx, op, id, old, new, changed).await
+    }
+
+    async fn delete(
+        &self,
+        cx: &Cx,
+        op: &OpContext,
+        id: &str,
+        inputs: &Json,
+    ) -> Result<(), ProviderError> {
+        self.0.delete(cx, op, id, inputs).await
+    }
+
+    async fn find(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Existing>, ProviderError> {
+        find::<T>(cx, name, inputs).await
+    }
+
+    async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
+        list_tagged::<T>(cx).await
+    }
+
+    async fn import(
+        &self,
+        cx: &Cx,
+        name: &str,
+        id: &str,
+        desired: &Json,
+    ) -> Result<Option<Imported>, ProviderError> {
+        self.0.import(cx, name, id, desired).await
+    }
+
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        _name: &str,
+        inputs: &Json,
+    ) -> Result<Option<Found>, ProviderError> {
+        match T::LOOKUP_BY {
+            Some(by) => lookup::<T>(cx, inputs, by, T::lookup_extra()).await,
+            None => Ok(None),
+        }
+    }
+}
+
+/// The read of an EC2 type: one describe (per page) for all the stack's objects of it (see
+/// [`read_by_stack_tag`]).
+pub async fn read<T: Ec2Type>(
+    cx: &Cx,
+    requests: &[ReadRequest],
+) -> Result<Vec<Option<Live>>, ProviderError> {
+    let last = last_inputs(requests);
+    read_by_stack_tag(cx, requests, T::ID_FILTER, |filters| {
+        T::describe(cx, filters, &last)
+    })
+    .await
+}
+
+/// The `list_tagged` of an EC2 type (see [`list_by_stack_tag`]): one describe filtered on
+/// the stack's tag, objects being deleted left out.
+pub async fn list_tagged<T: Ec2Type>(cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
+    let last = LastInputs::All(&Json::Null);
+    list_by_stack_tag(cx, T::ID_FILTER, T::alive(), |filters| {
+        T::describe(cx, filters, &last)
+    })
+    .await
+}
+
+/// The `find` of an EC2 type: by the `iac:stack` and `iac:name` tags (see [`find_by_tags`]),
+/// objects being deleted left out.
+pub async fn find<T: Ec2Type>(
+    cx: &Cx,
+    name: &str,
+    inputs: &Json,
+) -> Result<Option<Existing>, ProviderError> {
+    let last = LastInputs::All(inputs);
+    find_by_tags(cx, T::TYPE, name, inputs, T::alive(), |filters| {
+        T::describe(cx, filters, &last)
+    })
+    .await
+}
+
+/// The `lookup` of an EC2 type: by every tag given and each `(property, filter)` of `by`
+/// that `inputs` sets, plus `extra`: one describe with those filters. Several matches are
+/// an error naming each (see [`super::lookup::single`]).
+pub async fn lookup<T: Ec2Type>(
+    cx: &Cx,
+    inputs: &Json,
+    by: &[(&str, &str)],
+    extra: Vec<Filter>,
+) -> Result<Option<Found>, ProviderError> {
+    let last = LastInputs::All(inputs);
+    let mut filters = super::lookup::ec2_filters(inputs, by);
+    filters.extend(extra);
+    let found = T::describe(cx, filters, &last).await?;
+    let matches = found.into_iter().map(|(id, l)| (id, l.attrs)).collect();
+    super::lookup::single(T::TYPE, T::PLURAL, inputs, matches)
+}
+
 /// The describe filter on the tag the engine puts on every resource of stack `stack`.
 /// (Stack names are `[a-z0-9-]`, so the value holds none of the filter wildcards `*`, `?`.)
 fn stack_filter(stack: &str) -> Filter {
@@ -87,7 +315,7 @@ fn id_filter(name: &str, ids: Vec<&str>) -> Filter {
 /// `id_filter_name` (`vpc-id`, `group-id`, ...) on those ids alone finds them: they are
 /// live, and their tag drift shows in the plan and is restored by apply. Ids missing from
 /// both answers are gone.
-pub async fn read_by_stack_tag<F, Fut>(
+async fn read_by_stack_tag<F, Fut>(
     cx: &Cx,
     requests: &[ReadRequest],
     id_filter_name: &'static str,
@@ -125,7 +353,7 @@ where
 /// replace-marked properties (a subnet's CIDR, a security group's description) equal them
 /// is the one that create made. Among equals, the smallest id: most EC2 describes return
 /// no creation time, and the answer must not change between calls.
-pub async fn find_by_tags<F, Fut>(
+async fn find_by_tags<F, Fut>(
     cx: &Cx,
     rtype: &str,
     name: &str,
@@ -168,7 +396,7 @@ where
 /// stack's tag (see [`read_by_stack_tag`]), or else ONE describe (per page) filtered on the
 /// stack's `iac:stack` tag (plus `extra` filters, e.g. on a state), through the type's
 /// `describe`. `key` is the type's id filter name, as given to the read.
-pub async fn list_by_stack_tag<F, Fut>(
+async fn list_by_stack_tag<F, Fut>(
     cx: &Cx,
     key: &'static str,
     extra: Vec<Filter>,
@@ -343,26 +571,23 @@ where
 }
 
 /// Waits until the object `id` that a create just made is visible ([`wait_visible`]) to the
-/// type's own `describe` (the one its read uses), filtered on its id (`id_filter_name`,
-/// e.g. `vpc-id`) and `extra` (e.g. [`available`]); returns it as a read would.
+/// type's own describe (the one its read uses), filtered on its id and `extra` (e.g.
+/// [`available`]); returns it as a read would, shaped by the create's `inputs`.
 ///
 /// The one "until visible" wait of the EC2 types: each says only how it describes.
-pub async fn wait_created<F, Fut>(
+pub async fn wait_created<T: Ec2Type>(
+    cx: &Cx,
     op: &OpContext,
     what: &str,
     id: &str,
-    id_filter_name: &'static str,
     extra: &[Filter],
-    mut describe: F,
-) -> Result<Live, ProviderError>
-where
-    F: FnMut(Vec<Filter>) -> Fut,
-    Fut: Future<Output = Result<HashMap<String, Live>, ProviderError>>,
-{
+    inputs: &Json,
+) -> Result<Live, ProviderError> {
+    let last = LastInputs::All(inputs);
     wait_visible(op, &format!("{what} `{id}`"), || {
-        let mut filters = vec![id_filter(id_filter_name, vec![id])];
+        let mut filters = vec![id_filter(T::ID_FILTER, vec![id])];
         filters.extend(extra.iter().cloned());
-        let found = describe(filters);
+        let found = T::describe(cx, filters, &last);
         async move { Ok(found.await?.remove(id)) }
     })
     .await

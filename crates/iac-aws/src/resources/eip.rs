@@ -1,22 +1,21 @@
 //! `aws.eip`: AllocateAddress in the VPC domain; ReleaseAddress once nothing uses it.
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, Filter, ResourceType as Ec2ResourceType};
-use iac_engine::provider::{
-    Created, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
-};
+use iac_engine::provider::{Created, Live, OpContext, ProviderError};
 use serde_json::{json, Value as Json};
 
 use super::common::{live_tags, malformed, object};
 use super::ec2::{
-    delete_when_unused, find_by_tags, list_by_stack_tag, read_by_stack_tag, reconcile_tags,
-    tag_spec, wait_created, IN_USE_LIMIT,
+    self, delete_when_unused, reconcile_tags, tag_spec, Ec2Ops, Ec2Type, LastInputs, IN_USE_LIMIT,
 };
-use super::{Cx, ResourceType};
+use super::Cx;
 use crate::Service;
 
+#[derive(Clone, Copy)]
 pub struct Eip;
 
 fn attrs(id: &str, public_ip: &str) -> Json {
@@ -51,41 +50,22 @@ async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>
     Ok(found)
 }
 
+impl Ec2Type for Eip {
+    const TYPE: &'static str = "aws.eip";
+    const ID_FILTER: &'static str = "allocation-id";
+    const PLURAL: &'static str = "elastic IPs";
+
+    fn describe<'a>(
+        cx: &'a Cx,
+        filters: Vec<Filter>,
+        _last: &'a LastInputs<'a>,
+    ) -> impl Future<Output = Result<HashMap<String, Live>, ProviderError>> + Send + 'a {
+        describe(cx, filters)
+    }
+}
+
 #[async_trait]
-impl ResourceType for Eip {
-    /// One `DescribeAddresses` for all the stack's addresses (see [`read_by_stack_tag`]).
-    async fn read(
-        &self,
-        cx: &Cx,
-        requests: &[ReadRequest],
-    ) -> Result<Vec<Option<Live>>, ProviderError> {
-        read_by_stack_tag(cx, requests, "allocation-id", |filters| {
-            describe(cx, filters)
-        })
-        .await
-    }
-
-    /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]).
-    /// One describe filtered on the stack's tag.
-    async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
-        list_by_stack_tag(cx, "allocation-id", Vec::new(), |filters| {
-            describe(cx, filters)
-        })
-        .await
-    }
-
-    async fn find(
-        &self,
-        cx: &Cx,
-        name: &str,
-        inputs: &Json,
-    ) -> Result<Option<Existing>, ProviderError> {
-        find_by_tags(cx, "aws.eip", name, inputs, Vec::new(), |filters| {
-            describe(cx, filters)
-        })
-        .await
-    }
-
+impl Ec2Ops for Eip {
     async fn create(
         &self,
         cx: &Cx,
@@ -109,10 +89,7 @@ impl ResourceType for Eip {
             .public_ip()
             .ok_or_else(|| malformed("AllocateAddress", "PublicIp"))?
             .to_owned();
-        wait_created(op, "elastic IP", &id, "allocation-id", &[], |filters| {
-            describe(cx, filters)
-        })
-        .await?;
+        ec2::wait_created::<Self>(cx, op, "elastic IP", &id, &[], inputs).await?;
         Ok(Created {
             attrs: attrs(&id, &ip),
             physical_id: id,

@@ -2,26 +2,24 @@
 //! detaches first.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType};
-use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
-};
+use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError};
 use serde_json::{json, Value as Json};
 
 use super::common::{
     gone_is_ok, live_tags, malformed, object, paged, req_str, retry_dependency, Backoff,
 };
-use super::ec2::{
-    find_by_tags, list_by_stack_tag, read_by_stack_tag, reconcile_tags, tag_spec, wait_created,
-};
-use super::{Cx, ResourceType};
+use super::ec2::{self, reconcile_tags, tag_spec, Ec2Ops, Ec2Type, LastInputs};
+use super::Cx;
 use crate::Service;
 
 const TYPE: &str = "aws.internet_gateway";
 
+#[derive(Clone, Copy)]
 pub struct InternetGateway;
 
 async fn attach(cx: &Cx, id: &str, vpc: &str) -> Result<(), ProviderError> {
@@ -78,8 +76,6 @@ async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>
         "DescribeInternetGateways",
         ec2.describe_internet_gateways()
             .set_filters(Some(filters.clone())),
-        set_next_token,
-        next_token,
         internet_gateways
     )
     .await?;
@@ -106,47 +102,22 @@ async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>
     Ok(found)
 }
 
+impl Ec2Type for InternetGateway {
+    const TYPE: &'static str = TYPE;
+    const ID_FILTER: &'static str = "internet-gateway-id";
+    const PLURAL: &'static str = "internet gateways";
+
+    fn describe<'a>(
+        cx: &'a Cx,
+        filters: Vec<Filter>,
+        _last: &'a LastInputs<'a>,
+    ) -> impl Future<Output = Result<HashMap<String, Live>, ProviderError>> + Send + 'a {
+        describe(cx, filters)
+    }
+}
+
 #[async_trait]
-impl ResourceType for InternetGateway {
-    /// One `DescribeInternetGateways` (per page) for all the stack's gateways (see
-    /// [`read_by_stack_tag`]).
-    async fn read(
-        &self,
-        cx: &Cx,
-        requests: &[ReadRequest],
-    ) -> Result<Vec<Option<Live>>, ProviderError> {
-        read_by_stack_tag(cx, requests, "internet-gateway-id", |filters| {
-            describe(cx, filters)
-        })
-        .await
-    }
-
-    /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]).
-    /// One describe filtered on the stack's tag.
-    async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
-        list_by_stack_tag(cx, "internet-gateway-id", Vec::new(), |filters| {
-            describe(cx, filters)
-        })
-        .await
-    }
-
-    async fn find(
-        &self,
-        cx: &Cx,
-        name: &str,
-        inputs: &Json,
-    ) -> Result<Option<Existing>, ProviderError> {
-        find_by_tags(
-            cx,
-            "aws.internet_gateway",
-            name,
-            inputs,
-            Vec::new(),
-            |filters| describe(cx, filters),
-        )
-        .await
-    }
-
+impl Ec2Ops for InternetGateway {
     async fn create(
         &self,
         cx: &Cx,
@@ -167,15 +138,7 @@ impl ResourceType for InternetGateway {
             .and_then(|g| g.internet_gateway_id())
             .ok_or_else(|| malformed("CreateInternetGateway", "InternetGatewayId"))?
             .to_owned();
-        wait_created(
-            op,
-            "internet gateway",
-            &id,
-            "internet-gateway-id",
-            &[],
-            |filters| describe(cx, filters),
-        )
-        .await?;
+        ec2::wait_created::<Self>(cx, op, "internet gateway", &id, &[], inputs).await?;
         attach(cx, &id, vpc).await?;
         Ok(Created {
             attrs: json!({ "id": id }),

@@ -68,8 +68,6 @@ async fn list_prefix(cx: &Cx, prefix: &str) -> Result<Vec<SdkLogGroup>, Provider
         Logs,
         "DescribeLogGroups",
         logs.describe_log_groups().log_group_name_prefix(prefix),
-        set_next_token,
-        next_token,
         log_groups
     )
     .await

@@ -213,13 +213,13 @@ pub(crate) async fn read_one<T: ResourceType + ?Sized>(
 pub fn handler(rtype: &str) -> Option<&'static dyn ResourceType> {
     match rtype {
         // Each resource module adds its line here.
-        "aws.vpc" => Some(&vpc::Vpc),
-        "aws.subnet" => Some(&subnet::Subnet),
-        "aws.internet_gateway" => Some(&internet_gateway::InternetGateway),
-        "aws.eip" => Some(&eip::Eip),
-        "aws.nat_gateway" => Some(&nat_gateway::NatGateway),
-        "aws.route_table" => Some(&route_table::RouteTable),
-        "aws.security_group" => Some(&security_group::SecurityGroup),
+        "aws.vpc" => Some(&ec2::Ec2(vpc::Vpc)),
+        "aws.subnet" => Some(&ec2::Ec2(subnet::Subnet)),
+        "aws.internet_gateway" => Some(&ec2::Ec2(internet_gateway::InternetGateway)),
+        "aws.eip" => Some(&ec2::Ec2(eip::Eip)),
+        "aws.nat_gateway" => Some(&ec2::Ec2(nat_gateway::NatGateway)),
+        "aws.route_table" => Some(&ec2::Ec2(route_table::RouteTable)),
+        "aws.security_group" => Some(&ec2::Ec2(security_group::SecurityGroup)),
         "aws.load_balancer" => Some(&elb::load_balancer::LoadBalancer),
         "aws.target_group" => Some(&elb::target_group::TargetGroup),
         "aws.listener" => Some(&elb::listener::Listener),

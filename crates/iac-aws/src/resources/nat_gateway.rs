@@ -2,25 +2,25 @@
 //! deleted and waited for until `deleted`, so the elastic IP can be released after it.
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     Filter, NatGateway as Ec2Nat, NatGatewayState, ResourceType as Ec2ResourceType,
 };
-use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
-};
+use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError};
 use serde_json::{json, Value as Json};
 
 use super::common::{
     client_token, live_tags, malformed, object, paged, poll_until, req_str, Backoff,
 };
-use super::ec2::{find_by_tags, list_by_stack_tag, read_by_stack_tag, reconcile_tags, tag_spec};
-use super::{Cx, ResourceType};
+use super::ec2::{reconcile_tags, tag_spec, Ec2Ops, Ec2Type, LastInputs};
+use super::Cx;
 use crate::Service;
 
 const TYPE: &str = "aws.nat_gateway";
 
+#[derive(Clone, Copy)]
 pub struct NatGateway;
 
 /// Deleted NAT gateways stay visible for about an hour in state `deleted`; to iac they
@@ -60,8 +60,6 @@ async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>
         "DescribeNatGateways",
         ec2.describe_nat_gateways()
             .set_filter(Some(filters.clone())),
-        set_next_token,
-        next_token,
         nat_gateways
     )
     .await?;
@@ -94,43 +92,22 @@ async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>
     Ok(found)
 }
 
+impl Ec2Type for NatGateway {
+    const TYPE: &'static str = TYPE;
+    const ID_FILTER: &'static str = "nat-gateway-id";
+    const PLURAL: &'static str = "NAT gateways";
+
+    fn describe<'a>(
+        cx: &'a Cx,
+        filters: Vec<Filter>,
+        _last: &'a LastInputs<'a>,
+    ) -> impl Future<Output = Result<HashMap<String, Live>, ProviderError>> + Send + 'a {
+        describe(cx, filters)
+    }
+}
+
 #[async_trait]
-impl ResourceType for NatGateway {
-    /// One `DescribeNatGateways` (per page) for all the stack's gateways (see
-    /// [`read_by_stack_tag`]).
-    async fn read(
-        &self,
-        cx: &Cx,
-        requests: &[ReadRequest],
-    ) -> Result<Vec<Option<Live>>, ProviderError> {
-        read_by_stack_tag(cx, requests, "nat-gateway-id", |filters| {
-            describe(cx, filters)
-        })
-        .await
-    }
-
-    /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]); a gateway deleted,
-    /// being deleted or failed is not found (see [`describe`]).
-    /// One describe filtered on the stack's tag.
-    async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
-        list_by_stack_tag(cx, "nat-gateway-id", Vec::new(), |filters| {
-            describe(cx, filters)
-        })
-        .await
-    }
-
-    async fn find(
-        &self,
-        cx: &Cx,
-        name: &str,
-        inputs: &Json,
-    ) -> Result<Option<Existing>, ProviderError> {
-        find_by_tags(cx, "aws.nat_gateway", name, inputs, Vec::new(), |filters| {
-            describe(cx, filters)
-        })
-        .await
-    }
-
+impl Ec2Ops for NatGateway {
     async fn create(
         &self,
         cx: &Cx,

@@ -2,27 +2,27 @@
 //! call per route or association that differs.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     Filter, ResourceType as Ec2ResourceType, RouteOrigin, RouteTable as Ec2RouteTable,
 };
-use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
-};
+use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError};
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{gone_is_ok, live_tags, malformed, paged, req_str, str_list};
 use super::ec2::{
-    align, delete_when_unused, find_by_tags, last_inputs, list_by_stack_tag, put_list,
-    read_by_stack_tag, reconcile_tags, tag_spec, wait_visible, LastInputs,
+    align, delete_when_unused, put_list, reconcile_tags, tag_spec, wait_visible, Ec2Ops, Ec2Type,
+    LastInputs,
 };
-use super::{Cx, ResourceType};
+use super::Cx;
 use crate::Service;
 
 const TYPE: &str = "aws.route_table";
 
+#[derive(Clone, Copy)]
 pub struct RouteTable;
 
 /// Where a route sends traffic: the stack format's property name and the target's id.
@@ -267,8 +267,6 @@ async fn describe(
         "DescribeRouteTables",
         ec2.describe_route_tables()
             .set_filters(Some(filters.clone())),
-        set_next_token,
-        next_token,
         route_tables
     )
     .await?;
@@ -313,45 +311,22 @@ async fn describe(
     Ok(found)
 }
 
+impl Ec2Type for RouteTable {
+    const TYPE: &'static str = TYPE;
+    const ID_FILTER: &'static str = "route-table-id";
+    const PLURAL: &'static str = "route tables";
+
+    fn describe<'a>(
+        cx: &'a Cx,
+        filters: Vec<Filter>,
+        last: &'a LastInputs<'a>,
+    ) -> impl Future<Output = Result<HashMap<String, Live>, ProviderError>> + Send + 'a {
+        describe(cx, filters, last)
+    }
+}
+
 #[async_trait]
-impl ResourceType for RouteTable {
-    /// One `DescribeRouteTables` (per page) for all the stack's tables, routes and
-    /// associations included (see [`read_by_stack_tag`]).
-    async fn read(
-        &self,
-        cx: &Cx,
-        requests: &[ReadRequest],
-    ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let last = last_inputs(requests);
-        read_by_stack_tag(cx, requests, "route-table-id", |filters| {
-            describe(cx, filters, &last)
-        })
-        .await
-    }
-
-    /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]).
-    /// One describe filtered on the stack's tag.
-    async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
-        let last = LastInputs::All(&Json::Null);
-        list_by_stack_tag(cx, "route-table-id", Vec::new(), |filters| {
-            describe(cx, filters, &last)
-        })
-        .await
-    }
-
-    async fn find(
-        &self,
-        cx: &Cx,
-        name: &str,
-        inputs: &Json,
-    ) -> Result<Option<Existing>, ProviderError> {
-        let last = LastInputs::All(inputs);
-        find_by_tags(cx, "aws.route_table", name, inputs, Vec::new(), |filters| {
-            describe(cx, filters, &last)
-        })
-        .await
-    }
-
+impl Ec2Ops for RouteTable {
     async fn create(
         &self,
         cx: &Cx,

@@ -2,24 +2,24 @@
 //! by the stack's tag.
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType};
-use iac_engine::provider::{
-    Created, Existing, Found, Live, OpContext, ProviderError, ReadRequest, Tagged,
-};
+use iac_engine::provider::{Created, Live, OpContext, ProviderError};
 use serde_json::{json, Value as Json};
 
 use super::common::{bool_or, live_tags, malformed, object, paged, req_str};
 use super::ec2::{
-    available, delete_when_unused, find_by_tags, interfaces_using, list_by_stack_tag,
-    read_by_stack_tag, reconcile_tags, tag_spec, wait_created, IN_USE_LIMIT,
+    self, available, delete_when_unused, interfaces_using, reconcile_tags, tag_spec, Ec2Ops,
+    Ec2Type, LastInputs, IN_USE_LIMIT,
 };
-use super::{Cx, ResourceType};
+use super::Cx;
 use crate::Service;
 
 const TYPE: &str = "aws.subnet";
 
+#[derive(Clone, Copy)]
 pub struct Subnet;
 
 fn attrs(id: &str, az: &str, cidr: &str) -> Json {
@@ -47,8 +47,6 @@ async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>
         Ec2,
         "DescribeSubnets",
         ec2.describe_subnets().set_filters(Some(filters.clone())),
-        set_next_token,
-        next_token,
         subnets
     )
     .await?;
@@ -83,57 +81,27 @@ async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>
     Ok(found)
 }
 
+impl Ec2Type for Subnet {
+    const TYPE: &'static str = TYPE;
+    const ID_FILTER: &'static str = "subnet-id";
+    const PLURAL: &'static str = "subnets";
+    const LOOKUP_BY: Option<&'static [(&'static str, &'static str)]> = Some(&[
+        ("vpc", "vpc-id"),
+        ("cidr", "cidr-block"),
+        ("az", "availability-zone"),
+    ]);
+
+    fn describe<'a>(
+        cx: &'a Cx,
+        filters: Vec<Filter>,
+        _last: &'a LastInputs<'a>,
+    ) -> impl Future<Output = Result<HashMap<String, Live>, ProviderError>> + Send + 'a {
+        describe(cx, filters)
+    }
+}
+
 #[async_trait]
-impl ResourceType for Subnet {
-    /// One `DescribeSubnets` (per page) for all the stack's subnets (see
-    /// [`read_by_stack_tag`]).
-    async fn read(
-        &self,
-        cx: &Cx,
-        requests: &[ReadRequest],
-    ) -> Result<Vec<Option<Live>>, ProviderError> {
-        read_by_stack_tag(cx, requests, "subnet-id", |filters| describe(cx, filters)).await
-    }
-
-    /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]).
-    /// One describe filtered on the stack's tag.
-    async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
-        list_by_stack_tag(cx, "subnet-id", Vec::new(), |filters| describe(cx, filters)).await
-    }
-
-    /// By every tag given and `vpc`, `cidr`, `az` when given, among available subnets: one
-    /// `DescribeSubnets` with those filters. Several matches are an error naming each.
-    async fn lookup(
-        &self,
-        cx: &Cx,
-        _name: &str,
-        inputs: &Json,
-    ) -> Result<Option<Found>, ProviderError> {
-        let filters = super::lookup::ec2_filters(
-            inputs,
-            &[
-                ("vpc", "vpc-id"),
-                ("cidr", "cidr-block"),
-                ("az", "availability-zone"),
-            ],
-        );
-        let found = describe(cx, filters).await?;
-        let matches = found.into_iter().map(|(id, l)| (id, l.attrs)).collect();
-        super::lookup::single(TYPE, "subnets", inputs, matches)
-    }
-
-    async fn find(
-        &self,
-        cx: &Cx,
-        name: &str,
-        inputs: &Json,
-    ) -> Result<Option<Existing>, ProviderError> {
-        find_by_tags(cx, "aws.subnet", name, inputs, Vec::new(), |filters| {
-            describe(cx, filters)
-        })
-        .await
-    }
-
+impl Ec2Ops for Subnet {
     async fn create(
         &self,
         cx: &Cx,
@@ -159,10 +127,7 @@ impl ResourceType for Subnet {
             .and_then(|s| s.subnet_id())
             .ok_or_else(|| malformed("CreateSubnet", "SubnetId"))?
             .to_owned();
-        wait_created(op, "subnet", &id, "subnet-id", &[available()], |filters| {
-            describe(cx, filters)
-        })
-        .await?;
+        ec2::wait_created::<Self>(cx, op, "subnet", &id, &[available()], inputs).await?;
         // New subnets do not map public IPs; only a public one needs the call.
         if bool_or(inputs, "public", false) {
             set_public(cx, &id, true).await?;

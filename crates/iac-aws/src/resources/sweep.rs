@@ -142,8 +142,6 @@ async fn log_groups(cx: &Cx) -> Result<Vec<String>, ProviderError> {
         Logs,
         "DescribeLogGroups",
         logs.describe_log_groups(),
-        set_next_token,
-        next_token,
         log_groups
     )
     .await?;
@@ -160,8 +158,6 @@ async fn repositories(cx: &Cx) -> Result<Vec<String>, ProviderError> {
         Ecr,
         "DescribeRepositories",
         ecr.describe_repositories(),
-        set_next_token,
-        next_token,
         repositories
     )
     .await?;
@@ -193,16 +189,7 @@ async fn roles(cx: &Cx) -> Result<Vec<String>, ProviderError> {
 
 async fn clusters(cx: &Cx) -> Result<Vec<String>, ProviderError> {
     let ecs = &cx.aws.clients().ecs;
-    paged!(
-        cx,
-        Ecs,
-        "ListClusters",
-        ecs.list_clusters(),
-        set_next_token,
-        next_token,
-        cluster_arns
-    )
-    .await
+    paged!(cx, Ecs, "ListClusters", ecs.list_clusters(), cluster_arns).await
 }
 
 async fn services(cx: &Cx, cluster: &str) -> Result<Vec<String>, ProviderError> {
@@ -219,8 +206,6 @@ async fn families(cx: &Cx) -> Result<Vec<String>, ProviderError> {
         "ListTaskDefinitionFamilies",
         ecs.list_task_definition_families()
             .status(aws_sdk_ecs::types::TaskDefinitionFamilyStatus::Active),
-        set_next_token,
-        next_token,
         families
     )
     .await

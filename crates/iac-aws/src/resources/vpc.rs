@@ -2,22 +2,21 @@
 //! stack's tag.
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType, VpcAttributeName,
 };
-use iac_engine::provider::{
-    Created, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest, Tagged,
-};
+use iac_engine::provider::{Created, Imported, Live, OpContext, ProviderError};
 use serde_json::{json, Value as Json};
 
 use super::common::{bool_or, live_tags, malformed, object, paged, req_str};
 use super::ec2::{
-    available, delete_when_unused, find_by_tags, interfaces_using, last_inputs, list_by_stack_tag,
-    read_by_stack_tag, reconcile_tags, tag_spec, wait_created, LastInputs, IN_USE_LIMIT,
+    self, available, delete_when_unused, interfaces_using, reconcile_tags, tag_spec, Ec2, Ec2Ops,
+    Ec2Type, LastInputs, IN_USE_LIMIT,
 };
-use super::{read_one, Cx, ResourceType};
+use super::{read_one, Cx};
 use crate::Service;
 
 const TYPE: &str = "aws.vpc";
@@ -26,6 +25,7 @@ const TYPE: &str = "aws.vpc";
 const AWS_DNS_SUPPORT: bool = true;
 const AWS_DNS_HOSTNAMES: bool = false;
 
+#[derive(Clone, Copy)]
 pub struct Vpc;
 
 fn attrs(id: &str, cidr: &str) -> Json {
@@ -88,6 +88,11 @@ async fn dns_attribute(
 }
 
 /// The VPCs one `DescribeVpcs` (all pages) finds with `filters`, by id.
+///
+/// The DNS attributes are not part of `DescribeVpcs` and would cost two
+/// `DescribeVpcAttribute` calls per VPC; they are taken from the last applied inputs, so
+/// a change made to them outside iac is not seen as drift (iac sets them on every create
+/// and update).
 async fn describe(
     cx: &Cx,
     filters: Vec<Filter>,
@@ -99,8 +104,6 @@ async fn describe(
         Ec2,
         "DescribeVpcs",
         ec2.describe_vpcs().set_filters(Some(filters.clone())),
-        set_next_token,
-        next_token,
         vpcs
     )
     .await?;
@@ -127,26 +130,35 @@ async fn describe(
     Ok(found)
 }
 
-#[async_trait]
-impl ResourceType for Vpc {
-    /// One `DescribeVpcs` (per page) for all the stack's VPCs (see [`read_by_stack_tag`]).
-    ///
-    /// The DNS attributes are not part of `DescribeVpcs` and would cost two
-    /// `DescribeVpcAttribute` calls per VPC; they are taken from the last applied inputs, so
-    /// a change made to them outside iac is not seen as drift (iac sets them on every
-    /// create and update).
-    async fn read(
-        &self,
-        cx: &Cx,
-        requests: &[ReadRequest],
-    ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let last = last_inputs(requests);
-        read_by_stack_tag(cx, requests, "vpc-id", |filters| {
-            describe(cx, filters, &last)
-        })
-        .await
+impl Ec2Type for Vpc {
+    const TYPE: &'static str = TYPE;
+    const ID_FILTER: &'static str = "vpc-id";
+    const PLURAL: &'static str = "VPCs";
+    const LOOKUP_BY: Option<&'static [(&'static str, &'static str)]> = Some(&[("cidr", "cidr")]);
+
+    fn lookup_extra() -> Vec<Filter> {
+        vec![available()]
     }
 
+    fn alive() -> Vec<Filter> {
+        vec![Filter::builder()
+            .name("state")
+            .values("pending")
+            .values("available")
+            .build()]
+    }
+
+    fn describe<'a>(
+        cx: &'a Cx,
+        filters: Vec<Filter>,
+        last: &'a LastInputs<'a>,
+    ) -> impl Future<Output = Result<HashMap<String, Live>, ProviderError>> + Send + 'a {
+        describe(cx, filters, last)
+    }
+}
+
+#[async_trait]
+impl Ec2Ops for Vpc {
     /// As read, and the two DNS attributes that no batch call returns, read exactly (one
     /// `DescribeVpcAttribute` each): an imported VPC has no last inputs to take them from.
     async fn import(
@@ -156,7 +168,7 @@ impl ResourceType for Vpc {
         id: &str,
         desired: &Json,
     ) -> Result<Option<Imported>, ProviderError> {
-        let Some(mut found) = read_one(self, cx, name, id, desired, json!({})).await? else {
+        let Some(mut found) = read_one(&Ec2(*self), cx, name, id, desired, json!({})).await? else {
             return Ok(None);
         };
         let support = dns_attribute(cx, id, VpcAttributeName::EnableDnsSupport).await?;
@@ -166,56 +178,6 @@ impl ResourceType for Vpc {
             m.insert("dns_hostnames".into(), Json::Bool(hostnames));
         }
         Ok(Some(found))
-    }
-
-    /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]); a VPC being deleted
-    /// is not found.
-    /// One describe filtered on the stack's tag.
-    async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
-        let last = LastInputs::All(&Json::Null);
-        let alive = Filter::builder()
-            .name("state")
-            .values("pending")
-            .values("available")
-            .build();
-        list_by_stack_tag(cx, "vpc-id", vec![alive], |filters| {
-            describe(cx, filters, &last)
-        })
-        .await
-    }
-
-    /// By every tag given and `cidr` when given, among available VPCs: one `DescribeVpcs`
-    /// with those filters. Several matches are an error naming each.
-    async fn lookup(
-        &self,
-        cx: &Cx,
-        _name: &str,
-        inputs: &Json,
-    ) -> Result<Option<Found>, ProviderError> {
-        let last = LastInputs::All(inputs);
-        let mut filters = super::lookup::ec2_filters(inputs, &[("cidr", "cidr")]);
-        filters.push(Filter::builder().name("state").values("available").build());
-        let found = describe(cx, filters, &last).await?;
-        let matches = found.into_iter().map(|(id, l)| (id, l.attrs)).collect();
-        super::lookup::single(TYPE, "VPCs", inputs, matches)
-    }
-
-    async fn find(
-        &self,
-        cx: &Cx,
-        name: &str,
-        inputs: &Json,
-    ) -> Result<Option<Existing>, ProviderError> {
-        let last = LastInputs::All(inputs);
-        let alive = Filter::builder()
-            .name("state")
-            .values("pending")
-            .values("available")
-            .build();
-        find_by_tags(cx, "aws.vpc", name, inputs, vec![alive], |filters| {
-            describe(cx, filters, &last)
-        })
-        .await
     }
 
     async fn create(
@@ -239,11 +201,7 @@ impl ResourceType for Vpc {
             .and_then(|v| v.vpc_id())
             .ok_or_else(|| malformed("CreateVpc", "VpcId"))?
             .to_owned();
-        let last = LastInputs::All(inputs);
-        wait_created(op, "VPC", &id, "vpc-id", &[available()], |filters| {
-            describe(cx, filters, &last)
-        })
-        .await?;
+        ec2::wait_created::<Self>(cx, op, "VPC", &id, &[available()], inputs).await?;
         let hostnames = bool_or(inputs, "dns_hostnames", true);
         let support = bool_or(inputs, "dns_support", true);
         set_dns(

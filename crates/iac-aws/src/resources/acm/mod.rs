@@ -102,8 +102,6 @@ pub(crate) async fn list_all(cx: &Cx) -> Result<Vec<CertificateSummary>, Provide
         "ListCertificates",
         acm.list_certificates()
             .set_certificate_statuses(Some(ALL_STATUSES.to_vec())),
-        set_next_token,
-        next_token,
         certificate_summary_list
     )
     .await

@@ -97,11 +97,23 @@ pub fn iam_next_marker(marker: Option<&str>, truncated: bool) -> Option<String> 
 }
 
 /// Every item of a paginated SDK call, all pages, through [`all_pages`]:
-/// `paged!(cx, Ec2, "DescribeVpcs", request, set_next_token, next_token, vpcs)` sends
+/// `paged!(cx, Ec2, "DescribeVpcs", request, vpcs)` sends
 /// `request` (the call's builder, without its token; built again for each page) with the
 /// token set by `set_next_token`, reads the next token with `next_token` and the page's
 /// items with `vpcs`, and maps a failure with `cx.err(Service::Ec2, "DescribeVpcs")`.
+/// Without the two token methods, `set_next_token` and `next_token`: most services' names.
 macro_rules! paged {
+    ($cx:expr, $service:ident, $op:literal, $request:expr, $items:ident) => {
+        $crate::resources::common::paged!(
+            $cx,
+            $service,
+            $op,
+            $request,
+            set_next_token,
+            next_token,
+            $items
+        )
+    };
     ($cx:expr, $service:ident, $op:literal, $request:expr, $set:ident, $next:ident, $items:ident) => {
         $crate::resources::common::all_pages(|token| {
             let page = $request.$set(token);

@@ -532,8 +532,6 @@ async fn revisions(
         ecs.list_task_definitions()
             .family_prefix(family)
             .status(status.clone()),
-        set_next_token,
-        next_token,
         task_definition_arns
     )
     .await?;

@@ -20,23 +20,22 @@
 //! [`ResourceType`].
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, Ipv6Range, ResourceType as Ec2ResourceType,
     SecurityGroup as Ec2Group, SecurityGroupRuleRequest, SecurityGroupRuleUpdate, UserIdGroupPair,
 };
-use iac_engine::provider::{
-    Created, ErrorKind, Existing, Found, Live, OpContext, ProviderError, ReadRequest, Tagged,
-};
+use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError};
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{client_token, live_tags, malformed, paged, req_str};
 use super::ec2::{
-    align, delete_when_unused, find_by_tags, interfaces_using, last_inputs, list_by_stack_tag,
-    read_by_stack_tag, reconcile_tags, tag_spec, wait_created, LastInputs, IN_USE_LIMIT,
+    self, align, delete_when_unused, interfaces_using, reconcile_tags, tag_spec, Ec2Ops, Ec2Type,
+    LastInputs, IN_USE_LIMIT,
 };
-use super::{Cx, ResourceType};
+use super::Cx;
 use crate::Service;
 
 mod reconcile;
@@ -52,6 +51,7 @@ const TYPE: &str = "aws.security_group";
 /// The schema's default `description`.
 const DEFAULT_DESCRIPTION: &str = "Managed by iac";
 
+#[derive(Clone, Copy)]
 pub struct SecurityGroup;
 
 /// The groups one `DescribeSecurityGroups` (all pages) finds with `filters`, by id; their
@@ -68,8 +68,6 @@ async fn describe(
         "DescribeSecurityGroups",
         ec2.describe_security_groups()
             .set_filters(Some(filters.clone())),
-        set_next_token,
-        next_token,
         security_groups
     )
     .await?;
@@ -113,65 +111,23 @@ async fn describe(
     Ok(found)
 }
 
+impl Ec2Type for SecurityGroup {
+    const TYPE: &'static str = TYPE;
+    const ID_FILTER: &'static str = "group-id";
+    const PLURAL: &'static str = "security groups";
+    const LOOKUP_BY: Option<&'static [(&'static str, &'static str)]> = Some(&[("vpc", "vpc-id")]);
+
+    fn describe<'a>(
+        cx: &'a Cx,
+        filters: Vec<Filter>,
+        last: &'a LastInputs<'a>,
+    ) -> impl Future<Output = Result<HashMap<String, Live>, ProviderError>> + Send + 'a {
+        describe(cx, filters, last)
+    }
+}
+
 #[async_trait]
-impl ResourceType for SecurityGroup {
-    /// One `DescribeSecurityGroups` (per page) for all the stack's groups, rules included
-    /// (see [`read_by_stack_tag`]).
-    async fn read(
-        &self,
-        cx: &Cx,
-        requests: &[ReadRequest],
-    ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let last = last_inputs(requests);
-        read_by_stack_tag(cx, requests, "group-id", |filters| {
-            describe(cx, filters, &last)
-        })
-        .await
-    }
-
-    /// By the `iac:stack` and `iac:name` tags (see [`find_by_tags`]).
-    /// One describe filtered on the stack's tag.
-    async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
-        let last = LastInputs::All(&Json::Null);
-        list_by_stack_tag(cx, "group-id", Vec::new(), |filters| {
-            describe(cx, filters, &last)
-        })
-        .await
-    }
-
-    /// By every tag given and `vpc` when given: one `DescribeSecurityGroups` with those
-    /// filters. Several matches are an error naming each.
-    async fn lookup(
-        &self,
-        cx: &Cx,
-        _name: &str,
-        inputs: &Json,
-    ) -> Result<Option<Found>, ProviderError> {
-        let last = LastInputs::All(inputs);
-        let filters = super::lookup::ec2_filters(inputs, &[("vpc", "vpc-id")]);
-        let found = describe(cx, filters, &last).await?;
-        let matches = found.into_iter().map(|(id, l)| (id, l.attrs)).collect();
-        super::lookup::single(TYPE, "security groups", inputs, matches)
-    }
-
-    async fn find(
-        &self,
-        cx: &Cx,
-        name: &str,
-        inputs: &Json,
-    ) -> Result<Option<Existing>, ProviderError> {
-        let last = LastInputs::All(inputs);
-        find_by_tags(
-            cx,
-            "aws.security_group",
-            name,
-            inputs,
-            Vec::new(),
-            |filters| describe(cx, filters, &last),
-        )
-        .await
-    }
-
+impl Ec2Ops for SecurityGroup {
     async fn create(
         &self,
         cx: &Cx,
@@ -203,11 +159,7 @@ impl ResourceType for SecurityGroup {
             .group_id()
             .ok_or_else(|| malformed("CreateSecurityGroup", "GroupId"))?
             .to_owned();
-        let last = LastInputs::All(inputs);
-        wait_created(op, "security group", &id, "group-id", &[], |filters| {
-            describe(cx, filters, &last)
-        })
-        .await?;
+        ec2::wait_created::<Self>(cx, op, "security group", &id, &[], inputs).await?;
         reconcile_rules(cx, &id, inputs).await?;
         Ok(Created {
             attrs: json!({ "id": id }),

@@ -201,8 +201,6 @@ pub(crate) async fn service_arns(cx: &Cx, id: &str) -> Result<Vec<String>, Provi
         Ecs,
         "ListServices",
         ecs.list_services().cluster(id),
-        set_next_token,
-        next_token,
         service_arns
     )
     .await
