@@ -11,25 +11,28 @@
 
 use iac_engine::provider::ProviderError;
 
+use aws_sdk_elasticloadbalancingv2::types::{LoadBalancer, TargetGroup};
+
 use super::common::{all_pages, iam_next_marker, paged};
+use super::elb::describe::all_arns;
 use super::Cx;
 use crate::Service;
 
 /// The physical ids of every object of `rtype` (`None` for a type listed by its tag).
 pub(crate) async fn all_ids(cx: &Cx, rtype: &str) -> Result<Option<Vec<String>>, ProviderError> {
     let ids = match rtype {
-        "aws.load_balancer" => load_balancers(cx).await?,
-        "aws.target_group" => target_groups(cx).await?,
+        "aws.load_balancer" => all_arns::<LoadBalancer>(cx).await?,
+        "aws.target_group" => all_arns::<TargetGroup>(cx).await?,
         "aws.listener" => {
             let mut out = Vec::new();
-            for lb in load_balancers(cx).await? {
+            for lb in all_arns::<LoadBalancer>(cx).await? {
                 out.extend(listeners(cx, &lb).await?);
             }
             out
         }
         "aws.listener_rule" => {
             let mut out = Vec::new();
-            for lb in load_balancers(cx).await? {
+            for lb in all_arns::<LoadBalancer>(cx).await? {
                 for listener in listeners(cx, &lb).await? {
                     out.extend(super::elb::listener_rule::rule_arns(cx, &listener).await?);
                 }
@@ -53,42 +56,6 @@ pub(crate) async fn all_ids(cx: &Cx, rtype: &str) -> Result<Option<Vec<String>>,
         _ => return Ok(None),
     };
     Ok(Some(ids))
-}
-
-async fn load_balancers(cx: &Cx) -> Result<Vec<String>, ProviderError> {
-    let elbv2 = &cx.aws.clients().elbv2;
-    let all = paged!(
-        cx,
-        Elbv2,
-        "DescribeLoadBalancers",
-        elbv2.describe_load_balancers(),
-        set_marker,
-        next_marker,
-        load_balancers
-    )
-    .await?;
-    Ok(all
-        .iter()
-        .filter_map(|l| l.load_balancer_arn().map(str::to_owned))
-        .collect())
-}
-
-async fn target_groups(cx: &Cx) -> Result<Vec<String>, ProviderError> {
-    let elbv2 = &cx.aws.clients().elbv2;
-    let all = paged!(
-        cx,
-        Elbv2,
-        "DescribeTargetGroups",
-        elbv2.describe_target_groups(),
-        set_marker,
-        next_marker,
-        target_groups
-    )
-    .await?;
-    Ok(all
-        .iter()
-        .filter_map(|t| t.target_group_arn().map(str::to_owned))
-        .collect())
 }
 
 async fn listeners(cx: &Cx, load_balancer: &str) -> Result<Vec<String>, ProviderError> {

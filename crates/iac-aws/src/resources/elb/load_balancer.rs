@@ -5,22 +5,21 @@
 //! timeout and tags change in place; `internal` and `name` force a new balancer (the engine
 //! decides that from the schema).
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
-    LoadBalancer as SdkLoadBalancer, LoadBalancerAttribute, LoadBalancerSchemeEnum,
-    LoadBalancerStateEnum, LoadBalancerTypeEnum,
+    LoadBalancer as SdkLoadBalancer, LoadBalancerSchemeEnum, LoadBalancerStateEnum,
+    LoadBalancerTypeEnum,
 };
 use iac_engine::provider::{
     Created, ErrorKind, Existing, Found, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Value as Json};
 
-use super::{aws_name, int_or, is_not_found, read_tags, update_tags, DESCRIBE_BATCH};
+use super::describe::{arn_by_name, describe, int_attribute, set_int_attribute};
+use super::{aws_name, int_or, read_tags, update_tags};
 use crate::resources::common::{
-    bool_or, describe_in_batches, find_existing, for_each_bounded, malformed, name_taken,
-    order_like, paged, poll_until, sdk_tags_of, str_list, tags_json, Backoff, READ_CONCURRENCY,
+    bool_or, find_existing, for_each_bounded, malformed, name_taken, order_like, poll_until,
+    sdk_tags_of, str_list, tags_json, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -41,97 +40,6 @@ fn attrs_of(lb: &SdkLoadBalancer) -> Json {
     })
 }
 
-/// Describes the given balancers, all pages; unknown ARNs are left out of the answer.
-pub(crate) async fn describe(
-    cx: &Cx,
-    arns: &[String],
-) -> Result<HashMap<String, SdkLoadBalancer>, ProviderError> {
-    describe_in_batches(arns, DESCRIBE_BATCH, |chunk| describe_pages(cx, chunk)).await
-}
-
-/// One describe of `arns`, all pages, by ARN.
-async fn describe_pages(
-    cx: &Cx,
-    arns: Vec<String>,
-) -> Result<HashMap<String, SdkLoadBalancer>, ProviderError> {
-    let elbv2 = &cx.aws.clients().elbv2;
-    let found = paged!(
-        cx,
-        Elbv2,
-        "DescribeLoadBalancers",
-        elbv2
-            .describe_load_balancers()
-            .set_load_balancer_arns(Some(arns.clone())),
-        set_marker,
-        next_marker,
-        load_balancers
-    )
-    .await?;
-    Ok(found
-        .into_iter()
-        .filter_map(|lb| Some((lb.load_balancer_arn()?.to_owned(), lb)))
-        .collect())
-}
-
-/// The ARN of the balancer named `lb_name` (names are unique per account and region);
-/// `None` when there is none.
-async fn arn_by_name(cx: &Cx, lb_name: &str) -> Result<Option<String>, ProviderError> {
-    match cx
-        .aws
-        .clients()
-        .elbv2
-        .describe_load_balancers()
-        .names(lb_name)
-        .send()
-        .await
-        .map_err(cx.err(Service::Elbv2, "DescribeLoadBalancers"))
-    {
-        Ok(resp) => Ok(resp
-            .load_balancers()
-            .iter()
-            .filter(|lb| lb.load_balancer_name() == Some(lb_name))
-            .find_map(|lb| lb.load_balancer_arn().map(str::to_owned))),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-async fn idle_timeout(cx: &Cx, arn: &str) -> Result<Option<i64>, ProviderError> {
-    let resp = cx
-        .aws
-        .clients()
-        .elbv2
-        .describe_load_balancer_attributes()
-        .load_balancer_arn(arn)
-        .send()
-        .await
-        .map_err(cx.err(Service::Elbv2, "DescribeLoadBalancerAttributes"))?;
-    Ok(resp
-        .attributes()
-        .iter()
-        .find(|a| a.key() == Some(IDLE_TIMEOUT))
-        .and_then(|a| a.value())
-        .and_then(|v| v.parse().ok()))
-}
-
-async fn set_idle_timeout(cx: &Cx, arn: &str, seconds: i64) -> Result<(), ProviderError> {
-    cx.aws
-        .clients()
-        .elbv2
-        .modify_load_balancer_attributes()
-        .load_balancer_arn(arn)
-        .attributes(
-            LoadBalancerAttribute::builder()
-                .key(IDLE_TIMEOUT)
-                .value(seconds.to_string())
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(cx.err(Service::Elbv2, "ModifyLoadBalancerAttributes"))?;
-    Ok(())
-}
-
 /// Waits until the balancer is `active` and returns it; `failed` is an error at once.
 async fn wait_active(cx: &Cx, op: &OpContext, arn: &str) -> Result<SdkLoadBalancer, ProviderError> {
     poll_until(
@@ -139,7 +47,7 @@ async fn wait_active(cx: &Cx, op: &OpContext, arn: &str) -> Result<SdkLoadBalanc
         &format!("load balancer `{arn}` to become active"),
         Backoff::LONG,
         || async {
-            let found = describe(cx, &[arn.to_owned()]).await?;
+            let found = describe::<SdkLoadBalancer>(cx, &[arn.to_owned()]).await?;
             let Some(lb) = found.get(arn) else {
                 // Not visible yet right after the create: eventual consistency.
                 return Ok(None);
@@ -200,7 +108,7 @@ impl ResourceType for LoadBalancer {
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         let arns: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
-        let found = describe(cx, &arns).await?;
+        let found = describe::<SdkLoadBalancer>(cx, &arns).await?;
         let live_arns: Vec<String> = arns
             .iter()
             .filter(|a| found.contains_key(*a))
@@ -242,7 +150,9 @@ impl ResourceType for LoadBalancer {
                 "internal".into(),
                 json!(lb.scheme() == Some(&LoadBalancerSchemeEnum::Internal)),
             );
-            let timeout = idle_timeout(cx, &req.physical_id).await?.unwrap_or(60);
+            let timeout = int_attribute::<SdkLoadBalancer>(cx, &req.physical_id, IDLE_TIMEOUT)
+                .await?
+                .unwrap_or(60);
             inputs.insert("idle_timeout".into(), json!(timeout));
             let live_tags = tags.get(&req.physical_id).cloned().unwrap_or_default();
             inputs.insert("tags".into(), tags_json(live_tags));
@@ -272,7 +182,8 @@ impl ResourceType for LoadBalancer {
         name: &str,
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
-        let Some(arn) = arn_by_name(cx, &aws_name(cx, name, inputs)).await? else {
+        let Some(arn) = arn_by_name::<SdkLoadBalancer>(cx, &aws_name(cx, name, inputs)).await?
+        else {
             return Ok(None);
         };
         find_existing(self, cx, name, &arn, inputs).await
@@ -289,7 +200,7 @@ impl ResourceType for LoadBalancer {
         inputs: &Json,
     ) -> Result<Created, ProviderError> {
         let lb_name = aws_name(cx, name, inputs);
-        if let Some(arn) = arn_by_name(cx, &lb_name).await? {
+        if let Some(arn) = arn_by_name::<SdkLoadBalancer>(cx, &lb_name).await? {
             return Err(name_taken(&format!("load balancer `{lb_name}` (`{arn}`)")));
         }
         let scheme = if bool_or(inputs, "internal", false) {
@@ -320,7 +231,7 @@ impl ResourceType for LoadBalancer {
             .to_owned();
         let timeout = int_or(inputs, "idle_timeout", 60);
         if timeout != 60 {
-            set_idle_timeout(cx, &arn, timeout).await?;
+            set_int_attribute::<SdkLoadBalancer>(cx, &arn, IDLE_TIMEOUT, timeout).await?;
         }
         op.progress(&format!("created load balancer `{lb_name}`"));
         let lb = wait_active(cx, op, &arn).await?;
@@ -359,7 +270,7 @@ impl ResourceType for LoadBalancer {
         if touched("security_groups") {
             let mut groups = str_list(new, "security_groups");
             if groups.is_empty() {
-                let lb = describe(cx, &[id.to_owned()])
+                let lb = describe::<SdkLoadBalancer>(cx, &[id.to_owned()])
                     .await?
                     .remove(id)
                     .ok_or_else(|| {
@@ -382,7 +293,13 @@ impl ResourceType for LoadBalancer {
                 .map_err(cx.err(Service::Elbv2, "SetSecurityGroups"))?;
         }
         if touched("idle_timeout") {
-            set_idle_timeout(cx, id, int_or(new, "idle_timeout", 60)).await?;
+            set_int_attribute::<SdkLoadBalancer>(
+                cx,
+                id,
+                IDLE_TIMEOUT,
+                int_or(new, "idle_timeout", 60),
+            )
+            .await?;
         }
         if touched("tags") {
             update_tags(cx, id, old, new).await?;
@@ -413,7 +330,7 @@ impl ResourceType for LoadBalancer {
             &format!("load balancer `{id}` to be deleted"),
             Backoff::LONG,
             || async {
-                let found = describe(cx, &[id.to_owned()]).await?;
+                let found = describe::<SdkLoadBalancer>(cx, &[id.to_owned()]).await?;
                 Ok(if found.contains_key(id) {
                     None
                 } else {

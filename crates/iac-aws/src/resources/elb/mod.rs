@@ -1,6 +1,7 @@
 //! Elastic Load Balancing v2: the application load balancer, its target groups and its
 //! listeners, plus what the three share (tag reads in batches, describe batches, names).
 
+pub(crate) mod describe;
 pub mod listener;
 mod listener_certificates;
 pub mod listener_rule;
@@ -119,6 +120,7 @@ where
     Fut: std::future::Future<Output = Result<Option<Vec<T>>, ProviderError>>,
 {
     let mut parents: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for req in requests {
         let parent = parent_of(&req.physical_id).or_else(|| {
             req.last_inputs
@@ -126,7 +128,7 @@ where
                 .and_then(Json::as_str)
                 .map(str::to_owned)
         });
-        if let Some(p) = parent.filter(|p| !parents.contains(p)) {
+        if let Some(p) = parent.filter(|p| seen.insert(p.clone())) {
             parents.push(p);
         }
     }

@@ -6,20 +6,20 @@
 //! replacement gets a fresh name (shown in the plan), the listener is repointed, and only
 //! then is the old group deleted.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Matcher, ProtocolEnum, TargetGroup as SdkTargetGroup, TargetGroupAttribute, TargetTypeEnum,
+    Matcher, ProtocolEnum, TargetGroup as SdkTargetGroup, TargetTypeEnum,
 };
 use iac_engine::provider::{Created, Existing, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Map, Value as Json};
 
-use super::{aws_name, int_or, is_not_found, read_tags, update_tags, DESCRIBE_BATCH};
+use super::describe::{arn_by_name, describe, int_attribute, set_int_attribute};
+use super::{aws_name, int_or, read_tags, update_tags};
 use crate::resources::common::{
-    describe_in_batches, find_existing, for_each_bounded, malformed, name_taken, paged, req_str,
-    retry_dependency, sdk_tags_of, tags_json, Backoff, READ_CONCURRENCY,
+    find_existing, for_each_bounded, malformed, name_taken, req_str, retry_dependency, sdk_tags_of,
+    tags_json, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -91,97 +91,6 @@ impl Health {
     }
 }
 
-/// Describes the given groups, all pages; unknown ARNs are left out of the answer.
-pub(crate) async fn describe(
-    cx: &Cx,
-    arns: &[String],
-) -> Result<HashMap<String, SdkTargetGroup>, ProviderError> {
-    describe_in_batches(arns, DESCRIBE_BATCH, |chunk| describe_pages(cx, chunk)).await
-}
-
-/// One describe of `arns`, all pages, by ARN.
-async fn describe_pages(
-    cx: &Cx,
-    arns: Vec<String>,
-) -> Result<HashMap<String, SdkTargetGroup>, ProviderError> {
-    let elbv2 = &cx.aws.clients().elbv2;
-    let found = paged!(
-        cx,
-        Elbv2,
-        "DescribeTargetGroups",
-        elbv2
-            .describe_target_groups()
-            .set_target_group_arns(Some(arns.clone())),
-        set_marker,
-        next_marker,
-        target_groups
-    )
-    .await?;
-    Ok(found
-        .into_iter()
-        .filter_map(|tg| Some((tg.target_group_arn()?.to_owned(), tg)))
-        .collect())
-}
-
-/// The ARN of the target group named `group_name` (names are unique per account and
-/// region); `None` when there is none.
-async fn arn_by_name(cx: &Cx, group_name: &str) -> Result<Option<String>, ProviderError> {
-    match cx
-        .aws
-        .clients()
-        .elbv2
-        .describe_target_groups()
-        .names(group_name)
-        .send()
-        .await
-        .map_err(cx.err(Service::Elbv2, "DescribeTargetGroups"))
-    {
-        Ok(resp) => Ok(resp
-            .target_groups()
-            .iter()
-            .filter(|tg| tg.target_group_name() == Some(group_name))
-            .find_map(|tg| tg.target_group_arn().map(str::to_owned))),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-async fn deregistration_delay(cx: &Cx, arn: &str) -> Result<Option<i64>, ProviderError> {
-    let resp = cx
-        .aws
-        .clients()
-        .elbv2
-        .describe_target_group_attributes()
-        .target_group_arn(arn)
-        .send()
-        .await
-        .map_err(cx.err(Service::Elbv2, "DescribeTargetGroupAttributes"))?;
-    Ok(resp
-        .attributes()
-        .iter()
-        .find(|a| a.key() == Some(DEREGISTRATION_DELAY))
-        .and_then(|a| a.value())
-        .and_then(|v| v.parse().ok()))
-}
-
-async fn set_deregistration_delay(cx: &Cx, arn: &str, seconds: i64) -> Result<(), ProviderError> {
-    cx.aws
-        .clients()
-        .elbv2
-        .modify_target_group_attributes()
-        .target_group_arn(arn)
-        .attributes(
-            TargetGroupAttribute::builder()
-                .key(DEREGISTRATION_DELAY)
-                .value(seconds.to_string())
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(cx.err(Service::Elbv2, "ModifyTargetGroupAttributes"))?;
-    Ok(())
-}
-
 /// The live health check in the stack's shape: the fields the stack wrote, plus any field
 /// whose live value is not the default (drift the stack should hear about). `None` when the
 /// stack wrote no health check and AWS has the defaults.
@@ -222,7 +131,7 @@ impl ResourceType for TargetGroup {
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         let arns: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
-        let found = describe(cx, &arns).await?;
+        let found = describe::<SdkTargetGroup>(cx, &arns).await?;
         let live_arns: Vec<String> = arns
             .iter()
             .filter(|a| found.contains_key(*a))
@@ -253,7 +162,7 @@ impl ResourceType for TargetGroup {
             if let Some(hc) = live_health(tg, last.get("health_check")) {
                 inputs.insert("health_check".into(), hc);
             }
-            let delay = deregistration_delay(cx, &req.physical_id)
+            let delay = int_attribute::<SdkTargetGroup>(cx, &req.physical_id, DEREGISTRATION_DELAY)
                 .await?
                 .unwrap_or(300);
             inputs.insert("deregistration_delay".into(), json!(delay));
@@ -275,7 +184,8 @@ impl ResourceType for TargetGroup {
         name: &str,
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
-        let Some(arn) = arn_by_name(cx, &aws_name(cx, name, inputs)).await? else {
+        let Some(arn) = arn_by_name::<SdkTargetGroup>(cx, &aws_name(cx, name, inputs)).await?
+        else {
             return Ok(None);
         };
         find_existing(self, cx, name, &arn, inputs).await
@@ -291,7 +201,7 @@ impl ResourceType for TargetGroup {
         inputs: &Json,
     ) -> Result<Created, ProviderError> {
         let group_name = aws_name(cx, name, inputs);
-        if let Some(arn) = arn_by_name(cx, &group_name).await? {
+        if let Some(arn) = arn_by_name::<SdkTargetGroup>(cx, &group_name).await? {
             return Err(name_taken(&format!(
                 "target group `{group_name}` (`{arn}`)"
             )));
@@ -299,7 +209,7 @@ impl ResourceType for TargetGroup {
         let arn = create_group(cx, &group_name, inputs).await?;
         let delay = int_or(inputs, "deregistration_delay", 300);
         if delay != 300 {
-            set_deregistration_delay(cx, &arn, delay).await?;
+            set_int_attribute::<SdkTargetGroup>(cx, &arn, DEREGISTRATION_DELAY, delay).await?;
         }
         Ok(Created {
             physical_id: arn.clone(),
@@ -340,7 +250,13 @@ impl ResourceType for TargetGroup {
                 .map_err(cx.err(Service::Elbv2, "ModifyTargetGroup"))?;
         }
         if touched("deregistration_delay") {
-            set_deregistration_delay(cx, id, int_or(new, "deregistration_delay", 300)).await?;
+            set_int_attribute::<SdkTargetGroup>(
+                cx,
+                id,
+                DEREGISTRATION_DELAY,
+                int_or(new, "deregistration_delay", 300),
+            )
+            .await?;
         }
         if touched("tags") {
             update_tags(cx, id, old, new).await?;
@@ -372,7 +288,7 @@ impl ResourceType for TargetGroup {
                 Ok(())
             },
             || async {
-                describe(cx, &[id.to_owned()])
+                describe::<SdkTargetGroup>(cx, &[id.to_owned()])
                     .await
                     .ok()
                     .and_then(|mut found| found.remove(id))
