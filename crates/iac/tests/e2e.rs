@@ -76,25 +76,11 @@ fn network_stack_plans_applies_converges_updates_and_destroys() {
     insta::assert_snapshot!("network_create_plan", plan.stdout);
 
     let apply = work.apply(&emulator);
-    assert!(
-        apply
-            .stdout
-            .contains("Apply complete: 6 added, 0 changed, 0 replaced, 0 destroyed in "),
-        "{}",
-        apply.stdout
-    );
-    assert!(
-        apply.stdout.contains("Outputs:\n  vpc_id = \"vpc-"),
-        "{}",
-        apply.stdout
-    );
+    apply.says("Apply complete: 6 added, 0 changed, 0 replaced, 0 destroyed in ");
+    apply.says("Outputs:\n  vpc_id = \"vpc-");
     // Not a terminal: one plain line per finished operation.
-    assert!(apply.stderr.contains("+ vpc created ("), "{}", apply.stderr);
-    assert!(
-        apply.stderr.contains("+ routes created ("),
-        "{}",
-        apply.stderr
-    );
+    apply.says_err("+ vpc created (");
+    apply.says_err("+ routes created (");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -145,13 +131,7 @@ fn network_stack_plans_applies_converges_updates_and_destroys() {
         .expect(2);
     insta::assert_snapshot!("network_update_plan", mask_ids(&update.stdout));
     let applied = work.iac(&emulator, &["apply", "-y", "net.yaml"]).expect(0);
-    assert!(
-        applied
-            .stdout
-            .contains("Apply complete: 0 added, 1 changed, 0 replaced, 0 destroyed in "),
-        "{}",
-        applied.stdout
-    );
+    applied.says("Apply complete: 0 added, 1 changed, 0 replaced, 0 destroyed in ");
     work.iac(&emulator, &["plan", "--detailed-exitcode", "net.yaml"])
         .expect(0);
 
@@ -172,24 +152,12 @@ fn network_stack_plans_applies_converges_updates_and_destroys() {
             &["destroy", "--yes", "--target", "web_sg", "net.yaml"],
         )
         .expect(0);
-    assert!(
-        one.stdout.contains("Destroy complete: 1 destroyed in "),
-        "{}",
-        one.stdout
-    );
+    one.says("Destroy complete: 1 destroyed in ");
     assert_eq!(network_count(&emulator, "e2e-net"), 5);
 
     let destroy = work.destroy(&emulator);
-    assert!(
-        destroy.stdout.contains("Destroy complete: 5 destroyed in "),
-        "{}",
-        destroy.stdout
-    );
-    assert!(
-        destroy.stderr.contains("- vpc destroyed ("),
-        "{}",
-        destroy.stderr
-    );
+    destroy.says("Destroy complete: 5 destroyed in ");
+    destroy.says_err("- vpc destroyed (");
     assert_eq!(work.state()["resources"], serde_json::json!({}));
     assert_eq!(network_count(&emulator, "e2e-net"), 0);
     let empty = work
@@ -205,18 +173,8 @@ fn apply_refuses_without_a_terminal_and_saved_plans_apply_unless_stale() {
 
     // No terminal, no --yes: the plan is shown, nothing is created.
     let refused = work.iac(&emulator, &["apply", "net.yaml"]).expect(1);
-    assert!(
-        refused.stdout.contains("Plan: 6 to add"),
-        "{}",
-        refused.stdout
-    );
-    assert!(
-        refused
-            .stderr
-            .contains("refusing to apply without confirmation"),
-        "{}",
-        refused.stderr
-    );
+    refused.says("Plan: 6 to add");
+    refused.says_err("refusing to apply without confirmation");
     assert!(refused.err_flat().contains("`--yes`"), "{}", refused.stderr);
     assert_eq!(network_count(&emulator, "e2e-net"), 0);
     assert!(!work.state_file().exists(), "no state is written");
@@ -230,11 +188,7 @@ fn apply_refuses_without_a_terminal_and_saved_plans_apply_unless_stale() {
     assert_eq!(saved["format_version"], 1);
     assert_eq!(saved["stack_file"], "net.yaml");
     let applied = work.iac(&emulator, &["apply", "create.plan"]).expect(0);
-    assert!(
-        applied.stdout.contains("Apply complete: 6 added"),
-        "{}",
-        applied.stdout
-    );
+    applied.says("Apply complete: 6 added");
     assert_eq!(network_count(&emulator, "e2e-net"), 6);
 
     // Two plans made against the same state: the first applied makes the second stale.
@@ -349,11 +303,7 @@ fn plan_reads_under_a_held_lock_apply_waits_for_it_and_force_unlock_needs_its_id
     let wrong = work
         .iac(&emulator, &["force-unlock", "net.yaml", "not-the-id"])
         .expect(1);
-    assert!(
-        wrong.stderr.contains("iac::state::lock_id_mismatch"),
-        "{}",
-        wrong.stderr
-    );
+    wrong.says_err("iac::state::lock_id_mismatch");
     assert!(lock_path.exists(), "a wrong id removes nothing");
     let unlocked = work
         .iac(
@@ -365,13 +315,7 @@ fn plan_reads_under_a_held_lock_apply_waits_for_it_and_force_unlock_needs_its_id
             ],
         )
         .expect(0);
-    assert!(
-        unlocked
-            .stdout
-            .contains("held by `ana@ci-runner-7` (pid 4242)"),
-        "{}",
-        unlocked.stdout
-    );
+    unlocked.says("held by `ana@ci-runner-7` (pid 4242)");
     // A fresh lock file is taken; the test's (orphaned) lock no longer blocks.
     work.destroy(&emulator);
     assert_eq!(network_count(&emulator, "e2e-net"), 0);
@@ -379,7 +323,7 @@ fn plan_reads_under_a_held_lock_apply_waits_for_it_and_force_unlock_needs_its_id
     let again = work
         .iac(&emulator, &["force-unlock", "net.yaml", "0c1d2e3f"])
         .expect(0);
-    assert!(again.stdout.contains("was not locked"), "{}", again.stdout);
+    again.says("was not locked");
 }
 
 #[test]
@@ -418,7 +362,7 @@ fn an_invalid_stack_is_reported_before_any_aws_call() {
             "{args:?}: {}",
             run.stderr
         );
-        assert!(run.stderr.contains("10.99.1.0/24"), "{}", run.stderr);
+        run.says_err("10.99.1.0/24");
         assert!(!run.stderr.contains("cannot reach"), "{}", run.stderr);
         assert!(!work.path().join(".iac").exists(), "no lock was taken");
     }
@@ -441,17 +385,9 @@ fn missing_credentials_are_one_clear_error_with_help() {
             &["plan", "net.yaml"],
         )
         .expect(1);
-    assert!(
-        run.stderr.contains("iac::aws::credentials"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("no AWS credentials found"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("help:"), "{}", run.stderr);
+    run.says_err("iac::aws::credentials");
+    run.says_err("no AWS credentials found");
+    run.says_err("help:");
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     assert!(!work.path().join(".iac").exists(), "no lock was taken");
 
@@ -469,18 +405,14 @@ fn missing_credentials_are_one_clear_error_with_help() {
             &["apply", "--yes", "net.yaml"],
         )
         .expect(1);
-    assert!(
-        run.stderr.contains("iac::aws::unreachable"),
-        "{}",
-        run.stderr
-    );
+    run.says_err("iac::aws::unreachable");
     assert!(
         run.err_flat()
             .contains(&format!("cannot reach `{endpoint}")),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("help:"), "{}", run.stderr);
+    run.says_err("help:");
 }
 
 #[test]
@@ -559,13 +491,7 @@ fn a_failed_resource_is_reported_its_dependents_skipped_and_the_rest_kept() {
     // Fixed, the next apply creates only what is missing.
     work.edit_stack("az: ${region}q", "az: ${region}b");
     let fixed = work.apply(&emulator);
-    assert!(
-        fixed
-            .stdout
-            .contains("Apply complete: 2 added, 0 changed, 0 replaced, 0 destroyed"),
-        "{}",
-        fixed.stdout
-    );
+    fixed.says("Apply complete: 2 added, 0 changed, 0 replaced, 0 destroyed");
     assert_eq!(network_count(&emulator, "e2e-net"), 6);
 }
 
@@ -677,15 +603,10 @@ fn ctrl_c_stops_then_aborts_with_the_state_saved_and_exit_130() {
     assert_eq!(pending.len(), 1, "{text}");
     assert_eq!(pending[0]["name"], "cert");
     let plan = work.iac(&emulator, &["plan", "slow.yaml"]).expect(0);
-    assert!(
-        plan.stdout
-            .contains("+ cert (aws.certificate) `arn:aws:acm:")
-            && plan
-                .stdout
-                .contains("will be adopted (left by an interrupted apply)"),
-        "{}",
-        plan.stdout
-    );
+    plan.says("+ cert (aws.certificate) `arn:aws:acm:")
+        && plan
+            .stdout
+            .contains("will be adopted (left by an interrupted apply)");
     assert!(!plan.stdout.contains("+ vpc"), "{}", plan.stdout);
 }
 

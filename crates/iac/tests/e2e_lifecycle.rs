@@ -130,32 +130,11 @@ fn a_target_group_in_use_renamed_with_moved_is_kept_then_replaced_on_request() {
         "moved:\n  - { from: web_tg, to: api_tg }\n\nresources:\n",
     );
     let plan = work.iac(&emulator, &["plan", "life.yaml"]).expect(0);
-    assert!(
-        plan.stdout
-            .contains("web_tg -> api_tg (moved): `web_tg` has moved to `api_tg`"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("Plan: 1 to move, 0 to add, 1 to change, 0 to replace, 0 to destroy."),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("~ tags.iac:name: \"web_tg\" -> \"api_tg\""),
-        "{}",
-        plan.stdout
-    );
+    plan.says("web_tg -> api_tg (moved): `web_tg` has moved to `api_tg`");
+    plan.says("Plan: 1 to move, 0 to add, 1 to change, 0 to replace, 0 to destroy.");
+    plan.says("~ tags.iac:name: \"web_tg\" -> \"api_tg\"");
     let apply = work.apply(&emulator);
-    assert!(
-        apply
-            .stdout
-            .contains("Apply complete: 1 moved, 0 added, 1 changed, 0 replaced, 0 destroyed"),
-        "{}",
-        apply.stdout
-    );
+    apply.says("Apply complete: 1 moved, 0 added, 1 changed, 0 replaced, 0 destroyed");
     // The same object, now tagged with its new name; the listener never moved.
     assert_eq!(work.id_of("api_tg"), tg);
     assert!(work.state()["resources"].get("web_tg").is_none());
@@ -169,13 +148,7 @@ fn a_target_group_in_use_renamed_with_moved_is_kept_then_replaced_on_request() {
     let plan = work
         .iac(&emulator, &["plan", "life.yaml", "--replace", "api_tg"])
         .expect(0);
-    assert!(
-        plan.stdout.contains(
-            "must be replaced (replacement requested with --replace; create before destroy: new name `e2e-life-api-tg`"
-        ),
-        "{}",
-        plan.stdout
-    );
+    plan.says("must be replaced (replacement requested with --replace; create before destroy: new name `e2e-life-api-tg`");
     work.iac(
         &emulator,
         &["apply", "--yes", "life.yaml", "--replace", "api_tg"],
@@ -194,7 +167,7 @@ fn a_target_group_in_use_renamed_with_moved_is_kept_then_replaced_on_request() {
             &["apply", "--yes", "life.yaml", "--replace", "web_tg"],
         )
         .expect(1);
-    assert!(bad.stderr.contains("iac::plan::replace"), "{}", bad.stderr);
+    bad.says_err("iac::plan::replace");
 
     work.destroy(&emulator);
     assert!(target_group_arns(&emulator).is_empty());
@@ -217,20 +190,11 @@ fn state_rm_leaves_the_object_in_aws_and_the_next_plan_creates_a_new_one() {
     let unknown = work
         .iac(&emulator, &["state", "rm", "life.yaml", "web_sg"])
         .expect(1);
-    assert!(
-        unknown.stderr.contains("iac::state::unknown_resource"),
-        "{}",
-        unknown.stderr
-    );
+    unknown.says_err("iac::state::unknown_resource");
 
     let plan = work.iac(&emulator, &["plan", "life.yaml"]).expect(0);
-    assert!(
-        plan.stdout
-            .contains("+ web_sg (aws.security_group) will be created"),
-        "{}",
-        plan.stdout
-    );
-    assert!(plan.stdout.contains("1 to add"), "{}", plan.stdout);
+    plan.says("+ web_sg (aws.security_group) will be created");
+    plan.says("1 to add");
     assert!(!plan.stdout.contains("adopted"), "{}", plan.stdout);
     assert!(!plan.stdout.contains("Orphans"), "{}", plan.stdout);
     // Still in AWS, untouched.
@@ -282,11 +246,7 @@ fn import_takes_objects_into_the_stack_by_command_and_by_the_import_key() {
     let again = work
         .iac(&emulator, &["import", "life.yaml", "web_sg", &sg])
         .expect(1);
-    assert!(
-        again.stderr.contains("iac::import::in_state"),
-        "{}",
-        again.stderr
-    );
+    again.says_err("iac::import::in_state");
     let missing = work
         .iac(
             &emulator,
@@ -298,37 +258,19 @@ fn import_takes_objects_into_the_stack_by_command_and_by_the_import_key() {
             ],
         )
         .expect(1);
-    assert!(
-        missing.stderr.contains("iac::import::not_found"),
-        "{}",
-        missing.stderr
-    );
-    assert!(
-        missing
-            .stderr
-            .contains("no `aws.subnet` `subnet-0123456789abcdef0` exists in AWS"),
-        "{}",
-        missing.stderr
-    );
+    missing.says_err("iac::import::not_found");
+    missing.says_err("no `aws.subnet` `subnet-0123456789abcdef0` exists in AWS");
     let twice = work
         .iac(
             &emulator,
             &["import", "life.yaml", "public_a", &work.id_of("public_b")],
         )
         .expect(1);
-    assert!(
-        twice.stderr.contains("iac::import::held"),
-        "{}",
-        twice.stderr
-    );
+    twice.says_err("iac::import::held");
     let unknown = work
         .iac(&emulator, &["import", "life.yaml", "web_gs", &sg])
         .expect(1);
-    assert!(
-        unknown.stderr.contains("did you mean `web_sg`?"),
-        "{}",
-        unknown.stderr
-    );
+    unknown.says_err("did you mean `web_sg`?");
     // The wrong type of id is refused with no AWS call: the endpoint here answers nothing.
     let mut offline = Command::new(env!("CARGO_BIN_EXE_iac"));
     offline
@@ -360,27 +302,12 @@ fn import_takes_objects_into_the_stack_by_command_and_by_the_import_key() {
         &format!("  public_a:\n    type: aws.subnet\n    import: {subnet}\n"),
     );
     let plan = work.iac(&emulator, &["plan", "life.yaml"]).expect(0);
-    assert!(
-        plan.stdout.contains(&format!(
-            "<= web_tg (aws.target_group) will be imported from `{tg}`"
-        )),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("Plan: 2 to import, 0 to add, 0 to change, 0 to replace, 0 to destroy."),
-        "{}",
-        plan.stdout
-    );
+    plan.says(format!(
+        "<= web_tg (aws.target_group) will be imported from `{tg}`"
+    ));
+    plan.says("Plan: 2 to import, 0 to add, 0 to change, 0 to replace, 0 to destroy.");
     let apply = work.apply(&emulator);
-    assert!(
-        apply
-            .stdout
-            .contains("Apply complete: 2 imported, 0 added, 0 changed"),
-        "{}",
-        apply.stdout
-    );
+    apply.says("Apply complete: 2 imported, 0 added, 0 changed");
     assert_eq!(work.id_of("web_tg"), tg);
     assert_eq!(target_group_arns(&emulator), [tg.as_str()]);
     work.plans_no_changes(&emulator);
@@ -408,33 +335,18 @@ fn refresh_only_records_drift_and_refresh_false_plans_without_aws() {
             &["plan", "--refresh-only", "--detailed-exitcode", "life.yaml"],
         )
         .expect(2);
-    assert!(
-        plan.stdout
-            .contains("Changed outside iac since the last apply:")
-            && plan
-                .stdout
-                .contains("~ tags.team: (not set) -> \"payments\""),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("Applying with --refresh-only records 1 resource(s) as they are live in the state; AWS is not changed."),
-        "{}",
-        plan.stdout
-    );
+    plan.says("Changed outside iac since the last apply:")
+        && plan
+            .stdout
+            .contains("~ tags.team: (not set) -> \"payments\"");
+    plan.says("Applying with --refresh-only records 1 resource(s) as they are live in the state; AWS is not changed.");
     let apply = work
         .iac(
             &emulator,
             &["apply", "--refresh-only", "--yes", "life.yaml"],
         )
         .expect(0);
-    assert!(
-        apply
-            .stdout
-            .contains("Refresh complete: 1 resource(s) recorded from AWS"),
-        "{}",
-        apply.stdout
-    );
+    apply.says("Refresh complete: 1 resource(s) recorded from AWS");
     assert_eq!(
         work.state()["resources"]["web_sg"]["inputs"]["tags"]["team"],
         "payments"
@@ -446,12 +358,8 @@ fn refresh_only_records_drift_and_refresh_false_plans_without_aws() {
     .expect(0);
     // The stack does not have the tag: a normal plan takes it off again.
     let back = work.iac(&emulator, &["plan", "life.yaml"]).expect(0);
-    assert!(
-        back.stdout.contains("web_sg (aws.security_group)"),
-        "{}",
-        back.stdout
-    );
-    assert!(back.stdout.contains("1 to change"), "{}", back.stdout);
+    back.says("web_sg (aws.security_group)");
+    back.says("1 to change");
 
     // `--refresh=false`: the state alone. An endpoint that answers nothing proves no AWS
     // call is made (the state is local).
@@ -492,11 +400,7 @@ fn refresh_only_records_drift_and_refresh_false_plans_without_aws() {
             &["plan", "--refresh-only", "--refresh=false", "life.yaml"],
         )
         .expect(1);
-    assert!(
-        both.stderr.contains("cannot be used with"),
-        "{}",
-        both.stderr
-    );
+    both.says_err("cannot be used with");
 
     work.destroy(&emulator);
 }
@@ -579,39 +483,14 @@ fn a_stack_reads_another_stacks_outputs_and_keeps_it_from_being_destroyed_first(
             .replace("${network.vpc_id}", "${network.vpc}"),
     );
     let bad = work.iac(&emulator, &["plan", "bad.yaml"]).expect(1);
-    assert!(
-        bad.stderr.contains("iac::stack_ref::unknown_output"),
-        "{}",
-        bad.stderr
-    );
-    assert!(
-        bad.stderr.contains("stack `e2e-net` has no output `vpc`"),
-        "{}",
-        bad.stderr
-    );
-    assert!(
-        bad.stderr
-            .contains("stack `e2e-net` has the outputs `vpc_id`, `subnets`"),
-        "{}",
-        bad.stderr
-    );
+    bad.says_err("iac::stack_ref::unknown_output");
+    bad.says_err("stack `e2e-net` has no output `vpc`");
+    bad.says_err("stack `e2e-net` has the outputs `vpc_id`, `subnets`");
 
     let plan = work.iac(&emulator, &["plan", "app.yaml"]).expect(0);
-    assert!(
-        plan.stdout.contains("Read from other stacks:"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("<= network: stack `e2e-net`, state `"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains(&format!("vpc_id = \"{vpc}\"")),
-        "{}",
-        plan.stdout
-    );
+    plan.says("Read from other stacks:");
+    plan.says("<= network: stack `e2e-net`, state `");
+    plan.says(format!("vpc_id = \"{vpc}\""));
     work.iac(&emulator, &["apply", "--yes", "app.yaml"])
         .expect(0);
     let app = work.state_of("e2e-app");
@@ -624,18 +503,8 @@ fn a_stack_reads_another_stacks_outputs_and_keeps_it_from_being_destroyed_first(
     let refused = work
         .iac(&emulator, &["destroy", "--yes", "net.yaml"])
         .expect(1);
-    assert!(
-        refused.stderr.contains("iac::destroy::in_use"),
-        "{}",
-        refused.stderr
-    );
-    assert!(
-        refused
-            .stderr
-            .contains("stack `e2e-app` (its `network`) read its outputs"),
-        "{}",
-        refused.stderr
-    );
+    refused.says_err("iac::destroy::in_use");
+    refused.says_err("stack `e2e-app` (its `network`) read its outputs");
     assert!(work.state_of("e2e-net")["resources"]["vpc"].is_object());
 
     // Destroying the app reads nothing of the network stack: it works with that state gone.
@@ -683,32 +552,14 @@ fn destroy_proves_nothing_is_left_and_sweep_finds_what_the_state_lost() {
         .expect(0);
 
     let swept = work.iac(&emulator, &["sweep", "life.yaml"]).expect(1);
-    assert!(
-        swept.stdout.contains(
-            "Left in AWS, tagged iac:stack=e2e-life and unknown to the state (3), about $"
-        ),
-        "{}",
-        swept.stdout
-    );
-    assert!(
-        swept.stdout.contains(&format!(
-            "  aws.listener `{listener}` (iac:name `http`), $0.00/mo"
-        )),
-        "{}",
-        swept.stdout
-    );
-    assert!(
-        swept.stdout.contains(&format!(
-            "  aws.target_group `{tg}` (iac:name `web_tg`), $0.00/mo"
-        )),
-        "{}",
-        swept.stdout
-    );
-    assert!(
-        swept.stdout.contains(&format!("Kept on purpose (forgotten with `iac state rm`), still tagged iac:stack=e2e-life:\n  aws.security_group `{sg}` (iac:name `web_sg`)")),
-        "{}",
-        swept.stdout
-    );
+    swept.says("Left in AWS, tagged iac:stack=e2e-life and unknown to the state (3), about $");
+    swept.says(format!(
+        "  aws.listener `{listener}` (iac:name `http`), $0.00/mo"
+    ));
+    swept.says(format!(
+        "  aws.target_group `{tg}` (iac:name `web_tg`), $0.00/mo"
+    ));
+    swept.says(format!("Kept on purpose (forgotten with `iac state rm`), still tagged iac:stack=e2e-life:\n  aws.security_group `{sg}` (iac:name `web_sg`)"));
     // The load balancer is billed by the hour (and for its public addresses): its cost is
     // said, the listener and target group are free.
     let alb_line = swept
@@ -722,11 +573,7 @@ fn destroy_proves_nothing_is_left_and_sweep_finds_what_the_state_lost() {
         "{}",
         swept.stdout
     );
-    assert!(
-        swept.stderr.contains("iac sweep --delete"),
-        "{}",
-        swept.stderr
-    );
+    swept.says_err("iac sweep --delete");
 
     // --delete: the listener before the target group it forwards to, then nothing is left.
     let deleted = work
@@ -770,13 +617,7 @@ fn a_whole_destroy_ends_with_the_sweep_line() {
     );
     // Run again on the empty state: still proves it.
     let again = work.destroy(&emulator);
-    assert!(
-        again
-            .stdout
-            .contains("Nothing tagged iac:stack=e2e-life is left."),
-        "{}",
-        again.stdout
-    );
+    again.says("Nothing tagged iac:stack=e2e-life is left.");
 }
 
 /// A stack built on a VPC it does not own, found by its tag.
@@ -814,19 +655,10 @@ fn a_stack_on_a_vpc_looked_up_by_tag_applies_then_plans_no_changes() {
     let plan = work
         .iac(&emulator, &["plan", "--detailed-exitcode", "life.yaml"])
         .expect(2);
-    assert!(
-        plan.stdout.contains(&format!(
-            "Looked up:\n  <= vpc (aws.vpc): {vpc}, by `tags` Name=shared-platform\n"
-        )),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("Plan: 1 to add, 0 to change, 0 to replace, 0 to destroy."),
-        "{}",
-        plan.stdout
-    );
+    plan.says(format!(
+        "Looked up:\n  <= vpc (aws.vpc): {vpc}, by `tags` Name=shared-platform\n"
+    ));
+    plan.says("Plan: 1 to add, 0 to change, 0 to replace, 0 to destroy.");
     work.apply(&emulator);
     assert_eq!(work.id_of("vpc"), vpc);
     assert_eq!(work.state()["resources"]["vpc"]["existing"], true);

@@ -295,11 +295,7 @@ fn destroy_plans_are_shown_saved_and_applied_from_anywhere_unless_stale() {
         &["apply", plan_file.to_str().unwrap()],
     )
     .expect(0);
-    assert!(
-        applied.stdout.contains("Apply complete: 6 added"),
-        "{}",
-        applied.stdout
-    );
+    applied.says("Apply complete: 6 added");
     assert!(work.state_file().exists());
     assert!(
         !elsewhere.path().join(".iac").exists(),
@@ -322,16 +318,8 @@ fn destroy_plans_are_shown_saved_and_applied_from_anywhere_unless_stale() {
         )
         .expect(2);
     insta::assert_snapshot!("destroy_plan_targeted", mask_ids(&targeted.stdout));
-    assert!(
-        targeted.stdout.contains("- public_a (aws.subnet)"),
-        "{}",
-        targeted.stdout
-    );
-    assert!(
-        targeted.stdout.contains("- routes (aws.route_table)"),
-        "{}",
-        targeted.stdout
-    );
+    targeted.says("- public_a (aws.subnet)");
+    targeted.says("- routes (aws.route_table)");
     assert!(!targeted.stdout.contains("- vpc "), "{}", targeted.stdout);
     let as_json = work
         .iac(
@@ -345,7 +333,7 @@ fn destroy_plans_are_shown_saved_and_applied_from_anywhere_unless_stale() {
     let bad = work
         .iac(&emulator, &["plan", "--keep-orphans", "net.yaml"])
         .expect(1);
-    assert!(bad.stderr.contains("--destroy"), "{}", bad.stderr);
+    bad.says_err("--destroy");
 
     // A destroy plan made before the state moved on is refused, and changes nothing.
     work.iac(
@@ -402,20 +390,8 @@ fn destroy_plans_are_shown_saved_and_applied_from_anywhere_unless_stale() {
             ],
         )
         .expect(0);
-    assert!(
-        planned
-            .stdout
-            .contains("0 to add, 0 to change, 0 to replace, 6 to destroy"),
-        "{}",
-        planned.stdout
-    );
-    assert!(
-        planned
-            .stderr
-            .contains("carry out the destroy with `iac apply sub/dir/destroy.json`"),
-        "{}",
-        planned.stderr
-    );
+    planned.says("0 to add, 0 to change, 0 to replace, 6 to destroy");
+    planned.says_err("carry out the destroy with `iac apply sub/dir/destroy.json`");
     let plan_file = work.path().join("sub/dir/destroy.json");
     let destroyed = iac_in(
         elsewhere.path(),

@@ -61,6 +61,30 @@ impl Run {
         self
     }
 
+    /// Assert that stdout contains `text`, showing stdout when it does not.
+    #[track_caller]
+    pub fn says(&self, text: impl AsRef<str>) -> &Run {
+        let text = text.as_ref();
+        assert!(
+            self.stdout.contains(text),
+            "no {text:?} in:\n{}",
+            self.stdout
+        );
+        self
+    }
+
+    /// Assert that stderr contains `text`, showing stderr when it does not.
+    #[track_caller]
+    pub fn says_err(&self, text: impl AsRef<str>) -> &Run {
+        let text = text.as_ref();
+        assert!(
+            self.stderr.contains(text),
+            "no {text:?} in:\n{}",
+            self.stderr
+        );
+        self
+    }
+
     /// Stderr with the diagnostic frame removed, whitespace collapsed and the lines miette
     /// wrapped joined again (it also breaks lines after a `-`, inside dates and ids).
     pub fn err_flat(&self) -> String {
