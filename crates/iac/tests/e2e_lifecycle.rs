@@ -336,9 +336,7 @@ fn refresh_only_records_drift_and_refresh_false_plans_without_aws() {
         )
         .expect(2);
     plan.says("Changed outside iac since the last apply:")
-        && plan
-            .stdout
-            .contains("~ tags.team: (not set) -> \"payments\"");
+        .says("~ tags.team: (not set) -> \"payments\"");
     plan.says("Applying with --refresh-only records 1 resource(s) as they are live in the state; AWS is not changed.");
     let apply = work
         .iac(
