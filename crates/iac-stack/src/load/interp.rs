@@ -7,7 +7,7 @@ use crate::value::{Part, Reference, Value};
 use crate::yaml::Node;
 use crate::Span;
 
-use super::{backticked, did_you_mean, is_ident, suggest, Acc, Loader};
+use super::{backticked, did_you_mean, is_child_name, is_ident, suggest, Acc, Loader};
 
 /// Which substitutions a string may use. `stack:` is resolved first, so it may only use
 /// vars; `region:` may use vars and `${stack}`; `state:` everything but references.
@@ -252,9 +252,11 @@ impl Loader<'_> {
             );
             return None;
         }
+        // The attribute is after the last dot: `${web.alb.dns_name}` reads `dns_name` of the
+        // child `web.alb`; an attribute never has a dot, so this reading is the only one.
         let Some((res, attr)) = expr
-            .split_once('.')
-            .filter(|(r, a)| is_ident(r) && is_ident(a))
+            .rsplit_once('.')
+            .filter(|(r, a)| (is_ident(r) || is_child_name(r)) && is_ident(a))
         else {
             self.error(
                 Diag::error("iac::reference::syntax", format!("invalid reference `${{{inner}}}`"))

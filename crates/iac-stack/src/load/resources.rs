@@ -25,11 +25,13 @@ impl Loader<'_> {
                 return IndexMap::new();
             }
         };
+        // Composites first: each becomes its children, named `PARENT.CHILD`.
+        let expanded = self.expand(entries);
         // Pass 1: names and types, so references may point anywhere in the file.
         let mut bodies = Vec::new();
-        for (k, body) in entries {
+        for (k, body, generated) in &expanded {
             let name = k.key_text().unwrap_or_default();
-            if !is_ident(&name) {
+            if !generated && !is_ident(&name) {
                 let fixed: String = name
                     .to_lowercase()
                     .chars()
