@@ -35,13 +35,36 @@ impl Loader<'_> {
                 Some((k.key_text()?, c))
             })
             .collect();
+        // The names each shared load balancer also answers for: its certificate covers them.
+        let mut sharers: HashMap<String, Vec<Node>> = HashMap::new();
+        for (_, body) in entries.iter().filter(|(_, b)| composite_type(b).is_some()) {
+            let field = |f: &str| {
+                body.as_map()?
+                    .iter()
+                    .find(|(k, _)| k.as_str() == Some(f))
+                    .map(|(_, v)| v)
+            };
+            let Some(front) = field("load_balancer").and_then(Node::as_str) else {
+                continue;
+            };
+            let host = match (field("host"), field("path")) {
+                (Some(h), _) => Some(h),
+                (None, None) => field("domain"),
+                (None, Some(_)) => None,
+            };
+            sharers
+                .entry(front.to_string())
+                .or_default()
+                .extend(host.cloned());
+        }
         let mut out = Vec::with_capacity(entries.len());
         for (k, body) in entries {
             match composite_type(body) {
                 Some(c) => {
                     let name = k.key_text().unwrap_or_default();
                     if let Some(p) = self.parent(name, k, body, c) {
-                        let children = self.children(&p, &composites);
+                        let names = sharers.get(&p.name).cloned().unwrap_or_default();
+                        let children = self.children(&p, &composites, names);
                         out.extend(children.into_iter().map(|(k, b)| (k, b, true)));
                     }
                 }
@@ -155,6 +178,7 @@ impl Loader<'_> {
         &mut self,
         p: &Parent<'_>,
         composites: &HashMap<String, &'static Composite>,
+        alternative_names: Vec<Node>,
     ) -> Vec<(Node, Node)> {
         let at = |kind: NodeKind| Node {
             kind,
@@ -220,7 +244,6 @@ impl Loader<'_> {
                 values.insert("desired_count", count);
             }
         }
-        let reference = |child: &str, attr: &str| str_at(format!("${{{front}.{child}.{attr}}}"));
         let own = |child: &str, attr: &str| str_at(format!("${{{}.{child}.{attr}}}", p.name));
         // A service sharing a load balancer uses the network of the one that owns it.
         let net_owner = if shared { &front } else { &p.name };
@@ -249,7 +272,6 @@ impl Loader<'_> {
             "cluster",
             match field("cluster") {
                 Some(v) => v.clone(),
-                None if shared => reference("cluster", "arn"),
                 None => own("cluster", "arn"),
             },
         );
@@ -310,11 +332,16 @@ impl Loader<'_> {
             values.insert("conditions", at(NodeKind::Map(conditions)));
         }
 
+        if !alternative_names.is_empty() {
+            values.insert("alternative_names", at(NodeKind::Seq(alternative_names)));
+        }
+        let path_only = field("path").is_some() && field("host").is_none();
         let holds = |w: When| match w {
+            When::OwnName => !(shared && path_only),
             When::Always => true,
             When::OwnNetwork => own_network && !shared,
             When::OwnPrivateNetwork => own_network && private && !shared,
-            When::OwnCluster => field("cluster").is_none() && !shared,
+            When::OwnCluster => field("cluster").is_none(),
             When::OwnLoadBalancer => !shared,
             When::SharedLoadBalancer => shared,
         };

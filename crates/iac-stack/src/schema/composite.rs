@@ -54,6 +54,8 @@ pub enum When {
     OwnLoadBalancer,
     /// `load_balancer:` names another web service: a listener rule on its HTTPS listener.
     SharedLoadBalancer,
+    /// Unless it shares a load balancer by `path` alone (served on the other's name).
+    OwnName,
 }
 
 impl When {
@@ -65,6 +67,7 @@ impl When {
             When::OwnCluster => "without `cluster:`",
             When::OwnLoadBalancer => "without `load_balancer:`",
             When::SharedLoadBalancer => "with `load_balancer:`",
+            When::OwnName => "unless `load_balancer:` with `path:` and no `host:`",
         }
     }
 }
@@ -134,7 +137,8 @@ const WEB_SERVICE: Composite = Composite {
         Derived { name: "assign_public_ip", doc: "true when the tasks are in public subnets" },
         Derived { name: "cluster", doc: "`cluster`, or `${PARENT.cluster.arn}`" },
         Derived { name: "front", doc: "`load_balancer`, or this web service" },
-        Derived { name: "conditions", doc: "`host_header` (`host`, or `domain`) and `path_pattern` (`path`)" },
+        Derived { name: "conditions", doc: "`host_header` (`host`, or `domain` without `path`) and `path_pattern` (`path`)" },
+        Derived { name: "alternative_names", doc: "the names of the web services sharing this one's load balancer" },
     ],
     children: &[
         Child {
@@ -263,7 +267,7 @@ ingress:
             name: "cert",
             rtype: "aws.certificate",
             when: When::OwnLoadBalancer,
-            body: "domain: $domain\nvalidation_zone: ${PARENT.zone.id}\n",
+            body: "domain: $domain\nalternative_names: $alternative_names\nvalidation_zone: ${PARENT.zone.id}\n",
         },
         Child {
             name: "alb",
@@ -380,7 +384,7 @@ scaling: $scaling
         Child {
             name: "dns",
             rtype: "aws.dns_record",
-            when: When::Always,
+            when: When::OwnName,
             body: "zone: ${PARENT.zone.id}
 name: $domain
 record_type: A
