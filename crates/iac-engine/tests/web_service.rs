@@ -205,3 +205,32 @@ fn r_max(stack: &Stack, name: &str) -> usize {
         .aws_name
         .map_or(255, |a| a.max_len)
 }
+
+async fn targeted(stack: &Stack, targets: &[&str]) -> Result<Plan, iac_engine::PlanError> {
+    let fake = FakeProvider::new();
+    fake.seed("aws.hosted_zone", "zone", json!({"name": "example.com"}));
+    let p: Arc<dyn Provider> = Arc::new(fake);
+    let opts = PlanOptions {
+        targets: targets.iter().map(|t| t.to_string()).collect(),
+        ..PlanOptions::default()
+    };
+    plan(stack, &State::new(&stack.name), p, &opts).await
+}
+
+#[tokio::test]
+async fn a_target_names_one_child_or_the_whole_web_service() {
+    let stack = load("web-service.yaml");
+    // One child: it and what it needs (the execution role and the log group).
+    let task = targeted(&stack, &["web.task"]).await.expect("plan");
+    let mut names: Vec<&str> = task.changes.iter().map(|c| c.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["web.execution_role", "web.logs", "web.task"]);
+    // The parent's name: every child.
+    let all = targeted(&stack, &["web"]).await.expect("plan");
+    assert_eq!(all.changes.len(), NAMES.len());
+    // Neither a resource nor a web service.
+    assert!(matches!(
+        targeted(&stack, &["we"]).await,
+        Err(iac_engine::PlanError::UnknownTarget(t)) if t == "we"
+    ));
+}
