@@ -74,11 +74,10 @@ fn composite_section(out: &mut String, c: &Composite) {
             ch.when.describe()
         );
     }
-    out.push('\n');
     for ch in c.children {
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "`PARENT.{}` (`{}`):\n\n```yaml\n{}```\n",
+            "\n`PARENT.{}` (`{}`):\n\n```yaml\n{}```\n",
             ch.name, ch.rtype, ch.body
         );
     }
