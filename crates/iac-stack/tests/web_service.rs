@@ -122,6 +122,13 @@ fn each_option_shapes_the_children() {
         json!("arn:aws:ssm:us-east-1:123456789012:parameter/shop/db")
     );
     assert_eq!(prop(&stack, "front.task", "cpu"), json!(512));
+    // The secret's read permission goes to the web service's execution role, as for any
+    // task definition.
+    let policies = prop(&stack, "front.execution_role", "policies").to_string();
+    assert!(
+        policies.contains("ssm:GetParameters") && policies.contains("parameter/shop/db"),
+        "{policies}"
+    );
     assert_eq!(prop(&stack, "front.alb", "idle_timeout"), json!(120));
     assert_eq!(prop(&stack, "front.logs", "retention_days"), json!(90));
     assert_eq!(
@@ -220,4 +227,23 @@ fn children_are_ordinary_resources_with_aws_names_from_their_names() {
     // An output reads a child's attribute.
     let out = serde_json::to_value(&stack.outputs["shop"].value).unwrap();
     assert_eq!(reference(&out), Some("front.alb.dns_name"));
+}
+
+#[test]
+fn moved_names_a_child_and_a_child_names_collide_with_own_resources() {
+    let base = "stack: demo\nregion: us-east-1\nresources:\n  web:\n    type: aws.web_service\n    image: nginx\n    port: 80\n    domain: app.example.com\n    zone: example.com\n";
+    // From the long form's `alb` to the child: a rename the state can follow.
+    let moved = format!("{base}moved:\n  - {{ from: alb, to: web.alb }}\n");
+    let loaded = load_str("moved.yaml", &moved, &LoadOptions::default()).expect("loads");
+    assert_eq!(loaded.stack.moved[0].to, "web.alb");
+    // `web.tg` and a resource `web_tg` would share the AWS name `demo-web-tg`.
+    let clash = format!(
+        "{base}  web_tg:\n    type: aws.target_group\n    vpc: ${{web.vpc.id}}\n    port: 80\n    protocol: HTTP\n"
+    );
+    let diags = load_str("clash.yaml", &clash, &LoadOptions::default()).unwrap_err();
+    assert!(
+        diags.iter().any(|d| d.code == "iac::naming::collision"),
+        "{:?}",
+        diags.iter().map(|d| d.code).collect::<Vec<_>>()
+    );
 }
