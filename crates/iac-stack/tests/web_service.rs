@@ -131,6 +131,8 @@ fn each_option_shapes_the_children() {
     );
     assert_eq!(prop(&stack, "front.alb", "idle_timeout"), json!(120));
     assert_eq!(prop(&stack, "front.logs", "retention_days"), json!(90));
+    assert!(stack.resources["front.logs"].protect);
+    assert!(!stack.resources["api.logs"].protect);
     assert_eq!(
         prop(&stack, "front.tg", "health_check.path"),
         json!("/healthCheck")
