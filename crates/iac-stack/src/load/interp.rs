@@ -308,9 +308,31 @@ impl Loader<'_> {
             return None;
         }
         let Some(target) = self.types.get(res).copied() else {
-            let help = suggest(res, self.types.keys().map(String::as_str), || {
-                "name a resource defined under `resources:`".to_string()
-            });
+            // A web service is not a resource itself: its children are.
+            let prefix = format!("{res}.");
+            let children: Vec<&str> = self
+                .types
+                .keys()
+                .filter_map(|k| k.strip_prefix(&prefix))
+                .collect();
+            let help = if children.contains(&attr) {
+                let attrs = self
+                    .types
+                    .get(&format!("{res}.{attr}"))
+                    .and_then(|d| d.schema)
+                    .map(|s| backticked(s.attrs.iter().map(|a| a.name)))
+                    .unwrap_or_default();
+                format!("`{res}.{attr}` is a resource of the web service `{res}`: read one of its attributes, `${{{res}.{attr}.ATTR}}`: {attrs}")
+            } else if !children.is_empty() {
+                format!(
+                    "`{res}` is a web service: read an attribute of one of its resources, `${{{res}.CHILD.ATTR}}`, e.g. `${{{res}.alb.dns_name}}`; its resources are {}",
+                    backticked(children.iter().copied())
+                )
+            } else {
+                suggest(res, self.types.keys().map(String::as_str), || {
+                    "name a resource defined under `resources:`".to_string()
+                })
+            };
             self.error(
                 Diag::error(
                     "iac::reference::unknown_resource",
