@@ -4,6 +4,8 @@
 //! the resource names: `lemon-mart-alb` against `lemon-mart-web-alb`) and the `Name` and
 //! `iac:name` tags are the only differences, and the test checks what they are.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -233,4 +235,35 @@ async fn a_target_names_one_child_or_the_whole_web_service() {
         targeted(&stack, &["we"]).await,
         Err(iac_engine::PlanError::UnknownTarget(t)) if t == "we"
     ));
+}
+
+/// Crash recovery knows children by their names like any resource: a load balancer whose
+/// create answer was lost is found (by its name and `iac:name` tag `web.alb`) instead of made
+/// twice, and the stack converges with every child once.
+#[tokio::test(start_paused = true)]
+async fn a_lost_create_answer_of_a_child_is_found_not_duplicated() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = load("web-service.yaml");
+    let fake = FakeProvider::new();
+    fake.seed("aws.hosted_zone", "zone", json!({"name": "example.com"}));
+    fake.lose_create_answer("aws.load_balancer", 1);
+    let (_, report, state) = common::converge(
+        &stack,
+        dir.path(),
+        &fake,
+        &iac_engine::ApplyOptions::default(),
+    )
+    .await;
+    assert!(report.success(), "{report:?}");
+    for name in stack.resources.keys().filter(|n| *n != "web.zone") {
+        assert_eq!(fake.objects_named(name).len(), 1, "`{name}`");
+    }
+    let creates = fake
+        .calls_of(iac_engine::fake::Method::Create)
+        .into_iter()
+        .filter(|c| c.name == "web.alb")
+        .count();
+    assert_eq!(creates, 1);
+    assert!(state.pending.is_empty());
+    assert!(!common::plan_with(&stack, &state, &fake).await.has_changes());
 }
