@@ -84,7 +84,7 @@ impl Loader<'_> {
     ) -> Option<Parent<'n>> {
         let entries = body.as_map()?;
         if !is_ident(&name) {
-            // Reported with the other names when the children are declared.
+            // Its children, `NAME.CHILD`, need a plain name before the dot.
             self.error(
                 Diag::error(
                     "iac::resource::invalid_name",
