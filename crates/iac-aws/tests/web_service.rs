@@ -119,3 +119,73 @@ async fn the_web_service_applies_replans_clean_and_is_destroyed() {
     left.extend(common::app_leftovers(&c, &stack.name, &[zone_id]).await);
     assert_eq!(left, Vec::<String>::new());
 }
+
+/// Two web services on one load balancer (tests/fixtures/valid/web_service_shared.yaml): the
+/// owner in private subnets behind NAT gateways, the other by a host rule on the owner's
+/// HTTPS listener, scaling. Applies, re-plans clean, destroys to nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_web_services_share_a_load_balancer_and_are_destroyed() {
+    let emulator = Emulator::start();
+    let tmp = tempfile::tempdir().expect("state dir");
+    let dir = tmp.path().to_owned();
+    let aws = common::context(&emulator).await;
+    let c = aws.clients().clone();
+    let zone_id = common::create_zone(&c, "example.com", "web-service-shared-test").await;
+    let stack = common::load("tests/fixtures/valid/web_service_shared.yaml", &[], &[]);
+    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
+    let mut state = State::new(&stack.name);
+
+    let first = make_plan(&stack, &state, &provider).await;
+    let events = run(&first, &mut state, &dir, &provider).await;
+    // The api's service after the rule that attaches its target group.
+    let attached = position(
+        &events,
+        &Event::Finished("api.rule".into(), OpKind::Create, Outcome::Done),
+    );
+    let started = position(
+        &events,
+        &Event::Started("api.service".into(), OpKind::Create),
+    );
+    assert!(attached < started, "{events:?}");
+    assert_clean(&make_plan(&stack, &state, &provider).await);
+
+    // One load balancer; the rule forwards api's host to api's target group.
+    assert!(!state.resources.contains_key("api.alb"));
+    let listener = state.resources["shop.https"].attrs["arn"].as_str().unwrap();
+    let api_tg = state.resources["api.tg"].attrs["arn"].as_str().unwrap();
+    let rules = c
+        .elbv2
+        .describe_rules()
+        .listener_arn(listener)
+        .send()
+        .await
+        .expect("DescribeRules");
+    let rules: Vec<_> = rules
+        .rules()
+        .iter()
+        .filter(|r| r.is_default() != Some(true))
+        .collect();
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    let hosts: Vec<&str> = rules[0]
+        .conditions()
+        .iter()
+        .filter_map(|c| c.host_header_config())
+        .flat_map(|h| h.values())
+        .map(String::as_str)
+        .collect();
+    assert_eq!(hosts, ["api.shop.example.com"]);
+    assert_eq!(rules[0].actions()[0].target_group_arn(), Some(api_tg));
+    // The owner's tasks run without public IPs, in the private subnets.
+    assert_eq!(
+        state.resources["shop.service"].inputs["assign_public_ip"],
+        serde_json::json!(false)
+    );
+
+    let destroy = plan_destroy(&stack, &state, &PlanOptions::default()).expect("plan destroy");
+    run(&destroy, &mut state, &dir, &provider).await;
+    assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+    let mut left = common::tagged_network_leftovers(&c, &stack.name).await;
+    left.extend(common::edge_leftovers(&c).await);
+    left.extend(common::app_leftovers(&c, &stack.name, &[zone_id]).await);
+    assert_eq!(left, Vec::<String>::new());
+}
