@@ -170,6 +170,24 @@ impl Loader<'_> {
                 );
             }
         }
+        // Private tasks in a given VPC need its private subnets: in the public ones without
+        // public IPs they could not pull their image.
+        let private = p.fields.get("subnets").and_then(|n| n.as_str()) == Some("private");
+        if let (true, Some(_), None) = (
+            private,
+            p.fields.get("vpc"),
+            p.fields.get("private_subnets"),
+        ) {
+            complete = false;
+            self.error(
+                Diag::error(
+                    "iac::web_service::needs_field",
+                    format!("`subnets: private` of `{}` in a given `vpc` needs `private_subnets`", p.name),
+                )
+                .label(p.fields["subnets"].span, "without `private_subnets:`")
+                .help("add `private_subnets:` (subnets with a route to a NAT gateway) or remove `subnets: private`"),
+            );
+        }
         complete.then_some(p)
     }
 
