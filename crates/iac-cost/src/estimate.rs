@@ -48,7 +48,7 @@ fn json_of(v: &Value) -> Json {
 /// The resource a whole-value reference `{"$ref": "NAME.ATTR"}` names.
 fn ref_target(v: Option<&Json>) -> Option<&str> {
     let r = v?.get("$ref")?.as_str()?;
-    Some(r.split_once('.').map_or(r, |(name, _)| name))
+    Some(r.rsplit_once('.').map_or(r, |(name, _)| name))
 }
 
 /// The usage keys of `usage` that the priced `resources` took by default.

@@ -172,3 +172,27 @@ fn a_region_without_prices_is_not_priced_never_zero() {
 fn the_breakdown_of_lemon_mart() {
     insta::assert_snapshot!(render(&lemon_mart(&LoadOptions::default())));
 }
+
+/// stacks/web-service.yaml is lemon-mart as one `aws.web_service`: the same resources, so the
+/// same bill, line by line (names aside).
+#[test]
+fn the_web_service_form_costs_what_the_long_form_does() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stacks/web-service.yaml");
+    let loaded = load_file(&path, &LoadOptions::default()).expect("web-service loads");
+    let short = estimate_stack(&loaded.stack);
+    let long = lemon_mart(&LoadOptions::default());
+    assert!(
+        (short.total - long.total).abs() < 1e-9,
+        "{} vs {}",
+        short.total,
+        long.total
+    );
+    for (l, s) in [
+        ("alb", "web.alb"),
+        ("web", "web.service"),
+        ("logs", "web.logs"),
+        ("zone", "web.zone"),
+    ] {
+        close(&lines(&short, s), &lines(&long, l));
+    }
+}

@@ -27,9 +27,9 @@ pub use span::{SourceFile, Span};
 pub use value::{Part, Reference, Value};
 
 /// `[a-z][a-z0-9_]*`: what a resource may be named (in `resources:`, `moved:`, and by
-/// `iac state mv`).
+/// `iac state mv`), or `PARENT.CHILD`: a child of a web service.
 pub fn is_resource_name(s: &str) -> bool {
-    load::is_ident(s)
+    load::is_ident(s) || load::is_child_name(s)
 }
 
 /// Inputs from the command line that shape a stack besides its file.

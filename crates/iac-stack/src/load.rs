@@ -25,6 +25,7 @@
 
 mod check;
 mod existing;
+mod expand;
 mod interp;
 mod moved;
 mod resources;
@@ -197,6 +198,13 @@ pub(crate) fn is_ident(s: &str) -> bool {
     let mut b = s.bytes();
     matches!(b.next(), Some(b'a'..=b'z'))
         && b.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+}
+
+/// `PARENT.CHILD` (two idents): the name of a resource a composite (`aws.web_service`)
+/// created. Never written in `resources:`; the loader makes them.
+pub(crate) fn is_child_name(s: &str) -> bool {
+    s.split_once('.')
+        .is_some_and(|(p, c)| is_ident(p) && is_ident(c))
 }
 
 /// `[a-z0-9-]{1,32}`: stack names, which become part of AWS names and tags.

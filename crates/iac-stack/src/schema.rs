@@ -4,6 +4,7 @@
 //! properties force replacement), `iac schema` turns it into JSON Schema and
 //! docs/stack-reference.md is generated from it. The table itself is in `types.rs`.
 
+pub mod composite;
 mod docs;
 mod existing;
 mod import_id;
@@ -287,7 +288,9 @@ pub const USAGE_KEYS: &[UsageKey] = &[
 /// `<stack>-<NAME>` shortened to `max_len` deterministically: when too long, the tail is
 /// replaced by a short hash of the full name so two long names stay distinct.
 pub fn aws_name(stack: &str, name: &str, max_len: usize) -> String {
-    let full = format!("{stack}-{}", name.replace('_', "-"));
+    // `web.alb` (a web service's child) becomes `web-alb`: dots are not allowed in most
+    // AWS names.
+    let full = format!("{stack}-{}", name.replace(['_', '.'], "-"));
     if full.len() <= max_len {
         return full;
     }

@@ -242,7 +242,7 @@ fn from_tagged_json(json: serde_json::Value) -> Value {
     match json {
         J::Object(o) if o.len() == 1 && o.contains_key("$ref") => {
             if let Some(J::String(s)) = o.get("$ref") {
-                if let Some((res, attr)) = s.split_once('.') {
+                if let Some((res, attr)) = s.rsplit_once('.') {
                     return Value::Ref(Reference {
                         resource: res.into(),
                         attr: attr.into(),

@@ -152,6 +152,24 @@ fn drawings_of_lemon_mart() {
     insta::assert_snapshot!("lemon_mart_mermaid", g.to_mermaid());
 }
 
+/// stacks/web-service.yaml: the web service's children inside one box named after it,
+/// grouped by area within it, the output's read of `web.alb` an ordinary edge target.
+#[test]
+fn drawings_of_a_web_service() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let text = std::fs::read_to_string(root.join("stacks/web-service.yaml")).unwrap();
+    let g = graph_of("stacks/web-service.yaml", &text);
+    let dot = g.to_dot();
+    assert!(dot.contains("subgraph \"cluster_web\" {\n    label=\"web (aws.web_service)\";"));
+    assert!(dot.contains("    subgraph \"cluster_web_network\" {"));
+    assert!(dot.contains("      \"web.alb\" [label=\"web.alb\\naws.load_balancer\"];"));
+    let mermaid = g.to_mermaid();
+    assert!(mermaid.contains("  subgraph Web_web[\"web (aws.web_service)\"]"));
+    assert!(mermaid.contains("    web-alb[\"web.alb<br/>aws.load_balancer\"]"));
+    insta::assert_snapshot!("web_service_dot", dot);
+    insta::assert_snapshot!("web_service_mermaid", mermaid);
+}
+
 /// `source: self` in a security group rule (the group's members reach each other) is no
 /// reference: the graph has no edge from the group to itself and no cycle.
 #[test]

@@ -18,11 +18,26 @@ pub(super) fn restrict_to_targets(plan: &mut Plan, targets: &[String]) -> Result
     for (i, c) in plan.changes.iter().enumerate() {
         by_name.entry(c.name.as_str()).or_default().push(i);
     }
+    // A web service's name targets all its children (`web` -> `web.alb`, `web.task`, ...).
+    let mut named: Vec<String> = Vec::new();
     for t in targets {
-        if !by_name.contains_key(t.as_str()) {
+        if by_name.contains_key(t.as_str()) {
+            named.push(t.clone());
+            continue;
+        }
+        let prefix = format!("{t}.");
+        let before = named.len();
+        named.extend(
+            plan.changes
+                .iter()
+                .filter(|c| c.name.starts_with(&prefix))
+                .map(|c| c.name.clone()),
+        );
+        if named.len() == before {
             return Err(PlanError::UnknownTarget(t.clone()));
         }
     }
+    let targets = &named;
     // The edges to follow from a resource: what it depends on (apply), or what depends on
     // it (destroy).
     let mut next: HashMap<&str, Vec<&str>> = HashMap::new();

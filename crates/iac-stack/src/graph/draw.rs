@@ -14,31 +14,53 @@ impl StackGraph {
         out.push_str("  rankdir=LR;\n");
         out.push_str("  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n");
         out.push_str("  edge [fontname=\"Helvetica\", fontsize=10];\n");
-        for (area, nodes) in self.areas() {
-            let _ = writeln!(
-                out,
-                "\n  subgraph {} {{",
-                dot_quote(&format!("cluster_{}", area.id))
-            );
-            let _ = writeln!(out, "    label={};", dot_quote(area.title));
-            out.push_str("    style=dashed;\n    color=gray60;\n");
-            for n in nodes {
-                // A lookup is dashed; another stack's outputs a dashed folder.
-                let style = if crate::schema::is_stack_ref(&n.rtype) {
-                    ", shape=folder, style=dashed"
-                } else if n.existing {
-                    ", style=\"rounded,dashed\""
-                } else {
-                    ""
-                };
+        for (parent, areas) in self.sections() {
+            // A web service's children: one solid box named after it, its areas inside.
+            let pad = if let Some(p) = parent {
                 let _ = writeln!(
                     out,
-                    "    {} [label={}{style}];",
-                    dot_quote(&n.name),
-                    dot_quote(&format!("{}\n{}", n.name, n.rtype)),
+                    "\n  subgraph {} {{",
+                    dot_quote(&format!("cluster_{p}"))
                 );
+                let _ = writeln!(
+                    out,
+                    "    label={};",
+                    dot_quote(&format!("{p} (aws.web_service)"))
+                );
+                out.push_str("    style=rounded;\n    color=gray20;\n");
+                "  "
+            } else {
+                ""
+            };
+            for (area, nodes) in areas {
+                let cluster = match parent {
+                    Some(p) => format!("cluster_{p}_{}", area.id),
+                    None => format!("cluster_{}", area.id),
+                };
+                let _ = writeln!(out, "\n{pad}  subgraph {} {{", dot_quote(&cluster));
+                let _ = writeln!(out, "{pad}    label={};", dot_quote(area.title));
+                let _ = writeln!(out, "{pad}    style=dashed;\n{pad}    color=gray60;");
+                for n in nodes {
+                    // A lookup is dashed; another stack's outputs a dashed folder.
+                    let style = if crate::schema::is_stack_ref(&n.rtype) {
+                        ", shape=folder, style=dashed"
+                    } else if n.existing {
+                        ", style=\"rounded,dashed\""
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(
+                        out,
+                        "{pad}    {} [label={}{style}];",
+                        dot_quote(&n.name),
+                        dot_quote(&format!("{}\n{}", n.name, n.rtype)),
+                    );
+                }
+                let _ = writeln!(out, "{pad}  }}");
             }
-            out.push_str("  }\n");
+            if parent.is_some() {
+                out.push_str("  }\n");
+            }
         }
         let edges = self.edges();
         if !edges.is_empty() {
@@ -68,27 +90,42 @@ impl StackGraph {
         if self.graph.node_weights().any(|n| n.existing) {
             out.push_str("  classDef existing stroke-dasharray: 5 5\n");
         }
-        for (area, nodes) in self.areas() {
-            let _ = writeln!(out, "  subgraph {}[\"{}\"]", area.mermaid_id, area.title);
-            for n in nodes {
-                let class = if n.existing { ":::existing" } else { "" };
-                // Another stack's outputs: a subroutine shape; a lookup: a stadium.
-                let (open, close) = if crate::schema::is_stack_ref(&n.rtype) {
-                    ("[[", "]]")
-                } else if n.existing {
-                    ("([", "])")
-                } else {
-                    ("[", "]")
-                };
-                let _ = writeln!(
-                    out,
-                    "    {}{open}\"{}<br/>{}\"{close}{class}",
-                    mermaid_id(&n.name),
-                    mermaid_text(&n.name),
-                    mermaid_text(&n.rtype)
-                );
+        for (parent, areas) in self.sections() {
+            // Mermaid subgraph ids: `Web_web`, capitalised like the areas' (never a
+            // resource name), the areas inside it `Web_web_Network`.
+            let outer = parent.map(|p| format!("Web_{p}"));
+            if let (Some(p), Some(id)) = (parent, &outer) {
+                let _ = writeln!(out, "  subgraph {id}[\"{p} (aws.web_service)\"]");
             }
-            out.push_str("  end\n");
+            for (area, nodes) in areas {
+                let id = match &outer {
+                    Some(o) => format!("{o}_{}", area.mermaid_id),
+                    None => area.mermaid_id.to_string(),
+                };
+                let _ = writeln!(out, "  subgraph {id}[\"{}\"]", area.title);
+                for n in nodes {
+                    let class = if n.existing { ":::existing" } else { "" };
+                    // Another stack's outputs: a subroutine shape; a lookup: a stadium.
+                    let (open, close) = if crate::schema::is_stack_ref(&n.rtype) {
+                        ("[[", "]]")
+                    } else if n.existing {
+                        ("([", "])")
+                    } else {
+                        ("[", "]")
+                    };
+                    let _ = writeln!(
+                        out,
+                        "    {}{open}\"{}<br/>{}\"{close}{class}",
+                        mermaid_id(&n.name),
+                        mermaid_text(&n.name),
+                        mermaid_text(&n.rtype)
+                    );
+                }
+                out.push_str("  end\n");
+            }
+            if parent.is_some() {
+                out.push_str("  end\n");
+            }
         }
         for (from, to, why) in self.edges() {
             let arrow = if let Some(reason) = &why.implied {
@@ -103,22 +140,41 @@ impl StackGraph {
         out
     }
 
-    /// Nodes grouped by area, areas in a fixed order, nodes in file order; empty areas left
-    /// out.
-    fn areas(&self) -> Vec<(&'static Area, Vec<&Node>)> {
-        AREAS
-            .iter()
-            .map(|a| {
-                let nodes: Vec<&Node> = self
-                    .graph
-                    .node_weights()
-                    .filter(|n| std::ptr::eq(area_of(&n.rtype), a))
-                    .collect();
-                (a, nodes)
-            })
-            .filter(|(_, nodes)| !nodes.is_empty())
+    /// The resources of the file itself, then each web service's children (`web.alb`:
+    /// parent `web`), in file order; within each, nodes grouped by area.
+    #[allow(clippy::type_complexity)]
+    fn sections(&self) -> Vec<(Option<&str>, Vec<(&'static Area, Vec<&Node>)>)> {
+        let mut parents: Vec<Option<&str>> = vec![None];
+        let mut by_parent: HashMap<Option<&str>, Vec<&Node>> = HashMap::new();
+        for n in self.graph.node_weights() {
+            let parent = n.name.split_once('.').map(|(p, _)| p);
+            if !parents.contains(&parent) {
+                parents.push(parent);
+            }
+            by_parent.entry(parent).or_default().push(n);
+        }
+        parents
+            .into_iter()
+            .filter_map(|p| Some((p, areas(by_parent.remove(&p)?))))
             .collect()
     }
+}
+
+/// Nodes grouped by area, areas in a fixed order, nodes in file order; empty areas left
+/// out.
+fn areas(nodes: Vec<&Node>) -> Vec<(&'static Area, Vec<&Node>)> {
+    AREAS
+        .iter()
+        .map(|a| {
+            let in_area: Vec<&Node> = nodes
+                .iter()
+                .copied()
+                .filter(|n| std::ptr::eq(area_of(&n.rtype), a))
+                .collect();
+            (a, in_area)
+        })
+        .filter(|(_, nodes)| !nodes.is_empty())
+        .collect()
 }
 
 /// A group of resource types drawn together.
@@ -238,8 +294,11 @@ const MERMAID_KEYWORDS: &[&str] = &[
     "linkstyle",
 ];
 
+/// A child `web.alb` is `web-alb`: no resource name has a dash, so it stays unique.
 fn mermaid_id(name: &str) -> String {
-    if MERMAID_KEYWORDS.contains(&name) {
+    if name.contains('.') {
+        name.replace('.', "-")
+    } else if MERMAID_KEYWORDS.contains(&name) {
         let mut cs = name.chars();
         cs.next()
             .map(|c| c.to_ascii_uppercase().to_string() + cs.as_str())

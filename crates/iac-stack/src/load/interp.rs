@@ -7,7 +7,7 @@ use crate::value::{Part, Reference, Value};
 use crate::yaml::Node;
 use crate::Span;
 
-use super::{backticked, did_you_mean, is_ident, suggest, Acc, Loader};
+use super::{backticked, did_you_mean, is_child_name, is_ident, suggest, Acc, Loader};
 
 /// Which substitutions a string may use. `stack:` is resolved first, so it may only use
 /// vars; `region:` may use vars and `${stack}`; `state:` everything but references.
@@ -252,9 +252,11 @@ impl Loader<'_> {
             );
             return None;
         }
+        // The attribute is after the last dot: `${web.alb.dns_name}` reads `dns_name` of the
+        // child `web.alb`; an attribute never has a dot, so this reading is the only one.
         let Some((res, attr)) = expr
-            .split_once('.')
-            .filter(|(r, a)| is_ident(r) && is_ident(a))
+            .rsplit_once('.')
+            .filter(|(r, a)| (is_ident(r) || is_child_name(r)) && is_ident(a))
         else {
             self.error(
                 Diag::error("iac::reference::syntax", format!("invalid reference `${{{inner}}}`"))
@@ -306,9 +308,31 @@ impl Loader<'_> {
             return None;
         }
         let Some(target) = self.types.get(res).copied() else {
-            let help = suggest(res, self.types.keys().map(String::as_str), || {
-                "name a resource defined under `resources:`".to_string()
-            });
+            // A web service is not a resource itself: its children are.
+            let prefix = format!("{res}.");
+            let children: Vec<&str> = self
+                .types
+                .keys()
+                .filter_map(|k| k.strip_prefix(&prefix))
+                .collect();
+            let help = if children.contains(&attr) {
+                let attrs = self
+                    .types
+                    .get(&format!("{res}.{attr}"))
+                    .and_then(|d| d.schema)
+                    .map(|s| backticked(s.attrs.iter().map(|a| a.name)))
+                    .unwrap_or_default();
+                format!("`{res}.{attr}` is a resource of the web service `{res}`: read one of its attributes, `${{{res}.{attr}.ATTR}}`: {attrs}")
+            } else if !children.is_empty() {
+                format!(
+                    "`{res}` is a web service: read an attribute of one of its resources, `${{{res}.CHILD.ATTR}}`, e.g. `${{{res}.alb.dns_name}}`; its resources are {}",
+                    backticked(children.iter().copied())
+                )
+            } else {
+                suggest(res, self.types.keys().map(String::as_str), || {
+                    "name a resource defined under `resources:`".to_string()
+                })
+            };
             self.error(
                 Diag::error(
                     "iac::reference::unknown_resource",

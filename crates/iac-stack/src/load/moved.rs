@@ -21,7 +21,7 @@ use crate::model::Moved;
 use crate::yaml::{Node, NodeKind};
 use crate::Span;
 
-use super::{backticked, is_ident, suggest, Loader};
+use super::{backticked, is_child_name, is_ident, suggest, Loader};
 
 /// The keys of one entry.
 const ENTRY_KEYS: &[&str] = &["from", "to"];
@@ -95,7 +95,7 @@ impl Loader<'_> {
                     continue;
                 }
             };
-            match v.as_str().filter(|s| is_ident(s)) {
+            match v.as_str().filter(|s| is_ident(s) || is_child_name(s)) {
                 Some(name) => *slot = Some((name.to_string(), v.span)),
                 None => {
                     let found = match v.as_str() {

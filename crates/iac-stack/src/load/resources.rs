@@ -25,11 +25,13 @@ impl Loader<'_> {
                 return IndexMap::new();
             }
         };
+        // Composites first: each becomes its children, named `PARENT.CHILD`.
+        let expanded = self.expand(entries);
         // Pass 1: names and types, so references may point anywhere in the file.
         let mut bodies = Vec::new();
-        for (k, body) in entries {
+        for (k, body, generated) in &expanded {
             let name = k.key_text().unwrap_or_default();
-            if !is_ident(&name) {
+            if !generated && !is_ident(&name) {
                 let fixed: String = name
                     .to_lowercase()
                     .chars()
@@ -60,11 +62,21 @@ impl Loader<'_> {
             bodies.push((name, k, body, schema));
         }
         // Pass 2: bodies.
+        let before = self.diags.0.len();
         let mut out = IndexMap::new();
         for (name, k, body, schema) in bodies {
             if let Some(r) = self.resource(&name, k, body, schema) {
                 out.insert(name, r);
             }
+        }
+        // A web service field several children use (`port`) is reported once.
+        if expanded.iter().any(|(_, _, generated)| *generated) {
+            let mut seen = HashSet::new();
+            let mut i = 0;
+            self.diags.0.retain(|d| {
+                i += 1;
+                i <= before || seen.insert((d.code, d.labels.first().map(|l| l.span)))
+            });
         }
         out
     }

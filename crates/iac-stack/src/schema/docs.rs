@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use super::composite::{Composite, COMPOSITES};
 use super::{DefaultValue, Kind, Prop, TypeSchema, TYPES};
 
 /// The whole reference page, Markdown with a trailing newline.
@@ -21,10 +22,65 @@ pub fn reference_markdown() -> String {
     for t in TYPES {
         let _ = writeln!(out, "- [`{}`](#{}): {}", t.name, anchor(t.name), t.doc);
     }
+    for c in COMPOSITES {
+        let _ = writeln!(out, "- [`{}`](#{}): {}", c.name, anchor(c.name), c.doc);
+    }
     for t in TYPES {
         type_section(&mut out, t);
     }
+    for c in COMPOSITES {
+        composite_section(&mut out, c);
+    }
     out
+}
+
+/// A composite: its fields, the values derived from them, and every child it creates with
+/// the body it gets (the table of `schema/composite.rs`, as is).
+fn composite_section(out: &mut String, c: &Composite) {
+    let _ = write!(out, "\n## {}\n\n{}.\n\n", c.name, c.doc);
+    out.push_str(
+        "A composite: the loader expands it into the resources listed below, named \
+         `NAME.CHILD` (`web.alb`), which plans, `iac state list`, `--target` and the graph \
+         show like any other; `--target NAME` selects them all. Read a child's attribute as \
+         `${NAME.CHILD.ATTR}` (`${web.alb.dns_name}`). See [web-service.md](web-service.md).\n\n",
+    );
+    out.push_str("| field | kind | required | description |\n|---|---|---|---|\n");
+    for p in c.props {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            p.name,
+            kind_label(&p.kind),
+            if p.required { "yes" } else { "" },
+            cell(p.doc),
+        );
+    }
+    out.push_str(
+        "\nIn the bodies below, `PARENT` is the web service's name and `$FIELD` the value of \
+                  its field (an entry whose field is not set is left out), or one derived from the \
+                  fields:\n\n| value | what |\n|---|---|\n",
+    );
+    for d in c.derived {
+        let _ = writeln!(out, "| `${}` | {} |", d.name, cell(d.doc));
+    }
+    out.push_str("\nWhat it creates:\n\n| child | type | created |\n|---|---|---|\n");
+    for ch in c.children {
+        let _ = writeln!(
+            out,
+            "| `{}` | [`{}`](#{}) | {} |",
+            ch.name,
+            ch.rtype,
+            anchor(ch.rtype),
+            ch.when.describe()
+        );
+    }
+    for ch in c.children {
+        let _ = write!(
+            out,
+            "\n`PARENT.{}` (`{}`):\n\n```yaml\n{}```\n",
+            ch.name, ch.rtype, ch.body
+        );
+    }
 }
 
 /// `## Usage`: the keys of the top-level `usage:` section.

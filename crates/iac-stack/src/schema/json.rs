@@ -15,6 +15,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::composite::{Composite, COMPOSITES};
 use super::docs::{default_text, id_target, literal_default};
 use super::{Kind, Prop, TypeSchema, META_KEYS, TYPES};
 
@@ -54,6 +55,17 @@ pub fn json_schema() -> Value {
     defs.insert("resource".into(), resource_schema());
     for t in TYPES {
         defs.insert(t.name.into(), type_schema(t));
+    }
+    defs.insert(
+        "resource_ref_name".into(),
+        json!({
+            "description": "A resource NAME, or `PARENT.CHILD`: a resource a web service creates",
+            "type": "string",
+            "pattern": "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)?$"
+        }),
+    );
+    for c in COMPOSITES {
+        defs.insert(c.name.into(), composite_schema(c));
     }
 
     json!({
@@ -108,8 +120,8 @@ pub fn json_schema() -> Value {
                 "items": {
                     "type": "object",
                     "properties": {
-                        "from": { "$ref": "#/$defs/resource_name", "description": "The name the state knows; no longer a resource of the stack" },
-                        "to": { "$ref": "#/$defs/resource_name", "description": "The resource of the stack that takes over the object" }
+                        "from": { "$ref": "#/$defs/resource_ref_name", "description": "The name the state knows; no longer a resource of the stack" },
+                        "to": { "$ref": "#/$defs/resource_ref_name", "description": "The resource of the stack that takes over the object" }
                     },
                     "required": ["from", "to"],
                     "additionalProperties": false
@@ -175,13 +187,17 @@ fn var_schema() -> Value {
 
 /// Any resource: `type` picks the per-type schema.
 fn resource_schema() -> Value {
-    let names: Vec<&str> = TYPES.iter().map(|t| t.name).collect();
-    let branches: Vec<Value> = TYPES
+    let names: Vec<&str> = TYPES
         .iter()
-        .map(|t| {
+        .map(|t| t.name)
+        .chain(COMPOSITES.iter().map(|c| c.name))
+        .collect();
+    let branches: Vec<Value> = names
+        .iter()
+        .map(|name| {
             json!({
-                "if": { "properties": { "type": { "const": t.name } }, "required": ["type"] },
-                "then": { "$ref": def_ref(t.name) }
+                "if": { "properties": { "type": { "const": name } }, "required": ["type"] },
+                "then": { "$ref": def_ref(name) }
             })
         })
         .collect();
@@ -202,7 +218,7 @@ fn meta_schema(key: &str, rtype: &str) -> Value {
         "depends_on" => json!({
             "description": "Resources this one must come after although no reference says so",
             "type": "array",
-            "items": { "$ref": "#/$defs/resource_name" }
+            "items": { "$ref": "#/$defs/resource_ref_name" }
         }),
         "protect" => json!({
             "description": "`true`: plans refuse to destroy or replace this resource",
@@ -280,6 +296,25 @@ fn type_schema(t: &TypeSchema) -> Value {
         o.insert("else".into(), json!({ "required": required }));
     }
     out
+}
+
+/// A composite (`aws.web_service`): `type` and its fields, nothing else.
+fn composite_schema(c: &Composite) -> Value {
+    let mut props = Map::new();
+    props.insert("type".into(), meta_schema("type", c.name));
+    for p in c.props {
+        props.insert(p.name.into(), prop_schema(p));
+    }
+    let required: Vec<&str> = std::iter::once("type")
+        .chain(c.props.iter().filter(|p| p.required).map(|p| p.name))
+        .collect();
+    json!({
+        "description": c.doc,
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": false
+    })
 }
 
 /// A property: its description and default first (for readers of the JSON), then its kind.
