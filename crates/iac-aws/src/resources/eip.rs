@@ -1,7 +1,6 @@
 //! `aws.eip`: AllocateAddress in the VPC domain; ReleaseAddress once nothing uses it.
 
 use std::collections::HashMap;
-use std::future::Future;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, Filter, ResourceType as Ec2ResourceType};
@@ -22,45 +21,41 @@ fn attrs(id: &str, public_ip: &str) -> Json {
     json!({ "id": id, "public_ip": public_ip })
 }
 
-/// The addresses one `DescribeAddresses` finds with `filters`, by allocation id.
-/// `DescribeAddresses` is not paginated: one call answers for every address.
-async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>, ProviderError> {
-    let out = cx
-        .aws
-        .clients()
-        .ec2
-        .describe_addresses()
-        .set_filters(Some(filters))
-        .send()
-        .await
-        .map_err(cx.err(Service::Ec2, "DescribeAddresses"))?;
-    let mut found = HashMap::new();
-    for addr in out.addresses() {
-        let (Some(id), Some(ip)) = (addr.allocation_id(), addr.public_ip()) else {
-            continue;
-        };
-        found.insert(
-            id.to_owned(),
-            Live {
-                inputs: object([("tags", live_tags(addr.tags()))]),
-                attrs: attrs(id, ip),
-            },
-        );
-    }
-    Ok(found)
-}
-
 impl Ec2Type for Eip {
     const TYPE: &'static str = "aws.eip";
     const ID_FILTER: &'static str = "allocation-id";
     const PLURAL: &'static str = "elastic IPs";
 
-    fn describe<'a>(
+    /// The addresses one `DescribeAddresses` finds with `filters`, by allocation id.
+    /// `DescribeAddresses` is not paginated: one call answers for every address.
+    async fn describe<'a>(
         cx: &'a Cx,
         filters: Vec<Filter>,
         _last: &'a LastInputs<'a>,
-    ) -> impl Future<Output = Result<HashMap<String, Live>, ProviderError>> + Send + 'a {
-        describe(cx, filters)
+    ) -> Result<HashMap<String, Live>, ProviderError> {
+        let out = cx
+            .aws
+            .clients()
+            .ec2
+            .describe_addresses()
+            .set_filters(Some(filters))
+            .send()
+            .await
+            .map_err(cx.err(Service::Ec2, "DescribeAddresses"))?;
+        let mut found = HashMap::new();
+        for addr in out.addresses() {
+            let (Some(id), Some(ip)) = (addr.allocation_id(), addr.public_ip()) else {
+                continue;
+            };
+            found.insert(
+                id.to_owned(),
+                Live {
+                    inputs: object([("tags", live_tags(addr.tags()))]),
+                    attrs: attrs(id, ip),
+                },
+            );
+        }
+        Ok(found)
     }
 }
 

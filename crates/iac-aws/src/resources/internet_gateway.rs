@@ -2,7 +2,6 @@
 //! detaches first.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -67,52 +66,48 @@ async fn detach(cx: &Cx, op: &OpContext, id: &str, vpc: &str) -> Result<(), Prov
     }
 }
 
-/// The gateways one `DescribeInternetGateways` (all pages) finds with `filters`, by id.
-async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>, ProviderError> {
-    let ec2 = &cx.aws.clients().ec2;
-    let internet_gateways = paged!(
-        cx,
-        Ec2,
-        "DescribeInternetGateways",
-        ec2.describe_internet_gateways()
-            .set_filters(Some(filters.clone())),
-        internet_gateways
-    )
-    .await?;
-    let mut found = HashMap::new();
-    for igw in &internet_gateways {
-        let Some(id) = igw.internet_gateway_id() else {
-            continue;
-        };
-        // Detached outside iac: `vpc` reads as null, which plans a re-attach.
-        let vpc = igw
-            .attachments()
-            .iter()
-            .find_map(|a| a.vpc_id())
-            .map_or(Json::Null, |v| json!(v));
-        let inputs = object([("vpc", vpc), ("tags", live_tags(igw.tags()))]);
-        found.insert(
-            id.to_owned(),
-            Live {
-                inputs,
-                attrs: json!({ "id": id }),
-            },
-        );
-    }
-    Ok(found)
-}
-
 impl Ec2Type for InternetGateway {
     const TYPE: &'static str = TYPE;
     const ID_FILTER: &'static str = "internet-gateway-id";
     const PLURAL: &'static str = "internet gateways";
 
-    fn describe<'a>(
+    /// The gateways one `DescribeInternetGateways` (all pages) finds with `filters`, by id.
+    async fn describe<'a>(
         cx: &'a Cx,
         filters: Vec<Filter>,
         _last: &'a LastInputs<'a>,
-    ) -> impl Future<Output = Result<HashMap<String, Live>, ProviderError>> + Send + 'a {
-        describe(cx, filters)
+    ) -> Result<HashMap<String, Live>, ProviderError> {
+        let ec2 = &cx.aws.clients().ec2;
+        let internet_gateways = paged!(
+            cx,
+            Ec2,
+            "DescribeInternetGateways",
+            ec2.describe_internet_gateways()
+                .set_filters(Some(filters.clone())),
+            internet_gateways
+        )
+        .await?;
+        let mut found = HashMap::new();
+        for igw in &internet_gateways {
+            let Some(id) = igw.internet_gateway_id() else {
+                continue;
+            };
+            // Detached outside iac: `vpc` reads as null, which plans a re-attach.
+            let vpc = igw
+                .attachments()
+                .iter()
+                .find_map(|a| a.vpc_id())
+                .map_or(Json::Null, |v| json!(v));
+            let inputs = object([("vpc", vpc), ("tags", live_tags(igw.tags()))]);
+            found.insert(
+                id.to_owned(),
+                Live {
+                    inputs,
+                    attrs: json!({ "id": id }),
+                },
+            );
+        }
+        Ok(found)
     }
 }
 

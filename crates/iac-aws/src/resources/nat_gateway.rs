@@ -2,7 +2,6 @@
 //! deleted and waited for until `deleted`, so the elastic IP can be released after it.
 
 use std::collections::HashMap;
-use std::future::Future;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -50,59 +49,55 @@ async fn describe_one(cx: &Cx, id: &str) -> Result<Option<Ec2Nat>, ProviderError
     }
 }
 
-/// The gateways one `DescribeNatGateways` (all pages) finds with `filters`, by id; those
-/// deleted or being deleted, which AWS keeps listing for an hour, are left out.
-async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>, ProviderError> {
-    let ec2 = &cx.aws.clients().ec2;
-    let nat_gateways = paged!(
-        cx,
-        Ec2,
-        "DescribeNatGateways",
-        ec2.describe_nat_gateways()
-            .set_filter(Some(filters.clone())),
-        nat_gateways
-    )
-    .await?;
-    let mut found = HashMap::new();
-    for nat in &nat_gateways {
-        let Some(id) = nat.nat_gateway_id() else {
-            continue;
-        };
-        if is_gone(nat) {
-            continue;
-        }
-        let eip = nat
-            .nat_gateway_addresses()
-            .iter()
-            .find_map(|a| a.allocation_id())
-            .map_or(Json::Null, |a| json!(a));
-        let inputs = object([
-            ("subnet", nat.subnet_id().map_or(Json::Null, |s| json!(s))),
-            ("eip", eip),
-            ("tags", live_tags(nat.tags())),
-        ]);
-        found.insert(
-            id.to_owned(),
-            Live {
-                inputs,
-                attrs: json!({ "id": id }),
-            },
-        );
-    }
-    Ok(found)
-}
-
 impl Ec2Type for NatGateway {
     const TYPE: &'static str = TYPE;
     const ID_FILTER: &'static str = "nat-gateway-id";
     const PLURAL: &'static str = "NAT gateways";
 
-    fn describe<'a>(
+    /// The gateways one `DescribeNatGateways` (all pages) finds with `filters`, by id; those
+    /// deleted or being deleted, which AWS keeps listing for an hour, are left out.
+    async fn describe<'a>(
         cx: &'a Cx,
         filters: Vec<Filter>,
         _last: &'a LastInputs<'a>,
-    ) -> impl Future<Output = Result<HashMap<String, Live>, ProviderError>> + Send + 'a {
-        describe(cx, filters)
+    ) -> Result<HashMap<String, Live>, ProviderError> {
+        let ec2 = &cx.aws.clients().ec2;
+        let nat_gateways = paged!(
+            cx,
+            Ec2,
+            "DescribeNatGateways",
+            ec2.describe_nat_gateways()
+                .set_filter(Some(filters.clone())),
+            nat_gateways
+        )
+        .await?;
+        let mut found = HashMap::new();
+        for nat in &nat_gateways {
+            let Some(id) = nat.nat_gateway_id() else {
+                continue;
+            };
+            if is_gone(nat) {
+                continue;
+            }
+            let eip = nat
+                .nat_gateway_addresses()
+                .iter()
+                .find_map(|a| a.allocation_id())
+                .map_or(Json::Null, |a| json!(a));
+            let inputs = object([
+                ("subnet", nat.subnet_id().map_or(Json::Null, |s| json!(s))),
+                ("eip", eip),
+                ("tags", live_tags(nat.tags())),
+            ]);
+            found.insert(
+                id.to_owned(),
+                Live {
+                    inputs,
+                    attrs: json!({ "id": id }),
+                },
+            );
+        }
+        Ok(found)
     }
 }
 

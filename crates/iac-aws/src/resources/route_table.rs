@@ -2,7 +2,6 @@
 //! call per route or association that differs.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -253,75 +252,67 @@ async fn associate(cx: &Cx, id: &str, subnets: &[&String]) -> Result<(), Provide
     Ok(())
 }
 
-/// The tables one `DescribeRouteTables` (all pages) finds with `filters`, by id; routes
-/// and associations in the order and form of the last applied inputs (see [`align`]).
-async fn describe(
-    cx: &Cx,
-    filters: Vec<Filter>,
-    last: &LastInputs<'_>,
-) -> Result<HashMap<String, Live>, ProviderError> {
-    let ec2 = &cx.aws.clients().ec2;
-    let route_tables = paged!(
-        cx,
-        Ec2,
-        "DescribeRouteTables",
-        ec2.describe_route_tables()
-            .set_filters(Some(filters.clone())),
-        route_tables
-    )
-    .await?;
-    let mut found = HashMap::new();
-    for table in &route_tables {
-        let (Some(id), Some(vpc)) = (table.route_table_id(), table.vpc_id()) else {
-            continue;
-        };
-        let last = last.of(id);
-        let routes = align(
-            live_routes(table)
-                .into_iter()
-                .map(|(dest, target)| {
-                    let json = route_json(&dest, &target);
-                    ((dest, target), json)
-                })
-                .collect(),
-            last.get("routes"),
-            route_key,
-        );
-        let subnets = align(
-            live_associations(table)
-                .into_keys()
-                .map(|s| (s.clone(), json!(s)))
-                .collect(),
-            last.get("subnets"),
-            |v| v.as_str().map(str::to_owned),
-        );
-        let mut inputs = Map::new();
-        inputs.insert("vpc".to_owned(), json!(vpc));
-        put_list(&mut inputs, last, "routes", routes);
-        put_list(&mut inputs, last, "subnets", subnets);
-        inputs.insert("tags".to_owned(), live_tags(table.tags()));
-        found.insert(
-            id.to_owned(),
-            Live {
-                inputs: Json::Object(inputs),
-                attrs: json!({ "id": id }),
-            },
-        );
-    }
-    Ok(found)
-}
-
 impl Ec2Type for RouteTable {
     const TYPE: &'static str = TYPE;
     const ID_FILTER: &'static str = "route-table-id";
     const PLURAL: &'static str = "route tables";
 
-    fn describe<'a>(
+    /// The tables one `DescribeRouteTables` (all pages) finds with `filters`, by id; routes
+    /// and associations in the order and form of the last applied inputs (see [`align`]).
+    async fn describe<'a>(
         cx: &'a Cx,
         filters: Vec<Filter>,
         last: &'a LastInputs<'a>,
-    ) -> impl Future<Output = Result<HashMap<String, Live>, ProviderError>> + Send + 'a {
-        describe(cx, filters, last)
+    ) -> Result<HashMap<String, Live>, ProviderError> {
+        let ec2 = &cx.aws.clients().ec2;
+        let route_tables = paged!(
+            cx,
+            Ec2,
+            "DescribeRouteTables",
+            ec2.describe_route_tables()
+                .set_filters(Some(filters.clone())),
+            route_tables
+        )
+        .await?;
+        let mut found = HashMap::new();
+        for table in &route_tables {
+            let (Some(id), Some(vpc)) = (table.route_table_id(), table.vpc_id()) else {
+                continue;
+            };
+            let last = last.of(id);
+            let routes = align(
+                live_routes(table)
+                    .into_iter()
+                    .map(|(dest, target)| {
+                        let json = route_json(&dest, &target);
+                        ((dest, target), json)
+                    })
+                    .collect(),
+                last.get("routes"),
+                route_key,
+            );
+            let subnets = align(
+                live_associations(table)
+                    .into_keys()
+                    .map(|s| (s.clone(), json!(s)))
+                    .collect(),
+                last.get("subnets"),
+                |v| v.as_str().map(str::to_owned),
+            );
+            let mut inputs = Map::new();
+            inputs.insert("vpc".to_owned(), json!(vpc));
+            put_list(&mut inputs, last, "routes", routes);
+            put_list(&mut inputs, last, "subnets", subnets);
+            inputs.insert("tags".to_owned(), live_tags(table.tags()));
+            found.insert(
+                id.to_owned(),
+                Live {
+                    inputs: Json::Object(inputs),
+                    attrs: json!({ "id": id }),
+                },
+            );
+        }
+        Ok(found)
     }
 }
 

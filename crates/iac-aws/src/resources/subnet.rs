@@ -2,7 +2,6 @@
 //! by the stack's tag.
 
 use std::collections::HashMap;
-use std::future::Future;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType as Ec2ResourceType};
@@ -39,48 +38,6 @@ async fn set_public(cx: &Cx, id: &str, public: bool) -> Result<(), ProviderError
     Ok(())
 }
 
-/// The subnets one `DescribeSubnets` (all pages) finds with `filters`, by id.
-async fn describe(cx: &Cx, filters: Vec<Filter>) -> Result<HashMap<String, Live>, ProviderError> {
-    let ec2 = &cx.aws.clients().ec2;
-    let subnets = paged!(
-        cx,
-        Ec2,
-        "DescribeSubnets",
-        ec2.describe_subnets().set_filters(Some(filters.clone())),
-        subnets
-    )
-    .await?;
-    let mut found = HashMap::new();
-    for subnet in &subnets {
-        let (Some(id), Some(vpc), Some(cidr), Some(az)) = (
-            subnet.subnet_id(),
-            subnet.vpc_id(),
-            subnet.cidr_block(),
-            subnet.availability_zone(),
-        ) else {
-            continue;
-        };
-        let inputs = object([
-            ("vpc", json!(vpc)),
-            ("cidr", json!(cidr)),
-            ("az", json!(az)),
-            (
-                "public",
-                json!(subnet.map_public_ip_on_launch().unwrap_or(false)),
-            ),
-            ("tags", live_tags(subnet.tags())),
-        ]);
-        found.insert(
-            id.to_owned(),
-            Live {
-                inputs,
-                attrs: attrs(id, az, cidr),
-            },
-        );
-    }
-    Ok(found)
-}
-
 impl Ec2Type for Subnet {
     const TYPE: &'static str = TYPE;
     const ID_FILTER: &'static str = "subnet-id";
@@ -91,12 +48,50 @@ impl Ec2Type for Subnet {
         ("az", "availability-zone"),
     ]);
 
-    fn describe<'a>(
+    /// The subnets one `DescribeSubnets` (all pages) finds with `filters`, by id.
+    async fn describe<'a>(
         cx: &'a Cx,
         filters: Vec<Filter>,
         _last: &'a LastInputs<'a>,
-    ) -> impl Future<Output = Result<HashMap<String, Live>, ProviderError>> + Send + 'a {
-        describe(cx, filters)
+    ) -> Result<HashMap<String, Live>, ProviderError> {
+        let ec2 = &cx.aws.clients().ec2;
+        let subnets = paged!(
+            cx,
+            Ec2,
+            "DescribeSubnets",
+            ec2.describe_subnets().set_filters(Some(filters.clone())),
+            subnets
+        )
+        .await?;
+        let mut found = HashMap::new();
+        for subnet in &subnets {
+            let (Some(id), Some(vpc), Some(cidr), Some(az)) = (
+                subnet.subnet_id(),
+                subnet.vpc_id(),
+                subnet.cidr_block(),
+                subnet.availability_zone(),
+            ) else {
+                continue;
+            };
+            let inputs = object([
+                ("vpc", json!(vpc)),
+                ("cidr", json!(cidr)),
+                ("az", json!(az)),
+                (
+                    "public",
+                    json!(subnet.map_public_ip_on_launch().unwrap_or(false)),
+                ),
+                ("tags", live_tags(subnet.tags())),
+            ]);
+            found.insert(
+                id.to_owned(),
+                Live {
+                    inputs,
+                    attrs: attrs(id, az, cidr),
+                },
+            );
+        }
+        Ok(found)
     }
 }
 

@@ -2,7 +2,6 @@
 //! stack's tag.
 
 use std::collections::HashMap;
-use std::future::Future;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -87,49 +86,6 @@ async fn dns_attribute(
     Ok(value.and_then(|v| v.value()).unwrap_or(false))
 }
 
-/// The VPCs one `DescribeVpcs` (all pages) finds with `filters`, by id.
-///
-/// The DNS attributes are not part of `DescribeVpcs` and would cost two
-/// `DescribeVpcAttribute` calls per VPC; they are taken from the last applied inputs, so
-/// a change made to them outside iac is not seen as drift (iac sets them on every create
-/// and update).
-async fn describe(
-    cx: &Cx,
-    filters: Vec<Filter>,
-    last: &LastInputs<'_>,
-) -> Result<HashMap<String, Live>, ProviderError> {
-    let ec2 = &cx.aws.clients().ec2;
-    let vpcs = paged!(
-        cx,
-        Ec2,
-        "DescribeVpcs",
-        ec2.describe_vpcs().set_filters(Some(filters.clone())),
-        vpcs
-    )
-    .await?;
-    let mut found = HashMap::new();
-    for vpc in &vpcs {
-        let (Some(id), Some(cidr)) = (vpc.vpc_id(), vpc.cidr_block()) else {
-            continue;
-        };
-        let last = last.of(id);
-        let inputs = object([
-            ("cidr", json!(cidr)),
-            ("dns_hostnames", json!(bool_or(last, "dns_hostnames", true))),
-            ("dns_support", json!(bool_or(last, "dns_support", true))),
-            ("tags", live_tags(vpc.tags())),
-        ]);
-        found.insert(
-            id.to_owned(),
-            Live {
-                inputs,
-                attrs: attrs(id, cidr),
-            },
-        );
-    }
-    Ok(found)
-}
-
 impl Ec2Type for Vpc {
     const TYPE: &'static str = TYPE;
     const ID_FILTER: &'static str = "vpc-id";
@@ -148,12 +104,47 @@ impl Ec2Type for Vpc {
             .build()]
     }
 
-    fn describe<'a>(
+    /// The VPCs one `DescribeVpcs` (all pages) finds with `filters`, by id.
+    ///
+    /// The DNS attributes are not part of `DescribeVpcs` and would cost two
+    /// `DescribeVpcAttribute` calls per VPC; they are taken from the last applied inputs, so
+    /// a change made to them outside iac is not seen as drift (iac sets them on every create
+    /// and update).
+    async fn describe<'a>(
         cx: &'a Cx,
         filters: Vec<Filter>,
         last: &'a LastInputs<'a>,
-    ) -> impl Future<Output = Result<HashMap<String, Live>, ProviderError>> + Send + 'a {
-        describe(cx, filters, last)
+    ) -> Result<HashMap<String, Live>, ProviderError> {
+        let ec2 = &cx.aws.clients().ec2;
+        let vpcs = paged!(
+            cx,
+            Ec2,
+            "DescribeVpcs",
+            ec2.describe_vpcs().set_filters(Some(filters.clone())),
+            vpcs
+        )
+        .await?;
+        let mut found = HashMap::new();
+        for vpc in &vpcs {
+            let (Some(id), Some(cidr)) = (vpc.vpc_id(), vpc.cidr_block()) else {
+                continue;
+            };
+            let last = last.of(id);
+            let inputs = object([
+                ("cidr", json!(cidr)),
+                ("dns_hostnames", json!(bool_or(last, "dns_hostnames", true))),
+                ("dns_support", json!(bool_or(last, "dns_support", true))),
+                ("tags", live_tags(vpc.tags())),
+            ]);
+            found.insert(
+                id.to_owned(),
+                Live {
+                    inputs,
+                    attrs: attrs(id, cidr),
+                },
+            );
+        }
+        Ok(found)
     }
 }
 

@@ -20,7 +20,6 @@
 //! [`ResourceType`].
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -54,75 +53,68 @@ const DEFAULT_DESCRIPTION: &str = "Managed by iac";
 #[derive(Clone, Copy)]
 pub struct SecurityGroup;
 
-/// The groups one `DescribeSecurityGroups` (all pages) finds with `filters`, by id; their
-/// rules come with them, in the order and form of the last applied inputs.
-async fn describe(
-    cx: &Cx,
-    filters: Vec<Filter>,
-    last: &LastInputs<'_>,
-) -> Result<HashMap<String, Live>, ProviderError> {
-    let ec2 = &cx.aws.clients().ec2;
-    let security_groups = paged!(
-        cx,
-        Ec2,
-        "DescribeSecurityGroups",
-        ec2.describe_security_groups()
-            .set_filters(Some(filters.clone())),
-        security_groups
-    )
-    .await?;
-    let mut found = HashMap::new();
-    for group in &security_groups {
-        let (Some(id), Some(vpc)) = (group.group_id(), group.vpc_id()) else {
-            continue;
-        };
-        let last = last.of(id);
-        let rules = live_rules(group);
-        let mut inputs = Map::new();
-        inputs.insert("vpc".to_owned(), json!(vpc));
-        inputs.insert(
-            "description".to_owned(),
-            json!(group.description().unwrap_or(DEFAULT_DESCRIPTION)),
-        );
-        let ingress = rules_json(&rules, false, last.get("ingress"));
-        if !(ingress.is_empty() && last.get("ingress").is_none_or(Json::is_null)) {
-            inputs.insert("ingress".to_owned(), Json::Array(ingress));
-        }
-        // Omitted egress reads back omitted exactly while the default rule alone is
-        // live; anything else is drift from "allow all".
-        let egress_given = !last.get("egress").is_none_or(Json::is_null);
-        let egress_rules: Vec<&Rule> = rules.iter().filter(|r| r.allow.egress).collect();
-        let is_default = egress_rules.len() == 1 && egress_rules[0].allow == default_egress().allow;
-        if egress_given || !is_default {
-            inputs.insert(
-                "egress".to_owned(),
-                Json::Array(rules_json(&rules, true, last.get("egress"))),
-            );
-        }
-        inputs.insert("tags".to_owned(), live_tags(group.tags()));
-        found.insert(
-            id.to_owned(),
-            Live {
-                inputs: Json::Object(inputs),
-                attrs: json!({ "id": id }),
-            },
-        );
-    }
-    Ok(found)
-}
-
 impl Ec2Type for SecurityGroup {
     const TYPE: &'static str = TYPE;
     const ID_FILTER: &'static str = "group-id";
     const PLURAL: &'static str = "security groups";
     const LOOKUP_BY: Option<&'static [(&'static str, &'static str)]> = Some(&[("vpc", "vpc-id")]);
 
-    fn describe<'a>(
+    /// The groups one `DescribeSecurityGroups` (all pages) finds with `filters`, by id; their
+    /// rules come with them, in the order and form of the last applied inputs.
+    async fn describe<'a>(
         cx: &'a Cx,
         filters: Vec<Filter>,
         last: &'a LastInputs<'a>,
-    ) -> impl Future<Output = Result<HashMap<String, Live>, ProviderError>> + Send + 'a {
-        describe(cx, filters, last)
+    ) -> Result<HashMap<String, Live>, ProviderError> {
+        let ec2 = &cx.aws.clients().ec2;
+        let security_groups = paged!(
+            cx,
+            Ec2,
+            "DescribeSecurityGroups",
+            ec2.describe_security_groups()
+                .set_filters(Some(filters.clone())),
+            security_groups
+        )
+        .await?;
+        let mut found = HashMap::new();
+        for group in &security_groups {
+            let (Some(id), Some(vpc)) = (group.group_id(), group.vpc_id()) else {
+                continue;
+            };
+            let last = last.of(id);
+            let rules = live_rules(group);
+            let mut inputs = Map::new();
+            inputs.insert("vpc".to_owned(), json!(vpc));
+            inputs.insert(
+                "description".to_owned(),
+                json!(group.description().unwrap_or(DEFAULT_DESCRIPTION)),
+            );
+            let ingress = rules_json(&rules, false, last.get("ingress"));
+            if !(ingress.is_empty() && last.get("ingress").is_none_or(Json::is_null)) {
+                inputs.insert("ingress".to_owned(), Json::Array(ingress));
+            }
+            // Omitted egress reads back omitted exactly while the default rule alone is
+            // live; anything else is drift from "allow all".
+            let egress_given = !last.get("egress").is_none_or(Json::is_null);
+            let egress_rules: Vec<&Rule> = rules.iter().filter(|r| r.allow.egress).collect();
+            let is_default =
+                egress_rules.len() == 1 && egress_rules[0].allow == default_egress().allow;
+            if egress_given || !is_default {
+                inputs.insert(
+                    "egress".to_owned(),
+                    Json::Array(rules_json(&rules, true, last.get("egress"))),
+                );
+            }
+            inputs.insert("tags".to_owned(), live_tags(group.tags()));
+            found.insert(
+                id.to_owned(),
+                Live {
+                    inputs: Json::Object(inputs),
+                    attrs: json!({ "id": id }),
+                },
+            );
+        }
+        Ok(found)
     }
 }
 
