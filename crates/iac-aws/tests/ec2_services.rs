@@ -288,6 +288,42 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
     assert_eq!(after, [("web".to_owned(), 10), ("worker".to_owned(), 30)]);
     assert_clean(&make_plan(&load(&ttl, &[]), &state, &provider).await);
 
+    // `discovery` removed, then added again: both in place. The registry goes from the ECS
+    // service and its Cloud Map service is deleted; then a new one is made and named.
+    let no_discovery = [(
+        "    discovery:\n      namespace: ${internal.id}\n      name: worker\n      ttl: ${var.ttl}\n",
+        "",
+    )];
+    let dropped = make_plan(&load(&ttl, &no_discovery), &state, &provider).await;
+    assert_eq!(
+        changes(&dropped),
+        vec![updated("worker", &["discovery"])],
+        "{}",
+        render_plan(&dropped, false)
+    );
+    run(&dropped, &mut state, &dir, &provider).await;
+    assert!(ecs_service(&c, &cluster, &worker_arn)
+        .await
+        .service_registries()
+        .is_empty());
+    let names: Vec<String> = cloud_map(&c, &ns).await.into_iter().map(|r| r.0).collect();
+    assert_eq!(names, ["web"]);
+    assert_clean(&make_plan(&load(&ttl, &no_discovery), &state, &provider).await);
+    let again = make_plan(&load(&ttl, &[]), &state, &provider).await;
+    assert_eq!(changes(&again), vec![updated("worker", &["discovery"])]);
+    run(&again, &mut state, &dir, &provider).await;
+    let registered = cloud_map(&c, &ns).await;
+    assert_eq!(registered.len(), 2);
+    assert_eq!((registered[1].0.as_str(), registered[1].3), ("worker", 30));
+    assert_eq!(
+        ecs_service(&c, &cluster, &worker_arn)
+            .await
+            .service_registries()[0]
+            .registry_arn(),
+        Some(registered[1].1.as_str())
+    );
+    assert_clean(&make_plan(&load(&ttl, &[]), &state, &provider).await);
+
     // From a launch type to a strategy, and back: in place (an empty strategy goes back).
     let to_strategy = [(
         "    launch_type: EC2\n",
