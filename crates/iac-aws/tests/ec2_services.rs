@@ -8,7 +8,8 @@
 //! Where the emulator is not AWS, and how that shapes these tests:
 //! - No EC2 instance ever joins the cluster and no task is placed; `MOTO_ECS_SERVICE_RUNNING=2`
 //!   (iac-testkit's default) makes every service report two running tasks, so both services
-//!   ask for 2 and iac's wait for a steady service ends.
+//!   ask for 2 and iac's wait for a steady service ends. A daemon reports a desired count of
+//!   0 and no task: the fixture's daemon has `wait: false`.
 //! - moto's CreateService drops `capacityProviderStrategy`, `placementStrategy` and
 //!   `placementConstraints` (and answers `launchType: EC2` for a service created with a
 //!   strategy); its UpdateService keeps them. The read reports the applied values where the
@@ -228,6 +229,15 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
     );
     assert_eq!(worker.service_registries()[0].container_name(), None);
 
+    // `agent`: a daemon, created without a desired count.
+    let agent_arn = state.resources["agent"].physical_id.clone();
+    let agent = ecs_service(&c, &cluster, &agent_arn).await;
+    assert_eq!(
+        agent.scheduling_strategy().map(|s| s.as_str()),
+        Some("DAEMON")
+    );
+    assert!(agent.service_registries().is_empty());
+
     // Re-planned clean; the Cloud Map services of both read with one listing.
     aws.requests().reset();
     assert_clean(&make_plan(&stack, &state, &provider).await);
@@ -391,7 +401,7 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
         .await
         .expect("ListServices");
     assert!(services.services().is_empty(), "{:?}", services.services());
-    for arn in [&web_arn, &worker_arn] {
+    for arn in [&web_arn, &worker_arn, &agent_arn] {
         let s = c
             .ecs
             .describe_services()
