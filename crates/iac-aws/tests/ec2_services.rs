@@ -214,6 +214,11 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
         ["EC2"]
     );
     assert_eq!((td.cpu(), td.memory()), (None, None));
+    let placed = &td.placement_constraints()[0];
+    assert_eq!(
+        (placed.r#type().map(|t| t.as_str()), placed.expression()),
+        (Some("memberOf"), Some("attribute:ecs.os-type == linux"))
+    );
     assert_eq!(
         td.container_definitions()[0].port_mappings()[0].host_port(),
         Some(0)

@@ -113,6 +113,22 @@ fn fargate_task(cx: &Ctx, td: &Resource, diags: &mut Diagnostics) {
             .help("set `cpu` and `memory` (e.g. `cpu: 256`, `memory: 512`), or `requires_compatibilities: [EC2]` to run it only on EC2 instances"),
         );
     }
+    if set(td, "placement_constraints").is_some() {
+        diags.push(
+            cx.error(
+                "iac::task_definition::fargate_placement",
+                format!(
+                    "task definition `{}` may run on Fargate but has `placement_constraints`",
+                    td.name
+                ),
+            )
+            .label(
+                key_span(td, "placement_constraints"),
+                "Fargate has no instances to choose",
+            )
+            .help("set `requires_compatibilities: [EC2]`, or remove `placement_constraints`"),
+        );
+    }
     if let Some(mode) = set(td, "network_mode").and_then(|v| cx.known_str(v)) {
         if mode != "awsvpc" {
             diags.push(

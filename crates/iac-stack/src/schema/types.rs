@@ -355,6 +355,20 @@ const PLACEMENT_CONSTRAINT: &[Prop] = &[
     ),
 ];
 
+/// An entry of a task definition's `placement_constraints`.
+const TASK_PLACEMENT_CONSTRAINT: &[Prop] = &[
+    req(
+        "type",
+        Kind::Enum(&["memberOf"]),
+        "`memberOf`: the only kind a task definition takes",
+    ),
+    req(
+        "expression",
+        Kind::Str,
+        "Cluster query language expression the instance must match, e.g. `attribute:ecs.instance-type =~ g5.*`",
+    ),
+];
+
 /// `discovery:` of a service: a Cloud Map service the tasks register in.
 const DISCOVERY: &[Prop] = &[
     rep(req(
@@ -1043,6 +1057,11 @@ pub static TYPES: &[TypeSchema] = &[
                 "pid_mode",
                 Kind::Enum(&["task", "host"]),
                 "Addition: `task`: the containers of the task see each other's processes (e.g. for a profiler sidecar); omitted, each container has its own. Fargate refuses `host`",
+            ),
+            opt(
+                "placement_constraints",
+                Kind::ListOf(&Kind::Object(TASK_PLACEMENT_CONSTRAINT)),
+                "Addition: EC2 instances the task may run on, e.g. only GPU instance types; Fargate refuses them",
             ),
             TAGS,
         ],

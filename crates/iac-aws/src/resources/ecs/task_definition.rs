@@ -23,7 +23,8 @@
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, CpuArchitecture, EphemeralStorage, NetworkMode, OsFamily,
-    PidMode, RuntimePlatform, TaskDefinition, TaskDefinitionField, TaskDefinitionStatus,
+    PidMode, RuntimePlatform, TaskDefinition, TaskDefinitionField,
+    TaskDefinitionPlacementConstraint, TaskDefinitionPlacementConstraintType, TaskDefinitionStatus,
 };
 use iac_engine::provider::{
     Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
@@ -124,6 +125,31 @@ fn compatibilities(inputs: &Json) -> Vec<Compatibility> {
     }
 }
 
+/// `placement_constraints` as ECS takes them; `None` without any.
+fn placement(inputs: &Json) -> Option<Vec<TaskDefinitionPlacementConstraint>> {
+    let list: Vec<TaskDefinitionPlacementConstraint> = inputs
+        .get("placement_constraints")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            TaskDefinitionPlacementConstraint::builder()
+                .set_type(
+                    c.get("type")
+                        .and_then(Json::as_str)
+                        .map(TaskDefinitionPlacementConstraintType::from),
+                )
+                .set_expression(
+                    c.get("expression")
+                        .and_then(Json::as_str)
+                        .map(str::to_owned),
+                )
+                .build()
+        })
+        .collect();
+    (!list.is_empty()).then_some(list)
+}
+
 /// Registers a revision of the family for `inputs`, waiting out IAM's propagation delay
 /// when a role the stack just created is not usable yet.
 async fn register(cx: &Cx, op: &OpContext, inputs: &Json) -> Result<TaskDefinition, ProviderError> {
@@ -189,6 +215,7 @@ async fn register(cx: &Cx, op: &OpContext, inputs: &Json) -> Result<TaskDefiniti
             .set_volumes(volumes.clone())
             .set_ephemeral_storage(ephemeral.clone())
             .set_pid_mode(pid_mode.clone())
+            .set_placement_constraints(placement(inputs))
             .set_tags(sdk_tags_of(inputs)?)
             .send()
             .await
@@ -299,6 +326,17 @@ pub(crate) fn normalise(td: &TaskDefinition, tags: Json, last: &Json) -> Json {
         json!(td.ephemeral_storage().map(EphemeralStorage::size_in_gib)),
     );
     m.insert("pid_mode".into(), json!(td.pid_mode().map(PidMode::as_str)));
+    let constraints: Vec<Json> = td
+        .placement_constraints()
+        .iter()
+        .map(|c| {
+            json!({
+                "type": c.r#type().map(TaskDefinitionPlacementConstraintType::as_str),
+                "expression": c.expression(),
+            })
+        })
+        .collect();
+    m.insert("placement_constraints".into(), json!(constraints));
     m.insert(
         "network_mode".into(),
         json!(td

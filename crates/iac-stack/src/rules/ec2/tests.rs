@@ -146,6 +146,24 @@ fn fargate_needs_a_size_and_awsvpc() {
         codes.contains(&"iac::task_definition::fargate_network_mode"),
         "{codes:?}"
     );
+    let mut placed = bridge_td();
+    placed["placement_constraints"] =
+        json!([{"type": "memberOf", "expression": "attribute:ecs.instance-type =~ g5.*"}]);
+    assert!(kit("instance", placed.clone(), bridge_svc())
+        .codes()
+        .is_empty());
+    placed["requires_compatibilities"] = json!(["EC2", "FARGATE"]);
+    placed["network_mode"] = json!("awsvpc");
+    placed["containers"][0]["port_mappings"] = json!([{"port": 8080}]);
+    placed["cpu"] = json!(256);
+    placed["memory"] = json!(512);
+    let mut svc = bridge_svc();
+    svc["subnets"] = json!(["${a.id}"]);
+    svc.as_object_mut().unwrap().remove("load_balancer");
+    assert_eq!(
+        kit("instance", placed, svc).codes(),
+        ["iac::task_definition::fargate_placement"]
+    );
     // The service would run it on EC2, which the task definition does not allow.
     assert!(
         codes.contains(&"iac::service::launch_type_incompatible"),
