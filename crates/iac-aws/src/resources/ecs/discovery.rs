@@ -10,7 +10,8 @@
 //! this stack's resource (`CreatorRequestId` carries the same token, so AWS also refuses a
 //! second). ECS registers and deregisters the tasks' instances itself.
 //!
-//! Reads are batched: one paged `ListServices` per namespace the read's services use. The
+//! Reads are batched: one paged `ListServices` per namespace the applied inputs name, and a
+//! `GetService` only for a registry those listings miss. The
 //! `ttl` changes in place (`UpdateService` on Cloud Map, waited on as an operation); the
 //! namespace, name, record type, container and port force a new ECS service (schema
 //! replace-marks). Adding `discovery` to a service, or removing it, is an update
@@ -198,36 +199,70 @@ pub(crate) async fn create(
     Ok(Some(arn.to_owned()))
 }
 
-/// What Cloud Map has for the registries of the read's services: by registry ARN, the
-/// `discovery` in the stack's shape (without `container`/`port`, which the ECS service
-/// holds). One paged `ListServices` per namespace in `namespaces`.
+/// One Cloud Map service in the `discovery` shape (without `container`/`port`, which the
+/// ECS service holds).
+fn shape(name: Option<&str>, dns: Option<&DnsConfig>) -> Json {
+    let record = dns.and_then(|c| c.dns_records().first());
+    json!({
+        "name": name.unwrap_or_default(),
+        "dns_type": record.map(|r| r.r#type().as_str()),
+        "ttl": record.map(DnsRecord::ttl),
+    })
+}
+
+/// What Cloud Map has for the registries (`registries`: Cloud Map service ARNs) of the
+/// read's services, by ARN: the namespace and the `discovery` shape.
+///
+/// One paged `ListServices` per namespace the applied inputs name (`namespaces`) finds them
+/// in the usual case. A registry those listings miss (a namespace changed or unknown to
+/// the state) is read on its own with `GetService`, which names its namespace; one gone is
+/// absent from the answer.
 pub(crate) async fn read(
     cx: &Cx,
     namespaces: &BTreeSet<String>,
+    registries: &BTreeSet<String>,
 ) -> Result<HashMap<String, (String, Json)>, ProviderError> {
     let mut out = HashMap::new();
+    if registries.is_empty() {
+        return Ok(out);
+    }
     for ns in namespaces {
         let listed = match services_in(cx, ns).await {
             Ok(l) => l,
-            // The namespace is gone: so are its services.
-            Err(e) if e.kind == ErrorKind::NotFound => continue,
+            // Not a namespace (any more): its services are read one by one below.
+            Err(e) if e.kind == ErrorKind::NotFound || e.code() == Some("InvalidInput") => continue,
             Err(e) => return Err(e),
         };
         for s in listed {
-            let Some(arn) = s.arn() else { continue };
-            let record = s.dns_config().and_then(|c| c.dns_records().first());
+            let Some(arn) = s.arn().filter(|a| registries.contains(*a)) else {
+                continue;
+            };
             out.insert(
                 arn.to_owned(),
-                (
-                    ns.clone(),
-                    json!({
-                        "name": s.name().unwrap_or_default(),
-                        "dns_type": record.map(|r| r.r#type().as_str()),
-                        "ttl": record.map(DnsRecord::ttl),
-                    }),
-                ),
+                (ns.clone(), shape(s.name(), s.dns_config())),
             );
         }
+    }
+    let sd = &cx.aws.clients().servicediscovery;
+    let missed: Vec<&String> = registries
+        .iter()
+        .filter(|a| !out.contains_key(*a))
+        .collect();
+    for arn in missed {
+        let got = sd
+            .get_service()
+            .id(id_of(arn))
+            .send()
+            .await
+            .map_err(cx.err(Service::ServiceDiscovery, "GetService"));
+        let got = match got {
+            Ok(g) => g,
+            Err(e) if e.kind == ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        let Some(s) = got.service() else { continue };
+        let ns = s.namespace_id().unwrap_or_default().to_owned();
+        out.insert(arn.clone(), (ns, shape(s.name(), s.dns_config())));
     }
     Ok(out)
 }

@@ -118,7 +118,11 @@ impl ResourceType for EcsService {
             .filter_map(|d| d.get("namespace").and_then(Json::as_str))
             .map(str::to_owned)
             .collect();
-        let registered = discovery::read(cx, &namespaces).await?;
+        let registries = found
+            .values()
+            .filter_map(|s| registry_arn(s).map(str::to_owned))
+            .collect();
+        let registered = discovery::read(cx, &namespaces, &registries).await?;
         Ok(requests
             .iter()
             .map(|r| {
@@ -135,7 +139,10 @@ impl ResourceType for EcsService {
                         s.service_name().unwrap_or_default(),
                         &r.last_inputs,
                     );
-                    m.insert("discovery".into(), d);
+                    // Absent when neither applied nor live, like every unset property.
+                    if !d.is_null() || discovery::discovery_of(&r.last_inputs).is_some() {
+                        m.insert("discovery".into(), d);
+                    }
                 }
                 Some(Live {
                     inputs,

@@ -106,9 +106,11 @@ pub(super) fn live_inputs(s: &SdkService, last: &Json) -> Json {
             json!(vpc.assign_public_ip() == Some(&AssignPublicIp::Enabled)),
         );
     } else {
-        for k in ["subnets", "security_groups", "assign_public_ip"] {
-            m.insert(k.into(), last.get(k).cloned().unwrap_or(Json::Null));
-        }
+        // No awsvpc configuration (bridge and host networking): no subnets, no groups,
+        // no public address.
+        m.insert("subnets".into(), Json::Null);
+        m.insert("security_groups".into(), Json::Null);
+        m.insert("assign_public_ip".into(), json!(false));
     }
     let lb = s.load_balancers().first().map(|lb| {
         json!({
