@@ -74,6 +74,7 @@ pub(crate) fn check(cx: &Ctx, diags: &mut Diagnostics) {
     for svc in cx.of_type("aws.ecs_service") {
         capacity(cx, svc, diags);
         scheduling(cx, svc, diags);
+        placement_on_fargate(cx, svc, diags);
         let td = set(svc, "task_definition").and_then(|v| cx.target(v, "aws.task_definition"));
         let Some(td) = td else { continue };
         let Some(mode) = network_mode(cx, td) else {
@@ -231,6 +232,27 @@ fn capacity(cx: &Ctx, svc: &Resource, diags: &mut Diagnostics) {
             .label(svc.span_of("launch_type"), "a launch type...")
             .label(key_span(svc, "capacity_provider_strategy"), "...and a strategy")
             .help("keep one: the strategy (e.g. an EC2 capacity provider with `FARGATE_SPOT`), or `launch_type` alone"),
+        );
+    }
+}
+
+/// Fargate places tasks itself: CreateService refuses placement strategies and constraints
+/// for a service that runs on it.
+fn placement_on_fargate(cx: &Ctx, svc: &Resource, diags: &mut Diagnostics) {
+    if runs_on(cx, svc) != Runs::Fargate {
+        return;
+    }
+    for prop in ["placement_strategy", "placement_constraints"] {
+        if items(svc, prop).is_empty() {
+            continue;
+        }
+        diags.push(
+            cx.error(
+                "iac::service::placement_on_fargate",
+                format!("service `{}` runs on Fargate but has `{prop}`", svc.name),
+            )
+            .label(key_span(svc, prop), "Fargate places its tasks itself")
+            .help("remove it, or run the service on EC2 (`launch_type: EC2` or an EC2 capacity provider strategy)"),
         );
     }
 }

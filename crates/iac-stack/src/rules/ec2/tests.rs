@@ -271,3 +271,21 @@ fn discovery_records_fit_the_network_mode_and_vpc() {
         ["svc:discovery.namespace", "svc:subnets[0]", "internal:vpc"]
     );
 }
+
+#[test]
+fn fargate_places_its_tasks_itself() {
+    let td = json!({"cpu": 256, "memory": 512,
+                    "containers": [{"name": "app", "image": "nginx", "port": 8080}]});
+    let svc = json!({"desired_count": 1, "subnets": ["${a.id}"],
+                     "capacity_provider_strategy": [{"capacity_provider": "FARGATE_SPOT"}],
+                     "placement_strategy": [{"type": "spread", "field": "instanceId"}]});
+    let k = kit("ip", td.clone(), svc);
+    let d = k.one("iac::service::placement_on_fargate");
+    assert_eq!(k.labels(&d), ["svc:placement_strategy:key"]);
+    // The same placement on EC2 is fine.
+    let mut td = td;
+    td["requires_compatibilities"] = json!(["EC2"]);
+    let svc = json!({"desired_count": 1, "subnets": ["${a.id}"], "launch_type": "EC2",
+                     "placement_strategy": [{"type": "spread", "field": "instanceId"}]});
+    assert!(kit("ip", td, svc).codes().is_empty());
+}
