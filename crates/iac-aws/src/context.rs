@@ -29,11 +29,12 @@ pub enum Service {
     S3,
     Ssm,
     ApplicationAutoScaling,
+    ServiceDiscovery,
 }
 
 impl Service {
     /// Every service, in a fixed order.
-    pub const ALL: [Service; 11] = [
+    pub const ALL: [Service; 12] = [
         Service::Ec2,
         Service::Ecs,
         Service::Elbv2,
@@ -45,6 +46,7 @@ impl Service {
         Service::S3,
         Service::Ssm,
         Service::ApplicationAutoScaling,
+        Service::ServiceDiscovery,
     ];
 
     /// The short name: the IAM action prefix, which users know from policies.
@@ -61,6 +63,7 @@ impl Service {
             Service::S3 => "s3",
             Service::Ssm => "ssm",
             Service::ApplicationAutoScaling => "application-autoscaling",
+            Service::ServiceDiscovery => "servicediscovery",
         }
     }
 
@@ -140,6 +143,7 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub servicediscovery: aws_sdk_servicediscovery::Client,
 }
 
 /// A loaded AWS connection: the resolved region and endpoint, the service clients, and the
@@ -224,6 +228,11 @@ impl AwsContext {
             autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(
                 aws_sdk_applicationautoscaling::config::Builder::from(&sdk)
                     .interceptor(counter.interceptor(Service::ApplicationAutoScaling))
+                    .build(),
+            ),
+            servicediscovery: aws_sdk_servicediscovery::Client::from_conf(
+                aws_sdk_servicediscovery::config::Builder::from(&sdk)
+                    .interceptor(counter.interceptor(Service::ServiceDiscovery))
                     .build(),
             ),
         };

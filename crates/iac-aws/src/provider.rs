@@ -228,7 +228,27 @@ impl Provider for AwsProvider {
         match rtype {
             "aws.vpc" => crate::resources::vpc::UNREAD,
             "aws.certificate" => crate::resources::acm::UNREAD,
+            "aws.service_discovery_namespace" => {
+                crate::resources::service_discovery_namespace::UNREAD
+            }
             _ => &[],
+        }
+    }
+
+    /// A service's `launch_type` changed from one launch type to the other: ECS's
+    /// UpdateService cannot do that (it moves to or from a capacity provider strategy only).
+    fn forces_replacement(
+        &self,
+        rtype: &str,
+        before: &Json,
+        after: &dyn Fn(&str) -> Option<Json>,
+        changed: &[String],
+    ) -> Vec<String> {
+        match rtype {
+            "aws.ecs_service" => {
+                crate::resources::ecs::service::forced_by_launch_type(before, after, changed)
+            }
+            _ => Vec::new(),
         }
     }
 }

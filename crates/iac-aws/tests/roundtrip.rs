@@ -96,6 +96,57 @@ const NOT_READ_BACK: &[(&str, &str, &str)] = &[
         "iac's own setting, not an AWS property",
     ),
     (
+        "aws.ecs_service",
+        "capacity_provider_strategy[].capacity_provider",
+        "moto: CreateService drops capacityProviderStrategy (AWS returns it, and the read \
+         takes it from there); without one the read keeps what was applied",
+    ),
+    (
+        "aws.ecs_service",
+        "capacity_provider_strategy[].weight",
+        "moto: the strategy is dropped (see capacity_provider)",
+    ),
+    (
+        "aws.ecs_service",
+        "capacity_provider_strategy[].base",
+        "moto: the strategy is dropped (see capacity_provider)",
+    ),
+    (
+        "aws.ecs_service",
+        "placement_strategy[].type",
+        "moto: CreateService drops placementStrategy (AWS returns it); without one the read \
+         keeps what was applied",
+    ),
+    (
+        "aws.ecs_service",
+        "placement_strategy[].field",
+        "moto: placementStrategy is dropped (see placement_strategy[].type)",
+    ),
+    (
+        "aws.ecs_service",
+        "placement_constraints[].type",
+        "moto: CreateService drops placementConstraints (AWS returns them); without them the \
+         read keeps what was applied",
+    ),
+    (
+        "aws.ecs_service",
+        "placement_constraints[].expression",
+        "moto: placementConstraints are dropped (see placement_constraints[].type)",
+    ),
+    (
+        "aws.ecs_service",
+        "discovery.namespace",
+        "moto: ListServices ignores its NAMESPACE_ID filter, so a listing of the (poisoned) \
+         applied namespace finds the Cloud Map service anyway; on AWS the filter holds and a \
+         registry the listings miss is read with GetService, which names its namespace",
+    ),
+    (
+        "aws.service_discovery_namespace",
+        "vpc",
+        "Cloud Map names no VPC for a namespace (ListNamespaces, GetNamespace); a Route 53 \
+         GetHostedZone per namespace would be needed (Provider::unread_props)",
+    ),
+    (
         "aws.ecr_repository",
         "force_delete",
         "iac's own setting (destroy deletes images too), not an AWS property",

@@ -120,6 +120,22 @@ fn free(item: &Item, why: &str) -> ResourceEstimate {
     }
 }
 
+/// Whether a service's tasks run on EC2 instances: `launch_type: EC2`, or a capacity
+/// provider strategy naming neither `FARGATE` nor `FARGATE_SPOT`.
+fn on_ec2(p: &Json) -> bool {
+    if p.get("launch_type").and_then(Json::as_str) == Some("EC2") {
+        return true;
+    }
+    let providers: Vec<&str> = p
+        .get("capacity_provider_strategy")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i.get("capacity_provider").and_then(Json::as_str))
+        .collect();
+    !providers.is_empty() && !providers.iter().any(|c| c.starts_with("FARGATE"))
+}
+
 /// A number written as a number or as a string of one (`cpu: "256"`).
 pub(crate) fn number(v: Option<&Json>) -> Option<f64> {
     match v? {
@@ -154,6 +170,12 @@ impl Pricer<'_> {
                 return free(item, "billed with its load balancer");
             }
             "aws.task_definition" => return free(item, "billed through the services that run it"),
+            "aws.service_discovery_namespace" => {
+                l.missing = Some(
+                    "its Route 53 private hosted zone is billed monthly, and Cloud Map DNS queries by use"
+                        .into(),
+                );
+            }
             "aws.dns_record" => {
                 return free(item, "records are free; queries are billed with the zone (alias queries to AWS resources are free)");
             }
@@ -267,6 +289,22 @@ impl Pricer<'_> {
                     "GB-months",
                     key::ECR_STORAGE_GB_MONTH,
                     Some(u),
+                );
+            }
+            // On EC2 (a launch type or a capacity provider strategy without Fargate), the
+            // tasks are billed through the instances they run on.
+            "aws.ecs_service" if on_ec2(p) => {
+                return free(
+                    item,
+                    "its tasks run on the cluster's EC2 instances, billed with them",
+                );
+            }
+            "aws.ecs_service"
+                if p.get("capacity_provider_strategy")
+                    .is_some_and(|v| !v.is_null()) =>
+            {
+                l.missing = Some(
+                    "a capacity provider strategy: how many tasks run on Fargate is known only when ECS places them".into(),
                 );
             }
             "aws.ecs_service" => self.fargate(&mut l, p, task),

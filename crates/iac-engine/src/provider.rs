@@ -362,6 +362,21 @@ pub trait Provider: Send + Sync {
         Vec::new()
     }
 
+    /// The changed property paths (among `changed`) that force a replacement although the
+    /// schema does not mark them: a change AWS makes in place only between some values (a
+    /// service's `launch_type` gives way to a capacity provider strategy in place, but one
+    /// launch type never becomes the other). `before` is the live inputs, `after` the desired
+    /// ones, as far as known (`None` where a value is known only at apply).
+    fn forces_replacement(
+        &self,
+        _rtype: &str,
+        _before: &Json,
+        _after: &dyn Fn(&str) -> Option<Json>,
+        _changed: &[String],
+    ) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The properties of `rtype` that a read cannot see (a VPC's DNS attributes: no batch
     /// API returns them) and reports from the last applied inputs instead, or from the
     /// schema default when there are none. An object found after an interrupted create has

@@ -566,3 +566,33 @@ async fn an_http_listener_built_in_code_gets_no_ssl_policy() {
         ))
     );
 }
+
+#[tokio::test]
+async fn a_provider_may_force_a_replacement_between_two_values_only() {
+    // As a service's `launch_type`: one value to another replaces, setting or removing it
+    // updates in place.
+    let logs = |v: serde_json::Value| stack(vec![res("logs", &LOG, v)]);
+    let dir = tempfile::tempdir().unwrap();
+    let world = fake().with_replaced_between("aws.log_group", "retention_days");
+    let (_, report, state) = converge(
+        &logs(json!({"retention_days": 7})),
+        dir.path(),
+        &world,
+        &ApplyOptions::default(),
+    )
+    .await;
+    assert!(report.success(), "{report:?}");
+    let other = plan_with(&logs(json!({"retention_days": 30})), &state, &world).await;
+    let change = other.change("logs").unwrap();
+    assert_eq!(change.action, Action::Replace);
+    assert_eq!(
+        change.replace.as_ref().unwrap().forced_by,
+        ["retention_days"]
+    );
+    let removed = plan_with(&logs(json!({})), &state, &world).await;
+    assert_eq!(removed.change("logs").unwrap().action, Action::Update);
+    // Without the provider's word, the same change is an update.
+    let (plain_state, plain, _dir) = applied(&logs(json!({"retention_days": 7}))).await;
+    let plan = plan_with(&logs(json!({"retention_days": 30})), &plain_state, &plain).await;
+    assert_eq!(plan.change("logs").unwrap().action, Action::Update);
+}

@@ -28,6 +28,7 @@ mod nat_gateway;
 pub mod route53;
 mod route_table;
 mod security_group;
+pub mod service_discovery_namespace;
 mod ssm_parameter;
 mod subnet;
 pub(crate) mod sweep;
@@ -234,6 +235,7 @@ pub fn handler(rtype: &str) -> Option<&'static dyn ResourceType> {
         "aws.ecr_repository" => Some(&ecr_repository::EcrRepository),
         "aws.task_definition" => Some(&ecs::task_definition::TaskDefinitionType),
         "aws.ecs_service" => Some(&ecs::service::EcsService),
+        "aws.service_discovery_namespace" => Some(&service_discovery_namespace::Namespace),
         _ => None,
     }
 }

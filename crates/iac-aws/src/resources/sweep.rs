@@ -53,6 +53,13 @@ pub(crate) async fn all_ids(cx: &Cx, rtype: &str) -> Result<Option<Vec<String>>,
             out
         }
         "aws.task_definition" => families(cx).await?,
+        "aws.service_discovery_namespace" => {
+            super::service_discovery_namespace::private_namespaces(cx)
+                .await?
+                .iter()
+                .filter_map(|ns| ns.id().map(str::to_owned))
+                .collect()
+        }
         _ => return Ok(None),
     };
     Ok(Some(ids))

@@ -66,6 +66,17 @@ impl FakeProvider {
         self.w().unread.insert(rtype.into(), props);
         self
     }
+    /// A change of `prop` of `rtype` from one value to another forces a replacement, while
+    /// setting or removing it is an update ([`Provider::forces_replacement`]), as a
+    /// service's `launch_type`.
+    pub fn with_replaced_between(self, rtype: &str, prop: &str) -> Self {
+        self.w()
+            .replaced_between
+            .entry(rtype.into())
+            .or_default()
+            .push(prop.into());
+        self
+    }
     /// Fail the `n`th call (1-based, counted from now on) of `method` on `rtype`.
     pub fn fail_nth(&self, method: Method, rtype: &str, n: usize, kind: ErrorKind) {
         let already = self

@@ -117,6 +117,9 @@ struct World {
     name_of: HashMap<String, (String, String)>,
     /// Properties a find cannot see, by type ([`Provider::unread_props`]).
     unread: HashMap<String, &'static [&'static str]>,
+    /// Properties whose change from one value to another forces a replacement, by type
+    /// ([`Provider::forces_replacement`]).
+    replaced_between: HashMap<String, Vec<String>>,
     on_create: Option<Arc<CreateFn>>,
     on_update: Option<Arc<UpdateFn>>,
     on_delete: Option<Arc<DeleteFn>>,

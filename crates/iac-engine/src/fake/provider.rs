@@ -338,6 +338,30 @@ impl Provider for FakeProvider {
     fn unread_props(&self, rtype: &str) -> &'static [&'static str] {
         self.w().unread.get(rtype).copied().unwrap_or_default()
     }
+
+    fn forces_replacement(
+        &self,
+        rtype: &str,
+        before: &Json,
+        after: &dyn Fn(&str) -> Option<Json>,
+        changed: &[String],
+    ) -> Vec<String> {
+        let props = self
+            .w()
+            .replaced_between
+            .get(rtype)
+            .cloned()
+            .unwrap_or_default();
+        props
+            .into_iter()
+            .filter(|p| changed.contains(p))
+            .filter(|p| {
+                let old = before.get(p.as_str()).filter(|v| !v.is_null());
+                let new = after(p).filter(|v| !v.is_null());
+                matches!((old, new), (Some(o), Some(n)) if *o != n)
+            })
+            .collect()
+    }
 }
 
 /// Apply to `live` the top-level properties where `new` differs from `old` or that `changed`

@@ -397,11 +397,17 @@ fn plan_with(
             }
             change.reason = Some("finishing an interrupted create".into());
         }
-        let forced: Vec<String> = changed
+        let mut forced: Vec<String> = changed
             .iter()
             .filter(|p| util::forcing_prop(r.schema, p))
             .cloned()
             .collect();
+        let after_of = |prop: &str| desired.get(prop).and_then(Value::to_json);
+        for p in provider.forces_replacement(r.schema.name, &now.inputs, &after_of, &changed) {
+            if !forced.contains(&p) {
+                forced.push(p);
+            }
+        }
 
         change.before = Some(now.inputs.clone());
         change.changed_paths = changed.clone();

@@ -214,7 +214,12 @@ static AREAS: &[Area] = &[
         id: "dns",
         mermaid_id: "Dns",
         title: "DNS and certificates",
-        types: &["aws.hosted_zone", "aws.certificate", "aws.dns_record"],
+        types: &[
+            "aws.hosted_zone",
+            "aws.certificate",
+            "aws.dns_record",
+            "aws.service_discovery_namespace",
+        ],
     },
     Area {
         id: "load_balancing",

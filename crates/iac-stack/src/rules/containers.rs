@@ -453,7 +453,9 @@ fn short_and_long_forms(
                 .help(help),
             );
         }
-        for (path, m) in entries(c, "port_mappings") {
+        // Bridge networking maps ports (`ec2.rs` checks their collisions).
+        let bridge = set(td, "network_mode").and_then(|v| cx.known_str(v)) == Some("bridge");
+        for (path, m) in entries(c, "port_mappings").into_iter().filter(|_| !bridge) {
             let port = m.get("port").and_then(|v| cx.known_int(v));
             let host = m
                 .get("host_port")
@@ -476,7 +478,7 @@ fn short_and_long_forms(
                 .label(td.span_of(&format!("{path}.host_port")), format!("host port `{host}`"))
                 .label(td.span_of(&format!("{path}.port")), format!("container port `{port}`"))
                 .help(format!(
-                    "with Fargate's awsvpc networking the task's port is the container's: remove `host_port` or set it to `{port}`"
+                    "with awsvpc (Fargate's) or host networking the task's port is the container's: remove `host_port` or set it to `{port}`"
                 )),
             );
         }

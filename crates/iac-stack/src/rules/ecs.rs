@@ -109,6 +109,10 @@ pub(crate) fn check(cx: &Ctx, diags: &mut Diagnostics) {
 }
 
 fn fargate_size(cx: &Ctx, td: &Resource, diags: &mut Diagnostics) {
+    // On EC2 instances any size the instance has room for will do.
+    if super::ec2::fargate_compatible(cx, td) != Some(true) {
+        return;
+    }
     let (Some(cpu), Some(mem)) = (
         set(td, "cpu").and_then(|v| cx.known_int(v)),
         set(td, "memory").and_then(|v| cx.known_int(v)),
@@ -250,8 +254,13 @@ fn load_balancer(cx: &Ctx, svc: &Resource, diags: &mut Diagnostics) {
     if set(svc, "load_balancer").is_none() {
         return;
     }
-    if let Some(tg) =
-        set(svc, "load_balancer.target_group").and_then(|v| cx.target(v, "aws.target_group"))
+    // Bridge and host tasks register by instance: `ec2.rs` checks those.
+    let awsvpc = set(svc, "task_definition")
+        .and_then(|v| cx.target(v, "aws.task_definition"))
+        .is_none_or(|td| super::ec2::network_mode(cx, td) == Some("awsvpc"));
+    if let Some(tg) = set(svc, "load_balancer.target_group")
+        .and_then(|v| cx.target(v, "aws.target_group"))
+        .filter(|_| awsvpc)
     {
         let tt = set(tg, "target_type").map_or(Some("ip"), |v| cx.known_str(v));
         if let Some(tt) = tt.filter(|t| *t != "ip") {
@@ -259,11 +268,11 @@ fn load_balancer(cx: &Ctx, svc: &Resource, diags: &mut Diagnostics) {
                 cx.error(
                     "iac::service::target_type_not_ip",
                     format!(
-                        "service `{}` registers Fargate tasks in target group `{}`, whose `target_type` is `{tt}`",
+                        "service `{}` registers awsvpc tasks in target group `{}`, whose `target_type` is `{tt}`",
                         svc.name, tg.name
                     ),
                 )
-                .label(svc.span_of("load_balancer.target_group"), "Fargate tasks register by IP address")
+                .label(svc.span_of("load_balancer.target_group"), "awsvpc tasks register by IP address")
                 .label(tg.span_of("target_type"), format!("`{tt}` targets"))
                 .help(format!("set `target_type: ip` on `{}`", tg.name)),
             );

@@ -13,6 +13,7 @@ mod consistency;
 mod containers;
 mod cost;
 mod dns;
+mod ec2;
 mod ecs;
 mod elb;
 mod iam;
@@ -49,6 +50,7 @@ pub fn check(stack: &Stack, _graph: &StackGraph, diags: &mut Diagnostics) {
     elb::check(&cx, diags);
     listener_rules::check(&cx, diags);
     ecs::check(&cx, diags);
+    ec2::check(&cx, diags);
     containers::check(&cx, diags);
     secrets::check(&cx, diags);
     logs::check(&cx, diags);

@@ -179,7 +179,11 @@ mod tests {
         }
         let mut k = Kit::new("sec");
         k.add("logs", "aws.log_group", json!({}));
-        k.add("web", "aws.task_definition", json!({"containers": [c]}));
+        k.add(
+            "web",
+            "aws.task_definition",
+            json!({"cpu": 256, "memory": 512, "containers": [c]}),
+        );
         k
     }
 

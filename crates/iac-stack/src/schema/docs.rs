@@ -665,6 +665,14 @@ web:
     requests_per_target: 1000
 "
         }
+        "aws.service_discovery_namespace" => {
+            "\
+internal:
+  type: aws.service_discovery_namespace
+  name: internal
+  vpc: ${vpc.id}
+"
+        }
         "aws.dns_record" => {
             "\
 site:

@@ -245,6 +245,17 @@ static IDS: &[ImportId] = &[
         distinctive: false,
     },
     ImportId {
+        rtype: "aws.service_discovery_namespace",
+        forms: "the namespace id, `ns-…`",
+        example: "ns-abcdefghijklmnop",
+        check: |id| {
+            id.strip_prefix("ns-").is_some_and(|rest| {
+                !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+            })
+        },
+        distinctive: true,
+    },
+    ImportId {
         rtype: "aws.ecs_service",
         forms: "`CLUSTER/SERVICE` (or the service ARN)",
         example: "web/api",

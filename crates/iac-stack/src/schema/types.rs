@@ -306,6 +306,105 @@ const SCALING: &[Prop] = &[
     ),
 ];
 
+/// An entry of a service's `capacity_provider_strategy`.
+const CAPACITY_PROVIDER_ITEM: &[Prop] = &[
+    req(
+        "capacity_provider",
+        Kind::Str,
+        "Capacity provider name: `FARGATE`, `FARGATE_SPOT`, or an Auto Scaling group capacity provider associated with the cluster",
+    ),
+    def(
+        "weight",
+        Kind::Int,
+        DefaultValue::Int(1),
+        "Relative share of the tasks placed beyond the bases (0-1000)",
+    ),
+    def(
+        "base",
+        Kind::Int,
+        DefaultValue::Int(0),
+        "Tasks placed on this provider first, before the weights apply (0-100000; at most one entry with a base above 0)",
+    ),
+];
+
+/// An entry of a service's `placement_strategy`.
+const PLACEMENT_STRATEGY: &[Prop] = &[
+    req(
+        "type",
+        Kind::Enum(&["spread", "binpack", "random"]),
+        "`spread` tasks evenly over `field`, `binpack` them on the fewest instances by `field` (`cpu` or `memory`), or place them at `random`",
+    ),
+    opt(
+        "field",
+        Kind::Str,
+        "What `spread` spreads over (`attribute:ecs.availability-zone`, `instanceId`) or what `binpack` packs by (`cpu`, `memory`); not with `random`",
+    ),
+];
+
+/// An entry of a service's `placement_constraints`.
+const PLACEMENT_CONSTRAINT: &[Prop] = &[
+    req(
+        "type",
+        Kind::Enum(&["distinctInstance", "memberOf"]),
+        "`distinctInstance`: each task on a different instance; `memberOf`: only instances that match `expression`",
+    ),
+    opt(
+        "expression",
+        Kind::Str,
+        "Cluster query language expression of `memberOf`, e.g. `attribute:ecs.instance-type =~ t3.*`",
+    ),
+];
+
+/// An entry of a task definition's `placement_constraints`.
+const TASK_PLACEMENT_CONSTRAINT: &[Prop] = &[
+    req(
+        "type",
+        Kind::Enum(&["memberOf"]),
+        "`memberOf`: the only kind a task definition takes",
+    ),
+    req(
+        "expression",
+        Kind::Str,
+        "Cluster query language expression the instance must match, e.g. `attribute:ecs.instance-type =~ g5.*`",
+    ),
+];
+
+/// `discovery:` of a service: a Cloud Map service the tasks register in.
+const DISCOVERY: &[Prop] = &[
+    rep(req(
+        "namespace",
+        id("aws.service_discovery_namespace", "id"),
+        "Private DNS namespace the tasks register in, e.g. `${internal.id}`",
+    )),
+    rep(opt(
+        "name",
+        Kind::Str,
+        "Name under the namespace (`api` answers as `api.internal`); omitted, the ECS service's `name`",
+    )),
+    rep(def(
+        "dns_type",
+        Kind::Enum(&["A", "SRV"]),
+        DefaultValue::Str("A"),
+        "`A`: one address record per task (awsvpc networking only); `SRV`: address and port per task (the only choice with `bridge` or `host` networking, which needs the service's `load_balancer` container and port or `discovery.container`/`discovery.port`)",
+    )),
+    def(
+        "ttl",
+        Kind::Int,
+        DefaultValue::Int(10),
+        "Seconds resolvers may cache the records; changed in place",
+    ),
+    rep(opt(
+        "container",
+        Kind::Str,
+        "Container whose port SRV records give (bridge and host networking); omitted, the `load_balancer` container",
+    )),
+    rep(opt(
+        "port",
+        Kind::Port,
+        "Container port SRV records give (bridge and host networking); omitted, the `load_balancer` port",
+    )),
+];
+
 /// A statement of a role's `policies`.
 const POLICY_STATEMENT: &[Prop] = &[
     opt(
@@ -894,7 +993,7 @@ pub static TYPES: &[TypeSchema] = &[
     },
     TypeSchema {
         name: "aws.task_definition",
-        doc: "What a Fargate task runs; immutable, so every change registers a new revision and the old one is deregistered once unused",
+        doc: "What a task (Fargate or EC2) runs; immutable, so every change registers a new revision and the old one is deregistered once unused",
         props: &[
             def(
                 "family",
@@ -902,15 +1001,26 @@ pub static TYPES: &[TypeSchema] = &[
                 DefaultValue::AwsName,
                 "Family the revisions are registered under (at most 255 characters)",
             ),
-            req(
+            opt(
                 "cpu",
                 Kind::Int,
-                "CPU units of the task: 256 (0.25 vCPU), 512, 1024, 2048, 4096, 8192 or 16384",
+                "CPU units of the task: 256 (0.25 vCPU), 512, 1024, 2048, 4096, 8192 or 16384. Required for Fargate; on EC2 it may be left to the containers",
             ),
-            req(
+            opt(
                 "memory",
                 Kind::Int,
-                "Memory of the task in MiB; must pair with `cpu` as Fargate allows (256 CPU: 512, 1024 or 2048)",
+                "Memory of the task in MiB; must pair with `cpu` as Fargate allows (256 CPU: 512, 1024 or 2048). Required for Fargate; on EC2 it may be left to the containers (each then needs its own `memory` or `memory_reservation`)",
+            ),
+            def(
+                "network_mode",
+                Kind::Enum(&["awsvpc", "bridge", "host"]),
+                DefaultValue::Str("awsvpc"),
+                "Addition: how the containers are networked: `awsvpc` (an interface per task, the only mode Fargate has), `bridge` (Docker's bridge on an EC2 instance; `host_port: 0` or omitted means a dynamic host port) or `host` (the instance's own network; host port = container port)",
+            ),
+            opt(
+                "requires_compatibilities",
+                Kind::ListOf(&Kind::Enum(&["FARGATE", "EC2"])),
+                "Addition: where the task may run, checked by ECS when it registers the task definition; omitted, `[FARGATE]`",
             ),
             opt(
                 "execution_role",
@@ -948,6 +1058,11 @@ pub static TYPES: &[TypeSchema] = &[
                 Kind::Enum(&["task", "host"]),
                 "Addition: `task`: the containers of the task see each other's processes (e.g. for a profiler sidecar); omitted, each container has its own. Fargate refuses `host`",
             ),
+            opt(
+                "placement_constraints",
+                Kind::ListOf(&Kind::Object(TASK_PLACEMENT_CONSTRAINT)),
+                "Addition: EC2 instances the task may run on, e.g. only GPU instance types; Fargate refuses them",
+            ),
             TAGS,
         ],
         attrs: &[
@@ -969,7 +1084,7 @@ pub static TYPES: &[TypeSchema] = &[
     },
     TypeSchema {
         name: "aws.ecs_service",
-        doc: "Keeps `desired_count` Fargate tasks running (awsvpc networking) and rolls deploys",
+        doc: "Keeps `desired_count` tasks running on Fargate or EC2 (or one per instance: `DAEMON`) and rolls deploys",
         props: &[
             rep(def(
                 "name",
@@ -987,15 +1102,15 @@ pub static TYPES: &[TypeSchema] = &[
                 id("aws.task_definition", "arn"),
                 "Task definition revision to run; a new revision rolls a deploy",
             ),
-            req(
+            opt(
                 "desired_count",
                 Kind::Int,
-                "Number of tasks to keep running; 0 stops all of them. With `scaling`, the count the service starts with: the scaler owns the live count",
+                "Number of tasks to keep running; 0 stops all of them. With `scaling`, the count the service starts with: the scaler owns the live count. Required with `scheduling_strategy: REPLICA`, not with `DAEMON`",
             ),
-            req(
+            opt(
                 "subnets",
                 Kind::ListOf(&id("aws.subnet", "id")),
-                "Subnets the tasks are placed in, spread over their zones",
+                "Subnets the tasks are placed in, spread over their zones. Required with `awsvpc` networking (the task definition's `network_mode`), not allowed with `bridge` or `host`",
             ),
             opt(
                 "security_groups",
@@ -1012,6 +1127,37 @@ pub static TYPES: &[TypeSchema] = &[
                 "load_balancer",
                 Kind::Object(SERVICE_LOAD_BALANCER),
                 "Register the tasks in a target group",
+            ),
+            opt(
+                "launch_type",
+                Kind::Enum(&["FARGATE", "EC2"]),
+                "Addition: run the tasks on Fargate or on the cluster's EC2 instances; not with `capacity_provider_strategy`. Omitted with no strategy, `FARGATE`. Moving to or from a strategy is an update; from one launch type to the other, a replacement",
+            ),
+            opt(
+                "capacity_provider_strategy",
+                Kind::ListOf(&Kind::Object(CAPACITY_PROVIDER_ITEM)),
+                "Addition: spread the tasks over capacity providers by `base` and `weight`; not with `launch_type`. A change is an update (a new deployment), never a replacement",
+            ),
+            opt(
+                "placement_strategy",
+                Kind::ListOf(&Kind::Object(PLACEMENT_STRATEGY)),
+                "Addition: how tasks are placed on EC2 instances, in order (e.g. spread over zones, then binpack on memory); a change is an update",
+            ),
+            opt(
+                "placement_constraints",
+                Kind::ListOf(&Kind::Object(PLACEMENT_CONSTRAINT)),
+                "Addition: rules every EC2 instance a task is placed on must meet; a change is an update",
+            ),
+            rep(def(
+                "scheduling_strategy",
+                Kind::Enum(&["REPLICA", "DAEMON"]),
+                DefaultValue::Str("REPLICA"),
+                "Addition: `REPLICA` keeps `desired_count` tasks; `DAEMON` one task on every EC2 instance of the cluster (no `desired_count`, no `scaling`, EC2 only)",
+            )),
+            opt(
+                "discovery",
+                Kind::Object(DISCOVERY),
+                "Addition: register the tasks in a Cloud Map private DNS namespace so other tasks find them by name (`http://api.internal:8080`); iac creates and deletes the Cloud Map service with the ECS service",
             ),
             opt(
                 "deployment",
@@ -1068,6 +1214,11 @@ pub static TYPES: &[TypeSchema] = &[
                 AttrKind::Int,
                 "Addition: the desired count ECS has now (the scaler's choice while `scaling` is on)",
             ),
+            attr(
+                "discovery_arn",
+                AttrKind::Str,
+                "Addition: ARN of the Cloud Map service of `discovery` (empty without it)",
+            ),
         ],
         aws_name: named("name", 255),
         shows_live: &[ShowsLive {
@@ -1075,6 +1226,33 @@ pub static TYPES: &[TypeSchema] = &[
             when: "scaling",
             says: "tasks the scaler wants now; `desired_count` is only the starting count",
         }],
+        ..PLAIN
+    },
+    TypeSchema {
+        name: "aws.service_discovery_namespace",
+        doc: "Addition: a Cloud Map private DNS namespace in a VPC (e.g. `internal`): services with `discovery` register their tasks in it, and other tasks in the VPC resolve them by name",
+        props: &[
+            rep(req(
+                "name",
+                Kind::Str,
+                "Domain of the namespace, e.g. `internal` (services answer as `NAME.internal`)",
+            )),
+            rep(req(
+                "vpc",
+                id("aws.vpc", "id"),
+                "VPC whose resolver answers for the namespace",
+            )),
+            TAGS,
+        ],
+        attrs: &[
+            attr("id", AttrKind::Str, "Namespace id, e.g. `ns-abc...`"),
+            attr("arn", AttrKind::Str, "Namespace ARN"),
+            attr(
+                "hosted_zone",
+                AttrKind::Str,
+                "Id of the Route 53 private hosted zone Cloud Map made for it",
+            ),
+        ],
         ..PLAIN
     },
     TypeSchema {

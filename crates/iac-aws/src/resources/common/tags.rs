@@ -133,6 +133,7 @@ sdk_tag!(aws_sdk_route53::types::Tag, infallible);
 sdk_tag!(aws_sdk_acm::types::Tag, fallible);
 sdk_tag!(aws_sdk_ecr::types::Tag, fallible);
 sdk_tag!(aws_sdk_iam::types::Tag, fallible);
+sdk_tag!(aws_sdk_servicediscovery::types::Tag, fallible);
 
 /// Key/value pairs (as [`input_tags`] and [`TagDiff::add`] give them) as a service's tags.
 pub fn sdk_tags<T: SdkTag>(pairs: &[(String, String)]) -> Result<Vec<T>, ProviderError> {

@@ -4,6 +4,7 @@
 
 pub mod cluster;
 mod container;
+mod discovery;
 mod scaling;
 pub mod service;
 pub mod task_definition;

@@ -23,7 +23,8 @@
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, CpuArchitecture, EphemeralStorage, NetworkMode, OsFamily,
-    PidMode, RuntimePlatform, TaskDefinition, TaskDefinitionField, TaskDefinitionStatus,
+    PidMode, RuntimePlatform, TaskDefinition, TaskDefinitionField,
+    TaskDefinitionPlacementConstraint, TaskDefinitionPlacementConstraintType, TaskDefinitionStatus,
 };
 use iac_engine::provider::{
     Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
@@ -101,18 +102,68 @@ fn task_int(inputs: &Json, prop: &str) -> Result<Option<i32>, ProviderError> {
         })
 }
 
+/// The network mode when the inputs lack it (the schema's default).
+const DEFAULT_NETWORK_MODE: &str = "awsvpc";
+
+/// `requires_compatibilities`; `[FARGATE]` when omitted (what iac always sent before the
+/// property existed).
+fn compatibilities(inputs: &Json) -> Vec<Compatibility> {
+    let given: Vec<Compatibility> = inputs
+        .get("requires_compatibilities")
+        .and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Json::as_str)
+                .map(Compatibility::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    if given.is_empty() {
+        vec![Compatibility::Fargate]
+    } else {
+        given
+    }
+}
+
+/// `placement_constraints` as ECS takes them; `None` without any.
+fn placement(inputs: &Json) -> Option<Vec<TaskDefinitionPlacementConstraint>> {
+    let list: Vec<TaskDefinitionPlacementConstraint> = inputs
+        .get("placement_constraints")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            TaskDefinitionPlacementConstraint::builder()
+                .set_type(
+                    c.get("type")
+                        .and_then(Json::as_str)
+                        .map(TaskDefinitionPlacementConstraintType::from),
+                )
+                .set_expression(
+                    c.get("expression")
+                        .and_then(Json::as_str)
+                        .map(str::to_owned),
+                )
+                .build()
+        })
+        .collect();
+    (!list.is_empty()).then_some(list)
+}
+
 /// Registers a revision of the family for `inputs`, waiting out IAM's propagation delay
 /// when a role the stack just created is not usable yet.
 async fn register(cx: &Cx, op: &OpContext, inputs: &Json) -> Result<TaskDefinition, ProviderError> {
     let family = req_str(inputs, RTYPE, "family")?;
-    let cpu = inputs
-        .get("cpu")
-        .and_then(text)
-        .ok_or_else(|| crate::resources::common::missing_input(RTYPE, "cpu"))?;
-    let memory = inputs
-        .get("memory")
-        .and_then(text)
-        .ok_or_else(|| crate::resources::common::missing_input(RTYPE, "memory"))?;
+    // Optional on EC2 (the plan's rules require them for Fargate).
+    let cpu = inputs.get("cpu").and_then(text);
+    let memory = inputs.get("memory").and_then(text);
+    let network_mode = NetworkMode::from(
+        inputs
+            .get("network_mode")
+            .and_then(Json::as_str)
+            .unwrap_or(DEFAULT_NETWORK_MODE),
+    );
+    let compatibilities = compatibilities(inputs);
     let arch = inputs
         .get("architecture")
         .and_then(Json::as_str)
@@ -138,10 +189,10 @@ async fn register(cx: &Cx, op: &OpContext, inputs: &Json) -> Result<TaskDefiniti
     let resp = retry_role_propagation(op, &what, names_role, || async {
         ecs.register_task_definition()
             .family(family)
-            .cpu(&cpu)
-            .memory(&memory)
-            .network_mode(NetworkMode::Awsvpc)
-            .requires_compatibilities(Compatibility::Fargate)
+            .set_cpu(cpu.clone())
+            .set_memory(memory.clone())
+            .network_mode(network_mode.clone())
+            .set_requires_compatibilities(Some(compatibilities.clone()))
             .runtime_platform(
                 RuntimePlatform::builder()
                     .cpu_architecture(CpuArchitecture::from(arch))
@@ -164,6 +215,7 @@ async fn register(cx: &Cx, op: &OpContext, inputs: &Json) -> Result<TaskDefiniti
             .set_volumes(volumes.clone())
             .set_ephemeral_storage(ephemeral.clone())
             .set_pid_mode(pid_mode.clone())
+            .set_placement_constraints(placement(inputs))
             .set_tags(sdk_tags_of(inputs)?)
             .send()
             .await
@@ -209,6 +261,11 @@ fn current_arn(r: &ReadRequest) -> &str {
         .and_then(Json::as_str)
         .filter(|a| !a.is_empty())
         .unwrap_or(&r.physical_id)
+}
+
+/// Live strings in the order of the applied list (an order-free set to ECS).
+fn order_like_strs(live: Vec<&str>, last: Option<&Json>) -> Vec<String> {
+    crate::resources::common::order_like(live.into_iter().map(str::to_owned).collect(), last)
 }
 
 /// A live number written as a string (`"256"`), as the integer the stack has.
@@ -269,6 +326,39 @@ pub(crate) fn normalise(td: &TaskDefinition, tags: Json, last: &Json) -> Json {
         json!(td.ephemeral_storage().map(EphemeralStorage::size_in_gib)),
     );
     m.insert("pid_mode".into(), json!(td.pid_mode().map(PidMode::as_str)));
+    let constraints: Vec<Json> = td
+        .placement_constraints()
+        .iter()
+        .map(|c| {
+            json!({
+                "type": c.r#type().map(TaskDefinitionPlacementConstraintType::as_str),
+                "expression": c.expression(),
+            })
+        })
+        .collect();
+    m.insert("placement_constraints".into(), json!(constraints));
+    m.insert(
+        "network_mode".into(),
+        json!(td
+            .network_mode()
+            .map_or(DEFAULT_NETWORK_MODE, NetworkMode::as_str)),
+    );
+    let compat: Vec<&str> = td
+        .requires_compatibilities()
+        .iter()
+        .map(Compatibility::as_str)
+        .collect();
+    // `[FARGATE]` is what an omitted list means (a list is never a default to
+    // `omit_unapplied`).
+    let applied_compat = last
+        .get("requires_compatibilities")
+        .filter(|v| !v.is_null());
+    if applied_compat.is_some() || compat != ["FARGATE"] {
+        m.insert(
+            "requires_compatibilities".into(),
+            json!(order_like_strs(compat, applied_compat)),
+        );
+    }
     m.insert("tags".into(), tags);
     omit_unapplied(
         &mut m,
@@ -276,6 +366,7 @@ pub(crate) fn normalise(td: &TaskDefinition, tags: Json, last: &Json) -> Json {
         &[
             ("architecture", json!("X86_64")),
             ("ephemeral_storage", json!(FARGATE_EPHEMERAL_GIB)),
+            ("network_mode", json!(DEFAULT_NETWORK_MODE)),
         ],
     );
     Json::Object(m)

@@ -259,7 +259,8 @@ fn read_ports(c: &ContainerDefinition, last: Option<&Json>, m: &mut Map<String, 
         [one] if last_long.is_none() => {
             let port = one.container_port();
             let tcp = one.protocol().is_none_or(|p| p == &TransportProtocol::Tcp);
-            let host_same = one.host_port().is_none_or(|h| Some(h) == port);
+            // 0 is a dynamic host port (bridge networking), what an omitted one means there.
+            let host_same = one.host_port().is_none_or(|h| h == 0 || Some(h) == port);
             (tcp && host_same && one.name().is_none() && one.app_protocol().is_none())
                 .then_some(port)
                 .flatten()
@@ -289,11 +290,16 @@ fn read_ports(c: &ContainerDefinition, last: Option<&Json>, m: &mut Map<String, 
                 "app_protocol".into(),
                 json!(p.app_protocol().map(ApplicationProtocol::as_str)),
             );
-            // ECS sets the host port to the container port (awsvpc networking).
+            // ECS sets the host port to the container port (awsvpc networking), or to 0, a
+            // dynamic one (bridge networking).
             omit_unapplied(
                 &mut pm,
                 last_item(last_long, "port", &port),
-                &[("host_port", port.clone()), ("protocol", json!("tcp"))],
+                &[
+                    ("host_port", port.clone()),
+                    ("host_port", json!(0)),
+                    ("protocol", json!("tcp")),
+                ],
             );
             Json::Object(pm)
         })

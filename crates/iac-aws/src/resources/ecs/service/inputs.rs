@@ -7,7 +7,15 @@ pub(super) fn attrs_of(s: &SdkService) -> Json {
         "arn": s.service_arn().unwrap_or_default(),
         "name": s.service_name().unwrap_or_default(),
         "live_desired_count": s.desired_count(),
+        "discovery_arn": registry_arn(s).unwrap_or_default(),
     })
+}
+
+/// The Cloud Map service the service registers in, if any.
+pub(super) fn registry_arn(s: &SdkService) -> Option<&str> {
+    s.service_registries()
+        .first()
+        .and_then(|r| r.registry_arn())
 }
 
 pub(super) fn int(inputs: &Json, prop: &str) -> Option<i32> {
@@ -17,7 +25,12 @@ pub(super) fn int(inputs: &Json, prop: &str) -> Option<i32> {
         .and_then(|n| i32::try_from(n).ok())
 }
 
-pub(super) fn network(inputs: &Json) -> Result<NetworkConfiguration, ProviderError> {
+/// The awsvpc network configuration; `None` without `subnets` (bridge and host networking,
+/// where ECS refuses one).
+pub(super) fn network(inputs: &Json) -> Result<Option<NetworkConfiguration>, ProviderError> {
+    if str_list(inputs, "subnets").is_empty() {
+        return Ok(None);
+    }
     let vpc = AwsVpcConfiguration::builder()
         .set_subnets(Some(str_list(inputs, "subnets")))
         .set_security_groups(Some(str_list(inputs, "security_groups")).filter(|g| !g.is_empty()))
@@ -28,9 +41,11 @@ pub(super) fn network(inputs: &Json) -> Result<NetworkConfiguration, ProviderErr
         })
         .build()
         .map_err(|e| ProviderError::new(ErrorKind::Fatal, format!("network configuration: {e}")))?;
-    Ok(NetworkConfiguration::builder()
-        .awsvpc_configuration(vpc)
-        .build())
+    Ok(Some(
+        NetworkConfiguration::builder()
+            .awsvpc_configuration(vpc)
+            .build(),
+    ))
 }
 
 /// The deployment settings, with the schema's defaults for what `deployment` leaves out
@@ -147,4 +162,142 @@ pub(super) fn with_scaling(inputs: &mut Json, live: Option<&Json>, last: &Json) 
             m.insert("desired_count".into(), count.clone());
         }
     }
+}
+
+/// The schema's default scheduling strategy.
+pub(super) const DEFAULT_SCHEDULING: &str = "REPLICA";
+
+/// Whether the service runs one task per instance (`DAEMON`): no desired count is sent.
+pub(super) fn is_daemon(inputs: &Json) -> bool {
+    inputs.get("scheduling_strategy").and_then(Json::as_str) == Some("DAEMON")
+}
+
+pub(super) fn scheduling(inputs: &Json) -> SchedulingStrategy {
+    SchedulingStrategy::from(
+        inputs
+            .get("scheduling_strategy")
+            .and_then(Json::as_str)
+            .unwrap_or(DEFAULT_SCHEDULING),
+    )
+}
+
+/// The entries of a list property that are objects.
+fn items<'a>(inputs: &'a Json, prop: &str) -> impl Iterator<Item = &'a Json> {
+    inputs
+        .get(prop)
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|v| v.is_object())
+}
+
+/// Whether a list property is given (an empty list counts as not given).
+pub(super) fn has_items(inputs: &Json, prop: &str) -> bool {
+    items(inputs, prop).next().is_some()
+}
+
+/// The capacity provider strategy; weight 1 and base 0 (the schema's defaults) for what an
+/// entry leaves out. Empty when none is given.
+pub(super) fn strategy(inputs: &Json) -> Result<Vec<CapacityProviderStrategyItem>, ProviderError> {
+    items(inputs, "capacity_provider_strategy")
+        .map(|i| {
+            CapacityProviderStrategyItem::builder()
+                .set_capacity_provider(
+                    i.get("capacity_provider")
+                        .and_then(Json::as_str)
+                        .map(str::to_owned),
+                )
+                .weight(int(i, "weight").unwrap_or(DEFAULT_WEIGHT))
+                .base(int(i, "base").unwrap_or(0))
+                .build()
+                .map_err(|e| {
+                    ProviderError::new(ErrorKind::Fatal, format!("capacity provider strategy: {e}"))
+                })
+        })
+        .collect()
+}
+
+/// The schema's default `weight` of a strategy entry.
+pub(super) const DEFAULT_WEIGHT: i32 = 1;
+
+/// The launch type sent: the `launch_type` input, or `FARGATE` when neither it nor a
+/// strategy is given (what iac always sent before both existed); none with a strategy.
+pub(super) fn launch_type(inputs: &Json) -> Option<LaunchType> {
+    match inputs.get("launch_type").and_then(Json::as_str) {
+        Some(t) => Some(LaunchType::from(t)),
+        None if has_items(inputs, "capacity_provider_strategy") => None,
+        None => Some(LaunchType::Fargate),
+    }
+}
+
+pub(super) fn placement_strategy(inputs: &Json) -> Vec<PlacementStrategy> {
+    items(inputs, "placement_strategy")
+        .map(|i| {
+            PlacementStrategy::builder()
+                .set_type(
+                    i.get("type")
+                        .and_then(Json::as_str)
+                        .map(PlacementStrategyType::from),
+                )
+                .set_field(i.get("field").and_then(Json::as_str).map(str::to_owned))
+                .build()
+        })
+        .collect()
+}
+
+pub(super) fn placement_constraints(inputs: &Json) -> Vec<PlacementConstraint> {
+    items(inputs, "placement_constraints")
+        .map(|i| {
+            PlacementConstraint::builder()
+                .set_type(
+                    i.get("type")
+                        .and_then(Json::as_str)
+                        .map(PlacementConstraintType::from),
+                )
+                .set_expression(
+                    i.get("expression")
+                        .and_then(Json::as_str)
+                        .map(str::to_owned),
+                )
+                .build()
+        })
+        .collect()
+}
+
+/// A non-empty list as `Some`, for the create (which sends nothing for none).
+pub(super) fn some_items<T>(v: Vec<T>) -> Option<Vec<T>> {
+    (!v.is_empty()).then_some(v)
+}
+
+/// The property paths that force a new service because its `launch_type` changed from one
+/// launch type to the other (`before`: live inputs; `after`: the desired value of a
+/// property). Moving between a launch type and a capacity provider strategy is an update.
+pub(crate) fn forced_by_launch_type(
+    before: &Json,
+    after: &dyn Fn(&str) -> Option<Json>,
+    changed: &[String],
+) -> Vec<String> {
+    if !changed.iter().any(|p| p == "launch_type") {
+        return Vec::new();
+    }
+    let old = before.get("launch_type").and_then(Json::as_str);
+    let new = after("launch_type");
+    match (old, new.as_ref().and_then(Json::as_str)) {
+        (Some(a), Some(b)) if a != b => vec!["launch_type".to_owned()],
+        _ => Vec::new(),
+    }
+}
+
+/// An UpdateService that moves the service to `new`'s capacity provider strategy (an empty
+/// list: back to its launch type), with the new deployment ECS requires for it.
+pub(super) fn with_strategy(
+    req: aws_sdk_ecs::operation::update_service::builders::UpdateServiceFluentBuilder,
+    new: &Json,
+) -> Result<
+    aws_sdk_ecs::operation::update_service::builders::UpdateServiceFluentBuilder,
+    ProviderError,
+> {
+    Ok(req
+        .set_capacity_provider_strategy(Some(strategy(new)?))
+        .force_new_deployment(true))
 }

@@ -23,17 +23,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
-    DeploymentRolloutState, LaunchType, LoadBalancer, NetworkConfiguration, PropagateTags,
-    Service as SdkService, ServiceField,
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
+    DeploymentConfiguration, DeploymentRolloutState, LaunchType, LoadBalancer,
+    NetworkConfiguration, PlacementConstraint, PlacementConstraintType, PlacementStrategy,
+    PlacementStrategyType, PropagateTags, SchedulingStrategy, Service as SdkService, ServiceField,
 };
 use iac_engine::provider::{
     Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
-use super::scaling;
 use super::task_definition::family_of;
+use super::{discovery, scaling};
 use super::{omit_unapplied, retry_role_propagation, update_tags};
 use crate::resources::common::{
     bool_or, existing, for_each_bounded, live_tags, malformed, name_taken, order_like, paged,
@@ -49,11 +50,12 @@ mod read;
 mod tests;
 
 use deploy::*;
+pub(crate) use inputs::forced_by_launch_type;
 use inputs::*;
 use read::*;
 pub(crate) use read::{describe, service_arns};
 
-const RTYPE: &str = "aws.ecs_service";
+pub(crate) const RTYPE: &str = "aws.ecs_service";
 
 /// DescribeServices takes at most 10 services per call.
 const DESCRIBE_BATCH: usize = 10;
@@ -109,6 +111,18 @@ impl ResourceType for EcsService {
             }
         }
         let scaled = scaling::read(cx, &ids, &last_scaling).await?;
+        // The Cloud Map services of every service found: one listing per namespace.
+        let namespaces = requests
+            .iter()
+            .filter_map(|r| discovery::discovery_of(&r.last_inputs))
+            .filter_map(|d| d.get("namespace").and_then(Json::as_str))
+            .map(str::to_owned)
+            .collect();
+        let registries = found
+            .values()
+            .filter_map(|s| registry_arn(s).map(str::to_owned))
+            .collect();
+        let registered = discovery::read(cx, &namespaces, &registries).await?;
         Ok(requests
             .iter()
             .map(|r| {
@@ -118,6 +132,18 @@ impl ResourceType for EcsService {
                 }
                 let mut inputs = live_inputs(s, &r.last_inputs);
                 with_scaling(&mut inputs, scaled.get(&scaling_id(s)), &r.last_inputs);
+                if let Some(m) = inputs.as_object_mut() {
+                    let d = discovery::live(
+                        s.service_registries().first(),
+                        &registered,
+                        s.service_name().unwrap_or_default(),
+                        &r.last_inputs,
+                    );
+                    // Absent when neither applied nor live, like every unset property.
+                    if !d.is_null() || discovery::discovery_of(&r.last_inputs).is_some() {
+                        m.insert("discovery".into(), d);
+                    }
+                }
                 Some(Live {
                     inputs,
                     attrs: attrs_of(s),
@@ -194,6 +220,7 @@ impl ResourceType for EcsService {
         let cluster = req_str(inputs, RTYPE, "cluster")?;
         let task = req_str(inputs, RTYPE, "task_definition")?;
         let network = network(inputs)?;
+        let strategy = strategy(inputs)?;
         let ecs = &cx.aws.clients().ecs;
         if let Some(s) = alive_named(cx, cluster, &service).await? {
             return Err(name_taken(&format!(
@@ -202,6 +229,16 @@ impl ResourceType for EcsService {
                 s.status().unwrap_or("ACTIVE")
             )));
         }
+        // The Cloud Map service first: the ECS service names it.
+        let registries = match discovery::create(cx, op, name, &service, inputs).await? {
+            Some(arn) => discovery::registries(inputs, &arn),
+            None => Vec::new(),
+        };
+        let desired = if is_daemon(inputs) {
+            None
+        } else {
+            Some(int(inputs, "desired_count").unwrap_or(1))
+        };
         op.progress(&format!("creating service `{service}`"));
         // ECS checks the load balancer's and the task's roles at create: a role made moments
         // ago may not be usable yet. A service always names roles (its task definition's,
@@ -212,9 +249,14 @@ impl ResourceType for EcsService {
                 .cluster(cluster)
                 .service_name(&service)
                 .task_definition(task)
-                .desired_count(int(inputs, "desired_count").unwrap_or(1))
-                .launch_type(LaunchType::Fargate)
-                .network_configuration(network.clone())
+                .set_desired_count(desired)
+                .set_launch_type(launch_type(inputs))
+                .set_capacity_provider_strategy(some_items(strategy.clone()))
+                .set_placement_strategy(some_items(placement_strategy(inputs)))
+                .set_placement_constraints(some_items(placement_constraints(inputs)))
+                .scheduling_strategy(scheduling(inputs))
+                .set_service_registries(some_items(registries.clone()))
+                .set_network_configuration(network.clone())
                 .set_load_balancers(load_balancers(inputs))
                 .deployment_configuration(deployment(inputs))
                 .set_health_check_grace_period_seconds(int(inputs, "health_check_grace_period"))
@@ -298,13 +340,56 @@ impl ResourceType for EcsService {
         }
         // While scaling is on, `desired_count` is the starting count only: sending it would
         // undo the scaler's choice.
-        if !scaled && (touches("desired_count") || touches("scaling")) {
+        if !scaled && !is_daemon(new) && (touches("desired_count") || touches("scaling")) {
             req = req.set_desired_count(int(new, "desired_count"));
             any = true;
         }
         if touches("subnets") || touches("security_groups") || touches("assign_public_ip") {
-            req = req.network_configuration(network(new)?);
+            if let Some(n) = network(new)? {
+                req = req.network_configuration(n);
+                any = true;
+            }
+        }
+        // A new strategy (or a launch type instead of one: an empty list) takes effect only
+        // with a new deployment, which ECS requires for it.
+        if touches("capacity_provider_strategy") || touches("launch_type") {
+            req = with_strategy(req, new)?;
             any = true;
+        }
+        if touches("placement_strategy") {
+            req = req.set_placement_strategy(Some(placement_strategy(new)));
+            any = true;
+        }
+        if touches("placement_constraints") {
+            req = req.set_placement_constraints(Some(placement_constraints(new)));
+            any = true;
+        }
+        // `discovery` added or removed (its other changes but `ttl` replace the service).
+        let had = discovery::discovery_of(old).is_some();
+        let has = discovery::discovery_of(new).is_some();
+        let mut retired_registry = None;
+        if touches("discovery") && had != has {
+            let current = describe_one(cx, cluster, id).await?;
+            let service = current
+                .as_ref()
+                .and_then(|s| s.service_name())
+                .unwrap_or_else(|| id.rsplit('/').next().unwrap_or(id))
+                .to_owned();
+            let registries = if has {
+                let arn = discovery::create(cx, op, op.name(), &service, new).await?;
+                arn.map(|a| discovery::registries(new, &a))
+                    .unwrap_or_default()
+            } else {
+                retired_registry = current.as_ref().and_then(registry_arn).map(str::to_owned);
+                Vec::new()
+            };
+            req = req.set_service_registries(Some(registries));
+            any = true;
+        } else if touches("discovery.ttl") {
+            let current = describe_one(cx, cluster, id).await?;
+            if let Some(arn) = current.as_ref().and_then(registry_arn) {
+                discovery::update_ttl(cx, op, arn, new).await?;
+            }
         }
         if touches("deployment") {
             req = req.deployment_configuration(deployment(new));
@@ -345,6 +430,9 @@ impl ResourceType for EcsService {
         if touches("scaling") && scaled {
             scaling::put(cx, op, &scaling_id, new).await?;
         }
+        if let Some(arn) = retired_registry {
+            discovery::delete(cx, op, &arn).await?;
+        }
         let s = if any && bool_or(new, "wait", true) {
             let s = wait_steady(cx, op, cluster, id, task, new).await?;
             // The service has moved off the old revision: deregister it unless another
@@ -375,8 +463,16 @@ impl ResourceType for EcsService {
             .to_owned();
         let ecs = &cx.aws.clients().ecs;
         let Some(s) = describe_one(cx, &cluster, id).await? else {
+            let service = inputs
+                .get("name")
+                .and_then(Json::as_str)
+                .unwrap_or_default();
+            if let Some(arn) = discovery::leftover(cx, service, inputs).await? {
+                discovery::delete(cx, op, &arn).await?;
+            }
             return Ok(());
         };
+        let registry = registry_arn(&s).map(str::to_owned);
         if s.status() == Some("ACTIVE") {
             // The scaler first, or it would scale the service back up. An identity that may
             // not use Application Auto Scaling still deletes a service that never scaled.
@@ -385,7 +481,8 @@ impl ResourceType for EcsService {
                 Err(e) if scaling::denied(&e) && scaling::scaling_of(inputs).is_none() => {}
                 Err(e) => return Err(e),
             }
-            if s.desired_count() > 0 {
+            if s.desired_count() > 0 && s.scheduling_strategy() != Some(&SchedulingStrategy::Daemon)
+            {
                 op.progress("scaling to 0 tasks");
                 ecs.update_service()
                     .cluster(&cluster)
@@ -451,6 +548,13 @@ impl ResourceType for EcsService {
                 }
             },
         )
-        .await
+        .await?;
+        // The ECS service is gone and its tasks deregistered: now its Cloud Map service.
+        if let Some(arn) = registry {
+            if discovery::discovery_of(inputs).is_some() {
+                discovery::delete(cx, op, &arn).await?;
+            }
+        }
+        Ok(())
     }
 }

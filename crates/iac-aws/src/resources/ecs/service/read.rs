@@ -106,9 +106,11 @@ pub(super) fn live_inputs(s: &SdkService, last: &Json) -> Json {
             json!(vpc.assign_public_ip() == Some(&AssignPublicIp::Enabled)),
         );
     } else {
-        for k in ["subnets", "security_groups", "assign_public_ip"] {
-            m.insert(k.into(), last.get(k).cloned().unwrap_or(Json::Null));
-        }
+        // No awsvpc configuration (bridge and host networking): no subnets, no groups,
+        // no public address.
+        m.insert("subnets".into(), Json::Null);
+        m.insert("security_groups".into(), Json::Null);
+        m.insert("assign_public_ip".into(), json!(false));
     }
     let lb = s.load_balancers().first().map(|lb| {
         json!({
@@ -177,6 +179,13 @@ pub(super) fn live_inputs(s: &SdkService, last: &Json) -> Json {
         "enable_ecs_managed_tags".into(),
         json!(s.enable_ecs_managed_tags()),
     );
+    read_capacity(s, last, &mut m);
+    m.insert(
+        "scheduling_strategy".into(),
+        json!(s
+            .scheduling_strategy()
+            .map_or(DEFAULT_SCHEDULING, SchedulingStrategy::as_str)),
+    );
     for k in ["wait", "wait_timeout"] {
         m.insert(k.into(), last.get(k).cloned().unwrap_or(Json::Null));
     }
@@ -188,9 +197,111 @@ pub(super) fn live_inputs(s: &SdkService, last: &Json) -> Json {
         &[
             ("health_check_grace_period", json!(0)),
             ("enable_execute_command", json!(false)),
+            ("launch_type", json!("FARGATE")),
+            ("scheduling_strategy", json!(DEFAULT_SCHEDULING)),
         ],
     );
+    // A daemon service has no desired count of its own (ECS reports how many instances
+    // it runs on).
+    if m.get("scheduling_strategy") == Some(&json!("DAEMON"))
+        && last.get("desired_count").is_none_or(Json::is_null)
+    {
+        m.remove("desired_count");
+    }
     Json::Object(m)
+}
+
+/// The applied entry of list `prop` whose `key` is `value`.
+fn applied_item<'a>(last: &'a Json, prop: &str, key: &str, value: &Json) -> Option<&'a Json> {
+    last.get(prop)?
+        .as_array()?
+        .iter()
+        .find(|i| i.get(key) == Some(value))
+}
+
+/// `launch_type`, `capacity_provider_strategy`, `placement_strategy` and
+/// `placement_constraints` in the stack's shape.
+///
+/// An answer without a strategy, placement strategy or constraints while the stack applied
+/// some reads as applied: the emulator (moto 5.2.5) drops all three from CreateService (it
+/// keeps what UpdateService sends), where AWS always returns them. A service using a
+/// strategy has no launch type on AWS; the emulator answers `EC2`, which is left out then.
+fn read_capacity(s: &SdkService, last: &Json, m: &mut Map<String, Json>) {
+    let live_strategy: Vec<Json> = s
+        .capacity_provider_strategy()
+        .iter()
+        .map(|i| {
+            let name = json!(i.capacity_provider());
+            let mut e = Map::new();
+            e.insert("capacity_provider".into(), name.clone());
+            e.insert("weight".into(), json!(i.weight()));
+            e.insert("base".into(), json!(i.base()));
+            omit_unapplied(
+                &mut e,
+                applied_item(
+                    last,
+                    "capacity_provider_strategy",
+                    "capacity_provider",
+                    &name,
+                ),
+                &[("weight", json!(DEFAULT_WEIGHT)), ("base", json!(0))],
+            );
+            Json::Object(e)
+        })
+        .collect();
+    let applied = |k: &str| {
+        last.get(k)
+            .filter(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+    };
+    let strategy = match (
+        live_strategy.is_empty(),
+        applied("capacity_provider_strategy"),
+    ) {
+        (true, Some(a)) => a.clone(),
+        _ => json!(live_strategy),
+    };
+    let uses_strategy = strategy.as_array().is_some_and(|a| !a.is_empty());
+    m.insert("capacity_provider_strategy".into(), strategy);
+    if !uses_strategy {
+        if let Some(t) = s.launch_type() {
+            m.insert("launch_type".into(), json!(t.as_str()));
+        }
+    }
+    let live_placement: Vec<Json> = s
+        .placement_strategy()
+        .iter()
+        .map(|p| {
+            let mut e = Map::new();
+            e.insert("type".into(), json!(p.r#type().map(|t| t.as_str())));
+            e.insert("field".into(), json!(p.field()));
+            omit_unapplied(&mut e, None, &[]);
+            Json::Object(e)
+        })
+        .collect();
+    let placement = match (live_placement.is_empty(), applied("placement_strategy")) {
+        (true, Some(a)) => a.clone(),
+        _ => json!(live_placement),
+    };
+    m.insert("placement_strategy".into(), placement);
+    let live_constraints: Vec<Json> = s
+        .placement_constraints()
+        .iter()
+        .map(|c| {
+            let mut e = Map::new();
+            e.insert("type".into(), json!(c.r#type().map(|t| t.as_str())));
+            e.insert("expression".into(), json!(c.expression()));
+            omit_unapplied(&mut e, None, &[]);
+            Json::Object(e)
+        })
+        .collect();
+    let constraints = match (
+        live_constraints.is_empty(),
+        applied("placement_constraints"),
+    ) {
+        (true, Some(a)) => a.clone(),
+        _ => json!(live_constraints),
+    };
+    m.insert("placement_constraints".into(), constraints);
 }
 
 /// The ARNs of every service ECS lists in the cluster, all pages.

@@ -222,3 +222,104 @@ fn with_scaling_on_the_applied_desired_count_is_reported() {
         "service/shop/shop-web"
     );
 }
+
+fn client() -> aws_sdk_ecs::Client {
+    aws_sdk_ecs::Client::from_conf(
+        aws_sdk_ecs::Config::builder()
+            .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
+            .region(aws_sdk_ecs::config::Region::new("us-east-1"))
+            .build(),
+    )
+}
+
+#[test]
+fn a_strategy_change_is_sent_with_a_new_deployment() {
+    let new = json!({"capacity_provider_strategy": [
+        {"capacity_provider": "ec2", "base": 1},
+        {"capacity_provider": "FARGATE_SPOT", "weight": 3}
+    ]});
+    let req = with_strategy(client().update_service(), &new).unwrap();
+    let input = req.as_input();
+    assert_eq!(input.get_force_new_deployment(), &Some(true));
+    let sent: Vec<(String, i32, i32)> = input
+        .get_capacity_provider_strategy()
+        .clone()
+        .unwrap()
+        .iter()
+        .map(|i| (i.capacity_provider().to_owned(), i.weight(), i.base()))
+        .collect();
+    assert_eq!(
+        sent,
+        [("ec2".to_owned(), 1, 1), ("FARGATE_SPOT".to_owned(), 3, 0)]
+    );
+    // Back to the launch type: an empty strategy, still with a new deployment.
+    let req = with_strategy(client().update_service(), &json!({"launch_type": "EC2"})).unwrap();
+    assert_eq!(
+        req.as_input().get_capacity_provider_strategy(),
+        &Some(Vec::new())
+    );
+    assert_eq!(req.as_input().get_force_new_deployment(), &Some(true));
+}
+
+#[test]
+fn launch_types_and_strategies() {
+    assert_eq!(launch_type(&json!({})), Some(LaunchType::Fargate));
+    assert_eq!(
+        launch_type(&json!({"launch_type": "EC2"})),
+        Some(LaunchType::Ec2)
+    );
+    assert_eq!(
+        launch_type(&json!({"capacity_provider_strategy": [{"capacity_provider": "ec2"}]})),
+        None
+    );
+    // One launch type to the other forces a new service; to or from a strategy does not.
+    let changed = ["launch_type".to_owned()];
+    let to = |v: &'static str| move |p: &str| (p == "launch_type").then(|| json!(v));
+    assert_eq!(
+        forced_by_launch_type(&json!({"launch_type": "EC2"}), &to("FARGATE"), &changed),
+        ["launch_type"]
+    );
+    assert!(forced_by_launch_type(&json!({}), &to("EC2"), &changed).is_empty());
+    assert!(
+        forced_by_launch_type(&json!({"launch_type": "EC2"}), &|_: &str| None, &changed).is_empty()
+    );
+    assert!(forced_by_launch_type(&json!({"launch_type": "EC2"}), &to("FARGATE"), &[]).is_empty());
+}
+
+#[test]
+fn strategies_and_placement_read_back_as_applied() {
+    let last = json!({
+        "launch_type": null,
+        "capacity_provider_strategy": [{"capacity_provider": "ec2"}],
+        "placement_strategy": [{"type": "binpack", "field": "memory"}],
+    });
+    // The emulator's answer: no strategy, no placement, `EC2`.
+    let s = SdkService::builder()
+        .service_name("web")
+        .launch_type(LaunchType::Ec2)
+        .build();
+    let live = live_inputs(&s, &last);
+    assert_eq!(
+        live["capacity_provider_strategy"],
+        last["capacity_provider_strategy"]
+    );
+    assert_eq!(live["placement_strategy"], last["placement_strategy"]);
+    assert!(live.get("launch_type").is_none(), "{live}");
+    // AWS's answer: the strategy with ECS's weight and base; the defaults read as omitted,
+    // a weight changed outside iac shows.
+    let s = SdkService::builder()
+        .service_name("web")
+        .capacity_provider_strategy(
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider("ec2")
+                .weight(2)
+                .base(0)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    assert_eq!(
+        live_inputs(&s, &last)["capacity_provider_strategy"],
+        json!([{"capacity_provider": "ec2", "weight": 2}])
+    );
+}
