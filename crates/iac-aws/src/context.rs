@@ -29,11 +29,13 @@ pub enum Service {
     S3,
     Ssm,
     ApplicationAutoScaling,
+    /// EC2 Auto Scaling (groups of instances), not Application Auto Scaling.
+    AutoScaling,
 }
 
 impl Service {
     /// Every service, in a fixed order.
-    pub const ALL: [Service; 11] = [
+    pub const ALL: [Service; 12] = [
         Service::Ec2,
         Service::Ecs,
         Service::Elbv2,
@@ -45,6 +47,7 @@ impl Service {
         Service::S3,
         Service::Ssm,
         Service::ApplicationAutoScaling,
+        Service::AutoScaling,
     ];
 
     /// The short name: the IAM action prefix, which users know from policies.
@@ -61,6 +64,7 @@ impl Service {
             Service::S3 => "s3",
             Service::Ssm => "ssm",
             Service::ApplicationAutoScaling => "application-autoscaling",
+            Service::AutoScaling => "autoscaling",
         }
     }
 
@@ -140,6 +144,8 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    /// EC2 Auto Scaling: the groups of `aws.autoscaling_group`.
+    pub ec2_autoscaling: aws_sdk_autoscaling::Client,
 }
 
 /// A loaded AWS connection: the resolved region and endpoint, the service clients, and the
@@ -224,6 +230,11 @@ impl AwsContext {
             autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(
                 aws_sdk_applicationautoscaling::config::Builder::from(&sdk)
                     .interceptor(counter.interceptor(Service::ApplicationAutoScaling))
+                    .build(),
+            ),
+            ec2_autoscaling: aws_sdk_autoscaling::Client::from_conf(
+                aws_sdk_autoscaling::config::Builder::from(&sdk)
+                    .interceptor(counter.interceptor(Service::AutoScaling))
                     .build(),
             ),
         };

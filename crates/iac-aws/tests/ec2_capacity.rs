@@ -1,0 +1,355 @@
+//! ECS on EC2 capacity through the engine on the local emulator (moto), with
+//! tests/fixtures/aws/ec2_capacity.yaml: an instance profile, a launch template, an Auto
+//! Scaling group, a capacity provider and a cluster listing it and FARGATE_SPOT with a
+//! default strategy apply, re-plan clean, change in place (a new launch template version,
+//! the provider's target capacity, the cluster's strategy), and are destroyed in the order
+//! AWS accepts.
+//!
+//! Where the emulator is not AWS, and how that shapes this test (docs/ec2-capacity.md):
+//! - moto has the public SSM parameter of the ECS-optimised AMI
+//!   (`/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id`), so the AMI
+//!   is resolved as on AWS; the test compares the template's AMI with the parameter's value.
+//! - Instances of the group start (moto launches them) but never join the cluster: there
+//!   are no container instances, so the deregistration a cluster's delete does on AWS is
+//!   not exercised here, and nothing is placed on the provider.
+//! - FARGATE and FARGATE_SPOT describe as `MISSING` in `DescribeCapacityProviders`; iac
+//!   never describes them (it reads a cluster's list from `DescribeClusters`).
+//! - `DescribeCapacityProviders` without names fails with HTTP 500, and so does
+//!   `DeleteCapacityProvider` of a provider already deleted: iac always passes names and
+//!   looks before it deletes. A deleted provider describes as `MISSING`, not `INACTIVE`.
+//! - moto deletes a provider that a cluster still lists, deletes a cluster that lists
+//!   providers, and a launch template a group still uses (AWS refuses all three): the order
+//!   is checked on the requests iac sent, not on the emulator's refusals.
+//! - `ForceDelete` removes the group at once and leaves its instances running: the wait for
+//!   the group to go ends at the first poll.
+//!
+//! Needs moto: `just emulator-install`. Without it this test fails; it never skips.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{assert_clean, changes, make_plan, run, updated};
+use iac_aws::{AwsProvider, Clients};
+use iac_engine::{plan_destroy, render_plan, PlanOptions, Provider, State};
+use iac_stack::Stack;
+use iac_testkit::Emulator;
+
+const FIXTURE: &str = "tests/fixtures/aws/ec2_capacity.yaml";
+
+fn load(vars: &[(&str, &str)]) -> Stack {
+    common::load(FIXTURE, vars, &[])
+}
+
+/// `(instance type, AMI, user data script, http tokens, instance profile ARN)` of the
+/// template's default version, and its default version number.
+async fn template(c: &Clients, id: &str) -> (Vec<String>, i64) {
+    let v = c
+        .ec2
+        .describe_launch_template_versions()
+        .launch_template_id(id)
+        .versions("$Default")
+        .send()
+        .await
+        .expect("DescribeLaunchTemplateVersions");
+    let v = &v.launch_template_versions()[0];
+    let d = v.launch_template_data().expect("data");
+    let script = aws_smithy_types::base64::decode(d.user_data().unwrap_or_default())
+        .expect("base64 user data");
+    (
+        vec![
+            d.instance_type()
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default(),
+            d.image_id().unwrap_or_default().to_owned(),
+            String::from_utf8(script).expect("UTF-8 user data"),
+            d.metadata_options()
+                .and_then(|m| m.http_tokens())
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default(),
+            d.iam_instance_profile()
+                .and_then(|p| p.arn())
+                .unwrap_or_default()
+                .to_owned(),
+        ],
+        v.version_number().unwrap_or_default(),
+    )
+}
+
+async fn target_capacity(c: &Clients, provider: &str) -> Option<i32> {
+    c.ecs
+        .describe_capacity_providers()
+        .capacity_providers(provider)
+        .send()
+        .await
+        .expect("DescribeCapacityProviders")
+        .capacity_providers()
+        .iter()
+        .find(|p| p.name() == Some(provider))
+        .and_then(|p| {
+            p.auto_scaling_group_provider()?
+                .managed_scaling()?
+                .target_capacity()
+        })
+}
+
+/// The cluster's providers and its strategy as `(provider, weight, base)`.
+async fn cluster_capacity(c: &Clients, cluster: &str) -> (Vec<String>, Vec<(String, i32, i32)>) {
+    let resp = c
+        .ecs
+        .describe_clusters()
+        .clusters(cluster)
+        .send()
+        .await
+        .expect("DescribeClusters");
+    let cl = &resp.clusters()[0];
+    (
+        cl.capacity_providers().to_vec(),
+        cl.default_capacity_provider_strategy()
+            .iter()
+            .map(|i| (i.capacity_provider().to_owned(), i.weight(), i.base()))
+            .collect(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
+    let emulator = Emulator::start();
+    let tmp = tempfile::tempdir().expect("state dir");
+    let dir = tmp.path().to_owned();
+    let aws = common::context(&emulator).await;
+    let c = aws.clients().clone();
+    let stack = load(&[]);
+    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
+    let mut state = State::new(&stack.name);
+
+    let first = make_plan(&stack, &state, &provider).await;
+    assert_eq!(first.summary.add, stack.resources.len());
+    run(&first, &mut state, &dir, &provider).await;
+
+    // The launch template: the ECS-optimised AMI the parameter names, the user data that
+    // joins the cluster then the stack's own, IMDSv2 only, the instance profile.
+    let lt_id = state.resources["instances"].physical_id.clone();
+    let ami = c
+        .ssm
+        .get_parameter()
+        .name("/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id")
+        .send()
+        .await
+        .expect("the emulator has the ECS AMI parameter")
+        .parameter()
+        .and_then(|p| p.value())
+        .expect("a value")
+        .to_owned();
+    let profile_arn = state.resources["instance_profile"].attrs["arn"]
+        .as_str()
+        .expect("profile arn")
+        .to_owned();
+    let (data, version) = template(&c, &lt_id).await;
+    assert_eq!(
+        data,
+        vec![
+            "t3.small".to_owned(),
+            ami.clone(),
+            "#!/bin/bash\necho ECS_CLUSTER=capacity-engine-cluster >> /etc/ecs/ecs.config\n\
+             echo ECS_ENABLE_CONTAINER_METADATA=true >> /etc/ecs/ecs.config\n"
+                .to_owned(),
+            "required".to_owned(),
+            profile_arn,
+        ]
+    );
+    assert_eq!(version, 1);
+    assert_eq!(state.resources["instances"].attrs["image_id"], ami.as_str());
+
+    // The instance profile holds the role.
+    let profile = c
+        .iam
+        .get_instance_profile()
+        .instance_profile_name(&state.resources["instance_profile"].physical_id)
+        .send()
+        .await
+        .expect("GetInstanceProfile");
+    let roles: Vec<&str> = profile
+        .instance_profile()
+        .expect("profile")
+        .roles()
+        .iter()
+        .map(|r| r.role_name())
+        .collect();
+    assert_eq!(
+        roles,
+        vec![state.resources["instance_role"].physical_id.as_str()]
+    );
+
+    // The group: scale-in protection, its tags propagated at launch, `AmazonECSManaged`
+    // among them (set with the capacity provider).
+    let group = state.resources["asg"].physical_id.clone();
+    let groups = c
+        .ec2_autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(&group)
+        .send()
+        .await
+        .expect("DescribeAutoScalingGroups");
+    let g = &groups.auto_scaling_groups()[0];
+    assert_eq!(g.new_instances_protected_from_scale_in(), Some(true));
+    assert_eq!(g.health_check_grace_period(), Some(120));
+    assert_eq!(
+        (g.min_size(), g.max_size(), g.desired_capacity()),
+        (Some(0), Some(4), Some(1))
+    );
+    assert_eq!(
+        g.launch_template().and_then(|t| t.launch_template_id()),
+        Some(lt_id.as_str())
+    );
+    let mut tags: Vec<(&str, bool)> = g
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default(),
+                t.propagate_at_launch().unwrap_or(false),
+            )
+        })
+        .collect();
+    tags.sort();
+    assert_eq!(
+        tags,
+        vec![
+            ("AmazonECSManaged", true),
+            ("Name", true),
+            ("iac:name", true),
+            ("iac:stack", true)
+        ]
+    );
+
+    // The provider and the cluster.
+    let cp = state.resources["ec2"].physical_id.clone();
+    let cluster = "capacity-engine-cluster";
+    assert_eq!(target_capacity(&c, &cp).await, Some(90));
+    assert_eq!(
+        cluster_capacity(&c, cluster).await,
+        (
+            vec![cp.clone(), "FARGATE_SPOT".to_owned()],
+            vec![(cp.clone(), 1, 1), ("FARGATE_SPOT".to_owned(), 2, 0)]
+        )
+    );
+
+    // Read back as applied.
+    assert_clean(&make_plan(&stack, &state, &provider).await);
+
+    // A new instance type: a new default version of the same template, not a new one.
+    let bigger = load(&[("instance_type", "t3.medium")]);
+    let plan = make_plan(&bigger, &state, &provider).await;
+    assert_eq!(
+        changes(&plan),
+        vec![updated("instances", &["instance_type"])],
+        "{}",
+        render_plan(&plan, false)
+    );
+    assert!(
+        render_plan(&plan, false).contains("will get a new version"),
+        "{}",
+        render_plan(&plan, false)
+    );
+    run(&plan, &mut state, &dir, &provider).await;
+    assert_eq!(state.resources["instances"].physical_id, lt_id);
+    let (data, version) = template(&c, &lt_id).await;
+    assert_eq!((data[0].as_str(), version), ("t3.medium", 2));
+    assert_eq!(state.resources["instances"].attrs["version"], 2);
+    assert_clean(&make_plan(&bigger, &state, &provider).await);
+
+    // The provider's target capacity and the cluster's strategy: in place.
+    let moved = load(&[
+        ("instance_type", "t3.medium"),
+        ("target_capacity", "80"),
+        ("spot_weight", "3"),
+    ]);
+    let plan = make_plan(&moved, &state, &provider).await;
+    let mut got = changes(&plan);
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got,
+        vec![
+            updated("cluster", &["default_strategy[1].weight"]),
+            updated("ec2", &["managed_scaling.target_capacity"]),
+        ],
+        "{}",
+        render_plan(&plan, false)
+    );
+    run(&plan, &mut state, &dir, &provider).await;
+    assert_eq!(target_capacity(&c, &cp).await, Some(80));
+    assert_eq!(
+        cluster_capacity(&c, cluster).await.1,
+        vec![(cp.clone(), 1, 1), ("FARGATE_SPOT".to_owned(), 3, 0)]
+    );
+    assert_clean(&make_plan(&moved, &state, &provider).await);
+
+    // Destroy, in the order AWS accepts: the cluster lets go of its providers before it is
+    // deleted, the provider is deleted before its group, the group (force, its instances
+    // terminated) before the launch template, the template before the instance profile,
+    // whose role is removed before it is deleted.
+    let down = plan_destroy(&moved, &state, &PlanOptions::default()).expect("plan destroy");
+    aws.requests().reset();
+    run(&down, &mut state, &dir, &provider).await;
+    assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+    let sent: Vec<String> = aws
+        .requests()
+        .sequence()
+        .iter()
+        .map(|o| o.to_string())
+        .collect();
+    let at = |op: &str| {
+        sent.iter()
+            .position(|s| s == op)
+            .unwrap_or_else(|| panic!("`{op}` was not sent: {sent:?}"))
+    };
+    let order = [
+        "ecs:PutClusterCapacityProviders",
+        "ecs:DeleteCluster",
+        "ecs:DeleteCapacityProvider",
+        "autoscaling:DeleteAutoScalingGroup",
+        "ec2:DeleteLaunchTemplate",
+        "iam:RemoveRoleFromInstanceProfile",
+        "iam:DeleteInstanceProfile",
+        "iam:DeleteRole",
+    ];
+    for pair in order.windows(2) {
+        assert!(
+            at(pair[0]) < at(pair[1]),
+            "{} before {}: {sent:?}",
+            pair[0],
+            pair[1]
+        );
+    }
+    // The provider's delete describes it first (moto fails a delete of a deleted one) and
+    // waits on a describe naming it.
+    assert!(
+        sent.iter()
+            .skip(at("ecs:DeleteCapacityProvider"))
+            .any(|s| s == "ecs:DescribeCapacityProviders"),
+        "{sent:?}"
+    );
+    assert_eq!(target_capacity(&c, &cp).await, None);
+    let left = c
+        .ec2_autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(&group)
+        .send()
+        .await
+        .expect("DescribeAutoScalingGroups");
+    assert!(left.auto_scaling_groups().is_empty());
+    let templates = c
+        .ec2
+        .describe_launch_templates()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:iac:stack")
+                .values(&stack.name)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeLaunchTemplates");
+    assert!(templates.launch_templates().is_empty());
+}
