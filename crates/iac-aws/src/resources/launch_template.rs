@@ -154,9 +154,7 @@ fn template_data(
     let mut data = RequestLaunchTemplateData::builder()
         .image_id(image_id)
         .instance_type(InstanceType::from(req_str(inputs, RTYPE, "instance_type")?))
-        .set_user_data(
-            user_data_script(cluster, extra).map(|s| aws_smithy_types::base64::encode(s)),
-        )
+        .set_user_data(user_data_script(cluster, extra).map(aws_smithy_types::base64::encode))
         .metadata_options(
             LaunchTemplateInstanceMetadataOptionsRequest::builder()
                 .http_tokens(LaunchTemplateHttpTokensState::from(tokens))
