@@ -20,10 +20,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{
-    AutoScalingGroup, LaunchTemplateSpecification, Tag, TagDescription,
+    AutoScalingGroup, Filter, LaunchTemplateSpecification, Tag, TagDescription,
 };
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
+    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
 use serde_json::{json, Map, Value as Json};
 
@@ -198,6 +198,49 @@ impl ResourceType for AutoScalingGroupType {
             .map(|r| {
                 let g = found.get(&r.physical_id).filter(|g| !deleting(g))?;
                 Some(live_of(g, &r.last_inputs))
+            })
+            .collect())
+    }
+
+    /// The stack's groups, with one describe filtered on its tag.
+    async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
+        let client = &cx.aws.clients().ec2_autoscaling;
+        let groups = super::common::all_pages(|token| {
+            let page = client
+                .describe_auto_scaling_groups()
+                .filters(
+                    Filter::builder()
+                        .name("tag:iac:stack")
+                        .values(&cx.stack)
+                        .build(),
+                )
+                .set_next_token(token);
+            async move {
+                let resp = page
+                    .send()
+                    .await
+                    .map_err(cx.err(Service::AutoScaling, "DescribeAutoScalingGroups"))?;
+                Ok((
+                    resp.auto_scaling_groups().to_vec(),
+                    resp.next_token().map(str::to_owned),
+                ))
+            }
+        })
+        .await?;
+        Ok(groups
+            .iter()
+            .filter(|g| !deleting(g))
+            .map(|g| {
+                let live = live_of(g, &Json::Null);
+                let name = live.inputs["tags"]
+                    .get("iac:name")
+                    .and_then(Json::as_str)
+                    .map(str::to_owned);
+                Tagged {
+                    physical_id: g.auto_scaling_group_name().unwrap_or_default().to_owned(),
+                    name,
+                    live,
+                }
             })
             .collect())
     }

@@ -73,6 +73,21 @@ pub(crate) async fn describe(
     Ok(out)
 }
 
+/// The names of the providers some active cluster lists (FARGATE and FARGATE_SPOT left
+/// out), for the sweep.
+pub(crate) async fn listed_by_clusters(cx: &Cx) -> Result<Vec<String>, ProviderError> {
+    let mut names: Vec<String> = super::cluster_capacity::all_clusters(cx)
+        .await?
+        .iter()
+        .filter(|c| c.status() != Some("INACTIVE"))
+        .flat_map(|c| c.capacity_providers().to_vec())
+        .filter(|n| n != "FARGATE" && n != "FARGATE_SPOT")
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
 fn inactive(p: &CapacityProvider) -> bool {
     p.status().is_some_and(|s| s.as_str() == "INACTIVE")
 }

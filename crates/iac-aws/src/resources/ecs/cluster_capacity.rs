@@ -110,7 +110,7 @@ pub(crate) fn read_into(inputs: &mut Map<String, Json>, c: &Cluster, last: &Json
 }
 
 /// Every cluster of the account (and region), described.
-async fn all_clusters(cx: &Cx) -> Result<Vec<Cluster>, ProviderError> {
+pub(crate) async fn all_clusters(cx: &Cx) -> Result<Vec<Cluster>, ProviderError> {
     let ecs = &cx.aws.clients().ecs;
     let arns = crate::resources::common::all_pages(|token| {
         let page = ecs
