@@ -9,6 +9,8 @@
 //! - moto has the public SSM parameter of the ECS-optimised AMI
 //!   (`/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id`), so the AMI
 //!   is resolved as on AWS; the test compares the template's AMI with the parameter's value.
+//!   `/aws/` names are reserved (`AccessDeniedException`, as on AWS), so a parameter of the
+//!   test's own stands for a public one that AWS moves on to a newer AMI.
 //! - Instances of the group start (moto launches them) but never join the cluster: there
 //!   are no container instances, so the deregistration a cluster's delete does on AWS is
 //!   not exercised here, and nothing is placed on the provider.
@@ -284,6 +286,64 @@ async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
         vec![(cp.clone(), 1, 1), ("FARGATE_SPOT".to_owned(), 3, 0)]
     );
     assert_clean(&make_plan(&moved, &state, &provider).await);
+
+    // The AMI parameter: another one makes a version with its AMI; when the parameter then
+    // names another AMI, the plan shows it and apply makes a version with the new one.
+    // (`/capacity-test/ami` is the stack's own parameter, standing for a public one that
+    // AWS moves on: `/aws/` names are reserved, in moto as on AWS.)
+    let put_ami = |ami: &'static str| {
+        let c = c.clone();
+        async move {
+            c.ssm
+                .put_parameter()
+                .name("/capacity-test/ami")
+                .value(ami)
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+                .overwrite(true)
+                .send()
+                .await
+                .expect("PutParameter");
+        }
+    };
+    put_ami("ami-0aaaaaaaaaaaaaaa1").await;
+    let own = [
+        ("instance_type", "t3.medium"),
+        ("target_capacity", "80"),
+        ("spot_weight", "3"),
+        ("ami_parameter", "/capacity-test/ami"),
+    ];
+    let custom = load(&own);
+    let plan = make_plan(&custom, &state, &provider).await;
+    assert_eq!(
+        changes(&plan),
+        vec![updated("instances", &["ami_parameter"])],
+        "{}",
+        render_plan(&plan, false)
+    );
+    run(&plan, &mut state, &dir, &provider).await;
+    assert_eq!(
+        state.resources["instances"].attrs["image_id"],
+        "ami-0aaaaaaaaaaaaaaa1"
+    );
+    assert_clean(&make_plan(&custom, &state, &provider).await);
+    put_ami("ami-0bbbbbbbbbbbbbbb2").await;
+    let plan = make_plan(&custom, &state, &provider).await;
+    assert_eq!(
+        changes(&plan),
+        vec![updated("instances", &["ami_parameter"])],
+        "{}",
+        render_plan(&plan, false)
+    );
+    assert!(
+        render_plan(&plan, false).contains("ami-0aaaaaaaaaaaaaaa1"),
+        "{}",
+        render_plan(&plan, false)
+    );
+    run(&plan, &mut state, &dir, &provider).await;
+    let (data, version) = template(&c, &lt_id).await;
+    assert_eq!((data[1].as_str(), version), ("ami-0bbbbbbbbbbbbbbb2", 4));
+    assert_clean(&make_plan(&custom, &state, &provider).await);
+    let moved = custom;
 
     // Destroy, in the order AWS accepts: the cluster lets go of its providers before it is
     // deleted, the provider is deleted before its group, the group (force, its instances
