@@ -413,3 +413,88 @@ async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
         .expect("DescribeLaunchTemplates");
     assert!(templates.launch_templates().is_empty());
 }
+
+/// A stack that drops its capacity provider but keeps the cluster: the cluster's lists
+/// change in place, and the provider is taken off the cluster before it is deleted, in
+/// whatever order the walker runs the cluster's update and the provider's delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_capacity_provider_leaves_the_cluster_first() {
+    let emulator = Emulator::start();
+    let tmp = tempfile::tempdir().expect("state dir");
+    let dir = tmp.path().to_owned();
+    let aws = common::context(&emulator).await;
+    let c = aws.clients().clone();
+    let stack = load(&[]);
+    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
+    let mut state = State::new(&stack.name);
+    run(
+        &make_plan(&stack, &state, &provider).await,
+        &mut state,
+        &dir,
+        &provider,
+    )
+    .await;
+    let cp = state.resources["ec2"].physical_id.clone();
+
+    let fargate_only = common::load(
+        FIXTURE,
+        &[],
+        &[
+            (
+                "  ec2:\n    type: aws.capacity_provider\n    autoscaling_group: ${asg.arn}\n    \
+                 managed_scaling:\n      target_capacity: ${var.target_capacity}\n      \
+                 max_step: 2\n    managed_termination_protection: true\n",
+                "",
+            ),
+            (
+                "      - ${ec2.name}\n      - FARGATE_SPOT\n",
+                "      - FARGATE_SPOT\n",
+            ),
+            (
+                "      - capacity_provider: ${ec2.name}\n        base: 1\n        weight: 1\n",
+                "",
+            ),
+        ],
+    );
+    let plan = make_plan(&fargate_only, &state, &provider).await;
+    let mut got: Vec<(String, iac_engine::Action)> = changes(&plan)
+        .into_iter()
+        .map(|(name, action, _)| (name, action))
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got,
+        vec![
+            ("cluster".to_owned(), iac_engine::Action::Update),
+            ("ec2".to_owned(), iac_engine::Action::Delete),
+        ],
+        "{}",
+        render_plan(&plan, false)
+    );
+    aws.requests().reset();
+    run(&plan, &mut state, &dir, &provider).await;
+    let sent: Vec<String> = aws
+        .requests()
+        .sequence()
+        .iter()
+        .map(|o| o.to_string())
+        .collect();
+    let first_put = sent
+        .iter()
+        .position(|s| s == "ecs:PutClusterCapacityProviders")
+        .unwrap_or_else(|| panic!("no PutClusterCapacityProviders: {sent:?}"));
+    let delete = sent
+        .iter()
+        .position(|s| s == "ecs:DeleteCapacityProvider")
+        .unwrap_or_else(|| panic!("no DeleteCapacityProvider: {sent:?}"));
+    assert!(first_put < delete, "{sent:?}");
+    assert_eq!(target_capacity(&c, &cp).await, None);
+    assert_eq!(
+        cluster_capacity(&c, "capacity-engine-cluster").await,
+        (
+            vec!["FARGATE_SPOT".to_owned()],
+            vec![("FARGATE_SPOT".to_owned(), 2, 0)]
+        )
+    );
+    assert_clean(&make_plan(&fargate_only, &state, &provider).await);
+}
