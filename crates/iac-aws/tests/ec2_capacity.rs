@@ -498,3 +498,139 @@ async fn a_dropped_capacity_provider_leaves_the_cluster_first() {
     );
     assert_clean(&make_plan(&fargate_only, &state, &provider).await);
 }
+
+/// `existing: true` finds an instance profile and a capacity provider by name, whoever made
+/// them, and a stack uses them without changing them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_profile_and_a_capacity_provider_are_looked_up_by_name() {
+    let emulator = Emulator::start();
+    let aws = common::context(&emulator).await;
+    let c = aws.clients().clone();
+    // Made by someone else: a profile, and a provider over a group of theirs.
+    let profile_arn = c
+        .iam
+        .create_instance_profile()
+        .instance_profile_name("platform-instances")
+        .send()
+        .await
+        .expect("CreateInstanceProfile")
+        .instance_profile()
+        .expect("profile")
+        .arn()
+        .to_owned();
+    let vpc = c
+        .ec2
+        .create_vpc()
+        .cidr_block("10.80.0.0/16")
+        .send()
+        .await
+        .expect("CreateVpc");
+    let subnet = c
+        .ec2
+        .create_subnet()
+        .vpc_id(vpc.vpc().and_then(|v| v.vpc_id()).expect("vpc id"))
+        .cidr_block("10.80.1.0/24")
+        .availability_zone("us-east-1a")
+        .send()
+        .await
+        .expect("CreateSubnet");
+    let lt = c
+        .ec2
+        .create_launch_template()
+        .launch_template_name("platform")
+        .launch_template_data(
+            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                .instance_type(aws_sdk_ec2::types::InstanceType::T3Small)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateLaunchTemplate");
+    c.ec2_autoscaling
+        .create_auto_scaling_group()
+        .auto_scaling_group_name("platform")
+        .launch_template(
+            aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                .launch_template_id(
+                    lt.launch_template()
+                        .and_then(|t| t.launch_template_id())
+                        .expect("template id"),
+                )
+                .build(),
+        )
+        .min_size(0)
+        .max_size(1)
+        .vpc_zone_identifier(
+            subnet
+                .subnet()
+                .and_then(|s| s.subnet_id())
+                .expect("subnet id"),
+        )
+        .send()
+        .await
+        .expect("CreateAutoScalingGroup");
+    let group_arn = c
+        .ec2_autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names("platform")
+        .send()
+        .await
+        .expect("DescribeAutoScalingGroups")
+        .auto_scaling_groups()[0]
+        .auto_scaling_group_arn()
+        .expect("group arn")
+        .to_owned();
+    c.ecs
+        .create_capacity_provider()
+        .name("platform-ec2")
+        .auto_scaling_group_provider(
+            aws_sdk_ecs::types::AutoScalingGroupProvider::builder()
+                .auto_scaling_group_arn(group_arn)
+                .build()
+                .expect("provider"),
+        )
+        .send()
+        .await
+        .expect("CreateCapacityProvider");
+
+    let stack = iac_stack::load_str(
+        "lookup.yaml",
+        "stack: capacity-lookup\nregion: us-east-1\nresources:\n  profile:\n    type: aws.instance_profile\n    existing: true\n    name: platform-instances\n  platform:\n    type: aws.capacity_provider\n    existing: true\n    name: platform-ec2\n  cluster:\n    type: aws.ecs_cluster\n    capacity_providers:\n      - ${platform.name}\n",
+        &iac_stack::LoadOptions::default(),
+    )
+    .unwrap_or_else(|d| panic!("{d:?}"))
+    .stack;
+    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
+    let plan = make_plan(&stack, &State::new(&stack.name), &provider).await;
+    let found = |name: &str| {
+        plan.changes
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no change for `{name}`"))
+    };
+    assert_eq!(
+        found("profile").physical_id.as_deref(),
+        Some("platform-instances")
+    );
+    assert_eq!(
+        found("profile")
+            .live_attrs
+            .as_ref()
+            .map(|a| a["arn"].clone()),
+        Some(serde_json::json!(profile_arn))
+    );
+    assert_eq!(
+        found("platform").physical_id.as_deref(),
+        Some("platform-ec2")
+    );
+    assert_eq!(plan.summary.add, 1, "{}", render_plan(&plan, false));
+    let tmp = tempfile::tempdir().expect("state dir");
+    let mut state = State::new(&stack.name);
+    run(&plan, &mut state, tmp.path(), &provider).await;
+    assert_eq!(
+        cluster_capacity(&c, &format!("{}-cluster", stack.name))
+            .await
+            .0,
+        vec!["platform-ec2".to_owned()]
+    );
+}

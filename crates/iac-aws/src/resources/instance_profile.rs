@@ -116,6 +116,16 @@ impl ResourceType for InstanceProfile {
         super::read_one(self, cx, name, profile, desired, json!({})).await
     }
 
+    /// By `name`: the one of that name (see `find`), whoever owns it.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+        super::lookup::by_find(self, cx, name, inputs).await
+    }
+
     /// By its name (the `name` input, unique per account); whose it is, by its tags.
     async fn find(
         &self,

@@ -217,6 +217,16 @@ impl ResourceType for EcsCapacityProvider {
         crate::resources::read_one(self, cx, name, provider, desired, json!({})).await
     }
 
+    /// By `name`: the one of that name (see `find`), whoever owns it.
+    async fn lookup(
+        &self,
+        cx: &Cx,
+        name: &str,
+        inputs: &Json,
+    ) -> Result<Option<iac_engine::provider::Found>, ProviderError> {
+        crate::resources::lookup::by_find(self, cx, name, inputs).await
+    }
+
     /// By its name (unique per account and region); whose it is, by its tags.
     async fn find(
         &self,
