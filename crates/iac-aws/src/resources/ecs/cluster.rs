@@ -4,6 +4,10 @@
 //! name forces a new cluster (the engine decides that from the schema). A delete is never
 //! sent while the cluster still has active services or running tasks: AWS would refuse
 //! it, and the emulator would accept it and orphan the service.
+//!
+//! `capacity_providers` and `default_strategy` are sent with the create and changed in place
+//! (`cluster_capacity.rs`); before its delete the cluster lets go of its providers and its
+//! container instances, as AWS requires (the providers and their groups are deleted after it).
 
 use std::collections::HashMap;
 
