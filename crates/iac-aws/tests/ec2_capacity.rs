@@ -237,8 +237,32 @@ async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
         )
     );
 
-    // Read back as applied.
+    // Read back as applied, with one describe of each kind (the plan's orphan check takes
+    // what the reads found by the stack's tag) and one GetParameters for the AMI.
+    aws.requests().reset();
     assert_clean(&make_plan(&stack, &state, &provider).await);
+    let counts: Vec<(&str, u64)> = [
+        ("ec2", "DescribeLaunchTemplates"),
+        ("ec2", "DescribeLaunchTemplateVersions"),
+        ("ssm", "GetParameters"),
+        ("autoscaling", "DescribeAutoScalingGroups"),
+        ("ecs", "DescribeCapacityProviders"),
+        ("iam", "GetInstanceProfile"),
+    ]
+    .into_iter()
+    .map(|(service, op)| (op, aws.requests().count(service, op)))
+    .collect();
+    assert_eq!(
+        counts,
+        vec![
+            ("DescribeLaunchTemplates", 1),
+            ("DescribeLaunchTemplateVersions", 1),
+            ("GetParameters", 1),
+            ("DescribeAutoScalingGroups", 1),
+            ("DescribeCapacityProviders", 1),
+            ("GetInstanceProfile", 1),
+        ]
+    );
 
     // A new instance type: a new default version of the same template, not a new one.
     let bigger = load(&[("instance_type", "t3.medium")]);

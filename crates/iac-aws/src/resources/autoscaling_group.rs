@@ -10,6 +10,9 @@
 //! a capacity provider) owns the live count, which a read shows as `live_desired` and never
 //! as drift of `desired`. A change of `desired` in the stack is sent.
 //!
+//! A read is one describe filtered on the stack's tag (its answer kept for the plan's
+//! orphan check), and one by name only for groups it did not find.
+//!
 //! A delete is `ForceDelete` (the instances are terminated with the group), then a bounded
 //! wait, with progress, until the group is gone: the launch template and the subnets it
 //! used are deleted only after that.
@@ -184,6 +187,62 @@ fn launch_template_spec(inputs: &Json) -> Result<LaunchTemplateSpecification, Pr
         .build())
 }
 
+/// The key of the groups in `Cx::tagged`.
+const TAGGED_KEY: &str = "auto-scaling-group";
+
+/// The groups carrying the stack's `iac:stack` tag, by name, all pages.
+async fn describe_tagged(cx: &Cx) -> Result<HashMap<String, AutoScalingGroup>, ProviderError> {
+    let client = &cx.aws.clients().ec2_autoscaling;
+    let groups = super::common::all_pages(|token| {
+        let page = client
+            .describe_auto_scaling_groups()
+            .filters(
+                Filter::builder()
+                    .name("tag:iac:stack")
+                    .values(&cx.stack)
+                    .build(),
+            )
+            .set_next_token(token);
+        async move {
+            let resp = page
+                .send()
+                .await
+                .map_err(cx.err(Service::AutoScaling, "DescribeAutoScalingGroups"))?;
+            Ok((
+                resp.auto_scaling_groups().to_vec(),
+                resp.next_token().map(str::to_owned),
+            ))
+        }
+    })
+    .await?;
+    Ok(groups
+        .into_iter()
+        .filter_map(|g| Some((g.auto_scaling_group_name()?.to_owned(), g)))
+        .collect())
+}
+
+/// The groups of `found` (not being deleted) as the plan's orphan check takes them.
+fn tagged_of(found: &HashMap<String, AutoScalingGroup>) -> Vec<Tagged> {
+    let mut out: Vec<Tagged> = found
+        .iter()
+        .filter(|(_, g)| !deleting(g))
+        .map(|(name, g)| {
+            let live = live_of(g, &Json::Null);
+            let iac_name = live.inputs["tags"]
+                .get("iac:name")
+                .and_then(Json::as_str)
+                .map(str::to_owned);
+            Tagged {
+                physical_id: name.clone(),
+                name: iac_name,
+                live,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.physical_id.cmp(&b.physical_id));
+    out
+}
+
 #[async_trait]
 impl ResourceType for AutoScalingGroupType {
     async fn read(
@@ -191,8 +250,21 @@ impl ResourceType for AutoScalingGroupType {
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let names: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
-        let found = describe(cx, &names).await?;
+        // One describe by the stack's tag; by name only the groups it did not find (their
+        // tags changed outside iac).
+        let mut found = describe_tagged(cx).await?;
+        cx.tagged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(TAGGED_KEY, tagged_of(&found));
+        let missing: Vec<String> = requests
+            .iter()
+            .filter(|r| !found.contains_key(&r.physical_id))
+            .map(|r| r.physical_id.clone())
+            .collect();
+        if !missing.is_empty() {
+            found.extend(describe(cx, &missing).await?);
+        }
         Ok(requests
             .iter()
             .map(|r| {
@@ -202,47 +274,18 @@ impl ResourceType for AutoScalingGroupType {
             .collect())
     }
 
-    /// The stack's groups, with one describe filtered on its tag.
+    /// The stack's groups: what the plan's read just found by the stack's tag, or else one
+    /// describe filtered on its tag.
     async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
-        let client = &cx.aws.clients().ec2_autoscaling;
-        let groups = super::common::all_pages(|token| {
-            let page = client
-                .describe_auto_scaling_groups()
-                .filters(
-                    Filter::builder()
-                        .name("tag:iac:stack")
-                        .values(&cx.stack)
-                        .build(),
-                )
-                .set_next_token(token);
-            async move {
-                let resp = page
-                    .send()
-                    .await
-                    .map_err(cx.err(Service::AutoScaling, "DescribeAutoScalingGroups"))?;
-                Ok((
-                    resp.auto_scaling_groups().to_vec(),
-                    resp.next_token().map(str::to_owned),
-                ))
-            }
-        })
-        .await?;
-        Ok(groups
-            .iter()
-            .filter(|g| !deleting(g))
-            .map(|g| {
-                let live = live_of(g, &Json::Null);
-                let name = live.inputs["tags"]
-                    .get("iac:name")
-                    .and_then(Json::as_str)
-                    .map(str::to_owned);
-                Tagged {
-                    physical_id: g.auto_scaling_group_name().unwrap_or_default().to_owned(),
-                    name,
-                    live,
-                }
-            })
-            .collect())
+        let read = cx
+            .tagged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(TAGGED_KEY);
+        if let Some(tagged) = read {
+            return Ok(tagged);
+        }
+        Ok(tagged_of(&describe_tagged(cx).await?))
     }
 
     /// By name or ARN (`…:autoScalingGroup:UUID:autoScalingGroupName/NAME`).

@@ -392,6 +392,41 @@ async fn new_default_version(
     Ok((version, image))
 }
 
+/// The key of the launch templates in `Cx::tagged`.
+const TAGGED_KEY: &str = "launch-template-id";
+
+/// The templates of `found` that carry the stack's tag, as the plan's orphan check takes
+/// them.
+fn tagged_of(cx: &Cx, found: HashMap<String, LaunchTemplate>) -> Vec<Tagged> {
+    let mut out: Vec<Tagged> = found
+        .into_iter()
+        .filter_map(|(id, t)| {
+            let tags = live_tags(t.tags());
+            if tags.get("iac:stack").and_then(Json::as_str) != Some(cx.stack.as_str()) {
+                return None;
+            }
+            let name = tags
+                .get("iac:name")
+                .and_then(Json::as_str)
+                .map(str::to_owned);
+            Some(Tagged {
+                physical_id: id,
+                name,
+                live: Live {
+                    inputs: json!({"name": t.launch_template_name(), "tags": tags}),
+                    attrs: json!({
+                        "id": t.launch_template_id(),
+                        "name": t.launch_template_name(),
+                        "version": t.default_version_number(),
+                    }),
+                },
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.physical_id.cmp(&b.physical_id));
+    out
+}
+
 #[async_trait]
 impl ResourceType for LaunchTemplateType {
     async fn read(
@@ -401,6 +436,11 @@ impl ResourceType for LaunchTemplateType {
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         let ids: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
         let found = describe(cx, &ids).await?;
+        // Everything of the stack this describe saw, for the plan's orphan check.
+        cx.tagged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(TAGGED_KEY, tagged_of(cx, found.clone()));
         let parameters: BTreeSet<String> = requests
             .iter()
             .filter(|r| found.contains_key(&r.physical_id))
@@ -427,32 +467,18 @@ impl ResourceType for LaunchTemplateType {
         .await
     }
 
-    /// The stack's templates, with one describe by its tag; their versions are not read
-    /// (the plan only needs their tags).
+    /// The stack's templates: what the plan's read just found by the stack's tag, or else
+    /// one describe by its tag; their versions are not read (the plan only needs their tags).
     async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
-        let found = describe(cx, &[]).await?;
-        Ok(found
-            .into_iter()
-            .map(|(id, t)| {
-                let tags = live_tags(t.tags());
-                let name = tags
-                    .get("iac:name")
-                    .and_then(Json::as_str)
-                    .map(str::to_owned);
-                Tagged {
-                    physical_id: id,
-                    name,
-                    live: Live {
-                        inputs: json!({"name": t.launch_template_name(), "tags": tags}),
-                        attrs: json!({
-                            "id": t.launch_template_id(),
-                            "name": t.launch_template_name(),
-                            "version": t.default_version_number(),
-                        }),
-                    },
-                }
-            })
-            .collect())
+        let read = cx
+            .tagged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(TAGGED_KEY);
+        if let Some(tagged) = read {
+            return Ok(tagged);
+        }
+        Ok(tagged_of(cx, describe(cx, &[]).await?))
     }
 
     /// By its name (the `name` input, unique per account and region); whose it is, by its
