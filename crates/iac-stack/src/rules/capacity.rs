@@ -15,11 +15,32 @@ use crate::Diagnostics;
 
 pub(crate) fn check(cx: &Ctx, diags: &mut Diagnostics) {
     let mut ecs_templates: HashSet<&str> = HashSet::new();
+    // The first provider over each group of the stack.
+    let mut group_taken: std::collections::HashMap<&str, &Resource> = Default::default();
     for cp in cx.of_type("aws.capacity_provider") {
         if cp.existing {
             continue;
         }
         provider(cx, cp, diags);
+        if let Some(Value::Ref(r)) = set(cp, "autoscaling_group") {
+            match group_taken.get(r.resource.as_str()) {
+                Some(first) => diags.push(
+                    cx.error(
+                        "iac::capacity_provider::shared_group",
+                        format!(
+                            "capacity providers `{}` and `{}` are both over the group `{}`: ECS allows one provider per group",
+                            first.name, cp.name, r.resource
+                        ),
+                    )
+                    .label(cp.span_of("autoscaling_group"), "a second provider over the group")
+                    .label(first.span_of("autoscaling_group"), "the first")
+                    .help(format!("give `{}` an Auto Scaling group of its own", cp.name)),
+                ),
+                None => {
+                    group_taken.insert(r.resource.as_str(), cp);
+                }
+            }
+        }
         // The template behind the provider's group is one for ECS.
         let group =
             set(cp, "autoscaling_group").and_then(|v| cx.target(v, "aws.autoscaling_group"));
@@ -324,6 +345,11 @@ mod tests {
                    "managed_scaling": {"target_capacity": 0}}),
         );
         k.add(
+            "twin",
+            "aws.capacity_provider",
+            json!({"autoscaling_group": "${asg.arn}"}),
+        );
+        k.add(
             "task_role",
             "aws.iam_role",
             json!({"assumed_by": "ecs-tasks.amazonaws.com"}),
@@ -357,6 +383,10 @@ mod tests {
                     "fargate_cp:name".to_owned()
                 ),
                 (
+                    "iac::capacity_provider::shared_group",
+                    "twin:autoscaling_group".to_owned()
+                ),
+                (
                     "iac::capacity_provider::unprotected_group",
                     "cp:managed_termination_protection".to_owned()
                 ),
@@ -384,9 +414,14 @@ mod tests {
     fn a_strategy_entry_matches_a_listed_name_through_its_reference() {
         let mut k = kit(true, json!([{"capacity_provider": "FARGATE"}]));
         k.add(
+            "asg2",
+            "aws.autoscaling_group",
+            json!({"launch_template": "${lt.id}", "subnets": ["subnet-1"], "min": 0, "max": 1}),
+        );
+        k.add(
             "named",
             "aws.capacity_provider",
-            json!({"name": "shop-named", "autoscaling_group": "${asg.arn}"}),
+            json!({"name": "shop-named", "autoscaling_group": "${asg2.arn}"}),
         );
         k.add(
             "x",
