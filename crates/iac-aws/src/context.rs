@@ -30,11 +30,13 @@ pub enum Service {
     Ssm,
     ApplicationAutoScaling,
     ServiceDiscovery,
+    /// EC2 Auto Scaling (groups of instances), not Application Auto Scaling.
+    AutoScaling,
 }
 
 impl Service {
     /// Every service, in a fixed order.
-    pub const ALL: [Service; 12] = [
+    pub const ALL: [Service; 13] = [
         Service::Ec2,
         Service::Ecs,
         Service::Elbv2,
@@ -47,6 +49,7 @@ impl Service {
         Service::Ssm,
         Service::ApplicationAutoScaling,
         Service::ServiceDiscovery,
+        Service::AutoScaling,
     ];
 
     /// The short name: the IAM action prefix, which users know from policies.
@@ -64,6 +67,7 @@ impl Service {
             Service::Ssm => "ssm",
             Service::ApplicationAutoScaling => "application-autoscaling",
             Service::ServiceDiscovery => "servicediscovery",
+            Service::AutoScaling => "autoscaling",
         }
     }
 
@@ -144,6 +148,8 @@ pub struct Clients {
     pub ssm: aws_sdk_ssm::Client,
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub servicediscovery: aws_sdk_servicediscovery::Client,
+    /// EC2 Auto Scaling: the groups of `aws.autoscaling_group`.
+    pub ec2_autoscaling: aws_sdk_autoscaling::Client,
 }
 
 /// A loaded AWS connection: the resolved region and endpoint, the service clients, and the
@@ -233,6 +239,11 @@ impl AwsContext {
             servicediscovery: aws_sdk_servicediscovery::Client::from_conf(
                 aws_sdk_servicediscovery::config::Builder::from(&sdk)
                     .interceptor(counter.interceptor(Service::ServiceDiscovery))
+                    .build(),
+            ),
+            ec2_autoscaling: aws_sdk_autoscaling::Client::from_conf(
+                aws_sdk_autoscaling::config::Builder::from(&sdk)
+                    .interceptor(counter.interceptor(Service::AutoScaling))
                     .build(),
             ),
         };

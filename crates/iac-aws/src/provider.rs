@@ -214,11 +214,15 @@ impl Provider for AwsProvider {
 
     /// A task definition update registers a new revision: its `arn` and `revision` change
     /// (see `resources::ecs::task_definition`), so the service that reads them is updated
-    /// in the same apply.
+    /// in the same apply. A launch template update makes a new default version: its
+    /// `version` and `image_id` change (see `resources::launch_template`).
     fn attrs_changed_by_update(&self, rtype: &str, changed: &[String]) -> Vec<String> {
         match rtype {
             "aws.task_definition" => {
                 crate::resources::ecs::task_definition::attrs_changed_by_update(changed)
+            }
+            "aws.launch_template" => {
+                crate::resources::launch_template::attrs_changed_by_update(changed)
             }
             _ => Vec::new(),
         }

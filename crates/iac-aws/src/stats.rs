@@ -37,6 +37,8 @@ struct Counts {
     /// The scheme, host and port of the last request sent to each service: the address an
     /// "unreachable" error names, whichever way the endpoint was configured.
     endpoints: BTreeMap<String, String>,
+    /// Every request in the order it was sent (tests check the order of deletes with it).
+    sequence: Vec<OperationName>,
 }
 
 /// Counts every HTTP request sent, per operation, retries included.
@@ -85,6 +87,11 @@ impl RequestCounter {
             .collect()
     }
 
+    /// Every request since the last [`RequestCounter::reset`], in the order sent.
+    pub fn sequence(&self) -> Vec<OperationName> {
+        self.lock().sequence.clone()
+    }
+
     /// The endpoint (`scheme://host[:port]`) the last request to `service` was sent to.
     pub fn last_endpoint(&self, service: &str) -> Option<String> {
         self.lock().endpoints.get(service).cloned()
@@ -95,6 +102,7 @@ impl RequestCounter {
         let mut counts = self.lock();
         counts.per_operation.clear();
         counts.endpoints.clear();
+        counts.sequence.clear();
     }
 
     /// The interceptor to install on `service`'s client: it counts into this counter under
@@ -112,6 +120,7 @@ impl RequestCounter {
             service: service.to_owned(),
             operation: operation.to_owned(),
         };
+        counts.sequence.push(name.clone());
         *counts.per_operation.entry(name).or_insert(0) += 1;
         if let Some(origin) = origin_of(uri) {
             counts

@@ -147,6 +147,20 @@ const NOT_READ_BACK: &[(&str, &str, &str)] = &[
          GetHostedZone per namespace would be needed (Provider::unread_props)",
     ),
     (
+        "aws.launch_template",
+        "ami_parameter",
+        "a version holds the AMI id the parameter named, not the parameter: the read keeps \
+         the applied name unless the parameter now names another AMI than the template has \
+         (then it reads as that AMI id, a change)",
+    ),
+    (
+        "aws.autoscaling_group",
+        "desired",
+        "the group's scaler (a capacity provider's managed scaling) owns the live count, so \
+         the read reports the applied one and plans never reset it (the live count is the \
+         `live_desired` attribute)",
+    ),
+    (
         "aws.ecr_repository",
         "force_delete",
         "iac's own setting (destroy deletes images too), not an AWS property",

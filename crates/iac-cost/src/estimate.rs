@@ -96,7 +96,9 @@ pub fn estimate_stack_with(stack: &Stack, table: &PriceTable) -> Estimate {
     let resources: Vec<ResourceEstimate> = items
         .values()
         .map(|item| {
+            // A service's task definition; a group's launch template.
             let task = ref_target(item.props.get("task_definition"))
+                .or_else(|| ref_target(item.props.get("launch_template")))
                 .and_then(|t| items.get(t))
                 .map(|t| &t.props);
             pricer.price(item, task)
@@ -160,6 +162,9 @@ impl<'p> Side<'p> {
     /// The inputs of the task definition a service runs: by reference (`after`), else by
     /// its ARN among the task definitions' ids, else the one task definition it depends on.
     fn task_of(&self, item: &Item, change: &Change, before: bool) -> Option<&Json> {
+        if item.rtype == "aws.autoscaling_group" {
+            return self.template_of(item, change, before);
+        }
         let td = item.props.get("task_definition");
         let found = match ref_target(td) {
             Some(name) => self.by_name.get(name).copied(),
@@ -181,6 +186,30 @@ impl<'p> Side<'p> {
                         _ => None,
                     }
                 }),
+        };
+        found.map(|i| &self.items[i].0.props)
+    }
+
+    /// The inputs of the launch template an Auto Scaling group launches: by reference
+    /// (`after`), else the one launch template it depends on.
+    fn template_of(&self, item: &Item, change: &Change, before: bool) -> Option<&Json> {
+        let found = match ref_target(item.props.get("launch_template")) {
+            Some(name) => self.by_name.get(name).copied(),
+            None => {
+                let deps = if before {
+                    &change.prior_dependencies
+                } else {
+                    &change.dependencies
+                };
+                let mut templates = deps
+                    .iter()
+                    .filter_map(|d| self.by_name.get(d.as_str()).copied())
+                    .filter(|i| self.items[*i].0.rtype == "aws.launch_template");
+                match (templates.next(), templates.next()) {
+                    (Some(i), None) => Some(i),
+                    _ => None,
+                }
+            }
         };
         found.map(|i| &self.items[i].0.props)
     }

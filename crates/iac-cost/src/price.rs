@@ -165,6 +165,13 @@ impl Pricer<'_> {
             | "aws.iam_role" => {
                 return free(item, "no charge");
             }
+            "aws.instance_profile" | "aws.launch_template" => return free(item, "no charge"),
+            "aws.capacity_provider" => {
+                return free(
+                    item,
+                    "no charge; its instances are billed with its aws.autoscaling_group",
+                );
+            }
             "aws.certificate" => return free(item, "public ACM certificates are free"),
             "aws.target_group" | "aws.listener" | "aws.listener_rule" => {
                 return free(item, "billed with its load balancer");
@@ -308,6 +315,12 @@ impl Pricer<'_> {
                 );
             }
             "aws.ecs_service" => self.fargate(&mut l, p, task),
+            "aws.autoscaling_group" => {
+                self.instances(&mut l, p, task);
+                note = Some(
+                    "at its starting size; a capacity provider's managed scaling moves it".into(),
+                );
+            }
             other => l.missing = Some(format!("no price for type `{other}`")),
         }
         let monthly = l.lines.iter().map(|x| x.monthly).sum();
@@ -330,6 +343,33 @@ impl Pricer<'_> {
             counted: !item.existing,
             note: l.missing.or(note),
         }
+    }
+
+    /// An Auto Scaling group: `desired` (else `min`) instances of its launch template's
+    /// `instance_type`, on demand, at the table's `ec2_<TYPE>_hour` price (EBS volumes and
+    /// data transfer are not counted).
+    fn instances(&self, l: &mut Lines, p: &Json, template: Option<&Json>) {
+        let Some(count) = number(p.get("desired")).or_else(|| number(p.get("min"))) else {
+            l.missing = Some("the group's `desired` or `min` is known only after apply".into());
+            return;
+        };
+        let Some(kind) = template
+            .and_then(|t| t.get("instance_type"))
+            .and_then(Json::as_str)
+        else {
+            l.missing =
+                Some("its launch template's `instance_type` is not known before apply".into());
+            return;
+        };
+        let h = l.hours();
+        let what = format!("{kind} instances ({count})");
+        l.add(
+            &what,
+            count * h,
+            "instance-hours",
+            &key::ec2_instance_hour(kind),
+            None,
+        );
     }
 
     /// A Fargate service: its tasks' vCPU, memory and extra storage, and a public IPv4

@@ -21,6 +21,11 @@ pub mod key {
     pub const ALB_HOUR: &str = "alb_hour";
     pub const ALB_LCU_HOUR: &str = "alb_lcu_hour";
     pub const NAT_GATEWAY_HOUR: &str = "nat_gateway_hour";
+
+    /// An EC2 instance type's on-demand hour (Linux), e.g. `ec2_t3.medium_hour`.
+    pub fn ec2_instance_hour(instance_type: &str) -> String {
+        format!("ec2_{instance_type}_hour")
+    }
     pub const NAT_GATEWAY_GB: &str = "nat_gateway_gb";
     pub const PUBLIC_IPV4_HOUR: &str = "public_ipv4_hour";
     pub const ROUTE53_ZONE_MONTH: &str = "route53_zone_month";

@@ -15,7 +15,7 @@ pub use docs::reference_markdown;
 pub use existing::{identifies, lookup_by, lookup_types, searched_for, LookupBy};
 pub use import_id::{check_import_id, import_id, ImportId, ImportIdError};
 pub use json::json_schema;
-pub use types::TYPES;
+pub use types::{ECS_AMI_FAMILY, ECS_AMI_PARAMETER, TYPES};
 
 /// One resource type, e.g. `aws.vpc`.
 #[derive(Debug)]

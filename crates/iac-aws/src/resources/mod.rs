@@ -13,6 +13,7 @@ use serde_json::Value as Json;
 use crate::AwsContext;
 
 pub mod acm;
+pub mod autoscaling_group;
 pub mod common;
 mod ec2;
 pub mod ecr_repository;
@@ -21,7 +22,9 @@ mod eip;
 pub mod elb;
 mod iam_policy;
 pub mod iam_role;
+mod instance_profile;
 mod internet_gateway;
+pub mod launch_template;
 pub mod log_group;
 mod lookup;
 mod nat_gateway;
@@ -236,6 +239,10 @@ pub fn handler(rtype: &str) -> Option<&'static dyn ResourceType> {
         "aws.task_definition" => Some(&ecs::task_definition::TaskDefinitionType),
         "aws.ecs_service" => Some(&ecs::service::EcsService),
         "aws.service_discovery_namespace" => Some(&service_discovery_namespace::Namespace),
+        "aws.instance_profile" => Some(&instance_profile::InstanceProfile),
+        "aws.launch_template" => Some(&launch_template::LaunchTemplateType),
+        "aws.autoscaling_group" => Some(&autoscaling_group::AutoScalingGroupType),
+        "aws.capacity_provider" => Some(&ecs::capacity_provider::EcsCapacityProvider),
         _ => None,
     }
 }

@@ -60,6 +60,11 @@ pub(crate) async fn all_ids(cx: &Cx, rtype: &str) -> Result<Option<Vec<String>>,
                 .filter_map(|ns| ns.id().map(str::to_owned))
                 .collect()
         }
+        "aws.instance_profile" => instance_profiles(cx).await?,
+        // ECS has no tag filter for capacity providers, and a describe without names fails
+        // on the emulator (HTTP 500): the providers some cluster lists. One no cluster lists
+        // is not found (docs/ec2-capacity.md).
+        "aws.capacity_provider" => super::ecs::capacity_provider::listed_by_clusters(cx).await?,
         _ => return Ok(None),
     };
     Ok(Some(ids))
@@ -154,6 +159,26 @@ async fn roles(cx: &Cx) -> Result<Vec<String>, ProviderError> {
                 .roles()
                 .iter()
                 .map(|r| r.role_name().to_owned())
+                .collect();
+            Ok((names, iam_next_marker(resp.marker(), resp.is_truncated())))
+        }
+    })
+    .await
+}
+
+async fn instance_profiles(cx: &Cx) -> Result<Vec<String>, ProviderError> {
+    let iam = &cx.aws.clients().iam;
+    all_pages(|marker| {
+        let page = iam.list_instance_profiles().set_marker(marker);
+        async move {
+            let resp = page
+                .send()
+                .await
+                .map_err(cx.err(Service::Iam, "ListInstanceProfiles"))?;
+            let names = resp
+                .instance_profiles()
+                .iter()
+                .map(|p| p.instance_profile_name().to_owned())
                 .collect();
             Ok((names, iam_next_marker(resp.marker(), resp.is_truncated())))
         }

@@ -97,6 +97,26 @@ impl StackGraph {
              when two resources really need each other's values, move the shared setting into \
              a resource of its own that both refer to",
         );
+        // ECS on EC2: the template names the cluster its instances join, and the cluster
+        // lists the provider over the group that launches the template.
+        let joins_cluster = cycle.iter().any(|&n| {
+            let r = &stack.resources[self.graph[n].name.as_str()];
+            r.schema.name == "aws.launch_template"
+                && r.spans.refs.iter().any(|s| {
+                    stack
+                        .resources
+                        .get(&s.reference.resource)
+                        .is_some_and(|t| t.schema.name == "aws.ecs_cluster")
+                        && names.contains(&s.reference.resource.as_str())
+                })
+        });
+        if joins_cluster {
+            help.push_str(
+                "; a launch template's `cluster` is the name of the cluster its instances join: \
+                 write that name (a var, used for the cluster's `name` as well) instead of a \
+                 reference to the cluster (docs/ec2-capacity.md)",
+            );
+        }
         let others: Vec<String> = knot
             .iter()
             .filter(|n| !cycle.contains(n))

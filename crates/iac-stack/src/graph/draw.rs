@@ -246,6 +246,17 @@ static AREAS: &[Area] = &[
         ],
     },
     Area {
+        id: "ec2_capacity",
+        mermaid_id: "Ec2Capacity",
+        title: "EC2 capacity",
+        types: &[
+            "aws.instance_profile",
+            "aws.launch_template",
+            "aws.autoscaling_group",
+            "aws.capacity_provider",
+        ],
+    },
+    Area {
         id: "other",
         mermaid_id: "Other",
         title: "other",

@@ -9,6 +9,7 @@
 //!
 //! One file per area; each exposes `check(&Ctx, &mut Diagnostics)`.
 
+mod capacity;
 mod consistency;
 mod containers;
 mod cost;
@@ -60,6 +61,7 @@ pub fn check(stack: &Stack, _graph: &StackGraph, diags: &mut Diagnostics) {
     limits::check(&cx, diags);
     scaling::check(&cx, diags);
     iam::check(&cx, diags);
+    capacity::check(&cx, diags);
 }
 
 /// The warnings about money spent for nothing (`iac::cost::*`, rules/cost.rs), after

@@ -585,6 +585,58 @@ maintenance:
             "\
 cluster:
   type: aws.ecs_cluster
+ec2_cluster:
+  type: aws.ecs_cluster
+  capacity_providers:
+    - ${ec2.name}
+    - FARGATE_SPOT
+  default_strategy:
+    - capacity_provider: ${ec2.name}
+      base: 1
+      weight: 1
+    - capacity_provider: FARGATE_SPOT
+      weight: 3
+"
+        }
+        "aws.instance_profile" => {
+            "\
+instance_profile:
+  type: aws.instance_profile
+  role: ${instance_role.name}   # assumed_by: ec2.amazonaws.com, with AmazonEC2ContainerServiceforEC2Role
+"
+        }
+        "aws.launch_template" => {
+            "\
+instances:
+  type: aws.launch_template
+  instance_type: t3.medium            # the AMI: the ECS-optimised Amazon Linux 2023 one
+  instance_profile: ${instance_profile.arn}
+  cluster: ${cluster.name}            # user data that joins the cluster
+  security_groups:
+    - ${instances_sg.id}
+"
+        }
+        "aws.autoscaling_group" => {
+            "\
+asg:
+  type: aws.autoscaling_group
+  launch_template: ${instances.id}
+  subnets:
+    - ${private_a.id}
+    - ${private_b.id}
+  min: 1
+  max: 6
+  protect_from_scale_in: true         # for managed termination protection
+"
+        }
+        "aws.capacity_provider" => {
+            "\
+ec2:
+  type: aws.capacity_provider
+  autoscaling_group: ${asg.arn}
+  managed_scaling:
+    target_capacity: 90
+  managed_termination_protection: true
 "
         }
         "aws.log_group" => {

@@ -92,6 +92,18 @@ static LOOKUPS: &[LookupBy] = &[
         doc: "the role of that name",
     },
     LookupBy {
+        rtype: "aws.instance_profile",
+        all: &["name"],
+        any: &[],
+        doc: "the instance profile of that name",
+    },
+    LookupBy {
+        rtype: "aws.capacity_provider",
+        all: &["name"],
+        any: &[],
+        doc: "the active capacity provider of that name",
+    },
+    LookupBy {
         rtype: "aws.log_group",
         all: &["name"],
         any: &[],

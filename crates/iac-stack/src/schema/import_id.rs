@@ -256,6 +256,37 @@ static IDS: &[ImportId] = &[
         distinctive: true,
     },
     ImportId {
+        rtype: "aws.instance_profile",
+        forms: "the instance profile name (or its ARN)",
+        example: "web-ecs-instances",
+        check: |id| arn(id, "iam", "instance-profile/") || named(id, 128, role_name),
+        distinctive: false,
+    },
+    ImportId {
+        rtype: "aws.launch_template",
+        forms: "the launch template id, `lt-…`",
+        example: "lt-0123456789abcdef0",
+        check: |id| {
+            id.strip_prefix("lt-")
+                .is_some_and(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()))
+        },
+        distinctive: true,
+    },
+    ImportId {
+        rtype: "aws.autoscaling_group",
+        forms: "the group name (or its ARN)",
+        example: "web-ecs",
+        check: |id| arn(id, "autoscaling", "autoScalingGroup:") || named(id, 255, |c| c != ':'),
+        distinctive: false,
+    },
+    ImportId {
+        rtype: "aws.capacity_provider",
+        forms: "the capacity provider name (or its ARN)",
+        example: "web-ec2",
+        check: |id| arn(id, "ecs", "capacity-provider/") || named(id, 255, ecs_name),
+        distinctive: false,
+    },
+    ImportId {
         rtype: "aws.ecs_service",
         forms: "`CLUSTER/SERVICE` (or the service ARN)",
         example: "web/api",

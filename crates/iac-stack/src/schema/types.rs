@@ -24,8 +24,11 @@
 
 use super::*;
 
+mod capacity;
 mod container;
 mod listener_rule;
+
+pub use capacity::{ECS_AMI_FAMILY, ECS_AMI_PARAMETER};
 
 use container::{CONTAINER, VOLUME};
 
@@ -860,7 +863,7 @@ pub static TYPES: &[TypeSchema] = &[
     },
     TypeSchema {
         name: "aws.ecs_cluster",
-        doc: "An ECS cluster that Fargate services run in",
+        doc: "An ECS cluster that Fargate services (and, with `capacity_providers`, EC2 capacity) run in",
         props: &[
             rep(def(
                 "name",
@@ -874,6 +877,8 @@ pub static TYPES: &[TypeSchema] = &[
                 DefaultValue::Bool(false),
                 "Collect CloudWatch Container Insights metrics (billed)",
             ),
+            capacity::CAPACITY_PROVIDERS,
+            capacity::DEFAULT_STRATEGY,
             TAGS,
         ],
         attrs: &[
@@ -883,6 +888,10 @@ pub static TYPES: &[TypeSchema] = &[
         aws_name: named("name", 255),
         ..PLAIN
     },
+    capacity::INSTANCE_PROFILE,
+    capacity::LAUNCH_TEMPLATE,
+    capacity::AUTOSCALING_GROUP,
+    capacity::CAPACITY_PROVIDER,
     TypeSchema {
         name: "aws.log_group",
         doc: "A CloudWatch Logs group, e.g. for container output",

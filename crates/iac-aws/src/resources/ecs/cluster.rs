@@ -4,6 +4,10 @@
 //! name forces a new cluster (the engine decides that from the schema). A delete is never
 //! sent while the cluster still has active services or running tasks: AWS would refuse
 //! it, and the emulator would accept it and orphan the service.
+//!
+//! `capacity_providers` and `default_strategy` are sent with the create and changed in place
+//! (`cluster_capacity.rs`); before its delete the cluster lets go of its providers and its
+//! container instances, as AWS requires (the providers and their groups are deleted after it).
 
 use std::collections::HashMap;
 
@@ -100,11 +104,12 @@ fn live_inputs(c: &Cluster, last: &Json) -> Json {
         // `enhanced` is Container Insights with more detail: still on.
         .map(|v| v != "disabled")
         .unwrap_or_else(|| bool_or(last, "container_insights", false));
-    json!({
-        "name": c.cluster_name().unwrap_or_default(),
-        "container_insights": insights,
-        "tags": live_tags(c.tags()),
-    })
+    let mut inputs = serde_json::Map::new();
+    inputs.insert("name".into(), json!(c.cluster_name().unwrap_or_default()));
+    inputs.insert("container_insights".into(), json!(insights));
+    super::cluster_capacity::read_into(&mut inputs, c, last);
+    inputs.insert("tags".into(), live_tags(c.tags()));
+    Json::Object(inputs)
 }
 
 #[async_trait]
@@ -215,6 +220,17 @@ impl ResourceType for EcsCluster {
                 false,
             )))
             .set_tags(sdk_tags_of(inputs)?)
+            .set_capacity_providers(
+                inputs
+                    .get("capacity_providers")
+                    .map(|_| crate::resources::common::str_list(inputs, "capacity_providers")),
+            )
+            .set_default_capacity_provider_strategy(
+                inputs
+                    .get("default_strategy")
+                    .map(|_| super::cluster_capacity::strategy(inputs))
+                    .transpose()?,
+            )
             .send()
             .await
             .map_err(cx.err(Service::Ecs, "CreateCluster"))?;
@@ -253,6 +269,9 @@ impl ResourceType for EcsCluster {
             .any(|p| p == "tags" || p.starts_with("tags."))
         {
             update_tags(cx, id, old, new).await?;
+        }
+        if super::cluster_capacity::changed(changed) {
+            super::cluster_capacity::put_inputs(cx, id, new).await?;
         }
         let found = describe(cx, &[id.to_owned()]).await?;
         let c = found.get(id).ok_or_else(|| {
@@ -312,6 +331,10 @@ async fn delete_when_empty(cx: &Cx, id: &str) -> Result<(), ProviderError> {
             ),
         ));
     }
+    // AWS refuses to delete a cluster that lists capacity providers or has container
+    // instances; its providers and their groups are deleted after it (they are its
+    // dependencies), so it lets go of them here.
+    super::cluster_capacity::release(cx, c).await?;
     match cx
         .aws
         .clients()

@@ -2,7 +2,9 @@
 //! service, plus what they share (ECS tags, waiting out IAM's propagation delay, reading
 //! back only what was applied).
 
+pub mod capacity_provider;
 pub mod cluster;
+mod cluster_capacity;
 mod container;
 mod discovery;
 mod scaling;
