@@ -18,7 +18,8 @@
 //!   `forceNewDeployment` of a strategy change by the unit test of the request
 //!   (`ecs/service/tests.rs`), since no answer shows it.
 //! - moto does not check that a capacity provider named in a strategy exists or is
-//!   attached to the cluster: the provider names here are made up.
+//!   attached to the cluster: the provider names here are made up (the cluster lists them,
+//!   as iac requires at plan time).
 //! - moto's Cloud Map operations are `SUCCESS` at once, so the wait on `GetOperation` returns
 //!   on its first poll; ECS registers no instance in it (no task runs).
 //! - moto answers the namespace's hosted zone as `/hostedzone/Z...`; iac records `Z...`.
@@ -368,7 +369,15 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
     assert_eq!((got[0].0.as_str(), got[0].1), ("worker", Action::Update));
     run(&to_ec2, &mut state, &dir, &provider).await;
     assert_clean(&make_plan(&load(&ttl, &ec2), &state, &provider).await);
-    let fargate = [(STRATEGY, "    launch_type: FARGATE\n")];
+    // Fargate places its tasks itself: the placement strategy goes too
+    // (iac::service::placement_on_fargate).
+    let fargate = [
+        (STRATEGY, "    launch_type: FARGATE\n"),
+        (
+            "    placement_strategy:\n      - { type: binpack, field: memory }\n",
+            "",
+        ),
+    ];
     let replace = make_plan(&load(&ttl, &fargate), &state, &provider).await;
     let worker_change = replace
         .changes

@@ -249,3 +249,30 @@ async fn import_keys_are_checked_together_and_a_refused_one_stops_the_plan() {
     assert!(matches!(list[1], ImportError::NotFound { .. }), "{list:?}");
     assert!(fake.calls_of(Method::Create).is_empty());
 }
+
+#[tokio::test]
+async fn an_id_held_by_a_resource_of_another_type_does_not_stop_an_import() {
+    // Ids are unique within a type only: IAM gives a role and an instance profile the same
+    // name, ECS a capacity provider and a task definition family.
+    let fake = FakeProvider::new();
+    let (vpc, _) = made_by_hand(&fake);
+    let stack = vpc_and_sg();
+    let mut state = State::new("demo");
+    state.resources.insert(
+        "profile".into(),
+        iac_engine::state::ResourceState {
+            rtype: "aws.instance_profile".into(),
+            physical_id: vpc.clone(),
+            inputs: json!({}),
+            attrs: json!({}),
+            dependencies: Vec::new(),
+            existing: false,
+            incomplete: false,
+            former_names: Vec::new(),
+        },
+    );
+    import_into(&stack, &mut state, &fake, "vpc", &vpc)
+        .await
+        .expect("another type's id is another object");
+    assert_eq!(state.resources["vpc"].physical_id, vpc);
+}

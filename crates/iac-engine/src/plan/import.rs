@@ -150,11 +150,10 @@ pub async fn read(
             rtype: rtype.to_string(),
             id: id.to_string(),
         })?;
-    if let Some((held_by, _)) = state
-        .resources
-        .iter()
-        .find(|(n, p)| p.physical_id == object.physical_id && n.as_str() != name)
-    {
+    if let Some((held_by, _)) = state.resources.iter().find(|(n, p)| {
+        // Ids are unique within a type: a role and an instance profile may share a name.
+        p.rtype == rtype && p.physical_id == object.physical_id && n.as_str() != name
+    }) {
         return Err(ImportError::Held {
             name: name.to_string(),
             physical_id: object.physical_id.clone(),
@@ -234,9 +233,9 @@ pub(crate) async fn planned(
         }
     }
     // Two keys naming one object.
-    let mut by_id: HashMap<&str, &str> = HashMap::new();
+    let mut by_id: HashMap<(&str, &str), &str> = HashMap::new();
     for i in out.values() {
-        if let Some(other) = by_id.insert(&i.object.physical_id, &i.name) {
+        if let Some(other) = by_id.insert((&i.rtype, &i.object.physical_id), &i.name) {
             let (a, b) = if other < i.name.as_str() {
                 (other, i.name.as_str())
             } else {

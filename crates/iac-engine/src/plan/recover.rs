@@ -275,7 +275,7 @@ pub(crate) async fn find_before_create(
         };
         match res {
             Ok(Some(ex)) => match &ex.foreign {
-                None => match held_by(state, &ex.physical_id) {
+                None => match held_by(state, &rtype, &ex.physical_id) {
                     Some(owner) => {
                         let h = ForeignObject {
                             name: name.clone(),
@@ -309,14 +309,19 @@ pub(crate) async fn find_before_create(
 
 /// Who an object of this stack that a create's lookup found belongs to, when it is not to
 /// be taken: forgotten by `iac state rm`, or the state's under another resource name.
-pub(crate) fn held_by(state: &State, physical_id: &str) -> Option<String> {
-    if state.forgotten.iter().any(|f| f.physical_id == physical_id) {
+/// Ids are unique within a type only (a role and an instance profile may share a name).
+pub(crate) fn held_by(state: &State, rtype: &str, physical_id: &str) -> Option<String> {
+    if state
+        .forgotten
+        .iter()
+        .any(|f| f.rtype == rtype && f.physical_id == physical_id)
+    {
         return Some("forgotten by `iac state rm`: left in AWS, no longer the stack's".into());
     }
     state
         .resources
         .iter()
-        .find(|(_, r)| r.physical_id == physical_id)
+        .find(|(_, r)| r.rtype == rtype && r.physical_id == physical_id)
         .map(|(n, _)| format!("the state's object of `{n}`"))
 }
 

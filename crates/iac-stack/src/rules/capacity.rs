@@ -65,7 +65,17 @@ pub(crate) fn check(cx: &Ctx, diags: &mut Diagnostics) {
     }
     for c in cx.of_type("aws.ecs_cluster") {
         if !c.existing {
-            strategy(cx, c, diags);
+            strategy(cx, c, "default_strategy", c, diags);
+        }
+    }
+    // A service's own strategy names providers of its cluster too (an existing cluster's
+    // list is not known here).
+    for svc in cx.of_type("aws.ecs_service") {
+        if let Some(c) = set(svc, "cluster")
+            .and_then(|v| cx.target(v, "aws.ecs_cluster"))
+            .filter(|c| !c.existing)
+        {
+            strategy(cx, svc, "capacity_provider_strategy", c, diags);
         }
     }
     for p in cx.of_type("aws.instance_profile") {
@@ -193,12 +203,20 @@ fn provider_key(cx: &Ctx, v: &Value) -> Option<String> {
     }
 }
 
-fn strategy(cx: &Ctx, c: &Resource, diags: &mut Diagnostics) {
-    let entries = items(c, "default_strategy");
+/// The entries of `owner`'s strategy `prop` (a cluster's `default_strategy`, a service's
+/// `capacity_provider_strategy`) against the `capacity_providers` of `cluster`: each names a
+/// provider the cluster lists, and at most one has a base.
+fn strategy(cx: &Ctx, owner: &Resource, prop: &str, cluster: &Resource, diags: &mut Diagnostics) {
+    let entries = items(owner, prop);
     if entries.is_empty() {
         return;
     }
-    let listed: Vec<Option<String>> = items(c, "capacity_providers")
+    let kind = if owner.schema.name == "aws.ecs_cluster" {
+        "ecs_cluster"
+    } else {
+        "service"
+    };
+    let listed: Vec<Option<String>> = items(cluster, "capacity_providers")
         .into_iter()
         .map(|(_, v)| provider_key(cx, v))
         .collect();
@@ -213,14 +231,30 @@ fn strategy(cx: &Ctx, c: &Resource, diags: &mut Diagnostics) {
             .and_then(|v| provider_key(cx, v))
         {
             if all_known && !listed.contains(&key) {
-                diags.push(
-                    cx.error(
-                        "iac::ecs_cluster::strategy_provider_not_listed",
-                        format!("cluster `{}` has `{key}` in its `default_strategy`, but not in its `capacity_providers`: ECS refuses the strategy", c.name),
+                let mut d = cx
+                    .error(
+                        if kind == "service" {
+                            "iac::service::strategy_provider_not_listed"
+                        } else {
+                            "iac::ecs_cluster::strategy_provider_not_listed"
+                        },
+                        if kind == "service" {
+                            format!("service `{}` has `{key}` in its `{prop}`, but its cluster `{}` does not list it in its `capacity_providers`: ECS refuses the strategy", owner.name, cluster.name)
+                        } else {
+                            format!("cluster `{}` has `{key}` in its `{prop}`, but not in its `capacity_providers`: ECS refuses the strategy", owner.name)
+                        },
                     )
-                    .label(c.span_of(&named_path), "not a provider of the cluster")
-                    .help(format!("add `{key}` to `capacity_providers`, or take it out of `default_strategy`")),
-                );
+                    .label(owner.span_of(&named_path), "not a provider of the cluster");
+                if owner.name != cluster.name {
+                    d = d.label(
+                        cluster.span_of("capacity_providers"),
+                        "the cluster's providers",
+                    );
+                }
+                diags.push(d.help(format!(
+                    "add `{key}` to the `capacity_providers` of `{}`, or take it out of `{prop}`",
+                    cluster.name
+                )));
             }
         }
         let base = entry.get("base").and_then(|v| cx.known_int(v)).unwrap_or(0);
@@ -229,11 +263,15 @@ fn strategy(cx: &Ctx, c: &Resource, diags: &mut Diagnostics) {
                 None => first_base = Some(path.clone()),
                 Some(first) => diags.push(
                     cx.error(
-                        "iac::ecs_cluster::several_bases",
-                        format!("cluster `{}` gives a `base` to more than one entry of `default_strategy`: ECS allows one", c.name),
+                        if kind == "service" {
+                            "iac::service::several_bases"
+                        } else {
+                            "iac::ecs_cluster::several_bases"
+                        },
+                        format!("{} `{}` gives a `base` to more than one entry of `{prop}`: ECS allows one", if kind == "service" { "service" } else { "cluster" }, owner.name),
                     )
-                    .label(c.span_of(&format!("{path}.base")), "a second base")
-                    .label(c.span_of(&format!("{first}.base")), "the first")
+                    .label(owner.span_of(&format!("{path}.base")), "a second base")
+                    .label(owner.span_of(&format!("{first}.base")), "the first")
                     .help("keep `base` on one entry; the weights share out the rest"),
                 ),
             }

@@ -309,27 +309,6 @@ const SCALING: &[Prop] = &[
     ),
 ];
 
-/// An entry of a service's `capacity_provider_strategy`.
-const CAPACITY_PROVIDER_ITEM: &[Prop] = &[
-    req(
-        "capacity_provider",
-        Kind::Str,
-        "Capacity provider name: `FARGATE`, `FARGATE_SPOT`, or an Auto Scaling group capacity provider associated with the cluster",
-    ),
-    def(
-        "weight",
-        Kind::Int,
-        DefaultValue::Int(1),
-        "Relative share of the tasks placed beyond the bases (0-1000)",
-    ),
-    def(
-        "base",
-        Kind::Int,
-        DefaultValue::Int(0),
-        "Tasks placed on this provider first, before the weights apply (0-100000; at most one entry with a base above 0)",
-    ),
-];
-
 /// An entry of a service's `placement_strategy`.
 const PLACEMENT_STRATEGY: &[Prop] = &[
     req(
@@ -1144,7 +1123,7 @@ pub static TYPES: &[TypeSchema] = &[
             ),
             opt(
                 "capacity_provider_strategy",
-                Kind::ListOf(&Kind::Object(CAPACITY_PROVIDER_ITEM)),
+                Kind::ListOf(&Kind::Object(capacity::STRATEGY_ITEM)),
                 "Addition: spread the tasks over capacity providers by `base` and `weight`; not with `launch_type`. A change is an update (a new deployment), never a replacement",
             ),
             opt(

@@ -34,7 +34,11 @@ fn kit(tg_type: &str, td: J, svc: J) -> Kit {
         json!({"load_balancer": "${alb.arn}", "port": 80, "protocol": "HTTP",
                "forward": "${tg.arn}"}),
     );
-    k.add("cluster", "aws.ecs_cluster", json!({}));
+    k.add(
+        "cluster",
+        "aws.ecs_cluster",
+        json!({"capacity_providers": ["ec2", "FARGATE", "FARGATE_SPOT"]}),
+    );
     k.add(
         "internal",
         "aws.service_discovery_namespace",

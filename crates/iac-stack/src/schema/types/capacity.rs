@@ -54,8 +54,8 @@ const MANAGED_SCALING: &[Prop] = &[
     ),
 ];
 
-/// An entry of a cluster's `default_strategy`.
-const STRATEGY_ITEM: &[Prop] = &[
+/// An entry of a cluster's `default_strategy` or a service's `capacity_provider_strategy`.
+pub const STRATEGY_ITEM: &[Prop] = &[
     req(
         "capacity_provider",
         id("aws.capacity_provider", "name"),
