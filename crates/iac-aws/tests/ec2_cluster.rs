@@ -54,7 +54,11 @@ async fn the_ec2_example_applies_changes_its_strategy_in_place_and_is_destroyed_
     let mut state = State::new(&stack.name);
 
     let first = make_plan(&stack, &state, &provider).await;
-    assert_eq!(first.summary.add, stack.resources.len() - 1, "all but the zone");
+    assert_eq!(
+        first.summary.add,
+        stack.resources.len() - 1,
+        "all but the zone"
+    );
     run(&first, &mut state, &dir, &provider).await;
 
     // The cluster has both kinds of capacity and the default strategy.
@@ -96,10 +100,9 @@ async fn the_ec2_example_applies_changes_its_strategy_in_place_and_is_destroyed_
         .launch_template_data()
         .expect("template data");
     let user_data = data.user_data().expect("user data");
-    let user_data = String::from_utf8(
-        aws_smithy_types::base64::decode(user_data).expect("base64 user data"),
-    )
-    .expect("utf-8 user data");
+    let user_data =
+        String::from_utf8(aws_smithy_types::base64::decode(user_data).expect("base64 user data"))
+            .expect("utf-8 user data");
     assert!(
         user_data.contains("ECS_CLUSTER=ec2-shop-cluster"),
         "{user_data}"
@@ -228,14 +231,20 @@ async fn the_ec2_example_applies_changes_its_strategy_in_place_and_is_destroyed_
     for (before, after) in [
         ("ecs:DeleteService", "ecs:DeleteCluster"),
         ("ecs:DeleteService", "servicediscovery:DeleteService"),
-        ("servicediscovery:DeleteService", "servicediscovery:DeleteNamespace"),
+        (
+            "servicediscovery:DeleteService",
+            "servicediscovery:DeleteNamespace",
+        ),
         ("ecs:PutClusterCapacityProviders", "ecs:DeleteCluster"),
         ("ecs:DeleteCluster", "ecs:DeleteCapacityProvider"),
         (
             "ecs:DeleteCapacityProvider",
             "autoscaling:DeleteAutoScalingGroup",
         ),
-        ("autoscaling:DeleteAutoScalingGroup", "ec2:DeleteLaunchTemplate"),
+        (
+            "autoscaling:DeleteAutoScalingGroup",
+            "ec2:DeleteLaunchTemplate",
+        ),
         ("ec2:DeleteLaunchTemplate", "iam:DeleteInstanceProfile"),
     ] {
         assert!(

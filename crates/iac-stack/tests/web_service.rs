@@ -249,3 +249,32 @@ fn moved_names_a_child_and_a_child_names_collide_with_own_resources() {
         diags.iter().map(|d| d.code).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_shared_load_balancer_is_named_by_its_web_service_or_by_a_reference_to_it() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/valid/web_service_shared.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("load_balancer: shop\n"));
+    let load = |text: &str| match load_str("web_service_shared.yaml", text, &LoadOptions::default())
+    {
+        Ok(l) => l.stack,
+        Err(d) => panic!("{d:?}"),
+    };
+    let by_name = load(&text);
+    for form in ["${shop.alb}", "${shop.alb.arn}"] {
+        let by_reference = load(&text.replace(
+            "load_balancer: shop\n",
+            &format!("load_balancer: \"{form}\"\n"),
+        ));
+        let names = |s: &Stack| s.resources.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(names(&by_reference), names(&by_name), "{form}");
+        for (name, r) in &by_name.resources {
+            assert_eq!(
+                serde_json::to_value(&by_reference.resources[name].props).unwrap(),
+                serde_json::to_value(&r.props).unwrap(),
+                "{form}: {name}"
+            );
+        }
+    }
+}

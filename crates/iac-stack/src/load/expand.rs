@@ -44,7 +44,10 @@ impl Loader<'_> {
                     .find(|(k, _)| k.as_str() == Some(f))
                     .map(|(_, v)| v)
             };
-            let Some(front) = field("load_balancer").and_then(Node::as_str) else {
+            let Some(front) = field("load_balancer")
+                .and_then(Node::as_str)
+                .map(front_name)
+            else {
                 continue;
             };
             let host = match (field("host"), field("path")) {
@@ -209,7 +212,7 @@ impl Loader<'_> {
         let private = field("subnets").and_then(Node::as_str) == Some("private");
         let front = match field("load_balancer") {
             None => p.name.clone(),
-            Some(n) => match n.as_str() {
+            Some(n) => match n.as_str().map(front_name) {
                 Some(f) if f != p.name && composites.contains_key(f) => f.to_string(),
                 _ => {
                     let help = suggest(
@@ -557,5 +560,20 @@ fn substitute(node: Node, values: &HashMap<&str, Node>) -> Option<Node> {
             ..node
         }),
         _ => Some(node),
+    }
+}
+
+/// The web service a `load_balancer:` names: its name (`shop`), or its load balancer as a
+/// reference (`${shop.alb}`, `${shop.alb.arn}`).
+fn front_name(text: &str) -> &str {
+    match text
+        .strip_prefix("${")
+        .and_then(|t| t.strip_suffix('}'))
+        .and_then(|t| {
+            t.strip_suffix(".alb")
+                .or_else(|| t.strip_suffix(".alb.arn"))
+        }) {
+        Some(name) if !name.is_empty() && !name.contains(['.', '$', '{', '}']) => name,
+        _ => text,
     }
 }

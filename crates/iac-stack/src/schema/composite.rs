@@ -121,7 +121,7 @@ const WEB_SERVICE: Composite = Composite {
         field("public_subnets", Kind::ListOf(&Kind::Id { rtype: "aws.subnet", attr: "id" }), false, "With `vpc`: the subnets of the load balancer (and of the tasks unless `private_subnets`)"),
         field("private_subnets", Kind::ListOf(&Kind::Id { rtype: "aws.subnet", attr: "id" }), false, "With `vpc`: subnets for the tasks, behind a NAT gateway"),
         field("cluster", Kind::Id { rtype: "aws.ecs_cluster", attr: "arn" }, false, "An existing cluster instead of a new one"),
-        field("load_balancer", Kind::Str, false, "The name of another `aws.web_service` of the stack whose load balancer this one shares, with a `host` or `path` rule"),
+        field("load_balancer", Kind::Str, false, "Another `aws.web_service` of the stack whose load balancer this one shares, with a `host` or `path` rule: its name (`shop`) or its load balancer (`${shop.alb}`)"),
         field("host", Kind::Str, false, "With `load_balancer`: the host name the rule forwards (defaults to `domain`)"),
         field("path", Kind::Str, false, "With `load_balancer`: the path pattern the rule forwards, e.g. `/api/*`"),
         field("overrides", Kind::MapOf(&Kind::Any), false, "`CHILD: { FIELD: VALUE }`: set any field of a child, e.g. `alb: { idle_timeout: 120 }`"),
