@@ -478,7 +478,15 @@ fn discovery(cx: &Ctx, svc: &Resource, td: &Resource, mode: &str, diags: &mut Di
     let Some(ns_vpc) = set(ns, "vpc").and_then(|v| vpc_of(cx, v)) else {
         return;
     };
-    for (path, s) in items(svc, "subnets") {
+    // Awsvpc tasks are in the service's subnets; bridge and host tasks on the instances of
+    // the Auto Scaling groups behind its capacity providers.
+    let own = items(svc, "subnets");
+    let sources: Vec<(&Resource, String, &Value)> = if own.is_empty() {
+        instance_subnets(cx, svc)
+    } else {
+        own.into_iter().map(|(p, s)| (svc, p, s)).collect()
+    };
+    for (holder, path, s) in sources {
         let Some(subnet) = cx.target(s, "aws.subnet") else {
             continue;
         };
@@ -486,22 +494,53 @@ fn discovery(cx: &Ctx, svc: &Resource, td: &Resource, mode: &str, diags: &mut Di
             continue;
         };
         if vpc != ns_vpc {
+            let on = if holder.name == svc.name {
+                String::new()
+            } else {
+                format!(" (the instances of group `{}`)", holder.name)
+            };
             diags.push(
                 cx.error(
                     "iac::service::discovery_other_vpc",
                     format!(
-                        "service `{}` registers in namespace `{}` of VPC `{ns_vpc}`, but its tasks are in subnet `{}` of VPC `{vpc}`",
+                        "service `{}` registers in namespace `{}` of VPC `{ns_vpc}`, but its tasks are in subnet `{}` of VPC `{vpc}`{on}",
                         svc.name, ns.name, subnet.name
                     ),
                 )
                 .label(svc.span_of("discovery.namespace"), format!("resolvable only in `{ns_vpc}`"))
-                .label(svc.span_of(&path), format!("in `{vpc}`"))
+                .label(holder.span_of(&path), format!("in `{vpc}`"))
                 .label(ns.span_of("vpc"), "the namespace's VPC")
                 .help("use a namespace in the tasks' VPC, or subnets of the namespace's VPC"),
             );
             return;
         }
     }
+}
+
+/// The subnets the instances a service without subnets of its own runs on: those of the
+/// Auto Scaling groups behind the capacity providers of its strategy, or of its cluster's
+/// `capacity_providers` when it has none, as `(group, path, subnet)`.
+fn instance_subnets<'a>(cx: &Ctx<'a>, svc: &'a Resource) -> Vec<(&'a Resource, String, &'a Value)> {
+    let mut providers: Vec<&Value> = items(svc, "capacity_provider_strategy")
+        .into_iter()
+        .filter_map(|(_, e)| e.get("capacity_provider"))
+        .collect();
+    if providers.is_empty() {
+        if let Some(cluster) = set(svc, "cluster").and_then(|v| cx.target(v, "aws.ecs_cluster")) {
+            providers = items(cluster, "capacity_providers")
+                .into_iter()
+                .map(|(_, v)| v)
+                .collect();
+        }
+    }
+    providers
+        .into_iter()
+        .filter_map(|v| cx.target(v, "aws.capacity_provider"))
+        .filter_map(|cp| {
+            set(cp, "autoscaling_group").and_then(|v| cx.target(v, "aws.autoscaling_group"))
+        })
+        .flat_map(|g| items(g, "subnets").into_iter().map(move |(p, s)| (g, p, s)))
+        .collect()
 }
 
 /// What names a VPC: the resource a reference points at, or a known id.

@@ -277,6 +277,64 @@ fn discovery_records_fit_the_network_mode_and_vpc() {
 }
 
 #[test]
+fn bridge_tasks_register_in_the_vpc_of_their_instances() {
+    // SRV records of a bridge service on a capacity provider: its tasks are where the
+    // instances of the provider's group are.
+    let mut svc = bridge_svc();
+    svc.as_object_mut().unwrap().remove("launch_type");
+    svc["capacity_provider_strategy"] = json!([{"capacity_provider": "${ec2.name}"}]);
+    svc["discovery"] = json!({"namespace": "${internal.id}", "dns_type": "SRV"});
+    let with_capacity = |ns_vpc: &str, strategy: bool| {
+        let mut svc = svc.clone();
+        if !strategy {
+            svc.as_object_mut()
+                .unwrap()
+                .remove("capacity_provider_strategy");
+            svc["launch_type"] = json!("EC2");
+        }
+        let mut k = kit("instance", bridge_td(), svc);
+        k.add(
+            "lt",
+            "aws.launch_template",
+            json!({"instance_type": "t3.small"}),
+        );
+        k.add(
+            "asg",
+            "aws.autoscaling_group",
+            json!({"launch_template": "${lt.id}", "subnets": ["${a.id}", "${b.id}"],
+                   "min": 0, "max": 2, "protect_from_scale_in": true}),
+        );
+        k.add(
+            "ec2",
+            "aws.capacity_provider",
+            json!({"autoscaling_group": "${asg.arn}"}),
+        );
+        k.add(
+            "cluster",
+            "aws.ecs_cluster",
+            json!({"capacity_providers": ["${ec2.name}", "FARGATE_SPOT"]}),
+        );
+        k.add(
+            "internal",
+            "aws.service_discovery_namespace",
+            json!({"name": "internal", "vpc": format!("${{{ns_vpc}.id}}")}),
+        );
+        k
+    };
+    assert!(with_capacity("vpc", true).codes().is_empty());
+    for strategy in [true, false] {
+        // By its own strategy, or (with a launch type) the cluster's providers.
+        let k = with_capacity("other", strategy);
+        let d = k.one("iac::service::discovery_other_vpc");
+        assert_eq!(
+            k.labels(&d),
+            ["svc:discovery.namespace", "asg:subnets[0]", "internal:vpc"],
+            "strategy: {strategy}"
+        );
+    }
+}
+
+#[test]
 fn fargate_places_its_tasks_itself() {
     let td = json!({"cpu": 256, "memory": 512,
                     "containers": [{"name": "app", "image": "nginx", "port": 8080}]});
