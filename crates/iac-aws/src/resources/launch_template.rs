@@ -233,9 +233,10 @@ async fn describe(
 
 /// EC2's "no such template" codes, which the connection layer may file as other errors.
 fn is_not_found(e: &ProviderError) -> bool {
-    e.code().is_some_and(|c| {
-        c.starts_with("InvalidLaunchTemplateId") || c.starts_with("InvalidLaunchTemplateName")
-    })
+    matches!(
+        e.code(),
+        Some("InvalidLaunchTemplateId.NotFound" | "InvalidLaunchTemplateName.NotFoundException")
+    )
 }
 
 /// The data of the template's default version.
@@ -544,7 +545,7 @@ impl ResourceType for LaunchTemplateType {
             .map_err(cx.err(Service::Ec2, "CreateLaunchTemplate"));
         let resp = match resp {
             Ok(r) => r,
-            Err(e) if e.code().is_some_and(|c| c.contains("AlreadyExists")) => {
+            Err(e) if e.code() == Some("InvalidLaunchTemplateName.AlreadyExistsException") => {
                 return Err(name_taken(&format!("launch template `{template}`")));
             }
             Err(e) => return Err(e),
