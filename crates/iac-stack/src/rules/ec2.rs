@@ -307,7 +307,14 @@ fn scheduling(cx: &Ctx, svc: &Resource, diags: &mut Diagnostics) {
 /// awsvpc needs subnets; bridge and host networking take no network configuration.
 fn service_network(cx: &Ctx, svc: &Resource, td: &Resource, mode: &str, diags: &mut Diagnostics) {
     if mode == "awsvpc" {
-        if items(svc, "subnets").is_empty() {
+        // Absent or an empty list; a whole list from a reference (another stack's output) is
+        // known only at apply.
+        let none = match set(svc, "subnets") {
+            None => true,
+            Some(Value::List(l)) => l.is_empty(),
+            Some(_) => false,
+        };
+        if none {
             diags.push(
                 cx.error(
                     "iac::service::subnets_required",
@@ -481,7 +488,7 @@ fn discovery(cx: &Ctx, svc: &Resource, td: &Resource, mode: &str, diags: &mut Di
     // Awsvpc tasks are in the service's subnets; bridge and host tasks on the instances of
     // the Auto Scaling groups behind its capacity providers.
     let own = items(svc, "subnets");
-    let sources: Vec<(&Resource, String, &Value)> = if own.is_empty() {
+    let sources: Vec<(&Resource, String, &Value)> = if set(svc, "subnets").is_none() {
         instance_subnets(cx, svc)
     } else {
         own.into_iter().map(|(p, s)| (svc, p, s)).collect()

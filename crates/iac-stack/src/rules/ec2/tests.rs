@@ -211,9 +211,12 @@ fn network_configuration_only_for_awsvpc() {
                     "containers": [{"name": "app", "image": "nginx", "port": 8080}]});
     let svc = json!({"desired_count": 1});
     assert_eq!(
-        kit("ip", td, svc).codes(),
+        kit("ip", td.clone(), svc).codes(),
         ["iac::service::subnets_required"]
     );
+    // A whole list known only at apply (another stack's output) is subnets.
+    let svc = json!({"desired_count": 1, "subnets": "${network.public_subnets}"});
+    assert!(kit("ip", td, svc).codes().is_empty());
 }
 
 #[test]
