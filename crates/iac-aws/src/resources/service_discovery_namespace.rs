@@ -76,14 +76,13 @@ pub(crate) async fn private_namespaces(cx: &Cx) -> Result<Vec<NamespaceSummary>,
         ServiceDiscovery,
         "ListNamespaces",
         sd.list_namespaces().filters(filter.clone()),
-        set_next_token,
-        next_token,
         namespaces
     )
     .await
 }
 
-async fn tags_of(cx: &Cx, arn: &str) -> Result<Json, ProviderError> {
+/// The tags of the Cloud Map object `arn` (a namespace or a service), in the stack's shape.
+pub(crate) async fn tags_of(cx: &Cx, arn: &str) -> Result<Json, ProviderError> {
     let resp = cx
         .aws
         .clients()

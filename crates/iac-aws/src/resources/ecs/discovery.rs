@@ -31,9 +31,9 @@ use serde_json::{json, Map, Value as Json};
 
 use super::omit_unapplied;
 use crate::resources::common::{
-    client_token, foreign_owner, live_tags, malformed, paged, poll_until_else, sdk_tags_of, Backoff,
+    client_token, foreign_owner, malformed, paged, poll_until_else, sdk_tags_of, Backoff,
 };
-use crate::resources::service_discovery_namespace::wait_operation;
+use crate::resources::service_discovery_namespace::{tags_of, wait_operation};
 use crate::resources::Cx;
 use crate::Service;
 
@@ -119,24 +119,9 @@ async fn services_in(cx: &Cx, namespace: &str) -> Result<Vec<ServiceSummary>, Pr
         ServiceDiscovery,
         "ListServices",
         sd.list_services().filters(filter.clone()),
-        set_next_token,
-        next_token,
         services
     )
     .await
-}
-
-async fn tags_of(cx: &Cx, arn: &str) -> Result<Json, ProviderError> {
-    let resp = cx
-        .aws
-        .clients()
-        .servicediscovery
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .map_err(cx.err(Service::ServiceDiscovery, "ListTagsForResource"))?;
-    Ok(live_tags(resp.tags()))
 }
 
 /// Makes the Cloud Map service of `inputs`' `discovery` for the ECS service `service` of
