@@ -113,34 +113,53 @@ where
     D: FnOnce() -> DFut,
     DFut: Future<Output = Vec<String>>,
 {
-    let start = Instant::now();
-    let mut n = 0u32;
-    loop {
-        let err = match attempt().await {
-            Ok(done) => return Ok(done),
-            Err(e) if e.kind == ErrorKind::Dependency => e,
-            Err(e) => return Err(e),
-        };
-        let delay = backoff.delay(n);
-        if start.elapsed() + delay > backoff.limit {
-            let users = dependents().await;
-            let mut message = format!(
-                "{what} is still in use after {}s of retrying the delete: {}",
-                start.elapsed().as_secs(),
-                err.message
-            );
-            if !users.is_empty() {
-                message.push_str(&format!("; still depending on it: {}", users.join(", ")));
+    // AWS's last refusal, for the error when time runs out.
+    let refused: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    let mut waited = Duration::ZERO;
+    let done = poll_until_else(
+        op,
+        &format!("dependents of {what} to go away"),
+        backoff,
+        || {
+            let fut = attempt();
+            let refused = &refused;
+            async move {
+                match fut.await {
+                    Ok(done) => Ok(Some(Some(done))),
+                    Err(e) if e.kind == ErrorKind::Dependency => {
+                        let mut last = refused.lock().unwrap_or_else(|e| e.into_inner());
+                        if last.is_none() {
+                            op.progress(&format!("{what} is still in use; retrying the delete"));
+                        }
+                        *last = Some(e.message);
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
+                }
             }
-            return Err(ProviderError::new(ErrorKind::Dependency, message));
-        }
-        if n == 0 {
-            op.progress(&format!("{what} is still in use; retrying the delete"));
-        }
-        op.waiting(&format!("dependents of {what} to go away"));
-        tokio::time::sleep(delay).await;
-        n += 1;
+        },
+        |t| {
+            waited = t.waited;
+            Ok(None)
+        },
+    )
+    .await?;
+    if let Some(done) = done {
+        return Ok(done);
     }
+    let users = dependents().await;
+    let last = refused
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_default();
+    let mut message = format!(
+        "{what} is still in use after {}s of retrying the delete: {last}",
+        waited.as_secs()
+    );
+    if !users.is_empty() {
+        message.push_str(&format!("; still depending on it: {}", users.join(", ")));
+    }
+    Err(ProviderError::new(ErrorKind::Dependency, message))
 }
 
 #[cfg(test)]
