@@ -672,12 +672,8 @@ mod engine {
         name: &str,
         zone_id: Option<&str>,
     ) -> Vec<String> {
-        let c = aws.clients();
-        let mut left = common::tagged_network_leftovers(c, name).await;
-        left.extend(common::edge_leftovers(c).await);
         let zones: Vec<String> = zone_id.map(str::to_owned).into_iter().collect();
-        left.extend(common::app_leftovers(c, name, &zones).await);
-        left
+        common::stack_leftovers(aws.clients(), name, &zones).await
     }
 
     async fn clusters_status(ecs: &aws_sdk_ecs::Client, arn: &str) -> Option<String> {
@@ -690,13 +686,6 @@ mod engine {
         out.clusters()
             .first()
             .and_then(|c| c.status().map(str::to_owned))
-    }
-
-    fn position(events: &[Event], wanted: &Event) -> usize {
-        events
-            .iter()
-            .position(|e| e == wanted)
-            .unwrap_or_else(|| panic!("no {wanted:?} in {events:?}"))
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -795,17 +784,18 @@ mod engine {
         assert_eq!(destroy.summary.destroy, stack.resources.len());
         let cluster_arn = state.resources["cluster"].physical_id.clone();
         let events = run(&destroy, &mut state, &dir, &provider).await;
-        let service_gone = position(
+        let service_gone = common::position(
             &events,
             &Event::Finished("web".into(), OpKind::Delete, iac_engine::Outcome::Done),
         );
-        let cluster_started = position(&events, &Event::Started("cluster".into(), OpKind::Delete));
+        let cluster_started =
+            common::position(&events, &Event::Started("cluster".into(), OpKind::Delete));
         assert!(service_gone < cluster_started, "{events:?}");
-        let role_started = position(
+        let role_started = common::position(
             &events,
             &Event::Started("execution_role".into(), OpKind::Delete),
         );
-        let task_gone = position(
+        let task_gone = common::position(
             &events,
             &Event::Finished("task".into(), OpKind::Delete, iac_engine::Outcome::Done),
         );
@@ -869,11 +859,12 @@ mod engine {
         let destroy =
             plan_destroy(&load(&scaled), &state, &PlanOptions::default()).expect("plan destroy");
         let events = run(&destroy, &mut state, &dir, &provider).await;
-        let service_gone = position(
+        let service_gone = common::position(
             &events,
             &Event::Finished("web".into(), OpKind::Delete, iac_engine::Outcome::Done),
         );
-        let cluster_started = position(&events, &Event::Started("cluster".into(), OpKind::Delete));
+        let cluster_started =
+            common::position(&events, &Event::Started("cluster".into(), OpKind::Delete));
         assert!(service_gone < cluster_started, "{events:?}");
         assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
         assert_eq!(

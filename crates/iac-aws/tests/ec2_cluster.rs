@@ -212,50 +212,30 @@ async fn the_ec2_example_applies_changes_its_strategy_in_place_and_is_destroyed_
     aws.requests().reset();
     run(&destroy, &mut state, &dir, &provider).await;
     assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
-    let sent: Vec<String> = aws
-        .requests()
-        .sequence()
-        .iter()
-        .map(|o| o.to_string())
-        .collect();
-    let first_at = |op: &str| {
-        sent.iter()
-            .position(|s| s == op)
-            .unwrap_or_else(|| panic!("`{op}` was not sent: {sent:?}"))
-    };
-    let last_at = |op: &str| {
-        sent.iter()
-            .rposition(|s| s == op)
-            .unwrap_or_else(|| panic!("`{op}` was not sent: {sent:?}"))
-    };
-    for (before, after) in [
-        ("ecs:DeleteService", "ecs:DeleteCluster"),
-        ("ecs:DeleteService", "servicediscovery:DeleteService"),
-        (
-            "servicediscovery:DeleteService",
-            "servicediscovery:DeleteNamespace",
-        ),
-        ("ecs:PutClusterCapacityProviders", "ecs:DeleteCluster"),
-        ("ecs:DeleteCluster", "ecs:DeleteCapacityProvider"),
-        (
-            "ecs:DeleteCapacityProvider",
-            "autoscaling:DeleteAutoScalingGroup",
-        ),
-        (
-            "autoscaling:DeleteAutoScalingGroup",
-            "ec2:DeleteLaunchTemplate",
-        ),
-        ("ec2:DeleteLaunchTemplate", "iam:DeleteInstanceProfile"),
-    ] {
-        assert!(
-            last_at(before) < first_at(after),
-            "every {before} before the first {after}: {sent:?}"
-        );
-    }
+    common::assert_sent_in_order(
+        &aws,
+        &[
+            ("ecs:DeleteService", "ecs:DeleteCluster"),
+            ("ecs:DeleteService", "servicediscovery:DeleteService"),
+            (
+                "servicediscovery:DeleteService",
+                "servicediscovery:DeleteNamespace",
+            ),
+            ("ecs:PutClusterCapacityProviders", "ecs:DeleteCluster"),
+            ("ecs:DeleteCluster", "ecs:DeleteCapacityProvider"),
+            (
+                "ecs:DeleteCapacityProvider",
+                "autoscaling:DeleteAutoScalingGroup",
+            ),
+            (
+                "autoscaling:DeleteAutoScalingGroup",
+                "ec2:DeleteLaunchTemplate",
+            ),
+            ("ec2:DeleteLaunchTemplate", "iam:DeleteInstanceProfile"),
+        ],
+    );
 
-    let mut left = common::tagged_network_leftovers(&c, &stack.name).await;
-    left.extend(common::edge_leftovers(&c).await);
-    left.extend(common::app_leftovers(&c, &stack.name, &[zone_id]).await);
+    let mut left = common::stack_leftovers(&c, &stack.name, &[zone_id]).await;
     let groups = c
         .ec2_autoscaling
         .describe_auto_scaling_groups()

@@ -19,7 +19,7 @@ mod common;
 use std::sync::Arc;
 
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
-use common::{assert_clean, make_plan, run};
+use common::{assert_clean, make_plan, position, run};
 use iac_aws::AwsProvider;
 use iac_engine::{plan_destroy, render_plan, Event, OpKind, Outcome, PlanOptions, Provider, State};
 use iac_stack::Stack;
@@ -28,13 +28,6 @@ use serde_json::json;
 
 fn load() -> Stack {
     common::load("stacks/two-services.yaml", &[], &[])
-}
-
-fn position(events: &[Event], wanted: &Event) -> usize {
-    events
-        .iter()
-        .position(|e| e == wanted)
-        .unwrap_or_else(|| panic!("no {wanted:?} in {events:?}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,9 +177,7 @@ async fn two_services_share_a_load_balancer_one_scales_and_all_is_destroyed() {
     let destroy = plan_destroy(&stack, &state, &PlanOptions::default()).expect("plan destroy");
     run(&destroy, &mut state, &dir, &provider).await;
     assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
-    let mut left = common::tagged_network_leftovers(&c, &stack.name).await;
-    left.extend(common::edge_leftovers(&c).await);
-    left.extend(common::app_leftovers(&c, &stack.name, &[zone_id]).await);
+    let left = common::stack_leftovers(&c, &stack.name, &[zone_id]).await;
     assert_eq!(left, Vec::<String>::new());
     let targets = c
         .autoscaling

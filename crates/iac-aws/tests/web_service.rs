@@ -17,7 +17,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{assert_clean, make_plan, run};
+use common::{assert_clean, make_plan, position, run};
 use iac_aws::AwsProvider;
 use iac_engine::{plan_destroy, Event, OpKind, Outcome, PlanOptions, Provider, State};
 use iac_stack::Stack;
@@ -25,13 +25,6 @@ use iac_testkit::Emulator;
 
 fn load() -> Stack {
     common::load("stacks/web-service.yaml", &[], &[])
-}
-
-fn position(events: &[Event], wanted: &Event) -> usize {
-    events
-        .iter()
-        .position(|e| e == wanted)
-        .unwrap_or_else(|| panic!("no {wanted:?} in {events:?}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,9 +107,7 @@ async fn the_web_service_applies_replans_clean_and_is_destroyed() {
     assert_eq!(destroy.summary.destroy, 18);
     run(&destroy, &mut state, &dir, &provider).await;
     assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
-    let mut left = common::tagged_network_leftovers(&c, &stack.name).await;
-    left.extend(common::edge_leftovers(&c).await);
-    left.extend(common::app_leftovers(&c, &stack.name, &[zone_id]).await);
+    let left = common::stack_leftovers(&c, &stack.name, &[zone_id]).await;
     assert_eq!(left, Vec::<String>::new());
 }
 
@@ -184,8 +175,6 @@ async fn two_web_services_share_a_load_balancer_and_are_destroyed() {
     let destroy = plan_destroy(&stack, &state, &PlanOptions::default()).expect("plan destroy");
     run(&destroy, &mut state, &dir, &provider).await;
     assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
-    let mut left = common::tagged_network_leftovers(&c, &stack.name).await;
-    left.extend(common::edge_leftovers(&c).await);
-    left.extend(common::app_leftovers(&c, &stack.name, &[zone_id]).await);
+    let left = common::stack_leftovers(&c, &stack.name, &[zone_id]).await;
     assert_eq!(left, Vec::<String>::new());
 }

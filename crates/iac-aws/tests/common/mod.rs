@@ -550,3 +550,46 @@ pub async fn app_leftovers(clients: &Clients, stack: &str, zones: &[String]) -> 
     }
     left
 }
+
+/// Everything of `stack` still live after a destroy, as `kind id` strings: its tagged
+/// network, every load balancer and target group, and its app objects and the records of
+/// `zones` (see [`app_leftovers`]).
+pub async fn stack_leftovers(clients: &Clients, stack: &str, zones: &[String]) -> Vec<String> {
+    let mut left = tagged_network_leftovers(clients, stack).await;
+    left.extend(edge_leftovers(clients).await);
+    left.extend(app_leftovers(clients, stack, zones).await);
+    left
+}
+
+/// Where `wanted` is among the reported `events`; a test failure when it is not there.
+pub fn position(events: &[Event], wanted: &Event) -> usize {
+    events
+        .iter()
+        .position(|e| e == wanted)
+        .unwrap_or_else(|| panic!("no {wanted:?} in {events:?}"))
+}
+
+/// Asserts that every `before` of `pairs` was sent, each time, before the first `after`,
+/// in the requests `aws` recorded (`service:Operation`, in order).
+pub fn assert_sent_in_order(aws: &AwsContext, pairs: &[(&str, &str)]) {
+    let sent: Vec<String> = aws
+        .requests()
+        .sequence()
+        .iter()
+        .map(|o| o.to_string())
+        .collect();
+    let at = |op: &str, last: bool| {
+        let found = if last {
+            sent.iter().rposition(|s| s == op)
+        } else {
+            sent.iter().position(|s| s == op)
+        };
+        found.unwrap_or_else(|| panic!("`{op}` was not sent: {sent:?}"))
+    };
+    for (before, after) in pairs {
+        assert!(
+            at(before, true) < at(after, false),
+            "every {before} before the first {after}: {sent:?}"
+        );
+    }
+}
