@@ -377,35 +377,36 @@ async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
     aws.requests().reset();
     run(&down, &mut state, &dir, &provider).await;
     assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
-    let sent: Vec<String> = aws
-        .requests()
-        .sequence()
-        .iter()
-        .map(|o| o.to_string())
-        .collect();
+    common::assert_sent_in_order(
+        &aws,
+        &[
+            ("ecs:PutClusterCapacityProviders", "ecs:DeleteCluster"),
+            ("ecs:DeleteCluster", "ecs:DeleteCapacityProvider"),
+            (
+                "ecs:DeleteCapacityProvider",
+                "autoscaling:DeleteAutoScalingGroup",
+            ),
+            (
+                "autoscaling:DeleteAutoScalingGroup",
+                "ec2:DeleteLaunchTemplate",
+            ),
+            (
+                "ec2:DeleteLaunchTemplate",
+                "iam:RemoveRoleFromInstanceProfile",
+            ),
+            (
+                "iam:RemoveRoleFromInstanceProfile",
+                "iam:DeleteInstanceProfile",
+            ),
+            ("iam:DeleteInstanceProfile", "iam:DeleteRole"),
+        ],
+    );
+    let sent = common::sent(&aws);
     let at = |op: &str| {
         sent.iter()
             .position(|s| s == op)
             .unwrap_or_else(|| panic!("`{op}` was not sent: {sent:?}"))
     };
-    let order = [
-        "ecs:PutClusterCapacityProviders",
-        "ecs:DeleteCluster",
-        "ecs:DeleteCapacityProvider",
-        "autoscaling:DeleteAutoScalingGroup",
-        "ec2:DeleteLaunchTemplate",
-        "iam:RemoveRoleFromInstanceProfile",
-        "iam:DeleteInstanceProfile",
-        "iam:DeleteRole",
-    ];
-    for pair in order.windows(2) {
-        assert!(
-            at(pair[0]) < at(pair[1]),
-            "{} before {}: {sent:?}",
-            pair[0],
-            pair[1]
-        );
-    }
     // The provider's delete describes it first (moto fails a delete of a deleted one) and
     // waits on a describe naming it.
     assert!(
@@ -497,12 +498,7 @@ async fn a_dropped_capacity_provider_leaves_the_cluster_first() {
     );
     aws.requests().reset();
     run(&plan, &mut state, &dir, &provider).await;
-    let sent: Vec<String> = aws
-        .requests()
-        .sequence()
-        .iter()
-        .map(|o| o.to_string())
-        .collect();
+    let sent = common::sent(&aws);
     let first_put = sent
         .iter()
         .position(|s| s == "ecs:PutClusterCapacityProviders")

@@ -569,15 +569,19 @@ pub fn position(events: &[Event], wanted: &Event) -> usize {
         .unwrap_or_else(|| panic!("no {wanted:?} in {events:?}"))
 }
 
-/// Asserts that every `before` of `pairs` was sent, each time, before the first `after`,
-/// in the requests `aws` recorded (`service:Operation`, in order).
-pub fn assert_sent_in_order(aws: &AwsContext, pairs: &[(&str, &str)]) {
-    let sent: Vec<String> = aws
-        .requests()
+/// The requests `aws` recorded since its last reset, in order, as `service:Operation`.
+pub fn sent(aws: &AwsContext) -> Vec<String> {
+    aws.requests()
         .sequence()
         .iter()
         .map(|o| o.to_string())
-        .collect();
+        .collect()
+}
+
+/// Asserts that every `before` of `pairs` was sent, each time, before the first `after`,
+/// in the requests `aws` recorded (`service:Operation`, in order).
+pub fn assert_sent_in_order(aws: &AwsContext, pairs: &[(&str, &str)]) {
+    let sent = sent(aws);
     let at = |op: &str, last: bool| {
         let found = if last {
             sent.iter().rposition(|s| s == op)
