@@ -321,12 +321,6 @@ impl ResourceType for Namespace {
         let resp = match resp {
             Ok(r) => r,
             Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
-            Err(e) if e.code() == Some("ResourceInUse") => {
-                return Err(ProviderError {
-                    kind: ErrorKind::Dependency,
-                    ..e
-                })
-            }
             Err(e) => return Err(e),
         };
         let Some(operation) = resp.operation_id() else {

@@ -31,7 +31,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::omit_unapplied;
 use crate::resources::common::{
-    client_token, foreign_owner, malformed, paged, poll_until_else, sdk_tags_of, Backoff,
+    client_token, foreign_owner, gone_is_ok, malformed, paged, retry_dependency, sdk_tags_of,
+    Backoff,
 };
 use crate::resources::service_discovery_namespace::{tags_of, wait_operation};
 use crate::resources::Cx;
@@ -341,35 +342,33 @@ pub(crate) async fn update_ttl(
 /// deregisters them as the tasks stop). Gone already is done.
 pub(crate) async fn delete(cx: &Cx, op: &OpContext, arn: &str) -> Result<(), ProviderError> {
     let sd = &cx.aws.clients().servicediscovery;
-    let what = format!("Cloud Map service `{arn}` to have no instances left");
     op.progress("deleting the Cloud Map service");
-    poll_until_else(
-        op,
-        &what,
-        Backoff::SHORT.with_limit(DELETE_WAIT),
-        || async {
-            match sd
-                .delete_service()
-                .id(id_of(arn))
-                .send()
-                .await
-                .map_err(cx.err(Service::ServiceDiscovery, "DeleteService"))
-            {
-                Ok(_) => Ok(Some(())),
-                Err(e) if e.kind == ErrorKind::NotFound => Ok(Some(())),
-                Err(e) if e.code() == Some("ResourceInUse") => Ok(None),
-                Err(e) => Err(e),
-            }
-        },
-        |timed_out| Err(timed_out.error(&what)),
+    // `ResourceInUse` (instances left) is a dependency error: retried.
+    gone_is_ok(
+        retry_dependency(
+            op,
+            &format!("Cloud Map service `{arn}`"),
+            Backoff::SHORT.with_limit(DELETE_WAIT),
+            || async {
+                sd.delete_service()
+                    .id(id_of(arn))
+                    .send()
+                    .await
+                    .map_err(cx.err(Service::ServiceDiscovery, "DeleteService"))
+                    .map(|_| ())
+            },
+            || async { Vec::new() },
+        )
+        .await,
     )
-    .await
 }
 
 /// The Cloud Map service of a deleted ECS service that its describe no longer shows: by
-/// name in the namespace of `inputs`, when its tags say it is this stack's.
+/// name in the namespace of `inputs`, when its tags say it is this resource's (`name`, as
+/// `create` tagged it).
 pub(crate) async fn leftover(
     cx: &Cx,
+    name: &str,
     service: &str,
     inputs: &Json,
 ) -> Result<Option<String>, ProviderError> {
@@ -392,8 +391,7 @@ pub(crate) async fn leftover(
     else {
         return Ok(None);
     };
-    let tags = tags_of(cx, &arn).await?;
-    let ours = tags.get("iac:stack").and_then(Json::as_str) == Some(cx.stack.as_str());
+    let ours = foreign_owner(&cx.stack, name, &tags_of(cx, &arn).await?).is_none();
     Ok(ours.then_some(arn))
 }
 

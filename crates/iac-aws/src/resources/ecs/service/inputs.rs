@@ -280,9 +280,28 @@ pub(crate) fn forced_by_launch_type(
     if !changed.iter().any(|p| p == "launch_type") {
         return Vec::new();
     }
-    let old = before.get("launch_type").and_then(Json::as_str);
-    let new = after("launch_type");
-    match (old, new.as_ref().and_then(Json::as_str)) {
+    // The launch type each side runs on: the one written, FARGATE when neither a launch
+    // type nor a strategy is (what `launch_type` sends), none with a strategy.
+    let effective = |launch: Option<&str>, strategy: bool| match launch {
+        Some(t) => Some(t.to_owned()),
+        None if strategy => None,
+        None => Some("FARGATE".to_owned()),
+    };
+    let has_strategy = |v: Option<Json>| {
+        v.as_ref()
+            .and_then(Json::as_array)
+            .is_some_and(|l| !l.is_empty())
+    };
+    let old = effective(
+        before.get("launch_type").and_then(Json::as_str),
+        has_strategy(before.get("capacity_provider_strategy").cloned()),
+    );
+    let new_value = after("launch_type");
+    let new = effective(
+        new_value.as_ref().and_then(Json::as_str),
+        has_strategy(after("capacity_provider_strategy")),
+    );
+    match (old, new) {
         (Some(a), Some(b)) if a != b => vec!["launch_type".to_owned()],
         _ => Vec::new(),
     }

@@ -467,7 +467,7 @@ impl ResourceType for EcsService {
                 .get("name")
                 .and_then(Json::as_str)
                 .unwrap_or_default();
-            if let Some(arn) = discovery::leftover(cx, service, inputs).await? {
+            if let Some(arn) = discovery::leftover(cx, op.name(), service, inputs).await? {
                 discovery::delete(cx, op, &arn).await?;
             }
             return Ok(());

@@ -279,9 +279,24 @@ fn launch_types_and_strategies() {
         forced_by_launch_type(&json!({"launch_type": "EC2"}), &to("FARGATE"), &changed),
         ["launch_type"]
     );
-    assert!(forced_by_launch_type(&json!({}), &to("EC2"), &changed).is_empty());
+    // Written or not, a service without a strategy runs on FARGATE: to EC2 is a new service.
+    assert_eq!(
+        forced_by_launch_type(&json!({}), &to("EC2"), &changed),
+        ["launch_type"]
+    );
+    assert!(forced_by_launch_type(&json!({}), &to("FARGATE"), &changed).is_empty());
+    let strategy = json!({"capacity_provider_strategy": [{"capacity_provider": "ec2"}]});
+    assert!(forced_by_launch_type(&strategy, &to("EC2"), &changed).is_empty());
+    // From EC2 to nothing written (FARGATE) is a new service too; to a strategy is not.
+    assert_eq!(
+        forced_by_launch_type(&json!({"launch_type": "EC2"}), &|_: &str| None, &changed),
+        ["launch_type"]
+    );
+    let to_strategy = |p: &str| {
+        (p == "capacity_provider_strategy").then(|| json!([{"capacity_provider": "ec2"}]))
+    };
     assert!(
-        forced_by_launch_type(&json!({"launch_type": "EC2"}), &|_: &str| None, &changed).is_empty()
+        forced_by_launch_type(&json!({"launch_type": "EC2"}), &to_strategy, &changed).is_empty()
     );
     assert!(forced_by_launch_type(&json!({"launch_type": "EC2"}), &to("FARGATE"), &[]).is_empty());
 }
