@@ -278,3 +278,88 @@ fn a_shared_load_balancer_is_named_by_its_web_service_or_by_a_reference_to_it() 
         }
     }
 }
+
+#[test]
+fn a_value_that_chooses_the_children_is_checked_where_it_is_written() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stacks/web-service.yaml"),
+    )
+    .unwrap();
+    let text = text.replace("    count: 2\n", "    count: 2\n    subnets: privat\n");
+    let Err(diags) = load_str("web-service.yaml", &text, &LoadOptions::default()) else {
+        panic!("`subnets: privat` must not load (it would quietly mean public subnets)");
+    };
+    let d = diags
+        .iter()
+        .find(|d| d.code == "iac::value::invalid_enum")
+        .unwrap_or_else(|| panic!("{diags:?}"));
+    assert!(d.message.contains("`web.subnets`"), "{}", d.message);
+    assert!(d
+        .help
+        .as_deref()
+        .unwrap_or_default()
+        .contains("did you mean `private`"));
+}
+
+#[test]
+fn a_service_sharing_a_load_balancer_runs_in_the_network_of_its_owner() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/valid/web_service_shared.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let refused = |text: &str, says: &str| {
+        let Err(diags) = load_str("shared.yaml", text, &LoadOptions::default()) else {
+            panic!("must not load:\n{text}");
+        };
+        let d = diags
+            .iter()
+            .find(|d| d.code == "iac::web_service::load_balancer")
+            .unwrap_or_else(|| panic!("{diags:?}"));
+        let help = d.help.clone().unwrap_or_default();
+        assert!(help.contains(says), "{help}");
+        // Nothing else: no reference to a child that does not exist.
+        assert!(
+            diags
+                .iter()
+                .all(|d| d.code != "iac::reference::unknown_resource"),
+            "{diags:?}"
+        );
+    };
+    // A network of its own.
+    refused(
+        &text.replace(
+            "    load_balancer: shop\n",
+            "    load_balancer: shop\n    vpc: vpc-1\n    public_subnets: [subnet-1, subnet-2]\n",
+        ),
+        "leave `vpc` out",
+    );
+    // Private subnets the owner does not have.
+    let public_owner = text.replace("    subnets: private\n", "");
+    refused(
+        &public_owner.replace(
+            "    load_balancer: shop\n",
+            "    load_balancer: shop\n    subnets: private\n",
+        ),
+        "no private subnets",
+    );
+    // The load balancer of one that shares another's.
+    let chain = format!(
+        "{}  admin:\n    type: aws.web_service\n    image: nginx:1.27\n    port: 80\n    domain: admin.shop.example.com\n    zone: example.com\n    load_balancer: api\n",
+        text.split("outputs:").next().unwrap()
+    );
+    refused(&chain, "name the web service that owns it");
+
+    // An owner in a given VPC: the sharer's target group and tasks are in it too.
+    let given = text.replace(
+        "    subnets: private\n",
+        "    vpc: vpc-0abc\n    public_subnets: [subnet-a, subnet-b]\n",
+    );
+    let stack = match load_str("shared.yaml", &given, &LoadOptions::default()) {
+        Ok(l) => l.stack,
+        Err(d) => panic!("{d:?}"),
+    };
+    assert_eq!(prop(&stack, "api.tg", "vpc"), json!("vpc-0abc"));
+    assert_eq!(
+        prop(&stack, "api.service", "subnets"),
+        json!(["subnet-a", "subnet-b"])
+    );
+}

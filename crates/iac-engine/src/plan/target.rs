@@ -19,22 +19,21 @@ pub(super) fn restrict_to_targets(plan: &mut Plan, targets: &[String]) -> Result
         by_name.entry(c.name.as_str()).or_default().push(i);
     }
     // A web service's name targets all its children (`web` -> `web.alb`, `web.task`, ...).
+    let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
+    for c in &plan.changes {
+        if let Some((parent, _)) = c.name.split_once('.') {
+            children.entry(parent).or_default().push(&c.name);
+        }
+    }
     let mut named: Vec<String> = Vec::new();
     for t in targets {
         if by_name.contains_key(t.as_str()) {
             named.push(t.clone());
             continue;
         }
-        let prefix = format!("{t}.");
-        let before = named.len();
-        named.extend(
-            plan.changes
-                .iter()
-                .filter(|c| c.name.starts_with(&prefix))
-                .map(|c| c.name.clone()),
-        );
-        if named.len() == before {
-            return Err(PlanError::UnknownTarget(t.clone()));
+        match children.get(t.as_str()) {
+            Some(names) => named.extend(names.iter().map(|n| (*n).to_owned())),
+            None => return Err(PlanError::UnknownTarget(t.clone())),
         }
     }
     let targets = &named;

@@ -148,10 +148,11 @@ impl StackGraph {
         let mut by_parent: HashMap<Option<&str>, Vec<&Node>> = HashMap::new();
         for n in self.graph.node_weights() {
             let parent = n.name.split_once('.').map(|(p, _)| p);
-            if !parents.contains(&parent) {
+            let group = by_parent.entry(parent).or_default();
+            if group.is_empty() && parent.is_some() {
                 parents.push(parent);
             }
-            by_parent.entry(parent).or_default().push(n);
+            group.push(n);
         }
         parents
             .into_iter()

@@ -13,6 +13,17 @@ use super::*;
 use crate::schema::composite::{self, Composite, When};
 
 /// The fields of one composite in the file.
+/// A web service's network as written: what a service sharing its load balancer runs in.
+struct Network {
+    /// It shares another's load balancer itself.
+    shares: bool,
+    vpc: Option<Node>,
+    public_subnets: Option<Node>,
+    private_subnets: Option<Node>,
+    /// `subnets: private` (its own network with private subnets behind NAT gateways).
+    private: bool,
+}
+
 struct Parent<'n> {
     name: String,
     key: &'n Node,
@@ -35,15 +46,29 @@ impl Loader<'_> {
                 Some((k.key_text()?, c))
             })
             .collect();
-        // The names each shared load balancer also answers for: its certificate covers them.
+        // The names each shared load balancer also answers for: its certificate covers them;
+        // and the network of each web service, which a service sharing its load balancer uses.
         let mut sharers: HashMap<String, Vec<Node>> = HashMap::new();
-        for (_, body) in entries.iter().filter(|(_, b)| composite_type(b).is_some()) {
+        let mut networks: HashMap<String, Network> = HashMap::new();
+        for (k, body) in entries.iter().filter(|(_, b)| composite_type(b).is_some()) {
             let field = |f: &str| {
                 body.as_map()?
                     .iter()
                     .find(|(k, _)| k.as_str() == Some(f))
                     .map(|(_, v)| v)
             };
+            if let Some(name) = k.key_text() {
+                networks.insert(
+                    name,
+                    Network {
+                        shares: field("load_balancer").is_some(),
+                        vpc: field("vpc").cloned(),
+                        public_subnets: field("public_subnets").cloned(),
+                        private_subnets: field("private_subnets").cloned(),
+                        private: field("subnets").and_then(Node::as_str) == Some("private"),
+                    },
+                );
+            }
             let Some(front) = field("load_balancer")
                 .and_then(Node::as_str)
                 .map(front_name)
@@ -67,7 +92,7 @@ impl Loader<'_> {
                     let name = k.key_text().unwrap_or_default();
                     if let Some(p) = self.parent(name, k, body, c) {
                         let names = sharers.get(&p.name).cloned().unwrap_or_default();
-                        let children = self.children(&p, &composites, names);
+                        let children = self.children(&p, &composites, &networks, names);
                         out.extend(children.into_iter().map(|(k, b)| (k, b, true)));
                     }
                 }
@@ -112,7 +137,28 @@ impl Loader<'_> {
             if field == "type" {
                 p.type_key = k.span;
                 p.type_span = v.span;
-            } else if schema.props.iter().any(|f| f.name == field) {
+            } else if let Some(f) = schema.props.iter().find(|f| f.name == field) {
+                // The children check every value they are given; an allowed value chooses
+                // which children there are, so it is checked here (`subnets: privat` would
+                // quietly make public subnets).
+                if let (Kind::Enum(allowed), Some(text)) = (&f.kind, v.as_str()) {
+                    if !text.contains("${") && !allowed.contains(&text) {
+                        let listed = format!("use one of {}", backticked(allowed.iter().copied()));
+                        self.error(
+                            Diag::error(
+                                "iac::value::invalid_enum",
+                                format!("invalid value for `{}.{field}`: `{text}`", p.name),
+                            )
+                            .label(v.span, "not an allowed value")
+                            .help(
+                                match did_you_mean(text, allowed.iter().copied()) {
+                                    Some(near) => format!("did you mean `{near}`? {listed}"),
+                                    None => listed,
+                                },
+                            ),
+                        );
+                    }
+                }
                 p.fields.insert(field, v);
             } else {
                 let names = schema.props.iter().map(|f| f.name);
@@ -199,6 +245,7 @@ impl Loader<'_> {
         &mut self,
         p: &Parent<'_>,
         composites: &HashMap<String, &'static Composite>,
+        networks: &HashMap<String, Network>,
         alternative_names: Vec<Node>,
     ) -> Vec<(Node, Node)> {
         let at = |kind: NodeKind| Node {
@@ -208,7 +255,6 @@ impl Loader<'_> {
         };
         let str_at = |s: String| at(NodeKind::Str(s));
         let field = |f: &str| p.fields.get(f).copied();
-        let own_network = field("vpc").is_none();
         let private = field("subnets").and_then(Node::as_str) == Some("private");
         let front = match field("load_balancer") {
             None => p.name.clone(),
@@ -236,6 +282,37 @@ impl Loader<'_> {
             },
         };
         let shared = front != p.name;
+        let front_net = networks.get(&front).filter(|_| shared);
+        if let Some(net) = front_net {
+            // One load balancer, one network: the owner's.
+            let problem = if net.shares {
+                Some(("", format!("`{front}` shares another web service's load balancer itself: name the web service that owns it")))
+            } else if let Some(f) = ["vpc", "public_subnets", "private_subnets"]
+                .into_iter()
+                .find(|f| p.fields.contains_key(f))
+            {
+                Some((f, format!("`{}` shares the load balancer of `{front}` and runs in its network: leave `{f}` out (set it on `{front}`)", p.name)))
+            } else if private && !net.private && net.private_subnets.is_none() {
+                Some(("subnets", format!("`{}` shares the load balancer of `{front}`, whose network has no private subnets: set `subnets: private` (or `private_subnets`) on `{front}`, or leave `subnets` out here", p.name)))
+            } else {
+                None
+            };
+            if let Some((f, message)) = problem {
+                let span = p
+                    .fields
+                    .get(if f.is_empty() { "load_balancer" } else { f })
+                    .map_or(p.type_span, |n| n.span);
+                self.error(
+                    Diag::error(
+                        "iac::web_service::load_balancer",
+                        format!("`{}` cannot share the load balancer of `{front}`", p.name),
+                    )
+                    .label(span, "not with a shared load balancer")
+                    .help(message),
+                );
+                return Vec::new();
+            }
+        }
 
         // The values `$NAME` stands for: the parent's fields, then the derived ones.
         let mut values: HashMap<&str, Node> = HashMap::new();
@@ -269,23 +346,29 @@ impl Loader<'_> {
         // A service sharing a load balancer uses the network of the one that owns it.
         let net_owner = if shared { &front } else { &p.name };
         let net_ref = |child: &str| str_at(format!("${{{net_owner}.{child}.id}}"));
-        values.insert(
-            "vpc",
-            match field("vpc") {
-                Some(v) => v.clone(),
-                None => net_ref("vpc"),
-            },
-        );
+        // The network fields written: the owner's when sharing (checked above: none here).
+        let net_field = |f: &str| -> Option<Node> {
+            match front_net {
+                Some(net) => match f {
+                    "vpc" => net.vpc.clone(),
+                    "public_subnets" => net.public_subnets.clone(),
+                    _ => net.private_subnets.clone(),
+                },
+                None => field(f).cloned(),
+            }
+        };
+        let own_network = net_field("vpc").is_none();
+        values.insert("vpc", net_field("vpc").unwrap_or_else(|| net_ref("vpc")));
         let pair = |a: &str, b: &str| at(NodeKind::Seq(vec![net_ref(a), net_ref(b)]));
-        let lb_subnets = field("public_subnets")
-            .cloned()
-            .unwrap_or_else(|| pair("public_a", "public_b"));
-        let task_subnets = match (field("private_subnets"), private && own_network) {
+        let lb_subnets =
+            net_field("public_subnets").unwrap_or_else(|| pair("public_a", "public_b"));
+        let private_subnets = net_field("private_subnets");
+        let task_subnets = match (private_subnets.as_ref(), private && own_network) {
             (Some(s), _) => s.clone(),
             (None, true) => pair("private_a", "private_b"),
             (None, false) => lb_subnets.clone(),
         };
-        let public_tasks = field("private_subnets").is_none() && !private;
+        let public_tasks = private_subnets.is_none() && !private;
         values.insert("lb_subnets", lb_subnets);
         values.insert("task_subnets", task_subnets);
         values.insert("assign_public_ip", at(NodeKind::Bool(public_tasks)));

@@ -157,7 +157,7 @@ fn host_ports(cx: &Ctx, td: &Resource, diags: &mut Diagnostics) {
     let Some(mode) = network_mode(cx, td) else {
         return;
     };
-    let mut taken: Vec<(i64, String)> = Vec::new();
+    let mut taken: std::collections::HashMap<i64, String> = Default::default();
     for (cpath, c) in items(td, "containers") {
         let mut ports: Vec<Mapping> = Vec::new();
         if let Some(v) = c.get("port").filter(|v| !matches!(v, Value::Null)) {
@@ -194,7 +194,7 @@ fn host_ports(cx: &Ctx, td: &Resource, diags: &mut Diagnostics) {
             };
             let Some(p) = on_host else { continue };
             let at = host.map_or(path, |(hp, _)| hp);
-            if let Some((_, first)) = taken.iter().find(|(q, _)| *q == p) {
+            if let Some(first) = taken.get(&p) {
                 diags.push(
                     cx.error(
                         "iac::task_definition::host_port_collision",
@@ -212,7 +212,7 @@ fn host_ports(cx: &Ctx, td: &Resource, diags: &mut Diagnostics) {
                     }),
                 );
             } else {
-                taken.push((p, at));
+                taken.insert(p, at);
             }
         }
     }

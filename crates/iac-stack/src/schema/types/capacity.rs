@@ -86,7 +86,7 @@ pub const CAPACITY_PROVIDERS: Prop = opt(
 pub const DEFAULT_STRATEGY: Prop = opt(
     "default_strategy",
     Kind::ListOf(&Kind::Object(STRATEGY_ITEM)),
-    "Addition: how services without a launch type or strategy of their own spread their tasks over `capacity_providers`; changes in place",
+    "Addition: how services and tasks started without a launch type or strategy spread over `capacity_providers` (an `aws.ecs_service` without either is sent `FARGATE`: write its `capacity_provider_strategy` to use these providers); changes in place",
 );
 
 pub const INSTANCE_PROFILE: TypeSchema = TypeSchema {
