@@ -2,6 +2,7 @@
 //! The redirect and fixed-response actions are the listener's ([`REDIRECT`],
 //! [`FIXED_RESPONSE`]).
 
+use super::load_balancing::{FIXED_RESPONSE, REDIRECT};
 use super::*;
 
 /// An `http_header` condition: a header and the values that match it.
