@@ -38,7 +38,6 @@ mod network;
 
 pub use capacity::{ECS_AMI_FAMILY, ECS_AMI_PARAMETER};
 
-
 /// A property with no default that may be omitted.
 const fn opt(name: &'static str, kind: Kind, doc: &'static str) -> Prop {
     Prop {

@@ -164,7 +164,8 @@ const DISCOVERY: &[Prop] = &[
 
 pub(super) const ECS_CLUSTER: TypeSchema = TypeSchema {
     name: "aws.ecs_cluster",
-    doc: "An ECS cluster that Fargate services (and, with `capacity_providers`, EC2 capacity) run in",
+    doc:
+        "An ECS cluster that Fargate services (and, with `capacity_providers`, EC2 capacity) run in",
     props: &[
         rep(def(
             "name",

@@ -160,11 +160,7 @@ pub(super) const TARGET_GROUP: TypeSchema = TypeSchema {
             DefaultValue::AwsName,
             "Addition: target group name (at most 32 characters)",
         )),
-        rep(req(
-            "vpc",
-            id("aws.vpc", "id"),
-            "VPC of the targets",
-        )),
+        rep(req("vpc", id("aws.vpc", "id"), "VPC of the targets")),
         rep(req(
             "port",
             Kind::Port,

@@ -131,7 +131,11 @@ pub(super) const INTERNET_GATEWAY: TypeSchema = TypeSchema {
         ),
         TAGS,
     ],
-    attrs: &[attr("id", AttrKind::Str, "Internet gateway id, e.g. `igw-0abc...`")],
+    attrs: &[attr(
+        "id",
+        AttrKind::Str,
+        "Internet gateway id, e.g. `igw-0abc...`",
+    )],
     ..PLAIN
 };
 
@@ -140,7 +144,11 @@ pub(super) const EIP: TypeSchema = TypeSchema {
     doc: "An elastic (static public) IPv4 address, e.g. for a NAT gateway; billed while it exists",
     props: &[TAGS],
     attrs: &[
-        attr("id", AttrKind::Str, "Allocation id, e.g. `eipalloc-0abc...`"),
+        attr(
+            "id",
+            AttrKind::Str,
+            "Allocation id, e.g. `eipalloc-0abc...`",
+        ),
         attr("public_ip", AttrKind::Str, "The public IPv4 address"),
     ],
     ..PLAIN
@@ -162,7 +170,11 @@ pub(super) const NAT_GATEWAY: TypeSchema = TypeSchema {
         )),
         TAGS,
     ],
-    attrs: &[attr("id", AttrKind::Str, "NAT gateway id, e.g. `nat-0abc...`")],
+    attrs: &[attr(
+        "id",
+        AttrKind::Str,
+        "NAT gateway id, e.g. `nat-0abc...`",
+    )],
     ..PLAIN
 };
 
@@ -187,7 +199,11 @@ pub(super) const ROUTE_TABLE: TypeSchema = TypeSchema {
         ),
         TAGS,
     ],
-    attrs: &[attr("id", AttrKind::Str, "Route table id, e.g. `rtb-0abc...`")],
+    attrs: &[attr(
+        "id",
+        AttrKind::Str,
+        "Route table id, e.g. `rtb-0abc...`",
+    )],
     ..PLAIN
 };
 
@@ -195,11 +211,7 @@ pub(super) const SECURITY_GROUP: TypeSchema = TypeSchema {
     name: "aws.security_group",
     doc: "A stateful firewall around network interfaces (load balancers, tasks)",
     props: &[
-        rep(req(
-            "vpc",
-            id("aws.vpc", "id"),
-            "VPC the group belongs to",
-        )),
+        rep(req("vpc", id("aws.vpc", "id"), "VPC the group belongs to")),
         rep(def(
             "description",
             Kind::Str,
@@ -218,6 +230,10 @@ pub(super) const SECURITY_GROUP: TypeSchema = TypeSchema {
         ),
         TAGS,
     ],
-    attrs: &[attr("id", AttrKind::Str, "Security group id, e.g. `sg-0abc...`")],
+    attrs: &[attr(
+        "id",
+        AttrKind::Str,
+        "Security group id, e.g. `sg-0abc...`",
+    )],
     ..PLAIN
 };
