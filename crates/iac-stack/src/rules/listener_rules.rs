@@ -231,17 +231,7 @@ mod tests {
 
     fn kit() -> Kit {
         let mut k = Kit::new("rules");
-        k.add("vpc", "aws.vpc", json!({"cidr": "10.0.0.0/16"}));
-        k.add(
-            "a",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.1.0/24", "az": "us-east-1a"}),
-        );
-        k.add(
-            "b",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.2.0/24", "az": "us-east-1b"}),
-        );
+        k.network(&["a", "b"]);
         k.add(
             "alb",
             "aws.load_balancer",

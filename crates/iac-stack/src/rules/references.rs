@@ -107,12 +107,7 @@ mod tests {
 
     fn kit() -> Kit {
         let mut k = Kit::new("refs");
-        k.add("vpc", "aws.vpc", json!({"cidr": "10.0.0.0/16"}));
-        k.add(
-            "a",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.1.0/24", "az": "us-east-1a"}),
-        );
+        k.network(&["a"]);
         k.add("logs", "aws.log_group", json!({}));
         k
     }

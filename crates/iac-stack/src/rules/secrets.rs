@@ -169,14 +169,11 @@ mod tests {
     use serde_json::{json, Value as J};
 
     use super::{is_reference, looks_secret};
-    use crate::rules::testkit::Kit;
+    use crate::rules::testkit::{merge, Kit};
 
     /// A task definition `web` with one container `app` carrying `extra` fields.
     fn kit(extra: J) -> Kit {
-        let mut c = json!({"name": "app", "image": "nginx"});
-        for (k, v) in extra.as_object().unwrap() {
-            c[k] = v.clone();
-        }
+        let c = merge(json!({"name": "app", "image": "nginx"}), &extra);
         let mut k = Kit::new("sec");
         k.add("logs", "aws.log_group", json!({}));
         k.add(

@@ -39,6 +39,22 @@ impl Kit {
         }
     }
 
+    /// A VPC `vpc` (`10.0.0.0/16`) and a subnet of it for each name: the first in
+    /// `us-east-1a` (`10.0.1.0/24`), the second in `us-east-1b` (`10.0.2.0/24`), and so on.
+    pub fn network(&mut self, subnets: &[&str]) -> &mut Self {
+        self.add("vpc", "aws.vpc", serde_json::json!({"cidr": "10.0.0.0/16"}));
+        for (i, name) in subnets.iter().enumerate() {
+            let zone = char::from(b'a' + u8::try_from(i).expect("a few subnets"));
+            self.add(
+                name,
+                "aws.subnet",
+                serde_json::json!({"vpc": "${vpc.id}", "cidr": format!("10.0.{}.0/24", i + 1),
+                                   "az": format!("us-east-1{zone}")}),
+            );
+        }
+        self
+    }
+
     fn span(&mut self, what: String) -> Span {
         let s = Span::new(self.next, self.next + 1);
         self.next += 2;
@@ -176,6 +192,14 @@ impl Kit {
             })
             .collect()
     }
+}
+
+/// `base` with each key of the object `extra` set (replaced or added).
+pub fn merge(mut base: serde_json::Value, extra: &serde_json::Value) -> serde_json::Value {
+    for (key, v) in extra.as_object().expect("an object of properties") {
+        base[key] = v.clone();
+    }
+    base
 }
 
 /// `${a.b}` alone -> `Ref`; text around references -> `Template`; else `Str`.

@@ -1,6 +1,6 @@
 use serde_json::{json, Value as J};
 
-use crate::rules::testkit::Kit;
+use crate::rules::testkit::{merge, Kit};
 
 /// A task definition `web` (1024 CPU units) with the given containers and volumes, and the
 /// roles and log group they may need.
@@ -22,10 +22,7 @@ fn kit_with(containers: J, volumes: Option<J>, extra: J) -> Kit {
     if let Some(v) = volumes {
         td["volumes"] = v;
     }
-    for (key, v) in extra.as_object().unwrap() {
-        td[key] = v.clone();
-    }
-    k.add("web", "aws.task_definition", td);
+    k.add("web", "aws.task_definition", merge(td, &extra));
     k
 }
 
@@ -326,9 +323,7 @@ fn values_outside_what_aws_accepts() {
         ),
     ] {
         let k = with(|c| {
-            for (key, v) in edit.as_object().unwrap() {
-                c[0][key] = v.clone();
-            }
+            c[0] = merge(c[0].take(), &edit);
         });
         let d = k.one("iac::task_definition::out_of_range");
         assert_eq!(k.labels(&d), [format!("web:{path}")], "{edit}");

@@ -1,23 +1,13 @@
 use serde_json::{json, Value as J};
 
-use crate::rules::testkit::Kit;
+use crate::rules::testkit::{merge, Kit};
 
 /// A VPC with two subnets, an ALB forwarding to target group `tg` (`target_type` given), a
 /// cluster, task definition `web` and service `svc` as given, and namespace `internal`.
 fn kit(tg_type: &str, td: J, svc: J) -> Kit {
     let mut k = Kit::new("ec2");
-    k.add("vpc", "aws.vpc", json!({"cidr": "10.0.0.0/16"}));
+    k.network(&["a", "b"]);
     k.add("other", "aws.vpc", json!({"cidr": "10.1.0.0/16"}));
-    k.add(
-        "a",
-        "aws.subnet",
-        json!({"vpc": "${vpc.id}", "cidr": "10.0.1.0/24", "az": "us-east-1a"}),
-    );
-    k.add(
-        "b",
-        "aws.subnet",
-        json!({"vpc": "${vpc.id}", "cidr": "10.0.2.0/24", "az": "us-east-1b"}),
-    );
     k.add(
         "tg",
         "aws.target_group",
@@ -45,10 +35,10 @@ fn kit(tg_type: &str, td: J, svc: J) -> Kit {
         json!({"name": "internal", "vpc": "${vpc.id}"}),
     );
     k.add("web", "aws.task_definition", td);
-    let mut props = json!({"cluster": "${cluster.arn}", "task_definition": "${web.arn}"});
-    for (key, v) in svc.as_object().unwrap() {
-        props[key] = v.clone();
-    }
+    let props = merge(
+        json!({"cluster": "${cluster.arn}", "task_definition": "${web.arn}"}),
+        &svc,
+    );
     k.add("svc", "aws.ecs_service", props).depends_on = vec!["fwd".into()];
     k
 }

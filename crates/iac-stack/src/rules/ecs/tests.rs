@@ -7,12 +7,7 @@ use crate::Value;
 /// a target group and a service `svc` wired to them.
 fn kit(td: J, svc_lb: J) -> Kit {
     let mut k = Kit::new("ecs");
-    k.add("vpc", "aws.vpc", json!({"cidr": "10.0.0.0/16"}));
-    k.add(
-        "a",
-        "aws.subnet",
-        json!({"vpc": "${vpc.id}", "cidr": "10.0.1.0/24", "az": "us-east-1a"}),
-    );
+    k.network(&["a", "b"]);
     k.add(
         "lb_sg",
         "aws.security_group",
@@ -35,11 +30,6 @@ fn kit(td: J, svc_lb: J) -> Kit {
         "tg",
         "aws.target_group",
         json!({"vpc": "${vpc.id}", "port": 8080, "protocol": "HTTP"}),
-    );
-    k.add(
-        "b",
-        "aws.subnet",
-        json!({"vpc": "${vpc.id}", "cidr": "10.0.2.0/24", "az": "us-east-1b"}),
     );
     k.add("alb_sg", "aws.security_group", json!({"vpc": "${vpc.id}"}));
     k.add(
