@@ -271,6 +271,46 @@ impl Loader<'_> {
         }
     }
 
+    /// The text of key `k`; for a key that is not text, an error `{must}, found ...` under
+    /// `code`, labelled `label`, and `None`.
+    fn key_text<'n>(
+        &mut self,
+        k: &'n Node,
+        code: &'static str,
+        must: &str,
+        label: &str,
+        help: impl Into<String>,
+    ) -> Option<&'n str> {
+        let text = k.as_str();
+        if text.is_none() {
+            self.error(
+                Diag::error(code, format!("{must}, found {}", k.describe()))
+                    .label(k.span, label)
+                    .help(help),
+            );
+        }
+        text
+    }
+
+    /// An error `message` under `code` for the unknown key `k` (written `key`): its help is a
+    /// "did you mean" among `allowed`, or else `otherwise`.
+    fn unknown_key<'c>(
+        &mut self,
+        k: &Node,
+        key: &str,
+        code: &'static str,
+        message: String,
+        allowed: impl IntoIterator<Item = &'c str> + Clone,
+        otherwise: impl FnOnce() -> String,
+    ) {
+        let help = suggest(key, allowed, otherwise);
+        self.error(
+            Diag::error(code, message)
+                .label(k.span, "unknown key")
+                .help(help),
+        );
+    }
+
     /// Push a diagnostic as is (its source already set, or none).
     fn push(&mut self, d: Diag) {
         if !self.diags.is_full() {
@@ -285,18 +325,16 @@ impl Loader<'_> {
         // `resources`?" would say the same thing twice.
         let mut misspelt: Vec<&str> = Vec::new();
         for (k, v) in top {
-            let Some(key) = k.as_str() else {
-                self.error(
-                    Diag::error(
-                        "iac::stack::unknown_key",
-                        format!("top-level keys must be names, found {}", k.describe()),
-                    )
-                    .label(k.span, "not a key name")
-                    .help(format!(
-                        "allowed keys: {}",
-                        backticked(TOP_LEVEL_KEYS.iter().copied())
-                    )),
-                );
+            let Some(key) = self.key_text(
+                k,
+                "iac::stack::unknown_key",
+                "top-level keys must be names",
+                "not a key name",
+                format!(
+                    "allowed keys: {}",
+                    backticked(TOP_LEVEL_KEYS.iter().copied())
+                ),
+            ) else {
                 continue;
             };
             let slot = match key {
@@ -311,19 +349,18 @@ impl Loader<'_> {
                 "usage" => &mut sections.usage,
                 _ => {
                     misspelt.extend(did_you_mean(key, TOP_LEVEL_KEYS.iter().copied()));
-                    let help = suggest(key, TOP_LEVEL_KEYS.iter().copied(), || {
-                        format!(
-                            "allowed keys: {}",
-                            backticked(TOP_LEVEL_KEYS.iter().copied())
-                        )
-                    });
-                    self.error(
-                        Diag::error(
-                            "iac::stack::unknown_key",
-                            format!("unknown top-level key `{key}`"),
-                        )
-                        .label(k.span, "unknown key")
-                        .help(help),
+                    self.unknown_key(
+                        k,
+                        key,
+                        "iac::stack::unknown_key",
+                        format!("unknown top-level key `{key}`"),
+                        TOP_LEVEL_KEYS.iter().copied(),
+                        || {
+                            format!(
+                                "allowed keys: {}",
+                                backticked(TOP_LEVEL_KEYS.iter().copied())
+                            )
+                        },
                     );
                     continue;
                 }

@@ -77,19 +77,18 @@ impl Loader<'_> {
                 "from" => &mut from,
                 "to" => &mut to,
                 _ => {
-                    let help = suggest(&key, ENTRY_KEYS.iter().copied(), || {
-                        format!(
-                            "an entry has exactly {}",
-                            backticked(ENTRY_KEYS.iter().copied())
-                        )
-                    });
-                    self.error(
-                        Diag::error(
-                            "iac::moved::invalid",
-                            format!("unknown key `{key}` in an entry of `moved`"),
-                        )
-                        .label(k.span, "unknown key")
-                        .help(help),
+                    self.unknown_key(
+                        k,
+                        &key,
+                        "iac::moved::invalid",
+                        format!("unknown key `{key}` in an entry of `moved`"),
+                        ENTRY_KEYS.iter().copied(),
+                        || {
+                            format!(
+                                "an entry has exactly {}",
+                                backticked(ENTRY_KEYS.iter().copied())
+                            )
+                        },
                     );
                     ok = false;
                     continue;

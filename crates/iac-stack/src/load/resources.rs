@@ -175,15 +175,13 @@ impl Loader<'_> {
         self.defaulted.clear();
         let scope = Scope::resource(name);
         for (k, v) in entries {
-            let Some(pkey) = k.as_str() else {
-                self.error(
-                    Diag::error(
-                        "iac::resource::unknown_property",
-                        format!("property names must be strings, found {}", k.describe()),
-                    )
-                    .label(k.span, "not a property name")
-                    .help("write property names as plain words, e.g. `cidr:`"),
-                );
+            let Some(pkey) = self.key_text(
+                k,
+                "iac::resource::unknown_property",
+                "property names must be strings",
+                "not a property name",
+                "write property names as plain words, e.g. `cidr:`",
+            ) else {
                 continue;
             };
             match pkey {

@@ -20,7 +20,7 @@ use crate::schema::USAGE_KEYS;
 use crate::yaml::{Node, NodeKind};
 use crate::Span;
 
-use super::{backticked, suggest, Loader};
+use super::{backticked, Loader};
 
 fn names() -> impl Iterator<Item = &'static str> + Clone {
     USAGE_KEYS.iter().map(|k| k.name)
@@ -60,16 +60,13 @@ impl Loader<'_> {
                 let shown = k
                     .as_str()
                     .map_or_else(|| k.describe().to_string(), |s| format!("`{s}`"));
-                let help = suggest(k.as_str().unwrap_or(""), names(), || {
-                    format!("allowed keys: {}", backticked(names()))
-                });
-                self.error(
-                    Diag::error(
-                        "iac::usage::unknown_key",
-                        format!("unknown usage key {shown}"),
-                    )
-                    .label(k.span, "unknown key")
-                    .help(help),
+                self.unknown_key(
+                    k,
+                    k.as_str().unwrap_or(""),
+                    "iac::usage::unknown_key",
+                    format!("unknown usage key {shown}"),
+                    names(),
+                    || format!("allowed keys: {}", backticked(names())),
                 );
                 continue;
             };

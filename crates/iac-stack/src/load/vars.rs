@@ -76,15 +76,13 @@ impl Loader<'_> {
         decls: &mut IndexMap<String, VarDecl>,
         spans: &mut HashMap<String, Span>,
     ) {
-        let Some(name) = k.as_str() else {
-            self.error(
-                Diag::error(
-                    "iac::value::wrong_type",
-                    format!("var names must be strings, found {}", k.describe()),
-                )
-                .label(k.span, "not a var name")
-                .help("name vars with letters, digits and `_`, e.g. `domain`"),
-            );
+        let Some(name) = self.key_text(
+            k,
+            "iac::value::wrong_type",
+            "var names must be strings",
+            "not a var name",
+            "name vars with letters, digits and `_`, e.g. `domain`",
+        ) else {
             return;
         };
         spans.insert(format!("vars.{name}"), v.span);
