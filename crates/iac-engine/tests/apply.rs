@@ -14,7 +14,7 @@ use common::*;
 use iac_engine::fake::{Call, FakeProvider, Method};
 use iac_engine::{
     apply, plan_destroy, Action, ApplyError, ApplyOptions, ApplyReport, CancelToken, Edit,
-    ErrorKind, Event, LocalBackend, LockInfo, NullReporter, OpKind, Outcome, Plan, PlanOptions,
+    ErrorKind, Event, LocalBackend, LockInfo, OpKind, Outcome, Plan, PlanOptions,
     RecordingReporter, StalePlan, State, StateBackend, StateError, StateLock,
 };
 use serde_json::json;
@@ -54,25 +54,24 @@ async fn destroy(
     let _lock = backend.lock("destroy").await.unwrap();
     let mut state = backend.load().await.unwrap().unwrap();
     let plan = plan_destroy(stack, &state, &PlanOptions::default()).unwrap();
-    let report = apply_quietly(&plan, &mut state, &backend, fake)
+    let report = apply_default(&plan, &mut state, &backend, fake)
         .await
         .unwrap();
     (plan, report, state)
 }
 
 /// Apply `plan` with the default options and no reporter.
-async fn apply_quietly(
+async fn apply_default(
     plan: &Plan,
     state: &mut State,
     backend: &dyn StateBackend,
     fake: &FakeProvider,
 ) -> Result<ApplyReport, ApplyError> {
-    apply(
+    common::apply_quietly(
         plan,
         state,
         backend,
         Arc::new(fake.clone()),
-        Arc::new(NullReporter),
         &ApplyOptions::default(),
     )
     .await
@@ -221,11 +220,7 @@ async fn a_failure_midway_keeps_exact_state_and_a_second_apply_converges() {
         [("db_sg".to_string(), "`subnet_b` failed".to_string())]
     );
     // Independent work carried on.
-    let on_disk = LocalBackend::new(dir.path(), "demo")
-        .load()
-        .await
-        .unwrap()
-        .unwrap();
+    let on_disk = common::stored(dir.path()).await;
     assert_eq!(on_disk, state);
     let names: Vec<&str> = on_disk.resources.keys().map(String::as_str).collect();
     assert_eq!(names, ["subnet_a", "vpc", "web_sg", "web_tg"]);
@@ -371,14 +366,14 @@ async fn a_saved_plan_is_refused_once_the_state_moved_on() {
     // Saved before the first apply: applies fine to a fresh state (after a round trip).
     let saved = Plan::from_json(&plan_with(&stack, &state, &fake).await.to_json()).unwrap();
     let mut fresh = State::new("demo");
-    let report = apply_quietly(&saved, &mut fresh, &backend, &fake)
+    let report = apply_default(&saved, &mut fresh, &backend, &fake)
         .await
         .unwrap();
     assert!(report.success());
     assert_eq!(fresh.lineage, saved.state_lineage);
 
     // The same plan again: the state's serial moved on.
-    let err = apply_quietly(&saved, &mut fresh, &backend, &fake)
+    let err = apply_default(&saved, &mut fresh, &backend, &fake)
         .await
         .unwrap_err();
     assert!(
@@ -391,7 +386,7 @@ async fn a_saved_plan_is_refused_once_the_state_moved_on() {
     let mut elsewhere = State::new("demo");
     elsewhere.serial = fresh.serial;
     let other = plan_with(&stack, &elsewhere, &fake).await;
-    let err = apply_quietly(&other, &mut fresh, &backend, &fake)
+    let err = apply_default(&other, &mut fresh, &backend, &fake)
         .await
         .unwrap_err();
     assert!(
@@ -472,7 +467,7 @@ async fn the_state_is_saved_valid_after_every_operation() {
     );
     let mut state = State::new("demo");
     let plan = plan_with(&stack, &state, &fake).await;
-    let report = apply_quietly(&plan, &mut state, &backend, &fake)
+    let report = apply_default(&plan, &mut state, &backend, &fake)
         .await
         .unwrap();
     assert!(report.success());
@@ -604,11 +599,7 @@ async fn cancel_lets_operations_in_flight_finish_and_starts_nothing_new() {
         report.skipped,
         [("task".to_string(), "cancelled".to_string())]
     );
-    let on_disk = LocalBackend::new(dir.path(), "demo")
-        .load()
-        .await
-        .unwrap()
-        .unwrap();
+    let on_disk = common::stored(dir.path()).await;
     assert_state_matches_world(&on_disk, &fake);
 }
 
@@ -636,11 +627,7 @@ async fn abort_abandons_operations_in_flight_and_saves_what_finished() {
     assert_eq!(interrupted, 5);
     let names: Vec<&str> = state.resources.keys().map(String::as_str).collect();
     assert_eq!(names, ["vpc", "zone"]);
-    let on_disk = LocalBackend::new(dir.path(), "demo")
-        .load()
-        .await
-        .unwrap()
-        .unwrap();
+    let on_disk = common::stored(dir.path()).await;
     assert_eq!(on_disk.resources.len(), 2);
 }
 

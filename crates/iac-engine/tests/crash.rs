@@ -14,21 +14,12 @@ use std::time::Duration;
 use common::*;
 use iac_engine::fake::{FakeProvider, Method};
 use iac_engine::{
-    apply, plan_destroy_live, Action, ApplyOptions, CancelToken, IntentOp, LocalBackend,
-    NullReporter, PlanOptions, Provider, State, StateBackend,
+    plan_destroy_live, Action, ApplyOptions, CancelToken, IntentOp, LocalBackend, PlanOptions,
+    Provider, State,
 };
 use serde_json::json;
 
 const MS100: Duration = Duration::from_millis(100);
-
-/// The state as the next run loads it (the file plus the journal).
-async fn stored(dir: &Path) -> State {
-    LocalBackend::new(dir, "demo")
-        .load()
-        .await
-        .expect("load")
-        .unwrap_or_else(|| State::new("demo"))
-}
 
 /// Every resource of `stack` exists exactly once in the fake world.
 fn each_exactly_once(stack: &iac_stack::Stack, fake: &FakeProvider, when: &str) {
@@ -41,21 +32,14 @@ fn each_exactly_once(stack: &iac_stack::Stack, fake: &FakeProvider, when: &str) 
 /// Destroy what the state (and its intents) knows, as `iac destroy` does.
 async fn destroy(stack: &iac_stack::Stack, dir: &Path, fake: &FakeProvider) {
     let backend = LocalBackend::new(dir, "demo");
-    let mut state = stored(dir).await;
+    let mut state = common::stored_or_new(dir).await;
     let p: Arc<dyn Provider> = Arc::new(fake.clone());
     let plan = plan_destroy_live(stack, &state, p.clone(), &PlanOptions::default())
         .await
         .expect("plan destroy");
-    let report = apply(
-        &plan,
-        &mut state,
-        &backend,
-        p,
-        Arc::new(NullReporter),
-        &ApplyOptions::default(),
-    )
-    .await
-    .expect("destroy");
+    let report = common::apply_quietly(&plan, &mut state, &backend, p, &ApplyOptions::default())
+        .await
+        .expect("destroy");
     assert!(report.success(), "{report:?}");
 }
 
@@ -103,7 +87,7 @@ async fn a_create_whose_later_step_failed_is_kept_and_finished_by_the_next_apply
         "{failures:?}"
     );
     // Saved at once, never forgotten.
-    let sg = &stored(dir.path()).await.resources["web_sg"];
+    let sg = &common::stored_or_new(dir.path()).await.resources["web_sg"];
     assert!(sg.incomplete);
     assert_eq!(sg.physical_id, state.resources["web_sg"].physical_id);
     let (id, half) = fake.objects_named("web_sg").remove(0);
@@ -130,20 +114,13 @@ async fn a_create_whose_later_step_failed_is_kept_and_finished_by_the_next_apply
 /// "dies"; what a killed process leaves is what is stored.
 async fn apply_until_death(stack: &iac_stack::Stack, dir: &Path, fake: &FakeProvider) -> bool {
     let backend = LocalBackend::new(dir, "demo");
-    let mut state = stored(dir).await;
+    let mut state = common::stored_or_new(dir).await;
     let plan = plan_with(stack, &state, fake).await;
     let opts = ApplyOptions {
         parallelism: 3,
         ..ApplyOptions::default()
     };
-    let run = apply(
-        &plan,
-        &mut state,
-        &backend,
-        Arc::new(fake.clone()),
-        Arc::new(NullReporter),
-        &opts,
-    );
+    let run = common::apply_quietly(&plan, &mut state, &backend, Arc::new(fake.clone()), &opts);
     tokio::select! {
         r = run => { r.expect("apply"); false }
         () = fake.died() => true,
@@ -163,7 +140,7 @@ async fn a_process_killed_after_any_call_of_an_apply_loses_and_duplicates_nothin
             "call {n} never came"
         );
         fake.clear_faults();
-        let left = stored(dir.path()).await;
+        let left = common::stored_or_new(dir.path()).await;
         // The call that took effect and never answered is an intent in the stored state.
         assert!(
             left.pending.iter().any(|i| i.op == IntentOp::Create),
@@ -202,20 +179,13 @@ async fn a_process_killed_after_any_call_of_a_destroy_leaves_nothing_behind() {
         assert!(report.success());
         fake.die_after(n);
         let backend = LocalBackend::new(dir.path(), "demo");
-        let mut state = stored(dir.path()).await;
+        let mut state = common::stored_or_new(dir.path()).await;
         let p: Arc<dyn Provider> = Arc::new(fake.clone());
         let plan = plan_destroy_live(&stack, &state, p.clone(), &PlanOptions::default())
             .await
             .unwrap();
         let opts = ApplyOptions::default();
-        let run = apply(
-            &plan,
-            &mut state,
-            &backend,
-            p,
-            Arc::new(NullReporter),
-            &opts,
-        );
+        let run = common::apply_quietly(&plan, &mut state, &backend, p, &opts);
         tokio::select! {
             r = run => panic!("destroy finished before call {n}: {r:?}"),
             () = fake.died() => {}
@@ -227,7 +197,7 @@ async fn a_process_killed_after_any_call_of_a_destroy_leaves_nothing_behind() {
             "kill after call {n}: {:?}",
             fake.objects()
         );
-        assert!(stored(dir.path()).await.resources.is_empty());
+        assert!(common::stored_or_new(dir.path()).await.resources.is_empty());
     }
 }
 
@@ -240,10 +210,10 @@ async fn a_destroy_after_a_killed_apply_deletes_what_it_made_too() {
     assert!(apply_until_death(&stack, dir.path(), &fake).await);
     fake.clear_faults();
     assert_eq!(fake.objects().len(), 1, "the VPC was made");
-    assert!(stored(dir.path()).await.resources.is_empty());
+    assert!(common::stored_or_new(dir.path()).await.resources.is_empty());
     destroy(&stack, dir.path(), &fake).await;
     assert!(fake.objects().is_empty(), "{:?}", fake.objects());
-    assert!(stored(dir.path()).await.pending.is_empty());
+    assert!(common::stored_or_new(dir.path()).await.pending.is_empty());
 }
 
 #[tokio::test(start_paused = true)]
@@ -253,7 +223,7 @@ async fn a_replacement_killed_after_its_create_adopts_the_new_object() {
     let first = stack(network());
     let (_, report, _) = converge(&first, dir.path(), &fake, &ApplyOptions::default()).await;
     assert!(report.success());
-    let old_tg = stored(dir.path()).await.resources["web_tg"]
+    let old_tg = common::stored_or_new(dir.path()).await.resources["web_tg"]
         .physical_id
         .clone();
     // A new port replaces the target group, create before destroy, under a fresh name.
@@ -268,7 +238,7 @@ async fn a_replacement_killed_after_its_create_adopts_the_new_object() {
     assert!(apply_until_death(&second, dir.path(), &fake).await);
     fake.clear_faults();
     assert_eq!(fake.objects_named("web_tg").len(), 2);
-    let left = stored(dir.path()).await;
+    let left = common::stored_or_new(dir.path()).await;
     let plan = plan_with(&second, &left, &fake).await;
     let adopt = plan
         .changes
@@ -323,7 +293,7 @@ async fn an_object_of_someone_else_under_the_stacks_name_is_never_touched() {
     let p: Arc<dyn Provider> = Arc::new(fake.clone());
     let err = iac_engine::plan(
         &stack,
-        &stored(dir.path()).await,
+        &common::stored_or_new(dir.path()).await,
         p,
         &PlanOptions::default(),
     )
@@ -385,19 +355,12 @@ async fn a_second_interrupt_keeps_the_intents_of_abandoned_creates() {
         tokio::time::sleep(Duration::from_millis(150)).await;
         cancel.abort();
     });
-    let report = apply(
-        &plan,
-        &mut state,
-        &backend,
-        Arc::new(fake.clone()),
-        Arc::new(NullReporter),
-        &opts,
-    )
-    .await
-    .unwrap();
+    let report = common::apply_quietly(&plan, &mut state, &backend, Arc::new(fake.clone()), &opts)
+        .await
+        .unwrap();
     stopper.await.unwrap();
     assert!(report.cancelled);
-    let left = stored(dir.path()).await;
+    let left = common::stored_or_new(dir.path()).await;
     assert!(left.resources.contains_key("vpc"));
     assert_eq!(left.pending.len(), 4, "{left:?}");
     let (_, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
@@ -418,7 +381,7 @@ async fn a_create_that_failed_with_an_unknown_outcome_keeps_its_intent() {
     let (_, report, _) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
     assert!(!report.success());
     assert!(report.failures()[0].1.contains("the next plan looks again"));
-    let left = stored(dir.path()).await;
+    let left = common::stored_or_new(dir.path()).await;
     assert_eq!(left.pending.len(), 1);
     let plan = plan_with(&stack, &left, &fake).await;
     assert_eq!(plan.change("vpc").unwrap().action, Action::Adopt);
@@ -551,7 +514,7 @@ async fn a_found_task_definition_that_matches_the_stack_gets_no_new_revision() {
     fake.die_after(1);
     assert!(apply_until_death(&stack, dir.path(), &fake).await);
     fake.clear_faults();
-    let left = stored(dir.path()).await;
+    let left = common::stored_or_new(dir.path()).await;
     let plan = plan_with(&stack, &left, &fake).await;
     let task = plan.change("task").unwrap();
     assert_eq!(task.action, Action::Adopt, "{plan:#?}");
@@ -583,7 +546,7 @@ async fn a_found_task_definition_that_differs_renews_its_arn_for_the_service() {
     let mut resources: Vec<_> = first.resources.values().cloned().collect();
     resources[0] = res("task", &TASK, json!({"cpu": 512, "containers": []}));
     let changed = stack(resources);
-    let left = stored(dir.path()).await;
+    let left = common::stored_or_new(dir.path()).await;
     let plan = plan_with(&changed, &left, &fake).await;
     let task = plan.change("task").unwrap();
     assert_eq!(task.action, Action::Adopt, "{plan:#?}");
@@ -616,7 +579,7 @@ async fn a_found_object_is_given_what_a_read_cannot_see() {
     fake.mutate(&id, |o| {
         o.inputs["dns_hostnames"] = json!(false);
     });
-    let left = stored(dir.path()).await;
+    let left = common::stored_or_new(dir.path()).await;
     let plan = plan_with(&stack, &left, &fake).await;
     let vpc = plan.change("vpc").unwrap();
     assert_eq!(vpc.action, Action::Adopt, "{plan:#?}");

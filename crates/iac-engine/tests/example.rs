@@ -1,13 +1,14 @@
 //! The project's example stack (stacks/lemon-mart.yaml), loaded by the real loader with the
 //! real schema, through plan, apply, a deploy of a new image, and destroy on the fake.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use iac_engine::fake::{FakeProvider, Method};
 use iac_engine::{
-    apply, plan, plan_destroy, render_plan, Action, ApplyOptions, NullReporter, PlanOptions,
-    Provider, State,
+    plan, plan_destroy, render_plan, Action, ApplyOptions, PlanOptions, Provider, State,
 };
 use iac_stack::{load_file, LoadOptions, Stack};
 use serde_json::json;
@@ -32,31 +33,6 @@ fn world() -> FakeProvider {
     fake
 }
 
-async fn converge(
-    stack: &Stack,
-    state: &mut State,
-    fake: &FakeProvider,
-    dir: &std::path::Path,
-) -> iac_engine::Plan {
-    let backend = iac_engine::LocalBackend::new(dir, &stack.name);
-    let p: Arc<dyn Provider> = Arc::new(fake.clone());
-    let plan = plan(stack, state, p.clone(), &PlanOptions::default())
-        .await
-        .expect("plan");
-    let report = apply(
-        &plan,
-        state,
-        &backend,
-        p,
-        Arc::new(NullReporter),
-        &ApplyOptions::default(),
-    )
-    .await
-    .expect("apply");
-    assert!(report.success(), "{report:?}");
-    plan
-}
-
 #[tokio::test]
 async fn the_example_stack_deploys_redeploys_and_is_destroyed() {
     let dir = tempfile::tempdir().unwrap();
@@ -64,7 +40,7 @@ async fn the_example_stack_deploys_redeploys_and_is_destroyed() {
     let stack = load("nginx:1.27");
     let mut state = State::new(&stack.name);
 
-    let first = converge(&stack, &mut state, &fake, dir.path()).await;
+    let first = common::plan_and_apply(&stack, &mut state, &fake, dir.path()).await;
     let n = stack.resources.len();
     assert_eq!(
         first.summary.add,
@@ -123,7 +99,7 @@ async fn the_example_stack_deploys_redeploys_and_is_destroyed() {
         "{shown}"
     );
     let old_arn = state.resources["task"].attrs["arn"].clone();
-    converge(&deploy, &mut state, &fake, dir.path()).await;
+    common::plan_and_apply(&deploy, &mut state, &fake, dir.path()).await;
     let new_arn = state.resources["task"].attrs["arn"].clone();
     assert_ne!(old_arn, new_arn);
     assert_eq!(state.resources["web"].inputs["task_definition"], new_arn);
@@ -141,16 +117,9 @@ async fn the_example_stack_deploys_redeploys_and_is_destroyed() {
     assert!(render_plan(&dplan, false)
         .ends_with("Warning: 1 resource holding data will be deleted: logs (aws.log_group).\n"));
     fake.clear_calls();
-    let report = apply(
-        &dplan,
-        &mut state,
-        &backend,
-        p,
-        Arc::new(NullReporter),
-        &ApplyOptions::default(),
-    )
-    .await
-    .unwrap();
+    let report = common::apply_quietly(&dplan, &mut state, &backend, p, &ApplyOptions::default())
+        .await
+        .unwrap();
     assert!(report.success(), "{report:?}");
     assert!(state.resources.is_empty());
     assert!(state.outputs.is_empty());
@@ -168,7 +137,7 @@ async fn the_plan_as_markdown_leads_with_the_summary_and_warnings_and_draws_the_
     let fake = world();
     let stack = load("nginx:1.27");
     let mut state = State::new(&stack.name);
-    converge(&stack, &mut state, &fake, dir.path()).await;
+    common::plan_and_apply(&stack, &mut state, &fake, dir.path()).await;
     let p: Arc<dyn Provider> = Arc::new(fake.clone());
 
     // A deploy: two updates, drawn task -> web.

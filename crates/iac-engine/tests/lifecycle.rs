@@ -12,8 +12,7 @@ use common::*;
 use iac_engine::fake::{FakeProvider, Method};
 use iac_engine::{
     plan_destroy_live, render_markdown, render_plan, state_ops, Action, ApplyOptions, ApplyReport,
-    ErrorKind, LocalBackend, NullReporter, Plan, PlanError, PlanOptions, Provider, ReplaceStrategy,
-    State, StateBackend,
+    ErrorKind, LocalBackend, Plan, PlanError, PlanOptions, Provider, ReplaceStrategy, State,
 };
 use iac_stack::{Moved, Stack, Value};
 use serde_json::json;
@@ -64,14 +63,6 @@ fn world() -> FakeProvider {
         .with_latency(Duration::from_millis(100))
 }
 
-async fn stored(dir: &std::path::Path) -> State {
-    LocalBackend::new(dir, "demo")
-        .load()
-        .await
-        .expect("load")
-        .expect("a state")
-}
-
 /// Apply `plan` to the state stored in `dir`; the report and the state after.
 async fn apply_stored(
     plan: &Plan,
@@ -80,17 +71,10 @@ async fn apply_stored(
     opts: &ApplyOptions,
 ) -> (ApplyReport, State) {
     let backend = LocalBackend::new(dir, "demo");
-    let mut state = stored(dir).await;
-    let report = iac_engine::apply(
-        plan,
-        &mut state,
-        &backend,
-        provider,
-        Arc::new(NullReporter),
-        opts,
-    )
-    .await
-    .unwrap();
+    let mut state = common::stored(dir).await;
+    let report = common::apply_quietly(plan, &mut state, &backend, provider, opts)
+        .await
+        .unwrap();
     (report, state)
 }
 
@@ -193,7 +177,7 @@ async fn a_move_is_recorded_before_any_call_so_an_apply_killed_midway_keeps_the_
 
     let stack = moved(edge("api_tg"), "web_tg", "api_tg");
     let backend = LocalBackend::new(dir.path(), "demo");
-    let mut state = stored(dir.path()).await;
+    let mut state = common::stored(dir.path()).await;
     let plan = plan_with(&stack, &state, &fake).await;
     // The tag update never answers: the process is killed while it is in flight.
     fake.hang(
@@ -202,14 +186,7 @@ async fn a_move_is_recorded_before_any_call_so_an_apply_killed_midway_keeps_the_
         Duration::from_secs(3600),
     );
     let p: Arc<dyn Provider> = Arc::new(fake.clone());
-    let run = iac_engine::apply(
-        &plan,
-        &mut state,
-        &backend,
-        p,
-        Arc::new(NullReporter),
-        &opts,
-    );
+    let run = common::apply_quietly(&plan, &mut state, &backend, p, &opts);
     tokio::select! {
         r = run => panic!("the apply finished: {r:?}"),
         () = tokio::time::sleep(Duration::from_secs(60)) => {}
@@ -217,7 +194,7 @@ async fn a_move_is_recorded_before_any_call_so_an_apply_killed_midway_keeps_the_
     fake.clear_faults();
 
     // The journal holds the move: the object is the state's under its new name.
-    let left = stored(dir.path()).await;
+    let left = common::stored(dir.path()).await;
     assert_eq!(left.resources["api_tg"].physical_id, id);
     assert!(!left.resources.contains_key("web_tg"));
     assert_eq!(tag(&fake, &id, "iac:name"), "web_tg");
@@ -304,13 +281,13 @@ async fn state_mv_renames_without_touching_aws_and_the_plan_updates_the_tag() {
     let opts = ApplyOptions::default();
     let (_, _, _) = converge(&edge("web_tg"), dir.path(), &fake, &opts).await;
     let backend = LocalBackend::new(dir.path(), "demo");
-    let mut state = stored(dir.path()).await;
+    let mut state = common::stored(dir.path()).await;
     let edit = state_ops::rename(&state, "web_tg", "api_tg").unwrap();
     state_ops::commit(&backend, &mut state, vec![edit])
         .await
         .unwrap();
     fake.clear_calls();
-    let plan = plan_with(&edge("api_tg"), &stored(dir.path()).await, &fake).await;
+    let plan = plan_with(&edge("api_tg"), &common::stored(dir.path()).await, &fake).await;
     assert_eq!(plan.change("api_tg").unwrap().action, Action::Update);
     assert_eq!(
         plan.summary.add + plan.summary.destroy + plan.summary.replace,
@@ -430,7 +407,7 @@ async fn forgotten_objects_are_left_alone_by_plans_and_by_destroy() {
     let stack = edge("web_tg");
     let (_, _, _) = converge(&stack, dir.path(), &fake, &opts).await;
     let backend = LocalBackend::new(dir.path(), "demo");
-    let mut state = stored(dir.path()).await;
+    let mut state = common::stored(dir.path()).await;
     let tg = state.resources["web_tg"].physical_id.clone();
     let sg = state.resources["web_sg"].physical_id.clone();
     let (edits, forgotten) =
@@ -443,7 +420,7 @@ async fn forgotten_objects_are_left_alone_by_plans_and_by_destroy() {
 
     // Both are still in the stack: each is a create, never an adoption of the object left
     // behind (it keeps the stack's tags), and neither is an orphan.
-    let plan = plan_with(&stack, &stored(dir.path()).await, &fake).await;
+    let plan = plan_with(&stack, &common::stored(dir.path()).await, &fake).await;
     for name in ["web_tg", "web_sg"] {
         assert_eq!(plan.change(name).unwrap().action, Action::Create, "{name}");
     }
@@ -496,7 +473,7 @@ async fn a_forgotten_object_holding_a_name_the_stack_sets_is_a_plan_error() {
     let stack = stack(r);
     let (_, _, _) = converge(&stack, dir.path(), &fake, &opts).await;
     let backend = LocalBackend::new(dir.path(), "demo");
-    let mut state = stored(dir.path()).await;
+    let mut state = common::stored(dir.path()).await;
     let (edits, _) = state_ops::forget(&state, &["web_tg".into()]).unwrap();
     state_ops::commit(&backend, &mut state, edits)
         .await
@@ -522,7 +499,7 @@ async fn a_create_whose_lookup_finds_a_forgotten_object_leaves_it_alone() {
     let stack = stack(network());
     let (_, _, _) = converge(&stack, dir.path(), &fake, &opts).await;
     let backend = LocalBackend::new(dir.path(), "demo");
-    let mut state = stored(dir.path()).await;
+    let mut state = common::stored(dir.path()).await;
     let old = state.resources["subnet_a"].physical_id.clone();
     let (edits, _) = state_ops::forget(&state, &["subnet_a".into()]).unwrap();
     state_ops::commit(&backend, &mut state, edits)

@@ -2,12 +2,12 @@
 //! the fake, with stacks loaded by the real loader: rules created together follow the file,
 //! a rule inserted later fits between its neighbours, and existing rules never move.
 
+mod common;
+
 use std::sync::Arc;
 
 use iac_engine::fake::FakeProvider;
-use iac_engine::{
-    apply, plan, Action, ApplyOptions, NullReporter, PlanError, PlanOptions, Provider, State,
-};
+use iac_engine::{plan, Action, PlanError, PlanOptions, Provider, State};
 use iac_stack::{load_str, LoadOptions, Stack};
 
 const HEAD: &str = "stack: rules
@@ -40,23 +40,7 @@ fn load(rules: &[String]) -> Stack {
 
 async fn converge(stack: &Stack, state: &mut State, fake: &FakeProvider) -> iac_engine::Plan {
     let dir = tempfile::tempdir().unwrap();
-    let backend = iac_engine::LocalBackend::new(dir.path(), &stack.name);
-    let p: Arc<dyn Provider> = Arc::new(fake.clone());
-    let plan = plan(stack, state, p.clone(), &PlanOptions::default())
-        .await
-        .expect("plan");
-    let report = apply(
-        &plan,
-        state,
-        &backend,
-        p,
-        Arc::new(NullReporter),
-        &ApplyOptions::default(),
-    )
-    .await
-    .expect("apply");
-    assert!(report.success(), "{report:?}");
-    plan
+    common::plan_and_apply(stack, state, fake, dir.path()).await
 }
 
 fn priority(plan: &iac_engine::Plan, name: &str) -> i64 {

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use common::*;
 use iac_engine::fake::Method;
 use iac_engine::{
-    apply, plan_refresh_only, render_plan, Action, ApplyOptions, Intent, IntentOp, LocalBackend,
-    NullReporter, PlanError, PlanOptions, Provider, State,
+    plan_refresh_only, render_plan, Action, ApplyOptions, Intent, IntentOp, LocalBackend,
+    PlanError, PlanOptions, Provider, State,
 };
 use serde_json::json;
 
@@ -57,12 +57,11 @@ async fn refresh_only_records_what_changed_in_aws_and_changes_nothing_there() {
     assert!(plan.has_changes());
 
     let backend = LocalBackend::new(dir.path(), "demo");
-    let report = apply(
+    let report = common::apply_quietly(
         &plan,
         &mut state,
         &backend,
         p.clone(),
-        Arc::new(NullReporter),
         &ApplyOptions::default(),
     )
     .await

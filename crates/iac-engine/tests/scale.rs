@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use common::*;
 use iac_engine::fake::{FakeProvider, Method};
 use iac_engine::{
-    apply, plan, ApplyOptions, Edit, LockInfo, NullReporter, PlanOptions, Provider, State,
-    StateBackend, StateError, StateLock,
+    plan, ApplyOptions, Edit, LockInfo, PlanOptions, Provider, State, StateBackend, StateError,
+    StateLock,
 };
 use serde_json::json;
 
@@ -102,16 +102,9 @@ async fn an_apply_commits_a_bounded_amount_per_operation_and_keeps_few_intents_o
             parallelism: 10,
             ..ApplyOptions::default()
         };
-        let report = apply(
-            &p,
-            &mut state,
-            &backend,
-            provider,
-            Arc::new(NullReporter),
-            &opts,
-        )
-        .await
-        .expect("apply");
+        let report = common::apply_quietly(&p, &mut state, &backend, provider, &opts)
+            .await
+            .expect("apply");
         assert!(report.success());
         assert_eq!(
             state.resources.len(),

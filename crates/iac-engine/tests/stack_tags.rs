@@ -3,12 +3,12 @@
 //! engine's `Name`, `iac:stack` and `iac:name` stay as they are, and a change to them plans
 //! in-place tag updates only, never a replacement.
 
+mod common;
+
 use std::sync::Arc;
 
 use iac_engine::fake::{FakeProvider, Method};
-use iac_engine::{
-    apply, plan, render_plan, Action, ApplyOptions, NullReporter, PlanOptions, State,
-};
+use iac_engine::{plan, render_plan, Action, PlanOptions, State};
 use iac_stack::{load_str, LoadOptions, Stack};
 use serde_json::json;
 
@@ -61,25 +61,6 @@ fn load(text: &str, team: &str) -> Stack {
     }
 }
 
-async fn converge(stack: &Stack, state: &mut State, fake: &FakeProvider, dir: &std::path::Path) {
-    let backend = iac_engine::LocalBackend::new(dir, &stack.name);
-    let p: Arc<dyn iac_engine::Provider> = Arc::new(fake.clone());
-    let plan = plan(stack, state, p.clone(), &PlanOptions::default())
-        .await
-        .expect("plan");
-    let report = apply(
-        &plan,
-        state,
-        &backend,
-        p,
-        Arc::new(NullReporter),
-        &ApplyOptions::default(),
-    )
-    .await
-    .expect("apply");
-    assert!(report.success(), "{report:?}");
-}
-
 async fn plan_of(stack: &Stack, state: &State, fake: &FakeProvider) -> iac_engine::Plan {
     let p: Arc<dyn iac_engine::Provider> = Arc::new(fake.clone());
     plan(stack, state, p, &PlanOptions::default())
@@ -103,7 +84,7 @@ async fn stack_wide_tags_reach_every_resource_and_a_change_updates_tags_only() {
     fake.seed("aws.hosted_zone", "zone", json!({"name": "example.com"}));
     let mut state = State::new("tagged");
 
-    converge(&load(STACK, "web"), &mut state, &fake, dir.path()).await;
+    common::plan_and_apply(&load(STACK, "web"), &mut state, &fake, dir.path()).await;
     let tags = |name: &str| state.resources[name].inputs["tags"].clone();
     assert_eq!(
         tags("vpc"),
@@ -183,7 +164,7 @@ async fn stack_wide_tags_reach_every_resource_and_a_change_updates_tags_only() {
     assert_eq!(p.summary.destroy, 0, "{shown}");
 
     fake.clear_calls();
-    converge(&stack2, &mut state, &fake, dir.path()).await;
+    common::plan_and_apply(&stack2, &mut state, &fake, dir.path()).await;
     let mut updated: Vec<String> = fake
         .calls_of(Method::Update)
         .into_iter()

@@ -46,6 +46,38 @@ pub enum Value {
 }
 
 impl Value {
+    /// Text with `${NAME.ATTR}` references read the way the loader reads them, unchecked:
+    /// a reference alone is a `Ref`, text around references a `Template`, else a `Str`.
+    /// For stacks built in code (tests); a stack file goes through the loader.
+    pub fn with_refs(text: &str) -> Value {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            let Some(len) = rest[start..].find('}') else {
+                break;
+            };
+            if start > 0 {
+                parts.push(Part::Text(rest[..start].to_string()));
+            }
+            let inner = &rest[start + 2..start + len];
+            let (resource, attr) = inner.split_once('.').expect("a reference is NAME.ATTR");
+            parts.push(Part::Ref(Reference {
+                resource: resource.into(),
+                attr: attr.into(),
+            }));
+            rest = &rest[start + len + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_string()));
+        }
+        match parts.as_slice() {
+            [Part::Ref(r)] => Value::Ref(r.clone()),
+            [Part::Text(t)] => Value::Str(t.clone()),
+            [] => Value::Str(String::new()),
+            _ => Value::Template(parts),
+        }
+    }
+
     /// True when the value contains no resource reference, so it is known before apply.
     pub fn is_known(&self) -> bool {
         match self {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use iac_engine::fake::FakeProvider;
 use iac_engine::{Plan, PlanOptions, Provider, State};
 use iac_stack::schema::{Attr, AttrKind, AwsName, DefaultValue, Kind, Prop, TypeSchema};
-use iac_stack::{Part, Reference, Resource, SourceFile, Stack, Value};
+use iac_stack::{Resource, SourceFile, Stack, Value};
 use indexmap::IndexMap;
 
 const fn prop(name: &'static str, kind: Kind, replace: bool) -> Prop {
@@ -275,39 +275,10 @@ pub fn fake() -> FakeProvider {
 pub fn value(j: serde_json::Value) -> Value {
     use serde_json::Value as J;
     match j {
-        J::String(s) => parse_refs(&s),
+        J::String(s) => Value::with_refs(&s),
         J::Array(a) => Value::List(a.into_iter().map(value).collect()),
         J::Object(o) => Value::Map(o.into_iter().map(|(k, v)| (k, value(v))).collect()),
         other => Value::from(other),
-    }
-}
-
-fn parse_refs(s: &str) -> Value {
-    let mut parts = Vec::new();
-    let mut rest = s;
-    while let Some(start) = rest.find("${") {
-        let Some(len) = rest[start..].find('}') else {
-            break;
-        };
-        if start > 0 {
-            parts.push(Part::Text(rest[..start].into()));
-        }
-        let inner = &rest[start + 2..start + len];
-        let (res, attr) = inner.split_once('.').expect("NAME.ATTR");
-        parts.push(Part::Ref(Reference {
-            resource: res.into(),
-            attr: attr.into(),
-        }));
-        rest = &rest[start + len + 1..];
-    }
-    if !rest.is_empty() {
-        parts.push(Part::Text(rest.into()));
-    }
-    match parts.as_slice() {
-        [] => Value::Str(String::new()),
-        [Part::Text(t)] => Value::Str(t.clone()),
-        [Part::Ref(r)] => Value::Ref(r.clone()),
-        _ => Value::Template(parts),
     }
 }
 
@@ -365,7 +336,7 @@ pub fn stack_with_outputs(resources: Vec<Resource>, outputs: &[(&str, &str)]) ->
         out.insert(
             k.to_string(),
             iac_stack::Output {
-                value: parse_refs(v),
+                value: Value::with_refs(v),
                 span: Default::default(),
                 refs: Vec::new(),
             },
@@ -433,6 +404,69 @@ pub async fn plan_with(stack: &Stack, state: &State, fake: &FakeProvider) -> Pla
         .expect("plan")
 }
 
+/// Apply `plan` with no reporter.
+pub async fn apply_quietly(
+    plan: &Plan,
+    state: &mut State,
+    backend: &dyn iac_engine::StateBackend,
+    provider: Arc<dyn Provider>,
+    opts: &iac_engine::ApplyOptions,
+) -> Result<iac_engine::ApplyReport, iac_engine::ApplyError> {
+    iac_engine::apply(
+        plan,
+        state,
+        backend,
+        provider,
+        Arc::new(iac_engine::NullReporter),
+        opts,
+    )
+    .await
+}
+
+/// The state of stack `demo` stored in `dir` as the next run loads it (the file plus the
+/// journal); there must be one.
+pub async fn stored(dir: &std::path::Path) -> State {
+    use iac_engine::StateBackend;
+    iac_engine::LocalBackend::new(dir, "demo")
+        .load()
+        .await
+        .expect("load")
+        .expect("a state")
+}
+
+/// [`stored`], or a new state when none was stored yet.
+pub async fn stored_or_new(dir: &std::path::Path) -> State {
+    use iac_engine::StateBackend;
+    iac_engine::LocalBackend::new(dir, "demo")
+        .load()
+        .await
+        .expect("load")
+        .unwrap_or_else(|| State::new("demo"))
+}
+
+/// Plan `stack` against `state` with the fake and apply the plan with local state in `dir`;
+/// the apply must succeed.
+pub async fn plan_and_apply(
+    stack: &Stack,
+    state: &mut State,
+    fake: &FakeProvider,
+    dir: &std::path::Path,
+) -> Plan {
+    let backend = iac_engine::LocalBackend::new(dir, &stack.name);
+    let plan = plan_with(stack, state, fake).await;
+    let report = apply_quietly(
+        &plan,
+        state,
+        &backend,
+        Arc::new(fake.clone()),
+        &iac_engine::ApplyOptions::default(),
+    )
+    .await
+    .expect("apply");
+    assert!(report.success(), "{report:?}");
+    plan
+}
+
 /// Lock, load, plan and apply `stack` with local state in `dir`, as the binary does.
 pub async fn converge(
     stack: &Stack,
@@ -459,15 +493,8 @@ pub async fn try_converge(
         .expect("load")
         .unwrap_or_else(|| State::new(&stack.name));
     let plan = plan_with(stack, &state, fake).await;
-    let report = iac_engine::apply(
-        &plan,
-        &mut state,
-        &backend,
-        Arc::new(fake.clone()),
-        Arc::new(iac_engine::NullReporter),
-        opts,
-    )
-    .await
-    .expect("apply");
+    let report = apply_quietly(&plan, &mut state, &backend, Arc::new(fake.clone()), opts)
+        .await
+        .expect("apply");
     Ok((plan, report, state))
 }

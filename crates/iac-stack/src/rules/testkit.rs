@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use crate::diag::Diag;
 use crate::model::{RefSite, Resource, ResourceSpans};
 use crate::schema::{self, DefaultValue};
-use crate::value::{Part, Reference, Value};
+use crate::value::Value;
 use crate::{Diagnostics, SourceFile, Span, Stack, StackGraph};
 
 pub struct Kit {
@@ -133,7 +133,7 @@ impl Kit {
         spans.props.insert(path.to_string(), at);
         match v {
             J::String(s) => {
-                let v = parse_template(&s);
+                let v = Value::with_refs(&s);
                 for r in v.references() {
                     spans.refs.push(RefSite {
                         reference: r.clone(),
@@ -200,34 +200,4 @@ pub fn merge(mut base: serde_json::Value, extra: &serde_json::Value) -> serde_js
         base[key] = v.clone();
     }
     base
-}
-
-/// `${a.b}` alone -> `Ref`; text around references -> `Template`; else `Str`.
-fn parse_template(s: &str) -> Value {
-    let mut parts = Vec::new();
-    let mut rest = s;
-    while let Some(start) = rest.find("${") {
-        let Some(len) = rest[start..].find('}') else {
-            break;
-        };
-        if start > 0 {
-            parts.push(Part::Text(rest[..start].to_string()));
-        }
-        let inner = &rest[start + 2..start + len];
-        let (resource, attr) = inner.split_once('.').expect("ref is NAME.ATTR");
-        parts.push(Part::Ref(Reference {
-            resource: resource.into(),
-            attr: attr.into(),
-        }));
-        rest = &rest[start + len + 1..];
-    }
-    if !rest.is_empty() {
-        parts.push(Part::Text(rest.to_string()));
-    }
-    match parts.as_slice() {
-        [Part::Ref(r)] => Value::Ref(r.clone()),
-        [Part::Text(t)] => Value::Str(t.clone()),
-        [] => Value::Str(String::new()),
-        _ => Value::Template(parts),
-    }
 }
