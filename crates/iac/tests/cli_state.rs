@@ -3,7 +3,11 @@
 //! are written into a temporary directory; no emulator.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
+
+mod common;
+
+use common::{closed_port_url, iac_command, Run};
 
 const STACK: &str = "stack: demo
 region: us-east-1
@@ -71,19 +75,15 @@ impl Work {
 
     /// `iac ARGS` in the directory, with AWS pointed at a port nobody listens on: a command
     /// that called AWS would fail with `iac::aws::unreachable`.
-    fn iac(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_iac"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .env("AWS_ENDPOINT_URL", closed_port_url())
+    fn iac(&self, args: &[&str]) -> Run {
+        let mut cmd = iac_command(self.dir.path(), args);
+        cmd.env("AWS_ENDPOINT_URL", closed_port_url())
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env_remove("AWS_PROFILE")
-            .env_remove("AWS_REGION")
-            .output()
-            .expect("run iac")
+            .env_remove("AWS_REGION");
+        Run::of(cmd)
     }
 
     fn path(&self) -> &Path {
@@ -91,40 +91,20 @@ impl Work {
     }
 }
 
-fn closed_port_url() -> String {
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("http://127.0.0.1:{port}")
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited normally")
-}
-
 #[test]
 fn state_rm_forgets_each_resource_and_says_the_object_is_left_in_aws() {
     let w = Work::new();
     let o = w.iac(&["state", "rm", "demo.yaml", "web_sg"]);
-    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(
-        out(&o),
+        o.stdout,
         "Forgot `web_sg` (aws.security_group `sg-0a1b2c3d`): removed from the state; the object is left in AWS.\n"
     );
     assert!(
-        err(&o).contains("`web_sg` still in the stack: the next plan creates a new object"),
+        o.stderr
+            .contains("`web_sg` still in the stack: the next plan creates a new object"),
         "{}",
-        err(&o)
+        o.stderr
     );
     let state = w.state();
     assert!(state["resources"].get("web_sg").is_none(), "{state}");
@@ -137,7 +117,7 @@ fn state_rm_forgets_each_resource_and_says_the_object_is_left_in_aws() {
     assert!(!w.path().join(".iac/state/demo.journal").exists());
     assert!(w.path().join(".iac/state/demo.json.backup").exists());
     let o = w.iac(&["state", "list", "demo.yaml"]);
-    assert_eq!(out(&o), "vpc  aws.vpc  vpc-0a1b2c3d\n");
+    assert_eq!(o.stdout, "vpc  aws.vpc  vpc-0a1b2c3d\n");
 }
 
 #[test]
@@ -145,20 +125,20 @@ fn state_rm_of_an_unknown_name_is_an_error_and_writes_nothing() {
     let w = Work::new();
     let before = std::fs::read(w.state_file()).unwrap();
     let o = w.iac(&["state", "rm", "demo.yaml", "web_sg", "nope"]);
-    assert_eq!(code(&o), 1, "{}", out(&o));
-    let e = err(&o);
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    let e = o.stderr;
     assert!(e.contains("iac::state::unknown_resource"), "{e}");
     assert!(
         e.contains("the state has no resource `nope`; nothing was changed"),
         "{e}"
     );
     assert!(e.contains("the state holds `vpc`, `web_sg`"), "{e}");
-    assert!(out(&o).is_empty());
+    assert!(o.stdout.is_empty());
     assert_eq!(std::fs::read(w.state_file()).unwrap(), before);
     assert!(!w.path().join(".iac/state/demo.journal").exists());
     // Names are required.
     let o = w.iac(&["state", "rm", "demo.yaml"]);
-    assert_eq!(code(&o), 1);
+    assert_eq!(o.code, 1);
 }
 
 /// The state lock held by this test process (an advisory file lock, as a run holds it),
@@ -213,31 +193,14 @@ fn dead_here() -> iac_engine::LockInfo {
     info
 }
 
-/// Stderr with the diagnostic frame removed, whitespace collapsed and the lines miette
-/// wrapped joined again (it also breaks lines after a `-`, inside dates and lock ids).
-fn err_flat(o: &Output) -> String {
-    let mut flat = String::new();
-    for line in err(o).replace('│', " ").lines() {
-        let words = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        if words.is_empty() {
-            continue;
-        }
-        if !flat.is_empty() && !flat.ends_with('-') {
-            flat.push(' ');
-        }
-        flat.push_str(&words);
-    }
-    flat
-}
-
 #[test]
 fn state_rm_takes_the_lock_and_the_error_names_the_holder_and_how_to_break_it() {
     let w = Work::new();
     let held = HeldLock::take(&w, &ana());
     let before = std::fs::read(w.state_file()).unwrap();
     let o = w.iac(&["state", "rm", "demo.yaml", "web_sg"]);
-    assert_eq!(code(&o), 1);
-    let e = err_flat(&o);
+    assert_eq!(o.code, 1);
+    let e = o.err_flat();
     assert!(e.contains("iac::state::locked"), "{e}");
     assert!(
         e.contains(
@@ -254,11 +217,11 @@ fn state_rm_takes_the_lock_and_the_error_names_the_holder_and_how_to_break_it() 
         !e.contains("Waiting for"),
         "no --lock-timeout, no wait: {e}"
     );
-    insta::assert_snapshot!("state_rm_under_a_busy_lock", err(&o));
+    insta::assert_snapshot!("state_rm_under_a_busy_lock", o.stderr);
     assert_eq!(std::fs::read(w.state_file()).unwrap(), before);
     held.release();
     let o = w.iac(&["state", "mv", "demo.yaml", "web_sg", "app_sg"]);
-    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(o.code, 0, "{}", o.stderr);
 }
 
 #[test]
@@ -275,8 +238,8 @@ fn lock_timeout_elapsing_is_the_locked_error_after_naming_the_holder_while_waiti
         "--lock-timeout",
         "1s",
     ]);
-    assert_eq!(code(&o), 1, "{}", err(&o));
-    let e = err_flat(&o);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let e = o.err_flat();
     assert!(
         e.contains("Waiting for the state lock of `demo` (0s of 1s): held by `ana@ci-runner-7` (pid 4242), running `apply` since 2025-11-23 12:13:20 UTC"),
         "{e}"
@@ -332,8 +295,8 @@ fn a_lock_held_for_a_dead_process_of_this_machine_is_reported_stale_with_the_com
         "--lock-timeout",
         "20s",
     ]);
-    assert_eq!(code(&o), 1, "{}", err(&o));
-    let e = err_flat(&o);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let e = o.err_flat();
     assert!(e.contains("iac::state::stale_lock"), "{e}");
     assert!(
         e.contains("and that process is gone: the lock is stale"),
@@ -358,7 +321,7 @@ fn a_free_lock_whose_file_names_a_dead_process_is_simply_taken() {
     )
     .unwrap();
     let o = w.iac(&["state", "rm", "demo.yaml", "web_sg"]);
-    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(o.code, 0, "{}", o.stderr);
 }
 
 #[test]
@@ -373,8 +336,8 @@ fn force_unlock_needs_the_id_of_the_lock_there() {
         "demo.yaml",
         "0c1d2e3f-9999-9999-9999-999999999999",
     ]);
-    assert_eq!(code(&o), 1, "{}", out(&o));
-    let e = err_flat(&o);
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    let e = o.err_flat();
     assert!(e.contains("iac::state::lock_id_mismatch"), "{e}");
     assert!(
         e.contains("the lock of `demo` has the id `0c1d2e3f-0000-1111-2222-333344445555`, not `0c1d2e3f-9999-9999-9999-999999999999`, so it was not removed"),
@@ -385,11 +348,11 @@ fn force_unlock_needs_the_id_of_the_lock_there() {
         before,
         "the lock is left"
     );
-    insta::assert_snapshot!("force_unlock_with_another_id", err(&o));
+    insta::assert_snapshot!("force_unlock_with_another_id", o.stderr);
     // The id is required.
     let o = w.iac(&["force-unlock", "demo.yaml"]);
-    assert_eq!(code(&o), 1, "a usage error: {}", err(&o));
-    assert!(err(&o).contains("<LOCK_ID>"), "{}", err(&o));
+    assert_eq!(o.code, 1, "a usage error: {}", o.stderr);
+    assert!(o.stderr.contains("<LOCK_ID>"), "{}", o.stderr);
     assert!(lock_file.exists());
 
     let o = w.iac(&[
@@ -397,38 +360,40 @@ fn force_unlock_needs_the_id_of_the_lock_there() {
         "demo.yaml",
         "0c1d2e3f-0000-1111-2222-333344445555",
     ]);
-    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(
-        out(&o).contains("Removed the lock of `demo`, held by `ana@ci-runner-7` (pid 4242)"),
+        o.stdout
+            .contains("Removed the lock of `demo`, held by `ana@ci-runner-7` (pid 4242)"),
         "{}",
-        out(&o)
+        o.stdout
     );
     assert!(!lock_file.exists());
     // The orphaned file lock no longer blocks: a new run locks a fresh file.
     let o = w.iac(&["state", "rm", "demo.yaml", "web_sg"]);
-    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(o.code, 0, "{}", o.stderr);
     let o = w.iac(&[
         "force-unlock",
         "demo.yaml",
         "0c1d2e3f-0000-1111-2222-333344445555",
     ]);
-    assert_eq!(code(&o), 0, "{}", err(&o));
-    assert!(out(&o).contains("was not locked"), "{}", out(&o));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("was not locked"), "{}", o.stdout);
 }
 
 #[test]
 fn state_mv_renames_the_resource_and_its_dependents_references() {
     let w = Work::new();
     let o = w.iac(&["state", "mv", "demo.yaml", "vpc", "network"]);
-    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(
-        out(&o),
+        o.stdout,
         "Moved `vpc` to `network` (aws.vpc `vpc-0a1b2c3d`): renamed in the state; the object is unchanged in AWS.\n"
     );
     assert!(
-        err(&o).contains("`network` is not in the stack: the next plan destroys its object"),
+        o.stderr
+            .contains("`network` is not in the stack: the next plan destroys its object"),
         "{}",
-        err(&o)
+        o.stderr
     );
     let state = w.state();
     assert_eq!(state["resources"]["network"]["physical_id"], "vpc-0a1b2c3d");
@@ -453,9 +418,9 @@ fn state_mv_refuses_a_taken_an_unknown_or_an_invalid_name() {
         (["vpc", "Net-Work"], "iac::state::invalid_name"),
     ] {
         let o = w.iac(&["state", "mv", "demo.yaml", args[0], args[1]]);
-        assert_eq!(code(&o), 1, "{args:?}");
-        assert!(err(&o).contains(want), "{args:?}: {}", err(&o));
-        assert!(err(&o).contains("nothing was changed"), "{}", err(&o));
+        assert_eq!(o.code, 1, "{args:?}");
+        assert!(o.stderr.contains(want), "{args:?}: {}", o.stderr);
+        assert!(o.stderr.contains("nothing was changed"), "{}", o.stderr);
     }
     assert_eq!(std::fs::read(w.state_file()).unwrap(), before);
 }
@@ -467,8 +432,8 @@ fn replace_of_an_unknown_name_fails_before_any_aws_call() {
         let o = w.iac(
             &[cmd, "demo.yaml", "--replace", "nope", "--yes"][..if cmd == "plan" { 4 } else { 5 }],
         );
-        assert_eq!(code(&o), 1, "{cmd}: {}", out(&o));
-        let e = err(&o);
+        assert_eq!(o.code, 1, "{cmd}: {}", o.stdout);
+        let e = o.stderr;
         assert!(e.contains("iac::plan::replace"), "{cmd}: {e}");
         assert!(
             e.contains("`--replace nope` names no resource of the stack"),

@@ -17,60 +17,23 @@ mod common;
 use common::*;
 use iac_testkit::Emulator;
 
-/// A network stack: VPC, two subnets, internet gateway, route table, security group.
-const NETWORK: &str = r#"stack: e2e-net
-region: us-east-1
+/// The network stack (see [`network_stack`]), public subnets.
+fn network() -> String {
+    network_stack("e2e-net", 20, true)
+}
 
-resources:
-  vpc:
-    type: aws.vpc
-    cidr: 10.20.0.0/16
-    tags:
-      team: web
-
-  public_a:
-    type: aws.subnet
-    vpc: ${vpc.id}
-    cidr: 10.20.1.0/24
-    az: ${region}a
-    public: true
-
-  public_b:
-    type: aws.subnet
-    vpc: ${vpc.id}
-    cidr: 10.20.2.0/24
-    az: ${region}b
-    public: true
-
-  igw:
-    type: aws.internet_gateway
-    vpc: ${vpc.id}
-
-  routes:
-    type: aws.route_table
-    vpc: ${vpc.id}
-    routes:
-      - destination: 0.0.0.0/0
-        gateway: ${igw.id}
-    subnets:
-      - ${public_a.id}
-      - ${public_b.id}
-
-  web_sg:
-    type: aws.security_group
-    vpc: ${vpc.id}
-    description: e2e web
-    ingress:
-      - { protocol: tcp, port: 443, cidr: 10.0.0.0/8, description: HTTPS }
-
-outputs:
-  vpc_id: ${vpc.id}
-"#;
+/// After a destroy: no part of the network is left in the emulator, and `iac state list`
+/// lists nothing.
+fn assert_nothing_left(work: &Work, emulator: &Emulator) {
+    assert_eq!(network_count(emulator, "e2e-net"), 0);
+    let list = work.iac(emulator, &["state", "list", "net.yaml"]).expect(0);
+    assert_eq!(list.stdout, "");
+}
 
 #[test]
 fn network_stack_plans_applies_converges_updates_and_destroys() {
     let emulator = Emulator::start();
-    let work = work(NETWORK);
+    let work = work(&network());
 
     let plan = work.iac(&emulator, &["plan", "net.yaml"]).expect(0);
     insta::assert_snapshot!("network_create_plan", plan.stdout);
@@ -159,17 +122,13 @@ fn network_stack_plans_applies_converges_updates_and_destroys() {
     destroy.says("Destroy complete: 5 destroyed in ");
     destroy.says_err("- vpc destroyed (");
     assert_eq!(work.state()["resources"], serde_json::json!({}));
-    assert_eq!(network_count(&emulator, "e2e-net"), 0);
-    let empty = work
-        .iac(&emulator, &["state", "list", "net.yaml"])
-        .expect(0);
-    assert_eq!(empty.stdout, "");
+    assert_nothing_left(&work, &emulator);
 }
 
 #[test]
 fn apply_refuses_without_a_terminal_and_saved_plans_apply_unless_stale() {
     let emulator = Emulator::start();
-    let work = work(NETWORK);
+    let work = work(&network());
 
     // No terminal, no --yes: the plan is shown, nothing is created.
     let refused = work.iac(&emulator, &["apply", "net.yaml"]).expect(1);
@@ -231,7 +190,7 @@ fn plan_reads_under_a_held_lock_apply_waits_for_it_and_force_unlock_needs_its_id
     use std::io::BufRead as _;
 
     let emulator = Emulator::start();
-    let work = work(NETWORK);
+    let work = work(&network());
     let lock_path = work.path().join(".iac/state/e2e-net.lock");
     std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
     let take = || {
@@ -328,7 +287,7 @@ fn plan_reads_under_a_held_lock_apply_waits_for_it_and_force_unlock_needs_its_id
 
 #[test]
 fn an_invalid_stack_is_reported_before_any_aws_call() {
-    let work = work(&NETWORK.replace("cidr: 10.20.1.0/24", "cidr: 10.99.1.0/24"));
+    let work = work(&network().replace("cidr: 10.20.1.0/24", "cidr: 10.99.1.0/24"));
     // The endpoint is a closed port: any AWS call would fail with a connection error.
     let endpoint = closed_port_url();
     let env = [
@@ -370,7 +329,7 @@ fn an_invalid_stack_is_reported_before_any_aws_call() {
 
 #[test]
 fn missing_credentials_are_one_clear_error_with_help() {
-    let work = work(NETWORK);
+    let work = work(&network());
     let missing = work.path().join("no-such-file");
     let missing = missing.to_str().unwrap();
     let endpoint = closed_port_url();
@@ -420,7 +379,7 @@ fn state_in_s3_is_used_for_apply_state_list_output_and_destroy() {
     let emulator = Emulator::start();
     let created = emulator_request(&emulator, "s3", "PUT", "/e2e-iac-state", "");
     assert!(created.starts_with("HTTP/1.1 200"), "{created:.300}");
-    let work = work(&NETWORK.replace(
+    let work = work(&network().replace(
         "region: us-east-1\n",
         "region: us-east-1\nstate: s3://e2e-iac-state/iac/e2e-net.json\n",
     ));
@@ -451,17 +410,13 @@ fn state_in_s3_is_used_for_apply_state_list_output_and_destroy() {
     work.iac(&emulator, &["plan", "--detailed-exitcode", "net.yaml"])
         .expect(0);
     work.destroy(&emulator);
-    assert_eq!(network_count(&emulator, "e2e-net"), 0);
-    let list = work
-        .iac(&emulator, &["state", "list", "net.yaml"])
-        .expect(0);
-    assert_eq!(list.stdout, "");
+    assert_nothing_left(&work, &emulator);
 }
 
 #[test]
 fn a_failed_resource_is_reported_its_dependents_skipped_and_the_rest_kept() {
     let emulator = Emulator::start();
-    let work = work(&NETWORK.replace("az: ${region}b", "az: ${region}q"));
+    let work = work(&network().replace("az: ${region}b", "az: ${region}q"));
 
     let failed = work
         .iac(&emulator, &["apply", "--yes", "net.yaml"])
@@ -536,7 +491,7 @@ fn ctrl_c_stops_then_aborts_with_the_state_saved_and_exit_130() {
         acm_validation_wait_secs: 600,
         ..iac_testkit::EmulatorOptions::default()
     });
-    let work = work(NETWORK);
+    let work = work(&network());
     std::fs::write(work.path().join("zone.yaml"), ZONE).unwrap();
     std::fs::write(work.path().join("slow.yaml"), SLOW).unwrap();
     work.iac(&emulator, &["apply", "--yes", "zone.yaml"])
@@ -627,7 +582,7 @@ fn sigterm_at_the_prompt_releases_the_s3_lock_and_changes_nothing() {
     let emulator = Emulator::start();
     let created = emulator_request(&emulator, "s3", "PUT", "/e2e-iac-state", "");
     assert!(created.starts_with("HTTP/1.1 200"), "{created:.300}");
-    let work = work(&NETWORK.replace(
+    let work = work(&network().replace(
         "region: us-east-1\n",
         "region: us-east-1\nstate: s3://e2e-iac-state/iac/e2e-net.json\n",
     ));

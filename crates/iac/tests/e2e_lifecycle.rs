@@ -65,6 +65,20 @@ resources:
     forward: ${web_tg.arn}
 "#;
 
+/// A fresh emulator with `stack` applied to it.
+fn applied(stack: &str) -> (Emulator, Work) {
+    let emulator = Emulator::start();
+    let work = work(stack);
+    work.apply(&emulator);
+    (emulator, work)
+}
+
+/// Destroy the stack: no target group is left in the emulator.
+fn destroy_to_no_target_group(work: &Work, emulator: &Emulator) {
+    work.destroy(emulator);
+    assert!(target_group_arns(emulator).is_empty());
+}
+
 /// The names of the target groups the emulator holds.
 fn target_group_arns(emulator: &Emulator) -> Vec<String> {
     let body = query(
@@ -115,9 +129,7 @@ fn forwarded_to(emulator: &Emulator, listener: &str) -> String {
 
 #[test]
 fn a_target_group_in_use_renamed_with_moved_is_kept_then_replaced_on_request() {
-    let emulator = Emulator::start();
-    let work = work(EDGE);
-    work.apply(&emulator);
+    let (emulator, work) = applied(EDGE);
     let tg = work.id_of("web_tg");
     let listener = work.id_of("http");
     assert_eq!(target_group_arns(&emulator), [tg.as_str()]);
@@ -169,15 +181,12 @@ fn a_target_group_in_use_renamed_with_moved_is_kept_then_replaced_on_request() {
         .expect(1);
     bad.says_err("iac::plan::replace");
 
-    work.destroy(&emulator);
-    assert!(target_group_arns(&emulator).is_empty());
+    destroy_to_no_target_group(&work, &emulator);
 }
 
 #[test]
 fn state_rm_leaves_the_object_in_aws_and_the_next_plan_creates_a_new_one() {
-    let emulator = Emulator::start();
-    let work = work(EDGE);
-    work.apply(&emulator);
+    let (emulator, work) = applied(EDGE);
     let sg = work.id_of("web_sg");
 
     let rm = work
@@ -211,9 +220,7 @@ fn state_rm_leaves_the_object_in_aws_and_the_next_plan_creates_a_new_one() {
 
 #[test]
 fn import_takes_objects_into_the_stack_by_command_and_by_the_import_key() {
-    let emulator = Emulator::start();
-    let work = work(EDGE);
-    work.apply(&emulator);
+    let (emulator, work) = applied(EDGE);
     let (sg, tg, subnet) = (
         work.id_of("web_sg"),
         work.id_of("web_tg"),
@@ -312,15 +319,12 @@ fn import_takes_objects_into_the_stack_by_command_and_by_the_import_key() {
     assert_eq!(target_group_arns(&emulator), [tg.as_str()]);
     work.plans_no_changes(&emulator);
 
-    work.destroy(&emulator);
-    assert!(target_group_arns(&emulator).is_empty());
+    destroy_to_no_target_group(&work, &emulator);
 }
 
 #[test]
 fn refresh_only_records_drift_and_refresh_false_plans_without_aws() {
-    let emulator = Emulator::start();
-    let work = work(EDGE);
-    work.apply(&emulator);
+    let (emulator, work) = applied(EDGE);
     let sg = work.id_of("web_sg");
     // A tag added in the console.
     query(
@@ -521,9 +525,7 @@ fn a_stack_reads_another_stacks_outputs_and_keeps_it_from_being_destroyed_first(
 
 #[test]
 fn destroy_proves_nothing_is_left_and_sweep_finds_what_the_state_lost() {
-    let emulator = Emulator::start();
-    let work = work(EDGE);
-    work.apply(&emulator);
+    let (emulator, work) = applied(EDGE);
     let (tg, sg) = (work.id_of("web_tg"), work.id_of("web_sg"));
 
     // The state loses the listener and the target group (a hand edit, a lost state file):
@@ -602,9 +604,7 @@ fn destroy_proves_nothing_is_left_and_sweep_finds_what_the_state_lost() {
 
 #[test]
 fn a_whole_destroy_ends_with_the_sweep_line() {
-    let emulator = Emulator::start();
-    let work = work(EDGE);
-    work.apply(&emulator);
+    let (emulator, work) = applied(EDGE);
     let destroyed = work.destroy(&emulator);
     assert!(
         destroyed

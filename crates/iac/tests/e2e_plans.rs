@@ -14,53 +14,10 @@ use common::*;
 use iac_testkit::Emulator;
 use serde_json::Value as Json;
 
-/// A network stack: VPC, two subnets, internet gateway, route table, security group.
-const NETWORK: &str = r#"stack: e2e-plans
-region: us-east-1
-
-resources:
-  vpc:
-    type: aws.vpc
-    cidr: 10.40.0.0/16
-    tags:
-      team: web
-
-  public_a:
-    type: aws.subnet
-    vpc: ${vpc.id}
-    cidr: 10.40.1.0/24
-    az: ${region}a
-
-  public_b:
-    type: aws.subnet
-    vpc: ${vpc.id}
-    cidr: 10.40.2.0/24
-    az: ${region}b
-
-  igw:
-    type: aws.internet_gateway
-    vpc: ${vpc.id}
-
-  routes:
-    type: aws.route_table
-    vpc: ${vpc.id}
-    routes:
-      - destination: 0.0.0.0/0
-        gateway: ${igw.id}
-    subnets:
-      - ${public_a.id}
-      - ${public_b.id}
-
-  web_sg:
-    type: aws.security_group
-    vpc: ${vpc.id}
-    description: e2e web
-    ingress:
-      - { protocol: tcp, port: 443, cidr: 10.0.0.0/8, description: HTTPS }
-
-outputs:
-  vpc_id: ${vpc.id}
-"#;
+/// The network stack (see [`network_stack`]).
+fn network() -> String {
+    network_stack("e2e-plans", 40, false)
+}
 
 const RESOURCES: [&str; 6] = ["vpc", "public_a", "public_b", "igw", "routes", "web_sg"];
 
@@ -141,7 +98,7 @@ fn sorted(list: &[&'static str]) -> Vec<&'static str> {
 #[test]
 fn apply_and_destroy_json_print_one_event_per_line_that_add_up() {
     let emulator = Emulator::start();
-    let work = work(NETWORK);
+    let work = work(&network());
 
     // No `--yes` and no saved plan: refused as one JSON diagnostic, before any AWS call.
     let refused = work
@@ -239,7 +196,7 @@ fn apply_and_destroy_json_print_one_event_per_line_that_add_up() {
 #[test]
 fn a_failed_operation_is_an_operation_failed_event_and_exit_1() {
     let emulator = Emulator::start();
-    let work = work(&NETWORK.replace("az: ${region}b", "az: ${region}q"));
+    let work = work(&network().replace("az: ${region}b", "az: ${region}q"));
 
     let failed = work
         .iac(&emulator, &["apply", "--json", "--yes", "net.yaml"])
@@ -274,7 +231,7 @@ fn a_failed_operation_is_an_operation_failed_event_and_exit_1() {
 #[test]
 fn destroy_plans_are_shown_saved_and_applied_from_anywhere_unless_stale() {
     let emulator = Emulator::start();
-    let work = work(NETWORK);
+    let work = work(&network());
     let elsewhere = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(work.path().join("sub/dir")).unwrap();
 

@@ -21,7 +21,9 @@
 //! moto needs to be installed (`just emulator-install`); these tests fail, never skip.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+mod common;
 
 use iac_testkit::Emulator;
 use serde_json::Value as Json;
@@ -32,18 +34,8 @@ fn repo() -> PathBuf {
 
 /// Runs `iac ARGS` in `dir` against `emulator`; returns (exit code, stdout, stderr).
 fn iac(emulator: &Emulator, dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_iac"));
-    cmd.current_dir(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    emulator.configure(&mut cmd);
-    let out = cmd.output().expect("run iac");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let run = common::iac_in(dir, emulator, args);
+    (run.code, run.stdout, run.stderr)
 }
 
 fn iac_ok(emulator: &Emulator, dir: &Path, args: &[&str]) -> String {
@@ -58,23 +50,29 @@ fn iac_ok(emulator: &Emulator, dir: &Path, args: &[&str]) -> String {
     out
 }
 
-/// What boto3 finds of `stack` (see tests/emulator/leftovers.py).
-fn leftovers(emulator: &Emulator, stack: &str) -> Json {
+/// What the boto3 script `tests/emulator/SCRIPT` prints (JSON) when run with `args`
+/// against `emulator`.
+fn boto3(emulator: &Emulator, script: &str, args: &[&str]) -> Json {
     let python = iac_testkit::moto_server_path().with_file_name("python");
     let mut cmd = Command::new(&python);
-    cmd.arg(repo().join("tests/emulator/leftovers.py"))
+    cmd.arg(repo().join("tests/emulator").join(script))
         .args(["--endpoint", emulator.url(), "--region", "us-east-1"])
-        .args(["--stack", stack]);
+        .args(args);
     emulator.configure(&mut cmd);
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("{} cannot run: {e}", python.display()));
     assert!(
         out.status.success(),
-        "leftovers.py failed: {}",
+        "{script} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("leftovers.py prints JSON")
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{script} prints JSON"))
+}
+
+/// What boto3 finds of `stack` (see tests/emulator/leftovers.py).
+fn leftovers(emulator: &Emulator, stack: &str) -> Json {
+    boto3(emulator, "leftovers.py", &["--stack", stack])
 }
 
 /// Applies, re-plans, applies again and destroys the port `file` (stack `stack`).
@@ -157,21 +155,11 @@ fn state_of(dir: &Path, stack: &str) -> Json {
 
 /// Where boto3 finds the service `service` of `cluster` running.
 fn service_network(emulator: &Emulator, cluster: &str, service: &str) -> Json {
-    let python = iac_testkit::moto_server_path().with_file_name("python");
-    let mut cmd = Command::new(&python);
-    cmd.arg(repo().join("tests/emulator/service_network.py"))
-        .args(["--endpoint", emulator.url(), "--region", "us-east-1"])
-        .args(["--cluster", cluster, "--service", service]);
-    emulator.configure(&mut cmd);
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{} cannot run: {e}", python.display()));
-    assert!(
-        out.status.success(),
-        "service_network.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("service_network.py prints JSON")
+    boto3(
+        emulator,
+        "service_network.py",
+        &["--cluster", cluster, "--service", service],
+    )
 }
 
 #[test]

@@ -343,3 +343,72 @@ impl Work {
         iac_command(self.path(), args)
     }
 }
+
+/// The network stack of the end-to-end tests, named `stack`: a VPC `10.OCTET.0.0/16` (tagged
+/// `team: web`), two subnets (public ones when `public`), an internet gateway, a route table
+/// and a security group, with the VPC's id as output.
+pub fn network_stack(stack: &str, octet: u8, public: bool) -> String {
+    let text = NETWORK
+        .replace("STACK", stack)
+        .replace("OCTET", &octet.to_string());
+    if public {
+        text.replace(
+            "    az: ${region}a\n",
+            "    az: ${region}a\n    public: true\n",
+        )
+        .replace(
+            "    az: ${region}b\n",
+            "    az: ${region}b\n    public: true\n",
+        )
+    } else {
+        text
+    }
+}
+
+/// [`network_stack`] before its names are filled in.
+const NETWORK: &str = r#"stack: STACK
+region: us-east-1
+
+resources:
+  vpc:
+    type: aws.vpc
+    cidr: 10.OCTET.0.0/16
+    tags:
+      team: web
+
+  public_a:
+    type: aws.subnet
+    vpc: ${vpc.id}
+    cidr: 10.OCTET.1.0/24
+    az: ${region}a
+
+  public_b:
+    type: aws.subnet
+    vpc: ${vpc.id}
+    cidr: 10.OCTET.2.0/24
+    az: ${region}b
+
+  igw:
+    type: aws.internet_gateway
+    vpc: ${vpc.id}
+
+  routes:
+    type: aws.route_table
+    vpc: ${vpc.id}
+    routes:
+      - destination: 0.0.0.0/0
+        gateway: ${igw.id}
+    subnets:
+      - ${public_a.id}
+      - ${public_b.id}
+
+  web_sg:
+    type: aws.security_group
+    vpc: ${vpc.id}
+    description: e2e web
+    ingress:
+      - { protocol: tcp, port: 443, cidr: 10.0.0.0/8, description: HTTPS }
+
+outputs:
+  vpc_id: ${vpc.id}
+"#;
