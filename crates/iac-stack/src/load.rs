@@ -311,6 +311,40 @@ impl Loader<'_> {
         );
     }
 
+    /// The entries of `node`, which must be a map; for anything else an error `{must},
+    /// found ...` under `code`, labelled "expected a map", and `None`.
+    fn map_of<'n>(
+        &mut self,
+        node: &'n Node,
+        code: &'static str,
+        must: &str,
+        help: impl Into<String>,
+    ) -> Option<&'n [(Node, Node)]> {
+        let entries = node.as_map();
+        if entries.is_none() {
+            self.error(
+                Diag::error(code, format!("{must}, found {}", node.describe()))
+                    .label(node.span, "expected a map")
+                    .help(help),
+            );
+        }
+        entries
+    }
+
+    /// [`Loader::map_of`] for a section of the file, which may also be left empty.
+    fn section_map<'n>(
+        &mut self,
+        node: &'n Node,
+        code: &'static str,
+        must: &str,
+        help: impl Into<String>,
+    ) -> Option<&'n [(Node, Node)]> {
+        match node.kind {
+            NodeKind::Null => Some(&[]),
+            _ => self.map_of(node, code, must, help),
+        }
+    }
+
     /// Push a diagnostic as is (its source already set, or none).
     fn push(&mut self, d: Diag) {
         if !self.diags.is_full() {
@@ -424,23 +458,13 @@ impl Loader<'_> {
     // ----- outputs -------------------------------------------------------------------------
 
     fn outputs(&mut self, node: &Node) -> IndexMap<String, Output> {
-        let entries = match &node.kind {
-            NodeKind::Map(e) => e.as_slice(),
-            NodeKind::Null => &[],
-            _ => {
-                self.error(
-                    Diag::error(
-                        "iac::value::wrong_type",
-                        format!(
-                            "`outputs` must be a map of NAME -> value, found {}",
-                            node.describe()
-                        ),
-                    )
-                    .label(node.span, "expected a map")
-                    .help("write each output as `NAME: ${resource.attr}`"),
-                );
-                return IndexMap::new();
-            }
+        let Some(entries) = self.section_map(
+            node,
+            "iac::value::wrong_type",
+            "`outputs` must be a map of NAME -> value",
+            "write each output as `NAME: ${resource.attr}`",
+        ) else {
+            return IndexMap::new();
         };
         let mut out = IndexMap::new();
         for (k, v) in entries {

@@ -5,25 +5,13 @@ use super::*;
 
 impl Loader<'_> {
     pub(super) fn resources(&mut self, node: &Node) -> IndexMap<String, Resource> {
-        let entries = match &node.kind {
-            NodeKind::Map(e) => e.as_slice(),
-            NodeKind::Null => &[],
-            _ => {
-                self.error(
-                    Diag::error(
-                        "iac::value::wrong_type",
-                        format!(
-                            "`resources` must be a map of NAME -> resource, found {}",
-                            node.describe()
-                        ),
-                    )
-                    .label(node.span, "expected a map")
-                    .help(
-                        "write each resource as `NAME:` with `type:` and its properties below it",
-                    ),
-                );
-                return IndexMap::new();
-            }
+        let Some(entries) = self.section_map(
+            node,
+            "iac::value::wrong_type",
+            "`resources` must be a map of NAME -> resource",
+            "write each resource as `NAME:` with `type:` and its properties below it",
+        ) else {
+            return IndexMap::new();
         };
         // Composites first: each becomes its children, named `PARENT.CHILD`.
         let expanded = self.expand(entries);
@@ -88,18 +76,12 @@ impl Loader<'_> {
         name_span: Span,
         body: &Node,
     ) -> Option<&'static TypeSchema> {
-        let Some(entries) = body.as_map() else {
-            self.error(
-                Diag::error(
-                    "iac::value::wrong_type",
-                    format!(
-                        "resource `{name}` must be a map with `type:` and properties, found {}",
-                        body.describe()
-                    ),
-                )
-                .label(body.span, "expected a map")
-                .help("write `type: aws.TYPE` and the properties indented under the resource name"),
-            );
+        let Some(entries) = self.map_of(
+            body,
+            "iac::value::wrong_type",
+            &format!("resource `{name}` must be a map with `type:` and properties"),
+            "write `type: aws.TYPE` and the properties indented under the resource name",
+        ) else {
             return None;
         };
         let Some((_, tnode)) = entries.iter().find(|(k, _)| k.as_str() == Some("type")) else {

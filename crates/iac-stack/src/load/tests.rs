@@ -5,23 +5,7 @@
 //! the valid fixtures (against the real schema) in `fixtures`.
 
 use super::*;
-use crate::schema::{Attr, AttrKind, AwsName, Prop};
-
-/// A property of the test schema: optional, no default, changed in place.
-const fn opt(name: &'static str, kind: Kind, doc: &'static str) -> Prop {
-    Prop {
-        name,
-        kind,
-        required: false,
-        default: None,
-        replace: false,
-        doc,
-    }
-}
-
-const fn attr(name: &'static str, kind: AttrKind, doc: &'static str) -> Attr {
-    Attr { name, kind, doc }
-}
+use crate::schema::{attr, opt, AttrKind, AwsName, Prop};
 
 static HEALTH: &[Prop] = &[
     Prop {

@@ -34,26 +34,16 @@ impl Loader<'_> {
         spans: &mut HashMap<String, Span>,
     ) -> IndexMap<String, f64> {
         let mut out = IndexMap::new();
-        let entries = match &node.kind {
-            NodeKind::Map(entries) => entries,
-            NodeKind::Null => return out,
-            _ => {
-                self.error(
-                    Diag::error(
-                        "iac::usage::invalid",
-                        format!(
-                            "`usage` must be a map of KEY -> number, found {}",
-                            node.describe()
-                        ),
-                    )
-                    .label(node.span, "expected a map")
-                    .help(format!(
-                        "write e.g. `usage: {{ alb_lcu_per_hour: 0.5 }}`; keys: {}",
-                        backticked(names())
-                    )),
-                );
-                return out;
-            }
+        let Some(entries) = self.section_map(
+            node,
+            "iac::usage::invalid",
+            "`usage` must be a map of KEY -> number",
+            format!(
+                "write e.g. `usage: {{ alb_lcu_per_hour: 0.5 }}`; keys: {}",
+                backticked(names())
+            ),
+        ) else {
+            return out;
         };
         for (k, v) in entries {
             let Some(key) = k.as_str().filter(|k| names().any(|n| n == *k)) else {

@@ -12,24 +12,14 @@ impl Loader<'_> {
     ) {
         let mut decls: IndexMap<String, VarDecl> = IndexMap::new();
         if let Some(node) = node {
-            match &node.kind {
-                NodeKind::Map(entries) => {
-                    for (k, v) in entries {
-                        self.declare_var(k, v, &mut decls, spans);
-                    }
-                }
-                NodeKind::Null => {}
-                _ => self.error(
-                    Diag::error(
-                        "iac::value::wrong_type",
-                        format!(
-                            "`vars` must be a map of NAME -> value, found {}",
-                            node.describe()
-                        ),
-                    )
-                    .label(node.span, "expected a map")
-                    .help("write each var as `NAME: default` under `vars:`"),
-                ),
+            let entries = self.section_map(
+                node,
+                "iac::value::wrong_type",
+                "`vars` must be a map of NAME -> value",
+                "write each var as `NAME: default` under `vars:`",
+            );
+            for (k, v) in entries.unwrap_or_default() {
+                self.declare_var(k, v, &mut decls, spans);
             }
         }
         for path in &opts.var_files {

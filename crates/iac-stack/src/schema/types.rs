@@ -39,7 +39,7 @@ mod network;
 pub use capacity::{ECS_AMI_FAMILY, ECS_AMI_PARAMETER};
 
 /// A property with no default that may be omitted.
-const fn opt(name: &'static str, kind: Kind, doc: &'static str) -> Prop {
+pub(crate) const fn opt(name: &'static str, kind: Kind, doc: &'static str) -> Prop {
     Prop {
         name,
         kind,
@@ -71,7 +71,7 @@ const fn rep(p: Prop) -> Prop {
     Prop { replace: true, ..p }
 }
 
-const fn attr(name: &'static str, kind: AttrKind, doc: &'static str) -> Attr {
+pub(crate) const fn attr(name: &'static str, kind: AttrKind, doc: &'static str) -> Attr {
     Attr { name, kind, doc }
 }
 

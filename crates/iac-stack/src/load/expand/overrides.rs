@@ -12,19 +12,15 @@ impl Loader<'_> {
         overrides: &Node,
         children: &mut [(String, Node, Node)],
     ) {
-        let Some(entries) = overrides.as_map() else {
-            self.error(
-                Diag::error(
-                    "iac::value::wrong_type",
-                    format!(
-                        "`overrides` of `{}` must be a map CHILD -> {{ FIELD: VALUE }}, found {}",
-                        p.name,
-                        overrides.describe()
-                    ),
-                )
-                .label(overrides.span, "expected a map")
-                .help("e.g. `overrides: { alb: { idle_timeout: 120 } }`"),
-            );
+        let Some(entries) = self.map_of(
+            overrides,
+            "iac::value::wrong_type",
+            &format!(
+                "`overrides` of `{}` must be a map CHILD -> {{ FIELD: VALUE }}",
+                p.name
+            ),
+            "e.g. `overrides: { alb: { idle_timeout: 120 } }`",
+        ) else {
             return;
         };
         for (k, fields) in entries {
@@ -57,19 +53,15 @@ impl Loader<'_> {
                 );
                 continue;
             };
-            let Some(sets) = fields.as_map() else {
-                self.error(
-                    Diag::error(
-                        "iac::value::wrong_type",
-                        format!(
-                            "the override of `{}.{child}` must be a map of its fields, found {}",
-                            p.name,
-                            fields.describe()
-                        ),
-                    )
-                    .label(fields.span, "expected a map")
-                    .help("e.g. `alb: { idle_timeout: 120 }`"),
-                );
+            let Some(sets) = self.map_of(
+                fields,
+                "iac::value::wrong_type",
+                &format!(
+                    "the override of `{}.{child}` must be a map of its fields",
+                    p.name
+                ),
+                "e.g. `alb: { idle_timeout: 120 }`",
+            ) else {
                 continue;
             };
             let NodeKind::Map(body) = &mut children[i].2.kind else {
