@@ -103,8 +103,7 @@ async fn nothing_starts_before_its_dependencies_and_destroy_runs_in_reverse() {
     let dir = tempfile::tempdir().unwrap();
     let fake = fake().with_latency(MS100);
     let stack = wide_stack();
-    let (plan, report, _) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    let (plan, _, _) = converged(&stack, dir.path(), &fake).await;
     let created = spans(&fake.calls(), Method::Create);
     assert_eq!(created.len(), 8);
     for c in &plan.changes {
@@ -226,8 +225,7 @@ async fn a_failure_midway_keeps_exact_state_and_a_second_apply_converges() {
     assert_eq!(names, ["subnet_a", "vpc", "web_sg", "web_tg"]);
     assert_state_matches_world(&on_disk, &fake);
 
-    let (plan, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    let (plan, _, state) = converged(&stack, dir.path(), &fake).await;
     assert_eq!(plan.summary.add, 2);
     assert_eq!(
         plan.summary.change + plan.summary.replace + plan.summary.destroy,
@@ -509,8 +507,7 @@ async fn replacement_orders_create_and_delete_by_strategy() {
     r[0].props
         .insert("cidr".into(), value(json!("10.1.0.0/16")));
     let stack = stack(r);
-    let (plan, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    let (plan, report, state) = converged(&stack, dir.path(), &fake).await;
     assert_eq!(plan.summary.replace, 5);
     assert_eq!(report.done.replace, 5);
     let calls = fake.calls();
@@ -575,21 +572,26 @@ async fn an_interrupted_replacement_leaves_a_deposed_object_the_next_apply_delet
     assert_eq!(fake.objects().len(), 1);
 }
 
+/// Options whose run is stopped by `stop` (`CancelToken::cancel` or `abort`) 150 ms in.
+fn stopped_after_150ms(stop: fn(&CancelToken)) -> ApplyOptions {
+    let cancel = CancelToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        stop(&trigger);
+    });
+    ApplyOptions {
+        cancel,
+        ..ApplyOptions::default()
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn cancel_lets_operations_in_flight_finish_and_starts_nothing_new() {
     let dir = tempfile::tempdir().unwrap();
     let fake = fake().with_latency(MS100);
     let stack = wide_stack();
-    let cancel = CancelToken::new();
-    let opts = ApplyOptions {
-        cancel: cancel.clone(),
-        ..ApplyOptions::default()
-    };
-    let trigger = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        trigger.cancel();
-    });
+    let opts = stopped_after_150ms(CancelToken::cancel);
     let (_, report, state) = converge(&stack, dir.path(), &fake, &opts).await;
     assert!(report.cancelled);
     // vpc and zone finished at 100 ms; the five started then finished at 200 ms; the task
@@ -607,16 +609,7 @@ async fn cancel_lets_operations_in_flight_finish_and_starts_nothing_new() {
 async fn abort_abandons_operations_in_flight_and_saves_what_finished() {
     let dir = tempfile::tempdir().unwrap();
     let fake = fake().with_latency(MS100);
-    let cancel = CancelToken::new();
-    let opts = ApplyOptions {
-        cancel: cancel.clone(),
-        ..ApplyOptions::default()
-    };
-    let trigger = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        trigger.abort();
-    });
+    let opts = stopped_after_150ms(CancelToken::abort);
     let (_, report, state) = converge(&wide_stack(), dir.path(), &fake, &opts).await;
     assert!(report.cancelled);
     let interrupted = report
@@ -636,16 +629,8 @@ async fn existing_resources_are_recorded_and_only_forgotten_on_destroy() {
     let dir = tempfile::tempdir().unwrap();
     let fake = fake();
     let zone_id = fake.seed("aws.hosted_zone", "zone", json!({"name": "example.com"}));
-    let stack = stack(vec![
-        res("zone", &ZONE, json!({"name": "example.com"})).existing(),
-        res(
-            "www",
-            &RECORD,
-            json!({"zone": "${zone.id}", "name": "www.example.com", "values": ["1.2.3.4"]}),
-        ),
-    ]);
-    let (_, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    let stack = stack(existing_zone_and_record());
+    let (_, _, state) = converged(&stack, dir.path(), &fake).await;
     assert!(state.resources["zone"].existing);
     assert_eq!(state.resources["www"].inputs["zone"], json!(zone_id));
     let (plan, report, state) = destroy(&stack, dir.path(), &fake).await;
@@ -694,8 +679,7 @@ async fn a_type_change_deletes_the_old_object_before_creating_the_new() {
     )
     .await;
     let stack = stack(vec![res("thing", &ZONE, json!({"name": "example.com"}))]);
-    let (plan, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    let (plan, _, state) = converged(&stack, dir.path(), &fake).await;
     let actions: Vec<Action> = plan.changes.iter().map(|c| c.action).collect();
     assert_eq!(actions, [Action::Delete, Action::Create]);
     let calls = fake.calls();

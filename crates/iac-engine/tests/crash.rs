@@ -49,8 +49,7 @@ async fn a_lost_create_answer_keeps_the_one_object_it_made() {
     let fake = fake();
     let stack = stack(network());
     fake.lose_create_answer("aws.vpc", 1);
-    let (_, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    let (_, _, state) = converged(&stack, dir.path(), &fake).await;
     each_exactly_once(&stack, &fake, "after the apply");
     // The create was not blindly sent again: the lookup found the object it had made.
     let vpc_creates = fake
@@ -98,8 +97,7 @@ async fn a_create_whose_later_step_failed_is_kept_and_finished_by_the_next_apply
     assert_eq!(c.action, Action::Update);
     assert_eq!(c.reason.as_deref(), Some("finishing an interrupted create"));
     assert!(c.changed_paths.iter().any(|p| p == "ingress"), "{c:?}");
-    let (_, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    let (_, _, state) = converged(&stack, dir.path(), &fake).await;
     each_exactly_once(&stack, &fake, "after the second apply");
     let done = &fake.objects()[&id];
     assert_eq!(
@@ -250,8 +248,7 @@ async fn a_replacement_killed_after_its_create_adopts_the_new_object() {
         .changes
         .iter()
         .any(|c| c.deposed && c.physical_id.as_deref() == Some(old_tg.as_str())));
-    let (_, report, state) = converge(&second, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    let (_, _, state) = converged(&second, dir.path(), &fake).await;
     each_exactly_once(&second, &fake, "after the replacement");
     assert!(!fake.objects().contains_key(&old_tg));
     assert!(!plan_with(&second, &state, &fake).await.has_changes());
@@ -326,8 +323,7 @@ async fn a_conflict_with_an_object_of_ours_is_adopted_and_finished() {
         "tags": {"Name": "demo-web_tg", "iac:stack": "demo", "iac:name": "web_tg"}});
     let id = fake.seed("aws.target_group", "web_tg", ours);
     let stack = stack(network());
-    let (_, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    let (_, _, state) = converged(&stack, dir.path(), &fake).await;
     assert_eq!(state.resources["web_tg"].physical_id, id);
     each_exactly_once(&stack, &fake, "after the apply");
     assert_eq!(
@@ -363,8 +359,7 @@ async fn a_second_interrupt_keeps_the_intents_of_abandoned_creates() {
     let left = common::stored_or_new(dir.path()).await;
     assert!(left.resources.contains_key("vpc"));
     assert_eq!(left.pending.len(), 4, "{left:?}");
-    let (_, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    let (_, _, state) = converged(&stack, dir.path(), &fake).await;
     each_exactly_once(&stack, &fake, "after the second apply");
     assert!(state.pending.is_empty());
 }
@@ -385,8 +380,7 @@ async fn a_create_that_failed_with_an_unknown_outcome_keeps_its_intent() {
     assert_eq!(left.pending.len(), 1);
     let plan = plan_with(&stack, &left, &fake).await;
     assert_eq!(plan.change("vpc").unwrap().action, Action::Adopt);
-    let (_, report, _) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    converged(&stack, dir.path(), &fake).await;
     each_exactly_once(&stack, &fake, "after the second apply");
 }
 
@@ -433,8 +427,7 @@ async fn objects_tagged_with_the_stack_that_the_state_lost_are_adopted_or_listed
         "{shown}"
     );
 
-    let (_, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    let (_, _, state) = converged(&stack, dir.path(), &fake).await;
     each_exactly_once(&stack, &fake, "after the apply");
     assert_eq!(state.resources["vpc"].physical_id, vpc);
     assert!(
@@ -480,8 +473,7 @@ async fn a_named_object_of_the_stack_is_adopted_at_plan_time() {
     assert_eq!(c.action, Action::Adopt, "{plan:#?}");
     assert_eq!(c.physical_id.as_deref(), Some(tg.as_str()));
     assert!(c.changed_paths.iter().any(|p| p == "health_check"), "{c:?}");
-    let (_, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    let (_, _, state) = converged(&stack, dir.path(), &fake).await;
     each_exactly_once(&stack, &fake, "after the apply");
     assert_eq!(state.resources["web_tg"].physical_id, tg);
     assert!(!plan_with(&stack, &state, &fake).await.has_changes());
@@ -521,8 +513,7 @@ async fn a_found_task_definition_that_matches_the_stack_gets_no_new_revision() {
     assert!(task.changed_paths.is_empty(), "{task:?}");
     assert!(task.renewed_attrs.is_empty(), "{task:?}");
     let arn = fake.objects_named("task")[0].1.attrs["arn"].clone();
-    let (_, report, state) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    let (_, _, state) = converged(&stack, dir.path(), &fake).await;
     assert!(
         fake.calls_of(Method::Update).is_empty(),
         "{:?}",
@@ -552,8 +543,7 @@ async fn a_found_task_definition_that_differs_renews_its_arn_for_the_service() {
     assert_eq!(task.action, Action::Adopt, "{plan:#?}");
     assert_eq!(task.changed_paths, ["cpu"], "{task:?}");
     assert!(task.renewed_attrs.contains_key("arn"), "{task:?}");
-    let (_, report, state) = converge(&changed, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    let (_, _, state) = converged(&changed, dir.path(), &fake).await;
     let arn = fake.objects_named("task")[0].1.attrs["arn"].clone();
     assert_eq!(fake.objects_named("web")[0].1.inputs["tags"]["td"], arn);
     assert!(!plan_with(&changed, &state, &fake).await.has_changes());
@@ -584,7 +574,6 @@ async fn a_found_object_is_given_what_a_read_cannot_see() {
     let vpc = plan.change("vpc").unwrap();
     assert_eq!(vpc.action, Action::Adopt, "{plan:#?}");
     assert_eq!(vpc.changed_paths, ["dns_hostnames"], "{vpc:?}");
-    let (_, report, _) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    converged(&stack, dir.path(), &fake).await;
     assert_eq!(fake.objects()[&id].inputs["dns_hostnames"], json!(true));
 }

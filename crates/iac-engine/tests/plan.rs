@@ -15,8 +15,7 @@ async fn applied(
 ) -> (State, iac_engine::fake::FakeProvider, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let fake = fake();
-    let (_, report, state) = converge(stack, dir.path(), &fake, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    let (_, _, state) = converged(stack, dir.path(), &fake).await;
     (state, fake, dir)
 }
 
@@ -318,8 +317,7 @@ async fn a_target_brings_in_what_it_needs_and_a_destroy_target_what_needs_it() {
     // Destroying the VPC: everything in it goes first.
     let dir = tempfile::tempdir().unwrap();
     let world = fake();
-    let (_, report, state) = converge(&stack, dir.path(), &world, &ApplyOptions::default()).await;
-    assert!(report.success(), "{report:?}");
+    let (_, _, state) = converged(&stack, dir.path(), &world).await;
     let opts = PlanOptions {
         targets: vec!["vpc".into()],
         ..PlanOptions::default()
@@ -344,14 +342,7 @@ async fn a_target_brings_in_what_it_needs_and_a_destroy_target_what_needs_it() {
 async fn existing_resources_are_read_not_created() {
     let fake = fake();
     fake.seed("aws.hosted_zone", "zone", json!({"name": "example.com"}));
-    let stack = stack(vec![
-        res("zone", &ZONE, json!({"name": "example.com"})).existing(),
-        res(
-            "www",
-            &RECORD,
-            json!({"zone": "${zone.id}", "name": "www.example.com", "values": ["1.2.3.4"]}),
-        ),
-    ]);
+    let stack = stack(existing_zone_and_record());
     let plan = plan_with(&stack, &State::new("demo"), &fake).await;
     assert_eq!(plan.change("zone").unwrap().action, Action::Read);
     let www = plan.change("www").unwrap();
@@ -403,14 +394,7 @@ async fn a_task_definition_image_change_is_a_new_revision_of_one_changed_line() 
     // A world that renews a task definition's `arn` and `revision` on update, as ECS does.
     let world = fake().with_update_changing("aws.task_definition", &["arn", "revision"]);
     let dir = tempfile::tempdir().unwrap();
-    let (_, report, fake_state) = converge(
-        &task_stack("nginx:1.27"),
-        dir.path(),
-        &world,
-        &ApplyOptions::default(),
-    )
-    .await;
-    assert!(report.success(), "{report:?}");
+    let (_, _, fake_state) = converged(&task_stack("nginx:1.27"), dir.path(), &world).await;
     let revision = fake_state.resources["task"].attrs["revision"].clone();
     // AWS answers the container definitions with its own key order: that is no change.
     let id = fake_state.resources["task"].physical_id.clone();
@@ -574,14 +558,7 @@ async fn a_provider_may_force_a_replacement_between_two_values_only() {
     let logs = |v: serde_json::Value| stack(vec![res("logs", &LOG, v)]);
     let dir = tempfile::tempdir().unwrap();
     let world = fake().with_replaced_between("aws.log_group", "retention_days");
-    let (_, report, state) = converge(
-        &logs(json!({"retention_days": 7})),
-        dir.path(),
-        &world,
-        &ApplyOptions::default(),
-    )
-    .await;
-    assert!(report.success(), "{report:?}");
+    let (_, _, state) = converged(&logs(json!({"retention_days": 7})), dir.path(), &world).await;
     let other = plan_with(&logs(json!({"retention_days": 30})), &state, &world).await;
     let change = other.change("logs").unwrap();
     assert_eq!(change.action, Action::Replace);

@@ -396,6 +396,18 @@ pub fn network() -> Vec<Resource> {
     ]
 }
 
+/// An `existing` zone `zone` (example.com) and a record `www` of it.
+pub fn existing_zone_and_record() -> Vec<Resource> {
+    vec![
+        res("zone", &ZONE, serde_json::json!({"name": "example.com"})).existing(),
+        res(
+            "www",
+            &RECORD,
+            serde_json::json!({"zone": "${zone.id}", "name": "www.example.com", "values": ["1.2.3.4"]}),
+        ),
+    ]
+}
+
 /// Plan with the fake.
 pub async fn plan_with(stack: &Stack, state: &State, fake: &FakeProvider) -> Plan {
     let p: Arc<dyn Provider> = Arc::new(fake.clone());
@@ -475,6 +487,18 @@ pub async fn converge(
     opts: &iac_engine::ApplyOptions,
 ) -> (Plan, iac_engine::ApplyReport, State) {
     try_converge(stack, dir, fake, opts).await.expect("lock")
+}
+
+/// [`converge`] with the default options; the apply must succeed.
+pub async fn converged(
+    stack: &Stack,
+    dir: &std::path::Path,
+    fake: &FakeProvider,
+) -> (Plan, iac_engine::ApplyReport, State) {
+    let (plan, report, state) =
+        converge(stack, dir, fake, &iac_engine::ApplyOptions::default()).await;
+    assert!(report.success(), "{report:?}");
+    (plan, report, state)
 }
 
 /// [`converge`], returning a lock failure.
