@@ -171,21 +171,7 @@ impl<'p> Side<'p> {
             None => td
                 .and_then(Json::as_str)
                 .and_then(|arn| self.task_by_arn.get(arn).copied())
-                .or_else(|| {
-                    let deps = if before {
-                        &change.prior_dependencies
-                    } else {
-                        &change.dependencies
-                    };
-                    let mut tasks = deps
-                        .iter()
-                        .filter_map(|d| self.by_name.get(d.as_str()).copied())
-                        .filter(|i| self.items[*i].0.rtype == "aws.task_definition");
-                    match (tasks.next(), tasks.next()) {
-                        (Some(i), None) => Some(i),
-                        _ => None,
-                    }
-                }),
+                .or_else(|| self.only_dependency(change, before, "aws.task_definition")),
         };
         found.map(|i| &self.items[i].0.props)
     }
@@ -195,23 +181,27 @@ impl<'p> Side<'p> {
     fn template_of(&self, item: &Item, change: &Change, before: bool) -> Option<&Json> {
         let found = match ref_target(item.props.get("launch_template")) {
             Some(name) => self.by_name.get(name).copied(),
-            None => {
-                let deps = if before {
-                    &change.prior_dependencies
-                } else {
-                    &change.dependencies
-                };
-                let mut templates = deps
-                    .iter()
-                    .filter_map(|d| self.by_name.get(d.as_str()).copied())
-                    .filter(|i| self.items[*i].0.rtype == "aws.launch_template");
-                match (templates.next(), templates.next()) {
-                    (Some(i), None) => Some(i),
-                    _ => None,
-                }
-            }
+            None => self.only_dependency(change, before, "aws.launch_template"),
         };
         found.map(|i| &self.items[i].0.props)
+    }
+
+    /// The item of the one dependency of type `rtype` the change has (before it, or after),
+    /// if it has exactly one.
+    fn only_dependency(&self, change: &Change, before: bool, rtype: &str) -> Option<usize> {
+        let deps = if before {
+            &change.prior_dependencies
+        } else {
+            &change.dependencies
+        };
+        let mut found = deps
+            .iter()
+            .filter_map(|d| self.by_name.get(d.as_str()).copied())
+            .filter(|i| self.items[*i].0.rtype == rtype);
+        match (found.next(), found.next()) {
+            (Some(i), None) => Some(i),
+            _ => None,
+        }
     }
 }
 
