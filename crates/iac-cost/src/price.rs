@@ -209,16 +209,14 @@ impl Pricer<'_> {
             "aws.nat_gateway" => {
                 let h = l.hours();
                 l.add("NAT gateway", h, "hours", key::NAT_GATEWAY_HOUR, None);
-                let gb = self.usage.get("nat_gb_per_month").value;
-                let u = self.usage.describe("nat_gb_per_month");
+                let (gb, u) = self.usage.stated("nat_gb_per_month");
                 l.add("data processed", gb, "GB", key::NAT_GATEWAY_GB, Some(u));
                 note = Some("its public IPv4 address is billed with its aws.eip".into());
             }
             "aws.load_balancer" => {
                 let h = l.hours();
                 l.add("load balancer", h, "hours", key::ALB_HOUR, None);
-                let lcu = self.usage.get("alb_lcu_per_hour").value;
-                let u = self.usage.describe("alb_lcu_per_hour");
+                let (lcu, u) = self.usage.stated("alb_lcu_per_hour");
                 l.add(
                     "capacity units",
                     lcu * h,
@@ -249,8 +247,7 @@ impl Pricer<'_> {
                     key::ROUTE53_ZONE_MONTH,
                     None,
                 );
-                let q = self.usage.get("route53_queries_per_month_millions").value;
-                let u = self.usage.describe("route53_queries_per_month_millions");
+                let (q, u) = self.usage.stated("route53_queries_per_month_millions");
                 l.add(
                     "standard queries",
                     q,
@@ -260,8 +257,7 @@ impl Pricer<'_> {
                 );
             }
             "aws.log_group" => {
-                let gb = self.usage.get("log_gb_per_month").value;
-                let u = self.usage.describe("log_gb_per_month");
+                let (gb, u) = self.usage.stated("log_gb_per_month");
                 l.add("ingestion", gb, "GB", key::LOGS_INGEST_GB, Some(u.clone()));
                 match number(p.get("retention_days")) {
                     Some(days) => {
@@ -288,8 +284,7 @@ impl Pricer<'_> {
                 }
             }
             "aws.ecr_repository" => {
-                let gb = self.usage.get("ecr_gb").value;
-                let u = self.usage.describe("ecr_gb");
+                let (gb, u) = self.usage.stated("ecr_gb");
                 l.add(
                     "image storage",
                     gb,

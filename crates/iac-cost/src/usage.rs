@@ -49,6 +49,11 @@ impl Usage {
         }
     }
 
+    /// The figure for `key` with how a line item states it ([`Usage::describe`]).
+    pub fn stated(&self, key: &str) -> (f64, String) {
+        (self.get(key).value, self.describe(key))
+    }
+
     /// How a line item states its usage: `usage.alb_lcu_per_hour: 0.5`, or
     /// `assumed alb_lcu_per_hour 0.1 (set usage.alb_lcu_per_hour)`.
     pub fn describe(&self, key: &str) -> String {
