@@ -34,6 +34,14 @@ fn costed(mut p: Plan, stack: &Stack) -> Plan {
     p
 }
 
+/// The plan of `stack` against `state`, with its cost.
+async fn costed_plan(stack: &Stack, state: &State, p: &Arc<dyn Provider>) -> Plan {
+    let made = plan(stack, state, p.clone(), &PlanOptions::default())
+        .await
+        .unwrap();
+    costed(made, stack)
+}
+
 /// The lines of the rendered plan that speak of cost.
 fn cost_lines(p: &Plan) -> Vec<String> {
     render_plan(p, false)
@@ -57,12 +65,7 @@ async fn the_plan_prices_each_change_and_the_total_before_and_after() {
     let mut state = State::new(&stack.name);
     let backend = iac_engine::LocalBackend::new(dir.path(), &stack.name);
 
-    let create = costed(
-        plan(&stack, &state, p.clone(), &PlanOptions::default())
-            .await
-            .unwrap(),
-        &stack,
-    );
+    let create = costed_plan(&stack, &state, &p).await;
     // The figures of crates/iac-cost/tests/lemon_mart.rs: alb $16.43 + $0.58 + $7.30,
     // logs $0.50 + $0.03, web $14.78 + $3.24 + $7.30.
     assert_eq!(
@@ -90,12 +93,7 @@ async fn the_plan_prices_each_change_and_the_total_before_and_after() {
 
     // Twice the tasks: the service's Fargate and public IPv4 lines double, nothing else moves.
     let bigger = load("4");
-    let scale = costed(
-        plan(&bigger, &state, p.clone(), &PlanOptions::default())
-            .await
-            .unwrap(),
-        &bigger,
-    );
+    let scale = costed_plan(&bigger, &state, &p).await;
     assert_eq!(
         cost_lines(&scale),
         [
