@@ -1,5 +1,5 @@
-//! The apply walker on the fake provider: order, parallelism, faults, locking, saved plans
-//! and crash safety. Tests run on tokio's paused clock, so the fake's latency is exact
+//! The apply walker on the fake provider: order, parallelism, a failure midway, locking,
+//! saved plans and crash safety (throttling, timeouts, cancel and abort: apply_faults.rs). Tests run on tokio's paused clock, so the fake's latency is exact
 //! virtual time and the assertions are on recorded instants, not wall-clock thresholds.
 
 mod common;
@@ -13,9 +13,9 @@ use async_trait::async_trait;
 use common::*;
 use iac_engine::fake::{Call, FakeProvider, Method};
 use iac_engine::{
-    apply, plan_destroy, Action, ApplyError, ApplyOptions, ApplyReport, CancelToken, Edit,
-    ErrorKind, Event, LocalBackend, LockInfo, OpKind, Outcome, Plan, PlanOptions,
-    RecordingReporter, StalePlan, State, StateBackend, StateError, StateLock,
+    plan_destroy, Action, ApplyError, ApplyOptions, ApplyReport, Edit, ErrorKind, Event,
+    LocalBackend, LockInfo, OpKind, Outcome, Plan, PlanOptions, StalePlan, State, StateBackend,
+    StateError, StateLock,
 };
 use serde_json::json;
 use tokio::time::Instant;
@@ -29,20 +29,6 @@ fn spans(calls: &[Call], method: Method) -> HashMap<String, (Instant, Instant)> 
         .filter(|c| c.method == method && c.error.is_none())
         .map(|c| (c.name.clone(), (c.started, c.finished.expect("finished"))))
         .collect()
-}
-
-/// The network plus a second chain (zone -> record) and a task depending on the target
-/// group: 8 resources, longest chain 3 (vpc -> web_tg -> task).
-fn wide_stack() -> iac_stack::Stack {
-    let mut r = network();
-    r.push(res("zone", &ZONE, json!({"name": "example.com"})));
-    r.push(res(
-        "www",
-        &RECORD,
-        json!({"zone": "${zone.id}", "name": "www.example.com", "values": ["1.2.3.4"]}),
-    ));
-    r.push(res("task", &TASK, json!({"cpu": 256, "containers": []})).depends_on(&["web_tg"]));
-    stack(r)
 }
 
 async fn destroy(
@@ -75,27 +61,6 @@ async fn apply_default(
         &ApplyOptions::default(),
     )
     .await
-}
-
-/// Apply `plan` with the default options, recording what the reporter hears.
-async fn apply_recorded(
-    plan: &Plan,
-    state: &mut State,
-    backend: &LocalBackend,
-    fake: &FakeProvider,
-) -> (ApplyReport, Arc<RecordingReporter>) {
-    let rec = Arc::new(RecordingReporter::default());
-    let report = apply(
-        plan,
-        state,
-        backend,
-        Arc::new(fake.clone()),
-        rec.clone(),
-        &ApplyOptions::default(),
-    )
-    .await
-    .unwrap();
-    (report, rec)
 }
 
 #[tokio::test(start_paused = true)]
@@ -171,29 +136,6 @@ async fn independent_chains_overlap_so_time_follows_the_longest_chain() {
     assert_eq!(last - first, 8 * MS100);
 }
 
-/// The state on disk names exactly the objects that exist in the fake world.
-fn assert_state_matches_world(state: &State, fake: &FakeProvider) {
-    let mut in_state: Vec<(String, String)> = state
-        .resources
-        .iter()
-        .map(|(n, r)| (n.clone(), r.physical_id.clone()))
-        .chain(
-            state
-                .deposed
-                .iter()
-                .map(|d| (d.name.clone(), d.physical_id.clone())),
-        )
-        .collect();
-    let mut in_world: Vec<(String, String)> = fake
-        .objects()
-        .into_iter()
-        .map(|(id, o)| (o.name, id))
-        .collect();
-    in_state.sort();
-    in_world.sort();
-    assert_eq!(in_state, in_world);
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_failure_midway_keeps_exact_state_and_a_second_apply_converges() {
     let dir = tempfile::tempdir().unwrap();
@@ -237,96 +179,6 @@ async fn a_failure_midway_keeps_exact_state_and_a_second_apply_converges() {
     }
     let again = plan_with(&stack, &state, &fake).await;
     assert!(!again.has_changes());
-}
-
-#[tokio::test(start_paused = true)]
-async fn throttling_is_retried_with_growing_backoff() {
-    let dir = tempfile::tempdir().unwrap();
-    let fake = fake();
-    fake.throttle(Method::Create, "aws.vpc", 3);
-    let backend = LocalBackend::new(dir.path(), "demo");
-    let stack = stack(network());
-    let mut state = State::new("demo");
-    let plan = plan_with(&stack, &state, &fake).await;
-    let (report, rec) = apply_recorded(&plan, &mut state, &backend, &fake).await;
-    assert!(report.success(), "{report:?}");
-    let vpc: Vec<Call> = fake
-        .calls_of(Method::Create)
-        .into_iter()
-        .filter(|c| c.name == "vpc")
-        .collect();
-    assert_eq!(vpc.len(), 4);
-    assert!(vpc[..3]
-        .iter()
-        .all(|c| c.error == Some(ErrorKind::Throttled)));
-    assert_eq!(vpc[3].error, None);
-    let gaps: Vec<Duration> = vpc
-        .windows(2)
-        .map(|w| w[1].started - w[0].finished.unwrap())
-        .collect();
-    // The policy's `Backoff`: base 500 ms, doubled each time, jittered by ±25%.
-    let first = ApplyOptions::default().retry.backoff.first;
-    assert_eq!(first, Duration::from_millis(500));
-    assert!(
-        gaps[0] >= first * 3 / 4 && gaps[0] <= first * 5 / 4,
-        "{gaps:?}"
-    );
-    assert!(gaps[1] >= gaps[0] && gaps[2] >= gaps[1], "{gaps:?}");
-    let retries = rec
-        .events()
-        .into_iter()
-        .filter(|e| matches!(e, Event::Progress(n, m) if n == "vpc" && m.contains("retry")))
-        .count();
-    assert_eq!(retries, 3);
-    assert_eq!(fake.objects_named("vpc").len(), 1);
-    // Each retry only after a lookup showed that the throttled create made nothing.
-    let finds: Vec<Call> = fake
-        .calls_of(Method::Find)
-        .into_iter()
-        .filter(|c| c.name == "vpc")
-        .collect();
-    assert_eq!(finds.len(), 3);
-    for (find, retry) in finds.iter().zip(&vpc[1..]) {
-        assert!(find.finished.unwrap() <= retry.started);
-    }
-
-    // Bounded: a throttle that never ends fails the resource.
-    let dir = tempfile::tempdir().unwrap();
-    let fake = common::fake();
-    fake.throttle(Method::Create, "aws.vpc", 100);
-    let (_, report, _) = converge(&stack, dir.path(), &fake, &ApplyOptions::default()).await;
-    let failures = report.failures();
-    assert_eq!(failures.len(), 1);
-    assert!(
-        failures[0].1.contains("gave up after 8 attempts"),
-        "{failures:?}"
-    );
-    assert_eq!(report.skipped.len(), 4);
-}
-
-#[tokio::test(start_paused = true)]
-async fn an_operation_hanging_past_the_timeout_fails() {
-    let dir = tempfile::tempdir().unwrap();
-    let fake = fake();
-    fake.hang(
-        Method::Create,
-        "aws.target_group",
-        Duration::from_secs(7200),
-    );
-    let opts = ApplyOptions {
-        op_timeout: Duration::from_secs(600),
-        ..ApplyOptions::default()
-    };
-    let (_, report, state) = converge(&stack(network()), dir.path(), &fake, &opts).await;
-    let failures = report.failures();
-    assert_eq!(failures.len(), 1);
-    assert_eq!(failures[0].0, "web_tg");
-    assert!(
-        failures[0].1.contains("did not finish within 600s"),
-        "{failures:?}"
-    );
-    assert!(!state.resources.contains_key("web_tg"));
-    assert_eq!(state.resources.len(), 4);
 }
 
 #[tokio::test(start_paused = true)]
@@ -570,58 +422,6 @@ async fn an_interrupted_replacement_leaves_a_deposed_object_the_next_apply_delet
     assert!(report.success(), "{report:?}");
     assert!(state.deposed.is_empty());
     assert_eq!(fake.objects().len(), 1);
-}
-
-/// Options whose run is stopped by `stop` (`CancelToken::cancel` or `abort`) 150 ms in.
-fn stopped_after_150ms(stop: fn(&CancelToken)) -> ApplyOptions {
-    let cancel = CancelToken::new();
-    let trigger = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        stop(&trigger);
-    });
-    ApplyOptions {
-        cancel,
-        ..ApplyOptions::default()
-    }
-}
-
-#[tokio::test(start_paused = true)]
-async fn cancel_lets_operations_in_flight_finish_and_starts_nothing_new() {
-    let dir = tempfile::tempdir().unwrap();
-    let fake = fake().with_latency(MS100);
-    let stack = wide_stack();
-    let opts = stopped_after_150ms(CancelToken::cancel);
-    let (_, report, state) = converge(&stack, dir.path(), &fake, &opts).await;
-    assert!(report.cancelled);
-    // vpc and zone finished at 100 ms; the five started then finished at 200 ms; the task
-    // (ready at 200 ms) never started.
-    assert_eq!(state.resources.len(), 7);
-    assert_eq!(
-        report.skipped,
-        [("task".to_string(), "cancelled".to_string())]
-    );
-    let on_disk = common::stored(dir.path()).await;
-    assert_state_matches_world(&on_disk, &fake);
-}
-
-#[tokio::test(start_paused = true)]
-async fn abort_abandons_operations_in_flight_and_saves_what_finished() {
-    let dir = tempfile::tempdir().unwrap();
-    let fake = fake().with_latency(MS100);
-    let opts = stopped_after_150ms(CancelToken::abort);
-    let (_, report, state) = converge(&wide_stack(), dir.path(), &fake, &opts).await;
-    assert!(report.cancelled);
-    let interrupted = report
-        .ops
-        .iter()
-        .filter(|o| o.outcome == Outcome::Interrupted)
-        .count();
-    assert_eq!(interrupted, 5);
-    let names: Vec<&str> = state.resources.keys().map(String::as_str).collect();
-    assert_eq!(names, ["vpc", "zone"]);
-    let on_disk = common::stored(dir.path()).await;
-    assert_eq!(on_disk.resources.len(), 2);
 }
 
 #[tokio::test]

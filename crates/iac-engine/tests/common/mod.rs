@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use iac_engine::fake::FakeProvider;
-use iac_engine::{Plan, PlanOptions, Provider, State};
+use iac_engine::{
+    ApplyOptions, ApplyReport, LocalBackend, Plan, PlanOptions, Provider, RecordingReporter, State,
+};
 use iac_stack::schema::{Attr, AttrKind, AwsName, DefaultValue, Kind, Prop, TypeSchema};
 use iac_stack::{Resource, SourceFile, Stack, Value};
 use indexmap::IndexMap;
@@ -521,4 +523,73 @@ pub async fn try_converge(
         .await
         .expect("apply");
     Ok((plan, report, state))
+}
+
+/// The network plus a second chain (zone -> record) and a task depending on the target
+/// group: 8 resources, longest chain 3 (vpc -> web_tg -> task).
+pub fn wide_stack() -> iac_stack::Stack {
+    let mut r = network();
+    r.push(res(
+        "zone",
+        &ZONE,
+        serde_json::json!({"name": "example.com"}),
+    ));
+    r.push(res(
+        "www",
+        &RECORD,
+        serde_json::json!({"zone": "${zone.id}", "name": "www.example.com", "values": ["1.2.3.4"]}),
+    ));
+    r.push(
+        res(
+            "task",
+            &TASK,
+            serde_json::json!({"cpu": 256, "containers": []}),
+        )
+        .depends_on(&["web_tg"]),
+    );
+    stack(r)
+}
+
+/// The state on disk names exactly the objects that exist in the fake world.
+pub fn assert_state_matches_world(state: &State, fake: &FakeProvider) {
+    let mut in_state: Vec<(String, String)> = state
+        .resources
+        .iter()
+        .map(|(n, r)| (n.clone(), r.physical_id.clone()))
+        .chain(
+            state
+                .deposed
+                .iter()
+                .map(|d| (d.name.clone(), d.physical_id.clone())),
+        )
+        .collect();
+    let mut in_world: Vec<(String, String)> = fake
+        .objects()
+        .into_iter()
+        .map(|(id, o)| (o.name, id))
+        .collect();
+    in_state.sort();
+    in_world.sort();
+    assert_eq!(in_state, in_world);
+}
+
+/// Apply `plan` with the default options, recording what the reporter hears.
+pub async fn apply_recorded(
+    plan: &Plan,
+    state: &mut State,
+    backend: &LocalBackend,
+    fake: &FakeProvider,
+) -> (ApplyReport, Arc<RecordingReporter>) {
+    let rec = Arc::new(RecordingReporter::default());
+    let report = iac_engine::apply(
+        plan,
+        state,
+        backend,
+        Arc::new(fake.clone()),
+        rec.clone(),
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap();
+    (report, rec)
 }
