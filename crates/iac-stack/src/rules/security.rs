@@ -39,19 +39,14 @@ fn check_rule(
 
     // Exactly one peer.
     match (field("cidr"), field("source")) {
-        (Some(_), Some(_)) => diags.push(
-            cx.error(
-                "iac::security_group::cidr_and_source",
-                format!(
-                    "rule `{dir}[{}]` of security group `{}` has both `cidr` and `source`",
-                    index(path),
-                    sg.name
-                ),
-            )
-            .label(sg.span_of(&at("source")), "a security group as peer")
-            .label(sg.span_of(&at("cidr")), "an address block as peer")
-            .help("a rule allows one peer: split it into two rules, one with `cidr` and one with `source`"),
-        ),
+        (Some(_), Some(_)) => diags.push(both(
+            cx,
+            sg,
+            (dir, path),
+            "iac::security_group::cidr_and_source",
+            [("cidr", "an address block as peer"), ("source", "a security group as peer")],
+            "a rule allows one peer: split it into two rules, one with `cidr` and one with `source`",
+        )),
         (None, None) => diags.push(
             cx.error(
                 "iac::security_group::missing_peer",
@@ -74,19 +69,14 @@ fn check_rule(
     }
     let ports = match (field("port"), field("ports")) {
         (Some(_), Some(_)) => {
-            diags.push(
-                cx.error(
-                    "iac::security_group::port_and_ports",
-                    format!(
-                        "rule `{dir}[{}]` of security group `{}` has both `port` and `ports`",
-                        index(path),
-                        sg.name
-                    ),
-                )
-                .label(sg.span_of(&at("ports")), "a range")
-                .label(sg.span_of(&at("port")), "a single port")
-                .help("keep `port: N` for one port or `ports: \"FROM-TO\"` for a range, not both"),
-            );
+            diags.push(both(
+                cx,
+                sg,
+                (dir, path),
+                "iac::security_group::port_and_ports",
+                [("port", "a single port"), ("ports", "a range")],
+                "keep `port: N` for one port or `ports: \"FROM-TO\"` for a range, not both",
+            ));
             return;
         }
         (Some(p), None) => match cx.known_int(p) {
@@ -191,6 +181,29 @@ fn check_rule(
         )
         .help("narrow `cidr` to the addresses that need access, or use `source: ${other_sg.id}` to allow only another security group"),
     );
+}
+
+/// A rule (`dir`, at `path`) that writes both of two fields that exclude each other, each
+/// `(field, label)`: labelled at the second first.
+fn both(
+    cx: &Ctx,
+    sg: &Resource,
+    (dir, path): (&str, &str),
+    code: &'static str,
+    [(a, a_label), (b, b_label)]: [(&str, &str); 2],
+    help: &str,
+) -> crate::Diag {
+    cx.error(
+        code,
+        format!(
+            "rule `{dir}[{}]` of security group `{}` has both `{a}` and `{b}`",
+            index(path),
+            sg.name
+        ),
+    )
+    .label(sg.span_of(&format!("{path}.{b}")), b_label)
+    .label(sg.span_of(&format!("{path}.{a}")), a_label)
+    .help(help)
 }
 
 fn out_of_range(cx: &Ctx, sg: &Resource, path: &str, written: &str) -> crate::Diag {
