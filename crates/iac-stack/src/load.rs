@@ -283,13 +283,25 @@ impl Loader<'_> {
     ) -> Option<&'n str> {
         let text = k.as_str();
         if text.is_none() {
-            self.error(
-                Diag::error(code, format!("{must}, found {}", k.describe()))
-                    .label(k.span, label)
-                    .help(help),
-            );
+            self.wrong_kind(k, code, must, label, help);
         }
         text
+    }
+
+    /// The error for `node` not being what it must: `{must}, found ...` under `code`.
+    fn wrong_kind(
+        &mut self,
+        node: &Node,
+        code: &'static str,
+        must: &str,
+        label: &str,
+        help: impl Into<String>,
+    ) {
+        self.error(
+            Diag::error(code, format!("{must}, found {}", node.describe()))
+                .label(node.span, label)
+                .help(help),
+        );
     }
 
     /// An error `message` under `code` for the unknown key `k` (written `key`): its help is a
@@ -322,11 +334,7 @@ impl Loader<'_> {
     ) -> Option<&'n [(Node, Node)]> {
         let entries = node.as_map();
         if entries.is_none() {
-            self.error(
-                Diag::error(code, format!("{must}, found {}", node.describe()))
-                    .label(node.span, "expected a map")
-                    .help(help),
-            );
+            self.wrong_kind(node, code, must, "expected a map", help);
         }
         entries
     }

@@ -376,12 +376,7 @@ fn missing_credentials_are_one_clear_error_with_help() {
 #[test]
 fn state_in_s3_is_used_for_apply_state_list_output_and_destroy() {
     let emulator = Emulator::start();
-    let created = emulator_request(&emulator, "s3", "PUT", "/e2e-iac-state", "");
-    assert!(created.starts_with("HTTP/1.1 200"), "{created:.300}");
-    let work = work(&network().replace(
-        "region: us-east-1\n",
-        "region: us-east-1\nstate: s3://e2e-iac-state/iac/e2e-net.json\n",
-    ));
+    let work = work(&with_state_in_s3(&emulator, &network()));
 
     work.apply(&emulator);
     let object = emulator_request(

@@ -141,12 +141,7 @@ fn sigterm_at_the_prompt_releases_the_s3_lock_and_changes_nothing() {
     use std::sync::mpsc;
 
     let emulator = Emulator::start();
-    let created = emulator_request(&emulator, "s3", "PUT", "/e2e-iac-state", "");
-    assert!(created.starts_with("HTTP/1.1 200"), "{created:.300}");
-    let work = work(&network().replace(
-        "region: us-east-1\n",
-        "region: us-east-1\nstate: s3://e2e-iac-state/iac/e2e-net.json\n",
-    ));
+    let work = work(&with_state_in_s3(&emulator, &network()));
     let iac = env!("CARGO_BIN_EXE_iac");
     let mut cmd = Command::new("script");
     cmd.current_dir(work.path())
@@ -182,13 +177,7 @@ fn sigterm_at_the_prompt_releases_the_s3_lock_and_changes_nothing() {
         }
     }
     // The lock is held while the prompt waits.
-    let lock = emulator_request(
-        &emulator,
-        "s3",
-        "GET",
-        "/e2e-iac-state/iac/e2e-net.json.lock",
-        "",
-    );
+    let lock = state_lock(&emulator);
     assert!(lock.starts_with("HTTP/1.1 200"), "{lock:.300}");
     let pid = Command::new("pgrep")
         .args(["-P", &child.id().to_string()])
@@ -206,13 +195,7 @@ fn sigterm_at_the_prompt_releases_the_s3_lock_and_changes_nothing() {
     let _ = reader.join();
     assert_eq!(status.code(), Some(130), "{seen}");
 
-    let lock = emulator_request(
-        &emulator,
-        "s3",
-        "GET",
-        "/e2e-iac-state/iac/e2e-net.json.lock",
-        "",
-    );
+    let lock = state_lock(&emulator);
     assert!(
         lock.starts_with("HTTP/1.1 404"),
         "the lock is left: {lock:.300}"
@@ -223,6 +206,17 @@ fn sigterm_at_the_prompt_releases_the_s3_lock_and_changes_nothing() {
         "nothing was created"
     );
     work.iac(&emulator, &["plan", "net.yaml"]).expect(0);
+}
+
+/// What the emulator answers for the S3 state's lock object.
+fn state_lock(emulator: &Emulator) -> String {
+    emulator_request(
+        emulator,
+        "s3",
+        "GET",
+        "/e2e-iac-state/iac/e2e-net.json.lock",
+        "",
+    )
 }
 
 /// A working directory with `text` as the stack file `net.yaml` (stack `e2e-net`).

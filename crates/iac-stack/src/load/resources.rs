@@ -76,14 +76,12 @@ impl Loader<'_> {
         name_span: Span,
         body: &Node,
     ) -> Option<&'static TypeSchema> {
-        let Some(entries) = self.map_of(
+        let entries = self.map_of(
             body,
             "iac::value::wrong_type",
             &format!("resource `{name}` must be a map with `type:` and properties"),
             "write `type: aws.TYPE` and the properties indented under the resource name",
-        ) else {
-            return None;
-        };
+        )?;
         let Some((_, tnode)) = entries.iter().find(|(k, _)| k.as_str() == Some("type")) else {
             self.error(
                 Diag::error(

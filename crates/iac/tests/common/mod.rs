@@ -344,6 +344,17 @@ impl Work {
     }
 }
 
+/// `text` (a stack named `e2e-net` in `us-east-1`) with its state in S3, in the bucket
+/// `e2e-iac-state` made for it in `emulator`.
+pub fn with_state_in_s3(emulator: &Emulator, text: &str) -> String {
+    let created = emulator_request(emulator, "s3", "PUT", "/e2e-iac-state", "");
+    assert!(created.starts_with("HTTP/1.1 200"), "{created:.300}");
+    text.replace(
+        "region: us-east-1\n",
+        "region: us-east-1\nstate: s3://e2e-iac-state/iac/e2e-net.json\n",
+    )
+}
+
 /// The network stack of the end-to-end tests, named `stack`: a VPC `10.OCTET.0.0/16` (tagged
 /// `team: web`), two subnets (public ones when `public`), an internet gateway, a route table
 /// and a security group, with the VPC's id as output.
