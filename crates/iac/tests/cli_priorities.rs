@@ -7,7 +7,7 @@ mod common;
 
 use iac_testkit::Emulator;
 
-const STACK: &str = "stack: prio
+const HEAD: &str = "stack: prio
 region: us-east-1
 resources:
   http:
@@ -17,28 +17,25 @@ resources:
     protocol: HTTP
     fixed_response:
       status: 404
-  a:
-    type: aws.listener_rule
-    listener: ${http.arn}
-    conditions:
-      path_pattern: [/a/*]
-    fixed_response:
-      status: 200
-  squeezed:
-    type: aws.listener_rule
-    listener: ${http.arn}
-    conditions:
-      path_pattern: [/x/*]
-    fixed_response:
-      status: 200
-  b:
-    type: aws.listener_rule
-    listener: ${http.arn}
-    conditions:
-      path_pattern: [/b/*]
-    fixed_response:
-      status: 200
 ";
+
+/// A rule of the listener `http` matching `path`, with no priority written.
+fn rule(name: &str, path: &str) -> String {
+    format!(
+        "  {name}:\n    type: aws.listener_rule\n    listener: ${{http.arn}}\n    conditions:\n      path_pattern: [{path}]\n    fixed_response:\n      status: 200\n"
+    )
+}
+
+/// The listener and the rules `a`, `squeezed` (new) and `b`, in this order.
+fn stack() -> String {
+    [
+        HEAD.to_string(),
+        rule("a", "/a/*"),
+        rule("squeezed", "/x/*"),
+        rule("b", "/b/*"),
+    ]
+    .concat()
+}
 
 /// A state where `a` and `b` were applied with priorities 10 and 11.
 fn state_json() -> serde_json::Value {
@@ -79,7 +76,7 @@ fn state_json() -> serde_json::Value {
 #[test]
 fn no_free_priority_for_a_new_rule_is_a_located_error() {
     let emulator = Emulator::start();
-    let w = common::Work::new("prio.yaml", "prio", STACK);
+    let w = common::Work::new("prio.yaml", "prio", &stack());
     let state = w.state_file();
     std::fs::create_dir_all(state.parent().unwrap()).unwrap();
     std::fs::write(&state, serde_json::to_string_pretty(&state_json()).unwrap()).unwrap();
