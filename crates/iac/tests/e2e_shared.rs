@@ -142,14 +142,7 @@ resources:
 #[test]
 fn a_stack_on_a_vpc_looked_up_by_tag_applies_then_plans_no_changes() {
     let emulator = Emulator::start();
-    let created = query(
-        &emulator,
-        "ec2",
-        "Action=CreateVpc&Version=2016-11-15&CidrBlock=10.80.0.0%2F16\
-         &TagSpecification.1.ResourceType=vpc&TagSpecification.1.Tag.1.Key=Name\
-         &TagSpecification.1.Tag.1.Value=shared-platform",
-    );
-    let vpc = xml_value(&created, "vpcId");
+    let vpc = shared_platform_vpc(&emulator, "10.80.0.0");
     let work = work(ON_SHARED_VPC);
 
     let plan = work
@@ -174,14 +167,7 @@ fn a_stack_on_a_vpc_looked_up_by_tag_applies_then_plans_no_changes() {
     assert_eq!(xml_value(&left, "vpcId"), vpc);
 
     // A second VPC with the tag: the lookup is ambiguous, and the error names both.
-    let second = query(
-        &emulator,
-        "ec2",
-        "Action=CreateVpc&Version=2016-11-15&CidrBlock=10.81.0.0%2F16\
-         &TagSpecification.1.ResourceType=vpc&TagSpecification.1.Tag.1.Key=Name\
-         &TagSpecification.1.Tag.1.Value=shared-platform",
-    );
-    let second = xml_value(&second, "vpcId");
+    let second = shared_platform_vpc(&emulator, "10.81.0.0");
     let ambiguous = work.iac(&emulator, &["plan", "life.yaml"]).expect(1);
     // The message is wrapped (at the `-` of an id, here): joined again.
     let text = ambiguous.stderr.replace("\n  │ ", "");
@@ -192,6 +178,21 @@ fn a_stack_on_a_vpc_looked_up_by_tag_applies_then_plans_no_changes() {
             && text.contains(&second),
         "{text}"
     );
+}
+
+/// A VPC made in the emulator (not by iac) with the block `BASE/16` and the tag
+/// `Name=shared-platform`; its id.
+fn shared_platform_vpc(emulator: &Emulator, base: &str) -> String {
+    let created = query(
+        emulator,
+        "ec2",
+        &format!(
+            "Action=CreateVpc&Version=2016-11-15&CidrBlock={base}%2F16\
+             &TagSpecification.1.ResourceType=vpc&TagSpecification.1.Tag.1.Key=Name\
+             &TagSpecification.1.Tag.1.Value=shared-platform"
+        ),
+    );
+    xml_value(&created, "vpcId")
 }
 
 /// A working directory with `text` as the stack file `life.yaml` (stack `e2e-life`).
