@@ -223,7 +223,9 @@ mod tests {
             json!({"domain": "*.example.com", "validation_zone": "${zone.id}",
                    "alternative_names": ["example.com", "shop.example.net"]}),
         );
-        let d = k.one("iac::certificate::domain_outside_zone");
-        assert_eq!(k.labels(&d), ["cert:alternative_names[1]", "zone:name"]);
+        assert_eq!(
+            k.labels_of("iac::certificate::domain_outside_zone"),
+            ["cert:alternative_names[1]", "zone:name"]
+        );
     }
 }

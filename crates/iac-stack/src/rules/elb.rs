@@ -348,8 +348,10 @@ mod tests {
         http.spans
             .keys
             .insert("certificate".into(), spans.keys["certificate"]);
-        let d = k.one("iac::listener::http_with_certificate");
-        assert_eq!(k.labels(&d), ["https:certificate:key", "http:protocol"]);
+        assert_eq!(
+            k.labels_of("iac::listener::http_with_certificate"),
+            ["https:certificate:key", "http:protocol"]
+        );
     }
 
     #[test]

@@ -291,8 +291,10 @@ mod tests {
             json!({"assumed_by": "ecs-tasks.amazonaws.com", "policies": [
                 {"effect": "Allow", "actions": ["s3:GetObject"], "resources": arns(250)}]}),
         );
-        let d = k.one("iac::iam_role::policy_too_large");
-        assert_eq!(k.labels(&d), ["big:policies:key"]);
+        assert_eq!(
+            k.labels_of("iac::iam_role::policy_too_large"),
+            ["big:policies:key"]
+        );
         // The estimate is the document iac sends, whitespace aside.
         let one = json!([{"effect": "Allow", "actions": ["s3:GetObject"], "resources": ["*"]}]);
         let sent = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["*"]}]}"#;

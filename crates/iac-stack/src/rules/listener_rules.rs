@@ -302,8 +302,10 @@ mod tests {
         k.stack.resources["web"]
             .props
             .insert("priority".into(), crate::Value::Int(10));
-        let d = k.one("iac::listener_rule::duplicate_priority");
-        assert_eq!(k.labels(&d), ["web:priority", "api:priority"]);
+        assert_eq!(
+            k.labels_of("iac::listener_rule::duplicate_priority"),
+            ["web:priority", "api:priority"]
+        );
         // On another listener the same priority is fine.
         k.add(
             "other",
@@ -352,9 +354,8 @@ mod tests {
                 attr: "id".into(),
             }),
         );
-        let d = k.one("iac::network::mixed_vpcs");
         assert_eq!(
-            k.labels(&d),
+            k.labels_of("iac::network::mixed_vpcs"),
             ["api:forward.target_groups[1].target_group", "green:vpc"]
         );
     }

@@ -310,8 +310,10 @@ mod tests {
                 "iac::security_group::missing_peer"
             ]
         );
-        let d = k.one("iac::security_group::cidr_and_source");
-        assert_eq!(k.labels(&d), ["sg:ingress[0].source", "sg:ingress[0].cidr"]);
+        assert_eq!(
+            k.labels_of("iac::security_group::cidr_and_source"),
+            ["sg:ingress[0].source", "sg:ingress[0].cidr"]
+        );
     }
 
     #[test]

@@ -180,6 +180,11 @@ impl Kit {
         found[0].clone()
     }
 
+    /// [`Kit::labels`] of the one diagnostic with `code` ([`Kit::one`]).
+    pub fn labels_of(&self, code: &str) -> Vec<String> {
+        self.labels(&self.one(code))
+    }
+
     /// `resource:path` of each label of `d` (primary first); `:key` marks a key span.
     pub fn labels(&self, d: &Diag) -> Vec<String> {
         d.labels

@@ -85,9 +85,8 @@ fn containers_wired_as_aws_accepts_pass() {
 #[test]
 fn duplicate_names() {
     let k = with(|c| c[2]["name"] = json!("app"));
-    let d = k.one("iac::task_definition::duplicate_name");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::task_definition::duplicate_name"),
         ["web:containers[2].name", "web:containers[0].name"]
     );
     let mut v = volumes().unwrap();
@@ -108,9 +107,8 @@ fn at_least_one_essential_container() {
                {"name": "b", "image": "x", "essential": false}]),
         None,
     );
-    let d = k.one("iac::task_definition::no_essential_container");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::task_definition::no_essential_container"),
         [
             "web:containers:key",
             "web:containers[0].essential",
@@ -136,8 +134,10 @@ fn dependencies_name_other_containers_of_the_task() {
     assert!(d.message.contains("in `volumes_from`"), "{}", d.message);
 
     let k = with(|c| c[0]["depends_on"][1]["container"] = json!("app"));
-    let d = k.one("iac::task_definition::self_dependency");
-    assert_eq!(k.labels(&d), ["web:containers[0].depends_on[1].container"]);
+    assert_eq!(
+        k.labels_of("iac::task_definition::self_dependency"),
+        ["web:containers[0].depends_on[1].container"]
+    );
 }
 
 #[test]
@@ -145,9 +145,8 @@ fn conditions_need_what_they_wait_for() {
     let k = with(|c| {
         c[1].as_object_mut().unwrap().remove("health_check");
     });
-    let d = k.one("iac::task_definition::healthy_without_health_check");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::task_definition::healthy_without_health_check"),
         [
             "web:containers[0].depends_on[0].condition",
             "web:containers[1].name"
@@ -157,9 +156,8 @@ fn conditions_need_what_they_wait_for() {
     let k = with(|c| {
         c[2].as_object_mut().unwrap().remove("essential");
     });
-    let d = k.one("iac::task_definition::exit_condition_on_essential");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::task_definition::exit_condition_on_essential"),
         [
             "web:containers[0].depends_on[1].condition",
             "web:containers[2].name"
@@ -220,9 +218,8 @@ fn efs_access_points_and_iam_need_transit_encryption() {
     let mut v = volumes().unwrap();
     v[1]["efs"]["transit_encryption"] = json!(false);
     let k = kit(good(), Some(v.clone()));
-    let d = k.one("iac::task_definition::efs_needs_transit_encryption");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::task_definition::efs_needs_transit_encryption"),
         [
             "web:volumes[1].efs.access_point",
             "web:volumes[1].efs.iam",
@@ -235,15 +232,16 @@ fn efs_access_points_and_iam_need_transit_encryption() {
         .remove("transit_encryption");
     v[1]["efs"].as_object_mut().unwrap().remove("access_point");
     let k = kit(good(), Some(v));
-    let d = k.one("iac::task_definition::efs_needs_transit_encryption");
-    assert_eq!(k.labels(&d), ["web:volumes[1].efs.iam"]);
+    assert_eq!(
+        k.labels_of("iac::task_definition::efs_needs_transit_encryption"),
+        ["web:volumes[1].efs.iam"]
+    );
 
     let mut v = volumes().unwrap();
     v[1]["efs"]["root_directory"] = json!("/data");
     let k = kit(good(), Some(v));
-    let d = k.one("iac::task_definition::efs_root_with_access_point");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::task_definition::efs_root_with_access_point"),
         [
             "web:volumes[1].efs.root_directory",
             "web:volumes[1].efs.access_point"
@@ -254,9 +252,8 @@ fn efs_access_points_and_iam_need_transit_encryption() {
 #[test]
 fn one_log_router_and_firelens_needs_it() {
     let k = with(|c| c[2]["firelens_configuration"] = json!({"type": "fluentd"}));
-    let d = k.one("iac::task_definition::multiple_log_routers");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::task_definition::multiple_log_routers"),
         [
             "web:containers[2].firelens_configuration:key",
             "web:containers[1].firelens_configuration:key"
@@ -267,9 +264,8 @@ fn one_log_router_and_firelens_needs_it() {
             .unwrap()
             .remove("firelens_configuration");
     });
-    let d = k.one("iac::task_definition::firelens_without_router");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::task_definition::firelens_without_router"),
         [
             "web:containers[0].log_configuration.driver",
             "web:containers:key"
@@ -280,9 +276,8 @@ fn one_log_router_and_firelens_needs_it() {
 #[test]
 fn short_and_long_forms_are_exclusive() {
     let k = with(|c| c[0]["port"] = json!(8080));
-    let d = k.one("iac::task_definition::port_and_port_mappings");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::task_definition::port_and_port_mappings"),
         [
             "web:containers[0].port_mappings:key",
             "web:containers[0].port:key"
@@ -295,9 +290,8 @@ fn short_and_long_forms_are_exclusive() {
     let d = k.one("iac::task_definition::stream_prefix_without_log_group");
     assert!(d.help.unwrap().contains("awslogs-stream-prefix"));
     let k = with(|c| c[0]["port_mappings"][0]["host_port"] = json!(80));
-    let d = k.one("iac::task_definition::host_port_mismatch");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::task_definition::host_port_mismatch"),
         [
             "web:containers[0].port_mappings[0].host_port",
             "web:containers[0].port_mappings[0].port"
@@ -325,8 +319,11 @@ fn values_outside_what_aws_accepts() {
         let k = with(|c| {
             c[0] = merge(c[0].take(), &edit);
         });
-        let d = k.one("iac::task_definition::out_of_range");
-        assert_eq!(k.labels(&d), [format!("web:{path}")], "{edit}");
+        assert_eq!(
+            k.labels_of("iac::task_definition::out_of_range"),
+            [format!("web:{path}")],
+            "{edit}"
+        );
     }
     let k = kit_with(good(), volumes(), json!({"ephemeral_storage": 20}));
     let d = k.one("iac::task_definition::out_of_range");
@@ -335,9 +332,8 @@ fn values_outside_what_aws_accepts() {
         with(|c| c[0]["restart_policy"]["ignored_exit_codes"] = json!((0..51).collect::<Vec<_>>()));
     k.one("iac::task_definition::out_of_range");
     let k = with(|c| c[0]["ulimits"][0]["soft"] = json!(8192));
-    let d = k.one("iac::task_definition::ulimit_soft_above_hard");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::task_definition::ulimit_soft_above_hard"),
         [
             "web:containers[0].ulimits[0].soft",
             "web:containers[0].ulimits[0].hard"
@@ -348,14 +344,15 @@ fn values_outside_what_aws_accepts() {
 #[test]
 fn fargate_refuses_host_pid_mode_and_most_capabilities() {
     let k = kit_with(good(), volumes(), json!({"pid_mode": "host"}));
-    let d = k.one("iac::task_definition::pid_mode_host");
-    assert_eq!(k.labels(&d), ["web:pid_mode"]);
+    assert_eq!(
+        k.labels_of("iac::task_definition::pid_mode_host"),
+        ["web:pid_mode"]
+    );
     let k = with(|c| {
         c[0]["linux_parameters"]["capabilities"]["add"] = json!(["SYS_PTRACE", "NET_ADMIN"])
     });
-    let d = k.one("iac::task_definition::fargate_capability");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::task_definition::fargate_capability"),
         ["web:containers[0].linux_parameters.capabilities.add[1]"]
     );
 }

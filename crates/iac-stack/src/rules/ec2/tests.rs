@@ -71,9 +71,8 @@ fn a_bridge_service_on_an_instance_target_group_passes() {
 #[test]
 fn target_types_follow_the_network_mode() {
     let k = kit("ip", bridge_td(), bridge_svc());
-    let d = k.one("iac::service::target_type_not_instance");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::service::target_type_not_instance"),
         [
             "svc:load_balancer.target_group",
             "tg:target_type:key",
@@ -100,9 +99,8 @@ fn host_ports_collide_on_one_instance() {
                            {"port": 9002}]},
     ]);
     let k = kit("instance", td, bridge_svc());
-    let d = k.one("iac::task_definition::host_port_collision");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::task_definition::host_port_collision"),
         [
             "web:containers[1].port_mappings[0].host_port",
             "web:containers[0].port_mappings[0].host_port"
@@ -176,9 +174,8 @@ fn launch_type_and_strategy_exclude_each_other() {
     let mut svc = bridge_svc();
     svc["capacity_provider_strategy"] = json!([{"capacity_provider": "ec2", "weight": 1}]);
     let k = kit("instance", bridge_td(), svc);
-    let d = k.one("iac::service::launch_type_and_strategy");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::service::launch_type_and_strategy"),
         ["svc:launch_type", "svc:capacity_provider_strategy:key"]
     );
 }
@@ -237,8 +234,10 @@ fn discovery_records_fit_the_network_mode_and_vpc() {
     let mut svc = bridge_svc();
     svc["discovery"] = json!({"namespace": "${internal.id}"});
     let k = kit("instance", bridge_td(), svc.clone());
-    let d = k.one("iac::service::discovery_a_record");
-    assert_eq!(k.labels(&d), ["svc:discovery:key", "web:network_mode"]);
+    assert_eq!(
+        k.labels_of("iac::service::discovery_a_record"),
+        ["svc:discovery:key", "web:network_mode"]
+    );
     // SRV records without a container port to give.
     svc.as_object_mut().unwrap().remove("load_balancer");
     svc["discovery"] = json!({"namespace": "${internal.id}", "dns_type": "SRV"});
@@ -262,9 +261,8 @@ fn discovery_records_fit_the_network_mode_and_vpc() {
         "aws.service_discovery_namespace",
         json!({"name": "internal", "vpc": "${other.id}"}),
     );
-    let d = k.one("iac::service::discovery_other_vpc");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::service::discovery_other_vpc"),
         ["svc:discovery.namespace", "svc:subnets[0]", "internal:vpc"]
     );
 }
@@ -318,9 +316,8 @@ fn bridge_tasks_register_in_the_vpc_of_their_instances() {
     for strategy in [true, false] {
         // By its own strategy, or (with a launch type) the cluster's providers.
         let k = with_capacity("other", strategy);
-        let d = k.one("iac::service::discovery_other_vpc");
         assert_eq!(
-            k.labels(&d),
+            k.labels_of("iac::service::discovery_other_vpc"),
             ["svc:discovery.namespace", "asg:subnets[0]", "internal:vpc"],
             "strategy: {strategy}"
         );
@@ -335,8 +332,10 @@ fn fargate_places_its_tasks_itself() {
                      "capacity_provider_strategy": [{"capacity_provider": "FARGATE_SPOT"}],
                      "placement_strategy": [{"type": "spread", "field": "instanceId"}]});
     let k = kit("ip", td.clone(), svc);
-    let d = k.one("iac::service::placement_on_fargate");
-    assert_eq!(k.labels(&d), ["svc:placement_strategy:key"]);
+    assert_eq!(
+        k.labels_of("iac::service::placement_on_fargate"),
+        ["svc:placement_strategy:key"]
+    );
     // The same placement on EC2 is fine.
     let mut td = td;
     td["requires_compatibilities"] = json!(["EC2"]);

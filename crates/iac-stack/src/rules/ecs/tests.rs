@@ -137,8 +137,10 @@ fn logs_without_execution_role() {
     let mut t = td();
     t.as_object_mut().unwrap().remove("execution_role");
     let k = kit(t, lb());
-    let d = k.one("iac::task_definition::logs_need_execution_role");
-    assert_eq!(k.labels(&d), ["web:containers[0].log_group", "web:<name>"]);
+    assert_eq!(
+        k.labels_of("iac::task_definition::logs_need_execution_role"),
+        ["web:containers[0].log_group", "web:<name>"]
+    );
 }
 
 #[test]
@@ -158,18 +160,16 @@ fn service_container_and_port_must_exist() {
         td(),
         json!({"target_group": "${tg.arn}", "container": "app", "port": 80}),
     );
-    let d = k.one("iac::service::container_port_mismatch");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::service::container_port_mismatch"),
         ["svc:load_balancer.port", "web:containers[0].port"]
     );
 
     let mut t = td();
     t["containers"][0].as_object_mut().unwrap().remove("port");
     let k = kit(t, lb());
-    let d = k.one("iac::service::container_port_mismatch");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::service::container_port_mismatch"),
         ["svc:load_balancer.port", "web:containers[0]"]
     );
 }
@@ -210,9 +210,8 @@ fn awslogs_in_the_long_form_needs_the_execution_role_too() {
     t["containers"][0]["log_configuration"] =
         json!({"driver": "awslogs", "options": {"awslogs-group": "g"}});
     let k = kit(t.clone(), lb());
-    let d = k.one("iac::task_definition::logs_need_execution_role");
     assert_eq!(
-        k.labels(&d),
+        k.labels_of("iac::task_definition::logs_need_execution_role"),
         ["web:containers[0].log_configuration.driver", "web:<name>"]
     );
     t["containers"][0]["log_configuration"]["driver"] = json!("splunk");
