@@ -6,12 +6,10 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::*;
 use iac_engine::fake::{FakeProvider, Method};
 use iac_engine::import::{self, ImportError};
-use iac_engine::{render_plan, Action, ApplyOptions, PlanError, PlanOptions, Provider, State};
+use iac_engine::{render_plan, Action, ApplyOptions, PlanError, State};
 use iac_stack::Stack;
 use serde_json::json;
 
@@ -236,10 +234,7 @@ async fn import_keys_are_checked_together_and_a_refused_one_stops_the_plan() {
         res("vpc2", &VPC, json!({"cidr": "10.0.0.0/16"})),
     );
     let s = with_import(with_import(s, "vpc2", &vpc), "web_sg", "sg-0abc");
-    let p: Arc<dyn Provider> = Arc::new(fake.clone());
-    let e = iac_engine::plan(&s, &State::new("demo"), p, &PlanOptions::default())
-        .await
-        .unwrap_err();
+    let e = plan_error(&s, &State::new("demo"), &fake).await;
     let PlanError::Import(list) = e else {
         panic!("{e:?}")
     };

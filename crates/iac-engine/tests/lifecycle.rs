@@ -239,7 +239,6 @@ async fn a_move_the_state_cannot_take_is_an_error() {
     let fake = world();
     let opts = ApplyOptions::default();
     let (_, _, state) = converge(&edge("web_tg"), dir.path(), &fake, &opts).await;
-    let p: Arc<dyn Provider> = Arc::new(fake.clone());
 
     // The new name is a subnet: a move keeps the object, so the types must match.
     let mut r = network();
@@ -252,9 +251,7 @@ async fn a_move_the_state_cannot_take_is_an_error() {
     let wrong = moved(stack(r), "subnet_a", "web_tg");
     // `web_tg` is in the state and the stack: the entry is refused for both reasons; the
     // state holding both names is what is said.
-    let err = iac_engine::plan(&wrong, &state, p.clone(), &PlanOptions::default())
-        .await
-        .unwrap_err();
+    let err = plan_error(&wrong, &state, &fake).await;
     assert!(matches!(err, PlanError::Move { .. }), "{err}");
     assert!(err.to_string().contains("the state holds both"), "{err}");
 
@@ -265,9 +262,7 @@ async fn a_move_the_state_cannot_take_is_an_error() {
         json!({"vpc": "${vpc.id}", "cidr": "10.0.9.0/24", "az": "eu-west-1a"}),
     );
     let wrong = moved(stack(r), "web_tg", "api");
-    let err = iac_engine::plan(&wrong, &state, p, &PlanOptions::default())
-        .await
-        .unwrap_err();
+    let err = plan_error(&wrong, &state, &fake).await;
     assert!(
         err.to_string().contains("the types must be the same"),
         "{err}"
@@ -478,10 +473,7 @@ async fn a_forgotten_object_holding_a_name_the_stack_sets_is_a_plan_error() {
     state_ops::commit(&backend, &mut state, edits)
         .await
         .unwrap();
-    let p: Arc<dyn Provider> = Arc::new(fake.clone());
-    let err = iac_engine::plan(&stack, &state, p, &PlanOptions::default())
-        .await
-        .unwrap_err();
+    let err = plan_error(&stack, &state, &fake).await;
     assert!(matches!(err, PlanError::NameHeld(_)), "{err}");
     assert!(
         err.to_string().contains("forgotten by `iac state rm`"),

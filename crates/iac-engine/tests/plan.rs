@@ -176,10 +176,7 @@ async fn protect_refuses_destroy_and_replace() {
     res[0]
         .props
         .insert("cidr".into(), value(json!("10.9.0.0/16")));
-    let p: std::sync::Arc<dyn iac_engine::Provider> = std::sync::Arc::new(fake.clone());
-    let err = iac_engine::plan(&stack(res), &state, p, &PlanOptions::default())
-        .await
-        .unwrap_err();
+    let err = plan_error(&stack(res), &state, &fake).await;
     assert!(matches!(&err, PlanError::Protected(v) if v[0].0 == "vpc"));
     let destroy =
         iac_engine::plan_destroy(&protected, &state, &PlanOptions::default()).unwrap_err();

@@ -418,6 +418,18 @@ pub async fn plan_with(stack: &Stack, state: &State, fake: &FakeProvider) -> Pla
         .expect("plan")
 }
 
+/// The error that planning `stack` against `state` with the fake ends in.
+pub async fn plan_error(
+    stack: &Stack,
+    state: &State,
+    fake: &FakeProvider,
+) -> iac_engine::PlanError {
+    let p: Arc<dyn Provider> = Arc::new(fake.clone());
+    iac_engine::plan(stack, state, p, &PlanOptions::default())
+        .await
+        .unwrap_err()
+}
+
 /// Apply `plan` with no reporter.
 pub async fn apply_quietly(
     plan: &Plan,
