@@ -6,6 +6,7 @@ pub mod capacity_provider;
 pub mod cluster;
 mod cluster_capacity;
 mod container;
+pub(crate) mod describe;
 mod discovery;
 mod scaling;
 pub mod service;

@@ -231,6 +231,23 @@ async fn listeners_of(cx: &Cx, lb_arn: &str) -> Result<Option<Vec<SdkListener>>,
     }
 }
 
+/// The ARN of every listener of every load balancer of the account and region (for the
+/// sweep); a balancer gone since it was listed has none.
+pub(crate) async fn all_arns(cx: &Cx) -> Result<Vec<String>, ProviderError> {
+    let mut out = Vec::new();
+    for lb in
+        super::describe::all_arns::<aws_sdk_elasticloadbalancingv2::types::LoadBalancer>(cx).await?
+    {
+        let listeners = listeners_of(cx, &lb).await?.unwrap_or_default();
+        out.extend(
+            listeners
+                .iter()
+                .filter_map(|l| l.listener_arn().map(str::to_owned)),
+        );
+    }
+    Ok(out)
+}
+
 /// The ARN of the listener on `port` of the load balancer `lb_arn` (a balancer has at most
 /// one per port); `None` when there is none or the balancer is gone.
 async fn arn_on_port(cx: &Cx, lb_arn: &str, port: i32) -> Result<Option<String>, ProviderError> {

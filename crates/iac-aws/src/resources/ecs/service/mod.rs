@@ -26,7 +26,7 @@ use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
     DeploymentConfiguration, DeploymentRolloutState, LaunchType, LoadBalancer,
     NetworkConfiguration, PlacementConstraint, PlacementConstraintType, PlacementStrategy,
-    PlacementStrategyType, PropagateTags, SchedulingStrategy, Service as SdkService, ServiceField,
+    PlacementStrategyType, PropagateTags, SchedulingStrategy, Service as SdkService,
 };
 use iac_engine::provider::{
     Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
@@ -37,8 +37,8 @@ use super::task_definition::family_of;
 use super::{discovery, scaling};
 use super::{omit_unapplied, retry_role_propagation, update_tags};
 use crate::resources::common::{
-    bool_or, existing, for_each_bounded, live_tags, malformed, name_taken, order_like, paged,
-    poll_until, poll_until_else, req_str, sdk_tags_of, str_list, Backoff, READ_CONCURRENCY,
+    bool_or, existing, for_each_bounded, live_tags, malformed, name_taken, order_like, poll_until,
+    poll_until_else, req_str, sdk_tags_of, str_list, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -49,16 +49,13 @@ mod read;
 #[cfg(test)]
 mod tests;
 
+use super::describe::{active_named, service_arns, services as describe};
 use deploy::*;
 pub(crate) use inputs::forced_by_launch_type;
 use inputs::*;
 use read::*;
-pub(crate) use read::{describe, service_arns};
 
 pub(crate) const RTYPE: &str = "aws.ecs_service";
-
-/// DescribeServices takes at most 10 services per call.
-const DESCRIBE_BATCH: usize = 10;
 
 /// `wait_timeout` when the inputs lack it (the schema's default).
 const DEFAULT_WAIT_TIMEOUT: u64 = 900;
