@@ -31,7 +31,7 @@ use crate::resources::autoscaling_group::ECS_MANAGED_TAG;
 use crate::resources::common::{
     existing, live_tags, malformed, name_taken, poll_until, req_str, sdk_tags_of, Backoff,
 };
-use crate::resources::{Cx, ResourceType};
+use crate::resources::{path_under, Cx, ResourceType};
 use crate::Service;
 
 const RTYPE: &str = "aws.capacity_provider";
@@ -170,13 +170,7 @@ impl ResourceType for EcsCapacityProvider {
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         let names: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
         let found = describe::capacity_providers(cx, &names).await?;
-        Ok(requests
-            .iter()
-            .map(|r| {
-                let p = found.get(&r.physical_id).filter(|p| !p.inactive())?;
-                Some(live_of(p, &r.last_inputs))
-            })
-            .collect())
+        Ok(describe::live_per_request(requests, &found, live_of))
     }
 
     /// By name or ARN (`arn:aws:ecs:REGION:ACCOUNT:capacity-provider/NAME`).
@@ -269,7 +263,7 @@ impl ResourceType for EcsCapacityProvider {
         let ecs = &cx.aws.clients().ecs;
         if changed
             .iter()
-            .any(|p| p.starts_with("managed_scaling") || p == "managed_termination_protection")
+            .any(|p| path_under(p, "managed_scaling") || p == "managed_termination_protection")
         {
             ecs.update_capacity_provider()
                 .name(id)
@@ -290,14 +284,8 @@ impl ResourceType for EcsCapacityProvider {
                 format!("capacity provider `{id}` is gone"),
             )
         })?;
-        if changed
-            .iter()
-            .any(|p| p == "tags" || p.starts_with("tags."))
-        {
-            let arn = p
-                .capacity_provider_arn()
-                .ok_or_else(|| malformed("DescribeCapacityProviders", "capacityProviderArn"))?;
-            update_tags(cx, arn, old, new).await?;
+        if crate::resources::touches(changed, "tags") {
+            update_tags(cx, describe::arn_of(p)?, old, new).await?;
         }
         Ok(attrs_of(p))
     }

@@ -16,9 +16,9 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::{describe, update_tags};
+use super::{describe, owned_str, update_tags};
 use crate::resources::common::{
-    bool_or, existing, live_tags, malformed, name_taken, retry_dependency, sdk_tags_of, Backoff,
+    bool_or, live_tags, malformed, name_taken, retry_dependency, sdk_tags_of, Backoff,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -29,11 +29,7 @@ pub struct EcsCluster;
 
 /// The cluster name: the `name` input, which the engine fills with `<stack>-<NAME>`.
 fn cluster_name(cx: &Cx, name: &str, inputs: &Json) -> String {
-    inputs
-        .get("name")
-        .and_then(Json::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, 255))
+    owned_str(inputs, "name").unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, 255))
 }
 
 fn insights_setting(enabled: bool) -> ClusterSetting {
@@ -79,6 +75,13 @@ fn live_inputs(c: &Cluster, last: &Json) -> Json {
     Json::Object(inputs)
 }
 
+fn live_of(c: &Cluster, last: &Json) -> Live {
+    Live {
+        inputs: live_inputs(c, last),
+        attrs: attrs_of(c),
+    }
+}
+
 #[async_trait]
 impl ResourceType for EcsCluster {
     async fn read(
@@ -88,20 +91,8 @@ impl ResourceType for EcsCluster {
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         let arns: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
         let found = describe::clusters(cx, &arns).await?;
-        Ok(requests
-            .iter()
-            .map(|r| {
-                let c = found.get(&r.physical_id)?;
-                // A deleted cluster stays describable as INACTIVE for a while.
-                if c.status() == Some("INACTIVE") {
-                    return None;
-                }
-                Some(Live {
-                    inputs: live_inputs(c, &r.last_inputs),
-                    attrs: attrs_of(c),
-                })
-            })
-            .collect())
+        // A deleted cluster stays describable as INACTIVE for a while.
+        Ok(describe::live_per_request(requests, &found, live_of))
     }
 
     /// By ARN, or by name (the physical id is the ARN).
@@ -116,10 +107,7 @@ impl ResourceType for EcsCluster {
             id.to_owned()
         } else {
             match active_named(cx, id).await? {
-                Some(c) => c
-                    .cluster_arn()
-                    .ok_or_else(|| malformed("DescribeClusters", "clusterArn"))?
-                    .to_owned(),
+                Some(c) => describe::arn_of(&c)?.to_owned(),
                 None => return Ok(None),
             }
         };
@@ -144,17 +132,8 @@ impl ResourceType for EcsCluster {
         name: &str,
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
-        let Some(c) = active_named(cx, &cluster_name(cx, name, inputs)).await? else {
-            return Ok(None);
-        };
-        let arn = c
-            .cluster_arn()
-            .ok_or_else(|| malformed("DescribeClusters", "clusterArn"))?;
-        let live = Live {
-            inputs: live_inputs(&c, inputs),
-            attrs: attrs_of(&c),
-        };
-        Ok(Some(existing(cx, name, arn, live)))
+        let found = active_named(cx, &cluster_name(cx, name, inputs)).await?;
+        describe::existing_by_arn(cx, name, found, |c| live_of(c, inputs))
     }
 
     /// Fails with `Conflict`, changing nothing, when an active cluster of that name exists:
@@ -231,10 +210,7 @@ impl ResourceType for EcsCluster {
                 .await
                 .map_err(cx.err(Service::Ecs, "UpdateCluster"))?;
         }
-        if changed
-            .iter()
-            .any(|p| p == "tags" || p.starts_with("tags."))
-        {
+        if crate::resources::touches(changed, "tags") {
             update_tags(cx, id, old, new).await?;
         }
         if super::cluster_capacity::changed(changed) {

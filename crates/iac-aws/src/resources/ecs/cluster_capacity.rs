@@ -45,9 +45,8 @@ fn item(entry: &Json) -> Result<CapacityProviderStrategyItem, ProviderError> {
 
 /// Whether an update must send `PutClusterCapacityProviders`.
 pub(crate) fn changed(changed: &[String]) -> bool {
-    changed
-        .iter()
-        .any(|p| p.starts_with("capacity_providers") || p.starts_with("default_strategy"))
+    crate::resources::touches(changed, "capacity_providers")
+        || crate::resources::touches(changed, "default_strategy")
 }
 
 /// Sets the cluster's providers and default strategy to exactly these.

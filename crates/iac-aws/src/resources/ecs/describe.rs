@@ -14,9 +14,10 @@ use aws_sdk_ecs::types::{
     CapacityProvider, CapacityProviderField, Cluster, ClusterField, Service as SdkService,
     ServiceField,
 };
-use iac_engine::provider::{ErrorKind, ProviderError};
+use iac_engine::provider::{ErrorKind, Existing, Live, ProviderError, ReadRequest};
+use serde_json::Value as Json;
 
-use crate::resources::common::paged;
+use crate::resources::common::{existing, malformed, paged};
 use crate::resources::Cx;
 use crate::Service;
 
@@ -38,6 +39,10 @@ pub(crate) trait EcsObject: Clone {
     /// Whether it is deleted (ECS keeps describing a deleted object as INACTIVE for a while,
     /// and a create of that name makes a new one).
     fn inactive(&self) -> bool;
+    /// The object's ARN.
+    fn arn(&self) -> Option<&str>;
+    /// The describe that answers it and the answer's ARN field, for a malformed answer.
+    const ARN_FIELD: (&'static str, &'static str);
 }
 
 impl EcsObject for Cluster {
@@ -50,6 +55,10 @@ impl EcsObject for Cluster {
     fn inactive(&self) -> bool {
         self.status() == Some("INACTIVE")
     }
+    fn arn(&self) -> Option<&str> {
+        self.cluster_arn()
+    }
+    const ARN_FIELD: (&'static str, &'static str) = ("DescribeClusters", "clusterArn");
 }
 
 impl EcsObject for CapacityProvider {
@@ -62,6 +71,11 @@ impl EcsObject for CapacityProvider {
     fn inactive(&self) -> bool {
         self.status().is_some_and(|s| s.as_str() == "INACTIVE")
     }
+    fn arn(&self) -> Option<&str> {
+        self.capacity_provider_arn()
+    }
+    const ARN_FIELD: (&'static str, &'static str) =
+        ("DescribeCapacityProviders", "capacityProviderArn");
 }
 
 impl EcsObject for SdkService {
@@ -74,6 +88,46 @@ impl EcsObject for SdkService {
     fn inactive(&self) -> bool {
         self.status() == Some("INACTIVE")
     }
+    fn arn(&self) -> Option<&str> {
+        self.service_arn()
+    }
+    const ARN_FIELD: (&'static str, &'static str) = ("DescribeServices", "serviceArn");
+}
+
+/// The object's ARN; an answer without it is malformed.
+pub(crate) fn arn_of<T: EcsObject>(o: &T) -> Result<&str, ProviderError> {
+    o.arn()
+        .ok_or_else(|| malformed(T::ARN_FIELD.0, T::ARN_FIELD.1))
+}
+
+/// What a type's batch read answers: for each request, its object among `found` read by
+/// `live` with the request's last inputs, or `None` when it is absent or INACTIVE.
+pub(crate) fn live_per_request<T: EcsObject>(
+    requests: &[ReadRequest],
+    found: &HashMap<String, T>,
+    live: impl Fn(&T, &Json) -> Live,
+) -> Vec<Option<Live>> {
+    requests
+        .iter()
+        .map(|r| {
+            let o = found.get(&r.physical_id).filter(|o| !o.inactive())?;
+            Some(live(o, &r.last_inputs))
+        })
+        .collect()
+}
+
+/// What `find` answers for an object whose physical id is its ARN: whose `found` is, read
+/// by `live`; `None` without one.
+pub(crate) fn existing_by_arn<T: EcsObject>(
+    cx: &Cx,
+    name: &str,
+    found: Option<T>,
+    live: impl FnOnce(&T) -> Live,
+) -> Result<Option<Existing>, ProviderError> {
+    let Some(o) = found else {
+        return Ok(None);
+    };
+    Ok(Some(existing(cx, name, arn_of(&o)?, live(&o))))
 }
 
 /// Describes `ids` in batches of `batch` with `describe` (one call for the ids given),

@@ -33,7 +33,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::container::{self, text};
 use super::volume;
-use super::{omit_unapplied, retry_role_propagation, update_tags};
+use super::{omit_unapplied, owned_str, retry_role_propagation, update_tags};
 use crate::resources::common::{
     existing, for_each_bounded, live_tags, malformed, paged, read_found, req_str, sdk_tags_of,
     READ_CONCURRENCY,
@@ -83,7 +83,7 @@ pub(crate) fn family_of(arn: &str) -> Option<&str> {
 fn only_tags(changed: &[String]) -> bool {
     changed
         .iter()
-        .all(|p| p == "tags" || p.starts_with("tags."))
+        .all(|p| crate::resources::path_under(p, "tags"))
 }
 
 /// The attributes an update of the `changed` paths gives new values: every change but a

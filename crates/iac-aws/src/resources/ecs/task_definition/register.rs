@@ -71,11 +71,7 @@ pub(super) fn placement(inputs: &Json) -> Option<Vec<TaskDefinitionPlacementCons
                         .and_then(Json::as_str)
                         .map(TaskDefinitionPlacementConstraintType::from),
                 )
-                .set_expression(
-                    c.get("expression")
-                        .and_then(Json::as_str)
-                        .map(str::to_owned),
-                )
+                .set_expression(owned_str(c, "expression"))
                 .build()
         })
         .collect();
@@ -135,18 +131,8 @@ pub(super) async fn register(
                     .operating_system_family(OsFamily::Linux)
                     .build(),
             )
-            .set_execution_role_arn(
-                inputs
-                    .get("execution_role")
-                    .and_then(Json::as_str)
-                    .map(str::to_owned),
-            )
-            .set_task_role_arn(
-                inputs
-                    .get("task_role")
-                    .and_then(Json::as_str)
-                    .map(str::to_owned),
-            )
+            .set_execution_role_arn(owned_str(inputs, "execution_role"))
+            .set_task_role_arn(owned_str(inputs, "task_role"))
             .set_container_definitions(Some(containers.clone()))
             .set_volumes(volumes.clone())
             .set_ephemeral_storage(ephemeral.clone())

@@ -110,7 +110,8 @@ impl ResourceType for ListenerRule {
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         // One DescribeRules per listener, however many rules it has.
-        let found = super::list_by_parent(
+        let (found, tags) = super::list_by_parent(
+            cx,
             requests,
             listener_of,
             "listener",
@@ -118,8 +119,6 @@ impl ResourceType for ListenerRule {
             |r: &Rule| r.rule_arn(),
         )
         .await?;
-        let live_arns = super::live_ids(requests, &found);
-        let tags = read_tags(cx, &live_arns).await?;
         Ok(requests
             .iter()
             .map(|req| {
@@ -234,13 +233,7 @@ impl ResourceType for ListenerRule {
         new: &Json,
         changed: &[String],
     ) -> Result<Json, ProviderError> {
-        let touches = |prop: &str| {
-            changed.iter().any(|c| {
-                c == prop
-                    || c.starts_with(&format!("{prop}."))
-                    || c.starts_with(&format!("{prop}["))
-            })
-        };
+        let touches = |prop: &str| crate::resources::touches(changed, prop);
         let elbv2 = &cx.aws.clients().elbv2;
         if touches("priority") {
             elbv2
