@@ -213,6 +213,18 @@ pub(crate) async fn read_one<T: ResourceType + ?Sized>(
     }))
 }
 
+/// Whether an update's `changed` property paths touch `prop`: the property itself or a
+/// path inside it (`prop.key`, `prop[0]`).
+pub(crate) fn touches(changed: &[String], prop: &str) -> bool {
+    changed.iter().any(|c| path_under(c, prop))
+}
+
+/// Whether the property path `path` is `prop` or a path inside it (`prop.key`, `prop[0]`).
+pub(crate) fn path_under(path: &str, prop: &str) -> bool {
+    path.strip_prefix(prop)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+}
+
 /// The implementation for a stack type name, or `None` if this build does not support it.
 pub fn handler(rtype: &str) -> Option<&'static dyn ResourceType> {
     match rtype {

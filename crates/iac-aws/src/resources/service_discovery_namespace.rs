@@ -27,8 +27,8 @@ use iac_engine::provider::{
 use serde_json::{json, Value as Json};
 
 use super::common::{
-    client_token, existing, for_each_bounded, live_tags, malformed, name_taken, paged,
-    poll_until_else, req_str, sdk_tags, sdk_tags_of, Backoff, TagDiff, READ_CONCURRENCY,
+    apply_tag_diff, client_token, existing, for_each_bounded, live_tags, malformed, name_taken,
+    paged, poll_until_else, req_str, sdk_tags_of, Backoff, READ_CONCURRENCY,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -279,24 +279,26 @@ impl ResourceType for Namespace {
                 ProviderError::new(ErrorKind::NotFound, format!("namespace `{id}` is gone"))
             })?;
         let arn = ns.arn().unwrap_or_default();
-        let diff = TagDiff::between(old, new);
         let sd = &cx.aws.clients().servicediscovery;
-        if !diff.remove.is_empty() {
+        let remove = |keys| async move {
             sd.untag_resource()
                 .resource_arn(arn)
-                .set_tag_keys(Some(diff.remove.clone()))
+                .set_tag_keys(Some(keys))
                 .send()
                 .await
                 .map_err(cx.err(Service::ServiceDiscovery, "UntagResource"))?;
-        }
-        if !diff.add.is_empty() {
+            Ok(())
+        };
+        let add = |tags: Vec<Tag>| async move {
             sd.tag_resource()
                 .resource_arn(arn)
-                .set_tags(Some(sdk_tags::<Tag>(&diff.add)?))
+                .set_tags(Some(tags))
                 .send()
                 .await
                 .map_err(cx.err(Service::ServiceDiscovery, "TagResource"))?;
-        }
+            Ok(())
+        };
+        apply_tag_diff(old, new, remove, add).await?;
         Ok(attrs_of(&ns))
     }
 

@@ -14,6 +14,7 @@ use iac_engine::provider::ProviderError;
 use aws_sdk_elasticloadbalancingv2::types::{LoadBalancer, TargetGroup};
 
 use super::common::{all_pages, iam_next_marker, paged};
+use super::ecs::describe::{cluster_arns, service_arns};
 use super::elb::describe::all_arns;
 use super::Cx;
 use crate::Service;
@@ -23,32 +24,18 @@ pub(crate) async fn all_ids(cx: &Cx, rtype: &str) -> Result<Option<Vec<String>>,
     let ids = match rtype {
         "aws.load_balancer" => all_arns::<LoadBalancer>(cx).await?,
         "aws.target_group" => all_arns::<TargetGroup>(cx).await?,
-        "aws.listener" => {
-            let mut out = Vec::new();
-            for lb in all_arns::<LoadBalancer>(cx).await? {
-                out.extend(listeners(cx, &lb).await?);
-            }
-            out
-        }
-        "aws.listener_rule" => {
-            let mut out = Vec::new();
-            for lb in all_arns::<LoadBalancer>(cx).await? {
-                for listener in listeners(cx, &lb).await? {
-                    out.extend(super::elb::listener_rule::rule_arns(cx, &listener).await?);
-                }
-            }
-            out
-        }
+        "aws.listener" => super::elb::listener::all_arns(cx).await?,
+        "aws.listener_rule" => super::elb::listener_rule::all_arns(cx).await?,
         "aws.certificate" => certificates(cx).await?,
         "aws.hosted_zone" => hosted_zones(cx).await?,
         "aws.log_group" => log_groups(cx).await?,
         "aws.ecr_repository" => repositories(cx).await?,
         "aws.iam_role" => roles(cx).await?,
-        "aws.ecs_cluster" => clusters(cx).await?,
+        "aws.ecs_cluster" => cluster_arns(cx).await?,
         "aws.ecs_service" => {
             let mut out = Vec::new();
-            for c in clusters(cx).await? {
-                out.extend(services(cx, &c).await?);
+            for c in cluster_arns(cx).await? {
+                out.extend(service_arns(cx, &c).await?);
             }
             out
         }
@@ -68,24 +55,6 @@ pub(crate) async fn all_ids(cx: &Cx, rtype: &str) -> Result<Option<Vec<String>>,
         _ => return Ok(None),
     };
     Ok(Some(ids))
-}
-
-async fn listeners(cx: &Cx, load_balancer: &str) -> Result<Vec<String>, ProviderError> {
-    let elbv2 = &cx.aws.clients().elbv2;
-    let all = paged!(
-        cx,
-        Elbv2,
-        "DescribeListeners",
-        elbv2.describe_listeners().load_balancer_arn(load_balancer),
-        set_marker,
-        next_marker,
-        listeners
-    )
-    .await?;
-    Ok(all
-        .iter()
-        .filter_map(|l| l.listener_arn().map(str::to_owned))
-        .collect())
 }
 
 async fn certificates(cx: &Cx) -> Result<Vec<String>, ProviderError> {
@@ -184,15 +153,6 @@ async fn instance_profiles(cx: &Cx) -> Result<Vec<String>, ProviderError> {
         }
     })
     .await
-}
-
-async fn clusters(cx: &Cx) -> Result<Vec<String>, ProviderError> {
-    let ecs = &cx.aws.clients().ecs;
-    paged!(cx, Ecs, "ListClusters", ecs.list_clusters(), cluster_arns).await
-}
-
-async fn services(cx: &Cx, cluster: &str) -> Result<Vec<String>, ProviderError> {
-    super::ecs::service::service_arns(cx, cluster).await
 }
 
 /// The families with an active revision (a task definition's physical id is its family;

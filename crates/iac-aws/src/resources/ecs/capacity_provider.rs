@@ -12,32 +12,29 @@
 //! `DeleteCapacityProvider`, and a bounded wait until it describes as `INACTIVE` or not at
 //! all. Every describe names the providers: the emulator fails a describe without names.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::Tag as AsgTag;
 use aws_sdk_ecs::types::{
-    AutoScalingGroupProvider, AutoScalingGroupProviderUpdate, CapacityProvider,
-    CapacityProviderField, ManagedScaling, ManagedScalingStatus, ManagedTerminationProtection,
+    AutoScalingGroupProvider, AutoScalingGroupProviderUpdate, CapacityProvider, ManagedScaling,
+    ManagedScalingStatus, ManagedTerminationProtection,
 };
 use iac_engine::provider::{
     Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Value as Json};
 
+use super::describe::{self, EcsObject};
 use super::update_tags;
 use crate::resources::autoscaling_group::ECS_MANAGED_TAG;
 use crate::resources::common::{
     existing, live_tags, malformed, name_taken, poll_until, req_str, sdk_tags_of, Backoff,
 };
-use crate::resources::{Cx, ResourceType};
+use crate::resources::{path_under, Cx, ResourceType};
 use crate::Service;
 
 const RTYPE: &str = "aws.capacity_provider";
-
-/// DescribeCapacityProviders takes at most 100 names per call.
-const DESCRIBE_BATCH: usize = 100;
 
 /// How long a delete waits for the provider to become `INACTIVE`.
 const DELETE_LIMIT: Duration = Duration::from_secs(10 * 60);
@@ -46,37 +43,10 @@ const DELETE_LIMIT: Duration = Duration::from_secs(10 * 60);
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EcsCapacityProvider;
 
-/// Providers by name (names or ARNs may be given); names not found are absent (ECS lists
-/// them as `MISSING` failures).
-pub(crate) async fn describe(
-    cx: &Cx,
-    names: &[String],
-) -> Result<HashMap<String, CapacityProvider>, ProviderError> {
-    let mut out = HashMap::new();
-    for chunk in names.chunks(DESCRIBE_BATCH) {
-        let resp = cx
-            .aws
-            .clients()
-            .ecs
-            .describe_capacity_providers()
-            .set_capacity_providers(Some(chunk.to_vec()))
-            .include(CapacityProviderField::Tags)
-            .send()
-            .await
-            .map_err(cx.err(Service::Ecs, "DescribeCapacityProviders"))?;
-        for p in resp.capacity_providers() {
-            if let Some(n) = p.name() {
-                out.insert(n.to_owned(), p.clone());
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// The names of the providers some active cluster lists (FARGATE and FARGATE_SPOT left
 /// out), for the sweep.
 pub(crate) async fn listed_by_clusters(cx: &Cx) -> Result<Vec<String>, ProviderError> {
-    let mut names: Vec<String> = super::cluster_capacity::all_clusters(cx)
+    let mut names: Vec<String> = describe::all_clusters(cx)
         .await?
         .iter()
         .filter(|c| c.status() != Some("INACTIVE"))
@@ -88,8 +58,12 @@ pub(crate) async fn listed_by_clusters(cx: &Cx) -> Result<Vec<String>, ProviderE
     Ok(names)
 }
 
-fn inactive(p: &CapacityProvider) -> bool {
-    p.status().is_some_and(|s| s.as_str() == "INACTIVE")
+/// The provider named `provider`, unless it is INACTIVE (deleted).
+async fn active(cx: &Cx, provider: &str) -> Result<Option<CapacityProvider>, ProviderError> {
+    Ok(describe::capacity_providers(cx, &[provider.to_owned()])
+        .await?
+        .remove(provider)
+        .filter(|p| !p.inactive()))
 }
 
 fn int(v: Option<&Json>, default: i32) -> i32 {
@@ -195,14 +169,8 @@ impl ResourceType for EcsCapacityProvider {
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         let names: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
-        let found = describe(cx, &names).await?;
-        Ok(requests
-            .iter()
-            .map(|r| {
-                let p = found.get(&r.physical_id).filter(|p| !inactive(p))?;
-                Some(live_of(p, &r.last_inputs))
-            })
-            .collect())
+        let found = describe::capacity_providers(cx, &names).await?;
+        Ok(describe::live_per_request(requests, &found, live_of))
     }
 
     /// By name or ARN (`arn:aws:ecs:REGION:ACCOUNT:capacity-provider/NAME`).
@@ -235,11 +203,9 @@ impl ResourceType for EcsCapacityProvider {
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
         let provider = req_str(inputs, RTYPE, "name")?;
-        let found = describe(cx, &[provider.to_owned()]).await?;
-        Ok(found
-            .get(provider)
-            .filter(|p| !inactive(p))
-            .map(|p| existing(cx, name, provider, live_of(p, inputs))))
+        Ok(active(cx, provider)
+            .await?
+            .map(|p| existing(cx, name, provider, live_of(&p, inputs))))
     }
 
     async fn create(
@@ -251,11 +217,7 @@ impl ResourceType for EcsCapacityProvider {
     ) -> Result<Created, ProviderError> {
         let provider = req_str(inputs, RTYPE, "name")?;
         let group = req_str(inputs, RTYPE, "autoscaling_group")?;
-        if let Some(p) = describe(cx, &[provider.to_owned()])
-            .await?
-            .get(provider)
-            .filter(|p| !inactive(p))
-        {
+        if let Some(p) = active(cx, provider).await? {
             return Err(name_taken(&format!(
                 "capacity provider `{provider}` (`{}`)",
                 p.capacity_provider_arn().unwrap_or_default()
@@ -301,7 +263,7 @@ impl ResourceType for EcsCapacityProvider {
         let ecs = &cx.aws.clients().ecs;
         if changed
             .iter()
-            .any(|p| p.starts_with("managed_scaling") || p == "managed_termination_protection")
+            .any(|p| path_under(p, "managed_scaling") || p == "managed_termination_protection")
         {
             ecs.update_capacity_provider()
                 .name(id)
@@ -315,21 +277,15 @@ impl ResourceType for EcsCapacityProvider {
                 .await
                 .map_err(cx.err(Service::Ecs, "UpdateCapacityProvider"))?;
         }
-        let found = describe(cx, &[id.to_owned()]).await?;
+        let found = describe::capacity_providers(cx, &[id.to_owned()]).await?;
         let p = found.get(id).ok_or_else(|| {
             ProviderError::new(
                 ErrorKind::NotFound,
                 format!("capacity provider `{id}` is gone"),
             )
         })?;
-        if changed
-            .iter()
-            .any(|p| p == "tags" || p.starts_with("tags."))
-        {
-            let arn = p
-                .capacity_provider_arn()
-                .ok_or_else(|| malformed("DescribeCapacityProviders", "capacityProviderArn"))?;
-            update_tags(cx, arn, old, new).await?;
+        if crate::resources::touches(changed, "tags") {
+            update_tags(cx, describe::arn_of(p)?, old, new).await?;
         }
         Ok(attrs_of(p))
     }
@@ -344,8 +300,7 @@ impl ResourceType for EcsCapacityProvider {
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
         // The emulator answers a delete of an unknown provider with HTTP 500: look first.
-        let found = describe(cx, &[id.to_owned()]).await?;
-        if found.get(id).is_none_or(inactive) {
+        if active(cx, id).await?.is_none() {
             return Ok(());
         }
         super::cluster_capacity::detach_everywhere(cx, op, id).await?;
@@ -362,10 +317,7 @@ impl ResourceType for EcsCapacityProvider {
             op,
             &format!("capacity provider `{id}` to be deleted"),
             Backoff::LONG.with_limit(DELETE_LIMIT),
-            || async {
-                let found = describe(cx, &[id.to_owned()]).await?;
-                Ok(found.get(id).is_none_or(inactive).then_some(()))
-            },
+            || async { Ok(active(cx, id).await?.is_none().then_some(())) },
         )
         .await
     }

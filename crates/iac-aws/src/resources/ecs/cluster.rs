@@ -9,24 +9,19 @@
 //! (`cluster_capacity.rs`); before its delete the cluster lets go of its providers and its
 //! container instances, as AWS requires (the providers and their groups are deleted after it).
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
-use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName};
+use aws_sdk_ecs::types::{Cluster, ClusterSetting, ClusterSettingName};
 use iac_engine::provider::{
     Created, ErrorKind, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Value as Json};
 
-use super::update_tags;
+use super::{describe, owned_str, update_tags};
 use crate::resources::common::{
-    bool_or, existing, live_tags, malformed, name_taken, retry_dependency, sdk_tags_of, Backoff,
+    bool_or, live_tags, malformed, name_taken, retry_dependency, sdk_tags_of, Backoff,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
-
-/// DescribeClusters takes at most 100 clusters per call.
-const DESCRIBE_BATCH: usize = 100;
 
 /// The `aws.ecs_cluster` implementation.
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,11 +29,7 @@ pub struct EcsCluster;
 
 /// The cluster name: the `name` input, which the engine fills with `<stack>-<NAME>`.
 fn cluster_name(cx: &Cx, name: &str, inputs: &Json) -> String {
-    inputs
-        .get("name")
-        .and_then(Json::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, 255))
+    owned_str(inputs, "name").unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, 255))
 }
 
 fn insights_setting(enabled: bool) -> ClusterSetting {
@@ -55,42 +46,14 @@ fn attrs_of(c: &Cluster) -> Json {
     })
 }
 
-/// Describes clusters by ARN with their tags and settings; unknown ARNs are listed under
-/// `failures` by AWS (not an error), so they are simply absent from the answer.
-pub(crate) async fn describe(
-    cx: &Cx,
-    arns: &[String],
-) -> Result<HashMap<String, Cluster>, ProviderError> {
-    let mut out = HashMap::new();
-    for chunk in arns.chunks(DESCRIBE_BATCH) {
-        let resp = cx
-            .aws
-            .clients()
-            .ecs
-            .describe_clusters()
-            .set_clusters(Some(chunk.to_vec()))
-            .include(ClusterField::Tags)
-            .include(ClusterField::Settings)
-            .send()
-            .await
-            .map_err(cx.err(Service::Ecs, "DescribeClusters"))?;
-        for c in resp.clusters() {
-            if let Some(arn) = c.cluster_arn() {
-                out.insert(arn.to_owned(), c.clone());
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// The cluster named `cluster`, unless it is INACTIVE (deleted: AWS keeps describing it
 /// for a while, and a create of that name makes a new cluster).
 async fn active_named(cx: &Cx, cluster: &str) -> Result<Option<Cluster>, ProviderError> {
     // DescribeClusters takes names as well as ARNs.
-    Ok(describe(cx, &[cluster.to_owned()])
-        .await?
-        .into_values()
-        .find(|c| c.cluster_name() == Some(cluster) && c.status() != Some("INACTIVE")))
+    Ok(describe::active_named(
+        describe::clusters(cx, &[cluster.to_owned()]).await?,
+        cluster,
+    ))
 }
 
 /// The live inputs of a cluster. Container insights come from the cluster's settings; an
@@ -112,6 +75,13 @@ fn live_inputs(c: &Cluster, last: &Json) -> Json {
     Json::Object(inputs)
 }
 
+fn live_of(c: &Cluster, last: &Json) -> Live {
+    Live {
+        inputs: live_inputs(c, last),
+        attrs: attrs_of(c),
+    }
+}
+
 #[async_trait]
 impl ResourceType for EcsCluster {
     async fn read(
@@ -120,21 +90,9 @@ impl ResourceType for EcsCluster {
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         let arns: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
-        let found = describe(cx, &arns).await?;
-        Ok(requests
-            .iter()
-            .map(|r| {
-                let c = found.get(&r.physical_id)?;
-                // A deleted cluster stays describable as INACTIVE for a while.
-                if c.status() == Some("INACTIVE") {
-                    return None;
-                }
-                Some(Live {
-                    inputs: live_inputs(c, &r.last_inputs),
-                    attrs: attrs_of(c),
-                })
-            })
-            .collect())
+        let found = describe::clusters(cx, &arns).await?;
+        // A deleted cluster stays describable as INACTIVE for a while.
+        Ok(describe::live_per_request(requests, &found, live_of))
     }
 
     /// By ARN, or by name (the physical id is the ARN).
@@ -149,10 +107,7 @@ impl ResourceType for EcsCluster {
             id.to_owned()
         } else {
             match active_named(cx, id).await? {
-                Some(c) => c
-                    .cluster_arn()
-                    .ok_or_else(|| malformed("DescribeClusters", "clusterArn"))?
-                    .to_owned(),
+                Some(c) => describe::arn_of(&c)?.to_owned(),
                 None => return Ok(None),
             }
         };
@@ -177,17 +132,8 @@ impl ResourceType for EcsCluster {
         name: &str,
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
-        let Some(c) = active_named(cx, &cluster_name(cx, name, inputs)).await? else {
-            return Ok(None);
-        };
-        let arn = c
-            .cluster_arn()
-            .ok_or_else(|| malformed("DescribeClusters", "clusterArn"))?;
-        let live = Live {
-            inputs: live_inputs(&c, inputs),
-            attrs: attrs_of(&c),
-        };
-        Ok(Some(existing(cx, name, arn, live)))
+        let found = active_named(cx, &cluster_name(cx, name, inputs)).await?;
+        describe::existing_by_arn(cx, name, found, |c| live_of(c, inputs))
     }
 
     /// Fails with `Conflict`, changing nothing, when an active cluster of that name exists:
@@ -264,16 +210,13 @@ impl ResourceType for EcsCluster {
                 .await
                 .map_err(cx.err(Service::Ecs, "UpdateCluster"))?;
         }
-        if changed
-            .iter()
-            .any(|p| p == "tags" || p.starts_with("tags."))
-        {
+        if crate::resources::touches(changed, "tags") {
             update_tags(cx, id, old, new).await?;
         }
         if super::cluster_capacity::changed(changed) {
             super::cluster_capacity::put_inputs(cx, id, new).await?;
         }
-        let found = describe(cx, &[id.to_owned()]).await?;
+        let found = describe::clusters(cx, &[id.to_owned()]).await?;
         let c = found.get(id).ok_or_else(|| {
             ProviderError::new(ErrorKind::NotFound, format!("cluster `{id}` is gone"))
         })?;
@@ -313,7 +256,7 @@ impl ResourceType for EcsCluster {
 /// `activeServicesCount`: the emulator never updates that count, and a service scaled to 0
 /// but not yet deleted must block the delete too.
 async fn delete_when_empty(cx: &Cx, id: &str) -> Result<(), ProviderError> {
-    let found = describe(cx, &[id.to_owned()]).await?;
+    let found = describe::clusters(cx, &[id.to_owned()]).await?;
     let Some(c) = found.get(id) else {
         return Ok(());
     };
@@ -357,8 +300,8 @@ async fn delete_when_empty(cx: &Cx, id: &str) -> Result<(), ProviderError> {
 
 /// The ARNs of the cluster's services that are ACTIVE or DRAINING.
 async fn active_services(cx: &Cx, id: &str) -> Result<Vec<String>, ProviderError> {
-    let arns = super::service::service_arns(cx, id).await?;
-    let described = super::service::describe(cx, id, &arns).await?;
+    let arns = describe::service_arns(cx, id).await?;
+    let described = describe::services(cx, id, &arns).await?;
     let mut active: Vec<String> = described
         .into_iter()
         .filter(|(_, s)| s.status() != Some("INACTIVE"))

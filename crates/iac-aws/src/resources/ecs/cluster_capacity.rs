@@ -7,12 +7,10 @@ use aws_sdk_ecs::types::{CapacityProviderStrategyItem, Cluster};
 use iac_engine::provider::{ErrorKind, OpContext, ProviderError};
 use serde_json::{json, Map, Value as Json};
 
-use crate::resources::common::{order_like, str_list};
+use super::describe;
+use crate::resources::common::{order_like, paged, str_list};
 use crate::resources::Cx;
 use crate::Service;
-
-/// ListClusters answers at most 100 ARNs per page.
-const LIST_PAGE: i32 = 100;
 
 /// The `default_strategy` of the inputs as ECS's items.
 pub(crate) fn strategy(inputs: &Json) -> Result<Vec<CapacityProviderStrategyItem>, ProviderError> {
@@ -47,9 +45,8 @@ fn item(entry: &Json) -> Result<CapacityProviderStrategyItem, ProviderError> {
 
 /// Whether an update must send `PutClusterCapacityProviders`.
 pub(crate) fn changed(changed: &[String]) -> bool {
-    changed
-        .iter()
-        .any(|p| p.starts_with("capacity_providers") || p.starts_with("default_strategy"))
+    crate::resources::touches(changed, "capacity_providers")
+        || crate::resources::touches(changed, "default_strategy")
 }
 
 /// Sets the cluster's providers and default strategy to exactly these.
@@ -109,32 +106,6 @@ pub(crate) fn read_into(inputs: &mut Map<String, Json>, c: &Cluster, last: &Json
     }
 }
 
-/// Every cluster of the account (and region), described.
-pub(crate) async fn all_clusters(cx: &Cx) -> Result<Vec<Cluster>, ProviderError> {
-    let ecs = &cx.aws.clients().ecs;
-    let arns = crate::resources::common::all_pages(|token| {
-        let page = ecs
-            .list_clusters()
-            .max_results(LIST_PAGE)
-            .set_next_token(token);
-        async move {
-            let resp = page
-                .send()
-                .await
-                .map_err(cx.err(Service::Ecs, "ListClusters"))?;
-            Ok((
-                resp.cluster_arns().to_vec(),
-                resp.next_token().map(str::to_owned),
-            ))
-        }
-    })
-    .await?;
-    Ok(super::cluster::describe(cx, &arns)
-        .await?
-        .into_values()
-        .collect())
-}
-
 /// Takes `provider` off every active cluster that lists it (its other providers and the
 /// rest of its strategy kept): ECS refuses to delete a provider a cluster lists.
 pub(crate) async fn detach_everywhere(
@@ -142,7 +113,7 @@ pub(crate) async fn detach_everywhere(
     op: &OpContext,
     provider: &str,
 ) -> Result<(), ProviderError> {
-    for c in all_clusters(cx).await? {
+    for c in describe::all_clusters(cx).await? {
         if c.status() == Some("INACTIVE") || !c.capacity_providers().iter().any(|p| p == provider) {
             continue;
         }
@@ -182,22 +153,13 @@ pub(crate) async fn release(cx: &Cx, c: &Cluster) -> Result<(), ProviderError> {
         return Ok(());
     }
     let ecs = &cx.aws.clients().ecs;
-    let instances = crate::resources::common::all_pages(|token| {
-        let page = ecs
-            .list_container_instances()
-            .cluster(arn)
-            .set_next_token(token);
-        async move {
-            let resp = page
-                .send()
-                .await
-                .map_err(cx.err(Service::Ecs, "ListContainerInstances"))?;
-            Ok((
-                resp.container_instance_arns().to_vec(),
-                resp.next_token().map(str::to_owned),
-            ))
-        }
-    })
+    let instances = paged!(
+        cx,
+        Ecs,
+        "ListContainerInstances",
+        ecs.list_container_instances().cluster(arn),
+        container_instance_arns
+    )
     .await?;
     for instance in instances {
         ecs.deregister_container_instance()

@@ -162,7 +162,7 @@ pub(crate) async fn create(
         .routing_policy(RoutingPolicy::Multivalue)
         .dns_records(dns_record(d)?)
         .build()
-        .map_err(|e| ProviderError::new(ErrorKind::Fatal, format!("DNS config: {e}")))?;
+        .map_err(dns_config_refused)?;
     let resp = cx
         .aws
         .clients()
@@ -298,6 +298,11 @@ pub(crate) fn live(
     Json::Object(m)
 }
 
+/// A DNS configuration the SDK refuses to build (a field missing): a fatal error.
+fn dns_config_refused(e: impl std::fmt::Display) -> ProviderError {
+    ProviderError::new(ErrorKind::Fatal, format!("DNS config: {e}"))
+}
+
 /// The Cloud Map service id of an ARN (`...:service/srv-abc`).
 fn id_of(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
@@ -321,7 +326,7 @@ pub(crate) async fn update_ttl(
     let change = DnsConfigChange::builder()
         .dns_records(dns_record(d)?)
         .build()
-        .map_err(|e| ProviderError::new(ErrorKind::Fatal, format!("DNS config: {e}")))?;
+        .map_err(dns_config_refused)?;
     let resp = cx
         .aws
         .clients()

@@ -6,6 +6,7 @@ pub mod capacity_provider;
 pub mod cluster;
 mod cluster_capacity;
 mod container;
+pub(crate) mod describe;
 mod discovery;
 mod scaling;
 pub mod service;
@@ -19,9 +20,15 @@ use aws_sdk_ecs::types::Tag;
 use iac_engine::provider::{OpContext, ProviderError};
 use serde_json::{Map, Value as Json};
 
-use super::common::{poll_until_else, sdk_tags, Backoff, TagDiff};
+use super::common::{apply_tag_diff, poll_until_else, Backoff};
 use super::Cx;
 use crate::Service;
+
+/// The string `key` of the JSON object `v`, owned (what an SDK builder's `set_*` takes);
+/// `None` when absent or not a string.
+pub(crate) fn owned_str(v: &Json, key: &str) -> Option<String> {
+    v.get(key).and_then(Json::as_str).map(str::to_owned)
+}
 
 /// Applies the tag changes from `old` to `new` inputs to one ECS resource (cluster, task
 /// definition or service): one `UntagResource` and one `TagResource` at most.
@@ -31,25 +38,26 @@ pub(crate) async fn update_tags(
     old: &Json,
     new: &Json,
 ) -> Result<(), ProviderError> {
-    let diff = TagDiff::between(old, new);
     let ecs = &cx.aws.clients().ecs;
-    if !diff.remove.is_empty() {
+    let remove = |keys| async move {
         ecs.untag_resource()
             .resource_arn(arn)
-            .set_tag_keys(Some(diff.remove.clone()))
+            .set_tag_keys(Some(keys))
             .send()
             .await
             .map_err(cx.err(Service::Ecs, "UntagResource"))?;
-    }
-    if !diff.add.is_empty() {
+        Ok(())
+    };
+    let add = |tags: Vec<Tag>| async move {
         ecs.tag_resource()
             .resource_arn(arn)
-            .set_tags(Some(sdk_tags::<Tag>(&diff.add)?))
+            .set_tags(Some(tags))
             .send()
             .await
             .map_err(cx.err(Service::Ecs, "TagResource"))?;
-    }
-    Ok(())
+        Ok(())
+    };
+    apply_tag_diff(old, new, remove, add).await
 }
 
 /// Whether ECS's refusal of a request may only mean that an IAM role the request names is

@@ -26,6 +26,7 @@ use aws_sdk_applicationautoscaling::types::{
 use iac_engine::provider::{ErrorKind, OpContext, ProviderError};
 use serde_json::{json, Map, Value as Json};
 
+use crate::resources::common::paged;
 use crate::resources::Cx;
 use crate::Service;
 
@@ -93,34 +94,29 @@ pub(crate) async fn read(
     let aas = &cx.aws.clients().autoscaling;
     let mut targets: BTreeMap<String, (i32, i32)> = BTreeMap::new();
     for chunk in ids.chunks(TARGETS_BATCH) {
-        let mut token: Option<String> = None;
-        loop {
-            let resp = aas
-                .describe_scalable_targets()
+        let found = paged!(
+            cx,
+            ApplicationAutoScaling,
+            "DescribeScalableTargets",
+            aas.describe_scalable_targets()
                 .service_namespace(ServiceNamespace::Ecs)
                 .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-                .set_resource_ids(Some(chunk.to_vec()))
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(cx.err(Service::ApplicationAutoScaling, "DescribeScalableTargets"));
-            let resp = match resp {
-                Ok(resp) => resp,
-                // An identity without Application Auto Scaling permissions can still manage
-                // services that do not scale: nothing applied has `scaling` to read.
-                Err(e) if denied(&e) && last.is_empty() => return Ok(HashMap::new()),
-                Err(e) => return Err(e),
-            };
-            for t in resp.scalable_targets() {
-                targets.insert(
-                    t.resource_id().to_owned(),
-                    (t.min_capacity(), t.max_capacity()),
-                );
-            }
-            match resp.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => break,
-            }
+                .set_resource_ids(Some(chunk.to_vec())),
+            scalable_targets
+        )
+        .await;
+        let found = match found {
+            Ok(found) => found,
+            // An identity without Application Auto Scaling permissions can still manage
+            // services that do not scale: nothing applied has `scaling` to read.
+            Err(e) if denied(&e) && last.is_empty() => return Ok(HashMap::new()),
+            Err(e) => return Err(e),
+        };
+        for t in found {
+            targets.insert(
+                t.resource_id().to_owned(),
+                (t.min_capacity(), t.max_capacity()),
+            );
         }
     }
     if targets.is_empty() {
@@ -148,33 +144,25 @@ pub(crate) async fn read(
 async fn policies(cx: &Cx, resource: Option<&str>) -> Result<Vec<ScalingPolicy>, ProviderError> {
     let aas = &cx.aws.clients().autoscaling;
     let names: Vec<String> = METRICS.iter().map(|(_, n, _)| (*n).to_owned()).collect();
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let resp = aas
-            .describe_scaling_policies()
+    let all = paged!(
+        cx,
+        ApplicationAutoScaling,
+        "DescribeScalingPolicies",
+        aas.describe_scaling_policies()
             .service_namespace(ServiceNamespace::Ecs)
             .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
             .set_policy_names(Some(names.clone()))
-            .set_resource_id(resource.map(str::to_owned))
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(cx.err(Service::ApplicationAutoScaling, "DescribeScalingPolicies"))?;
-        out.extend(
-            resp.scaling_policies()
-                .iter()
-                .filter(|p| {
-                    names.iter().any(|n| n == p.policy_name())
-                        && resource.is_none_or(|r| r == p.resource_id())
-                })
-                .cloned(),
-        );
-        match resp.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(out),
-        }
-    }
+            .set_resource_id(resource.map(str::to_owned)),
+        scaling_policies
+    )
+    .await?;
+    Ok(all
+        .into_iter()
+        .filter(|p| {
+            names.iter().any(|n| n == p.policy_name())
+                && resource.is_none_or(|r| r == p.resource_id())
+        })
+        .collect())
 }
 
 /// One service's scaling in the stack's shape. A cooldown the policies leave out is the
@@ -366,11 +354,7 @@ pub(crate) async fn remove(cx: &Cx, op: &OpContext, id: &str) -> Result<(), Prov
             .send()
             .await
             .map_err(cx.err(Service::ApplicationAutoScaling, "DeleteScalingPolicy"));
-        match deleted {
-            Ok(_) => {}
-            Err(e) if gone(&e) => {}
-            Err(e) => return Err(e),
-        }
+        unless_gone(deleted)?;
     }
     if !registered {
         return Ok(());
@@ -384,11 +368,7 @@ pub(crate) async fn remove(cx: &Cx, op: &OpContext, id: &str) -> Result<(), Prov
         .send()
         .await
         .map_err(cx.err(Service::ApplicationAutoScaling, "DeregisterScalableTarget"));
-    match deregistered {
-        Ok(_) => Ok(()),
-        Err(e) if gone(&e) => Ok(()),
-        Err(e) => Err(e),
-    }
+    unless_gone(deregistered)
 }
 
 /// Refused for want of permissions (`application-autoscaling:*` not granted).
@@ -402,6 +382,15 @@ pub(crate) fn denied(e: &ProviderError) -> bool {
 /// Already gone: AWS's code for a target or policy that does not exist.
 fn gone(e: &ProviderError) -> bool {
     e.kind == ErrorKind::NotFound || e.code() == Some("ObjectNotFoundException")
+}
+
+/// A delete's answer, a target or policy already [`gone`] counting as done.
+fn unless_gone<T>(answer: Result<T, ProviderError>) -> Result<(), ProviderError> {
+    match answer {
+        Ok(_) => Ok(()),
+        Err(e) if gone(&e) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

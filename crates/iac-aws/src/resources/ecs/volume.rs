@@ -14,7 +14,7 @@ use aws_sdk_ecs::types::{
 use iac_engine::provider::{ErrorKind, ProviderError};
 use serde_json::{json, Map, Value as Json};
 
-use super::omit_unapplied;
+use super::{omit_unapplied, owned_str};
 
 /// ECS's root directory of an EFS volume that names none.
 const EFS_ROOT: &str = "/";
@@ -55,16 +55,8 @@ pub(crate) fn volumes(inputs: &Json) -> Result<Option<Vec<Volume>>, ProviderErro
                     .build()
             });
             let config = EfsVolumeConfiguration::builder()
-                .set_file_system_id(
-                    efs.get("file_system")
-                        .and_then(Json::as_str)
-                        .map(str::to_owned),
-                )
-                .set_root_directory(
-                    efs.get("root_directory")
-                        .and_then(Json::as_str)
-                        .map(str::to_owned),
-                )
+                .set_file_system_id(owned_str(efs, "file_system"))
+                .set_root_directory(owned_str(efs, "root_directory"))
                 .set_transit_encryption(bool_of("transit_encryption").map(transit_encryption))
                 .set_authorization_config(auth)
                 .build()

@@ -9,11 +9,12 @@ use std::future::Future;
 use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancer, LoadBalancerAttribute, TargetGroup, TargetGroupAttribute,
 };
-use iac_engine::provider::ProviderError;
+use iac_engine::provider::{Existing, ProviderError, ReadRequest};
+use serde_json::Value as Json;
 
-use super::{is_not_found, DESCRIBE_BATCH};
-use crate::resources::common::{all_pages, describe_in_batches};
-use crate::resources::Cx;
+use super::{aws_name, is_not_found, live_ids, read_tags, TagsByArn, DESCRIBE_BATCH};
+use crate::resources::common::{all_pages, describe_in_batches, find_existing, name_taken};
+use crate::resources::{Cx, ResourceType};
 use crate::Service;
 
 /// Which objects one describe asks for.
@@ -95,6 +96,48 @@ pub(crate) async fn arn_by_name<T: Described>(
         Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// The objects `requests` name that exist, by ARN, and their tags: the describes in
+/// batches, then one `DescribeTags` per 20 objects found.
+pub(crate) async fn with_tags<T: Described>(
+    cx: &Cx,
+    requests: &[ReadRequest],
+) -> Result<(HashMap<String, T>, TagsByArn), ProviderError> {
+    let arns: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
+    let found = describe::<T>(cx, &arns).await?;
+    let tags = read_tags(cx, &live_ids(requests, &found)).await?;
+    Ok((found, tags))
+}
+
+/// What `find` answers for a kind named once per account and region: the object with the
+/// AWS name of `name` ([`aws_name`]) read by the type's own read; whose it is, by its tags.
+pub(crate) async fn find_named<T: Described, R: ResourceType + ?Sized>(
+    rtype: &R,
+    cx: &Cx,
+    name: &str,
+    inputs: &Json,
+) -> Result<Option<Existing>, ProviderError> {
+    let Some(arn) = arn_by_name::<T>(cx, &aws_name(cx, name, inputs)).await? else {
+        return Ok(None);
+    };
+    find_existing(rtype, cx, name, &arn, inputs).await
+}
+
+/// The AWS name a create of `name` takes ([`aws_name`]); a `Conflict`, changing nothing,
+/// when an object of the kind (`what`) has it already: ELB would answer a create with the
+/// same settings with the existing object, whoever made it.
+pub(crate) async fn free_name<T: Described>(
+    cx: &Cx,
+    name: &str,
+    inputs: &Json,
+    what: &str,
+) -> Result<String, ProviderError> {
+    let aws = aws_name(cx, name, inputs);
+    if let Some(arn) = arn_by_name::<T>(cx, &aws).await? {
+        return Err(name_taken(&format!("{what} `{aws}` (`{arn}`)")));
+    }
+    Ok(aws)
 }
 
 /// The integer attribute `key` of the object `arn`; `None` when absent or not a number.

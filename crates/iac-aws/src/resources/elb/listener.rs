@@ -16,7 +16,7 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Map, Value as Json};
 
-use super::{is_not_found, read_tags, update_tags};
+use super::{is_not_found, update_tags};
 use crate::resources::common::{
     find_existing, malformed, missing_input, name_taken, paged, req_str, sdk_tags_of, tags_json,
 };
@@ -231,6 +231,23 @@ async fn listeners_of(cx: &Cx, lb_arn: &str) -> Result<Option<Vec<SdkListener>>,
     }
 }
 
+/// The ARN of every listener of every load balancer of the account and region (for the
+/// sweep); a balancer gone since it was listed has none.
+pub(crate) async fn all_arns(cx: &Cx) -> Result<Vec<String>, ProviderError> {
+    let mut out = Vec::new();
+    for lb in
+        super::describe::all_arns::<aws_sdk_elasticloadbalancingv2::types::LoadBalancer>(cx).await?
+    {
+        let listeners = listeners_of(cx, &lb).await?.unwrap_or_default();
+        out.extend(
+            listeners
+                .iter()
+                .filter_map(|l| l.listener_arn().map(str::to_owned)),
+        );
+    }
+    Ok(out)
+}
+
 /// The ARN of the listener on `port` of the load balancer `lb_arn` (a balancer has at most
 /// one per port); `None` when there is none or the balancer is gone.
 async fn arn_on_port(cx: &Cx, lb_arn: &str, port: i32) -> Result<Option<String>, ProviderError> {
@@ -283,7 +300,8 @@ impl ResourceType for Listener {
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         // One DescribeListeners per load balancer, however many listeners it has.
-        let found = super::list_by_parent(
+        let (found, tags) = super::list_by_parent(
+            cx,
             requests,
             load_balancer_of,
             "load_balancer",
@@ -291,9 +309,7 @@ impl ResourceType for Listener {
             |l: &SdkListener| l.listener_arn(),
         )
         .await?;
-        let live_arns = super::live_ids(requests, &found);
-        let tags = read_tags(cx, &live_arns).await?;
-        let listed: Vec<&SdkListener> = live_arns
+        let listed: Vec<&SdkListener> = super::live_ids(requests, &found)
             .iter()
             .filter_map(|a| found.get(a).map(|(_, l)| l))
             .collect();
@@ -398,9 +414,10 @@ impl ResourceType for Listener {
         changed: &[String],
     ) -> Result<Json, ProviderError> {
         // Tags and SNI certificates have calls of their own.
-        let only_tags = changed
-            .iter()
-            .all(|c| c == "tags" || c.starts_with("tags.") || c.starts_with("certificates"));
+        let only_tags = changed.iter().all(|c| {
+            crate::resources::path_under(c, "tags")
+                || crate::resources::path_under(c, "certificates")
+        });
         if !only_tags {
             // One call sets everything, so port, protocol, certificate and action can never
             // be half-applied.
@@ -420,10 +437,7 @@ impl ResourceType for Listener {
                 .map_err(cx.err(Service::Elbv2, "ModifyListener"))?;
         }
         super::listener_certificates::sync(cx, id, new, changed).await?;
-        if changed
-            .iter()
-            .any(|c| c == "tags" || c.starts_with("tags."))
-        {
+        if crate::resources::touches(changed, "tags") {
             update_tags(cx, id, old, new).await?;
         }
         Ok(json!({ "arn": id }))

@@ -17,7 +17,7 @@ use aws_sdk_elasticloadbalancingv2::types::{Certificate, Listener as SdkListener
 use iac_engine::provider::ProviderError;
 use serde_json::{json, Value as Json};
 
-use crate::resources::common::{for_each_bounded, order_like, READ_CONCURRENCY};
+use crate::resources::common::{for_each_bounded, order_like, paged, READ_CONCURRENCY};
 use crate::resources::Cx;
 use crate::Service;
 
@@ -32,32 +32,24 @@ pub(crate) async fn read(
     arn: &str,
     default: Option<&str>,
 ) -> Result<Vec<String>, ProviderError> {
-    let mut out = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let resp = cx
-            .aws
-            .clients()
-            .elbv2
-            .describe_listener_certificates()
-            .listener_arn(arn)
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(cx.err(Service::Elbv2, "DescribeListenerCertificates"))?;
-        out.extend(
-            resp.certificates()
-                .iter()
-                .filter(|c| c.is_default() != Some(true))
-                .filter_map(|c| c.certificate_arn())
-                .filter(|c| Some(*c) != default)
-                .map(str::to_owned),
-        );
-        match resp.next_marker() {
-            Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
-            _ => break,
-        }
-    }
+    let elbv2 = &cx.aws.clients().elbv2;
+    let all = paged!(
+        cx,
+        Elbv2,
+        "DescribeListenerCertificates",
+        elbv2.describe_listener_certificates().listener_arn(arn),
+        set_marker,
+        next_marker,
+        certificates
+    )
+    .await?;
+    let mut out: Vec<String> = all
+        .iter()
+        .filter(|c| c.is_default() != Some(true))
+        .filter_map(|c| c.certificate_arn())
+        .filter(|c| Some(*c) != default)
+        .map(str::to_owned)
+        .collect();
     out.dedup();
     Ok(out)
 }

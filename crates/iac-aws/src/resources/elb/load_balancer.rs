@@ -15,11 +15,13 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::describe::{arn_by_name, describe, int_attribute, set_int_attribute};
-use super::{aws_name, int_or, read_tags, update_tags};
+use super::describe::{
+    describe, find_named, free_name, int_attribute, set_int_attribute, with_tags,
+};
+use super::{int_or, update_tags};
 use crate::resources::common::{
-    bool_or, find_existing, for_each_bounded, malformed, name_taken, order_like, poll_until,
-    sdk_tags_of, str_list, tags_json, Backoff, READ_CONCURRENCY,
+    bool_or, for_each_bounded, malformed, order_like, poll_until, sdk_tags_of, str_list, tags_json,
+    Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -107,14 +109,7 @@ impl ResourceType for LoadBalancer {
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let arns: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
-        let found = describe::<SdkLoadBalancer>(cx, &arns).await?;
-        let live_arns: Vec<String> = arns
-            .iter()
-            .filter(|a| found.contains_key(*a))
-            .cloned()
-            .collect();
-        let tags = read_tags(cx, &live_arns).await?;
+        let (found, tags) = with_tags::<SdkLoadBalancer>(cx, requests).await?;
         // One `DescribeLoadBalancerAttributes` per balancer and no batch form: sent concurrently.
         let found = &found;
         let tags = &tags;
@@ -182,11 +177,7 @@ impl ResourceType for LoadBalancer {
         name: &str,
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
-        let Some(arn) = arn_by_name::<SdkLoadBalancer>(cx, &aws_name(cx, name, inputs)).await?
-        else {
-            return Ok(None);
-        };
-        find_existing(self, cx, name, &arn, inputs).await
+        find_named::<SdkLoadBalancer, _>(self, cx, name, inputs).await
     }
 
     /// Fails with `Conflict`, changing nothing, when a balancer of that name exists: ELB
@@ -199,10 +190,7 @@ impl ResourceType for LoadBalancer {
         name: &str,
         inputs: &Json,
     ) -> Result<Created, ProviderError> {
-        let lb_name = aws_name(cx, name, inputs);
-        if let Some(arn) = arn_by_name::<SdkLoadBalancer>(cx, &lb_name).await? {
-            return Err(name_taken(&format!("load balancer `{lb_name}` (`{arn}`)")));
-        }
+        let lb_name = free_name::<SdkLoadBalancer>(cx, name, inputs, "load balancer").await?;
         let scheme = if bool_or(inputs, "internal", false) {
             LoadBalancerSchemeEnum::Internal
         } else {
@@ -250,13 +238,7 @@ impl ResourceType for LoadBalancer {
         new: &Json,
         changed: &[String],
     ) -> Result<Json, ProviderError> {
-        let touched = |prop: &str| {
-            changed.iter().any(|c| {
-                c == prop
-                    || c.starts_with(&format!("{prop}."))
-                    || c.starts_with(&format!("{prop}["))
-            })
-        };
+        let touched = |prop: &str| crate::resources::touches(changed, prop);
         let elbv2 = &cx.aws.clients().elbv2;
         if touched("subnets") {
             elbv2

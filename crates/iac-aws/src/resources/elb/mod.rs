@@ -14,7 +14,7 @@ use aws_sdk_elasticloadbalancingv2::types::Tag;
 use iac_engine::provider::{ProviderError, ReadRequest};
 use serde_json::Value as Json;
 
-use super::common::{for_each_bounded, sdk_tags, tag_pairs, TagDiff, READ_CONCURRENCY};
+use super::common::{apply_tag_diff, for_each_bounded, tag_pairs, READ_CONCURRENCY};
 use super::Cx;
 use crate::Service;
 
@@ -28,10 +28,7 @@ pub(crate) const DESCRIBE_BATCH: usize = 20;
 
 /// The tags of every ARN in `arns`, in batches of 20. An ARN missing from the answer has no
 /// entry (it was deleted between the describe and this call).
-pub(crate) async fn read_tags(
-    cx: &Cx,
-    arns: &[String],
-) -> Result<HashMap<String, Vec<(String, String)>>, ProviderError> {
+pub(crate) async fn read_tags(cx: &Cx, arns: &[String]) -> Result<TagsByArn, ProviderError> {
     let mut out = HashMap::new();
     for chunk in arns.chunks(TAG_BATCH) {
         let resp = cx
@@ -60,27 +57,28 @@ pub(crate) async fn update_tags(
     old: &Json,
     new: &Json,
 ) -> Result<(), ProviderError> {
-    let diff = TagDiff::between(old, new);
     let elbv2 = &cx.aws.clients().elbv2;
-    if !diff.remove.is_empty() {
+    let remove = |keys| async move {
         elbv2
             .remove_tags()
             .resource_arns(arn)
-            .set_tag_keys(Some(diff.remove.clone()))
+            .set_tag_keys(Some(keys))
             .send()
             .await
             .map_err(cx.err(Service::Elbv2, "RemoveTags"))?;
-    }
-    if !diff.add.is_empty() {
+        Ok(())
+    };
+    let add = |tags: Vec<Tag>| async move {
         elbv2
             .add_tags()
             .resource_arns(arn)
-            .set_tags(Some(sdk_tags::<Tag>(&diff.add)?))
+            .set_tags(Some(tags))
             .send()
             .await
             .map_err(cx.err(Service::Elbv2, "AddTags"))?;
-    }
-    Ok(())
+        Ok(())
+    };
+    apply_tag_diff(old, new, remove, add).await
 }
 
 /// An integer input, with its default when omitted.
@@ -103,18 +101,23 @@ pub(crate) fn is_not_found(err: &ProviderError) -> bool {
     err.kind == iac_engine::provider::ErrorKind::NotFound
 }
 
+/// Tags by ARN, as [`read_tags`] answers them.
+pub(crate) type TagsByArn = HashMap<String, Vec<(String, String)>>;
+
 /// The objects of `requests` that one listing per parent finds (a load balancer's
-/// listeners, a listener's rules), by id, each with its parent. The parent is read from the
-/// id (`parent_of`), else from the last applied input `parent_key`; the parents are listed
-/// concurrently, each once however many of its objects are asked for. A parent that is
-/// gone (`list` answers `None`) finds nothing.
+/// listeners, a listener's rules), by id, each with its parent, and their tags. The parent
+/// is read from the id (`parent_of`), else from the last applied input `parent_key`; the
+/// parents are listed concurrently, each once however many of its objects are asked for. A
+/// parent that is gone (`list` answers `None`) finds nothing. The tags of what was found
+/// follow in one `DescribeTags` per 20 objects.
 pub(crate) async fn list_by_parent<T, F, Fut>(
+    cx: &Cx,
     requests: &[ReadRequest],
     parent_of: fn(&str) -> Option<String>,
     parent_key: &str,
     list: F,
     id_of: fn(&T) -> Option<&str>,
-) -> Result<HashMap<String, (String, T)>, ProviderError>
+) -> Result<(HashMap<String, (String, T)>, TagsByArn), ProviderError>
 where
     F: FnMut(String) -> Fut,
     Fut: std::future::Future<Output = Result<Option<Vec<T>>, ProviderError>>,
@@ -141,7 +144,8 @@ where
             }
         }
     }
-    Ok(found)
+    let tags = read_tags(cx, &live_ids(requests, &found)).await?;
+    Ok((found, tags))
 }
 
 /// The ids of `requests` that `found` holds, in the requests' order (whose tags to read).

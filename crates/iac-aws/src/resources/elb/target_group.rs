@@ -15,11 +15,13 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use iac_engine::provider::{Created, Existing, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Map, Value as Json};
 
-use super::describe::{arn_by_name, describe, int_attribute, set_int_attribute};
-use super::{aws_name, int_or, read_tags, update_tags};
+use super::describe::{
+    describe, find_named, free_name, int_attribute, set_int_attribute, with_tags,
+};
+use super::{int_or, update_tags};
 use crate::resources::common::{
-    find_existing, for_each_bounded, malformed, name_taken, req_str, retry_dependency, sdk_tags_of,
-    tags_json, Backoff, READ_CONCURRENCY,
+    for_each_bounded, malformed, req_str, retry_dependency, sdk_tags_of, tags_json, Backoff,
+    READ_CONCURRENCY,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -68,6 +70,21 @@ struct Health {
     healthy: i32,
     unhealthy: i32,
     matcher: String,
+}
+
+/// Sets every field of the health check `hc` on a `CreateTargetGroup` or
+/// `ModifyTargetGroup` request (two builder types with the same setters).
+macro_rules! with_health {
+    ($request:expr, $hc:expr) => {
+        $request
+            .health_check_enabled(true)
+            .health_check_path($hc.path)
+            .health_check_interval_seconds($hc.interval)
+            .health_check_timeout_seconds($hc.timeout)
+            .healthy_threshold_count($hc.healthy)
+            .unhealthy_threshold_count($hc.unhealthy)
+            .matcher(Matcher::builder().http_code($hc.matcher).build())
+    };
 }
 
 impl Health {
@@ -130,14 +147,7 @@ impl ResourceType for TargetGroup {
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let arns: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
-        let found = describe::<SdkTargetGroup>(cx, &arns).await?;
-        let live_arns: Vec<String> = arns
-            .iter()
-            .filter(|a| found.contains_key(*a))
-            .cloned()
-            .collect();
-        let tags = read_tags(cx, &live_arns).await?;
+        let (found, tags) = with_tags::<SdkTargetGroup>(cx, requests).await?;
         // One `DescribeTargetGroupAttributes` per group and no batch form: sent concurrently.
         let found = &found;
         let tags = &tags;
@@ -184,11 +194,7 @@ impl ResourceType for TargetGroup {
         name: &str,
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
-        let Some(arn) = arn_by_name::<SdkTargetGroup>(cx, &aws_name(cx, name, inputs)).await?
-        else {
-            return Ok(None);
-        };
-        find_existing(self, cx, name, &arn, inputs).await
+        find_named::<SdkTargetGroup, _>(self, cx, name, inputs).await
     }
 
     /// Fails with `Conflict`, changing nothing, when a group of that name exists: ELB would
@@ -200,12 +206,7 @@ impl ResourceType for TargetGroup {
         name: &str,
         inputs: &Json,
     ) -> Result<Created, ProviderError> {
-        let group_name = aws_name(cx, name, inputs);
-        if let Some(arn) = arn_by_name::<SdkTargetGroup>(cx, &group_name).await? {
-            return Err(name_taken(&format!(
-                "target group `{group_name}` (`{arn}`)"
-            )));
-        }
+        let group_name = free_name::<SdkTargetGroup>(cx, name, inputs, "target group").await?;
         let arn = create_group(cx, &group_name, inputs).await?;
         let delay = int_or(inputs, "deregistration_delay", 300);
         if delay != 300 {
@@ -226,25 +227,16 @@ impl ResourceType for TargetGroup {
         new: &Json,
         changed: &[String],
     ) -> Result<Json, ProviderError> {
-        let touched = |prop: &str| {
-            changed
-                .iter()
-                .any(|c| c == prop || c.starts_with(&format!("{prop}.")))
-        };
+        let touched = |prop: &str| crate::resources::touches(changed, prop);
         if touched("health_check") {
             let hc = Health::of(new);
-            cx.aws
+            let request = cx
+                .aws
                 .clients()
                 .elbv2
                 .modify_target_group()
-                .target_group_arn(id)
-                .health_check_enabled(true)
-                .health_check_path(hc.path)
-                .health_check_interval_seconds(hc.interval)
-                .health_check_timeout_seconds(hc.timeout)
-                .healthy_threshold_count(hc.healthy)
-                .unhealthy_threshold_count(hc.unhealthy)
-                .matcher(Matcher::builder().http_code(hc.matcher).build())
+                .target_group_arn(id);
+            with_health!(request, hc)
                 .send()
                 .await
                 .map_err(cx.err(Service::Elbv2, "ModifyTargetGroup"))?;
@@ -311,7 +303,7 @@ async fn create_group(cx: &Cx, group_name: &str, inputs: &Json) -> Result<String
         .get("port")
         .and_then(Json::as_i64)
         .ok_or_else(|| crate::resources::common::missing_input(RTYPE, "port"))?;
-    let resp = cx
+    let request = cx
         .aws
         .clients()
         .elbv2
@@ -325,14 +317,8 @@ async fn create_group(cx: &Cx, group_name: &str, inputs: &Json) -> Result<String
                 .get("target_type")
                 .and_then(Json::as_str)
                 .unwrap_or("ip"),
-        ))
-        .health_check_enabled(true)
-        .health_check_path(hc.path)
-        .health_check_interval_seconds(hc.interval)
-        .health_check_timeout_seconds(hc.timeout)
-        .healthy_threshold_count(hc.healthy)
-        .unhealthy_threshold_count(hc.unhealthy)
-        .matcher(Matcher::builder().http_code(hc.matcher).build())
+        ));
+    let resp = with_health!(request, hc)
         .set_tags(sdk_tags_of(inputs)?)
         .send()
         .await

@@ -73,16 +73,8 @@ pub(super) fn deployment(inputs: &Json) -> DeploymentConfiguration {
 pub(super) fn load_balancers(inputs: &Json) -> Option<Vec<LoadBalancer>> {
     let lb = inputs.get("load_balancer").filter(|v| v.is_object())?;
     Some(vec![LoadBalancer::builder()
-        .set_target_group_arn(
-            lb.get("target_group")
-                .and_then(Json::as_str)
-                .map(str::to_owned),
-        )
-        .set_container_name(
-            lb.get("container")
-                .and_then(Json::as_str)
-                .map(str::to_owned),
-        )
+        .set_target_group_arn(owned_str(lb, "target_group"))
+        .set_container_name(owned_str(lb, "container"))
         .set_container_port(int(lb, "port"))
         .build()])
 }
@@ -103,11 +95,7 @@ pub(super) const DEFAULT_PROPAGATE_TAGS: &str = "SERVICE";
 
 /// The service name: the `name` input, which the engine fills with `<stack>-<NAME>`.
 pub(super) fn service_name(cx: &Cx, name: &str, inputs: &Json) -> String {
-    inputs
-        .get("name")
-        .and_then(Json::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, 255))
+    owned_str(inputs, "name").unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, 255))
 }
 
 /// The cluster of a service: the `cluster` input, else the one named in a long-format
@@ -202,11 +190,7 @@ pub(super) fn strategy(inputs: &Json) -> Result<Vec<CapacityProviderStrategyItem
     items(inputs, "capacity_provider_strategy")
         .map(|i| {
             CapacityProviderStrategyItem::builder()
-                .set_capacity_provider(
-                    i.get("capacity_provider")
-                        .and_then(Json::as_str)
-                        .map(str::to_owned),
-                )
+                .set_capacity_provider(owned_str(i, "capacity_provider"))
                 .weight(int(i, "weight").unwrap_or(DEFAULT_WEIGHT))
                 .base(int(i, "base").unwrap_or(0))
                 .build()
@@ -239,7 +223,7 @@ pub(super) fn placement_strategy(inputs: &Json) -> Vec<PlacementStrategy> {
                         .and_then(Json::as_str)
                         .map(PlacementStrategyType::from),
                 )
-                .set_field(i.get("field").and_then(Json::as_str).map(str::to_owned))
+                .set_field(owned_str(i, "field"))
                 .build()
         })
         .collect()
@@ -254,11 +238,7 @@ pub(super) fn placement_constraints(inputs: &Json) -> Vec<PlacementConstraint> {
                         .and_then(Json::as_str)
                         .map(PlacementConstraintType::from),
                 )
-                .set_expression(
-                    i.get("expression")
-                        .and_then(Json::as_str)
-                        .map(str::to_owned),
-                )
+                .set_expression(owned_str(i, "expression"))
                 .build()
         })
         .collect()

@@ -26,7 +26,7 @@ use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
     DeploymentConfiguration, DeploymentRolloutState, LaunchType, LoadBalancer,
     NetworkConfiguration, PlacementConstraint, PlacementConstraintType, PlacementStrategy,
-    PlacementStrategyType, PropagateTags, SchedulingStrategy, Service as SdkService, ServiceField,
+    PlacementStrategyType, PropagateTags, SchedulingStrategy, Service as SdkService,
 };
 use iac_engine::provider::{
     Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
@@ -35,10 +35,10 @@ use serde_json::{json, Map, Value as Json};
 
 use super::task_definition::family_of;
 use super::{discovery, scaling};
-use super::{omit_unapplied, retry_role_propagation, update_tags};
+use super::{omit_unapplied, owned_str, retry_role_propagation, update_tags};
 use crate::resources::common::{
-    bool_or, existing, for_each_bounded, live_tags, malformed, name_taken, order_like, paged,
-    poll_until, poll_until_else, req_str, sdk_tags_of, str_list, Backoff, READ_CONCURRENCY,
+    bool_or, for_each_bounded, live_tags, malformed, name_taken, order_like, poll_until,
+    poll_until_else, req_str, sdk_tags_of, str_list, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -49,16 +49,13 @@ mod read;
 #[cfg(test)]
 mod tests;
 
+use super::describe::{active_named, arn_of, existing_by_arn, service_arns, services as describe};
 use deploy::*;
 pub(crate) use inputs::forced_by_launch_type;
 use inputs::*;
 use read::*;
-pub(crate) use read::{describe, service_arns};
 
 pub(crate) const RTYPE: &str = "aws.ecs_service";
-
-/// DescribeServices takes at most 10 services per call.
-const DESCRIBE_BATCH: usize = 10;
 
 /// `wait_timeout` when the inputs lack it (the schema's default).
 const DEFAULT_WAIT_TIMEOUT: u64 = 900;
@@ -172,9 +169,7 @@ impl ResourceType for EcsService {
         else {
             return Ok(None);
         };
-        let arn = s
-            .service_arn()
-            .ok_or_else(|| malformed("DescribeServices", "serviceArn"))?;
+        let arn = arn_of(&s)?;
         // Read in the service's own cluster, whatever the stack says (a difference is shown).
         let mut last = desired.clone();
         if let (Some(m), Some(c)) = (last.as_object_mut(), s.cluster_arn()) {
@@ -192,17 +187,11 @@ impl ResourceType for EcsService {
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
         let cluster = req_str(inputs, RTYPE, "cluster")?;
-        let Some(s) = alive_named(cx, cluster, &service_name(cx, name, inputs)).await? else {
-            return Ok(None);
-        };
-        let arn = s
-            .service_arn()
-            .ok_or_else(|| malformed("DescribeServices", "serviceArn"))?;
-        let live = Live {
-            inputs: live_inputs(&s, inputs),
-            attrs: attrs_of(&s),
-        };
-        Ok(Some(existing(cx, name, arn, live)))
+        let found = alive_named(cx, cluster, &service_name(cx, name, inputs)).await?;
+        existing_by_arn(cx, name, found, |s| Live {
+            inputs: live_inputs(s, inputs),
+            attrs: attrs_of(s),
+        })
     }
 
     /// Fails with `Conflict`, changing nothing, when the cluster has an active (or
@@ -318,13 +307,7 @@ impl ResourceType for EcsService {
     ) -> Result<Json, ProviderError> {
         let cluster = req_str(new, RTYPE, "cluster")?;
         let task = req_str(new, RTYPE, "task_definition")?;
-        let touches = |prop: &str| {
-            changed.iter().any(|p| {
-                p == prop
-                    || p.starts_with(&format!("{prop}."))
-                    || p.starts_with(&format!("{prop}["))
-            })
-        };
+        let touches = |prop: &str| crate::resources::touches(changed, prop);
         let ecs = &cx.aws.clients().ecs;
         let scaled = scaling::scaling_of(new).is_some();
         let scaling_id = scaling_id_of(new, id);

@@ -2,40 +2,6 @@
 
 use super::*;
 
-/// Describes services of one cluster, 10 per call, with tags. Missing ones are reported by
-/// AWS under `failures` and are simply absent from the answer.
-pub(crate) async fn describe(
-    cx: &Cx,
-    cluster: &str,
-    arns: &[String],
-) -> Result<HashMap<String, SdkService>, ProviderError> {
-    let mut out = HashMap::new();
-    for chunk in arns.chunks(DESCRIBE_BATCH) {
-        let resp = cx
-            .aws
-            .clients()
-            .ecs
-            .describe_services()
-            .cluster(cluster)
-            .set_services(Some(chunk.to_vec()))
-            .include(ServiceField::Tags)
-            .send()
-            .await;
-        let resp = match resp.map_err(cx.err(Service::Ecs, "DescribeServices")) {
-            Ok(resp) => resp,
-            // The cluster itself is gone: so are its services.
-            Err(e) if e.kind == ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        for s in resp.services() {
-            if let Some(arn) = s.service_arn() {
-                out.insert(arn.to_owned(), s.clone());
-            }
-        }
-    }
-    Ok(out)
-}
-
 pub(super) async fn describe_one(
     cx: &Cx,
     cluster: &str,
@@ -52,10 +18,10 @@ pub(super) async fn alive_named(
     service: &str,
 ) -> Result<Option<SdkService>, ProviderError> {
     // DescribeServices takes names as well as ARNs.
-    Ok(describe(cx, cluster, &[service.to_owned()])
-        .await?
-        .into_values()
-        .find(|s| s.service_name() == Some(service) && s.status() != Some("INACTIVE")))
+    Ok(active_named(
+        describe(cx, cluster, &[service.to_owned()]).await?,
+        service,
+    ))
 }
 
 /// `off`, `on` or `rollback` from ECS's two flags.
@@ -302,17 +268,4 @@ fn read_capacity(s: &SdkService, last: &Json, m: &mut Map<String, Json>) {
         _ => json!(live_constraints),
     };
     m.insert("placement_constraints".into(), constraints);
-}
-
-/// The ARNs of every service ECS lists in the cluster, all pages.
-pub(crate) async fn service_arns(cx: &Cx, id: &str) -> Result<Vec<String>, ProviderError> {
-    let ecs = &cx.aws.clients().ecs;
-    paged!(
-        cx,
-        Ecs,
-        "ListServices",
-        ecs.list_services().cluster(id),
-        service_arns
-    )
-    .await
 }

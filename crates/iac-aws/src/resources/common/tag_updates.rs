@@ -1,0 +1,36 @@
+//! The one shape of an in-place tag update, for the services whose tags are changed by a
+//! remove call and an add call (ECS's `UntagResource`/`TagResource`, ELB's
+//! `RemoveTags`/`AddTags`): each caller only says how to send the two.
+
+use std::future::Future;
+
+use iac_engine::provider::ProviderError;
+use serde_json::Value as Json;
+
+use super::tags::{sdk_tags, SdkTag, TagDiff};
+
+/// Applies the tag changes from `old` to `new` inputs to one object: `remove` with the keys
+/// no longer wanted, then `add` with the new and changed tags, each sent only when it has
+/// something to do (so at most one call of each).
+pub async fn apply_tag_diff<T, R, RFut, A, AFut>(
+    old: &Json,
+    new: &Json,
+    remove: R,
+    add: A,
+) -> Result<(), ProviderError>
+where
+    T: SdkTag,
+    R: FnOnce(Vec<String>) -> RFut,
+    RFut: Future<Output = Result<(), ProviderError>>,
+    A: FnOnce(Vec<T>) -> AFut,
+    AFut: Future<Output = Result<(), ProviderError>>,
+{
+    let diff = TagDiff::between(old, new);
+    if !diff.remove.is_empty() {
+        remove(diff.remove).await?;
+    }
+    if !diff.add.is_empty() {
+        add(sdk_tags::<T>(&diff.add)?).await?;
+    }
+    Ok(())
+}
