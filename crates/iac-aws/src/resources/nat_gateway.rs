@@ -10,10 +10,10 @@ use aws_sdk_ec2::types::{
 use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError};
 use serde_json::{json, Value as Json};
 
-use super::common::{
-    client_token, live_tags, malformed, object, paged, poll_until, req_str, Backoff,
+use super::common::{client_token, live_tags, malformed, object, poll_until, req_str, Backoff};
+use super::ec2::{
+    by_id, described, reconcile_tags, tag_spec, with_id, Ec2Ops, Ec2Type, LastInputs,
 };
-use super::ec2::{reconcile_tags, tag_spec, Ec2Ops, Ec2Type, LastInputs};
 use super::Cx;
 use crate::Service;
 
@@ -61,23 +61,16 @@ impl Ec2Type for NatGateway {
         filters: Vec<Filter>,
         _last: &'a LastInputs<'a>,
     ) -> Result<HashMap<String, Live>, ProviderError> {
-        let ec2 = &cx.aws.clients().ec2;
-        let nat_gateways = paged!(
+        let gateways = described!(
             cx,
-            Ec2,
             "DescribeNatGateways",
-            ec2.describe_nat_gateways()
-                .set_filter(Some(filters.clone())),
-            nat_gateways
+            describe_nat_gateways(set_filter: filters) -> nat_gateways
         )
         .await?;
-        let mut found = HashMap::new();
-        for nat in &nat_gateways {
-            let Some(id) = nat.nat_gateway_id() else {
-                continue;
-            };
+        Ok(by_id(&gateways, |nat| {
+            let id = nat.nat_gateway_id()?;
             if is_gone(nat) {
-                continue;
+                return None;
             }
             let eip = nat
                 .nat_gateway_addresses()
@@ -89,15 +82,8 @@ impl Ec2Type for NatGateway {
                 ("eip", eip),
                 ("tags", live_tags(nat.tags())),
             ]);
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs,
-                    attrs: json!({ "id": id }),
-                },
-            );
-        }
-        Ok(found)
+            Some(with_id(id, inputs))
+        }))
     }
 }
 

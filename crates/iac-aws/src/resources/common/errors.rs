@@ -114,6 +114,22 @@ pub fn gone_is_ok<T>(result: Result<T, ProviderError>) -> Result<(), ProviderErr
     }
 }
 
+/// The answer of a describe or get of one object, with "not found" as `None`: the object
+/// is not there.
+pub fn absent_is_none<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The error of an update that found its object deleted: a `NotFound` naming it (`what`,
+/// e.g. ``log group `/shop/web` ``).
+pub fn gone(what: &str) -> ProviderError {
+    ProviderError::new(ErrorKind::NotFound, format!("{what} is gone"))
+}
+
 /// The error of a create that found its name taken: a `Conflict` naming the object
 /// (`what`, e.g. ``IAM role `shop-exec` ``). Nothing was changed; the engine then calls
 /// `find` and adopts the object only if it is this stack's.
