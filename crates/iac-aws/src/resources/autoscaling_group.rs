@@ -31,9 +31,9 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    bool_or, existing, gone, input_tags, keep_tagged, malformed, name_taken, order_like, paged,
-    poll_until, req_str, str_list, tagged_of as common_tagged_of, tagged_or, tags_json, Backoff,
-    TagDiff,
+    bool_or, existing, gone, input_tags, keep_tagged, malformed, order_like, paged, poll_until,
+    req_str, str_list, tagged_of as common_tagged_of, tagged_or, tags_json, taken_as_conflict,
+    Backoff, TagDiff,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -314,13 +314,11 @@ impl ResourceType for AutoScalingGroupType {
             .send()
             .await
             .map_err(cx.err(Service::AutoScaling, "CreateAutoScalingGroup"));
-        match created {
-            Ok(_) => {}
-            Err(e) if e.code() == Some("AlreadyExists") => {
-                return Err(name_taken(&format!("Auto Scaling group `{group}`")));
-            }
-            Err(e) => return Err(e),
-        }
+        taken_as_conflict(
+            created,
+            "AlreadyExists",
+            &format!("Auto Scaling group `{group}`"),
+        )?;
         let g = poll_until(
             op,
             &format!("Auto Scaling group `{group}` to become visible"),

@@ -10,7 +10,9 @@ use aws_sdk_ec2::types::{
 use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError};
 use serde_json::{json, Value as Json};
 
-use super::common::{client_token, live_tags, malformed, object, poll_until, req_str, Backoff};
+use super::common::{
+    absent_is_none, client_token, live_tags, malformed, object, poll_until, req_str, Backoff,
+};
 use super::ec2::{
     by_id, described, reconcile_tags, tag_spec, with_id, Ec2Ops, Ec2Type, LastInputs,
 };
@@ -42,11 +44,7 @@ async fn describe_one(cx: &Cx, id: &str) -> Result<Option<Ec2Nat>, ProviderError
         .send()
         .await
         .map_err(cx.err(Service::Ec2, "DescribeNatGateways"));
-    match out {
-        Ok(out) => Ok(out.nat_gateways().first().cloned()),
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(absent_is_none(out)?.and_then(|out| out.nat_gateways().first().cloned()))
 }
 
 impl Ec2Type for NatGateway {

@@ -130,6 +130,19 @@ pub fn gone(what: &str) -> ProviderError {
     ProviderError::new(ErrorKind::NotFound, format!("{what} is gone"))
 }
 
+/// A create's answer, with the failure AWS gives when the name is taken (its `code`, e.g.
+/// `EntityAlreadyExists`) made [`name_taken`] naming `what`.
+pub fn taken_as_conflict<T>(
+    result: Result<T, ProviderError>,
+    code: &str,
+    what: &str,
+) -> Result<T, ProviderError> {
+    match result {
+        Err(e) if e.code() == Some(code) => Err(name_taken(what)),
+        other => other,
+    }
+}
+
 /// The error of a create that found its name taken: a `Conflict` naming the object
 /// (`what`, e.g. ``IAM role `shop-exec` ``). Nothing was changed; the engine then calls
 /// `find` and adopts the object only if it is this stack's.

@@ -5,6 +5,7 @@ use iac_engine::provider::{Existing, Live, ProviderError, ReadRequest};
 use serde_json::Value as Json;
 
 use super::super::{Cx, ResourceType};
+use super::inputs::req_str;
 
 /// How many of a foreign object's tags [`foreign_owner`] lists.
 const OWNER_TAGS_SHOWN: usize = 5;
@@ -102,6 +103,19 @@ pub async fn find_existing<T: ResourceType + ?Sized>(
 ) -> Result<Option<Existing>, ProviderError> {
     let live = read_found(rtype, cx, name, physical_id, inputs, Json::Null).await?;
     Ok(live.map(|live| existing(cx, name, physical_id, live)))
+}
+
+/// `find` of a type whose objects have the deterministic name the `name` input holds
+/// (unique per account or region): that object ([`find_existing`]), whoever owns it.
+pub async fn find_by_name<T: ResourceType + ?Sized>(
+    rtype: &T,
+    type_name: &str,
+    cx: &Cx,
+    name: &str,
+    inputs: &Json,
+) -> Result<Option<Existing>, ProviderError> {
+    let object = req_str(inputs, type_name, "name")?;
+    find_existing(rtype, cx, name, object, inputs).await
 }
 
 #[cfg(test)]

@@ -13,12 +13,10 @@ use iac_engine::provider::{ErrorKind, OpContext, ProviderError};
 use serde_json::Value as Json;
 
 use super::super::common::{malformed, req_str, str_list};
+use super::super::ssm_parameter::get_parameters;
 use super::super::Cx;
 use super::RTYPE;
 use crate::Service;
-
-/// GetParameters takes at most 10 names per call.
-const SSM_BATCH: usize = 10;
 
 /// The first line of every script iac writes.
 const SHEBANG: &str = "#!/bin/bash\n";
@@ -68,24 +66,11 @@ pub(super) async fn resolve_amis(
     parameters: &BTreeSet<String>,
 ) -> Result<HashMap<String, String>, ProviderError> {
     let names: Vec<String> = parameters.iter().cloned().collect();
-    let mut out = HashMap::new();
-    for chunk in names.chunks(SSM_BATCH) {
-        let resp = cx
-            .aws
-            .clients()
-            .ssm
-            .get_parameters()
-            .set_names(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(cx.err(Service::Ssm, "GetParameters"))?;
-        for p in resp.parameters() {
-            if let (Some(n), Some(v)) = (p.name(), p.value()) {
-                out.insert(n.to_owned(), v.to_owned());
-            }
-        }
-    }
-    Ok(out)
+    let found = get_parameters(cx, &names, None).await?;
+    Ok(found
+        .iter()
+        .filter_map(|p| Some((p.name()?.to_owned(), p.value()?.to_owned())))
+        .collect())
 }
 
 /// The AMI id `parameter` names now: an error naming it when it does not exist.

@@ -31,8 +31,8 @@ use iac_engine::provider::{
 use serde_json::{json, Value as Json};
 
 use super::common::{
-    existing, for_each_bounded, gone, gone_is_ok, keep_tagged, malformed, name_taken, req_str,
-    tagged_or, READ_CONCURRENCY,
+    existing, for_each_bounded, gone, gone_is_ok, keep_tagged, malformed, req_str, tagged_or,
+    taken_as_conflict, READ_CONCURRENCY,
 };
 use super::ec2::{reconcile_tags, tag_spec};
 use super::{Cx, ResourceType};
@@ -165,13 +165,11 @@ impl ResourceType for LaunchTemplateType {
             .send()
             .await
             .map_err(cx.err(Service::Ec2, "CreateLaunchTemplate"));
-        let resp = match resp {
-            Ok(r) => r,
-            Err(e) if e.code() == Some("InvalidLaunchTemplateName.AlreadyExistsException") => {
-                return Err(name_taken(&format!("launch template `{template}`")));
-            }
-            Err(e) => return Err(e),
-        };
+        let resp = taken_as_conflict(
+            resp,
+            "InvalidLaunchTemplateName.AlreadyExistsException",
+            &format!("launch template `{template}`"),
+        )?;
         let t = resp
             .launch_template()
             .ok_or_else(|| malformed("CreateLaunchTemplate", "launchTemplate"))?;

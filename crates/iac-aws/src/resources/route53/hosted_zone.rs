@@ -17,9 +17,9 @@ use serde_json::{json, Map, Value as Json};
 
 use super::{bare_zone_id, normal_name, zone_records};
 use crate::resources::common::{
-    all_pages_by, client_token, existing, for_each_bounded, foreign_owner, malformed, name_taken,
-    poll_until, read_found, req_str, sdk_tags, tag_pairs, tags_json, Backoff, TagDiff,
-    READ_CONCURRENCY,
+    absent_is_none, all_pages_by, client_token, existing, for_each_bounded, foreign_owner,
+    malformed, name_taken, poll_until, read_found, req_str, sdk_tags, tag_pairs, tags_json,
+    Backoff, TagDiff, READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -48,20 +48,16 @@ fn attrs_of(zone: &GetHostedZoneOutput) -> Json {
 
 /// GetHostedZone; `None` when the zone does not exist.
 async fn get_zone(cx: &Cx, id: &str) -> Result<Option<GetHostedZoneOutput>, ProviderError> {
-    match cx
-        .aws
-        .clients()
-        .route53
-        .get_hosted_zone()
-        .id(bare_zone_id(id))
-        .send()
-        .await
-        .map_err(cx.err(Service::Route53, "GetHostedZone"))
-    {
-        Ok(zone) => Ok(Some(zone)),
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+    absent_is_none(
+        cx.aws
+            .clients()
+            .route53
+            .get_hosted_zone()
+            .id(bare_zone_id(id))
+            .send()
+            .await
+            .map_err(cx.err(Service::Route53, "GetHostedZone")),
+    )
 }
 
 /// The tags of the zones `ids`, ten per call.
