@@ -176,27 +176,6 @@ mod tests {
             message: "in use".to_owned(),
             request_id: None,
         };
-        assert_eq!(
-            provider_error(conflict("DependencyViolation")).kind,
-            ErrorKind::Dependency
-        );
-        assert_eq!(
-            provider_error(conflict("ResourceInUse")).kind,
-            ErrorKind::Dependency
-        );
-        assert_eq!(
-            provider_error(conflict("IncorrectState")).kind,
-            ErrorKind::Conflict
-        );
-        assert_eq!(
-            provider_error(aws("InvalidPermission.Duplicate")).kind,
-            ErrorKind::Conflict
-        );
-        assert_eq!(
-            provider_error(aws("InternalError")).kind,
-            ErrorKind::Retryable
-        );
-        assert_eq!(provider_error(aws("Weird")).kind, ErrorKind::Fatal);
         let throttled = AwsError::Throttled {
             service: "ec2",
             operation: "DescribeVpcs".to_owned(),
@@ -204,7 +183,19 @@ mod tests {
             message: "slow down".to_owned(),
             request_id: None,
         };
-        assert_eq!(provider_error(throttled).kind, ErrorKind::Throttled);
+        let kinds = [
+            (conflict("DependencyViolation"), ErrorKind::Dependency),
+            (conflict("ResourceInUse"), ErrorKind::Dependency),
+            (conflict("IncorrectState"), ErrorKind::Conflict),
+            (aws("InvalidPermission.Duplicate"), ErrorKind::Conflict),
+            (aws("InternalError"), ErrorKind::Retryable),
+            (aws("Weird"), ErrorKind::Fatal),
+            (throttled, ErrorKind::Throttled),
+        ];
+        for (err, kind) in kinds {
+            let what = err.to_string();
+            assert_eq!(provider_error(err).kind, kind, "{what}");
+        }
         let gone = AwsError::NotFound {
             service: "ec2",
             operation: "DeleteVpc".to_owned(),
