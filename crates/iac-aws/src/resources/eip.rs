@@ -9,8 +9,8 @@ use serde_json::{json, Value as Json};
 
 use super::common::{live_tags, malformed, object};
 use super::ec2::{
-    self, by_id, delete_when_unused, reconcile_tags, tag_spec, Ec2Ops, Ec2Type, LastInputs,
-    IN_USE_LIMIT,
+    self, by_id, delete_when_unused, live_by_id, reconcile_tags, tag_spec, Ec2Ops, Ec2Type,
+    LastInputs, IN_USE_LIMIT,
 };
 use super::Cx;
 use crate::Service;
@@ -46,8 +46,7 @@ impl Ec2Type for Eip {
         Ok(by_id(out.addresses(), |addr| {
             let (id, ip) = (addr.allocation_id()?, addr.public_ip()?);
             let inputs = object([("tags", live_tags(addr.tags()))]);
-            let attrs = attrs(id, ip);
-            Some((id.to_owned(), Live { inputs, attrs }))
+            Some(live_by_id(id, inputs, attrs(id, ip)))
         }))
     }
 }

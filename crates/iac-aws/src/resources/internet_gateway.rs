@@ -11,7 +11,8 @@ use serde_json::{json, Value as Json};
 
 use super::common::{gone_is_ok, live_tags, malformed, object, req_str, retry_dependency, Backoff};
 use super::ec2::{
-    self, by_id, described, reconcile_tags, tag_spec, with_id, Ec2Ops, Ec2Type, LastInputs,
+    self, by_id, created_with_id, described, reconcile_tags, tag_spec, with_id, Ec2Ops, Ec2Type,
+    LastInputs,
 };
 use super::Cx;
 use crate::Service;
@@ -120,10 +121,7 @@ impl Ec2Ops for InternetGateway {
             .to_owned();
         ec2::wait_created::<Self>(cx, op, "internet gateway", &id, &[], inputs).await?;
         attach(cx, &id, vpc).await?;
-        Ok(Created {
-            attrs: json!({ "id": id }),
-            physical_id: id,
-        })
+        Ok(created_with_id(id))
     }
 
     async fn update(

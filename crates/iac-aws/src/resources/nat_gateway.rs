@@ -14,7 +14,8 @@ use super::common::{
     absent_is_none, client_token, live_tags, malformed, object, poll_until, req_str, Backoff,
 };
 use super::ec2::{
-    by_id, described, reconcile_tags, tag_spec, with_id, Ec2Ops, Ec2Type, LastInputs,
+    by_id, created_with_id, described, reconcile_tags, tag_spec, with_id, Ec2Ops, Ec2Type,
+    LastInputs,
 };
 use super::Cx;
 use crate::Service;
@@ -153,10 +154,7 @@ impl Ec2Ops for NatGateway {
             },
         )
         .await?;
-        Ok(Created {
-            attrs: json!({ "id": id }),
-            physical_id: id,
-        })
+        Ok(created_with_id(id))
     }
 
     async fn update(

@@ -13,8 +13,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::common::{gone_is_ok, live_tags, malformed, req_str, str_list};
 use super::ec2::{
-    align, by_id, delete_when_unused, described, put_list, reconcile_tags, tag_spec, wait_visible,
-    with_id, Ec2Ops, Ec2Type, LastInputs,
+    align, by_id, created_with_id, delete_when_unused, described, put_list, reconcile_tags,
+    tag_spec, wait_visible, with_id, Ec2Ops, Ec2Type, LastInputs,
 };
 use super::Cx;
 use crate::Service;
@@ -332,10 +332,7 @@ impl Ec2Ops for RouteTable {
         let live =
             wait_visible(op, &format!("route table `{id}`"), || describe_one(cx, &id)).await?;
         reconcile(cx, &id, &live, inputs).await?;
-        Ok(Created {
-            attrs: json!({ "id": id }),
-            physical_id: id,
-        })
+        Ok(created_with_id(id))
     }
 
     /// Reconciles against the table as it is now, not against `old`: drift (a route added

@@ -10,8 +10,8 @@ use serde_json::{json, Value as Json};
 
 use super::common::{bool_or, live_tags, malformed, object, req_str};
 use super::ec2::{
-    self, available, by_id, delete_when_unused, described, interfaces_using, reconcile_tags,
-    tag_spec, Ec2Ops, Ec2Type, LastInputs, IN_USE_LIMIT,
+    self, available, by_id, delete_unless_interfaces, described, live_by_id, reconcile_tags,
+    tag_spec, Ec2Ops, Ec2Type, LastInputs,
 };
 use super::Cx;
 use crate::Service;
@@ -70,8 +70,7 @@ impl Ec2Type for Subnet {
                 ),
                 ("tags", live_tags(subnet.tags())),
             ]);
-            let attrs = attrs(id, az, cidr);
-            Some((id.to_owned(), Live { inputs, attrs }))
+            Some(live_by_id(id, inputs, attrs(id, az, cidr)))
         }))
     }
 }
@@ -144,19 +143,13 @@ impl Ec2Ops for Subnet {
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
         let ec2 = &cx.aws.clients().ec2;
-        delete_when_unused(
-            op,
-            &format!("subnet `{id}`"),
-            IN_USE_LIMIT,
-            || async {
-                ec2.delete_subnet()
-                    .subnet_id(id)
-                    .send()
-                    .await
-                    .map_err(cx.err(Service::Ec2, "DeleteSubnet"))
-            },
-            || interfaces_using(cx, "subnet-id", id),
-        )
+        delete_unless_interfaces(cx, op, "subnet", Self::ID_FILTER, id, || async {
+            ec2.delete_subnet()
+                .subnet_id(id)
+                .send()
+                .await
+                .map_err(cx.err(Service::Ec2, "DeleteSubnet"))
+        })
         .await
     }
 }

@@ -12,8 +12,8 @@ use serde_json::{json, Value as Json};
 
 use super::common::{bool_or, live_tags, malformed, object, req_str};
 use super::ec2::{
-    self, available, by_id, delete_when_unused, described, interfaces_using, reconcile_tags,
-    tag_spec, Ec2, Ec2Ops, Ec2Type, LastInputs, IN_USE_LIMIT,
+    self, available, by_id, delete_unless_interfaces, described, live_by_id, reconcile_tags,
+    tag_spec, Ec2, Ec2Ops, Ec2Type, LastInputs,
 };
 use super::{read_one, Cx};
 use crate::Service;
@@ -126,8 +126,7 @@ impl Ec2Type for Vpc {
                 ("dns_support", json!(bool_or(last, "dns_support", true))),
                 ("tags", live_tags(vpc.tags())),
             ]);
-            let attrs = attrs(id, cidr);
-            Some((id.to_owned(), Live { inputs, attrs }))
+            Some(live_by_id(id, inputs, attrs(id, cidr)))
         }))
     }
 }
@@ -221,19 +220,13 @@ impl Ec2Ops for Vpc {
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
         let ec2 = &cx.aws.clients().ec2;
-        delete_when_unused(
-            op,
-            &format!("VPC `{id}`"),
-            IN_USE_LIMIT,
-            || async {
-                ec2.delete_vpc()
-                    .vpc_id(id)
-                    .send()
-                    .await
-                    .map_err(cx.err(Service::Ec2, "DeleteVpc"))
-            },
-            || interfaces_using(cx, "vpc-id", id),
-        )
+        delete_unless_interfaces(cx, op, "VPC", Self::ID_FILTER, id, || async {
+            ec2.delete_vpc()
+                .vpc_id(id)
+                .send()
+                .await
+                .map_err(cx.err(Service::Ec2, "DeleteVpc"))
+        })
         .await
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use aws_sdk_ec2::types::Filter;
-use iac_engine::provider::{Existing, Live, ProviderError, ReadRequest, Tagged};
+use iac_engine::provider::{Created, Existing, Live, ProviderError, ReadRequest, Tagged};
 use serde_json::{json, Value as Json};
 
 use super::super::common::{existing, keep_tagged, tagged_of, tagged_or};
@@ -22,15 +22,22 @@ pub fn by_id<T>(
     items.iter().filter_map(live).collect()
 }
 
+/// What a create of a type whose one attribute is its id answers.
+pub fn created_with_id(id: String) -> Created {
+    Created {
+        attrs: json!({ "id": id }),
+        physical_id: id,
+    }
+}
+
+/// An object read back as `inputs` with its attributes `attrs`: `(id, live)` for [`by_id`].
+pub fn live_by_id(id: &str, inputs: Json, attrs: Json) -> (String, Live) {
+    (id.to_owned(), Live { inputs, attrs })
+}
+
 /// An object read back as `inputs`, its one attribute its id: `(id, live)` for [`by_id`].
 pub fn with_id(id: &str, inputs: Json) -> (String, Live) {
-    (
-        id.to_owned(),
-        Live {
-            inputs,
-            attrs: json!({ "id": id }),
-        },
-    )
+    live_by_id(id, inputs, json!({ "id": id }))
 }
 
 /// Reads the requested resources of one EC2 type in one describe (per page), with one more

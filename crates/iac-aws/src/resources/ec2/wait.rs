@@ -64,6 +64,28 @@ where
     gone_is_ok(retry_dependency(op, what, Backoff::LONG.with_limit(limit), delete, users).await)
 }
 
+/// Deletes `what` `id` (a VPC, a subnet), which network interfaces can keep in use (of
+/// load balancers, tasks and NAT gateways, which AWS removes minutes after them): `delete`
+/// retried while they do, for at most [`IN_USE_LIMIT`]; when time runs out the error names
+/// them (those with `filter_name=id`, see [`interfaces_using`]).
+pub async fn delete_unless_interfaces<T, F, Fut>(
+    cx: &Cx,
+    op: &OpContext,
+    what: &str,
+    filter_name: &str,
+    id: &str,
+    delete: F,
+) -> Result<(), ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
+    delete_when_unused(op, &format!("{what} `{id}`"), IN_USE_LIMIT, delete, || {
+        interfaces_using(cx, filter_name, id)
+    })
+    .await
+}
+
 /// Waits until a describe by id sees a resource just created.
 ///
 /// EC2 is eventually consistent: right after `Create*` returns, `Describe*` may not see the

@@ -31,8 +31,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::common::{client_token, live_tags, malformed, req_str};
 use super::ec2::{
-    self, align, by_id, delete_when_unused, described, interfaces_using, put_list, reconcile_tags,
-    tag_spec, with_id, Ec2Ops, Ec2Type, LastInputs, IN_USE_LIMIT,
+    self, align, by_id, created_with_id, delete_when_unused, described, interfaces_using, put_list,
+    reconcile_tags, tag_spec, with_id, Ec2Ops, Ec2Type, LastInputs, IN_USE_LIMIT,
 };
 use super::Cx;
 use crate::Service;
@@ -137,10 +137,7 @@ impl Ec2Ops for SecurityGroup {
             .to_owned();
         ec2::wait_created::<Self>(cx, op, "security group", &id, &[], inputs).await?;
         reconcile_rules(cx, &id, inputs).await?;
-        Ok(Created {
-            attrs: json!({ "id": id }),
-            physical_id: id,
-        })
+        Ok(created_with_id(id))
     }
 
     /// Rules are reconciled against the live rules, not against `old`: a rule changed
