@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_autoscaling::operation::describe_auto_scaling_groups::builders::DescribeAutoScalingGroupsFluentBuilder;
 use aws_sdk_autoscaling::types::{
     AutoScalingGroup, Filter, LaunchTemplateSpecification, Tag, TagDescription,
 };
@@ -53,29 +54,37 @@ const DELETE_LIMIT: Duration = Duration::from_secs(20 * 60);
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AutoScalingGroupType;
 
+/// Every group one `DescribeAutoScalingGroups` (all pages) finds, by name: `asking` sets
+/// what it asks for (names, or a filter) on the request.
+async fn describe_by_name(
+    cx: &Cx,
+    asking: impl Fn(DescribeAutoScalingGroupsFluentBuilder) -> DescribeAutoScalingGroupsFluentBuilder,
+) -> Result<HashMap<String, AutoScalingGroup>, ProviderError> {
+    let client = &cx.aws.clients().ec2_autoscaling;
+    let groups = paged!(
+        cx,
+        AutoScaling,
+        "DescribeAutoScalingGroups",
+        asking(client.describe_auto_scaling_groups()),
+        auto_scaling_groups
+    )
+    .await?;
+    Ok(groups
+        .into_iter()
+        .filter_map(|g| Some((g.auto_scaling_group_name()?.to_owned(), g)))
+        .collect())
+}
+
 /// Groups by name, all pages; names not found are absent.
 pub(crate) async fn describe(
     cx: &Cx,
     names: &[String],
 ) -> Result<HashMap<String, AutoScalingGroup>, ProviderError> {
-    let client = &cx.aws.clients().ec2_autoscaling;
     let mut out = HashMap::new();
     for chunk in names.chunks(DESCRIBE_BATCH) {
-        let groups = paged!(
-            cx,
-            AutoScaling,
-            "DescribeAutoScalingGroups",
-            client
-                .describe_auto_scaling_groups()
-                .set_auto_scaling_group_names(Some(chunk.to_vec())),
-            auto_scaling_groups
-        )
-        .await?;
-        for g in groups {
-            if let Some(n) = g.auto_scaling_group_name() {
-                out.insert(n.to_owned(), g);
-            }
-        }
+        out.extend(
+            describe_by_name(cx, |r| r.set_auto_scaling_group_names(Some(chunk.to_vec()))).await?,
+        );
     }
     Ok(out)
 }
@@ -186,25 +195,11 @@ const TAGGED_KEY: &str = "auto-scaling-group";
 
 /// The groups carrying the stack's `iac:stack` tag, by name, all pages.
 async fn describe_tagged(cx: &Cx) -> Result<HashMap<String, AutoScalingGroup>, ProviderError> {
-    let client = &cx.aws.clients().ec2_autoscaling;
     let stack_filter = Filter::builder()
         .name("tag:iac:stack")
         .values(&cx.stack)
         .build();
-    let groups = paged!(
-        cx,
-        AutoScaling,
-        "DescribeAutoScalingGroups",
-        client
-            .describe_auto_scaling_groups()
-            .filters(stack_filter.clone()),
-        auto_scaling_groups
-    )
-    .await?;
-    Ok(groups
-        .into_iter()
-        .filter_map(|g| Some((g.auto_scaling_group_name()?.to_owned(), g)))
-        .collect())
+    describe_by_name(cx, |r| r.filters(stack_filter.clone())).await
 }
 
 /// The groups of `found` (not being deleted) as the plan's orphan check takes them.
