@@ -22,17 +22,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_autoscaling::operation::describe_auto_scaling_groups::builders::DescribeAutoScalingGroupsFluentBuilder;
 use aws_sdk_autoscaling::types::{
     AutoScalingGroup, Filter, LaunchTemplateSpecification, Tag, TagDescription,
 };
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
+    Created, Existing, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    existing, input_tags, malformed, name_taken, order_like, poll_until, req_str, str_list,
-    tags_json, Backoff, TagDiff,
+    bool_or, existing, gone, input_tags, keep_tagged, malformed, order_like, paged, poll_until,
+    req_str, str_list, tagged_of as common_tagged_of, tagged_or, tags_json, taken_as_conflict,
+    Backoff, TagDiff,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -52,36 +54,37 @@ const DELETE_LIMIT: Duration = Duration::from_secs(20 * 60);
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AutoScalingGroupType;
 
+/// Every group one `DescribeAutoScalingGroups` (all pages) finds, by name: `asking` sets
+/// what it asks for (names, or a filter) on the request.
+async fn describe_by_name(
+    cx: &Cx,
+    asking: impl Fn(DescribeAutoScalingGroupsFluentBuilder) -> DescribeAutoScalingGroupsFluentBuilder,
+) -> Result<HashMap<String, AutoScalingGroup>, ProviderError> {
+    let client = &cx.aws.clients().ec2_autoscaling;
+    let groups = paged!(
+        cx,
+        AutoScaling,
+        "DescribeAutoScalingGroups",
+        asking(client.describe_auto_scaling_groups()),
+        auto_scaling_groups
+    )
+    .await?;
+    Ok(groups
+        .into_iter()
+        .filter_map(|g| Some((g.auto_scaling_group_name()?.to_owned(), g)))
+        .collect())
+}
+
 /// Groups by name, all pages; names not found are absent.
 pub(crate) async fn describe(
     cx: &Cx,
     names: &[String],
 ) -> Result<HashMap<String, AutoScalingGroup>, ProviderError> {
-    let client = &cx.aws.clients().ec2_autoscaling;
     let mut out = HashMap::new();
     for chunk in names.chunks(DESCRIBE_BATCH) {
-        let groups = super::common::all_pages(|token| {
-            let page = client
-                .describe_auto_scaling_groups()
-                .set_auto_scaling_group_names(Some(chunk.to_vec()))
-                .set_next_token(token);
-            async move {
-                let resp = page
-                    .send()
-                    .await
-                    .map_err(cx.err(Service::AutoScaling, "DescribeAutoScalingGroups"))?;
-                Ok((
-                    resp.auto_scaling_groups().to_vec(),
-                    resp.next_token().map(str::to_owned),
-                ))
-            }
-        })
-        .await?;
-        for g in groups {
-            if let Some(n) = g.auto_scaling_group_name() {
-                out.insert(n.to_owned(), g);
-            }
-        }
+        out.extend(
+            describe_by_name(cx, |r| r.set_auto_scaling_group_names(Some(chunk.to_vec()))).await?,
+        );
     }
     Ok(out)
 }
@@ -192,55 +195,21 @@ const TAGGED_KEY: &str = "auto-scaling-group";
 
 /// The groups carrying the stack's `iac:stack` tag, by name, all pages.
 async fn describe_tagged(cx: &Cx) -> Result<HashMap<String, AutoScalingGroup>, ProviderError> {
-    let client = &cx.aws.clients().ec2_autoscaling;
-    let groups = super::common::all_pages(|token| {
-        let page = client
-            .describe_auto_scaling_groups()
-            .filters(
-                Filter::builder()
-                    .name("tag:iac:stack")
-                    .values(&cx.stack)
-                    .build(),
-            )
-            .set_next_token(token);
-        async move {
-            let resp = page
-                .send()
-                .await
-                .map_err(cx.err(Service::AutoScaling, "DescribeAutoScalingGroups"))?;
-            Ok((
-                resp.auto_scaling_groups().to_vec(),
-                resp.next_token().map(str::to_owned),
-            ))
-        }
-    })
-    .await?;
-    Ok(groups
-        .into_iter()
-        .filter_map(|g| Some((g.auto_scaling_group_name()?.to_owned(), g)))
-        .collect())
+    let stack_filter = Filter::builder()
+        .name("tag:iac:stack")
+        .values(&cx.stack)
+        .build();
+    describe_by_name(cx, |r| r.filters(stack_filter.clone())).await
 }
 
 /// The groups of `found` (not being deleted) as the plan's orphan check takes them.
 fn tagged_of(found: &HashMap<String, AutoScalingGroup>) -> Vec<Tagged> {
-    let mut out: Vec<Tagged> = found
-        .iter()
-        .filter(|(_, g)| !deleting(g))
-        .map(|(name, g)| {
-            let live = live_of(g, &Json::Null);
-            let iac_name = live.inputs["tags"]
-                .get("iac:name")
-                .and_then(Json::as_str)
-                .map(str::to_owned);
-            Tagged {
-                physical_id: name.clone(),
-                name: iac_name,
-                live,
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| a.physical_id.cmp(&b.physical_id));
-    out
+    common_tagged_of(
+        found
+            .iter()
+            .filter(|(_, g)| !deleting(g))
+            .map(|(name, g)| (name.clone(), live_of(g, &Json::Null))),
+    )
 }
 
 #[async_trait]
@@ -253,10 +222,7 @@ impl ResourceType for AutoScalingGroupType {
         // One describe by the stack's tag; by name only the groups it did not find (their
         // tags changed outside iac).
         let mut found = describe_tagged(cx).await?;
-        cx.tagged
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(TAGGED_KEY, tagged_of(&found));
+        keep_tagged(cx, TAGGED_KEY, tagged_of(&found));
         let missing: Vec<String> = requests
             .iter()
             .filter(|r| !found.contains_key(&r.physical_id))
@@ -277,15 +243,10 @@ impl ResourceType for AutoScalingGroupType {
     /// The stack's groups: what the plan's read just found by the stack's tag, or else one
     /// describe filtered on its tag.
     async fn list_tagged(&self, cx: &Cx) -> Result<Vec<Tagged>, ProviderError> {
-        let read = cx
-            .tagged
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(TAGGED_KEY);
-        if let Some(tagged) = read {
-            return Ok(tagged);
-        }
-        Ok(tagged_of(&describe_tagged(cx).await?))
+        tagged_or(cx, TAGGED_KEY, || async {
+            Ok(tagged_of(&describe_tagged(cx).await?))
+        })
+        .await
     }
 
     /// By name or ARN (`…:autoScalingGroup:UUID:autoScalingGroupName/NAME`).
@@ -342,24 +303,17 @@ impl ResourceType for AutoScalingGroupType {
             .max_size(max)
             .set_desired_capacity(int(inputs, "desired"))
             .vpc_zone_identifier(str_list(inputs, "subnets").join(","))
-            .new_instances_protected_from_scale_in(
-                inputs
-                    .get("protect_from_scale_in")
-                    .and_then(Json::as_bool)
-                    .unwrap_or(false),
-            )
+            .new_instances_protected_from_scale_in(bool_or(inputs, "protect_from_scale_in", false))
             .set_health_check_grace_period(int(inputs, "health_check_grace_period"))
             .set_tags(Some(group_tags(group, &input_tags(inputs))))
             .send()
             .await
             .map_err(cx.err(Service::AutoScaling, "CreateAutoScalingGroup"));
-        match created {
-            Ok(_) => {}
-            Err(e) if e.code() == Some("AlreadyExists") => {
-                return Err(name_taken(&format!("Auto Scaling group `{group}`")));
-            }
-            Err(e) => return Err(e),
-        }
+        taken_as_conflict(
+            created,
+            "AlreadyExists",
+            &format!("Auto Scaling group `{group}`"),
+        )?;
         let g = poll_until(
             op,
             &format!("Auto Scaling group `{group}` to become visible"),
@@ -417,11 +371,11 @@ impl ResourceType for AutoScalingGroupType {
             any = true;
         }
         if has("protect_from_scale_in") {
-            update = update.new_instances_protected_from_scale_in(
-                new.get("protect_from_scale_in")
-                    .and_then(Json::as_bool)
-                    .unwrap_or(false),
-            );
+            update = update.new_instances_protected_from_scale_in(bool_or(
+                new,
+                "protect_from_scale_in",
+                false,
+            ));
             any = true;
         }
         if has("health_check_grace_period") {
@@ -457,12 +411,9 @@ impl ResourceType for AutoScalingGroupType {
                 .map_err(cx.err(Service::AutoScaling, "CreateOrUpdateTags"))?;
         }
         let found = describe(cx, &[id.to_owned()]).await?;
-        let g = found.get(id).ok_or_else(|| {
-            ProviderError::new(
-                ErrorKind::NotFound,
-                format!("Auto Scaling group `{id}` is gone"),
-            )
-        })?;
+        let g = found
+            .get(id)
+            .ok_or_else(|| gone(&format!("Auto Scaling group `{id}`")))?;
         Ok(attrs_of(g))
     }
 

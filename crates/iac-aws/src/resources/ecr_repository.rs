@@ -9,13 +9,13 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Repository, Tag};
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest,
+    Created, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Value as Json};
 
 use super::common::{
-    bool_or, describe_in_batches, find_existing, for_each_bounded, live_tags, malformed,
-    name_taken, req_str, sdk_tags, sdk_tags_of, TagDiff, READ_CONCURRENCY,
+    bool_or, describe_in_batches, find_by_name, for_each_bounded, gone, live_tags, malformed,
+    req_str, sdk_tags, sdk_tags_of, taken_as_conflict, TagDiff, READ_CONCURRENCY,
 };
 use super::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -158,8 +158,7 @@ impl ResourceType for EcrRepository {
         name: &str,
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
-        let repo = req_str(inputs, RTYPE, "name")?;
-        find_existing(self, cx, name, repo, inputs).await
+        find_by_name(self, RTYPE, cx, name, inputs).await
     }
 
     /// A repository of that name that exists already (whoever made it) makes the create
@@ -182,16 +181,14 @@ impl ResourceType for EcrRepository {
             .send()
             .await
             .map_err(cx.err(Service::Ecr, "CreateRepository"));
-        let repo = match created {
-            Ok(resp) => resp
-                .repository()
-                .cloned()
-                .ok_or_else(|| malformed("CreateRepository", "repository"))?,
-            Err(e) if e.code() == Some("RepositoryAlreadyExistsException") => {
-                return Err(name_taken(&format!("ECR repository `{name}`")));
-            }
-            Err(e) => return Err(e),
-        };
+        let repo = taken_as_conflict(
+            created,
+            "RepositoryAlreadyExistsException",
+            &format!("ECR repository `{name}`"),
+        )?
+        .repository()
+        .cloned()
+        .ok_or_else(|| malformed("CreateRepository", "repository"))?;
         Ok(Created {
             physical_id: name.to_owned(),
             attrs: attrs_of(&repo),
@@ -227,9 +224,7 @@ impl ResourceType for EcrRepository {
         let repo = describe(cx, &[id.to_owned()])
             .await?
             .remove(id)
-            .ok_or_else(|| {
-                ProviderError::new(ErrorKind::NotFound, format!("repository `{id}` is gone"))
-            })?;
+            .ok_or_else(|| gone(&format!("repository `{id}`")))?;
         let arn = repo.repository_arn().unwrap_or_default();
         let diff = TagDiff::between(old, new);
         if !diff.remove.is_empty() {

@@ -9,7 +9,8 @@ use serde_json::{json, Value as Json};
 
 use super::common::{live_tags, malformed, object};
 use super::ec2::{
-    self, delete_when_unused, reconcile_tags, tag_spec, Ec2Ops, Ec2Type, LastInputs, IN_USE_LIMIT,
+    self, by_id, delete_when_unused, live_by_id, reconcile_tags, tag_spec, Ec2Ops, Ec2Type,
+    LastInputs, IN_USE_LIMIT,
 };
 use super::Cx;
 use crate::Service;
@@ -42,20 +43,11 @@ impl Ec2Type for Eip {
             .send()
             .await
             .map_err(cx.err(Service::Ec2, "DescribeAddresses"))?;
-        let mut found = HashMap::new();
-        for addr in out.addresses() {
-            let (Some(id), Some(ip)) = (addr.allocation_id(), addr.public_ip()) else {
-                continue;
-            };
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs: object([("tags", live_tags(addr.tags()))]),
-                    attrs: attrs(id, ip),
-                },
-            );
-        }
-        Ok(found)
+        Ok(by_id(out.addresses(), |addr| {
+            let (id, ip) = (addr.allocation_id()?, addr.public_ip()?);
+            let inputs = object([("tags", live_tags(addr.tags()))]);
+            Some(live_by_id(id, inputs, attrs(id, ip)))
+        }))
     }
 }
 

@@ -14,13 +14,14 @@
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest,
+    Created, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    all_pages, find_existing, for_each_bounded, iam_next_marker, live_tags, name_taken, order_like,
-    poll_until, req_str, sdk_tags, sdk_tags_of, str_list, Backoff, TagDiff, READ_CONCURRENCY,
+    absent_is_none, all_pages, find_by_name, for_each_bounded, iam_next_marker, live_tags,
+    order_like, poll_until, req_str, sdk_tags, sdk_tags_of, str_list, taken_as_conflict, Backoff,
+    TagDiff, READ_CONCURRENCY,
 };
 use super::{iam_policy, Cx, ResourceType};
 use crate::Service;
@@ -154,13 +155,8 @@ async fn read_one(cx: &Cx, r: &ReadRequest) -> Result<Option<Live>, ProviderErro
         .send()
         .await
         .map_err(cx.err(Service::Iam, "GetRole"));
-    let role = match got {
-        Ok(resp) => match resp.role() {
-            Some(role) => role.clone(),
-            None => return Ok(None),
-        },
-        Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+    let Some(role) = absent_is_none(got)?.and_then(|resp| resp.role().cloned()) else {
+        return Ok(None);
     };
     let policies = order_like(
         attached(cx, &r.physical_id).await?,
@@ -193,6 +189,15 @@ async fn read_one(cx: &Cx, r: &ReadRequest) -> Result<Option<Live>, ProviderErro
     }))
 }
 
+/// The name in an IAM ARN `arn:aws:iam::ACCOUNT:KIND/PATH/NAME` (the last part), or `id`
+/// itself when it is no ARN of that `kind` (`role`, `instance-profile`).
+pub(super) fn iam_name<'a>(id: &'a str, kind: &str) -> &'a str {
+    match id.split_once(&format!(":{kind}/")) {
+        Some((_, path)) => path.rsplit('/').next().unwrap_or(path),
+        None => id,
+    }
+}
+
 #[async_trait]
 impl ResourceType for IamRole {
     async fn read(
@@ -212,12 +217,7 @@ impl ResourceType for IamRole {
         id: &str,
         desired: &Json,
     ) -> Result<Option<Imported>, ProviderError> {
-        // `arn:aws:iam::ACCOUNT:role/PATH/NAME`: the name is the last part.
-        let role = match id.split_once(":role/") {
-            Some((_, path)) => path.rsplit('/').next().unwrap_or(path),
-            None => id,
-        };
-        super::read_one(self, cx, name, role, desired, json!({})).await
+        super::read_one(self, cx, name, iam_name(id, "role"), desired, json!({})).await
     }
 
     /// By `name`: the role of that name (see `find`), whoever owns it.
@@ -237,8 +237,7 @@ impl ResourceType for IamRole {
         name: &str,
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
-        let role = req_str(inputs, RTYPE, "name")?;
-        find_existing(self, cx, name, role, inputs).await
+        find_by_name(self, RTYPE, cx, name, inputs).await
     }
 
     /// A role of that name that exists already (whoever made it) makes the create fail with
@@ -262,13 +261,11 @@ impl ResourceType for IamRole {
             .send()
             .await
             .map_err(cx.err(Service::Iam, "CreateRole"));
-        match created {
-            Ok(_) => {}
-            Err(e) if e.code() == Some("EntityAlreadyExists") => {
-                return Err(name_taken(&format!("IAM role `{name}`")));
-            }
-            Err(e) => return Err(e),
-        }
+        taken_as_conflict(
+            created,
+            "EntityAlreadyExists",
+            &format!("IAM role `{name}`"),
+        )?;
         let want = str_list(inputs, "managed_policies");
         let have = attached(cx, name).await?;
         match_policies(cx, name, &have, &want).await?;
@@ -282,17 +279,13 @@ impl ResourceType for IamRole {
             &format!("role `{name}` to become visible"),
             Backoff::SHORT,
             || async {
-                match iam
+                let got = iam
                     .get_role()
                     .role_name(name)
                     .send()
                     .await
-                    .map_err(cx.err(Service::Iam, "GetRole"))
-                {
-                    Ok(resp) => Ok(resp.role().map(|r| r.arn().to_owned())),
-                    Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(e),
-                }
+                    .map_err(cx.err(Service::Iam, "GetRole"));
+                Ok(absent_is_none(got)?.and_then(|resp| resp.role().map(|r| r.arn().to_owned())))
             },
         )
         .await?;

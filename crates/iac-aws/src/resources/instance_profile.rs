@@ -9,14 +9,15 @@
 use async_trait::async_trait;
 use aws_sdk_iam::types::{InstanceProfile as SdkProfile, Tag};
 use iac_engine::provider::{
-    Created, ErrorKind, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
+    Created, Existing, Imported, Live, OpContext, ProviderError, ReadRequest,
 };
 use serde_json::{json, Value as Json};
 
 use super::common::{
-    find_existing, for_each_bounded, gone_is_ok, live_tags, name_taken, poll_until, req_str,
-    sdk_tags, sdk_tags_of, Backoff, TagDiff, READ_CONCURRENCY,
+    absent_is_none, find_by_name, for_each_bounded, gone, gone_is_ok, live_tags, poll_until,
+    req_str, sdk_tags, sdk_tags_of, taken_as_conflict, Backoff, TagDiff, READ_CONCURRENCY,
 };
+use super::iam_role::iam_name;
 use super::{Cx, ResourceType};
 use crate::Service;
 
@@ -28,20 +29,17 @@ pub struct InstanceProfile;
 
 /// The profile named `name`, `None` when there is none.
 async fn get(cx: &Cx, name: &str) -> Result<Option<SdkProfile>, ProviderError> {
-    match cx
-        .aws
-        .clients()
-        .iam
-        .get_instance_profile()
-        .instance_profile_name(name)
-        .send()
-        .await
-        .map_err(cx.err(Service::Iam, "GetInstanceProfile"))
-    {
-        Ok(resp) => Ok(resp.instance_profile().cloned()),
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+    let resp = absent_is_none(
+        cx.aws
+            .clients()
+            .iam
+            .get_instance_profile()
+            .instance_profile_name(name)
+            .send()
+            .await
+            .map_err(cx.err(Service::Iam, "GetInstanceProfile")),
+    )?;
+    Ok(resp.and_then(|r| r.instance_profile().cloned()))
 }
 
 fn attrs_of(p: &SdkProfile) -> Json {
@@ -109,10 +107,7 @@ impl ResourceType for InstanceProfile {
         id: &str,
         desired: &Json,
     ) -> Result<Option<Imported>, ProviderError> {
-        let profile = match id.split_once(":instance-profile/") {
-            Some((_, path)) => path.rsplit('/').next().unwrap_or(path),
-            None => id,
-        };
+        let profile = iam_name(id, "instance-profile");
         super::read_one(self, cx, name, profile, desired, json!({})).await
     }
 
@@ -133,8 +128,7 @@ impl ResourceType for InstanceProfile {
         name: &str,
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
-        let profile = req_str(inputs, RTYPE, "name")?;
-        find_existing(self, cx, name, profile, inputs).await
+        find_by_name(self, RTYPE, cx, name, inputs).await
     }
 
     /// A profile of that name that exists already makes the create fail with `Conflict`
@@ -148,7 +142,7 @@ impl ResourceType for InstanceProfile {
     ) -> Result<Created, ProviderError> {
         let profile = req_str(inputs, RTYPE, "name")?;
         let role = req_str(inputs, RTYPE, "role")?;
-        match cx
+        let created = cx
             .aws
             .clients()
             .iam
@@ -157,14 +151,12 @@ impl ResourceType for InstanceProfile {
             .set_tags(sdk_tags_of::<Tag>(inputs)?)
             .send()
             .await
-            .map_err(cx.err(Service::Iam, "CreateInstanceProfile"))
-        {
-            Ok(_) => {}
-            Err(e) if e.code() == Some("EntityAlreadyExists") => {
-                return Err(name_taken(&format!("instance profile `{profile}`")));
-            }
-            Err(e) => return Err(e),
-        }
+            .map_err(cx.err(Service::Iam, "CreateInstanceProfile"));
+        taken_as_conflict(
+            created,
+            "EntityAlreadyExists",
+            &format!("instance profile `{profile}`"),
+        )?;
         add_role(cx, profile, role).await?;
         // IAM is eventually consistent: wait until the profile reads back with its role
         // before a launch template names it.
@@ -197,12 +189,9 @@ impl ResourceType for InstanceProfile {
         let iam = &cx.aws.clients().iam;
         if changed.iter().any(|p| p == "role") {
             // What the profile holds now (the update's `old` is what the plan read).
-            let live = get(cx, id).await?.ok_or_else(|| {
-                ProviderError::new(
-                    ErrorKind::NotFound,
-                    format!("instance profile `{id}` is gone"),
-                )
-            })?;
+            let live = get(cx, id)
+                .await?
+                .ok_or_else(|| gone(&format!("instance profile `{id}`")))?;
             for r in live.roles() {
                 remove_role(cx, id, r.role_name()).await?;
             }
@@ -225,12 +214,9 @@ impl ResourceType for InstanceProfile {
                 .await
                 .map_err(cx.err(Service::Iam, "TagInstanceProfile"))?;
         }
-        let p = get(cx, id).await?.ok_or_else(|| {
-            ProviderError::new(
-                ErrorKind::NotFound,
-                format!("instance profile `{id}` is gone"),
-            )
-        })?;
+        let p = get(cx, id)
+            .await?
+            .ok_or_else(|| gone(&format!("instance profile `{id}`")))?;
         Ok(attrs_of(&p))
     }
 

@@ -9,10 +9,11 @@ use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType};
 use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError};
 use serde_json::{json, Value as Json};
 
-use super::common::{
-    gone_is_ok, live_tags, malformed, object, paged, req_str, retry_dependency, Backoff,
+use super::common::{gone_is_ok, live_tags, malformed, object, req_str, retry_dependency, Backoff};
+use super::ec2::{
+    self, by_id, created_with_id, described, reconcile_tags, tag_spec, with_id, Ec2Ops, Ec2Type,
+    LastInputs,
 };
-use super::ec2::{self, reconcile_tags, tag_spec, Ec2Ops, Ec2Type, LastInputs};
 use super::Cx;
 use crate::Service;
 
@@ -77,21 +78,13 @@ impl Ec2Type for InternetGateway {
         filters: Vec<Filter>,
         _last: &'a LastInputs<'a>,
     ) -> Result<HashMap<String, Live>, ProviderError> {
-        let ec2 = &cx.aws.clients().ec2;
-        let internet_gateways = paged!(
+        let gateways = described!(
             cx,
-            Ec2,
             "DescribeInternetGateways",
-            ec2.describe_internet_gateways()
-                .set_filters(Some(filters.clone())),
-            internet_gateways
+            describe_internet_gateways(set_filters: filters) -> internet_gateways
         )
         .await?;
-        let mut found = HashMap::new();
-        for igw in &internet_gateways {
-            let Some(id) = igw.internet_gateway_id() else {
-                continue;
-            };
+        Ok(by_id(&gateways, |igw| {
             // Detached outside iac: `vpc` reads as null, which plans a re-attach.
             let vpc = igw
                 .attachments()
@@ -99,15 +92,8 @@ impl Ec2Type for InternetGateway {
                 .find_map(|a| a.vpc_id())
                 .map_or(Json::Null, |v| json!(v));
             let inputs = object([("vpc", vpc), ("tags", live_tags(igw.tags()))]);
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs,
-                    attrs: json!({ "id": id }),
-                },
-            );
-        }
-        Ok(found)
+            Some(with_id(igw.internet_gateway_id()?, inputs))
+        }))
     }
 }
 
@@ -135,10 +121,7 @@ impl Ec2Ops for InternetGateway {
             .to_owned();
         ec2::wait_created::<Self>(cx, op, "internet gateway", &id, &[], inputs).await?;
         attach(cx, &id, vpc).await?;
-        Ok(Created {
-            attrs: json!({ "id": id }),
-            physical_id: id,
-        })
+        Ok(created_with_id(id))
     }
 
     async fn update(

@@ -14,8 +14,8 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    find_existing, for_each_bounded, input_tags, name_taken, paged, poll_until, req_str, tags_json,
-    Backoff, TagDiff, READ_CONCURRENCY,
+    find_by_name, for_each_bounded, gone, input_tags, paged, poll_until, req_str, tags_json,
+    taken_as_conflict, Backoff, TagDiff, READ_CONCURRENCY,
 };
 use super::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -202,8 +202,7 @@ impl ResourceType for LogGroup {
         name: &str,
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
-        let group = req_str(inputs, RTYPE, "name")?;
-        find_existing(self, cx, name, group, inputs).await
+        find_by_name(self, RTYPE, cx, name, inputs).await
     }
 
     /// A group of that name that exists already (whoever made it) makes the create fail
@@ -227,13 +226,11 @@ impl ResourceType for LogGroup {
             .send()
             .await
             .map_err(cx.err(Service::Logs, "CreateLogGroup"));
-        match created {
-            Ok(_) => {}
-            Err(e) if e.code() == Some("ResourceAlreadyExistsException") => {
-                return Err(name_taken(&format!("log group `{name}`")));
-            }
-            Err(e) => return Err(e),
-        }
+        taken_as_conflict(
+            created,
+            "ResourceAlreadyExistsException",
+            &format!("log group `{name}`"),
+        )?;
         if let Some(days) = inputs.get("retention_days").and_then(Json::as_i64) {
             set_retention(cx, name, Some(days)).await?;
         }
@@ -262,9 +259,10 @@ impl ResourceType for LogGroup {
         if changed.iter().any(|p| p == "retention_days") {
             set_retention(cx, id, new.get("retention_days").and_then(Json::as_i64)).await?;
         }
-        let g = describe(cx, &[id]).await?.remove(id).ok_or_else(|| {
-            ProviderError::new(ErrorKind::NotFound, format!("log group `{id}` is gone"))
-        })?;
+        let g = describe(cx, &[id])
+            .await?
+            .remove(id)
+            .ok_or_else(|| gone(&format!("log group `{id}`")))?;
         let diff = TagDiff::between(old, new);
         if !diff.is_empty() {
             let logs = &cx.aws.clients().logs;

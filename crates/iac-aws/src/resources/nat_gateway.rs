@@ -11,9 +11,12 @@ use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError};
 use serde_json::{json, Value as Json};
 
 use super::common::{
-    client_token, live_tags, malformed, object, paged, poll_until, req_str, Backoff,
+    absent_is_none, client_token, live_tags, malformed, object, poll_until, req_str, Backoff,
 };
-use super::ec2::{reconcile_tags, tag_spec, Ec2Ops, Ec2Type, LastInputs};
+use super::ec2::{
+    by_id, created_with_id, described, reconcile_tags, tag_spec, with_id, Ec2Ops, Ec2Type,
+    LastInputs,
+};
 use super::Cx;
 use crate::Service;
 
@@ -42,11 +45,7 @@ async fn describe_one(cx: &Cx, id: &str) -> Result<Option<Ec2Nat>, ProviderError
         .send()
         .await
         .map_err(cx.err(Service::Ec2, "DescribeNatGateways"));
-    match out {
-        Ok(out) => Ok(out.nat_gateways().first().cloned()),
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(absent_is_none(out)?.and_then(|out| out.nat_gateways().first().cloned()))
 }
 
 impl Ec2Type for NatGateway {
@@ -61,23 +60,16 @@ impl Ec2Type for NatGateway {
         filters: Vec<Filter>,
         _last: &'a LastInputs<'a>,
     ) -> Result<HashMap<String, Live>, ProviderError> {
-        let ec2 = &cx.aws.clients().ec2;
-        let nat_gateways = paged!(
+        let gateways = described!(
             cx,
-            Ec2,
             "DescribeNatGateways",
-            ec2.describe_nat_gateways()
-                .set_filter(Some(filters.clone())),
-            nat_gateways
+            describe_nat_gateways(set_filter: filters) -> nat_gateways
         )
         .await?;
-        let mut found = HashMap::new();
-        for nat in &nat_gateways {
-            let Some(id) = nat.nat_gateway_id() else {
-                continue;
-            };
+        Ok(by_id(&gateways, |nat| {
+            let id = nat.nat_gateway_id()?;
             if is_gone(nat) {
-                continue;
+                return None;
             }
             let eip = nat
                 .nat_gateway_addresses()
@@ -89,15 +81,8 @@ impl Ec2Type for NatGateway {
                 ("eip", eip),
                 ("tags", live_tags(nat.tags())),
             ]);
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs,
-                    attrs: json!({ "id": id }),
-                },
-            );
-        }
-        Ok(found)
+            Some(with_id(id, inputs))
+        }))
     }
 }
 
@@ -169,10 +154,7 @@ impl Ec2Ops for NatGateway {
             },
         )
         .await?;
-        Ok(Created {
-            attrs: json!({ "id": id }),
-            physical_id: id,
-        })
+        Ok(created_with_id(id))
     }
 
     async fn update(

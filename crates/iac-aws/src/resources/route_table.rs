@@ -11,10 +11,10 @@ use aws_sdk_ec2::types::{
 use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError};
 use serde_json::{json, Map, Value as Json};
 
-use super::common::{gone_is_ok, live_tags, malformed, paged, req_str, str_list};
+use super::common::{gone_is_ok, live_tags, malformed, req_str, str_list};
 use super::ec2::{
-    align, delete_when_unused, put_list, reconcile_tags, tag_spec, wait_visible, Ec2Ops, Ec2Type,
-    LastInputs,
+    align, by_id, created_with_id, delete_when_unused, described, put_list, reconcile_tags,
+    tag_spec, wait_visible, with_id, Ec2Ops, Ec2Type, LastInputs,
 };
 use super::Cx;
 use crate::Service;
@@ -264,21 +264,14 @@ impl Ec2Type for RouteTable {
         filters: Vec<Filter>,
         last: &'a LastInputs<'a>,
     ) -> Result<HashMap<String, Live>, ProviderError> {
-        let ec2 = &cx.aws.clients().ec2;
-        let route_tables = paged!(
+        let tables = described!(
             cx,
-            Ec2,
             "DescribeRouteTables",
-            ec2.describe_route_tables()
-                .set_filters(Some(filters.clone())),
-            route_tables
+            describe_route_tables(set_filters: filters) -> route_tables
         )
         .await?;
-        let mut found = HashMap::new();
-        for table in &route_tables {
-            let (Some(id), Some(vpc)) = (table.route_table_id(), table.vpc_id()) else {
-                continue;
-            };
+        Ok(by_id(&tables, |table| {
+            let (id, vpc) = (table.route_table_id()?, table.vpc_id()?);
             let last = last.of(id);
             let routes = align(
                 live_routes(table)
@@ -304,15 +297,8 @@ impl Ec2Type for RouteTable {
             put_list(&mut inputs, last, "routes", routes);
             put_list(&mut inputs, last, "subnets", subnets);
             inputs.insert("tags".to_owned(), live_tags(table.tags()));
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs: Json::Object(inputs),
-                    attrs: json!({ "id": id }),
-                },
-            );
-        }
-        Ok(found)
+            Some(with_id(id, Json::Object(inputs)))
+        }))
     }
 }
 
@@ -346,10 +332,7 @@ impl Ec2Ops for RouteTable {
         let live =
             wait_visible(op, &format!("route table `{id}`"), || describe_one(cx, &id)).await?;
         reconcile(cx, &id, &live, inputs).await?;
-        Ok(Created {
-            attrs: json!({ "id": id }),
-            physical_id: id,
-        })
+        Ok(created_with_id(id))
     }
 
     /// Reconciles against the table as it is now, not against `old`: drift (a route added

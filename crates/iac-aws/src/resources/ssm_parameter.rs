@@ -51,6 +51,17 @@ fn refuse_secret(p: &Parameter) -> Result<(), ProviderError> {
 
 /// The parameters named, by name; unknown names are left out. Values are not decrypted.
 async fn get(cx: &Cx, names: &[String]) -> Result<Vec<Parameter>, ProviderError> {
+    get_parameters(cx, names, Some(false)).await
+}
+
+/// The parameters named, `BATCH` names a `GetParameters` (`WithDecryption` as
+/// `with_decryption` says, the API's default when `None`); unknown names are left out.
+/// Also how a launch template reads the AMI its parameter names.
+pub(super) async fn get_parameters(
+    cx: &Cx,
+    names: &[String],
+    with_decryption: Option<bool>,
+) -> Result<Vec<Parameter>, ProviderError> {
     let mut out = Vec::new();
     for chunk in names.chunks(BATCH) {
         let resp = cx
@@ -59,7 +70,7 @@ async fn get(cx: &Cx, names: &[String]) -> Result<Vec<Parameter>, ProviderError>
             .ssm
             .get_parameters()
             .set_names(Some(chunk.to_vec()))
-            .with_decryption(false)
+            .set_with_decryption(with_decryption)
             .send()
             .await
             .map_err(cx.err(Service::Ssm, "GetParameters"))?;

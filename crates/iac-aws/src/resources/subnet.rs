@@ -8,10 +8,10 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, ResourceType as Ec2Resou
 use iac_engine::provider::{Created, Live, OpContext, ProviderError};
 use serde_json::{json, Value as Json};
 
-use super::common::{bool_or, live_tags, malformed, object, paged, req_str};
+use super::common::{bool_or, live_tags, malformed, object, req_str};
 use super::ec2::{
-    self, available, delete_when_unused, interfaces_using, reconcile_tags, tag_spec, Ec2Ops,
-    Ec2Type, LastInputs, IN_USE_LIMIT,
+    self, available, by_id, delete_unless_interfaces, described, live_by_id, reconcile_tags,
+    tag_spec, Ec2Ops, Ec2Type, LastInputs,
 };
 use super::Cx;
 use crate::Service;
@@ -54,25 +54,12 @@ impl Ec2Type for Subnet {
         filters: Vec<Filter>,
         _last: &'a LastInputs<'a>,
     ) -> Result<HashMap<String, Live>, ProviderError> {
-        let ec2 = &cx.aws.clients().ec2;
-        let subnets = paged!(
-            cx,
-            Ec2,
-            "DescribeSubnets",
-            ec2.describe_subnets().set_filters(Some(filters.clone())),
-            subnets
-        )
-        .await?;
-        let mut found = HashMap::new();
-        for subnet in &subnets {
-            let (Some(id), Some(vpc), Some(cidr), Some(az)) = (
-                subnet.subnet_id(),
-                subnet.vpc_id(),
-                subnet.cidr_block(),
-                subnet.availability_zone(),
-            ) else {
-                continue;
-            };
+        let subnets =
+            described!(cx, "DescribeSubnets", describe_subnets(set_filters: filters) -> subnets)
+                .await?;
+        Ok(by_id(&subnets, |subnet| {
+            let (id, vpc) = (subnet.subnet_id()?, subnet.vpc_id()?);
+            let (cidr, az) = (subnet.cidr_block()?, subnet.availability_zone()?);
             let inputs = object([
                 ("vpc", json!(vpc)),
                 ("cidr", json!(cidr)),
@@ -83,15 +70,8 @@ impl Ec2Type for Subnet {
                 ),
                 ("tags", live_tags(subnet.tags())),
             ]);
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs,
-                    attrs: attrs(id, az, cidr),
-                },
-            );
-        }
-        Ok(found)
+            Some(live_by_id(id, inputs, attrs(id, az, cidr)))
+        }))
     }
 }
 
@@ -163,19 +143,13 @@ impl Ec2Ops for Subnet {
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
         let ec2 = &cx.aws.clients().ec2;
-        delete_when_unused(
-            op,
-            &format!("subnet `{id}`"),
-            IN_USE_LIMIT,
-            || async {
-                ec2.delete_subnet()
-                    .subnet_id(id)
-                    .send()
-                    .await
-                    .map_err(cx.err(Service::Ec2, "DeleteSubnet"))
-            },
-            || interfaces_using(cx, "subnet-id", id),
-        )
+        delete_unless_interfaces(cx, op, "subnet", Self::ID_FILTER, id, || async {
+            ec2.delete_subnet()
+                .subnet_id(id)
+                .send()
+                .await
+                .map_err(cx.err(Service::Ec2, "DeleteSubnet"))
+        })
         .await
     }
 }

@@ -10,10 +10,10 @@ use aws_sdk_ec2::types::{
 use iac_engine::provider::{Created, Imported, Live, OpContext, ProviderError};
 use serde_json::{json, Value as Json};
 
-use super::common::{bool_or, live_tags, malformed, object, paged, req_str};
+use super::common::{bool_or, live_tags, malformed, object, req_str};
 use super::ec2::{
-    self, available, delete_when_unused, interfaces_using, reconcile_tags, tag_spec, Ec2, Ec2Ops,
-    Ec2Type, LastInputs, IN_USE_LIMIT,
+    self, available, by_id, delete_unless_interfaces, described, live_by_id, reconcile_tags,
+    tag_spec, Ec2, Ec2Ops, Ec2Type, LastInputs,
 };
 use super::{read_one, Cx};
 use crate::Service;
@@ -115,20 +115,10 @@ impl Ec2Type for Vpc {
         filters: Vec<Filter>,
         last: &'a LastInputs<'a>,
     ) -> Result<HashMap<String, Live>, ProviderError> {
-        let ec2 = &cx.aws.clients().ec2;
-        let vpcs = paged!(
-            cx,
-            Ec2,
-            "DescribeVpcs",
-            ec2.describe_vpcs().set_filters(Some(filters.clone())),
-            vpcs
-        )
-        .await?;
-        let mut found = HashMap::new();
-        for vpc in &vpcs {
-            let (Some(id), Some(cidr)) = (vpc.vpc_id(), vpc.cidr_block()) else {
-                continue;
-            };
+        let vpcs =
+            described!(cx, "DescribeVpcs", describe_vpcs(set_filters: filters) -> vpcs).await?;
+        Ok(by_id(&vpcs, |vpc| {
+            let (id, cidr) = (vpc.vpc_id()?, vpc.cidr_block()?);
             let last = last.of(id);
             let inputs = object([
                 ("cidr", json!(cidr)),
@@ -136,15 +126,8 @@ impl Ec2Type for Vpc {
                 ("dns_support", json!(bool_or(last, "dns_support", true))),
                 ("tags", live_tags(vpc.tags())),
             ]);
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs,
-                    attrs: attrs(id, cidr),
-                },
-            );
-        }
-        Ok(found)
+            Some(live_by_id(id, inputs, attrs(id, cidr)))
+        }))
     }
 }
 
@@ -237,19 +220,13 @@ impl Ec2Ops for Vpc {
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
         let ec2 = &cx.aws.clients().ec2;
-        delete_when_unused(
-            op,
-            &format!("VPC `{id}`"),
-            IN_USE_LIMIT,
-            || async {
-                ec2.delete_vpc()
-                    .vpc_id(id)
-                    .send()
-                    .await
-                    .map_err(cx.err(Service::Ec2, "DeleteVpc"))
-            },
-            || interfaces_using(cx, "vpc-id", id),
-        )
+        delete_unless_interfaces(cx, op, "VPC", Self::ID_FILTER, id, || async {
+            ec2.delete_vpc()
+                .vpc_id(id)
+                .send()
+                .await
+                .map_err(cx.err(Service::Ec2, "DeleteVpc"))
+        })
         .await
     }
 }

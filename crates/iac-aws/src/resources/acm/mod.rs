@@ -25,10 +25,10 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    find_existing, for_each_bounded, foreign_owner, gone_is_ok, input_tags, is_server_failure,
-    malformed, order_like, paged, poll_until, poll_until_else, req_str, retry_dependency,
-    sdk_tag_keys, sdk_tags, str_list, tag_pairs, tags_json, token_for, Backoff, TagDiff,
-    READ_CONCURRENCY,
+    absent_is_none, first_ours, for_each_bounded, foreign_owner, gone_is_ok, input_tags,
+    is_server_failure, malformed, order_like, paged, poll_until, poll_until_else, req_str,
+    retry_dependency, sdk_tag_keys, sdk_tags, str_list, tag_pairs, tags_json, token_for, Backoff,
+    TagDiff, READ_CONCURRENCY,
 };
 use super::route53::{
     build_error, change, change_and_wait, delete_record, find_record, normal_name,
@@ -77,20 +77,17 @@ use validation::*;
 pub struct Certificate;
 
 async fn describe(cx: &Cx, arn: &str) -> Result<Option<CertificateDetail>, ProviderError> {
-    match cx
-        .aws
-        .clients()
-        .acm
-        .describe_certificate()
-        .certificate_arn(arn)
-        .send()
-        .await
-        .map_err(cx.err(Service::Acm, "DescribeCertificate"))
-    {
-        Ok(resp) => Ok(resp.certificate().cloned()),
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+    let resp = absent_is_none(
+        cx.aws
+            .clients()
+            .acm
+            .describe_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+            .map_err(cx.err(Service::Acm, "DescribeCertificate")),
+    )?;
+    Ok(resp.and_then(|r| r.certificate().cloned()))
 }
 
 /// Every certificate of the account and region, all statuses, all pages.
@@ -253,21 +250,16 @@ impl ResourceType for Certificate {
             })
             .collect();
         candidates.sort();
-        for (_, arn) in candidates {
-            let tags = match read_tags(cx, &arn).await {
-                Ok(tags) => tags_json(tags),
-                // Deleted since the listing.
-                Err(e) if e.kind == ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            };
-            if foreign_owner(&cx.stack, name, &tags).is_some() {
-                continue;
+        let arns = candidates.into_iter().map(|(_, arn)| arn);
+        first_ours(self, cx, name, inputs, arns, |arn| {
+            let arn = arn.to_owned();
+            async move {
+                // Deleted since the listing: not it.
+                let tags = absent_is_none(read_tags(cx, &arn).await)?;
+                Ok(tags.is_some_and(|t| foreign_owner(&cx.stack, name, &tags_json(t)).is_none()))
             }
-            if let Some(found) = find_existing(self, cx, name, &arn, inputs).await? {
-                return Ok(Some(found));
-            }
-        }
-        Ok(None)
+        })
+        .await
     }
 
     async fn create(

@@ -114,6 +114,35 @@ pub fn gone_is_ok<T>(result: Result<T, ProviderError>) -> Result<(), ProviderErr
     }
 }
 
+/// The answer of a describe or get of one object, with "not found" as `None`: the object
+/// is not there.
+pub fn absent_is_none<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The error of an update that found its object deleted: a `NotFound` naming it (`what`,
+/// e.g. ``log group `/shop/web` ``).
+pub fn gone(what: &str) -> ProviderError {
+    ProviderError::new(ErrorKind::NotFound, format!("{what} is gone"))
+}
+
+/// A create's answer, with the failure AWS gives when the name is taken (its `code`, e.g.
+/// `EntityAlreadyExists`) made [`name_taken`] naming `what`.
+pub fn taken_as_conflict<T>(
+    result: Result<T, ProviderError>,
+    code: &str,
+    what: &str,
+) -> Result<T, ProviderError> {
+    match result {
+        Err(e) if e.code() == Some(code) => Err(name_taken(what)),
+        other => other,
+    }
+}
+
 /// The error of a create that found its name taken: a `Conflict` naming the object
 /// (`what`, e.g. ``IAM role `shop-exec` ``). Nothing was changed; the engine then calls
 /// `find` and adopts the object only if it is this stack's.
@@ -147,27 +176,6 @@ mod tests {
             message: "in use".to_owned(),
             request_id: None,
         };
-        assert_eq!(
-            provider_error(conflict("DependencyViolation")).kind,
-            ErrorKind::Dependency
-        );
-        assert_eq!(
-            provider_error(conflict("ResourceInUse")).kind,
-            ErrorKind::Dependency
-        );
-        assert_eq!(
-            provider_error(conflict("IncorrectState")).kind,
-            ErrorKind::Conflict
-        );
-        assert_eq!(
-            provider_error(aws("InvalidPermission.Duplicate")).kind,
-            ErrorKind::Conflict
-        );
-        assert_eq!(
-            provider_error(aws("InternalError")).kind,
-            ErrorKind::Retryable
-        );
-        assert_eq!(provider_error(aws("Weird")).kind, ErrorKind::Fatal);
         let throttled = AwsError::Throttled {
             service: "ec2",
             operation: "DescribeVpcs".to_owned(),
@@ -175,7 +183,19 @@ mod tests {
             message: "slow down".to_owned(),
             request_id: None,
         };
-        assert_eq!(provider_error(throttled).kind, ErrorKind::Throttled);
+        let kinds = [
+            (conflict("DependencyViolation"), ErrorKind::Dependency),
+            (conflict("ResourceInUse"), ErrorKind::Dependency),
+            (conflict("IncorrectState"), ErrorKind::Conflict),
+            (aws("InvalidPermission.Duplicate"), ErrorKind::Conflict),
+            (aws("InternalError"), ErrorKind::Retryable),
+            (aws("Weird"), ErrorKind::Fatal),
+            (throttled, ErrorKind::Throttled),
+        ];
+        for (err, kind) in kinds {
+            let what = err.to_string();
+            assert_eq!(provider_error(err).kind, kind, "{what}");
+        }
         let gone = AwsError::NotFound {
             service: "ec2",
             operation: "DeleteVpc".to_owned(),

@@ -1,10 +1,13 @@
 //! Ownership: what `find` decides about an object it found, and reading it as a read
 //! would.
 
+use std::future::Future;
+
 use iac_engine::provider::{Existing, Live, ProviderError, ReadRequest};
 use serde_json::Value as Json;
 
 use super::super::{Cx, ResourceType};
+use super::inputs::req_str;
 
 /// How many of a foreign object's tags [`foreign_owner`] lists.
 const OWNER_TAGS_SHOWN: usize = 5;
@@ -102,6 +105,46 @@ pub async fn find_existing<T: ResourceType + ?Sized>(
 ) -> Result<Option<Existing>, ProviderError> {
     let live = read_found(rtype, cx, name, physical_id, inputs, Json::Null).await?;
     Ok(live.map(|live| existing(cx, name, physical_id, live)))
+}
+
+/// `find` among `candidates` (physical ids, in the order to try) of a type with no unique
+/// name: the first that `ours` accepts (`Ok(false)` passes it over) and that still reads as
+/// the type's read would ([`read_found`]), as [`existing`] answers for it.
+pub async fn first_ours<T, F, Fut>(
+    rtype: &T,
+    cx: &Cx,
+    name: &str,
+    inputs: &Json,
+    candidates: impl IntoIterator<Item = String>,
+    mut ours: F,
+) -> Result<Option<Existing>, ProviderError>
+where
+    T: ResourceType + ?Sized,
+    F: FnMut(&str) -> Fut,
+    Fut: Future<Output = Result<bool, ProviderError>>,
+{
+    for id in candidates {
+        if !ours(&id).await? {
+            continue;
+        }
+        if let Some(live) = read_found(rtype, cx, name, &id, inputs, Json::Null).await? {
+            return Ok(Some(existing(cx, name, id, live)));
+        }
+    }
+    Ok(None)
+}
+
+/// `find` of a type whose objects have the deterministic name the `name` input holds
+/// (unique per account or region): that object ([`find_existing`]), whoever owns it.
+pub async fn find_by_name<T: ResourceType + ?Sized>(
+    rtype: &T,
+    type_name: &str,
+    cx: &Cx,
+    name: &str,
+    inputs: &Json,
+) -> Result<Option<Existing>, ProviderError> {
+    let object = req_str(inputs, type_name, "name")?;
+    find_existing(rtype, cx, name, object, inputs).await
 }
 
 #[cfg(test)]

@@ -25,7 +25,8 @@ use super::{
     zone_records,
 };
 use crate::resources::common::{
-    for_each_bounded, missing_input, name_taken, order_like, req_str, str_list, READ_CONCURRENCY,
+    bool_or, for_each_bounded, missing_input, name_taken, order_like, req_str, str_list,
+    READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 
@@ -84,12 +85,7 @@ fn record_set(inputs: &Json) -> Result<ResourceRecordSet, ProviderError> {
         let target = AliasTarget::builder()
             .dns_name(alias_field(alias, "dns_name")?)
             .hosted_zone_id(alias_field(alias, "zone_id")?)
-            .evaluate_target_health(
-                alias
-                    .get("evaluate_target_health")
-                    .and_then(Json::as_bool)
-                    .unwrap_or(true),
-            )
+            .evaluate_target_health(bool_or(alias, "evaluate_target_health", true))
             .build()
             .map_err(|e| build_error("alias target", e))?;
         set = set.alias_target(target);

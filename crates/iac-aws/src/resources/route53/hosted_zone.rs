@@ -17,8 +17,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::{bare_zone_id, normal_name, zone_records};
 use crate::resources::common::{
-    all_pages_by, client_token, existing, for_each_bounded, foreign_owner, malformed, name_taken,
-    poll_until, read_found, req_str, sdk_tags, tag_pairs, tags_json, Backoff, TagDiff,
+    absent_is_none, all_pages_by, client_token, first_ours, for_each_bounded, foreign_owner,
+    malformed, name_taken, poll_until, req_str, sdk_tags, tag_pairs, tags_json, Backoff, TagDiff,
     READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
@@ -48,20 +48,16 @@ fn attrs_of(zone: &GetHostedZoneOutput) -> Json {
 
 /// GetHostedZone; `None` when the zone does not exist.
 async fn get_zone(cx: &Cx, id: &str) -> Result<Option<GetHostedZoneOutput>, ProviderError> {
-    match cx
-        .aws
-        .clients()
-        .route53
-        .get_hosted_zone()
-        .id(bare_zone_id(id))
-        .send()
-        .await
-        .map_err(cx.err(Service::Route53, "GetHostedZone"))
-    {
-        Ok(zone) => Ok(Some(zone)),
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+    absent_is_none(
+        cx.aws
+            .clients()
+            .route53
+            .get_hosted_zone()
+            .id(bare_zone_id(id))
+            .send()
+            .await
+            .map_err(cx.err(Service::Route53, "GetHostedZone")),
+    )
 }
 
 /// The tags of the zones `ids`, ten per call.
@@ -248,24 +244,22 @@ impl ResourceType for HostedZone {
         zones.sort();
         let ids: Vec<String> = zones.iter().map(|(id, _)| id.clone()).collect();
         let tags = read_tags(cx, &ids).await?;
-        for (id, reference) in zones {
-            let tags = tags_json(tags.get(&id).cloned().unwrap_or_default());
+        let references: HashMap<String, String> = zones.into_iter().collect();
+        let found = first_ours(self, cx, name, inputs, ids, |id| {
+            let tags = tags_json(tags.get(id).cloned().unwrap_or_default());
             let tagged_ours = foreign_owner(&cx.stack, name, &tags).is_none();
             let untagged = tags
                 .as_object()
                 .is_none_or(|t| !t.keys().any(|k| k.starts_with("iac:")));
-            if !(tagged_ours || (untagged && reference.starts_with(&prefix))) {
-                continue;
-            }
-            let Some(live) = read_found(self, cx, name, &id, inputs, Json::Null).await? else {
-                continue;
-            };
-            // Ours either way; an untagged one gets its tags from the engine's update.
-            let mut found = existing(cx, name, id, live);
-            found.foreign = None;
-            return Ok(Some(found));
-        }
-        Ok(None)
+            let made_here = references.get(id).is_some_and(|r| r.starts_with(&prefix));
+            std::future::ready(Ok(tagged_ours || (untagged && made_here)))
+        })
+        .await?;
+        // Ours either way; an untagged one gets its tags from the engine's update.
+        Ok(found.map(|found| Existing {
+            foreign: None,
+            ..found
+        }))
     }
 
     /// The caller reference is the engine's token of this create's intent (so a create

@@ -29,10 +29,10 @@ use aws_sdk_ec2::types::{
 use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError};
 use serde_json::{json, Map, Value as Json};
 
-use super::common::{client_token, live_tags, malformed, paged, req_str};
+use super::common::{client_token, live_tags, malformed, req_str};
 use super::ec2::{
-    self, align, delete_when_unused, interfaces_using, reconcile_tags, tag_spec, Ec2Ops, Ec2Type,
-    LastInputs, IN_USE_LIMIT,
+    self, align, by_id, created_with_id, delete_when_unused, described, interfaces_using, put_list,
+    reconcile_tags, tag_spec, with_id, Ec2Ops, Ec2Type, LastInputs, IN_USE_LIMIT,
 };
 use super::Cx;
 use crate::Service;
@@ -66,21 +66,14 @@ impl Ec2Type for SecurityGroup {
         filters: Vec<Filter>,
         last: &'a LastInputs<'a>,
     ) -> Result<HashMap<String, Live>, ProviderError> {
-        let ec2 = &cx.aws.clients().ec2;
-        let security_groups = paged!(
+        let groups = described!(
             cx,
-            Ec2,
             "DescribeSecurityGroups",
-            ec2.describe_security_groups()
-                .set_filters(Some(filters.clone())),
-            security_groups
+            describe_security_groups(set_filters: filters) -> security_groups
         )
         .await?;
-        let mut found = HashMap::new();
-        for group in &security_groups {
-            let (Some(id), Some(vpc)) = (group.group_id(), group.vpc_id()) else {
-                continue;
-            };
+        Ok(by_id(&groups, |group| {
+            let (id, vpc) = (group.group_id()?, group.vpc_id()?);
             let last = last.of(id);
             let rules = live_rules(group);
             let mut inputs = Map::new();
@@ -90,9 +83,7 @@ impl Ec2Type for SecurityGroup {
                 json!(group.description().unwrap_or(DEFAULT_DESCRIPTION)),
             );
             let ingress = rules_json(&rules, false, last.get("ingress"));
-            if !(ingress.is_empty() && last.get("ingress").is_none_or(Json::is_null)) {
-                inputs.insert("ingress".to_owned(), Json::Array(ingress));
-            }
+            put_list(&mut inputs, last, "ingress", ingress);
             // Omitted egress reads back omitted exactly while the default rule alone is
             // live; anything else is drift from "allow all".
             let egress_given = !last.get("egress").is_none_or(Json::is_null);
@@ -106,15 +97,8 @@ impl Ec2Type for SecurityGroup {
                 );
             }
             inputs.insert("tags".to_owned(), live_tags(group.tags()));
-            found.insert(
-                id.to_owned(),
-                Live {
-                    inputs: Json::Object(inputs),
-                    attrs: json!({ "id": id }),
-                },
-            );
-        }
-        Ok(found)
+            Some(with_id(id, Json::Object(inputs)))
+        }))
     }
 }
 
@@ -153,10 +137,7 @@ impl Ec2Ops for SecurityGroup {
             .to_owned();
         ec2::wait_created::<Self>(cx, op, "security group", &id, &[], inputs).await?;
         reconcile_rules(cx, &id, inputs).await?;
-        Ok(Created {
-            attrs: json!({ "id": id }),
-            physical_id: id,
-        })
+        Ok(created_with_id(id))
     }
 
     /// Rules are reconciled against the live rules, not against `old`: a rule changed

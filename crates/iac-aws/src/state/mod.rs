@@ -18,11 +18,11 @@
 //! Everything is written with server-side encryption (`AES256`): the state names every
 //! resource and may hold values from the stack.
 //!
-//! One module of some 700 lines on purpose: it has one job (the backend), and its parts (the
-//! location, the lock, loading and saving, the listing of sibling states) share the
-//! conditional-write protocol above; split, each file would need the whole protocol in mind.
+//! By job: [`location`] parses the `s3://` URL, [`shared`] is what one run's backend
+//! remembers (the version seen, the lock held), [`conditions`] reads S3's answers,
+//! [`release`] deletes the lock object (also from the guard's `Drop`); this module holds
+//! the conditional-write protocol above: loading, saving, locking, the sibling states.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 
@@ -34,162 +34,21 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use iac_engine::{Backoff, LockInfo, State, StateBackend, StateError, StateLock};
 
-use crate::{AwsContext, AwsError, Service};
+use crate::{AwsContext, Service};
+
+mod conditions;
+mod location;
+mod release;
+mod shared;
+
+use conditions::{aws_failure, copy_source, is_condition_failure, is_no_such_key};
+pub use location::{S3Location, S3UrlError};
+use release::{delete_lock, S3LockGuard};
+use shared::{HeldLock, Seen, Shared};
 
 /// How often [`S3Backend::lock`] tries again when the lock object vanished between the
 /// refused create and the read of its holder (the holder released it in between).
 const LOCK_ATTEMPTS: u32 = 3;
-
-/// Why a `state:` value is not a usable S3 location.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum S3UrlError {
-    /// Another scheme (`gs://`, `https://`) or a plain path.
-    #[error(
-        "the state location `{url}` is not an S3 URL: write `s3://BUCKET/KEY`, \
-         or leave `state:` out to keep the state in `.iac/state/` beside the stack file"
-    )]
-    NotS3 { url: String },
-    /// `s3://` or `s3:///key`.
-    #[error("the state location `{url}` names no bucket: write `s3://BUCKET/KEY`")]
-    NoBucket { url: String },
-    /// `s3://bucket` or `s3://bucket/`.
-    #[error(
-        "the state location `{url}` names no object key: add one after the bucket, \
-         e.g. `s3://{bucket}/iac/STACK.json`"
-    )]
-    NoKey { url: String, bucket: String },
-    /// `s3://bucket/dir/`: a folder, not an object.
-    #[error(
-        "the state location `{url}` ends with `/`, which names a folder: \
-         name the state object, e.g. `s3://{bucket}/{key}STACK.json`"
-    )]
-    FolderKey {
-        url: String,
-        bucket: String,
-        key: String,
-    },
-    /// A bucket name S3 would refuse.
-    #[error("the state location `{url}` names the bucket `{bucket}`, which is not a valid S3 bucket name: {reason}")]
-    InvalidBucket {
-        url: String,
-        bucket: String,
-        reason: &'static str,
-    },
-}
-
-/// A parsed `s3://bucket/key`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct S3Location {
-    pub bucket: String,
-    pub key: String,
-}
-
-impl S3Location {
-    /// Parses `s3://bucket/key`. The key is taken as written (S3 keys are case-sensitive and
-    /// may contain any character); the bucket must follow S3's naming rules, so that a typo
-    /// fails here rather than as a confusing error of the first request.
-    pub fn parse(url: &str) -> Result<S3Location, S3UrlError> {
-        let rest = url.strip_prefix("s3://").ok_or_else(|| S3UrlError::NotS3 {
-            url: url.to_owned(),
-        })?;
-        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(S3UrlError::NoBucket {
-                url: url.to_owned(),
-            });
-        }
-        if let Err(reason) = check_bucket_name(bucket) {
-            return Err(S3UrlError::InvalidBucket {
-                url: url.to_owned(),
-                bucket: bucket.to_owned(),
-                reason,
-            });
-        }
-        if key.is_empty() {
-            return Err(S3UrlError::NoKey {
-                url: url.to_owned(),
-                bucket: bucket.to_owned(),
-            });
-        }
-        if key.ends_with('/') {
-            return Err(S3UrlError::FolderKey {
-                url: url.to_owned(),
-                bucket: bucket.to_owned(),
-                key: key.to_owned(),
-            });
-        }
-        Ok(S3Location {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-        })
-    }
-}
-
-impl std::fmt::Display for S3Location {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "s3://{}/{}", self.bucket, self.key)
-    }
-}
-
-/// S3's bucket naming rules (general purpose buckets).
-fn check_bucket_name(bucket: &str) -> Result<(), &'static str> {
-    if !(3..=63).contains(&bucket.len()) {
-        return Err("it must be 3 to 63 characters long");
-    }
-    if !bucket
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-    {
-        return Err("it may contain only lowercase letters, digits, `.` and `-`");
-    }
-    let edge_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    if !edge_ok(bucket.as_bytes()[0]) || !edge_ok(bucket.as_bytes()[bucket.len() - 1]) {
-        return Err("it must begin and end with a letter or a digit");
-    }
-    if bucket.contains("..") {
-        return Err("it must not contain `..`");
-    }
-    Ok(())
-}
-
-/// What this backend last saw of the state object: the version a save must replace.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Seen {
-    /// Neither loaded nor saved yet: a save first asks S3 what is there.
-    Unknown,
-    /// Loaded, and there was no state object.
-    Absent,
-    /// The ETag of the version loaded or saved last.
-    Version(String),
-}
-
-/// The lock this backend holds, shared with the guard that releases it on drop.
-#[derive(Debug)]
-struct HeldLock {
-    /// Tells guards apart, so an old guard dropped late does not release a newer lock.
-    token: u64,
-    /// The lock object's ETag: the release deletes it only if it is still ours.
-    etag: Option<String>,
-}
-
-#[derive(Debug)]
-struct Shared {
-    /// Held across a whole save, so the saves of one run replace each other in order.
-    seen: tokio::sync::Mutex<Seen>,
-    held: SyncMutex<Option<HeldLock>>,
-    next_token: AtomicU64,
-}
-
-impl Shared {
-    /// Takes the held lock if it is the one `token` names.
-    fn take_held(&self, token: Option<u64>) -> Option<HeldLock> {
-        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        match (&*held, token) {
-            (Some(h), Some(t)) if h.token != t => None,
-            _ => held.take(),
-        }
-    }
-}
 
 /// A stack's state in S3. Construct with [`S3Backend::new`]; sends no request until used.
 ///
@@ -445,114 +304,6 @@ impl S3Backend {
     }
 }
 
-/// An [`AwsError`] as a state error, its help kept after the message: the engine's
-/// [`StateError::Backend`] carries text only.
-fn aws_failure(what: &str, url: &str, err: &AwsError) -> StateError {
-    let help = err.help().map(|h| format!("; {h}")).unwrap_or_default();
-    StateError::Backend(format!("cannot {what} `{url}`: {err}{help}"))
-}
-
-/// A refused conditional request: `412 PreconditionFailed`, or `409
-/// ConditionalRequestConflict` when S3 is completing another conditional write to the key.
-fn is_condition_failure<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
-    matches!(
-        err.code(),
-        Some("PreconditionFailed" | "ConditionalRequestConflict")
-    ) || err
-        .raw_response()
-        .is_some_and(|r| r.status().as_u16() == 412)
-}
-
-fn is_no_such_key<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
-    err.code() == Some("NoSuchKey")
-}
-
-/// `CopySource`: `bucket/key`, the key URL-encoded (all but unreserved characters and `/`).
-fn copy_source(bucket: &str, key: &str) -> String {
-    let mut out = format!("{bucket}/");
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Deletes the lock object, only if it still has `etag` (`If-Match` on `DeleteObject`). A
-/// lock that is gone already is released.
-async fn delete_lock(
-    client: aws_sdk_s3::Client,
-    bucket: String,
-    key: String,
-    etag: Option<String>,
-) -> Result<(), SdkError<aws_sdk_s3::operation::delete_object::DeleteObjectError, HttpResponse>> {
-    let mut delete = client.delete_object().bucket(bucket).key(key);
-    if let Some(etag) = etag {
-        delete = delete.if_match(etag);
-    }
-    match delete.send().await {
-        Ok(_) => Ok(()),
-        // Not ours any more (force-unlocked and taken by another run), or gone.
-        Err(e) if is_condition_failure(&e) || is_no_such_key(&e) => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-/// Releases the S3 lock when the [`StateLock`] is dropped.
-struct S3LockGuard {
-    client: aws_sdk_s3::Client,
-    bucket: String,
-    key: String,
-    token: u64,
-    shared: Arc<Shared>,
-}
-
-impl Drop for S3LockGuard {
-    fn drop(&mut self) {
-        let Some(held) = self.shared.take_held(Some(self.token)) else {
-            return;
-        };
-        let release = delete_lock(
-            self.client.clone(),
-            self.bucket.clone(),
-            self.key.clone(),
-            held.etag,
-        );
-        // Nobody to tell on drop: a lock left behind names its holder to the next run, and
-        // `iac force-unlock` removes it.
-        run_to_completion(async move {
-            let _ = release.await;
-        });
-    }
-}
-
-/// Runs `fut` to completion from synchronous code (a `Drop`). On a multi-thread runtime the
-/// worker is handed over with `block_in_place`; outside any runtime a small one is built. A
-/// current-thread runtime cannot be blocked without deadlocking itself, so there the work
-/// is spawned and runs if the runtime keeps going; callers on such a runtime should release
-/// with [`S3Backend::unlock`].
-fn run_to_completion(fut: impl Future<Output = ()> + Send + 'static) {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(|| handle.block_on(fut));
-        }
-        Ok(handle) => {
-            handle.spawn(fut);
-        }
-        Err(_) => {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                rt.block_on(fut);
-            }
-        }
-    }
-}
-
 #[async_trait]
 impl StateBackend for S3Backend {
     fn location(&self) -> String {
@@ -716,81 +467,5 @@ impl StateBackend for S3Backend {
             }
             Err(e) => Err(self.failure("DeleteObject", "delete", &lock_key, e)),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn s3_urls_parse_into_bucket_and_key() {
-        let loc = S3Location::parse("s3://my-bucket/iac/lemon-mart.json").unwrap();
-        assert_eq!(loc.bucket, "my-bucket");
-        assert_eq!(loc.key, "iac/lemon-mart.json");
-        assert_eq!(loc.to_string(), "s3://my-bucket/iac/lemon-mart.json");
-        let loc = S3Location::parse("s3://b.example-1/state.json").unwrap();
-        assert_eq!(
-            (loc.bucket.as_str(), loc.key.as_str()),
-            ("b.example-1", "state.json")
-        );
-    }
-
-    #[test]
-    fn bad_urls_say_what_to_write() {
-        let cases = [
-            (
-                "gs://bucket/key.json",
-                "is not an S3 URL: write `s3://BUCKET/KEY`",
-            ),
-            ("bucket/key.json", "is not an S3 URL"),
-            ("s3:///key.json", "names no bucket"),
-            (
-                "s3://bucket",
-                "names no object key: add one after the bucket, e.g. `s3://bucket/iac/STACK.json`",
-            ),
-            ("s3://bucket/", "names no object key"),
-            (
-                "s3://bucket/iac/",
-                "which names a folder: name the state object, e.g. `s3://bucket/iac/STACK.json`",
-            ),
-            (
-                "s3://My_Bucket/k.json",
-                "may contain only lowercase letters",
-            ),
-            ("s3://ab/k.json", "3 to 63 characters"),
-            (
-                "s3://-bucket/k.json",
-                "begin and end with a letter or a digit",
-            ),
-            ("s3://a..b/k.json", "must not contain `..`"),
-        ];
-        for (url, want) in cases {
-            let err = S3Location::parse(url).unwrap_err().to_string();
-            assert!(err.contains(want), "{url}: {err}");
-            assert!(err.contains(&format!("`{url}`")), "names the URL: {err}");
-            assert!(!err.ends_with('.'), "{err}");
-        }
-    }
-
-    #[test]
-    fn copy_source_encodes_the_key() {
-        assert_eq!(copy_source("b", "iac/demo.json"), "b/iac/demo.json");
-        assert_eq!(copy_source("b", "a b/ü+.json"), "b/a%20b/%C3%BC%2B.json");
-    }
-
-    #[test]
-    fn an_old_guard_does_not_release_a_newer_lock() {
-        let shared = Shared {
-            seen: tokio::sync::Mutex::new(Seen::Unknown),
-            held: SyncMutex::new(Some(HeldLock {
-                token: 2,
-                etag: None,
-            })),
-            next_token: AtomicU64::new(3),
-        };
-        assert!(shared.take_held(Some(1)).is_none());
-        assert_eq!(shared.take_held(Some(2)).map(|h| h.token), Some(2));
-        assert!(shared.take_held(None).is_none());
     }
 }
