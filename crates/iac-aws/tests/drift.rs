@@ -22,7 +22,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     RedirectActionStatusCodeEnum, TargetGroupAttribute,
 };
 use aws_sdk_route53::types::{
-    AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+    AliasTarget, ChangeAction, ResourceRecord, ResourceRecordSet, RrType,
 };
 use common::{assert_clean, changes, make_plan, run, updated};
 use iac_aws::{AwsProvider, Clients};
@@ -133,27 +133,14 @@ async fn log_tag_keys(clients: &Clients, arn: &str) -> Vec<String> {
 }
 
 async fn health_check_path(clients: &Clients, arn: &str) -> Option<String> {
-    let out = clients
-        .elbv2
-        .describe_target_groups()
-        .target_group_arns(arn)
-        .send()
+    common::target_group(clients, arn)
         .await
-        .expect("DescribeTargetGroups");
-    out.target_groups()[0]
         .health_check_path()
         .map(str::to_owned)
 }
 
 async fn redirect_status(clients: &Clients, arn: &str) -> Option<RedirectActionStatusCodeEnum> {
-    let out = clients
-        .elbv2
-        .describe_listeners()
-        .listener_arns(arn)
-        .send()
-        .await
-        .expect("DescribeListeners");
-    out.listeners()[0].default_actions()[0]
+    common::listener(clients, arn).await.default_actions()[0]
         .redirect_config()
         .and_then(|r| r.status_code().cloned())
 }
@@ -193,15 +180,9 @@ async fn lb_tag_keys(clients: &Clients, arn: &str) -> Vec<String> {
 }
 
 async fn desired_count(clients: &Clients, cluster: &str, service: &str) -> i32 {
-    let out = clients
-        .ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(service)
-        .send()
+    common::ecs_service(clients, cluster, service)
         .await
-        .expect("DescribeServices");
-    out.services()[0].desired_count()
+        .desired_count()
 }
 
 async fn attached_policies(clients: &Clients, role: &str) -> Vec<String> {
@@ -245,42 +226,17 @@ async fn scan_on_push(clients: &Clients, name: &str) -> bool {
 
 /// The record `fqdn` of type `rtype` in zone `zone`.
 async fn record(clients: &Clients, zone: &str, fqdn: &str, rtype: RrType) -> ResourceRecordSet {
-    let out = clients
-        .route53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .send()
-        .await
-        .expect("ListResourceRecordSets");
     let wanted = fqdn.trim_end_matches('.');
-    out.resource_record_sets()
-        .iter()
+    common::record_sets(clients, zone)
+        .await
+        .into_iter()
         .find(|r| r.name().trim_end_matches('.') == wanted && *r.r#type() == rtype)
         .unwrap_or_else(|| panic!("no {rtype:?} record {fqdn}"))
-        .clone()
 }
 
 /// Replaces record `set` in zone `zone` with an UPSERT.
 async fn upsert(clients: &Clients, zone: &str, set: ResourceRecordSet) {
-    clients
-        .route53
-        .change_resource_record_sets()
-        .hosted_zone_id(zone)
-        .change_batch(
-            ChangeBatch::builder()
-                .changes(
-                    Change::builder()
-                        .action(ChangeAction::Upsert)
-                        .resource_record_set(set)
-                        .build()
-                        .expect("a change"),
-                )
-                .build()
-                .expect("a batch"),
-        )
-        .send()
-        .await
-        .expect("ChangeResourceRecordSets");
+    common::change_records(clients, zone, ChangeAction::Upsert, set).await;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use aws_sdk_elasticloadbalancingv2::types::{ActionTypeEnum, RedirectActionStatusCodeEnum};
-use common::{assert_no_drift, create, op, read_all, update, Applied, AppliedMap};
+use common::{assert_no_drift, create, op, read_all, update, Applied, AppliedMap, SSL_POLICY};
 use iac_aws::AwsProvider;
 use iac_engine::provider::{ErrorKind, Provider};
 use iac_testkit::Emulator;
@@ -23,39 +23,16 @@ use serde_json::{json, Value as Json};
 const STACK: &str = "edge";
 const ZONE: &str = "edge-test.example.com";
 const DOMAIN: &str = "app.edge-test.example.com";
-const SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
 async fn provider(emulator: &Emulator) -> AwsProvider {
     common::provider(emulator, STACK).await
 }
 
-/// The health check of the target group, every field given (the engine fills defaults).
-fn health_check(path: &str) -> Json {
-    json!({
-        "path": path, "interval": 15, "timeout": 5,
-        "healthy_threshold": 2, "unhealthy_threshold": 2, "matcher": "200",
-    })
-}
-
 /// The network the edge needs, then the edge of lemon-mart, in dependency order. `${A.B}`
 /// strings are resolved from the attributes of resources created before.
 fn edge_stack() -> Vec<(&'static str, &'static str, Json)> {
-    vec![
-        (
-            "vpc",
-            "aws.vpc",
-            json!({"cidr": "10.0.0.0/16", "dns_hostnames": true, "dns_support": true}),
-        ),
-        (
-            "public_a",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.1.0/24", "az": "us-east-1a", "public": true}),
-        ),
-        (
-            "public_b",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.2.0/24", "az": "us-east-1b", "public": true}),
-        ),
+    let mut stack = common::public_network();
+    stack.extend([
         (
             "alb_sg",
             "aws.security_group",
@@ -95,75 +72,22 @@ fn edge_stack() -> Vec<(&'static str, &'static str, Json)> {
                 "idle_timeout": 120,
             }),
         ),
-        (
-            "web_tg",
-            "aws.target_group",
-            json!({
-                "name": "edge-web-tg",
-                "vpc": "${vpc.id}",
-                "port": 80,
-                "protocol": "HTTP",
-                "target_type": "ip",
-                "health_check": health_check("/healthCheck"),
-                "deregistration_delay": 30,
-            }),
-        ),
-        (
-            "https",
-            "aws.listener",
-            json!({
-                "load_balancer": "${alb.arn}",
-                "port": 443,
-                "protocol": "HTTPS",
-                "certificate": "${cert.arn}",
-                "ssl_policy": SSL_POLICY,
-                "forward": "${web_tg.arn}",
-            }),
-        ),
-        (
-            "http",
-            "aws.listener",
-            json!({
-                "load_balancer": "${alb.arn}",
-                "port": 80,
-                "protocol": "HTTP",
-                "ssl_policy": SSL_POLICY,
-                "redirect": {"protocol": "HTTPS", "port": 443, "status": 301},
-            }),
-        ),
-        (
-            "not_found",
-            "aws.listener",
-            json!({
-                "load_balancer": "${other_alb.arn}",
-                "port": 8080,
-                "protocol": "HTTP",
-                "ssl_policy": SSL_POLICY,
-                "fixed_response": {"status": 404, "body": "nothing here", "content_type": "text/plain"},
-            }),
-        ),
-        (
-            "site",
-            "aws.dns_record",
-            json!({
-                "zone": "${zone.id}",
-                "name": DOMAIN,
-                "record_type": "A",
-                "alias": {"dns_name": "${alb.dns_name}", "zone_id": "${alb.zone_id}", "evaluate_target_health": true},
-            }),
-        ),
-        (
-            "verification",
-            "aws.dns_record",
-            json!({
-                "zone": "${zone.id}",
-                "name": format!("verify.{ZONE}"),
-                "record_type": "TXT",
-                "ttl": 60,
-                "values": ["site-verification=abc", "second value"],
-            }),
-        ),
-    ]
+    ]);
+    stack.push(common::web_target_group("edge-web-tg"));
+    stack.extend(common::web_listeners());
+    stack.push((
+        "not_found",
+        "aws.listener",
+        json!({
+            "load_balancer": "${other_alb.arn}",
+            "port": 8080,
+            "protocol": "HTTP",
+            "ssl_policy": SSL_POLICY,
+            "fixed_response": {"status": 404, "body": "nothing here", "content_type": "text/plain"},
+        }),
+    ));
+    stack.extend(common::site_records(ZONE, DOMAIN));
+    stack
 }
 
 fn get(applied: &AppliedMap, name: &str) -> Applied {
@@ -176,20 +100,11 @@ async fn listener(
     lb: &str,
     arn: &str,
 ) -> aws_sdk_elasticloadbalancingv2::types::Listener {
-    let out = provider
-        .aws()
-        .clients()
-        .elbv2
-        .describe_listeners()
-        .load_balancer_arn(lb)
-        .send()
+    common::listeners_of(provider.aws().clients(), lb)
         .await
-        .expect("DescribeListeners");
-    out.listeners()
-        .iter()
+        .into_iter()
         .find(|l| l.listener_arn() == Some(arn))
         .unwrap_or_else(|| panic!("listener `{arn}` is not on `{lb}`"))
-        .clone()
 }
 
 /// The live record sets of `zone` as `(name, type) -> set`.
@@ -197,24 +112,16 @@ async fn records(
     provider: &AwsProvider,
     zone: &str,
 ) -> BTreeMap<(String, String), aws_sdk_route53::types::ResourceRecordSet> {
-    let out = provider
-        .aws()
-        .clients()
-        .route53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .send()
+    common::record_sets(provider.aws().clients(), zone)
         .await
-        .expect("ListResourceRecordSets");
-    out.resource_record_sets()
-        .iter()
+        .into_iter()
         .map(|s| {
             (
                 (
                     s.name().trim_end_matches('.').to_owned(),
                     s.r#type().as_str().to_owned(),
                 ),
-                s.clone(),
+                s,
             )
         })
         .collect()
@@ -265,14 +172,8 @@ async fn target_group_ports(clients: &iac_aws::Clients) -> Vec<(String, i32)> {
 /// The records of `zone` as `"name TYPE"` -> the alias target or the first value, lower case
 /// and without the final dot.
 async fn records_of(clients: &iac_aws::Clients, zone: &str) -> BTreeMap<String, String> {
-    let out = clients
-        .route53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .send()
+    common::record_sets(clients, zone)
         .await
-        .expect("ListResourceRecordSets");
-    out.resource_record_sets()
         .iter()
         .map(|s| {
             let target = match s.alias_target() {
@@ -455,16 +356,8 @@ async fn lemon_mart_edge_creates_reads_back_clean_updates_in_place_and_deletes()
     )
     .await;
 
-    let tgs = provider
-        .aws()
-        .clients()
-        .elbv2
-        .describe_target_groups()
-        .target_group_arns(&get(&applied, "web_tg").id)
-        .send()
-        .await
-        .expect("DescribeTargetGroups");
-    assert_eq!(tgs.target_groups()[0].health_check_path(), Some("/ready"));
+    let tg = common::target_group(provider.aws().clients(), &get(&applied, "web_tg").id).await;
+    assert_eq!(tg.health_check_path(), Some("/ready"));
     let http = listener(&provider, &alb.id, &get(&applied, "http").id).await;
     let redirect = http.default_actions()[0]
         .redirect_config()
@@ -672,7 +565,7 @@ mod engine {
     use iac_stack::Stack;
     use iac_testkit::Emulator;
 
-    use crate::common::{self, assert_clean, changes, make_plan, run, updated};
+    use crate::common::{self, assert_clean, changes, listener_on, make_plan, run, updated};
 
     /// The fixture with `vars` and `edits` (see [`common::load`]).
     fn load(vars: &[(&str, &str)], edits: &[(&str, &str)]) -> Stack {
@@ -701,22 +594,8 @@ mod engine {
 
         // Live: 80 redirects to 443 with a 301, 443 forwards with the issued certificate,
         // the alias points at the load balancer.
-        let listeners = clients
-            .elbv2
-            .describe_listeners()
-            .load_balancer_arn(id(&state, "alb"))
-            .send()
-            .await
-            .expect("DescribeListeners");
-        let by_port = |port: i32| {
-            listeners
-                .listeners()
-                .iter()
-                .find(|l| l.port() == Some(port))
-                .unwrap_or_else(|| panic!("no listener on {port}"))
-                .clone()
-        };
-        let redirect = by_port(80).default_actions()[0]
+        let listeners = common::listeners_of(&clients, &id(&state, "alb")).await;
+        let redirect = listener_on(&listeners, 80).default_actions()[0]
             .redirect_config()
             .cloned()
             .expect("a redirect");
@@ -728,7 +607,7 @@ mod engine {
                 Some(&RedirectActionStatusCodeEnum::Http301)
             )
         );
-        let https = by_port(443);
+        let https = listener_on(&listeners, 443);
         assert_eq!(
             https.certificates()[0].certificate_arn(),
             Some(id(&state, "cert").as_str())
@@ -831,29 +710,13 @@ mod engine {
             [(new_tg.clone(), 8080)],
             "the old group is gone"
         );
-        let live_name = clients
-            .elbv2
-            .describe_target_groups()
-            .target_group_arns(new_tg.clone())
-            .send()
+        let live_name = common::target_group(&clients, &new_tg)
             .await
-            .expect("DescribeTargetGroups")
-            .target_groups()[0]
             .target_group_name()
             .map(str::to_owned);
         assert_eq!(live_name.as_deref(), Some(new_name.as_str()));
-        let listeners = clients
-            .elbv2
-            .describe_listeners()
-            .load_balancer_arn(id(&state, "alb"))
-            .send()
-            .await
-            .expect("DescribeListeners");
-        let https = listeners
-            .listeners()
-            .iter()
-            .find(|l| l.port() == Some(443))
-            .expect("443");
+        let listeners = common::listeners_of(&clients, &id(&state, "alb")).await;
+        let https = listener_on(&listeners, 443);
         assert_eq!(
             https.default_actions()[0].target_group_arn(),
             Some(new_tg.as_str())
@@ -891,7 +754,7 @@ mod lemon_mart {
     use iac_engine::{plan, plan_destroy, render_plan, Action, PlanOptions, Provider, State};
     use iac_testkit::Emulator;
 
-    use crate::common::{self, run};
+    use crate::common::{self, listener_on, run};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_example_stack_applies_clean_replaces_its_target_group_in_use_and_is_destroyed() {
@@ -936,18 +799,8 @@ mod lemon_mart {
         assert_eq!(changes, vec![], "{}", render_plan(&again, false));
 
         let alb = state.resources["alb"].physical_id.clone();
-        let listeners = clients
-            .elbv2
-            .describe_listeners()
-            .load_balancer_arn(&alb)
-            .send()
-            .await
-            .expect("DescribeListeners");
-        let http = listeners
-            .listeners()
-            .iter()
-            .find(|l| l.port() == Some(80))
-            .expect("80");
+        let listeners = common::listeners_of(&clients, &alb).await;
+        let http = listener_on(&listeners, 80);
         let redirect = http.default_actions()[0]
             .redirect_config()
             .expect("a redirect");
@@ -955,11 +808,7 @@ mod lemon_mart {
             redirect.status_code(),
             Some(&RedirectActionStatusCodeEnum::Http301)
         );
-        let https = listeners
-            .listeners()
-            .iter()
-            .find(|l| l.port() == Some(443))
-            .expect("443");
+        let https = listener_on(&listeners, 443);
         assert_eq!(
             https.certificates()[0].certificate_arn(),
             Some(state.resources["cert"].physical_id.as_str())

@@ -28,57 +28,8 @@ async fn provider(emulator: &Emulator) -> AwsProvider {
 /// defaults filled in, as the engine hands them over. `${NAME.ATTR}` strings are resolved
 /// from the attributes of resources created before.
 fn network_stack() -> Vec<(&'static str, &'static str, Json)> {
-    vec![
-        (
-            "vpc",
-            "aws.vpc",
-            json!({"cidr": "10.0.0.0/16", "dns_hostnames": true, "dns_support": true}),
-        ),
-        (
-            "public_a",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.1.0/24", "az": "us-east-1a", "public": true}),
-        ),
-        (
-            "public_b",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.2.0/24", "az": "us-east-1b", "public": true}),
-        ),
-        (
-            "private_a",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.11.0/24", "az": "us-east-1a", "public": false}),
-        ),
-        (
-            "private_b",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.12.0/24", "az": "us-east-1b", "public": false}),
-        ),
-        ("igw", "aws.internet_gateway", json!({"vpc": "${vpc.id}"})),
-        ("nat_ip", "aws.eip", json!({})),
-        (
-            "nat",
-            "aws.nat_gateway",
-            json!({"subnet": "${public_a.id}", "eip": "${nat_ip.id}"}),
-        ),
-        (
-            "public_routes",
-            "aws.route_table",
-            json!({
-                "vpc": "${vpc.id}",
-                "routes": [{"destination": "0.0.0.0/0", "gateway": "${igw.id}"}],
-                "subnets": ["${public_b.id}", "${public_a.id}"],
-            }),
-        ),
-        (
-            "private_routes",
-            "aws.route_table",
-            json!({
-                "vpc": "${vpc.id}",
-                "routes": [{"destination": "0.0.0.0/0", "nat_gateway": "${nat.id}"}],
-                "subnets": ["${private_a.id}", "${private_b.id}"],
-            }),
-        ),
+    let mut stack = common::nat_network(true);
+    stack.extend([
         (
             "alb_sg",
             "aws.security_group",
@@ -105,7 +56,8 @@ fn network_stack() -> Vec<(&'static str, &'static str, Json)> {
                 ],
             }),
         ),
-    ]
+    ]);
+    stack
 }
 
 async fn create_all(provider: &AwsProvider) -> AppliedMap {
