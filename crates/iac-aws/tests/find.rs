@@ -47,7 +47,7 @@ async fn provider(emulator: &Emulator) -> AwsProvider {
 
 /// A stack like lemon-mart with one resource of every type, in dependency order; `${A.B}`
 /// strings are resolved from the attributes of resources created before.
-fn lemon_mart_like() -> Vec<(&'static str, &'static str, Json)> {
+fn lemon_mart_like() -> Vec<common::Resource> {
     let mut stack = common::nat_network(false);
     stack.extend([
         (
@@ -71,24 +71,8 @@ fn lemon_mart_like() -> Vec<(&'static str, &'static str, Json)> {
                 "ingress": [{"protocol": "tcp", "port": 80, "source": "${alb_sg.id}"}],
             }),
         ),
-        ("zone", "aws.hosted_zone", json!({"name": ZONE})),
-        (
-            "cert",
-            "aws.certificate",
-            json!({"domain": DOMAIN, "validation_zone": "${zone.id}"}),
-        ),
-        (
-            "alb",
-            "aws.load_balancer",
-            json!({
-                "name": "find-alb",
-                "subnets": ["${public_a.id}", "${public_b.id}"],
-                "security_groups": ["${alb_sg.id}"],
-                "internal": false,
-                "idle_timeout": 60,
-            }),
-        ),
     ]);
+    stack.extend(common::web_edge(ZONE, DOMAIN, "find-alb"));
     stack.push(common::web_target_group("find-web-tg"));
     stack.extend(common::web_listeners());
     stack.extend(common::site_records(ZONE, DOMAIN));
@@ -333,16 +317,19 @@ async fn objects_of_another_team_with_the_stacks_names_are_foreign_and_left_unch
         .send()
         .await
         .expect("AttachRolePolicy");
-    let role_before = clients
-        .iam
-        .get_role()
-        .role_name("find-exec_role")
-        .send()
-        .await
-        .expect("GetRole")
-        .role()
-        .cloned()
-        .expect("role");
+    let get_role = || async {
+        clients
+            .iam
+            .get_role()
+            .role_name("find-exec_role")
+            .send()
+            .await
+            .expect("GetRole")
+            .role()
+            .cloned()
+            .expect("role")
+    };
+    let role_before = get_role().await;
     let role = inputs(
         "aws.iam_role",
         "exec_role",
@@ -357,16 +344,7 @@ async fn objects_of_another_team_with_the_stacks_names_are_foreign_and_left_unch
         "no iac tags (tags: `team=payments`)",
     )
     .await;
-    let role_after = clients
-        .iam
-        .get_role()
-        .role_name("find-exec_role")
-        .send()
-        .await
-        .expect("GetRole")
-        .role()
-        .cloned()
-        .expect("role");
+    let role_after = get_role().await;
     assert_eq!(
         role_after.assume_role_policy_document(),
         role_before.assume_role_policy_document(),

@@ -3,12 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use iac_aws::AwsContext;
+use iac_aws::{AwsContext, AwsProvider};
 use iac_engine::{
-    apply, plan, render_plan, Action, ApplyOptions, Event, LocalBackend, Plan, PlanOptions,
-    Provider, RecordingReporter, State,
+    apply, plan, plan_destroy, render_plan, Action, ApplyOptions, Event, LocalBackend, OpKind,
+    Outcome, Plan, PlanOptions, Provider, RecordingReporter, State,
 };
 use iac_stack::{load_str, LoadOptions, Stack};
+use tempfile::TempDir;
 
 /// `path` (relative to the repository root) loaded with `vars`, each `(from, to)` of `edits`
 /// first replaced in its text (for changes a var cannot express, such as pointing a
@@ -77,6 +78,14 @@ pub fn changes(plan: &Plan) -> Vec<(String, Action, Vec<String>)> {
         .collect()
 }
 
+/// `(name, paths)` of every drift `plan` found.
+pub fn drift_of(plan: &Plan) -> Vec<(&str, &[String])> {
+    plan.drift
+        .iter()
+        .map(|d| (d.name.as_str(), d.paths.as_slice()))
+        .collect()
+}
+
 /// An in-place update of `name` changing `paths`, as [`changes`] lists it.
 pub fn updated(name: &str, paths: &[&str]) -> (String, Action, Vec<String>) {
     (
@@ -127,4 +136,112 @@ pub fn assert_sent_in_order(aws: &AwsContext, pairs: &[(&str, &str)]) {
             "every {before} before the first {after}: {sent:?}"
         );
     }
+}
+
+/// A stack driven through the real engine on the emulator: the provider for it, its state
+/// from empty, and the folder the state is kept in (removed when this is dropped).
+pub struct Deployment {
+    pub provider: Arc<dyn Provider>,
+    pub state: State,
+    pub dir: PathBuf,
+    _tmp: TempDir,
+}
+
+impl Deployment {
+    /// A deployment of `stack` through `aws`, from an empty state.
+    pub fn new(aws: &AwsContext, stack: &Stack) -> Self {
+        let tmp = tempfile::tempdir().expect("state dir");
+        Self {
+            provider: Arc::new(AwsProvider::new(aws.clone(), &stack.name)),
+            state: State::new(&stack.name),
+            dir: tmp.path().to_owned(),
+            _tmp: tmp,
+        }
+    }
+
+    /// The engine's plan of `stack` from the state.
+    pub async fn plan(&self, stack: &Stack) -> Plan {
+        make_plan(stack, &self.state, &self.provider).await
+    }
+
+    /// Applies `plan`; it must succeed. Returns what the walker reported, in order.
+    pub async fn apply(&mut self, plan: &Plan) -> Vec<Event> {
+        run(plan, &mut self.state, &self.dir, &self.provider).await
+    }
+
+    /// Plans `stack` from the empty state (every resource added) and applies it. Returns
+    /// the plan and what the walker reported.
+    pub async fn create(&mut self, stack: &Stack) -> (Plan, Vec<Event>) {
+        let first = self.plan(stack).await;
+        assert_eq!(first.summary.add, stack.resources.len());
+        let events = self.apply(&first).await;
+        (first, events)
+    }
+
+    /// Plans `stack`: its changes are exactly `expected` ([`changes`]); applies it.
+    pub async fn change(
+        &mut self,
+        stack: &Stack,
+        expected: Vec<(String, Action, Vec<String>)>,
+    ) -> Plan {
+        let plan = self.plan(stack).await;
+        assert_eq!(changes(&plan), expected, "{}", render_plan(&plan, false));
+        self.apply(&plan).await;
+        plan
+    }
+
+    /// The plan of `stack` changes nothing and found no drift ([`assert_clean`]).
+    pub async fn assert_clean(&self, stack: &Stack) {
+        assert_clean(&self.plan(stack).await);
+    }
+
+    /// Destroys everything of `stack` the state records; the state is then empty. Returns
+    /// the destroy plan.
+    pub async fn destroy(&mut self, stack: &Stack) -> Plan {
+        let destroy =
+            plan_destroy(stack, &self.state, &PlanOptions::default()).expect("plan destroy");
+        self.apply(&destroy).await;
+        assert!(
+            self.state.resources.is_empty(),
+            "{:?}",
+            self.state.resources.keys()
+        );
+        destroy
+    }
+
+    /// The physical id of `name`.
+    pub fn id(&self, name: &str) -> String {
+        self.state.resources[name].physical_id.clone()
+    }
+
+    /// Attribute `attr` of `name`, a string.
+    pub fn attr(&self, name: &str, attr: &str) -> String {
+        self.state.resources[name].attrs[attr]
+            .as_str()
+            .unwrap_or_else(|| panic!("`{name}.{attr}` is not a string"))
+            .to_owned()
+    }
+}
+
+/// Asserts, for each `(before, after)` of `pairs`, that the walker finished `op` on `before`
+/// before it started `op` on `after`, in the reported `events`.
+pub fn assert_done_before(events: &[Event], op: OpKind, pairs: &[(&str, &str)]) {
+    for (before, after) in pairs {
+        let finished = position(
+            events,
+            &Event::Finished((*before).into(), op, Outcome::Done),
+        );
+        let started = position(events, &Event::Started((*after).into(), op));
+        assert!(finished < started, "{after} before {before}: {events:?}");
+    }
+}
+
+/// [`assert_done_before`] of creates.
+pub fn assert_created_before(events: &[Event], pairs: &[(&str, &str)]) {
+    assert_done_before(events, OpKind::Create, pairs);
+}
+
+/// [`assert_done_before`] of deletes.
+pub fn assert_deleted_before(events: &[Event], pairs: &[(&str, &str)]) {
+    assert_done_before(events, OpKind::Delete, pairs);
 }

@@ -89,6 +89,31 @@ pub fn nat_network(two_private: bool) -> Vec<Resource> {
     out
 }
 
+/// The hosted zone `zone` named `zone_name`, the certificate `cert` of `domain` validated
+/// in it, and the internet-facing load balancer `alb` named `alb_name` in `public_a` and
+/// `public_b`, behind the group `alb_sg`.
+pub fn web_edge(zone_name: &str, domain: &str, alb_name: &str) -> Vec<Resource> {
+    vec![
+        ("zone", "aws.hosted_zone", json!({"name": zone_name})),
+        (
+            "cert",
+            "aws.certificate",
+            json!({"domain": domain, "validation_zone": "${zone.id}"}),
+        ),
+        (
+            "alb",
+            "aws.load_balancer",
+            json!({
+                "name": alb_name,
+                "subnets": ["${public_a.id}", "${public_b.id}"],
+                "security_groups": ["${alb_sg.id}"],
+                "internal": false,
+                "idle_timeout": 60,
+            }),
+        ),
+    ]
+}
+
 /// The target group `web_tg` named `name` in `vpc`: HTTP on port 80 to IP targets, checked
 /// on `/healthCheck`.
 pub fn web_target_group(name: &str) -> Resource {

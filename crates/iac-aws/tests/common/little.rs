@@ -174,6 +174,12 @@ pub fn assert_no_drift(live: &BTreeMap<String, Option<Json>>, applied: &AppliedM
     }
 }
 
+/// Reads everything applied ([`read_all`]): every resource is live with the inputs
+/// applied ([`assert_no_drift`]).
+pub async fn assert_reads_back(provider: &AwsProvider, applied: &AppliedMap) {
+    assert_no_drift(&read_all(provider, applied).await, applied);
+}
+
 /// Updates `name` in place to `new`, `changed` being the paths the plan would name; keeps
 /// the new inputs and attributes in `applied` and returns the attributes.
 pub async fn update(

@@ -17,8 +17,10 @@ pub use fixtures::*;
 pub use little::*;
 pub use live::*;
 
+use std::time::Duration;
+
 use iac_aws::{AwsConfig, AwsContext, AwsProvider, ConfigSource};
-use iac_testkit::Emulator;
+use iac_testkit::{Emulator, REGION};
 
 // ---------------------------------------------------------------------------------------
 // Connecting to the emulator.
@@ -43,4 +45,20 @@ pub async fn context(emulator: &Emulator) -> AwsContext {
 /// A provider for stack `stack` on the emulator.
 pub async fn provider(emulator: &Emulator, stack: &str) -> AwsProvider {
     AwsProvider::new(context(emulator).await, stack)
+}
+
+/// A configuration for an endpoint at `url` where nothing listens: one attempt, a short
+/// connect timeout, test credentials.
+pub fn unreachable_config(url: &str) -> AwsConfig {
+    AwsConfig {
+        endpoint_url: Some(url.to_owned()),
+        max_attempts: Some(1),
+        connect_timeout: Some(Duration::from_secs(2)),
+        source: ConfigSource::Vars(vec![
+            ("AWS_ACCESS_KEY_ID".to_owned(), "testing".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY".to_owned(), "testing".to_owned()),
+            ("AWS_REGION".to_owned(), REGION.to_owned()),
+        ]),
+        ..AwsConfig::default()
+    }
 }
