@@ -749,9 +749,8 @@ mod engine {
 
         // Scale: only the desired count.
         let scaled = [("image", "public.ecr.aws/nginx/nginx:1.28"), ("tasks", "3")];
-        let scale = d.plan(&load(&scaled)).await;
-        assert_eq!(changes(&scale), vec![updated("web", &["desired_count"])]);
-        d.apply(&scale).await;
+        d.change(&load(&scaled), vec![updated("web", &["desired_count"])])
+            .await;
         d.assert_clean(&load(&scaled)).await;
 
         // Destroy: the service is gone (INACTIVE) before the cluster delete starts.
@@ -809,9 +808,8 @@ mod engine {
         d.assert_clean(&load(&image2)).await;
 
         let scaled = [("image", "public.ecr.aws/nginx/nginx:1.28"), ("tasks", "3")];
-        let scale = d.plan(&load(&scaled)).await;
-        assert_eq!(changes(&scale), vec![updated("web", &["desired_count"])]);
-        d.apply(&scale).await;
+        d.change(&load(&scaled), vec![updated("web", &["desired_count"])])
+            .await;
         d.assert_clean(&load(&scaled)).await;
 
         let destroy =

@@ -718,7 +718,7 @@ mod lemon_mart {
 
     use aws_sdk_elasticloadbalancingv2::types::RedirectActionStatusCodeEnum;
 
-    use iac_engine::{plan, render_plan, Action, PlanOptions};
+    use iac_engine::{render_plan, Action};
     use iac_testkit::Emulator;
 
     use crate::common::{self, listener_on, Deployment};
@@ -788,14 +788,7 @@ mod lemon_mart {
         // and the service use it; the apply goes through and no old group is left.
         let old_tg = d.id("web_tg");
         let moved = common::load("stacks/lemon-mart.yaml", &[("container_port", "8080")], &[]);
-        let replace = plan(
-            &moved,
-            &d.state,
-            d.provider.clone(),
-            &PlanOptions::default(),
-        )
-        .await
-        .expect("plan");
+        let replace = d.plan(&moved).await;
         eprintln!("{}", render_plan(&replace, false));
         d.apply(&replace).await;
         let new_tg = d.id("web_tg");

@@ -87,7 +87,7 @@ async fn every_type_imports_by_its_console_id_and_then_plans_clean() {
             })
             .expect("a resource whose dependencies are imported");
         let name = left.remove(ready);
-        let id = console_id(&stack, &applied, name);
+        let id = console_id(&stack, applied, name);
         let i = import::read(&stack, &state, provider.as_ref(), name, &id, false)
             .await
             .unwrap_or_else(|e| panic!("import `{name}` by `{id}`: {e}"));
