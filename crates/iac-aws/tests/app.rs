@@ -244,18 +244,7 @@ async fn service_status(p: &AwsProvider, cluster: &str, service: &str) -> Option
 }
 
 async fn cluster_status(p: &AwsProvider, cluster: &str) -> Option<String> {
-    let out = p
-        .aws()
-        .clients()
-        .ecs
-        .describe_clusters()
-        .clusters(cluster)
-        .send()
-        .await
-        .expect("DescribeClusters");
-    out.clusters()
-        .first()
-        .and_then(|c| c.status().map(str::to_owned))
+    common::cluster_status(p.aws().clients(), cluster).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -663,18 +652,6 @@ mod engine {
         common::stack_leftovers(aws.clients(), name, &zones).await
     }
 
-    async fn clusters_status(ecs: &aws_sdk_ecs::Client, arn: &str) -> Option<String> {
-        let out = ecs
-            .describe_clusters()
-            .clusters(arn)
-            .send()
-            .await
-            .expect("DescribeClusters");
-        out.clusters()
-            .first()
-            .and_then(|c| c.status().map(str::to_owned))
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_app_stack_deploys_a_new_image_scales_and_is_destroyed() {
         let emulator = Emulator::start();
@@ -770,7 +747,9 @@ mod engine {
 
         // Nothing of the stack is left, by name and by tag.
         assert_eq!(
-            clusters_status(&ecs, &cluster_arn).await.as_deref(),
+            common::cluster_status(aws.clients(), &cluster_arn)
+                .await
+                .as_deref(),
             Some("INACTIVE")
         );
         assert_eq!(

@@ -102,18 +102,9 @@ async fn log_retention(clients: &Clients, name: &str) -> Option<i32> {
 }
 
 async fn log_tag_keys(clients: &Clients, arn: &str) -> Vec<String> {
-    let out = clients
-        .logs
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
+    let mut keys: Vec<String> = common::log_group_tags(clients, arn)
         .await
-        .expect("ListTagsForResource");
-    let mut keys: Vec<String> = out
-        .tags()
-        .into_iter()
-        .flatten()
-        .map(|(k, _)| k.clone())
+        .into_keys()
         .collect();
     keys.sort();
     keys

@@ -410,15 +410,8 @@ async fn objects_of_another_team_with_the_stacks_names_are_foreign_and_left_unch
         .map(str::to_owned)
         .or_else(|| group.arn().map(|a| a.trim_end_matches(":*").to_owned()))
         .expect("group arn");
-    let tags = clients
-        .logs
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .expect("ListTagsForResource");
     assert_eq!(
-        tags.tags().cloned().unwrap_or_default(),
+        common::log_group_tags(clients, &arn).await,
         HashMap::from([("team".to_owned(), "payments".to_owned())]),
         "log group tags"
     );

@@ -278,24 +278,9 @@ async fn rules_apply_replan_clean_keep_their_priorities_and_are_destroyed() {
         "{:?}",
         d.state.resources.keys()
     );
-    let balancers = clients
-        .elbv2
-        .describe_load_balancers()
-        .send()
-        .await
-        .expect("DescribeLoadBalancers");
-    assert!(balancers.load_balancers().is_empty());
-    let groups = clients
-        .elbv2
-        .describe_target_groups()
-        .send()
-        .await
-        .expect("DescribeTargetGroups");
-    assert!(
-        groups.target_groups().is_empty(),
-        "{:?}",
-        groups.target_groups()
-    );
+    assert!(common::load_balancers(&clients).await.is_empty());
+    let groups = common::target_groups(&clients).await;
+    assert!(groups.is_empty(), "{groups:?}");
 }
 
 /// Crash safety: a rule is not found before its create, found as this stack's after it (by

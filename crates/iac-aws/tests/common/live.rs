@@ -1,6 +1,8 @@
 //! What is live in the emulator's account: objects made as their owner would make them,
 //! and the look-ups that find what a stack left behind.
 
+use std::collections::HashMap;
+
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use aws_sdk_ec2::types::{Filter, NatGatewayState, Tag};
 use aws_sdk_ecs::types::{Cluster, Service, TaskDefinitionStatus};
@@ -202,6 +204,20 @@ pub async fn roles_named(c: &Clients, prefix: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The tags of the log group `arn` (without its `:*`).
+pub async fn log_group_tags(c: &Clients, arn: &str) -> HashMap<String, String> {
+    let out = c
+        .logs
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await;
+    out.expect("ListTagsForResource")
+        .tags()
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// The log groups of stack `stack` (named `/iac/<stack>/...`).
 pub async fn log_groups(c: &Clients, stack: &str) -> Vec<String> {
     let out = c
@@ -353,6 +369,15 @@ pub async fn service_arns(c: &Clients, cluster: &str) -> Vec<String> {
         .expect("ListServices")
         .service_arns()
         .to_vec()
+}
+
+/// The status of the ECS cluster `cluster` (name or ARN), `None` when ECS describes none.
+pub async fn cluster_status(c: &Clients, cluster: &str) -> Option<String> {
+    let out = c.ecs.describe_clusters().clusters(cluster).send().await;
+    out.expect("DescribeClusters")
+        .clusters()
+        .first()
+        .and_then(|c| c.status().map(str::to_owned))
 }
 
 /// The ECS service `service` (name or ARN) of `cluster` as ECS describes it, `None` when
