@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use aws_sdk_ecs::types::TaskDefinitionStatus;
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetTypeEnum};
-use common::{assert_no_drift, create, op, read_all, update, AppliedMap};
+use common::{assert_reads_back, create, op, read_all, update, AppliedMap};
 use iac_aws::AwsProvider;
 use iac_engine::provider::{ErrorKind, OpContext, Provider};
 use iac_engine::report::RecordingReporter;
@@ -204,6 +204,27 @@ async fn create_app(p: &AwsProvider, net: &Network) -> AppliedMap {
     stack
 }
 
+/// Creates the cluster `shop-cluster` and the task definition `shop-task` (256 CPU, 512 MiB)
+/// of the one container `container`.
+async fn shop_cluster_and_task(p: &AwsProvider, stack: &mut AppliedMap, container: Json) {
+    create(
+        p,
+        stack,
+        "cluster",
+        "aws.ecs_cluster",
+        &json!({"name": "shop-cluster", "container_insights": false}),
+    )
+    .await;
+    create(
+        p,
+        stack,
+        "task",
+        "aws.task_definition",
+        &json!({"family": "shop-task", "cpu": 256, "memory": 512, "containers": [container]}),
+    )
+    .await;
+}
+
 async fn td_status(p: &AwsProvider, arn: &str) -> Option<TaskDefinitionStatus> {
     p.aws()
         .clients()
@@ -217,34 +238,13 @@ async fn td_status(p: &AwsProvider, arn: &str) -> Option<TaskDefinitionStatus> {
 }
 
 async fn service_status(p: &AwsProvider, cluster: &str, service: &str) -> Option<String> {
-    let out = p
-        .aws()
-        .clients()
-        .ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(service)
-        .send()
+    common::find_ecs_service(p.aws().clients(), cluster, service)
         .await
-        .expect("DescribeServices");
-    out.services()
-        .first()
         .and_then(|s| s.status().map(str::to_owned))
 }
 
 async fn cluster_status(p: &AwsProvider, cluster: &str) -> Option<String> {
-    let out = p
-        .aws()
-        .clients()
-        .ecs
-        .describe_clusters()
-        .clusters(cluster)
-        .send()
-        .await
-        .expect("DescribeClusters");
-    out.clusters()
-        .first()
-        .and_then(|c| c.status().map(str::to_owned))
+    common::cluster_status(p.aws().clients(), cluster).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,8 +275,7 @@ async fn app_resources_are_created_read_back_updated_and_deleted() {
     // Read back: nothing drifted, in one call per type (and per cluster for services).
     let requests = p.aws().requests();
     requests.reset();
-    let live = read_all(&p, &stack).await;
-    assert_no_drift(&live, &stack);
+    assert_reads_back(&p, &stack).await;
     for (service, operation) in [
         ("ecs", "DescribeClusters"),
         ("ecs", "DescribeServices"),
@@ -378,8 +377,7 @@ async fn app_resources_are_created_read_back_updated_and_deleted() {
     )
     .await;
 
-    let live = read_all(&p, &stack).await;
-    assert_no_drift(&live, &stack);
+    assert_reads_back(&p, &stack).await;
 
     // Retention removed: events are kept forever, and the property reads back omitted.
     let mut logs = stack["logs"].inputs.clone();
@@ -397,8 +395,7 @@ async fn app_resources_are_created_read_back_updated_and_deleted() {
         &["managed_policies[1]", "tags.team"],
     )
     .await;
-    let live = read_all(&p, &stack).await;
-    assert_no_drift(&live, &stack);
+    assert_reads_back(&p, &stack).await;
 
     // Delete in the engine's reverse dependency order.
     let cluster_arn = attr(&stack, "cluster", "arn").as_str().unwrap().to_owned();
@@ -476,20 +473,10 @@ async fn a_cluster_is_not_deleted_while_a_service_in_it_is_active() {
     let p = provider(&emulator).await;
     let net = network(&p).await;
     let mut stack = AppliedMap::new();
-    create(
+    shop_cluster_and_task(
         &p,
         &mut stack,
-        "cluster",
-        "aws.ecs_cluster",
-        &json!({"name": "shop-cluster", "container_insights": false}),
-    )
-    .await;
-    create(
-        &p,
-        &mut stack,
-        "task",
-        "aws.task_definition",
-        &json!({"family": "shop-task", "cpu": 256, "memory": 512, "containers": [{"name": "web", "image": "nginx:1.27", "port": 80}]}),
+        json!({"name": "web", "image": "nginx:1.27", "port": 80}),
     )
     .await;
     create(
@@ -516,7 +503,7 @@ async fn a_cluster_is_not_deleted_while_a_service_in_it_is_active() {
     )
     .await;
     // Omitted optional blocks read back omitted.
-    assert_no_drift(&read_all(&p, &stack).await, &stack);
+    assert_reads_back(&p, &stack).await;
 
     // The cluster's delete starts first (the emulator would accept it and orphan the
     // service; AWS would refuse it). It must wait for the service, not call DeleteCluster.
@@ -580,20 +567,10 @@ async fn a_service_that_never_becomes_steady_fails_after_wait_timeout_with_its_s
     let p = provider(&emulator).await;
     let net = network(&p).await;
     let mut stack = AppliedMap::new();
-    create(
+    shop_cluster_and_task(
         &p,
         &mut stack,
-        "cluster",
-        "aws.ecs_cluster",
-        &json!({"name": "shop-cluster", "container_insights": false}),
-    )
-    .await;
-    create(
-        &p,
-        &mut stack,
-        "task",
-        "aws.task_definition",
-        &json!({"family": "shop-task", "cpu": 256, "memory": 512, "containers": [{"name": "web", "image": "nginx:1.27"}]}),
+        json!({"name": "web", "image": "nginx:1.27"}),
     )
     .await;
     let inputs = with_tags(
@@ -650,15 +627,14 @@ async fn a_service_that_never_becomes_steady_fails_after_wait_timeout_with_its_s
 // ---------------------------------------------------------------------------------------
 
 mod engine {
-    use std::sync::Arc;
 
     use aws_sdk_ecs::types::TaskDefinitionStatus;
-    use iac_aws::AwsProvider;
-    use iac_engine::{plan_destroy, render_plan, Event, OpKind, PlanOptions, Provider, State};
+
+    use iac_engine::{plan_destroy, render_plan, PlanOptions};
     use iac_stack::Stack;
     use iac_testkit::Emulator;
 
-    use crate::common::{self, assert_clean, changes, make_plan, run, updated};
+    use crate::common::{self, changes, updated, Deployment};
 
     fn load(vars: &[(&str, &str)]) -> Stack {
         common::load("tests/fixtures/aws/app_stack.yaml", vars, &[])
@@ -676,35 +652,18 @@ mod engine {
         common::stack_leftovers(aws.clients(), name, &zones).await
     }
 
-    async fn clusters_status(ecs: &aws_sdk_ecs::Client, arn: &str) -> Option<String> {
-        let out = ecs
-            .describe_clusters()
-            .clusters(arn)
-            .send()
-            .await
-            .expect("DescribeClusters");
-        out.clusters()
-            .first()
-            .and_then(|c| c.status().map(str::to_owned))
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_app_stack_deploys_a_new_image_scales_and_is_destroyed() {
         let emulator = Emulator::start();
-        let tmp = tempfile::tempdir().expect("state dir");
-        let dir = tmp.path().to_owned();
         let aws = common::context(&emulator).await;
         let stack = load(&[]);
-        let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-        let mut state = State::new(&stack.name);
+        let mut d = Deployment::new(&aws, &stack);
 
-        let first = make_plan(&stack, &state, &provider).await;
-        assert_eq!(first.summary.add, stack.resources.len());
-        run(&first, &mut state, &dir, &provider).await;
+        d.create(&stack).await;
 
         // Nothing changed: no new revision, and every read is one call.
         aws.requests().reset();
-        assert_clean(&make_plan(&stack, &state, &provider).await);
+        d.assert_clean(&stack).await;
         for (op, n) in aws.requests().snapshot() {
             assert_eq!(n, 1, "{op} was called {n} times");
         }
@@ -712,7 +671,7 @@ mod engine {
         // CI deploys a new image: a new revision of the task definition and the service
         // moving to it, nothing else.
         let image2 = [("image", "public.ecr.aws/nginx/nginx:1.28")];
-        let deploy = make_plan(&load(&image2), &state, &provider).await;
+        let deploy = d.plan(&load(&image2)).await;
         assert_eq!(
             changes(&deploy),
             vec![
@@ -738,22 +697,16 @@ mod engine {
             ],
             "{rendered}"
         );
-        let rev1 = state.resources["task"].attrs["arn"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        run(&deploy, &mut state, &dir, &provider).await;
-        let rev2 = state.resources["task"].attrs["arn"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let rev1 = d.attr("task", "arn");
+        d.apply(&deploy).await;
+        let rev2 = d.attr("task", "arn");
         assert!(rev2.ends_with(":2"), "{rev2}");
-        assert_eq!(state.resources["task"].physical_id, "app-engine-task");
+        assert_eq!(d.state.resources["task"].physical_id, "app-engine-task");
         let ecs = aws.clients().ecs.clone();
         let service = ecs
             .describe_services()
-            .cluster(state.resources["cluster"].physical_id.clone())
-            .services(state.resources["web"].physical_id.clone())
+            .cluster(d.id("cluster"))
+            .services(d.id("web"))
             .send()
             .await
             .expect("DescribeServices");
@@ -769,45 +722,34 @@ mod engine {
             Some(&TaskDefinitionStatus::Inactive),
             "the revision the service moved off is deregistered"
         );
-        assert_clean(&make_plan(&load(&image2), &state, &provider).await);
+        d.assert_clean(&load(&image2)).await;
 
         // Scale: only the desired count.
         let scaled = [("image", "public.ecr.aws/nginx/nginx:1.28"), ("tasks", "3")];
-        let scale = make_plan(&load(&scaled), &state, &provider).await;
-        assert_eq!(changes(&scale), vec![updated("web", &["desired_count"])]);
-        run(&scale, &mut state, &dir, &provider).await;
-        assert_clean(&make_plan(&load(&scaled), &state, &provider).await);
+        d.change(&load(&scaled), vec![updated("web", &["desired_count"])])
+            .await;
+        d.assert_clean(&load(&scaled)).await;
 
         // Destroy: the service is gone (INACTIVE) before the cluster delete starts.
         let destroy =
-            plan_destroy(&load(&scaled), &state, &PlanOptions::default()).expect("plan destroy");
+            plan_destroy(&load(&scaled), &d.state, &PlanOptions::default()).expect("plan destroy");
         assert_eq!(destroy.summary.destroy, stack.resources.len());
-        let cluster_arn = state.resources["cluster"].physical_id.clone();
-        let events = run(&destroy, &mut state, &dir, &provider).await;
-        let service_gone = common::position(
-            &events,
-            &Event::Finished("web".into(), OpKind::Delete, iac_engine::Outcome::Done),
-        );
-        let cluster_started =
-            common::position(&events, &Event::Started("cluster".into(), OpKind::Delete));
-        assert!(service_gone < cluster_started, "{events:?}");
-        let role_started = common::position(
-            &events,
-            &Event::Started("execution_role".into(), OpKind::Delete),
-        );
-        let task_gone = common::position(
-            &events,
-            &Event::Finished("task".into(), OpKind::Delete, iac_engine::Outcome::Done),
-        );
+        let cluster_arn = d.id("cluster");
+        let events = d.apply(&destroy).await;
+        // The service is gone before the cluster's delete starts; the role outlives its
+        // task definitions.
+        common::assert_deleted_before(&events, &[("web", "cluster"), ("task", "execution_role")]);
         assert!(
-            task_gone < role_started,
-            "the role outlives its task definitions"
+            d.state.resources.is_empty(),
+            "{:?}",
+            d.state.resources.keys()
         );
-        assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
 
         // Nothing of the stack is left, by name and by tag.
         assert_eq!(
-            clusters_status(&ecs, &cluster_arn).await.as_deref(),
+            common::cluster_status(aws.clients(), &cluster_arn)
+                .await
+                .as_deref(),
             Some("INACTIVE")
         );
         assert_eq!(
@@ -822,51 +764,42 @@ mod engine {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn lemon_mart_deploys_a_new_image_and_is_destroyed() {
         let emulator = Emulator::start();
-        let tmp = tempfile::tempdir().expect("state dir");
-        let dir = tmp.path().to_owned();
         let aws = common::context(&emulator).await;
         // The hosted zone is `existing: true`: it must be there before.
         let zone_id = common::create_zone(aws.clients(), "example.com", "lemon-mart-test").await;
         let load = |vars: &[(&str, &str)]| common::load("stacks/lemon-mart.yaml", vars, &[]);
         let stack = load(&[]);
-        let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-        let mut state = State::new(&stack.name);
+        let mut d = Deployment::new(&aws, &stack);
 
-        let first = make_plan(&stack, &state, &provider).await;
-        run(&first, &mut state, &dir, &provider).await;
-        assert_clean(&make_plan(&stack, &state, &provider).await);
+        let first = d.plan(&stack).await;
+        d.apply(&first).await;
+        d.assert_clean(&stack).await;
 
         let image2 = [("image", "public.ecr.aws/nginx/nginx:1.28")];
-        let deploy = make_plan(&load(&image2), &state, &provider).await;
-        assert_eq!(
-            changes(&deploy),
+        d.change(
+            &load(&image2),
             vec![
                 updated("task", &["containers[0].image"]),
                 updated("web", &["task_definition"]),
             ],
-            "{}",
-            render_plan(&deploy, false)
-        );
-        run(&deploy, &mut state, &dir, &provider).await;
-        assert_clean(&make_plan(&load(&image2), &state, &provider).await);
+        )
+        .await;
+        d.assert_clean(&load(&image2)).await;
 
         let scaled = [("image", "public.ecr.aws/nginx/nginx:1.28"), ("tasks", "3")];
-        let scale = make_plan(&load(&scaled), &state, &provider).await;
-        assert_eq!(changes(&scale), vec![updated("web", &["desired_count"])]);
-        run(&scale, &mut state, &dir, &provider).await;
-        assert_clean(&make_plan(&load(&scaled), &state, &provider).await);
+        d.change(&load(&scaled), vec![updated("web", &["desired_count"])])
+            .await;
+        d.assert_clean(&load(&scaled)).await;
 
         let destroy =
-            plan_destroy(&load(&scaled), &state, &PlanOptions::default()).expect("plan destroy");
-        let events = run(&destroy, &mut state, &dir, &provider).await;
-        let service_gone = common::position(
-            &events,
-            &Event::Finished("web".into(), OpKind::Delete, iac_engine::Outcome::Done),
+            plan_destroy(&load(&scaled), &d.state, &PlanOptions::default()).expect("plan destroy");
+        let events = d.apply(&destroy).await;
+        common::assert_deleted_before(&events, &[("web", "cluster")]);
+        assert!(
+            d.state.resources.is_empty(),
+            "{:?}",
+            d.state.resources.keys()
         );
-        let cluster_started =
-            common::position(&events, &Event::Started("cluster".into(), OpKind::Delete));
-        assert!(service_gone < cluster_started, "{events:?}");
-        assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
         assert_eq!(
             leftovers(&aws, &stack.name, Some(&zone_id)).await,
             Vec::<String>::new()

@@ -67,7 +67,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_ec2::types::{Filter, NatGatewayState, Tag, VpcAttributeName};
+use aws_sdk_ec2::types::VpcAttributeName;
 use aws_sdk_ecs::types::TaskDefinitionStatus;
 use iac_aws::Clients;
 use iac_stack::{Resource, Stack, Value};
@@ -585,25 +585,8 @@ const COUNTED: &[&str] = &[
     "aws.dns_record",
 ];
 
-/// `names` (each found object's name) against `expected`: each expected name exactly once
+/// `found` (each object's `(name, id)`) against `expected`: each expected name exactly once
 /// (`what` says which kind), nothing else.
-/// `(name, id)` of each object listed, `?` for a part AWS left out.
-fn named<T>(
-    items: &[T],
-    name: impl Fn(&T) -> Option<&str>,
-    id: impl Fn(&T) -> Option<&str>,
-) -> Vec<(String, String)> {
-    items
-        .iter()
-        .map(|t| {
-            (
-                name(t).unwrap_or("?").to_owned(),
-                id(t).unwrap_or("?").to_owned(),
-            )
-        })
-        .collect()
-}
-
 fn count_against(
     problems: &mut Vec<String>,
     what: &str,
@@ -632,100 +615,17 @@ fn count_against(
     }
 }
 
-/// The `iac:name` tag of an EC2 object (`None` when it has the stack tag but no name).
-fn iac_name(tags: &[Tag]) -> String {
-    tags.iter()
-        .find(|t| t.key() == Some("iac:name"))
-        .and_then(|t| t.value())
-        .unwrap_or("<no iac:name tag>")
-        .to_owned()
-}
-
-/// Every EC2 object tagged with `stack`, by stack type, as `(iac:name, id)`.
-async fn ec2_tagged(c: &Clients, stack: &str) -> BTreeMap<&'static str, Vec<(String, String)>> {
-    let by_tag = || {
-        Filter::builder()
-            .name("tag:iac:stack")
-            .values(stack)
-            .build()
-    };
-    let id = |s: Option<&str>| s.unwrap_or("?").to_owned();
-    let ec2 = &c.ec2;
-    let mut out: BTreeMap<&'static str, Vec<(String, String)>> = BTreeMap::new();
-    let vpcs = ec2.describe_vpcs().filters(by_tag()).send().await;
-    out.insert(
-        "aws.vpc",
-        vpcs.expect("DescribeVpcs")
-            .vpcs()
-            .iter()
-            .map(|v| (iac_name(v.tags()), id(v.vpc_id())))
-            .collect(),
-    );
-    let subnets = ec2.describe_subnets().filters(by_tag()).send().await;
-    out.insert(
-        "aws.subnet",
-        subnets
-            .expect("DescribeSubnets")
-            .subnets()
-            .iter()
-            .map(|v| (iac_name(v.tags()), id(v.subnet_id())))
-            .collect(),
-    );
-    let igws = ec2
-        .describe_internet_gateways()
-        .filters(by_tag())
-        .send()
-        .await;
-    out.insert(
-        "aws.internet_gateway",
-        igws.expect("DescribeInternetGateways")
-            .internet_gateways()
-            .iter()
-            .map(|v| (iac_name(v.tags()), id(v.internet_gateway_id())))
-            .collect(),
-    );
-    let eips = ec2.describe_addresses().filters(by_tag()).send().await;
-    out.insert(
-        "aws.eip",
-        eips.expect("DescribeAddresses")
-            .addresses()
-            .iter()
-            .map(|v| (iac_name(v.tags()), id(v.allocation_id())))
-            .collect(),
-    );
-    let nats = ec2.describe_nat_gateways().filter(by_tag()).send().await;
-    out.insert(
-        "aws.nat_gateway",
-        nats.expect("DescribeNatGateways")
-            .nat_gateways()
-            .iter()
-            // AWS keeps showing deleted NAT gateways for an hour.
-            .filter(|n| n.state() != Some(&NatGatewayState::Deleted))
-            .map(|v| (iac_name(v.tags()), id(v.nat_gateway_id())))
-            .collect(),
-    );
-    let rtbs = ec2.describe_route_tables().filters(by_tag()).send().await;
-    out.insert(
-        "aws.route_table",
-        rtbs.expect("DescribeRouteTables")
-            .route_tables()
-            .iter()
-            .map(|v| (iac_name(v.tags()), id(v.route_table_id())))
-            .collect(),
-    );
-    let sgs = ec2
-        .describe_security_groups()
-        .filters(by_tag())
-        .send()
-        .await;
-    out.insert(
-        "aws.security_group",
-        sgs.expect("DescribeSecurityGroups")
-            .security_groups()
-            .iter()
-            .map(|v| (iac_name(v.tags()), id(v.group_id())))
-            .collect(),
-    );
+/// The hosted zones `stack` looks up, as `(resource, zone name, ids of the zones of that
+/// name)`.
+async fn looked_up_zones(c: &Clients, stack: &Stack) -> Vec<(String, String, Vec<String>)> {
+    let mut out = Vec::new();
+    for r in stack.resources.values() {
+        if r.schema.name == "aws.hosted_zone" && r.existing {
+            let name = prop_str(r, "name").expect("zone name");
+            let ids = zones_named(c, &name).await;
+            out.push((r.name.clone(), name, ids));
+        }
+    }
     out
 }
 
@@ -747,14 +647,8 @@ async fn zones_named(c: &Clients, name: &str) -> Vec<String> {
 
 /// The record sets of `zone` other than its own NS and SOA, as `(name TYPE, target)`.
 async fn records(c: &Clients, zone: &str) -> Vec<(String, String)> {
-    let out = c
-        .route53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .send()
+    common::record_sets(c, zone)
         .await
-        .expect("ListResourceRecordSets");
-    out.resource_record_sets()
         .iter()
         .filter(|r| !matches!(r.r#type().as_str(), "NS" | "SOA"))
         .map(|r| {
@@ -774,29 +668,12 @@ async fn records(c: &Clients, zone: &str) -> Vec<(String, String)> {
 
 /// The ACTIVE ECS clusters as `(name, arn)`.
 async fn active_clusters(c: &Clients) -> Vec<(String, String)> {
-    let arns = c.ecs.list_clusters().send().await.expect("ListClusters");
-    let arns = arns.cluster_arns().to_vec();
-    if arns.is_empty() {
-        return Vec::new();
-    }
-    let described = c
-        .ecs
-        .describe_clusters()
-        .set_clusters(Some(arns))
-        .send()
-        .await
-        .expect("DescribeClusters");
-    described
-        .clusters()
-        .iter()
+    let clusters = common::clusters(c).await;
+    let active: Vec<_> = clusters
+        .into_iter()
         .filter(|cl| cl.status() == Some("ACTIVE"))
-        .map(|cl| {
-            (
-                cl.cluster_name().unwrap_or("?").to_owned(),
-                cl.cluster_arn().unwrap_or("?").to_owned(),
-            )
-        })
-        .collect()
+        .collect();
+    common::named(&active, |cl| cl.cluster_name(), |cl| cl.cluster_arn())
 }
 
 /// The DNS attributes of each VPC are what the stack says (default on): a read cannot see
@@ -859,9 +736,13 @@ async fn duplicates_and_missing(c: &Clients, stack: &Stack) -> Vec<String> {
     let aws_names_of = |rtype: &str| -> Vec<String> {
         managed(stack, rtype).iter().map(|r| aws_name(r)).collect()
     };
+    // Objects found by their AWS name: each resource of `rtype` exactly once.
+    let check = |rtype: &str, found: &[(String, String)], problems: &mut Vec<String>| {
+        count_against(problems, rtype, &aws_names_of(rtype), found);
+    };
 
     // EC2: by the stack tag, grouped by `iac:name`.
-    for (rtype, found) in ec2_tagged(c, &stack.name).await {
+    for (rtype, found) in common::ec2_tagged(c, &stack.name).await {
         count_against(&mut problems, rtype, &names_of(rtype), &found);
         if rtype == "aws.vpc" {
             vpc_dns_as_stated(c, stack, &found, &mut problems).await;
@@ -870,16 +751,12 @@ async fn duplicates_and_missing(c: &Clients, stack: &Stack) -> Vec<String> {
 
     // The hosted zones the stack looks up: still exactly one each.
     let mut zone_ids = BTreeMap::new();
-    for r in stack.resources.values() {
-        if r.schema.name == "aws.hosted_zone" && r.existing {
-            let name = prop_str(r, "name").expect("zone name");
-            let ids = zones_named(c, &name).await;
-            if ids.len() != 1 {
-                problems.push(format!("hosted zone `{name}` (looked up): {ids:?}"));
-            }
-            if let Some(id) = ids.first() {
-                zone_ids.insert(r.name.clone(), id.clone());
-            }
+    for (resource, name, ids) in looked_up_zones(c, stack).await {
+        if ids.len() != 1 {
+            problems.push(format!("hosted zone `{name}` (looked up): {ids:?}"));
+        }
+        if let Some(id) = ids.first() {
+            zone_ids.insert(resource, id.clone());
         }
     }
     assert!(
@@ -888,39 +765,12 @@ async fn duplicates_and_missing(c: &Clients, stack: &Stack) -> Vec<String> {
     );
 
     // Load balancers and target groups, by name; listeners by port on each balancer.
-    let lbs = c
-        .elbv2
-        .describe_load_balancers()
-        .send()
-        .await
-        .expect("DescribeLoadBalancers");
-    let lbs = named(
-        lbs.load_balancers(),
-        |l| l.load_balancer_name(),
-        |l| l.load_balancer_arn(),
-    );
-    count_against(
-        &mut problems,
-        "aws.load_balancer",
-        &aws_names_of("aws.load_balancer"),
-        &lbs,
-    );
-    let tgs = c
-        .elbv2
-        .describe_target_groups()
-        .send()
-        .await
-        .expect("DescribeTargetGroups");
-    let tgs = named(
-        tgs.target_groups(),
-        |t| t.target_group_name(),
-        |t| t.target_group_arn(),
-    );
-    count_against(
-        &mut problems,
+    let lbs = common::load_balancers(c).await;
+    check("aws.load_balancer", &lbs, &mut problems);
+    check(
         "aws.target_group",
-        &aws_names_of("aws.target_group"),
-        &tgs,
+        &common::target_groups(c).await,
+        &mut problems,
     );
     for lb in managed(stack, "aws.load_balancer") {
         let lb_name = aws_name(lb);
@@ -930,15 +780,8 @@ async fn duplicates_and_missing(c: &Clients, stack: &Stack) -> Vec<String> {
             .map(|l| format!("{lb_name}:{}", prop_str(l, "port").expect("listener port")))
             .collect();
         for (_, arn) in lbs.iter().filter(|(n, _)| *n == lb_name) {
-            let listeners = c
-                .elbv2
-                .describe_listeners()
-                .load_balancer_arn(arn)
-                .send()
+            let found: Vec<(String, String)> = common::listeners_of(c, arn)
                 .await
-                .expect("DescribeListeners");
-            let found: Vec<(String, String)> = listeners
-                .listeners()
                 .iter()
                 .map(|l| {
                     (
@@ -955,22 +798,10 @@ async fn duplicates_and_missing(c: &Clients, stack: &Stack) -> Vec<String> {
     // each task definition family (one: a second would be a revision the killed run
     // registered and nobody deregistered).
     let clusters = active_clusters(c).await;
-    count_against(
-        &mut problems,
-        "aws.ecs_cluster",
-        &aws_names_of("aws.ecs_cluster"),
-        &clusters,
-    );
+    check("aws.ecs_cluster", &clusters, &mut problems);
     let mut services = Vec::new();
     for (_, arn) in &clusters {
-        let listed = c
-            .ecs
-            .list_services()
-            .cluster(arn)
-            .send()
-            .await
-            .expect("ListServices");
-        for chunk in listed.service_arns().chunks(10) {
+        for chunk in common::service_arns(c, arn).await.chunks(10) {
             let described = c
                 .ecs
                 .describe_services()
@@ -993,23 +824,10 @@ async fn duplicates_and_missing(c: &Clients, stack: &Stack) -> Vec<String> {
             );
         }
     }
-    count_against(
-        &mut problems,
-        "aws.ecs_service",
-        &aws_names_of("aws.ecs_service"),
-        &services,
-    );
+    check("aws.ecs_service", &services, &mut problems);
     for family in aws_names_of("aws.task_definition") {
-        let revisions = c
-            .ecs
-            .list_task_definitions()
-            .family_prefix(&family)
-            .status(TaskDefinitionStatus::Active)
-            .send()
-            .await
-            .expect("ListTaskDefinitions");
+        let revisions = common::task_definitions(c, &family, TaskDefinitionStatus::Active).await;
         let found: Vec<(String, String)> = revisions
-            .task_definition_arns()
             .iter()
             .filter(|a| a.contains(&format!("task-definition/{family}:")))
             .map(|a| (family.clone(), a.clone()))
@@ -1024,73 +842,28 @@ async fn duplicates_and_missing(c: &Clients, stack: &Stack) -> Vec<String> {
 
     // IAM roles by name (IAM names are unique: this finds a missing one, or a stray one of
     // the stack's prefix).
-    let roles = c.iam.list_roles().send().await.expect("ListRoles");
-    let roles: Vec<(String, String)> = roles
-        .roles()
-        .iter()
-        .filter(|r| r.role_name().starts_with(&stack.name))
-        .map(|r| (r.role_name().to_owned(), r.arn().to_owned()))
-        .collect();
-    count_against(
-        &mut problems,
+    check(
         "aws.iam_role",
-        &aws_names_of("aws.iam_role"),
-        &roles,
+        &common::roles_named(c, &stack.name).await,
+        &mut problems,
     );
 
     // Log groups under the stack's prefix, ECR repositories (the account is fresh: all of
     // them are the stack's).
-    let groups = c
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(format!("/iac/{}/", stack.name))
-        .send()
+    let groups: Vec<(String, String)> = common::log_groups(c, &stack.name)
         .await
-        .expect("DescribeLogGroups");
-    let groups: Vec<(String, String)> = groups
-        .log_groups()
-        .iter()
-        .map(|g| {
-            let name = g.log_group_name().unwrap_or("?").to_owned();
-            (name.clone(), name)
-        })
+        .into_iter()
+        .map(|name| (name.clone(), name))
         .collect();
-    count_against(
-        &mut problems,
-        "aws.log_group",
-        &aws_names_of("aws.log_group"),
-        &groups,
-    );
-    let repos = c
-        .ecr
-        .describe_repositories()
-        .send()
-        .await
-        .expect("DescribeRepositories");
-    let repos = named(
-        repos.repositories(),
-        |r| r.repository_name(),
-        |r| r.repository_arn(),
-    );
-    count_against(
-        &mut problems,
+    check("aws.log_group", &groups, &mut problems);
+    check(
         "aws.ecr_repository",
-        &aws_names_of("aws.ecr_repository"),
-        &repos,
+        &common::repositories(c).await,
+        &mut problems,
     );
 
     // Certificates by domain (the account is fresh: all of them are the stack's).
-    let certs = c
-        .acm
-        .list_certificates()
-        .send()
-        .await
-        .expect("ListCertificates");
-    let certs = named(
-        certs.certificate_summary_list(),
-        |s| s.domain_name(),
-        |s| s.certificate_arn(),
-    );
+    let certs = common::certificates(c).await;
     let domains: Vec<String> = managed(stack, "aws.certificate")
         .iter()
         .map(|r| prop_str(r, "domain").expect("certificate domain"))
@@ -1141,22 +914,17 @@ async fn duplicates_and_missing(c: &Clients, stack: &Stack) -> Vec<String> {
 /// Everything of `stack` still in the account after a destroy (the zones it only looks up
 /// excepted, which must remain).
 async fn stack_leftovers(c: &Clients, stack: &Stack) -> Vec<String> {
-    let mut left = common::tagged_network_leftovers(c, &stack.name).await;
-    left.extend(common::edge_leftovers(c).await);
+    let mut left = Vec::new();
     let mut zone_ids = Vec::new();
-    for r in stack.resources.values() {
-        if r.schema.name == "aws.hosted_zone" && r.existing {
-            let name = prop_str(r, "name").expect("zone name");
-            let ids = zones_named(c, &name).await;
-            if ids.len() != 1 {
-                left.push(format!(
-                    "hosted zone `{name}` (only looked up, must stay exactly once): {ids:?}"
-                ));
-            }
-            zone_ids.extend(ids);
+    for (_, name, ids) in looked_up_zones(c, stack).await {
+        if ids.len() != 1 {
+            left.push(format!(
+                "hosted zone `{name}` (only looked up, must stay exactly once): {ids:?}"
+            ));
         }
+        zone_ids.extend(ids);
     }
-    left.extend(common::app_leftovers(c, &stack.name, &zone_ids).await);
+    left.extend(common::stack_leftovers(c, &stack.name, &zone_ids).await);
     left
 }
 

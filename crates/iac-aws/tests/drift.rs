@@ -13,68 +13,59 @@
 
 mod common;
 
-use std::path::Path;
-use std::sync::Arc;
-
 use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action as LbAction, ActionTypeEnum, LoadBalancerAttribute, RedirectActionConfig,
     RedirectActionStatusCodeEnum, TargetGroupAttribute,
 };
 use aws_sdk_route53::types::{
-    AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+    AliasTarget, ChangeAction, ResourceRecord, ResourceRecordSet, RrType,
 };
-use common::{assert_clean, changes, make_plan, run, updated};
-use iac_aws::{AwsProvider, Clients};
-use iac_engine::{render_plan, Plan, Provider, State};
+use common::{changes, updated, Deployment};
+use iac_aws::Clients;
+use iac_engine::{render_plan, Plan};
 use iac_stack::Stack;
 use iac_testkit::Emulator;
 
 /// A stack applied on the emulator, with what it takes to plan and apply it again.
 struct Applied {
     stack: Stack,
-    state: State,
-    provider: Arc<dyn Provider>,
+    d: Deployment,
     clients: Clients,
 }
 
 impl Applied {
-    /// Applies `stack` from an empty state kept in `dir`; the plan after it is clean.
-    async fn new(emulator: &Emulator, stack: Stack, dir: &Path) -> Self {
+    /// Applies `stack` from an empty state; the plan after it is clean.
+    async fn new(emulator: &Emulator, stack: Stack) -> Self {
         let aws = common::context(emulator).await;
-        let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-        let mut state = State::new(&stack.name);
-        let first = make_plan(&stack, &state, &provider).await;
-        run(&first, &mut state, dir, &provider).await;
-        assert_clean(&make_plan(&stack, &state, &provider).await);
+        let mut d = Deployment::new(&aws, &stack);
+        let first = d.plan(&stack).await;
+        d.apply(&first).await;
+        d.assert_clean(&stack).await;
         Self {
             stack,
-            state,
-            provider,
+            d,
             clients: aws.clients().clone(),
         }
     }
 
     /// The physical id of `name`.
     fn id(&self, name: &str) -> String {
-        self.state.resources[name].physical_id.clone()
+        self.d.id(name)
     }
 
     /// Attribute `attr` of `name`, a string.
     fn attr(&self, name: &str, attr: &str) -> String {
-        self.state.resources[name].attrs[attr]
-            .as_str()
-            .unwrap_or_else(|| panic!("`{name}.{attr}` is not a string"))
-            .to_owned()
+        self.d.attr(name, attr)
     }
 
     async fn plan(&self) -> Plan {
-        make_plan(&self.stack, &self.state, &self.provider).await
+        self.d.plan(&self.stack).await
     }
 
     /// After a change made behind iac's back: the plan updates exactly `name` at `paths`
     /// and reports the drift there; the apply puts it back; the plan after it is clean.
-    async fn put_back(&mut self, dir: &Path, name: &str, paths: &[&str]) {
+    async fn put_back(&mut self, name: &str, paths: &[&str]) {
         let plan = self.plan().await;
         assert_eq!(
             changes(&plan),
@@ -82,16 +73,12 @@ impl Applied {
             "{}",
             render_plan(&plan, false)
         );
-        let drifted: Vec<(&str, &[String])> = plan
-            .drift
-            .iter()
-            .map(|d| (d.name.as_str(), d.paths.as_slice()))
-            .collect();
+        let drifted = common::drift_of(&plan);
         assert_eq!(drifted.len(), 1, "{:?}", plan.drift);
         assert_eq!(drifted[0].0, name, "{:?}", plan.drift);
         assert_eq!(drifted[0].1, paths, "{:?}", plan.drift);
-        run(&plan, &mut self.state, dir, &self.provider).await;
-        assert_clean(&self.plan().await);
+        self.d.apply(&plan).await;
+        self.d.assert_clean(&self.stack).await;
     }
 }
 
@@ -115,45 +102,23 @@ async fn log_retention(clients: &Clients, name: &str) -> Option<i32> {
 }
 
 async fn log_tag_keys(clients: &Clients, arn: &str) -> Vec<String> {
-    let out = clients
-        .logs
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
+    let mut keys: Vec<String> = common::log_group_tags(clients, arn)
         .await
-        .expect("ListTagsForResource");
-    let mut keys: Vec<String> = out
-        .tags()
-        .into_iter()
-        .flatten()
-        .map(|(k, _)| k.clone())
+        .into_keys()
         .collect();
     keys.sort();
     keys
 }
 
 async fn health_check_path(clients: &Clients, arn: &str) -> Option<String> {
-    let out = clients
-        .elbv2
-        .describe_target_groups()
-        .target_group_arns(arn)
-        .send()
+    common::target_group(clients, arn)
         .await
-        .expect("DescribeTargetGroups");
-    out.target_groups()[0]
         .health_check_path()
         .map(str::to_owned)
 }
 
 async fn redirect_status(clients: &Clients, arn: &str) -> Option<RedirectActionStatusCodeEnum> {
-    let out = clients
-        .elbv2
-        .describe_listeners()
-        .listener_arns(arn)
-        .send()
-        .await
-        .expect("DescribeListeners");
-    out.listeners()[0].default_actions()[0]
+    common::listener(clients, arn).await.default_actions()[0]
         .redirect_config()
         .and_then(|r| r.status_code().cloned())
 }
@@ -193,15 +158,9 @@ async fn lb_tag_keys(clients: &Clients, arn: &str) -> Vec<String> {
 }
 
 async fn desired_count(clients: &Clients, cluster: &str, service: &str) -> i32 {
-    let out = clients
-        .ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(service)
-        .send()
+    common::ecs_service(clients, cluster, service)
         .await
-        .expect("DescribeServices");
-    out.services()[0].desired_count()
+        .desired_count()
 }
 
 async fn attached_policies(clients: &Clients, role: &str) -> Vec<String> {
@@ -245,42 +204,17 @@ async fn scan_on_push(clients: &Clients, name: &str) -> bool {
 
 /// The record `fqdn` of type `rtype` in zone `zone`.
 async fn record(clients: &Clients, zone: &str, fqdn: &str, rtype: RrType) -> ResourceRecordSet {
-    let out = clients
-        .route53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .send()
-        .await
-        .expect("ListResourceRecordSets");
     let wanted = fqdn.trim_end_matches('.');
-    out.resource_record_sets()
-        .iter()
+    common::record_sets(clients, zone)
+        .await
+        .into_iter()
         .find(|r| r.name().trim_end_matches('.') == wanted && *r.r#type() == rtype)
         .unwrap_or_else(|| panic!("no {rtype:?} record {fqdn}"))
-        .clone()
 }
 
 /// Replaces record `set` in zone `zone` with an UPSERT.
 async fn upsert(clients: &Clients, zone: &str, set: ResourceRecordSet) {
-    clients
-        .route53
-        .change_resource_record_sets()
-        .hosted_zone_id(zone)
-        .change_batch(
-            ChangeBatch::builder()
-                .changes(
-                    Change::builder()
-                        .action(ChangeAction::Upsert)
-                        .resource_record_set(set)
-                        .build()
-                        .expect("a change"),
-                )
-                .build()
-                .expect("a batch"),
-        )
-        .send()
-        .await
-        .expect("ChangeResourceRecordSets");
+    common::change_records(clients, zone, ChangeAction::Upsert, set).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -290,13 +224,11 @@ async fn upsert(clients: &Clients, zone: &str, set: ResourceRecordSet) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_of_lemon_mart_edge_and_app_is_shown_and_put_back() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
-    let dir = tmp.path().to_owned();
     // The hosted zone is `existing: true`: it must be there before.
     let owner = common::context(&emulator).await;
     let zone_id = common::create_zone(owner.clients(), "example.com", "drift-test").await;
     let stack = common::load("stacks/lemon-mart.yaml", &[], &[]);
-    let mut s = Applied::new(&emulator, stack, &dir).await;
+    let mut s = Applied::new(&emulator, stack).await;
     let c = s.clients.clone();
 
     // aws.log_group: the retention changed.
@@ -309,7 +241,7 @@ async fn drift_of_lemon_mart_edge_and_app_is_shown_and_put_back() {
         .send()
         .await
         .expect("PutRetentionPolicy");
-    s.put_back(&dir, "logs", &["retention_days"]).await;
+    s.put_back("logs", &["retention_days"]).await;
     assert_eq!(log_retention(&c, &log_name).await, Some(30));
 
     // aws.log_group: a tag removed.
@@ -326,7 +258,7 @@ async fn drift_of_lemon_mart_edge_and_app_is_shown_and_put_back() {
     assert!(!log_tag_keys(&c, &log_arn)
         .await
         .contains(&"Name".to_owned()));
-    s.put_back(&dir, "logs", &["tags.Name"]).await;
+    s.put_back("logs", &["tags.Name"]).await;
     assert_eq!(log_tag_keys(&c, &log_arn).await, log_tags);
 
     // aws.target_group: the health check path changed.
@@ -338,7 +270,7 @@ async fn drift_of_lemon_mart_edge_and_app_is_shown_and_put_back() {
         .send()
         .await
         .expect("ModifyTargetGroup");
-    s.put_back(&dir, "web_tg", &["health_check.path"]).await;
+    s.put_back("web_tg", &["health_check.path"]).await;
     assert_eq!(health_check_path(&c, &tg).await.as_deref(), Some("/"));
 
     // aws.target_group: connections drain for longer.
@@ -354,7 +286,7 @@ async fn drift_of_lemon_mart_edge_and_app_is_shown_and_put_back() {
         .send()
         .await
         .expect("ModifyTargetGroupAttributes");
-    s.put_back(&dir, "web_tg", &["deregistration_delay"]).await;
+    s.put_back("web_tg", &["deregistration_delay"]).await;
 
     // aws.listener: the HTTP:80 redirect made temporary.
     let http = s.id("http");
@@ -380,7 +312,7 @@ async fn drift_of_lemon_mart_edge_and_app_is_shown_and_put_back() {
         redirect_status(&c, &http).await,
         Some(RedirectActionStatusCodeEnum::Http302)
     );
-    s.put_back(&dir, "http", &["redirect.status"]).await;
+    s.put_back("http", &["redirect.status"]).await;
     assert_eq!(
         redirect_status(&c, &http).await,
         Some(RedirectActionStatusCodeEnum::Http301)
@@ -401,7 +333,7 @@ async fn drift_of_lemon_mart_edge_and_app_is_shown_and_put_back() {
         .send()
         .await
         .expect("ModifyLoadBalancerAttributes");
-    s.put_back(&dir, "alb", &["idle_timeout"]).await;
+    s.put_back("alb", &["idle_timeout"]).await;
     assert_eq!(idle_timeout(&c, &alb).await, "60");
 
     // aws.load_balancer: a tag removed.
@@ -414,7 +346,7 @@ async fn drift_of_lemon_mart_edge_and_app_is_shown_and_put_back() {
         .send()
         .await
         .expect("RemoveTags");
-    s.put_back(&dir, "alb", &["tags.Name"]).await;
+    s.put_back("alb", &["tags.Name"]).await;
     assert_eq!(lb_tag_keys(&c, &alb).await, alb_tags);
 
     // aws.ecs_service: scaled by hand.
@@ -429,7 +361,7 @@ async fn drift_of_lemon_mart_edge_and_app_is_shown_and_put_back() {
         .send()
         .await
         .expect("UpdateService");
-    s.put_back(&dir, "web", &["desired_count"]).await;
+    s.put_back("web", &["desired_count"]).await;
     assert_eq!(desired_count(&c, &cluster, &service).await, 2);
 
     // aws.ecs_service: a longer health check grace period.
@@ -441,8 +373,7 @@ async fn drift_of_lemon_mart_edge_and_app_is_shown_and_put_back() {
         .send()
         .await
         .expect("UpdateService");
-    s.put_back(&dir, "web", &["health_check_grace_period"])
-        .await;
+    s.put_back("web", &["health_check_grace_period"]).await;
 
     // aws.iam_role: the managed policy detached.
     let role = s.attr("execution_role", "name");
@@ -455,8 +386,7 @@ async fn drift_of_lemon_mart_edge_and_app_is_shown_and_put_back() {
         .send()
         .await
         .expect("DetachRolePolicy");
-    s.put_back(&dir, "execution_role", &["managed_policies"])
-        .await;
+    s.put_back("execution_role", &["managed_policies"]).await;
     assert_eq!(attached_policies(&c, &role).await, [policy]);
 
     // aws.dns_record: the alias pointed somewhere else.
@@ -480,7 +410,7 @@ async fn drift_of_lemon_mart_edge_and_app_is_shown_and_put_back() {
             .expect("a record"),
     )
     .await;
-    s.put_back(&dir, "site", &["alias.dns_name"]).await;
+    s.put_back("site", &["alias.dns_name"]).await;
     let site = record(&c, &zone_id, "lemonmart.example.com", RrType::A).await;
     assert_eq!(
         site.alias_target().map(|a| a.dns_name()),
@@ -496,10 +426,8 @@ async fn drift_of_lemon_mart_edge_and_app_is_shown_and_put_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_of_a_repository_and_a_ttl_record_is_shown_and_put_back() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
-    let dir = tmp.path().to_owned();
     let stack = common::load("tests/fixtures/aws/drift_stack.yaml", &[], &[]);
-    let mut s = Applied::new(&emulator, stack, &dir).await;
+    let mut s = Applied::new(&emulator, stack).await;
     let c = s.clients.clone();
 
     // aws.ecr_repository: tags made immutable.
@@ -513,7 +441,7 @@ async fn drift_of_a_repository_and_a_ttl_record_is_shown_and_put_back() {
         .await
         .expect("PutImageTagMutability");
     assert!(immutable_tags(&c, &repo).await);
-    s.put_back(&dir, "repo", &["immutable_tags"]).await;
+    s.put_back("repo", &["immutable_tags"]).await;
     assert!(!immutable_tags(&c, &repo).await);
 
     // aws.dns_record: the value of a TTL record changed.
@@ -544,7 +472,7 @@ async fn drift_of_a_repository_and_a_ttl_record_is_shown_and_put_back() {
             .expect("a record"),
     )
     .await;
-    s.put_back(&dir, "www", &["values[0]"]).await;
+    s.put_back("www", &["values[0]"]).await;
     let after = record(&c, &zone, fqdn, RrType::Cname).await;
     assert_eq!(values(&after), values(&before));
 
@@ -552,7 +480,7 @@ async fn drift_of_a_repository_and_a_ttl_record_is_shown_and_put_back() {
     let mut shorter = after.clone();
     shorter.ttl = Some(60);
     upsert(&c, &zone, shorter).await;
-    s.put_back(&dir, "www", &["ttl"]).await;
+    s.put_back("www", &["ttl"]).await;
     let after = record(&c, &zone, fqdn, RrType::Cname).await;
     assert_eq!(after.ttl(), Some(300));
 

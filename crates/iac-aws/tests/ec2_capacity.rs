@@ -29,11 +29,9 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use common::{assert_clean, changes, make_plan, run, updated};
-use iac_aws::{AwsProvider, Clients};
-use iac_engine::{plan_destroy, render_plan, PlanOptions, Provider, State};
+use common::{changes, updated, Deployment};
+use iac_aws::Clients;
+use iac_engine::{render_plan, Action};
 use iac_stack::Stack;
 use iac_testkit::Emulator;
 
@@ -114,24 +112,36 @@ async fn cluster_capacity(c: &Clients, cluster: &str) -> (Vec<String>, Vec<(Stri
     )
 }
 
+/// Plans `stack`: its changes are exactly `expected` and its text shows `shown`; applies it.
+async fn change_shown(
+    d: &mut Deployment,
+    stack: &Stack,
+    expected: Vec<(String, Action, Vec<String>)>,
+    shown: &str,
+) {
+    let plan = d.plan(stack).await;
+    assert_eq!(changes(&plan), expected, "{}", render_plan(&plan, false));
+    assert!(
+        render_plan(&plan, false).contains(shown),
+        "{}",
+        render_plan(&plan, false)
+    );
+    d.apply(&plan).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
-    let dir = tmp.path().to_owned();
     let aws = common::context(&emulator).await;
     let c = aws.clients().clone();
     let stack = load(&[]);
-    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-    let mut state = State::new(&stack.name);
+    let mut d = Deployment::new(&aws, &stack);
 
-    let first = make_plan(&stack, &state, &provider).await;
-    assert_eq!(first.summary.add, stack.resources.len());
-    run(&first, &mut state, &dir, &provider).await;
+    d.create(&stack).await;
 
     // The launch template: the ECS-optimised AMI the parameter names, the user data that
     // joins the cluster then the stack's own, IMDSv2 only, the instance profile.
-    let lt_id = state.resources["instances"].physical_id.clone();
+    let lt_id = d.id("instances");
     let ami = c
         .ssm
         .get_parameter()
@@ -143,10 +153,7 @@ async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
         .and_then(|p| p.value())
         .expect("a value")
         .to_owned();
-    let profile_arn = state.resources["instance_profile"].attrs["arn"]
-        .as_str()
-        .expect("profile arn")
-        .to_owned();
+    let profile_arn = d.attr("instance_profile", "arn");
     let (data, version) = template(&c, &lt_id).await;
     assert_eq!(
         data,
@@ -161,13 +168,16 @@ async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
         ]
     );
     assert_eq!(version, 1);
-    assert_eq!(state.resources["instances"].attrs["image_id"], ami.as_str());
+    assert_eq!(
+        d.state.resources["instances"].attrs["image_id"],
+        ami.as_str()
+    );
 
     // The instance profile holds the role.
     let profile = c
         .iam
         .get_instance_profile()
-        .instance_profile_name(&state.resources["instance_profile"].physical_id)
+        .instance_profile_name(&d.state.resources["instance_profile"].physical_id)
         .send()
         .await
         .expect("GetInstanceProfile");
@@ -180,12 +190,12 @@ async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
         .collect();
     assert_eq!(
         roles,
-        vec![state.resources["instance_role"].physical_id.as_str()]
+        vec![d.state.resources["instance_role"].physical_id.as_str()]
     );
 
     // The group: scale-in protection, its tags propagated at launch, `AmazonECSManaged`
     // among them (set with the capacity provider).
-    let group = state.resources["asg"].physical_id.clone();
+    let group = d.id("asg");
     let groups = c
         .ec2_autoscaling
         .describe_auto_scaling_groups()
@@ -226,7 +236,7 @@ async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
     );
 
     // The provider and the cluster.
-    let cp = state.resources["ec2"].physical_id.clone();
+    let cp = d.id("ec2");
     let cluster = "capacity-engine-cluster";
     assert_eq!(target_capacity(&c, &cp).await, Some(90));
     assert_eq!(
@@ -240,7 +250,7 @@ async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
     // Read back as applied, with one describe of each kind (the plan's orphan check takes
     // what the reads found by the stack's tag) and one GetParameters for the AMI.
     aws.requests().reset();
-    assert_clean(&make_plan(&stack, &state, &provider).await);
+    d.assert_clean(&stack).await;
     let counts: Vec<(&str, u64)> = [
         ("ec2", "DescribeLaunchTemplates"),
         ("ec2", "DescribeLaunchTemplateVersions"),
@@ -266,24 +276,18 @@ async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
 
     // A new instance type: a new default version of the same template, not a new one.
     let bigger = load(&[("instance_type", "t3.medium")]);
-    let plan = make_plan(&bigger, &state, &provider).await;
-    assert_eq!(
-        changes(&plan),
+    change_shown(
+        &mut d,
+        &bigger,
         vec![updated("instances", &["instance_type"])],
-        "{}",
-        render_plan(&plan, false)
-    );
-    assert!(
-        render_plan(&plan, false).contains("will get a new version"),
-        "{}",
-        render_plan(&plan, false)
-    );
-    run(&plan, &mut state, &dir, &provider).await;
-    assert_eq!(state.resources["instances"].physical_id, lt_id);
+        "will get a new version",
+    )
+    .await;
+    assert_eq!(d.state.resources["instances"].physical_id, lt_id);
     let (data, version) = template(&c, &lt_id).await;
     assert_eq!((data[0].as_str(), version), ("t3.medium", 2));
-    assert_eq!(state.resources["instances"].attrs["version"], 2);
-    assert_clean(&make_plan(&bigger, &state, &provider).await);
+    assert_eq!(d.state.resources["instances"].attrs["version"], 2);
+    d.assert_clean(&bigger).await;
 
     // The provider's target capacity and the cluster's strategy: in place.
     let moved = load(&[
@@ -291,7 +295,7 @@ async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
         ("target_capacity", "80"),
         ("spot_weight", "3"),
     ]);
-    let plan = make_plan(&moved, &state, &provider).await;
+    let plan = d.plan(&moved).await;
     let mut got = changes(&plan);
     got.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
@@ -303,13 +307,13 @@ async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
         "{}",
         render_plan(&plan, false)
     );
-    run(&plan, &mut state, &dir, &provider).await;
+    d.apply(&plan).await;
     assert_eq!(target_capacity(&c, &cp).await, Some(80));
     assert_eq!(
         cluster_capacity(&c, cluster).await.1,
         vec![(cp.clone(), 1, 1), ("FARGATE_SPOT".to_owned(), 3, 0)]
     );
-    assert_clean(&make_plan(&moved, &state, &provider).await);
+    d.assert_clean(&moved).await;
 
     // The AMI parameter: another one makes a version with its AMI; when the parameter then
     // names another AMI, the plan shows it and apply makes a version with the new one.
@@ -337,46 +341,32 @@ async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
         ("ami_parameter", "/capacity-test/ami"),
     ];
     let custom = load(&own);
-    let plan = make_plan(&custom, &state, &provider).await;
+    d.change(&custom, vec![updated("instances", &["ami_parameter"])])
+        .await;
     assert_eq!(
-        changes(&plan),
-        vec![updated("instances", &["ami_parameter"])],
-        "{}",
-        render_plan(&plan, false)
-    );
-    run(&plan, &mut state, &dir, &provider).await;
-    assert_eq!(
-        state.resources["instances"].attrs["image_id"],
+        d.state.resources["instances"].attrs["image_id"],
         "ami-0aaaaaaaaaaaaaaa1"
     );
-    assert_clean(&make_plan(&custom, &state, &provider).await);
+    d.assert_clean(&custom).await;
     put_ami("ami-0bbbbbbbbbbbbbbb2").await;
-    let plan = make_plan(&custom, &state, &provider).await;
-    assert_eq!(
-        changes(&plan),
+    change_shown(
+        &mut d,
+        &custom,
         vec![updated("instances", &["ami_parameter"])],
-        "{}",
-        render_plan(&plan, false)
-    );
-    assert!(
-        render_plan(&plan, false).contains("ami-0aaaaaaaaaaaaaaa1"),
-        "{}",
-        render_plan(&plan, false)
-    );
-    run(&plan, &mut state, &dir, &provider).await;
+        "ami-0aaaaaaaaaaaaaaa1",
+    )
+    .await;
     let (data, version) = template(&c, &lt_id).await;
     assert_eq!((data[1].as_str(), version), ("ami-0bbbbbbbbbbbbbbb2", 4));
-    assert_clean(&make_plan(&custom, &state, &provider).await);
+    d.assert_clean(&custom).await;
     let moved = custom;
 
     // Destroy, in the order AWS accepts: the cluster lets go of its providers before it is
     // deleted, the provider is deleted before its group, the group (force, its instances
     // terminated) before the launch template, the template before the instance profile,
     // whose role is removed before it is deleted.
-    let down = plan_destroy(&moved, &state, &PlanOptions::default()).expect("plan destroy");
     aws.requests().reset();
-    run(&down, &mut state, &dir, &provider).await;
-    assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+    d.destroy(&moved).await;
     common::assert_sent_in_order(
         &aws,
         &[
@@ -445,21 +435,12 @@ async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_capacity_provider_leaves_the_cluster_first() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
-    let dir = tmp.path().to_owned();
     let aws = common::context(&emulator).await;
     let c = aws.clients().clone();
     let stack = load(&[]);
-    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-    let mut state = State::new(&stack.name);
-    run(
-        &make_plan(&stack, &state, &provider).await,
-        &mut state,
-        &dir,
-        &provider,
-    )
-    .await;
-    let cp = state.resources["ec2"].physical_id.clone();
+    let mut d = Deployment::new(&aws, &stack);
+    d.apply(&d.plan(&stack).await).await;
+    let cp = d.id("ec2");
 
     let fargate_only = common::load(
         FIXTURE,
@@ -481,7 +462,7 @@ async fn a_dropped_capacity_provider_leaves_the_cluster_first() {
             ),
         ],
     );
-    let plan = make_plan(&fargate_only, &state, &provider).await;
+    let plan = d.plan(&fargate_only).await;
     let mut got: Vec<(String, iac_engine::Action)> = changes(&plan)
         .into_iter()
         .map(|(name, action, _)| (name, action))
@@ -497,7 +478,7 @@ async fn a_dropped_capacity_provider_leaves_the_cluster_first() {
         render_plan(&plan, false)
     );
     aws.requests().reset();
-    run(&plan, &mut state, &dir, &provider).await;
+    d.apply(&plan).await;
     let sent = common::sent(&aws);
     let first_put = sent
         .iter()
@@ -516,7 +497,7 @@ async fn a_dropped_capacity_provider_leaves_the_cluster_first() {
             vec![("FARGATE_SPOT".to_owned(), 2, 0)]
         )
     );
-    assert_clean(&make_plan(&fargate_only, &state, &provider).await);
+    d.assert_clean(&fargate_only).await;
 }
 
 /// `existing: true` finds an instance profile and a capacity provider by name, whoever made
@@ -620,8 +601,8 @@ async fn an_instance_profile_and_a_capacity_provider_are_looked_up_by_name() {
     )
     .unwrap_or_else(|d| panic!("{d:?}"))
     .stack;
-    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-    let plan = make_plan(&stack, &State::new(&stack.name), &provider).await;
+    let mut d = Deployment::new(&aws, &stack);
+    let plan = d.plan(&stack).await;
     let found = |name: &str| {
         plan.changes
             .iter()
@@ -644,9 +625,7 @@ async fn an_instance_profile_and_a_capacity_provider_are_looked_up_by_name() {
         Some("platform-ec2")
     );
     assert_eq!(plan.summary.add, 1, "{}", render_plan(&plan, false));
-    let tmp = tempfile::tempdir().expect("state dir");
-    let mut state = State::new(&stack.name);
-    run(&plan, &mut state, tmp.path(), &provider).await;
+    d.apply(&plan).await;
     assert_eq!(
         cluster_capacity(&c, &format!("{}-cluster", stack.name))
             .await

@@ -22,11 +22,8 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use common::{assert_clean, changes, make_plan, run};
-use iac_aws::AwsProvider;
-use iac_engine::{plan_destroy, render_plan, Action, PlanOptions, Provider, State};
+use common::{changes, Deployment};
+use iac_engine::{render_plan, Action};
 use iac_stack::Stack;
 use iac_testkit::Emulator;
 
@@ -39,8 +36,6 @@ fn load(edits: &[(&str, &str)]) -> Stack {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ec2_example_applies_changes_its_strategy_in_place_and_is_destroyed_in_order() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
-    let dir = tmp.path().to_owned();
     let aws = common::context(&emulator).await;
     let c = aws.clients().clone();
     // The hosted zone is `existing: true`: it must be there before.
@@ -50,23 +45,19 @@ async fn the_ec2_example_applies_changes_its_strategy_in_place_and_is_destroyed_
         stack.resources.values().all(|r| r.depends_on.is_empty()),
         "the example needs no depends_on"
     );
-    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-    let mut state = State::new(&stack.name);
+    let mut d = Deployment::new(&aws, &stack);
 
-    let first = make_plan(&stack, &state, &provider).await;
+    let first = d.plan(&stack).await;
     assert_eq!(
         first.summary.add,
         stack.resources.len() - 1,
         "all but the zone"
     );
-    run(&first, &mut state, &dir, &provider).await;
+    d.apply(&first).await;
 
     // The cluster has both kinds of capacity and the default strategy.
-    let cluster_arn = state.resources["cluster"].physical_id.clone();
-    let provider_name = state.resources["ec2"].attrs["name"]
-        .as_str()
-        .expect("provider name")
-        .to_owned();
+    let cluster_arn = d.id("cluster");
+    let provider_name = d.attr("ec2", "name");
     let described = c
         .ecs
         .describe_clusters()
@@ -91,7 +82,7 @@ async fn the_ec2_example_applies_changes_its_strategy_in_place_and_is_destroyed_
     let lt = c
         .ec2
         .describe_launch_template_versions()
-        .launch_template_id(&state.resources["instances"].physical_id)
+        .launch_template_id(&d.state.resources["instances"].physical_id)
         .versions("$Default")
         .send()
         .await
@@ -112,7 +103,7 @@ async fn the_ec2_example_applies_changes_its_strategy_in_place_and_is_destroyed_
     let td = c
         .ecs
         .describe_task_definition()
-        .task_definition(&state.resources["web_task"].physical_id)
+        .task_definition(&d.state.resources["web_task"].physical_id)
         .send()
         .await
         .expect("DescribeTaskDefinition");
@@ -125,7 +116,7 @@ async fn the_ec2_example_applies_changes_its_strategy_in_place_and_is_destroyed_
     let tg = c
         .elbv2
         .describe_target_groups()
-        .target_group_arns(&state.resources["web_tg"].physical_id)
+        .target_group_arns(&d.state.resources["web_tg"].physical_id)
         .send()
         .await
         .expect("DescribeTargetGroups");
@@ -135,7 +126,7 @@ async fn the_ec2_example_applies_changes_its_strategy_in_place_and_is_destroyed_
     );
 
     // worker: registered in Cloud Map as `worker` in `internal`, A records.
-    let worker_arn = state.resources["worker"].physical_id.clone();
+    let worker_arn = d.id("worker");
     let services = c
         .ecs
         .describe_services()
@@ -160,7 +151,7 @@ async fn the_ec2_example_applies_changes_its_strategy_in_place_and_is_destroyed_
         .find(|s| s.arn() == Some(registry.as_str()))
         .expect("the worker's Cloud Map service");
     assert_eq!(cloud_map.name(), Some("worker"));
-    let namespace = state.resources["internal"].physical_id.clone();
+    let namespace = d.id("internal");
     let ns = c
         .servicediscovery
         .get_namespace()
@@ -170,24 +161,24 @@ async fn the_ec2_example_applies_changes_its_strategy_in_place_and_is_destroyed_
         .expect("GetNamespace");
     assert_eq!(ns.namespace().and_then(|n| n.name()), Some("internal"));
 
-    assert_clean(&make_plan(&stack, &state, &provider).await);
+    d.assert_clean(&stack).await;
 
     // A new strategy for web: an update that starts a new deployment, not a new service.
-    let web_arn = state.resources["web"].physical_id.clone();
+    let web_arn = d.id("web");
     let weighted = [(
         STRATEGY,
         "      - capacity_provider: ${ec2.name}\n        base: 1\n        weight: 2\n    placement_strategy:",
     )];
-    let change = make_plan(&load(&weighted), &state, &provider).await;
+    let change = d.plan(&load(&weighted)).await;
     let got = changes(&change);
     assert_eq!(got.len(), 1, "{}", render_plan(&change, false));
     assert_eq!((got[0].0.as_str(), got[0].1), ("web", Action::Update));
     aws.requests().reset();
-    run(&change, &mut state, &dir, &provider).await;
+    d.apply(&change).await;
     assert_eq!(aws.requests().count("ecs", "UpdateService"), 1);
     assert_eq!(aws.requests().count("ecs", "CreateService"), 0);
     assert_eq!(aws.requests().count("ecs", "DeleteService"), 0);
-    assert_eq!(state.resources["web"].physical_id, web_arn);
+    assert_eq!(d.state.resources["web"].physical_id, web_arn);
     let web = c
         .ecs
         .describe_services()
@@ -203,15 +194,13 @@ async fn the_ec2_example_applies_changes_its_strategy_in_place_and_is_destroyed_
         .collect();
     assert_eq!(strategy, [(provider_name.as_str(), 1, 2)]);
     let stack = load(&weighted);
-    assert_clean(&make_plan(&stack, &state, &provider).await);
+    d.assert_clean(&stack).await;
 
     // Destroy, in the order AWS accepts: the services before the cluster and the namespace
     // (the worker's Cloud Map service with it), the cluster letting go of its providers
     // before the provider, the provider before its group, the group before its template.
-    let destroy = plan_destroy(&stack, &state, &PlanOptions::default()).expect("plan destroy");
     aws.requests().reset();
-    run(&destroy, &mut state, &dir, &provider).await;
-    assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+    d.destroy(&stack).await;
     common::assert_sent_in_order(
         &aws,
         &[

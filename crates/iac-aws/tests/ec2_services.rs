@@ -28,14 +28,12 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use aws_sdk_servicediscovery::types::{
     FilterCondition, RecordType, RoutingPolicy, ServiceFilter, ServiceFilterName,
 };
-use common::{assert_clean, changes, make_plan, run, updated};
-use iac_aws::{AwsProvider, Clients};
-use iac_engine::{plan_destroy, render_plan, Action, PlanOptions, Provider, State};
+use common::{changes, updated, Deployment};
+use iac_aws::Clients;
+use iac_engine::{render_plan, Action, State};
 use iac_stack::Stack;
 use iac_testkit::Emulator;
 
@@ -43,19 +41,6 @@ const FIXTURE: &str = "tests/fixtures/aws/ec2_services_stack.yaml";
 
 fn load(vars: &[(&str, &str)], edits: &[(&str, &str)]) -> Stack {
     common::load(FIXTURE, vars, edits)
-}
-
-/// The ECS service `arn` of `cluster` as ECS describes it.
-async fn ecs_service(c: &Clients, cluster: &str, arn: &str) -> aws_sdk_ecs::types::Service {
-    c.ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(arn)
-        .send()
-        .await
-        .expect("DescribeServices")
-        .services()[0]
-        .clone()
 }
 
 /// The Cloud Map services of `namespace`: name -> (ARN, record type, TTL, routing).
@@ -110,24 +95,15 @@ fn attr(state: &State, name: &str, key: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
-    let dir = tmp.path().to_owned();
     let aws = common::context(&emulator).await;
     let c = aws.clients().clone();
     let stack = load(&[], &[]);
-    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-    let mut state = State::new(&stack.name);
+    let mut d = Deployment::new(&aws, &stack);
 
-    run(
-        &make_plan(&stack, &state, &provider).await,
-        &mut state,
-        &dir,
-        &provider,
-    )
-    .await;
+    d.apply(&d.plan(&stack).await).await;
 
     // The namespace: made through its asynchronous operation, waited on, read back.
-    let ns = state.resources["internal"].physical_id.clone();
+    let ns = d.id("internal");
     assert!(ns.starts_with("ns-"), "{ns}");
     let got = c
         .servicediscovery
@@ -138,8 +114,8 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
         .expect("GetNamespace");
     let namespace = got.namespace().unwrap();
     assert_eq!(namespace.name(), Some("internal"));
-    assert_eq!(attr(&state, "internal", "arn"), namespace.arn().unwrap());
-    let zone = attr(&state, "internal", "hosted_zone");
+    assert_eq!(attr(&d.state, "internal", "arn"), namespace.arn().unwrap());
+    let zone = attr(&d.state, "internal", "hosted_zone");
     assert!(!zone.is_empty() && !zone.starts_with('/'), "{zone}");
     let tags = c
         .servicediscovery
@@ -171,8 +147,8 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
 
     // `web`: bridge mode on EC2, in the instance target group by container and port, no
     // network configuration, its registry the `web` Cloud Map service with its container.
-    let cluster = attr(&state, "cluster", "arn");
-    let web = ecs_service(&c, &cluster, &state.resources["web"].physical_id).await;
+    let cluster = attr(&d.state, "cluster", "arn");
+    let web = common::ecs_service(&c, &cluster, &d.state.resources["web"].physical_id).await;
     assert_eq!(web.launch_type().map(|l| l.as_str()), Some("EC2"));
     assert!(
         web.network_configuration()
@@ -184,7 +160,7 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
     let lb = &web.load_balancers()[0];
     assert_eq!(
         lb.target_group_arn(),
-        Some(attr(&state, "web_tg", "arn").as_str())
+        Some(attr(&d.state, "web_tg", "arn").as_str())
     );
     assert_eq!(
         (lb.container_name(), lb.container_port()),
@@ -196,12 +172,12 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
         (reg.container_name(), reg.container_port()),
         (Some("app"), Some(80))
     );
-    assert_eq!(attr(&state, "web", "discovery_arn"), registered[0].1);
+    assert_eq!(attr(&d.state, "web", "discovery_arn"), registered[0].1);
     // The bridge task definition: dynamic host port, EC2 only, no task-level size.
     let td = c
         .ecs
         .describe_task_definition()
-        .task_definition(attr(&state, "web_task", "arn"))
+        .task_definition(attr(&d.state, "web_task", "arn"))
         .send()
         .await
         .expect("DescribeTaskDefinition");
@@ -226,8 +202,8 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
     );
 
     // `worker`: awsvpc, A records, its registry without a container.
-    let worker_arn = state.resources["worker"].physical_id.clone();
-    let worker = ecs_service(&c, &cluster, &worker_arn).await;
+    let worker_arn = d.id("worker");
+    let worker = common::ecs_service(&c, &cluster, &worker_arn).await;
     assert!(worker.network_configuration().is_some());
     assert_eq!(
         worker.service_registries()[0].registry_arn(),
@@ -236,8 +212,8 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
     assert_eq!(worker.service_registries()[0].container_name(), None);
 
     // `agent`: a daemon, created without a desired count.
-    let agent_arn = state.resources["agent"].physical_id.clone();
-    let agent = ecs_service(&c, &cluster, &agent_arn).await;
+    let agent_arn = d.id("agent");
+    let agent = common::ecs_service(&c, &cluster, &agent_arn).await;
     assert_eq!(
         agent.scheduling_strategy().map(|s| s.as_str()),
         Some("DAEMON")
@@ -246,7 +222,7 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
 
     // Re-planned clean; the Cloud Map services of both read with one listing.
     aws.requests().reset();
-    assert_clean(&make_plan(&stack, &state, &provider).await);
+    d.assert_clean(&stack).await;
     assert_eq!(
         aws.requests().count("servicediscovery", "ListServices"),
         1,
@@ -261,7 +237,7 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
     // A new strategy is an in-place update: UpdateService with the strategy (which moto
     // keeps, so it shows here) and a new deployment; never a replacement.
     let spot = [("provider", "ec2-ondemand")];
-    let change = make_plan(&load(&spot, &[]), &state, &provider).await;
+    let change = d.plan(&load(&spot, &[])).await;
     assert_eq!(
         changes(&change),
         vec![updated(
@@ -272,37 +248,34 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
         render_plan(&change, false)
     );
     aws.requests().reset();
-    run(&change, &mut state, &dir, &provider).await;
+    d.apply(&change).await;
     assert_eq!(aws.requests().count("ecs", "CreateService"), 0);
     assert_eq!(aws.requests().count("ecs", "DeleteService"), 0);
     assert_eq!(aws.requests().count("ecs", "UpdateService"), 1);
-    assert_eq!(state.resources["worker"].physical_id, worker_arn);
-    let worker = ecs_service(&c, &cluster, &worker_arn).await;
+    assert_eq!(d.state.resources["worker"].physical_id, worker_arn);
+    let worker = common::ecs_service(&c, &cluster, &worker_arn).await;
     let sent: Vec<(&str, i32)> = worker
         .capacity_provider_strategy()
         .iter()
         .map(|i| (i.capacity_provider(), i.weight()))
         .collect();
     assert_eq!(sent, [("ec2-ondemand", 1)]);
-    assert_clean(&make_plan(&load(&spot, &[]), &state, &provider).await);
+    d.assert_clean(&load(&spot, &[])).await;
 
     // The TTL changes in place, on the Cloud Map service.
     let ttl = [("provider", "ec2-ondemand"), ("ttl", "30")];
-    let longer = make_plan(&load(&ttl, &[]), &state, &provider).await;
-    assert_eq!(
-        changes(&longer),
+    d.change(
+        &load(&ttl, &[]),
         vec![updated("worker", &["discovery.ttl"])],
-        "{}",
-        render_plan(&longer, false)
-    );
-    run(&longer, &mut state, &dir, &provider).await;
+    )
+    .await;
     let after: Vec<(String, i64)> = cloud_map(&c, &ns)
         .await
         .into_iter()
         .map(|(n, _, _, ttl)| (n, ttl))
         .collect();
     assert_eq!(after, [("web".to_owned(), 10), ("worker".to_owned(), 30)]);
-    assert_clean(&make_plan(&load(&ttl, &[]), &state, &provider).await);
+    d.assert_clean(&load(&ttl, &[])).await;
 
     // `discovery` removed, then added again: both in place. The registry goes from the ECS
     // service and its Cloud Map service is deleted; then a new one is made and named.
@@ -310,52 +283,49 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
         "    discovery:\n      namespace: ${internal.id}\n      name: worker\n      ttl: ${var.ttl}\n",
         "",
     )];
-    let dropped = make_plan(&load(&ttl, &no_discovery), &state, &provider).await;
-    assert_eq!(
-        changes(&dropped),
+    d.change(
+        &load(&ttl, &no_discovery),
         vec![updated("worker", &["discovery"])],
-        "{}",
-        render_plan(&dropped, false)
-    );
-    run(&dropped, &mut state, &dir, &provider).await;
-    assert!(ecs_service(&c, &cluster, &worker_arn)
+    )
+    .await;
+    assert!(common::ecs_service(&c, &cluster, &worker_arn)
         .await
         .service_registries()
         .is_empty());
     let names: Vec<String> = cloud_map(&c, &ns).await.into_iter().map(|r| r.0).collect();
     assert_eq!(names, ["web"]);
-    assert_clean(&make_plan(&load(&ttl, &no_discovery), &state, &provider).await);
-    let again = make_plan(&load(&ttl, &[]), &state, &provider).await;
+    d.assert_clean(&load(&ttl, &no_discovery)).await;
+    let again = d.plan(&load(&ttl, &[])).await;
     assert_eq!(changes(&again), vec![updated("worker", &["discovery"])]);
-    run(&again, &mut state, &dir, &provider).await;
+    d.apply(&again).await;
     let registered = cloud_map(&c, &ns).await;
     assert_eq!(registered.len(), 2);
     assert_eq!((registered[1].0.as_str(), registered[1].3), ("worker", 30));
     assert_eq!(
-        ecs_service(&c, &cluster, &worker_arn)
+        common::ecs_service(&c, &cluster, &worker_arn)
             .await
             .service_registries()[0]
             .registry_arn(),
         Some(registered[1].1.as_str())
     );
-    assert_clean(&make_plan(&load(&ttl, &[]), &state, &provider).await);
+    d.assert_clean(&load(&ttl, &[])).await;
 
     // From a launch type to a strategy, and back: in place (an empty strategy goes back).
     let to_strategy = [(
         "    launch_type: EC2\n",
         "    capacity_provider_strategy:\n      - capacity_provider: ec2-ondemand\n",
     )];
-    let web_arn = state.resources["web"].physical_id.clone();
+    let web_arn = d.id("web");
     for edits in [&to_strategy[..], &[]] {
-        let moved = make_plan(&load(&ttl, edits), &state, &provider).await;
+        let moved = d.plan(&load(&ttl, edits)).await;
         let got = changes(&moved);
         assert_eq!(got.len(), 1, "{}", render_plan(&moved, false));
         assert_eq!((got[0].0.as_str(), got[0].1), ("web", Action::Update));
-        run(&moved, &mut state, &dir, &provider).await;
-        assert_eq!(state.resources["web"].physical_id, web_arn);
-        let web = ecs_service(&c, &cluster, &web_arn).await;
+        d.apply(&moved).await;
+        assert_eq!(d.state.resources["web"].physical_id, web_arn);
+        let web = common::ecs_service(&c, &cluster, &web_arn).await;
         assert_eq!(web.capacity_provider_strategy().len(), edits.len());
-        assert_clean(&make_plan(&load(&ttl, edits), &state, &provider).await);
+        d.assert_clean(&load(&ttl, edits)).await;
     }
 
     // `worker` from its strategy to `launch_type: EC2`: in place. From one launch type to
@@ -363,12 +333,12 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
     const STRATEGY: &str =
         "    capacity_provider_strategy:\n      - capacity_provider: ${var.provider}\n        weight: 1\n";
     let ec2 = [(STRATEGY, "    launch_type: EC2\n")];
-    let to_ec2 = make_plan(&load(&ttl, &ec2), &state, &provider).await;
+    let to_ec2 = d.plan(&load(&ttl, &ec2)).await;
     let got = changes(&to_ec2);
     assert_eq!(got.len(), 1, "{}", render_plan(&to_ec2, false));
     assert_eq!((got[0].0.as_str(), got[0].1), ("worker", Action::Update));
-    run(&to_ec2, &mut state, &dir, &provider).await;
-    assert_clean(&make_plan(&load(&ttl, &ec2), &state, &provider).await);
+    d.apply(&to_ec2).await;
+    d.assert_clean(&load(&ttl, &ec2)).await;
     // Fargate places its tasks itself: the placement strategy goes too
     // (iac::service::placement_on_fargate).
     let fargate = [
@@ -378,7 +348,7 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
             "",
         ),
     ];
-    let replace = make_plan(&load(&ttl, &fargate), &state, &provider).await;
+    let replace = d.plan(&load(&ttl, &fargate)).await;
     let worker_change = replace
         .changes
         .iter()
@@ -397,10 +367,7 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
 
     // Destroyed to nothing: the ECS services, then their Cloud Map services, then the
     // namespace (which Cloud Map refuses to delete while it has services).
-    let destroy =
-        plan_destroy(&load(&ttl, &ec2), &state, &PlanOptions::default()).expect("plan destroy");
-    run(&destroy, &mut state, &dir, &provider).await;
-    assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+    d.destroy(&load(&ttl, &ec2)).await;
     let left = c
         .servicediscovery
         .list_namespaces()

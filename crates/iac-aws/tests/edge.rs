@@ -14,156 +14,76 @@ mod common;
 use std::collections::BTreeMap;
 
 use aws_sdk_elasticloadbalancingv2::types::{ActionTypeEnum, RedirectActionStatusCodeEnum};
-use common::{assert_no_drift, create, op, read_all, update, Applied, AppliedMap};
+use common::{assert_reads_back, create, op, read_all, update, Applied, AppliedMap, SSL_POLICY};
 use iac_aws::AwsProvider;
 use iac_engine::provider::{ErrorKind, Provider};
 use iac_testkit::Emulator;
-use serde_json::{json, Value as Json};
+use serde_json::json;
 
 const STACK: &str = "edge";
 const ZONE: &str = "edge-test.example.com";
 const DOMAIN: &str = "app.edge-test.example.com";
-const SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
 async fn provider(emulator: &Emulator) -> AwsProvider {
     common::provider(emulator, STACK).await
 }
 
-/// The health check of the target group, every field given (the engine fills defaults).
-fn health_check(path: &str) -> Json {
-    json!({
-        "path": path, "interval": 15, "timeout": 5,
-        "healthy_threshold": 2, "unhealthy_threshold": 2, "matcher": "200",
-    })
-}
-
 /// The network the edge needs, then the edge of lemon-mart, in dependency order. `${A.B}`
 /// strings are resolved from the attributes of resources created before.
-fn edge_stack() -> Vec<(&'static str, &'static str, Json)> {
-    vec![
-        (
-            "vpc",
-            "aws.vpc",
-            json!({"cidr": "10.0.0.0/16", "dns_hostnames": true, "dns_support": true}),
-        ),
-        (
-            "public_a",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.1.0/24", "az": "us-east-1a", "public": true}),
-        ),
-        (
-            "public_b",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.2.0/24", "az": "us-east-1b", "public": true}),
-        ),
-        (
-            "alb_sg",
-            "aws.security_group",
-            json!({
-                "vpc": "${vpc.id}",
-                "description": "edge load balancer",
-                "ingress": [
-                    {"protocol": "tcp", "port": 80, "cidr": "0.0.0.0/0"},
-                    {"protocol": "tcp", "port": 443, "cidr": "0.0.0.0/0"},
-                ],
-            }),
-        ),
-        ("zone", "aws.hosted_zone", json!({"name": ZONE})),
-        (
-            "cert",
-            "aws.certificate",
-            json!({"domain": DOMAIN, "validation_zone": "${zone.id}"}),
-        ),
-        (
-            "alb",
-            "aws.load_balancer",
-            json!({
-                "name": "edge-alb",
-                "subnets": ["${public_a.id}", "${public_b.id}"],
-                "security_groups": ["${alb_sg.id}"],
-                "internal": false,
-                "idle_timeout": 60,
-            }),
-        ),
-        (
-            "other_alb",
-            "aws.load_balancer",
-            json!({
-                "name": "edge-other-alb",
-                "subnets": ["${public_b.id}", "${public_a.id}"],
-                "internal": true,
-                "idle_timeout": 120,
-            }),
-        ),
-        (
-            "web_tg",
-            "aws.target_group",
-            json!({
-                "name": "edge-web-tg",
-                "vpc": "${vpc.id}",
-                "port": 80,
-                "protocol": "HTTP",
-                "target_type": "ip",
-                "health_check": health_check("/healthCheck"),
-                "deregistration_delay": 30,
-            }),
-        ),
-        (
-            "https",
-            "aws.listener",
-            json!({
-                "load_balancer": "${alb.arn}",
-                "port": 443,
-                "protocol": "HTTPS",
-                "certificate": "${cert.arn}",
-                "ssl_policy": SSL_POLICY,
-                "forward": "${web_tg.arn}",
-            }),
-        ),
-        (
-            "http",
-            "aws.listener",
-            json!({
-                "load_balancer": "${alb.arn}",
-                "port": 80,
-                "protocol": "HTTP",
-                "ssl_policy": SSL_POLICY,
-                "redirect": {"protocol": "HTTPS", "port": 443, "status": 301},
-            }),
-        ),
-        (
-            "not_found",
-            "aws.listener",
-            json!({
-                "load_balancer": "${other_alb.arn}",
-                "port": 8080,
-                "protocol": "HTTP",
-                "ssl_policy": SSL_POLICY,
-                "fixed_response": {"status": 404, "body": "nothing here", "content_type": "text/plain"},
-            }),
-        ),
-        (
-            "site",
-            "aws.dns_record",
-            json!({
-                "zone": "${zone.id}",
-                "name": DOMAIN,
-                "record_type": "A",
-                "alias": {"dns_name": "${alb.dns_name}", "zone_id": "${alb.zone_id}", "evaluate_target_health": true},
-            }),
-        ),
-        (
-            "verification",
-            "aws.dns_record",
-            json!({
-                "zone": "${zone.id}",
-                "name": format!("verify.{ZONE}"),
-                "record_type": "TXT",
-                "ttl": 60,
-                "values": ["site-verification=abc", "second value"],
-            }),
-        ),
-    ]
+fn edge_stack() -> Vec<common::Resource> {
+    let mut stack = common::public_network();
+    stack.push((
+        "alb_sg",
+        "aws.security_group",
+        json!({
+            "vpc": "${vpc.id}",
+            "description": "edge load balancer",
+            "ingress": [
+                {"protocol": "tcp", "port": 80, "cidr": "0.0.0.0/0"},
+                {"protocol": "tcp", "port": 443, "cidr": "0.0.0.0/0"},
+            ],
+        }),
+    ));
+    stack.extend(common::web_edge(ZONE, DOMAIN, "edge-alb"));
+    stack.push((
+        "other_alb",
+        "aws.load_balancer",
+        json!({
+            "name": "edge-other-alb",
+            "subnets": ["${public_b.id}", "${public_a.id}"],
+            "internal": true,
+            "idle_timeout": 120,
+        }),
+    ));
+    stack.push(common::web_target_group("edge-web-tg"));
+    stack.extend(common::web_listeners());
+    stack.push((
+        "not_found",
+        "aws.listener",
+        json!({
+            "load_balancer": "${other_alb.arn}",
+            "port": 8080,
+            "protocol": "HTTP",
+            "ssl_policy": SSL_POLICY,
+            "fixed_response": {"status": 404, "body": "nothing here", "content_type": "text/plain"},
+        }),
+    ));
+    stack.extend(common::site_records(ZONE, DOMAIN));
+    stack
+}
+
+/// The zone `zone` (named [`ZONE`]) created, as the start of a little-engine stack.
+async fn with_zone(provider: &AwsProvider) -> AppliedMap {
+    let mut applied = AppliedMap::new();
+    create(
+        provider,
+        &mut applied,
+        "zone",
+        "aws.hosted_zone",
+        &json!({"name": ZONE}),
+    )
+    .await;
+    applied
 }
 
 fn get(applied: &AppliedMap, name: &str) -> Applied {
@@ -176,20 +96,11 @@ async fn listener(
     lb: &str,
     arn: &str,
 ) -> aws_sdk_elasticloadbalancingv2::types::Listener {
-    let out = provider
-        .aws()
-        .clients()
-        .elbv2
-        .describe_listeners()
-        .load_balancer_arn(lb)
-        .send()
+    common::listeners_of(provider.aws().clients(), lb)
         .await
-        .expect("DescribeListeners");
-    out.listeners()
-        .iter()
+        .into_iter()
         .find(|l| l.listener_arn() == Some(arn))
         .unwrap_or_else(|| panic!("listener `{arn}` is not on `{lb}`"))
-        .clone()
 }
 
 /// The live record sets of `zone` as `(name, type) -> set`.
@@ -197,24 +108,16 @@ async fn records(
     provider: &AwsProvider,
     zone: &str,
 ) -> BTreeMap<(String, String), aws_sdk_route53::types::ResourceRecordSet> {
-    let out = provider
-        .aws()
-        .clients()
-        .route53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .send()
+    common::record_sets(provider.aws().clients(), zone)
         .await
-        .expect("ListResourceRecordSets");
-    out.resource_record_sets()
-        .iter()
+        .into_iter()
         .map(|s| {
             (
                 (
                     s.name().trim_end_matches('.').to_owned(),
                     s.r#type().as_str().to_owned(),
                 ),
-                s.clone(),
+                s,
             )
         })
         .collect()
@@ -265,14 +168,8 @@ async fn target_group_ports(clients: &iac_aws::Clients) -> Vec<(String, i32)> {
 /// The records of `zone` as `"name TYPE"` -> the alias target or the first value, lower case
 /// and without the final dot.
 async fn records_of(clients: &iac_aws::Clients, zone: &str) -> BTreeMap<String, String> {
-    let out = clients
-        .route53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .send()
+    common::record_sets(clients, zone)
         .await
-        .expect("ListResourceRecordSets");
-    out.resource_record_sets()
         .iter()
         .map(|s| {
             let target = match s.alias_target() {
@@ -368,7 +265,7 @@ async fn lemon_mart_edge_creates_reads_back_clean_updates_in_place_and_deletes()
     // Read back: no drift, in one DescribeListeners per load balancer and one record
     // listing per zone.
     provider.aws().requests().reset();
-    assert_no_drift(&read_all(&provider, &applied).await, &applied);
+    assert_reads_back(&provider, &applied).await;
     let count = |s: &str, o: &str| provider.aws().requests().count(s, o);
     assert_eq!(count("elasticloadbalancing", "DescribeListeners"), 2);
     assert_eq!(count("elasticloadbalancing", "DescribeLoadBalancers"), 1);
@@ -455,16 +352,8 @@ async fn lemon_mart_edge_creates_reads_back_clean_updates_in_place_and_deletes()
     )
     .await;
 
-    let tgs = provider
-        .aws()
-        .clients()
-        .elbv2
-        .describe_target_groups()
-        .target_group_arns(&get(&applied, "web_tg").id)
-        .send()
-        .await
-        .expect("DescribeTargetGroups");
-    assert_eq!(tgs.target_groups()[0].health_check_path(), Some("/ready"));
+    let tg = common::target_group(provider.aws().clients(), &get(&applied, "web_tg").id).await;
+    assert_eq!(tg.health_check_path(), Some("/ready"));
     let http = listener(&provider, &alb.id, &get(&applied, "http").id).await;
     let redirect = http.default_actions()[0]
         .redirect_config()
@@ -483,7 +372,7 @@ async fn lemon_mart_edge_creates_reads_back_clean_updates_in_place_and_deletes()
             .to_ascii_lowercase()
     );
     assert!(!target.evaluate_target_health());
-    assert_no_drift(&read_all(&provider, &applied).await, &applied);
+    assert_reads_back(&provider, &applied).await;
 
     // A zone that exists outside the stack is found by name, and never deleted.
     let existing = provider
@@ -560,15 +449,7 @@ async fn lemon_mart_edge_creates_reads_back_clean_updates_in_place_and_deletes()
 async fn a_certificate_outside_its_validation_zone_fails_naming_the_record() {
     let emulator = Emulator::start();
     let provider = provider(&emulator).await;
-    let mut applied = BTreeMap::new();
-    create(
-        &provider,
-        &mut applied,
-        "zone",
-        "aws.hosted_zone",
-        &json!({"name": ZONE}),
-    )
-    .await;
+    let applied = with_zone(&provider).await;
     let inputs = common::with_tags(
         STACK,
         "cert",
@@ -597,15 +478,7 @@ async fn a_certificate_outside_its_validation_zone_fails_naming_the_record() {
 async fn a_certificate_deleted_and_created_again_with_the_same_inputs_is_a_new_one() {
     let emulator = Emulator::start();
     let provider = provider(&emulator).await;
-    let mut applied = BTreeMap::new();
-    create(
-        &provider,
-        &mut applied,
-        "zone",
-        "aws.hosted_zone",
-        &json!({"name": ZONE}),
-    )
-    .await;
+    let mut applied = with_zone(&provider).await;
     let props = json!({"domain": DOMAIN, "validation_zone": "${zone.id}"});
     create(&provider, &mut applied, "cert", "aws.certificate", &props).await;
     let first = applied["cert"].id.clone();
@@ -662,17 +535,14 @@ async fn a_certificate_deleted_and_created_again_with_the_same_inputs_is_a_new_o
 // ---------------------------------------------------------------------------------------
 
 mod engine {
-    use std::sync::Arc;
 
     use aws_sdk_elasticloadbalancingv2::types::{ActionTypeEnum, RedirectActionStatusCodeEnum};
-    use iac_aws::AwsProvider;
-    use iac_engine::{
-        plan_destroy, render_plan, Action, PlanOptions, Provider, ReplaceStrategy, State,
-    };
+
+    use iac_engine::{render_plan, Action, ReplaceStrategy};
     use iac_stack::Stack;
     use iac_testkit::Emulator;
 
-    use crate::common::{self, assert_clean, changes, make_plan, run, updated};
+    use crate::common::{self, listener_on, updated, Deployment};
 
     /// The fixture with `vars` and `edits` (see [`common::load`]).
     fn load(vars: &[(&str, &str)], edits: &[(&str, &str)]) -> Stack {
@@ -683,8 +553,6 @@ mod engine {
     async fn the_edge_applies_plans_clean_updates_in_place_replaces_the_target_group_and_is_destroyed(
     ) {
         let emulator = Emulator::start();
-        let tmp = tempfile::tempdir().expect("state dir");
-        let dir = tmp.path().to_owned();
         let aws = common::context(&emulator).await;
         let clients = aws.clients().clone();
 
@@ -692,31 +560,15 @@ mod engine {
         let zone_id = common::create_zone(&clients, "example.com", "made-before-the-stack").await;
 
         let stack = load(&[], &[]);
-        let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-        let mut state = State::new(&stack.name);
-        let first = make_plan(&stack, &state, &provider).await;
-        run(&first, &mut state, &dir, &provider).await;
-        let id = |state: &State, name: &str| state.resources[name].physical_id.clone();
-        assert_eq!(id(&state, "zone"), zone_id);
+        let mut d = Deployment::new(&aws, &stack);
+        let first = d.plan(&stack).await;
+        d.apply(&first).await;
+        assert_eq!(d.id("zone"), zone_id);
 
         // Live: 80 redirects to 443 with a 301, 443 forwards with the issued certificate,
         // the alias points at the load balancer.
-        let listeners = clients
-            .elbv2
-            .describe_listeners()
-            .load_balancer_arn(id(&state, "alb"))
-            .send()
-            .await
-            .expect("DescribeListeners");
-        let by_port = |port: i32| {
-            listeners
-                .listeners()
-                .iter()
-                .find(|l| l.port() == Some(port))
-                .unwrap_or_else(|| panic!("no listener on {port}"))
-                .clone()
-        };
-        let redirect = by_port(80).default_actions()[0]
+        let listeners = common::listeners_of(&clients, &d.id("alb")).await;
+        let redirect = listener_on(&listeners, 80).default_actions()[0]
             .redirect_config()
             .cloned()
             .expect("a redirect");
@@ -728,10 +580,10 @@ mod engine {
                 Some(&RedirectActionStatusCodeEnum::Http301)
             )
         );
-        let https = by_port(443);
+        let https = listener_on(&listeners, 443);
         assert_eq!(
             https.certificates()[0].certificate_arn(),
-            Some(id(&state, "cert").as_str())
+            Some(d.id("cert").as_str())
         );
         assert_eq!(
             https.default_actions()[0].r#type(),
@@ -739,10 +591,10 @@ mod engine {
         );
         assert_eq!(
             https.default_actions()[0].target_group_arn(),
-            Some(id(&state, "web_tg").as_str())
+            Some(d.id("web_tg").as_str())
         );
         let records = super::records_of(&clients, &zone_id).await;
-        let alb_dns = state.resources["alb"].attrs["dns_name"]
+        let alb_dns = d.state.resources["alb"].attrs["dns_name"]
             .as_str()
             .unwrap()
             .to_ascii_lowercase();
@@ -750,7 +602,7 @@ mod engine {
             records.get("lemonmart.example.com A").map(String::as_str),
             Some(alb_dns.as_str())
         );
-        assert_clean(&make_plan(&stack, &state, &provider).await);
+        d.assert_clean(&stack).await;
 
         // The health check path, the redirect status and the record's target: three updates.
         let site_edit = [(
@@ -761,20 +613,17 @@ mod engine {
             &[("health_path", "/ready"), ("redirect_status", "302")],
             &site_edit,
         );
-        let plan_changed = make_plan(&changed, &state, &provider).await;
-        assert_eq!(
-            changes(&plan_changed),
+        d.change(
+            &changed,
             vec![
                 updated("web_tg", &["health_check.path"]),
                 updated("http", &["redirect.status"]),
                 updated("site", &["alias.dns_name"]),
             ],
-            "{}",
-            render_plan(&plan_changed, false)
-        );
-        run(&plan_changed, &mut state, &dir, &provider).await;
-        assert_clean(&make_plan(&changed, &state, &provider).await);
-        let admin_dns = state.resources["admin_alb"].attrs["dns_name"]
+        )
+        .await;
+        d.assert_clean(&changed).await;
+        let admin_dns = d.state.resources["admin_alb"].attrs["dns_name"]
             .as_str()
             .unwrap()
             .to_ascii_lowercase();
@@ -786,7 +635,7 @@ mod engine {
 
         // A new port replaces the target group the HTTPS listener forwards to: the new group
         // is created first, the listener moves to it, then the old one is deleted.
-        let old_tg = id(&state, "web_tg");
+        let old_tg = d.id("web_tg");
         let moved = load(
             &[
                 ("health_path", "/ready"),
@@ -795,7 +644,7 @@ mod engine {
             ],
             &site_edit,
         );
-        let plan_moved = make_plan(&moved, &state, &provider).await;
+        let plan_moved = d.plan(&moved).await;
         let rendered = render_plan(&plan_moved, false);
         eprintln!("{rendered}");
         let tg_change = plan_moved
@@ -823,47 +672,29 @@ mod engine {
             .expect("a fresh name in the plan");
         assert!(new_name.starts_with("edge-engine-web-tg-"), "{new_name}");
         assert!(rendered.contains(&new_name), "{rendered}");
-        run(&plan_moved, &mut state, &dir, &provider).await;
-        let new_tg = id(&state, "web_tg");
+        d.apply(&plan_moved).await;
+        let new_tg = d.id("web_tg");
         assert_ne!(new_tg, old_tg);
         assert_eq!(
             super::target_group_ports(&clients).await,
             [(new_tg.clone(), 8080)],
             "the old group is gone"
         );
-        let live_name = clients
-            .elbv2
-            .describe_target_groups()
-            .target_group_arns(new_tg.clone())
-            .send()
+        let live_name = common::target_group(&clients, &new_tg)
             .await
-            .expect("DescribeTargetGroups")
-            .target_groups()[0]
             .target_group_name()
             .map(str::to_owned);
         assert_eq!(live_name.as_deref(), Some(new_name.as_str()));
-        let listeners = clients
-            .elbv2
-            .describe_listeners()
-            .load_balancer_arn(id(&state, "alb"))
-            .send()
-            .await
-            .expect("DescribeListeners");
-        let https = listeners
-            .listeners()
-            .iter()
-            .find(|l| l.port() == Some(443))
-            .expect("443");
+        let listeners = common::listeners_of(&clients, &d.id("alb")).await;
+        let https = listener_on(&listeners, 443);
         assert_eq!(
             https.default_actions()[0].target_group_arn(),
             Some(new_tg.as_str())
         );
-        assert_clean(&make_plan(&moved, &state, &provider).await);
+        d.assert_clean(&moved).await;
 
         // Destroy: no balancer, group, certificate or record is left; the existing zone stays.
-        let destroy = plan_destroy(&moved, &state, &PlanOptions::default()).expect("plan destroy");
-        run(&destroy, &mut state, &dir, &provider).await;
-        assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+        d.destroy(&moved).await;
         assert_eq!(
             super::edge_leftovers_of(&clients).await,
             ["zone example.com."]
@@ -884,29 +715,24 @@ mod engine {
 // ---------------------------------------------------------------------------------------
 
 mod lemon_mart {
-    use std::sync::Arc;
 
     use aws_sdk_elasticloadbalancingv2::types::RedirectActionStatusCodeEnum;
-    use iac_aws::AwsProvider;
-    use iac_engine::{plan, plan_destroy, render_plan, Action, PlanOptions, Provider, State};
+
+    use iac_engine::{render_plan, Action};
     use iac_testkit::Emulator;
 
-    use crate::common::{self, run};
+    use crate::common::{self, listener_on, Deployment};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_example_stack_applies_clean_replaces_its_target_group_in_use_and_is_destroyed() {
         let emulator = Emulator::start();
-        let tmp = tempfile::tempdir().expect("state dir");
         let aws = common::context(&emulator).await;
         let clients = aws.clients().clone();
         let zone_id = common::create_zone(&clients, "example.com", "the-domain-owner").await;
 
         let stack = common::load("stacks/lemon-mart.yaml", &[], &[]);
-        let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-        let mut state = State::new(&stack.name);
-        let first = plan(&stack, &state, provider.clone(), &PlanOptions::default())
-            .await
-            .expect("plan");
+        let mut d = Deployment::new(&aws, &stack);
+        let first = d.plan(&stack).await;
         // Everything is created except the zone, which is looked up.
         let actions: Vec<(&str, Action)> = first
             .changes
@@ -922,32 +748,19 @@ mod lemon_mart {
             assert_eq!(*action, want, "`{name}` in\n{}", render_plan(&first, false));
         }
         assert_eq!(actions.len(), stack.resources.len());
-        run(&first, &mut state, tmp.path(), &provider).await;
+        d.apply(&first).await;
 
-        let again = plan(&stack, &state, provider.clone(), &PlanOptions::default())
-            .await
-            .expect("plan");
-        let changes: Vec<_> = again
-            .changes
-            .iter()
-            .filter(|c| !matches!(c.action, Action::NoOp | Action::Read))
-            .map(|c| (c.name.clone(), c.action))
-            .collect();
-        assert_eq!(changes, vec![], "{}", render_plan(&again, false));
+        let again = d.plan(&stack).await;
+        assert_eq!(
+            common::changes(&again),
+            vec![],
+            "{}",
+            render_plan(&again, false)
+        );
 
-        let alb = state.resources["alb"].physical_id.clone();
-        let listeners = clients
-            .elbv2
-            .describe_listeners()
-            .load_balancer_arn(&alb)
-            .send()
-            .await
-            .expect("DescribeListeners");
-        let http = listeners
-            .listeners()
-            .iter()
-            .find(|l| l.port() == Some(80))
-            .expect("80");
+        let alb = d.id("alb");
+        let listeners = common::listeners_of(&clients, &alb).await;
+        let http = listener_on(&listeners, 80);
         let redirect = http.default_actions()[0]
             .redirect_config()
             .expect("a redirect");
@@ -955,21 +768,17 @@ mod lemon_mart {
             redirect.status_code(),
             Some(&RedirectActionStatusCodeEnum::Http301)
         );
-        let https = listeners
-            .listeners()
-            .iter()
-            .find(|l| l.port() == Some(443))
-            .expect("443");
+        let https = listener_on(&listeners, 443);
         assert_eq!(
             https.certificates()[0].certificate_arn(),
-            Some(state.resources["cert"].physical_id.as_str())
+            Some(d.state.resources["cert"].physical_id.as_str())
         );
         assert_eq!(
             https.default_actions()[0].target_group_arn(),
-            Some(state.resources["web_tg"].physical_id.as_str())
+            Some(d.state.resources["web_tg"].physical_id.as_str())
         );
         let records = super::records_of(&clients, &zone_id).await;
-        let alb_dns = state.resources["alb"].attrs["dns_name"]
+        let alb_dns = d.state.resources["alb"].attrs["dns_name"]
             .as_str()
             .unwrap()
             .to_ascii_lowercase();
@@ -977,23 +786,19 @@ mod lemon_mart {
 
         // The app moves to port 8080: the target group is replaced while the HTTPS listener
         // and the service use it; the apply goes through and no old group is left.
-        let old_tg = state.resources["web_tg"].physical_id.clone();
+        let old_tg = d.id("web_tg");
         let moved = common::load("stacks/lemon-mart.yaml", &[("container_port", "8080")], &[]);
-        let replace = plan(&moved, &state, provider.clone(), &PlanOptions::default())
-            .await
-            .expect("plan");
+        let replace = d.plan(&moved).await;
         eprintln!("{}", render_plan(&replace, false));
-        run(&replace, &mut state, tmp.path(), &provider).await;
-        let new_tg = state.resources["web_tg"].physical_id.clone();
+        d.apply(&replace).await;
+        let new_tg = d.id("web_tg");
         assert_ne!(new_tg, old_tg);
         assert_eq!(
             super::target_group_ports(&clients).await,
             [(new_tg.clone(), 8080)]
         );
 
-        let destroy = plan_destroy(&moved, &state, &PlanOptions::default()).expect("plan destroy");
-        run(&destroy, &mut state, tmp.path(), &provider).await;
-        assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+        d.destroy(&moved).await;
         assert_eq!(
             super::edge_leftovers_of(&clients).await,
             ["zone example.com."]

@@ -138,17 +138,7 @@ async fn deleting_a_vpc_with_a_subnet_is_a_conflict() {
 async fn an_unreachable_endpoint_fails_fast_and_names_the_url() {
     // A port that was free a moment ago: nothing listens there.
     let url = format!("http://127.0.0.1:{}", iac_testkit::free_port());
-    let config = AwsConfig {
-        endpoint_url: Some(url.clone()),
-        max_attempts: Some(1),
-        connect_timeout: Some(Duration::from_secs(2)),
-        source: ConfigSource::Vars(vec![
-            ("AWS_ACCESS_KEY_ID".to_owned(), "testing".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY".to_owned(), "testing".to_owned()),
-            ("AWS_REGION".to_owned(), REGION.to_owned()),
-        ]),
-        ..AwsConfig::default()
-    };
+    let config = common::unreachable_config(&url);
     let ctx = AwsContext::load(&config).await.expect("config loads");
     let started = Instant::now();
     let err = ctx.probe().await.expect_err("nothing listens there");

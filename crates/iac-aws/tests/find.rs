@@ -28,10 +28,8 @@ mod common;
 use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_iam::types::Tag as IamTag;
-use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
-};
-use common::{op, resolve, with_tags, Applied, AppliedMap};
+use aws_sdk_route53::types::{ChangeAction, ResourceRecord, ResourceRecordSet, RrType};
+use common::{change_records, create_inputs, create_with, keep, op, AppliedMap};
 use iac_aws::AwsProvider;
 use iac_engine::provider::{ErrorKind, Existing, Provider, ReadRequest};
 use iac_testkit::Emulator;
@@ -40,7 +38,6 @@ use serde_json::{json, Value as Json};
 const STACK: &str = "find";
 const ZONE: &str = "find-test.example.com";
 const DOMAIN: &str = "app.find-test.example.com";
-const SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 const EXEC_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
 const ADMIN_POLICY: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 
@@ -50,53 +47,9 @@ async fn provider(emulator: &Emulator) -> AwsProvider {
 
 /// A stack like lemon-mart with one resource of every type, in dependency order; `${A.B}`
 /// strings are resolved from the attributes of resources created before.
-fn lemon_mart_like() -> Vec<(&'static str, &'static str, Json)> {
-    vec![
-        (
-            "vpc",
-            "aws.vpc",
-            json!({"cidr": "10.0.0.0/16", "dns_hostnames": true, "dns_support": true}),
-        ),
-        (
-            "public_a",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.1.0/24", "az": "us-east-1a", "public": true}),
-        ),
-        (
-            "public_b",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.2.0/24", "az": "us-east-1b", "public": true}),
-        ),
-        (
-            "private_a",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.11.0/24", "az": "us-east-1a", "public": false}),
-        ),
-        ("igw", "aws.internet_gateway", json!({"vpc": "${vpc.id}"})),
-        ("nat_ip", "aws.eip", json!({})),
-        (
-            "nat",
-            "aws.nat_gateway",
-            json!({"subnet": "${public_a.id}", "eip": "${nat_ip.id}"}),
-        ),
-        (
-            "public_routes",
-            "aws.route_table",
-            json!({
-                "vpc": "${vpc.id}",
-                "routes": [{"destination": "0.0.0.0/0", "gateway": "${igw.id}"}],
-                "subnets": ["${public_b.id}", "${public_a.id}"],
-            }),
-        ),
-        (
-            "private_routes",
-            "aws.route_table",
-            json!({
-                "vpc": "${vpc.id}",
-                "routes": [{"destination": "0.0.0.0/0", "nat_gateway": "${nat.id}"}],
-                "subnets": ["${private_a.id}"],
-            }),
-        ),
+fn lemon_mart_like() -> Vec<common::Resource> {
+    let mut stack = common::nat_network(false);
+    stack.extend([
         (
             "alb_sg",
             "aws.security_group",
@@ -118,83 +71,12 @@ fn lemon_mart_like() -> Vec<(&'static str, &'static str, Json)> {
                 "ingress": [{"protocol": "tcp", "port": 80, "source": "${alb_sg.id}"}],
             }),
         ),
-        ("zone", "aws.hosted_zone", json!({"name": ZONE})),
-        (
-            "cert",
-            "aws.certificate",
-            json!({"domain": DOMAIN, "validation_zone": "${zone.id}"}),
-        ),
-        (
-            "alb",
-            "aws.load_balancer",
-            json!({
-                "name": "find-alb",
-                "subnets": ["${public_a.id}", "${public_b.id}"],
-                "security_groups": ["${alb_sg.id}"],
-                "internal": false,
-                "idle_timeout": 60,
-            }),
-        ),
-        (
-            "web_tg",
-            "aws.target_group",
-            json!({
-                "name": "find-web-tg",
-                "vpc": "${vpc.id}",
-                "port": 80,
-                "protocol": "HTTP",
-                "target_type": "ip",
-                "health_check": {
-                    "path": "/healthCheck", "interval": 15, "timeout": 5,
-                    "healthy_threshold": 2, "unhealthy_threshold": 2, "matcher": "200",
-                },
-                "deregistration_delay": 30,
-            }),
-        ),
-        (
-            "https",
-            "aws.listener",
-            json!({
-                "load_balancer": "${alb.arn}",
-                "port": 443,
-                "protocol": "HTTPS",
-                "certificate": "${cert.arn}",
-                "ssl_policy": SSL_POLICY,
-                "forward": "${web_tg.arn}",
-            }),
-        ),
-        (
-            "http",
-            "aws.listener",
-            json!({
-                "load_balancer": "${alb.arn}",
-                "port": 80,
-                "protocol": "HTTP",
-                "ssl_policy": SSL_POLICY,
-                "redirect": {"protocol": "HTTPS", "port": 443, "status": 301},
-            }),
-        ),
-        (
-            "site",
-            "aws.dns_record",
-            json!({
-                "zone": "${zone.id}",
-                "name": DOMAIN,
-                "record_type": "A",
-                "alias": {"dns_name": "${alb.dns_name}", "zone_id": "${alb.zone_id}", "evaluate_target_health": true},
-            }),
-        ),
-        (
-            "verification",
-            "aws.dns_record",
-            json!({
-                "zone": "${zone.id}",
-                "name": format!("verify.{ZONE}"),
-                "record_type": "TXT",
-                "ttl": 60,
-                "values": ["site-verification=abc", "second value"],
-            }),
-        ),
+    ]);
+    stack.extend(common::web_edge(ZONE, DOMAIN, "find-alb"));
+    stack.push(common::web_target_group("find-web-tg"));
+    stack.extend(common::web_listeners());
+    stack.extend(common::site_records(ZONE, DOMAIN));
+    stack.extend([
         (
             "logs",
             "aws.log_group",
@@ -254,7 +136,8 @@ fn lemon_mart_like() -> Vec<(&'static str, &'static str, Json)> {
                 "wait_timeout": 120,
             }),
         ),
-    ]
+    ]);
+    stack
 }
 
 /// What the type's own read returns for the object `id` created with `inputs`.
@@ -291,19 +174,13 @@ async fn every_type_is_not_found_before_its_create_and_found_as_ours_after_it() 
     let p = provider(&emulator).await;
     let mut applied = AppliedMap::new();
     for (name, rtype, props) in lemon_mart_like() {
-        let mut inputs = resolve(&props, &applied);
-        if rtype != "aws.dns_record" {
-            inputs = with_tags(STACK, name, inputs, &[]);
-        }
+        let inputs = create_inputs(STACK, name, rtype, &props, &applied);
         assert_eq!(
             find(&p, rtype, name, &inputs).await,
             None,
             "`{name}` ({rtype}) was found before its create"
         );
-        let created = p
-            .create(&op(name), rtype, name, &inputs)
-            .await
-            .unwrap_or_else(|e| panic!("creating `{name}`: {e}"));
+        let created = create_with(&p, name, rtype, &inputs).await;
         let found = find(&p, rtype, name, &inputs)
             .await
             .unwrap_or_else(|| panic!("`{name}` ({rtype}) was not found after its create"));
@@ -324,15 +201,7 @@ async fn every_type_is_not_found_before_its_create_and_found_as_ours_after_it() 
             found.live.attrs, created.attrs,
             "`{name}` ({rtype}): attributes"
         );
-        applied.insert(
-            name.to_owned(),
-            Applied {
-                rtype,
-                id: created.physical_id,
-                inputs,
-                attrs: created.attrs,
-            },
-        );
+        keep(&mut applied, name, rtype, inputs, created);
     }
     let types: BTreeSet<&str> = applied.values().map(|a| a.rtype).collect();
     assert_eq!(types.len(), 19, "every type is covered: {types:?}");
@@ -384,11 +253,7 @@ async fn every_type_is_not_found_before_its_create_and_found_as_ours_after_it() 
 
 /// The inputs the engine gives a create of `name` (its tags added unless a DNS record).
 fn inputs(rtype: &str, name: &str, props: Json) -> Json {
-    if rtype == "aws.dns_record" {
-        props
-    } else {
-        with_tags(STACK, name, props, &[])
-    }
+    common::with_engine_tags(STACK, name, rtype, props)
 }
 
 /// A create of `name` that must fail with `Conflict` naming `what`, and a find that must
@@ -452,16 +317,19 @@ async fn objects_of_another_team_with_the_stacks_names_are_foreign_and_left_unch
         .send()
         .await
         .expect("AttachRolePolicy");
-    let role_before = clients
-        .iam
-        .get_role()
-        .role_name("find-exec_role")
-        .send()
-        .await
-        .expect("GetRole")
-        .role()
-        .cloned()
-        .expect("role");
+    let get_role = || async {
+        clients
+            .iam
+            .get_role()
+            .role_name("find-exec_role")
+            .send()
+            .await
+            .expect("GetRole")
+            .role()
+            .cloned()
+            .expect("role")
+    };
+    let role_before = get_role().await;
     let role = inputs(
         "aws.iam_role",
         "exec_role",
@@ -476,16 +344,7 @@ async fn objects_of_another_team_with_the_stacks_names_are_foreign_and_left_unch
         "no iac tags (tags: `team=payments`)",
     )
     .await;
-    let role_after = clients
-        .iam
-        .get_role()
-        .role_name("find-exec_role")
-        .send()
-        .await
-        .expect("GetRole")
-        .role()
-        .cloned()
-        .expect("role");
+    let role_after = get_role().await;
     assert_eq!(
         role_after.assume_role_policy_document(),
         role_before.assume_role_policy_document(),
@@ -551,15 +410,8 @@ async fn objects_of_another_team_with_the_stacks_names_are_foreign_and_left_unch
         .map(str::to_owned)
         .or_else(|| group.arn().map(|a| a.trim_end_matches(":*").to_owned()))
         .expect("group arn");
-    let tags = clients
-        .logs
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .expect("ListTagsForResource");
     assert_eq!(
-        tags.tags().cloned().unwrap_or_default(),
+        common::log_group_tags(clients, &arn).await,
         HashMap::from([("team".to_owned(), "payments".to_owned())]),
         "log group tags"
     );
@@ -707,7 +559,7 @@ async fn objects_of_another_team_with_the_stacks_names_are_foreign_and_left_unch
         )
         .build()
         .unwrap();
-    change_records(&p, &zone, ChangeAction::Create, theirs).await;
+    change_records(p.aws().clients(), &zone, ChangeAction::Create, theirs).await;
     let record = inputs(
         "aws.dns_record",
         "api",
@@ -729,46 +581,14 @@ async fn objects_of_another_team_with_the_stacks_names_are_foreign_and_left_unch
     );
 }
 
-/// Sends one change of `set` to `zone` with the SDK, as another team would.
-async fn change_records(p: &AwsProvider, zone: &str, action: ChangeAction, set: ResourceRecordSet) {
-    p.aws()
-        .clients()
-        .route53
-        .change_resource_record_sets()
-        .hosted_zone_id(zone)
-        .change_batch(
-            ChangeBatch::builder()
-                .changes(
-                    Change::builder()
-                        .action(action)
-                        .resource_record_set(set)
-                        .build()
-                        .unwrap(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("ChangeResourceRecordSets");
-}
-
 /// Every record set of `zone` named `name` (with the final dot), as `(type, ttl, values)`.
 async fn records_named(
     p: &AwsProvider,
     zone: &str,
     name: &str,
 ) -> Vec<(String, Option<i64>, Vec<String>)> {
-    let out = p
-        .aws()
-        .clients()
-        .route53
-        .list_resource_record_sets()
-        .hosted_zone_id(zone)
-        .send()
+    common::record_sets(p.aws().clients(), zone)
         .await
-        .expect("ListResourceRecordSets");
-    out.resource_record_sets()
         .iter()
         .filter(|s| s.name() == name)
         .map(|s| {
@@ -797,7 +617,7 @@ async fn a_dns_record_that_already_has_exactly_the_desired_value_is_ours() {
         .resource_records(ResourceRecord::builder().value(DOMAIN).build().unwrap())
         .build()
         .unwrap();
-    change_records(&p, &zone, ChangeAction::Create, set).await;
+    change_records(p.aws().clients(), &zone, ChangeAction::Create, set).await;
     let record = json!({
         "zone": zone, "name": format!("www.{ZONE}"), "record_type": "CNAME", "values": [DOMAIN],
     });

@@ -15,16 +15,13 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use iac_aws::AwsProvider;
 use iac_engine::import;
-use iac_engine::{Provider, State};
+use iac_engine::State;
 use iac_stack::Stack;
 use iac_testkit::Emulator;
 use serde_json::{json, Value as Json};
 
-use common::{assert_clean, make_plan, run};
+use common::{assert_clean, make_plan, Deployment};
 
 const FIXTURE: &str = "tests/fixtures/aws/roundtrip.yaml";
 
@@ -67,14 +64,13 @@ fn console_id(stack: &Stack, state: &State, name: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_type_imports_by_its_console_id_and_then_plans_clean() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
     let aws = common::context(&emulator).await;
     let stack = common::load(FIXTURE, &[], &[]);
-    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws, &stack.name));
-    let mut applied = State::new(&stack.name);
-    let first = make_plan(&stack, &applied, &provider).await;
-    run(&first, &mut applied, tmp.path(), &provider).await;
-    assert_clean(&make_plan(&stack, &applied, &provider).await);
+    let mut d = Deployment::new(&aws, &stack);
+    let first = d.plan(&stack).await;
+    d.apply(&first).await;
+    d.assert_clean(&stack).await;
+    let (provider, applied) = (&d.provider, &d.state);
 
     // Into an empty state, dependencies first (their attributes resolve the references of
     // what depends on them).
@@ -91,7 +87,7 @@ async fn every_type_imports_by_its_console_id_and_then_plans_clean() {
             })
             .expect("a resource whose dependencies are imported");
         let name = left.remove(ready);
-        let id = console_id(&stack, &applied, name);
+        let id = console_id(&stack, applied, name);
         let i = import::read(&stack, &state, provider.as_ref(), name, &id, false)
             .await
             .unwrap_or_else(|e| panic!("import `{name}` by `{id}`: {e}"));
@@ -109,7 +105,7 @@ async fn every_type_imports_by_its_console_id_and_then_plans_clean() {
         .filter(|t| t.name.starts_with("aws.") && !iac_stack::schema::lookup_only(t.name))
         .count();
     assert_eq!(types.len(), aws_types, "{types:?}");
-    assert_clean(&make_plan(&stack, &state, &provider).await);
+    assert_clean(&make_plan(&stack, &state, provider).await);
 
     // The VPC's DNS attributes come from AWS, not from the stack's values.
     let vpc = &applied.resources["vpc"];

@@ -17,14 +17,11 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use aws_sdk_elasticloadbalancingv2::types::{ActionTypeEnum, Rule};
-use iac_aws::AwsProvider;
-use iac_engine::{plan_destroy_live, render_plan, Action, PlanOptions, Provider, State};
+use iac_engine::{plan_destroy_live, render_plan, Action, PlanOptions, Provider};
 use iac_testkit::Emulator;
 
-use common::{assert_clean, changes, make_plan, run};
+use common::{changes, Deployment};
 
 const FIXTURE: &str = "tests/fixtures/aws/listener_rules.yaml";
 
@@ -96,17 +93,14 @@ fn strings(v: &[&str]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_apply_replan_clean_keep_their_priorities_and_are_destroyed() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
-    let dir = tmp.path().to_owned();
     let aws = common::context(&emulator).await;
     let clients = aws.clients().clone();
     let counted = aws.clone();
     let stack = common::load(FIXTURE, &[], &[]);
-    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws, &stack.name));
-    let mut state = State::new(&stack.name);
+    let mut d = Deployment::new(&aws, &stack);
 
     // First apply: no priority written, iac assigns them in the file's order.
-    let first = make_plan(&stack, &state, &provider).await;
+    let first = d.plan(&stack).await;
     assert_eq!(first.summary.add, stack.resources.len());
     let assigned = |plan: &iac_engine::Plan, name: &str| {
         plan.change(name)
@@ -116,19 +110,19 @@ async fn rules_apply_replan_clean_keep_their_priorities_and_are_destroyed() {
     };
     assert_eq!(assigned(&first, "api"), Some(100));
     assert_eq!(assigned(&first, "maintenance"), Some(200));
-    run(&first, &mut state, &dir, &provider).await;
-    assert_clean(&make_plan(&stack, &state, &provider).await);
+    d.apply(&first).await;
+    d.assert_clean(&stack).await;
 
     // What ELB has.
-    let listener = state.resources["https"].physical_id.clone();
-    let blue = state.resources["blue_tg"].physical_id.clone();
-    let green = state.resources["green_tg"].physical_id.clone();
+    let listener = d.id("https");
+    let blue = d.id("blue_tg");
+    let green = d.id("green_tg");
     let live = rules(&clients, &listener).await;
     assert_eq!(live.len(), 2, "{live:?}");
     let (api, maintenance) = (&live[0], &live[1]);
     assert_eq!(
         api.rule_arn(),
-        Some(state.resources["api"].physical_id.as_str())
+        Some(d.state.resources["api"].physical_id.as_str())
     );
     assert_eq!((priority(api), priority(maintenance)), (100, 200));
     assert_eq!(
@@ -169,7 +163,7 @@ async fn rules_apply_replan_clean_keep_their_priorities_and_are_destroyed() {
 
     // A rule inserted between the two: a free priority between theirs, theirs unchanged.
     let inserted = common::load(FIXTURE, &[], &[("  maintenance:\n", DOCS_RULE)]);
-    let plan = make_plan(&inserted, &state, &provider).await;
+    let plan = d.plan(&inserted).await;
     assert_eq!(
         changes(&plan),
         [("docs".to_owned(), Action::Create, Vec::new())],
@@ -177,8 +171,8 @@ async fn rules_apply_replan_clean_keep_their_priorities_and_are_destroyed() {
         render_plan(&plan, false)
     );
     assert_eq!(assigned(&plan, "docs"), Some(150));
-    run(&plan, &mut state, &dir, &provider).await;
-    assert_clean(&make_plan(&inserted, &state, &provider).await);
+    d.apply(&plan).await;
+    d.assert_clean(&inserted).await;
     let live = rules(&clients, &listener).await;
     let by_priority: Vec<(i64, &str)> = live
         .iter()
@@ -187,9 +181,9 @@ async fn rules_apply_replan_clean_keep_their_priorities_and_are_destroyed() {
     assert_eq!(
         by_priority,
         [
-            (100, state.resources["api"].physical_id.as_str()),
-            (150, state.resources["docs"].physical_id.as_str()),
-            (200, state.resources["maintenance"].physical_id.as_str()),
+            (100, d.state.resources["api"].physical_id.as_str()),
+            (150, d.state.resources["docs"].physical_id.as_str()),
+            (200, d.state.resources["maintenance"].physical_id.as_str()),
         ]
     );
     assert_eq!(
@@ -212,7 +206,7 @@ async fn rules_apply_replan_clean_keep_their_priorities_and_are_destroyed() {
             ),
         ],
     );
-    let plan = make_plan(&with_sni, &state, &provider).await;
+    let plan = d.plan(&with_sni).await;
     assert_eq!(
         changes(&plan),
         [(
@@ -224,12 +218,12 @@ async fn rules_apply_replan_clean_keep_their_priorities_and_are_destroyed() {
         render_plan(&plan, false)
     );
     counted.requests().reset();
-    run(&plan, &mut state, &dir, &provider).await;
+    d.apply(&plan).await;
     // The SNI certificates have calls of their own: the listener itself is not modified.
     let count = |o: &str| counted.requests().count("elasticloadbalancing", o);
     assert_eq!(count("ModifyListener"), 0);
     assert_eq!(count("AddListenerCertificates"), 1);
-    assert_clean(&make_plan(&with_sni, &state, &provider).await);
+    d.assert_clean(&with_sni).await;
     let certs = clients
         .elbv2
         .describe_listener_certificates()
@@ -243,7 +237,7 @@ async fn rules_apply_replan_clean_keep_their_priorities_and_are_destroyed() {
         .filter(|c| c.is_default() != Some(true))
         .filter_map(|c| c.certificate_arn())
         .collect();
-    assert_eq!(sni, [state.resources["api_cert"].physical_id.as_str()]);
+    assert_eq!(sni, [d.state.resources["api_cert"].physical_id.as_str()]);
 
     // Another default action for the listener: ModifyListener, and the SNI certificate stays.
     let forward_green = common::load(
@@ -261,46 +255,32 @@ async fn rules_apply_replan_clean_keep_their_priorities_and_are_destroyed() {
             ),
         ],
     );
-    let plan = make_plan(&forward_green, &state, &provider).await;
-    assert_eq!(
-        changes(&plan),
-        [("https".to_owned(), Action::Update, strings(&["forward"]))],
-        "{}",
-        render_plan(&plan, false)
-    );
-    run(&plan, &mut state, &dir, &provider).await;
-    assert_clean(&make_plan(&forward_green, &state, &provider).await);
+    d.change(
+        &forward_green,
+        vec![("https".to_owned(), Action::Update, strings(&["forward"]))],
+    )
+    .await;
+    d.assert_clean(&forward_green).await;
 
     // Destroyed to nothing.
     let down = plan_destroy_live(
         &forward_green,
-        &state,
-        provider.clone(),
+        &d.state,
+        d.provider.clone(),
         &PlanOptions::default(),
     )
     .await
     .expect("plan destroy");
     assert_eq!(down.summary.destroy, forward_green.resources.len());
-    run(&down, &mut state, &dir, &provider).await;
-    assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
-    let balancers = clients
-        .elbv2
-        .describe_load_balancers()
-        .send()
-        .await
-        .expect("DescribeLoadBalancers");
-    assert!(balancers.load_balancers().is_empty());
-    let groups = clients
-        .elbv2
-        .describe_target_groups()
-        .send()
-        .await
-        .expect("DescribeTargetGroups");
+    d.apply(&down).await;
     assert!(
-        groups.target_groups().is_empty(),
+        d.state.resources.is_empty(),
         "{:?}",
-        groups.target_groups()
+        d.state.resources.keys()
     );
+    assert!(common::load_balancers(&clients).await.is_empty());
+    let groups = common::target_groups(&clients).await;
+    assert!(groups.is_empty(), "{groups:?}");
 }
 
 /// Crash safety: a rule is not found before its create, found as this stack's after it (by

@@ -12,7 +12,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Tag};
-use common::{assert_no_drift, op, read_all, AppliedMap};
+use common::{assert_reads_back, op, read_all, AppliedMap};
 use iac_aws::AwsProvider;
 use iac_engine::provider::{ErrorKind, Provider};
 use iac_testkit::Emulator;
@@ -27,58 +27,9 @@ async fn provider(emulator: &Emulator) -> AwsProvider {
 /// The stack under test, in dependency order: a name, a type and the properties with the
 /// defaults filled in, as the engine hands them over. `${NAME.ATTR}` strings are resolved
 /// from the attributes of resources created before.
-fn network_stack() -> Vec<(&'static str, &'static str, Json)> {
-    vec![
-        (
-            "vpc",
-            "aws.vpc",
-            json!({"cidr": "10.0.0.0/16", "dns_hostnames": true, "dns_support": true}),
-        ),
-        (
-            "public_a",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.1.0/24", "az": "us-east-1a", "public": true}),
-        ),
-        (
-            "public_b",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.2.0/24", "az": "us-east-1b", "public": true}),
-        ),
-        (
-            "private_a",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.11.0/24", "az": "us-east-1a", "public": false}),
-        ),
-        (
-            "private_b",
-            "aws.subnet",
-            json!({"vpc": "${vpc.id}", "cidr": "10.0.12.0/24", "az": "us-east-1b", "public": false}),
-        ),
-        ("igw", "aws.internet_gateway", json!({"vpc": "${vpc.id}"})),
-        ("nat_ip", "aws.eip", json!({})),
-        (
-            "nat",
-            "aws.nat_gateway",
-            json!({"subnet": "${public_a.id}", "eip": "${nat_ip.id}"}),
-        ),
-        (
-            "public_routes",
-            "aws.route_table",
-            json!({
-                "vpc": "${vpc.id}",
-                "routes": [{"destination": "0.0.0.0/0", "gateway": "${igw.id}"}],
-                "subnets": ["${public_b.id}", "${public_a.id}"],
-            }),
-        ),
-        (
-            "private_routes",
-            "aws.route_table",
-            json!({
-                "vpc": "${vpc.id}",
-                "routes": [{"destination": "0.0.0.0/0", "nat_gateway": "${nat.id}"}],
-                "subnets": ["${private_a.id}", "${private_b.id}"],
-            }),
-        ),
+fn network_stack() -> Vec<common::Resource> {
+    let mut stack = common::nat_network(true);
+    stack.extend([
         (
             "alb_sg",
             "aws.security_group",
@@ -105,7 +56,8 @@ fn network_stack() -> Vec<(&'static str, &'static str, Json)> {
                 ],
             }),
         ),
-    ]
+    ]);
+    stack
 }
 
 async fn create_all(provider: &AwsProvider) -> AppliedMap {
@@ -242,8 +194,7 @@ async fn network_stack_creates_reads_back_clean_updates_in_place_and_deletes() {
     let mut applied = create_all(&provider).await;
 
     // Read back: exactly what was applied, so a plan right after apply is clean.
-    let live = read_all(&provider, &applied).await;
-    assert_no_drift(&live, &applied);
+    assert_reads_back(&provider, &applied).await;
 
     // The exact egress list replaced AWS's allow-all default; omitted egress kept it.
     let app_rules = rule_ids(&provider, &applied["app_sg"].id).await;
@@ -357,8 +308,7 @@ async fn network_stack_creates_reads_back_clean_updates_in_place_and_deletes() {
     )
     .await;
 
-    let live = read_all(&provider, &applied).await;
-    assert_no_drift(&live, &applied);
+    assert_reads_back(&provider, &applied).await;
 
     // A route to another target is replaced in place; the gateway moves to another VPC.
     let mut private = applied["private_routes"].inputs.clone();
@@ -383,8 +333,7 @@ async fn network_stack_creates_reads_back_clean_updates_in_place_and_deletes() {
     let mut moved = applied["igw"].inputs.clone();
     moved["vpc"] = json!(other_vpc.physical_id);
     update(&provider, &mut applied, "igw", moved, &["vpc"]).await;
-    let live = read_all(&provider, &applied).await;
-    assert_no_drift(&live, &applied);
+    assert_reads_back(&provider, &applied).await;
     let mut back = applied["igw"].inputs.clone();
     back["vpc"] = json!(applied["vpc"].id);
     update(&provider, &mut applied, "igw", back, &["vpc"]).await;
@@ -475,8 +424,7 @@ async fn drift_of_a_rule_is_read_and_undone_by_the_update() {
         &["ingress[1].port", "ingress[2].port", "ingress[2].cidr"],
     )
     .await;
-    let live = read_all(&provider, &applied).await;
-    assert_no_drift(&live, &applied);
+    assert_reads_back(&provider, &applied).await;
 
     // Omitted egress is "allow all": revoking the default is drift too, and is restored.
     let rules = rule_ids(&provider, &alb_id).await;
@@ -493,7 +441,7 @@ async fn drift_of_a_rule_is_read_and_undone_by_the_update() {
     let wanted = applied["alb_sg"].inputs.clone();
     applied.get_mut("alb_sg").unwrap().inputs = alb_live;
     update(&provider, &mut applied, "alb_sg", wanted, &["egress"]).await;
-    assert_no_drift(&read_all(&provider, &applied).await, &applied);
+    assert_reads_back(&provider, &applied).await;
 
     delete_all(&provider, &applied).await;
     assert_eq!(tagged_leftovers(&provider).await, Vec::<String>::new());
@@ -507,8 +455,7 @@ async fn a_read_of_every_type_makes_one_describe_call_per_type() {
 
     let counter = provider.aws().requests().clone();
     counter.reset();
-    let live = read_all(&provider, &applied).await;
-    assert_no_drift(&live, &applied);
+    assert_reads_back(&provider, &applied).await;
     assert_eq!(
         calls(&provider),
         describes(&[]),
@@ -588,7 +535,7 @@ async fn a_resource_whose_stack_tag_was_removed_outside_iac_is_still_read_with_t
     }
     let app_sg = applied.remove("app_sg").expect("app_sg was applied");
     provider.aws().requests().reset();
-    assert_no_drift(&read_all(&provider, &applied).await, &applied);
+    assert_reads_back(&provider, &applied).await;
     assert_eq!(calls(&provider), describes(&[]));
 
     applied.insert("app_sg".to_owned(), app_sg);
@@ -620,15 +567,14 @@ async fn an_unsupported_type_is_a_fatal_error_naming_it() {
 
 mod engine {
     use std::path::PathBuf;
-    use std::sync::Arc;
 
     use aws_sdk_ec2::types::{Filter, Tag};
-    use iac_aws::AwsProvider;
-    use iac_engine::{plan_destroy, render_plan, Plan, PlanOptions, Provider, State};
+
+    use iac_engine::{plan_destroy, render_plan, Plan, PlanOptions};
     use iac_stack::{LoadOptions, Stack};
     use iac_testkit::Emulator;
 
-    use crate::common::{self, changes, make_plan, run, updated};
+    use crate::common::{self, changes, updated, Deployment};
 
     fn load(vars: &[(&str, &str)]) -> Stack {
         common::load("tests/fixtures/aws/network_stack.yaml", vars, &[])
@@ -647,21 +593,15 @@ mod engine {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_network_stack_applies_plans_clean_changes_in_place_and_is_destroyed() {
         let emulator = Emulator::start();
-        let tmp = tempfile::tempdir().expect("state dir");
-        let dir = tmp.path().to_owned();
         let aws = common::context(&emulator).await;
         let stack = load(&[]);
-        let provider = AwsProvider::new(aws.clone(), &stack.name);
-        let dyn_provider: Arc<dyn Provider> = Arc::new(provider.clone());
-        let mut state = State::new(&stack.name);
+        let mut d = Deployment::new(&aws, &stack);
 
-        let first = make_plan(&stack, &state, &dyn_provider).await;
-        assert_eq!(first.summary.add, stack.resources.len());
-        run(&first, &mut state, &dir, &dyn_provider).await;
+        d.create(&stack).await;
 
         // A no-op plan, reading with one describe per type.
         aws.requests().reset();
-        let again = make_plan(&stack, &state, &dyn_provider).await;
+        let again = d.plan(&stack).await;
         assert_clean(&again);
         for (op, n) in aws.requests().snapshot() {
             assert!(
@@ -683,23 +623,20 @@ mod engine {
             ("office_cidr", "172.16.0.0/12"),
             ("team", "platform"),
         ]);
-        let update = make_plan(&changed, &state, &dyn_provider).await;
-        assert_eq!(
-            changes(&update),
+        d.change(
+            &changed,
             vec![
                 updated("vpc", &["tags.team"]),
                 updated("public_routes", &["routes[1].destination"]),
                 updated("alb_sg", &["ingress[1].port"]),
             ],
-            "{}",
-            render_plan(&update, false)
-        );
-        run(&update, &mut state, &dir, &dyn_provider).await;
-        assert_clean(&make_plan(&changed, &state, &dyn_provider).await);
+        )
+        .await;
+        assert_clean(&d.plan(&changed).await);
 
         // Drift: a rule revoked behind iac's back shows, and apply puts it back.
         let ec2 = aws.clients().ec2.clone();
-        let alb = state.resources["alb_sg"].physical_id.clone();
+        let alb = d.id("alb_sg");
         let rules = ec2
             .describe_security_group_rules()
             .filters(Filter::builder().name("group-id").values(&alb).build())
@@ -719,25 +656,25 @@ mod engine {
             .send()
             .await
             .expect("RevokeSecurityGroupIngress");
-        let drifted = make_plan(&changed, &state, &dyn_provider).await;
-        let drift: Vec<(&str, &[String])> = drifted
-            .drift
-            .iter()
-            .map(|d| (d.name.as_str(), d.paths.as_slice()))
-            .collect();
+        let drifted = d.plan(&changed).await;
+        let drift = common::drift_of(&drifted);
         assert_eq!(drift, vec![("alb_sg", &["ingress".to_owned()][..])]);
         assert_eq!(changes(&drifted), vec![updated("alb_sg", &["ingress"])]);
-        run(&drifted, &mut state, &dir, &dyn_provider).await;
-        assert_clean(&make_plan(&changed, &state, &dyn_provider).await);
+        d.apply(&drifted).await;
+        assert_clean(&d.plan(&changed).await);
 
         // Destroy: nothing tagged with the stack is left.
         let destroy =
-            plan_destroy(&changed, &state, &PlanOptions::default()).expect("plan destroy");
+            plan_destroy(&changed, &d.state, &PlanOptions::default()).expect("plan destroy");
         assert_eq!(destroy.summary.destroy, stack.resources.len());
-        run(&destroy, &mut state, &dir, &dyn_provider).await;
-        assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+        d.apply(&destroy).await;
+        assert!(
+            d.state.resources.is_empty(),
+            "{:?}",
+            d.state.resources.keys()
+        );
         assert_eq!(
-            super::tagged_leftovers(&provider).await,
+            common::tagged_network_leftovers(aws.clients(), &stack.name).await,
             Vec::<String>::new()
         );
     }
@@ -745,21 +682,17 @@ mod engine {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_stack_tag_removed_outside_iac_is_planned_as_drift_and_restored_by_apply() {
         let emulator = Emulator::start();
-        let tmp = tempfile::tempdir().expect("state dir");
-        let dir = tmp.path().to_owned();
         let aws = common::context(&emulator).await;
         let stack = load(&[]);
-        let provider = AwsProvider::new(aws.clone(), &stack.name);
-        let dyn_provider: Arc<dyn Provider> = Arc::new(provider.clone());
-        let mut state = State::new(&stack.name);
-        let first = make_plan(&stack, &state, &dyn_provider).await;
-        run(&first, &mut state, &dir, &dyn_provider).await;
+        let mut d = Deployment::new(&aws, &stack);
+        let first = d.plan(&stack).await;
+        d.apply(&first).await;
 
         // Behind iac's back: the stack's tag removed from a subnet and a security group.
         let ec2 = aws.clients().ec2.clone();
         for name in ["public_b", "app_sg"] {
             ec2.delete_tags()
-                .resources(&state.resources[name].physical_id)
+                .resources(&d.state.resources[name].physical_id)
                 .tags(Tag::builder().key("iac:stack").build())
                 .send()
                 .await
@@ -769,7 +702,7 @@ mod engine {
         // The plan still finds both, shows the tag as drift and updates it back; their two
         // types cost one more describe each, the others one.
         aws.requests().reset();
-        let drifted = make_plan(&stack, &state, &dyn_provider).await;
+        let drifted = d.plan(&stack).await;
         let calls: Vec<String> = aws
             .requests()
             .snapshot()
@@ -777,11 +710,7 @@ mod engine {
             .map(|(op, n)| format!("{op}={n}"))
             .collect();
         assert_eq!(calls, super::plan_describes(&["SecurityGroups", "Subnets"]));
-        let drift: Vec<(&str, &[String])> = drifted
-            .drift
-            .iter()
-            .map(|d| (d.name.as_str(), d.paths.as_slice()))
-            .collect();
+        let drift = common::drift_of(&drifted);
         let tag_path = ["tags.iac:stack".to_owned()];
         assert_eq!(
             drift,
@@ -800,9 +729,9 @@ mod engine {
         );
 
         // Apply puts the tag back: the next plan is clean and the tag alone finds everything.
-        run(&drifted, &mut state, &dir, &dyn_provider).await;
+        d.apply(&drifted).await;
         aws.requests().reset();
-        assert_clean(&make_plan(&stack, &state, &dyn_provider).await);
+        assert_clean(&d.plan(&stack).await);
         assert_eq!(
             aws.requests().total(),
             super::NO_OP_PLAN,
@@ -824,14 +753,15 @@ mod engine {
             tagged
                 .subnets()
                 .iter()
-                .any(|s| s.subnet_id() == Some(&state.resources["public_b"].physical_id)),
+                .any(|s| s.subnet_id() == Some(&d.state.resources["public_b"].physical_id)),
             "`public_b` is tagged with the stack again"
         );
 
-        let destroy = plan_destroy(&stack, &state, &PlanOptions::default()).expect("plan destroy");
-        run(&destroy, &mut state, &dir, &dyn_provider).await;
+        let destroy =
+            plan_destroy(&stack, &d.state, &PlanOptions::default()).expect("plan destroy");
+        d.apply(&destroy).await;
         assert_eq!(
-            super::tagged_leftovers(&provider).await,
+            common::tagged_network_leftovers(aws.clients(), &stack.name).await,
             Vec::<String>::new()
         );
     }
@@ -856,7 +786,6 @@ mod engine {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_network_part_of_the_example_stack_applies_plans_clean_and_is_destroyed() {
         let emulator = Emulator::start();
-        let tmp = tempfile::tempdir().expect("state dir");
         let stack = example_network();
         for name in [
             "vpc",
@@ -873,20 +802,14 @@ mod engine {
             );
         }
         let aws = common::context(&emulator).await;
-        let provider = AwsProvider::new(aws, &stack.name);
-        let dyn_provider: Arc<dyn Provider> = Arc::new(provider.clone());
-        let mut state = State::new(&stack.name);
+        let mut d = Deployment::new(&aws, &stack);
 
-        let first = make_plan(&stack, &state, &dyn_provider).await;
-        assert_eq!(first.summary.add, stack.resources.len());
-        run(&first, &mut state, tmp.path(), &dyn_provider).await;
-        assert_clean(&make_plan(&stack, &state, &dyn_provider).await);
+        d.create(&stack).await;
+        assert_clean(&d.plan(&stack).await);
 
-        let destroy = plan_destroy(&stack, &state, &PlanOptions::default()).expect("plan destroy");
-        run(&destroy, &mut state, tmp.path(), &dyn_provider).await;
-        assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+        d.destroy(&stack).await;
         assert_eq!(
-            super::tagged_leftovers(&provider).await,
+            common::tagged_network_leftovers(aws.clients(), &stack.name).await,
             Vec::<String>::new()
         );
     }

@@ -7,16 +7,12 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use aws_sdk_ec2::types::{Filter, IpPermission};
 use aws_sdk_ecs::types::PropagateTags;
-use iac_aws::AwsProvider;
-use iac_engine::{plan_destroy, render_plan, PlanOptions, Provider, State};
 use iac_stack::Stack;
 use iac_testkit::Emulator;
 
-use common::{assert_clean, changes, make_plan, run, updated};
+use common::{changes, updated, Deployment};
 
 fn load(vars: &[(&str, &str)]) -> Stack {
     common::load("tests/fixtures/aws/real_apps_stack.yaml", vars, &[])
@@ -40,12 +36,9 @@ fn group_peers(perms: &[IpPermission]) -> Vec<(Option<i32>, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_security_group_rule_with_source_self_names_the_group_itself() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
-    let dir = tmp.path().to_owned();
     let aws = common::context(&emulator).await;
     let stack = load(&[]);
-    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-    let mut state = State::new(&stack.name);
+    let mut d = Deployment::new(&aws, &stack);
 
     // No edge from the group to itself: it is created once, in the first wave after the VPC.
     assert_eq!(
@@ -53,13 +46,11 @@ async fn a_security_group_rule_with_source_self_names_the_group_itself() {
         ["vpc"],
         "`source: self` is no reference"
     );
-    let first = make_plan(&stack, &state, &provider).await;
-    assert_eq!(first.summary.add, stack.resources.len());
-    run(&first, &mut state, &dir, &provider).await;
-    assert_clean(&make_plan(&stack, &state, &provider).await);
+    d.create(&stack).await;
+    d.assert_clean(&stack).await;
 
     // AWS holds the group's own id as the peer, in both directions.
-    let sg_id = state.resources["cluster_sg"].physical_id.clone();
+    let sg_id = d.id("cluster_sg");
     let ec2 = aws.clients().ec2.clone();
     let describe = || async {
         ec2.describe_security_groups()
@@ -106,25 +97,19 @@ async fn a_security_group_rule_with_source_self_names_the_group_itself() {
 
     // An update of the self rule: authorized with the group's own id again, old one revoked.
     let moved = [("gossip_port", "7947")];
-    let update = make_plan(&load(&moved), &state, &provider).await;
-    assert_eq!(
-        changes(&update),
+    d.change(
+        &load(&moved),
         vec![updated("cluster_sg", &["ingress[1].port"])],
-        "{}",
-        render_plan(&update, false)
-    );
-    run(&update, &mut state, &dir, &provider).await;
-    assert_clean(&make_plan(&load(&moved), &state, &provider).await);
+    )
+    .await;
+    d.assert_clean(&load(&moved)).await;
     assert_eq!(
         group_peers(describe().await.ip_permissions()),
         [(Some(7947), sg_id.clone())]
     );
 
     // A group whose rules name itself is destroyed like any other.
-    let destroy =
-        plan_destroy(&load(&moved), &state, &PlanOptions::default()).expect("plan destroy");
-    run(&destroy, &mut state, &dir, &provider).await;
-    assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+    d.destroy(&load(&moved)).await;
     let left = ec2
         .describe_security_groups()
         .filters(Filter::builder().name("group-id").values(&sg_id).build())
@@ -137,20 +122,17 @@ async fn a_security_group_rule_with_source_self_names_the_group_itself() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ecs_service_keeps_its_tag_propagation_settings() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
-    let dir = tmp.path().to_owned();
     let aws = common::context(&emulator).await;
     let set = [("propagate", "TASK_DEFINITION"), ("managed_tags", "true")];
     let stack = load(&set);
-    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-    let mut state = State::new(&stack.name);
+    let mut d = Deployment::new(&aws, &stack);
 
     // Created with `propagate_tags: TASK_DEFINITION` and `enable_ecs_managed_tags: true`.
-    let first = make_plan(&stack, &state, &provider).await;
-    run(&first, &mut state, &dir, &provider).await;
+    let first = d.plan(&stack).await;
+    d.apply(&first).await;
     let ecs = aws.clients().ecs.clone();
-    let cluster = state.resources["cluster"].physical_id.clone();
-    let arn = state.resources["web"].physical_id.clone();
+    let cluster = d.id("cluster");
+    let arn = d.id("web");
     let describe = || async {
         ecs.describe_services()
             .cluster(&cluster)
@@ -171,31 +153,28 @@ async fn an_ecs_service_keeps_its_tag_propagation_settings() {
     // setting again with UpdateService, so the service is as the stack says when the apply
     // ends, on moto too, and the first re-plan is clean.
     assert!(service.enable_ecs_managed_tags());
-    assert_clean(&make_plan(&stack, &state, &provider).await);
+    d.assert_clean(&stack).await;
 
     // Both changed in place through UpdateService, and read back as set.
     let other = [("propagate", "NONE"), ("managed_tags", "false")];
-    let update = make_plan(&load(&other), &state, &provider).await;
-    assert_eq!(
-        changes(&update),
+    d.change(
+        &load(&other),
         vec![updated(
             "web",
-            &["propagate_tags", "enable_ecs_managed_tags"]
+            &["propagate_tags", "enable_ecs_managed_tags"],
         )],
-        "{}",
-        render_plan(&update, false)
-    );
-    run(&update, &mut state, &dir, &provider).await;
-    assert_clean(&make_plan(&load(&other), &state, &provider).await);
+    )
+    .await;
+    d.assert_clean(&load(&other)).await;
     let service = describe().await;
     assert_eq!(service.propagate_tags(), Some(&PropagateTags::None));
     assert!(!service.enable_ecs_managed_tags());
 
     // And back to the defaults (`SERVICE`, no managed tags), what iac always sent before.
-    let update = make_plan(&load(&[]), &state, &provider).await;
+    let update = d.plan(&load(&[])).await;
     assert_eq!(changes(&update), vec![updated("web", &["propagate_tags"])]);
-    run(&update, &mut state, &dir, &provider).await;
-    assert_clean(&make_plan(&load(&[]), &state, &provider).await);
+    d.apply(&update).await;
+    d.assert_clean(&load(&[])).await;
     assert_eq!(
         describe().await.propagate_tags(),
         Some(&PropagateTags::Service)

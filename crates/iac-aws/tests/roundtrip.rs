@@ -22,17 +22,15 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
-use iac_aws::AwsProvider;
 use iac_engine::provider::ReadRequest;
-use iac_engine::{plan_destroy_live, render_plan, PlanOptions, Provider, State};
+use iac_engine::{plan_destroy_live, render_plan, PlanOptions};
 use iac_stack::schema::{DefaultValue, Kind, Prop, TYPES};
 use iac_stack::{Resource, Stack, Value};
 use iac_testkit::Emulator;
 use serde_json::{json, Value as Json};
 
-use common::{assert_clean, make_plan, run};
+use common::Deployment;
 
 const FIXTURE: &str = "tests/fixtures/aws/roundtrip.yaml";
 
@@ -399,23 +397,18 @@ fn values_at<'v>(v: &'v Json, path: &str) -> Vec<(String, &'v Json)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_property_is_sent_read_back_from_aws_and_plans_clean() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
-    let dir = tmp.path().to_owned();
     let aws = common::context(&emulator).await;
     let stack = common::load(FIXTURE, &[], &[]);
-    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws, &stack.name));
-    let mut state = State::new(&stack.name);
+    let mut d = Deployment::new(&aws, &stack);
 
-    let first = make_plan(&stack, &state, &provider).await;
-    assert_eq!(first.summary.add, stack.resources.len());
-    run(&first, &mut state, &dir, &provider).await;
+    d.create(&stack).await;
     // Sent, and read back as sent: nothing to change, no drift.
-    assert_clean(&make_plan(&stack, &state, &provider).await);
+    d.assert_clean(&stack).await;
 
     // Read again with poisoned last inputs: a value that comes back poisoned was taken from
     // them, not from AWS.
     let mut by_type: BTreeMap<&str, Vec<ReadRequest>> = BTreeMap::new();
-    for (name, r) in &state.resources {
+    for (name, r) in &d.state.resources {
         let rtype = stack.resources[name].schema.name;
         by_type.entry(rtype).or_default().push(ReadRequest {
             name: name.clone(),
@@ -429,7 +422,8 @@ async fn every_property_is_sent_read_back_from_aws_and_plans_clean() {
         let Some(requests) = by_type.get(t.name) else {
             continue;
         };
-        let results = provider
+        let results = d
+            .provider
             .read(t.name, requests)
             .await
             .unwrap_or_else(|e| panic!("read {} with poisoned last inputs: {e}", t.name));
@@ -439,7 +433,7 @@ async fn every_property_is_sent_read_back_from_aws_and_plans_clean() {
             let live = res
                 .live
                 .unwrap_or_else(|| panic!("`{}` is not found by its read", res.name));
-            let applied = &state.resources[&res.name].inputs;
+            let applied = &d.state.resources[&res.name].inputs;
             for (leaf, _) in &leaves {
                 let poisoned: BTreeMap<String, Json> = values_at(applied, leaf)
                     .into_iter()
@@ -471,15 +465,24 @@ async fn every_property_is_sent_read_back_from_aws_and_plans_clean() {
     );
 
     // And all of it goes away again.
-    let down = plan_destroy_live(&stack, &state, provider.clone(), &PlanOptions::default())
-        .await
-        .expect("plan destroy");
+    let down = plan_destroy_live(
+        &stack,
+        &d.state,
+        d.provider.clone(),
+        &PlanOptions::default(),
+    )
+    .await
+    .expect("plan destroy");
     assert_eq!(
         down.summary.destroy,
         stack.resources.len(),
         "{}",
         render_plan(&down, false)
     );
-    run(&down, &mut state, &dir, &provider).await;
-    assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+    d.apply(&down).await;
+    assert!(
+        d.state.resources.is_empty(),
+        "{:?}",
+        d.state.resources.keys()
+    );
 }

@@ -18,13 +18,11 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use aws_sdk_iam::error::ProvideErrorMetadata;
-use common::{assert_clean, changes, make_plan, run, updated};
-use iac_aws::{AwsProvider, Clients};
-use iac_engine::{plan_destroy, plan_refresh_only, render_plan, PlanOptions, Provider, State};
+use common::{assert_clean, changes, updated, Deployment};
+use iac_aws::Clients;
+use iac_engine::{plan_refresh_only, render_plan};
 use iac_stack::Stack;
 use iac_testkit::Emulator;
 use serde_json::{json, Value as Json};
@@ -95,14 +93,8 @@ async fn policies(c: &Clients, resource_id: &str) -> Vec<(String, Json)> {
 
 /// The desired count ECS has for the service.
 async fn desired_count(c: &Clients, cluster: &str, service: &str) -> i32 {
-    c.ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(service)
-        .send()
+    common::ecs_service(c, cluster, service)
         .await
-        .expect("DescribeServices")
-        .services()[0]
         .desired_count()
 }
 
@@ -156,25 +148,22 @@ fn urlencoding_decode(s: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
-    let dir = tmp.path().to_owned();
     let aws = common::context(&emulator).await;
     let c = aws.clients().clone();
     let stack = load(&[], &[]);
-    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-    let mut state = State::new(&stack.name);
+    let mut d = Deployment::new(&aws, &stack);
 
     // The plan shows the statements iac adds, marked by their sids.
-    let first = make_plan(&stack, &state, &provider).await;
+    let first = d.plan(&stack).await;
     let shown = render_plan(&first, false);
     for sid in ["IacSsmParameters", "IacEcsExec"] {
         assert!(shown.contains(sid), "{sid} is not in the plan:\n{shown}");
     }
-    run(&first, &mut state, &dir, &provider).await;
+    d.apply(&first).await;
     // The clean re-plan reads the scaling of every service with one call of each kind, and
     // each role's inline policy with one GetRolePolicy.
     aws.requests().reset();
-    assert_clean(&make_plan(&stack, &state, &provider).await);
+    d.assert_clean(&stack).await;
     let calls = aws.requests();
     assert_eq!(
         calls.count("application-autoscaling", "DescribeScalableTargets"),
@@ -188,18 +177,12 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
 
     // What iac sent: the target with min and max, one target tracking policy per metric,
     // the request metric labelled with the load balancer's and target group's ARNs.
-    let cluster = state.resources["cluster"].attrs["name"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let service = state.resources["web"].attrs["name"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let cluster = d.attr("cluster", "name");
+    let service = d.attr("web", "name");
     let rid = format!("service/{cluster}/{service}");
     assert_eq!(target(&c, &rid).await, Some((1, 4)));
-    let alb = state.resources["alb"].attrs["arn"].as_str().unwrap();
-    let tg = state.resources["web_tg"].attrs["arn"].as_str().unwrap();
+    let alb = d.state.resources["alb"].attrs["arn"].as_str().unwrap();
+    let tg = d.state.resources["web_tg"].attrs["arn"].as_str().unwrap();
     let label = format!(
         "{}/{}",
         alb.split_once(":loadbalancer/").unwrap().1,
@@ -226,8 +209,8 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
     );
 
     // The roles' inline policies: the stack's statements in its order, then iac's.
-    let app_role = state.resources["app_role"].physical_id.clone();
-    let exec_role = state.resources["execution_role"].physical_id.clone();
+    let app_role = d.id("app_role");
+    let exec_role = d.id("execution_role");
     let statements = |doc: Option<Json>| doc.expect("an inline policy")["Statement"].clone();
     assert_eq!(
         statements(inline_policy(&c, &app_role).await),
@@ -259,15 +242,16 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
         .send()
         .await
         .expect("UpdateService");
-    let after_scaler = make_plan(&stack, &state, &provider).await;
+    let after_scaler = d.plan(&stack).await;
     assert_clean(&after_scaler);
     let requests = vec![iac_engine::provider::ReadRequest {
         name: "web".into(),
-        physical_id: state.resources["web"].physical_id.clone(),
-        last_inputs: state.resources["web"].inputs.clone(),
-        last_attrs: state.resources["web"].attrs.clone(),
+        physical_id: d.id("web"),
+        last_inputs: d.state.resources["web"].inputs.clone(),
+        last_attrs: d.state.resources["web"].attrs.clone(),
     }];
-    let live = provider
+    let live = d
+        .provider
         .read("aws.ecs_service", &requests)
         .await
         .expect("read");
@@ -275,7 +259,7 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
     assert_eq!(live.attrs["live_desired_count"], json!(3));
     assert_eq!(live.inputs["desired_count"], json!(2));
     // `plan --refresh-only` shows no drift, and records the scaler's count as the attribute.
-    let refresh = plan_refresh_only(&stack, &state, provider.clone())
+    let refresh = plan_refresh_only(&stack, &d.state, d.provider.clone())
         .await
         .expect("refresh-only plan");
     assert!(refresh.drift.is_empty(), "{:?}", refresh.drift);
@@ -296,33 +280,21 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
     // A new range changes the target in place, and nothing else: the count stays the
     // scaler's.
     let min2 = [("min", "2")];
-    let range = make_plan(&load(&min2, &[]), &state, &provider).await;
-    assert_eq!(
-        changes(&range),
-        vec![updated("web", &["scaling.min"])],
-        "{}",
-        render_plan(&range, false)
-    );
-    run(&range, &mut state, &dir, &provider).await;
+    d.change(&load(&min2, &[]), vec![updated("web", &["scaling.min"])])
+        .await;
     assert_eq!(target(&c, &rid).await, Some((2, 4)));
     assert_eq!(desired_count(&c, &cluster, &service).await, 3);
-    assert_clean(&make_plan(&load(&min2, &[]), &state, &provider).await);
+    d.assert_clean(&load(&min2, &[])).await;
 
     // A new starting count while scaling is on is recorded, and not sent: the count stays
     // the scaler's.
     let start3 = [("desired_count: 2", "desired_count: 4")];
-    let start = make_plan(&load(&min2, &start3), &state, &provider).await;
+    let start = d.plan(&load(&min2, &start3)).await;
     assert_eq!(changes(&start), vec![updated("web", &["desired_count"])]);
-    run(&start, &mut state, &dir, &provider).await;
+    d.apply(&start).await;
     assert_eq!(desired_count(&c, &cluster, &service).await, 3);
-    assert_clean(&make_plan(&load(&min2, &start3), &state, &provider).await);
-    run(
-        &make_plan(&load(&min2, &[]), &state, &provider).await,
-        &mut state,
-        &dir,
-        &provider,
-    )
-    .await;
+    d.assert_clean(&load(&min2, &start3)).await;
+    d.apply(&d.plan(&load(&min2, &[])).await).await;
     assert_eq!(desired_count(&c, &cluster, &service).await, 3);
 
     // An inline policy of another name is not iac's: the plan ignores it and the update
@@ -337,21 +309,18 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
         .send()
         .await
         .expect("PutRolePolicy");
-    assert_clean(&make_plan(&load(&min2, &[]), &state, &provider).await);
+    d.assert_clean(&load(&min2, &[])).await;
 
     // The role's statements change in place.
     let more = [(
         "actions: [s3:GetObject]",
         "actions: [s3:GetObject, s3:PutObject]",
     )];
-    let role_update = make_plan(&load(&min2, &more), &state, &provider).await;
-    assert_eq!(
-        changes(&role_update),
+    d.change(
+        &load(&min2, &more),
         vec![updated("app_role", &["policies[0].actions"])],
-        "{}",
-        render_plan(&role_update, false)
-    );
-    run(&role_update, &mut state, &dir, &provider).await;
+    )
+    .await;
     assert_eq!(
         statements(inline_policy(&c, &app_role).await)[0]["Action"],
         json!(["s3:GetObject", "s3:PutObject"])
@@ -364,7 +333,7 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
         .await
         .expect("ListRolePolicies");
     assert_eq!(names.policy_names(), ["iac", "manual"]);
-    assert_clean(&make_plan(&load(&min2, &more), &state, &provider).await);
+    d.assert_clean(&load(&min2, &more)).await;
 
     // Scaling removed: the target and its policies go, and `desired_count` is the count
     // again.
@@ -375,18 +344,12 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
         ),
         (SCALING, ""),
     ];
-    let drop = make_plan(&load(&min2, &unscaled), &state, &provider).await;
-    assert_eq!(
-        changes(&drop),
-        vec![updated("web", &["scaling"])],
-        "{}",
-        render_plan(&drop, false)
-    );
-    run(&drop, &mut state, &dir, &provider).await;
+    d.change(&load(&min2, &unscaled), vec![updated("web", &["scaling"])])
+        .await;
     assert_eq!(target(&c, &rid).await, None);
     assert_eq!(policies(&c, &rid).await, vec![]);
     assert_eq!(desired_count(&c, &cluster, &service).await, 2);
-    assert_clean(&make_plan(&load(&min2, &unscaled), &state, &provider).await);
+    d.assert_clean(&load(&min2, &unscaled)).await;
 
     // A target registered outside iac on a service without `scaling:` is drift: the apply
     // deregisters it.
@@ -400,18 +363,18 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
         .send()
         .await
         .expect("RegisterScalableTarget");
-    let foreign = make_plan(&load(&min2, &unscaled), &state, &provider).await;
+    let foreign = d.plan(&load(&min2, &unscaled)).await;
     assert_eq!(changes(&foreign), vec![updated("web", &["scaling"])]);
-    run(&foreign, &mut state, &dir, &provider).await;
+    d.apply(&foreign).await;
     assert_eq!(target(&c, &rid).await, None);
-    assert_clean(&make_plan(&load(&min2, &unscaled), &state, &provider).await);
+    d.assert_clean(&load(&min2, &unscaled)).await;
 
     // Back on, then destroyed: nothing is left, the scalable target included.
-    let again = make_plan(&load(&min2, &more), &state, &provider).await;
+    let again = d.plan(&load(&min2, &more)).await;
     assert_eq!(changes(&again), vec![updated("web", &["scaling"])]);
-    run(&again, &mut state, &dir, &provider).await;
+    d.apply(&again).await;
     assert_eq!(target(&c, &rid).await, Some((2, 4)));
-    assert_clean(&make_plan(&load(&min2, &more), &state, &provider).await);
+    d.assert_clean(&load(&min2, &more)).await;
 
     // The scaling gone behind iac's back (as after an apply interrupted between the service
     // and its scaling) is put back by the next apply.
@@ -423,16 +386,13 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
         .send()
         .await
         .expect("DeregisterScalableTarget");
-    let restore = make_plan(&load(&min2, &more), &state, &provider).await;
+    let restore = d.plan(&load(&min2, &more)).await;
     assert_eq!(changes(&restore), vec![updated("web", &["scaling"])]);
-    run(&restore, &mut state, &dir, &provider).await;
+    d.apply(&restore).await;
     assert_eq!(target(&c, &rid).await, Some((2, 4)));
-    assert_clean(&make_plan(&load(&min2, &more), &state, &provider).await);
+    d.assert_clean(&load(&min2, &more)).await;
 
-    let destroy =
-        plan_destroy(&load(&min2, &more), &state, &PlanOptions::default()).expect("plan destroy");
-    run(&destroy, &mut state, &dir, &provider).await;
-    assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+    d.destroy(&load(&min2, &more)).await;
     assert_eq!(target(&c, &rid).await, None);
     assert_eq!(policies(&c, &rid).await, vec![]);
     for role in [&app_role, &exec_role] {

@@ -427,19 +427,9 @@ async fn a_missing_bucket_is_named_with_what_to_do() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_endpoint_keeps_the_connection_help() {
     let url = format!("http://127.0.0.1:{}", iac_testkit::free_port());
-    let ctx = AwsContext::load(&AwsConfig {
-        endpoint_url: Some(url.clone()),
-        max_attempts: Some(1),
-        connect_timeout: Some(Duration::from_secs(2)),
-        source: ConfigSource::Vars(vec![
-            ("AWS_ACCESS_KEY_ID".to_owned(), "testing".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY".to_owned(), "testing".to_owned()),
-            ("AWS_REGION".to_owned(), REGION.to_owned()),
-        ]),
-        ..AwsConfig::default()
-    })
-    .await
-    .expect("config loads");
+    let ctx = AwsContext::load(&common::unreachable_config(&url))
+        .await
+        .expect("config loads");
     let backend = S3Backend::new(&ctx, URL, "demo").unwrap();
     let text = backend
         .load()

@@ -25,12 +25,9 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use aws_sdk_ecs::types::ContainerDefinition;
-use common::{assert_clean, changes, make_plan, run, updated};
-use iac_aws::AwsProvider;
-use iac_engine::{plan_destroy, render_plan, PlanOptions, Provider, State};
+use common::{assert_clean, changes, updated, Deployment};
+use iac_engine::render_plan;
 use iac_stack::Stack;
 use iac_testkit::Emulator;
 
@@ -276,30 +273,19 @@ async fn assert_task_fields(ecs: &aws_sdk_ecs::Client, arn: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_task_and_container_property_is_registered_and_an_unchanged_stack_applies_nothing() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
-    let dir = tmp.path().to_owned();
     let aws = common::context(&emulator).await;
     let stack = load(&[]);
-    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-    let mut state = State::new(&stack.name);
+    let mut d = Deployment::new(&aws, &stack);
 
-    let first = make_plan(&stack, &state, &provider).await;
-    assert_eq!(first.summary.add, stack.resources.len());
-    run(&first, &mut state, &dir, &provider).await;
+    d.create(&stack).await;
     let requests = aws.requests();
     assert_eq!(requests.count("ecs", "RegisterTaskDefinition"), 1);
 
     // What RegisterTaskDefinition was given, as moto describes it: every property of the
     // stack's containers, each by name so that a gap in moto's answer would say which.
     let ecs = aws.clients().ecs.clone();
-    let arn = state.resources["task"].attrs["arn"]
-        .as_str()
-        .expect("task arn")
-        .to_owned();
-    let log_group_name = state.resources["logs"].attrs["name"]
-        .as_str()
-        .expect("log group name")
-        .to_owned();
+    let arn = d.attr("task", "arn");
+    let log_group_name = d.attr("logs", "name");
     let live = described_containers(&ecs, &arn).await;
     let web = container(&live, "web");
     assert_eq!(
@@ -436,10 +422,10 @@ async fn every_task_and_container_property_is_registered_and_an_unchanged_stack_
 
     // Nothing changed: the plan is clean (`plan --detailed-exitcode` exits 0)...
     requests.reset();
-    let again = make_plan(&load(&[]), &state, &provider).await;
+    let again = d.plan(&load(&[])).await;
     assert_clean(&again);
     // ...and applying it registers no revision and leaves the service where it is.
-    run(&again, &mut state, &dir, &provider).await;
+    d.apply(&again).await;
     assert_eq!(
         requests.count("ecs", "RegisterTaskDefinition"),
         0,
@@ -453,14 +439,14 @@ async fn every_task_and_container_property_is_registered_and_an_unchanged_stack_
         requests.snapshot()
     );
     assert_eq!(
-        state.resources["task"].attrs["arn"].as_str(),
+        d.state.resources["task"].attrs["arn"].as_str(),
         Some(arn.as_str())
     );
 
     // A real change of a memory limit still shows, alone, and registers one revision that
     // the service moves to; after it the plan is clean again.
     let lower = [("web_reservation", "256")];
-    let change = make_plan(&load(&lower), &state, &provider).await;
+    let change = d.plan(&load(&lower)).await;
     assert_eq!(
         changes(&change),
         vec![
@@ -471,12 +457,9 @@ async fn every_task_and_container_property_is_registered_and_an_unchanged_stack_
         render_plan(&change, false)
     );
     requests.reset();
-    run(&change, &mut state, &dir, &provider).await;
+    d.apply(&change).await;
     assert_eq!(requests.count("ecs", "RegisterTaskDefinition"), 1);
-    let arn2 = state.resources["task"].attrs["arn"]
-        .as_str()
-        .expect("task arn")
-        .to_owned();
+    let arn2 = d.attr("task", "arn");
     assert_ne!(arn2, arn);
     let live = described_containers(&ecs, &arn2).await;
     assert_eq!(
@@ -484,7 +467,7 @@ async fn every_task_and_container_property_is_registered_and_an_unchanged_stack_
         Some(256),
         "web memory_reservation after the change"
     );
-    assert_clean(&make_plan(&load(&lower), &state, &provider).await);
+    d.assert_clean(&load(&lower)).await;
 }
 
 /// The example stack stacks/sidecar-app.yaml (an app whose logs go through a FireLens log
@@ -493,19 +476,13 @@ async fn every_task_and_container_property_is_registered_and_an_unchanged_stack_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sidecar_example_stack_applies_and_plans_clean() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
-    let dir = tmp.path().to_owned();
     let aws = common::context(&emulator).await;
     let stack = common::load("stacks/sidecar-app.yaml", &[], &[]);
-    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-    let mut state = State::new(&stack.name);
+    let mut d = Deployment::new(&aws, &stack);
 
-    let first = make_plan(&stack, &state, &provider).await;
-    run(&first, &mut state, &dir, &provider).await;
-    let arn = state.resources["task"].attrs["arn"]
-        .as_str()
-        .expect("task arn")
-        .to_owned();
+    let first = d.plan(&stack).await;
+    d.apply(&first).await;
+    let arn = d.attr("task", "arn");
     let live = described_containers(&aws.clients().ecs, &arn).await;
     let app = container(&live, "app");
     assert_eq!(
@@ -525,12 +502,10 @@ async fn the_sidecar_example_stack_applies_and_plans_clean() {
 
     let requests = aws.requests();
     requests.reset();
-    let again = make_plan(&stack, &state, &provider).await;
+    let again = d.plan(&stack).await;
     assert_clean(&again);
-    run(&again, &mut state, &dir, &provider).await;
+    d.apply(&again).await;
     assert_eq!(requests.count("ecs", "RegisterTaskDefinition"), 0);
 
-    let destroy = plan_destroy(&stack, &state, &PlanOptions::default()).expect("plan destroy");
-    run(&destroy, &mut state, &dir, &provider).await;
-    assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
+    d.destroy(&stack).await;
 }

@@ -16,12 +16,8 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use aws_sdk_applicationautoscaling::types::ServiceNamespace;
-use common::{assert_clean, make_plan, position, run};
-use iac_aws::AwsProvider;
-use iac_engine::{plan_destroy, render_plan, Event, OpKind, Outcome, PlanOptions, Provider, State};
+use common::{assert_clean, assert_created_before, Deployment};
+use iac_engine::render_plan;
 use iac_stack::Stack;
 use iac_testkit::Emulator;
 use serde_json::json;
@@ -33,8 +29,6 @@ fn load() -> Stack {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_services_share_a_load_balancer_one_scales_and_all_is_destroyed() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
-    let dir = tmp.path().to_owned();
     let aws = common::context(&emulator).await;
     let c = aws.clients().clone();
     // The hosted zone is `existing: true`: it must be there before.
@@ -44,11 +38,10 @@ async fn two_services_share_a_load_balancer_one_scales_and_all_is_destroyed() {
         stack.resources.values().all(|r| r.depends_on.is_empty()),
         "the example needs no depends_on"
     );
-    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-    let mut state = State::new(&stack.name);
+    let mut d = Deployment::new(&aws, &stack);
 
     // The plan names the orderings iac adds, with their reasons, in its JSON.
-    let first = make_plan(&stack, &state, &provider).await;
+    let first = d.plan(&stack).await;
     let json = serde_json::to_value(&first).expect("plan JSON");
     let implied = |name: &str| -> Vec<String> {
         json["changes"]
@@ -68,83 +61,34 @@ async fn two_services_share_a_load_balancer_one_scales_and_all_is_destroyed() {
     assert_eq!(implied("api"), ["api_host", "public_routes"]);
     assert_eq!(implied("alb"), ["igw"]);
 
-    let events = run(&first, &mut state, &dir, &provider).await;
-    for (attaches, service) in [
-        ("https", "web"),
-        ("api_host", "api"),
-        ("public_routes", "web"),
-    ] {
-        let attached = position(
-            &events,
-            &Event::Finished(attaches.into(), OpKind::Create, Outcome::Done),
-        );
-        let started = position(&events, &Event::Started(service.into(), OpKind::Create));
-        assert!(
-            attached < started,
-            "{service} before {attaches}: {events:?}"
-        );
-    }
-    assert_clean(&make_plan(&stack, &state, &provider).await);
+    let events = d.apply(&first).await;
+    assert_created_before(
+        &events,
+        &[
+            ("https", "web"),
+            ("api_host", "api"),
+            ("public_routes", "web"),
+        ],
+    );
+    d.assert_clean(&stack).await;
 
     // What AWS has: one rule on the HTTPS listener, priority 100 (iac's first), for the
     // API's host, forwarding to the API's target group.
-    let listener = state.resources["https"].attrs["arn"].as_str().unwrap();
-    let api_tg = state.resources["api_tg"].attrs["arn"].as_str().unwrap();
-    let rules = c
-        .elbv2
-        .describe_rules()
-        .listener_arn(listener)
-        .send()
-        .await
-        .expect("DescribeRules");
-    let rules: Vec<_> = rules
-        .rules()
-        .iter()
-        .filter(|r| r.is_default() != Some(true))
-        .collect();
+    let api_tg = d.attr("api_tg", "arn");
+    let rules = common::listener_rules(&c, &d.attr("https", "arn")).await;
     assert_eq!(rules.len(), 1, "{rules:?}");
     assert_eq!(rules[0].priority(), Some("100"));
-    let hosts: Vec<&str> = rules[0]
-        .conditions()
-        .iter()
-        .filter_map(|c| c.host_header_config())
-        .flat_map(|h| h.values())
-        .map(String::as_str)
-        .collect();
-    assert_eq!(hosts, ["api.shop.example.com"]);
-    assert_eq!(rules[0].actions()[0].target_group_arn(), Some(api_tg));
+    assert_eq!(common::rule_hosts(&rules[0]), ["api.shop.example.com"]);
+    assert_eq!(
+        rules[0].actions()[0].target_group_arn(),
+        Some(api_tg.as_str())
+    );
 
     // The API scales from 2 to 10; the web front end has no scalable target.
-    let cluster = state.resources["cluster"].attrs["name"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let api = state.resources["api"].attrs["name"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let web = state.resources["web"].attrs["name"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let targets = c
-        .autoscaling
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Ecs)
-        .send()
-        .await
-        .expect("DescribeScalableTargets");
-    let targets: Vec<(String, i32, i32)> = targets
-        .scalable_targets()
-        .iter()
-        .map(|t| {
-            (
-                t.resource_id().to_owned(),
-                t.min_capacity(),
-                t.max_capacity(),
-            )
-        })
-        .collect();
+    let cluster = d.attr("cluster", "name");
+    let api = d.attr("api", "name");
+    let web = d.attr("web", "name");
+    let targets = common::ecs_scalable_targets(&c).await;
     assert_eq!(targets, [(format!("service/{cluster}/{api}"), 2, 10)]);
     assert!(!targets.iter().any(|t| t.0.ends_with(&web)));
 
@@ -158,7 +102,7 @@ async fn two_services_share_a_load_balancer_one_scales_and_all_is_destroyed() {
         .send()
         .await
         .expect("UpdateService");
-    let after = make_plan(&stack, &state, &provider).await;
+    let after = d.plan(&stack).await;
     assert_clean(&after);
     assert_eq!(after.live.len(), 1, "{:?}", after.live);
     assert_eq!(after.live[0].resource, "api");
@@ -174,17 +118,8 @@ async fn two_services_share_a_load_balancer_one_scales_and_all_is_destroyed() {
     assert!(shown.contains("No changes."), "{shown}");
 
     // Destroy: nothing of the stack is left, and the API's scalable target is gone with it.
-    let destroy = plan_destroy(&stack, &state, &PlanOptions::default()).expect("plan destroy");
-    run(&destroy, &mut state, &dir, &provider).await;
-    assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
-    let left = common::stack_leftovers(&c, &stack.name, &[zone_id]).await;
-    assert_eq!(left, Vec::<String>::new());
-    let targets = c
-        .autoscaling
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Ecs)
-        .send()
-        .await
-        .expect("DescribeScalableTargets");
-    assert!(targets.scalable_targets().is_empty(), "{targets:?}");
+    d.destroy(&stack).await;
+    common::assert_nothing_left(&c, &stack.name, &[zone_id]).await;
+    let targets = common::ecs_scalable_targets(&c).await;
+    assert!(targets.is_empty(), "{targets:?}");
 }

@@ -15,11 +15,7 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use common::{assert_clean, make_plan, position, run};
-use iac_aws::AwsProvider;
-use iac_engine::{plan_destroy, Event, OpKind, Outcome, PlanOptions, Provider, State};
+use common::{assert_created_before, Deployment};
 use iac_stack::Stack;
 use iac_testkit::Emulator;
 
@@ -30,8 +26,6 @@ fn load() -> Stack {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_service_applies_replans_clean_and_is_destroyed() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
-    let dir = tmp.path().to_owned();
     let aws = common::context(&emulator).await;
     let c = aws.clients().clone();
     // The hosted zone is looked up (`zone: example.com`): it must be there before.
@@ -39,76 +33,43 @@ async fn the_web_service_applies_replans_clean_and_is_destroyed() {
     let stack = load();
     assert_eq!(stack.resources.len(), 19, "{:?}", stack.resources.keys());
     assert!(stack.resources.keys().all(|n| n.starts_with("web.")));
-    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-    let mut state = State::new(&stack.name);
+    let mut d = Deployment::new(&aws, &stack);
 
-    let first = make_plan(&stack, &state, &provider).await;
+    let first = d.plan(&stack).await;
     assert_eq!(first.summary.add, 18, "all but the looked-up zone");
-    let events = run(&first, &mut state, &dir, &provider).await;
-    for (attaches, service) in [
-        ("web.https", "web.service"),
-        ("web.public_routes", "web.service"),
-    ] {
-        let attached = position(
-            &events,
-            &Event::Finished(attaches.into(), OpKind::Create, Outcome::Done),
-        );
-        let started = position(&events, &Event::Started(service.into(), OpKind::Create));
-        assert!(
-            attached < started,
-            "{service} before {attaches}: {events:?}"
-        );
-    }
-    assert_eq!(state.resources.len(), 19);
-    assert!(state.outputs["alb_dns"]
+    let events = d.apply(&first).await;
+    assert_created_before(
+        &events,
+        &[
+            ("web.https", "web.service"),
+            ("web.public_routes", "web.service"),
+        ],
+    );
+    assert_eq!(d.state.resources.len(), 19);
+    assert!(d.state.outputs["alb_dns"]
         .as_str()
         .is_some_and(|d| !d.is_empty()));
 
     // What AWS has: the names derived from `web.CHILD`, the service at its count.
-    let cluster = state.resources["web.cluster"].attrs["name"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let service = state.resources["web.service"].attrs["name"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let cluster = d.attr("web.cluster", "name");
+    let service = d.attr("web.service", "name");
     assert_eq!(service, "lemon-mart-web-service");
-    let described = c
-        .ecs
-        .describe_services()
-        .cluster(&cluster)
-        .services(&service)
-        .send()
-        .await
-        .expect("DescribeServices");
-    let svc = &described.services()[0];
+    let svc = common::ecs_service(&c, &cluster, &service).await;
     assert_eq!(svc.desired_count(), 2);
     assert_eq!(svc.running_count(), 2);
     // moto keeps no deployment configuration (see the header): the circuit breaker and
     // the 100/200 percents are checked on the plan, by the engine's equivalence test.
     assert!(svc.deployment_configuration().is_none());
-    let tg = state.resources["web.tg"].attrs["arn"].as_str().unwrap();
-    let groups = c
-        .elbv2
-        .describe_target_groups()
-        .target_group_arns(tg)
-        .send()
-        .await
-        .expect("DescribeTargetGroups");
-    let group = &groups.target_groups()[0];
+    let group = common::target_group(&c, &d.attr("web.tg", "arn")).await;
     assert_eq!(group.target_group_name(), Some("lemon-mart-web-tg"));
     assert_eq!(group.health_check_path(), Some("/"));
 
-    assert_clean(&make_plan(&stack, &state, &provider).await);
+    d.assert_clean(&stack).await;
 
     // Destroy: nothing of the stack is left.
-    let destroy = plan_destroy(&stack, &state, &PlanOptions::default()).expect("plan destroy");
+    let destroy = d.destroy(&stack).await;
     assert_eq!(destroy.summary.destroy, 18);
-    run(&destroy, &mut state, &dir, &provider).await;
-    assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
-    let left = common::stack_leftovers(&c, &stack.name, &[zone_id]).await;
-    assert_eq!(left, Vec::<String>::new());
+    common::assert_nothing_left(&c, &stack.name, &[zone_id]).await;
 }
 
 /// Two web services on one load balancer (tests/fixtures/valid/web_service_shared.yaml): the
@@ -117,64 +78,34 @@ async fn the_web_service_applies_replans_clean_and_is_destroyed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_web_services_share_a_load_balancer_and_are_destroyed() {
     let emulator = Emulator::start();
-    let tmp = tempfile::tempdir().expect("state dir");
-    let dir = tmp.path().to_owned();
     let aws = common::context(&emulator).await;
     let c = aws.clients().clone();
     let zone_id = common::create_zone(&c, "example.com", "web-service-shared-test").await;
     let stack = common::load("tests/fixtures/valid/web_service_shared.yaml", &[], &[]);
-    let provider: Arc<dyn Provider> = Arc::new(AwsProvider::new(aws.clone(), &stack.name));
-    let mut state = State::new(&stack.name);
+    let mut d = Deployment::new(&aws, &stack);
 
-    let first = make_plan(&stack, &state, &provider).await;
-    let events = run(&first, &mut state, &dir, &provider).await;
+    let first = d.plan(&stack).await;
+    let events = d.apply(&first).await;
     // The api's service after the rule that attaches its target group.
-    let attached = position(
-        &events,
-        &Event::Finished("api.rule".into(), OpKind::Create, Outcome::Done),
-    );
-    let started = position(
-        &events,
-        &Event::Started("api.service".into(), OpKind::Create),
-    );
-    assert!(attached < started, "{events:?}");
-    assert_clean(&make_plan(&stack, &state, &provider).await);
+    assert_created_before(&events, &[("api.rule", "api.service")]);
+    d.assert_clean(&stack).await;
 
     // One load balancer; the rule forwards api's host to api's target group.
-    assert!(!state.resources.contains_key("api.alb"));
-    let listener = state.resources["shop.https"].attrs["arn"].as_str().unwrap();
-    let api_tg = state.resources["api.tg"].attrs["arn"].as_str().unwrap();
-    let rules = c
-        .elbv2
-        .describe_rules()
-        .listener_arn(listener)
-        .send()
-        .await
-        .expect("DescribeRules");
-    let rules: Vec<_> = rules
-        .rules()
-        .iter()
-        .filter(|r| r.is_default() != Some(true))
-        .collect();
+    assert!(!d.state.resources.contains_key("api.alb"));
+    let api_tg = d.attr("api.tg", "arn");
+    let rules = common::listener_rules(&c, &d.attr("shop.https", "arn")).await;
     assert_eq!(rules.len(), 1, "{rules:?}");
-    let hosts: Vec<&str> = rules[0]
-        .conditions()
-        .iter()
-        .filter_map(|c| c.host_header_config())
-        .flat_map(|h| h.values())
-        .map(String::as_str)
-        .collect();
-    assert_eq!(hosts, ["api.shop.example.com"]);
-    assert_eq!(rules[0].actions()[0].target_group_arn(), Some(api_tg));
+    assert_eq!(common::rule_hosts(&rules[0]), ["api.shop.example.com"]);
+    assert_eq!(
+        rules[0].actions()[0].target_group_arn(),
+        Some(api_tg.as_str())
+    );
     // The owner's tasks run without public IPs, in the private subnets.
     assert_eq!(
-        state.resources["shop.service"].inputs["assign_public_ip"],
+        d.state.resources["shop.service"].inputs["assign_public_ip"],
         serde_json::json!(false)
     );
 
-    let destroy = plan_destroy(&stack, &state, &PlanOptions::default()).expect("plan destroy");
-    run(&destroy, &mut state, &dir, &provider).await;
-    assert!(state.resources.is_empty(), "{:?}", state.resources.keys());
-    let left = common::stack_leftovers(&c, &stack.name, &[zone_id]).await;
-    assert_eq!(left, Vec::<String>::new());
+    d.destroy(&stack).await;
+    common::assert_nothing_left(&c, &stack.name, &[zone_id]).await;
 }
