@@ -19,9 +19,9 @@ use aws_sdk_elasticloadbalancingv2::types::{Rule, RulePriorityPair};
 use iac_engine::provider::{Created, Existing, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Value as Json};
 
-use super::{is_not_found, read_tags, update_tags};
+use super::{read_tags, update_tags};
 use crate::resources::common::{
-    existing, malformed, missing_input, name_taken, paged, read_found, req_str,
+    absent_is_none, existing, malformed, missing_input, name_taken, paged, read_found, req_str,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -69,16 +69,12 @@ pub(crate) async fn rules_of(cx: &Cx, listener: &str) -> Result<Option<Vec<Rule>
         rules
     )
     .await;
-    match rules {
-        Ok(rules) => Ok(Some(
-            rules
-                .into_iter()
-                .filter(|r| r.is_default() != Some(true) && r.priority() != Some("default"))
-                .collect(),
-        )),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(absent_is_none(rules)?.map(|rules| {
+        rules
+            .into_iter()
+            .filter(|r| r.is_default() != Some(true) && r.priority() != Some("default"))
+            .collect()
+    }))
 }
 
 /// The ARNs of every rule (but the default ones) of every listener of the account and
