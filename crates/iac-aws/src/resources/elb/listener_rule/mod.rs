@@ -21,7 +21,8 @@ use serde_json::{json, Value as Json};
 
 use super::{read_tags, update_tags};
 use crate::resources::common::{
-    absent_is_none, existing, malformed, missing_input, name_taken, paged, read_found, req_str,
+    absent_is_none, existing, malformed, missing_input, paged, read_found, req_str,
+    taken_as_conflict,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -192,19 +193,13 @@ impl ResourceType for ListenerRule {
             .actions(action_of(inputs)?)
             .set_tags(crate::resources::common::sdk_tags_of(inputs)?)
             .send()
-            .await;
-        let resp = match sent {
-            Ok(resp) => resp,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_priority_in_use_exception()) =>
-            {
-                return Err(name_taken(&format!(
-                    "a rule with priority {priority} on listener `{listener}`"
-                )));
-            }
-            Err(e) => return Err(cx.err(Service::Elbv2, "CreateRule")(e)),
-        };
+            .await
+            .map_err(cx.err(Service::Elbv2, "CreateRule"));
+        let resp = taken_as_conflict(
+            sent,
+            "PriorityInUse",
+            &format!("a rule with priority {priority} on listener `{listener}`"),
+        )?;
         let arn = resp
             .rules()
             .first()
