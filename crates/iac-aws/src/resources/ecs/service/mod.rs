@@ -34,8 +34,8 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::task_definition::family_of;
+use super::{absent_revision, omit_unapplied, owned_str, retry_role_propagation, update_tags};
 use super::{discovery, scaling};
-use super::{omit_unapplied, owned_str, retry_role_propagation, update_tags};
 use crate::resources::common::{
     bool_or, for_each_bounded, gone, live_tags, malformed, name_taken, order_like, poll_until,
     poll_until_else, req_str, sdk_tags_of, str_list, Backoff, READ_CONCURRENCY,
