@@ -32,9 +32,9 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    bool_or, existing, gone, input_tags, keep_tagged, malformed, order_like, paged, poll_until,
-    req_str, str_list, tagged_of as common_tagged_of, tagged_or, tags_json, taken_as_conflict,
-    Backoff, TagDiff,
+    apply_tag_pairs, bool_or, existing, gone, input_tags, keep_tagged, malformed, order_like,
+    paged, poll_until, req_str, str_list, tagged_of as common_tagged_of, tagged_or, tags_json,
+    taken_as_conflict, Backoff,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -388,28 +388,28 @@ impl ResourceType for AutoScalingGroupType {
                 .await
                 .map_err(cx.err(Service::AutoScaling, "UpdateAutoScalingGroup"))?;
         }
-        let diff = TagDiff::between(old, new);
-        if !diff.remove.is_empty() {
-            let keys: Vec<(String, String)> = diff
-                .remove
-                .iter()
-                .map(|k| (k.clone(), String::new()))
-                .collect();
+        // Auto Scaling's tags name their group; one to delete is named by its key alone.
+        let remove = |keys: Vec<String>| async move {
+            let keys: Vec<(String, String)> =
+                keys.into_iter().map(|k| (k, String::new())).collect();
             client
                 .delete_tags()
                 .set_tags(Some(group_tags(id, &keys)))
                 .send()
                 .await
                 .map_err(cx.err(Service::AutoScaling, "DeleteTags"))?;
-        }
-        if !diff.add.is_empty() {
+            Ok(())
+        };
+        let add = |pairs: Vec<(String, String)>| async move {
             client
                 .create_or_update_tags()
-                .set_tags(Some(group_tags(id, &diff.add)))
+                .set_tags(Some(group_tags(id, &pairs)))
                 .send()
                 .await
                 .map_err(cx.err(Service::AutoScaling, "CreateOrUpdateTags"))?;
-        }
+            Ok(())
+        };
+        apply_tag_pairs(old, new, remove, add).await?;
         let found = describe(cx, &[id.to_owned()]).await?;
         let g = found
             .get(id)

@@ -14,8 +14,8 @@ use iac_engine::provider::{
 use serde_json::{json, Value as Json};
 
 use super::common::{
-    bool_or, describe_in_batches, find_by_name, for_each_bounded, gone, live_tags, malformed,
-    req_str, sdk_tags, sdk_tags_of, taken_as_conflict, TagDiff, READ_CONCURRENCY,
+    apply_tag_diff, bool_or, describe_in_batches, find_by_name, for_each_bounded, gone, live_tags,
+    malformed, req_str, sdk_tags_of, taken_as_conflict, READ_CONCURRENCY,
 };
 use super::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -226,23 +226,25 @@ impl ResourceType for EcrRepository {
             .remove(id)
             .ok_or_else(|| gone(&format!("repository `{id}`")))?;
         let arn = repo.repository_arn().unwrap_or_default();
-        let diff = TagDiff::between(old, new);
-        if !diff.remove.is_empty() {
+        let remove = |keys| async move {
             ecr.untag_resource()
                 .resource_arn(arn)
-                .set_tag_keys(Some(diff.remove.clone()))
+                .set_tag_keys(Some(keys))
                 .send()
                 .await
                 .map_err(cx.err(Service::Ecr, "UntagResource"))?;
-        }
-        if !diff.add.is_empty() {
+            Ok(())
+        };
+        let add = |tags: Vec<Tag>| async move {
             ecr.tag_resource()
                 .resource_arn(arn)
-                .set_tags(Some(sdk_tags::<Tag>(&diff.add)?))
+                .set_tags(Some(tags))
                 .send()
                 .await
                 .map_err(cx.err(Service::Ecr, "TagResource"))?;
-        }
+            Ok(())
+        };
+        apply_tag_diff(old, new, remove, add).await?;
         Ok(attrs_of(&repo))
     }
 

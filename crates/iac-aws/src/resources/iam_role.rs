@@ -19,9 +19,9 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    absent_is_none, all_pages, find_by_name, for_each_bounded, iam_next_marker, live_tags,
-    order_like, poll_until, req_str, sdk_tags, sdk_tags_of, str_list, taken_as_conflict, Backoff,
-    TagDiff, READ_CONCURRENCY,
+    absent_is_none, all_pages, apply_tag_diff, find_by_name, for_each_bounded, iam_next_marker,
+    live_tags, order_like, poll_until, req_str, sdk_tags_of, str_list, taken_as_conflict, Backoff,
+    READ_CONCURRENCY,
 };
 use super::{iam_policy, Cx, ResourceType};
 use crate::Service;
@@ -313,23 +313,25 @@ impl ResourceType for IamRole {
         if changed.iter().any(|p| p.starts_with("policies")) {
             iam_policy::put(cx, id, new.get("policies")).await?;
         }
-        let diff = TagDiff::between(old, new);
-        if !diff.remove.is_empty() {
+        let remove = |keys| async move {
             iam.untag_role()
                 .role_name(id)
-                .set_tag_keys(Some(diff.remove.clone()))
+                .set_tag_keys(Some(keys))
                 .send()
                 .await
                 .map_err(cx.err(Service::Iam, "UntagRole"))?;
-        }
-        if !diff.add.is_empty() {
+            Ok(())
+        };
+        let add = |tags: Vec<Tag>| async move {
             iam.tag_role()
                 .role_name(id)
-                .set_tags(Some(sdk_tags::<Tag>(&diff.add)?))
+                .set_tags(Some(tags))
                 .send()
                 .await
                 .map_err(cx.err(Service::Iam, "TagRole"))?;
-        }
+            Ok(())
+        };
+        apply_tag_diff(old, new, remove, add).await?;
         let resp = iam
             .get_role()
             .role_name(id)

@@ -14,8 +14,8 @@ use iac_engine::provider::{
 use serde_json::{json, Value as Json};
 
 use super::common::{
-    absent_is_none, find_by_name, for_each_bounded, gone, gone_is_ok, live_tags, poll_until,
-    req_str, sdk_tags, sdk_tags_of, taken_as_conflict, Backoff, TagDiff, READ_CONCURRENCY,
+    absent_is_none, apply_tag_diff, find_by_name, for_each_bounded, gone, gone_is_ok, live_tags,
+    poll_until, req_str, sdk_tags_of, taken_as_conflict, Backoff, READ_CONCURRENCY,
 };
 use super::iam_role::iam_name;
 use super::{Cx, ResourceType};
@@ -197,23 +197,25 @@ impl ResourceType for InstanceProfile {
             }
             add_role(cx, id, req_str(new, RTYPE, "role")?).await?;
         }
-        let diff = TagDiff::between(old, new);
-        if !diff.remove.is_empty() {
+        let remove = |keys| async move {
             iam.untag_instance_profile()
                 .instance_profile_name(id)
-                .set_tag_keys(Some(diff.remove.clone()))
+                .set_tag_keys(Some(keys))
                 .send()
                 .await
                 .map_err(cx.err(Service::Iam, "UntagInstanceProfile"))?;
-        }
-        if !diff.add.is_empty() {
+            Ok(())
+        };
+        let add = |tags: Vec<Tag>| async move {
             iam.tag_instance_profile()
                 .instance_profile_name(id)
-                .set_tags(Some(sdk_tags::<Tag>(&diff.add)?))
+                .set_tags(Some(tags))
                 .send()
                 .await
                 .map_err(cx.err(Service::Iam, "TagInstanceProfile"))?;
-        }
+            Ok(())
+        };
+        apply_tag_diff(old, new, remove, add).await?;
         let p = get(cx, id)
             .await?
             .ok_or_else(|| gone(&format!("instance profile `{id}`")))?;

@@ -9,7 +9,9 @@ use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType};
 use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError};
 use serde_json::{json, Value as Json};
 
-use super::common::{gone_is_ok, live_tags, malformed, object, req_str, retry_dependency, Backoff};
+use super::common::{
+    absent_is_none, gone_is_ok, live_tags, malformed, object, req_str, retry_dependency, Backoff,
+};
 use super::ec2::{
     self, by_id, created_with_id, described, reconcile_tags, tag_spec, with_id, Ec2Ops, Ec2Type,
     LastInputs,
@@ -159,22 +161,21 @@ impl Ec2Ops for InternetGateway {
     ) -> Result<(), ProviderError> {
         let ec2 = &cx.aws.clients().ec2;
         // Detach from wherever it is attached now, not only the VPC of the inputs.
-        let attached: Vec<String> = match ec2
+        let described = ec2
             .describe_internet_gateways()
             .internet_gateway_ids(id)
             .send()
             .await
-            .map_err(cx.err(Service::Ec2, "DescribeInternetGateways"))
-        {
-            Ok(out) => out
-                .internet_gateways()
-                .iter()
-                .flat_map(|g| g.attachments())
-                .filter_map(|a| a.vpc_id().map(str::to_owned))
-                .collect(),
-            Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e),
+            .map_err(cx.err(Service::Ec2, "DescribeInternetGateways"));
+        let Some(out) = absent_is_none(described)? else {
+            return Ok(());
         };
+        let attached: Vec<String> = out
+            .internet_gateways()
+            .iter()
+            .flat_map(|g| g.attachments())
+            .filter_map(|a| a.vpc_id().map(str::to_owned))
+            .collect();
         for vpc in &attached {
             detach(cx, op, id, vpc).await?;
         }

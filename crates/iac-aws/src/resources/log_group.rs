@@ -14,8 +14,8 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    find_by_name, for_each_bounded, gone, input_tags, paged, poll_until, req_str, tags_json,
-    taken_as_conflict, Backoff, TagDiff, READ_CONCURRENCY,
+    apply_tag_pairs, find_by_name, for_each_bounded, gone, input_tags, paged, poll_until, req_str,
+    tags_json, taken_as_conflict, Backoff, READ_CONCURRENCY,
 };
 use super::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -263,28 +263,28 @@ impl ResourceType for LogGroup {
             .await?
             .remove(id)
             .ok_or_else(|| gone(&format!("log group `{id}`")))?;
-        let diff = TagDiff::between(old, new);
-        if !diff.is_empty() {
-            let logs = &cx.aws.clients().logs;
-            let arn = arn_of(&g);
-            if !diff.remove.is_empty() {
-                logs.untag_resource()
-                    .resource_arn(&arn)
-                    .set_tag_keys(Some(diff.remove.clone()))
-                    .send()
-                    .await
-                    .map_err(cx.err(Service::Logs, "UntagResource"))?;
-            }
-            if !diff.add.is_empty() {
-                let add: HashMap<String, String> = diff.add.iter().cloned().collect();
-                logs.tag_resource()
-                    .resource_arn(&arn)
-                    .set_tags(Some(add))
-                    .send()
-                    .await
-                    .map_err(cx.err(Service::Logs, "TagResource"))?;
-            }
-        }
+        let logs = &cx.aws.clients().logs;
+        let arn = &arn_of(&g);
+        let remove = |keys| async move {
+            logs.untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(keys))
+                .send()
+                .await
+                .map_err(cx.err(Service::Logs, "UntagResource"))?;
+            Ok(())
+        };
+        // CloudWatch Logs takes the tags to add as a map.
+        let add = |pairs: Vec<(String, String)>| async move {
+            logs.tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(pairs.into_iter().collect::<HashMap<_, _>>()))
+                .send()
+                .await
+                .map_err(cx.err(Service::Logs, "TagResource"))?;
+            Ok(())
+        };
+        apply_tag_pairs(old, new, remove, add).await?;
         Ok(attrs_of(&g))
     }
 

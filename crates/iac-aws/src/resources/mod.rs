@@ -180,6 +180,12 @@ pub trait ResourceType: Send + Sync {
     /// nothing matches, an error naming every match when several do. The default, for a
     /// type no property singles out (the loader refuses `existing: true` on it), finds
     /// nothing.
+    ///
+    /// The types whose `find` searches by exactly what a lookup does say so with a
+    /// one-line override calling [`lookup::by_find`]. That is deliberately not the default:
+    /// `find` may search by an idempotency token or by the stack's tags, which a lookup of
+    /// someone else's object must never do, so a type only looks up through its `find`
+    /// where it says so.
     async fn lookup(
         &self,
         _cx: &Cx,

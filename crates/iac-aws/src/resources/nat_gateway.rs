@@ -177,7 +177,7 @@ impl Ec2Ops for NatGateway {
         id: &str,
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
-        match cx
+        let deleted = cx
             .aws
             .clients()
             .ec2
@@ -185,11 +185,10 @@ impl Ec2Ops for NatGateway {
             .nat_gateway_id(id)
             .send()
             .await
-            .map_err(cx.err(Service::Ec2, "DeleteNatGateway"))
-        {
-            Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
-            other => other?,
-        };
+            .map_err(cx.err(Service::Ec2, "DeleteNatGateway"));
+        if absent_is_none(deleted)?.is_none() {
+            return Ok(());
+        }
         // Its elastic IP and network interface are freed only once it is `deleted`.
         poll_until(
             op,

@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{
 use iac_engine::provider::{Created, ErrorKind, Live, OpContext, ProviderError};
 use serde_json::{json, Map, Value as Json};
 
-use super::common::{gone_is_ok, live_tags, malformed, req_str, str_list};
+use super::common::{absent_is_none, gone_is_ok, live_tags, malformed, req_str, str_list};
 use super::ec2::{
     align, by_id, created_with_id, delete_when_unused, described, put_list, reconcile_tags,
     tag_spec, wait_visible, with_id, Ec2Ops, Ec2Type, LastInputs,
@@ -370,11 +370,7 @@ impl Ec2Ops for RouteTable {
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
         let ec2 = &cx.aws.clients().ec2;
-        let Some(live) = describe_one(cx, id).await.or_else(|e| match e.kind {
-            ErrorKind::NotFound => Ok(None),
-            _ => Err(e),
-        })?
-        else {
+        let Some(live) = absent_is_none(describe_one(cx, id).await)?.flatten() else {
             return Ok(());
         };
         for assoc in live_associations(&live).values() {

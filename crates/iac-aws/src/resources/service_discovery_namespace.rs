@@ -27,8 +27,8 @@ use iac_engine::provider::{
 use serde_json::{json, Value as Json};
 
 use super::common::{
-    apply_tag_diff, client_token, existing, for_each_bounded, live_tags, malformed, name_taken,
-    paged, poll_until_else, req_str, sdk_tags_of, Backoff, READ_CONCURRENCY,
+    absent_is_none, apply_tag_diff, client_token, existing, for_each_bounded, gone, live_tags,
+    malformed, name_taken, paged, poll_until_else, req_str, sdk_tags_of, Backoff, READ_CONCURRENCY,
 };
 use super::{Cx, ResourceType};
 use crate::Service;
@@ -275,9 +275,7 @@ impl ResourceType for Namespace {
             .await?
             .into_iter()
             .find(|ns| ns.id() == Some(id))
-            .ok_or_else(|| {
-                ProviderError::new(ErrorKind::NotFound, format!("namespace `{id}` is gone"))
-            })?;
+            .ok_or_else(|| gone(&format!("namespace `{id}`")))?;
         let arn = ns.arn().unwrap_or_default();
         let sd = &cx.aws.clients().servicediscovery;
         let remove = |keys| async move {
@@ -320,10 +318,8 @@ impl ResourceType for Namespace {
             .send()
             .await
             .map_err(cx.err(Service::ServiceDiscovery, "DeleteNamespace"));
-        let resp = match resp {
-            Ok(r) => r,
-            Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e),
+        let Some(resp) = absent_is_none(resp)? else {
+            return Ok(());
         };
         let Some(operation) = resp.operation_id() else {
             return Ok(());

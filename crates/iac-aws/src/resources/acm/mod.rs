@@ -25,10 +25,10 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    absent_is_none, first_ours, for_each_bounded, foreign_owner, gone_is_ok, input_tags,
-    is_server_failure, malformed, order_like, paged, poll_until, poll_until_else, req_str,
-    retry_dependency, sdk_tag_keys, sdk_tags, str_list, tag_pairs, tags_json, token_for, Backoff,
-    TagDiff, READ_CONCURRENCY,
+    absent_is_none, apply_tag_diff, first_ours, for_each_bounded, foreign_owner, gone_is_ok,
+    input_tags, is_server_failure, malformed, order_like, paged, poll_until, poll_until_else,
+    req_str, retry_dependency, sdk_tag_keys, sdk_tags, str_list, tag_pairs, tags_json, token_for,
+    Backoff, READ_CONCURRENCY,
 };
 use super::route53::{
     build_error, change, change_and_wait, delete_record, find_record, normal_name,
@@ -317,25 +317,27 @@ impl ResourceType for Certificate {
                 }
             }
         }
-        let diff = TagDiff::between(old, new);
         let acm = &cx.aws.clients().acm;
-        if !diff.remove.is_empty() {
+        let remove = |keys: Vec<String>| async move {
             // A tag without a value removes the key whatever its value.
             acm.remove_tags_from_certificate()
                 .certificate_arn(id)
-                .set_tags(Some(sdk_tag_keys::<Tag>(&diff.remove)?))
+                .set_tags(Some(sdk_tag_keys::<Tag>(&keys)?))
                 .send()
                 .await
                 .map_err(cx.err(Service::Acm, "RemoveTagsFromCertificate"))?;
-        }
-        if !diff.add.is_empty() {
+            Ok(())
+        };
+        let add = |tags: Vec<Tag>| async move {
             acm.add_tags_to_certificate()
                 .certificate_arn(id)
-                .set_tags(Some(sdk_tags::<Tag>(&diff.add)?))
+                .set_tags(Some(tags))
                 .send()
                 .await
                 .map_err(cx.err(Service::Acm, "AddTagsToCertificate"))?;
-        }
+            Ok(())
+        };
+        apply_tag_diff(old, new, remove, add).await?;
         if pending {
             let domain = req_str(new, RTYPE, "domain")?;
             let zone = req_str(new, RTYPE, "validation_zone")?;

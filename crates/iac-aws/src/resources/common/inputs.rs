@@ -22,9 +22,13 @@ pub fn bool_or(inputs: &Json, prop: &str, default: bool) -> bool {
 
 /// A list of strings input (absent: empty).
 pub fn str_list(inputs: &Json, prop: &str) -> Vec<String> {
-    inputs
-        .get(prop)
-        .and_then(Json::as_array)
+    strings_of(inputs.get(prop))
+}
+
+/// The strings of a list value, e.g. a field of a nested input (absent or not a list:
+/// empty); other items are passed over.
+pub fn strings_of(v: Option<&Json>) -> Vec<String> {
+    v.and_then(Json::as_array)
         .map(|items| {
             items
                 .iter()

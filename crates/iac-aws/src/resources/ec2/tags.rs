@@ -5,7 +5,7 @@ use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType, Tag, TagSpecif
 use iac_engine::provider::ProviderError;
 use serde_json::Value as Json;
 
-use super::super::common::{sdk_tag_keys, sdk_tags, sdk_tags_of, TagDiff};
+use super::super::common::{apply_tag_diff, sdk_tag_keys, sdk_tags_of};
 use super::super::Cx;
 use crate::Service;
 
@@ -27,25 +27,27 @@ pub async fn reconcile_tags(
     old: &Json,
     new: &Json,
 ) -> Result<(), ProviderError> {
-    let diff = TagDiff::between(old, new);
     let ec2 = &cx.aws.clients().ec2;
-    if !diff.remove.is_empty() {
+    let remove = |keys: Vec<String>| async move {
+        // A tag without a value removes the key whatever its value.
         ec2.delete_tags()
             .resources(id)
-            .set_tags(Some(sdk_tag_keys::<Tag>(&diff.remove)?))
+            .set_tags(Some(sdk_tag_keys::<Tag>(&keys)?))
             .send()
             .await
             .map_err(cx.err(Service::Ec2, "DeleteTags"))?;
-    }
-    if !diff.add.is_empty() {
+        Ok(())
+    };
+    let add = |tags: Vec<Tag>| async move {
         ec2.create_tags()
             .resources(id)
-            .set_tags(Some(sdk_tags::<Tag>(&diff.add)?))
+            .set_tags(Some(tags))
             .send()
             .await
             .map_err(cx.err(Service::Ec2, "CreateTags"))?;
-    }
-    Ok(())
+        Ok(())
+    };
+    apply_tag_diff(old, new, remove, add).await
 }
 
 /// The describe filter on the tag the engine puts on every resource of stack `stack`.

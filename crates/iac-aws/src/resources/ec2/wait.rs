@@ -5,10 +5,10 @@ use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::Filter;
-use iac_engine::provider::{ErrorKind, Live, OpContext, ProviderError};
+use iac_engine::provider::{Live, OpContext, ProviderError};
 use serde_json::Value as Json;
 
-use super::super::common::{gone_is_ok, poll_until, retry_dependency, Backoff};
+use super::super::common::{absent_is_none, gone_is_ok, poll_until, retry_dependency, Backoff};
 use super::super::Cx;
 use super::tags::id_filter;
 use super::{Ec2Type, LastInputs};
@@ -107,12 +107,7 @@ where
         Backoff::SHORT,
         || {
             let fut = describe();
-            async move {
-                match fut.await {
-                    Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-                    other => other,
-                }
-            }
+            async move { absent_is_none(fut.await).map(Option::flatten) }
         },
     )
     .await

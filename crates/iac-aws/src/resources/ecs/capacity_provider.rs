@@ -29,7 +29,7 @@ use super::describe::{self, EcsObject};
 use super::update_tags;
 use crate::resources::autoscaling_group::ECS_MANAGED_TAG;
 use crate::resources::common::{
-    existing, live_tags, malformed, name_taken, poll_until, req_str, sdk_tags_of, Backoff,
+    existing, gone, live_tags, malformed, name_taken, poll_until, req_str, sdk_tags_of, Backoff,
 };
 use crate::resources::{path_under, Cx, ResourceType};
 use crate::Service;
@@ -278,12 +278,9 @@ impl ResourceType for EcsCapacityProvider {
                 .map_err(cx.err(Service::Ecs, "UpdateCapacityProvider"))?;
         }
         let found = describe::capacity_providers(cx, &[id.to_owned()]).await?;
-        let p = found.get(id).ok_or_else(|| {
-            ProviderError::new(
-                ErrorKind::NotFound,
-                format!("capacity provider `{id}` is gone"),
-            )
-        })?;
+        let p = found
+            .get(id)
+            .ok_or_else(|| gone(&format!("capacity provider `{id}`")))?;
         if crate::resources::touches(changed, "tags") {
             update_tags(cx, describe::arn_of(p)?, old, new).await?;
         }

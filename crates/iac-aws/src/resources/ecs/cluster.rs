@@ -18,7 +18,7 @@ use serde_json::{json, Value as Json};
 
 use super::{describe, owned_str, update_tags};
 use crate::resources::common::{
-    bool_or, live_tags, malformed, name_taken, retry_dependency, sdk_tags_of, Backoff,
+    bool_or, gone, live_tags, malformed, name_taken, retry_dependency, sdk_tags_of, Backoff,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -217,9 +217,9 @@ impl ResourceType for EcsCluster {
             super::cluster_capacity::put_inputs(cx, id, new).await?;
         }
         let found = describe::clusters(cx, &[id.to_owned()]).await?;
-        let c = found.get(id).ok_or_else(|| {
-            ProviderError::new(ErrorKind::NotFound, format!("cluster `{id}` is gone"))
-        })?;
+        let c = found
+            .get(id)
+            .ok_or_else(|| gone(&format!("cluster `{id}`")))?;
         Ok(attrs_of(c))
     }
 

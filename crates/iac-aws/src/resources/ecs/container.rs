@@ -31,7 +31,7 @@ use aws_sdk_ecs::types::{
 use iac_engine::provider::{ErrorKind, ProviderError};
 use serde_json::Value as Json;
 
-use crate::resources::common::missing_input;
+use crate::resources::common::{bool_or, missing_input};
 
 const RTYPE: &str = "aws.task_definition";
 
@@ -153,7 +153,7 @@ pub(crate) fn definition(c: &Json, region: &str) -> Result<ContainerDefinition, 
     let mut def = ContainerDefinition::builder()
         .name(name)
         .image(image)
-        .essential(c.get("essential").and_then(Json::as_bool).unwrap_or(true))
+        .essential(bool_or(c, "essential", true))
         .set_port_mappings(port_mappings(n, c)?)
         .set_cpu(int(n, c.get("cpu"), "cpu")?)
         // The container's hard and soft memory limits (MiB); omitted, ECS sets none.

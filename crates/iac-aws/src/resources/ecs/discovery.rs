@@ -31,8 +31,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::omit_unapplied;
 use crate::resources::common::{
-    client_token, foreign_owner, gone_is_ok, malformed, paged, retry_dependency, sdk_tags_of,
-    Backoff,
+    absent_is_none, client_token, foreign_owner, gone_is_ok, malformed, paged, retry_dependency,
+    sdk_tags_of, Backoff,
 };
 use crate::resources::service_discovery_namespace::{tags_of, wait_operation};
 use crate::resources::Cx;
@@ -241,10 +241,8 @@ pub(crate) async fn read(
             .send()
             .await
             .map_err(cx.err(Service::ServiceDiscovery, "GetService"));
-        let got = match got {
-            Ok(g) => g,
-            Err(e) if e.kind == ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
+        let Some(got) = absent_is_none(got)? else {
+            continue;
         };
         let Some(s) = got.service() else { continue };
         let ns = s.namespace_id().unwrap_or_default().to_owned();
@@ -384,10 +382,8 @@ pub(crate) async fn leftover(
         return Ok(None);
     };
     let sd_name = name_of(d, service);
-    let listed = match services_in(cx, namespace).await {
-        Ok(l) => l,
-        Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+    let Some(listed) = absent_is_none(services_in(cx, namespace).await)? else {
+        return Ok(None);
     };
     let Some(arn) = listed
         .into_iter()

@@ -20,7 +20,7 @@ use aws_sdk_ecs::types::Tag;
 use iac_engine::provider::{OpContext, ProviderError};
 use serde_json::{Map, Value as Json};
 
-use super::common::{apply_tag_diff, poll_until_else, Backoff};
+use super::common::{absent_is_none, apply_tag_diff, poll_until_else, Backoff};
 use super::Cx;
 use crate::Service;
 
@@ -28,6 +28,18 @@ use crate::Service;
 /// `None` when absent or not a string.
 pub(crate) fn owned_str(v: &Json, key: &str) -> Option<String> {
     v.get(key).and_then(Json::as_str).map(str::to_owned)
+}
+
+/// The answer of a call on one task definition revision, `None` when the revision is not
+/// there (or no longer active): by the error's kind, or by the `ClientException` ECS
+/// answers an unknown or already deregistered revision with (it has no NotFound code).
+pub(crate) fn absent_revision<T>(
+    result: Result<T, ProviderError>,
+) -> Result<Option<T>, ProviderError> {
+    match result {
+        Err(e) if e.code() == Some("ClientException") => Ok(None),
+        other => absent_is_none(other),
+    }
 }
 
 /// Applies the tag changes from `old` to `new` inputs to one ECS resource (cluster, task

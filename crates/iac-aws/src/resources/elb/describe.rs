@@ -12,8 +12,10 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use iac_engine::provider::{Existing, ProviderError, ReadRequest};
 use serde_json::Value as Json;
 
-use super::{aws_name, is_not_found, live_ids, read_tags, TagsByArn, DESCRIBE_BATCH};
-use crate::resources::common::{all_pages, describe_in_batches, find_existing, name_taken};
+use super::{aws_name, live_ids, read_tags, TagsByArn, DESCRIBE_BATCH};
+use crate::resources::common::{
+    absent_is_none, all_pages, describe_in_batches, find_existing, name_taken,
+};
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
 
@@ -88,14 +90,13 @@ pub(crate) async fn arn_by_name<T: Described>(
     cx: &Cx,
     name: &str,
 ) -> Result<Option<String>, ProviderError> {
-    match T::page(cx, By::Names(vec![name.to_owned()]), None).await {
-        Ok((found, _)) => Ok(found
+    let page = absent_is_none(T::page(cx, By::Names(vec![name.to_owned()]), None).await)?;
+    Ok(page.and_then(|(found, _)| {
+        found
             .iter()
             .filter(|o| o.name() == Some(name))
-            .find_map(|o| o.arn().map(str::to_owned))),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
+            .find_map(|o| o.arn().map(str::to_owned))
+    }))
 }
 
 /// The objects `requests` name that exist, by ARN, and their tags: the describes in

@@ -16,9 +16,10 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Map, Value as Json};
 
-use super::{is_not_found, update_tags};
+use super::update_tags;
 use crate::resources::common::{
-    find_existing, malformed, missing_input, name_taken, paged, req_str, sdk_tags_of, tags_json,
+    absent_is_none, find_existing, malformed, missing_input, name_taken, paged, req_str,
+    sdk_tags_of, tags_json,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -224,11 +225,7 @@ async fn listeners_of(cx: &Cx, lb_arn: &str) -> Result<Option<Vec<SdkListener>>,
         listeners
     )
     .await;
-    match listeners {
-        Ok(listeners) => Ok(Some(listeners)),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
+    absent_is_none(listeners)
 }
 
 /// The ARN of every listener of every load balancer of the account and region (for the

@@ -96,11 +96,6 @@ pub(crate) fn aws_name(cx: &Cx, name: &str, inputs: &Json) -> String {
         .unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, 32))
 }
 
-/// Whether an ELB error is AWS saying that the ARN asked for does not exist.
-pub(crate) fn is_not_found(err: &ProviderError) -> bool {
-    err.kind == iac_engine::provider::ErrorKind::NotFound
-}
-
 /// Tags by ARN, as [`read_tags`] answers them.
 pub(crate) type TagsByArn = HashMap<String, Vec<(String, String)>>;
 

@@ -12,7 +12,7 @@ use aws_sdk_route53::types::{
 };
 use iac_engine::provider::{ErrorKind, OpContext, ProviderError};
 
-use super::common::{all_pages_by, poll_until, Backoff};
+use super::common::{absent_is_none, all_pages_by, poll_until, Backoff};
 use super::Cx;
 use crate::Service;
 
@@ -145,10 +145,8 @@ pub(crate) async fn zone_records(
         }
     })
     .await;
-    let sets = match sets {
-        Ok(sets) => sets,
-        Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+    let Some(sets) = absent_is_none(sets)? else {
+        return Ok(None);
     };
     Ok(Some(
         sets.into_iter()
@@ -169,7 +167,7 @@ pub(crate) async fn find_record(
     name: &str,
     rtype: &str,
 ) -> Result<Option<ResourceRecordSet>, ProviderError> {
-    let resp = match cx
+    let listed = cx
         .aws
         .clients()
         .route53
@@ -180,11 +178,9 @@ pub(crate) async fn find_record(
         .max_items(1)
         .send()
         .await
-        .map_err(cx.err(Service::Route53, "ListResourceRecordSets"))
-    {
-        Ok(resp) => resp,
-        Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+        .map_err(cx.err(Service::Route53, "ListResourceRecordSets"));
+    let Some(resp) = absent_is_none(listed)? else {
+        return Ok(None);
     };
     let want = normal_name(name);
     Ok(resp

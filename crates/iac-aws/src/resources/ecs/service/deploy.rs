@@ -179,19 +179,15 @@ pub(super) async fn retire_revision(
     if in_use {
         return Ok(());
     }
-    match ecs
+    let deregistered = ecs
         .deregister_task_definition()
         .task_definition(previous)
         .send()
         .await
-        .map_err(cx.err(Service::Ecs, "DeregisterTaskDefinition"))
-    {
-        Ok(_) => {
-            op.progress(&format!("deregistered the previous revision `{previous}`"));
-            Ok(())
-        }
-        // Already deregistered: the goal is met.
-        Err(e) if e.kind == ErrorKind::NotFound || e.code() == Some("ClientException") => Ok(()),
-        Err(e) => Err(e),
+        .map_err(cx.err(Service::Ecs, "DeregisterTaskDefinition"));
+    // Already deregistered: the goal is met.
+    if absent_revision(deregistered)?.is_some() {
+        op.progress(&format!("deregistered the previous revision `{previous}`"));
     }
+    Ok(())
 }

@@ -34,10 +34,10 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::task_definition::family_of;
+use super::{absent_revision, omit_unapplied, owned_str, retry_role_propagation, update_tags};
 use super::{discovery, scaling};
-use super::{omit_unapplied, owned_str, retry_role_propagation, update_tags};
 use crate::resources::common::{
-    bool_or, for_each_bounded, live_tags, malformed, name_taken, order_like, poll_until,
+    bool_or, for_each_bounded, gone, live_tags, malformed, name_taken, order_like, poll_until,
     poll_until_else, req_str, sdk_tags_of, str_list, Backoff, READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
@@ -427,9 +427,9 @@ impl ResourceType for EcsService {
             }
             s
         } else {
-            describe_one(cx, cluster, id).await?.ok_or_else(|| {
-                ProviderError::new(ErrorKind::NotFound, format!("service `{id}` is gone"))
-            })?
+            describe_one(cx, cluster, id)
+                .await?
+                .ok_or_else(|| gone(&format!("service `{id}`")))?
         };
         Ok(attrs_of(&s))
     }

@@ -33,7 +33,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::container::{self, text};
 use super::volume;
-use super::{omit_unapplied, owned_str, retry_role_propagation, update_tags};
+use super::{absent_revision, omit_unapplied, owned_str, retry_role_propagation, update_tags};
 use crate::resources::common::{
     existing, for_each_bounded, live_tags, malformed, paged, read_found, req_str, sdk_tags_of,
     READ_CONCURRENCY,
@@ -118,13 +118,8 @@ impl ResourceType for TaskDefinitionType {
                 .send()
                 .await
                 .map_err(cx.err(Service::Ecs, "DescribeTaskDefinition"));
-            let resp = match resp {
-                Ok(resp) => resp,
-                // ECS answers an unknown revision with a ClientException, not a NotFound code.
-                Err(e) if e.kind == ErrorKind::NotFound || e.code() == Some("ClientException") => {
-                    return Ok(None);
-                }
-                Err(e) => return Err(e),
+            let Some(resp) = absent_revision(resp)? else {
+                return Ok(None);
             };
             let live = resp.task_definition().and_then(|td| {
                 // A deregistered revision can only be described, never run: gone for iac.
@@ -261,17 +256,15 @@ impl ResourceType for TaskDefinitionType {
         let ecs = &cx.aws.clients().ecs;
         let mut deregistered = Vec::new();
         for arn in &revisions {
-            match ecs
+            let answer = ecs
                 .deregister_task_definition()
                 .task_definition(arn)
                 .send()
                 .await
-                .map_err(cx.err(Service::Ecs, "DeregisterTaskDefinition"))
-            {
-                Ok(_) => deregistered.push(arn.clone()),
-                // Already inactive or deleted: nothing to do for it.
-                Err(e) if e.kind == ErrorKind::NotFound || e.code() == Some("ClientException") => {}
-                Err(e) => return Err(e),
+                .map_err(cx.err(Service::Ecs, "DeregisterTaskDefinition"));
+            // Already inactive or deleted: nothing to do for it.
+            if absent_revision(answer)?.is_some() {
+                deregistered.push(arn.clone());
             }
         }
         op.progress(&format!(

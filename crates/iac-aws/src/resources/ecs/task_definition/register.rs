@@ -3,6 +3,7 @@
 //! propagation of a role the stack just created.
 
 use super::*;
+use crate::resources::common::str_list;
 
 /// The container definitions ECS is given for the `containers` input.
 pub(super) fn container_definitions(
@@ -40,16 +41,10 @@ pub(super) const DEFAULT_NETWORK_MODE: &str = "awsvpc";
 /// `requires_compatibilities`; `[FARGATE]` when omitted (what iac always sent before the
 /// property existed).
 pub(super) fn compatibilities(inputs: &Json) -> Vec<Compatibility> {
-    let given: Vec<Compatibility> = inputs
-        .get("requires_compatibilities")
-        .and_then(Json::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Json::as_str)
-                .map(Compatibility::from)
-                .collect()
-        })
-        .unwrap_or_default();
+    let given: Vec<Compatibility> = str_list(inputs, "requires_compatibilities")
+        .iter()
+        .map(|s| Compatibility::from(s.as_str()))
+        .collect();
     if given.is_empty() {
         vec![Compatibility::Fargate]
     } else {

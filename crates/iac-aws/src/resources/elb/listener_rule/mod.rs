@@ -19,9 +19,10 @@ use aws_sdk_elasticloadbalancingv2::types::{Rule, RulePriorityPair};
 use iac_engine::provider::{Created, Existing, Live, OpContext, ProviderError, ReadRequest};
 use serde_json::{json, Value as Json};
 
-use super::{is_not_found, read_tags, update_tags};
+use super::{read_tags, update_tags};
 use crate::resources::common::{
-    existing, malformed, missing_input, name_taken, paged, read_found, req_str,
+    absent_is_none, existing, malformed, missing_input, paged, read_found, req_str,
+    taken_as_conflict,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -69,16 +70,12 @@ pub(crate) async fn rules_of(cx: &Cx, listener: &str) -> Result<Option<Vec<Rule>
         rules
     )
     .await;
-    match rules {
-        Ok(rules) => Ok(Some(
-            rules
-                .into_iter()
-                .filter(|r| r.is_default() != Some(true) && r.priority() != Some("default"))
-                .collect(),
-        )),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(absent_is_none(rules)?.map(|rules| {
+        rules
+            .into_iter()
+            .filter(|r| r.is_default() != Some(true) && r.priority() != Some("default"))
+            .collect()
+    }))
 }
 
 /// The ARNs of every rule (but the default ones) of every listener of the account and
@@ -196,19 +193,13 @@ impl ResourceType for ListenerRule {
             .actions(action_of(inputs)?)
             .set_tags(crate::resources::common::sdk_tags_of(inputs)?)
             .send()
-            .await;
-        let resp = match sent {
-            Ok(resp) => resp,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_priority_in_use_exception()) =>
-            {
-                return Err(name_taken(&format!(
-                    "a rule with priority {priority} on listener `{listener}`"
-                )));
-            }
-            Err(e) => return Err(cx.err(Service::Elbv2, "CreateRule")(e)),
-        };
+            .await
+            .map_err(cx.err(Service::Elbv2, "CreateRule"));
+        let resp = taken_as_conflict(
+            sent,
+            "PriorityInUse",
+            &format!("a rule with priority {priority} on listener `{listener}`"),
+        )?;
         let arn = resp
             .rules()
             .first()

@@ -11,18 +11,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::super::listener::{action_of as listener_action, live_action as listener_live_action};
 use super::RTYPE;
-use crate::resources::common::{missing_input, tags_json};
-
-pub(super) fn strings(v: Option<&Json>) -> Vec<String> {
-    v.and_then(Json::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Json::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use crate::resources::common::{missing_input, strings_of, tags_json};
 
 /// The stack's `conditions` as ELB's, in the stack's order: one condition per list, one per
 /// header of `http_header`.
@@ -36,7 +25,7 @@ pub(super) fn conditions_of(inputs: &Json) -> Vec<RuleCondition> {
                 .field("host-header")
                 .host_header_config(
                     HostHeaderConditionConfig::builder()
-                        .set_values(Some(strings(Some(v))))
+                        .set_values(Some(strings_of(Some(v))))
                         .build(),
                 )
                 .build(),
@@ -48,7 +37,7 @@ pub(super) fn conditions_of(inputs: &Json) -> Vec<RuleCondition> {
                 .field("path-pattern")
                 .path_pattern_config(
                     PathPatternConditionConfig::builder()
-                        .set_values(Some(strings(Some(v))))
+                        .set_values(Some(strings_of(Some(v))))
                         .build(),
                 )
                 .build(),
@@ -67,7 +56,7 @@ pub(super) fn conditions_of(inputs: &Json) -> Vec<RuleCondition> {
                         .set_http_header_name(
                             h.get("name").and_then(Json::as_str).map(str::to_owned),
                         )
-                        .set_values(Some(strings(h.get("values"))))
+                        .set_values(Some(strings_of(h.get("values"))))
                         .build(),
                 )
                 .build(),
@@ -79,7 +68,7 @@ pub(super) fn conditions_of(inputs: &Json) -> Vec<RuleCondition> {
                 .field("source-ip")
                 .source_ip_config(
                     SourceIpConditionConfig::builder()
-                        .set_values(Some(strings(Some(v))))
+                        .set_values(Some(strings_of(Some(v))))
                         .build(),
                 )
                 .build(),
