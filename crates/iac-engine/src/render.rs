@@ -9,7 +9,6 @@ use owo_colors::OwoColorize;
 use serde_json::Value as Json;
 
 use crate::plan::{Action, Change, Plan, PlanKind};
-use crate::util;
 
 mod change;
 mod markdown;
@@ -168,8 +167,8 @@ pub fn render_plan(plan: &Plan, color: bool) -> String {
             let applied = Value::from(d.applied.clone());
             let live = d.live.clone().map(Value::from).unwrap_or_default();
             for p in &d.paths {
-                let a = util::value_at(&applied, p).map_or(ABSENT.into(), show_value);
-                let l = util::value_at(&live, p).map_or(ABSENT.into(), show_value);
+                let a = applied.at_path(p).map_or(ABSENT.into(), show_value);
+                let l = live.at_path(p).map_or(ABSENT.into(), show_value);
                 let note = if d.ignored.contains(p) {
                     st.dim("  # ignore_changes: not planned")
                 } else {

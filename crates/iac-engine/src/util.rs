@@ -1,6 +1,7 @@
 //! Small helpers shared by plan, apply and the fake provider.
 
 use iac_stack::schema::{Kind, Prop, TypeSchema};
+use iac_stack::value::{path_segments, PathSeg};
 use iac_stack::Value;
 
 /// FNV-1a, 64 bit: stable across Rust versions and platforms (unlike `DefaultHasher`), for
@@ -47,46 +48,6 @@ pub(crate) fn child_path(prefix: &str, key: &str) -> String {
     } else {
         format!("{prefix}.{key}")
     }
-}
-
-/// One step of a property path: a map key or a list index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Seg<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
-/// `containers[0].image` -> `Key(containers), Index(0), Key(image)`.
-pub(crate) fn segments(path: &str) -> Vec<Seg<'_>> {
-    let mut out = Vec::new();
-    for part in path.split('.') {
-        let (key, mut rest) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        if !key.is_empty() {
-            out.push(Seg::Key(key));
-        }
-        while let Some(close) = rest.find(']') {
-            if let Ok(i) = rest[1..close].parse() {
-                out.push(Seg::Index(i));
-            }
-            rest = &rest[close + 1..];
-        }
-    }
-    out
-}
-
-/// The value at `path` inside a map-shaped value.
-pub(crate) fn value_at<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
-    let mut cur = v;
-    for seg in segments(path) {
-        cur = match seg {
-            Seg::Key(k) => cur.get(k)?,
-            Seg::Index(i) => cur.as_list()?.get(i)?,
-        };
-    }
-    Some(cur)
 }
 
 /// True when `path` is `prefix` or inside it (`health_check` covers `health_check.path`,
@@ -141,17 +102,17 @@ pub(crate) fn diff_paths(desired: &Value, current: &Value, prefix: &str, out: &m
 
 /// Whether `a` and `b` agree at `path` (missing and null agree).
 pub(crate) fn same_at(a: &Value, b: &Value, path: &str) -> bool {
-    same(value_at(a, path), value_at(b, path))
+    same(a.at_path(path), b.at_path(path))
 }
 
 /// The replace-marked property that a change at `path` runs into, if any: a change inside
 /// a replace-marked object forces replacement too.
 pub(crate) fn forcing_prop(schema: &TypeSchema, path: &str) -> bool {
-    let keys: Vec<&str> = segments(path)
+    let keys: Vec<&str> = path_segments(path)
         .into_iter()
         .filter_map(|s| match s {
-            Seg::Key(k) => Some(k),
-            Seg::Index(_) => None,
+            PathSeg::Key(k) => Some(k),
+            PathSeg::Index(_) => None,
         })
         .collect();
     forces(schema.props, &keys)
@@ -278,8 +239,12 @@ mod tests {
         assert!(path_within("containers[0].image", "containers"));
         assert!(!path_within("containers_x", "containers"));
         assert_eq!(
-            segments("containers[0].image"),
-            [Seg::Key("containers"), Seg::Index(0), Seg::Key("image")]
+            path_segments("containers[0].image"),
+            [
+                PathSeg::Key("containers"),
+                PathSeg::Index(0),
+                PathSeg::Key("image")
+            ]
         );
     }
 

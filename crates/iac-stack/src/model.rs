@@ -144,17 +144,11 @@ impl Resource {
 
     /// The value at a dotted path with list indices, e.g. `containers[0].port`.
     pub fn at_path(&self, path: &str) -> Option<&Value> {
-        let mut segs = split_path(path).into_iter();
-        let first = segs.next()?;
-        let mut cur = self.props.get(first.key?)?;
-        for seg in segs {
-            cur = match seg {
-                PathSeg { key: Some(k), .. } => cur.get(k)?,
-                PathSeg { index: Some(i), .. } => cur.as_list()?.get(i)?,
-                _ => return None,
-            };
-        }
-        Some(cur)
+        let (top, rest) = match path.find(['.', '[']) {
+            Some(i) => path.split_at(i),
+            None => (path, ""),
+        };
+        self.props.get(top)?.at_path(rest)
     }
 
     /// The span of the value at `path`, or of the closest enclosing path that has one,
@@ -201,35 +195,4 @@ impl Resource {
         }
         out
     }
-}
-
-struct PathSeg<'a> {
-    key: Option<&'a str>,
-    index: Option<usize>,
-}
-
-fn split_path(path: &str) -> Vec<PathSeg<'_>> {
-    let mut out = Vec::new();
-    for part in path.split('.') {
-        let (key, mut rest) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        if !key.is_empty() {
-            out.push(PathSeg {
-                key: Some(key),
-                index: None,
-            });
-        }
-        while let Some(close) = rest.find(']') {
-            if let Ok(i) = rest[1..close].parse() {
-                out.push(PathSeg {
-                    key: None,
-                    index: Some(i),
-                });
-            }
-            rest = &rest[close + 1..];
-        }
-    }
-    out
 }

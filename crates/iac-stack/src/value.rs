@@ -49,6 +49,7 @@ impl Value {
     /// Text with `${NAME.ATTR}` references read the way the loader reads them, unchecked:
     /// a reference alone is a `Ref`, text around references a `Template`, else a `Str`.
     /// For stacks built in code (tests); a stack file goes through the loader.
+    #[doc(hidden)]
     pub fn with_refs(text: &str) -> Value {
         let mut parts = Vec::new();
         let mut rest = text;
@@ -199,6 +200,47 @@ impl Value {
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.as_map().and_then(|m| m.get(key))
     }
+    /// The value at `path` ([`path_segments`]) below this one, e.g. `containers[0].image`
+    /// of a resource's properties.
+    pub fn at_path(&self, path: &str) -> Option<&Value> {
+        let mut cur = self;
+        for seg in path_segments(path) {
+            cur = match seg {
+                PathSeg::Key(k) => cur.get(k)?,
+                PathSeg::Index(i) => cur.as_list()?.get(i)?,
+            };
+        }
+        Some(cur)
+    }
+}
+
+/// One step of a property path: a map key or a list index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathSeg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The steps of a property path, the one way paths are read:
+/// `containers[0].image` -> `Key(containers), Index(0), Key(image)`.
+pub fn path_segments(path: &str) -> Vec<PathSeg<'_>> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            out.push(PathSeg::Key(key));
+        }
+        while let Some(close) = rest.find(']') {
+            if let Ok(i) = rest[1..close].parse() {
+                out.push(PathSeg::Index(i));
+            }
+            rest = &rest[close + 1..];
+        }
+    }
+    out
 }
 
 /// How a known value reads inside an interpolated string.

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use iac_stack::value::{path_segments, PathSeg};
 use iac_stack::Value;
 use serde_json::Value as Json;
 use similar::{ChangeTag, TextDiff};
@@ -256,11 +257,11 @@ fn render_paths(out: &mut String, st: &Style, c: &Change) {
         .unwrap_or_default();
     let mut done_props: Vec<String> = Vec::new();
     for p in &c.changed_paths {
-        let top = util::segments(p)
+        let top = path_segments(p)
             .first()
             .map(|s| match s {
-                util::Seg::Key(k) => (*k).to_string(),
-                util::Seg::Index(i) => i.to_string(),
+                PathSeg::Key(k) => (*k).to_string(),
+                PathSeg::Index(i) => i.to_string(),
             })
             .unwrap_or_default();
         let note = if forced.contains(&p) {
@@ -268,8 +269,8 @@ fn render_paths(out: &mut String, st: &Style, c: &Change) {
         } else {
             String::new()
         };
-        let a_top = util::value_at(&after, &top).map(display_json);
-        let b_top = util::value_at(&before, &top)
+        let a_top = after.at_path(&top).map(display_json);
+        let b_top = before.at_path(&top)
             .map(display_json)
             .map(|b| match &a_top {
                 Some(a) => order_like(b, a),
@@ -307,8 +308,8 @@ fn render_paths(out: &mut String, st: &Style, c: &Change) {
             }
             continue;
         }
-        let b = util::value_at(&before, p).map_or_else(|| ABSENT.to_string(), show_value);
-        let a = util::value_at(&after, p).map_or_else(|| ABSENT.to_string(), show_value);
+        let b = before.at_path(p).map_or_else(|| ABSENT.to_string(), show_value);
+        let a = after.at_path(p).map_or_else(|| ABSENT.to_string(), show_value);
         let _ = writeln!(out, "      {} {p}: {b} -> {a}{note}", st.yellow("~"));
     }
 }
