@@ -24,7 +24,7 @@ use common::{fmt, Sample};
 use iac_aws::{AwsConfig, AwsContext, AwsProvider, ConfigSource, OperationName};
 use iac_engine::{
     apply, plan, plan_destroy, ApplyOptions, LocalBackend, NullReporter, Plan, PlanOptions,
-    Provider, ReadRequest, State,
+    Provider, State,
 };
 use iac_stack::{load_file, load_str, LoadOptions, Stack};
 use iac_testkit::{Emulator, EmulatorOptions};
@@ -207,21 +207,7 @@ async fn reads_per_type(
     let first = make_plan(stack, &state, provider).await;
     run(&first, &mut state, tmp.path(), provider).await;
 
-    let mut by_type: BTreeMap<String, Vec<ReadRequest>> = BTreeMap::new();
-    for (name, r) in &state.resources {
-        if r.existing {
-            continue;
-        }
-        by_type
-            .entry(r.rtype.clone())
-            .or_default()
-            .push(ReadRequest {
-                name: name.clone(),
-                physical_id: r.physical_id.clone(),
-                last_inputs: r.inputs.clone(),
-                last_attrs: r.attrs.clone(),
-            });
-    }
+    let by_type = state.read_requests();
     let mut out = Vec::new();
     for (rtype, reqs) in by_type {
         aws.requests().reset();

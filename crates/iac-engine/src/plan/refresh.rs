@@ -1,10 +1,10 @@
 //! Refresh: what is live of everything the state knows, read batched per type, the types
 //! in parallel.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::provider::{Live, Provider, ProviderError, ReadRequest};
+use crate::provider::{Live, Provider, ProviderError};
 use crate::state::State;
 
 use super::PlanError;
@@ -14,21 +14,7 @@ pub(crate) async fn refresh(
     state: &State,
     provider: &Arc<dyn Provider>,
 ) -> Result<HashMap<String, Option<Live>>, PlanError> {
-    let mut by_type: BTreeMap<String, Vec<ReadRequest>> = BTreeMap::new();
-    for (name, r) in &state.resources {
-        if r.existing {
-            continue;
-        }
-        by_type
-            .entry(r.rtype.clone())
-            .or_default()
-            .push(ReadRequest {
-                name: name.clone(),
-                physical_id: r.physical_id.clone(),
-                last_inputs: r.inputs.clone(),
-                last_attrs: r.attrs.clone(),
-            });
-    }
+    let by_type = state.read_requests();
     let mut set = tokio::task::JoinSet::new();
     for (rtype, reqs) in by_type {
         let p = provider.clone();

@@ -270,7 +270,8 @@ fn render_paths(out: &mut String, st: &Style, c: &Change) {
             String::new()
         };
         let a_top = after.at_path(&top).map(display_json);
-        let b_top = before.at_path(&top)
+        let b_top = before
+            .at_path(&top)
             .map(display_json)
             .map(|b| match &a_top {
                 Some(a) => order_like(b, a),
@@ -308,8 +309,12 @@ fn render_paths(out: &mut String, st: &Style, c: &Change) {
             }
             continue;
         }
-        let b = before.at_path(p).map_or_else(|| ABSENT.to_string(), show_value);
-        let a = after.at_path(p).map_or_else(|| ABSENT.to_string(), show_value);
+        let b = before
+            .at_path(p)
+            .map_or_else(|| ABSENT.to_string(), show_value);
+        let a = after
+            .at_path(p)
+            .map_or_else(|| ABSENT.to_string(), show_value);
         let _ = writeln!(out, "      {} {p}: {b} -> {a}{note}", st.yellow("~"));
     }
 }

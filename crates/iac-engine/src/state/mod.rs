@@ -27,6 +27,8 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::provider::ReadRequest;
+
 mod local;
 pub mod lock;
 
@@ -210,6 +212,27 @@ impl State {
             pending: Vec::new(),
             forgotten: Vec::new(),
         }
+    }
+
+    /// What a refresh reads: one [`ReadRequest`] per resource iac manages (objects found
+    /// through `existing:` are not read back), grouped by type in type order.
+    pub fn read_requests(&self) -> BTreeMap<String, Vec<ReadRequest>> {
+        let mut by_type: BTreeMap<String, Vec<ReadRequest>> = BTreeMap::new();
+        for (name, r) in &self.resources {
+            if r.existing {
+                continue;
+            }
+            by_type
+                .entry(r.rtype.clone())
+                .or_default()
+                .push(ReadRequest {
+                    name: name.clone(),
+                    physical_id: r.physical_id.clone(),
+                    last_inputs: r.inputs.clone(),
+                    last_attrs: r.attrs.clone(),
+                });
+        }
+        by_type
     }
 
     /// Apply `edits` in memory (the caller bumps `serial` and commits them).
