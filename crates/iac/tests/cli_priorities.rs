@@ -77,9 +77,7 @@ fn state_json() -> serde_json::Value {
 fn no_free_priority_for_a_new_rule_is_a_located_error() {
     let emulator = Emulator::start();
     let w = common::Work::new("prio.yaml", "prio", &stack());
-    let state = w.state_file();
-    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
-    std::fs::write(&state, serde_json::to_string_pretty(&state_json()).unwrap()).unwrap();
+    w.write_state(&state_json());
     let run = w.iac(&emulator, &["plan", "prio.yaml"]).expect(1);
     let err = &run.err_flat();
     assert!(err.contains("iac::plan::priority"), "{err}");

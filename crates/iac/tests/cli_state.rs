@@ -2,12 +2,11 @@
 //! AWS call, and `--replace` with an unknown name fails before one. The stack and its state
 //! are written into a temporary directory; no emulator.
 
-use std::path::Path;
 use std::process::Command;
 
 mod common;
 
-use common::{closed_port_url, iac_command, Run};
+use common::Work;
 
 const STACK: &str = "stack: demo
 region: us-east-1
@@ -47,54 +46,17 @@ fn state_json() -> serde_json::Value {
     })
 }
 
-struct Work {
-    dir: tempfile::TempDir,
-}
-
-impl Work {
-    fn new() -> Work {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("demo.yaml"), STACK).unwrap();
-        let state = dir.path().join(".iac/state");
-        std::fs::create_dir_all(&state).unwrap();
-        std::fs::write(
-            state.join("demo.json"),
-            serde_json::to_string_pretty(&state_json()).unwrap(),
-        )
-        .unwrap();
-        Work { dir }
-    }
-
-    fn state_file(&self) -> std::path::PathBuf {
-        self.dir.path().join(".iac/state/demo.json")
-    }
-
-    fn state(&self) -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(self.state_file()).unwrap()).unwrap()
-    }
-
-    /// `iac ARGS` in the directory, with AWS pointed at a port nobody listens on: a command
-    /// that called AWS would fail with `iac::aws::unreachable`.
-    fn iac(&self, args: &[&str]) -> Run {
-        let mut cmd = iac_command(self.dir.path(), args);
-        cmd.env("AWS_ENDPOINT_URL", closed_port_url())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_REGION");
-        Run::of(cmd)
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
+/// A directory with the stack `demo.yaml` and its state as [`state_json`] says.
+fn work() -> Work {
+    let w = Work::new("demo.yaml", "demo", STACK);
+    w.write_state(&state_json());
+    w
 }
 
 #[test]
 fn state_rm_forgets_each_resource_and_says_the_object_is_left_in_aws() {
-    let w = Work::new();
-    let o = w.iac(&["state", "rm", "demo.yaml", "web_sg"]);
+    let w = work();
+    let o = w.iac_offline(&["state", "rm", "demo.yaml", "web_sg"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(
         o.stdout,
@@ -116,15 +78,15 @@ fn state_rm_forgets_each_resource_and_says_the_object_is_left_in_aws() {
     // Folded into the state file: no journal left, and the previous version kept.
     assert!(!w.path().join(".iac/state/demo.journal").exists());
     assert!(w.path().join(".iac/state/demo.json.backup").exists());
-    let o = w.iac(&["state", "list", "demo.yaml"]);
+    let o = w.iac_offline(&["state", "list", "demo.yaml"]);
     assert_eq!(o.stdout, "vpc  aws.vpc  vpc-0a1b2c3d\n");
 }
 
 #[test]
 fn state_rm_of_an_unknown_name_is_an_error_and_writes_nothing() {
-    let w = Work::new();
+    let w = work();
     let before = std::fs::read(w.state_file()).unwrap();
-    let o = w.iac(&["state", "rm", "demo.yaml", "web_sg", "nope"]);
+    let o = w.iac_offline(&["state", "rm", "demo.yaml", "web_sg", "nope"]);
     assert_eq!(o.code, 1, "{}", o.stdout);
     let e = o.stderr;
     assert!(e.contains("iac::state::unknown_resource"), "{e}");
@@ -137,7 +99,7 @@ fn state_rm_of_an_unknown_name_is_an_error_and_writes_nothing() {
     assert_eq!(std::fs::read(w.state_file()).unwrap(), before);
     assert!(!w.path().join(".iac/state/demo.journal").exists());
     // Names are required.
-    let o = w.iac(&["state", "rm", "demo.yaml"]);
+    let o = w.iac_offline(&["state", "rm", "demo.yaml"]);
     assert_eq!(o.code, 1);
 }
 
@@ -195,10 +157,10 @@ fn dead_here() -> iac_engine::LockInfo {
 
 #[test]
 fn state_rm_takes_the_lock_and_the_error_names_the_holder_and_how_to_break_it() {
-    let w = Work::new();
+    let w = work();
     let held = HeldLock::take(&w, &ana());
     let before = std::fs::read(w.state_file()).unwrap();
-    let o = w.iac(&["state", "rm", "demo.yaml", "web_sg"]);
+    let o = w.iac_offline(&["state", "rm", "demo.yaml", "web_sg"]);
     assert_eq!(o.code, 1);
     let e = o.err_flat();
     assert!(e.contains("iac::state::locked"), "{e}");
@@ -220,16 +182,16 @@ fn state_rm_takes_the_lock_and_the_error_names_the_holder_and_how_to_break_it() 
     insta::assert_snapshot!("state_rm_under_a_busy_lock", o.stderr);
     assert_eq!(std::fs::read(w.state_file()).unwrap(), before);
     held.release();
-    let o = w.iac(&["state", "mv", "demo.yaml", "web_sg", "app_sg"]);
+    let o = w.iac_offline(&["state", "mv", "demo.yaml", "web_sg", "app_sg"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
 }
 
 #[test]
 fn lock_timeout_elapsing_is_the_locked_error_after_naming_the_holder_while_waiting() {
-    let w = Work::new();
+    let w = work();
     let _held = HeldLock::take(&w, &ana());
     let before = std::fs::read(w.state_file()).unwrap();
-    let o = w.iac(&[
+    let o = w.iac_offline(&[
         "state",
         "mv",
         "demo.yaml",
@@ -255,7 +217,7 @@ fn lock_timeout_elapsing_is_the_locked_error_after_naming_the_holder_while_waiti
 #[test]
 fn lock_timeout_waits_for_a_lock_released_during_the_wait_then_proceeds() {
     use std::io::BufRead as _;
-    let w = Work::new();
+    let w = work();
     let held = HeldLock::take(&w, &ana());
     let mut child = Command::new(env!("CARGO_BIN_EXE_iac"))
         .args(["state", "rm", "demo.yaml", "web_sg", "--lock-timeout", "5m"])
@@ -282,12 +244,12 @@ fn lock_timeout_waits_for_a_lock_released_during_the_wait_then_proceeds() {
 
 #[test]
 fn a_lock_held_for_a_dead_process_of_this_machine_is_reported_stale_with_the_command() {
-    let w = Work::new();
+    let w = work();
     let dead = dead_here();
     let _held = HeldLock::take(&w, &dead);
     // Not waited for: a dead holder never releases it (were it waited for, the error would
     // come after 20s, and be `locked`).
-    let o = w.iac(&[
+    let o = w.iac_offline(&[
         "state",
         "rm",
         "demo.yaml",
@@ -314,24 +276,24 @@ fn a_lock_held_for_a_dead_process_of_this_machine_is_reported_stale_with_the_com
 
 #[test]
 fn a_free_lock_whose_file_names_a_dead_process_is_simply_taken() {
-    let w = Work::new();
+    let w = work();
     std::fs::write(
         w.path().join(".iac/state/demo.lock"),
         serde_json::to_string(&dead_here()).unwrap(),
     )
     .unwrap();
-    let o = w.iac(&["state", "rm", "demo.yaml", "web_sg"]);
+    let o = w.iac_offline(&["state", "rm", "demo.yaml", "web_sg"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
 }
 
 #[test]
 fn force_unlock_needs_the_id_of_the_lock_there() {
-    let w = Work::new();
+    let w = work();
     let _held = HeldLock::take(&w, &ana());
     let lock_file = w.path().join(".iac/state/demo.lock");
     let before = std::fs::read(&lock_file).unwrap();
 
-    let o = w.iac(&[
+    let o = w.iac_offline(&[
         "force-unlock",
         "demo.yaml",
         "0c1d2e3f-9999-9999-9999-999999999999",
@@ -350,12 +312,12 @@ fn force_unlock_needs_the_id_of_the_lock_there() {
     );
     insta::assert_snapshot!("force_unlock_with_another_id", o.stderr);
     // The id is required.
-    let o = w.iac(&["force-unlock", "demo.yaml"]);
+    let o = w.iac_offline(&["force-unlock", "demo.yaml"]);
     assert_eq!(o.code, 1, "a usage error: {}", o.stderr);
     assert!(o.stderr.contains("<LOCK_ID>"), "{}", o.stderr);
     assert!(lock_file.exists());
 
-    let o = w.iac(&[
+    let o = w.iac_offline(&[
         "force-unlock",
         "demo.yaml",
         "0c1d2e3f-0000-1111-2222-333344445555",
@@ -369,9 +331,9 @@ fn force_unlock_needs_the_id_of_the_lock_there() {
     );
     assert!(!lock_file.exists());
     // The orphaned file lock no longer blocks: a new run locks a fresh file.
-    let o = w.iac(&["state", "rm", "demo.yaml", "web_sg"]);
+    let o = w.iac_offline(&["state", "rm", "demo.yaml", "web_sg"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
-    let o = w.iac(&[
+    let o = w.iac_offline(&[
         "force-unlock",
         "demo.yaml",
         "0c1d2e3f-0000-1111-2222-333344445555",
@@ -382,8 +344,8 @@ fn force_unlock_needs_the_id_of_the_lock_there() {
 
 #[test]
 fn state_mv_renames_the_resource_and_its_dependents_references() {
-    let w = Work::new();
-    let o = w.iac(&["state", "mv", "demo.yaml", "vpc", "network"]);
+    let w = work();
+    let o = w.iac_offline(&["state", "mv", "demo.yaml", "vpc", "network"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(
         o.stdout,
@@ -410,14 +372,14 @@ fn state_mv_renames_the_resource_and_its_dependents_references() {
 
 #[test]
 fn state_mv_refuses_a_taken_an_unknown_or_an_invalid_name() {
-    let w = Work::new();
+    let w = work();
     let before = std::fs::read(w.state_file()).unwrap();
     for (args, want) in [
         (["vpc", "web_sg"], "iac::state::name_taken"),
         (["nope", "other"], "iac::state::unknown_resource"),
         (["vpc", "Net-Work"], "iac::state::invalid_name"),
     ] {
-        let o = w.iac(&["state", "mv", "demo.yaml", args[0], args[1]]);
+        let o = w.iac_offline(&["state", "mv", "demo.yaml", args[0], args[1]]);
         assert_eq!(o.code, 1, "{args:?}");
         assert!(o.stderr.contains(want), "{args:?}: {}", o.stderr);
         assert!(o.stderr.contains("nothing was changed"), "{}", o.stderr);
@@ -427,9 +389,9 @@ fn state_mv_refuses_a_taken_an_unknown_or_an_invalid_name() {
 
 #[test]
 fn replace_of_an_unknown_name_fails_before_any_aws_call() {
-    let w = Work::new();
+    let w = work();
     for cmd in ["plan", "apply"] {
-        let o = w.iac(
+        let o = w.iac_offline(
             &[cmd, "demo.yaml", "--replace", "nope", "--yes"][..if cmd == "plan" { 4 } else { 5 }],
         );
         assert_eq!(o.code, 1, "{cmd}: {}", o.stdout);

@@ -16,11 +16,6 @@ mod common;
 use common::*;
 use iac_testkit::Emulator;
 
-/// The network stack (see [`network_stack`]), public subnets.
-fn network() -> String {
-    network_stack("e2e-net", 20, true)
-}
-
 /// After a destroy: no part of the network is left in the emulator, and `iac state list`
 /// lists nothing.
 fn assert_nothing_left(work: &Work, emulator: &Emulator) {
@@ -32,7 +27,7 @@ fn assert_nothing_left(work: &Work, emulator: &Emulator) {
 #[test]
 fn network_stack_plans_applies_converges_updates_and_destroys() {
     let emulator = Emulator::start();
-    let work = work(&network());
+    let work = net_work(&net_stack());
 
     let plan = work.iac(&emulator, &["plan", "net.yaml"]).expect(0);
     insta::assert_snapshot!("network_create_plan", plan.stdout);
@@ -127,7 +122,7 @@ fn network_stack_plans_applies_converges_updates_and_destroys() {
 #[test]
 fn apply_refuses_without_a_terminal_and_saved_plans_apply_unless_stale() {
     let emulator = Emulator::start();
-    let work = work(&network());
+    let work = net_work(&net_stack());
 
     // No terminal, no --yes: the plan is shown, nothing is created.
     let refused = work.iac(&emulator, &["apply", "net.yaml"]).expect(1);
@@ -189,7 +184,7 @@ fn plan_reads_under_a_held_lock_apply_waits_for_it_and_force_unlock_needs_its_id
     use std::io::BufRead as _;
 
     let emulator = Emulator::start();
-    let work = work(&network());
+    let work = net_work(&net_stack());
     let lock_path = work.path().join(".iac/state/e2e-net.lock");
     std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
     let take = || {
@@ -286,7 +281,7 @@ fn plan_reads_under_a_held_lock_apply_waits_for_it_and_force_unlock_needs_its_id
 
 #[test]
 fn an_invalid_stack_is_reported_before_any_aws_call() {
-    let work = work(&network().replace("cidr: 10.20.1.0/24", "cidr: 10.99.1.0/24"));
+    let work = net_work(&net_stack().replace("cidr: 10.20.1.0/24", "cidr: 10.99.1.0/24"));
     // The endpoint is a closed port: any AWS call would fail with a connection error.
     let endpoint = closed_port_url();
     let env = [
@@ -328,7 +323,7 @@ fn an_invalid_stack_is_reported_before_any_aws_call() {
 
 #[test]
 fn missing_credentials_are_one_clear_error_with_help() {
-    let work = work(&network());
+    let work = net_work(&net_stack());
     let missing = work.path().join("no-such-file");
     let missing = missing.to_str().unwrap();
     let endpoint = closed_port_url();
@@ -376,16 +371,10 @@ fn missing_credentials_are_one_clear_error_with_help() {
 #[test]
 fn state_in_s3_is_used_for_apply_state_list_output_and_destroy() {
     let emulator = Emulator::start();
-    let work = work(&with_state_in_s3(&emulator, &network()));
+    let work = net_work(&with_state_in_s3(&emulator, &net_stack()));
 
     work.apply(&emulator);
-    let object = emulator_request(
-        &emulator,
-        "s3",
-        "GET",
-        "/e2e-iac-state/iac/e2e-net.json",
-        "",
-    );
+    let object = s3_state_object(&emulator, "");
     assert!(object.starts_with("HTTP/1.1 200"), "{object:.300}");
     assert!(object.contains("\"stack\": \"e2e-net\""), "{object:.600}");
     assert!(
@@ -410,7 +399,7 @@ fn state_in_s3_is_used_for_apply_state_list_output_and_destroy() {
 #[test]
 fn a_failed_resource_is_reported_its_dependents_skipped_and_the_rest_kept() {
     let emulator = Emulator::start();
-    let work = work(&network().replace("az: ${region}b", "az: ${region}q"));
+    let work = net_work(&net_stack().replace("az: ${region}b", "az: ${region}q"));
 
     let failed = work
         .iac(&emulator, &["apply", "--yes", "net.yaml"])
@@ -450,9 +439,4 @@ fn ids_are_masked() {
         mask_ids("vpc  aws.vpc  vpc-690324f07cd2c45ab\nsg-12 x"),
         "vpc  aws.vpc  <ID>\nsg-12 x"
     );
-}
-
-/// A working directory with `text` as the stack file `net.yaml` (stack `e2e-net`).
-fn work(text: &str) -> Work {
-    Work::new("net.yaml", "e2e-net", text)
 }

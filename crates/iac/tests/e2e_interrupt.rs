@@ -14,11 +14,6 @@ mod common;
 use common::*;
 use iac_testkit::Emulator;
 
-/// The network stack (see [`network_stack`]), public subnets.
-fn network() -> String {
-    network_stack("e2e-net", 20, true)
-}
-
 /// A VPC that is created at once and a certificate that waits for its validation (moto is
 /// told to take ten minutes): an apply with an operation reliably in flight.
 const SLOW: &str = r#"stack: e2e-slow
@@ -60,7 +55,7 @@ fn ctrl_c_stops_then_aborts_with_the_state_saved_and_exit_130() {
         acm_validation_wait_secs: 600,
         ..iac_testkit::EmulatorOptions::default()
     });
-    let work = work(&network());
+    let work = net_work(&net_stack());
     std::fs::write(work.path().join("zone.yaml"), ZONE).unwrap();
     std::fs::write(work.path().join("slow.yaml"), SLOW).unwrap();
     work.iac(&emulator, &["apply", "--yes", "zone.yaml"])
@@ -141,7 +136,7 @@ fn sigterm_at_the_prompt_releases_the_s3_lock_and_changes_nothing() {
     use std::sync::mpsc;
 
     let emulator = Emulator::start();
-    let work = work(&with_state_in_s3(&emulator, &network()));
+    let work = net_work(&with_state_in_s3(&emulator, &net_stack()));
     let iac = env!("CARGO_BIN_EXE_iac");
     let mut cmd = Command::new("script");
     cmd.current_dir(work.path())
@@ -177,7 +172,7 @@ fn sigterm_at_the_prompt_releases_the_s3_lock_and_changes_nothing() {
         }
     }
     // The lock is held while the prompt waits.
-    let lock = state_lock(&emulator);
+    let lock = s3_state_object(&emulator, ".lock");
     assert!(lock.starts_with("HTTP/1.1 200"), "{lock:.300}");
     let pid = Command::new("pgrep")
         .args(["-P", &child.id().to_string()])
@@ -195,7 +190,7 @@ fn sigterm_at_the_prompt_releases_the_s3_lock_and_changes_nothing() {
     let _ = reader.join();
     assert_eq!(status.code(), Some(130), "{seen}");
 
-    let lock = state_lock(&emulator);
+    let lock = s3_state_object(&emulator, ".lock");
     assert!(
         lock.starts_with("HTTP/1.1 404"),
         "the lock is left: {lock:.300}"
@@ -206,20 +201,4 @@ fn sigterm_at_the_prompt_releases_the_s3_lock_and_changes_nothing() {
         "nothing was created"
     );
     work.iac(&emulator, &["plan", "net.yaml"]).expect(0);
-}
-
-/// What the emulator answers for the S3 state's lock object.
-fn state_lock(emulator: &Emulator) -> String {
-    emulator_request(
-        emulator,
-        "s3",
-        "GET",
-        "/e2e-iac-state/iac/e2e-net.json.lock",
-        "",
-    )
-}
-
-/// A working directory with `text` as the stack file `net.yaml` (stack `e2e-net`).
-fn work(text: &str) -> Work {
-    Work::new("net.yaml", "e2e-net", text)
 }

@@ -327,6 +327,27 @@ impl Work {
             .expect(0)
     }
 
+    /// Writes `state` as the stack's local state (a state made by hand).
+    pub fn write_state(&self, state: &Json) {
+        let path = self.state_file();
+        std::fs::create_dir_all(path.parent().expect("state directory")).expect("mkdir");
+        std::fs::write(&path, serde_json::to_string_pretty(state).expect("state JSON"))
+            .expect("write the state");
+    }
+
+    /// `iac ARGS` in this directory with AWS pointed at a port nobody listens on: a command
+    /// that called AWS would fail with `iac::aws::unreachable`.
+    pub fn iac_offline(&self, args: &[&str]) -> Run {
+        let mut cmd = iac_command(self.path(), args);
+        cmd.env("AWS_ENDPOINT_URL", closed_port_url())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_REGION");
+        Run::of(cmd)
+    }
+
     /// `iac ARGS` with no AWS settings at all but the given ones.
     pub fn iac_bare(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
         let mut cmd = iac_command(self.path(), args);
@@ -344,15 +365,35 @@ impl Work {
     }
 }
 
+/// The bucket and key of the S3 state [`with_state_in_s3`] gives `e2e-net`.
+const S3_STATE: &str = "e2e-iac-state/iac/e2e-net.json";
+
 /// `text` (a stack named `e2e-net` in `us-east-1`) with its state in S3, in the bucket
 /// `e2e-iac-state` made for it in `emulator`.
 pub fn with_state_in_s3(emulator: &Emulator, text: &str) -> String {
-    let created = emulator_request(emulator, "s3", "PUT", "/e2e-iac-state", "");
+    let bucket = S3_STATE.split('/').next().unwrap_or_default();
+    let created = emulator_request(emulator, "s3", "PUT", &format!("/{bucket}"), "");
     assert!(created.starts_with("HTTP/1.1 200"), "{created:.300}");
     text.replace(
         "region: us-east-1\n",
-        "region: us-east-1\nstate: s3://e2e-iac-state/iac/e2e-net.json\n",
+        &format!("region: us-east-1\nstate: s3://{S3_STATE}\n"),
     )
+}
+
+/// What the emulator answers for the object `suffix` names beside the S3 state of
+/// [`with_state_in_s3`]: `""` for the state itself, `".lock"` for its lock.
+pub fn s3_state_object(emulator: &Emulator, suffix: &str) -> String {
+    emulator_request(emulator, "s3", "GET", &format!("/{S3_STATE}{suffix}"), "")
+}
+
+/// The end-to-end network stack `e2e-net` ([`network_stack`]) with public subnets.
+pub fn net_stack() -> String {
+    network_stack("e2e-net", 20, true)
+}
+
+/// A working directory with `text` as the stack file `net.yaml` (stack `e2e-net`).
+pub fn net_work(text: &str) -> Work {
+    Work::new("net.yaml", "e2e-net", text)
 }
 
 /// The network stack of the end-to-end tests, named `stack`: a VPC `10.OCTET.0.0/16` (tagged
