@@ -18,7 +18,9 @@
 //! Modules: `vars.rs` (vars), `top_level.rs` (`stack`, `region`, `state`, stack-wide
 //! `tags`), `resources.rs` (resource bodies against the schema), `interp.rs` (`${...}`),
 //! `check.rs` (values against property kinds), `existing.rs`, `moved.rs`, `usage.rs` (the
-//! keys of those names); this file holds the order of work, outputs and plain values.
+//! keys of those names); this file holds the order of work, outputs and plain values, and
+//! the refusals every part words the same way (`wrong_kind`, `key_text`, `unknown_key`,
+//! `map_of`, `section_map`).
 //!
 //! Var values are taken literally: a `${...}` inside a var's value is not interpolated,
 //! because vars are resolved before the stack name, region and resources they could refer to.

@@ -33,16 +33,12 @@ impl Loader<'_> {
             NodeKind::Seq(items) => items.as_slice(),
             NodeKind::Null => &[],
             _ => {
-                self.error(
-                    Diag::error(
-                        "iac::moved::invalid",
-                        format!(
-                            "`moved` must be a list of `{{from, to}}` entries, found {}",
-                            node.describe()
-                        ),
-                    )
-                    .label(node.span, "expected a list")
-                    .help("write `moved: [{ from: OLD_NAME, to: NEW_NAME }]`"),
+                self.wrong_kind(
+                    node,
+                    "iac::moved::invalid",
+                    "`moved` must be a list of `{from, to}` entries",
+                    "expected a list",
+                    "write `moved: [{ from: OLD_NAME, to: NEW_NAME }]`",
                 );
                 return Vec::new();
             }
@@ -55,16 +51,12 @@ impl Loader<'_> {
     /// One `{from, to}` entry; `None` (reported) when it is not one.
     fn moved_entry(&mut self, item: &Node) -> Option<Moved> {
         let Some(fields) = item.as_map() else {
-            self.error(
-                Diag::error(
-                    "iac::moved::invalid",
-                    format!(
-                        "an entry of `moved` must be a map with `from` and `to`, found {}",
-                        item.describe()
-                    ),
-                )
-                .label(item.span, "expected `{ from: OLD_NAME, to: NEW_NAME }`")
-                .help("write each entry as `- { from: OLD_NAME, to: NEW_NAME }`"),
+            self.wrong_kind(
+                item,
+                "iac::moved::invalid",
+                "an entry of `moved` must be a map with `from` and `to`",
+                "expected `{ from: OLD_NAME, to: NEW_NAME }`",
+                "write each entry as `- { from: OLD_NAME, to: NEW_NAME }`",
             );
             return None;
         };

@@ -94,16 +94,12 @@ impl Loader<'_> {
             return None;
         };
         let Some(tname) = tnode.as_str() else {
-            self.error(
-                Diag::error(
-                    "iac::value::wrong_type",
-                    format!(
-                        "expected a type name for `type` of `{name}`, found {}",
-                        tnode.describe()
-                    ),
-                )
-                .label(tnode.span, "expected a type name")
-                .help("write `type: aws.TYPE`, e.g. `type: aws.vpc`"),
+            self.wrong_kind(
+                tnode,
+                "iac::value::wrong_type",
+                &format!("expected a type name for `type` of `{name}`"),
+                "expected a type name",
+                "write `type: aws.TYPE`, e.g. `type: aws.vpc`",
             );
             return None;
         };
@@ -401,16 +397,12 @@ impl Loader<'_> {
         let items = match &node.kind {
             NodeKind::Seq(items) => items,
             _ => {
-                self.error(
-                    Diag::error(
-                        "iac::value::wrong_type",
-                        format!(
-                            "expected a list for `{key}` of `{name}`, found {}",
-                            node.describe()
-                        ),
-                    )
-                    .label(node.span, "expected a list")
-                    .help(format!("write `{key}: [a, b]`")),
+                self.wrong_kind(
+                    node,
+                    "iac::value::wrong_type",
+                    &format!("expected a list for `{key}` of `{name}`"),
+                    "expected a list",
+                    format!("write `{key}: [a, b]`"),
                 );
                 return vec![];
             }
@@ -419,16 +411,12 @@ impl Loader<'_> {
         for item in items {
             match item.as_str() {
                 Some(s) => out.push((s.to_string(), item.span)),
-                None => self.error(
-                    Diag::error(
-                        "iac::value::wrong_type",
-                        format!(
-                            "expected a string in `{key}` of `{name}`, found {}",
-                            item.describe()
-                        ),
-                    )
-                    .label(item.span, "expected a string")
-                    .help(format!("list names in `{key}` as plain strings")),
+                None => self.wrong_kind(
+                    item,
+                    "iac::value::wrong_type",
+                    &format!("expected a string in `{key}` of `{name}`"),
+                    "expected a string",
+                    format!("list names in `{key}` as plain strings"),
                 ),
             }
         }
@@ -443,16 +431,12 @@ impl Loader<'_> {
         schema: Option<&'static TypeSchema>,
     ) -> Option<String> {
         let Some(id) = node.as_str() else {
-            self.error(
-                Diag::error(
-                    "iac::value::wrong_type",
-                    format!(
-                        "expected the id of an existing object for `import` of `{name}`, found {}",
-                        node.describe()
-                    ),
-                )
-                .label(node.span, "expected a string")
-                .help("write the id the AWS console shows, e.g. `import: vpc-0a1b2c3d4e5f60718`"),
+            self.wrong_kind(
+                node,
+                "iac::value::wrong_type",
+                &format!("expected the id of an existing object for `import` of `{name}`"),
+                "expected a string",
+                "write the id the AWS console shows, e.g. `import: vpc-0a1b2c3d4e5f60718`",
             );
             return None;
         };
@@ -502,16 +486,12 @@ impl Loader<'_> {
         match node.kind {
             NodeKind::Bool(b) => b,
             _ => {
-                self.error(
-                    Diag::error(
-                        "iac::value::wrong_type",
-                        format!(
-                            "expected a boolean for `{key}` of `{name}`, found {}",
-                            node.describe()
-                        ),
-                    )
-                    .label(node.span, "expected `true` or `false`")
-                    .help(format!("write `{key}: true` or `{key}: false`")),
+                self.wrong_kind(
+                    node,
+                    "iac::value::wrong_type",
+                    &format!("expected a boolean for `{key}` of `{name}`"),
+                    "expected `true` or `false`",
+                    format!("write `{key}: true` or `{key}: false`"),
                 );
                 false
             }

@@ -15,7 +15,6 @@ use std::collections::HashMap;
 
 use indexmap::IndexMap;
 
-use crate::diag::Diag;
 use crate::schema::USAGE_KEYS;
 use crate::yaml::{Node, NodeKind};
 use crate::Span;
@@ -70,16 +69,12 @@ impl Loader<'_> {
                     spans.insert(format!("usage.{key}"), v.span);
                     out.insert(key.to_string(), n);
                 }
-                _ => self.error(
-                    Diag::error(
-                        "iac::usage::invalid",
-                        format!(
-                            "usage `{key}` must be a number, zero or more, found {}",
-                            v.describe()
-                        ),
-                    )
-                    .label(v.span, "expected a number")
-                    .help(format!("write e.g. `{key}: 1`")),
+                _ => self.wrong_kind(
+                    v,
+                    "iac::usage::invalid",
+                    &format!("usage `{key}` must be a number, zero or more"),
+                    "expected a number",
+                    format!("write e.g. `{key}: 1`"),
                 ),
             }
         }

@@ -103,16 +103,12 @@ impl Loader<'_> {
                             } else {
                                 "a string"
                             };
-                            self.error(
-                                Diag::error(
-                                    "iac::value::wrong_type",
-                                    format!(
-                                        "expected {want} for `{field}` of var `{name}`, found {}",
-                                        ev.describe()
-                                    ),
-                                )
-                                .label(ev.span, format!("expected {want}"))
-                                .help(format!("write `{field}:` as {want}")),
+                            self.wrong_kind(
+                                ev,
+                                "iac::value::wrong_type",
+                                &format!("expected {want} for `{field}` of var `{name}`"),
+                                &format!("expected {want}"),
+                                format!("write `{field}:` as {want}"),
                             );
                         }
                         (None, _) => {}

@@ -331,8 +331,11 @@ impl Work {
     pub fn write_state(&self, state: &Json) {
         let path = self.state_file();
         std::fs::create_dir_all(path.parent().expect("state directory")).expect("mkdir");
-        std::fs::write(&path, serde_json::to_string_pretty(state).expect("state JSON"))
-            .expect("write the state");
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(state).expect("state JSON"),
+        )
+        .expect("write the state");
     }
 
     /// `iac ARGS` in this directory with AWS pointed at a port nobody listens on: a command
