@@ -8,11 +8,9 @@ use iac_aws::AwsProvider;
 use iac_testkit::Emulator;
 use serde_json::{json, Value as Json};
 
-use crate::common::{self, create, AppliedMap};
+use crate::common::{self, create, AppliedMap, EXEC_POLICY};
 
 pub const STACK: &str = "shop";
-pub const EXEC_POLICY: &str =
-    "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
 pub const ECR_READ_POLICY: &str = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly";
 
 pub async fn provider(emulator: &Emulator) -> AwsProvider {

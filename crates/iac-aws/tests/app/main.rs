@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_ecs::types::TaskDefinitionStatus;
-use common::{assert_reads_back, create, op, read_all, update, AppliedMap};
+use common::{assert_reads_back, create, op, read_all, update, AppliedMap, EXEC_POLICY};
 use iac_engine::provider::{ErrorKind, OpContext, Provider};
 use iac_engine::report::RecordingReporter;
 use iac_testkit::{Emulator, EmulatorOptions};
@@ -28,7 +28,7 @@ use serde_json::json;
 
 use fixture::{
     attr, cluster_status, create_app, network, provider, service_status, shop_cluster_and_task,
-    td_status, with_tags, ECR_READ_POLICY, EXEC_POLICY,
+    td_status, with_tags, ECR_READ_POLICY,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

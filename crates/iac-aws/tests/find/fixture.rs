@@ -7,13 +7,11 @@ use iac_engine::provider::{ErrorKind, Existing, Provider, ReadRequest};
 use iac_testkit::Emulator;
 use serde_json::{json, Value as Json};
 
-use crate::common::{self, op};
+use crate::common::{self, op, EXEC_POLICY};
 
 pub const STACK: &str = "find";
 pub const ZONE: &str = "find-test.example.com";
 pub const DOMAIN: &str = "app.find-test.example.com";
-pub const EXEC_POLICY: &str =
-    "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
 pub const ADMIN_POLICY: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 
 pub async fn provider(emulator: &Emulator) -> AwsProvider {

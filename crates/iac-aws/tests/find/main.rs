@@ -32,14 +32,14 @@ use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_iam::types::Tag as IamTag;
 use aws_sdk_route53::types::{ChangeAction, ResourceRecord, ResourceRecordSet, RrType};
-use common::{change_records, create_inputs, create_with, keep, op, AppliedMap};
+use common::{change_records, create_inputs, create_with, keep, op, AppliedMap, EXEC_POLICY};
 use iac_engine::provider::{ErrorKind, Provider};
 use iac_testkit::Emulator;
 use serde_json::json;
 
 use fixture::{
     assert_foreign, find, inputs, lemon_mart_like, provider, read_one, records_named, ADMIN_POLICY,
-    DOMAIN, EXEC_POLICY, STACK, ZONE,
+    DOMAIN, STACK, ZONE,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
