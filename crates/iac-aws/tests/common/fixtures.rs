@@ -10,6 +10,10 @@ pub type Resource = (&'static str, &'static str, Json);
 /// The TLS policy the stacks' HTTPS listeners name.
 pub const SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
+/// The managed policy an ECS task execution role is given.
+pub const EXEC_POLICY: &str =
+    "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
+
 /// The health check of a target group on `path`, every field given (the engine fills
 /// defaults).
 pub fn health_check(path: &str) -> Json {
