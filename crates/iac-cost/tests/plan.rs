@@ -9,7 +9,6 @@ use iac_engine::fake::FakeProvider;
 use iac_engine::{apply, plan, plan_destroy, render_plan, ApplyOptions, NullReporter, Plan};
 use iac_engine::{PlanOptions, Provider, State};
 use iac_stack::{load_file, LoadOptions, Stack};
-use serde_json::json;
 
 fn load(tasks: &str) -> Stack {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../stacks/lemon-mart.yaml");
@@ -18,14 +17,6 @@ fn load(tasks: &str) -> Stack {
         ..LoadOptions::default()
     };
     load_file(&path, &opts).expect("lemon-mart loads").stack
-}
-
-fn world() -> FakeProvider {
-    let fake = FakeProvider::new()
-        .with_reusable_names("aws.task_definition")
-        .with_update_changing("aws.task_definition", &["arn", "revision"]);
-    fake.seed("aws.hosted_zone", "zone", json!({"name": "example.com"}));
-    fake
 }
 
 /// The plan with its cost, as the binary makes it.
@@ -59,7 +50,7 @@ fn cost_lines(p: &Plan) -> Vec<String> {
 #[tokio::test]
 async fn the_plan_prices_each_change_and_the_total_before_and_after() {
     let dir = tempfile::tempdir().unwrap();
-    let fake = world();
+    let fake = FakeProvider::example_world();
     let p: Arc<dyn Provider> = Arc::new(fake.clone());
     let stack = load("2");
     let mut state = State::new(&stack.name);

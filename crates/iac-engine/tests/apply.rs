@@ -1,5 +1,6 @@
 //! The apply walker on the fake provider: order, parallelism, a failure midway, locking,
-//! saved plans and crash safety (throttling, timeouts, cancel and abort: apply_faults.rs). Tests run on tokio's paused clock, so the fake's latency is exact
+//! saved plans and crash safety (throttling, timeouts, cancel and abort are in
+//! apply_faults.rs). Tests run on tokio's paused clock, so the fake's latency is exact
 //! virtual time and the assertions are on recorded instants, not wall-clock thresholds.
 
 mod common;

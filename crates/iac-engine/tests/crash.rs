@@ -287,15 +287,7 @@ async fn an_object_of_someone_else_under_the_stacks_name_is_never_touched() {
 
     // Now that the target group's inputs are known before apply (its VPC exists), the
     // next plan finds the name taken and refuses at once, before any change.
-    let p: Arc<dyn Provider> = Arc::new(fake.clone());
-    let err = iac_engine::plan(
-        &stack,
-        &common::stored_or_new(dir.path()).await,
-        p,
-        &PlanOptions::default(),
-    )
-    .await
-    .unwrap_err();
+    let err = common::plan_error(&stack, &common::stored_or_new(dir.path()).await, &fake).await;
     match &err {
         iac_engine::PlanError::Foreign(list) => {
             assert_eq!(list.len(), 1);

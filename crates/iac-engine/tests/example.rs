@@ -7,9 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use iac_engine::fake::{FakeProvider, Method};
-use iac_engine::{
-    plan, plan_destroy, render_plan, Action, ApplyOptions, PlanOptions, Provider, State,
-};
+use iac_engine::{plan_destroy, render_plan, Action, ApplyOptions, PlanOptions, Provider, State};
 use iac_stack::{load_file, LoadOptions, Stack};
 use serde_json::json;
 
@@ -25,18 +23,10 @@ fn load(image: &str) -> Stack {
     }
 }
 
-fn world() -> FakeProvider {
-    let fake = FakeProvider::new()
-        .with_reusable_names("aws.task_definition")
-        .with_update_changing("aws.task_definition", &["arn", "revision"]);
-    fake.seed("aws.hosted_zone", "zone", json!({"name": "example.com"}));
-    fake
-}
-
 #[tokio::test]
 async fn the_example_stack_deploys_redeploys_and_is_destroyed() {
     let dir = tempfile::tempdir().unwrap();
-    let fake = world();
+    let fake = FakeProvider::example_world();
     let stack = load("nginx:1.27");
     let mut state = State::new(&stack.name);
 
@@ -70,17 +60,13 @@ async fn the_example_stack_deploys_redeploys_and_is_destroyed() {
 
     // Nothing to do the second time.
     let p: Arc<dyn Provider> = Arc::new(fake.clone());
-    let again = plan(&stack, &state, p.clone(), &PlanOptions::default())
-        .await
-        .unwrap();
+    let again = common::plan_with(&stack, &state, &fake).await;
     assert!(!again.has_changes(), "{}", render_plan(&again, false));
 
     // A deploy: a new image updates the task definition, whose new revision updates the
     // service.
     let deploy = load("nginx:1.28");
-    let plan2 = plan(&deploy, &state, p.clone(), &PlanOptions::default())
-        .await
-        .unwrap();
+    let plan2 = common::plan_with(&deploy, &state, &fake).await;
     let changed: Vec<(&str, Action)> = plan2
         .changes
         .iter()
@@ -103,9 +89,7 @@ async fn the_example_stack_deploys_redeploys_and_is_destroyed() {
     let new_arn = state.resources["task"].attrs["arn"].clone();
     assert_ne!(old_arn, new_arn);
     assert_eq!(state.resources["web"].inputs["task_definition"], new_arn);
-    let after = plan(&deploy, &state, p.clone(), &PlanOptions::default())
-        .await
-        .unwrap();
+    let after = common::plan_with(&deploy, &state, &fake).await;
     assert!(!after.has_changes(), "{}", render_plan(&after, false));
 
     // Destroy: everything but the looked-up zone, dependents first.
@@ -134,17 +118,14 @@ async fn the_example_stack_deploys_redeploys_and_is_destroyed() {
 #[tokio::test]
 async fn the_plan_as_markdown_leads_with_the_summary_and_warnings_and_draws_the_changes() {
     let dir = tempfile::tempdir().unwrap();
-    let fake = world();
+    let fake = FakeProvider::example_world();
     let stack = load("nginx:1.27");
     let mut state = State::new(&stack.name);
     common::plan_and_apply(&stack, &mut state, &fake, dir.path()).await;
-    let p: Arc<dyn Provider> = Arc::new(fake.clone());
 
     // A deploy: two updates, drawn task -> web.
     let deploy = load("nginx:1.28");
-    let plan2 = plan(&deploy, &state, p.clone(), &PlanOptions::default())
-        .await
-        .unwrap();
+    let plan2 = common::plan_with(&deploy, &state, &fake).await;
     let md = iac_engine::render_markdown(&plan2);
     let first = md.lines().next().unwrap();
     assert_eq!(
@@ -175,9 +156,7 @@ async fn the_plan_as_markdown_leads_with_the_summary_and_warnings_and_draws_the_
     assert!(md.starts_with("### iac destroy plan for `lemon-mart`: 0 to add, 0 to change, 0 to replace, 18 to destroy."), "{md}");
 
     // Nothing to do.
-    let converged = plan(&stack, &state, p, &PlanOptions::default())
-        .await
-        .unwrap();
+    let converged = common::plan_with(&stack, &state, &fake).await;
     assert_eq!(
         iac_engine::render_markdown(&converged),
         "### iac plan for `lemon-mart`: no changes\n"

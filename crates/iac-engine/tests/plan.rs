@@ -273,12 +273,11 @@ async fn a_target_brings_in_what_it_needs_and_a_destroy_target_what_needs_it() {
     let targeted = iac_engine::plan(&stack, &state, wp.clone(), &opts)
         .await
         .unwrap();
-    let report = iac_engine::apply(
+    let report = common::apply_quietly(
         &targeted,
         &mut state,
         &iac_engine::LocalBackend::new(fresh.path(), "demo"),
         wp,
-        std::sync::Arc::new(iac_engine::NullReporter),
         &ApplyOptions::default(),
     )
     .await

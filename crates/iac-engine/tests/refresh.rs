@@ -77,9 +77,7 @@ async fn refresh_only_records_what_changed_in_aws_and_changes_nothing_there() {
         "changed by hand"
     );
     assert!(!state.resources.contains_key("subnet_b"));
-    use iac_engine::StateBackend;
-    let stored = backend.load().await.unwrap().unwrap();
-    assert_eq!(stored.resources, state.resources, "saved");
+    assert_eq!(stored(dir.path()).await.resources, state.resources, "saved");
 
     // Nothing left to record; the normal plan now puts the stack back.
     let again = plan_refresh_only(&stack, &state, p).await.expect("plan");

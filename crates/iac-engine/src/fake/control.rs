@@ -39,6 +39,20 @@ impl FakeProvider {
         self.w().schemas.extend_from_slice(schemas);
         self
     }
+    /// A world where the example stack (stacks/lemon-mart.yaml) deploys as on AWS: task
+    /// definitions share their family name and each update is a new revision (new `arn` and
+    /// `revision`), and the hosted zone `example.com` it finds with `existing:` is there.
+    pub fn example_world() -> Self {
+        let fake = FakeProvider::new()
+            .with_reusable_names("aws.task_definition")
+            .with_update_changing("aws.task_definition", &["arn", "revision"]);
+        fake.seed(
+            "aws.hosted_zone",
+            "zone",
+            serde_json::json!({"name": "example.com"}),
+        );
+        fake
+    }
     /// Let two objects of `rtype` share an AWS name ([`Provider::names_reusable`]).
     pub fn with_reusable_names(self, rtype: &str) -> Self {
         self.w().reusable.insert(rtype.into());

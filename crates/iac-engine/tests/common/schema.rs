@@ -1,39 +1,23 @@
 //! The test resource types: a few shaped like the real ones (replace marks, an AWS-named
 //! type, nested objects), and `ALL`, the schemas the fake provider knows.
 
-use iac_stack::schema::{Attr, AttrKind, AwsName, DefaultValue, Kind, Prop, TypeSchema};
+use iac_stack::schema::{self, Attr, AttrKind, AwsName, DefaultValue, Kind, Prop, TypeSchema};
 
+/// A property of the test types (no doc); `replace` marks it as forcing a new object.
 const fn prop(name: &'static str, kind: Kind, replace: bool) -> Prop {
     Prop {
-        name,
-        kind,
-        required: false,
-        default: None,
         replace,
-        doc: "",
+        ..schema::opt(name, kind, "")
     }
 }
 
 const fn attr(name: &'static str, kind: AttrKind) -> Attr {
-    Attr {
-        name,
-        kind,
-        doc: "",
-    }
+    schema::attr(name, kind, "")
 }
 
-/// What the test types share unless they say otherwise: tagged, no AWS name, no data held.
-const TYPE: TypeSchema = TypeSchema {
-    name: "",
-    doc: "",
-    props: &[],
-    attrs: &[],
-    taggable: true,
-    aws_name: None,
-    holds: None,
-    renews: None,
-    shows_live: &[],
-};
+/// What the test types share unless they say otherwise, as the real ones: tagged, no AWS
+/// name, no data held.
+const TYPE: TypeSchema = schema::PLAIN;
 
 /// A property whose default is the AWS name iac generates.
 const fn aws_named(name: &'static str, kind: Kind, replace: bool) -> Prop {
@@ -45,10 +29,7 @@ const fn aws_named(name: &'static str, kind: Kind, replace: bool) -> Prop {
 
 /// Property `prop` holds the AWS name, at most `max_len` long.
 const fn named_by(prop: &'static str, max_len: usize) -> Option<AwsName> {
-    Some(AwsName {
-        prop: Some(prop),
-        max_len,
-    })
+    schema::named(prop, max_len)
 }
 
 /// A property holding the `id` of a resource of type `rtype`.

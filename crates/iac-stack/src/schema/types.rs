@@ -39,7 +39,7 @@ mod network;
 pub use capacity::{ECS_AMI_FAMILY, ECS_AMI_PARAMETER};
 
 /// A property with no default that may be omitted.
-pub(crate) const fn opt(name: &'static str, kind: Kind, doc: &'static str) -> Prop {
+pub const fn opt(name: &'static str, kind: Kind, doc: &'static str) -> Prop {
     Prop {
         name,
         kind,
@@ -67,11 +67,12 @@ const fn def(name: &'static str, kind: Kind, default: DefaultValue, doc: &'stati
 }
 
 /// The same property, but a change to it forces a new resource.
-const fn rep(p: Prop) -> Prop {
+pub const fn rep(p: Prop) -> Prop {
     Prop { replace: true, ..p }
 }
 
-pub(crate) const fn attr(name: &'static str, kind: AttrKind, doc: &'static str) -> Attr {
+/// An attribute the provider reports.
+pub const fn attr(name: &'static str, kind: AttrKind, doc: &'static str) -> Attr {
     Attr { name, kind, doc }
 }
 
@@ -88,7 +89,7 @@ const fn id(rtype: &'static str, attr: &'static str) -> Kind {
 
 /// What most types are: taggable, no name AWS requires, no data held, no versions. Each entry
 /// of [`TYPES`] writes what differs and takes the rest from here (`..PLAIN`).
-const PLAIN: TypeSchema = TypeSchema {
+pub const PLAIN: TypeSchema = TypeSchema {
     name: "",
     doc: "",
     props: &[],
@@ -101,7 +102,7 @@ const PLAIN: TypeSchema = TypeSchema {
 };
 
 /// A name AWS requires, written in property `prop`, at most `max_len` characters.
-const fn named(prop: &'static str, max_len: usize) -> Option<AwsName> {
+pub const fn named(prop: &'static str, max_len: usize) -> Option<AwsName> {
     Some(AwsName {
         prop: Some(prop),
         max_len,
