@@ -157,12 +157,6 @@ async fn lb_tag_keys(clients: &Clients, arn: &str) -> Vec<String> {
     keys
 }
 
-async fn desired_count(clients: &Clients, cluster: &str, service: &str) -> i32 {
-    common::ecs_service(clients, cluster, service)
-        .await
-        .desired_count()
-}
-
 async fn attached_policies(clients: &Clients, role: &str) -> Vec<String> {
     let out = clients
         .iam
@@ -352,7 +346,7 @@ async fn drift_of_lemon_mart_edge_and_app_is_shown_and_put_back() {
     // aws.ecs_service: scaled by hand.
     let cluster = s.attr("cluster", "arn");
     let service = s.id("web");
-    assert_eq!(desired_count(&c, &cluster, &service).await, 2);
+    assert_eq!(common::desired_count(&c, &cluster, &service).await, 2);
     c.ecs
         .update_service()
         .cluster(&cluster)
@@ -362,7 +356,7 @@ async fn drift_of_lemon_mart_edge_and_app_is_shown_and_put_back() {
         .await
         .expect("UpdateService");
     s.put_back("web", &["desired_count"]).await;
-    assert_eq!(desired_count(&c, &cluster, &service).await, 2);
+    assert_eq!(common::desired_count(&c, &cluster, &service).await, 2);
 
     // aws.ecs_service: a longer health check grace period.
     c.ecs

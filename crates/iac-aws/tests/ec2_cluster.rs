@@ -204,24 +204,18 @@ async fn the_ec2_example_applies_changes_its_strategy_in_place_and_is_destroyed_
     common::assert_sent_in_order(
         &aws,
         &[
-            ("ecs:DeleteService", "ecs:DeleteCluster"),
-            ("ecs:DeleteService", "servicediscovery:DeleteService"),
-            (
-                "servicediscovery:DeleteService",
-                "servicediscovery:DeleteNamespace",
-            ),
-            ("ecs:PutClusterCapacityProviders", "ecs:DeleteCluster"),
-            ("ecs:DeleteCluster", "ecs:DeleteCapacityProvider"),
-            (
-                "ecs:DeleteCapacityProvider",
-                "autoscaling:DeleteAutoScalingGroup",
-            ),
-            (
-                "autoscaling:DeleteAutoScalingGroup",
-                "ec2:DeleteLaunchTemplate",
-            ),
-            ("ec2:DeleteLaunchTemplate", "iam:DeleteInstanceProfile"),
-        ],
+            common::CAPACITY_DELETE_ORDER,
+            &[
+                ("ecs:DeleteService", "ecs:DeleteCluster"),
+                ("ecs:DeleteService", "servicediscovery:DeleteService"),
+                (
+                    "servicediscovery:DeleteService",
+                    "servicediscovery:DeleteNamespace",
+                ),
+                ("ec2:DeleteLaunchTemplate", "iam:DeleteInstanceProfile"),
+            ],
+        ]
+        .concat(),
     );
 
     let mut left = common::stack_leftovers(&c, &stack.name, &[zone_id]).await;

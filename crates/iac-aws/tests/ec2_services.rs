@@ -33,7 +33,7 @@ use aws_sdk_servicediscovery::types::{
 };
 use common::{changes, updated, Deployment};
 use iac_aws::Clients;
-use iac_engine::{render_plan, Action, State};
+use iac_engine::{render_plan, Action};
 use iac_stack::Stack;
 use iac_testkit::Emulator;
 
@@ -85,13 +85,6 @@ async fn cloud_map(c: &Clients, namespace: &str) -> Vec<(String, String, RecordT
     out
 }
 
-fn attr(state: &State, name: &str, key: &str) -> String {
-    state.resources[name].attrs[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("`{name}` has no `{key}`"))
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
     let emulator = Emulator::start();
@@ -114,8 +107,8 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
         .expect("GetNamespace");
     let namespace = got.namespace().unwrap();
     assert_eq!(namespace.name(), Some("internal"));
-    assert_eq!(attr(&d.state, "internal", "arn"), namespace.arn().unwrap());
-    let zone = attr(&d.state, "internal", "hosted_zone");
+    assert_eq!(d.attr("internal", "arn"), namespace.arn().unwrap());
+    let zone = d.attr("internal", "hosted_zone");
     assert!(!zone.is_empty() && !zone.starts_with('/'), "{zone}");
     let tags = c
         .servicediscovery
@@ -147,7 +140,7 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
 
     // `web`: bridge mode on EC2, in the instance target group by container and port, no
     // network configuration, its registry the `web` Cloud Map service with its container.
-    let cluster = attr(&d.state, "cluster", "arn");
+    let cluster = d.attr("cluster", "arn");
     let web = common::ecs_service(&c, &cluster, &d.state.resources["web"].physical_id).await;
     assert_eq!(web.launch_type().map(|l| l.as_str()), Some("EC2"));
     assert!(
@@ -160,7 +153,7 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
     let lb = &web.load_balancers()[0];
     assert_eq!(
         lb.target_group_arn(),
-        Some(attr(&d.state, "web_tg", "arn").as_str())
+        Some(d.attr("web_tg", "arn").as_str())
     );
     assert_eq!(
         (lb.container_name(), lb.container_port()),
@@ -172,12 +165,12 @@ async fn ec2_services_with_discovery_apply_change_in_place_and_are_destroyed() {
         (reg.container_name(), reg.container_port()),
         (Some("app"), Some(80))
     );
-    assert_eq!(attr(&d.state, "web", "discovery_arn"), registered[0].1);
+    assert_eq!(d.attr("web", "discovery_arn"), registered[0].1);
     // The bridge task definition: dynamic host port, EC2 only, no task-level size.
     let td = c
         .ecs
         .describe_task_definition()
-        .task_definition(attr(&d.state, "web_task", "arn"))
+        .task_definition(d.attr("web_task", "arn"))
         .send()
         .await
         .expect("DescribeTaskDefinition");

@@ -92,12 +92,6 @@ async fn policies(c: &Clients, resource_id: &str) -> Vec<(String, Json)> {
 }
 
 /// The desired count ECS has for the service.
-async fn desired_count(c: &Clients, cluster: &str, service: &str) -> i32 {
-    common::ecs_service(c, cluster, service)
-        .await
-        .desired_count()
-}
-
 /// The inline policy `iac` of `role` as a JSON document, `None` when it has none.
 async fn inline_policy(c: &Clients, role: &str) -> Option<Json> {
     let names = c
@@ -233,7 +227,7 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
 
     // The scaler moves the service (moto never does: the test does it, as the scaler would).
     // The plan does not reset it, and the live count is the `live_desired_count` attribute.
-    assert_eq!(desired_count(&c, &cluster, &service).await, 2);
+    assert_eq!(common::desired_count(&c, &cluster, &service).await, 2);
     c.ecs
         .update_service()
         .cluster(&cluster)
@@ -283,7 +277,7 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
     d.change(&load(&min2, &[]), vec![updated("web", &["scaling.min"])])
         .await;
     assert_eq!(target(&c, &rid).await, Some((2, 4)));
-    assert_eq!(desired_count(&c, &cluster, &service).await, 3);
+    assert_eq!(common::desired_count(&c, &cluster, &service).await, 3);
     d.assert_clean(&load(&min2, &[])).await;
 
     // A new starting count while scaling is on is recorded, and not sent: the count stays
@@ -292,10 +286,10 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
     let start = d.plan(&load(&min2, &start3)).await;
     assert_eq!(changes(&start), vec![updated("web", &["desired_count"])]);
     d.apply(&start).await;
-    assert_eq!(desired_count(&c, &cluster, &service).await, 3);
+    assert_eq!(common::desired_count(&c, &cluster, &service).await, 3);
     d.assert_clean(&load(&min2, &start3)).await;
     d.apply(&d.plan(&load(&min2, &[])).await).await;
-    assert_eq!(desired_count(&c, &cluster, &service).await, 3);
+    assert_eq!(common::desired_count(&c, &cluster, &service).await, 3);
 
     // An inline policy of another name is not iac's: the plan ignores it and the update
     // below leaves it.
@@ -348,7 +342,7 @@ async fn a_scaling_service_and_roles_with_policies_apply_hold_and_are_destroyed(
         .await;
     assert_eq!(target(&c, &rid).await, None);
     assert_eq!(policies(&c, &rid).await, vec![]);
-    assert_eq!(desired_count(&c, &cluster, &service).await, 2);
+    assert_eq!(common::desired_count(&c, &cluster, &service).await, 2);
     d.assert_clean(&load(&min2, &unscaled)).await;
 
     // A target registered outside iac on a service without `scaling:` is drift: the apply

@@ -67,7 +67,7 @@ async fn the_web_service_applies_replans_clean_and_is_destroyed() {
     d.assert_clean(&stack).await;
 
     // Destroy: nothing of the stack is left.
-    let destroy = d.destroy(&stack).await;
+    let (destroy, _) = d.destroy(&stack).await;
     assert_eq!(destroy.summary.destroy, 18);
     common::assert_nothing_left(&c, &stack.name, &[zone_id]).await;
 }

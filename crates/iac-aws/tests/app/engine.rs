@@ -2,7 +2,7 @@
 
 use aws_sdk_ecs::types::TaskDefinitionStatus;
 
-use iac_engine::{plan_destroy, render_plan, PlanOptions};
+use iac_engine::render_plan;
 use iac_stack::Stack;
 use iac_testkit::Emulator;
 
@@ -99,19 +99,12 @@ async fn the_app_stack_deploys_a_new_image_scales_and_is_destroyed() {
     d.assert_clean(&load(&scaled)).await;
 
     // Destroy: the service is gone (INACTIVE) before the cluster delete starts.
-    let destroy =
-        plan_destroy(&load(&scaled), &d.state, &PlanOptions::default()).expect("plan destroy");
-    assert_eq!(destroy.summary.destroy, stack.resources.len());
     let cluster_arn = d.id("cluster");
-    let events = d.apply(&destroy).await;
+    let (destroy, events) = d.destroy(&load(&scaled)).await;
+    assert_eq!(destroy.summary.destroy, stack.resources.len());
     // The service is gone before the cluster's delete starts; the role outlives its
     // task definitions.
     common::assert_deleted_before(&events, &[("web", "cluster"), ("task", "execution_role")]);
-    assert!(
-        d.state.resources.is_empty(),
-        "{:?}",
-        d.state.resources.keys()
-    );
 
     // Nothing of the stack is left, by name and by tag.
     assert_eq!(
@@ -159,15 +152,8 @@ async fn lemon_mart_deploys_a_new_image_and_is_destroyed() {
         .await;
     d.assert_clean(&load(&scaled)).await;
 
-    let destroy =
-        plan_destroy(&load(&scaled), &d.state, &PlanOptions::default()).expect("plan destroy");
-    let events = d.apply(&destroy).await;
+    let (_, events) = d.destroy(&load(&scaled)).await;
     common::assert_deleted_before(&events, &[("web", "cluster")]);
-    assert!(
-        d.state.resources.is_empty(),
-        "{:?}",
-        d.state.resources.keys()
-    );
     assert_eq!(
         leftovers(&aws, &stack.name, Some(&zone_id)).await,
         Vec::<String>::new()

@@ -196,17 +196,17 @@ impl Deployment {
     }
 
     /// Destroys everything of `stack` the state records; the state is then empty. Returns
-    /// the destroy plan.
-    pub async fn destroy(&mut self, stack: &Stack) -> Plan {
+    /// the destroy plan and what the walker reported.
+    pub async fn destroy(&mut self, stack: &Stack) -> (Plan, Vec<Event>) {
         let destroy =
             plan_destroy(stack, &self.state, &PlanOptions::default()).expect("plan destroy");
-        self.apply(&destroy).await;
+        let events = self.apply(&destroy).await;
         assert!(
             self.state.resources.is_empty(),
             "{:?}",
             self.state.resources.keys()
         );
-        destroy
+        (destroy, events)
     }
 
     /// The physical id of `name`.

@@ -193,3 +193,20 @@ pub fn site_records(zone_name: &str, domain: &str) -> Vec<Resource> {
         ),
     ]
 }
+
+/// The order AWS accepts the deletes of a cluster's EC2 capacity in, as pairs of requests
+/// (the first sent before the second): the cluster lets go of its providers before it is
+/// deleted, the cluster before its provider, the provider before its Auto Scaling group,
+/// the group before its launch template.
+pub const CAPACITY_DELETE_ORDER: &[(&str, &str)] = &[
+    ("ecs:PutClusterCapacityProviders", "ecs:DeleteCluster"),
+    ("ecs:DeleteCluster", "ecs:DeleteCapacityProvider"),
+    (
+        "ecs:DeleteCapacityProvider",
+        "autoscaling:DeleteAutoScalingGroup",
+    ),
+    (
+        "autoscaling:DeleteAutoScalingGroup",
+        "ec2:DeleteLaunchTemplate",
+    ),
+];

@@ -402,6 +402,11 @@ pub async fn ecs_service(c: &Clients, cluster: &str, service: &str) -> Service {
         .unwrap_or_else(|| panic!("ECS describes no service `{service}` in `{cluster}`"))
 }
 
+/// The desired count ECS records for `service` of `cluster`.
+pub async fn desired_count(c: &Clients, cluster: &str, service: &str) -> i32 {
+    ecs_service(c, cluster, service).await.desired_count()
+}
+
 /// The target group `arn` as Elastic Load Balancing describes it.
 pub async fn target_group(c: &Clients, arn: &str) -> TargetGroup {
     c.elbv2

@@ -6,7 +6,7 @@ use iac_aws::Clients;
 use iac_engine::{render_plan, Action};
 use iac_stack::Stack;
 
-use crate::common::{self, changes, Deployment};
+use crate::common::{self, Deployment};
 
 pub const FIXTURE: &str = "tests/fixtures/aws/ec2_capacity.yaml";
 
@@ -95,12 +95,7 @@ pub async fn change_shown(
     expected: Vec<(String, Action, Vec<String>)>,
     shown: &str,
 ) {
-    let plan = d.plan(stack).await;
-    assert_eq!(changes(&plan), expected, "{}", render_plan(&plan, false));
-    assert!(
-        render_plan(&plan, false).contains(shown),
-        "{}",
-        render_plan(&plan, false)
-    );
-    d.apply(&plan).await;
+    let plan = d.change(stack, expected).await;
+    let text = render_plan(&plan, false);
+    assert!(text.contains(shown), "{text}");
 }

@@ -279,26 +279,20 @@ async fn ec2_capacity_applies_updates_in_place_and_is_destroyed_in_order() {
     common::assert_sent_in_order(
         &aws,
         &[
-            ("ecs:PutClusterCapacityProviders", "ecs:DeleteCluster"),
-            ("ecs:DeleteCluster", "ecs:DeleteCapacityProvider"),
-            (
-                "ecs:DeleteCapacityProvider",
-                "autoscaling:DeleteAutoScalingGroup",
-            ),
-            (
-                "autoscaling:DeleteAutoScalingGroup",
-                "ec2:DeleteLaunchTemplate",
-            ),
-            (
-                "ec2:DeleteLaunchTemplate",
-                "iam:RemoveRoleFromInstanceProfile",
-            ),
-            (
-                "iam:RemoveRoleFromInstanceProfile",
-                "iam:DeleteInstanceProfile",
-            ),
-            ("iam:DeleteInstanceProfile", "iam:DeleteRole"),
-        ],
+            common::CAPACITY_DELETE_ORDER,
+            &[
+                (
+                    "ec2:DeleteLaunchTemplate",
+                    "iam:RemoveRoleFromInstanceProfile",
+                ),
+                (
+                    "iam:RemoveRoleFromInstanceProfile",
+                    "iam:DeleteInstanceProfile",
+                ),
+                ("iam:DeleteInstanceProfile", "iam:DeleteRole"),
+            ],
+        ]
+        .concat(),
     );
     let sent = common::sent(&aws);
     let at = |op: &str| {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use aws_sdk_ec2::types::{Filter, Tag};
 
-use iac_engine::{plan_destroy, render_plan, Plan, PlanOptions};
+use iac_engine::{render_plan, Plan};
 use iac_stack::{LoadOptions, Stack};
 use iac_testkit::Emulator;
 
@@ -98,14 +98,8 @@ async fn the_network_stack_applies_plans_clean_changes_in_place_and_is_destroyed
     assert_clean(&d.plan(&changed).await);
 
     // Destroy: nothing tagged with the stack is left.
-    let destroy = plan_destroy(&changed, &d.state, &PlanOptions::default()).expect("plan destroy");
+    let (destroy, _) = d.destroy(&changed).await;
     assert_eq!(destroy.summary.destroy, stack.resources.len());
-    d.apply(&destroy).await;
-    assert!(
-        d.state.resources.is_empty(),
-        "{:?}",
-        d.state.resources.keys()
-    );
     assert_eq!(
         common::tagged_network_leftovers(aws.clients(), &stack.name).await,
         Vec::<String>::new()
@@ -190,8 +184,7 @@ async fn a_stack_tag_removed_outside_iac_is_planned_as_drift_and_restored_by_app
         "`public_b` is tagged with the stack again"
     );
 
-    let destroy = plan_destroy(&stack, &d.state, &PlanOptions::default()).expect("plan destroy");
-    d.apply(&destroy).await;
+    d.destroy(&stack).await;
     assert_eq!(
         common::tagged_network_leftovers(aws.clients(), &stack.name).await,
         Vec::<String>::new()
