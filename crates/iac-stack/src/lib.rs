@@ -32,6 +32,12 @@ pub fn is_resource_name(s: &str) -> bool {
     load::is_ident(s) || load::is_child_name(s)
 }
 
+/// The parent and the child of `PARENT.CHILD`, the name of a resource a composite
+/// (`aws.web_service`) made; `None` for a name written in `resources:`.
+pub fn child_name(name: &str) -> Option<(&str, &str)> {
+    name.split_once('.')
+}
+
 /// Inputs from the command line that shape a stack besides its file.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {

@@ -205,8 +205,7 @@ pub(crate) fn is_ident(s: &str) -> bool {
 /// `PARENT.CHILD` (two idents): the name of a resource a composite (`aws.web_service`)
 /// created. Never written in `resources:`; the loader makes them.
 pub(crate) fn is_child_name(s: &str) -> bool {
-    s.split_once('.')
-        .is_some_and(|(p, c)| is_ident(p) && is_ident(c))
+    crate::child_name(s).is_some_and(|(p, c)| is_ident(p) && is_ident(c))
 }
 
 /// `[a-z0-9-]{1,32}`: stack names, which become part of AWS names and tags.

@@ -11,6 +11,19 @@ pub struct Reference {
     pub attr: String,
 }
 
+impl Reference {
+    /// `NAME.ATTR` read as a reference: the attribute is after the last dot, so a child of a
+    /// web service (`web.alb.dns_name`) reads as `dns_name` of `web.alb`. Unchecked: the
+    /// loader checks both names.
+    pub fn parse(text: &str) -> Option<Reference> {
+        let (resource, attr) = text.rsplit_once('.')?;
+        Some(Reference {
+            resource: resource.into(),
+            attr: attr.into(),
+        })
+    }
+}
+
 impl std::fmt::Display for Reference {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "${{{}.{}}}", self.resource, self.attr)
@@ -61,11 +74,9 @@ impl Value {
                 parts.push(Part::Text(rest[..start].to_string()));
             }
             let inner = &rest[start + 2..start + len];
-            let (resource, attr) = inner.split_once('.').expect("a reference is NAME.ATTR");
-            parts.push(Part::Ref(Reference {
-                resource: resource.into(),
-                attr: attr.into(),
-            }));
+            parts.push(Part::Ref(
+                Reference::parse(inner).expect("a reference is NAME.ATTR"),
+            ));
             rest = &rest[start + len + 1..];
         }
         if !rest.is_empty() {
@@ -316,11 +327,8 @@ fn from_tagged_json(json: serde_json::Value) -> Value {
     match json {
         J::Object(o) if o.len() == 1 && o.contains_key("$ref") => {
             if let Some(J::String(s)) = o.get("$ref") {
-                if let Some((res, attr)) = s.rsplit_once('.') {
-                    return Value::Ref(Reference {
-                        resource: res.into(),
-                        attr: attr.into(),
-                    });
+                if let Some(r) = Reference::parse(s) {
+                    return Value::Ref(r);
                 }
             }
             Value::Map(

@@ -21,7 +21,7 @@ pub(super) fn restrict_to_targets(plan: &mut Plan, targets: &[String]) -> Result
     // A web service's name targets all its children (`web` -> `web.alb`, `web.task`, ...).
     let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
     for c in &plan.changes {
-        if let Some((parent, _)) = c.name.split_once('.') {
+        if let Some((parent, _)) = iac_stack::child_name(&c.name) {
             children.entry(parent).or_default().push(&c.name);
         }
     }

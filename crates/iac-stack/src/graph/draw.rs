@@ -147,7 +147,7 @@ impl StackGraph {
         let mut parents: Vec<Option<&str>> = vec![None];
         let mut by_parent: HashMap<Option<&str>, Vec<&Node>> = HashMap::new();
         for n in self.graph.node_weights() {
-            let parent = n.name.split_once('.').map(|(p, _)| p);
+            let parent = crate::child_name(&n.name).map(|(p, _)| p);
             let group = by_parent.entry(parent).or_default();
             if group.is_empty() && parent.is_some() {
                 parents.push(parent);

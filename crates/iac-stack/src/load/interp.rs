@@ -254,9 +254,8 @@ impl Loader<'_> {
         }
         // The attribute is after the last dot: `${web.alb.dns_name}` reads `dns_name` of the
         // child `web.alb`; an attribute never has a dot, so this reading is the only one.
-        let Some((res, attr)) = expr
-            .rsplit_once('.')
-            .filter(|(r, a)| (is_ident(r) || is_child_name(r)) && is_ident(a))
+        let Some(reference) = Reference::parse(expr)
+            .filter(|r| (is_ident(&r.resource) || is_child_name(&r.resource)) && is_ident(&r.attr))
         else {
             self.error(
                 Diag::error("iac::reference::syntax", format!("invalid reference `${{{inner}}}`"))
@@ -265,6 +264,7 @@ impl Loader<'_> {
             );
             return None;
         };
+        let (res, attr) = (reference.resource.as_str(), reference.attr.as_str());
         if !scope.refs {
             self.error(
                 Diag::error(
@@ -279,10 +279,6 @@ impl Loader<'_> {
             );
             return None;
         }
-        let reference = Reference {
-            resource: res.to_string(),
-            attr: attr.to_string(),
-        };
         if scope.owner == Some(res) {
             // A security group rule whose peer is the group itself has its own spelling.
             let sg_rule_source = self

@@ -72,7 +72,7 @@ fn unprotected(cx: &Ctx, r: &Resource, diags: &mut Diagnostics) {
             ),
         )
         .label(r.spans.name, format!("this {what} is not protected"))
-        .help(match r.name.split_once('.') {
+        .help(match crate::child_name(&r.name) {
             // A web service's child: its meta keys are set through `overrides:`.
             Some((_, child)) => format!("add `overrides: {{ {child}: {{ protect: true }} }}` to the web service so plan refuses to destroy or replace it (remove it again when you mean to delete the data)"),
             None => "add `protect: true` so plan refuses to destroy or replace it (remove it again when you mean to delete the data)".to_string(),
