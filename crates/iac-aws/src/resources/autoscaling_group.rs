@@ -36,7 +36,7 @@ use super::common::{
     paged, poll_until, req_str, str_list, tagged_of as common_tagged_of, tagged_or, tags_json,
     taken_as_conflict, Backoff,
 };
-use super::{Cx, ResourceType};
+use super::{touches, Cx, ResourceType};
 use crate::Service;
 
 const RTYPE: &str = "aws.autoscaling_group";
@@ -356,7 +356,7 @@ impl ResourceType for AutoScalingGroupType {
             update = update.launch_template(launch_template_spec(new)?);
             any = true;
         }
-        if has("subnets") || changed.iter().any(|c| c.starts_with("subnets[")) {
+        if touches(changed, "subnets") {
             update = update.vpc_zone_identifier(str_list(new, "subnets").join(","));
             any = true;
         }

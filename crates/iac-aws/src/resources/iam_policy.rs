@@ -12,6 +12,7 @@
 use iac_engine::provider::{ErrorKind, ProviderError};
 use serde_json::{json, Map, Value as Json};
 
+use super::common::gone_is_ok;
 use super::Cx;
 use crate::Service;
 
@@ -143,11 +144,7 @@ pub(crate) async fn put(cx: &Cx, role: &str, policies: Option<&Json>) -> Result<
                 .send()
                 .await
                 .map_err(cx.err(Service::Iam, "DeleteRolePolicy"));
-            match deleted {
-                Ok(_) => {}
-                Err(e) if e.kind == ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
+            gone_is_ok(deleted)?;
         }
     }
     Ok(())

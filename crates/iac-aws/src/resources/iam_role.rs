@@ -23,7 +23,7 @@ use super::common::{
     live_tags, order_like, poll_until, req_str, sdk_tags_of, str_list, taken_as_conflict, Backoff,
     READ_CONCURRENCY,
 };
-use super::{iam_policy, Cx, ResourceType};
+use super::{iam_policy, touches, Cx, ResourceType};
 use crate::Service;
 
 const RTYPE: &str = "aws.iam_role";
@@ -306,11 +306,11 @@ impl ResourceType for IamRole {
         changed: &[String],
     ) -> Result<Json, ProviderError> {
         let iam = &cx.aws.clients().iam;
-        if changed.iter().any(|p| p.starts_with("managed_policies")) {
+        if touches(changed, "managed_policies") {
             let have = attached(cx, id).await?;
             match_policies(cx, id, &have, &str_list(new, "managed_policies")).await?;
         }
-        if changed.iter().any(|p| p.starts_with("policies")) {
+        if touches(changed, "policies") {
             iam_policy::put(cx, id, new.get("policies")).await?;
         }
         let remove = |keys| async move {

@@ -6,6 +6,7 @@ use iac_engine::provider::ProviderError;
 use serde_json::{Map, Value as Json};
 
 use super::errors::missing_input;
+use crate::resources::Cx;
 
 /// A required string input.
 pub fn req_str<'a>(inputs: &'a Json, rtype: &str, prop: &str) -> Result<&'a str, ProviderError> {
@@ -13,6 +14,19 @@ pub fn req_str<'a>(inputs: &'a Json, rtype: &str, prop: &str) -> Result<&'a str,
         .get(prop)
         .and_then(Json::as_str)
         .ok_or_else(|| missing_input(rtype, prop))
+}
+
+/// The string `key` of the JSON object `v`, owned (what an SDK builder's `set_*` takes);
+/// `None` when absent or not a string.
+pub fn owned_str(v: &Json, key: &str) -> Option<String> {
+    v.get(key).and_then(Json::as_str).map(str::to_owned)
+}
+
+/// The AWS name of the stack's object `name`: its `name` input, which the engine fills with
+/// `<stack>-<NAME>` (shortened to `max` characters, the service's limit) when the stack
+/// leaves it out.
+pub fn aws_name_of(cx: &Cx, name: &str, inputs: &Json, max: usize) -> String {
+    owned_str(inputs, "name").unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, max))
 }
 
 /// An optional boolean input with its default.

@@ -29,9 +29,10 @@ use super::describe::{self, EcsObject};
 use super::update_tags;
 use crate::resources::autoscaling_group::ECS_MANAGED_TAG;
 use crate::resources::common::{
-    existing, gone, live_tags, malformed, name_taken, poll_until, req_str, sdk_tags_of, Backoff,
+    bool_or, existing, gone, live_tags, malformed, name_taken, poll_until, req_str, sdk_tags_of,
+    Backoff,
 };
-use crate::resources::{path_under, Cx, ResourceType};
+use crate::resources::{touches, Cx, ResourceType};
 use crate::Service;
 
 const RTYPE: &str = "aws.capacity_provider";
@@ -87,11 +88,7 @@ fn managed_scaling(inputs: &Json) -> ManagedScaling {
 }
 
 fn termination_protection(inputs: &Json) -> ManagedTerminationProtection {
-    if inputs
-        .get("managed_termination_protection")
-        .and_then(Json::as_bool)
-        .unwrap_or(false)
-    {
+    if bool_or(inputs, "managed_termination_protection", false) {
         ManagedTerminationProtection::Enabled
     } else {
         ManagedTerminationProtection::Disabled
@@ -261,9 +258,7 @@ impl ResourceType for EcsCapacityProvider {
         changed: &[String],
     ) -> Result<Json, ProviderError> {
         let ecs = &cx.aws.clients().ecs;
-        if changed
-            .iter()
-            .any(|p| path_under(p, "managed_scaling") || p == "managed_termination_protection")
+        if touches(changed, "managed_scaling") || touches(changed, "managed_termination_protection")
         {
             ecs.update_capacity_provider()
                 .name(id)
@@ -281,7 +276,7 @@ impl ResourceType for EcsCapacityProvider {
         let p = found
             .get(id)
             .ok_or_else(|| gone(&format!("capacity provider `{id}`")))?;
-        if crate::resources::touches(changed, "tags") {
+        if touches(changed, "tags") {
             update_tags(cx, describe::arn_of(p)?, old, new).await?;
         }
         Ok(attrs_of(p))

@@ -16,9 +16,10 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::{describe, owned_str, update_tags};
+use super::{describe, update_tags, NAME_MAX};
 use crate::resources::common::{
-    bool_or, gone, live_tags, malformed, name_taken, retry_dependency, sdk_tags_of, Backoff,
+    aws_name_of, bool_or, gone, live_tags, malformed, name_taken, retry_dependency, sdk_tags_of,
+    Backoff,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -26,11 +27,6 @@ use crate::Service;
 /// The `aws.ecs_cluster` implementation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EcsCluster;
-
-/// The cluster name: the `name` input, which the engine fills with `<stack>-<NAME>`.
-fn cluster_name(cx: &Cx, name: &str, inputs: &Json) -> String {
-    owned_str(inputs, "name").unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, 255))
-}
 
 fn insights_setting(enabled: bool) -> ClusterSetting {
     ClusterSetting::builder()
@@ -132,7 +128,7 @@ impl ResourceType for EcsCluster {
         name: &str,
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
-        let found = active_named(cx, &cluster_name(cx, name, inputs)).await?;
+        let found = active_named(cx, &aws_name_of(cx, name, inputs, NAME_MAX)).await?;
         describe::existing_by_arn(cx, name, found, |c| live_of(c, inputs))
     }
 
@@ -146,7 +142,7 @@ impl ResourceType for EcsCluster {
         name: &str,
         inputs: &Json,
     ) -> Result<Created, ProviderError> {
-        let cluster = cluster_name(cx, name, inputs);
+        let cluster = aws_name_of(cx, name, inputs, NAME_MAX);
         if let Some(c) = active_named(cx, &cluster).await? {
             return Err(name_taken(&format!(
                 "ECS cluster `{cluster}` (`{}`)",

@@ -14,10 +14,10 @@ use aws_sdk_ecs::types::{
     CapacityProvider, CapacityProviderField, Cluster, ClusterField, Service as SdkService,
     ServiceField,
 };
-use iac_engine::provider::{ErrorKind, Existing, Live, ProviderError, ReadRequest};
+use iac_engine::provider::{Existing, Live, ProviderError, ReadRequest};
 use serde_json::Value as Json;
 
-use crate::resources::common::{existing, malformed, paged};
+use crate::resources::common::{absent_is_none, existing, malformed, paged};
 use crate::resources::Cx;
 use crate::Service;
 
@@ -223,12 +223,10 @@ pub(crate) async fn services(
             .send()
             .await
             .map_err(cx.err(Service::Ecs, "DescribeServices"));
-        match resp {
-            Ok(resp) => Ok(resp.services().to_vec()),
-            // The cluster itself is gone: so are its services.
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
+        // The cluster itself is gone: so are its services.
+        Ok(absent_is_none(resp)?
+            .map(|resp| resp.services().to_vec())
+            .unwrap_or_default())
     })
     .await
 }

@@ -34,7 +34,7 @@ use super::ec2::{
     self, align, by_id, created_with_id, delete_when_unused, described, interfaces_using, put_list,
     reconcile_tags, tag_spec, with_id, Ec2Ops, Ec2Type, LastInputs, IN_USE_LIMIT,
 };
-use super::Cx;
+use super::{touches, Cx};
 use crate::Service;
 
 mod reconcile;
@@ -151,10 +151,7 @@ impl Ec2Ops for SecurityGroup {
         new: &Json,
         changed: &[String],
     ) -> Result<Json, ProviderError> {
-        if changed
-            .iter()
-            .any(|c| c.starts_with("ingress") || c.starts_with("egress"))
-        {
+        if touches(changed, "ingress") || touches(changed, "egress") {
             reconcile_rules(cx, id, new).await?;
         }
         reconcile_tags(cx, id, old, new).await?;
