@@ -32,9 +32,9 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    apply_tag_pairs, bool_or, existing, gone, input_tags, keep_tagged, malformed, order_like,
-    paged, poll_until, req_str, str_list, tagged_of as common_tagged_of, tagged_or, tags_json,
-    taken_as_conflict, Backoff,
+    apply_tag_pairs, bool_or, existing, gone, in_chunks, input_tags, keep_tagged, malformed,
+    order_like, paged, poll_until, req_str, str_list, tagged_of as common_tagged_of, tagged_or,
+    tags_json, taken_as_conflict, Backoff,
 };
 use super::{touches, Cx, ResourceType};
 use crate::Service;
@@ -80,13 +80,12 @@ pub(crate) async fn describe(
     cx: &Cx,
     names: &[String],
 ) -> Result<HashMap<String, AutoScalingGroup>, ProviderError> {
-    let mut out = HashMap::new();
-    for chunk in names.chunks(DESCRIBE_BATCH) {
-        out.extend(
-            describe_by_name(cx, |r| r.set_auto_scaling_group_names(Some(chunk.to_vec()))).await?,
-        );
-    }
-    Ok(out)
+    in_chunks(names, DESCRIBE_BATCH, |chunk| {
+        describe_by_name(cx, move |r| {
+            r.set_auto_scaling_group_names(Some(chunk.clone()))
+        })
+    })
+    .await
 }
 
 /// The stack's tags as the group's, propagated to its instances.

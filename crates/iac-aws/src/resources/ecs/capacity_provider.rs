@@ -165,9 +165,7 @@ impl ResourceType for EcsCapacityProvider {
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let names: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
-        let found = describe::capacity_providers(cx, &names).await?;
-        Ok(describe::live_per_request(requests, &found, live_of))
+        describe::read_by_id(cx, requests, live_of).await
     }
 
     /// By name or ARN (`arn:aws:ecs:REGION:ACCOUNT:capacity-provider/NAME`).

@@ -85,10 +85,8 @@ impl ResourceType for EcsCluster {
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let arns: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
-        let found = describe::clusters(cx, &arns).await?;
         // A deleted cluster stays describable as INACTIVE for a while.
-        Ok(describe::live_per_request(requests, &found, live_of))
+        describe::read_by_id(cx, requests, live_of).await
     }
 
     /// By ARN, or by name (the physical id is the ARN).

@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 
 use super::{aws_name, live_ids, read_tags, TagsByArn, DESCRIBE_BATCH};
 use crate::resources::common::{
-    absent_is_none, all_pages, describe_in_batches, find_existing, name_taken,
+    absent_is_none, all_pages, describe_in_batches, find_existing, name_taken, physical_ids,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -105,7 +105,7 @@ pub(crate) async fn with_tags<T: Described>(
     cx: &Cx,
     requests: &[ReadRequest],
 ) -> Result<(HashMap<String, T>, TagsByArn), ProviderError> {
-    let arns: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
+    let arns = physical_ids(requests);
     let found = describe::<T>(cx, &arns).await?;
     let tags = read_tags(cx, &live_ids(requests, &found)).await?;
     Ok((found, tags))

@@ -15,7 +15,8 @@ use iac_engine::provider::{ProviderError, ReadRequest};
 use serde_json::Value as Json;
 
 use super::common::{
-    apply_tag_diff, aws_name_of, for_each_bounded, owned_str, tag_pairs, READ_CONCURRENCY,
+    apply_tag_diff, aws_name_of, for_each_bounded, in_chunks, owned_str, tag_pairs,
+    READ_CONCURRENCY,
 };
 use super::Cx;
 use crate::Service;
@@ -31,25 +32,23 @@ pub(crate) const DESCRIBE_BATCH: usize = 20;
 /// The tags of every ARN in `arns`, in batches of 20. An ARN missing from the answer has no
 /// entry (it was deleted between the describe and this call).
 pub(crate) async fn read_tags(cx: &Cx, arns: &[String]) -> Result<TagsByArn, ProviderError> {
-    let mut out = HashMap::new();
-    for chunk in arns.chunks(TAG_BATCH) {
+    in_chunks(arns, TAG_BATCH, |chunk| async move {
         let resp = cx
             .aws
             .clients()
             .elbv2
             .describe_tags()
-            .set_resource_arns(Some(chunk.to_vec()))
+            .set_resource_arns(Some(chunk))
             .send()
             .await
             .map_err(cx.err(Service::Elbv2, "DescribeTags"))?;
-        for desc in resp.tag_descriptions() {
-            let Some(arn) = desc.resource_arn() else {
-                continue;
-            };
-            out.insert(arn.to_owned(), tag_pairs(desc.tags()));
-        }
-    }
-    Ok(out)
+        Ok(resp
+            .tag_descriptions()
+            .iter()
+            .filter_map(|desc| Some((desc.resource_arn()?.to_owned(), tag_pairs(desc.tags()))))
+            .collect::<Vec<_>>())
+    })
+    .await
 }
 
 /// Applies the tag changes from `old` to `new` inputs to one ELB resource.

@@ -31,8 +31,8 @@ use iac_engine::provider::{
 use serde_json::{json, Value as Json};
 
 use super::common::{
-    absent_is_none, existing, for_each_bounded, gone, gone_is_ok, keep_tagged, malformed, req_str,
-    tagged_or, taken_as_conflict, READ_CONCURRENCY,
+    absent_is_none, existing, for_each_bounded, gone, gone_is_ok, keep_tagged, malformed,
+    physical_ids, req_str, tagged_or, taken_as_conflict, READ_CONCURRENCY,
 };
 use super::ec2::{reconcile_tags, tag_spec};
 use super::{path_under, touches, Cx, ResourceType};
@@ -66,7 +66,7 @@ impl ResourceType for LaunchTemplateType {
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let ids: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
+        let ids = physical_ids(requests);
         let found = describe(cx, &ids).await?;
         // Everything of the stack this describe saw, for the plan's orphan check.
         keep_tagged(cx, TAGGED_KEY, tagged_of(cx, found.clone()));

@@ -31,8 +31,8 @@ use serde_json::{json, Map, Value as Json};
 
 use super::common::{client_token, live_tags, malformed, req_str};
 use super::ec2::{
-    self, align, by_id, created_with_id, delete_when_unused, described, interfaces_using, put_list,
-    reconcile_tags, tag_spec, with_id, Ec2Ops, Ec2Type, LastInputs, IN_USE_LIMIT,
+    self, align, by_id, created_with_id, delete_while_used, described, interfaces_using, put_list,
+    reconcile_tags, tag_spec, with_id, Ec2Ops, Ec2Type, LastInputs,
 };
 use super::{touches, Cx};
 use crate::Service;
@@ -168,10 +168,10 @@ impl Ec2Ops for SecurityGroup {
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
         let ec2 = &cx.aws.clients().ec2;
-        delete_when_unused(
+        delete_while_used(
             op,
-            &format!("security group `{id}`"),
-            IN_USE_LIMIT,
+            "security group",
+            id,
             || async {
                 ec2.delete_security_group()
                     .group_id(id)
