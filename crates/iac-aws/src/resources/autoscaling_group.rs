@@ -56,7 +56,7 @@ pub struct AutoScalingGroupType;
 
 /// Every group one `DescribeAutoScalingGroups` (all pages) finds, by name: `asking` sets
 /// what it asks for (names, or a filter) on the request.
-async fn describe_by_name(
+async fn describe_matching(
     cx: &Cx,
     asking: impl Fn(DescribeAutoScalingGroupsFluentBuilder) -> DescribeAutoScalingGroupsFluentBuilder,
 ) -> Result<HashMap<String, AutoScalingGroup>, ProviderError> {
@@ -81,7 +81,7 @@ pub(crate) async fn describe(
     names: &[String],
 ) -> Result<HashMap<String, AutoScalingGroup>, ProviderError> {
     in_chunks(names, DESCRIBE_BATCH, |chunk| {
-        describe_by_name(cx, move |r| {
+        describe_matching(cx, move |r| {
             r.set_auto_scaling_group_names(Some(chunk.clone()))
         })
     })
@@ -198,7 +198,7 @@ async fn describe_tagged(cx: &Cx) -> Result<HashMap<String, AutoScalingGroup>, P
         .name("tag:iac:stack")
         .values(&cx.stack)
         .build();
-    describe_by_name(cx, |r| r.filters(stack_filter.clone())).await
+    describe_matching(cx, |r| r.filters(stack_filter.clone())).await
 }
 
 /// The groups of `found` (not being deleted) as the plan's orphan check takes them.

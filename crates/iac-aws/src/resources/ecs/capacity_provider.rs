@@ -25,12 +25,12 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::describe::{self, EcsObject};
+use super::describe;
 use super::update_tags;
 use crate::resources::autoscaling_group::ECS_MANAGED_TAG;
 use crate::resources::common::{
-    bool_or, existing, gone, live_tags, malformed, name_taken, poll_until, req_str, sdk_tags_of,
-    Backoff,
+    arn_name, bool_or, existing, gone, live_tags, malformed, name_taken, poll_until, req_str,
+    sdk_tags_of, Backoff,
 };
 use crate::resources::{touches, Cx, ResourceType};
 use crate::Service;
@@ -57,14 +57,6 @@ pub(crate) async fn listed_by_clusters(cx: &Cx) -> Result<Vec<String>, ProviderE
     names.sort();
     names.dedup();
     Ok(names)
-}
-
-/// The provider named `provider`, unless it is INACTIVE (deleted).
-async fn active(cx: &Cx, provider: &str) -> Result<Option<CapacityProvider>, ProviderError> {
-    Ok(describe::capacity_providers(cx, &[provider.to_owned()])
-        .await?
-        .remove(provider)
-        .filter(|p| !p.inactive()))
 }
 
 fn int(v: Option<&Json>, default: i32) -> i32 {
@@ -176,7 +168,7 @@ impl ResourceType for EcsCapacityProvider {
         id: &str,
         desired: &Json,
     ) -> Result<Option<iac_engine::provider::Imported>, ProviderError> {
-        let provider = id.rsplit_once(":capacity-provider/").map_or(id, |(_, n)| n);
+        let provider = arn_name(id, "capacity-provider");
         crate::resources::read_one(self, cx, name, provider, desired, json!({})).await
     }
 
@@ -198,7 +190,7 @@ impl ResourceType for EcsCapacityProvider {
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
         let provider = req_str(inputs, RTYPE, "name")?;
-        Ok(active(cx, provider)
+        Ok(describe::active_named::<CapacityProvider>(cx, provider)
             .await?
             .map(|p| existing(cx, name, provider, live_of(&p, inputs))))
     }
@@ -212,7 +204,7 @@ impl ResourceType for EcsCapacityProvider {
     ) -> Result<Created, ProviderError> {
         let provider = req_str(inputs, RTYPE, "name")?;
         let group = req_str(inputs, RTYPE, "autoscaling_group")?;
-        if let Some(p) = active(cx, provider).await? {
+        if let Some(p) = describe::active_named::<CapacityProvider>(cx, provider).await? {
             return Err(name_taken(&format!(
                 "capacity provider `{provider}` (`{}`)",
                 p.capacity_provider_arn().unwrap_or_default()
@@ -290,7 +282,10 @@ impl ResourceType for EcsCapacityProvider {
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
         // The emulator answers a delete of an unknown provider with HTTP 500: look first.
-        if active(cx, id).await?.is_none() {
+        if describe::active_named::<CapacityProvider>(cx, id)
+            .await?
+            .is_none()
+        {
             return Ok(());
         }
         super::cluster_capacity::detach_everywhere(cx, op, id).await?;
@@ -307,7 +302,12 @@ impl ResourceType for EcsCapacityProvider {
             op,
             &format!("capacity provider `{id}` to be deleted"),
             Backoff::LONG.with_limit(DELETE_LIMIT),
-            || async { Ok(active(cx, id).await?.is_none().then_some(())) },
+            || async {
+                Ok(describe::active_named::<CapacityProvider>(cx, id)
+                    .await?
+                    .is_none()
+                    .then_some(()))
+            },
         )
         .await
     }

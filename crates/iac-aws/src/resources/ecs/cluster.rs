@@ -42,16 +42,6 @@ fn attrs_of(c: &Cluster) -> Json {
     })
 }
 
-/// The cluster named `cluster`, unless it is INACTIVE (deleted: AWS keeps describing it
-/// for a while, and a create of that name makes a new cluster).
-async fn active_named(cx: &Cx, cluster: &str) -> Result<Option<Cluster>, ProviderError> {
-    // DescribeClusters takes names as well as ARNs.
-    Ok(describe::active_named(
-        describe::clusters(cx, &[cluster.to_owned()]).await?,
-        cluster,
-    ))
-}
-
 /// The live inputs of a cluster. Container insights come from the cluster's settings; an
 /// answer without them (the emulator before any update) keeps the applied value.
 fn live_inputs(c: &Cluster, last: &Json) -> Json {
@@ -100,7 +90,7 @@ impl ResourceType for EcsCluster {
         let arn = if id.starts_with("arn:") {
             id.to_owned()
         } else {
-            match active_named(cx, id).await? {
+            match describe::active_named::<Cluster>(cx, id).await? {
                 Some(c) => describe::arn_of(&c)?.to_owned(),
                 None => return Ok(None),
             }
@@ -126,7 +116,8 @@ impl ResourceType for EcsCluster {
         name: &str,
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
-        let found = active_named(cx, &aws_name_of(cx, name, inputs, NAME_MAX)).await?;
+        let found =
+            describe::active_named::<Cluster>(cx, &aws_name_of(cx, name, inputs, NAME_MAX)).await?;
         describe::existing_by_arn(cx, name, found, |c| live_of(c, inputs))
     }
 
@@ -141,7 +132,7 @@ impl ResourceType for EcsCluster {
         inputs: &Json,
     ) -> Result<Created, ProviderError> {
         let cluster = aws_name_of(cx, name, inputs, NAME_MAX);
-        if let Some(c) = active_named(cx, &cluster).await? {
+        if let Some(c) = describe::active_named::<Cluster>(cx, &cluster).await? {
             return Err(name_taken(&format!(
                 "ECS cluster `{cluster}` (`{}`)",
                 c.cluster_arn().unwrap_or_default()

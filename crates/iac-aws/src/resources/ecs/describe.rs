@@ -197,10 +197,23 @@ pub(crate) async fn read_by_id<T: DescribedById>(
 }
 
 /// The object named `name` among `found`, unless it is INACTIVE.
-pub(crate) fn active_named<T: EcsObject>(found: HashMap<String, T>, name: &str) -> Option<T> {
+pub(crate) fn find_active<T: EcsObject>(found: HashMap<String, T>, name: &str) -> Option<T> {
     found
         .into_values()
         .find(|o| o.name() == Some(name) && !o.inactive())
+}
+
+/// The cluster or capacity provider named `name` (their describes take names as well as
+/// ids), unless it is INACTIVE (deleted: ECS keeps describing it for a while, and a create
+/// of that name makes a new one).
+pub(crate) async fn active_named<T: DescribedById>(
+    cx: &Cx,
+    name: &str,
+) -> Result<Option<T>, ProviderError> {
+    Ok(find_active(
+        T::describe(cx, &[name.to_owned()]).await?,
+        name,
+    ))
 }
 
 /// Describes clusters by ARN (or name) with their tags and settings.

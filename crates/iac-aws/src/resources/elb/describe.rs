@@ -1,7 +1,8 @@
 //! Describing load balancers and target groups, the two ELB objects named once per account
-//! and region and tuned by attributes: by ARN in batches, by name, and one integer
-//! attribute read or set. The two kinds differ only in the SDK calls, which
-//! [`described!`] names once for each.
+//! and region and tuned by attributes: by ARN in batches ([`describe`], and with their tags,
+//! [`with_tags`]), by name ([`arn_by_name`]; `find` by the AWS name, [`find_named`]; the
+//! name a create takes checked free, [`free_name`]), and one integer attribute read or set.
+//! The two kinds differ only in the SDK calls, which [`impl_described!`] names once for each.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -165,7 +166,7 @@ pub(crate) async fn set_int_attribute<T: Described>(
 }
 
 /// Implements [`Described`] for one kind by naming its SDK type, calls and fields.
-macro_rules! described {
+macro_rules! impl_described {
     ($sdk:ty, $describe:ident, $op:literal, $set_arns:ident, $items:ident, $arn:ident,
      $name:ident, $describe_attrs:ident, $attrs_op:literal, $modify_attrs:ident,
      $modify_op:literal, $attr:ty, $arn_param:ident) => {
@@ -246,7 +247,7 @@ macro_rules! described {
     };
 }
 
-described!(
+impl_described!(
     LoadBalancer,
     describe_load_balancers,
     "DescribeLoadBalancers",
@@ -262,7 +263,7 @@ described!(
     load_balancer_arn
 );
 
-described!(
+impl_described!(
     TargetGroup,
     describe_target_groups,
     "DescribeTargetGroups",

@@ -50,7 +50,7 @@ mod read;
 #[cfg(test)]
 mod tests;
 
-use super::describe::{active_named, arn_of, existing_by_arn, service_arns, services as describe};
+use super::describe::{arn_of, existing_by_arn, find_active, service_arns, services as describe};
 use deploy::*;
 pub(crate) use inputs::forced_by_launch_type;
 use inputs::*;
@@ -166,7 +166,7 @@ impl ResourceType for EcsService {
             },
         };
         let Some(s) =
-            alive_named(cx, cluster, service.rsplit('/').next().unwrap_or(service)).await?
+            active_named(cx, cluster, service.rsplit('/').next().unwrap_or(service)).await?
         else {
             return Ok(None);
         };
@@ -188,7 +188,7 @@ impl ResourceType for EcsService {
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
         let cluster = req_str(inputs, RTYPE, "cluster")?;
-        let found = alive_named(cx, cluster, &aws_name_of(cx, name, inputs, NAME_MAX)).await?;
+        let found = active_named(cx, cluster, &aws_name_of(cx, name, inputs, NAME_MAX)).await?;
         existing_by_arn(cx, name, found, |s| Live {
             inputs: live_inputs(s, inputs),
             attrs: attrs_of(s),
@@ -212,7 +212,7 @@ impl ResourceType for EcsService {
         let network = network(inputs)?;
         let strategy = strategy(inputs)?;
         let ecs = &cx.aws.clients().ecs;
-        if let Some(s) = alive_named(cx, cluster, &service).await? {
+        if let Some(s) = active_named(cx, cluster, &service).await? {
             return Err(name_taken(&format!(
                 "ECS service `{service}` (`{}`, {})",
                 s.service_arn().unwrap_or_default(),
