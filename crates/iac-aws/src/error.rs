@@ -466,6 +466,13 @@ mod tests {
             (Some("ServiceNotFoundException"), 400, "not found"),
             (Some("ResourceNotFoundException"), 400, "not found"),
             (Some("RepositoryNotFoundException"), 400, "not found"),
+            (Some("ObjectNotFoundException"), 400, "not found"),
+            (Some("InvalidLaunchTemplateId.NotFound"), 400, "not found"),
+            (
+                Some("InvalidLaunchTemplateName.NotFoundException"),
+                400,
+                "not found",
+            ),
             (None, 404, "not found"),
             (Some("DependencyViolation"), 400, "conflict"),
             (Some("DeleteConflict"), 409, "conflict"),

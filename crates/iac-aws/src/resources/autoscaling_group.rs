@@ -32,11 +32,11 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    apply_tag_pairs, bool_or, existing, gone, input_tags, keep_tagged, malformed, order_like,
-    paged, poll_until, req_str, str_list, tagged_of as common_tagged_of, tagged_or, tags_json,
-    taken_as_conflict, Backoff,
+    apply_tag_pairs, bool_or, existing, gone, in_chunks, input_tags, keep_tagged, malformed,
+    order_like, paged, poll_until, req_str, str_list, tagged_of as common_tagged_of, tagged_or,
+    tags_json, taken_as_conflict, Backoff,
 };
-use super::{Cx, ResourceType};
+use super::{touches, Cx, ResourceType};
 use crate::Service;
 
 const RTYPE: &str = "aws.autoscaling_group";
@@ -56,7 +56,7 @@ pub struct AutoScalingGroupType;
 
 /// Every group one `DescribeAutoScalingGroups` (all pages) finds, by name: `asking` sets
 /// what it asks for (names, or a filter) on the request.
-async fn describe_by_name(
+async fn describe_matching(
     cx: &Cx,
     asking: impl Fn(DescribeAutoScalingGroupsFluentBuilder) -> DescribeAutoScalingGroupsFluentBuilder,
 ) -> Result<HashMap<String, AutoScalingGroup>, ProviderError> {
@@ -80,13 +80,12 @@ pub(crate) async fn describe(
     cx: &Cx,
     names: &[String],
 ) -> Result<HashMap<String, AutoScalingGroup>, ProviderError> {
-    let mut out = HashMap::new();
-    for chunk in names.chunks(DESCRIBE_BATCH) {
-        out.extend(
-            describe_by_name(cx, |r| r.set_auto_scaling_group_names(Some(chunk.to_vec()))).await?,
-        );
-    }
-    Ok(out)
+    in_chunks(names, DESCRIBE_BATCH, |chunk| {
+        describe_matching(cx, move |r| {
+            r.set_auto_scaling_group_names(Some(chunk.clone()))
+        })
+    })
+    .await
 }
 
 /// The stack's tags as the group's, propagated to its instances.
@@ -199,7 +198,7 @@ async fn describe_tagged(cx: &Cx) -> Result<HashMap<String, AutoScalingGroup>, P
         .name("tag:iac:stack")
         .values(&cx.stack)
         .build();
-    describe_by_name(cx, |r| r.filters(stack_filter.clone())).await
+    describe_matching(cx, |r| r.filters(stack_filter.clone())).await
 }
 
 /// The groups of `found` (not being deleted) as the plan's orphan check takes them.
@@ -356,7 +355,7 @@ impl ResourceType for AutoScalingGroupType {
             update = update.launch_template(launch_template_spec(new)?);
             any = true;
         }
-        if has("subnets") || changed.iter().any(|c| c.starts_with("subnets[")) {
+        if touches(changed, "subnets") {
             update = update.vpc_zone_identifier(str_list(new, "subnets").join(","));
             any = true;
         }

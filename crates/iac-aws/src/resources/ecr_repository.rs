@@ -15,7 +15,7 @@ use serde_json::{json, Value as Json};
 
 use super::common::{
     apply_tag_diff, bool_or, describe_in_batches, find_by_name, for_each_bounded, gone, live_tags,
-    malformed, req_str, sdk_tags_of, taken_as_conflict, READ_CONCURRENCY,
+    malformed, physical_ids, req_str, sdk_tags_of, taken_as_conflict, READ_CONCURRENCY,
 };
 use super::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -86,7 +86,7 @@ impl ResourceType for EcrRepository {
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let names: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
+        let names = physical_ids(requests);
         let found = describe(cx, &names).await?;
         // One `ListTagsForResource` per repository and no batch form: sent concurrently.
         let found = &found;

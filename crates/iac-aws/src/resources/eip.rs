@@ -9,8 +9,8 @@ use serde_json::{json, Value as Json};
 
 use super::common::{live_tags, malformed, object};
 use super::ec2::{
-    self, by_id, delete_when_unused, live_by_id, reconcile_tags, tag_spec, Ec2Ops, Ec2Type,
-    LastInputs, IN_USE_LIMIT,
+    self, by_id, delete_while_used, live_by_id, reconcile_tags, tag_spec, Ec2Ops, Ec2Type,
+    LastInputs,
 };
 use super::Cx;
 use crate::Service;
@@ -120,10 +120,10 @@ impl Ec2Ops for Eip {
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
         let ec2 = &cx.aws.clients().ec2;
-        delete_when_unused(
+        delete_while_used(
             op,
-            &format!("elastic IP `{id}`"),
-            IN_USE_LIMIT,
+            "elastic IP",
+            id,
             || async {
                 ec2.release_address()
                     .allocation_id(id)

@@ -12,6 +12,7 @@
 use iac_engine::provider::{ErrorKind, ProviderError};
 use serde_json::{json, Map, Value as Json};
 
+use super::common::{absent_is_none, gone_is_ok};
 use super::Cx;
 use crate::Service;
 
@@ -107,8 +108,8 @@ pub(crate) async fn read(cx: &Cx, role: &str) -> Result<Json, ProviderError> {
         .send()
         .await
         .map_err(cx.err(Service::Iam, "GetRolePolicy"));
-    match got {
-        Ok(resp) => statements(resp.policy_document()).ok_or_else(|| {
+    match absent_is_none(got)? {
+        Some(resp) => statements(resp.policy_document()).ok_or_else(|| {
             ProviderError::new(
                 ErrorKind::Fatal,
                 format!(
@@ -116,8 +117,7 @@ pub(crate) async fn read(cx: &Cx, role: &str) -> Result<Json, ProviderError> {
                 ),
             )
         }),
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(json!([])),
-        Err(e) => Err(e),
+        None => Ok(json!([])),
     }
 }
 
@@ -143,11 +143,7 @@ pub(crate) async fn put(cx: &Cx, role: &str, policies: Option<&Json>) -> Result<
                 .send()
                 .await
                 .map_err(cx.err(Service::Iam, "DeleteRolePolicy"));
-            match deleted {
-                Ok(_) => {}
-                Err(e) if e.kind == ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
+            gone_is_ok(deleted)?;
         }
     }
     Ok(())

@@ -19,11 +19,11 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::common::{
-    absent_is_none, all_pages, apply_tag_diff, find_by_name, for_each_bounded, iam_next_marker,
-    live_tags, order_like, poll_until, req_str, sdk_tags_of, str_list, taken_as_conflict, Backoff,
-    READ_CONCURRENCY,
+    absent_is_none, all_pages, apply_tag_diff, arn_name, find_by_name, for_each_bounded,
+    iam_next_marker, live_tags, order_like, poll_until, req_str, sdk_tags_of, str_list,
+    taken_as_conflict, Backoff, READ_CONCURRENCY,
 };
-use super::{iam_policy, Cx, ResourceType};
+use super::{iam_policy, touches, Cx, ResourceType};
 use crate::Service;
 
 const RTYPE: &str = "aws.iam_role";
@@ -189,15 +189,6 @@ async fn read_one(cx: &Cx, r: &ReadRequest) -> Result<Option<Live>, ProviderErro
     }))
 }
 
-/// The name in an IAM ARN `arn:aws:iam::ACCOUNT:KIND/PATH/NAME` (the last part), or `id`
-/// itself when it is no ARN of that `kind` (`role`, `instance-profile`).
-pub(super) fn iam_name<'a>(id: &'a str, kind: &str) -> &'a str {
-    match id.split_once(&format!(":{kind}/")) {
-        Some((_, path)) => path.rsplit('/').next().unwrap_or(path),
-        None => id,
-    }
-}
-
 #[async_trait]
 impl ResourceType for IamRole {
     async fn read(
@@ -217,7 +208,7 @@ impl ResourceType for IamRole {
         id: &str,
         desired: &Json,
     ) -> Result<Option<Imported>, ProviderError> {
-        super::read_one(self, cx, name, iam_name(id, "role"), desired, json!({})).await
+        super::read_one(self, cx, name, arn_name(id, "role"), desired, json!({})).await
     }
 
     /// By `name`: the role of that name (see `find`), whoever owns it.
@@ -306,11 +297,11 @@ impl ResourceType for IamRole {
         changed: &[String],
     ) -> Result<Json, ProviderError> {
         let iam = &cx.aws.clients().iam;
-        if changed.iter().any(|p| p.starts_with("managed_policies")) {
+        if touches(changed, "managed_policies") {
             let have = attached(cx, id).await?;
             match_policies(cx, id, &have, &str_list(new, "managed_policies")).await?;
         }
-        if changed.iter().any(|p| p.starts_with("policies")) {
+        if touches(changed, "policies") {
             iam_policy::put(cx, id, new.get("policies")).await?;
         }
         let remove = |keys| async move {

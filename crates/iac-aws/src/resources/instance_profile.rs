@@ -14,10 +14,9 @@ use iac_engine::provider::{
 use serde_json::{json, Value as Json};
 
 use super::common::{
-    absent_is_none, apply_tag_diff, find_by_name, for_each_bounded, gone, gone_is_ok, live_tags,
-    poll_until, req_str, sdk_tags_of, taken_as_conflict, Backoff, READ_CONCURRENCY,
+    absent_is_none, apply_tag_diff, arn_name, find_by_name, for_each_bounded, gone, gone_is_ok,
+    live_tags, poll_until, req_str, sdk_tags_of, taken_as_conflict, Backoff, READ_CONCURRENCY,
 };
-use super::iam_role::iam_name;
 use super::{Cx, ResourceType};
 use crate::Service;
 
@@ -107,7 +106,7 @@ impl ResourceType for InstanceProfile {
         id: &str,
         desired: &Json,
     ) -> Result<Option<Imported>, ProviderError> {
-        let profile = iam_name(id, "instance-profile");
+        let profile = arn_name(id, "instance-profile");
         super::read_one(self, cx, name, profile, desired, json!({})).await
     }
 

@@ -16,7 +16,7 @@ use super::ec2::{
     align, by_id, created_with_id, delete_when_unused, described, put_list, reconcile_tags,
     tag_spec, wait_visible, with_id, Ec2Ops, Ec2Type, LastInputs,
 };
-use super::Cx;
+use super::{touches, Cx};
 use crate::Service;
 
 const TYPE: &str = "aws.route_table";
@@ -346,10 +346,7 @@ impl Ec2Ops for RouteTable {
         new: &Json,
         changed: &[String],
     ) -> Result<Json, ProviderError> {
-        if changed
-            .iter()
-            .any(|c| c.starts_with("routes") || c.starts_with("subnets"))
-        {
+        if touches(changed, "routes") || touches(changed, "subnets") {
             let live = describe_one(cx, id).await?.ok_or_else(|| {
                 ProviderError::new(
                     ErrorKind::NotFound,

@@ -13,7 +13,7 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::common::req_str;
+use super::common::{in_chunks, physical_ids, req_str};
 use super::{read_one, Cx, ResourceType};
 use crate::Service;
 
@@ -62,21 +62,20 @@ pub(super) async fn get_parameters(
     names: &[String],
     with_decryption: Option<bool>,
 ) -> Result<Vec<Parameter>, ProviderError> {
-    let mut out = Vec::new();
-    for chunk in names.chunks(BATCH) {
+    in_chunks(names, BATCH, |chunk| async move {
         let resp = cx
             .aws
             .clients()
             .ssm
             .get_parameters()
-            .set_names(Some(chunk.to_vec()))
+            .set_names(Some(chunk))
             .set_with_decryption(with_decryption)
             .send()
             .await
             .map_err(cx.err(Service::Ssm, "GetParameters"))?;
-        out.extend(resp.parameters().iter().cloned());
-    }
-    Ok(out)
+        Ok(resp.parameters().to_vec())
+    })
+    .await
 }
 
 fn lookup_only(what: &str) -> ProviderError {
@@ -94,7 +93,7 @@ impl ResourceType for SsmParameter {
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let names: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
+        let names = physical_ids(requests);
         let found = get(cx, &names).await?;
         requests
             .iter()

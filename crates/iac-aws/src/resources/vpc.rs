@@ -12,8 +12,8 @@ use serde_json::{json, Value as Json};
 
 use super::common::{bool_or, live_tags, malformed, object, req_str};
 use super::ec2::{
-    self, available, by_id, delete_unless_interfaces, described, live_by_id, reconcile_tags,
-    tag_spec, Ec2, Ec2Ops, Ec2Type, LastInputs,
+    self, available, by_id, delete_while_used, described, interfaces_using, live_by_id,
+    reconcile_tags, tag_spec, Ec2, Ec2Ops, Ec2Type, LastInputs,
 };
 use super::{read_one, Cx};
 use crate::Service;
@@ -220,13 +220,19 @@ impl Ec2Ops for Vpc {
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
         let ec2 = &cx.aws.clients().ec2;
-        delete_unless_interfaces(cx, op, "VPC", Self::ID_FILTER, id, || async {
-            ec2.delete_vpc()
-                .vpc_id(id)
-                .send()
-                .await
-                .map_err(cx.err(Service::Ec2, "DeleteVpc"))
-        })
+        delete_while_used(
+            op,
+            "VPC",
+            id,
+            || async {
+                ec2.delete_vpc()
+                    .vpc_id(id)
+                    .send()
+                    .await
+                    .map_err(cx.err(Service::Ec2, "DeleteVpc"))
+            },
+            || interfaces_using(cx, Self::ID_FILTER, id),
+        )
         .await
     }
 }

@@ -4,12 +4,42 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use iac_engine::provider::{ErrorKind, ProviderError};
+use iac_engine::provider::{ErrorKind, ProviderError, ReadRequest};
+
+/// The physical ids of `requests`, in their order: what a read describes.
+pub fn physical_ids(requests: &[ReadRequest]) -> Vec<String> {
+    requests.iter().map(|r| r.physical_id.clone()).collect()
+}
+
+/// The answers of `call` for `ids` in chunks of at most `batch` (the most one request
+/// takes), one request after another in the order of `ids`, gathered into one collection
+/// (a `Vec`, or a map by id). A failure ends it.
+///
+/// The one loop of the provider over an API's batch limit: each caller only says how to
+/// send one chunk and read its answer.
+pub async fn in_chunks<C, I, F, Fut>(
+    ids: &[String],
+    batch: usize,
+    mut call: F,
+) -> Result<C, ProviderError>
+where
+    C: Default + Extend<I::Item>,
+    I: IntoIterator,
+    F: FnMut(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<I, ProviderError>>,
+{
+    let mut out = C::default();
+    for chunk in ids.chunks(batch) {
+        out.extend(call(chunk.to_vec()).await?);
+    }
+    Ok(out)
+}
 
 /// Describes `ids` in batches of `batch` with `describe` (one describe of the ids given,
-/// all pages, keyed by id). One unknown id makes some APIs fail the whole call (ELB's
-/// `LoadBalancerNotFound`, ECR's `RepositoryNotFoundException`), so a batch failing with
-/// `NotFound` is redone one id at a time, and unknown ids are left out of the answer.
+/// all pages, keyed by id), through [`in_chunks`]. One unknown id makes some APIs fail the
+/// whole call (ELB's `LoadBalancerNotFound`, ECR's `RepositoryNotFoundException`), so a
+/// batch failing with `NotFound` is redone one id at a time, and unknown ids are left out
+/// of the answer.
 pub async fn describe_in_batches<T, F, Fut>(
     ids: &[String],
     batch: usize,
@@ -19,23 +49,24 @@ where
     F: Fn(Vec<String>) -> Fut,
     Fut: Future<Output = Result<HashMap<String, T>, ProviderError>>,
 {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(batch) {
-        match describe(chunk.to_vec()).await {
-            Ok(found) => out.extend(found),
+    let describe = &describe;
+    in_chunks(ids, batch, |chunk| async move {
+        match describe(chunk.clone()).await {
             Err(e) if e.kind == ErrorKind::NotFound => {
+                let mut out = HashMap::new();
                 for id in chunk {
-                    match describe(vec![id.clone()]).await {
+                    match describe(vec![id]).await {
                         Ok(found) => out.extend(found),
                         Err(e) if e.kind == ErrorKind::NotFound => {}
                         Err(e) => return Err(e),
                     }
                 }
+                Ok(out)
             }
-            Err(e) => return Err(e),
+            other => other,
         }
-    }
-    Ok(out)
+    })
+    .await
 }
 
 /// How many per-resource read requests one type's read keeps in flight at once.

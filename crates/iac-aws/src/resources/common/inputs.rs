@@ -6,6 +6,7 @@ use iac_engine::provider::ProviderError;
 use serde_json::{Map, Value as Json};
 
 use super::errors::missing_input;
+use crate::resources::Cx;
 
 /// A required string input.
 pub fn req_str<'a>(inputs: &'a Json, rtype: &str, prop: &str) -> Result<&'a str, ProviderError> {
@@ -13,6 +14,29 @@ pub fn req_str<'a>(inputs: &'a Json, rtype: &str, prop: &str) -> Result<&'a str,
         .get(prop)
         .and_then(Json::as_str)
         .ok_or_else(|| missing_input(rtype, prop))
+}
+
+/// The string `key` of the JSON object `v`, owned (what an SDK builder's `set_*` takes);
+/// `None` when absent or not a string.
+pub fn owned_str(v: &Json, key: &str) -> Option<String> {
+    v.get(key).and_then(Json::as_str).map(str::to_owned)
+}
+
+/// The AWS name of the stack's object `name`: its `name` input, which the engine fills with
+/// `<stack>-<NAME>` (shortened to `max` characters, the service's limit) when the stack
+/// leaves it out.
+pub fn aws_name_of(cx: &Cx, name: &str, inputs: &Json, max: usize) -> String {
+    owned_str(inputs, "name").unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, max))
+}
+
+/// The name in an ARN `arn:aws:SERVICE:REGION:ACCOUNT:KIND/PATH/NAME` (its last part), or
+/// `id` itself when it is no ARN of that `kind` (`role`, `instance-profile`,
+/// `capacity-provider`): what an import given a name or an ARN reads by.
+pub fn arn_name<'a>(id: &'a str, kind: &str) -> &'a str {
+    match id.split_once(&format!(":{kind}/")) {
+        Some((_, path)) => path.rsplit('/').next().unwrap_or(path),
+        None => id,
+    }
 }
 
 /// An optional boolean input with its default.
@@ -75,6 +99,27 @@ pub fn object<I: IntoIterator<Item = (&'static str, Json)>>(pairs: I) -> Json {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn arn_names_are_the_last_part_of_the_path() {
+        assert_eq!(
+            arn_name("arn:aws:iam::1:role/svc/shop-exec", "role"),
+            "shop-exec"
+        );
+        assert_eq!(
+            arn_name(
+                "arn:aws:ecs:us-east-1:1:capacity-provider/shop-ec2",
+                "capacity-provider"
+            ),
+            "shop-ec2"
+        );
+        assert_eq!(arn_name("shop-exec", "role"), "shop-exec");
+        assert_eq!(
+            arn_name("arn:aws:iam::1:instance-profile/p", "role"),
+            "arn:aws:iam::1:instance-profile/p",
+            "an ARN of another kind is taken as a name"
+        );
+    }
 
     #[test]
     fn live_lists_keep_the_applied_order() {

@@ -127,8 +127,8 @@ where
         if !ours(&id).await? {
             continue;
         }
-        if let Some(live) = read_found(rtype, cx, name, &id, inputs, Json::Null).await? {
-            return Ok(Some(existing(cx, name, id, live)));
+        if let Some(found) = find_existing(rtype, cx, name, &id, inputs).await? {
+            return Ok(Some(found));
         }
     }
     Ok(None)

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use aws_sdk_ec2::types::Filter;
-use iac_engine::provider::{Created, Existing, Live, ProviderError, ReadRequest, Tagged};
+use iac_engine::provider::{Existing, Live, ProviderError, ReadRequest, Tagged};
 use serde_json::{json, Value as Json};
 
 use super::super::common::{existing, keep_tagged, tagged_of, tagged_or};
@@ -20,14 +20,6 @@ pub fn by_id<T>(
     live: impl FnMut(&T) -> Option<(String, Live)>,
 ) -> HashMap<String, Live> {
     items.iter().filter_map(live).collect()
-}
-
-/// What a create of a type whose one attribute is its id answers.
-pub fn created_with_id(id: String) -> Created {
-    Created {
-        attrs: json!({ "id": id }),
-        physical_id: id,
-    }
 }
 
 /// An object read back as `inputs` with its attributes `attrs`: `(id, live)` for [`by_id`].
@@ -81,7 +73,7 @@ where
 /// `find` for an EC2 type: ONE describe filtered on the stack's `iac:stack` tag and the
 /// resource's `iac:name` tag (plus `extra` filters, e.g. on a state), through the type's
 /// `describe` (the one its read uses). Every EC2 create sets these tags in the create call
-/// itself (`TagSpecifications`, see [`tag_spec`]), so an object a create made is never
+/// itself (`TagSpecifications`, see [`tag_spec`](super::tag_spec)), so an object a create made is never
 /// untagged, and what this finds is always this stack's resource.
 ///
 /// Several matches (a replacement made before the old object was deleted carries the same

@@ -13,7 +13,7 @@ use aws_sdk_ec2::types::Filter;
 use iac_engine::provider::{
     Created, Existing, Found, Imported, Live, OpContext, ProviderError, ReadRequest, Tagged,
 };
-use serde_json::Value as Json;
+use serde_json::{json, Value as Json};
 
 use super::{read_one, Cx, ResourceType};
 
@@ -43,6 +43,14 @@ macro_rules! described {
     };
 }
 pub(crate) use described;
+
+/// What a create of a type whose one attribute is its id answers.
+pub fn created_with_id(id: String) -> Created {
+    Created {
+        attrs: json!({ "id": id }),
+        physical_id: id,
+    }
+}
 
 /// One EC2 type as the reads it shares with the others see it: its id filter, the filters
 /// that leave out objects being deleted, and its one paged describe. `read`, `list_tagged`,

@@ -64,26 +64,25 @@ where
     gone_is_ok(retry_dependency(op, what, Backoff::LONG.with_limit(limit), delete, users).await)
 }
 
-/// Deletes `what` `id` (a VPC, a subnet), which network interfaces can keep in use (of
-/// load balancers, tasks and NAT gateways, which AWS removes minutes after them): `delete`
-/// retried while they do, for at most [`IN_USE_LIMIT`]; when time runs out the error names
-/// them (those with `filter_name=id`, see [`interfaces_using`]).
-pub async fn delete_unless_interfaces<T, F, Fut>(
-    cx: &Cx,
+/// Deletes `what` `id` (a VPC, a subnet, a security group, an elastic IP), which network
+/// interfaces or associations can keep in use (of load balancers, tasks and NAT gateways,
+/// which AWS removes minutes after them): `delete` retried while they do, for at most
+/// [`IN_USE_LIMIT`]; when time runs out the error names what `users` finds (e.g. the
+/// interfaces [`interfaces_using`] finds).
+pub async fn delete_while_used<T, F, Fut, D, DFut>(
     op: &OpContext,
     what: &str,
-    filter_name: &str,
     id: &str,
     delete: F,
+    users: D,
 ) -> Result<(), ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ProviderError>>,
+    D: FnOnce() -> DFut,
+    DFut: Future<Output = Vec<String>>,
 {
-    delete_when_unused(op, &format!("{what} `{id}`"), IN_USE_LIMIT, delete, || {
-        interfaces_using(cx, filter_name, id)
-    })
-    .await
+    delete_when_unused(op, &format!("{what} `{id}`"), IN_USE_LIMIT, delete, users).await
 }
 
 /// Waits until a describe by id sees a resource just created.

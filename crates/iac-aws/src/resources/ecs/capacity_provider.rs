@@ -25,13 +25,14 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::describe::{self, EcsObject};
+use super::describe;
 use super::update_tags;
 use crate::resources::autoscaling_group::ECS_MANAGED_TAG;
 use crate::resources::common::{
-    existing, gone, live_tags, malformed, name_taken, poll_until, req_str, sdk_tags_of, Backoff,
+    arn_name, bool_or, existing, gone, live_tags, malformed, name_taken, poll_until, req_str,
+    sdk_tags_of, Backoff,
 };
-use crate::resources::{path_under, Cx, ResourceType};
+use crate::resources::{touches, Cx, ResourceType};
 use crate::Service;
 
 const RTYPE: &str = "aws.capacity_provider";
@@ -58,14 +59,6 @@ pub(crate) async fn listed_by_clusters(cx: &Cx) -> Result<Vec<String>, ProviderE
     Ok(names)
 }
 
-/// The provider named `provider`, unless it is INACTIVE (deleted).
-async fn active(cx: &Cx, provider: &str) -> Result<Option<CapacityProvider>, ProviderError> {
-    Ok(describe::capacity_providers(cx, &[provider.to_owned()])
-        .await?
-        .remove(provider)
-        .filter(|p| !p.inactive()))
-}
-
 fn int(v: Option<&Json>, default: i32) -> i32 {
     v.and_then(Json::as_i64)
         .and_then(|v| i32::try_from(v).ok())
@@ -87,11 +80,7 @@ fn managed_scaling(inputs: &Json) -> ManagedScaling {
 }
 
 fn termination_protection(inputs: &Json) -> ManagedTerminationProtection {
-    if inputs
-        .get("managed_termination_protection")
-        .and_then(Json::as_bool)
-        .unwrap_or(false)
-    {
+    if bool_or(inputs, "managed_termination_protection", false) {
         ManagedTerminationProtection::Enabled
     } else {
         ManagedTerminationProtection::Disabled
@@ -168,9 +157,7 @@ impl ResourceType for EcsCapacityProvider {
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let names: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
-        let found = describe::capacity_providers(cx, &names).await?;
-        Ok(describe::live_per_request(requests, &found, live_of))
+        describe::read_by_id(cx, requests, live_of).await
     }
 
     /// By name or ARN (`arn:aws:ecs:REGION:ACCOUNT:capacity-provider/NAME`).
@@ -181,7 +168,7 @@ impl ResourceType for EcsCapacityProvider {
         id: &str,
         desired: &Json,
     ) -> Result<Option<iac_engine::provider::Imported>, ProviderError> {
-        let provider = id.rsplit_once(":capacity-provider/").map_or(id, |(_, n)| n);
+        let provider = arn_name(id, "capacity-provider");
         crate::resources::read_one(self, cx, name, provider, desired, json!({})).await
     }
 
@@ -203,7 +190,7 @@ impl ResourceType for EcsCapacityProvider {
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
         let provider = req_str(inputs, RTYPE, "name")?;
-        Ok(active(cx, provider)
+        Ok(describe::active_named::<CapacityProvider>(cx, provider)
             .await?
             .map(|p| existing(cx, name, provider, live_of(&p, inputs))))
     }
@@ -217,7 +204,7 @@ impl ResourceType for EcsCapacityProvider {
     ) -> Result<Created, ProviderError> {
         let provider = req_str(inputs, RTYPE, "name")?;
         let group = req_str(inputs, RTYPE, "autoscaling_group")?;
-        if let Some(p) = active(cx, provider).await? {
+        if let Some(p) = describe::active_named::<CapacityProvider>(cx, provider).await? {
             return Err(name_taken(&format!(
                 "capacity provider `{provider}` (`{}`)",
                 p.capacity_provider_arn().unwrap_or_default()
@@ -261,9 +248,7 @@ impl ResourceType for EcsCapacityProvider {
         changed: &[String],
     ) -> Result<Json, ProviderError> {
         let ecs = &cx.aws.clients().ecs;
-        if changed
-            .iter()
-            .any(|p| path_under(p, "managed_scaling") || p == "managed_termination_protection")
+        if touches(changed, "managed_scaling") || touches(changed, "managed_termination_protection")
         {
             ecs.update_capacity_provider()
                 .name(id)
@@ -281,7 +266,7 @@ impl ResourceType for EcsCapacityProvider {
         let p = found
             .get(id)
             .ok_or_else(|| gone(&format!("capacity provider `{id}`")))?;
-        if crate::resources::touches(changed, "tags") {
+        if touches(changed, "tags") {
             update_tags(cx, describe::arn_of(p)?, old, new).await?;
         }
         Ok(attrs_of(p))
@@ -297,7 +282,10 @@ impl ResourceType for EcsCapacityProvider {
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
         // The emulator answers a delete of an unknown provider with HTTP 500: look first.
-        if active(cx, id).await?.is_none() {
+        if describe::active_named::<CapacityProvider>(cx, id)
+            .await?
+            .is_none()
+        {
             return Ok(());
         }
         super::cluster_capacity::detach_everywhere(cx, op, id).await?;
@@ -314,7 +302,12 @@ impl ResourceType for EcsCapacityProvider {
             op,
             &format!("capacity provider `{id}` to be deleted"),
             Backoff::LONG.with_limit(DELETE_LIMIT),
-            || async { Ok(active(cx, id).await?.is_none().then_some(())) },
+            || async {
+                Ok(describe::active_named::<CapacityProvider>(cx, id)
+                    .await?
+                    .is_none()
+                    .then_some(()))
+            },
         )
         .await
     }

@@ -16,9 +16,10 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Value as Json};
 
-use super::{describe, owned_str, update_tags};
+use super::{describe, update_tags, NAME_MAX};
 use crate::resources::common::{
-    bool_or, gone, live_tags, malformed, name_taken, retry_dependency, sdk_tags_of, Backoff,
+    aws_name_of, bool_or, gone, live_tags, malformed, name_taken, retry_dependency, sdk_tags_of,
+    Backoff,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -26,11 +27,6 @@ use crate::Service;
 /// The `aws.ecs_cluster` implementation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EcsCluster;
-
-/// The cluster name: the `name` input, which the engine fills with `<stack>-<NAME>`.
-fn cluster_name(cx: &Cx, name: &str, inputs: &Json) -> String {
-    owned_str(inputs, "name").unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, 255))
-}
 
 fn insights_setting(enabled: bool) -> ClusterSetting {
     ClusterSetting::builder()
@@ -44,16 +40,6 @@ fn attrs_of(c: &Cluster) -> Json {
         "arn": c.cluster_arn().unwrap_or_default(),
         "name": c.cluster_name().unwrap_or_default(),
     })
-}
-
-/// The cluster named `cluster`, unless it is INACTIVE (deleted: AWS keeps describing it
-/// for a while, and a create of that name makes a new cluster).
-async fn active_named(cx: &Cx, cluster: &str) -> Result<Option<Cluster>, ProviderError> {
-    // DescribeClusters takes names as well as ARNs.
-    Ok(describe::active_named(
-        describe::clusters(cx, &[cluster.to_owned()]).await?,
-        cluster,
-    ))
 }
 
 /// The live inputs of a cluster. Container insights come from the cluster's settings; an
@@ -89,10 +75,8 @@ impl ResourceType for EcsCluster {
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let arns: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
-        let found = describe::clusters(cx, &arns).await?;
         // A deleted cluster stays describable as INACTIVE for a while.
-        Ok(describe::live_per_request(requests, &found, live_of))
+        describe::read_by_id(cx, requests, live_of).await
     }
 
     /// By ARN, or by name (the physical id is the ARN).
@@ -106,7 +90,7 @@ impl ResourceType for EcsCluster {
         let arn = if id.starts_with("arn:") {
             id.to_owned()
         } else {
-            match active_named(cx, id).await? {
+            match describe::active_named::<Cluster>(cx, id).await? {
                 Some(c) => describe::arn_of(&c)?.to_owned(),
                 None => return Ok(None),
             }
@@ -132,7 +116,8 @@ impl ResourceType for EcsCluster {
         name: &str,
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
-        let found = active_named(cx, &cluster_name(cx, name, inputs)).await?;
+        let found =
+            describe::active_named::<Cluster>(cx, &aws_name_of(cx, name, inputs, NAME_MAX)).await?;
         describe::existing_by_arn(cx, name, found, |c| live_of(c, inputs))
     }
 
@@ -146,8 +131,8 @@ impl ResourceType for EcsCluster {
         name: &str,
         inputs: &Json,
     ) -> Result<Created, ProviderError> {
-        let cluster = cluster_name(cx, name, inputs);
-        if let Some(c) = active_named(cx, &cluster).await? {
+        let cluster = aws_name_of(cx, name, inputs, NAME_MAX);
+        if let Some(c) = describe::active_named::<Cluster>(cx, &cluster).await? {
             return Err(name_taken(&format!(
                 "ECS cluster `{cluster}` (`{}`)",
                 c.cluster_arn().unwrap_or_default()

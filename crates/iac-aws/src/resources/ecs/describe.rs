@@ -14,10 +14,12 @@ use aws_sdk_ecs::types::{
     CapacityProvider, CapacityProviderField, Cluster, ClusterField, Service as SdkService,
     ServiceField,
 };
-use iac_engine::provider::{ErrorKind, Existing, Live, ProviderError, ReadRequest};
+use iac_engine::provider::{Existing, Live, ProviderError, ReadRequest};
 use serde_json::Value as Json;
 
-use crate::resources::common::{existing, malformed, paged};
+use crate::resources::common::{
+    absent_is_none, existing, in_chunks, malformed, paged, physical_ids,
+};
 use crate::resources::Cx;
 use crate::Service;
 
@@ -142,22 +144,76 @@ where
     F: Fn(Vec<String>) -> Fut,
     Fut: Future<Output = Result<Vec<T>, ProviderError>>,
 {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(batch) {
-        for o in describe(chunk.to_vec()).await? {
-            if let Some(key) = o.key() {
-                out.insert(key.to_owned(), o);
-            }
+    in_chunks(ids, batch, |chunk| {
+        let described = describe(chunk);
+        async move {
+            Ok(described
+                .await?
+                .into_iter()
+                .filter_map(|o| Some((o.key()?.to_owned(), o)))
+                .collect::<Vec<_>>())
         }
+    })
+    .await
+}
+
+/// An object one batch describe of its ids answers, keyed by [`EcsObject::key`]: a cluster
+/// ([`clusters`]) or a capacity provider ([`capacity_providers`]).
+pub(crate) trait DescribedById: EcsObject + Send {
+    /// Describes the objects `ids`.
+    fn describe<'a>(
+        cx: &'a Cx,
+        ids: &'a [String],
+    ) -> impl Future<Output = Result<HashMap<String, Self>, ProviderError>> + Send + 'a;
+}
+
+impl DescribedById for Cluster {
+    fn describe<'a>(
+        cx: &'a Cx,
+        ids: &'a [String],
+    ) -> impl Future<Output = Result<HashMap<String, Self>, ProviderError>> + Send + 'a {
+        clusters(cx, ids)
     }
-    Ok(out)
+}
+
+impl DescribedById for CapacityProvider {
+    fn describe<'a>(
+        cx: &'a Cx,
+        ids: &'a [String],
+    ) -> impl Future<Output = Result<HashMap<String, Self>, ProviderError>> + Send + 'a {
+        capacity_providers(cx, ids)
+    }
+}
+
+/// A type's batch read of clusters or capacity providers: every request's object in one
+/// describe (batched), each read by `live` as [`live_per_request`] answers.
+pub(crate) async fn read_by_id<T: DescribedById>(
+    cx: &Cx,
+    requests: &[ReadRequest],
+    live: impl Fn(&T, &Json) -> Live,
+) -> Result<Vec<Option<Live>>, ProviderError> {
+    let found = T::describe(cx, &physical_ids(requests)).await?;
+    Ok(live_per_request(requests, &found, live))
 }
 
 /// The object named `name` among `found`, unless it is INACTIVE.
-pub(crate) fn active_named<T: EcsObject>(found: HashMap<String, T>, name: &str) -> Option<T> {
+pub(crate) fn find_active<T: EcsObject>(found: HashMap<String, T>, name: &str) -> Option<T> {
     found
         .into_values()
         .find(|o| o.name() == Some(name) && !o.inactive())
+}
+
+/// The cluster or capacity provider named `name` (their describes take names as well as
+/// ids), unless it is INACTIVE (deleted: ECS keeps describing it for a while, and a create
+/// of that name makes a new one).
+pub(crate) async fn active_named<T: DescribedById>(
+    cx: &Cx,
+    name: &str,
+) -> Result<Option<T>, ProviderError> {
+    Ok(find_active(
+        T::describe(cx, &[name.to_owned()]).await?,
+        name,
+    ))
 }
 
 /// Describes clusters by ARN (or name) with their tags and settings.
@@ -223,12 +279,10 @@ pub(crate) async fn services(
             .send()
             .await
             .map_err(cx.err(Service::Ecs, "DescribeServices"));
-        match resp {
-            Ok(resp) => Ok(resp.services().to_vec()),
-            // The cluster itself is gone: so are its services.
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
+        // The cluster itself is gone: so are its services.
+        Ok(absent_is_none(resp)?
+            .map(|resp| resp.services().to_vec())
+            .unwrap_or_default())
     })
     .await
 }

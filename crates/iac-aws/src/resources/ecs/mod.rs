@@ -24,11 +24,8 @@ use super::common::{absent_is_none, apply_tag_diff, poll_until_else, Backoff};
 use super::Cx;
 use crate::Service;
 
-/// The string `key` of the JSON object `v`, owned (what an SDK builder's `set_*` takes);
-/// `None` when absent or not a string.
-pub(crate) fn owned_str(v: &Json, key: &str) -> Option<String> {
-    v.get(key).and_then(Json::as_str).map(str::to_owned)
-}
+/// The longest name ECS takes for a cluster or a service.
+pub(crate) const NAME_MAX: usize = 255;
 
 /// The answer of a call on one task definition revision, `None` when the revision is not
 /// there (or no longer active): by the error's kind, or by the `ClientException` ECS

@@ -26,7 +26,7 @@ use aws_sdk_applicationautoscaling::types::{
 use iac_engine::provider::{ErrorKind, OpContext, ProviderError};
 use serde_json::{json, Map, Value as Json};
 
-use crate::resources::common::paged;
+use crate::resources::common::{gone_is_ok, paged};
 use crate::resources::Cx;
 use crate::Service;
 
@@ -354,7 +354,7 @@ pub(crate) async fn remove(cx: &Cx, op: &OpContext, id: &str) -> Result<(), Prov
             .send()
             .await
             .map_err(cx.err(Service::ApplicationAutoScaling, "DeleteScalingPolicy"));
-        unless_gone(deleted)?;
+        gone_is_ok(deleted)?;
     }
     if !registered {
         return Ok(());
@@ -368,7 +368,7 @@ pub(crate) async fn remove(cx: &Cx, op: &OpContext, id: &str) -> Result<(), Prov
         .send()
         .await
         .map_err(cx.err(Service::ApplicationAutoScaling, "DeregisterScalableTarget"));
-    unless_gone(deregistered)
+    gone_is_ok(deregistered)
 }
 
 /// Refused for want of permissions (`application-autoscaling:*` not granted).
@@ -377,20 +377,6 @@ pub(crate) fn denied(e: &ProviderError) -> bool {
         e.code(),
         Some("AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation")
     )
-}
-
-/// Already gone: AWS's code for a target or policy that does not exist.
-fn gone(e: &ProviderError) -> bool {
-    e.kind == ErrorKind::NotFound || e.code() == Some("ObjectNotFoundException")
-}
-
-/// A delete's answer, a target or policy already [`gone`] counting as done.
-fn unless_gone<T>(answer: Result<T, ProviderError>) -> Result<(), ProviderError> {
-    match answer {
-        Ok(_) => Ok(()),
-        Err(e) if gone(&e) => Ok(()),
-        Err(e) => Err(e),
-    }
 }
 
 #[cfg(test)]
@@ -418,8 +404,6 @@ mod tests {
         });
         assert!(denied(&refused));
         assert!(!denied(&err("ValidationException")));
-        assert!(!gone(&err("ValidationException")));
-        assert!(gone(&err("ObjectNotFoundException")));
     }
 
     #[test]

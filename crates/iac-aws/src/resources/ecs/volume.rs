@@ -14,7 +14,8 @@ use aws_sdk_ecs::types::{
 use iac_engine::provider::{ErrorKind, ProviderError};
 use serde_json::{json, Map, Value as Json};
 
-use super::{omit_unapplied, owned_str};
+use super::omit_unapplied;
+use crate::resources::common::owned_str;
 
 /// ECS's root directory of an EFS volume that names none.
 const EFS_ROOT: &str = "/";

@@ -1,7 +1,8 @@
 //! Describing load balancers and target groups, the two ELB objects named once per account
-//! and region and tuned by attributes: by ARN in batches, by name, and one integer
-//! attribute read or set. The two kinds differ only in the SDK calls, which
-//! [`described!`] names once for each.
+//! and region and tuned by attributes: by ARN in batches ([`describe`], and with their tags,
+//! [`with_tags`]), by name ([`arn_by_name`]; `find` by the AWS name, [`find_named`]; the
+//! name a create takes checked free, [`free_name`]), and one integer attribute read or set.
+//! The two kinds differ only in the SDK calls, which [`impl_described!`] names once for each.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -14,7 +15,7 @@ use serde_json::Value as Json;
 
 use super::{aws_name, live_ids, read_tags, TagsByArn, DESCRIBE_BATCH};
 use crate::resources::common::{
-    absent_is_none, all_pages, describe_in_batches, find_existing, name_taken,
+    absent_is_none, all_pages, describe_in_batches, find_existing, name_taken, physical_ids,
 };
 use crate::resources::{Cx, ResourceType};
 use crate::Service;
@@ -105,7 +106,7 @@ pub(crate) async fn with_tags<T: Described>(
     cx: &Cx,
     requests: &[ReadRequest],
 ) -> Result<(HashMap<String, T>, TagsByArn), ProviderError> {
-    let arns: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
+    let arns = physical_ids(requests);
     let found = describe::<T>(cx, &arns).await?;
     let tags = read_tags(cx, &live_ids(requests, &found)).await?;
     Ok((found, tags))
@@ -165,7 +166,7 @@ pub(crate) async fn set_int_attribute<T: Described>(
 }
 
 /// Implements [`Described`] for one kind by naming its SDK type, calls and fields.
-macro_rules! described {
+macro_rules! impl_described {
     ($sdk:ty, $describe:ident, $op:literal, $set_arns:ident, $items:ident, $arn:ident,
      $name:ident, $describe_attrs:ident, $attrs_op:literal, $modify_attrs:ident,
      $modify_op:literal, $attr:ty, $arn_param:ident) => {
@@ -246,7 +247,7 @@ macro_rules! described {
     };
 }
 
-described!(
+impl_described!(
     LoadBalancer,
     describe_load_balancers,
     "DescribeLoadBalancers",
@@ -262,7 +263,7 @@ described!(
     load_balancer_arn
 );
 
-described!(
+impl_described!(
     TargetGroup,
     describe_target_groups,
     "DescribeTargetGroups",

@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::update_tags;
 use crate::resources::common::{
-    absent_is_none, find_existing, malformed, missing_input, name_taken, paged, req_str,
+    absent_is_none, find_existing, malformed, missing_input, name_taken, owned_str, paged, req_str,
     sdk_tags_of, tags_json,
 };
 use crate::resources::{Cx, ResourceType};
@@ -89,7 +89,7 @@ pub(crate) fn action_of(inputs: &Json) -> Result<Action, ProviderError> {
             .ok_or_else(|| missing_input(RTYPE, "fixed_response.status"))?;
         let config = FixedResponseActionConfig::builder()
             .status_code(status)
-            .set_message_body(f.get("body").and_then(Json::as_str).map(str::to_owned))
+            .set_message_body(owned_str(f, "body"))
             .content_type(
                 f.get("content_type")
                     .and_then(Json::as_str)

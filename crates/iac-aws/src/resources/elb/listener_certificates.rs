@@ -18,7 +18,7 @@ use iac_engine::provider::ProviderError;
 use serde_json::{json, Value as Json};
 
 use crate::resources::common::{for_each_bounded, order_like, paged, READ_CONCURRENCY};
-use crate::resources::Cx;
+use crate::resources::{touches, Cx};
 use crate::Service;
 
 /// The `certificates` the inputs ask for.
@@ -106,7 +106,7 @@ pub(crate) async fn sync(
     changed: &[String],
 ) -> Result<(), ProviderError> {
     let want = wanted(inputs);
-    if want.is_empty() && !changed.iter().any(|c| c.starts_with("certificates")) {
+    if want.is_empty() && !touches(changed, "certificates") {
         return Ok(());
     }
     let default = inputs.get("certificate").and_then(Json::as_str);

@@ -14,7 +14,10 @@ use aws_sdk_elasticloadbalancingv2::types::Tag;
 use iac_engine::provider::{ProviderError, ReadRequest};
 use serde_json::Value as Json;
 
-use super::common::{apply_tag_diff, for_each_bounded, tag_pairs, READ_CONCURRENCY};
+use super::common::{
+    apply_tag_diff, aws_name_of, for_each_bounded, in_chunks, owned_str, tag_pairs,
+    READ_CONCURRENCY,
+};
 use super::Cx;
 use crate::Service;
 
@@ -29,25 +32,23 @@ pub(crate) const DESCRIBE_BATCH: usize = 20;
 /// The tags of every ARN in `arns`, in batches of 20. An ARN missing from the answer has no
 /// entry (it was deleted between the describe and this call).
 pub(crate) async fn read_tags(cx: &Cx, arns: &[String]) -> Result<TagsByArn, ProviderError> {
-    let mut out = HashMap::new();
-    for chunk in arns.chunks(TAG_BATCH) {
+    in_chunks(arns, TAG_BATCH, |chunk| async move {
         let resp = cx
             .aws
             .clients()
             .elbv2
             .describe_tags()
-            .set_resource_arns(Some(chunk.to_vec()))
+            .set_resource_arns(Some(chunk))
             .send()
             .await
             .map_err(cx.err(Service::Elbv2, "DescribeTags"))?;
-        for desc in resp.tag_descriptions() {
-            let Some(arn) = desc.resource_arn() else {
-                continue;
-            };
-            out.insert(arn.to_owned(), tag_pairs(desc.tags()));
-        }
-    }
-    Ok(out)
+        Ok(resp
+            .tag_descriptions()
+            .iter()
+            .filter_map(|desc| Some((desc.resource_arn()?.to_owned(), tag_pairs(desc.tags()))))
+            .collect::<Vec<_>>())
+    })
+    .await
 }
 
 /// Applies the tag changes from `old` to `new` inputs to one ELB resource.
@@ -89,11 +90,7 @@ pub(crate) fn int_or(inputs: &Json, prop: &str, default: i64) -> i64 {
 /// The AWS name of a load balancer or target group: the `name` input, which the engine
 /// fills with `<stack>-<NAME>` (shortened to 32 characters) when the stack leaves it out.
 pub(crate) fn aws_name(cx: &Cx, name: &str, inputs: &Json) -> String {
-    inputs
-        .get("name")
-        .and_then(Json::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, 32))
+    aws_name_of(cx, name, inputs, 32)
 }
 
 /// Tags by ARN, as [`read_tags`] answers them.
@@ -120,12 +117,8 @@ where
     let mut parents: Vec<String> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for req in requests {
-        let parent = parent_of(&req.physical_id).or_else(|| {
-            req.last_inputs
-                .get(parent_key)
-                .and_then(Json::as_str)
-                .map(str::to_owned)
-        });
+        let parent =
+            parent_of(&req.physical_id).or_else(|| owned_str(&req.last_inputs, parent_key));
         if let Some(p) = parent.filter(|p| seen.insert(p.clone())) {
             parents.push(p);
         }

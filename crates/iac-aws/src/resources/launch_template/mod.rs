@@ -31,11 +31,11 @@ use iac_engine::provider::{
 use serde_json::{json, Value as Json};
 
 use super::common::{
-    existing, for_each_bounded, gone, gone_is_ok, keep_tagged, malformed, req_str, tagged_or,
-    taken_as_conflict, READ_CONCURRENCY,
+    absent_is_none, existing, for_each_bounded, gone, gone_is_ok, keep_tagged, malformed,
+    physical_ids, req_str, tagged_or, taken_as_conflict, READ_CONCURRENCY,
 };
 use super::ec2::{reconcile_tags, tag_spec};
-use super::{Cx, ResourceType};
+use super::{path_under, touches, Cx, ResourceType};
 use crate::Service;
 
 mod data;
@@ -43,7 +43,7 @@ mod read;
 
 use data::{new_default_version, resolve_ami, resolve_amis, template_data};
 pub use data::{parse_user_data, user_data_script};
-use read::{absent, default_data, describe, read_id, tagged_of, TAGGED_KEY};
+use read::{default_data, describe, read_id, tagged_of, TAGGED_KEY};
 
 const RTYPE: &str = "aws.launch_template";
 
@@ -53,10 +53,7 @@ pub struct LaunchTemplateType;
 
 /// The attributes an update changes: every change but tags makes a new default version.
 pub fn attrs_changed_by_update(changed: &[String]) -> Vec<String> {
-    if changed
-        .iter()
-        .all(|p| p == "tags" || p.starts_with("tags."))
-    {
+    if changed.iter().all(|p| path_under(p, "tags")) {
         return Vec::new();
     }
     vec!["version".to_owned(), "image_id".to_owned()]
@@ -69,7 +66,7 @@ impl ResourceType for LaunchTemplateType {
         cx: &Cx,
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
-        let ids: Vec<String> = requests.iter().map(|r| r.physical_id.clone()).collect();
+        let ids = physical_ids(requests);
         let found = describe(cx, &ids).await?;
         // Everything of the stack this describe saw, for the plan's orphan check.
         keep_tagged(cx, TAGGED_KEY, tagged_of(cx, found.clone()));
@@ -117,7 +114,7 @@ impl ResourceType for LaunchTemplateType {
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
         let wanted = req_str(inputs, RTYPE, "name")?;
-        let resp = absent(
+        let resp = absent_is_none(
             cx.aws
                 .clients()
                 .ec2
@@ -197,10 +194,7 @@ impl ResourceType for LaunchTemplateType {
         new: &Json,
         changed: &[String],
     ) -> Result<Json, ProviderError> {
-        if changed
-            .iter()
-            .any(|p| p == "tags" || p.starts_with("tags."))
-        {
+        if touches(changed, "tags") {
             reconcile_tags(cx, id, old, new).await?;
         }
         let template = req_str(new, RTYPE, "name")?;
@@ -232,7 +226,7 @@ impl ResourceType for LaunchTemplateType {
         id: &str,
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
-        gone_is_ok(absent(
+        gone_is_ok(
             cx.aws
                 .clients()
                 .ec2
@@ -241,7 +235,7 @@ impl ResourceType for LaunchTemplateType {
                 .send()
                 .await
                 .map_err(cx.err(Service::Ec2, "DeleteLaunchTemplate")),
-        ))
+        )
     }
 }
 

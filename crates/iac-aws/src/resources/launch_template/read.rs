@@ -39,7 +39,7 @@ pub(super) async fn describe(
     // fails the whole call).
     let missing: Vec<&String> = ids.iter().filter(|id| !out.contains_key(*id)).collect();
     for id in missing {
-        let resp = absent(
+        let resp = absent_is_none(
             ec2.describe_launch_templates()
                 .launch_template_ids(id)
                 .send()
@@ -53,32 +53,12 @@ pub(super) async fn describe(
     Ok(out)
 }
 
-/// The answer of a call on one template, `None` when it does not exist: by the error's
-/// kind, or by EC2's "no such template" codes, which the connection layer may file as
-/// other errors.
-pub(super) fn absent<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match result {
-        Err(e)
-            if matches!(
-                e.code(),
-                Some(
-                    "InvalidLaunchTemplateId.NotFound"
-                        | "InvalidLaunchTemplateName.NotFoundException"
-                )
-            ) =>
-        {
-            Ok(None)
-        }
-        other => absent_is_none(other),
-    }
-}
-
 /// The data of the template's default version.
 pub(super) async fn default_data(
     cx: &Cx,
     id: &str,
 ) -> Result<Option<ResponseLaunchTemplateData>, ProviderError> {
-    let resp = absent(
+    let resp = absent_is_none(
         cx.aws
             .clients()
             .ec2

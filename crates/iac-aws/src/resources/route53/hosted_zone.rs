@@ -18,8 +18,8 @@ use serde_json::{json, Map, Value as Json};
 use super::{bare_zone_id, normal_name, zone_records};
 use crate::resources::common::{
     absent_is_none, all_pages_by, client_token, first_ours, for_each_bounded, foreign_owner,
-    malformed, name_taken, poll_until, req_str, sdk_tags, tag_pairs, tags_json, Backoff, TagDiff,
-    READ_CONCURRENCY,
+    in_chunks, malformed, name_taken, poll_until, req_str, sdk_tags, tag_pairs, tags_json, Backoff,
+    TagDiff, READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -65,26 +65,29 @@ async fn read_tags(
     cx: &Cx,
     ids: &[String],
 ) -> Result<HashMap<String, Vec<(String, String)>>, ProviderError> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(TAG_BATCH) {
+    in_chunks(ids, TAG_BATCH, |chunk| async move {
         let resp = cx
             .aws
             .clients()
             .route53
             .list_tags_for_resources()
             .resource_type(TagResourceType::Hostedzone)
-            .set_resource_ids(Some(chunk.to_vec()))
+            .set_resource_ids(Some(chunk))
             .send()
             .await
             .map_err(cx.err(Service::Route53, "ListTagsForResources"))?;
-        for set in resp.resource_tag_sets() {
-            let Some(id) = set.resource_id() else {
-                continue;
-            };
-            out.insert(bare_zone_id(id).to_owned(), tag_pairs(set.tags()));
-        }
-    }
-    Ok(out)
+        Ok(resp
+            .resource_tag_sets()
+            .iter()
+            .filter_map(|set| {
+                Some((
+                    bare_zone_id(set.resource_id()?).to_owned(),
+                    tag_pairs(set.tags()),
+                ))
+            })
+            .collect::<Vec<_>>())
+    })
+    .await
 }
 
 async fn change_tags(cx: &Cx, id: &str, diff: &TagDiff) -> Result<(), ProviderError> {

@@ -31,10 +31,10 @@ use serde_json::{json, Map, Value as Json};
 
 use super::common::{client_token, live_tags, malformed, req_str};
 use super::ec2::{
-    self, align, by_id, created_with_id, delete_when_unused, described, interfaces_using, put_list,
-    reconcile_tags, tag_spec, with_id, Ec2Ops, Ec2Type, LastInputs, IN_USE_LIMIT,
+    self, align, by_id, created_with_id, delete_while_used, described, interfaces_using, put_list,
+    reconcile_tags, tag_spec, with_id, Ec2Ops, Ec2Type, LastInputs,
 };
-use super::Cx;
+use super::{touches, Cx};
 use crate::Service;
 
 mod reconcile;
@@ -151,10 +151,7 @@ impl Ec2Ops for SecurityGroup {
         new: &Json,
         changed: &[String],
     ) -> Result<Json, ProviderError> {
-        if changed
-            .iter()
-            .any(|c| c.starts_with("ingress") || c.starts_with("egress"))
-        {
+        if touches(changed, "ingress") || touches(changed, "egress") {
             reconcile_rules(cx, id, new).await?;
         }
         reconcile_tags(cx, id, old, new).await?;
@@ -171,10 +168,10 @@ impl Ec2Ops for SecurityGroup {
         _inputs: &Json,
     ) -> Result<(), ProviderError> {
         let ec2 = &cx.aws.clients().ec2;
-        delete_when_unused(
+        delete_while_used(
             op,
-            &format!("security group `{id}`"),
-            IN_USE_LIMIT,
+            "security group",
+            id,
             || async {
                 ec2.delete_security_group()
                     .group_id(id)

@@ -93,11 +93,6 @@ pub(super) fn propagate_tags(inputs: &Json) -> PropagateTags {
 /// The schema's default `propagate_tags`.
 pub(super) const DEFAULT_PROPAGATE_TAGS: &str = "SERVICE";
 
-/// The service name: the `name` input, which the engine fills with `<stack>-<NAME>`.
-pub(super) fn service_name(cx: &Cx, name: &str, inputs: &Json) -> String {
-    owned_str(inputs, "name").unwrap_or_else(|| iac_stack::schema::aws_name(&cx.stack, name, 255))
-}
-
 /// The cluster of a service: the `cluster` input, else the one named in a long-format
 /// service ARN (`service/CLUSTER/NAME`).
 pub(super) fn cluster_of<'a>(inputs: &'a Json, arn: &'a str) -> Option<&'a str> {

@@ -34,11 +34,12 @@ use iac_engine::provider::{
 use serde_json::{json, Map, Value as Json};
 
 use super::task_definition::family_of;
-use super::{absent_revision, omit_unapplied, owned_str, retry_role_propagation, update_tags};
+use super::{absent_revision, omit_unapplied, retry_role_propagation, update_tags, NAME_MAX};
 use super::{discovery, scaling};
 use crate::resources::common::{
-    bool_or, for_each_bounded, gone, live_tags, malformed, name_taken, order_like, poll_until,
-    poll_until_else, req_str, sdk_tags_of, str_list, Backoff, READ_CONCURRENCY,
+    aws_name_of, bool_or, for_each_bounded, gone, live_tags, malformed, name_taken, order_like,
+    owned_str, poll_until, poll_until_else, req_str, sdk_tags_of, str_list, Backoff,
+    READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;
@@ -49,7 +50,7 @@ mod read;
 #[cfg(test)]
 mod tests;
 
-use super::describe::{active_named, arn_of, existing_by_arn, service_arns, services as describe};
+use super::describe::{arn_of, existing_by_arn, find_active, service_arns, services as describe};
 use deploy::*;
 pub(crate) use inputs::forced_by_launch_type;
 use inputs::*;
@@ -165,7 +166,7 @@ impl ResourceType for EcsService {
             },
         };
         let Some(s) =
-            alive_named(cx, cluster, service.rsplit('/').next().unwrap_or(service)).await?
+            active_named(cx, cluster, service.rsplit('/').next().unwrap_or(service)).await?
         else {
             return Ok(None);
         };
@@ -187,7 +188,7 @@ impl ResourceType for EcsService {
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
         let cluster = req_str(inputs, RTYPE, "cluster")?;
-        let found = alive_named(cx, cluster, &service_name(cx, name, inputs)).await?;
+        let found = active_named(cx, cluster, &aws_name_of(cx, name, inputs, NAME_MAX)).await?;
         existing_by_arn(cx, name, found, |s| Live {
             inputs: live_inputs(s, inputs),
             attrs: attrs_of(s),
@@ -205,13 +206,13 @@ impl ResourceType for EcsService {
         name: &str,
         inputs: &Json,
     ) -> Result<Created, ProviderError> {
-        let service = service_name(cx, name, inputs);
+        let service = aws_name_of(cx, name, inputs, NAME_MAX);
         let cluster = req_str(inputs, RTYPE, "cluster")?;
         let task = req_str(inputs, RTYPE, "task_definition")?;
         let network = network(inputs)?;
         let strategy = strategy(inputs)?;
         let ecs = &cx.aws.clients().ecs;
-        if let Some(s) = alive_named(cx, cluster, &service).await? {
+        if let Some(s) = active_named(cx, cluster, &service).await? {
             return Err(name_taken(&format!(
                 "ECS service `{service}` (`{}`, {})",
                 s.service_arn().unwrap_or_default(),

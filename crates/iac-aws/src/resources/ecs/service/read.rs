@@ -12,13 +12,13 @@ pub(super) async fn describe_one(
 
 /// The service named `service` in `cluster`, unless it is INACTIVE (deleted: ECS keeps
 /// describing it for a while, and a create of that name makes a new service).
-pub(super) async fn alive_named(
+pub(super) async fn active_named(
     cx: &Cx,
     cluster: &str,
     service: &str,
 ) -> Result<Option<SdkService>, ProviderError> {
     // DescribeServices takes names as well as ARNs.
-    Ok(active_named(
+    Ok(find_active(
         describe(cx, cluster, &[service.to_owned()]).await?,
         service,
     ))

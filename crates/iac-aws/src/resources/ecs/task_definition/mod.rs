@@ -33,10 +33,10 @@ use serde_json::{json, Map, Value as Json};
 
 use super::container::{self, text};
 use super::volume;
-use super::{absent_revision, omit_unapplied, owned_str, retry_role_propagation, update_tags};
+use super::{absent_revision, omit_unapplied, retry_role_propagation, update_tags};
 use crate::resources::common::{
-    existing, for_each_bounded, live_tags, malformed, paged, read_found, req_str, sdk_tags_of,
-    READ_CONCURRENCY,
+    existing, for_each_bounded, live_tags, malformed, owned_str, paged, read_found, req_str,
+    sdk_tags_of, READ_CONCURRENCY,
 };
 use crate::resources::{read_one, Cx, ResourceType};
 use crate::Service;

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::super::listener::{action_of as listener_action, live_action as listener_live_action};
 use super::RTYPE;
-use crate::resources::common::{missing_input, strings_of, tags_json};
+use crate::resources::common::{missing_input, owned_str, strings_of, tags_json};
 
 /// The stack's `conditions` as ELB's, in the stack's order: one condition per list, one per
 /// header of `http_header`.
@@ -53,9 +53,7 @@ pub(super) fn conditions_of(inputs: &Json) -> Vec<RuleCondition> {
                 .field("http-header")
                 .http_header_config(
                     HttpHeaderConditionConfig::builder()
-                        .set_http_header_name(
-                            h.get("name").and_then(Json::as_str).map(str::to_owned),
-                        )
+                        .set_http_header_name(owned_str(h, "name"))
                         .set_values(Some(strings_of(h.get("values"))))
                         .build(),
                 )
