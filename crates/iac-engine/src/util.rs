@@ -238,14 +238,6 @@ mod tests {
         assert!(path_within("health_check.path", "health_check"));
         assert!(path_within("containers[0].image", "containers"));
         assert!(!path_within("containers_x", "containers"));
-        assert_eq!(
-            path_segments("containers[0].image"),
-            [
-                PathSeg::Key("containers"),
-                PathSeg::Index(0),
-                PathSeg::Key("image")
-            ]
-        );
     }
 
     #[test]

@@ -16,9 +16,9 @@ pub use existing::{identifies, lookup_by, lookup_types, searched_for, LookupBy};
 pub use import_id::{check_import_id, import_id, ImportId, ImportIdError};
 pub use json::json_schema;
 /// The builders the schema is written with, for schemas written elsewhere (the engine's
-/// test types): an optional property, an attribute, a replace-marked property, an AWS name,
-/// and `PLAIN`, what most types are.
-pub use types::{attr, named, opt, rep, PLAIN};
+/// test types): an optional property, an attribute, an AWS name, and `PLAIN`, what most
+/// types are (tagged, no AWS name, no data held).
+pub use types::{attr, named, opt, PLAIN};
 pub use types::{ECS_AMI_FAMILY, ECS_AMI_PARAMETER, TYPES};
 
 /// One resource type, e.g. `aws.vpc`.

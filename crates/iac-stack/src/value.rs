@@ -356,3 +356,36 @@ fn from_tagged_json(json: serde_json::Value) -> Value {
         other => Value::from(other),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_read_as_keys_and_indices() {
+        assert_eq!(
+            path_segments("containers[0].image"),
+            [
+                PathSeg::Key("containers"),
+                PathSeg::Index(0),
+                PathSeg::Key("image")
+            ]
+        );
+        let v = Value::from(serde_json::json!({"containers": [{"image": "nginx"}]}));
+        assert_eq!(
+            v.at_path("containers[0].image"),
+            Some(&Value::Str("nginx".into()))
+        );
+        assert_eq!(v.at_path("containers[1].image"), None);
+    }
+
+    #[test]
+    fn a_reference_is_split_at_its_last_dot() {
+        let r = Reference::parse("web.alb.dns_name").unwrap();
+        assert_eq!(
+            (r.resource.as_str(), r.attr.as_str()),
+            ("web.alb", "dns_name")
+        );
+        assert_eq!(Reference::parse("nodot"), None);
+    }
+}

@@ -1,7 +1,7 @@
 //! The test resource types: a few shaped like the real ones (replace marks, an AWS-named
 //! type, nested objects), and `ALL`, the schemas the fake provider knows.
 
-use iac_stack::schema::{self, Attr, AttrKind, AwsName, DefaultValue, Kind, Prop, TypeSchema};
+use iac_stack::schema::{self, Attr, AttrKind, DefaultValue, Kind, Prop, TypeSchema};
 
 /// A property of the test types (no doc); `replace` marks it as forcing a new object.
 const fn prop(name: &'static str, kind: Kind, replace: bool) -> Prop {
@@ -15,21 +15,12 @@ const fn attr(name: &'static str, kind: AttrKind) -> Attr {
     schema::attr(name, kind, "")
 }
 
-/// What the test types share unless they say otherwise, as the real ones: tagged, no AWS
-/// name, no data held.
-const TYPE: TypeSchema = schema::PLAIN;
-
 /// A property whose default is the AWS name iac generates.
 const fn aws_named(name: &'static str, kind: Kind, replace: bool) -> Prop {
     Prop {
         default: Some(DefaultValue::AwsName),
         ..prop(name, kind, replace)
     }
-}
-
-/// Property `prop` holds the AWS name, at most `max_len` long.
-const fn named_by(prop: &'static str, max_len: usize) -> Option<AwsName> {
-    schema::named(prop, max_len)
 }
 
 /// A property holding the `id` of a resource of type `rtype`.
@@ -50,7 +41,7 @@ pub static VPC: TypeSchema = TypeSchema {
         TAGS,
     ],
     attrs: &[attr("id", AttrKind::Str), attr("cidr", AttrKind::Str)],
-    ..TYPE
+    ..schema::PLAIN
 };
 
 pub static SUBNET: TypeSchema = TypeSchema {
@@ -70,7 +61,7 @@ pub static SUBNET: TypeSchema = TypeSchema {
         attr("az", AttrKind::Str),
         attr("cidr", AttrKind::Str),
     ],
-    ..TYPE
+    ..schema::PLAIN
 };
 
 static RULE: &[Prop] = &[
@@ -88,7 +79,7 @@ pub static SG: TypeSchema = TypeSchema {
         TAGS,
     ],
     attrs: &[attr("id", AttrKind::Str)],
-    ..TYPE
+    ..schema::PLAIN
 };
 
 static HEALTH: &[Prop] = &[
@@ -106,8 +97,8 @@ pub static TG: TypeSchema = TypeSchema {
         TAGS,
     ],
     attrs: &[attr("arn", AttrKind::Str)],
-    aws_name: named_by("name", 32),
-    ..TYPE
+    aws_name: schema::named("name", 32),
+    ..schema::PLAIN
 };
 
 static CONTAINER: &[Prop] = &[
@@ -130,8 +121,8 @@ pub static TASK: TypeSchema = TypeSchema {
         attr("family", AttrKind::Str),
         attr("revision", AttrKind::Int),
     ],
-    aws_name: named_by("family", 255),
-    ..TYPE
+    aws_name: schema::named("family", 255),
+    ..schema::PLAIN
 };
 
 /// A log group: its events go with it when it is deleted.
@@ -146,8 +137,8 @@ pub static LOG: TypeSchema = TypeSchema {
         TAGS,
     ],
     attrs: &[attr("name", AttrKind::Str), attr("arn", AttrKind::Str)],
-    aws_name: named_by("name", 512),
-    ..TYPE
+    aws_name: schema::named("name", 512),
+    ..schema::PLAIN
 };
 
 /// An image repository: deleted with its images only under `force_delete: true`.
@@ -166,15 +157,15 @@ pub static ECR: TypeSchema = TypeSchema {
         attr("url", AttrKind::Str),
         attr("name", AttrKind::Str),
     ],
-    aws_name: named_by("name", 256),
-    ..TYPE
+    aws_name: schema::named("name", 256),
+    ..schema::PLAIN
 };
 
 pub static ZONE: TypeSchema = TypeSchema {
     name: "aws.hosted_zone",
     props: &[prop("name", Kind::Str, true), TAGS],
     attrs: &[attr("id", AttrKind::Str), attr("name", AttrKind::Str)],
-    ..TYPE
+    ..schema::PLAIN
 };
 
 pub static RECORD: TypeSchema = TypeSchema {
@@ -186,7 +177,7 @@ pub static RECORD: TypeSchema = TypeSchema {
     ],
     attrs: &[attr("fqdn", AttrKind::Str)],
     taggable: false,
-    ..TYPE
+    ..schema::PLAIN
 };
 
 /// A listener: forwards to a target group, updated in place (as ModifyListener does).
@@ -205,7 +196,7 @@ pub static LISTENER: TypeSchema = TypeSchema {
         TAGS,
     ],
     attrs: &[attr("arn", AttrKind::Str)],
-    ..TYPE
+    ..schema::PLAIN
 };
 
 static SERVICE_LB: &[Prop] = &[
@@ -231,8 +222,8 @@ pub static SERVICE: TypeSchema = TypeSchema {
         TAGS,
     ],
     attrs: &[attr("arn", AttrKind::Str), attr("name", AttrKind::Str)],
-    aws_name: named_by("name", 255),
-    ..TYPE
+    aws_name: schema::named("name", 255),
+    ..schema::PLAIN
 };
 
 pub static ALL: &[&TypeSchema] = &[

@@ -67,7 +67,7 @@ const fn def(name: &'static str, kind: Kind, default: DefaultValue, doc: &'stati
 }
 
 /// The same property, but a change to it forces a new resource.
-pub const fn rep(p: Prop) -> Prop {
+const fn rep(p: Prop) -> Prop {
     Prop { replace: true, ..p }
 }
 
