@@ -145,7 +145,7 @@ async fn match_policies(
 
 /// One role as it is live: `GetRole` (which includes the tags) and its attached policies;
 /// `None` when the role is gone.
-async fn read_one(cx: &Cx, r: &ReadRequest) -> Result<Option<Live>, ProviderError> {
+async fn read_role(cx: &Cx, r: &ReadRequest) -> Result<Option<Live>, ProviderError> {
     let got = cx
         .aws
         .clients()
@@ -197,7 +197,7 @@ impl ResourceType for IamRole {
         requests: &[ReadRequest],
     ) -> Result<Vec<Option<Live>>, ProviderError> {
         // Two calls per role and no batch form: the roles are read concurrently.
-        for_each_bounded(requests, READ_CONCURRENCY, |r| read_one(cx, r)).await
+        for_each_bounded(requests, READ_CONCURRENCY, |r| read_role(cx, r)).await
     }
 
     /// By name or ARN (the physical id is the name).

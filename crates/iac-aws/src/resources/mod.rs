@@ -206,14 +206,8 @@ pub(crate) async fn read_one<T: ResourceType + ?Sized>(
     desired: &Json,
     last_attrs: Json,
 ) -> Result<Option<Imported>, ProviderError> {
-    let request = ReadRequest {
-        name: name.to_string(),
-        physical_id: physical_id.to_string(),
-        last_inputs: desired.clone(),
-        last_attrs,
-    };
-    let live = rt.read(cx, std::slice::from_ref(&request)).await?;
-    Ok(live.into_iter().next().flatten().map(|live| Imported {
+    let live = common::read_found(rt, cx, name, physical_id, desired, last_attrs).await?;
+    Ok(live.map(|live| Imported {
         physical_id: physical_id.to_string(),
         live,
     }))

@@ -33,6 +33,7 @@ use iac_engine::provider::{
 };
 use serde_json::{json, Map, Value as Json};
 
+use super::describe::EcsObject;
 use super::task_definition::family_of;
 use super::{absent_revision, omit_unapplied, retry_role_propagation, update_tags, NAME_MAX};
 use super::{discovery, scaling};
@@ -124,10 +125,7 @@ impl ResourceType for EcsService {
         Ok(requests
             .iter()
             .map(|r| {
-                let s = found.get(&r.physical_id)?;
-                if s.status() == Some("INACTIVE") {
-                    return None;
-                }
+                let s = found.get(&r.physical_id).filter(|s| !s.inactive())?;
                 let mut inputs = live_inputs(s, &r.last_inputs);
                 with_scaling(&mut inputs, scaled.get(&scaling_id(s)), &r.last_inputs);
                 if let Some(m) = inputs.as_object_mut() {
@@ -166,7 +164,7 @@ impl ResourceType for EcsService {
             },
         };
         let Some(s) =
-            active_named(cx, cluster, service.rsplit('/').next().unwrap_or(service)).await?
+            active_service(cx, cluster, service.rsplit('/').next().unwrap_or(service)).await?
         else {
             return Ok(None);
         };
@@ -188,7 +186,7 @@ impl ResourceType for EcsService {
         inputs: &Json,
     ) -> Result<Option<Existing>, ProviderError> {
         let cluster = req_str(inputs, RTYPE, "cluster")?;
-        let found = active_named(cx, cluster, &aws_name_of(cx, name, inputs, NAME_MAX)).await?;
+        let found = active_service(cx, cluster, &aws_name_of(cx, name, inputs, NAME_MAX)).await?;
         existing_by_arn(cx, name, found, |s| Live {
             inputs: live_inputs(s, inputs),
             attrs: attrs_of(s),
@@ -212,7 +210,7 @@ impl ResourceType for EcsService {
         let network = network(inputs)?;
         let strategy = strategy(inputs)?;
         let ecs = &cx.aws.clients().ecs;
-        if let Some(s) = active_named(cx, cluster, &service).await? {
+        if let Some(s) = active_service(cx, cluster, &service).await? {
             return Err(name_taken(&format!(
                 "ECS service `{service}` (`{}`, {})",
                 s.service_arn().unwrap_or_default(),

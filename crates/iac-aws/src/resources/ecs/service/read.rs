@@ -12,7 +12,7 @@ pub(super) async fn describe_one(
 
 /// The service named `service` in `cluster`, unless it is INACTIVE (deleted: ECS keeps
 /// describing it for a while, and a create of that name makes a new service).
-pub(super) async fn active_named(
+pub(super) async fn active_service(
     cx: &Cx,
     cluster: &str,
     service: &str,
